@@ -1,0 +1,63 @@
+/* cfg.h — vigil's configuration: one JSON file parsed into a plain struct.
+ * Every key is listed once in cfg.c's table (name, type, default, range), so
+ * an unknown key or a wrong type is an error that names the key and file. */
+#ifndef VG_CFG_H
+#define VG_CFG_H
+
+#include "err.h"
+#include "log.h"
+
+#define CFG_STR 256
+#define CFG_MAX_LIST 32
+
+typedef struct vg_config {
+    char path[CFG_STR];             /* file it came from, "" for defaults */
+
+    /* source.* — where the company's three relations live */
+    char source_schema[CFG_STR];
+
+    /* log.* */
+    log_level log_level;
+    int log_json;
+
+    /* features.* */
+    int feat_max_event_types;       /* most frequent event types kept */
+    int feat_max_categories;        /* levels kept per categorical column */
+    int feat_exclude_n;             /* customer columns never used */
+    char feat_exclude[CFG_MAX_LIST][CFG_STR];
+
+    /* train.* */
+    int train_horizon_days;
+    int train_lookback_days;
+    int train_step_days;
+    int train_max_rows;             /* cap on rows XGBoost sees */
+    int train_min_rows;
+    int train_min_positives;
+    int train_search;               /* small hyper-parameter search */
+    int train_nthread;
+    int train_seed;
+
+    /* score.* */
+    int score_drivers;              /* reasons kept per customer */
+    double tier_watch, tier_at_risk, tier_critical;   /* churn_risk cut-offs */
+
+    /* schedule.* and http.* (used by `serve`) */
+    char sched_timezone[CFG_STR];
+    char sched_daily[CFG_STR];
+    char sched_topics[CFG_STR];
+    char sched_train[CFG_STR];
+    char http_listen[CFG_STR];
+    char http_token[CFG_STR];
+} vg_config;
+
+void cfg_defaults(vg_config *c);
+/* Load `path` over the defaults. Unknown keys, wrong types and values out of
+ * range fail with VG_ECONFIG and a message naming the key and the file. */
+vg_code cfg_load(vg_config *c, const char *path, vg_error *err);
+/* Same, from a JSON text (tests; `origin` names it in messages). */
+vg_code cfg_load_string(vg_config *c, const char *json, const char *origin,
+                        vg_error *err);
+/* Markdown table of every key, its type, default and meaning (for docs). */
+void cfg_print_keys(FILE *out);
+
+#endif

@@ -1,0 +1,436 @@
+/* db.c — libpq wrapper: connection, statements, COPY streaming.
+ * COPY is the only bulk path in vigil: rows stream through a fixed buffer. */
+#include "db.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct db_conn {
+    PGconn *pg;
+};
+
+static void trim_newline(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+}
+
+static vg_code pg_fail(db_conn *db, vg_error *err, const char *what)
+{
+    char msg[VG_ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->pg));
+    trim_newline(msg);
+    return vg_fail(err, VG_EDB, "%s: %s", what, msg);
+}
+
+static vg_code res_fail(PGresult *r, vg_error *err, const char *what)
+{
+    char msg[VG_ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    trim_newline(msg);
+    return vg_fail(err, VG_EDB, "%s: %s", what, msg);
+}
+
+vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
+{
+    *out = NULL;
+    const char *use = dsn;
+    if (!use || !*use)
+        use = getenv("VIGIL_DSN");
+    if (!use || !*use)
+        use = getenv("DATABASE_URL");
+    if (!use)
+        use = "";
+    db_conn *db = calloc(1, sizeof *db);
+    if (!db)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    db->pg = PQconnectdb(use);
+    if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
+        vg_code rc =
+            db->pg ? pg_fail(db, err, "cannot connect to PostgreSQL")
+                   : vg_fail(err, VG_EDB, "cannot connect to PostgreSQL");
+        size_t n = strlen(err ? err->msg : "");
+        if (err && n + 80 < sizeof err->msg)
+            snprintf(err->msg + n, sizeof err->msg - n,
+                     " (give --dsn, VIGIL_DSN, DATABASE_URL or PG* variables; "
+                     "scripts/pg.sh start runs a private server)");
+        db_close(db);
+        return rc;
+    }
+    /* Times are UTC everywhere in vigil: as-of dates are UTC days. */
+    PGresult *r = PQexec(db->pg, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
+    PQclear(r);
+    *out = db;
+    return VG_OK;
+}
+
+void db_close(db_conn *db)
+{
+    if (!db)
+        return;
+    if (db->pg)
+        PQfinish(db->pg);
+    free(db);
+}
+
+PGconn *db_pg(db_conn *db)
+{
+    return db->pg;
+}
+
+vg_code db_exec(db_conn *db, const char *sql, int nparams,
+                const char *const *params, PGresult **res, vg_error *err)
+{
+    if (res)
+        *res = NULL;
+    PGresult *r = nparams > 0 ? PQexecParams(db->pg, sql, nparams, NULL,
+                                             params, NULL, NULL, 0)
+                              : PQexec(db->pg, sql);
+    if (!r)
+        return pg_fail(db, err, "query failed");
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        vg_code rc = res_fail(r, err, "query failed");
+        PQclear(r);
+        return rc;
+    }
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return VG_OK;
+}
+
+vg_code db_run(db_conn *db, const char *sql, vg_error *err)
+{
+    return db_exec(db, sql, 0, NULL, NULL, err);
+}
+
+vg_code db_begin(db_conn *db, vg_error *err)
+{
+    return db_run(db, "BEGIN", err);
+}
+
+vg_code db_commit(db_conn *db, vg_error *err)
+{
+    return db_run(db, "COMMIT", err);
+}
+
+void db_rollback(db_conn *db)
+{
+    PGresult *r = PQexec(db->pg, "ROLLBACK");
+    PQclear(r);
+}
+
+char *db_quote_ident(db_conn *db, const char *ident)
+{
+    char *q = PQescapeIdentifier(db->pg, ident, strlen(ident));
+    if (!q)
+        return NULL;
+    char *copy = strdup(q); /* callers free() with the C allocator */
+    PQfreemem(q);
+    return copy;
+}
+
+char *db_qualify(db_conn *db, const char *schema, const char *table)
+{
+    char *s = db_quote_ident(db, schema);
+    char *t = db_quote_ident(db, table);
+    char *out = NULL;
+    if (s && t) {
+        size_t n = strlen(s) + strlen(t) + 2;
+        out = malloc(n);
+        if (out)
+            snprintf(out, n, "%s.%s", s, t);
+    }
+    free(s);
+    free(t);
+    return out;
+}
+
+/* ---- COPY out ------------------------------------------------------------ */
+
+/* Decode one COPY text field in place; returns NULL for \N. */
+static char *decode_field(char *s)
+{
+    if (s[0] == '\\' && s[1] == 'N' && s[2] == '\0')
+        return NULL;
+    char *r = s, *w = s;
+    while (*r) {
+        if (*r != '\\') {
+            *w++ = *r++;
+            continue;
+        }
+        r++;
+        switch (*r) {
+        case 'n': *w++ = '\n'; r++; break;
+        case 't': *w++ = '\t'; r++; break;
+        case 'r': *w++ = '\r'; r++; break;
+        case 'b': *w++ = '\b'; r++; break;
+        case 'f': *w++ = '\f'; r++; break;
+        case 'v': *w++ = '\v'; r++; break;
+        case '\0': break;
+        default:
+            if (*r >= '0' && *r <= '7') {
+                int v = 0, k = 0;
+                while (k < 3 && *r >= '0' && *r <= '7') {
+                    v = v * 8 + (*r - '0');
+                    r++;
+                    k++;
+                }
+                *w++ = (char)v;
+            } else {
+                *w++ = *r++;
+            }
+        }
+    }
+    *w = '\0';
+    return s;
+}
+
+vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
+                    size_t *rows_out, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    size_t rows = 0, cap = 64;
+    char **fields = malloc(cap * sizeof *fields);
+    size_t sqllen = strlen(query) + 32;
+    char *sql = malloc(sqllen);
+    if (!fields || !sql) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    snprintf(sql, sqllen, "COPY (%s) TO STDOUT", query);
+    PGresult *r = PQexec(db->pg, sql);
+    if (!r || PQresultStatus(r) != PGRES_COPY_OUT) {
+        rc = r ? res_fail(r, err, "query failed")
+               : pg_fail(db, err, "query failed");
+        PQclear(r);
+        goto cleanup;
+    }
+    PQclear(r);
+    for (;;) {
+        char *line = NULL;
+        int len = PQgetCopyData(db->pg, &line, 0);
+        if (len == -1)
+            break;
+        if (len < 0) {
+            if (rc == VG_OK)
+                rc = pg_fail(db, err, "reading query results");
+            break;
+        }
+        if (rc != VG_OK) { /* drain after a callback error */
+            PQfreemem(line);
+            continue;
+        }
+        if (len > 0 && line[len - 1] == '\n')
+            line[len - 1] = '\0';
+        size_t nf = 0;
+        char *p = line;
+        for (;;) {
+            if (nf == cap) {
+                cap *= 2;
+                char **nfields = realloc(fields, cap * sizeof *fields);
+                if (!nfields) {
+                    rc = vg_fail(err, VG_ENOMEM, "out of memory");
+                    break;
+                }
+                fields = nfields;
+            }
+            char *tab = strchr(p, '\t');
+            if (tab)
+                *tab = '\0';
+            fields[nf++] = decode_field(p);
+            if (!tab)
+                break;
+            p = tab + 1;
+        }
+        if (rc == VG_OK) {
+            rc = fn(ctx, (int)nf, fields, err);
+            rows++;
+        }
+        PQfreemem(line);
+    }
+    /* Read the final status; required before the connection is reusable. */
+    PGresult *fin;
+    while ((fin = PQgetResult(db->pg)) != NULL) {
+        if (PQresultStatus(fin) != PGRES_COMMAND_OK && rc == VG_OK)
+            rc = res_fail(fin, err, "query failed");
+        PQclear(fin);
+    }
+cleanup:
+    if (rows_out)
+        *rows_out = rows;
+    free(fields);
+    free(sql);
+    return rc;
+}
+
+/* ---- COPY in ------------------------------------------------------------- */
+
+#define COPY_FLUSH_BYTES (1 << 20)
+
+struct db_copy_in {
+    db_conn *db;
+    char *buf;
+    size_t len, cap;
+    int fields_in_row;
+    int failed; /* out of memory while buffering */
+};
+
+static void buf_reserve(db_copy_in *c, size_t extra)
+{
+    if (c->failed || c->len + extra <= c->cap)
+        return;
+    size_t ncap = c->cap ? c->cap : 4096;
+    while (ncap < c->len + extra)
+        ncap *= 2;
+    char *nb = realloc(c->buf, ncap);
+    if (!nb) {
+        c->failed = 1;
+        return;
+    }
+    c->buf = nb;
+    c->cap = ncap;
+}
+
+static void buf_putc(db_copy_in *c, char ch)
+{
+    buf_reserve(c, 1);
+    if (!c->failed)
+        c->buf[c->len++] = ch;
+}
+
+vg_code db_copy_in_begin(db_conn *db, const char *copy_sql, db_copy_in **out,
+                         vg_error *err)
+{
+    *out = NULL;
+    PGresult *r = PQexec(db->pg, copy_sql);
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        vg_code rc = r ? res_fail(r, err, "COPY failed")
+                       : pg_fail(db, err, "COPY failed");
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    db_copy_in *c = calloc(1, sizeof *c);
+    if (!c) {
+        PQputCopyEnd(db->pg, "out of memory");
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    c->db = db;
+    *out = c;
+    return VG_OK;
+}
+
+static void field_sep(db_copy_in *c)
+{
+    if (c->fields_in_row++ > 0)
+        buf_putc(c, '\t');
+}
+
+void db_copy_field(db_copy_in *c, const char *v)
+{
+    field_sep(c);
+    if (!v) {
+        buf_reserve(c, 2);
+        if (!c->failed) {
+            c->buf[c->len++] = '\\';
+            c->buf[c->len++] = 'N';
+        }
+        return;
+    }
+    size_t n = strlen(v);
+    buf_reserve(c, 2 * n);
+    if (c->failed)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        switch (ch) {
+        case '\\': c->buf[c->len++] = '\\'; c->buf[c->len++] = '\\'; break;
+        case '\n': c->buf[c->len++] = '\\'; c->buf[c->len++] = 'n'; break;
+        case '\r': c->buf[c->len++] = '\\'; c->buf[c->len++] = 'r'; break;
+        case '\t': c->buf[c->len++] = '\\'; c->buf[c->len++] = 't'; break;
+        default: c->buf[c->len++] = ch;
+        }
+    }
+}
+
+void db_copy_field_null(db_copy_in *c)
+{
+    db_copy_field(c, NULL);
+}
+
+void db_copy_field_fmt(db_copy_in *c, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        c->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        db_copy_field(c, small);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        c->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    db_copy_field(c, big);
+    free(big);
+}
+
+static vg_code flush(db_copy_in *c, vg_error *err)
+{
+    if (c->len == 0)
+        return VG_OK;
+    if (PQputCopyData(c->db->pg, c->buf, (int)c->len) != 1)
+        return pg_fail(c->db, err, "COPY failed");
+    c->len = 0;
+    return VG_OK;
+}
+
+vg_code db_copy_row_end(db_copy_in *c, vg_error *err)
+{
+    buf_putc(c, '\n');
+    c->fields_in_row = 0;
+    if (c->failed)
+        return vg_fail(err, VG_ENOMEM, "out of memory buffering COPY data");
+    if (c->len >= COPY_FLUSH_BYTES)
+        return flush(c, err);
+    return VG_OK;
+}
+
+vg_code db_copy_in_end(db_copy_in *c, int abort, vg_error *err)
+{
+    if (!c)
+        return VG_OK;
+    vg_code rc = VG_OK;
+    if (!abort && c->failed)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory buffering COPY data");
+    if (!abort && rc == VG_OK)
+        rc = flush(c, err);
+    int end_ok = PQputCopyEnd(c->db->pg, (abort || rc != VG_OK) ? "aborted by vigil" : NULL);
+    if (end_ok != 1 && rc == VG_OK)
+        rc = pg_fail(c->db, err, "COPY failed");
+    PGresult *r;
+    while ((r = PQgetResult(c->db->pg)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == VG_OK && !abort)
+            rc = res_fail(r, err, "COPY failed");
+        PQclear(r);
+    }
+    free(c->buf);
+    free(c);
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* db.h — the one wrapper around a libpq connection that every stage uses.
+ * It owns the PGconn, turns libpq failures into vg_error messages, and streams
+ * COPY in both directions so no stage ever holds a whole table in memory. */
+#ifndef VG_DB_H
+#define VG_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct db_conn db_conn;
+
+/* Connect using, in order: dsn (if non-NULL and non-empty), $VIGIL_DSN,
+ * $DATABASE_URL, else libpq's own PG* variables. The returned handle is owned
+ * by the caller and released with db_close(). Never logs the DSN (secrets). */
+vg_code db_connect(const char *dsn, db_conn **out, vg_error *err);
+void db_close(db_conn *db);
+PGconn *db_pg(db_conn *db);
+
+/* Run a statement with text parameters (values may be NULL for SQL NULL).
+ * On success *res (if res non-NULL) owns a PGresult the caller must PQclear. */
+vg_code db_exec(db_conn *db, const char *sql, int nparams,
+                const char *const *params, PGresult **res, vg_error *err);
+/* As db_exec, for statements whose result is not needed. */
+vg_code db_run(db_conn *db, const char *sql, vg_error *err);
+
+vg_code db_begin(db_conn *db, vg_error *err);
+vg_code db_commit(db_conn *db, vg_error *err);
+/* Best effort; never fails the caller (used on cleanup paths). */
+void db_rollback(db_conn *db);
+
+/* Quote an identifier with libpq's escaping. Caller frees with free(). */
+char *db_quote_ident(db_conn *db, const char *ident);
+/* "schema"."table" quoted; caller frees. */
+char *db_qualify(db_conn *db, const char *schema, const char *table);
+
+/* ---- COPY out: stream a query's rows, one callback per row ----------------
+ * `query` is the body of COPY (...) TO STDOUT; parameters are not allowed by
+ * PostgreSQL inside COPY, so callers must embed only values they produced
+ * themselves (dates, numbers) and quote everything else. Fields arrive
+ * decoded (escapes undone); fields[i] is NULL for SQL NULL. The callback
+ * returns VG_OK to continue or an error code to stop (the COPY is drained). */
+typedef vg_code (*db_row_fn)(void *ctx, int nfields, char **fields,
+                             vg_error *err);
+vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
+                    size_t *rows_out, vg_error *err);
+
+/* ---- COPY in: build rows in a buffer, flushed in large chunks ------------- */
+typedef struct db_copy_in db_copy_in;
+/* `copy_sql` is e.g. "COPY t (a,b) FROM STDIN". */
+vg_code db_copy_in_begin(db_conn *db, const char *copy_sql, db_copy_in **out,
+                         vg_error *err);
+/* Append one field; NULL writes \N. Text is escaped for COPY text format. */
+void db_copy_field(db_copy_in *c, const char *value);
+void db_copy_field_fmt(db_copy_in *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void db_copy_field_null(db_copy_in *c);
+/* End the current row; flushes to the server when the buffer is large. */
+vg_code db_copy_row_end(db_copy_in *c, vg_error *err);
+/* Finish (or, with abort non-zero, cancel) the COPY and free the handle. */
+vg_code db_copy_in_end(db_copy_in *c, int abort, vg_error *err);
+
+#endif

@@ -1,0 +1,144 @@
+/* util.c — string hash map and small numeric helpers used by several stages.
+ * The map stores its keys in one growing arena so 1M ids cost 1M small copies. */
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct strmap {
+    long *slots;     /* index+1, 0 = empty */
+    size_t nslots;
+    char **keys;     /* by index */
+    size_t n, cap;
+};
+
+uint64_t hash_mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+uint64_t hash_str(const char *s, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ULL ^ hash_mix(seed);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return hash_mix(h);
+}
+
+double hash_unit(uint64_t h)
+{
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+strmap *strmap_new(size_t expected)
+{
+    strmap *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->nslots = 64;
+    while (m->nslots < expected * 2)
+        m->nslots *= 2;
+    m->slots = calloc(m->nslots, sizeof *m->slots);
+    if (!m->slots) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void strmap_free(strmap *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++)
+        free(m->keys[i]);
+    free(m->keys);
+    free(m->slots);
+    free(m);
+}
+
+static size_t find_slot(const strmap *m, const char *key)
+{
+    size_t mask = m->nslots - 1;
+    size_t i = (size_t)hash_str(key, 0) & mask;
+    while (m->slots[i] && strcmp(m->keys[m->slots[i] - 1], key) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+long strmap_get(const strmap *m, const char *key)
+{
+    return m->slots[find_slot(m, key)] - 1;
+}
+
+static int grow(strmap *m)
+{
+    size_t ns = m->nslots * 2;
+    long *slots = calloc(ns, sizeof *slots);
+    if (!slots)
+        return -1;
+    free(m->slots);
+    m->slots = slots;
+    m->nslots = ns;
+    for (size_t k = 0; k < m->n; k++)
+        m->slots[find_slot(m, m->keys[k])] = (long)k + 1;
+    return 0;
+}
+
+long strmap_put(strmap *m, const char *key, int *added)
+{
+    if (added)
+        *added = 0;
+    size_t i = find_slot(m, key);
+    if (m->slots[i])
+        return m->slots[i] - 1;
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 256;
+        char **nk = realloc(m->keys, nc * sizeof *nk);
+        if (!nk)
+            return -1;
+        m->keys = nk;
+        m->cap = nc;
+    }
+    char *copy = strdup(key);
+    if (!copy)
+        return -1;
+    m->keys[m->n] = copy;
+    m->slots[i] = (long)m->n + 1;
+    m->n++;
+    if (m->n * 2 > m->nslots && grow(m) != 0)
+        return -1;
+    if (added)
+        *added = 1;
+    return (long)m->n - 1;
+}
+
+size_t strmap_size(const strmap *m)
+{
+    return m->n;
+}
+
+const char *strmap_key(const strmap *m, long index)
+{
+    return (index >= 0 && (size_t)index < m->n) ? m->keys[index] : NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double median_inplace(double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}

@@ -1,0 +1,1125 @@
+/* build.c — the as-of extraction itself: customers, then usage buckets and
+ * tickets streamed from PostgreSQL with COPY into one dense float matrix.
+ *
+ * Why buckets: the observation dates of training (and the single date of
+ * scoring) define a sorted list of boundaries t - 90 .. t - 0 for every date t.
+ * PostgreSQL assigns each event to the interval between two boundaries
+ * (width_bucket) and aggregates per (customer, interval) in one scan; every
+ * feature window of every date is a union of whole intervals, so C only adds
+ * interval sums. One pass over the events serves any number of dates, and the
+ * matrix — not the events — is what occupies memory. Distinct users cannot be
+ * summed across intervals, so a second aggregate per (customer, user) returns
+ * the set of intervals each user was active in, as bitmasks. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/date.h"
+#include "core/util.h"
+#include "spec.h"
+
+/* Windows every date needs, as [t - from, t - to) in days. The first three
+ * are feat_windows; then the previous 30 days; then 12 weekly windows for the
+ * activity trend. */
+#define NWEEKS 12
+#define W_PREV30 3
+#define W_WEEK0 4
+#define NWINDOWS (W_WEEK0 + NWEEKS)
+static void window_range(int w, int *from, int *to)
+{
+    if (w < FEAT_NWIN) {
+        *from = feat_windows[w];
+        *to = 0;
+    } else if (w == W_PREV30) {
+        *from = 60;
+        *to = 30;
+    } else {
+        int j = w - W_WEEK0;
+        *from = 7 * j + 7;
+        *to = 7 * j;
+    }
+}
+
+typedef struct cust {
+    double created, canceled; /* fractional UTC days; canceled NAN if none or not yet visible */
+    long first_row;
+    int nrows;
+} cust;
+
+typedef struct build {
+    db_conn *db;
+    const vg_config *cfg;
+    const feat_spec *s;
+    const feat_request *req;
+    json_t *stats;
+    progress prog;
+
+    strmap *ids;
+    cust *cs;
+    size_t ncust, capcust;
+    int nstatic;
+    int *static_cols;    /* matrix columns filled from the customers row */
+    int *static_is_date; /* value is a day number: store value - t */
+    float *static_vals;  /* ncust x nstatic */
+    double visible_limit;
+
+    /* boundaries */
+    int *bounds; /* sorted unique days */
+    int nb;
+    uint32_t *contrib; /* (nb+1) x ndates window bitmask */
+    int nwords;        /* 64-bit words of interval bitmasks */
+    uint64_t *winmask; /* ndates x 2 (7d, 30d) x nwords */
+
+    feat_matrix *m;
+    double *last_act;   /* per row */
+    float *weeks;       /* per row x NWEEKS */
+
+    /* counters */
+    long c_null_id, c_null_created, c_dup, c_cancel_before, c_bad_mrr, c_bad_seats;
+    long e_null_cust, e_unknown, e_null_time, e_null_type, e_bad_qty, e_future, e_after;
+    long t_null_cust, t_unknown, t_null_created, t_bad_csat, t_bad_resolved, t_bad_response,
+        t_dup, t_after;
+} build;
+
+void feat_matrix_free(feat_matrix *m)
+{
+    if (!m)
+        return;
+    if (m->ids)
+        for (size_t i = 0; i < m->nrows; i++)
+            free(m->ids[i]);
+    free(m->ids);
+    free(m->x);
+    free(m->day);
+    free(m->date_index);
+    free(m->label);
+    free(m->weight);
+    free(m->mrr);
+    free(m);
+}
+
+static double parse_num(const char *f)
+{
+    if (!f)
+        return NAN;
+    char *end;
+    double v = strtod(f, &end);
+    return end == f ? NAN : v;
+}
+
+/* ---- customers --------------------------------------------------------------- */
+
+static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    const feat_spec *s = B->s;
+    if (nf < 5 + s->nattrs)
+        return vg_fail(err, VG_EINTERNAL, "customers: unexpected column count %d", nf);
+    if (!f[0]) {
+        B->c_null_id++;
+        return VG_OK;
+    }
+    double created = parse_num(f[1]);
+    if (isnan(created)) {
+        B->c_null_created++;
+        return VG_OK;
+    }
+    int added = 0;
+    long idx = strmap_put(B->ids, f[0], &added);
+    if (idx < 0)
+        return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
+    if (!added) {
+        B->c_dup++; /* a view may repeat an id; the first row wins */
+        return VG_OK;
+    }
+    if ((size_t)idx >= B->capcust) {
+        size_t nc = B->capcust ? B->capcust * 2 : 1024;
+        cust *ncs = realloc(B->cs, nc * sizeof *ncs);
+        float *nsv = realloc(B->static_vals, nc * (size_t)(B->nstatic ? B->nstatic : 1) * sizeof *nsv);
+        if (ncs)
+            B->cs = ncs;
+        if (nsv)
+            B->static_vals = nsv;
+        if (!ncs || !nsv)
+            return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
+        B->capcust = nc;
+    }
+    B->ncust = (size_t)idx + 1;
+    cust *c = &B->cs[idx];
+    c->created = created;
+    c->canceled = parse_num(f[2]);
+    if (!isnan(c->canceled) && c->canceled >= B->visible_limit)
+        c->canceled = NAN; /* not known yet at the latest date asked for */
+    if (!isnan(c->canceled) && c->canceled < c->created) {
+        B->c_cancel_before++;
+        c->canceled = c->created; /* never active: counted, not guessed */
+    }
+    c->first_row = -1;
+    c->nrows = 0;
+
+    float *sv = &B->static_vals[(size_t)idx * (size_t)B->nstatic];
+    int k = 0;
+    double mrr = parse_num(f[3]);
+    if (!isnan(mrr) && mrr < 0) {
+        B->c_bad_mrr++;
+        mrr = NAN;
+    }
+    sv[k++] = (float)mrr;
+    double seats = parse_num(f[4]);
+    if (!isnan(seats) && seats < 0) {
+        B->c_bad_seats++;
+        seats = NAN;
+    }
+    sv[k++] = (float)seats;
+    for (int a = 0; a < s->nattrs; a++) {
+        const attr_def *ad = &s->attrs[a];
+        const char *v = f[5 + a];
+        if (ad->kind != ATTR_CATEGORICAL) {
+            sv[k++] = (float)parse_num(v);
+            continue;
+        }
+        int hit = -1;
+        for (int l = 0; v && l < ad->nlevels; l++)
+            if (strcmp(v, ad->levels[l]) == 0)
+                hit = l;
+        for (int l = 0; l <= ad->nlevels; l++)
+            sv[k + l] = v ? 0.0f : NAN;
+        if (v)
+            sv[k + (hit >= 0 ? hit : ad->nlevels)] = 1.0f;
+        k += ad->nlevels + 1;
+    }
+    return VG_OK;
+}
+
+static vg_code read_customers(build *B, vg_error *err)
+{
+    const feat_spec *s = B->s;
+    /* static column map: mrr, seats, then attribute columns in order */
+    B->nstatic = 2;
+    for (int a = 0; a < s->nattrs; a++)
+        B->nstatic += s->attrs[a].kind == ATTR_CATEGORICAL ? s->attrs[a].nlevels + 1 : 1;
+    B->static_cols = calloc((size_t)B->nstatic, sizeof *B->static_cols);
+    B->static_is_date = calloc((size_t)B->nstatic, sizeof *B->static_is_date);
+    if (!B->static_cols || !B->static_is_date)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    int k = 0;
+    B->static_cols[k++] = s->c.mrr;
+    B->static_cols[k++] = s->c.seats;
+    for (int a = 0; a < s->nattrs; a++) {
+        const attr_def *ad = &s->attrs[a];
+        int n = ad->kind == ATTR_CATEGORICAL ? ad->nlevels + 1 : 1;
+        for (int l = 0; l < n; l++) {
+            B->static_is_date[k] = ad->kind == ATTR_DATE;
+            B->static_cols[k++] = ad->col + l;
+        }
+    }
+
+    size_t cap = 512;
+    char *sql = NULL, *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
+    vg_code rc = VG_OK;
+    if (!customers)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    sql = malloc(cap);
+    size_t len = 0;
+#define APPEND(...)                                                                \
+    do {                                                                           \
+        int n_ = snprintf(NULL, 0, __VA_ARGS__);                                   \
+        if (len + (size_t)n_ + 1 > cap) {                                          \
+            while (len + (size_t)n_ + 1 > cap)                                     \
+                cap *= 2;                                                          \
+            char *ns_ = realloc(sql, cap);                                         \
+            if (!ns_) {                                                            \
+                rc = vg_fail(err, VG_ENOMEM, "out of memory");                     \
+                goto cleanup;                                                      \
+            }                                                                      \
+            sql = ns_;                                                             \
+        }                                                                          \
+        snprintf(sql + len, cap - len, __VA_ARGS__);                               \
+        len += (size_t)n_;                                                         \
+    } while (0)
+    if (!sql) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    APPEND("SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
+           "date_part('epoch', canceled_at) / 86400, mrr::float8, seats::float8");
+    for (int a = 0; a < s->nattrs; a++) {
+        char *col = db_quote_ident(B->db, s->attrs[a].column);
+        if (!col) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        switch (s->attrs[a].kind) {
+        case ATTR_NUMERIC: APPEND(", %s::float8", col); break;
+        case ATTR_BOOLEAN: APPEND(", %s::int", col); break;
+        case ATTR_DATE: APPEND(", date_part('epoch', %s::timestamptz) / 86400", col); break;
+        case ATTR_CATEGORICAL: APPEND(", %s::text", col); break;
+        }
+        free(col);
+    }
+    APPEND(" FROM %s", customers);
+#undef APPEND
+    rc = db_copy_out(B->db, sql, on_customer, B, NULL, err);
+    if (rc != VG_OK)
+        vg_wrap(err, "reading %s.customers: ", B->cfg->source_schema);
+cleanup:
+    free(sql);
+    free(customers);
+    return rc;
+}
+
+/* ---- rows -------------------------------------------------------------------- */
+
+static int cmp_ids(const void *a, const void *b, void *ctx)
+{
+    const strmap *ids = ctx;
+    return strcmp(strmap_key(ids, *(const long *)a), strmap_key(ids, *(const long *)b));
+}
+
+/* qsort_r is a GNU extension; a tiny merge sort keeps us portable C11. */
+static void sort_idx(long *v, size_t n, long *tmp, const strmap *ids)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_idx(v, h, tmp, ids);
+    sort_idx(v + h, n - h, tmp, ids);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = cmp_ids(&v[i], &v[j], (void *)ids) <= 0 ? v[i++] : v[j++];
+    while (i < h)
+        tmp[k++] = v[i++];
+    while (j < n)
+        tmp[k++] = v[j++];
+    memcpy(v, tmp, n * sizeof *v);
+}
+
+static int is_active(const cust *c, int t)
+{
+    return c->created < t && (isnan(c->canceled) || c->canceled >= t);
+}
+
+static int is_churn(const cust *c, int t, int h)
+{
+    return !isnan(c->canceled) && c->canceled >= t && c->canceled < t + h;
+}
+
+static vg_code plan_rows(build *B, vg_error *err)
+{
+    const feat_request *req = B->req;
+    int H = req->horizon_days;
+    long pos = 0, neg_keep = 0, neg_sample = 0;
+    for (size_t i = 0; i < B->ncust; i++)
+        for (int k = 0; k < req->ndates; k++) {
+            const cust *c = &B->cs[i];
+            int t = req->dates[k];
+            if (!is_active(c, t))
+                continue;
+            if (H > 0 && is_churn(c, t, H))
+                pos++;
+            else if (k == req->keep_all_date)
+                neg_keep++;
+            else
+                neg_sample++;
+        }
+    double rate = 1.0;
+    if (req->max_rows > 0 && pos + neg_keep + neg_sample > req->max_rows && neg_sample > 0) {
+        rate = (double)(req->max_rows - pos - neg_keep) / (double)neg_sample;
+        if (rate < 0.01)
+            rate = 0.01; /* below this the weights get too noisy to learn from */
+        if (rate > 1)
+            rate = 1;
+    }
+    long *order = malloc((B->ncust ? B->ncust : 1) * sizeof *order);
+    long *tmp = malloc((B->ncust ? B->ncust : 1) * sizeof *tmp);
+    feat_matrix *m = calloc(1, sizeof *m);
+    vg_code rc = VG_OK;
+    if (!order || !tmp || !m) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    B->m = m;
+    for (size_t i = 0; i < B->ncust; i++)
+        order[i] = (long)i;
+    /* Rows in customer-id order: the same data gives the same matrix whatever
+     * the physical order of the customers table. */
+    sort_idx(order, B->ncust, tmp, B->ids);
+
+    size_t cap = 0, n = 0, ncols = feat_spec_ncols(B->s);
+    for (int pass = 0; pass < 2; pass++) {
+        n = 0;
+        for (size_t oi = 0; oi < B->ncust; oi++) {
+            long ci = order[oi];
+            cust *c = &B->cs[ci];
+            const char *id = strmap_key(B->ids, ci);
+            if (pass == 1)
+                c->nrows = 0;
+            for (int k = 0; k < req->ndates; k++) {
+                int t = req->dates[k];
+                if (!is_active(c, t))
+                    continue;
+                int y = H > 0 && is_churn(c, t, H);
+                double w = 1.0;
+                if (!y && k != req->keep_all_date && rate < 1.0) {
+                    uint64_t h = hash_str(id, (uint64_t)req->seed * 1000003u + (uint64_t)t);
+                    if (hash_unit(h) >= rate)
+                        continue;
+                    w = 1.0 / rate;
+                }
+                if (pass == 1) {
+                    if (c->nrows == 0)
+                        c->first_row = (long)n;
+                    c->nrows++;
+                    m->ids[n] = strdup(id);
+                    if (!m->ids[n]) {
+                        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+                        goto cleanup;
+                    }
+                    m->day[n] = t;
+                    m->date_index[n] = k;
+                    if (m->label)
+                        m->label[n] = (float)y;
+                    if (m->weight)
+                        m->weight[n] = (float)w;
+                    float *row = &m->x[n * ncols];
+                    const float *sv = &B->static_vals[(size_t)ci * (size_t)B->nstatic];
+                    for (int j = 0; j < B->nstatic; j++)
+                        row[B->static_cols[j]] = B->static_is_date[j] ? sv[j] - (float)t : sv[j];
+                    row[B->s->c.tenure] = (float)(t - c->created);
+                    m->mrr[n] = sv[0];
+                }
+                n++;
+            }
+        }
+        if (pass == 0) {
+            cap = n ? n : 1;
+            m->nrows = n;
+            m->ncols = ncols;
+            m->x = malloc(cap * ncols * sizeof *m->x);
+            m->ids = calloc(cap, sizeof *m->ids);
+            m->day = malloc(cap * sizeof *m->day);
+            m->date_index = malloc(cap * sizeof *m->date_index);
+            m->mrr = malloc(cap * sizeof *m->mrr);
+            if (H > 0)
+                m->label = malloc(cap * sizeof *m->label);
+            if (rate < 1.0)
+                m->weight = malloc(cap * sizeof *m->weight);
+            B->last_act = malloc(cap * sizeof *B->last_act);
+            B->weeks = calloc(cap * NWEEKS, sizeof *B->weeks);
+            if (!m->x || !m->ids || !m->day || !m->date_index || !m->mrr ||
+                (H > 0 && !m->label) || (rate < 1.0 && !m->weight) || !B->last_act || !B->weeks) {
+                rc = vg_fail(err, VG_ENOMEM, "out of memory for %zu rows x %zu features", n, ncols);
+                goto cleanup;
+            }
+            /* Counts start at zero (no activity is a true zero); what can be
+             * unknown is set to NaN explicitly where it is computed. */
+            memset(m->x, 0, cap * ncols * sizeof *m->x);
+            const feat_cols *fc = &B->s->c;
+            for (size_t r = 0; r < cap; r++) {
+                float *x = &m->x[r * ncols];
+                x[fc->t_frt_med] = x[fc->t_res_med] = x[fc->t_csat_mean] = NAN;
+                x[fc->t_csat_min] = x[fc->t_days_since] = NAN;
+                B->last_act[r] = NAN;
+            }
+        }
+    }
+    if (B->stats) {
+        json_t *o = json_pack("{s:I, s:I, s:f}", "positives", (json_int_t)pos, "rows",
+                              (json_int_t)n, "negative_sampling_rate", rate);
+        json_object_set_new(B->stats, "rows", o);
+    }
+cleanup:
+    free(order);
+    free(tmp);
+    return rc;
+}
+
+/* ---- boundaries ---------------------------------------------------------------- */
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Index of the interval [bounds[i-1], bounds[i]) as width_bucket numbers it. */
+static int bucket_of(const build *B, int day)
+{
+    int lo = 0, hi = B->nb; /* first bound > day */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (B->bounds[mid] <= day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static vg_code make_bounds(build *B, vg_error *err)
+{
+    const feat_request *req = B->req;
+    size_t cap = (size_t)req->ndates * (NWINDOWS * 2);
+    B->bounds = malloc(cap * sizeof *B->bounds);
+    if (!B->bounds)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    int n = 0;
+    for (int k = 0; k < req->ndates; k++)
+        for (int w = 0; w < NWINDOWS; w++) {
+            int from, to;
+            window_range(w, &from, &to);
+            B->bounds[n++] = req->dates[k] - from;
+            B->bounds[n++] = req->dates[k] - to;
+        }
+    qsort(B->bounds, (size_t)n, sizeof *B->bounds, cmp_int);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || B->bounds[u - 1] != B->bounds[i])
+            B->bounds[u++] = B->bounds[i];
+    B->nb = u;
+    B->nwords = (u + 1 + 63) / 64;
+    B->contrib = calloc((size_t)(u + 1) * (size_t)req->ndates, sizeof *B->contrib);
+    B->winmask = calloc((size_t)req->ndates * 2 * (size_t)B->nwords, sizeof *B->winmask);
+    if (!B->contrib || !B->winmask)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    for (int k = 0; k < req->ndates; k++) {
+        int t = req->dates[k];
+        for (int w = 0; w < NWINDOWS; w++) {
+            int from, to;
+            window_range(w, &from, &to);
+            /* intervals b with bounds[b-1] >= t-from and bounds[b] <= t-to */
+            int b0 = bucket_of(B, t - from), b1 = bucket_of(B, t - to);
+            for (int b = b0; b < b1; b++) {
+                B->contrib[(size_t)b * (size_t)req->ndates + (size_t)k] |= 1u << w;
+                int uw = w == 0 ? 0 : w == 1 ? 1 : -1;
+                if (uw >= 0)
+                    B->winmask[((size_t)k * 2 + (size_t)uw) * (size_t)B->nwords + (size_t)(b / 64)] |=
+                        1ull << (b % 64);
+            }
+        }
+    }
+    return VG_OK;
+}
+
+/* Publish a value to the session so COPY queries (which take no parameters)
+ * read it with current_setting(): values still never enter SQL text. */
+static vg_code set_param(build *B, const char *name, const char *value, vg_error *err)
+{
+    const char *p[2] = {name, value};
+    return db_exec(B->db, "SELECT set_config($1, $2, false)", 2, p, NULL, err);
+}
+
+static vg_code publish_params(build *B, vg_error *err)
+{
+    size_t cap = (size_t)B->nb * 32 + 16;
+    char *s = malloc(cap);
+    vg_code rc = VG_OK;
+    if (!s)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    size_t len = 0;
+    s[len++] = '{';
+    for (int i = 0; i < B->nb; i++) {
+        char d[DATE_BUF];
+        date_format(B->bounds[i], d);
+        len += (size_t)snprintf(s + len, cap - len, "%s\"%s 00:00:00+00\"", i ? "," : "", d);
+    }
+    snprintf(s + len, cap - len, "}");
+    rc = set_param(B, "vigil.bounds", s, err);
+    free(s);
+    if (rc != VG_OK)
+        return rc;
+    json_t *types = json_array();
+    for (int i = 0; i < B->s->ntypes; i++)
+        json_array_append_new(types, json_string(B->s->types[i]));
+    /* A JSON array converts to text[] without any quoting rules of our own. */
+    char *tj = json_dumps(types, JSON_COMPACT);
+    json_decref(types);
+    if (!tj)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    rc = set_param(B, "vigil.types", tj, err);
+    free(tj);
+    return rc;
+}
+
+/* ---- usage ------------------------------------------------------------------- */
+
+/* Columns of the usage query, in order. */
+enum { U_CUST, U_B, U_N, U_NULLTYPE, U_BADQ, U_FUTURE, U_TOTAL, U_DAYS, U_LAST, U_TYPE0 };
+
+static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    if (nf != U_TYPE0 + s->ntypes)
+        return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d", nf);
+    long n = atol(f[U_N]);
+    B->e_null_type += atol(f[U_NULLTYPE]);
+    B->e_bad_qty += atol(f[U_BADQ]);
+    if (!f[U_CUST]) {
+        B->e_null_cust += n;
+        return VG_OK;
+    }
+    if (!f[U_B]) {
+        B->e_null_time += n;
+        return VG_OK;
+    }
+    long ci = strmap_get(B->ids, f[U_CUST]);
+    if (ci < 0) {
+        B->e_unknown += n;
+        return VG_OK;
+    }
+    int b = atoi(f[U_B]);
+    if (b >= B->nb) {
+        B->e_after += n;
+        B->e_future += atol(f[U_FUTURE]);
+        return VG_OK;
+    }
+    if (!f[U_TOTAL])
+        return VG_OK; /* only skipped rows in this interval */
+    const cust *cu = &B->cs[ci];
+    if (cu->nrows == 0)
+        return VG_OK;
+    double total = parse_num(f[U_TOTAL]);
+    uint64_t days = f[U_DAYS] ? (uint64_t)strtoll(f[U_DAYS], NULL, 10) : 0;
+    int ndays = __builtin_popcountll(days);
+    double last = parse_num(f[U_LAST]);
+    size_t ncols = B->m->ncols;
+    for (int r = 0; r < cu->nrows; r++) {
+        long row = cu->first_row + r;
+        int k = B->m->date_index[row];
+        uint32_t wm = B->contrib[(size_t)b * (size_t)B->req->ndates + (size_t)k];
+        float *x = &B->m->x[(size_t)row * ncols];
+        /* An interval ends at or before t exactly when it starts before t. */
+        if ((b == 0 || B->bounds[b - 1] < B->m->day[row]) &&
+            (isnan(B->last_act[row]) || last > B->last_act[row]))
+            B->last_act[row] = last;
+        if (!wm)
+            continue;
+        for (int w = 0; w < FEAT_NWIN; w++) {
+            if (!(wm & (1u << w)))
+                continue;
+            x[c->ev_total[w]] += (float)total;
+            x[c->act_days[w]] += (float)ndays;
+            for (int t = 0; t < s->ntypes; t++)
+                if (f[U_TYPE0 + t])
+                    x[c->ev_type[t * FEAT_NWIN + w]] += (float)parse_num(f[U_TYPE0 + t]);
+        }
+        if (wm & (1u << W_PREV30)) {
+            x[c->ev_total_prev30] += (float)total;
+            x[c->act_days_prev30] += (float)ndays;
+        }
+        for (int j = 0; j < NWEEKS; j++)
+            if (wm & (1u << (W_WEEK0 + j)))
+                B->weeks[(size_t)row * NWEEKS + (size_t)j] += (float)total;
+    }
+    return VG_OK;
+}
+
+/* The per-event expressions both usage queries share. ok: the row can be
+ * used; bad_q: a negative, NaN or infinite quantity (null means 1). */
+static const char *usage_inner =
+    "SELECT customer_id::text AS customer_id, user_id::text AS user_id, occurred_at, event_type, "
+    " width_bucket(occurred_at, (SELECT current_setting('vigil.bounds')::timestamptz[])) AS b, "
+    " coalesce(quantity, 1) AS q, "
+    " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity = 'Infinity'::float8) AS bad_q, "
+    " array_position((SELECT ARRAY(SELECT json_array_elements_text(current_setting('vigil.types')::json))), "
+    "   event_type::text) AS ti "
+    "FROM %s";
+
+static vg_code read_usage(build *B, vg_error *err)
+{
+    char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
+    size_t cap = 4096 + (size_t)B->s->ntypes * 96 + (size_t)B->nwords * 128;
+    char *inner = malloc(1024), *sql = malloc(cap);
+    vg_code rc = VG_OK;
+    if (!events || !inner || !sql) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    snprintf(inner, 1024, usage_inner, events);
+    size_t len = (size_t)snprintf(
+        sql, cap,
+        "SELECT customer_id, b, count(*), count(*) FILTER (WHERE event_type IS NULL), "
+        " count(*) FILTER (WHERE bad_q), count(*) FILTER (WHERE occurred_at > now()), "
+        " sum(q) FILTER (WHERE ok), "
+        " bit_or(1::int8 << (((floor(date_part('epoch', occurred_at) / 86400)::int8 %% 64) + 64) %% 64)::int) "
+        "   FILTER (WHERE ok), "
+        " date_part('epoch', max(occurred_at) FILTER (WHERE ok)) / 86400");
+    for (int t = 0; t < B->s->ntypes; t++)
+        len += (size_t)snprintf(sql + len, cap - len, ", sum(q) FILTER (WHERE ok AND ti = %d)", t + 1);
+    snprintf(sql + len, cap - len,
+             " FROM (SELECT *, event_type IS NOT NULL AND NOT coalesce(bad_q, false) AS ok "
+             "FROM (%s) e0) e GROUP BY customer_id, b",
+             inner);
+    size_t rows = 0;
+    rc = db_copy_out(B->db, sql, on_usage, B, &rows, err);
+    if (rc != VG_OK)
+        vg_wrap(err, "reading %s.usage_events: ", B->cfg->source_schema);
+cleanup:
+    free(events);
+    free(inner);
+    free(sql);
+    return rc;
+}
+
+static vg_code on_users(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    if (nf != 1 + B->nwords)
+        return vg_fail(err, VG_EINTERNAL, "users: unexpected column count %d", nf);
+    long ci = f[0] ? strmap_get(B->ids, f[0]) : -1;
+    if (ci < 0)
+        return VG_OK; /* already counted by the usage query */
+    const cust *cu = &B->cs[ci];
+    uint64_t mask[64];
+    int nw = B->nwords < 64 ? B->nwords : 64;
+    for (int w = 0; w < nw; w++)
+        mask[w] = f[1 + w] ? (uint64_t)strtoll(f[1 + w], NULL, 10) : 0;
+    const feat_cols *c = &B->s->c;
+    size_t ncols = B->m->ncols;
+    for (int r = 0; r < cu->nrows; r++) {
+        long row = cu->first_row + r;
+        int k = B->m->date_index[row];
+        for (int uw = 0; uw < 2; uw++) {
+            const uint64_t *wm = &B->winmask[((size_t)k * 2 + (size_t)uw) * (size_t)B->nwords];
+            int hit = 0;
+            for (int w = 0; w < nw && !hit; w++)
+                hit = (wm[w] & mask[w]) != 0;
+            if (hit)
+                B->m->x[(size_t)row * ncols + (size_t)(uw == 0 ? c->users7 : c->users30)] += 1.0f;
+        }
+    }
+    return VG_OK;
+}
+
+static vg_code read_users(build *B, vg_error *err)
+{
+    if (B->nwords > 64)
+        return vg_fail(err, VG_EUSAGE,
+                       "too many observation dates (%d): widen --step or shorten --lookback",
+                       B->req->ndates);
+    char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
+    size_t cap = 4096 + (size_t)B->nwords * 128;
+    char *inner = malloc(1024), *sql = malloc(cap);
+    vg_code rc = VG_OK;
+    if (!events || !inner || !sql) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    snprintf(inner, 1024, usage_inner, events);
+    size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id");
+    for (int w = 0; w < B->nwords; w++)
+        len += (size_t)snprintf(sql + len, cap - len,
+                                ", bit_or(CASE WHEN b / 64 = %d THEN 1::int8 << (b %% 64) ELSE 0 END)", w);
+    snprintf(sql + len, cap - len,
+             " FROM (%s) e WHERE user_id IS NOT NULL AND customer_id IS NOT NULL "
+             "AND event_type IS NOT NULL AND NOT coalesce(bad_q, false) AND b BETWEEN 1 AND %d "
+             "GROUP BY customer_id, user_id",
+             inner, B->nb - 1);
+    rc = db_copy_out(B->db, sql, on_users, B, NULL, err);
+    if (rc != VG_OK)
+        vg_wrap(err, "reading %s.usage_events users: ", B->cfg->source_schema);
+cleanup:
+    free(events);
+    free(inner);
+    free(sql);
+    return rc;
+}
+
+/* ---- tickets ------------------------------------------------------------------- */
+
+typedef struct tk {
+    double created, first_resp, resolved; /* days, NAN if none */
+    int prio;                             /* 0..3, -1 unknown */
+    double csat;                          /* NAN if none */
+    double reopens;
+    int escalated;
+} tk;
+
+typedef struct tk_acc {
+    build *B;
+    char *cur;   /* current customer id */
+    long cur_ci;
+    tk *v;
+    size_t n, cap;
+    double *tmp;
+    size_t tmpcap;
+} tk_acc;
+
+static vg_code flush_customer(tk_acc *A, vg_error *err)
+{
+    build *B = A->B;
+    if (A->cur_ci < 0 || A->n == 0)
+        return VG_OK;
+    const cust *cu = &B->cs[A->cur_ci];
+    const feat_cols *c = &B->s->c;
+    size_t ncols = B->m->ncols;
+    if (A->tmpcap < A->n) {
+        double *nt = realloc(A->tmp, A->n * 2 * sizeof *nt);
+        if (!nt)
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+        A->tmp = nt;
+        A->tmpcap = A->n * 2;
+    }
+    for (int r = 0; r < cu->nrows; r++) {
+        long row = cu->first_row + r;
+        double t = B->m->day[row];
+        float *x = &B->m->x[(size_t)row * ncols];
+        double last = NAN, csat_sum = 0, csat_min = NAN;
+        int csat_n = 0;
+        size_t nfrt = 0, nres = 0;
+        for (size_t i = 0; i < A->n; i++) {
+            const tk *k = &A->v[i];
+            if (!(k->created < t))
+                continue;
+            if (isnan(last) || k->created > last)
+                last = k->created;
+            int in90 = k->created >= t - 90, in30 = k->created >= t - 30;
+            int resolved_before = !isnan(k->resolved) && k->resolved < t;
+            int responded_before = !isnan(k->first_resp) && k->first_resp < t;
+            if (!resolved_before)
+                x[c->t_open] += 1;
+            if (!responded_before && !resolved_before)
+                x[c->t_awaiting] += 1;
+            if (in90) {
+                x[c->t_count90] += 1;
+                if (k->prio >= 0)
+                    x[c->t_prio90[k->prio]] += 1;
+                if (responded_before)
+                    A->tmp[nfrt++] = (k->first_resp - k->created) * 24;
+            }
+            if (in30)
+                x[c->t_count30] += 1;
+            /* Ratings, reopens and escalations carry no timestamp of their own:
+             * they count once the ticket is resolved, never earlier. */
+            if (resolved_before && k->resolved >= t - 90) {
+                x[c->t_reopens] += (float)k->reopens;
+                x[c->t_escal] += (float)k->escalated;
+                if (!isnan(k->csat)) {
+                    csat_sum += k->csat;
+                    csat_n++;
+                    if (isnan(csat_min) || k->csat < csat_min)
+                        csat_min = k->csat;
+                }
+            }
+        }
+        x[c->t_frt_med] = (float)median_inplace(A->tmp, nfrt);
+        for (size_t i = 0; i < A->n; i++) {
+            const tk *k = &A->v[i];
+            if (k->created < t && !isnan(k->resolved) && k->resolved < t && k->resolved >= t - 90)
+                A->tmp[nres++] = (k->resolved - k->created) * 24;
+        }
+        x[c->t_res_med] = (float)median_inplace(A->tmp, nres);
+        x[c->t_csat_n] = (float)csat_n;
+        x[c->t_csat_mean] = csat_n ? (float)(csat_sum / csat_n) : NAN;
+        x[c->t_csat_min] = (float)csat_min;
+        x[c->t_days_since] = isnan(last) ? NAN : (float)(t - last);
+    }
+    return VG_OK;
+}
+
+static int prio_index(const char *p)
+{
+    for (int i = 0; p && i < 4; i++)
+        if (strcmp(p, feat_priorities[i]) == 0)
+            return i;
+    return -1;
+}
+
+static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
+{
+    tk_acc *A = ctx;
+    build *B = A->B;
+    if (nf != 8)
+        return vg_fail(err, VG_EINTERNAL, "tickets: unexpected column count %d", nf);
+    if (!f[0]) {
+        B->t_null_cust++;
+        return VG_OK;
+    }
+    if (!A->cur || strcmp(A->cur, f[0]) != 0) {
+        vg_code rc = flush_customer(A, err);
+        if (rc != VG_OK)
+            return rc;
+        free(A->cur);
+        A->cur = strdup(f[0]);
+        if (!A->cur)
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+        A->cur_ci = strmap_get(B->ids, f[0]);
+        A->n = 0;
+        if (A->cur_ci < 0)
+            B->t_unknown++;
+    } else if (A->cur_ci < 0) {
+        B->t_unknown++;
+    }
+    if (A->cur_ci < 0 || B->cs[A->cur_ci].nrows == 0)
+        return VG_OK;
+    if (A->n == A->cap) {
+        size_t nc = A->cap ? A->cap * 2 : 64;
+        tk *nv = realloc(A->v, nc * sizeof *nv);
+        if (!nv)
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+        A->v = nv;
+        A->cap = nc;
+    }
+    tk *k = &A->v[A->n++];
+    k->created = parse_num(f[1]);
+    k->first_resp = parse_num(f[2]);
+    k->resolved = parse_num(f[3]);
+    k->prio = prio_index(f[4]);
+    k->csat = parse_num(f[5]);
+    k->reopens = f[6] ? parse_num(f[6]) : 0;
+    k->escalated = f[7] && (f[7][0] == 't');
+    /* Repairs (counted in the stats query): impossible values become unknown. */
+    if (!isnan(k->csat) && (k->csat < 1 || k->csat > 5))
+        k->csat = NAN;
+    if (!isnan(k->resolved) && k->resolved < k->created)
+        k->resolved = NAN;
+    if (!isnan(k->first_resp) && k->first_resp < k->created)
+        k->first_resp = NAN;
+    if (isnan(k->reopens) || k->reopens < 0)
+        k->reopens = 0;
+    return VG_OK;
+}
+
+static vg_code read_tickets(build *B, vg_error *err)
+{
+    char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
+    char sql[2048];
+    tk_acc A = {B, NULL, -1, NULL, 0, 0, NULL, 0};
+    PGresult *r = NULL;
+    vg_code rc = VG_OK;
+    if (!tickets)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    int maxt = B->req->dates[0];
+    for (int k = 1; k < B->req->ndates; k++)
+        if (B->req->dates[k] > maxt)
+            maxt = B->req->dates[k];
+    char maxd[DATE_BUF];
+    date_format(maxt, maxd);
+    const char *p[1] = {maxd};
+    /* Dirty-row counts come from one small aggregate; tickets are few. */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FILTER (WHERE created_at IS NULL), "
+             " count(*) FILTER (WHERE csat IS NOT NULL AND csat NOT BETWEEN 1 AND 5 AND created_at < $1::date), "
+             " count(*) FILTER (WHERE resolved_at < created_at AND created_at < $1::date), "
+             " count(*) FILTER (WHERE first_response_at < created_at AND created_at < $1::date), "
+             " count(*) - count(DISTINCT ticket_id), count(*) FILTER (WHERE created_at >= $1::date) "
+             "FROM %s",
+             tickets);
+    rc = db_exec(B->db, sql, 1, p, &r, err);
+    if (rc != VG_OK) {
+        vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
+        goto cleanup;
+    }
+    B->t_null_created = atol(PQgetvalue(r, 0, 0));
+    B->t_bad_csat = atol(PQgetvalue(r, 0, 1));
+    B->t_bad_resolved = atol(PQgetvalue(r, 0, 2));
+    B->t_bad_response = atol(PQgetvalue(r, 0, 3));
+    B->t_dup = atol(PQgetvalue(r, 0, 4));
+    B->t_after = atol(PQgetvalue(r, 0, 5));
+
+    rc = set_param(B, "vigil.until", maxd, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    /* DISTINCT ON drops repeated ticket ids (a view may repeat them). */
+    snprintf(sql, sizeof sql,
+             "SELECT customer_id, c, f, r, priority, csat, reopens, escalated FROM ("
+             " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE \"C\" AS customer_id, "
+             "  date_part('epoch', created_at) / 86400 AS c, date_part('epoch', first_response_at) / 86400 AS f, "
+             "  date_part('epoch', resolved_at) / 86400 AS r, lower(priority::text) AS priority, csat::float8 AS csat, "
+             "  reopens::float8 AS reopens, escalated::bool AS escalated "
+             " FROM %s WHERE created_at < (SELECT current_setting('vigil.until')::date) "
+             " ORDER BY ticket_id, created_at) t "
+             "ORDER BY customer_id, c",
+             tickets);
+    rc = db_copy_out(B->db, sql, on_ticket, &A, NULL, err);
+    if (rc == VG_OK)
+        rc = flush_customer(&A, err);
+    if (rc != VG_OK)
+        vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
+cleanup:
+    PQclear(r);
+    free(A.cur);
+    free(A.v);
+    free(A.tmp);
+    free(tickets);
+    return rc;
+}
+
+/* ---- derived features --------------------------------------------------------- */
+
+static void finish_rows(build *B)
+{
+    feat_matrix *m = B->m;
+    const feat_cols *c = &B->s->c;
+    for (size_t r = 0; r < m->nrows; r++) {
+        float *x = &m->x[r * m->ncols];
+        double t = m->day[r];
+        double seats = x[c->seats];
+        x[c->seat_util30] = (seats > 0) ? (float)(x[c->users30] / seats) : NAN;
+        double tenure = x[c->tenure];
+        x[c->days_since_activity] = isnan(B->last_act[r]) ? NAN : (float)(t - B->last_act[r]);
+        x[c->ratio30] = tenure >= 60 ? (float)((x[c->ev_total[1]] + 1.0) / (x[c->ev_total_prev30] + 1.0)) : NAN;
+        /* Least-squares slope over the whole weeks the customer existed. */
+        int nw = (int)(tenure / 7);
+        if (nw > NWEEKS)
+            nw = NWEEKS;
+        if (nw >= 3) {
+            double sx = 0, sy = 0, sxx = 0, sxy = 0;
+            for (int j = 0; j < nw; j++) {
+                double xx = -j, yy = B->weeks[r * NWEEKS + (size_t)j];
+                sx += xx;
+                sy += yy;
+                sxx += xx * xx;
+                sxy += xx * yy;
+            }
+            double den = nw * sxx - sx * sx;
+            x[c->slope12w] = (float)((nw * sxy - sx * sy) / den);
+        } else {
+            x[c->slope12w] = NAN;
+        }
+    }
+}
+
+static void put_stats(build *B)
+{
+    if (!B->stats)
+        return;
+    json_object_set_new(B->stats, "customers",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "read", (json_int_t)B->ncust,
+                                  "null_customer_id", (json_int_t)B->c_null_id, "null_created_at",
+                                  (json_int_t)B->c_null_created, "duplicate_id", (json_int_t)B->c_dup,
+                                  "canceled_before_created", (json_int_t)B->c_cancel_before,
+                                  "negative_mrr", (json_int_t)B->c_bad_mrr, "negative_seats",
+                                  (json_int_t)B->c_bad_seats));
+    json_object_set_new(B->stats, "usage_events",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "null_customer_id",
+                                  (json_int_t)B->e_null_cust, "unknown_customer", (json_int_t)B->e_unknown,
+                                  "null_occurred_at", (json_int_t)B->e_null_time, "null_event_type",
+                                  (json_int_t)B->e_null_type, "bad_quantity", (json_int_t)B->e_bad_qty,
+                                  "future_timestamp", (json_int_t)B->e_future, "after_as_of",
+                                  (json_int_t)B->e_after));
+    json_object_set_new(B->stats, "tickets",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "null_customer_id",
+                                  (json_int_t)B->t_null_cust, "unknown_customer", (json_int_t)B->t_unknown,
+                                  "null_created_at", (json_int_t)B->t_null_created, "csat_out_of_range",
+                                  (json_int_t)B->t_bad_csat, "resolved_before_created",
+                                  (json_int_t)B->t_bad_resolved, "responded_before_created",
+                                  (json_int_t)B->t_bad_response, "duplicate_id", (json_int_t)B->t_dup,
+                                  "after_as_of", (json_int_t)B->t_after));
+}
+
+vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
+                   const feat_request *req, const vg_log *lg, feat_matrix **out,
+                   json_t *stats, vg_error *err)
+{
+    build B;
+    memset(&B, 0, sizeof B);
+    B.db = db;
+    B.cfg = cfg;
+    B.s = spec;
+    B.req = req;
+    B.stats = stats;
+    *out = NULL;
+    progress_init(&B.prog, req->quiet);
+    vg_code rc = VG_OK;
+    if (req->ndates <= 0)
+        return vg_fail(err, VG_EUSAGE, "no observation dates");
+    int maxt = req->dates[0];
+    for (int k = 1; k < req->ndates; k++)
+        if (req->dates[k] > maxt)
+            maxt = req->dates[k];
+    B.visible_limit = maxt + (req->horizon_days > 0 ? req->horizon_days : 0);
+    B.ids = strmap_new(1024);
+    if (!B.ids) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    progress_update(&B.prog, "features: reading customers");
+    if ((rc = read_customers(&B, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = plan_rows(&B, err)) != VG_OK)
+        goto cleanup;
+    log_debug(lg, "features: %zu customers, %zu rows, %d dates", B.ncust, B.m->nrows, req->ndates);
+    if ((rc = make_bounds(&B, err)) != VG_OK || (rc = publish_params(&B, err)) != VG_OK)
+        goto cleanup;
+    progress_update(&B.prog, "features: aggregating usage events (%zu rows)", B.m->nrows);
+    if ((rc = read_usage(&B, err)) != VG_OK)
+        goto cleanup;
+    progress_update(&B.prog, "features: counting active users");
+    if ((rc = read_users(&B, err)) != VG_OK)
+        goto cleanup;
+    progress_update(&B.prog, "features: reading tickets");
+    if ((rc = read_tickets(&B, err)) != VG_OK)
+        goto cleanup;
+    finish_rows(&B);
+    put_stats(&B);
+    *out = B.m;
+    B.m = NULL;
+cleanup:
+    progress_done(&B.prog);
+    feat_matrix_free(B.m);
+    strmap_free(B.ids);
+    free(B.cs);
+    free(B.static_cols);
+    free(B.static_is_date);
+    free(B.static_vals);
+    free(B.bounds);
+    free(B.contrib);
+    free(B.winmask);
+    free(B.last_act);
+    free(B.weeks);
+    return rc;
+}
+
+vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out, vg_error *err)
+{
+    fprintf(out, "customer_id,as_of");
+    for (size_t j = 0; j < m->ncols; j++) {
+        const char *name = feat_spec_info(s, j)->name;
+        int quote = strpbrk(name, ",\"\n") != NULL;
+        if (quote) {
+            fputs(",\"", out);
+            for (const char *p = name; *p; p++) {
+                if (*p == '"')
+                    fputc('"', out);
+                fputc(*p, out);
+            }
+            fputc('"', out);
+        } else {
+            fprintf(out, ",%s", name);
+        }
+    }
+    fputc('\n', out);
+    for (size_t r = 0; r < m->nrows; r++) {
+        char d[DATE_BUF];
+        date_format(m->day[r], d);
+        const char *id = m->ids[r];
+        if (strpbrk(id, ",\"\n")) {
+            fputc('"', out);
+            for (const char *p = id; *p; p++) {
+                if (*p == '"')
+                    fputc('"', out);
+                fputc(*p, out);
+            }
+            fputc('"', out);
+        } else {
+            fputs(id, out);
+        }
+        fprintf(out, ",%s", d);
+        for (size_t j = 0; j < m->ncols; j++) {
+            float v = m->x[r * m->ncols + j];
+            if (isnan(v))
+                fputs(",", out);
+            else
+                fprintf(out, ",%.9g", v);
+        }
+        fputc('\n', out);
+    }
+    if (ferror(out))
+        return vg_fail(err, VG_EIO, "writing the CSV failed");
+    return VG_OK;
+}

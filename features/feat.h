@@ -1,0 +1,73 @@
+/* feat.h — as-of feature extraction: from the source tables to a dense matrix.
+ * One code path serves a single scoring date and the many observation dates of
+ * training, so train and score can never disagree about what a feature means. */
+#ifndef VG_FEAT_H
+#define VG_FEAT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "core/cfg.h"
+#include "core/db.h"
+#include "core/log.h"
+
+/* The list of columns a model uses: computed features plus the customer
+ * attribute columns and categorical levels found when it was trained.
+ * Opaque; stored with the model as JSON. */
+typedef struct feat_spec feat_spec;
+
+/* How a feature is worded for a specialist (score/drivers.c). */
+typedef struct feat_info {
+    const char *name;    /* "usage.active_days_30d" */
+    const char *phrase;  /* "active days in the last 30 days" */
+    int prev;            /* column holding the same measure one window earlier, or -1 */
+    int is_indicator;    /* one-hot level of a categorical column */
+    int higher_is_worse; /* for wording: 1 if a high value is bad news, 0 unknown */
+} feat_info;
+
+/* Discover event types, customer attribute columns and categorical levels from
+ * rows strictly before as_of_day (so discovery itself cannot leak). */
+vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
+                           feat_spec **out, vg_error *err);
+size_t feat_spec_ncols(const feat_spec *s);
+const feat_info *feat_spec_info(const feat_spec *s, size_t col);
+/* Column index by name, -1 when absent. */
+int feat_spec_find(const feat_spec *s, const char *name);
+json_t *feat_spec_to_json(const feat_spec *s);
+vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err);
+void feat_spec_free(feat_spec *s);
+
+typedef struct feat_matrix {
+    size_t nrows, ncols;
+    float *x;        /* nrows x ncols, row-major, NaN = missing */
+    char **ids;      /* customer_id per row */
+    int *day;        /* observation (as-of) day per row */
+    int *date_index; /* index into feat_request.dates per row */
+    float *label;    /* 1 churned within the horizon, 0 not; NULL when unlabelled */
+    float *weight;   /* sampling weight; NULL when nothing was sampled */
+    double *mrr;     /* the customer's MRR (NaN if unknown), for reporting */
+} feat_matrix;
+
+typedef struct feat_request {
+    const int *dates;   /* observation days */
+    int ndates;
+    int horizon_days;   /* > 0: attach churn labels (and require them known) */
+    long max_rows;      /* 0 = keep every row; else sample negatives with weights */
+    int keep_all_date;  /* date index never sampled (validation), -1 for none */
+    unsigned seed;
+    int quiet;          /* no terminal progress */
+} feat_request;
+
+/* Build the matrix for every customer active on each requested date.
+ * Counts of skipped or repaired source rows are added to `stats` (a JSON
+ * object, may be NULL). The caller owns *out (feat_matrix_free). */
+vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
+                   const feat_request *req, const vg_log *lg,
+                   feat_matrix **out, json_t *stats, vg_error *err);
+void feat_matrix_free(feat_matrix *m);
+
+/* CSV with a header: customer_id, as_of, then one column per feature. */
+vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
+                       vg_error *err);
+
+#endif

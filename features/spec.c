@@ -1,0 +1,490 @@
+/* spec.c — which columns a model has: discovery from the source tables,
+ * naming and wording of every feature, and the JSON kept with the model. */
+#include "spec.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/date.h"
+
+const int feat_windows[FEAT_NWIN] = {7, 30, 90};
+const char *const feat_priorities[4] = {"low", "normal", "high", "urgent"};
+
+/* Columns the contract gives a meaning; every other customers column is an
+ * attribute feature. plan and language are categorical attributes. */
+static const char *const contract_columns[] = {"customer_id", "name", "created_at",
+                                               "canceled_at", "mrr", "seats"};
+
+void feat_spec_free(feat_spec *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->ntypes; i++)
+        free(s->types[i]);
+    free(s->types);
+    for (int i = 0; i < s->nattrs; i++) {
+        free(s->attrs[i].column);
+        free(s->attrs[i].prefix);
+        for (int j = 0; j < s->attrs[i].nlevels; j++)
+            free(s->attrs[i].levels[j]);
+        free(s->attrs[i].levels);
+    }
+    free(s->attrs);
+    for (size_t i = 0; i < s->ncols; i++) {
+        free(s->names[i]);
+        free(s->phrases[i]);
+    }
+    free(s->names);
+    free(s->phrases);
+    free(s->info);
+    free(s->c.ev_type);
+    free(s);
+}
+
+size_t feat_spec_ncols(const feat_spec *s)
+{
+    return s->ncols;
+}
+
+const feat_info *feat_spec_info(const feat_spec *s, size_t col)
+{
+    return col < s->ncols ? &s->info[col] : NULL;
+}
+
+int feat_spec_find(const feat_spec *s, const char *name)
+{
+    for (size_t i = 0; i < s->ncols; i++)
+        if (strcmp(s->names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---- layout ---------------------------------------------------------------- */
+
+typedef struct layout {
+    feat_spec *s;
+    size_t cap;
+    int oom;
+} layout;
+
+static int add_col(layout *L, int worse, const char *phrase_fmt, const char *name_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The phrase format may use the same %s arguments as the name (first one). */
+static int add_col(layout *L, int worse, const char *phrase, const char *name_fmt, ...)
+{
+    feat_spec *s = L->s;
+    if (L->oom)
+        return -1;
+    if (s->ncols == L->cap) {
+        size_t nc = L->cap ? L->cap * 2 : 64;
+        char **nn = realloc(s->names, nc * sizeof *nn);
+        if (nn)
+            s->names = nn;
+        char **np = realloc(s->phrases, nc * sizeof *np);
+        if (np)
+            s->phrases = np;
+        feat_info *ni = realloc(s->info, nc * sizeof *ni);
+        if (ni)
+            s->info = ni;
+        if (!nn || !np || !ni) {
+            L->oom = 1;
+            return -1;
+        }
+        L->cap = nc;
+    }
+    char name[512];
+    va_list ap;
+    va_start(ap, name_fmt);
+    vsnprintf(name, sizeof name, name_fmt, ap);
+    va_end(ap);
+    size_t i = s->ncols++;
+    s->names[i] = strdup(name);
+    s->phrases[i] = strdup(phrase);
+    if (!s->names[i] || !s->phrases[i])
+        L->oom = 1;
+    s->info[i] = (feat_info){NULL, NULL, -1, 0, worse};
+    return (int)i;
+}
+
+vg_code feat_spec_layout(feat_spec *s, vg_error *err)
+{
+    layout L = {s, 0, 0};
+    feat_cols *c = &s->c;
+    char phrase[512];
+    s->ncols = 0;
+    free(c->ev_type);
+    c->ev_type = calloc((size_t)(s->ntypes ? s->ntypes : 1) * FEAT_NWIN, sizeof *c->ev_type);
+    if (!c->ev_type)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+
+    for (int w = 0; w < FEAT_NWIN; w++) {
+        snprintf(phrase, sizeof phrase, "product events in the last %d days", feat_windows[w]);
+        c->ev_total[w] = add_col(&L, 0, phrase, "usage.events_total_%dd", feat_windows[w]);
+    }
+    c->ev_total_prev30 = add_col(&L, 0, "product events in the 30 days before that", "usage.events_total_prev30d");
+    for (int w = 0; w < FEAT_NWIN; w++) {
+        snprintf(phrase, sizeof phrase, "active days in the last %d days", feat_windows[w]);
+        c->act_days[w] = add_col(&L, 0, phrase, "usage.active_days_%dd", feat_windows[w]);
+    }
+    c->act_days_prev30 = add_col(&L, 0, "active days in the 30 days before that", "usage.active_days_prev30d");
+    c->users7 = add_col(&L, 0, "active users in the last 7 days", "usage.users_7d");
+    c->users30 = add_col(&L, 0, "active users in the last 30 days", "usage.users_30d");
+    c->seat_util30 = add_col(&L, 0, "share of paid seats used in the last 30 days", "usage.seat_utilisation_30d");
+    c->slope12w = add_col(&L, 0, "weekly activity trend over 12 weeks (events per week, per week)", "usage.trend_slope_12w");
+    c->ratio30 = add_col(&L, 0, "activity in the last 30 days relative to the 30 days before", "usage.ratio_30d_prev30d");
+    c->days_since_activity = add_col(&L, 1, "days since the last product activity", "usage.days_since_last_activity");
+    for (int t = 0; t < s->ntypes; t++)
+        for (int w = 0; w < FEAT_NWIN; w++) {
+            snprintf(phrase, sizeof phrase, "%s events in the last %d days", s->types[t], feat_windows[w]);
+            c->ev_type[t * FEAT_NWIN + w] =
+                add_col(&L, 0, phrase, "usage.events_%s_%dd", s->types[t], feat_windows[w]);
+        }
+    c->tenure = add_col(&L, 0, "days as a customer", "account.tenure_days");
+    c->mrr = add_col(&L, 0, "monthly recurring revenue", "account.mrr");
+    c->seats = add_col(&L, 0, "paid seats", "account.seats");
+    c->t_count30 = add_col(&L, 1, "support tickets in the last 30 days", "tickets.count_30d");
+    c->t_count90 = add_col(&L, 1, "support tickets in the last 90 days", "tickets.count_90d");
+    for (int p = 0; p < 4; p++) {
+        snprintf(phrase, sizeof phrase, "%s-priority tickets in the last 90 days", feat_priorities[p]);
+        c->t_prio90[p] = add_col(&L, p >= 2, phrase, "tickets.%s_90d", feat_priorities[p]);
+    }
+    c->t_open = add_col(&L, 1, "open support tickets", "tickets.open");
+    c->t_awaiting = add_col(&L, 1, "tickets still waiting for a first response", "tickets.awaiting_response");
+    c->t_frt_med = add_col(&L, 1, "median hours to first response (90 days)", "tickets.median_first_response_hours_90d");
+    c->t_res_med = add_col(&L, 1, "median hours to resolution (90 days)", "tickets.median_resolution_hours_90d");
+    c->t_reopens = add_col(&L, 1, "ticket reopens (90 days)", "tickets.reopens_90d");
+    c->t_escal = add_col(&L, 1, "escalated tickets (90 days)", "tickets.escalations_90d");
+    c->t_csat_mean = add_col(&L, 0, "average satisfaction rating (90 days, 1-5)", "tickets.csat_mean_90d");
+    c->t_csat_min = add_col(&L, 0, "lowest satisfaction rating (90 days, 1-5)", "tickets.csat_min_90d");
+    c->t_csat_n = add_col(&L, 0, "rated tickets (90 days)", "tickets.csat_count_90d");
+    c->t_days_since = add_col(&L, 0, "days since the last support ticket", "tickets.days_since_last_ticket");
+
+    for (int a = 0; a < s->nattrs; a++) {
+        attr_def *ad = &s->attrs[a];
+        switch (ad->kind) {
+        case ATTR_NUMERIC:
+        case ATTR_BOOLEAN:
+            snprintf(phrase, sizeof phrase, "%s", ad->column);
+            ad->col = add_col(&L, 0, phrase, "%s", ad->prefix);
+            break;
+        case ATTR_DATE:
+            snprintf(phrase, sizeof phrase, "days until %s", ad->column);
+            ad->col = add_col(&L, 0, phrase, "%s_days_from_as_of", ad->prefix);
+            break;
+        case ATTR_CATEGORICAL:
+            ad->col = (int)s->ncols;
+            for (int l = 0; l < ad->nlevels; l++) {
+                snprintf(phrase, sizeof phrase, "%s is %s", ad->column, ad->levels[l]);
+                int col = add_col(&L, 0, phrase, "%s=%s", ad->prefix, ad->levels[l]);
+                if (col >= 0)
+                    s->info[col].is_indicator = 1;
+            }
+            snprintf(phrase, sizeof phrase, "%s is a less common value", ad->column);
+            int col = add_col(&L, 0, phrase, "%s=other", ad->prefix);
+            if (col >= 0)
+                s->info[col].is_indicator = 1;
+            break;
+        }
+    }
+    if (L.oom)
+        return vg_fail(err, VG_ENOMEM, "out of memory laying out features");
+    for (size_t i = 0; i < s->ncols; i++) {
+        s->info[i].name = s->names[i];
+        s->info[i].phrase = s->phrases[i];
+    }
+    s->info[c->ev_total[1]].prev = c->ev_total_prev30;
+    s->info[c->act_days[1]].prev = c->act_days_prev30;
+    return VG_OK;
+}
+
+/* ---- discovery --------------------------------------------------------------- */
+
+static int is_excluded(const vg_config *cfg, const char *col)
+{
+    for (size_t i = 0; i < sizeof contract_columns / sizeof *contract_columns; i++)
+        if (strcmp(col, contract_columns[i]) == 0)
+            return 1;
+    for (int i = 0; i < cfg->feat_exclude_n; i++)
+        if (strcmp(col, cfg->feat_exclude[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static vg_code discover_types(db_conn *db, const vg_config *cfg, const char *asof,
+                              feat_spec *s, vg_error *err)
+{
+    char *events = db_qualify(db, cfg->source_schema, "usage_events");
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", cfg->feat_max_event_types);
+    const char *p[2] = {asof, lim};
+    char sql[1024];
+    PGresult *r = NULL;
+    vg_code rc = VG_OK;
+    if (!events)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    /* A block sample finds every type that matters in a fraction of the
+     * time; the full scan is the fallback for small or skewed tables. */
+    for (int pass = 0; pass < 2 && rc == VG_OK; pass++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT event_type FROM %s %s WHERE event_type IS NOT NULL "
+                 "AND occurred_at < $1::date AND occurred_at >= $1::date - 90 "
+                 "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $2::int",
+                 events, pass == 0 ? "TABLESAMPLE SYSTEM (3) REPEATABLE (7)" : "");
+        PQclear(r);
+        r = NULL;
+        rc = db_exec(db, sql, 2, p, &r, err);
+        if (rc == VG_OK && PQntuples(r) >= 2)
+            break;
+    }
+    if (rc != VG_OK) {
+        vg_wrap(err, "reading %s.usage_events: ", cfg->source_schema);
+        goto cleanup;
+    }
+    s->ntypes = PQntuples(r);
+    s->types = calloc((size_t)s->ntypes + 1, sizeof *s->types);
+    if (!s->types) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < s->ntypes; i++)
+        s->types[i] = strdup(PQgetvalue(r, i, 0));
+    /* Sorted by name so the column order does not depend on counts. */
+    for (int i = 1; i < s->ntypes; i++)
+        for (int j = i; j > 0 && strcmp(s->types[j - 1], s->types[j]) > 0; j--) {
+            char *t = s->types[j];
+            s->types[j] = s->types[j - 1];
+            s->types[j - 1] = t;
+        }
+cleanup:
+    PQclear(r);
+    free(events);
+    return rc;
+}
+
+static vg_code discover_levels(db_conn *db, const vg_config *cfg, const char *customers,
+                               const char *asof, attr_def *ad, vg_error *err)
+{
+    char *col = db_quote_ident(db, ad->column);
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", cfg->feat_max_categories);
+    const char *p[2] = {asof, lim};
+    size_t n = strlen(col) * 3 + strlen(customers) + 256;
+    char *sql = malloc(n);
+    PGresult *r = NULL;
+    vg_code rc = VG_OK;
+    if (!col || !sql) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    snprintf(sql, n,
+             "SELECT %s::text FROM %s WHERE %s IS NOT NULL AND created_at < $1::date "
+             "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $2::int",
+             col, customers, col);
+    rc = db_exec(db, sql, 2, p, &r, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    ad->nlevels = PQntuples(r);
+    ad->levels = calloc((size_t)ad->nlevels + 1, sizeof *ad->levels);
+    if (!ad->levels) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < ad->nlevels; i++)
+        ad->levels[i] = strdup(PQgetvalue(r, i, 0));
+cleanup:
+    PQclear(r);
+    free(sql);
+    free(col);
+    return rc;
+}
+
+vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
+                           feat_spec **out, vg_error *err)
+{
+    char asof[DATE_BUF];
+    date_format(as_of_day, asof);
+    feat_spec *s = calloc(1, sizeof *s);
+    char *customers = db_qualify(db, cfg->source_schema, "customers");
+    PGresult *r = NULL;
+    vg_code rc = VG_OK;
+    *out = NULL;
+    if (!s || !customers) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    rc = discover_types(db, cfg, asof, s, err);
+    if (rc != VG_OK)
+        goto cleanup;
+
+    /* information_schema sees tables and views alike. */
+    const char *p[1] = {cfg->source_schema};
+    rc = db_exec(db,
+                 "SELECT column_name, data_type FROM information_schema.columns "
+                 "WHERE table_schema = $1 AND table_name = 'customers' ORDER BY ordinal_position",
+                 1, p, &r, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        rc = vg_fail(err, VG_EDATA,
+                     "no relation %s.customers: map your data to the contract's tables "
+                     "or set source.schema in the config",
+                     cfg->source_schema);
+        goto cleanup;
+    }
+    s->attrs = calloc((size_t)PQntuples(r), sizeof *s->attrs);
+    if (!s->attrs) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *col = PQgetvalue(r, i, 0), *type = PQgetvalue(r, i, 1);
+        if (is_excluded(cfg, col))
+            continue;
+        attr_kind kind;
+        if (!strcmp(type, "smallint") || !strcmp(type, "integer") || !strcmp(type, "bigint") ||
+            !strcmp(type, "numeric") || !strcmp(type, "real") || !strcmp(type, "double precision"))
+            kind = ATTR_NUMERIC;
+        else if (!strcmp(type, "boolean"))
+            kind = ATTR_BOOLEAN;
+        else if (!strcmp(type, "date") || !strncmp(type, "timestamp", 9))
+            kind = ATTR_DATE;
+        else if (!strcmp(type, "text") || !strcmp(type, "character varying") ||
+                 !strcmp(type, "character"))
+            kind = ATTR_CATEGORICAL;
+        else
+            continue; /* arrays, json, ...: not a feature */
+        attr_def *ad = &s->attrs[s->nattrs++];
+        ad->column = strdup(col);
+        size_t n = strlen(col) + 16;
+        ad->prefix = malloc(n);
+        if (!ad->column || !ad->prefix) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        int account = !strcmp(col, "plan") || !strcmp(col, "language");
+        snprintf(ad->prefix, n, "%s.%s", account ? "account" : "attr", col);
+        ad->kind = kind;
+        if (kind == ATTR_CATEGORICAL) {
+            rc = discover_levels(db, cfg, customers, asof, ad, err);
+            if (rc != VG_OK)
+                goto cleanup;
+        }
+    }
+    rc = feat_spec_layout(s, err);
+cleanup:
+    PQclear(r);
+    free(customers);
+    if (rc == VG_OK)
+        *out = s;
+    else
+        feat_spec_free(s);
+    return rc;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static const char *const kind_names[] = {"numeric", "boolean", "date", "categorical"};
+
+json_t *feat_spec_to_json(const feat_spec *s)
+{
+    json_t *types = json_array(), *attrs = json_array(), *cols = json_array();
+    for (int i = 0; i < s->ntypes; i++)
+        json_array_append_new(types, json_string(s->types[i]));
+    for (int i = 0; i < s->nattrs; i++) {
+        json_t *lv = json_array();
+        for (int l = 0; l < s->attrs[i].nlevels; l++)
+            json_array_append_new(lv, json_string(s->attrs[i].levels[l]));
+        json_array_append_new(attrs, json_pack("{s:s, s:s, s:s, s:o}", "column", s->attrs[i].column,
+                                               "prefix", s->attrs[i].prefix, "kind",
+                                               kind_names[s->attrs[i].kind], "levels", lv));
+    }
+    for (size_t i = 0; i < s->ncols; i++)
+        json_array_append_new(cols, json_string(s->names[i]));
+    return json_pack("{s:i, s:o, s:o, s:o}", "version", 1, "event_types", types, "attributes",
+                     attrs, "columns", cols);
+}
+
+vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
+{
+    *out = NULL;
+    json_t *types = json_object_get(j, "event_types");
+    json_t *attrs = json_object_get(j, "attributes");
+    json_t *cols = json_object_get(j, "columns");
+    if (!json_is_array(types) || !json_is_array(attrs) || !json_is_array(cols))
+        return vg_fail(err, VG_EMODEL, "model feature list is malformed");
+    feat_spec *s = calloc(1, sizeof *s);
+    vg_code rc = VG_OK;
+    if (!s)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    s->types = calloc(json_array_size(types) + 1, sizeof *s->types);
+    s->attrs = calloc(json_array_size(attrs) + 1, sizeof *s->attrs);
+    if (!s->types || !s->attrs) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(types, i, v)
+    {
+        if (!json_is_string(v)) {
+            rc = vg_fail(err, VG_EMODEL, "model feature list is malformed");
+            goto cleanup;
+        }
+        s->types[s->ntypes++] = strdup(json_string_value(v));
+    }
+    json_array_foreach(attrs, i, v)
+    {
+        const char *column = NULL, *prefix = NULL, *kind = NULL;
+        json_t *lv = NULL;
+        if (json_unpack(v, "{s:s, s:s, s:s, s:o}", "column", &column, "prefix", &prefix, "kind",
+                        &kind, "levels", &lv) != 0 ||
+            !json_is_array(lv)) {
+            rc = vg_fail(err, VG_EMODEL, "model attribute list is malformed");
+            goto cleanup;
+        }
+        attr_def *ad = &s->attrs[s->nattrs++];
+        ad->column = strdup(column);
+        ad->prefix = strdup(prefix);
+        ad->kind = ATTR_NUMERIC;
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(kind, kind_names[k]))
+                ad->kind = (attr_kind)k;
+        ad->levels = calloc(json_array_size(lv) + 1, sizeof *ad->levels);
+        if (!ad->levels) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        size_t l;
+        json_t *lvv;
+        json_array_foreach(lv, l, lvv) ad->levels[ad->nlevels++] =
+            strdup(json_is_string(lvv) ? json_string_value(lvv) : "");
+    }
+    rc = feat_spec_layout(s, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    /* The stored names must match the layout this vigil produces. */
+    if (json_array_size(cols) != s->ncols) {
+        rc = vg_fail(err, VG_EMODEL,
+                     "model has %zu features, this vigil lays out %zu: retrain with `vigil train`",
+                     json_array_size(cols), s->ncols);
+        goto cleanup;
+    }
+    json_array_foreach(cols, i, v)
+    {
+        if (!json_is_string(v) || strcmp(json_string_value(v), s->names[i]) != 0) {
+            rc = vg_fail(err, VG_EMODEL,
+                         "model feature %zu is '%s', expected '%s': retrain with `vigil train`", i,
+                         json_is_string(v) ? json_string_value(v) : "?", s->names[i]);
+            goto cleanup;
+        }
+    }
+cleanup:
+    if (rc == VG_OK)
+        *out = s;
+    else
+        feat_spec_free(s);
+    return rc;
+}

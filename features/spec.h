@@ -1,0 +1,52 @@
+/* spec.h — internal layout of a feat_spec, shared by spec.c and build.c only.
+ * Callers outside features/ see the opaque type in feat.h. */
+#ifndef VG_FEAT_SPEC_H
+#define VG_FEAT_SPEC_H
+
+#include "feat.h"
+
+#define FEAT_NWIN 3 /* 7, 30, 90 days */
+
+typedef enum { ATTR_NUMERIC, ATTR_BOOLEAN, ATTR_DATE, ATTR_CATEGORICAL } attr_kind;
+
+typedef struct attr_def {
+    char *column;   /* source column name */
+    char *prefix;   /* "account.plan" or "attr.industry" */
+    attr_kind kind;
+    int nlevels;
+    char **levels;  /* categorical only */
+    int col;        /* first matrix column */
+} attr_def;
+
+/* Matrix column of every computed feature, -1 when not present. */
+typedef struct feat_cols {
+    int ev_total[FEAT_NWIN], ev_total_prev30;
+    int act_days[FEAT_NWIN], act_days_prev30;
+    int users7, users30, seat_util30;
+    int slope12w, ratio30, days_since_activity;
+    int *ev_type; /* ntypes x FEAT_NWIN */
+    int tenure, mrr, seats;
+    int t_count30, t_count90, t_prio90[4], t_open, t_awaiting;
+    int t_frt_med, t_res_med, t_reopens, t_escal, t_csat_mean, t_csat_min,
+        t_csat_n, t_days_since;
+} feat_cols;
+
+struct feat_spec {
+    int ntypes;
+    char **types;
+    int nattrs;
+    attr_def *attrs;
+    size_t ncols;
+    feat_info *info;
+    char **names;   /* owned strings behind info[].name */
+    char **phrases; /* owned strings behind info[].phrase */
+    feat_cols c;
+};
+
+extern const int feat_windows[FEAT_NWIN];
+extern const char *const feat_priorities[4];
+
+/* Build names, phrases and column indices from types and attrs. */
+vg_code feat_spec_layout(feat_spec *s, vg_error *err);
+
+#endif

@@ -1,0 +1,25 @@
+/* score.h — applying the champion model to every customer active at a date:
+ * calibrated churn risk, health, tier and the drivers in plain words. */
+#ifndef VG_SCORE_H
+#define VG_SCORE_H
+
+#include <jansson.h>
+
+#include "core/cfg.h"
+#include "core/db.h"
+#include "core/log.h"
+
+/* Score as of `as_of` with the champion (or model_id if > 0), replacing that
+ * date's rows in vigil.scores in one transaction. *summary (caller owns) is
+ * the contract's score summary plus what was skipped. */
+vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                  int as_of, long long model_id, int quiet, json_t **summary,
+                  vg_error *err);
+
+/* Health 0..100 from a calibrated risk: round(100 * (1 - sqrt(risk))).
+ * The square root spreads the low risks most customers have. */
+int score_health(double risk);
+/* healthy | watch | at_risk | critical by the config's cut-offs. */
+const char *score_tier(const vg_config *cfg, double risk);
+
+#endif

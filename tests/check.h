@@ -1,0 +1,84 @@
+/* check.h — the few assertion macros vigil's test programs share.
+ * Each failed check prints what it compared and where, and the program exits
+ * non-zero at the end; CTest runs one program per test file. */
+#ifndef VG_TEST_CHECK_H
+#define VG_TEST_CHECK_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_failures;
+static int check_count;
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        check_count++;                                                         \
+        if (!(cond)) {                                                         \
+            check_failures++;                                                  \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
+                    #cond);                                                    \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_INT_EQ(a, b)                                                     \
+    do {                                                                       \
+        long long va_ = (long long)(a), vb_ = (long long)(b);                  \
+        check_count++;                                                         \
+        if (va_ != vb_) {                                                      \
+            check_failures++;                                                  \
+            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n",          \
+                    __FILE__, __LINE__, #a, #b, va_, vb_);                     \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                  \
+    do {                                                                       \
+        double va_ = (double)(a), vb_ = (double)(b);                           \
+        check_count++;                                                         \
+        if (!(fabs(va_ - vb_) <= (tol))) {                                     \
+            check_failures++;                                                  \
+            fprintf(stderr, "%s:%d: %s ~= %s failed: %.9g vs %.9g (tol %g)\n", \
+                    __FILE__, __LINE__, #a, #b, va_, vb_, (double)(tol));      \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_STR_EQ(a, b)                                                     \
+    do {                                                                       \
+        const char *va_ = (a), *vb_ = (b);                                     \
+        check_count++;                                                         \
+        if (!va_ || !vb_ || strcmp(va_, vb_) != 0) {                           \
+            check_failures++;                                                  \
+            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" vs \"%s\"\n",      \
+                    __FILE__, __LINE__, #a, #b, va_ ? va_ : "(null)",          \
+                    vb_ ? vb_ : "(null)");                                     \
+        }                                                                      \
+    } while (0)
+
+/* Ends main(): prints a summary and returns the exit status. */
+static inline int check_done(const char *name)
+{
+    fprintf(stderr, "%s: %d checks, %d failed\n", name, check_count,
+            check_failures);
+    if (check_count == 0) {
+        fprintf(stderr, "%s: no checks ran\n", name);
+        return 1;
+    }
+    return check_failures ? 1 : 0;
+}
+
+/* The DSN of the throwaway test database (scripts/test.sh sets it). A test
+ * that needs PostgreSQL fails — never skips — when it is missing. */
+static inline const char *check_test_dsn(void)
+{
+    const char *dsn = getenv("VIGIL_TEST_DSN");
+    if (!dsn || !*dsn) {
+        fprintf(stderr, "VIGIL_TEST_DSN is not set: run the suite through "
+                        "scripts/test.sh, which starts a private PostgreSQL\n");
+        exit(1);
+    }
+    return dsn;
+}
+
+#endif
