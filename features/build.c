@@ -425,10 +425,10 @@ static vg_code plan_rows(build *B, vg_error *err)
             }
         }
     }
-    if (B->stats) {
+    if (B->stats && H > 0) {
         json_t *o = json_pack("{s:I, s:I, s:f}", "positives", (json_int_t)pos, "rows",
                               (json_int_t)n, "negative_sampling_rate", rate);
-        json_object_set_new(B->stats, "rows", o);
+        json_object_set_new(B->stats, "sampling", o);
     }
 cleanup:
     free(order);

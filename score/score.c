@@ -185,7 +185,7 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg, int as_of
                          "at_risk", (json_int_t)tiers[2], "critical", (json_int_t)tiers[3],
                          "mean_churn_risk", mean, "drivers_method", "xgboost approximate contributions (Saabas)",
                          "skipped", stats);
-    log_info(lg, "scored %zu customers as of %s with model %lld", m->nrows, d, sm->model_id);
+    log_debug(lg, "scored %zu customers as of %s with model %lld", m->nrows, d, sm->model_id);
 cleanup:
     if (cp)
         db_copy_in_end(cp, 1, NULL);

@@ -492,6 +492,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: vigil [--dsn DSN] [--config FILE] [--log-level L] [--log-format text|json]\n"
             "             [--quiet] COMMAND [options]\n\n"
+            "--quiet turns off progress and informational logs (progress is shown only on\n"
+            "a terminal anyway).\n\n"
             "vigil scores churn risk from your PostgreSQL data. Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
@@ -566,6 +568,8 @@ int main(int argc, char **argv)
         return vg_code_exit_status(err.code);
     }
     c.log.level = c.cfg.log_level;
+    if (c.quiet && c.log.level < LOG_LVL_WARN)
+        c.log.level = LOG_LVL_WARN; /* --quiet: only what needs attention */
     c.log.json = c.cfg.log_json;
     if (level && log_level_parse(level, &c.log.level) != 0) {
         fprintf(stderr, "vigil: --log-level must be debug, info, warn, error or off\n");

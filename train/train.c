@@ -594,7 +594,7 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const tra
                                "calibration", calib_to_json(fit.cal), "horizon_days",
                                o->horizon_days, "lookback_days", o->lookback_days, "step_days",
                                o->step_days, "observation_dates", nd, "first_date", dn, "last_date", d0);
-    json_object_set(params, "sampling", json_object_get(stats, "rows"));
+    json_object_set(params, "sampling", json_object_get(stats, "sampling"));
     json_t *features = feat_spec_to_json(spec);
 
     long long model_id = 0;

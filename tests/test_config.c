@@ -1,0 +1,87 @@
+/* test_config.c — configuration parsing: defaults, every error names the key
+ * and the file, ranges and cross-key rules are enforced. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "core/cfg.h"
+
+static vg_code load(vg_config *c, const char *json, vg_error *err)
+{
+    cfg_defaults(c);
+    return cfg_load_string(c, json, "test.json", err);
+}
+
+int main(void)
+{
+    vg_config c;
+    vg_error err;
+
+    CHECK(load(&c, "{}", &err) == VG_OK);
+    CHECK_STR_EQ(c.source_schema, "public");
+    CHECK_INT_EQ(c.train_horizon_days, 30);
+    CHECK_INT_EQ(c.train_lookback_days, 180);
+    CHECK_INT_EQ(c.train_step_days, 7);
+    CHECK_STR_EQ(c.sched_daily, "0 3 * * *");
+    CHECK_STR_EQ(c.http_listen, "127.0.0.1:8470");
+    CHECK_STR_EQ(c.http_token, "");
+
+    CHECK(load(&c,
+               "{\"source\": {\"schema\": \"crm\"}, \"train\": {\"horizon_days\": 60, \"search\": false},"
+               " \"score\": {\"tiers\": {\"watch\": 0.2, \"at_risk\": 0.3, \"critical\": 0.9}},"
+               " \"log\": {\"level\": \"debug\", \"format\": \"json\"},"
+               " \"features\": {\"exclude\": [\"status\", \"churn_reason\"]}, \"http\": {\"token\": \"s3cret\"}}",
+               &err) == VG_OK);
+    CHECK_STR_EQ(c.source_schema, "crm");
+    CHECK_INT_EQ(c.train_horizon_days, 60);
+    CHECK_INT_EQ(c.train_search, 0);
+    CHECK_NEAR(c.tier_critical, 0.9, 1e-12);
+    CHECK_INT_EQ(c.log_level, LOG_LVL_DEBUG);
+    CHECK_INT_EQ(c.log_json, 1);
+    CHECK_INT_EQ(c.feat_exclude_n, 2);
+    CHECK_STR_EQ(c.feat_exclude[1], "churn_reason");
+    CHECK_STR_EQ(c.http_token, "s3cret");
+
+    /* unknown keys, at the top and nested: the message names key and file */
+    CHECK(load(&c, "{\"trian\": {}}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "'trian'") && strstr(err.msg, "test.json"));
+    CHECK(load(&c, "{\"train\": {\"horizn_days\": 3}}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "'train.horizn_days'") != NULL);
+    /* wrong types */
+    CHECK(load(&c, "{\"train\": {\"horizon_days\": \"30\"}}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "'train.horizon_days'") && strstr(err.msg, "integer"));
+    CHECK(load(&c, "{\"train\": 5}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "'train'") != NULL);
+    CHECK(load(&c, "{\"train\": {\"search\": 1}}", &err) == VG_ECONFIG);
+    CHECK(load(&c, "{\"log\": {\"level\": \"loud\"}}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "'log.level'") != NULL);
+    CHECK(load(&c, "{\"source\": {\"schema\": \"\"}}", &err) == VG_ECONFIG);
+    CHECK(load(&c, "{\"features\": {\"exclude\": [1]}}", &err) == VG_ECONFIG);
+    /* ranges and cross-key rules */
+    CHECK(load(&c, "{\"train\": {\"horizon_days\": 0}}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "between") != NULL);
+    CHECK(load(&c, "{\"score\": {\"tiers\": {\"watch\": 0.6}}}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "score.tiers.watch") != NULL);
+    /* malformed JSON and a non-object */
+    CHECK(load(&c, "{\"train\": ", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "test.json:") != NULL);
+    CHECK(load(&c, "[1]", &err) == VG_ECONFIG);
+    CHECK(load(&c, "{\"train\": {\"step_days\": 7, \"step_days\": 8}}", &err) == VG_ECONFIG);
+
+    /* from a file: a missing file names the path */
+    cfg_defaults(&c);
+    CHECK(cfg_load(&c, "/nonexistent/vigil.json", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "/nonexistent/vigil.json") != NULL);
+    char path[] = "/tmp/vigil-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"train\": {\"lookback_days\": 90}}", f);
+    fclose(f);
+    cfg_defaults(&c);
+    CHECK(cfg_load(&c, path, &err) == VG_OK);
+    CHECK_INT_EQ(c.train_lookback_days, 90);
+    CHECK_STR_EQ(c.path, path);
+    unlink(path);
+    return check_done("config");
+}

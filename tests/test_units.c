@@ -1,0 +1,98 @@
+/* test_units.c — pure helpers: calendar dates, health and tiers, driver
+ * wording, the string map. */
+#include <math.h>
+
+#include "check.h"
+#include "core/cfg.h"
+#include "core/date.h"
+#include "core/util.h"
+#include "score/drivers.h"
+#include "score/score.h"
+#include "train/train.h"
+
+int main(void)
+{
+    /* dates */
+    int d;
+    CHECK(date_parse("1970-01-01", &d) == 0 && d == 0);
+    CHECK(date_parse("2024-02-29", &d) == 0 && d == 19782);
+    CHECK(date_parse("2023-02-29", &d) != 0);
+    CHECK(date_parse("2024-13-01", &d) != 0);
+    CHECK(date_parse("2024-1-01", &d) != 0);
+    CHECK(date_parse("tomorrow", &d) != 0);
+    char buf[DATE_BUF];
+    date_format(19782, buf);
+    CHECK_STR_EQ(buf, "2024-02-29");
+    for (int day = -800; day < 80000; day += 37) {
+        int y, m, dd;
+        date_to_ymd(day, &y, &m, &dd);
+        CHECK_INT_EQ(date_from_ymd(y, m, dd), day);
+    }
+    CHECK_NEAR(date_ts_days("1970-01-02 12:00:00+00"), 1.5, 1e-9);
+
+    /* observation dates t_k = D - H - k*step while t_k >= D - H - lookback */
+    int *dates = NULL;
+    int n = train_observation_dates(1000, 30, 180, 7, &dates);
+    CHECK_INT_EQ(n, 26);
+    CHECK_INT_EQ(dates[0], 970);
+    CHECK_INT_EQ(dates[25], 970 - 175);
+    free(dates);
+    n = train_observation_dates(1000, 30, 0, 7, &dates);
+    CHECK_INT_EQ(n, 1);
+    free(dates);
+
+    /* health and tiers */
+    vg_config cfg;
+    cfg_defaults(&cfg);
+    CHECK_INT_EQ(score_health(0), 100);
+    CHECK_INT_EQ(score_health(1), 0);
+    CHECK_INT_EQ(score_health(0.25), 50);
+    CHECK_INT_EQ(score_health(NAN), 100);
+    CHECK(score_health(0.1) > score_health(0.2));
+    CHECK_STR_EQ(score_tier(&cfg, 0.05), "healthy");
+    CHECK_STR_EQ(score_tier(&cfg, 0.10), "watch");
+    CHECK_STR_EQ(score_tier(&cfg, 0.30), "at_risk");
+    CHECK_STR_EQ(score_tier(&cfg, 0.95), "critical");
+
+    /* driver wording */
+    feat_info fi = {"usage.active_days_30d", "active days in the last 30 days", 5, 0, 0};
+    char t[256];
+    drivers_text(&fi, 3, 18, 20, t, sizeof t);
+    CHECK_STR_EQ(t, "active days in the last 30 days fell from 18 to 3");
+    drivers_text(&fi, 18, 3, NAN, t, sizeof t);
+    CHECK_STR_EQ(t, "active days in the last 30 days rose from 3 to 18");
+    feat_info tick = {"tickets.count_30d", "support tickets in the last 30 days", -1, 0, 1};
+    drivers_text(&tick, 6, NAN, 0, t, sizeof t);
+    CHECK_STR_EQ(t, "support tickets in the last 30 days: 6 (typical customer: 0)");
+    drivers_text(&tick, NAN, NAN, 0, t, sizeof t);
+    CHECK_STR_EQ(t, "support tickets in the last 30 days: none on record");
+    feat_info ind = {"account.plan=starter", "plan is starter", -1, 1, 0};
+    drivers_text(&ind, 1, NAN, NAN, t, sizeof t);
+    CHECK_STR_EQ(t, "plan is starter");
+    drivers_text(&ind, 0, NAN, NAN, t, sizeof t);
+    CHECK_STR_EQ(t, "plan is not starter");
+    feat_info ratio = {"usage.seat_utilisation_30d", "share of paid seats used", -1, 0, 0};
+    drivers_text(&ratio, 0.25, NAN, 0.5, t, sizeof t);
+    CHECK_STR_EQ(t, "share of paid seats used: 0.25 (typical customer: 0.5)");
+
+    /* string map: dense indices, growth, lookups */
+    strmap *m = strmap_new(4);
+    int added = 0;
+    char key[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "C%06d", i);
+        CHECK_INT_EQ(strmap_put(m, key, &added), i);
+    }
+    CHECK_INT_EQ(strmap_put(m, "C000042", &added), 42);
+    CHECK_INT_EQ(added, 0);
+    CHECK_INT_EQ(strmap_get(m, "C004999"), 4999);
+    CHECK_INT_EQ(strmap_get(m, "nope"), -1);
+    CHECK_STR_EQ(strmap_key(m, 7), "C000007");
+    strmap_free(m);
+
+    double v[5] = {5, 1, 3, 2, 4};
+    CHECK_NEAR(median_inplace(v, 5), 3, 0);
+    CHECK_NEAR(median_inplace(v, 4), 2.5, 0);
+    CHECK(isnan(median_inplace(v, 0)));
+    return check_done("units");
+}
