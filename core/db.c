@@ -9,7 +9,13 @@
 
 struct db_conn {
     PGconn *pg;
+    int copy_sink;
 };
+
+void db_set_copy_sink(db_conn *db, int on)
+{
+    db->copy_sink = on;
+}
 
 static void trim_newline(char *s)
 {
@@ -197,10 +203,15 @@ vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
     vg_code rc = VG_OK;
     size_t rows = 0, cap = 64;
     char **fields = malloc(cap * sizeof *fields);
-    size_t sqllen = strlen(query) + 32;
+    size_t sqllen = strlen(query) + 48;
     char *sql = malloc(sqllen);
     if (!fields || !sql) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (db->copy_sink) {
+        snprintf(sql, sqllen, "COPY (%s) TO '/dev/null'", query);
+        rc = db_run(db, sql, err);
         goto cleanup;
     }
     snprintf(sql, sqllen, "COPY (%s) TO STDOUT", query);

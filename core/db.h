@@ -46,6 +46,12 @@ typedef vg_code (*db_row_fn)(void *ctx, int nfields, char **fields,
 vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
                     size_t *rows_out, vg_error *err);
 
+/* Benchmarking aid: while set, db_copy_out runs COPY (query) TO '/dev/null'
+ * on the server and calls no callback, so a caller's time is PostgreSQL's
+ * alone. Needs a role allowed to write server files (superuser or
+ * pg_write_server_files). */
+void db_set_copy_sink(db_conn *db, int on);
+
 /* ---- COPY in: build rows in a buffer, flushed in large chunks ------------- */
 typedef struct db_copy_in db_copy_in;
 /* `copy_sql` is e.g. "COPY t (a,b) FROM STDIN". */

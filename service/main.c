@@ -2,6 +2,8 @@
  * Each command is a row in a table; each parses its own options and prints
  * either a readable summary or (--json) exactly one JSON object. */
 #include <getopt.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,21 @@ static void print_json(json_t *j)
     }
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Peak resident memory of this process so far, for summaries and benchmarks. */
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
 /* Parse --as-of (default today, UTC). */
 static int parse_as_of(const char *s, int *day, vg_error *err)
 {
@@ -92,7 +109,12 @@ static vg_code run_job(cli *c, db_conn *db, const char *job, int as_of, job_body
     if (rc != VG_OK)
         return rc;
     c->log.job = job;
+    double t0 = now_s();
     rc = body(c, db, arg, summary, err);
+    if (*summary) {
+        json_object_set_new(*summary, "elapsed_seconds", json_real(now_s() - t0));
+        json_object_set_new(*summary, "peak_rss_mb", json_real(peak_rss_mb()));
+    }
     vg_error e2;
     vg_error_clear(&e2);
     if (jobrun_finish(db, run_id, rc == VG_OK ? "ok" : "failed", *summary,
@@ -217,10 +239,11 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
 static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL, *out = NULL;
-    int json = 0;
+    int json = 0, pg_only = 0;
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"out", required_argument, 0, 'o'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"pg-only", no_argument, 0, 'p'},
                                          {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -228,6 +251,7 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
         case 'a': as_of_s = optarg; break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
+        case 'p': pg_only = 1; break;
         default: return vg_fail(err, VG_EUSAGE, "see `vigil features --help`");
         }
     }
@@ -243,10 +267,14 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
     rc = db_connect(c->dsn, &db, err);
     if (rc == VG_OK)
         rc = feat_spec_discover(db, &c->cfg, as_of, &spec, err);
+    double t0 = now_s();
     if (rc == VG_OK) {
         feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet};
+        if (pg_only)
+            db_set_copy_sink(db, 1);
         rc = feat_build(db, &c->cfg, spec, &req, &c->log, &m, stats, err);
     }
+    double secs = now_s() - t0;
     if (rc == VG_OK && out) {
         f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
         if (!f)
@@ -262,6 +290,10 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
         json_object_set_new(stats, "as_of", json_string(d));
         json_object_set_new(stats, "customers", json_integer((json_int_t)m->nrows));
         json_object_set_new(stats, "features", json_integer((json_int_t)m->ncols));
+        json_object_set_new(stats, "elapsed_seconds", json_real(secs));
+        json_object_set_new(stats, "peak_rss_mb", json_real(peak_rss_mb()));
+        if (pg_only)
+            json_object_set_new(stats, "pg_only", json_true());
         if (json) {
             print_json(stats);
         } else if (!out || strcmp(out, "-") != 0) {
@@ -463,10 +495,13 @@ static const command commands[] = {
      "up to the day before --end (default today), a small share of dirty rows, and its\n"
      "ground truth in schema vigil_demo_truth. Never point it at real data.\n"},
     {"features", cmd_features, "compute the feature matrix as of a date",
-     "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out FILE.csv|-] [--json]\n\n"
+     "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out FILE.csv|-] [--json]\n"
+     "                                      [--pg-only]\n\n"
      "Compute every active customer's features from rows strictly before the as-of\n"
      "date (default today, UTC) and report skipped rows. --out writes the matrix as\n"
-     "CSV (- for stdout).\n"},
+     "CSV (- for stdout). --pg-only (benchmarking) runs the same aggregation queries\n"
+     "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's time alone\n"
+     "(needs a role that may write server files).\n"},
     {"train", cmd_train, "train a churn model as of a date",
      "usage: vigil [global options] train [--as-of D] [--horizon DAYS] [--lookback DAYS]\n"
      "                                   [--step DAYS] [--json]\n\n"
