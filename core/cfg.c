@@ -8,44 +8,82 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef enum { K_INT, K_DOUBLE, K_STRING, K_BOOL, K_LEVEL, K_FORMAT, K_STRLIST, K_STRNULL } key_type;
+typedef enum {
+    K_INT,
+    K_DOUBLE,
+    K_STRING,
+    K_BOOL,
+    K_LEVEL,
+    K_FORMAT,
+    K_STRLIST,
+    K_STRNULL
+} key_type;
 
 typedef struct cfg_key {
-    const char *name;   /* dotted path */
+    const char *name; /* dotted path */
     key_type type;
     size_t offset;
-    double min, max;    /* numeric range */
-    const char *dflt;   /* for documentation */
+    double min, max;  /* numeric range */
+    const char *dflt; /* for documentation */
     const char *help;
 } cfg_key;
 
 #define OFF(f) offsetof(vg_config, f)
 static const cfg_key keys[] = {
-    {"source.schema", K_STRING, OFF(source_schema), 0, 0, "\"public\"", "schema holding customers, usage_events, tickets"},
-    {"log.level", K_LEVEL, OFF(log_level), 0, 0, "\"info\"", "debug, info, warn, error or off"},
-    {"log.format", K_FORMAT, OFF(log_json), 0, 0, "\"text\"", "text or json (one object per line)"},
-    {"features.max_event_types", K_INT, OFF(feat_max_event_types), 1, 64, "12", "most frequent event types that get their own features"},
-    {"features.max_categories", K_INT, OFF(feat_max_categories), 1, 200, "20", "levels kept per categorical customer column (the rest are 'other')"},
-    {"features.exclude", K_STRLIST, OFF(feat_exclude), 0, 0, "[]", "customer columns never used as features (e.g. ones updated at cancellation)"},
-    {"train.horizon_days", K_INT, OFF(train_horizon_days), 1, 730, "30", "churn horizon H in days"},
-    {"train.lookback_days", K_INT, OFF(train_lookback_days), 0, 3650, "180", "span of observation dates before D - H"},
-    {"train.step_days", K_INT, OFF(train_step_days), 1, 365, "7", "days between observation dates"},
-    {"train.max_rows", K_INT, OFF(train_max_rows), 1000, 50000000, "400000", "cap on training rows; negatives are sampled with weights above it"},
-    {"train.min_rows", K_INT, OFF(train_min_rows), 10, 100000000, "200", "fewer labelled rows than this is an error"},
-    {"train.min_positives", K_INT, OFF(train_min_positives), 1, 100000000, "10", "fewer churned rows than this is an error"},
-    {"train.search", K_BOOL, OFF(train_search), 0, 0, "true", "try a few regularisation settings and keep the best on held-out rows"},
-    {"train.nthread", K_INT, OFF(train_nthread), 1, 256, "2", "XGBoost threads"},
-    {"train.seed", K_INT, OFF(train_seed), 0, 2147483647, "42", "seed for sampling and XGBoost"},
-    {"score.drivers", K_INT, OFF(score_drivers), 0, 10, "3", "reasons written per customer"},
-    {"score.tiers.watch", K_DOUBLE, OFF(tier_watch), 0, 1, "0.10", "churn_risk from which a customer is 'watch'"},
-    {"score.tiers.at_risk", K_DOUBLE, OFF(tier_at_risk), 0, 1, "0.25", "churn_risk from which a customer is 'at_risk'"},
-    {"score.tiers.critical", K_DOUBLE, OFF(tier_critical), 0, 1, "0.50", "churn_risk from which a customer is 'critical'"},
-    {"schedule.timezone", K_STRING, OFF(sched_timezone), 0, 0, "\"UTC\"", "time zone of the cron schedules"},
-    {"schedule.daily", K_STRING, OFF(sched_daily), 0, 0, "\"0 3 * * *\"", "cron schedule of the daily job"},
-    {"schedule.topics", K_STRING, OFF(sched_topics), 0, 0, "\"0 * * * *\"", "cron schedule of incremental topics"},
-    {"schedule.train", K_STRING, OFF(sched_train), 0, 0, "\"0 4 * * 0\"", "cron schedule of training"},
-    {"http.listen", K_STRING, OFF(http_listen), 0, 0, "\"127.0.0.1:8470\"", "address of serve's HTTP listener"},
-    {"http.token", K_STRNULL, OFF(http_token), 0, 0, "null", "bearer token required by the HTTP endpoints"},
+    {"source.schema", K_STRING, OFF(source_schema), 0, 0, "\"public\"",
+     "schema holding customers, usage_events, tickets"},
+    {"log.level", K_LEVEL, OFF(log_level), 0, 0, "\"info\"",
+     "debug, info, warn, error or off"},
+    {"log.format", K_FORMAT, OFF(log_json), 0, 0, "\"text\"",
+     "text or json (one object per line)"},
+    {"features.max_event_types", K_INT, OFF(feat_max_event_types), 1, 64, "12",
+     "most frequent event types that get their own features"},
+    {"features.max_categories", K_INT, OFF(feat_max_categories), 1, 200, "20",
+     "levels kept per categorical customer column (the rest are 'other')"},
+    {"features.work_mem", K_STRING, OFF(feat_work_mem), 0, 0, "\"512MB\"",
+     "PostgreSQL work_mem for vigil's aggregation queries (hash tables stay in "
+     "memory)"},
+    {"features.exclude", K_STRLIST, OFF(feat_exclude), 0, 0, "[]",
+     "customer columns never used as features (e.g. ones updated at "
+     "cancellation)"},
+    {"train.horizon_days", K_INT, OFF(train_horizon_days), 1, 730, "30",
+     "churn horizon H in days"},
+    {"train.lookback_days", K_INT, OFF(train_lookback_days), 0, 3650, "180",
+     "span of observation dates before D - H"},
+    {"train.step_days", K_INT, OFF(train_step_days), 1, 365, "7",
+     "days between observation dates"},
+    {"train.max_rows", K_INT, OFF(train_max_rows), 1000, 50000000, "400000",
+     "cap on training rows; negatives are sampled with weights above it"},
+    {"train.min_rows", K_INT, OFF(train_min_rows), 10, 100000000, "200",
+     "fewer labelled rows than this is an error"},
+    {"train.min_positives", K_INT, OFF(train_min_positives), 1, 100000000, "10",
+     "fewer churned rows than this is an error"},
+    {"train.search", K_BOOL, OFF(train_search), 0, 0, "true",
+     "try a few regularisation settings and keep the best on held-out rows"},
+    {"train.nthread", K_INT, OFF(train_nthread), 1, 256, "2",
+     "XGBoost threads"},
+    {"train.seed", K_INT, OFF(train_seed), 0, 2147483647, "42",
+     "seed for sampling and XGBoost"},
+    {"score.drivers", K_INT, OFF(score_drivers), 0, 10, "3",
+     "reasons written per customer"},
+    {"score.tiers.watch", K_DOUBLE, OFF(tier_watch), 0, 1, "0.10",
+     "churn_risk from which a customer is 'watch'"},
+    {"score.tiers.at_risk", K_DOUBLE, OFF(tier_at_risk), 0, 1, "0.25",
+     "churn_risk from which a customer is 'at_risk'"},
+    {"score.tiers.critical", K_DOUBLE, OFF(tier_critical), 0, 1, "0.50",
+     "churn_risk from which a customer is 'critical'"},
+    {"schedule.timezone", K_STRING, OFF(sched_timezone), 0, 0, "\"UTC\"",
+     "time zone of the cron schedules"},
+    {"schedule.daily", K_STRING, OFF(sched_daily), 0, 0, "\"0 3 * * *\"",
+     "cron schedule of the daily job"},
+    {"schedule.topics", K_STRING, OFF(sched_topics), 0, 0, "\"0 * * * *\"",
+     "cron schedule of incremental topics"},
+    {"schedule.train", K_STRING, OFF(sched_train), 0, 0, "\"0 4 * * 0\"",
+     "cron schedule of training"},
+    {"http.listen", K_STRING, OFF(http_listen), 0, 0, "\"127.0.0.1:8470\"",
+     "address of serve's HTTP listener"},
+    {"http.token", K_STRNULL, OFF(http_token), 0, 0, "null",
+     "bearer token required by the HTTP endpoints"},
 };
 #undef OFF
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -57,6 +95,7 @@ void cfg_defaults(vg_config *c)
     c->log_level = LOG_LVL_INFO;
     c->feat_max_event_types = 12;
     c->feat_max_categories = 20;
+    snprintf(c->feat_work_mem, CFG_STR, "512MB");
     c->train_horizon_days = 30;
     c->train_lookback_days = 180;
     c->train_step_days = 7;
@@ -102,27 +141,34 @@ static vg_code set_key(vg_config *c, const cfg_key *k, json_t *v,
     switch (k->type) {
     case K_INT: {
         if (!json_is_integer(v))
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be an integer", origin, k->name);
+            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be an integer",
+                           origin, k->name);
         json_int_t x = json_integer_value(v);
         if (x < k->min || x > k->max)
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be between %.0f and %.0f (got %lld)",
-                           origin, k->name, k->min, k->max, (long long)x);
+            return vg_fail(
+                err, VG_ECONFIG,
+                "%s: key '%s' must be between %.0f and %.0f (got %lld)", origin,
+                k->name, k->min, k->max, (long long)x);
         *(int *)base = (int)x;
         return VG_OK;
     }
     case K_DOUBLE: {
         if (!json_is_number(v))
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be a number", origin, k->name);
+            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be a number",
+                           origin, k->name);
         double x = json_number_value(v);
         if (!(x >= k->min && x <= k->max))
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be between %g and %g (got %g)",
+            return vg_fail(err, VG_ECONFIG,
+                           "%s: key '%s' must be between %g and %g (got %g)",
                            origin, k->name, k->min, k->max, x);
         *(double *)base = x;
         return VG_OK;
     }
     case K_BOOL:
         if (!json_is_boolean(v))
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be true or false", origin, k->name);
+            return vg_fail(err, VG_ECONFIG,
+                           "%s: key '%s' must be true or false", origin,
+                           k->name);
         *(int *)base = json_is_true(v);
         return VG_OK;
     case K_STRNULL:
@@ -133,42 +179,54 @@ static vg_code set_key(vg_config *c, const cfg_key *k, json_t *v,
         /* fall through */
     case K_STRING: {
         if (!json_is_string(v))
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be a string", origin, k->name);
+            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be a string",
+                           origin, k->name);
         const char *s = json_string_value(v);
         if (strlen(s) >= CFG_STR || (k->type == K_STRING && !*s))
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be a non-empty string under %d bytes",
-                           origin, k->name, CFG_STR);
+            return vg_fail(
+                err, VG_ECONFIG,
+                "%s: key '%s' must be a non-empty string under %d bytes",
+                origin, k->name, CFG_STR);
         snprintf(base, CFG_STR, "%s", s);
         return VG_OK;
     }
     case K_LEVEL: {
         log_level lvl;
-        if (!json_is_string(v) || log_level_parse(json_string_value(v), &lvl) != 0)
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be one of debug, info, warn, error, off",
-                           origin, k->name);
+        if (!json_is_string(v) ||
+            log_level_parse(json_string_value(v), &lvl) != 0)
+            return vg_fail(
+                err, VG_ECONFIG,
+                "%s: key '%s' must be one of debug, info, warn, error, off",
+                origin, k->name);
         *(log_level *)base = lvl;
         return VG_OK;
     }
     case K_FORMAT: {
         const char *s = json_is_string(v) ? json_string_value(v) : "";
         if (strcmp(s, "text") != 0 && strcmp(s, "json") != 0)
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be \"text\" or \"json\"", origin, k->name);
+            return vg_fail(err, VG_ECONFIG,
+                           "%s: key '%s' must be \"text\" or \"json\"", origin,
+                           k->name);
         *(int *)base = strcmp(s, "json") == 0;
         return VG_OK;
     }
     case K_STRLIST: {
         if (!json_is_array(v) || json_array_size(v) > CFG_MAX_LIST)
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be an array of at most %d strings",
-                           origin, k->name, CFG_MAX_LIST);
+            return vg_fail(
+                err, VG_ECONFIG,
+                "%s: key '%s' must be an array of at most %d strings", origin,
+                k->name, CFG_MAX_LIST);
         size_t i;
         json_t *e;
         c->feat_exclude_n = 0;
         json_array_foreach(v, i, e)
         {
             if (!json_is_string(e) || strlen(json_string_value(e)) >= CFG_STR)
-                return vg_fail(err, VG_ECONFIG, "%s: key '%s' item %zu must be a string",
-                               origin, k->name, i);
-            snprintf(c->feat_exclude[c->feat_exclude_n++], CFG_STR, "%s", json_string_value(e));
+                return vg_fail(err, VG_ECONFIG,
+                               "%s: key '%s' item %zu must be a string", origin,
+                               k->name, i);
+            snprintf(c->feat_exclude[c->feat_exclude_n++], CFG_STR, "%s",
+                     json_string_value(e));
         }
         return VG_OK;
     }
@@ -192,10 +250,13 @@ static vg_code walk(vg_config *c, json_t *obj, const char *prefix,
         else if (is_section(path) && json_is_object(v))
             rc = walk(c, v, path, origin, err);
         else if (is_section(path))
-            rc = vg_fail(err, VG_ECONFIG, "%s: key '%s' must be an object", origin, path);
-        else
-            rc = vg_fail(err, VG_ECONFIG, "%s: unknown key '%s' (see README, section Configuration)",
+            rc = vg_fail(err, VG_ECONFIG, "%s: key '%s' must be an object",
                          origin, path);
+        else
+            rc = vg_fail(
+                err, VG_ECONFIG,
+                "%s: unknown key '%s' (see README, section Configuration)",
+                origin, path);
         if (rc != VG_OK)
             return rc;
     }
@@ -204,17 +265,21 @@ static vg_code walk(vg_config *c, json_t *obj, const char *prefix,
 
 static vg_code validate(const vg_config *c, const char *origin, vg_error *err)
 {
-    if (!(c->tier_watch <= c->tier_at_risk && c->tier_at_risk <= c->tier_critical))
+    if (!(c->tier_watch <= c->tier_at_risk &&
+          c->tier_at_risk <= c->tier_critical))
         return vg_fail(err, VG_ECONFIG,
-                       "%s: keys 'score.tiers.watch' <= 'score.tiers.at_risk' <= 'score.tiers.critical' must hold",
+                       "%s: keys 'score.tiers.watch' <= 'score.tiers.at_risk' "
+                       "<= 'score.tiers.critical' must hold",
                        origin);
     return VG_OK;
 }
 
-static vg_code load_json(vg_config *c, json_t *root, const char *origin, vg_error *err)
+static vg_code load_json(vg_config *c, json_t *root, const char *origin,
+                         vg_error *err)
 {
     if (!json_is_object(root))
-        return vg_fail(err, VG_ECONFIG, "%s: the configuration must be a JSON object", origin);
+        return vg_fail(err, VG_ECONFIG,
+                       "%s: the configuration must be a JSON object", origin);
     vg_code rc = walk(c, root, "", origin, err);
     if (rc == VG_OK)
         rc = validate(c, origin, err);
@@ -226,7 +291,8 @@ vg_code cfg_load(vg_config *c, const char *path, vg_error *err)
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return vg_fail(err, VG_ECONFIG, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        return vg_fail(err, VG_ECONFIG, "%s:%d:%d: %s", path, je.line,
+                       je.column, je.text);
     vg_code rc = load_json(c, root, path, err);
     json_decref(root);
     if (rc == VG_OK)
@@ -234,12 +300,14 @@ vg_code cfg_load(vg_config *c, const char *path, vg_error *err)
     return rc;
 }
 
-vg_code cfg_load_string(vg_config *c, const char *text, const char *origin, vg_error *err)
+vg_code cfg_load_string(vg_config *c, const char *text, const char *origin,
+                        vg_error *err)
 {
     json_error_t je;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return vg_fail(err, VG_ECONFIG, "%s:%d:%d: %s", origin, je.line, je.column, je.text);
+        return vg_fail(err, VG_ECONFIG, "%s:%d:%d: %s", origin, je.line,
+                       je.column, je.text);
     vg_code rc = load_json(c, root, origin, err);
     json_decref(root);
     return rc;
@@ -249,5 +317,6 @@ void cfg_print_keys(FILE *out)
 {
     fprintf(out, "| key | default | meaning |\n|---|---|---|\n");
     for (size_t i = 0; i < NKEYS; i++)
-        fprintf(out, "| `%s` | `%s` | %s |\n", keys[i].name, keys[i].dflt, keys[i].help);
+        fprintf(out, "| `%s` | `%s` | %s |\n", keys[i].name, keys[i].dflt,
+                keys[i].help);
 }

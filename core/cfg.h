@@ -11,7 +11,7 @@
 #define CFG_MAX_LIST 32
 
 typedef struct vg_config {
-    char path[CFG_STR];             /* file it came from, "" for defaults */
+    char path[CFG_STR]; /* file it came from, "" for defaults */
 
     /* source.* — where the company's three relations live */
     char source_schema[CFG_STR];
@@ -21,25 +21,26 @@ typedef struct vg_config {
     int log_json;
 
     /* features.* */
-    int feat_max_event_types;       /* most frequent event types kept */
-    int feat_max_categories;        /* levels kept per categorical column */
-    int feat_exclude_n;             /* customer columns never used */
+    int feat_max_event_types;    /* most frequent event types kept */
+    int feat_max_categories;     /* levels kept per categorical column */
+    char feat_work_mem[CFG_STR]; /* PostgreSQL work_mem for the aggregations */
+    int feat_exclude_n;          /* customer columns never used */
     char feat_exclude[CFG_MAX_LIST][CFG_STR];
 
     /* train.* */
     int train_horizon_days;
     int train_lookback_days;
     int train_step_days;
-    int train_max_rows;             /* cap on rows XGBoost sees */
+    int train_max_rows; /* cap on rows XGBoost sees */
     int train_min_rows;
     int train_min_positives;
-    int train_search;               /* small hyper-parameter search */
+    int train_search; /* small hyper-parameter search */
     int train_nthread;
     int train_seed;
 
     /* score.* */
-    int score_drivers;              /* reasons kept per customer */
-    double tier_watch, tier_at_risk, tier_critical;   /* churn_risk cut-offs */
+    int score_drivers; /* reasons kept per customer */
+    double tier_watch, tier_at_risk, tier_critical; /* churn_risk cut-offs */
 
     /* schedule.* and http.* (used by `serve`) */
     char sched_timezone[CFG_STR];

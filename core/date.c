@@ -13,7 +13,8 @@ int date_from_ymd(int y, int m, int d)
     y -= m <= 2;
     const int era = (y >= 0 ? y : y - 399) / 400;
     const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153u * (unsigned)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (unsigned)d - 1;
+    const unsigned doy =
+        (153u * (unsigned)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (unsigned)d - 1;
     const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + (int)doe - 719468;
 }
@@ -62,8 +63,8 @@ void date_format(int day, char buf[DATE_BUF])
     int y, m, d;
     date_to_ymd(day, &y, &m, &d);
     /* The modulo bounds keep the output inside DATE_BUF for any int. */
-    snprintf(buf, DATE_BUF, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
-             (unsigned)d % 100u);
+    snprintf(buf, DATE_BUF, "%04u-%02u-%02u", (unsigned)y % 10000u,
+             (unsigned)m % 100u, (unsigned)d % 100u);
 }
 
 int date_today(void)

@@ -55,9 +55,9 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     db->pg = PQconnectdb(use);
     if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
-        vg_code rc =
-            db->pg ? pg_fail(db, err, "cannot connect to PostgreSQL")
-                   : vg_fail(err, VG_EDB, "cannot connect to PostgreSQL");
+        vg_code rc = db->pg
+                         ? pg_fail(db, err, "cannot connect to PostgreSQL")
+                         : vg_fail(err, VG_EDB, "cannot connect to PostgreSQL");
         size_t n = strlen(err ? err->msg : "");
         if (err && n + 80 < sizeof err->msg)
             snprintf(err->msg + n, sizeof err->msg - n,
@@ -67,7 +67,8 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
         return rc;
     }
     /* Times are UTC everywhere in vigil: as-of dates are UTC days. */
-    PGresult *r = PQexec(db->pg, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
+    PGresult *r = PQexec(
+        db->pg, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
     PQclear(r);
     *out = db;
     return VG_OK;
@@ -92,8 +93,8 @@ vg_code db_exec(db_conn *db, const char *sql, int nparams,
 {
     if (res)
         *res = NULL;
-    PGresult *r = nparams > 0 ? PQexecParams(db->pg, sql, nparams, NULL,
-                                             params, NULL, NULL, 0)
+    PGresult *r = nparams > 0 ? PQexecParams(db->pg, sql, nparams, NULL, params,
+                                             NULL, NULL, 0)
                               : PQexec(db->pg, sql);
     if (!r)
         return pg_fail(db, err, "query failed");
@@ -172,13 +173,32 @@ static char *decode_field(char *s)
         }
         r++;
         switch (*r) {
-        case 'n': *w++ = '\n'; r++; break;
-        case 't': *w++ = '\t'; r++; break;
-        case 'r': *w++ = '\r'; r++; break;
-        case 'b': *w++ = '\b'; r++; break;
-        case 'f': *w++ = '\f'; r++; break;
-        case 'v': *w++ = '\v'; r++; break;
-        case '\0': break;
+        case 'n':
+            *w++ = '\n';
+            r++;
+            break;
+        case 't':
+            *w++ = '\t';
+            r++;
+            break;
+        case 'r':
+            *w++ = '\r';
+            r++;
+            break;
+        case 'b':
+            *w++ = '\b';
+            r++;
+            break;
+        case 'f':
+            *w++ = '\f';
+            r++;
+            break;
+        case 'v':
+            *w++ = '\v';
+            r++;
+            break;
+        case '\0':
+            break;
         default:
             if (*r >= '0' && *r <= '7') {
                 int v = 0, k = 0;
@@ -361,11 +381,24 @@ void db_copy_field(db_copy_in *c, const char *v)
     for (size_t i = 0; i < n; i++) {
         char ch = v[i];
         switch (ch) {
-        case '\\': c->buf[c->len++] = '\\'; c->buf[c->len++] = '\\'; break;
-        case '\n': c->buf[c->len++] = '\\'; c->buf[c->len++] = 'n'; break;
-        case '\r': c->buf[c->len++] = '\\'; c->buf[c->len++] = 'r'; break;
-        case '\t': c->buf[c->len++] = '\\'; c->buf[c->len++] = 't'; break;
-        default: c->buf[c->len++] = ch;
+        case '\\':
+            c->buf[c->len++] = '\\';
+            c->buf[c->len++] = '\\';
+            break;
+        case '\n':
+            c->buf[c->len++] = '\\';
+            c->buf[c->len++] = 'n';
+            break;
+        case '\r':
+            c->buf[c->len++] = '\\';
+            c->buf[c->len++] = 'r';
+            break;
+        case '\t':
+            c->buf[c->len++] = '\\';
+            c->buf[c->len++] = 't';
+            break;
+        default:
+            c->buf[c->len++] = ch;
         }
     }
 }
@@ -432,7 +465,8 @@ vg_code db_copy_in_end(db_copy_in *c, int abort, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory buffering COPY data");
     if (!abort && rc == VG_OK)
         rc = flush(c, err);
-    int end_ok = PQputCopyEnd(c->db->pg, (abort || rc != VG_OK) ? "aborted by vigil" : NULL);
+    int end_ok = PQputCopyEnd(
+        c->db->pg, (abort || rc != VG_OK) ? "aborted by vigil" : NULL);
     if (end_ok != 1 && rc == VG_OK)
         rc = pg_fail(c->db, err, "COPY failed");
     PGresult *r;

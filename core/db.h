@@ -52,7 +52,8 @@ vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
  * pg_write_server_files). */
 void db_set_copy_sink(db_conn *db, int on);
 
-/* ---- COPY in: build rows in a buffer, flushed in large chunks ------------- */
+/* ---- COPY in: build rows in a buffer, flushed in large chunks -------------
+ */
 typedef struct db_copy_in db_copy_in;
 /* `copy_sql` is e.g. "COPY t (a,b) FROM STDIN". */
 vg_code db_copy_in_begin(db_conn *db, const char *copy_sql, db_copy_in **out,

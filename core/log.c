@@ -1,5 +1,6 @@
 /* log.c — text and JSON log lines, and the terminal progress line.
- * JSON lines are built with jansson so messages are always escaped correctly. */
+ * JSON lines are built with jansson so messages are always escaped correctly.
+ */
 #include "log.h"
 
 #include <jansson.h>
@@ -31,7 +32,7 @@ int log_level_parse(const char *s, log_level *out)
 
 void log_write(const vg_log *lg, log_level lvl, const char *fmt, ...)
 {
-    char msg[2048];
+    char msg[8192];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);

@@ -1,5 +1,6 @@
-/* log.h — levelled logging to stderr (text or JSON lines) and terminal progress.
- * A vg_log is a value passed down with the config; there is no global logger. */
+/* log.h — levelled logging to stderr (text or JSON lines) and terminal
+ * progress. A vg_log is a value passed down with the config; there is no global
+ * logger. */
 #ifndef VG_LOG_H
 #define VG_LOG_H
 
@@ -15,9 +16,9 @@ typedef enum {
 
 typedef struct vg_log {
     log_level level;
-    int json;          /* one JSON object per line instead of text */
-    FILE *out;         /* stderr unless a test redirects it */
-    const char *job;   /* context carried into every line, may be NULL */
+    int json;        /* one JSON object per line instead of text */
+    FILE *out;       /* stderr unless a test redirects it */
+    const char *job; /* context carried into every line, may be NULL */
 } vg_log;
 
 void log_init(vg_log *lg);

@@ -21,10 +21,12 @@ vg_code migrate_version(db_conn *db, int *version, vg_error *err)
 {
     PGresult *r = NULL;
     *version = 0;
-    vg_code rc = db_exec(db,
-                         "SELECT CASE WHEN to_regclass('vigil.schema_migrations') IS NULL "
-                         "THEN 0 ELSE (SELECT coalesce(max(version),0) FROM vigil.schema_migrations) END",
-                         0, NULL, &r, err);
+    vg_code rc = db_exec(
+        db,
+        "SELECT CASE WHEN to_regclass('vigil.schema_migrations') IS NULL "
+        "THEN 0 ELSE (SELECT coalesce(max(version),0) FROM "
+        "vigil.schema_migrations) END",
+        0, NULL, &r, err);
     if (rc != VG_OK)
         return rc;
     *version = atoi(PQgetvalue(r, 0, 0));
@@ -34,7 +36,8 @@ vg_code migrate_version(db_conn *db, int *version, vg_error *err)
 
 vg_code migrate_run(db_conn *db, int *from, int *to, vg_error *err)
 {
-    vg_code rc = db_run(db, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", err);
+    vg_code rc =
+        db_run(db, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", err);
     if (rc != VG_OK)
         return rc;
     int have = 0;
@@ -59,7 +62,9 @@ vg_code migrate_run(db_conn *db, int *from, int *to, vg_error *err)
         if (rc == VG_OK)
             rc = db_run(db, m->sql, err);
         if (rc == VG_OK)
-            rc = db_exec(db, "INSERT INTO vigil.schema_migrations (version, name) VALUES ($1, $2)",
+            rc = db_exec(db,
+                         "INSERT INTO vigil.schema_migrations (version, name) "
+                         "VALUES ($1, $2)",
                          2, params, NULL, err);
         if (rc == VG_OK)
             rc = db_commit(db, err);
@@ -74,7 +79,8 @@ vg_code migrate_run(db_conn *db, int *from, int *to, vg_error *err)
             migrate_version(db, &now, NULL);
         *to = now;
     }
-    PGresult *r = PQexec(db_pg(db), "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
+    PGresult *r =
+        PQexec(db_pg(db), "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
     PQclear(r);
     return rc;
 }
@@ -87,7 +93,8 @@ vg_code migrate_require(db_conn *db, vg_error *err)
         return rc;
     if (v < latest_version())
         return vg_fail(err, VG_EDB,
-                       "schema vigil is at version %d, this vigil needs %d: run `vigil init` first",
+                       "schema vigil is at version %d, this vigil needs %d: "
+                       "run `vigil init` first",
                        v, latest_version());
     return VG_OK;
 }

@@ -1,5 +1,6 @@
 /* util.c — string hash map and small numeric helpers used by several stages.
- * The map stores its keys in one growing arena so 1M ids cost 1M small copies. */
+ * The map stores its keys in one growing arena so 1M ids cost 1M small copies.
+ */
 #include "util.h"
 
 #include <math.h>
@@ -7,9 +8,9 @@
 #include <string.h>
 
 struct strmap {
-    long *slots;     /* index+1, 0 = empty */
+    long *slots; /* index+1, 0 = empty */
     size_t nslots;
-    char **keys;     /* by index */
+    char **keys; /* by index */
     size_t n, cap;
 };
 

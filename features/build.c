@@ -27,6 +27,7 @@
 #define W_PREV30 3
 #define W_WEEK0 4
 #define NWINDOWS (W_WEEK0 + NWEEKS)
+#define DAYS_SINCE_CAP 91.0
 static void window_range(int w, int *from, int *to)
 {
     if (w < FEAT_NWIN) {
@@ -43,7 +44,8 @@ static void window_range(int w, int *from, int *to)
 }
 
 typedef struct cust {
-    double created, canceled; /* fractional UTC days; canceled NAN if none or not yet visible */
+    double created, canceled; /* fractional UTC days; canceled NAN if none or
+                                 not yet visible */
     long first_row;
     int nrows;
 } cust;
@@ -53,6 +55,7 @@ typedef struct build {
     const vg_config *cfg;
     const feat_spec *s;
     const feat_request *req;
+    const vg_log *lg;
     json_t *stats;
     progress prog;
 
@@ -73,14 +76,16 @@ typedef struct build {
     uint64_t *winmask; /* ndates x 2 (7d, 30d) x nwords */
 
     feat_matrix *m;
-    double *last_act;   /* per row */
-    float *weeks;       /* per row x NWEEKS */
+    double *last_act; /* per row */
+    float *weeks;     /* per row x NWEEKS */
 
     /* counters */
-    long c_null_id, c_null_created, c_dup, c_cancel_before, c_bad_mrr, c_bad_seats;
-    long e_null_cust, e_unknown, e_null_time, e_null_type, e_bad_qty, e_future, e_after;
-    long t_null_cust, t_unknown, t_null_created, t_bad_csat, t_bad_resolved, t_bad_response,
-        t_dup, t_after;
+    long c_null_id, c_null_created, c_dup, c_cancel_before, c_bad_mrr,
+        c_bad_seats;
+    long e_null_cust, e_unknown, e_null_time, e_null_type, e_bad_qty, e_future,
+        e_after;
+    long t_null_cust, t_unknown, t_null_created, t_bad_csat, t_bad_resolved,
+        t_bad_response, t_dup, t_after;
 } build;
 
 void feat_matrix_free(feat_matrix *m)
@@ -109,14 +114,16 @@ static double parse_num(const char *f)
     return end == f ? NAN : v;
 }
 
-/* ---- customers --------------------------------------------------------------- */
+/* ---- customers
+ * --------------------------------------------------------------- */
 
 static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
 {
     build *B = ctx;
     const feat_spec *s = B->s;
     if (nf < 5 + s->nattrs)
-        return vg_fail(err, VG_EINTERNAL, "customers: unexpected column count %d", nf);
+        return vg_fail(err, VG_EINTERNAL,
+                       "customers: unexpected column count %d", nf);
     if (!f[0]) {
         B->c_null_id++;
         return VG_OK;
@@ -137,7 +144,9 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
     if ((size_t)idx >= B->capcust) {
         size_t nc = B->capcust ? B->capcust * 2 : 1024;
         cust *ncs = realloc(B->cs, nc * sizeof *ncs);
-        float *nsv = realloc(B->static_vals, nc * (size_t)(B->nstatic ? B->nstatic : 1) * sizeof *nsv);
+        float *nsv =
+            realloc(B->static_vals,
+                    nc * (size_t)(B->nstatic ? B->nstatic : 1) * sizeof *nsv);
         if (ncs)
             B->cs = ncs;
         if (nsv)
@@ -199,7 +208,8 @@ static vg_code read_customers(build *B, vg_error *err)
     /* static column map: mrr, seats, then attribute columns in order */
     B->nstatic = 2;
     for (int a = 0; a < s->nattrs; a++)
-        B->nstatic += s->attrs[a].kind == ATTR_CATEGORICAL ? s->attrs[a].nlevels + 1 : 1;
+        B->nstatic +=
+            s->attrs[a].kind == ATTR_CATEGORICAL ? s->attrs[a].nlevels + 1 : 1;
     B->static_cols = calloc((size_t)B->nstatic, sizeof *B->static_cols);
     B->static_is_date = calloc((size_t)B->nstatic, sizeof *B->static_is_date);
     if (!B->static_cols || !B->static_is_date)
@@ -217,34 +227,36 @@ static vg_code read_customers(build *B, vg_error *err)
     }
 
     size_t cap = 512;
-    char *sql = NULL, *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
+    char *sql = NULL,
+         *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
     vg_code rc = VG_OK;
     if (!customers)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     sql = malloc(cap);
     size_t len = 0;
-#define APPEND(...)                                                                \
-    do {                                                                           \
-        int n_ = snprintf(NULL, 0, __VA_ARGS__);                                   \
-        if (len + (size_t)n_ + 1 > cap) {                                          \
-            while (len + (size_t)n_ + 1 > cap)                                     \
-                cap *= 2;                                                          \
-            char *ns_ = realloc(sql, cap);                                         \
-            if (!ns_) {                                                            \
-                rc = vg_fail(err, VG_ENOMEM, "out of memory");                     \
-                goto cleanup;                                                      \
-            }                                                                      \
-            sql = ns_;                                                             \
-        }                                                                          \
-        snprintf(sql + len, cap - len, __VA_ARGS__);                               \
-        len += (size_t)n_;                                                         \
+#define APPEND(...)                                                            \
+    do {                                                                       \
+        int n_ = snprintf(NULL, 0, __VA_ARGS__);                               \
+        if (len + (size_t)n_ + 1 > cap) {                                      \
+            while (len + (size_t)n_ + 1 > cap)                                 \
+                cap *= 2;                                                      \
+            char *ns_ = realloc(sql, cap);                                     \
+            if (!ns_) {                                                        \
+                rc = vg_fail(err, VG_ENOMEM, "out of memory");                 \
+                goto cleanup;                                                  \
+            }                                                                  \
+            sql = ns_;                                                         \
+        }                                                                      \
+        snprintf(sql + len, cap - len, __VA_ARGS__);                           \
+        len += (size_t)n_;                                                     \
     } while (0)
     if (!sql) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    APPEND("SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
-           "date_part('epoch', canceled_at) / 86400, mrr::float8, seats::float8");
+    APPEND(
+        "SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
+        "date_part('epoch', canceled_at) / 86400, mrr::float8, seats::float8");
     for (int a = 0; a < s->nattrs; a++) {
         char *col = db_quote_ident(B->db, s->attrs[a].column);
         if (!col) {
@@ -252,10 +264,18 @@ static vg_code read_customers(build *B, vg_error *err)
             goto cleanup;
         }
         switch (s->attrs[a].kind) {
-        case ATTR_NUMERIC: APPEND(", %s::float8", col); break;
-        case ATTR_BOOLEAN: APPEND(", %s::int", col); break;
-        case ATTR_DATE: APPEND(", date_part('epoch', %s::timestamptz) / 86400", col); break;
-        case ATTR_CATEGORICAL: APPEND(", %s::text", col); break;
+        case ATTR_NUMERIC:
+            APPEND(", %s::float8", col);
+            break;
+        case ATTR_BOOLEAN:
+            APPEND(", %s::int", col);
+            break;
+        case ATTR_DATE:
+            APPEND(", date_part('epoch', %s::timestamptz) / 86400", col);
+            break;
+        case ATTR_CATEGORICAL:
+            APPEND(", %s::text", col);
+            break;
         }
         free(col);
     }
@@ -270,12 +290,14 @@ cleanup:
     return rc;
 }
 
-/* ---- rows -------------------------------------------------------------------- */
+/* ---- rows
+ * -------------------------------------------------------------------- */
 
 static int cmp_ids(const void *a, const void *b, void *ctx)
 {
     const strmap *ids = ctx;
-    return strcmp(strmap_key(ids, *(const long *)a), strmap_key(ids, *(const long *)b));
+    return strcmp(strmap_key(ids, *(const long *)a),
+                  strmap_key(ids, *(const long *)b));
 }
 
 /* qsort_r is a GNU extension; a tiny merge sort keeps us portable C11. */
@@ -325,10 +347,12 @@ static vg_code plan_rows(build *B, vg_error *err)
                 neg_sample++;
         }
     double rate = 1.0;
-    if (req->max_rows > 0 && pos + neg_keep + neg_sample > req->max_rows && neg_sample > 0) {
+    if (req->max_rows > 0 && pos + neg_keep + neg_sample > req->max_rows &&
+        neg_sample > 0) {
         rate = (double)(req->max_rows - pos - neg_keep) / (double)neg_sample;
         if (rate < 0.01)
-            rate = 0.01; /* below this the weights get too noisy to learn from */
+            rate =
+                0.01; /* below this the weights get too noisy to learn from */
         if (rate > 1)
             rate = 1;
     }
@@ -363,7 +387,8 @@ static vg_code plan_rows(build *B, vg_error *err)
                 int y = H > 0 && is_churn(c, t, H);
                 double w = 1.0;
                 if (!y && k != req->keep_all_date && rate < 1.0) {
-                    uint64_t h = hash_str(id, (uint64_t)req->seed * 1000003u + (uint64_t)t);
+                    uint64_t h = hash_str(id, (uint64_t)req->seed * 1000003u +
+                                                  (uint64_t)t);
                     if (hash_unit(h) >= rate)
                         continue;
                     w = 1.0 / rate;
@@ -384,9 +409,11 @@ static vg_code plan_rows(build *B, vg_error *err)
                     if (m->weight)
                         m->weight[n] = (float)w;
                     float *row = &m->x[n * ncols];
-                    const float *sv = &B->static_vals[(size_t)ci * (size_t)B->nstatic];
+                    const float *sv =
+                        &B->static_vals[(size_t)ci * (size_t)B->nstatic];
                     for (int j = 0; j < B->nstatic; j++)
-                        row[B->static_cols[j]] = B->static_is_date[j] ? sv[j] - (float)t : sv[j];
+                        row[B->static_cols[j]] =
+                            B->static_is_date[j] ? sv[j] - (float)t : sv[j];
                     row[B->s->c.tenure] = (float)(t - c->created);
                     m->mrr[n] = sv[0];
                 }
@@ -409,8 +436,11 @@ static vg_code plan_rows(build *B, vg_error *err)
             B->last_act = malloc(cap * sizeof *B->last_act);
             B->weeks = calloc(cap * NWEEKS, sizeof *B->weeks);
             if (!m->x || !m->ids || !m->day || !m->date_index || !m->mrr ||
-                (H > 0 && !m->label) || (rate < 1.0 && !m->weight) || !B->last_act || !B->weeks) {
-                rc = vg_fail(err, VG_ENOMEM, "out of memory for %zu rows x %zu features", n, ncols);
+                (H > 0 && !m->label) || (rate < 1.0 && !m->weight) ||
+                !B->last_act || !B->weeks) {
+                rc = vg_fail(err, VG_ENOMEM,
+                             "out of memory for %zu rows x %zu features", n,
+                             ncols);
                 goto cleanup;
             }
             /* Counts start at zero (no activity is a true zero); what can be
@@ -426,8 +456,9 @@ static vg_code plan_rows(build *B, vg_error *err)
         }
     }
     if (B->stats && H > 0) {
-        json_t *o = json_pack("{s:I, s:I, s:f}", "positives", (json_int_t)pos, "rows",
-                              (json_int_t)n, "negative_sampling_rate", rate);
+        json_t *o =
+            json_pack("{s:I, s:I, s:f}", "positives", (json_int_t)pos, "rows",
+                      (json_int_t)n, "negative_sampling_rate", rate);
         json_object_set_new(B->stats, "sampling", o);
     }
 cleanup:
@@ -436,7 +467,8 @@ cleanup:
     return rc;
 }
 
-/* ---- boundaries ---------------------------------------------------------------- */
+/* ---- boundaries
+ * ---------------------------------------------------------------- */
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -480,8 +512,10 @@ static vg_code make_bounds(build *B, vg_error *err)
             B->bounds[u++] = B->bounds[i];
     B->nb = u;
     B->nwords = (u + 1 + 63) / 64;
-    B->contrib = calloc((size_t)(u + 1) * (size_t)req->ndates, sizeof *B->contrib);
-    B->winmask = calloc((size_t)req->ndates * 2 * (size_t)B->nwords, sizeof *B->winmask);
+    B->contrib =
+        calloc((size_t)(u + 1) * (size_t)req->ndates, sizeof *B->contrib);
+    B->winmask =
+        calloc((size_t)req->ndates * 2 * (size_t)B->nwords, sizeof *B->winmask);
     if (!B->contrib || !B->winmask)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     for (int k = 0; k < req->ndates; k++) {
@@ -492,11 +526,13 @@ static vg_code make_bounds(build *B, vg_error *err)
             /* intervals b with bounds[b-1] >= t-from and bounds[b] <= t-to */
             int b0 = bucket_of(B, t - from), b1 = bucket_of(B, t - to);
             for (int b = b0; b < b1; b++) {
-                B->contrib[(size_t)b * (size_t)req->ndates + (size_t)k] |= 1u << w;
+                B->contrib[(size_t)b * (size_t)req->ndates + (size_t)k] |= 1u
+                                                                           << w;
                 int uw = w == 0 ? 0 : w == 1 ? 1 : -1;
                 if (uw >= 0)
-                    B->winmask[((size_t)k * 2 + (size_t)uw) * (size_t)B->nwords + (size_t)(b / 64)] |=
-                        1ull << (b % 64);
+                    B->winmask[((size_t)k * 2 + (size_t)uw) *
+                                   (size_t)B->nwords +
+                               (size_t)(b / 64)] |= 1ull << (b % 64);
             }
         }
     }
@@ -505,7 +541,8 @@ static vg_code make_bounds(build *B, vg_error *err)
 
 /* Publish a value to the session so COPY queries (which take no parameters)
  * read it with current_setting(): values still never enter SQL text. */
-static vg_code set_param(build *B, const char *name, const char *value, vg_error *err)
+static vg_code set_param(build *B, const char *name, const char *value,
+                         vg_error *err)
 {
     const char *p[2] = {name, value};
     return db_exec(B->db, "SELECT set_config($1, $2, false)", 2, p, NULL, err);
@@ -523,12 +560,30 @@ static vg_code publish_params(build *B, vg_error *err)
     for (int i = 0; i < B->nb; i++) {
         char d[DATE_BUF];
         date_format(B->bounds[i], d);
-        len += (size_t)snprintf(s + len, cap - len, "%s\"%s 00:00:00+00\"", i ? "," : "", d);
+        len += (size_t)snprintf(s + len, cap - len, "%s\"%s 00:00:00+00\"",
+                                i ? "," : "", d);
     }
     snprintf(s + len, cap - len, "}");
     rc = set_param(B, "vigil.bounds", s, err);
     free(s);
     if (rc != VG_OK)
+        return rc;
+    /* The per-interval hash tables are large; spilling them to disk doubles
+     * the time. JIT compilation costs more than it saves on these queries. */
+    if ((rc = set_param(B, "work_mem", B->cfg->feat_work_mem, err)) != VG_OK)
+        return vg_wrap(err, "config key 'features.work_mem': ");
+    if ((rc = set_param(B, "jit", "off", err)) != VG_OK)
+        return rc;
+    int mint = B->req->dates[0];
+    for (int k = 1; k < B->req->ndates; k++)
+        if (B->req->dates[k] < mint)
+            mint = B->req->dates[k];
+    char d[DATE_BUF];
+    date_format(B->bounds[0], d);
+    if ((rc = set_param(B, "vigil.from", d, err)) != VG_OK)
+        return rc;
+    date_format(mint - 30, d); /* the widest window users are counted over */
+    if ((rc = set_param(B, "vigil.users_from", d, err)) != VG_OK)
         return rc;
     json_t *types = json_array();
     for (int i = 0; i < B->s->ntypes; i++)
@@ -543,10 +598,22 @@ static vg_code publish_params(build *B, vg_error *err)
     return rc;
 }
 
-/* ---- usage ------------------------------------------------------------------- */
+/* ---- usage
+ * ------------------------------------------------------------------- */
 
 /* Columns of the usage query, in order. */
-enum { U_CUST, U_B, U_N, U_NULLTYPE, U_BADQ, U_FUTURE, U_TOTAL, U_DAYS, U_LAST, U_TYPE0 };
+enum {
+    U_CUST,
+    U_B,
+    U_N,
+    U_NULLTYPE,
+    U_BADQ,
+    U_FUTURE,
+    U_TOTAL,
+    U_DAYS,
+    U_LAST,
+    U_TYPE0
+};
 
 static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
 {
@@ -554,27 +621,28 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     const feat_spec *s = B->s;
     const feat_cols *c = &s->c;
     if (nf != U_TYPE0 + s->ntypes)
-        return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d", nf);
+        return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d",
+                       nf);
     long n = atol(f[U_N]);
-    B->e_null_type += atol(f[U_NULLTYPE]);
-    B->e_bad_qty += atol(f[U_BADQ]);
-    if (!f[U_CUST]) {
-        B->e_null_cust += n;
-        return VG_OK;
-    }
     if (!f[U_B]) {
         B->e_null_time += n;
-        return VG_OK;
-    }
-    long ci = strmap_get(B->ids, f[U_CUST]);
-    if (ci < 0) {
-        B->e_unknown += n;
         return VG_OK;
     }
     int b = atoi(f[U_B]);
     if (b >= B->nb) {
         B->e_after += n;
         B->e_future += atol(f[U_FUTURE]);
+        return VG_OK;
+    }
+    B->e_null_type += atol(f[U_NULLTYPE]);
+    B->e_bad_qty += atol(f[U_BADQ]);
+    if (!f[U_CUST]) {
+        B->e_null_cust += n;
+        return VG_OK;
+    }
+    long ci = strmap_get(B->ids, f[U_CUST]);
+    if (ci < 0) {
+        B->e_unknown += n;
         return VG_OK;
     }
     if (!f[U_TOTAL])
@@ -590,7 +658,8 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     for (int r = 0; r < cu->nrows; r++) {
         long row = cu->first_row + r;
         int k = B->m->date_index[row];
-        uint32_t wm = B->contrib[(size_t)b * (size_t)B->req->ndates + (size_t)k];
+        uint32_t wm =
+            B->contrib[(size_t)b * (size_t)B->req->ndates + (size_t)k];
         float *x = &B->m->x[(size_t)row * ncols];
         /* An interval ends at or before t exactly when it starts before t. */
         if ((b == 0 || B->bounds[b - 1] < B->m->day[row]) &&
@@ -605,7 +674,8 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
             x[c->act_days[w]] += (float)ndays;
             for (int t = 0; t < s->ntypes; t++)
                 if (f[U_TYPE0 + t])
-                    x[c->ev_type[t * FEAT_NWIN + w]] += (float)parse_num(f[U_TYPE0 + t]);
+                    x[c->ev_type[t * FEAT_NWIN + w]] +=
+                        (float)parse_num(f[U_TYPE0 + t]);
         }
         if (wm & (1u << W_PREV30)) {
             x[c->ev_total_prev30] += (float)total;
@@ -620,14 +690,28 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
 
 /* The per-event expressions both usage queries share. ok: the row can be
  * used; bad_q: a negative, NaN or infinite quantity (null means 1). */
+/* The per-event expressions both usage queries share, computed once per row
+ * (OFFSET 0 keeps PostgreSQL from inlining them into every aggregate that
+ * uses them). Only events from the first boundary on are read: nothing older
+ * feeds a window. ok: the row can be used; bad_q: a negative, NaN or
+ * infinite quantity (null means 1). */
 static const char *usage_inner =
-    "SELECT customer_id::text AS customer_id, user_id::text AS user_id, occurred_at, event_type, "
-    " width_bucket(occurred_at, (SELECT current_setting('vigil.bounds')::timestamptz[])) AS b, "
+    "SELECT customer_id::text AS customer_id, user_id::text AS user_id, "
+    "occurred_at, event_type, "
+    " width_bucket(occurred_at, (SELECT "
+    "current_setting('vigil.bounds')::timestamptz[])) AS b, "
     " coalesce(quantity, 1) AS q, "
-    " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity = 'Infinity'::float8) AS bad_q, "
-    " array_position((SELECT ARRAY(SELECT json_array_elements_text(current_setting('vigil.types')::json))), "
+    " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity = "
+    "'Infinity'::float8) AS bad_q, "
+    " event_type IS NOT NULL AND NOT coalesce(quantity < 0 OR quantity = "
+    "'NaN'::float8 "
+    "   OR quantity = 'Infinity'::float8, false) AS ok, "
+    " array_position((SELECT ARRAY(SELECT "
+    "json_array_elements_text(current_setting('vigil.types')::json))), "
     "   event_type::text) AS ti "
-    "FROM %s";
+    "FROM %s WHERE occurred_at >= (SELECT current_setting('%s')::timestamptz) "
+    "OR occurred_at IS NULL "
+    "OFFSET 0";
 
 static vg_code read_usage(build *B, vg_error *err)
 {
@@ -639,22 +723,28 @@ static vg_code read_usage(build *B, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 1024, usage_inner, events);
+    snprintf(inner, 1024, usage_inner, events, "vigil.from");
+    /* Everything at or after the last boundary (after the as-of date) is
+     * only counted, in a single group, not per customer. */
     size_t len = (size_t)snprintf(
         sql, cap,
-        "SELECT customer_id, b, count(*), count(*) FILTER (WHERE event_type IS NULL), "
-        " count(*) FILTER (WHERE bad_q), count(*) FILTER (WHERE occurred_at > now()), "
+        "SELECT CASE WHEN b < %d THEN customer_id END, b, count(*), "
+        " count(*) FILTER (WHERE event_type IS NULL), "
+        " count(*) FILTER (WHERE bad_q), count(*) FILTER (WHERE occurred_at > "
+        "now()), "
         " sum(q) FILTER (WHERE ok), "
-        " bit_or(1::int8 << (((floor(date_part('epoch', occurred_at) / 86400)::int8 %% 64) + 64) %% 64)::int) "
+        " bit_or(1::int8 << (((floor(date_part('epoch', occurred_at) / "
+        "86400)::int8 %% 64) + 64) %% 64)::int) "
         "   FILTER (WHERE ok), "
-        " date_part('epoch', max(occurred_at) FILTER (WHERE ok)) / 86400");
+        " date_part('epoch', max(occurred_at) FILTER (WHERE ok)) / 86400",
+        B->nb);
     for (int t = 0; t < B->s->ntypes; t++)
-        len += (size_t)snprintf(sql + len, cap - len, ", sum(q) FILTER (WHERE ok AND ti = %d)", t + 1);
-    snprintf(sql + len, cap - len,
-             " FROM (SELECT *, event_type IS NOT NULL AND NOT coalesce(bad_q, false) AS ok "
-             "FROM (%s) e0) e GROUP BY customer_id, b",
-             inner);
+        len +=
+            (size_t)snprintf(sql + len, cap - len,
+                             ", sum(q) FILTER (WHERE ok AND ti = %d)", t + 1);
+    snprintf(sql + len, cap - len, " FROM (%s) e GROUP BY 1, b", inner);
     size_t rows = 0;
+    log_debug(B->lg, "usage query: %s", sql);
     rc = db_copy_out(B->db, sql, on_usage, B, &rows, err);
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.usage_events: ", B->cfg->source_schema);
@@ -669,7 +759,8 @@ static vg_code on_users(void *ctx, int nf, char **f, vg_error *err)
 {
     build *B = ctx;
     if (nf != 1 + B->nwords)
-        return vg_fail(err, VG_EINTERNAL, "users: unexpected column count %d", nf);
+        return vg_fail(err, VG_EINTERNAL, "users: unexpected column count %d",
+                       nf);
     long ci = f[0] ? strmap_get(B->ids, f[0]) : -1;
     if (ci < 0)
         return VG_OK; /* already counted by the usage query */
@@ -684,12 +775,14 @@ static vg_code on_users(void *ctx, int nf, char **f, vg_error *err)
         long row = cu->first_row + r;
         int k = B->m->date_index[row];
         for (int uw = 0; uw < 2; uw++) {
-            const uint64_t *wm = &B->winmask[((size_t)k * 2 + (size_t)uw) * (size_t)B->nwords];
+            const uint64_t *wm =
+                &B->winmask[((size_t)k * 2 + (size_t)uw) * (size_t)B->nwords];
             int hit = 0;
             for (int w = 0; w < nw && !hit; w++)
                 hit = (wm[w] & mask[w]) != 0;
             if (hit)
-                B->m->x[(size_t)row * ncols + (size_t)(uw == 0 ? c->users7 : c->users30)] += 1.0f;
+                B->m->x[(size_t)row * ncols +
+                        (size_t)(uw == 0 ? c->users7 : c->users30)] += 1.0f;
         }
     }
     return VG_OK;
@@ -699,7 +792,8 @@ static vg_code read_users(build *B, vg_error *err)
 {
     if (B->nwords > 64)
         return vg_fail(err, VG_EUSAGE,
-                       "too many observation dates (%d): widen --step or shorten --lookback",
+                       "too many observation dates (%d): widen --step or "
+                       "shorten --lookback",
                        B->req->ndates);
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
     size_t cap = 4096 + (size_t)B->nwords * 128;
@@ -709,16 +803,20 @@ static vg_code read_users(build *B, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 1024, usage_inner, events);
+    snprintf(inner, 1024, usage_inner, events, "vigil.users_from");
     size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id");
     for (int w = 0; w < B->nwords; w++)
         len += (size_t)snprintf(sql + len, cap - len,
-                                ", bit_or(CASE WHEN b / 64 = %d THEN 1::int8 << (b %% 64) ELSE 0 END)", w);
-    snprintf(sql + len, cap - len,
-             " FROM (%s) e WHERE user_id IS NOT NULL AND customer_id IS NOT NULL "
-             "AND event_type IS NOT NULL AND NOT coalesce(bad_q, false) AND b BETWEEN 1 AND %d "
-             "GROUP BY customer_id, user_id",
-             inner, B->nb - 1);
+                                ", bit_or(CASE WHEN b / 64 = %d THEN 1::int8 "
+                                "<< (b %% 64) ELSE 0 END)",
+                                w);
+    snprintf(
+        sql + len, cap - len,
+        " FROM (%s) e WHERE user_id IS NOT NULL AND customer_id IS NOT NULL "
+        "AND ok AND b BETWEEN 1 AND %d "
+        "GROUP BY customer_id, user_id",
+        inner, B->nb - 1);
+    log_debug(B->lg, "users query: %s", sql);
     rc = db_copy_out(B->db, sql, on_users, B, NULL, err);
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.usage_events users: ", B->cfg->source_schema);
@@ -729,7 +827,8 @@ cleanup:
     return rc;
 }
 
-/* ---- tickets ------------------------------------------------------------------- */
+/* ---- tickets
+ * ------------------------------------------------------------------- */
 
 typedef struct tk {
     double created, first_resp, resolved; /* days, NAN if none */
@@ -741,7 +840,7 @@ typedef struct tk {
 
 typedef struct tk_acc {
     build *B;
-    char *cur;   /* current customer id */
+    char *cur; /* current customer id */
     long cur_ci;
     tk *v;
     size_t n, cap;
@@ -809,7 +908,8 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
         x[c->t_frt_med] = (float)median_inplace(A->tmp, nfrt);
         for (size_t i = 0; i < A->n; i++) {
             const tk *k = &A->v[i];
-            if (k->created < t && !isnan(k->resolved) && k->resolved < t && k->resolved >= t - 90)
+            if (k->created < t && !isnan(k->resolved) && k->resolved < t &&
+                k->resolved >= t - 90)
                 A->tmp[nres++] = (k->resolved - k->created) * 24;
         }
         x[c->t_res_med] = (float)median_inplace(A->tmp, nres);
@@ -834,7 +934,8 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
     tk_acc *A = ctx;
     build *B = A->B;
     if (nf != 8)
-        return vg_fail(err, VG_EINTERNAL, "tickets: unexpected column count %d", nf);
+        return vg_fail(err, VG_EINTERNAL, "tickets: unexpected column count %d",
+                       nf);
     if (!f[0]) {
         B->t_null_cust++;
         return VG_OK;
@@ -872,7 +973,8 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
     k->csat = parse_num(f[5]);
     k->reopens = f[6] ? parse_num(f[6]) : 0;
     k->escalated = f[7] && (f[7][0] == 't');
-    /* Repairs (counted in the stats query): impossible values become unknown. */
+    /* Repairs (counted in the stats query): impossible values become unknown.
+     */
     if (!isnan(k->csat) && (k->csat < 1 || k->csat > 5))
         k->csat = NAN;
     if (!isnan(k->resolved) && k->resolved < k->created)
@@ -903,10 +1005,14 @@ static vg_code read_tickets(build *B, vg_error *err)
     /* Dirty-row counts come from one small aggregate; tickets are few. */
     snprintf(sql, sizeof sql,
              "SELECT count(*) FILTER (WHERE created_at IS NULL), "
-             " count(*) FILTER (WHERE csat IS NOT NULL AND csat NOT BETWEEN 1 AND 5 AND created_at < $1::date), "
-             " count(*) FILTER (WHERE resolved_at < created_at AND created_at < $1::date), "
-             " count(*) FILTER (WHERE first_response_at < created_at AND created_at < $1::date), "
-             " count(*) - count(DISTINCT ticket_id), count(*) FILTER (WHERE created_at >= $1::date) "
+             " count(*) FILTER (WHERE csat IS NOT NULL AND csat NOT BETWEEN 1 "
+             "AND 5 AND created_at < $1::date), "
+             " count(*) FILTER (WHERE resolved_at < created_at AND created_at "
+             "< $1::date), "
+             " count(*) FILTER (WHERE first_response_at < created_at AND "
+             "created_at < $1::date), "
+             " count(*) - count(DISTINCT ticket_id), count(*) FILTER (WHERE "
+             "created_at >= $1::date) "
              "FROM %s",
              tickets);
     rc = db_exec(B->db, sql, 1, p, &r, err);
@@ -925,16 +1031,21 @@ static vg_code read_tickets(build *B, vg_error *err)
     if (rc != VG_OK)
         goto cleanup;
     /* DISTINCT ON drops repeated ticket ids (a view may repeat them). */
-    snprintf(sql, sizeof sql,
-             "SELECT customer_id, c, f, r, priority, csat, reopens, escalated FROM ("
-             " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE \"C\" AS customer_id, "
-             "  date_part('epoch', created_at) / 86400 AS c, date_part('epoch', first_response_at) / 86400 AS f, "
-             "  date_part('epoch', resolved_at) / 86400 AS r, lower(priority::text) AS priority, csat::float8 AS csat, "
-             "  reopens::float8 AS reopens, escalated::bool AS escalated "
-             " FROM %s WHERE created_at < (SELECT current_setting('vigil.until')::date) "
-             " ORDER BY ticket_id, created_at) t "
-             "ORDER BY customer_id, c",
-             tickets);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT customer_id, c, f, r, priority, csat, reopens, escalated FROM ("
+        " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE "
+        "\"C\" AS customer_id, "
+        "  date_part('epoch', created_at) / 86400 AS c, date_part('epoch', "
+        "first_response_at) / 86400 AS f, "
+        "  date_part('epoch', resolved_at) / 86400 AS r, lower(priority::text) "
+        "AS priority, csat::float8 AS csat, "
+        "  reopens::float8 AS reopens, escalated::bool AS escalated "
+        " FROM %s WHERE created_at < (SELECT "
+        "current_setting('vigil.until')::date) "
+        " ORDER BY ticket_id, created_at) t "
+        "ORDER BY customer_id, c",
+        tickets);
     rc = db_copy_out(B->db, sql, on_ticket, &A, NULL, err);
     if (rc == VG_OK)
         rc = flush_customer(&A, err);
@@ -949,7 +1060,8 @@ cleanup:
     return rc;
 }
 
-/* ---- derived features --------------------------------------------------------- */
+/* ---- derived features
+ * --------------------------------------------------------- */
 
 static void finish_rows(build *B)
 {
@@ -961,8 +1073,16 @@ static void finish_rows(build *B)
         double seats = x[c->seats];
         x[c->seat_util30] = (seats > 0) ? (float)(x[c->users30] / seats) : NAN;
         double tenure = x[c->tenure];
-        x[c->days_since_activity] = isnan(B->last_act[r]) ? NAN : (float)(t - B->last_act[r]);
-        x[c->ratio30] = tenure >= 60 ? (float)((x[c->ev_total[1]] + 1.0) / (x[c->ev_total_prev30] + 1.0)) : NAN;
+        /* Days since the customer was last seen — last event, else signup —
+         * capped at 91: only the 90-day window is read, and beyond it the
+         * exact number adds nothing a model or a specialist can use. */
+        double seen = t - tenure;
+        if (!isnan(B->last_act[r]) && B->last_act[r] > seen)
+            seen = B->last_act[r];
+        x[c->days_since_activity] = (float)fmin(t - seen, DAYS_SINCE_CAP);
+        x[c->ratio30] = tenure >= 60 ? (float)((x[c->ev_total[1]] + 1.0) /
+                                               (x[c->ev_total_prev30] + 1.0))
+                                     : NAN;
         /* Least-squares slope over the whole weeks the customer existed. */
         int nw = (int)(tenure / 7);
         if (nw > NWEEKS)
@@ -988,28 +1108,36 @@ static void put_stats(build *B)
 {
     if (!B->stats)
         return;
-    json_object_set_new(B->stats, "customers",
-                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "read", (json_int_t)B->ncust,
-                                  "null_customer_id", (json_int_t)B->c_null_id, "null_created_at",
-                                  (json_int_t)B->c_null_created, "duplicate_id", (json_int_t)B->c_dup,
-                                  "canceled_before_created", (json_int_t)B->c_cancel_before,
-                                  "negative_mrr", (json_int_t)B->c_bad_mrr, "negative_seats",
-                                  (json_int_t)B->c_bad_seats));
-    json_object_set_new(B->stats, "usage_events",
-                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "null_customer_id",
-                                  (json_int_t)B->e_null_cust, "unknown_customer", (json_int_t)B->e_unknown,
-                                  "null_occurred_at", (json_int_t)B->e_null_time, "null_event_type",
-                                  (json_int_t)B->e_null_type, "bad_quantity", (json_int_t)B->e_bad_qty,
-                                  "future_timestamp", (json_int_t)B->e_future, "after_as_of",
-                                  (json_int_t)B->e_after));
-    json_object_set_new(B->stats, "tickets",
-                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "null_customer_id",
-                                  (json_int_t)B->t_null_cust, "unknown_customer", (json_int_t)B->t_unknown,
-                                  "null_created_at", (json_int_t)B->t_null_created, "csat_out_of_range",
-                                  (json_int_t)B->t_bad_csat, "resolved_before_created",
-                                  (json_int_t)B->t_bad_resolved, "responded_before_created",
-                                  (json_int_t)B->t_bad_response, "duplicate_id", (json_int_t)B->t_dup,
-                                  "after_as_of", (json_int_t)B->t_after));
+    json_object_set_new(
+        B->stats, "customers",
+        json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "read", (json_int_t)B->ncust,
+            "null_customer_id", (json_int_t)B->c_null_id, "null_created_at",
+            (json_int_t)B->c_null_created, "duplicate_id", (json_int_t)B->c_dup,
+            "canceled_before_created", (json_int_t)B->c_cancel_before,
+            "negative_mrr", (json_int_t)B->c_bad_mrr, "negative_seats",
+            (json_int_t)B->c_bad_seats));
+    json_object_set_new(
+        B->stats, "usage_events",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "null_customer_id",
+                  (json_int_t)B->e_null_cust, "unknown_customer",
+                  (json_int_t)B->e_unknown, "null_occurred_at",
+                  (json_int_t)B->e_null_time, "null_event_type",
+                  (json_int_t)B->e_null_type, "bad_quantity",
+                  (json_int_t)B->e_bad_qty, "future_timestamp",
+                  (json_int_t)B->e_future, "after_as_of",
+                  (json_int_t)B->e_after));
+    json_object_set_new(
+        B->stats, "tickets",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                  "null_customer_id", (json_int_t)B->t_null_cust,
+                  "unknown_customer", (json_int_t)B->t_unknown,
+                  "null_created_at", (json_int_t)B->t_null_created,
+                  "csat_out_of_range", (json_int_t)B->t_bad_csat,
+                  "resolved_before_created", (json_int_t)B->t_bad_resolved,
+                  "responded_before_created", (json_int_t)B->t_bad_response,
+                  "duplicate_id", (json_int_t)B->t_dup, "after_as_of",
+                  (json_int_t)B->t_after));
 }
 
 vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
@@ -1022,6 +1150,7 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
     B.cfg = cfg;
     B.s = spec;
     B.req = req;
+    B.lg = lg;
     B.stats = stats;
     *out = NULL;
     progress_init(&B.prog, req->quiet);
@@ -1043,10 +1172,13 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
         goto cleanup;
     if ((rc = plan_rows(&B, err)) != VG_OK)
         goto cleanup;
-    log_debug(lg, "features: %zu customers, %zu rows, %d dates", B.ncust, B.m->nrows, req->ndates);
-    if ((rc = make_bounds(&B, err)) != VG_OK || (rc = publish_params(&B, err)) != VG_OK)
+    log_debug(lg, "features: %zu customers, %zu rows, %d dates", B.ncust,
+              B.m->nrows, req->ndates);
+    if ((rc = make_bounds(&B, err)) != VG_OK ||
+        (rc = publish_params(&B, err)) != VG_OK)
         goto cleanup;
-    progress_update(&B.prog, "features: aggregating usage events (%zu rows)", B.m->nrows);
+    progress_update(&B.prog, "features: aggregating usage events (%zu rows)",
+                    B.m->nrows);
     if ((rc = read_usage(&B, err)) != VG_OK)
         goto cleanup;
     progress_update(&B.prog, "features: counting active users");
@@ -1075,7 +1207,8 @@ cleanup:
     return rc;
 }
 
-vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out, vg_error *err)
+vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
+                       vg_error *err)
 {
     fprintf(out, "customer_id,as_of");
     for (size_t j = 0; j < m->ncols; j++) {

@@ -1,6 +1,7 @@
 /* feat.h — as-of feature extraction: from the source tables to a dense matrix.
  * One code path serves a single scoring date and the many observation dates of
- * training, so train and score can never disagree about what a feature means. */
+ * training, so train and score can never disagree about what a feature means.
+ */
 #ifndef VG_FEAT_H
 #define VG_FEAT_H
 
@@ -18,11 +19,12 @@ typedef struct feat_spec feat_spec;
 
 /* How a feature is worded for a specialist (score/drivers.c). */
 typedef struct feat_info {
-    const char *name;    /* "usage.active_days_30d" */
-    const char *phrase;  /* "active days in the last 30 days" */
-    int prev;            /* column holding the same measure one window earlier, or -1 */
+    const char *name;   /* "usage.active_days_30d" */
+    const char *phrase; /* "active days in the last 30 days" */
+    int prev; /* column holding the same measure one window earlier, or -1 */
     int is_indicator;    /* one-hot level of a categorical column */
-    int higher_is_worse; /* for wording: 1 if a high value is bad news, 0 unknown */
+    int higher_is_worse; /* for wording: 1 if a high value is bad news, 0
+                            unknown */
 } feat_info;
 
 /* Discover event types, customer attribute columns and categorical levels from
@@ -43,27 +45,28 @@ typedef struct feat_matrix {
     char **ids;      /* customer_id per row */
     int *day;        /* observation (as-of) day per row */
     int *date_index; /* index into feat_request.dates per row */
-    float *label;    /* 1 churned within the horizon, 0 not; NULL when unlabelled */
-    float *weight;   /* sampling weight; NULL when nothing was sampled */
-    double *mrr;     /* the customer's MRR (NaN if unknown), for reporting */
+    float
+        *label; /* 1 churned within the horizon, 0 not; NULL when unlabelled */
+    float *weight; /* sampling weight; NULL when nothing was sampled */
+    double *mrr;   /* the customer's MRR (NaN if unknown), for reporting */
 } feat_matrix;
 
 typedef struct feat_request {
-    const int *dates;   /* observation days */
+    const int *dates; /* observation days */
     int ndates;
-    int horizon_days;   /* > 0: attach churn labels (and require them known) */
-    long max_rows;      /* 0 = keep every row; else sample negatives with weights */
-    int keep_all_date;  /* date index never sampled (validation), -1 for none */
+    int horizon_days; /* > 0: attach churn labels (and require them known) */
+    long max_rows; /* 0 = keep every row; else sample negatives with weights */
+    int keep_all_date; /* date index never sampled (validation), -1 for none */
     unsigned seed;
-    int quiet;          /* no terminal progress */
+    int quiet; /* no terminal progress */
 } feat_request;
 
 /* Build the matrix for every customer active on each requested date.
  * Counts of skipped or repaired source rows are added to `stats` (a JSON
  * object, may be NULL). The caller owns *out (feat_matrix_free). */
 vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
-                   const feat_request *req, const vg_log *lg,
-                   feat_matrix **out, json_t *stats, vg_error *err);
+                   const feat_request *req, const vg_log *lg, feat_matrix **out,
+                   json_t *stats, vg_error *err);
 void feat_matrix_free(feat_matrix *m);
 
 /* CSV with a header: customer_id, as_of, then one column per feature. */

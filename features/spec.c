@@ -14,8 +14,8 @@ const char *const feat_priorities[4] = {"low", "normal", "high", "urgent"};
 
 /* Columns the contract gives a meaning; every other customers column is an
  * attribute feature. plan and language are categorical attributes. */
-static const char *const contract_columns[] = {"customer_id", "name", "created_at",
-                                               "canceled_at", "mrr", "seats"};
+static const char *const contract_columns[] = {
+    "customer_id", "name", "created_at", "canceled_at", "mrr", "seats"};
 
 void feat_spec_free(feat_spec *s)
 {
@@ -61,7 +61,8 @@ int feat_spec_find(const feat_spec *s, const char *name)
     return -1;
 }
 
-/* ---- layout ---------------------------------------------------------------- */
+/* ---- layout ----------------------------------------------------------------
+ */
 
 typedef struct layout {
     feat_spec *s;
@@ -69,11 +70,13 @@ typedef struct layout {
     int oom;
 } layout;
 
-static int add_col(layout *L, int worse, const char *phrase_fmt, const char *name_fmt, ...)
+static int add_col(layout *L, int worse, const char *phrase_fmt,
+                   const char *name_fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* The phrase format may use the same %s arguments as the name (first one). */
-static int add_col(layout *L, int worse, const char *phrase, const char *name_fmt, ...)
+static int add_col(layout *L, int worse, const char *phrase,
+                   const char *name_fmt, ...)
 {
     feat_spec *s = L->s;
     if (L->oom)
@@ -116,51 +119,87 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     char phrase[512];
     s->ncols = 0;
     free(c->ev_type);
-    c->ev_type = calloc((size_t)(s->ntypes ? s->ntypes : 1) * FEAT_NWIN, sizeof *c->ev_type);
+    c->ev_type = calloc((size_t)(s->ntypes ? s->ntypes : 1) * FEAT_NWIN,
+                        sizeof *c->ev_type);
     if (!c->ev_type)
         return vg_fail(err, VG_ENOMEM, "out of memory");
 
     for (int w = 0; w < FEAT_NWIN; w++) {
-        snprintf(phrase, sizeof phrase, "product events in the last %d days", feat_windows[w]);
-        c->ev_total[w] = add_col(&L, 0, phrase, "usage.events_total_%dd", feat_windows[w]);
+        snprintf(phrase, sizeof phrase, "product events in the last %d days",
+                 feat_windows[w]);
+        c->ev_total[w] =
+            add_col(&L, 0, phrase, "usage.events_total_%dd", feat_windows[w]);
     }
-    c->ev_total_prev30 = add_col(&L, 0, "product events in the 30 days before that", "usage.events_total_prev30d");
+    c->ev_total_prev30 =
+        add_col(&L, 0, "product events in the 30 days before that",
+                "usage.events_total_prev30d");
     for (int w = 0; w < FEAT_NWIN; w++) {
-        snprintf(phrase, sizeof phrase, "active days in the last %d days", feat_windows[w]);
-        c->act_days[w] = add_col(&L, 0, phrase, "usage.active_days_%dd", feat_windows[w]);
+        snprintf(phrase, sizeof phrase, "active days in the last %d days",
+                 feat_windows[w]);
+        c->act_days[w] =
+            add_col(&L, 0, phrase, "usage.active_days_%dd", feat_windows[w]);
     }
-    c->act_days_prev30 = add_col(&L, 0, "active days in the 30 days before that", "usage.active_days_prev30d");
-    c->users7 = add_col(&L, 0, "active users in the last 7 days", "usage.users_7d");
-    c->users30 = add_col(&L, 0, "active users in the last 30 days", "usage.users_30d");
-    c->seat_util30 = add_col(&L, 0, "share of paid seats used in the last 30 days", "usage.seat_utilisation_30d");
-    c->slope12w = add_col(&L, 0, "weekly activity trend over 12 weeks (events per week, per week)", "usage.trend_slope_12w");
-    c->ratio30 = add_col(&L, 0, "activity in the last 30 days relative to the 30 days before", "usage.ratio_30d_prev30d");
-    c->days_since_activity = add_col(&L, 1, "days since the last product activity", "usage.days_since_last_activity");
+    c->act_days_prev30 =
+        add_col(&L, 0, "active days in the 30 days before that",
+                "usage.active_days_prev30d");
+    c->users7 =
+        add_col(&L, 0, "active users in the last 7 days", "usage.users_7d");
+    c->users30 =
+        add_col(&L, 0, "active users in the last 30 days", "usage.users_30d");
+    c->seat_util30 =
+        add_col(&L, 0, "share of paid seats used in the last 30 days",
+                "usage.seat_utilisation_30d");
+    c->slope12w = add_col(
+        &L, 0,
+        "weekly activity trend over 12 weeks (events per week, per week)",
+        "usage.trend_slope_12w");
+    c->ratio30 = add_col(
+        &L, 0, "activity in the last 30 days relative to the 30 days before",
+        "usage.ratio_30d_prev30d");
+    c->days_since_activity =
+        add_col(&L, 1, "days since the last product activity",
+                "usage.days_since_last_activity");
     for (int t = 0; t < s->ntypes; t++)
         for (int w = 0; w < FEAT_NWIN; w++) {
-            snprintf(phrase, sizeof phrase, "%s events in the last %d days", s->types[t], feat_windows[w]);
+            snprintf(phrase, sizeof phrase, "%s events in the last %d days",
+                     s->types[t], feat_windows[w]);
             c->ev_type[t * FEAT_NWIN + w] =
-                add_col(&L, 0, phrase, "usage.events_%s_%dd", s->types[t], feat_windows[w]);
+                add_col(&L, 0, phrase, "usage.events_%s_%dd", s->types[t],
+                        feat_windows[w]);
         }
     c->tenure = add_col(&L, 0, "days as a customer", "account.tenure_days");
     c->mrr = add_col(&L, 0, "monthly recurring revenue", "account.mrr");
     c->seats = add_col(&L, 0, "paid seats", "account.seats");
-    c->t_count30 = add_col(&L, 1, "support tickets in the last 30 days", "tickets.count_30d");
-    c->t_count90 = add_col(&L, 1, "support tickets in the last 90 days", "tickets.count_90d");
+    c->t_count30 = add_col(&L, 1, "support tickets in the last 30 days",
+                           "tickets.count_30d");
+    c->t_count90 = add_col(&L, 1, "support tickets in the last 90 days",
+                           "tickets.count_90d");
     for (int p = 0; p < 4; p++) {
-        snprintf(phrase, sizeof phrase, "%s-priority tickets in the last 90 days", feat_priorities[p]);
-        c->t_prio90[p] = add_col(&L, p >= 2, phrase, "tickets.%s_90d", feat_priorities[p]);
+        snprintf(phrase, sizeof phrase,
+                 "%s-priority tickets in the last 90 days", feat_priorities[p]);
+        c->t_prio90[p] =
+            add_col(&L, p >= 2, phrase, "tickets.%s_90d", feat_priorities[p]);
     }
     c->t_open = add_col(&L, 1, "open support tickets", "tickets.open");
-    c->t_awaiting = add_col(&L, 1, "tickets still waiting for a first response", "tickets.awaiting_response");
-    c->t_frt_med = add_col(&L, 1, "median hours to first response (90 days)", "tickets.median_first_response_hours_90d");
-    c->t_res_med = add_col(&L, 1, "median hours to resolution (90 days)", "tickets.median_resolution_hours_90d");
-    c->t_reopens = add_col(&L, 1, "ticket reopens (90 days)", "tickets.reopens_90d");
-    c->t_escal = add_col(&L, 1, "escalated tickets (90 days)", "tickets.escalations_90d");
-    c->t_csat_mean = add_col(&L, 0, "average satisfaction rating (90 days, 1-5)", "tickets.csat_mean_90d");
-    c->t_csat_min = add_col(&L, 0, "lowest satisfaction rating (90 days, 1-5)", "tickets.csat_min_90d");
-    c->t_csat_n = add_col(&L, 0, "rated tickets (90 days)", "tickets.csat_count_90d");
-    c->t_days_since = add_col(&L, 0, "days since the last support ticket", "tickets.days_since_last_ticket");
+    c->t_awaiting = add_col(&L, 1, "tickets still waiting for a first response",
+                            "tickets.awaiting_response");
+    c->t_frt_med = add_col(&L, 1, "median hours to first response (90 days)",
+                           "tickets.median_first_response_hours_90d");
+    c->t_res_med = add_col(&L, 1, "median hours to resolution (90 days)",
+                           "tickets.median_resolution_hours_90d");
+    c->t_reopens =
+        add_col(&L, 1, "ticket reopens (90 days)", "tickets.reopens_90d");
+    c->t_escal = add_col(&L, 1, "escalated tickets (90 days)",
+                         "tickets.escalations_90d");
+    c->t_csat_mean =
+        add_col(&L, 0, "average satisfaction rating (90 days, 1-5)",
+                "tickets.csat_mean_90d");
+    c->t_csat_min = add_col(&L, 0, "lowest satisfaction rating (90 days, 1-5)",
+                            "tickets.csat_min_90d");
+    c->t_csat_n =
+        add_col(&L, 0, "rated tickets (90 days)", "tickets.csat_count_90d");
+    c->t_days_since = add_col(&L, 0, "days since the last support ticket",
+                              "tickets.days_since_last_ticket");
 
     for (int a = 0; a < s->nattrs; a++) {
         attr_def *ad = &s->attrs[a];
@@ -177,12 +216,15 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         case ATTR_CATEGORICAL:
             ad->col = (int)s->ncols;
             for (int l = 0; l < ad->nlevels; l++) {
-                snprintf(phrase, sizeof phrase, "%s is %s", ad->column, ad->levels[l]);
-                int col = add_col(&L, 0, phrase, "%s=%s", ad->prefix, ad->levels[l]);
+                snprintf(phrase, sizeof phrase, "%s is %s", ad->column,
+                         ad->levels[l]);
+                int col =
+                    add_col(&L, 0, phrase, "%s=%s", ad->prefix, ad->levels[l]);
                 if (col >= 0)
                     s->info[col].is_indicator = 1;
             }
-            snprintf(phrase, sizeof phrase, "%s is a less common value", ad->column);
+            snprintf(phrase, sizeof phrase, "%s is a less common value",
+                     ad->column);
             int col = add_col(&L, 0, phrase, "%s=other", ad->prefix);
             if (col >= 0)
                 s->info[col].is_indicator = 1;
@@ -200,11 +242,13 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     return VG_OK;
 }
 
-/* ---- discovery --------------------------------------------------------------- */
+/* ---- discovery
+ * --------------------------------------------------------------- */
 
 static int is_excluded(const vg_config *cfg, const char *col)
 {
-    for (size_t i = 0; i < sizeof contract_columns / sizeof *contract_columns; i++)
+    for (size_t i = 0; i < sizeof contract_columns / sizeof *contract_columns;
+         i++)
         if (strcmp(col, contract_columns[i]) == 0)
             return 1;
     for (int i = 0; i < cfg->feat_exclude_n; i++)
@@ -213,8 +257,8 @@ static int is_excluded(const vg_config *cfg, const char *col)
     return 0;
 }
 
-static vg_code discover_types(db_conn *db, const vg_config *cfg, const char *asof,
-                              feat_spec *s, vg_error *err)
+static vg_code discover_types(db_conn *db, const vg_config *cfg,
+                              const char *asof, feat_spec *s, vg_error *err)
 {
     char *events = db_qualify(db, cfg->source_schema, "usage_events");
     char lim[16];
@@ -232,7 +276,8 @@ static vg_code discover_types(db_conn *db, const vg_config *cfg, const char *aso
                  "SELECT event_type FROM %s %s WHERE event_type IS NOT NULL "
                  "AND occurred_at < $1::date AND occurred_at >= $1::date - 90 "
                  "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $2::int",
-                 events, pass == 0 ? "TABLESAMPLE SYSTEM (3) REPEATABLE (7)" : "");
+                 events,
+                 pass == 0 ? "TABLESAMPLE SYSTEM (3) REPEATABLE (7)" : "");
         PQclear(r);
         r = NULL;
         rc = db_exec(db, sql, 2, p, &r, err);
@@ -253,7 +298,8 @@ static vg_code discover_types(db_conn *db, const vg_config *cfg, const char *aso
         s->types[i] = strdup(PQgetvalue(r, i, 0));
     /* Sorted by name so the column order does not depend on counts. */
     for (int i = 1; i < s->ntypes; i++)
-        for (int j = i; j > 0 && strcmp(s->types[j - 1], s->types[j]) > 0; j--) {
+        for (int j = i; j > 0 && strcmp(s->types[j - 1], s->types[j]) > 0;
+             j--) {
             char *t = s->types[j];
             s->types[j] = s->types[j - 1];
             s->types[j - 1] = t;
@@ -264,8 +310,9 @@ cleanup:
     return rc;
 }
 
-static vg_code discover_levels(db_conn *db, const vg_config *cfg, const char *customers,
-                               const char *asof, attr_def *ad, vg_error *err)
+static vg_code discover_levels(db_conn *db, const vg_config *cfg,
+                               const char *customers, const char *asof,
+                               attr_def *ad, vg_error *err)
 {
     char *col = db_quote_ident(db, ad->column);
     char lim[16];
@@ -280,7 +327,8 @@ static vg_code discover_levels(db_conn *db, const vg_config *cfg, const char *cu
         goto cleanup;
     }
     snprintf(sql, n,
-             "SELECT %s::text FROM %s WHERE %s IS NOT NULL AND created_at < $1::date "
+             "SELECT %s::text FROM %s WHERE %s IS NOT NULL AND created_at < "
+             "$1::date "
              "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $2::int",
              col, customers, col);
     rc = db_exec(db, sql, 2, p, &r, err);
@@ -321,17 +369,20 @@ vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
 
     /* information_schema sees tables and views alike. */
     const char *p[1] = {cfg->source_schema};
-    rc = db_exec(db,
-                 "SELECT column_name, data_type FROM information_schema.columns "
-                 "WHERE table_schema = $1 AND table_name = 'customers' ORDER BY ordinal_position",
-                 1, p, &r, err);
+    rc =
+        db_exec(db,
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = $1 AND table_name = 'customers' ORDER BY "
+                "ordinal_position",
+                1, p, &r, err);
     if (rc != VG_OK)
         goto cleanup;
     if (PQntuples(r) == 0) {
-        rc = vg_fail(err, VG_EDATA,
-                     "no relation %s.customers: map your data to the contract's tables "
-                     "or set source.schema in the config",
-                     cfg->source_schema);
+        rc = vg_fail(
+            err, VG_EDATA,
+            "no relation %s.customers: map your data to the contract's tables "
+            "or set source.schema in the config",
+            cfg->source_schema);
         goto cleanup;
     }
     s->attrs = calloc((size_t)PQntuples(r), sizeof *s->attrs);
@@ -344,8 +395,9 @@ vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
         if (is_excluded(cfg, col))
             continue;
         attr_kind kind;
-        if (!strcmp(type, "smallint") || !strcmp(type, "integer") || !strcmp(type, "bigint") ||
-            !strcmp(type, "numeric") || !strcmp(type, "real") || !strcmp(type, "double precision"))
+        if (!strcmp(type, "smallint") || !strcmp(type, "integer") ||
+            !strcmp(type, "bigint") || !strcmp(type, "numeric") ||
+            !strcmp(type, "real") || !strcmp(type, "double precision"))
             kind = ATTR_NUMERIC;
         else if (!strcmp(type, "boolean"))
             kind = ATTR_BOOLEAN;
@@ -386,7 +438,8 @@ cleanup:
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static const char *const kind_names[] = {"numeric", "boolean", "date", "categorical"};
+static const char *const kind_names[] = {"numeric", "boolean", "date",
+                                         "categorical"};
 
 json_t *feat_spec_to_json(const feat_spec *s)
 {
@@ -397,14 +450,16 @@ json_t *feat_spec_to_json(const feat_spec *s)
         json_t *lv = json_array();
         for (int l = 0; l < s->attrs[i].nlevels; l++)
             json_array_append_new(lv, json_string(s->attrs[i].levels[l]));
-        json_array_append_new(attrs, json_pack("{s:s, s:s, s:s, s:o}", "column", s->attrs[i].column,
-                                               "prefix", s->attrs[i].prefix, "kind",
-                                               kind_names[s->attrs[i].kind], "levels", lv));
+        json_array_append_new(attrs, json_pack("{s:s, s:s, s:s, s:o}", "column",
+                                               s->attrs[i].column, "prefix",
+                                               s->attrs[i].prefix, "kind",
+                                               kind_names[s->attrs[i].kind],
+                                               "levels", lv));
     }
     for (size_t i = 0; i < s->ncols; i++)
         json_array_append_new(cols, json_string(s->names[i]));
-    return json_pack("{s:i, s:o, s:o, s:o}", "version", 1, "event_types", types, "attributes",
-                     attrs, "columns", cols);
+    return json_pack("{s:i, s:o, s:o, s:o}", "version", 1, "event_types", types,
+                     "attributes", attrs, "columns", cols);
 }
 
 vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
@@ -439,8 +494,8 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
     {
         const char *column = NULL, *prefix = NULL, *kind = NULL;
         json_t *lv = NULL;
-        if (json_unpack(v, "{s:s, s:s, s:s, s:o}", "column", &column, "prefix", &prefix, "kind",
-                        &kind, "levels", &lv) != 0 ||
+        if (json_unpack(v, "{s:s, s:s, s:s, s:o}", "column", &column, "prefix",
+                        &prefix, "kind", &kind, "levels", &lv) != 0 ||
             !json_is_array(lv)) {
             rc = vg_fail(err, VG_EMODEL, "model attribute list is malformed");
             goto cleanup;
@@ -468,16 +523,20 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
     /* The stored names must match the layout this vigil produces. */
     if (json_array_size(cols) != s->ncols) {
         rc = vg_fail(err, VG_EMODEL,
-                     "model has %zu features, this vigil lays out %zu: retrain with `vigil train`",
+                     "model has %zu features, this vigil lays out %zu: retrain "
+                     "with `vigil train`",
                      json_array_size(cols), s->ncols);
         goto cleanup;
     }
     json_array_foreach(cols, i, v)
     {
-        if (!json_is_string(v) || strcmp(json_string_value(v), s->names[i]) != 0) {
+        if (!json_is_string(v) ||
+            strcmp(json_string_value(v), s->names[i]) != 0) {
             rc = vg_fail(err, VG_EMODEL,
-                         "model feature %zu is '%s', expected '%s': retrain with `vigil train`", i,
-                         json_is_string(v) ? json_string_value(v) : "?", s->names[i]);
+                         "model feature %zu is '%s', expected '%s': retrain "
+                         "with `vigil train`",
+                         i, json_is_string(v) ? json_string_value(v) : "?",
+                         s->names[i]);
             goto cleanup;
         }
     }

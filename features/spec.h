@@ -7,15 +7,20 @@
 
 #define FEAT_NWIN 3 /* 7, 30, 90 days */
 
-typedef enum { ATTR_NUMERIC, ATTR_BOOLEAN, ATTR_DATE, ATTR_CATEGORICAL } attr_kind;
+typedef enum {
+    ATTR_NUMERIC,
+    ATTR_BOOLEAN,
+    ATTR_DATE,
+    ATTR_CATEGORICAL
+} attr_kind;
 
 typedef struct attr_def {
-    char *column;   /* source column name */
-    char *prefix;   /* "account.plan" or "attr.industry" */
+    char *column; /* source column name */
+    char *prefix; /* "account.plan" or "attr.industry" */
     attr_kind kind;
     int nlevels;
-    char **levels;  /* categorical only */
-    int col;        /* first matrix column */
+    char **levels; /* categorical only */
+    int col;       /* first matrix column */
 } attr_def;
 
 /* Matrix column of every computed feature, -1 when not present. */

@@ -20,9 +20,10 @@ void store_model_free(stored_model *m)
     free(m);
 }
 
-vg_code store_insert(db_conn *db, int as_of, int horizon, const json_t *features,
-                     const json_t *params, const json_t *metrics, booster *b,
-                     long long *model_id, vg_error *err)
+vg_code store_insert(db_conn *db, int as_of, int horizon,
+                     const json_t *features, const json_t *params,
+                     const json_t *metrics, booster *b, long long *model_id,
+                     vg_error *err)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -45,8 +46,10 @@ vg_code store_insert(db_conn *db, int as_of, int horizon, const json_t *features
     int lengths[6] = {0, 0, 0, 0, 0, (int)len};
     int formats[6] = {0, 0, 0, 0, 0, 1};
     r = PQexecParams(db_pg(db),
-                     "INSERT INTO vigil.models (as_of, horizon_days, features, params, metrics, booster) "
-                     "VALUES ($1::date, $2::int, $3::jsonb, $4::jsonb, $5::jsonb, $6::bytea) RETURNING model_id",
+                     "INSERT INTO vigil.models (as_of, horizon_days, features, "
+                     "params, metrics, booster) "
+                     "VALUES ($1::date, $2::int, $3::jsonb, $4::jsonb, "
+                     "$5::jsonb, $6::bytea) RETURNING model_id",
                      6, NULL, values, lengths, formats, 0);
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = vg_fail(err, VG_EDB, "storing the model: %s",
@@ -63,7 +66,8 @@ cleanup:
     return rc;
 }
 
-vg_code store_promote(db_conn *db, long long model_id, int horizon, vg_error *err)
+vg_code store_promote(db_conn *db, long long model_id, int horizon,
+                      vg_error *err)
 {
     char id[32], h[16];
     snprintf(id, sizeof id, "%lld", model_id);
@@ -71,11 +75,14 @@ vg_code store_promote(db_conn *db, long long model_id, int horizon, vg_error *er
     const char *p[2] = {id, h};
     vg_code rc = db_exec(db,
                          "UPDATE vigil.models SET is_champion = false "
-                         "WHERE is_champion AND horizon_days = $2::int AND model_id <> $1::bigint",
+                         "WHERE is_champion AND horizon_days = $2::int AND "
+                         "model_id <> $1::bigint",
                          2, p, NULL, err);
     if (rc == VG_OK)
-        rc = db_exec(db, "UPDATE vigil.models SET is_champion = true WHERE model_id = $1::bigint", 1,
-                     p, NULL, err);
+        rc = db_exec(db,
+                     "UPDATE vigil.models SET is_champion = true WHERE "
+                     "model_id = $1::bigint",
+                     1, p, NULL, err);
     return rc;
 }
 
@@ -85,8 +92,8 @@ static json_t *parse_json(const char *s)
     return json_loads(s, 0, &je);
 }
 
-vg_code store_load(db_conn *db, long long model_id, int horizon, stored_model **out,
-                   vg_error *err)
+vg_code store_load(db_conn *db, long long model_id, int horizon,
+                   stored_model **out, vg_error *err)
 {
     *out = NULL;
     char id[32], h[16];
@@ -94,13 +101,16 @@ vg_code store_load(db_conn *db, long long model_id, int horizon, stored_model **
     snprintf(h, sizeof h, "%d", horizon);
     const char *p[2] = {id, h};
     /* Binary results so the booster arrives as raw bytes. */
-    PGresult *r = PQexecParams(
-        db_pg(db),
-        "SELECT model_id::text, (as_of - date '1970-01-01')::text, horizon_days::text, "
-        " features::text, params::text, metrics::text, booster FROM vigil.models "
-        "WHERE CASE WHEN $1::bigint > 0 THEN model_id = $1::bigint ELSE is_champion END "
-        "ORDER BY (horizon_days = $2::int) DESC, created_at DESC, model_id DESC LIMIT 1",
-        2, NULL, p, NULL, NULL, 1);
+    PGresult *r = PQexecParams(db_pg(db),
+                               "SELECT model_id::text, (as_of - date "
+                               "'1970-01-01')::text, horizon_days::text, "
+                               " features::text, params::text, metrics::text, "
+                               "booster FROM vigil.models "
+                               "WHERE CASE WHEN $1::bigint > 0 THEN model_id = "
+                               "$1::bigint ELSE is_champion END "
+                               "ORDER BY (horizon_days = $2::int) DESC, "
+                               "created_at DESC, model_id DESC LIMIT 1",
+                               2, NULL, p, NULL, NULL, 1);
     stored_model *m = NULL;
     vg_code rc = VG_OK;
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -109,8 +119,11 @@ vg_code store_load(db_conn *db, long long model_id, int horizon, stored_model **
         goto cleanup;
     }
     if (PQntuples(r) == 0) {
-        rc = model_id > 0 ? vg_fail(err, VG_ENOMODEL, "no model %lld in vigil.models", model_id)
-                          : vg_fail(err, VG_ENOMODEL, "no champion model yet: run `vigil train` first");
+        rc = model_id > 0
+                 ? vg_fail(err, VG_ENOMODEL, "no model %lld in vigil.models",
+                           model_id)
+                 : vg_fail(err, VG_ENOMODEL,
+                           "no champion model yet: run `vigil train` first");
         goto cleanup;
     }
     m = calloc(1, sizeof *m);
@@ -123,9 +136,11 @@ vg_code store_load(db_conn *db, long long model_id, int horizon, stored_model **
     int n = PQgetlength(r, 0, 0);
     snprintf(buf, sizeof buf, "%.*s", n, PQgetvalue(r, 0, 0));
     m->model_id = atoll(buf);
-    snprintf(buf, sizeof buf, "%.*s", PQgetlength(r, 0, 1), PQgetvalue(r, 0, 1));
+    snprintf(buf, sizeof buf, "%.*s", PQgetlength(r, 0, 1),
+             PQgetvalue(r, 0, 1));
     m->as_of = atoi(buf);
-    snprintf(buf, sizeof buf, "%.*s", PQgetlength(r, 0, 2), PQgetvalue(r, 0, 2));
+    snprintf(buf, sizeof buf, "%.*s", PQgetlength(r, 0, 2),
+             PQgetvalue(r, 0, 2));
     m->horizon_days = atoi(buf);
     char *txt[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 3; i++) {
@@ -142,17 +157,20 @@ vg_code store_load(db_conn *db, long long model_id, int horizon, stored_model **
     for (int i = 0; i < 3; i++)
         free(txt[i]);
     if (!m->features || !m->params || !m->metrics) {
-        rc = vg_fail(err, VG_EMODEL, "model %lld: stored JSON is unreadable", m->model_id);
+        rc = vg_fail(err, VG_EMODEL, "model %lld: stored JSON is unreadable",
+                     m->model_id);
         goto cleanup;
     }
-    int best = (int)json_integer_value(json_object_get(m->params, "best_rounds"));
-    rc = booster_load((const unsigned char *)PQgetvalue(r, 0, 6), (size_t)PQgetlength(r, 0, 6), best,
-                      &m->b, err);
+    int best =
+        (int)json_integer_value(json_object_get(m->params, "best_rounds"));
+    rc = booster_load((const unsigned char *)PQgetvalue(r, 0, 6),
+                      (size_t)PQgetlength(r, 0, 6), best, &m->b, err);
     if (rc != VG_OK) {
         vg_wrap(err, "model %lld: ", m->model_id);
         goto cleanup;
     }
-    rc = calib_from_json(json_object_get(m->params, "calibration"), &m->cal, err);
+    rc = calib_from_json(json_object_get(m->params, "calibration"), &m->cal,
+                         err);
     if (rc != VG_OK)
         vg_wrap(err, "model %lld calibration: ", m->model_id);
 cleanup:

@@ -19,8 +19,8 @@ static void fmt_num(double v, char *buf, size_t n)
         snprintf(buf, n, "%.2g", v);
 }
 
-void drivers_text(const feat_info *fi, double value, double prev, double typical, char *buf,
-                  size_t n)
+void drivers_text(const feat_info *fi, double value, double prev,
+                  double typical, char *buf, size_t n)
 {
     char a[32], b[32];
     if (fi->is_indicator) {
@@ -28,7 +28,8 @@ void drivers_text(const feat_info *fi, double value, double prev, double typical
         if (value >= 0.5 || !is)
             snprintf(buf, n, "%s", fi->phrase);
         else
-            snprintf(buf, n, "%.*s is not %s", (int)(is - fi->phrase), fi->phrase, is + 4);
+            snprintf(buf, n, "%.*s is not %s", (int)(is - fi->phrase),
+                     fi->phrase, is + 4);
         return;
     }
     if (isnan(value)) {
@@ -54,7 +55,8 @@ void drivers_text(const feat_info *fi, double value, double prev, double typical
     snprintf(buf, n, "%s: %s", fi->phrase, a);
 }
 
-json_t *drivers_for_row(const feat_spec *spec, const float *x, const float *contrib, size_t ncols,
+json_t *drivers_for_row(const feat_spec *spec, const float *x,
+                        const float *contrib, size_t ncols,
                         const double *typical, int k)
 {
     json_t *arr = json_array();
@@ -89,10 +91,13 @@ json_t *drivers_for_row(const feat_spec *spec, const float *x, const float *cont
         double v = x[j];
         double prev = fi->prev >= 0 ? x[fi->prev] : NAN;
         char text[512];
-        drivers_text(fi, v, prev, typical ? typical[j] : NAN, text, sizeof text);
-        json_t *val = isnan(v) ? json_string("unknown") : json_real(round(v * 1000) / 1000);
-        json_array_append_new(arr, json_pack("{s:s, s:o, s:f, s:s}", "feature", fi->name, "value",
-                                             val, "effect", round(contrib[j] * 10000) / 10000,
+        drivers_text(fi, v, prev, typical ? typical[j] : NAN, text,
+                     sizeof text);
+        json_t *val = isnan(v) ? json_string("unknown")
+                               : json_real(round(v * 1000) / 1000);
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:f, s:s}", "feature",
+                                             fi->name, "value", val, "effect",
+                                             round(contrib[j] * 10000) / 10000,
                                              "text", text));
     }
     return arr;

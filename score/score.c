@@ -64,14 +64,16 @@ static vg_code column_medians(const feat_matrix *m, double *out, vg_error *err)
             continue;
         }
         qsort(tmp, n, sizeof *tmp, cmp_float);
-        out[j] = n % 2 ? tmp[n / 2] : 0.5 * ((double)tmp[n / 2 - 1] + tmp[n / 2]);
+        out[j] =
+            n % 2 ? tmp[n / 2] : 0.5 * ((double)tmp[n / 2 - 1] + tmp[n / 2]);
     }
     free(tmp);
     return VG_OK;
 }
 
-vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg, int as_of,
-                  long long model_id, int quiet, json_t **summary, vg_error *err)
+vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                  int as_of, long long model_id, int quiet, json_t **summary,
+                  vg_error *err)
 {
     stored_model *sm = NULL;
     feat_spec *spec = NULL;
@@ -95,12 +97,16 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg, int as_of
         date_format(sm->as_of, md);
         if (model_id <= 0) {
             rc = vg_fail(err, VG_ENOMODEL,
-                         "the champion (model %lld) was trained as of %s, after %s: scoring %s with "
-                         "it would use the future. Run `vigil train --as-of %s` first, or pass --model",
+                         "the champion (model %lld) was trained as of %s, "
+                         "after %s: scoring %s with "
+                         "it would use the future. Run `vigil train --as-of "
+                         "%s` first, or pass --model",
                          sm->model_id, md, d, d, d);
             goto cleanup;
         }
-        log_warn(lg, "model %lld was trained as of %s, after %s: this is not a faithful backtest",
+        log_warn(lg,
+                 "model %lld was trained as of %s, after %s: this is not a "
+                 "faithful backtest",
                  sm->model_id, md, d);
     }
     if ((rc = feat_spec_from_json(sm->features, &spec, err)) != VG_OK)
@@ -123,17 +129,21 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg, int as_of
         goto cleanup;
     in_tx = 1;
     const char *p[1] = {d};
-    if ((rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1, p, NULL, err)) != VG_OK)
+    if ((rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1,
+                      p, NULL, err)) != VG_OK)
         goto cleanup;
     if ((rc = db_copy_in_begin(db,
-                               "COPY vigil.scores (as_of, customer_id, model_id, churn_risk, health, "
+                               "COPY vigil.scores (as_of, customer_id, "
+                               "model_id, churn_risk, health, "
                                "tier, drivers) FROM STDIN",
                                &cp, err)) != VG_OK)
         goto cleanup;
     for (size_t start = 0; start < m->nrows; start += SCORE_BATCH) {
-        size_t n = m->nrows - start < SCORE_BATCH ? m->nrows - start : SCORE_BATCH;
+        size_t n =
+            m->nrows - start < SCORE_BATCH ? m->nrows - start : SCORE_BATCH;
         const float *x = &m->x[start * nc];
-        if ((rc = booster_predict(sm->b, x, n, nc, prob + start, err)) != VG_OK ||
+        if ((rc = booster_predict(sm->b, x, n, nc, prob + start, err)) !=
+                VG_OK ||
             (rc = booster_contribs(sm->b, x, n, nc, 0, contrib, err)) != VG_OK)
             goto cleanup;
         for (size_t i = 0; i < n; i++) {
@@ -147,8 +157,9 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg, int as_of
             const char *tier = score_tier(cfg, risk);
             for (int t = 0; t < 4; t++)
                 tiers[t] += strcmp(tier, tier_names[t]) == 0;
-            json_t *dr = drivers_for_row(spec, &x[i * nc], &contrib[i * (nc + 1)], nc, typical,
-                                         cfg->score_drivers);
+            json_t *dr =
+                drivers_for_row(spec, &x[i * nc], &contrib[i * (nc + 1)], nc,
+                                typical, cfg->score_drivers);
             char *drs = dr ? json_dumps(dr, JSON_COMPACT) : NULL;
             json_decref(dr);
             if (!drs) {
@@ -179,13 +190,15 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg, int as_of
     for (size_t r = 0; r < m->nrows; r++)
         mean += prob[r];
     mean = m->nrows ? mean / (double)m->nrows : 0;
-    *summary = json_pack("{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:f, s:s, s:O}", "as_of", d,
-                         "scored", (json_int_t)m->nrows, "model_id", (json_int_t)sm->model_id,
-                         "tiers", "healthy", (json_int_t)tiers[0], "watch", (json_int_t)tiers[1],
-                         "at_risk", (json_int_t)tiers[2], "critical", (json_int_t)tiers[3],
-                         "mean_churn_risk", mean, "drivers_method", "xgboost approximate contributions (Saabas)",
-                         "skipped", stats);
-    log_debug(lg, "scored %zu customers as of %s with model %lld", m->nrows, d, sm->model_id);
+    *summary = json_pack(
+        "{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:f, s:s, s:O}", "as_of", d,
+        "scored", (json_int_t)m->nrows, "model_id", (json_int_t)sm->model_id,
+        "tiers", "healthy", (json_int_t)tiers[0], "watch", (json_int_t)tiers[1],
+        "at_risk", (json_int_t)tiers[2], "critical", (json_int_t)tiers[3],
+        "mean_churn_risk", mean, "drivers_method",
+        "xgboost approximate contributions (Saabas)", "skipped", stats);
+    log_debug(lg, "scored %zu customers as of %s with model %lld", m->nrows, d,
+              sm->model_id);
 cleanup:
     if (cp)
         db_copy_in_end(cp, 1, NULL);

@@ -73,17 +73,20 @@ static int parse_as_of(const char *s, int *day, vg_error *err)
         return VG_OK;
     }
     if (date_parse(s, day) != 0)
-        return vg_fail(err, VG_EUSAGE, "--as-of '%s' is not a date: use YYYY-MM-DD", s);
+        return vg_fail(err, VG_EUSAGE,
+                       "--as-of '%s' is not a date: use YYYY-MM-DD", s);
     return VG_OK;
 }
 
-static int parse_int_opt(const char *name, const char *s, int lo, int hi, int *out, vg_error *err)
+static int parse_int_opt(const char *name, const char *s, int lo, int hi,
+                         int *out, vg_error *err)
 {
     char *end;
     long v = strtol(s, &end, 10);
     if (!*s || *end || v < lo || v > hi)
-        return vg_fail(err, VG_EUSAGE, "%s must be a whole number from %d to %d (got '%s')", name,
-                       lo, hi, s);
+        return vg_fail(err, VG_EUSAGE,
+                       "%s must be a whole number from %d to %d (got '%s')",
+                       name, lo, hi, s);
     *out = (int)v;
     return VG_OK;
 }
@@ -97,10 +100,12 @@ static int connect_ready(cli *c, db_conn **db, int need_schema, vg_error *err)
 }
 
 /* Run a job body with a vigil.job_runs row around it. */
-typedef vg_code (*job_body)(cli *c, db_conn *db, void *arg, json_t **summary, vg_error *err);
+typedef vg_code (*job_body)(cli *c, db_conn *db, void *arg, json_t **summary,
+                            vg_error *err);
 
-static vg_code run_job(cli *c, db_conn *db, const char *job, int as_of, job_body body, void *arg,
-                       json_t **summary, vg_error *err)
+static vg_code run_job(cli *c, db_conn *db, const char *job, int as_of,
+                       job_body body, void *arg, json_t **summary,
+                       vg_error *err)
 {
     char d[DATE_BUF];
     date_format(as_of, d);
@@ -112,26 +117,30 @@ static vg_code run_job(cli *c, db_conn *db, const char *job, int as_of, job_body
     double t0 = now_s();
     rc = body(c, db, arg, summary, err);
     if (*summary) {
-        json_object_set_new(*summary, "elapsed_seconds", json_real(now_s() - t0));
+        json_object_set_new(*summary, "elapsed_seconds",
+                            json_real(now_s() - t0));
         json_object_set_new(*summary, "peak_rss_mb", json_real(peak_rss_mb()));
     }
     vg_error e2;
     vg_error_clear(&e2);
     if (jobrun_finish(db, run_id, rc == VG_OK ? "ok" : "failed", *summary,
                       rc == VG_OK ? NULL : err->msg, &e2) != VG_OK)
-        log_warn(&c->log, "could not record the run in vigil.job_runs: %s", e2.msg);
+        log_warn(&c->log, "could not record the run in vigil.job_runs: %s",
+                 e2.msg);
     c->log.job = NULL;
     if (*summary)
         json_object_set_new(*summary, "run_id", json_integer(run_id));
     return rc;
 }
 
-/* ---- init ------------------------------------------------------------------ */
+/* ---- init ------------------------------------------------------------------
+ */
 
 static int cmd_init(cli *c, int argc, char **argv, vg_error *err)
 {
     int json = 0;
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (o == 'j')
@@ -146,7 +155,8 @@ static int cmd_init(cli *c, int argc, char **argv, vg_error *err)
         rc = migrate_run(db, &from, &to, err);
     if (rc == VG_OK) {
         if (json) {
-            json_t *j = json_pack("{s:i, s:i}", "from_version", from, "version", to);
+            json_t *j =
+                json_pack("{s:i, s:i}", "from_version", from, "version", to);
             print_json(j);
             json_decref(j);
         } else if (from == to) {
@@ -159,7 +169,8 @@ static int cmd_init(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
-/* ---- demo ------------------------------------------------------------------ */
+/* ---- demo ------------------------------------------------------------------
+ */
 
 static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
 {
@@ -169,13 +180,14 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
     d.schema = c->cfg.source_schema;
     d.quiet = c->quiet;
     int json = 0;
-    static const struct option opts[] = {{"customers", required_argument, 0, 'n'},
-                                         {"seed", required_argument, 0, 's'},
-                                         {"end", required_argument, 0, 'e'},
-                                         {"history-days", required_argument, 0, 'h'},
-                                         {"dirty-share", required_argument, 0, 'd'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"customers", required_argument, 0, 'n'},
+        {"seed", required_argument, 0, 's'},
+        {"end", required_argument, 0, 'e'},
+        {"history-days", required_argument, 0, 'h'},
+        {"dirty-share", required_argument, 0, 'd'},
+        {"json", no_argument, 0, 'j'},
+        {0, 0, 0, 0}};
     int o, v;
     vg_code rc = VG_OK;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -190,18 +202,25 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 'e':
             if (date_parse(optarg, &d.end_day) != 0)
-                rc = vg_fail(err, VG_EUSAGE, "--end '%s' is not a date: use YYYY-MM-DD", optarg);
+                rc =
+                    vg_fail(err, VG_EUSAGE,
+                            "--end '%s' is not a date: use YYYY-MM-DD", optarg);
             break;
         case 'h':
-            rc = parse_int_opt("--history-days", optarg, 120, 3650, &d.history_days, err);
+            rc = parse_int_opt("--history-days", optarg, 120, 3650,
+                               &d.history_days, err);
             break;
         case 'd':
             d.dirty_share = atof(optarg);
             if (d.dirty_share < 0 || d.dirty_share > 0.2)
-                rc = vg_fail(err, VG_EUSAGE, "--dirty-share must be between 0 and 0.2");
+                rc = vg_fail(err, VG_EUSAGE,
+                             "--dirty-share must be between 0 and 0.2");
             break;
-        case 'j': json = 1; break;
-        default: return vg_fail(err, VG_EUSAGE, "see `vigil demo --help`");
+        case 'j':
+            json = 1;
+            break;
+        default:
+            return vg_fail(err, VG_EUSAGE, "see `vigil demo --help`");
         }
         if (rc != VG_OK)
             return rc;
@@ -216,25 +235,30 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
         char e[DATE_BUF];
         date_format(d.end_day, e);
         if (json) {
-            json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "schema", d.schema,
-                                  "end", e, "customers", (json_int_t)st.customers, "events",
-                                  (json_int_t)st.events, "tickets", (json_int_t)st.tickets, "churned",
-                                  (json_int_t)st.churned, "dirty_events", (json_int_t)st.dirty_events,
-                                  "dirty_tickets", (json_int_t)st.dirty_tickets);
+            json_t *j = json_pack(
+                "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "schema", d.schema,
+                "end", e, "customers", (json_int_t)st.customers, "events",
+                (json_int_t)st.events, "tickets", (json_int_t)st.tickets,
+                "churned", (json_int_t)st.churned, "dirty_events",
+                (json_int_t)st.dirty_events, "dirty_tickets",
+                (json_int_t)st.dirty_tickets);
             print_json(j);
             json_decref(j);
         } else {
-            printf("demo company loaded into schema %s (data up to %s): %ld customers, %ld events, "
-                   "%ld tickets, %ld churned; %ld dirty events and %ld dirty tickets injected\n",
-                   d.schema, e, st.customers, st.events, st.tickets, st.churned, st.dirty_events,
-                   st.dirty_tickets);
+            printf("demo company loaded into schema %s (data up to %s): %ld "
+                   "customers, %ld events, "
+                   "%ld tickets, %ld churned; %ld dirty events and %ld dirty "
+                   "tickets injected\n",
+                   d.schema, e, st.customers, st.events, st.tickets, st.churned,
+                   st.dirty_events, st.dirty_tickets);
         }
     }
     db_close(db);
     return rc;
 }
 
-/* ---- features -------------------------------------------------------------- */
+/* ---- features --------------------------------------------------------------
+ */
 
 static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
 {
@@ -248,11 +272,20 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'a': as_of_s = optarg; break;
-        case 'o': out = optarg; break;
-        case 'j': json = 1; break;
-        case 'p': pg_only = 1; break;
-        default: return vg_fail(err, VG_EUSAGE, "see `vigil features --help`");
+        case 'a':
+            as_of_s = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'p':
+            pg_only = 1;
+            break;
+        default:
+            return vg_fail(err, VG_EUSAGE, "see `vigil features --help`");
         }
     }
     int as_of;
@@ -288,8 +321,10 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
         char d[DATE_BUF];
         date_format(as_of, d);
         json_object_set_new(stats, "as_of", json_string(d));
-        json_object_set_new(stats, "customers", json_integer((json_int_t)m->nrows));
-        json_object_set_new(stats, "features", json_integer((json_int_t)m->ncols));
+        json_object_set_new(stats, "customers",
+                            json_integer((json_int_t)m->nrows));
+        json_object_set_new(stats, "features",
+                            json_integer((json_int_t)m->ncols));
         json_object_set_new(stats, "elapsed_seconds", json_real(secs));
         json_object_set_new(stats, "peak_rss_mb", json_real(peak_rss_mb()));
         if (pg_only)
@@ -297,8 +332,11 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
         if (json) {
             print_json(stats);
         } else if (!out || strcmp(out, "-") != 0) {
-            printf("%zu customers active on %s, %zu features%s%s\n", m->nrows, d, m->ncols,
-                   out ? ", written to " : " (use --out FILE.csv to write them)", out ? out : "");
+            printf("%zu customers active on %s, %zu features%s%s\n", m->nrows,
+                   d, m->ncols,
+                   out ? ", written to "
+                       : " (use --out FILE.csv to write them)",
+                   out ? out : "");
         }
     }
     json_decref(stats);
@@ -308,24 +346,29 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
-/* ---- train ----------------------------------------------------------------- */
+/* ---- train -----------------------------------------------------------------
+ */
 
-static vg_code train_body(cli *c, db_conn *db, void *arg, json_t **summary, vg_error *err)
+static vg_code train_body(cli *c, db_conn *db, void *arg, json_t **summary,
+                          vg_error *err)
 {
     return train_run(db, &c->cfg, &c->log, arg, summary, err);
 }
 
 static void print_train(const json_t *s)
 {
-    json_t *m = json_object_get(s, "metrics"), *b = json_object_get(s, "baseline");
-    printf("model %lld trained as of %s: %lld rows (%lld churned), %lld features, validation: %s\n",
+    json_t *m = json_object_get(s, "metrics"),
+           *b = json_object_get(s, "baseline");
+    printf("model %lld trained as of %s: %lld rows (%lld churned), %lld "
+           "features, validation: %s\n",
            (long long)json_integer_value(json_object_get(s, "model_id")),
            json_string_value(json_object_get(s, "as_of")),
            (long long)json_integer_value(json_object_get(s, "rows")),
            (long long)json_integer_value(json_object_get(s, "positives")),
            (long long)json_integer_value(json_object_get(s, "features")),
            json_string_value(json_object_get(s, "validation")));
-    printf("  %-10s %8s %8s %8s %8s %8s\n", "", "ROC AUC", "PR AUC", "Brier", "log loss", "lift@10%");
+    printf("  %-10s %8s %8s %8s %8s %8s\n", "", "ROC AUC", "PR AUC", "Brier",
+           "log loss", "lift@10%");
     const json_t *rows[2] = {m, b};
     const char *names[2] = {"model", "baseline"};
     for (int i = 0; i < 2; i++) {
@@ -339,7 +382,8 @@ static void print_train(const json_t *s)
                json_number_value(json_object_get(rows[i], "lift_top_decile")));
     }
     json_t *ch = json_object_get(s, "champion");
-    printf("  champion: %s\n", json_string_value(json_object_get(ch, "decision")));
+    printf("  champion: %s\n",
+           json_string_value(json_object_get(ch, "decision")));
 }
 
 static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
@@ -348,22 +392,36 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
     int json = 0;
     train_opts t = {0, c->cfg.train_horizon_days, c->cfg.train_lookback_days,
                     c->cfg.train_step_days, c->quiet};
-    static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
-                                         {"horizon", required_argument, 0, 'H'},
-                                         {"lookback", required_argument, 0, 'l'},
-                                         {"step", required_argument, 0, 's'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"as-of", required_argument, 0, 'a'},
+        {"horizon", required_argument, 0, 'H'},
+        {"lookback", required_argument, 0, 'l'},
+        {"step", required_argument, 0, 's'},
+        {"json", no_argument, 0, 'j'},
+        {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'a': as_of_s = optarg; break;
-        case 'H': rc = parse_int_opt("--horizon", optarg, 1, 730, &t.horizon_days, err); break;
-        case 'l': rc = parse_int_opt("--lookback", optarg, 0, 3650, &t.lookback_days, err); break;
-        case 's': rc = parse_int_opt("--step", optarg, 1, 365, &t.step_days, err); break;
-        case 'j': json = 1; break;
-        default: return vg_fail(err, VG_EUSAGE, "see `vigil train --help`");
+        case 'a':
+            as_of_s = optarg;
+            break;
+        case 'H':
+            rc = parse_int_opt("--horizon", optarg, 1, 730, &t.horizon_days,
+                               err);
+            break;
+        case 'l':
+            rc = parse_int_opt("--lookback", optarg, 0, 3650, &t.lookback_days,
+                               err);
+            break;
+        case 's':
+            rc = parse_int_opt("--step", optarg, 1, 365, &t.step_days, err);
+            break;
+        case 'j':
+            json = 1;
+            break;
+        default:
+            return vg_fail(err, VG_EUSAGE, "see `vigil train --help`");
         }
         if (rc != VG_OK)
             return rc;
@@ -386,17 +444,20 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
-/* ---- score ----------------------------------------------------------------- */
+/* ---- score -----------------------------------------------------------------
+ */
 
 typedef struct score_arg {
     int as_of;
     long long model_id;
 } score_arg;
 
-static vg_code score_body(cli *c, db_conn *db, void *arg, json_t **summary, vg_error *err)
+static vg_code score_body(cli *c, db_conn *db, void *arg, json_t **summary,
+                          vg_error *err)
 {
     score_arg *a = arg;
-    return score_run(db, &c->cfg, &c->log, a->as_of, a->model_id, c->quiet, summary, err);
+    return score_run(db, &c->cfg, &c->log, a->as_of, a->model_id, c->quiet,
+                     summary, err);
 }
 
 static void print_score(db_conn *db, const json_t *s)
@@ -413,17 +474,21 @@ static void print_score(db_conn *db, const json_t *s)
     /* The riskiest customers and why: what a specialist looks at first. */
     const char *p[1] = {json_string_value(json_object_get(s, "as_of"))};
     PGresult *r = NULL;
-    if (db_exec(db,
-                "SELECT customer_id, round(churn_risk::numeric, 3), health, tier, "
-                " coalesce((SELECT string_agg(d->>'text', '; ') FROM "
-                "  (SELECT jsonb_array_elements(drivers) d) x), '') "
-                "FROM vigil.scores WHERE as_of = $1::date ORDER BY churn_risk DESC, customer_id LIMIT 10",
-                1, p, &r, NULL) == VG_OK) {
+    if (db_exec(
+            db,
+            "SELECT customer_id, round(churn_risk::numeric, 3), health, tier, "
+            " coalesce((SELECT string_agg(d->>'text', '; ') FROM "
+            "  (SELECT jsonb_array_elements(drivers) d) x), '') "
+            "FROM vigil.scores WHERE as_of = $1::date ORDER BY churn_risk "
+            "DESC, customer_id LIMIT 10",
+            1, p, &r, NULL) == VG_OK) {
         if (PQntuples(r) > 0)
             printf("riskiest customers:\n");
         for (int i = 0; i < PQntuples(r); i++)
-            printf("  %-10s risk %s  health %3s  %-8s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                   PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+            printf("  %-10s risk %s  health %3s  %-8s %s\n",
+                   PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                   PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                   PQgetvalue(r, i, 4));
     }
     PQclear(r);
 }
@@ -440,10 +505,17 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
     vg_code rc = VG_OK;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'a': as_of_s = optarg; break;
-        case 'm': rc = parse_int_opt("--model", optarg, 1, 2147483647, &model, err); break;
-        case 'j': json = 1; break;
-        default: return vg_fail(err, VG_EUSAGE, "see `vigil score --help`");
+        case 'a':
+            as_of_s = optarg;
+            break;
+        case 'm':
+            rc = parse_int_opt("--model", optarg, 1, 2147483647, &model, err);
+            break;
+        case 'j':
+            json = 1;
+            break;
+        default:
+            return vg_fail(err, VG_EUSAGE, "see `vigil score --help`");
         }
         if (rc != VG_OK)
             return rc;
@@ -467,12 +539,14 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
-/* ---- not yet built --------------------------------------------------------- */
+/* ---- not yet built ---------------------------------------------------------
+ */
 
 static int cmd_pending(cli *c, int argc, char **argv, vg_error *err)
 {
     return vg_fail(err, VG_EUSAGE,
-                   "`vigil %s` is not available in this version yet (see the README's roadmap)",
+                   "`vigil %s` is not available in this version yet (see the "
+                   "README's roadmap)",
                    argv[0]);
 }
 
@@ -485,39 +559,60 @@ static int cmd_config_keys(cli *c, int argc, char **argv, vg_error *err)
 static const command commands[] = {
     {"init", cmd_init, "create or upgrade schema vigil",
      "usage: vigil [global options] init [--json]\n\n"
-     "Create schema vigil or upgrade it to this version's migrations. Safe to run\n"
+     "Create schema vigil or upgrade it to this version's migrations. Safe to "
+     "run\n"
      "again, and concurrently.\n"},
     {"demo", cmd_demo, "load the realistic demo company into source.schema",
-     "usage: vigil [global options] demo [--customers N] [--seed S] [--end YYYY-MM-DD]\n"
-     "                                  [--history-days N] [--dirty-share X] [--json]\n\n"
-     "Drop and re-create customers, usage_events and tickets in source.schema (default\n"
-     "public) with a deterministic B2B SaaS company: N customers (default 2000), data\n"
-     "up to the day before --end (default today), a small share of dirty rows, and its\n"
+     "usage: vigil [global options] demo [--customers N] [--seed S] [--end "
+     "YYYY-MM-DD]\n"
+     "                                  [--history-days N] [--dirty-share X] "
+     "[--json]\n\n"
+     "Drop and re-create customers, usage_events and tickets in source.schema "
+     "(default\n"
+     "public) with a deterministic B2B SaaS company: N customers (default "
+     "2000), data\n"
+     "up to the day before --end (default today), a small share of dirty rows, "
+     "and its\n"
      "ground truth in schema vigil_demo_truth. Never point it at real data.\n"},
     {"features", cmd_features, "compute the feature matrix as of a date",
-     "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out FILE.csv|-] [--json]\n"
+     "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
+     "FILE.csv|-] [--json]\n"
      "                                      [--pg-only]\n\n"
-     "Compute every active customer's features from rows strictly before the as-of\n"
-     "date (default today, UTC) and report skipped rows. --out writes the matrix as\n"
-     "CSV (- for stdout). --pg-only (benchmarking) runs the same aggregation queries\n"
-     "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's time alone\n"
+     "Compute every active customer's features from rows strictly before the "
+     "as-of\n"
+     "date (default today, UTC) and report skipped rows. --out writes the "
+     "matrix as\n"
+     "CSV (- for stdout). --pg-only (benchmarking) runs the same aggregation "
+     "queries\n"
+     "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's time "
+     "alone\n"
      "(needs a role that may write server files).\n"},
     {"train", cmd_train, "train a churn model as of a date",
-     "usage: vigil [global options] train [--as-of D] [--horizon DAYS] [--lookback DAYS]\n"
+     "usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
+     "[--lookback DAYS]\n"
      "                                   [--step DAYS] [--json]\n\n"
-     "Label customers at observation dates D-H-k*step (k = 0, 1, ... within the\n"
-     "lookback), train XGBoost on the earlier dates, calibrate, validate on the latest\n"
-     "(5-fold CV when there is one date), store the model in vigil.models and make it\n"
+     "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
+     "the\n"
+     "lookback), train XGBoost on the earlier dates, calibrate, validate on "
+     "the latest\n"
+     "(5-fold CV when there is one date), store the model in vigil.models and "
+     "make it\n"
      "champion when it is not worse than the current one on the same rows.\n"},
     {"score", cmd_score, "score every active customer as of a date",
      "usage: vigil [global options] score [--as-of D] [--model ID] [--json]\n\n"
-     "Score every customer active at D with the champion model (or --model ID):\n"
-     "churn_risk, health, tier and drivers, replacing D's rows in vigil.scores.\n"},
-    {"topics", cmd_pending, "ticket topics and trend alerts (not yet available)", NULL},
-    {"outreach", cmd_pending, "queue proactive outreach (not yet available)", NULL},
-    {"daily", cmd_pending, "score, topics and outreach in order (not yet available)", NULL},
+     "Score every customer active at D with the champion model (or --model "
+     "ID):\n"
+     "churn_risk, health, tier and drivers, replacing D's rows in "
+     "vigil.scores.\n"},
+    {"topics", cmd_pending,
+     "ticket topics and trend alerts (not yet available)", NULL},
+    {"outreach", cmd_pending, "queue proactive outreach (not yet available)",
+     NULL},
+    {"daily", cmd_pending,
+     "score, topics and outreach in order (not yet available)", NULL},
     {"serve", cmd_pending, "the scheduler service (not yet available)", NULL},
-    {"config-keys", cmd_config_keys, "print every configuration key as a Markdown table",
+    {"config-keys", cmd_config_keys,
+     "print every configuration key as a Markdown table",
      "usage: vigil config-keys\n"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -525,16 +620,21 @@ static const command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: vigil [--dsn DSN] [--config FILE] [--log-level L] [--log-format text|json]\n"
+            "usage: vigil [--dsn DSN] [--config FILE] [--log-level L] "
+            "[--log-format text|json]\n"
             "             [--quiet] COMMAND [options]\n\n"
-            "--quiet turns off progress and informational logs (progress is shown only on\n"
+            "--quiet turns off progress and informational logs (progress is "
+            "shown only on\n"
             "a terminal anyway).\n\n"
             "vigil scores churn risk from your PostgreSQL data. Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nThe DSN comes from --dsn, else VIGIL_DSN, else DATABASE_URL, else libpq's PG*\n"
-                 "variables. `vigil COMMAND --help` describes a command. Exit status: 0 success,\n"
-                 "2 usage, 3 config, 4 database, 5 not enough data, 6 no model, 7 file, 9 model.\n");
+    fprintf(out, "\nThe DSN comes from --dsn, else VIGIL_DSN, else "
+                 "DATABASE_URL, else libpq's PG*\n"
+                 "variables. `vigil COMMAND --help` describes a command. Exit "
+                 "status: 0 success,\n"
+                 "2 usage, 3 config, 4 database, 5 not enough data, 6 no "
+                 "model, 7 file, 9 model.\n");
 }
 
 static int wants_help(int argc, char **argv)
@@ -547,6 +647,10 @@ static int wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* XGBoost's OpenMP threads spin while waiting by default, which starves
+     * PostgreSQL and everything else on a small machine; vigil's parallel
+     * sections are short, so waiting threads should sleep. */
+    setenv("OMP_WAIT_POLICY", "passive", 0);
     cli c;
     memset(&c, 0, sizeof c);
     cfg_defaults(&c.cfg);
@@ -555,26 +659,43 @@ int main(int argc, char **argv)
     vg_error_clear(&err);
     const char *level = NULL, *format = NULL;
 
-    static const struct option gopts[] = {{"dsn", required_argument, 0, 'd'},
-                                          {"config", required_argument, 0, 'c'},
-                                          {"log-level", required_argument, 0, 'L'},
-                                          {"log-format", required_argument, 0, 'F'},
-                                          {"quiet", no_argument, 0, 'q'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {"version", no_argument, 0, 'V'},
-                                          {0, 0, 0, 0}};
+    static const struct option gopts[] = {
+        {"dsn", required_argument, 0, 'd'},
+        {"config", required_argument, 0, 'c'},
+        {"log-level", required_argument, 0, 'L'},
+        {"log-format", required_argument, 0, 'F'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
     int o;
     /* '+' stops at the first non-option: the command name. */
     while ((o = getopt_long(argc, argv, "+hq", gopts, NULL)) != -1) {
         switch (o) {
-        case 'd': c.dsn = optarg; break;
-        case 'c': c.config_path = optarg; break;
-        case 'L': level = optarg; break;
-        case 'F': format = optarg; break;
-        case 'q': c.quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("vigil %s\n", VIGIL_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case 'd':
+            c.dsn = optarg;
+            break;
+        case 'c':
+            c.config_path = optarg;
+            break;
+        case 'L':
+            level = optarg;
+            break;
+        case 'F':
+            format = optarg;
+            break;
+        case 'q':
+            c.quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("vigil %s\n", VIGIL_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind >= argc) {
@@ -587,13 +708,15 @@ int main(int argc, char **argv)
         if (!strcmp(commands[i].name, name))
             cmd = &commands[i];
     if (!cmd) {
-        fprintf(stderr, "vigil: unknown command '%s' (see `vigil --help`)\n", name);
+        fprintf(stderr, "vigil: unknown command '%s' (see `vigil --help`)\n",
+                name);
         return 2;
     }
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
     if (wants_help(sub_argc, sub_argv)) {
-        fputs(cmd->usage ? cmd->usage : "This command is not available yet.\n", stdout);
+        fputs(cmd->usage ? cmd->usage : "This command is not available yet.\n",
+              stdout);
         return 0;
     }
     if (!c.config_path)
@@ -607,7 +730,8 @@ int main(int argc, char **argv)
         c.log.level = LOG_LVL_WARN; /* --quiet: only what needs attention */
     c.log.json = c.cfg.log_json;
     if (level && log_level_parse(level, &c.log.level) != 0) {
-        fprintf(stderr, "vigil: --log-level must be debug, info, warn, error or off\n");
+        fprintf(stderr,
+                "vigil: --log-level must be debug, info, warn, error or off\n");
         return 2;
     }
     if (format) {
@@ -620,7 +744,8 @@ int main(int argc, char **argv)
     optind = 1; /* getopt restarts for the command's own options */
     vg_code rc = cmd->fn(&c, sub_argc, sub_argv, &err);
     if (rc != VG_OK) {
-        fprintf(stderr, "vigil %s: %s\n", name, err.msg[0] ? err.msg : vg_code_name(rc));
+        fprintf(stderr, "vigil %s: %s\n", name,
+                err.msg[0] ? err.msg : vg_code_name(rc));
         return vg_code_exit_status(rc);
     }
     return 0;

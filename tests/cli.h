@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 typedef struct cli_result {
-    int status;       /* exit status, -1 if it did not exit normally */
-    char out[65536];  /* stdout */
-    char err[16384];  /* stderr */
+    int status;      /* exit status, -1 if it did not exit normally */
+    char out[65536]; /* stdout */
+    char err[16384]; /* stderr */
 } cli_result;
 
 static inline void slurp(const char *path, char *buf, size_t n)
@@ -37,8 +37,9 @@ static inline cli_result *cli_run(const char *dsn, const char *args)
     }
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
-             "VIGIL_DSN='%s' '%s' %s >/tmp/vigil-test-out.%d 2>/tmp/vigil-test-err.%d", dsn, bin,
-             args, (int)getpid(), (int)getpid());
+             "VIGIL_DSN='%s' '%s' %s >/tmp/vigil-test-out.%d "
+             "2>/tmp/vigil-test-err.%d",
+             dsn, bin, args, (int)getpid(), (int)getpid());
     int st = system(cmd);
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     char p[64];

@@ -27,10 +27,13 @@ int main(void)
     CHECK_STR_EQ(c.http_token, "");
 
     CHECK(load(&c,
-               "{\"source\": {\"schema\": \"crm\"}, \"train\": {\"horizon_days\": 60, \"search\": false},"
-               " \"score\": {\"tiers\": {\"watch\": 0.2, \"at_risk\": 0.3, \"critical\": 0.9}},"
+               "{\"source\": {\"schema\": \"crm\"}, \"train\": "
+               "{\"horizon_days\": 60, \"search\": false},"
+               " \"score\": {\"tiers\": {\"watch\": 0.2, \"at_risk\": 0.3, "
+               "\"critical\": 0.9}},"
                " \"log\": {\"level\": \"debug\", \"format\": \"json\"},"
-               " \"features\": {\"exclude\": [\"status\", \"churn_reason\"]}, \"http\": {\"token\": \"s3cret\"}}",
+               " \"features\": {\"exclude\": [\"status\", \"churn_reason\"]}, "
+               "\"http\": {\"token\": \"s3cret\"}}",
                &err) == VG_OK);
     CHECK_STR_EQ(c.source_schema, "crm");
     CHECK_INT_EQ(c.train_horizon_days, 60);
@@ -48,8 +51,10 @@ int main(void)
     CHECK(load(&c, "{\"train\": {\"horizn_days\": 3}}", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "'train.horizn_days'") != NULL);
     /* wrong types */
-    CHECK(load(&c, "{\"train\": {\"horizon_days\": \"30\"}}", &err) == VG_ECONFIG);
-    CHECK(strstr(err.msg, "'train.horizon_days'") && strstr(err.msg, "integer"));
+    CHECK(load(&c, "{\"train\": {\"horizon_days\": \"30\"}}", &err) ==
+          VG_ECONFIG);
+    CHECK(strstr(err.msg, "'train.horizon_days'") &&
+          strstr(err.msg, "integer"));
     CHECK(load(&c, "{\"train\": 5}", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "'train'") != NULL);
     CHECK(load(&c, "{\"train\": {\"search\": 1}}", &err) == VG_ECONFIG);
@@ -60,13 +65,15 @@ int main(void)
     /* ranges and cross-key rules */
     CHECK(load(&c, "{\"train\": {\"horizon_days\": 0}}", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "between") != NULL);
-    CHECK(load(&c, "{\"score\": {\"tiers\": {\"watch\": 0.6}}}", &err) == VG_ECONFIG);
+    CHECK(load(&c, "{\"score\": {\"tiers\": {\"watch\": 0.6}}}", &err) ==
+          VG_ECONFIG);
     CHECK(strstr(err.msg, "score.tiers.watch") != NULL);
     /* malformed JSON and a non-object */
     CHECK(load(&c, "{\"train\": ", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "test.json:") != NULL);
     CHECK(load(&c, "[1]", &err) == VG_ECONFIG);
-    CHECK(load(&c, "{\"train\": {\"step_days\": 7, \"step_days\": 8}}", &err) == VG_ECONFIG);
+    CHECK(load(&c, "{\"train\": {\"step_days\": 7, \"step_days\": 8}}", &err) ==
+          VG_ECONFIG);
 
     /* from a file: a missing file names the path */
     cfg_defaults(&c);

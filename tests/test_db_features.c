@@ -12,29 +12,47 @@
 
 static const char *fixture =
     "CREATE SCHEMA src;"
-    "CREATE TABLE src.customers (customer_id text primary key, name text, created_at timestamptz,"
-    " canceled_at timestamptz, plan text, mrr numeric, seats integer, language text,"
-    " segment text, score numeric, vip boolean, renewal_date date, notes jsonb);"
-    "CREATE TABLE src.usage_events (customer_id text, occurred_at timestamptz, event_type text,"
+    "CREATE TABLE src.customers (customer_id text primary key, name text, "
+    "created_at timestamptz,"
+    " canceled_at timestamptz, plan text, mrr numeric, seats integer, language "
+    "text,"
+    " segment text, score numeric, vip boolean, renewal_date date, notes "
+    "jsonb);"
+    "CREATE TABLE src.usage_events (customer_id text, occurred_at timestamptz, "
+    "event_type text,"
     " user_id text, quantity double precision);"
-    "CREATE TABLE src.tickets (ticket_id text, customer_id text, created_at timestamptz,"
-    " first_response_at timestamptz, resolved_at timestamptz, status text, priority text,"
-    " channel text, subject text, body text, csat smallint, reopens integer, escalated boolean);"
+    "CREATE TABLE src.tickets (ticket_id text, customer_id text, created_at "
+    "timestamptz,"
+    " first_response_at timestamptz, resolved_at timestamptz, status text, "
+    "priority text,"
+    " channel text, subject text, body text, csat smallint, reopens integer, "
+    "escalated boolean);"
     /* A: active; B: canceled before D; C: signs up at D; E: cancels after D */
     "INSERT INTO src.customers VALUES"
-    " ('A','A','2024-01-01',NULL,'team',500,10,'de','smb',7.5,true,'2024-07-01',NULL),"
-    " ('B','B','2024-01-01','2024-05-15','team',100,5,'en','smb',1,false,NULL,NULL),"
-    " ('C','C','2024-06-01 00:00:00+00',NULL,'starter',50,2,'en','mid',2,false,NULL,NULL),"
-    " ('E','E','2024-05-20',  '2024-06-10','enterprise',9000,50,'fr',NULL,NULL,NULL,NULL,NULL);"
+    " ('A','A','2024-01-01',NULL,'team',500,10,'de','smb',7.5,true,'2024-07-01'"
+    ",NULL),"
+    " ('B','B','2024-01-01','2024-05-15','team',100,5,'en','smb',1,false,NULL,"
+    "NULL),"
+    " ('C','C','2024-06-01 "
+    "00:00:00+00',NULL,'starter',50,2,'en','mid',2,false,NULL,NULL),"
+    " ('E','E','2024-05-20',  "
+    "'2024-06-10','enterprise',9000,50,'fr',NULL,NULL,NULL,NULL,NULL);"
     "INSERT INTO src.usage_events VALUES"
-    " ('A','2024-05-31 23:59:59+00','login','u1',NULL),"   /* last second before D */
+    " ('A','2024-05-31 23:59:59+00','login','u1',NULL)," /* last second before D
+                                                          */
     " ('A','2024-05-31 10:00:00+00','login','u2',NULL),"
-    " ('A','2024-05-25 00:00:00+00','report_run','u1',3)," /* first second of the 7-day window */
-    " ('A','2024-05-24 23:59:59+00','login','u3',NULL),"   /* just outside 7 days */
+    " ('A','2024-05-25 00:00:00+00','report_run','u1',3)," /* first second of
+                                                              the 7-day window
+                                                            */
+    " ('A','2024-05-24 23:59:59+00','login','u3',NULL)," /* just outside 7 days
+                                                          */
     " ('A','2024-05-10 12:00:00+00','report_run','u1',2),"
-    " ('A','2024-04-15 12:00:00+00','login','u1',NULL),"   /* in prev 30 (47 days before D) */
-    " ('A','2024-03-01 12:00:00+00','login','u4',NULL),"   /* 92 days before: outside 90 */
-    " ('A','2024-06-01 00:00:00+00','login','u9',NULL),"   /* at D: must not count */
+    " ('A','2024-04-15 12:00:00+00','login','u1',NULL)," /* in prev 30 (47 days
+                                                            before D) */
+    " ('A','2024-03-01 12:00:00+00','login','u4',NULL)," /* 92 days before:
+                                                            outside 90 */
+    " ('A','2024-06-01 00:00:00+00','login','u9',NULL)," /* at D: must not count
+                                                          */
     " ('E','2024-05-30 08:00:00+00','login','x1',NULL),"
     /* dirty rows */
     " ('ZZZ','2024-05-30 08:00:00+00','login','z',NULL),"
@@ -44,13 +62,19 @@ static const char *fixture =
     " ('A','2024-05-30 08:00:00+00','api_call','u1',-5),"
     " ('A','2099-01-01 00:00:00+00','login','u1',NULL);"
     "INSERT INTO src.tickets VALUES"
-    " ('t1','A','2024-05-20 10:00+00','2024-05-20 12:00+00','2024-05-22 10:00+00','solved','high','email','s','b',2,1,true),"
-    " ('t2','A','2024-05-30 10:00+00',NULL,NULL,'open','urgent','chat','s','b',NULL,NULL,NULL),"
+    " ('t1','A','2024-05-20 10:00+00','2024-05-20 12:00+00','2024-05-22 "
+    "10:00+00','solved','high','email','s','b',2,1,true),"
+    " ('t2','A','2024-05-30 "
+    "10:00+00',NULL,NULL,'open','urgent','chat','s','b',NULL,NULL,NULL),"
     /* resolved after D: its rating and escalation are not known at D */
-    " ('t3','A','2024-04-01 10:00+00','2024-04-01 14:00+00','2024-06-05 10:00+00','solved','low','email','s','b',5,0,true),"
-    " ('t4',NULL,'2024-05-01',NULL,NULL,'open','low','email','s','b',NULL,NULL,NULL),"
-    " ('t5','nobody','2024-05-01',NULL,NULL,'open','low','email','s','b',NULL,NULL,NULL),"
-    " ('t6','A','2024-05-02 10:00+00','2024-05-02 11:00+00','2024-05-03 10:00+00','solved','normal','email','s','b',9,0,false);";
+    " ('t3','A','2024-04-01 10:00+00','2024-04-01 14:00+00','2024-06-05 "
+    "10:00+00','solved','low','email','s','b',5,0,true),"
+    " ('t4',NULL,'2024-05-01',NULL,NULL,'open','low','email','s','b',NULL,NULL,"
+    "NULL),"
+    " ('t5','nobody','2024-05-01',NULL,NULL,'open','low','email','s','b',NULL,"
+    "NULL,NULL),"
+    " ('t6','A','2024-05-02 10:00+00','2024-05-02 11:00+00','2024-05-03 "
+    "10:00+00','solved','normal','email','s','b',9,0,false);";
 
 static db_conn *connect_or_die(const char *dsn)
 {
@@ -63,8 +87,9 @@ static db_conn *connect_or_die(const char *dsn)
     return db;
 }
 
-static feat_matrix *build(db_conn *db, const vg_config *cfg, const feat_spec *spec, const int *dates,
-                          int n, int horizon, json_t *stats)
+static feat_matrix *build(db_conn *db, const vg_config *cfg,
+                          const feat_spec *spec, const int *dates, int n,
+                          int horizon, json_t *stats)
 {
     feat_request req = {dates, n, horizon, 0, -1, 1, 1};
     feat_matrix *m = NULL;
@@ -84,7 +109,8 @@ static long row_of(const feat_matrix *m, const char *id, int day)
     return -1;
 }
 
-static double val(const feat_matrix *m, const feat_spec *s, long row, const char *name)
+static double val(const feat_matrix *m, const feat_spec *s, long row,
+                  const char *name)
 {
     int c = feat_spec_find(s, name);
     if (c < 0 || row < 0) {
@@ -105,7 +131,8 @@ static int same_matrix(const feat_matrix *a, const feat_matrix *b)
         for (size_t j = 0; j < a->ncols; j++) {
             float x = a->x[r * a->ncols + j], y = b->x[r * b->ncols + j];
             if (!(x == y || (isnan(x) && isnan(y)))) {
-                fprintf(stderr, "differs: row %s col %zu: %g vs %g\n", a->ids[r], j, x, y);
+                fprintf(stderr, "differs: row %s col %zu: %g vs %g\n",
+                        a->ids[r], j, x, y);
                 return 0;
             }
         }
@@ -121,7 +148,8 @@ int main(void)
     vg_config cfg;
     vg_error err;
     cfg_defaults(&cfg);
-    CHECK(cfg_load_string(&cfg, "{\"source\": {\"schema\": \"src\"}}", "test", &err) == VG_OK);
+    CHECK(cfg_load_string(&cfg, "{\"source\": {\"schema\": \"src\"}}", "test",
+                          &err) == VG_OK);
     int D;
     date_parse("2024-06-01", &D);
 
@@ -135,7 +163,8 @@ int main(void)
     CHECK(feat_spec_find(spec, "usage.events_login_30d") >= 0);
     CHECK(feat_spec_find(spec, "usage.events_report_run_7d") >= 0);
     CHECK(feat_spec_find(spec, "account.plan=team") >= 0);
-    CHECK(feat_spec_find(spec, "account.plan=starter") < 0); /* only C has it, created at D */
+    CHECK(feat_spec_find(spec, "account.plan=starter") <
+          0); /* only C has it, created at D */
     CHECK(feat_spec_find(spec, "attr.segment=smb") >= 0);
     CHECK(feat_spec_find(spec, "attr.score") >= 0);
     CHECK(feat_spec_find(spec, "attr.vip") >= 0);
@@ -152,17 +181,23 @@ int main(void)
     CHECK_NEAR(val(m, spec, a, "usage.events_login_7d"), 2, 1e-6);
     CHECK_NEAR(val(m, spec, a, "usage.events_report_run_7d"), 3, 1e-6);
     CHECK_NEAR(val(m, spec, a, "usage.events_total_30d"), 2 + 3 + 1 + 2, 1e-6);
-    CHECK_NEAR(val(m, spec, a, "usage.events_total_90d"), 2 + 3 + 1 + 2 + 1, 1e-6);
+    CHECK_NEAR(val(m, spec, a, "usage.events_total_90d"), 2 + 3 + 1 + 2 + 1,
+               1e-6);
     CHECK_NEAR(val(m, spec, a, "usage.events_total_prev30d"), 1, 1e-6);
-    CHECK_NEAR(val(m, spec, a, "usage.active_days_7d"), 2, 1e-6);  /* 05-31, 05-25 */
-    CHECK_NEAR(val(m, spec, a, "usage.active_days_30d"), 4, 1e-6); /* + 05-24, 05-10 */
+    CHECK_NEAR(val(m, spec, a, "usage.active_days_7d"), 2,
+               1e-6); /* 05-31, 05-25 */
+    CHECK_NEAR(val(m, spec, a, "usage.active_days_30d"), 4,
+               1e-6); /* + 05-24, 05-10 */
     CHECK_NEAR(val(m, spec, a, "usage.active_days_90d"), 5, 1e-6);
     CHECK_NEAR(val(m, spec, a, "usage.users_7d"), 2, 1e-6);  /* u1, u2 */
     CHECK_NEAR(val(m, spec, a, "usage.users_30d"), 3, 1e-6); /* + u3 */
     CHECK_NEAR(val(m, spec, a, "usage.seat_utilisation_30d"), 0.3, 1e-6);
-    CHECK_NEAR(val(m, spec, a, "usage.days_since_last_activity"), 1.0 / 86400, 1e-5);
-    CHECK_NEAR(val(m, spec, a, "usage.ratio_30d_prev30d"), (8.0 + 1) / (1.0 + 1), 1e-5);
-    CHECK_NEAR(val(m, spec, a, "account.tenure_days"), D - date_from_ymd(2024, 1, 1), 1e-3);
+    CHECK_NEAR(val(m, spec, a, "usage.days_since_last_activity"), 1.0 / 86400,
+               1e-5);
+    CHECK_NEAR(val(m, spec, a, "usage.ratio_30d_prev30d"),
+               (8.0 + 1) / (1.0 + 1), 1e-5);
+    CHECK_NEAR(val(m, spec, a, "account.tenure_days"),
+               D - date_from_ymd(2024, 1, 1), 1e-3);
     CHECK_NEAR(val(m, spec, a, "account.mrr"), 500, 1e-6);
     CHECK_NEAR(val(m, spec, a, "account.plan=team"), 1, 0);
     CHECK_NEAR(val(m, spec, a, "attr.vip"), 1, 0);
@@ -182,37 +217,54 @@ int main(void)
     CHECK_NEAR(val(m, spec, a, "tickets.csat_min_90d"), 2, 1e-6);
     CHECK_NEAR(val(m, spec, a, "tickets.escalations_90d"), 1, 0);
     CHECK_NEAR(val(m, spec, a, "tickets.reopens_90d"), 1, 0);
-    CHECK_NEAR(val(m, spec, a, "tickets.median_first_response_hours_90d"), 2, 1e-3); /* 2, 4, 1 → 2 */
-    CHECK_NEAR(val(m, spec, a, "tickets.median_resolution_hours_90d"), (48 + 24) / 2.0, 1e-3);
+    CHECK_NEAR(val(m, spec, a, "tickets.median_first_response_hours_90d"), 2,
+               1e-3); /* 2, 4, 1 → 2 */
+    CHECK_NEAR(val(m, spec, a, "tickets.median_resolution_hours_90d"),
+               (48 + 24) / 2.0, 1e-3);
     /* E: no tickets, a short tenure */
     CHECK(isnan(val(m, spec, e, "tickets.csat_mean_90d")));
     CHECK(isnan(val(m, spec, e, "tickets.days_since_last_ticket")));
     CHECK(isnan(val(m, spec, e, "usage.trend_slope_12w")));
-    CHECK(isnan(val(m, spec, e, "attr.segment=smb"))); /* segment is NULL: unknown */
+    CHECK(isnan(
+        val(m, spec, e, "attr.segment=smb"))); /* segment is NULL: unknown */
 
     /* dirty rows: counted by reason */
-    json_t *ue = json_object_get(stats, "usage_events"), *tk = json_object_get(stats, "tickets");
-    CHECK_INT_EQ(json_integer_value(json_object_get(ue, "unknown_customer")), 1);
-    CHECK_INT_EQ(json_integer_value(json_object_get(ue, "null_customer_id")), 1);
-    CHECK_INT_EQ(json_integer_value(json_object_get(ue, "null_occurred_at")), 1);
+    json_t *ue = json_object_get(stats, "usage_events"),
+           *tk = json_object_get(stats, "tickets");
+    CHECK_INT_EQ(json_integer_value(json_object_get(ue, "unknown_customer")),
+                 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(ue, "null_customer_id")),
+                 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(ue, "null_occurred_at")),
+                 1);
     CHECK_INT_EQ(json_integer_value(json_object_get(ue, "null_event_type")), 1);
     CHECK_INT_EQ(json_integer_value(json_object_get(ue, "bad_quantity")), 1);
-    CHECK_INT_EQ(json_integer_value(json_object_get(ue, "future_timestamp")), 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(ue, "future_timestamp")),
+                 1);
     CHECK_INT_EQ(json_integer_value(json_object_get(ue, "after_as_of")), 2);
-    CHECK_INT_EQ(json_integer_value(json_object_get(tk, "null_customer_id")), 1);
-    CHECK_INT_EQ(json_integer_value(json_object_get(tk, "unknown_customer")), 1);
-    CHECK_INT_EQ(json_integer_value(json_object_get(tk, "csat_out_of_range")), 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(tk, "null_customer_id")),
+                 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(tk, "unknown_customer")),
+                 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(tk, "csat_out_of_range")),
+                 1);
 
     /* Leakage: everything from D on — events, tickets, a cancellation, a new
-     * customer, a changed rating of a ticket resolved after D — changes nothing. */
-    testdb_exec(dsn,
-                "INSERT INTO src.usage_events VALUES ('A','2024-06-01 00:00:01+00','login','u7',NULL),"
-                " ('E','2024-06-03','report_run','x1',100);"
-                "INSERT INTO src.tickets VALUES ('t9','A','2024-06-01 00:00+00',NULL,NULL,'open','urgent',"
-                " 'email','s','b',1,3,true);"
-                "UPDATE src.tickets SET csat = 1 WHERE ticket_id = 't3';"
-                "UPDATE src.customers SET canceled_at = '2024-06-02' WHERE customer_id = 'A';"
-                "INSERT INTO src.customers VALUES ('F','F','2024-06-02',NULL,'team',1,1,'en','smb',1,true,NULL,NULL);");
+     * customer, a changed rating of a ticket resolved after D — changes
+     * nothing. */
+    testdb_exec(
+        dsn,
+        "INSERT INTO src.usage_events VALUES ('A','2024-06-01 "
+        "00:00:01+00','login','u7',NULL),"
+        " ('E','2024-06-03','report_run','x1',100);"
+        "INSERT INTO src.tickets VALUES ('t9','A','2024-06-01 "
+        "00:00+00',NULL,NULL,'open','urgent',"
+        " 'email','s','b',1,3,true);"
+        "UPDATE src.tickets SET csat = 1 WHERE ticket_id = 't3';"
+        "UPDATE src.customers SET canceled_at = '2024-06-02' WHERE customer_id "
+        "= 'A';"
+        "INSERT INTO src.customers VALUES "
+        "('F','F','2024-06-02',NULL,'team',1,1,'en','smb',1,true,NULL,NULL);");
     feat_matrix *m2 = build(db, &cfg, spec, &D, 1, 0, NULL);
     CHECK(same_matrix(m, m2));
     feat_matrix_free(m2);
@@ -238,10 +290,11 @@ int main(void)
             if (mr < 0)
                 continue;
             for (size_t j = 0; j < one->ncols; j++) {
-                float x = one->x[r * one->ncols + j], y = mm->x[(size_t)mr * mm->ncols + j];
+                float x = one->x[r * one->ncols + j],
+                      y = mm->x[(size_t)mr * mm->ncols + j];
                 if (!(x == y || (isnan(x) && isnan(y)))) {
-                    fprintf(stderr, "date %d %s %s: single %g multi %g\n", k, one->ids[r],
-                            feat_spec_info(spec, j)->name, x, y);
+                    fprintf(stderr, "date %d %s %s: single %g multi %g\n", k,
+                            one->ids[r], feat_spec_info(spec, j)->name, x, y);
                     CHECK(0);
                 }
             }

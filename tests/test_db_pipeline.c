@@ -16,8 +16,10 @@ static const char *scores_md5(const char *dsn)
 {
     static char buf[64];
     snprintf(buf, sizeof buf, "%s",
-             testdb_value(dsn, "SELECT md5(string_agg(customer_id || ':' || churn_risk || ':' || health "
-                               "|| ':' || tier || ':' || drivers::text, ',' ORDER BY customer_id)) "
+             testdb_value(dsn, "SELECT md5(string_agg(customer_id || ':' || "
+                               "churn_risk || ':' || health "
+                               "|| ':' || tier || ':' || drivers::text, ',' "
+                               "ORDER BY customer_id)) "
                                "FROM vigil.scores WHERE as_of = '" D "'"));
     return buf;
 }
@@ -34,7 +36,8 @@ int main(void)
     r = cli_run(dsn, "init --json");
     CHECK_INT_EQ(r->status, 0);
     json_t *j = cli_json(r);
-    CHECK(j && jint(j, "version") >= 1 && jint(j, "from_version") == jint(j, "version"));
+    CHECK(j && jint(j, "version") >= 1 &&
+          jint(j, "from_version") == jint(j, "version"));
     json_decref(j);
 
     /* score before any model: exit 6 and what to do next */
@@ -42,10 +45,12 @@ int main(void)
     CHECK_INT_EQ(r->status, 6);
     CHECK(strstr(r->err, "vigil train") != NULL);
 
-    r = cli_run(dsn, "--quiet demo --customers 1500 --seed 7 --end " D " --json");
+    r = cli_run(dsn,
+                "--quiet demo --customers 1500 --seed 7 --end " D " --json");
     CHECK_INT_EQ(r->status, 0);
     j = cli_json(r);
-    CHECK(j && jint(j, "customers") == 1500 && jint(j, "events") > 50000 && jint(j, "tickets") > 1000);
+    CHECK(j && jint(j, "customers") == 1500 && jint(j, "events") > 50000 &&
+          jint(j, "tickets") > 1000);
     json_decref(j);
 
     /* train: the contract's summary, a model better than its baseline */
@@ -60,7 +65,8 @@ int main(void)
     CHECK(jint(j, "positives") > 50);
     CHECK(jint(j, "features") > 40);
     CHECK_STR_EQ(json_string_value(json_object_get(j, "validation")), "time");
-    json_t *m = json_object_get(j, "metrics"), *b = json_object_get(j, "baseline");
+    json_t *m = json_object_get(j, "metrics"),
+           *b = json_object_get(j, "baseline");
     double auc = json_number_value(json_object_get(m, "auc"));
     double ll = json_number_value(json_object_get(m, "logloss"));
     CHECK(auc > 0.70 && auc <= 1.0);
@@ -68,10 +74,13 @@ int main(void)
     CHECK(json_number_value(json_object_get(m, "brier")) > 0);
     CHECK(ll > 0 && ll < 0.69);
     CHECK(ll <= json_number_value(json_object_get(b, "logloss")));
-    CHECK(json_is_true(json_object_get(json_object_get(j, "champion"), "is_champion")));
+    CHECK(json_is_true(
+        json_object_get(json_object_get(j, "champion"), "is_champion")));
     json_int_t model1 = jint(j, "model_id"), rows1 = jint(j, "rows");
     json_decref(j);
-    snprintf(cmd, sizeof cmd, "SELECT count(*) FROM vigil.models WHERE is_champion AND model_id = %lld",
+    snprintf(cmd, sizeof cmd,
+             "SELECT count(*) FROM vigil.models WHERE is_champion AND model_id "
+             "= %lld",
              (long long)model1);
     CHECK_STR_EQ(testdb_value(dsn, cmd), "1");
 
@@ -83,38 +92,57 @@ int main(void)
     json_int_t scored = j ? jint(j, "scored") : 0;
     json_t *tiers = j ? json_object_get(j, "tiers") : NULL;
     CHECK(scored > 500);
-    CHECK_INT_EQ(jint(tiers, "healthy") + jint(tiers, "watch") + jint(tiers, "at_risk") +
-                     jint(tiers, "critical"),
+    CHECK_INT_EQ(jint(tiers, "healthy") + jint(tiers, "watch") +
+                     jint(tiers, "at_risk") + jint(tiers, "critical"),
                  scored);
-    CHECK(jint(tiers, "healthy") > 0 && jint(tiers, "critical") + jint(tiers, "at_risk") > 0);
+    CHECK(jint(tiers, "healthy") > 0 &&
+          jint(tiers, "critical") + jint(tiers, "at_risk") > 0);
     CHECK_INT_EQ(jint(j, "model_id"), model1);
     /* dirty demo rows are counted, not silently used */
     json_t *sk = json_object_get(json_object_get(j, "skipped"), "usage_events");
-    CHECK(jint(sk, "unknown_customer") + jint(sk, "null_customer_id") + jint(sk, "bad_quantity") > 0);
+    CHECK(jint(sk, "unknown_customer") + jint(sk, "null_customer_id") +
+              jint(sk, "bad_quantity") >
+          0);
     json_decref(j);
     char expect[32];
     snprintf(expect, sizeof expect, "%lld", (long long)scored);
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores WHERE as_of = '" D "'"), expect);
+    CHECK_STR_EQ(
+        testdb_value(dsn,
+                     "SELECT count(*) FROM vigil.scores WHERE as_of = '" D "'"),
+        expect);
     /* active at D means created before D and not canceled before D */
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM public.customers WHERE created_at < '" D "' "
-                                   "AND (canceled_at IS NULL OR canceled_at >= '" D "')"),
-                 expect);
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores WHERE churn_risk < 0 OR "
-                                   "churn_risk > 1 OR health NOT BETWEEN 0 AND 100"),
-                 "0");
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT bool_and(health = round(100 * (1 - sqrt(churn_risk)))) "
-                                   "FROM vigil.scores"),
-                 "t");
+    CHECK_STR_EQ(
+        testdb_value(
+            dsn,
+            "SELECT count(*) FROM public.customers WHERE created_at < '" D "' "
+            "AND (canceled_at IS NULL OR canceled_at >= '" D "')"),
+        expect);
+    CHECK_STR_EQ(
+        testdb_value(
+            dsn, "SELECT count(*) FROM vigil.scores WHERE churn_risk < 0 OR "
+                 "churn_risk > 1 OR health NOT BETWEEN 0 AND 100"),
+        "0");
+    CHECK_STR_EQ(
+        testdb_value(
+            dsn,
+            "SELECT bool_and(health = round(100 * (1 - sqrt(churn_risk)))) "
+            "FROM vigil.scores"),
+        "t");
     /* drivers: strongest first, with feature, value, effect, text */
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores s, jsonb_array_elements(s.drivers) d "
-                                   "WHERE NOT (d ? 'feature' AND d ? 'value' AND d ? 'effect' AND d ? 'text') "
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores s, "
+                                   "jsonb_array_elements(s.drivers) d "
+                                   "WHERE NOT (d ? 'feature' AND d ? 'value' "
+                                   "AND d ? 'effect' AND d ? 'text') "
                                    "OR (d->>'effect')::float8 <= 0"),
                  "0");
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores WHERE tier IN ('at_risk','critical') "
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores WHERE "
+                                   "tier IN ('at_risk','critical') "
                                    "AND jsonb_array_length(drivers) = 0"),
                  "0");
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores WHERE jsonb_array_length(drivers) > 1 "
-                                   "AND (drivers->0->>'effect')::float8 < (drivers->1->>'effect')::float8"),
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores WHERE "
+                                   "jsonb_array_length(drivers) > 1 "
+                                   "AND (drivers->0->>'effect')::float8 < "
+                                   "(drivers->1->>'effect')::float8"),
                  "0");
 
     /* the same date twice: identical results, replaced not duplicated */
@@ -125,61 +153,90 @@ int main(void)
     CHECK_INT_EQ(r->status, 0);
     CHECK(strstr(r->out, "riskiest customers") != NULL);
     CHECK_STR_EQ(scores_md5(dsn), md5a);
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores WHERE as_of = '" D "'"), expect);
+    CHECK_STR_EQ(
+        testdb_value(dsn,
+                     "SELECT count(*) FROM vigil.scores WHERE as_of = '" D "'"),
+        expect);
 
     /* a run that fails half-way leaves the previous results intact */
-    testdb_exec(dsn, "CREATE FUNCTION public.boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                     "IF NEW.customer_id > 'C000700' THEN RAISE EXCEPTION 'injected failure'; END IF; "
+    testdb_exec(dsn, "CREATE FUNCTION public.boom() RETURNS trigger LANGUAGE "
+                     "plpgsql AS $$ BEGIN "
+                     "IF NEW.customer_id > 'C000700' THEN RAISE EXCEPTION "
+                     "'injected failure'; END IF; "
                      "RETURN NEW; END $$;"
-                     "CREATE TRIGGER boom BEFORE INSERT ON vigil.scores FOR EACH ROW EXECUTE FUNCTION public.boom();");
+                     "CREATE TRIGGER boom BEFORE INSERT ON vigil.scores FOR "
+                     "EACH ROW EXECUTE FUNCTION public.boom();");
     r = cli_run(dsn, "--quiet score --as-of " D);
     CHECK_INT_EQ(r->status, 4);
     CHECK(strstr(r->err, "injected failure") != NULL);
     CHECK_STR_EQ(scores_md5(dsn), md5a);
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT status || ':' || (error LIKE '%injected failure%') FROM vigil.job_runs "
-                                   "WHERE job = 'score' ORDER BY run_id DESC LIMIT 1"),
-                 "failed:true");
+    CHECK_STR_EQ(
+        testdb_value(dsn, "SELECT status || ':' || (error LIKE '%injected "
+                          "failure%') FROM vigil.job_runs "
+                          "WHERE job = 'score' ORDER BY run_id DESC LIMIT 1"),
+        "failed:true");
     testdb_exec(dsn, "DROP TRIGGER boom ON vigil.scores");
 
     /* leakage: rows from D on (events, tickets, cancellations, new customers)
      * change nothing computed for D */
-    testdb_exec(dsn,
-                "INSERT INTO public.usage_events (customer_id, occurred_at, event_type, user_id, quantity) "
-                " SELECT customer_id, '" D "'::timestamptz + interval '1 hour', 'login', 'late-user', NULL "
-                " FROM public.customers;"
-                "INSERT INTO public.tickets (ticket_id, customer_id, created_at, priority, subject, body, csat, escalated) "
-                " SELECT 'late-' || customer_id, customer_id, '" D "'::timestamptz, 'urgent', 'x', 'y', 1, true "
-                " FROM public.customers;"
-                "UPDATE public.customers SET canceled_at = '" D "'::timestamptz + interval '2 days' "
-                " WHERE canceled_at IS NULL AND customer_id < 'C000300';"
-                "INSERT INTO public.customers (customer_id, name, created_at, plan, mrr, seats, language) "
-                " VALUES ('LATE1', 'late', '" D "'::timestamptz + interval '1 day', 'team', 10, 1, 'en');");
+    testdb_exec(
+        dsn, "INSERT INTO public.usage_events (customer_id, occurred_at, "
+             "event_type, user_id, quantity) "
+             " SELECT customer_id, '" D
+             "'::timestamptz + interval '1 hour', 'login', 'late-user', NULL "
+             " FROM public.customers;"
+             "INSERT INTO public.tickets (ticket_id, customer_id, created_at, "
+             "priority, subject, body, csat, escalated) "
+             " SELECT 'late-' || customer_id, customer_id, '" D
+             "'::timestamptz, 'urgent', 'x', 'y', 1, true "
+             " FROM public.customers;"
+             "UPDATE public.customers SET canceled_at = '" D
+             "'::timestamptz + interval '2 days' "
+             " WHERE canceled_at IS NULL AND customer_id < 'C000300';"
+             "INSERT INTO public.customers (customer_id, name, created_at, "
+             "plan, mrr, seats, language) "
+             " VALUES ('LATE1', 'late', '" D
+             "'::timestamptz + interval '1 day', 'team', 10, 1, 'en');");
     r = cli_run(dsn, "--quiet score --as-of " D);
     CHECK_INT_EQ(r->status, 0);
     CHECK_STR_EQ(scores_md5(dsn), md5a);
 
-    /* training is leak-free too: D's model does not change with rows from D on */
+    /* training is leak-free too: D's model does not change with rows from D on
+     */
     r = cli_run(dsn, "--quiet --log-level warn train --as-of " D " --json");
     CHECK_INT_EQ(r->status, 0);
     j = cli_json(r);
     if (j) {
         json_t *m2 = json_object_get(j, "metrics");
-        CHECK_NEAR(json_number_value(json_object_get(m2, "logloss")), ll, 1e-12);
+        CHECK_NEAR(json_number_value(json_object_get(m2, "logloss")), ll,
+                   1e-12);
         CHECK_NEAR(json_number_value(json_object_get(m2, "auc")), auc, 1e-12);
         CHECK_INT_EQ(jint(j, "rows"), rows1);
         /* equal on the same validation rows: promoted ("not worse") */
-        CHECK(json_is_true(json_object_get(json_object_get(j, "champion"), "is_champion")));
-        CHECK_INT_EQ(json_integer_value(json_object_get(json_object_get(j, "champion"), "previous_model_id")),
+        CHECK(json_is_true(
+            json_object_get(json_object_get(j, "champion"), "is_champion")));
+        CHECK_INT_EQ(json_integer_value(json_object_get(
+                         json_object_get(j, "champion"), "previous_model_id")),
                      model1);
     }
     json_decref(j);
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.models WHERE is_champion"), "1");
+    CHECK_STR_EQ(
+        testdb_value(dsn,
+                     "SELECT count(*) FROM vigil.models WHERE is_champion"),
+        "1");
 
     /* the ledger recorded every run with its stats */
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.job_runs WHERE status = 'running'"), "0");
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) > 0 FROM vigil.job_runs WHERE job = 'train' "
-                                   "AND status = 'ok' AND stats ? 'model_id' AND finished_at >= started_at"),
-                 "t");
+    CHECK_STR_EQ(
+        testdb_value(
+            dsn,
+            "SELECT count(*) FROM vigil.job_runs WHERE status = 'running'"),
+        "0");
+    CHECK_STR_EQ(
+        testdb_value(
+            dsn, "SELECT count(*) > 0 FROM vigil.job_runs WHERE job = 'train' "
+                 "AND status = 'ok' AND stats ? 'model_id' AND finished_at >= "
+                 "started_at"),
+        "t");
 
     /* features --out: one CSV row per active customer */
     char path[64];
@@ -222,8 +279,8 @@ int main(void)
     CHECK_INT_EQ(r->status, 3);
     CHECK(strstr(r->err, "score.tiers.critcal") && strstr(r->err, path));
     remove(path);
-    const char *helps[] = {"--help", "init --help", "train --help", "score --help", "features --help",
-                           "demo --help"};
+    const char *helps[] = {"--help",       "init --help",     "train --help",
+                           "score --help", "features --help", "demo --help"};
     for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
         r = cli_run(dsn, helps[i]);
         CHECK_INT_EQ(r->status, 0);

@@ -8,27 +8,37 @@
 
 static const char *schema =
     "DROP TABLE IF EXISTS customers, usage_events, tickets;"
-    "CREATE TABLE customers (customer_id text primary key, name text, created_at timestamptz,"
-    " canceled_at timestamptz, plan text, mrr numeric, seats integer, language text);"
-    "CREATE TABLE usage_events (customer_id text, occurred_at timestamptz, event_type text,"
+    "CREATE TABLE customers (customer_id text primary key, name text, "
+    "created_at timestamptz,"
+    " canceled_at timestamptz, plan text, mrr numeric, seats integer, language "
+    "text);"
+    "CREATE TABLE usage_events (customer_id text, occurred_at timestamptz, "
+    "event_type text,"
     " user_id text, quantity double precision);"
-    "CREATE TABLE tickets (ticket_id text, customer_id text, created_at timestamptz,"
-    " first_response_at timestamptz, resolved_at timestamptz, status text, priority text,"
-    " channel text, subject text, body text, csat smallint, reopens integer, escalated boolean);";
+    "CREATE TABLE tickets (ticket_id text, customer_id text, created_at "
+    "timestamptz,"
+    " first_response_at timestamptz, resolved_at timestamptz, status text, "
+    "priority text,"
+    " channel text, subject text, body text, csat smallint, reopens integer, "
+    "escalated boolean);";
 
 /* n customers signed up on `created`, the first `churned` canceling on
  * `canceled`; each gets one login a week whose rate does not matter here. */
-static void load(const char *dsn, int n, int churned, const char *created, const char *canceled)
+static void load(const char *dsn, int n, int churned, const char *created,
+                 const char *canceled)
 {
     char sql[2048];
     testdb_exec(dsn, schema);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO customers SELECT 'K' || lpad(i::text, 5, '0'), 'n', '%s', "
-             " CASE WHEN i <= %d THEN '%s'::timestamptz END, 'team', 100, 5, 'en' "
-             "FROM generate_series(1, %d) i;"
-             "INSERT INTO usage_events SELECT c.customer_id, d, 'login', 'u', NULL FROM customers c, "
-             " generate_series('%s'::timestamptz, coalesce(c.canceled_at, '2025-06-01'), '7 days') d;",
-             created, churned, canceled, n, created);
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO customers SELECT 'K' || lpad(i::text, 5, '0'), 'n', '%s', "
+        " CASE WHEN i <= %d THEN '%s'::timestamptz END, 'team', 100, 5, 'en' "
+        "FROM generate_series(1, %d) i;"
+        "INSERT INTO usage_events SELECT c.customer_id, d, 'login', 'u', NULL "
+        "FROM customers c, "
+        " generate_series('%s'::timestamptz, coalesce(c.canceled_at, "
+        "'2025-06-01'), '7 days') d;",
+        created, churned, canceled, n, created);
     testdb_exec(dsn, sql);
 }
 
@@ -55,30 +65,39 @@ int main(void)
     expect_fail(dsn, "--quiet train --as-of 2025-06-01", "no customer churned");
 
     load(dsn, 300, 40, "2025-03-01", "2025-04-10");
-    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --horizon 120", "longer than the history");
+    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --horizon 120",
+                "longer than the history");
 
     /* every customer active at the only observation date churns */
     load(dsn, 300, 300, "2024-01-01", "2025-05-10");
-    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0", "every row churned");
+    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0",
+                "every row churned");
 
     load(dsn, 20, 5, "2024-01-01", "2025-05-10");
-    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0", "too few rows");
+    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0",
+                "too few rows");
 
     /* churn only on one date: time validation has nothing to validate on */
     load(dsn, 400, 60, "2024-01-01", "2025-05-28");
-    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 28", "not enough churn to split by time");
+    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 28",
+                "not enough churn to split by time");
 
     /* one observation date: 5-fold cross-validation, summary says "cv" */
-    testdb_exec(dsn, "UPDATE customers SET canceled_at = '2025-05-02'::timestamptz + (abs(hashtext(customer_id)) % 20) * interval '1 day' "
-                     "WHERE customer_id <= 'K00200' AND customer_id > 'K00060';"
-                     "DELETE FROM usage_events WHERE customer_id <= 'K00200' AND occurred_at > '2025-03-01';");
-    cli_result *r = cli_run(dsn, "--quiet --log-level warn train --as-of 2025-06-01 --lookback 0 --json");
+    testdb_exec(dsn,
+                "UPDATE customers SET canceled_at = '2025-05-02'::timestamptz "
+                "+ (abs(hashtext(customer_id)) % 20) * interval '1 day' "
+                "WHERE customer_id <= 'K00200' AND customer_id > 'K00060';"
+                "DELETE FROM usage_events WHERE customer_id <= 'K00200' AND "
+                "occurred_at > '2025-03-01';");
+    cli_result *r = cli_run(dsn, "--quiet --log-level warn train --as-of "
+                                 "2025-06-01 --lookback 0 --json");
     CHECK_INT_EQ(r->status, 0);
     json_t *j = cli_json(r);
     CHECK(j != NULL);
     if (j) {
         CHECK_STR_EQ(json_string_value(json_object_get(j, "validation")), "cv");
-        CHECK(json_number_value(json_object_get(json_object_get(j, "metrics"), "auc")) > 0.5);
+        CHECK(json_number_value(
+                  json_object_get(json_object_get(j, "metrics"), "auc")) > 0.5);
     }
     json_decref(j);
     return check_done("db_train_errors");

@@ -42,9 +42,11 @@ static inline const char *testdb_value(const char *dsn, const char *sql)
     PGconn *c = PQconnectdb(dsn);
     PGresult *r = PQexec(c, sql);
     buf[0] = '\0';
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+        !PQgetisnull(r, 0, 0))
         snprintf(buf, sizeof buf, "%s", PQgetvalue(r, 0, 0));
-    else if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+    else if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+             PQresultStatus(r) != PGRES_COMMAND_OK)
         fprintf(stderr, "testdb: %s: %s", sql, PQresultErrorMessage(r));
     PQclear(r);
     PQfinish(c);
@@ -56,8 +58,10 @@ static inline void testdb_exec(const char *dsn, const char *sql)
 {
     PGconn *c = PQconnectdb(dsn);
     PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "testdb: %s\n  in: %.200s\n", PQresultErrorMessage(r), sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+        PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "testdb: %s\n  in: %.200s\n", PQresultErrorMessage(r),
+                sql);
         exit(1);
     }
     PQclear(r);

@@ -22,7 +22,8 @@
 #include "model/metrics.h"
 #include "model/store.h"
 
-int train_observation_dates(int as_of, int horizon, int lookback, int step, int **dates)
+int train_observation_dates(int as_of, int horizon, int lookback, int step,
+                            int **dates)
 {
     int n = lookback / step + 1;
     *dates = malloc((size_t)n * sizeof **dates);
@@ -59,7 +60,8 @@ static void subset_free(subset *s)
 
 typedef int (*row_pred)(const feat_matrix *m, size_t r, void *arg);
 
-static vg_code subset_take(const feat_matrix *m, row_pred pred, void *arg, subset *s, vg_error *err)
+static vg_code subset_take(const feat_matrix *m, row_pred pred, void *arg,
+                           subset *s, vg_error *err)
 {
     memset(s, 0, sizeof *s);
     s->ncols = m->ncols;
@@ -73,12 +75,14 @@ static vg_code subset_take(const feat_matrix *m, row_pred pred, void *arg, subse
     s->rows = malloc(cap * sizeof *s->rows);
     if (!s->x || !s->y || !s->w || !s->rows) {
         subset_free(s);
-        return vg_fail(err, VG_ENOMEM, "out of memory for %zu training rows", n);
+        return vg_fail(err, VG_ENOMEM, "out of memory for %zu training rows",
+                       n);
     }
     for (size_t r = 0; r < m->nrows; r++) {
         if (!pred(m, r, arg))
             continue;
-        memcpy(&s->x[s->n * m->ncols], &m->x[r * m->ncols], m->ncols * sizeof *s->x);
+        memcpy(&s->x[s->n * m->ncols], &m->x[r * m->ncols],
+               m->ncols * sizeof *s->x);
         s->y[s->n] = m->label[r];
         s->w[s->n] = m->weight ? m->weight[r] : 1.0f;
         s->rows[s->n] = (long)r;
@@ -98,7 +102,7 @@ static double subset_positives(const subset *s)
 /* Which rows go where: role 0 train, 1 early-stop/calibration, 2 validation. */
 typedef struct split {
     int ndates;
-    int fold;  /* CV fold held out for validation, -1 when splitting by time */
+    int fold; /* CV fold held out for validation, -1 when splitting by time */
     unsigned seed;
 } split;
 
@@ -153,9 +157,25 @@ static void candidate_params(int i, const vg_config *cfg, booster_params *p)
     p->nthread = cfg->train_nthread;
     p->seed = (unsigned long)cfg->train_seed;
     switch (i) {
-    case 0: p->max_depth = 4; p->eta = 0.1; p->min_child_weight = 10; p->lambda = 2; break;
-    case 1: p->max_depth = 6; p->eta = 0.1; p->min_child_weight = 5; p->lambda = 5; break;
-    default: p->max_depth = 3; p->eta = 0.1; p->min_child_weight = 20; p->lambda = 10; p->alpha = 1; break;
+    case 0:
+        p->max_depth = 4;
+        p->eta = 0.1;
+        p->min_child_weight = 10;
+        p->lambda = 2;
+        break;
+    case 1:
+        p->max_depth = 6;
+        p->eta = 0.1;
+        p->min_child_weight = 5;
+        p->lambda = 5;
+        break;
+    default:
+        p->max_depth = 3;
+        p->eta = 0.1;
+        p->min_child_weight = 20;
+        p->lambda = 10;
+        p->alpha = 1;
+        break;
     }
 }
 
@@ -176,8 +196,9 @@ static void fitted_free(fitted *f)
 
 /* Fit trees on `tr` (early stopping on `es`), choose among candidates by the
  * weighted log loss on `es`, then calibrate on `es`. */
-static vg_code fit_model(const vg_config *cfg, const vg_log *lg, const subset *tr, const subset *es,
-                         fitted *out, vg_error *err)
+static vg_code fit_model(const vg_config *cfg, const vg_log *lg,
+                         const subset *tr, const subset *es, fitted *out,
+                         vg_error *err)
 {
     vg_code rc = VG_OK;
     int ncand = cfg->train_search ? 3 : 1;
@@ -195,8 +216,8 @@ static vg_code fit_model(const vg_config *cfg, const vg_log *lg, const subset *t
         fitted f;
         memset(&f, 0, sizeof f);
         candidate_params(i, cfg, &f.params);
-        rc = booster_train(&f.params, tr->x, tr->y, tr->w, tr->n, es->x, es->y, es->w, es->n,
-                           tr->ncols, &f.b, &f.best_rounds, err);
+        rc = booster_train(&f.params, tr->x, tr->y, tr->w, tr->n, es->x, es->y,
+                           es->w, es->n, tr->ncols, &f.b, &f.best_rounds, err);
         if (rc == VG_OK)
             rc = booster_predict(f.b, es->x, es->n, es->ncols, raw, err);
         if (rc != VG_OK) {
@@ -204,10 +225,12 @@ static vg_code fit_model(const vg_config *cfg, const vg_log *lg, const subset *t
             goto cleanup;
         }
         f.es_logloss = metrics_logloss(raw, y, w, es->n);
-        log_info(lg, "candidate %d (depth %d, min_child_weight %.0f, lambda %.0f): %d rounds, "
-                     "held-out log loss %.5f",
-                 i, f.params.max_depth, f.params.min_child_weight, f.params.lambda, f.best_rounds,
-                 f.es_logloss);
+        log_info(lg,
+                 "candidate %d (depth %d, min_child_weight %.0f, lambda %.0f): "
+                 "%d rounds, "
+                 "held-out log loss %.5f",
+                 i, f.params.max_depth, f.params.min_child_weight,
+                 f.params.lambda, f.best_rounds, f.es_logloss);
         if (f.es_logloss < out->es_logloss) {
             fitted_free(out);
             *out = f;
@@ -230,7 +253,8 @@ cleanup:
 }
 
 /* Calibrated probabilities of `fit` on rows of `s`. */
-static vg_code predict_cal(const fitted *fit, const subset *s, double *prob, vg_error *err)
+static vg_code predict_cal(const fitted *fit, const subset *s, double *prob,
+                           vg_error *err)
 {
     vg_code rc = booster_predict(fit->b, s->x, s->n, s->ncols, prob, err);
     for (size_t i = 0; rc == VG_OK && i < s->n; i++)
@@ -240,13 +264,15 @@ static vg_code predict_cal(const fitted *fit, const subset *s, double *prob, vg_
 
 /* The baseline everyone would try first: days since last activity, mapped to
  * a probability by isotonic regression fitted on the calibration rows. */
-static vg_code baseline(const feat_spec *spec, const subset *es, const subset *va,
-                        metrics_summary *out, vg_error *err)
+static vg_code baseline(const feat_spec *spec, const subset *es,
+                        const subset *va, metrics_summary *out, vg_error *err)
 {
     int col = feat_spec_find(spec, "usage.days_since_last_activity");
-    double *r1 = malloc((es->n + 1) * sizeof *r1), *y1 = malloc((es->n + 1) * sizeof *y1),
+    double *r1 = malloc((es->n + 1) * sizeof *r1),
+           *y1 = malloc((es->n + 1) * sizeof *y1),
            *w1 = malloc((es->n + 1) * sizeof *w1);
-    double *r2 = malloc((va->n + 1) * sizeof *r2), *y2 = malloc((va->n + 1) * sizeof *y2),
+    double *r2 = malloc((va->n + 1) * sizeof *r2),
+           *y2 = malloc((va->n + 1) * sizeof *y2),
            *w2 = malloc((va->n + 1) * sizeof *w2);
     calib *cal = NULL;
     vg_code rc = VG_OK;
@@ -255,8 +281,10 @@ static vg_code baseline(const feat_spec *spec, const subset *es, const subset *v
         goto cleanup;
     }
     /* never active counts as the longest silence */
-#define SILENCE(s, i) (isnan((s)->x[(i) * (s)->ncols + (size_t)col]) ? 0.999999 \
-                       : 1.0 - exp(-(s)->x[(i) * (s)->ncols + (size_t)col] / 30.0))
+#define SILENCE(s, i)                                                          \
+    (isnan((s)->x[(i) * (s)->ncols + (size_t)col])                             \
+         ? 0.999999                                                            \
+         : 1.0 - exp(-(s)->x[(i) * (s)->ncols + (size_t)col] / 30.0))
     for (size_t i = 0; i < es->n; i++)
         r1[i] = SILENCE(es, i);
     for (size_t i = 0; i < va->n; i++)
@@ -281,7 +309,8 @@ cleanup:
     return rc;
 }
 
-static json_t *calibration_json(const double *prob, const double *y, const double *w, size_t n)
+static json_t *calibration_json(const double *prob, const double *y,
+                                const double *w, size_t n)
 {
     metrics_calib_bin bins[10];
     metrics_calibration_table(prob, y, w, n, 10, bins);
@@ -289,8 +318,9 @@ static json_t *calibration_json(const double *prob, const double *y, const doubl
     for (int i = 0; i < 10; i++) {
         if (bins[i].count == 0)
             continue;
-        json_array_append_new(a, json_pack("{s:f, s:f, s:f, s:f, s:I}", "lo", bins[i].lo, "hi",
-                                           bins[i].hi, "mean_predicted", bins[i].mean_pred,
+        json_array_append_new(a, json_pack("{s:f, s:f, s:f, s:f, s:I}", "lo",
+                                           bins[i].lo, "hi", bins[i].hi,
+                                           "mean_predicted", bins[i].mean_pred,
                                            "observed", bins[i].observed, "rows",
                                            (json_int_t)bins[i].count));
     }
@@ -299,9 +329,11 @@ static json_t *calibration_json(const double *prob, const double *y, const doubl
 
 /* Log loss of the current champion on the same validation rows, scored with
  * the champion's own features. NAN (and no error) when there is none. */
-static vg_code champion_logloss(db_conn *db, const vg_config *cfg, const vg_log *lg, int horizon,
-                                int t0, const feat_spec *spec, const feat_matrix *m,
-                                const subset *va, double *ll, long long *champ_id, vg_error *err)
+static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
+                                const vg_log *lg, int horizon, int t0,
+                                const feat_spec *spec, const feat_matrix *m,
+                                const subset *va, double *ll,
+                                long long *champ_id, vg_error *err)
 {
     stored_model *sm = NULL;
     feat_spec *cspec = NULL;
@@ -314,7 +346,10 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg, const vg_log 
     if (rc == VG_ENOMODEL)
         return VG_OK;
     if (rc != VG_OK) {
-        log_warn(lg, "the current champion cannot be loaded (%s); the new model replaces it", e2.msg);
+        log_warn(lg,
+                 "the current champion cannot be loaded (%s); the new model "
+                 "replaces it",
+                 e2.msg);
         return VG_OK;
     }
     if (sm->horizon_days != horizon)
@@ -322,24 +357,30 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg, const vg_log 
     *champ_id = sm->model_id;
     rc = feat_spec_from_json(sm->features, &cspec, &e2);
     if (rc != VG_OK) {
-        log_warn(lg, "champion %lld: %s; the new model replaces it", sm->model_id, e2.msg);
+        log_warn(lg, "champion %lld: %s; the new model replaces it",
+                 sm->model_id, e2.msg);
         rc = VG_OK;
         goto cleanup;
     }
     const float *x = va->x;
     size_t n = va->n;
     json_t *a = feat_spec_to_json(spec), *b = feat_spec_to_json(cspec);
-    int same = json_equal(json_object_get(a, "columns"), json_object_get(b, "columns"));
+    int same = json_equal(json_object_get(a, "columns"),
+                          json_object_get(b, "columns"));
     json_decref(a);
     json_decref(b);
     if (!same) {
         /* Same rows (every customer active at t0), the champion's columns. */
-        feat_request req = {&t0, 1, horizon, 0, -1, (unsigned)cfg->train_seed, 1};
+        feat_request req = {&t0, 1, horizon, 0, -1, (unsigned)cfg->train_seed,
+                            1};
         rc = feat_build(db, cfg, cspec, &req, lg, &cm, NULL, err);
         if (rc != VG_OK)
             goto cleanup;
         if (cm->nrows != n) {
-            log_warn(lg, "champion rows differ (%zu vs %zu): comparing on its own rows", cm->nrows, n);
+            log_warn(
+                lg,
+                "champion rows differ (%zu vs %zu): comparing on its own rows",
+                cm->nrows, n);
         }
         x = cm->x;
         n = cm->nrows;
@@ -368,15 +409,16 @@ cleanup:
     return rc;
 }
 
-static vg_code check_history(db_conn *db, const vg_config *cfg, int t0, int as_of, int horizon,
-                             vg_error *err)
+static vg_code check_history(db_conn *db, const vg_config *cfg, int t0,
+                             int as_of, int horizon, vg_error *err)
 {
     char *customers = db_qualify(db, cfg->source_schema, "customers");
     char sql[512];
     PGresult *r = NULL;
     if (!customers)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    snprintf(sql, sizeof sql, "SELECT min(created_at)::date::text, count(*) FROM %s", customers);
+    snprintf(sql, sizeof sql,
+             "SELECT min(created_at)::date::text, count(*) FROM %s", customers);
     free(customers);
     vg_code rc = db_exec(db, sql, 0, NULL, &r, err);
     if (rc != VG_OK)
@@ -385,19 +427,23 @@ static vg_code check_history(db_conn *db, const vg_config *cfg, int t0, int as_o
     date_format(t0, t0s);
     date_format(as_of, ds);
     if (atol(PQgetvalue(r, 0, 1)) == 0)
-        rc = vg_fail(err, VG_EDATA, "no customers in %s.customers: nothing to train on",
+        rc = vg_fail(err, VG_EDATA,
+                     "no customers in %s.customers: nothing to train on",
                      cfg->source_schema);
     else if (PQgetisnull(r, 0, 0) || strcmp(PQgetvalue(r, 0, 0), t0s) >= 0)
         rc = vg_fail(err, VG_EDATA,
-                     "the horizon (%d days) is longer than the history: the latest observation "
-                     "date %s (as-of %s minus the horizon) is not after the first signup (%s)",
-                     horizon, t0s, ds, PQgetisnull(r, 0, 0) ? "none" : PQgetvalue(r, 0, 0));
+                     "the horizon (%d days) is longer than the history: the "
+                     "latest observation "
+                     "date %s (as-of %s minus the horizon) is not after the "
+                     "first signup (%s)",
+                     horizon, t0s, ds,
+                     PQgetisnull(r, 0, 0) ? "none" : PQgetvalue(r, 0, 0));
     PQclear(r);
     return rc;
 }
 
-vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const train_opts *o,
-                  json_t **summary, vg_error *err)
+vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                  const train_opts *o, json_t **summary, vg_error *err)
 {
     double t_start = now_s();
     int *dates = NULL;
@@ -411,46 +457,63 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const tra
     vg_code rc = VG_OK;
     *summary = NULL;
 
-    int nd = train_observation_dates(o->as_of, o->horizon_days, o->lookback_days, o->step_days, &dates);
+    int nd = train_observation_dates(o->as_of, o->horizon_days,
+                                     o->lookback_days, o->step_days, &dates);
     if (nd <= 0) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    if ((rc = check_history(db, cfg, dates[0], o->as_of, o->horizon_days, err)) != VG_OK)
+    if ((rc = check_history(db, cfg, dates[0], o->as_of, o->horizon_days,
+                            err)) != VG_OK)
         goto cleanup;
     if ((rc = feat_spec_discover(db, cfg, o->as_of, &spec, err)) != VG_OK)
         goto cleanup;
-    feat_request req = {dates, nd, o->horizon_days, cfg->train_max_rows, 0,
-                        (unsigned)cfg->train_seed, o->quiet};
+    feat_request req = {dates,
+                        nd,
+                        o->horizon_days,
+                        cfg->train_max_rows,
+                        0,
+                        (unsigned)cfg->train_seed,
+                        o->quiet};
     if ((rc = feat_build(db, cfg, spec, &req, lg, &m, stats, err)) != VG_OK)
         goto cleanup;
     double t_feat = now_s();
-    log_info(lg, "features: %zu rows x %zu columns over %d observation dates in %.1f s", m->nrows,
-             m->ncols, nd, t_feat - t_start);
+    log_info(
+        lg,
+        "features: %zu rows x %zu columns over %d observation dates in %.1f s",
+        m->nrows, m->ncols, nd, t_feat - t_start);
 
     if (m->nrows == 0) {
-        rc = vg_fail(err, VG_EDATA, "no customer was active on any observation date");
+        rc = vg_fail(err, VG_EDATA,
+                     "no customer was active on any observation date");
         goto cleanup;
     }
     double pos = 0;
     for (size_t r = 0; r < m->nrows; r++)
         pos += m->label[r];
     if (pos == 0) {
-        rc = vg_fail(err, VG_EDATA,
-                     "no customer churned within %d days of any observation date (%zu rows): "
-                     "a model needs both classes; check that canceled_at is mapped",
-                     o->horizon_days, m->nrows);
+        rc = vg_fail(
+            err, VG_EDATA,
+            "no customer churned within %d days of any observation date (%zu "
+            "rows): "
+            "a model needs both classes; check that canceled_at is mapped",
+            o->horizon_days, m->nrows);
         goto cleanup;
     }
     if (pos == (double)m->nrows) {
-        rc = vg_fail(err, VG_EDATA, "every row churned: a model needs both classes");
+        rc = vg_fail(err, VG_EDATA,
+                     "every row churned: a model needs both classes");
         goto cleanup;
     }
-    if ((long)m->nrows < cfg->train_min_rows || pos < cfg->train_min_positives) {
+    if ((long)m->nrows < cfg->train_min_rows ||
+        pos < cfg->train_min_positives) {
         rc = vg_fail(err, VG_EDATA,
-                     "too few rows to train: %zu rows with %.0f churned (need %d and %d; "
-                     "see train.min_rows and train.min_positives, or lengthen --lookback)",
-                     m->nrows, pos, cfg->train_min_rows, cfg->train_min_positives);
+                     "too few rows to train: %zu rows with %.0f churned (need "
+                     "%d and %d; "
+                     "see train.min_rows and train.min_positives, or lengthen "
+                     "--lookback)",
+                     m->nrows, pos, cfg->train_min_rows,
+                     cfg->train_min_positives);
         goto cleanup;
     }
 
@@ -475,8 +538,11 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const tra
                 (rc = subset_take(m, pred_role, &a2, &va, err)) != VG_OK)
                 goto cleanup;
             if (subset_positives(&tr) == 0 || subset_positives(&es) == 0) {
-                rc = vg_fail(err, VG_EDATA, "cross-validation fold %d has no churned customers: "
-                                            "too few positives for 5-fold CV", f);
+                rc = vg_fail(
+                    err, VG_EDATA,
+                    "cross-validation fold %d has no churned customers: "
+                    "too few positives for 5-fold CV",
+                    f);
                 goto cleanup;
             }
             if ((rc = fit_model(cfg, lg, &tr, &es, &ff, err)) != VG_OK)
@@ -508,13 +574,17 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const tra
             (rc = subset_take(m, pred_role, &a1, &es, err)) != VG_OK ||
             (rc = subset_take(m, pred_role, &a2, &va, err)) != VG_OK)
             goto cleanup;
-        if (subset_positives(&tr) == 0 || subset_positives(&es) == 0 || subset_positives(&va) == 0) {
+        if (subset_positives(&tr) == 0 || subset_positives(&es) == 0 ||
+            subset_positives(&va) == 0) {
             char d0[DATE_BUF];
             date_format(dates[0], d0);
             rc = vg_fail(err, VG_EDATA,
-                         "not enough churn to split by time (train %.0f, calibration %.0f, "
-                         "validation %.0f churned rows; validation date %s): lengthen --lookback",
-                         subset_positives(&tr), subset_positives(&es), subset_positives(&va), d0);
+                         "not enough churn to split by time (train %.0f, "
+                         "calibration %.0f, "
+                         "validation %.0f churned rows; validation date %s): "
+                         "lengthen --lookback",
+                         subset_positives(&tr), subset_positives(&es),
+                         subset_positives(&va), d0);
             goto cleanup;
         }
         if ((rc = fit_model(cfg, lg, &tr, &es, &fit, err)) != VG_OK)
@@ -547,8 +617,9 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const tra
     /* Champion decision on the same validation rows. */
     double champ_ll = NAN;
     long long champ_id = 0;
-    if (nd > 1 && (rc = champion_logloss(db, cfg, lg, o->horizon_days, dates[0], spec, m, &va,
-                                         &champ_ll, &champ_id, err)) != VG_OK)
+    if (nd > 1 &&
+        (rc = champion_logloss(db, cfg, lg, o->horizon_days, dates[0], spec, m,
+                               &va, &champ_ll, &champ_id, err)) != VG_OK)
         goto cleanup;
     int promote = isnan(champ_ll) || ms.logloss <= champ_ll + 1e-12;
     if (nd == 1 && champ_id == 0) {
@@ -556,7 +627,8 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const tra
          * only when there is no champion for this horizon. */
         stored_model *sm = NULL;
         vg_error e2;
-        if (store_load(db, 0, o->horizon_days, &sm, &e2) == VG_OK && sm->horizon_days == o->horizon_days) {
+        if (store_load(db, 0, o->horizon_days, &sm, &e2) == VG_OK &&
+            sm->horizon_days == o->horizon_days) {
             champ_id = sm->model_id;
             promote = 0;
         }
@@ -564,17 +636,21 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const tra
     }
     char decision[256];
     if (champ_id == 0)
-        snprintf(decision, sizeof decision, "champion (there was none for a %d-day horizon)",
+        snprintf(decision, sizeof decision,
+                 "champion (there was none for a %d-day horizon)",
                  o->horizon_days);
     else if (isnan(champ_ll))
         snprintf(decision, sizeof decision,
-                 "kept model %lld (cross-validated models are not compared; promote by training with time validation)",
+                 "kept model %lld (cross-validated models are not compared; "
+                 "promote by training with time validation)",
                  champ_id);
     else if (promote)
-        snprintf(decision, sizeof decision, "champion (log loss %.5f vs %.5f of model %lld)", ms.logloss,
+        snprintf(decision, sizeof decision,
+                 "champion (log loss %.5f vs %.5f of model %lld)", ms.logloss,
                  champ_ll, champ_id);
     else
-        snprintf(decision, sizeof decision, "not promoted (log loss %.5f vs %.5f of champion %lld)",
+        snprintf(decision, sizeof decision,
+                 "not promoted (log loss %.5f vs %.5f of champion %lld)",
                  ms.logloss, champ_ll, champ_id);
 
     char asof[DATE_BUF], d0[DATE_BUF], dn[DATE_BUF];
@@ -582,25 +658,29 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg, const tra
     date_format(dates[0], d0);
     date_format(dates[nd - 1], dn);
     json_t *metrics = metrics_summary_json(&ms);
-    json_object_set_new(metrics, "calibration_table", calibration_json(prob, y, w, nva_total));
-    json_t *mjs = json_pack("{s:o, s:o, s:s, s:s, s:s, s:I, s:o}", "model", metrics, "baseline",
-                            have_baseline ? metrics_summary_json(&mb) : json_null(), "validation",
-                            validation, "validation_date", d0, "baseline_feature",
-                            "usage.days_since_last_activity", "validation_rows",
-                            (json_int_t)nva_total, "champion_logloss",
-                            isnan(champ_ll) ? json_null() : json_real(champ_ll));
-    json_t *params = json_pack("{s:o, s:i, s:o, s:i, s:i, s:i, s:i, s:s, s:s}", "xgboost",
-                               booster_params_json(&fit.params), "best_rounds", fit.best_rounds,
-                               "calibration", calib_to_json(fit.cal), "horizon_days",
-                               o->horizon_days, "lookback_days", o->lookback_days, "step_days",
-                               o->step_days, "observation_dates", nd, "first_date", dn, "last_date", d0);
+    json_object_set_new(metrics, "calibration_table",
+                        calibration_json(prob, y, w, nva_total));
+    json_t *mjs = json_pack(
+        "{s:o, s:o, s:s, s:s, s:s, s:I, s:o}", "model", metrics, "baseline",
+        have_baseline ? metrics_summary_json(&mb) : json_null(), "validation",
+        validation, "validation_date", d0, "baseline_feature",
+        "usage.days_since_last_activity", "validation_rows",
+        (json_int_t)nva_total, "champion_logloss",
+        isnan(champ_ll) ? json_null() : json_real(champ_ll));
+    json_t *params = json_pack(
+        "{s:o, s:i, s:o, s:i, s:i, s:i, s:i, s:s, s:s}", "xgboost",
+        booster_params_json(&fit.params), "best_rounds", fit.best_rounds,
+        "calibration", calib_to_json(fit.cal), "horizon_days", o->horizon_days,
+        "lookback_days", o->lookback_days, "step_days", o->step_days,
+        "observation_dates", nd, "first_date", dn, "last_date", d0);
     json_object_set(params, "sampling", json_object_get(stats, "sampling"));
     json_t *features = feat_spec_to_json(spec);
 
     long long model_id = 0;
     if ((rc = db_begin(db, err)) != VG_OK)
         goto store_fail;
-    rc = store_insert(db, o->as_of, o->horizon_days, features, params, mjs, fit.b, &model_id, err);
+    rc = store_insert(db, o->as_of, o->horizon_days, features, params, mjs,
+                      fit.b, &model_id, err);
     if (rc == VG_OK && promote)
         rc = store_promote(db, model_id, o->horizon_days, err);
     if (rc == VG_OK)
@@ -615,17 +695,18 @@ store_fail:
         goto cleanup;
     }
     double t_end = now_s();
-    out = json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:O, s:o, s:{s:s, s:b, s:o}, s:i, s:i, "
-                    "s:{s:f, s:f, s:f, s:f}, s:O}",
-                    "model_id", (json_int_t)model_id, "as_of", asof, "rows", (json_int_t)m->nrows,
-                    "positives", (json_int_t)pos, "features", (json_int_t)m->ncols, "validation",
-                    validation, "metrics", metrics, "baseline",
-                    have_baseline ? metrics_summary_json(&mb) : json_null(), "champion",
-                    "decision", decision, "is_champion", promote, "previous_model_id",
-                    champ_id ? json_integer(champ_id) : json_null(), "observation_dates", nd,
-                    "best_rounds", fit.best_rounds, "seconds", "features", t_feat - t_start, "fit",
-                    t_fit - t_feat, "store", t_end - t_fit, "total", t_end - t_start, "skipped",
-                    stats);
+    out = json_pack(
+        "{s:I, s:s, s:I, s:I, s:I, s:s, s:O, s:o, s:{s:s, s:b, s:o}, s:i, s:i, "
+        "s:{s:f, s:f, s:f, s:f}, s:O}",
+        "model_id", (json_int_t)model_id, "as_of", asof, "rows",
+        (json_int_t)m->nrows, "positives", (json_int_t)pos, "features",
+        (json_int_t)m->ncols, "validation", validation, "metrics", metrics,
+        "baseline", have_baseline ? metrics_summary_json(&mb) : json_null(),
+        "champion", "decision", decision, "is_champion", promote,
+        "previous_model_id", champ_id ? json_integer(champ_id) : json_null(),
+        "observation_dates", nd, "best_rounds", fit.best_rounds, "seconds",
+        "features", t_feat - t_start, "fit", t_fit - t_feat, "store",
+        t_end - t_fit, "total", t_end - t_start, "skipped", stats);
     json_decref(mjs);
     json_decref(params);
     json_decref(features);

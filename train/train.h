@@ -10,7 +10,7 @@
 #include "core/log.h"
 
 typedef struct train_opts {
-    int as_of;          /* day D: the model is for use from D on */
+    int as_of; /* day D: the model is for use from D on */
     int horizon_days;
     int lookback_days;
     int step_days;

@@ -1,0 +1,532 @@
+/* demo.c — `vigil demo`: checks options, recreates the tables in one
+ * transaction, streams every simulated customer through COPY table by table. */
+#include "demo/demo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "demo/demo_internal.h"
+
+/* Table comment that marks a table as ours to drop. */
+#define DEMO_MARKER "vigil demo data"
+#define TRUTH "vigil_demo_truth"
+
+void demo_opts_default(demo_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->schema = "public";
+    o->customers = 2000;
+    o->seed = 42;
+    o->end_day = 20240; /* 2025-06-01 */
+    o->history_days = 450;
+    o->dirty_share = 0.002;
+}
+
+static vg_code check_opts(const demo_opts *o, vg_error *err)
+{
+    if (!o->schema || !*o->schema)
+        return vg_fail(err, VG_EUSAGE, "demo: empty schema name");
+    if (!strcmp(o->schema, TRUTH) || !strcmp(o->schema, "vigil") ||
+        !strncmp(o->schema, "pg_", 3) ||
+        !strcmp(o->schema, "information_schema"))
+        return vg_fail(err, VG_EUSAGE,
+                       "demo: schema \"%s\" is reserved; choose another",
+                       o->schema);
+    if (o->customers < 1 || o->customers > 1000000)
+        return vg_fail(err, VG_EUSAGE,
+                       "demo: customers must be between 1 and 1000000");
+    if (o->history_days < 30 || o->history_days > 3650)
+        return vg_fail(err, VG_EUSAGE,
+                       "demo: history must be between 30 and 3650 days");
+    if (o->end_day < demo_day_from_civil(1980, 1, 1) ||
+        o->end_day > demo_day_from_civil(2200, 1, 1))
+        return vg_fail(err, VG_EUSAGE,
+                       "demo: end date must be between 1980 and 2200");
+    /* Signups reach back up to three years (or a year before a longer
+     * window); all of it must stay after 1970, where timestamps are >= 0. */
+    if (o->end_day - o->history_days - 4 * 365 < 0)
+        return vg_fail(err, VG_EUSAGE,
+                       "demo: end date too early for %d days of history",
+                       o->history_days);
+    if (!(o->dirty_share >= 0 && o->dirty_share <= 0.2))
+        return vg_fail(err, VG_EUSAGE,
+                       "demo: dirty share must be between 0 and 0.2");
+    return VG_OK;
+}
+
+/* Quoted names of everything the run touches. */
+typedef struct names {
+    char *schema, *customers, *events, *tickets;
+} names;
+
+static void names_free(names *n)
+{
+    free(n->schema);
+    free(n->customers);
+    free(n->events);
+    free(n->tickets);
+}
+
+/* Refuse to drop a table we did not create: the schema may be a real one. */
+static vg_code guard_existing(db_conn *db, const char *schema, vg_error *err)
+{
+    const char *params[1] = {schema};
+    PGresult *res = NULL;
+    vg_code rc =
+        db_exec(db,
+                "SELECT c.relname, c.relkind::text, "
+                "coalesce(obj_description(c.oid, 'pg_class'), '') "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = $1 "
+                "AND c.relname IN ('customers', 'usage_events', 'tickets') "
+                "ORDER BY 1",
+                1, params, &res, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *kind = PQgetvalue(res, i, 1);
+        const char *comment = PQgetvalue(res, i, 2);
+        if (strcmp(kind, "r") != 0 ||
+            strncmp(comment, DEMO_MARKER, strlen(DEMO_MARKER)) != 0) {
+            rc = vg_fail(err, VG_EUSAGE,
+                         "demo: refusing to replace %s.%s: it was not created "
+                         "by vigil demo (drop it yourself if it is disposable, "
+                         "or choose another source.schema)",
+                         schema, PQgetvalue(res, i, 0));
+            goto cleanup;
+        }
+    }
+cleanup:
+    PQclear(res);
+    return rc;
+}
+
+static vg_code create_tables(db_conn *db, const names *n, const demo_opts *o,
+                             vg_error *err)
+{
+    char end[16], sql[4096];
+    demo_fmt_date(end, o->end_day);
+    /* No NOT NULL, key or check on events and tickets: the dirty rows must
+     * load, exactly as they would from a careless upstream export. */
+    snprintf(
+        sql, sizeof sql,
+        "CREATE SCHEMA IF NOT EXISTS %s;"
+        "DROP TABLE IF EXISTS %s, %s, %s;"
+        "CREATE TABLE %s (customer_id text PRIMARY KEY, name text,"
+        " created_at timestamptz NOT NULL, canceled_at timestamptz,"
+        " plan text, mrr numeric(12,2), seats integer, language text,"
+        " industry text, region text, is_enterprise boolean,"
+        " employee_count integer, renewal_date date);"
+        "CREATE TABLE %s (customer_id text, occurred_at timestamptz,"
+        " event_type text, user_id text, quantity double precision);"
+        "CREATE TABLE %s (ticket_id text, customer_id text,"
+        " created_at timestamptz, first_response_at timestamptz,"
+        " resolved_at timestamptz, status text, priority text, channel text,"
+        " subject text, body text, csat smallint, reopens integer,"
+        " escalated boolean);"
+        "COMMENT ON TABLE %s IS '" DEMO_MARKER " (seed %lu, %ld customers, "
+        "up to %s)';"
+        "COMMENT ON TABLE %s IS '" DEMO_MARKER "';"
+        "COMMENT ON TABLE %s IS '" DEMO_MARKER "';",
+        n->schema, n->customers, n->events, n->tickets, n->customers, n->events,
+        n->tickets, n->customers, o->seed, o->customers, end, n->events,
+        n->tickets);
+    vg_code rc = db_run(db, sql, err);
+    if (rc != VG_OK)
+        return rc;
+    return db_run(
+        db,
+        "DROP SCHEMA IF EXISTS " TRUTH " CASCADE;"
+        "CREATE SCHEMA " TRUTH ";"
+        "COMMENT ON SCHEMA " TRUTH " IS 'what vigil demo hid in the data, to "
+        "score vigil against';"
+        "CREATE TABLE " TRUTH ".customer_truth (customer_id text PRIMARY KEY,"
+        " churned boolean, churn_cause text, decided_on date,"
+        " cancels_on date, collapse_on date, csv_affected boolean,"
+        " sso_affected boolean);"
+        "CREATE TABLE " TRUTH ".ticket_topics (ticket_id text PRIMARY KEY,"
+        " topic text, language text);"
+        "CREATE TABLE " TRUTH ".emerging_issues (topic text, onset date,"
+        " description text, ends date, customers integer);"
+        "CREATE TABLE " TRUTH ".dirty_rows (tbl text, kind text, count int);",
+        err);
+}
+
+/* State shared by the passes over all customers. */
+typedef struct run {
+    db_conn *db;
+    const demo_opts *o;
+    demo_ctx x;
+    demo_cust c;
+    progress prog;
+    demo_buf subject, body;
+    demo_event_counts ev;
+    long tk_rows, tk_dirty[DEMO_NDIRTY_TK];
+    long churned, csv_customers, sso_customers;
+} run;
+
+typedef vg_code (*cust_fn)(run *r, db_copy_in *cp, vg_error *err);
+
+static void fmt_ts_or_null(db_copy_in *cp, int64_t ts)
+{
+    char buf[32];
+    if (ts < 0) {
+        db_copy_field_null(cp);
+        return;
+    }
+    demo_fmt_ts(buf, ts);
+    db_copy_field(cp, buf);
+}
+
+static void fmt_day_or_null(db_copy_in *cp, int day)
+{
+    char buf[16];
+    if (day < 0) {
+        db_copy_field_null(cp);
+        return;
+    }
+    demo_fmt_date(buf, day);
+    db_copy_field(cp, buf);
+}
+
+static vg_code row_customer(run *r, db_copy_in *cp, vg_error *err)
+{
+    const demo_cust *c = &r->c;
+    char buf[32];
+    db_copy_field(cp, c->id);
+    db_copy_field(cp, c->name);
+    fmt_ts_or_null(cp, c->created_ts);
+    fmt_ts_or_null(cp, c->canceled_ts);
+    db_copy_field(cp, demo_plan_name[c->plan]);
+    snprintf(buf, sizeof buf, "%ld.%02ld", c->mrr_cents / 100,
+             c->mrr_cents % 100);
+    db_copy_field(cp, buf);
+    snprintf(buf, sizeof buf, "%d", c->seats);
+    db_copy_field(cp, buf);
+    db_copy_field(cp, demo_lang_code[c->lang]);
+    db_copy_field(cp, demo_industry_name[c->industry]);
+    db_copy_field(cp, demo_region_name[c->region]);
+    db_copy_field(cp, c->is_enterprise ? "t" : "f");
+    snprintf(buf, sizeof buf, "%d", c->employees);
+    db_copy_field(cp, buf);
+    fmt_day_or_null(cp, c->renewal_day);
+    if (c->canceled_ts >= 0)
+        r->churned++;
+    r->csv_customers += c->csv_affected;
+    r->sso_customers += c->sso_affected;
+    return db_copy_row_end(cp, err);
+}
+
+static vg_code row_customer_truth(run *r, db_copy_in *cp, vg_error *err)
+{
+    const demo_cust *c = &r->c;
+    db_copy_field(cp, c->id);
+    db_copy_field(cp, c->canceled_ts >= 0 ? "t" : "f");
+    db_copy_field(cp, demo_cause_name[c->cause]);
+    fmt_day_or_null(cp, c->decision_day);
+    fmt_day_or_null(cp, c->cancel_plan_day);
+    fmt_day_or_null(cp, c->collapse_day);
+    db_copy_field(cp, c->csv_affected ? "t" : "f");
+    db_copy_field(cp, c->sso_affected ? "t" : "f");
+    return db_copy_row_end(cp, err);
+}
+
+static vg_code rows_events(run *r, db_copy_in *cp, vg_error *err)
+{
+    return demo_emit_events(&r->x, &r->c, cp, &r->ev, err);
+}
+
+static vg_code rows_tickets(run *r, db_copy_in *cp, vg_error *err)
+{
+    const demo_cust *c = &r->c;
+    vg_code rc = VG_OK;
+    for (int i = 0; i < c->ntickets && rc == VG_OK; i++) {
+        const demo_ticket *t = &c->tickets[i];
+        char id[16], unknown[16], num[8];
+        demo_ticket_id(&r->x, c->idx, t->seq, id);
+        demo_ticket_text(&r->x, c, t, &r->subject, &r->body);
+        if (r->subject.oom || r->body.oom)
+            return vg_fail(err, VG_ENOMEM, "demo: out of memory");
+        db_copy_field(cp, id);
+        if (t->dirty == DT_NULL_CUSTOMER) {
+            db_copy_field_null(cp);
+        } else if (t->dirty == DT_UNKNOWN_CUSTOMER) {
+            demo_rng ur;
+            demo_rng_seed(&ur, r->x.seed, (uint64_t)c->idx, 1000 + t->seq);
+            demo_unknown_customer_id(&ur, unknown);
+            db_copy_field(cp, unknown);
+        } else {
+            db_copy_field(cp, c->id);
+        }
+        fmt_ts_or_null(cp, t->created);
+        fmt_ts_or_null(cp, t->first_response);
+        fmt_ts_or_null(cp, t->resolved);
+        db_copy_field(cp, demo_status_name[t->status]);
+        db_copy_field(cp, demo_priority_name[t->priority]);
+        db_copy_field(cp, demo_channel_name[t->channel]);
+        db_copy_field(cp, r->subject.p ? r->subject.p : "");
+        db_copy_field(cp, r->body.p ? r->body.p : "");
+        if (t->csat < 0) {
+            db_copy_field_null(cp);
+        } else {
+            snprintf(num, sizeof num, "%d", t->csat);
+            db_copy_field(cp, num);
+        }
+        if (t->reopens < 0) {
+            db_copy_field_null(cp);
+        } else {
+            snprintf(num, sizeof num, "%d", t->reopens);
+            db_copy_field(cp, num);
+        }
+        db_copy_field(cp, t->escalated < 0 ? NULL : t->escalated ? "t" : "f");
+        r->tk_rows++;
+        if (t->dirty >= 0)
+            r->tk_dirty[(int)t->dirty]++;
+        rc = db_copy_row_end(cp, err);
+    }
+    return rc;
+}
+
+static vg_code rows_ticket_topics(run *r, db_copy_in *cp, vg_error *err)
+{
+    const demo_cust *c = &r->c;
+    vg_code rc = VG_OK;
+    for (int i = 0; i < c->ntickets && rc == VG_OK; i++) {
+        const demo_ticket *t = &c->tickets[i];
+        char id[16];
+        demo_ticket_id(&r->x, c->idx, t->seq, id);
+        db_copy_field(cp, id);
+        db_copy_field(cp, demo_topic_key[(int)t->topic]);
+        db_copy_field(cp, demo_lang_code[(int)t->lang]);
+        rc = db_copy_row_end(cp, err);
+    }
+    return rc;
+}
+
+/* One pass: simulate every customer again and write its rows of one table. */
+static vg_code pass(run *r, int step, const char *label, const char *copy_sql,
+                    cust_fn fn, vg_error *err)
+{
+    db_copy_in *cp = NULL;
+    vg_code rc = db_copy_in_begin(r->db, copy_sql, &cp, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    for (long i = 1; i <= r->o->customers && rc == VG_OK; i++) {
+        demo_sim_customer(&r->x, i, &r->c);
+        rc = fn(r, cp, err);
+        if ((i & 255) == 0)
+            progress_update(&r->prog, "demo [%d/5] %s: %ld/%ld customers", step,
+                            label, i, r->o->customers);
+    }
+cleanup:
+    if (cp) {
+        vg_code end = db_copy_in_end(cp, rc != VG_OK, err);
+        if (rc == VG_OK)
+            rc = end;
+    }
+    if (rc != VG_OK)
+        vg_wrap(err, "demo: loading %s: ", label);
+    return rc;
+}
+
+static vg_code load_truth_tail(run *r, vg_error *err)
+{
+    const demo_ctx *x = &r->x;
+    char a[16], b[16], sql[1024];
+    db_copy_in *cp = NULL;
+    vg_code rc = db_copy_in_begin(
+        r->db,
+        "COPY " TRUTH ".emerging_issues (topic, onset, description, ends,"
+        " customers) FROM STDIN",
+        &cp, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    demo_fmt_date(a, x->csv_onset);
+    db_copy_field(cp, demo_topic_key[TP_CSV_BROKEN]);
+    db_copy_field(cp, a);
+    db_copy_field(cp, "CSV export fails or garbles umlauts and accents "
+                      "(UTF-8 written as Latin-1); mostly German customers; "
+                      "tickets grow daily after onset, unfixed at the end");
+    db_copy_field_null(cp);
+    db_copy_field_fmt(cp, "%ld", r->csv_customers);
+    if ((rc = db_copy_row_end(cp, err)) != VG_OK)
+        goto cleanup;
+    demo_fmt_date(a, x->sso_onset);
+    demo_fmt_date(b, x->sso_onset + x->sso_days);
+    db_copy_field(cp, demo_topic_key[TP_SSO_OUTAGE]);
+    db_copy_field(cp, a);
+    db_copy_field(cp, "SAML SSO logins fail after a certificate rotation; "
+                      "SSO customers only; a burst decaying over the outage");
+    db_copy_field(cp, b);
+    db_copy_field_fmt(cp, "%ld", r->sso_customers);
+    if ((rc = db_copy_row_end(cp, err)) != VG_OK)
+        goto cleanup;
+    rc = db_copy_in_end(cp, 0, err);
+    cp = NULL;
+    if (rc != VG_OK)
+        goto cleanup;
+
+    rc = db_copy_in_begin(
+        r->db, "COPY " TRUTH ".dirty_rows (tbl, kind, count) FROM STDIN", &cp,
+        err);
+    if (rc != VG_OK)
+        goto cleanup;
+    for (int k = 0; k < DEMO_NDIRTY_EV && rc == VG_OK; k++) {
+        db_copy_field(cp, "usage_events");
+        db_copy_field(cp, demo_dirty_ev_name[k]);
+        db_copy_field_fmt(cp, "%ld", r->ev.dirty[k]);
+        rc = db_copy_row_end(cp, err);
+    }
+    for (int k = 0; k < DEMO_NDIRTY_TK && rc == VG_OK; k++) {
+        db_copy_field(cp, "tickets");
+        db_copy_field(cp, demo_dirty_tk_name[k]);
+        db_copy_field_fmt(cp, "%ld", r->tk_dirty[k]);
+        rc = db_copy_row_end(cp, err);
+    }
+    if (rc != VG_OK)
+        goto cleanup;
+    rc = db_copy_in_end(cp, 0, err);
+    cp = NULL;
+    if (rc != VG_OK)
+        goto cleanup;
+    snprintf(sql, sizeof sql,
+             "CREATE INDEX ON " TRUTH ".ticket_topics (topic);"
+             "CREATE INDEX ON " TRUTH ".customer_truth (churn_cause);");
+    rc = db_run(r->db, sql, err);
+cleanup:
+    if (cp)
+        db_copy_in_end(cp, 1, NULL);
+    return rc;
+}
+
+vg_code demo_generate(db_conn *db, const demo_opts *o, demo_stats *st,
+                      vg_error *err)
+{
+    names n = {0};
+    run *r = NULL;
+    demo_ctx *x = NULL;
+    int in_tx = 0;
+    char sql[1024];
+    vg_code rc = check_opts(o, err);
+    if (rc != VG_OK)
+        goto cleanup;
+
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        rc = vg_fail(err, VG_ENOMEM, "demo: out of memory");
+        goto cleanup;
+    }
+    r->db = db;
+    r->o = o;
+    x = &r->x;
+    x->seed = o->seed;
+    x->n = o->customers;
+    x->end_day = o->end_day;
+    x->history_days = o->history_days;
+    x->window_start = o->end_day - o->history_days;
+    x->dirty_share = o->dirty_share;
+    x->csv_onset = o->end_day - 21;
+    x->sso_onset = o->end_day - 60;
+    x->sso_days = 10;
+    x->ev_rate = calloc((size_t)o->history_days, sizeof *x->ev_rate);
+    x->tickets = calloc(DEMO_MAX_TICKETS, sizeof *x->tickets);
+    n.schema = db_quote_ident(db, o->schema);
+    n.customers = db_qualify(db, o->schema, "customers");
+    n.events = db_qualify(db, o->schema, "usage_events");
+    n.tickets = db_qualify(db, o->schema, "tickets");
+    if (!x->ev_rate || !x->tickets || !n.schema || !n.customers || !n.events ||
+        !n.tickets) {
+        rc = vg_fail(err, VG_ENOMEM, "demo: out of memory");
+        goto cleanup;
+    }
+    progress_init(&r->prog, o->quiet);
+    demo_prepare(x);
+
+    if ((rc = db_begin(db, err)) != VG_OK)
+        goto cleanup;
+    in_tx = 1;
+    if ((rc = guard_existing(db, o->schema, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = create_tables(db, &n, o, err)) != VG_OK) {
+        vg_wrap(err, "demo: creating tables: ");
+        goto cleanup;
+    }
+
+    /* FREEZE: the tables are new in this transaction, so rows can be
+     * written frozen and nobody pays for hint bits later. */
+    snprintf(sql, sizeof sql,
+             "COPY %s (customer_id, name, created_at, canceled_at, plan, mrr,"
+             " seats, language, industry, region, is_enterprise,"
+             " employee_count, renewal_date) FROM STDIN WITH (FREEZE)",
+             n.customers);
+    if ((rc = pass(r, 1, "customers", sql, row_customer, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = pass(r, 2, "customer truth",
+                   "COPY " TRUTH ".customer_truth FROM STDIN WITH (FREEZE)",
+                   row_customer_truth, err)) != VG_OK)
+        goto cleanup;
+    snprintf(sql, sizeof sql,
+             "COPY %s (customer_id, occurred_at, event_type, user_id,"
+             " quantity) FROM STDIN WITH (FREEZE)",
+             n.events);
+    if ((rc = pass(r, 3, "usage_events", sql, rows_events, err)) != VG_OK)
+        goto cleanup;
+    snprintf(sql, sizeof sql,
+             "COPY %s (ticket_id, customer_id, created_at, first_response_at,"
+             " resolved_at, status, priority, channel, subject, body, csat,"
+             " reopens, escalated) FROM STDIN WITH (FREEZE)",
+             n.tickets);
+    if ((rc = pass(r, 4, "tickets", sql, rows_tickets, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = pass(r, 5, "ticket truth",
+                   "COPY " TRUTH ".ticket_topics FROM STDIN WITH (FREEZE)",
+                   rows_ticket_topics, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = load_truth_tail(r, err)) != VG_OK) {
+        vg_wrap(err, "demo: loading " TRUTH ": ");
+        goto cleanup;
+    }
+    progress_update(&r->prog, "demo: committing");
+    if ((rc = db_commit(db, err)) != VG_OK) {
+        vg_wrap(err, "demo: ");
+        goto cleanup;
+    }
+    in_tx = 0;
+
+    progress_update(&r->prog, "demo: analyzing");
+    snprintf(sql, sizeof sql,
+             "ANALYZE %s; ANALYZE %s; ANALYZE %s; ANALYZE " TRUTH
+             ".customer_truth; ANALYZE " TRUTH ".ticket_topics;",
+             n.customers, n.events, n.tickets);
+    if ((rc = db_run(db, sql, err)) != VG_OK) {
+        vg_wrap(err, "demo: analyzing: ");
+        goto cleanup;
+    }
+
+    if (st) {
+        memset(st, 0, sizeof *st);
+        st->customers = o->customers;
+        st->events = r->ev.rows;
+        st->tickets = r->tk_rows;
+        st->churned = r->churned;
+        for (int k = 0; k < DEMO_NDIRTY_EV; k++)
+            st->dirty_events += r->ev.dirty[k];
+        for (int k = 0; k < DEMO_NDIRTY_TK; k++)
+            st->dirty_tickets += r->tk_dirty[k];
+    }
+cleanup:
+    if (in_tx)
+        db_rollback(db);
+    if (r) {
+        progress_done(&r->prog);
+        free(r->x.ev_rate);
+        free(r->x.tickets);
+        demo_buf_free(&r->subject);
+        demo_buf_free(&r->body);
+        free(r);
+    }
+    names_free(&n);
+    return rc;
+}

@@ -1,0 +1,729 @@
+/* demo_sim.c — the hidden life of one demo customer: attributes, a daily
+ * engagement state, support tickets and the churn decision that follows it. */
+#include "demo/demo_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Independent random streams per customer, so e.g. generating ticket text
+ * never shifts the draws that decide churn. */
+enum { ST_ATTR = 1, ST_SIM, ST_TICKET, ST_DIRTY };
+
+/* Rate constants, calibrated so a customer averages ~100 usage events and ~2
+ * tickets over the default 450-day history and ~2.5% of active customers
+ * churn per month (see tests/test_db_demo.c for the checked ranges). */
+#define K_EVENTS 0.108
+#define K_TICKETS 0.00258
+#define H_BASE 0.00016       /* daily churn hazard nobody could predict */
+#define H_DECLINE 0.0115     /* ... at full disengagement */
+#define H_COLLAPSE 0.0047    /* ... while usage has collapsed */
+#define H_FRUSTRATION 0.0054 /* ... at saturated support frustration */
+
+static const double industry_weight[] = {22, 12, 12, 9, 8, 7, 8, 7, 10, 5};
+/* Churn propensity per industry: retail and nonprofits churn more, regulated
+ * industries less, which gives the attribute features something to find. */
+static const double industry_hazard[] = {1.0, 1.35, 0.9,  0.75, 0.8,
+                                         1.2, 1.0,  1.15, 1.0,  1.3};
+static const double plan_hazard[DEMO_NPLAN] = {1.45, 1.0, 0.7, 0.45};
+
+static const char *const name_adj[] = {
+    "Blue",   "Silver",  "Nordic",   "Apex",      "Bright",   "Clear",
+    "Swift",  "Quantum", "Urban",    "Green",     "Iron",     "Golden",
+    "Alpine", "Coastal", "Summit",   "Pioneer",   "Vertex",   "Lumen",
+    "Cobalt", "Crimson", "Sterling", "Evergreen", "Northern", "Pacific",
+    "Atlas",  "Nova",    "Orbit",    "Prime",     "Redwood",  "Solar",
+    NULL};
+static const char *const name_noun[] = {
+    "Harbor",   "Analytics", "Works",    "Logic",    "Labs",      "Systems",
+    "Dynamics", "Ventures",  "Partners", "Foods",    "Logistics", "Health",
+    "Media",    "Retail",    "Robotics", "Finance",  "Energy",    "Studio",
+    "Networks", "Supply",    "Clinics",  "Learning", "Motors",    "Textiles",
+    "Capital",  "Insights",  "Cloud",    "Data",     "Design",    "Freight",
+    NULL};
+static const char *const suffix_en[] = {"Inc.",  "LLC", "Ltd", "Co.",
+                                        "Group", "",    "",    NULL};
+static const char *const suffix_de[] = {"GmbH",          "GmbH", "AG", "KG",
+                                        "GmbH & Co. KG", "",     NULL};
+static const char *const suffix_fr[] = {"SAS", "SARL", "SA", "", NULL};
+static const char *const suffix_es[] = {"S.L.",  "S.A.", "S.A. de C.V.",
+                                        "Ltda.", "",     NULL};
+static const char *const *const suffixes[DEMO_NLANG] = {suffix_en, suffix_de,
+                                                        suffix_fr, suffix_es};
+
+static const char *const first_en[] = {
+    "James", "Mary",  "John",    "Linda",  "Michael", "Sarah", "David",
+    "Emily", "Chris", "Jessica", "Daniel", "Laura",   "Kevin", "Megan",
+    "Ryan",  "Priya", "Wei",     "Aisha",  NULL};
+static const char *const last_en[] = {"Smith",  "Johnson", "Brown",  "Taylor",
+                                      "Miller", "Davis",   "Wilson", "Clark",
+                                      "Walker", "Young",   "Patel",  "Nguyen",
+                                      "Chen",   "O'Brien", NULL};
+static const char *const first_de[] = {"Lukas",  "Anna",   "Jonas",  "Laura",
+                                       "Felix",  "Julia",  "Tobias", "Katrin",
+                                       "Jürgen", "Sabine", "Stefan", "Miriam",
+                                       "Jörg",   "Lena",   NULL};
+static const char *const last_de[] = {
+    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner",
+    "Becker", "Schulz",  "Hoffmann",  "Köhler",  "Weiß",  "Groß",  NULL};
+static const char *const first_fr[] = {
+    "Camille", "Louis", "Léa",     "Hugo",   "Chloé",    "Julien", "Manon",
+    "Théo",    "Inès",  "Nicolas", "Amélie", "François", NULL};
+static const char *const last_fr[] = {
+    "Martin", "Bernard", "Dubois", "Thomas",   "Robert", "Richard", "Petit",
+    "Durand", "Lefèvre", "Moreau", "Fournier", "Girard", NULL};
+static const char *const first_es[] = {
+    "Lucía",  "Mateo",  "Sofía",  "Santiago", "Valentina",
+    "Diego",  "Camila", "Javier", "Martina",  "Alejandro",
+    "Carmen", "José",   NULL};
+static const char *const last_es[] = {
+    "García",   "Rodríguez", "González", "Fernández", "López",
+    "Martínez", "Sánchez",   "Pérez",    "Gómez",     "Díaz",
+    "Muñoz",    "Hernández", NULL};
+static const char *const *const firsts[DEMO_NLANG] = {first_en, first_de,
+                                                      first_fr, first_es};
+static const char *const *const lasts[DEMO_NLANG] = {last_en, last_de, last_fr,
+                                                     last_es};
+
+/* Per topic: severity (0..2, drives priority), median days to resolve, and the
+ * base weight among ordinary tickets. */
+static const struct {
+    int severity;
+    double resolve_days, weight;
+} topic_info[DEMO_NTOPIC] = {
+    [TP_LOGIN_SSO] = {1, 1.0, 6},    [TP_BILLING] = {0, 0.6, 9},
+    [TP_CSV_EXPORT] = {0, 1.2, 5},   [TP_API_LIMIT] = {1, 3.0, 3},
+    [TP_INTEGRATION] = {1, 3.5, 6},  [TP_SLOW_DASHBOARD] = {1, 3.0, 4},
+    [TP_PASSWORD] = {0, 0.2, 8},     [TP_INVITES] = {0, 0.3, 6},
+    [TP_PERMISSIONS] = {0, 0.6, 6},  [TP_IMPORT] = {1, 1.5, 4},
+    [TP_REPORT_ERROR] = {1, 2.0, 6}, [TP_MOBILE_CRASH] = {1, 4.0, 3},
+    [TP_WEBHOOK] = {1, 3.0, 2},      [TP_GDPR] = {1, 5.0, 1.5},
+    [TP_UPGRADE] = {0, 0.4, 3},      [TP_CANCEL] = {1, 1.0, 0.4},
+    [TP_FEATURE] = {0, 2.0, 7},      [TP_NOTIFICATIONS] = {0, 1.5, 4},
+    [TP_TIMEZONE] = {0, 3.0, 2.5},   [TP_PERFORMANCE] = {2, 4.0, 3},
+    [TP_CSV_BROKEN] = {1, 12.0, 0},  [TP_SSO_OUTAGE] = {2, 2.0, 0},
+};
+
+static const double prio_weight[3][4] = {
+    {45, 45, 8, 2}, {20, 50, 22, 8}, {5, 35, 38, 22}};
+static const double resp_hours[4] = {16, 5, 1.5, 0.4};
+
+/* A second of the UTC day at which someone working local office hours in the
+ * customer's time zone would act. */
+static int business_second(demo_rng *r, int tz_offset)
+{
+    double local = 13.0 * 3600 + demo_rng_fastnorm(r) * 2.6 * 3600;
+    if (local < 6 * 3600)
+        local = 6 * 3600 + demo_rng_unif(r) * 3600;
+    if (local > 23 * 3600)
+        local = 22 * 3600 + demo_rng_unif(r) * 3600;
+    long s = (long)local - tz_offset;
+    s %= 86400;
+    if (s < 0)
+        s += 86400;
+    return (int)s;
+}
+
+/* Timestamp on `day` at business hours, forced inside the open interval
+ * (lo, hi) when the draw falls outside it; -1 when the interval is empty. */
+static int64_t stamp_on_day(demo_rng *r, int day, int tz, int64_t lo,
+                            int64_t hi)
+{
+    int64_t d0 = (int64_t)day * 86400, d1 = d0 + 86400;
+    if (lo < d0 - 1)
+        lo = d0 - 1;
+    if (hi > d1)
+        hi = d1;
+    if (hi - lo < 2)
+        return -1;
+    int64_t ts = d0 + business_second(r, tz);
+    if (ts <= lo || ts >= hi)
+        ts = lo + 1 + (int64_t)(demo_rng_unif(r) * (double)(hi - lo - 1));
+    return ts;
+}
+
+static double log_uniform(demo_rng *r, double lo, double hi)
+{
+    return exp(log(lo) + demo_rng_unif(r) * (log(hi) - log(lo)));
+}
+
+static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
+{
+    double u = demo_rng_unif(r);
+    c->lang = u < 0.55   ? DEMO_EN
+              : u < 0.75 ? DEMO_DE
+              : u < 0.88 ? DEMO_FR
+                         : DEMO_ES;
+    u = demo_rng_unif(r);
+    static const int tz_na[] = {-5, -6, -7, -8}, tz_latam[] = {-3, -5, -6};
+    switch (c->lang) {
+    case DEMO_EN:
+        c->region = u < 0.6 ? REG_NA : u < 0.85 ? REG_EMEA : REG_APAC;
+        break;
+    case DEMO_DE:
+        c->region = REG_EMEA;
+        break;
+    case DEMO_FR:
+        c->region = u < 0.9 ? REG_EMEA : REG_NA;
+        break;
+    default:
+        c->region = u < 0.75 ? REG_LATAM : REG_EMEA;
+        break;
+    }
+    switch (c->region) {
+    case REG_NA:
+        c->tz_offset = tz_na[demo_rng_range(r, 0, 3)] * 3600;
+        break;
+    case REG_EMEA:
+        c->tz_offset = (c->lang == DEMO_EN ? 0 : 3600);
+        break;
+    case REG_LATAM:
+        c->tz_offset = tz_latam[demo_rng_range(r, 0, 2)] * 3600;
+        break;
+    default:
+        c->tz_offset = (int)demo_rng_range(r, 0, 3) == 0
+                           ? 19800
+                           : (int)demo_rng_range(r, 8, 10) * 3600;
+        break;
+    }
+
+    u = demo_rng_unif(r);
+    c->plan = u < 0.42   ? PLAN_STARTER
+              : u < 0.72 ? PLAN_TEAM
+              : u < 0.91 ? PLAN_BUSINESS
+                         : PLAN_ENTERPRISE;
+    double list; /* list price per month, whole currency units */
+    switch (c->plan) {
+    case PLAN_STARTER:
+        c->seats = (int)demo_rng_range(r, 1, 5);
+        list = 49 + (c->seats - 1) * 25;
+        c->employees = (int)log_uniform(r, 2, 60);
+        break;
+    case PLAN_TEAM:
+        c->seats = (int)demo_rng_range(r, 5, 25);
+        list = c->seats * 39;
+        c->employees = (int)log_uniform(r, 10, 400);
+        break;
+    case PLAN_BUSINESS:
+        c->seats = (int)log_uniform(r, 20, 150);
+        list = c->seats * 45;
+        c->employees = (int)log_uniform(r, 50, 3000);
+        break;
+    default:
+        c->seats = (int)log_uniform(r, 100, 1500);
+        list = 5000 + (c->seats - 100) * (15000.0 / 1400.0);
+        c->employees = (int)log_uniform(r, 500, 50000);
+        break;
+    }
+    if (c->employees < c->seats)
+        c->employees = c->seats + (int)demo_rng_range(r, 0, c->seats);
+    int discount = demo_rng_chance(r, c->plan >= PLAN_BUSINESS ? 0.6 : 0.25)
+                       ? (int)demo_rng_range(r, 1, 5) * 5
+                       : 0;
+    c->mrr_cents = (long)(list * (100 - discount) + 0.5);
+    if (c->plan == PLAN_ENTERPRISE) /* negotiated, never a round number */
+        c->mrr_cents += demo_rng_range(r, 1, 99);
+    if (c->mrr_cents > 2000000)
+        c->mrr_cents = 2000000 - demo_rng_range(r, 0, 9999);
+    c->is_enterprise = c->plan == PLAN_ENTERPRISE || c->employees >= 1000;
+    c->industry = demo_rng_pick(r, industry_weight, DEMO_NINDUSTRY);
+
+    static const double p_api[] = {0.05, 0.25, 0.55, 0.8},
+                        p_int[] = {0.2, 0.45, 0.7, 0.9},
+                        p_sso[] = {0, 0.05, 0.35, 0.75},
+                        p_annual[] = {0.1, 0.25, 0.5, 1.0};
+    c->has_api = demo_rng_chance(r, p_api[c->plan]);
+    c->has_integration = demo_rng_chance(r, p_int[c->plan]);
+    c->has_sso = demo_rng_chance(r, p_sso[c->plan]);
+    c->annual = demo_rng_chance(r, p_annual[c->plan]);
+    double adoption = 0.35 + 0.6 * demo_rng_unif(r);
+    c->n_users = (int)(c->seats * adoption + 0.5);
+    if (c->n_users < 1)
+        c->n_users = 1;
+
+    /* 40% signed up before the window (up to three years before its end; a
+     * few of them leave before the window opens); the rest at a rate growing
+     * ~80% across the window, as a growing company's would. */
+    int e = x->end_day, w = x->window_start;
+    if (demo_rng_chance(r, 0.4)) {
+        int lo = e - 3 * 365;
+        if (lo > w - 60)
+            lo = w - 365;
+        c->created_day = (int)demo_rng_range(r, lo, w - 1);
+    } else {
+        const double g = 0.5877866649; /* ln 1.8 */
+        double s = log(1 + demo_rng_unif(r) * (exp(g) - 1)) / g;
+        c->created_day = w + (int)(s * x->history_days);
+        if (c->created_day >= e)
+            c->created_day = e - 1;
+    }
+    c->created_ts =
+        (int64_t)c->created_day * 86400 + business_second(r, c->tz_offset);
+    c->renewal_day = demo_anniversary(c->created_day, e);
+
+    int L = c->lang;
+    const char *noun = demo_rng_word(r, name_noun);
+    snprintf(c->name, sizeof c->name, "%s %s", demo_rng_word(r, name_adj),
+             noun);
+    if (demo_rng_chance(r, 0.35)) { /* widens 900 names to ~30000 */
+        const char *more = demo_rng_word(r, name_noun);
+        size_t n = strlen(c->name);
+        if (more != noun)
+            snprintf(c->name + n, sizeof c->name - n, " %s", more);
+    }
+    const char *suf = demo_rng_word(r, suffixes[L]);
+    if (*suf) {
+        size_t n = strlen(c->name);
+        snprintf(c->name + n, sizeof c->name - n, " %s", suf);
+    }
+    snprintf(c->contact_first, sizeof c->contact_first, "%s",
+             demo_rng_word(r, firsts[L]));
+    snprintf(c->contact_last, sizeof c->contact_last, "%s",
+             demo_rng_word(r, lasts[L]));
+
+    /* Exports are what broke; German customers export to Excel with umlauts,
+     * which is why the bug hits them first. */
+    c->csv_affected = demo_rng_chance(r, c->lang == DEMO_DE ? 0.55 : 0.06);
+    c->sso_affected = c->has_sso && demo_rng_chance(r, 0.6);
+}
+
+/* Context of the day a ticket is raised in; shifts topic, mood and urgency. */
+typedef struct day_state {
+    int day, age;
+    double decline; /* 0 healthy .. 1 fully disengaged */
+    int near_collapse, onboarding, leaving;
+} day_state;
+
+static int pick_topic(const demo_cust *c, const day_state *s, demo_rng *r)
+{
+    double w[DEMO_NBASE_TOPIC];
+    for (int i = 0; i < DEMO_NBASE_TOPIC; i++)
+        w[i] = topic_info[i].weight;
+    if (!c->has_api) {
+        w[TP_API_LIMIT] *= 0.1;
+        w[TP_WEBHOOK] *= 0.2;
+    } else {
+        w[TP_API_LIMIT] *= 2.5;
+        w[TP_WEBHOOK] *= 2.5;
+    }
+    if (!c->has_integration)
+        w[TP_INTEGRATION] *= 0.15;
+    if (c->has_sso)
+        w[TP_LOGIN_SSO] *= 2;
+    if (c->plan <= PLAN_TEAM)
+        w[TP_UPGRADE] *= 2;
+    if (s->onboarding) {
+        w[TP_IMPORT] *= 4;
+        w[TP_INVITES] *= 3;
+        w[TP_INTEGRATION] *= 2;
+        w[TP_PERMISSIONS] *= 2;
+        w[TP_PASSWORD] *= 1.5;
+    }
+    if (s->near_collapse) {
+        w[TP_INTEGRATION] *= 5;
+        w[TP_LOGIN_SSO] *= 3;
+        w[TP_PERFORMANCE] *= 4;
+        w[TP_SLOW_DASHBOARD] *= 3;
+        w[TP_REPORT_ERROR] *= 2;
+    }
+    if (s->leaving) {
+        w[TP_CANCEL] *= 8;
+        w[TP_BILLING] *= 3;
+        w[TP_GDPR] *= 3;
+    }
+    w[TP_BILLING] *= 1 + 0.8 * s->decline;
+    w[TP_FEATURE] *= 1 + 0.8 * s->decline;
+    w[TP_CANCEL] *= 1 + 4 * s->decline;
+    return demo_rng_pick(r, w, DEMO_NBASE_TOPIC);
+}
+
+/* Adds one ticket raised on s->day; returns its "badness" (how much it adds
+ * to the customer's frustration) or -1 when there was no room for it. */
+static double add_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
+                         const day_state *s, int topic)
+{
+    if (c->ntickets >= DEMO_MAX_TICKETS)
+        return -1;
+    int64_t hi =
+        c->canceled_ts >= 0 ? c->canceled_ts : (int64_t)x->end_day * 86400;
+    int64_t created = stamp_on_day(r, s->day, c->tz_offset, c->created_ts, hi);
+    if (created < 0)
+        return -1;
+    demo_ticket *t = &c->tickets[c->ntickets];
+    memset(t, 0, sizeof *t);
+    t->seq = c->ntickets++;
+    t->day = s->day;
+    t->created = created;
+    t->dirty = -1;
+    if (topic < 0)
+        topic = pick_topic(c, s, r);
+    t->topic = (signed char)topic;
+    t->lang = (signed char)c->lang;
+    if (c->lang != DEMO_EN && demo_rng_chance(r, 0.18))
+        t->lang = DEMO_EN;
+
+    int sev = topic_info[topic].severity;
+    int prio = demo_rng_pick(r, prio_weight[sev], 4);
+    if (c->is_enterprise && prio < PRIO_URGENT && demo_rng_chance(r, 0.2))
+        prio++;
+    t->priority = (signed char)prio;
+    double chw[5] = {55, 24, 9 + 10 * c->is_enterprise, 3, 9};
+    t->channel = (signed char)demo_rng_pick(r, chw, 5);
+
+    double bad = 0;
+    int64_t end_ts = (int64_t)x->end_day * 86400;
+    /* First response: lognormal around the priority's target; a weekend
+     * ticket waits for Monday; a few are never answered. */
+    double never = prio == PRIO_LOW ? 0.08 : prio == PRIO_NORMAL ? 0.03 : 0.01;
+    int64_t resp = -1;
+    double resp_h = 0;
+    if (!demo_rng_chance(r, never)) {
+        resp_h = resp_hours[prio] * exp(0.9 * demo_rng_normal(r));
+        int wd = demo_weekday(s->day);
+        if (wd >= 5 && prio < PRIO_URGENT)
+            resp_h += (7 - wd) * 24 - 12 + 10 * demo_rng_unif(r);
+        resp = created + 60 + (int64_t)(resp_h * 3600);
+    } else {
+        bad += 0.7;
+    }
+    if (resp_h > 24)
+        bad += 0.5;
+
+    /* Resolution: product bugs wait for a fix (the CSV bug is not fixed by the
+     * end of the data), the SSO outage ends after sso_days. */
+    double res_days =
+        topic_info[topic].resolve_days * exp(0.9 * demo_rng_normal(r));
+    int reopens = 0;
+    if (demo_rng_chance(r, 0.07 + 0.08 * sev))
+        reopens = demo_rng_chance(r, 0.2) ? 2 : 1;
+    res_days *= 1 + reopens * (0.5 + demo_rng_unif(r));
+    int escalated =
+        demo_rng_chance(r, 0.03 + 0.12 * (prio == PRIO_URGENT) + 0.04 * sev +
+                               0.04 * c->is_enterprise + 0.1 * (res_days > 7));
+    if (topic == TP_CSV_BROKEN && demo_rng_chance(r, 0.75))
+        res_days = 1e6;
+    if (topic == TP_SSO_OUTAGE)
+        res_days = (x->sso_onset + x->sso_days - s->day) + demo_rng_unif(r) * 2;
+    int64_t resolved = -1;
+    int auto_closed = 0;
+    if (resp >= 0) {
+        double sec = res_days * 86400;
+        if (sec < 1e9) {
+            resolved = created + 300 + (int64_t)sec;
+            if (resolved <= resp)
+                resolved = resp + 60 + (int64_t)(demo_rng_unif(r) * 3600);
+        }
+    } else if (demo_rng_chance(r, 0.7)) {
+        /* Unanswered tickets are mostly closed by the helpdesk's janitor. */
+        resolved = created + demo_rng_range(r, 14, 30) * 86400;
+        auto_closed = 1;
+    }
+    if (res_days > 7)
+        bad += 0.5;
+    bad += 0.5 * reopens + 0.6 * escalated;
+    if (resp >= end_ts)
+        resp = -1;
+    if (resolved >= end_ts)
+        resolved = -1;
+    t->first_response = resp;
+    t->resolved = resolved;
+    t->reopens = (signed char)reopens;
+    if (reopens == 0 && demo_rng_chance(r, 0.3))
+        t->reopens = -1;
+    t->escalated = (signed char)escalated;
+    if (!escalated && demo_rng_chance(r, 0.3))
+        t->escalated = -1;
+
+    /* Satisfaction: asked after resolution, answered by under half; unhappy
+     * customers answer more often. */
+    t->csat = -1;
+    if (resolved >= 0 && !auto_closed) {
+        double mood = 4.4 - 1.4 * s->decline - 0.6 * (resp_h > 24) -
+                      0.7 * reopens - 0.6 * escalated - 0.5 * (res_days > 5) -
+                      0.5 * (topic >= TP_CSV_BROKEN) - 0.6 * s->leaving +
+                      0.9 * demo_rng_normal(r);
+        int score = (int)floor(mood + 0.5);
+        score = score < 1 ? 1 : score > 5 ? 5 : score;
+        if (demo_rng_chance(r, score <= 2 ? 0.6 : 0.4)) {
+            t->csat = (signed char)score;
+            if (score <= 2)
+                bad += score == 1 ? 1.5 : 1.0;
+        }
+    }
+    if (resolved >= 0)
+        t->status = (end_ts - resolved > 4 * 86400) ? ST_CLOSED : ST_SOLVED;
+    else if (resp < 0)
+        t->status = ST_OPEN;
+    else
+        t->status = demo_rng_chance(r, 0.6) ? ST_PENDING : ST_OPEN;
+    return bad;
+}
+
+/* Raises a ticket; one from before the window only leaves its mark on the
+ * customer's frustration, since the helpdesk export starts with the window. */
+static void raise_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
+                         const day_state *s, int topic, double *frust)
+{
+    double bad = add_ticket(x, c, r, s, topic);
+    if (bad < 0)
+        return;
+    *frust += bad;
+    if (s->day < x->window_start)
+        c->ntickets--;
+}
+
+/* Geometric waiting time (days) with daily probability p. */
+static int geometric(demo_rng *r, double p)
+{
+    double u = demo_rng_unif(r);
+    double k = floor(log(1 - u) / log(1 - p));
+    return k > 1e6 ? 1000000 : (int)k;
+}
+
+static void dirty_tickets(const demo_ctx *x, demo_cust *c)
+{
+    if (c->end_day <= c->first_day)
+        return; /* gone before the window: nothing of it is in the data */
+    demo_rng r;
+    demo_rng_seed(&r, x->seed, (uint64_t)c->idx, ST_DIRTY);
+    int clean = c->ntickets;
+    int kinds[16], nk = 0;
+    for (int i = 0; i < clean && nk < 8; i++)
+        if (demo_rng_chance(&r, x->dirty_share))
+            kinds[nk++] = (int)demo_rng_range(&r, 0, DT_HUGE_BODY - 1);
+    /* A handful of every kind even in tiny runs. */
+    int rank = demo_forced_rank(x, c->idx);
+    if (rank >= 0 && rank < 2 * DT_HUGE_BODY)
+        kinds[nk++] = rank % DT_HUGE_BODY;
+    if (c->idx == x->huge_a || c->idx == x->huge_b)
+        kinds[nk++] = DT_HUGE_BODY;
+    for (int i = 0; i < nk; i++) {
+        day_state s = {0};
+        s.day = (int)demo_rng_range(&r, c->first_day, c->end_day - 1);
+        s.age = s.day - c->created_day;
+        int topic = kinds[i] == DT_HUGE_BODY ? TP_IMPORT : -1;
+        if (add_ticket(x, c, &r, &s, topic) < 0)
+            continue;
+        demo_ticket *t = &c->tickets[c->ntickets - 1];
+        t->dirty = (signed char)kinds[i];
+        if (kinds[i] == DT_CSAT_RANGE)
+            t->csat = demo_rng_chance(&r, 0.5) ? 0 : 9;
+        if (kinds[i] == DT_RESOLVED_BEFORE_CREATED) {
+            t->resolved = t->created - demo_rng_range(&r, 3600, 30 * 86400);
+            t->status = ST_CLOSED;
+        }
+    }
+}
+
+void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
+{
+    memset(c, 0, sizeof *c);
+    c->idx = idx;
+    snprintf(c->id, sizeof c->id, "C%06ld", idx);
+    c->ev_rate = x->ev_rate;
+    c->tickets = x->tickets;
+    c->canceled_day = c->decision_day = c->cancel_plan_day = -1;
+    c->collapse_day = -1;
+    c->canceled_ts = -1;
+
+    demo_rng r;
+    demo_rng_seed(&r, x->seed, (uint64_t)idx, ST_ATTR);
+    attributes(x, c, &r);
+
+    demo_rng rt;
+    demo_rng_seed(&r, x->seed, (uint64_t)idx, ST_SIM);
+    demo_rng_seed(&rt, x->seed, (uint64_t)idx, ST_TICKET);
+    const int E = x->end_day, W = x->window_start;
+    c->first_day = c->created_day > W ? c->created_day : W;
+    c->end_day = E;
+    /* Older customers are simulated from a year before the window, unseen,
+     * so the window opens on a settled population (some already declining,
+     * some already gone) instead of everyone starting healthy. */
+    int start = c->created_day > W - 365 ? c->created_day : W - 365;
+
+    double level = exp(0.45 * demo_rng_normal(&r));
+    c->ev_base = K_EVENTS * pow(c->n_users, 0.55) * level;
+    double tscale = pow(c->n_users, 0.3);
+    double fragility = plan_hazard[c->plan] * industry_hazard[c->industry] *
+                       exp(0.35 * demo_rng_normal(&r));
+
+    /* Engagement: log-level x follows a mean-reverting walk towards a mean
+     * that drifts (down for most of the customers who will leave). */
+    const double theta = 0.06, sigma = 0.09;
+    double mu0 = 0.15 * demo_rng_normal(&r);
+    double drift = -0.0005 + 0.0012 * demo_rng_normal(&r);
+    double xs = mu0 + sigma / sqrt(2 * theta) * demo_rng_normal(&r);
+    int stalled = c->created_day >= start && demo_rng_chance(&r, 0.12);
+    double stall_level = 0.1 + 0.35 * demo_rng_unif(&r);
+    int cd = start + geometric(&r, 0.00045);
+    double coll_depth = 0.02 + 0.18 * demo_rng_unif(&r);
+    int coll_perm = demo_rng_chance(&r, 0.55);
+    double coll_tau = 10 + 50 * demo_rng_unif(&r);
+    if (cd < E)
+        c->collapse_day = cd;
+
+    /* Fragile customers (small plans, churny industries) react more to
+     * every cause; the base hazard scales fully, the others dampened. */
+    const double h_decline = H_DECLINE * pow(fragility, 0.7),
+                 h_collapse = H_COLLAPSE * sqrt(fragility),
+                 h_frustration = H_FRUSTRATION * sqrt(fragility);
+    double ema = 1.0, frust = 0;
+    int cancel_ticket_day = -1;
+    const int csv0 = x->csv_onset, sso0 = x->sso_onset,
+              sso1 = x->sso_onset + x->sso_days;
+    for (int t = start; t < E; t++) {
+        int age = t - c->created_day;
+        double mu = mu0 + drift * (t - start);
+        mu = mu < -2.5 ? -2.5 : mu > 0.6 ? 0.6 : mu;
+        xs += theta * (mu - xs) + sigma * demo_rng_fastnorm(&r);
+        double stallf = 1;
+        if (stalled && age >= 10) {
+            stallf = 1 - (age - 10) / 15.0;
+            if (stallf < stall_level)
+                stallf = stall_level;
+        }
+        double coll = 1;
+        if (t >= cd)
+            coll = coll_perm ? coll_depth
+                             : coll_depth + (1 - coll_depth) *
+                                                (1 - exp(-(t - cd) / coll_tau));
+        double issue = 1;
+        if (c->csv_affected && t >= csv0)
+            issue *= 0.9;
+        if (c->sso_affected && t >= sso0 && t < sso1)
+            issue *= 0.45;
+        double rel = exp(xs) * stallf * coll * issue;
+        ema += (rel - ema) / 30;
+        double ramp = age < 28 ? 0.25 + 0.75 * age / 28.0 : 1;
+        double intent = 1;
+        if (c->decision_day >= 0)
+            intent = 0.08 + 0.92 * exp(-(t - c->decision_day) / 18.0);
+        if (t >= W)
+            c->ev_rate[t - W] = (float)(c->ev_base * rel * ramp * intent);
+
+        day_state s = {.day = t, .age = age};
+        s.decline = (0.85 - ema) / 0.85;
+        s.decline = s.decline < 0 ? 0 : s.decline > 1 ? 1 : s.decline;
+        s.near_collapse = t >= cd - 7 && t <= cd + 14;
+        s.onboarding = age < 45;
+        s.leaving = c->decision_day >= 0;
+        double wd = demo_weekday(t) >= 5 ? 0.25 : 1.12;
+        double lam = K_TICKETS * tscale * wd *
+                     (1 + 2 * s.decline + 5 * s.near_collapse +
+                      1.2 * s.onboarding + 2.5 * s.leaving);
+        int n = demo_rng_poisson(&r, lam);
+        for (int i = 0; i < n; i++)
+            raise_ticket(x, c, &rt, &s, -1, &frust);
+        if (c->csv_affected && t >= csv0) {
+            double g = (t - csv0 + 1) / 21.0;
+            n = demo_rng_poisson(&r, 0.010 * (g > 1 ? 1 : g) * wd);
+            for (int i = 0; i < n; i++)
+                raise_ticket(x, c, &rt, &s, TP_CSV_BROKEN, &frust);
+        }
+        if (c->sso_affected && t >= sso0 && t < sso1) {
+            n = demo_rng_poisson(&r, 0.03 * exp(-(t - sso0) / 4.0));
+            for (int i = 0; i < n; i++)
+                raise_ticket(x, c, &rt, &s, TP_SSO_OUTAGE, &frust);
+        }
+        if (t == cancel_ticket_day)
+            raise_ticket(x, c, &rt, &s, TP_CANCEL, &frust);
+        frust *= 0.98851; /* half-life of 60 days */
+
+        /* Churn: a hazard made of separable causes, so the cause of each
+         * decision can be recorded; the cancellation itself follows later. */
+        if (c->decision_day < 0 && age >= 14) {
+            double h[4];
+            h[0] = H_BASE * fragility;
+            h[1] = h_decline * s.decline * s.decline;
+            h[2] = (t > cd && coll < 0.5) ? h_collapse : 0;
+            h[3] = h_frustration * (frust > 3 ? 1 : frust / 3);
+            if (demo_rng_unif(&r) < h[0] + h[1] + h[2] + h[3]) {
+                int k = demo_rng_pick(&r, h, 4);
+                c->cause = k == 0                 ? CAUSE_BUDGET
+                           : k == 2               ? CAUSE_COLLAPSE
+                           : k == 3               ? CAUSE_SUPPORT
+                           : stalled && age < 180 ? CAUSE_ONBOARDING
+                           : t > cd               ? CAUSE_COLLAPSE
+                                                  : CAUSE_DISENGAGEMENT;
+                c->decision_day = t;
+                int cancel;
+                if (c->annual) /* contracts end on the renewal date */
+                    cancel = demo_anniversary(c->created_day, t + 14);
+                else
+                    cancel = t + (int)demo_rng_range(&r, 10, 40);
+                c->cancel_plan_day = cancel;
+                if (demo_rng_chance(&r, 0.3))
+                    cancel_ticket_day =
+                        t + (int)demo_rng_range(
+                                &r, 0, cancel - t > 30 ? 30 : cancel - t - 1);
+                if (cancel < E) {
+                    c->canceled_day = cancel;
+                    c->canceled_ts = (int64_t)cancel * 86400 +
+                                     business_second(&r, c->tz_offset);
+                    if (c->canceled_ts <= c->created_ts)
+                        c->canceled_ts = c->created_ts + 3600;
+                }
+            }
+        }
+        if (c->canceled_day >= 0 && t >= c->canceled_day) {
+            c->end_day = t + 1;
+            break;
+        }
+    }
+    dirty_tickets(x, c);
+}
+
+int demo_forced_rank(const demo_ctx *x, long idx)
+{
+    for (int i = 0; i < x->n_forced; i++)
+        if (x->forced[i] == idx)
+            return i;
+    return -1;
+}
+
+/* Customers with at least one day in the window: only they can carry dirty
+ * rows that look like real ones. */
+static long next_active(demo_ctx *x, long from, long except)
+{
+    demo_cust c;
+    for (long idx = from; idx <= x->n; idx++) {
+        demo_sim_customer(x, idx, &c);
+        if (c.end_day > c.first_day && idx != except)
+            return idx;
+    }
+    return -1;
+}
+
+void demo_prepare(demo_ctx *x)
+{
+    x->n_forced = 0;
+    x->huge_a = x->huge_b = -1;
+    long idx = 1;
+    while (x->n_forced < DEMO_NFORCED) {
+        idx = next_active(x, idx, -1);
+        if (idx < 0)
+            break;
+        x->forced[x->n_forced++] = idx++;
+    }
+    x->huge_a = next_active(x, x->n / 3 + 1, -1);
+    x->huge_b = next_active(x, 2 * x->n / 3 + 1, x->huge_a);
+}
+
+void demo_ticket_id(const demo_ctx *x, long idx, int seq, char *buf)
+{
+    /* A keyed bijection of (customer, seq) on 32 bits: ids look random, like
+     * a helpdesk's, yet can never collide. */
+    uint32_t v = (uint32_t)((idx - 1) * 256 + seq);
+    uint32_t k = (uint32_t)demo_mix64(x->seed);
+    v ^= k;
+    v *= 0x9E3779B1u;
+    v ^= v >> 15;
+    v *= 0x85EBCA77u;
+    v ^= v >> 13;
+    v += k >> 7;
+    snprintf(buf, 16, "T%010u", v);
+}
+
+void demo_unknown_customer_id(demo_rng *r, char *buf)
+{
+    snprintf(buf, 16, "C%07ld", demo_rng_range(r, 2000000, 9999999));
+}

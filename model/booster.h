@@ -1,0 +1,80 @@
+/* booster.h — the gradient-boosted tree model: XGBoost training with early
+ * stopping, probabilities, per-feature contributions and byte serialization. */
+#ifndef VG_BOOSTER_H
+#define VG_BOOSTER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+/* Opaque; owns the XGBoost BoosterHandle. Not safe for concurrent use: XGBoost
+ * hands predictions back in a buffer owned by the handle. */
+typedef struct booster booster;
+
+typedef struct booster_params {
+    int max_depth;
+    double eta, min_child_weight, subsample, colsample_bytree, lambda, alpha,
+        gamma;
+    int max_rounds;
+    int early_stopping_rounds; /* 0 = never stop early (best still kept) */
+    int nthread;               /* 0 = every core */
+    unsigned long seed;        /* XGBoost takes int64: reduced modulo 2^63 */
+} booster_params;
+
+/* depth 4, eta 0.1, min_child_weight 5, subsample 0.8, colsample 0.8,
+ * lambda 1, alpha 0, gamma 0, 400 rounds, early stop 30, 2 threads, seed 42. */
+void booster_params_default(booster_params *p);
+
+/* Every field under its own name, plus the fixed "objective" and
+ * "tree_method", for the model record. New reference or NULL (no memory). */
+json_t *booster_params_json(const booster_params *p);
+
+/* Train binary:logistic (tree_method hist, deterministic for a given seed and
+ * input) on a dense row-major float matrix (NaN = missing) with per-row
+ * weights (NULL = 1). Each round the weighted logloss on the validation
+ * matrix is evaluated; training stops after early_stopping_rounds rounds
+ * without a strict improvement, and *best_rounds receives the number of
+ * rounds up to and including the best one, which prediction then uses.
+ * Without validation rows (x_valid NULL or n_valid 0) all max_rounds are
+ * trained and used. Labels must be 0 or 1. The inputs are not kept. */
+vg_code booster_train(const booster_params *p, const float *x_train,
+                      const float *y_train, const float *w_train,
+                      size_t n_train, const float *x_valid,
+                      const float *y_valid, const float *w_valid,
+                      size_t n_valid, size_t ncols, booster **out,
+                      int *best_rounds, vg_error *err);
+
+/* Probabilities (before calibration) from the first best_rounds rounds.
+ * ncols must match training. Rows are processed in blocks, so memory stays
+ * bounded for any nrows. */
+vg_code booster_predict(booster *b, const float *x, size_t nrows, size_t ncols,
+                        double *prob_out, vg_error *err);
+
+/* Per-feature contributions to the margin (log-odds): approximate (Saabas,
+ * XGBoost prediction type 3) when exact is 0, exact TreeSHAP (type 2, about
+ * 100x slower) otherwise. out is nrows x (ncols + 1), row-major; the last
+ * column is the bias, and each row sums to logit(probability). */
+vg_code booster_contribs(booster *b, const float *x, size_t nrows, size_t ncols,
+                         int exact, float *out, vg_error *err);
+
+/* The model as UBJSON bytes (for a bytea column); *buf is malloc'd and owned
+ * by the caller. The best round count travels inside as an attribute. */
+vg_code booster_save(booster *b, unsigned char **buf, size_t *len,
+                     vg_error *err);
+
+/* Inverse of booster_save. best_rounds > 0 overrides the stored best round
+ * count (it must not exceed the rounds in the model); 0 uses the stored one,
+ * or every round if the model has none. */
+vg_code booster_load(const unsigned char *buf, size_t len, int best_rounds,
+                     booster **out, vg_error *err);
+
+/* Rounds used for prediction, and rounds held in the model (the latter
+ * exceeds the former by the early-stopping patience, or less). */
+int booster_best_rounds(const booster *b);
+int booster_total_rounds(const booster *b);
+size_t booster_num_features(const booster *b);
+
+void booster_free(booster *b);
+
+#endif

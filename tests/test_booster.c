@@ -1,0 +1,419 @@
+/* test_booster.c — model/booster on synthetic data with a known signal:
+ * accuracy, early stopping, save/load, contributions, determinism, errors. */
+#include "model/booster.h"
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "check.h"
+#include "model/metrics.h"
+
+#define NCOLS 6
+
+typedef struct {
+    size_t n;
+    float *x, *y;
+    double *yd; /* labels as doubles for the metrics */
+} dataset;
+
+/* x ~ N(0, 1) in NCOLS columns, y ~ Bernoulli(sigmoid(2*x0 - x1)); 5% of
+ * every column is then blanked to NaN (after y is drawn, so the signal
+ * survives partly hidden). noise_labels draws y ~ Bernoulli(0.5) instead. */
+static int gen(gsl_rng *r, size_t n, int noise_labels, dataset *d)
+{
+    d->n = n;
+    d->x = malloc(n * NCOLS * sizeof *d->x);
+    d->y = malloc(n * sizeof *d->y);
+    d->yd = malloc(n * sizeof *d->yd);
+    if (!d->x || !d->y || !d->yd)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        float *row = d->x + i * NCOLS;
+        for (int j = 0; j < NCOLS; j++)
+            row[j] = (float)gsl_ran_gaussian(r, 1.0);
+        double p = 1.0 / (1.0 + exp(-(2.0 * row[0] - row[1])));
+        if (noise_labels)
+            p = 0.5;
+        d->y[i] = gsl_rng_uniform(r) < p ? 1.0f : 0.0f;
+        d->yd[i] = d->y[i];
+        for (int j = 0; j < NCOLS; j++)
+            if (gsl_rng_uniform(r) < 0.05)
+                row[j] = NAN;
+    }
+    return 0;
+}
+
+static void dataset_free(dataset *d)
+{
+    free(d->x);
+    free(d->y);
+    free(d->yd);
+}
+
+static booster *train(const booster_params *p, const dataset *tr,
+                      const dataset *va, int *best)
+{
+    booster *b = NULL;
+    vg_error err = {0};
+    vg_code rc = booster_train(p, tr->x, tr->y, NULL, tr->n, va->x, va->y, NULL,
+                               va->n, NCOLS, &b, best, &err);
+    CHECK_INT_EQ(rc, VG_OK);
+    if (rc != VG_OK)
+        fprintf(stderr, "train: %s\n", err.msg);
+    return b;
+}
+
+static void test_accuracy_and_io(const dataset *tr, const dataset *va,
+                                 const dataset *te)
+{
+    booster_params p;
+    booster *b, *b2 = NULL, *b3 = NULL;
+    int best = -1;
+    vg_error err = {0};
+    double *prob = calloc(te->n, sizeof *prob);
+    double *prob2 = calloc(te->n, sizeof *prob2);
+    double *prob3 = calloc(te->n, sizeof *prob3);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+
+    booster_params_default(&p);
+    b = train(&p, tr, va, &best);
+    if (!b || !prob || !prob2 || !prob3)
+        goto cleanup;
+    CHECK(best >= 1 && best <= p.max_rounds);
+    CHECK_INT_EQ(booster_best_rounds(b), best);
+    CHECK(booster_total_rounds(b) >= best);
+    CHECK_INT_EQ(booster_num_features(b), NCOLS);
+
+    CHECK_INT_EQ(booster_predict(b, te->x, te->n, NCOLS, prob, &err), VG_OK);
+    double auc = metrics_roc_auc(prob, te->yd, NULL, te->n);
+    fprintf(stderr, "held-out AUC %.4f, best_rounds %d of %d\n", auc, best,
+            booster_total_rounds(b));
+    CHECK(auc > 0.75);
+    int in_range = 1;
+    for (size_t i = 0; i < te->n; i++)
+        in_range &= prob[i] > 0.0 && prob[i] < 1.0;
+    CHECK(in_range);
+
+    /* Predicting twice gives the same answer (no stale DMatrix cache). */
+    CHECK_INT_EQ(booster_predict(b, te->x, te->n, NCOLS, prob2, &err), VG_OK);
+    CHECK(memcmp(prob, prob2, te->n * sizeof *prob) == 0);
+
+    /* Save, load with the stored best round count, predict the same. */
+    CHECK_INT_EQ(booster_save(b, &buf, &len, &err), VG_OK);
+    CHECK(buf != NULL && len > 100);
+    CHECK_INT_EQ(booster_load(buf, len, 0, &b2, &err), VG_OK);
+    if (b2) {
+        CHECK_INT_EQ(booster_best_rounds(b2), best);
+        CHECK_INT_EQ(booster_total_rounds(b2), booster_total_rounds(b));
+        CHECK_INT_EQ(booster_num_features(b2), NCOLS);
+        memset(prob2, 0, te->n * sizeof *prob2);
+        CHECK_INT_EQ(booster_predict(b2, te->x, te->n, NCOLS, prob2, &err),
+                     VG_OK);
+        CHECK(memcmp(prob, prob2, te->n * sizeof *prob) == 0);
+    }
+    /* An explicit best_rounds overrides; all rounds predict differently. */
+    int total = booster_total_rounds(b);
+    CHECK_INT_EQ(booster_load(buf, len, total, &b3, &err), VG_OK);
+    if (b3 && total != best) {
+        CHECK_INT_EQ(booster_predict(b3, te->x, te->n, NCOLS, prob3, &err),
+                     VG_OK);
+        CHECK(memcmp(prob, prob3, te->n * sizeof *prob) != 0);
+    }
+    booster_free(b3);
+    b3 = NULL;
+    CHECK_INT_EQ(booster_load(buf, len, total + 1, &b3, &err), VG_EMODEL);
+    CHECK(b3 == NULL);
+
+cleanup:
+    free(buf);
+    free(prob);
+    free(prob2);
+    free(prob3);
+    booster_free(b);
+    booster_free(b2);
+    booster_free(b3);
+}
+
+static void check_contribs(booster *b, const dataset *te, int exact)
+{
+    vg_error err = {0};
+    size_t n = 500, w = NCOLS + 1;
+    float *c = malloc(n * w * sizeof *c);
+    double *prob = malloc(n * sizeof *prob);
+    double worst = 0.0;
+
+    if (!c || !prob)
+        goto cleanup;
+    CHECK_INT_EQ(booster_contribs(b, te->x, n, NCOLS, exact, c, &err), VG_OK);
+    CHECK_INT_EQ(booster_predict(b, te->x, n, NCOLS, prob, &err), VG_OK);
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0.0;
+        for (size_t j = 0; j < w; j++)
+            sum += c[i * w + j];
+        double margin = log(prob[i] / (1.0 - prob[i]));
+        if (fabs(sum - margin) > worst)
+            worst = fabs(sum - margin);
+    }
+    CHECK_NEAR(worst, 0.0, 1e-3);
+    /* The signal lives in x0 and x1: they carry the largest mean |contrib|
+     * among the features. */
+    double mean_abs[NCOLS] = {0};
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < NCOLS; j++)
+            mean_abs[j] += fabs(c[i * w + j]);
+    for (size_t j = 2; j < NCOLS; j++)
+        CHECK(mean_abs[0] > mean_abs[j] && mean_abs[1] > mean_abs[j]);
+
+cleanup:
+    free(c);
+    free(prob);
+}
+
+static void test_contribs(const dataset *tr, const dataset *va,
+                          const dataset *te)
+{
+    booster_params p;
+    int best;
+    booster_params_default(&p);
+    booster *b = train(&p, tr, va, &best);
+    if (!b)
+        return;
+    check_contribs(b, te, 1);
+    check_contribs(b, te, 0);
+    booster_free(b);
+}
+
+static void test_early_stopping(gsl_rng *r, const dataset *tr)
+{
+    dataset noise = {0};
+    booster_params p;
+    int best = -1;
+
+    if (gen(r, 1000, 1, &noise) != 0)
+        goto cleanup;
+    booster_params_default(&p);
+    booster *b = train(&p, tr, &noise, &best);
+    if (b) {
+        fprintf(stderr, "noise validation: best %d, trained %d\n", best,
+                booster_total_rounds(b));
+        CHECK(booster_total_rounds(b) < p.max_rounds);
+        CHECK_INT_EQ(booster_total_rounds(b) - best, p.early_stopping_rounds);
+    }
+    booster_free(b);
+
+    /* No validation rows: every round is trained and used. */
+    booster *b2 = NULL;
+    vg_error err = {0};
+    p.max_rounds = 25;
+    CHECK_INT_EQ(booster_train(&p, tr->x, tr->y, NULL, tr->n, NULL, NULL, NULL,
+                               0, NCOLS, &b2, &best, &err),
+                 VG_OK);
+    CHECK_INT_EQ(best, 25);
+    if (b2)
+        CHECK_INT_EQ(booster_total_rounds(b2), 25);
+    booster_free(b2);
+
+cleanup:
+    dataset_free(&noise);
+}
+
+static void test_determinism_and_weights(const dataset *tr, const dataset *va,
+                                         const dataset *te)
+{
+    booster_params p;
+    int best1 = 0, best2 = 0;
+    vg_error err = {0};
+    double *p1 = calloc(te->n, sizeof *p1), *p2 = calloc(te->n, sizeof *p2);
+    float *w = malloc(tr->n * sizeof *w);
+    booster *b1 = NULL, *b2 = NULL;
+
+    if (!p1 || !p2 || !w)
+        goto cleanup;
+    booster_params_default(&p);
+    p.max_rounds = 60;
+    b1 = train(&p, tr, va, &best1);
+    b2 = train(&p, tr, va, &best2);
+    if (!b1 || !b2)
+        goto cleanup;
+    CHECK_INT_EQ(best1, best2);
+    CHECK_INT_EQ(booster_predict(b1, te->x, te->n, NCOLS, p1, &err), VG_OK);
+    CHECK_INT_EQ(booster_predict(b2, te->x, te->n, NCOLS, p2, &err), VG_OK);
+    CHECK(memcmp(p1, p2, te->n * sizeof *p1) == 0);
+    booster_free(b2);
+    b2 = NULL;
+
+    /* Another seed samples other rows and columns: other predictions. */
+    p.seed = 7;
+    b2 = train(&p, tr, va, &best2);
+    if (b2) {
+        CHECK_INT_EQ(booster_predict(b2, te->x, te->n, NCOLS, p2, &err), VG_OK);
+        CHECK(memcmp(p1, p2, te->n * sizeof *p1) != 0);
+    }
+    booster_free(b2);
+    b2 = NULL;
+
+    /* Weights reach XGBoost: heavy weight on positives raises the mean
+     * predicted probability. */
+    p.seed = 42;
+    for (size_t i = 0; i < tr->n; i++)
+        w[i] = tr->y[i] > 0.5f ? 4.0f : 1.0f;
+    CHECK_INT_EQ(booster_train(&p, tr->x, tr->y, w, tr->n, va->x, va->y, NULL,
+                               va->n, NCOLS, &b2, &best2, &err),
+                 VG_OK);
+    if (b2) {
+        double m1 = 0.0, m2 = 0.0;
+        CHECK_INT_EQ(booster_predict(b2, te->x, te->n, NCOLS, p2, &err), VG_OK);
+        for (size_t i = 0; i < te->n; i++) {
+            m1 += p1[i];
+            m2 += p2[i];
+        }
+        CHECK(m2 / te->n > m1 / te->n + 0.1);
+    }
+
+cleanup:
+    free(p1);
+    free(p2);
+    free(w);
+    booster_free(b1);
+    booster_free(b2);
+}
+
+static void test_blocks(gsl_rng *r, const dataset *tr, const dataset *va)
+{
+    /* More rows than one contribution block (65536): the rows at the end
+     * must match the same rows predicted on their own. */
+    dataset big = {0};
+    booster_params p;
+    int best;
+    vg_error err = {0};
+    size_t n = 70000, tail = 100;
+    double *pb = malloc(n * sizeof *pb), *pt = malloc(tail * sizeof *pt);
+    float *cb = NULL, *ct = NULL;
+    booster *b = NULL;
+
+    if (!pb || !pt || gen(r, n, 0, &big) != 0)
+        goto cleanup;
+    booster_params_default(&p);
+    p.max_rounds = 30;
+    b = train(&p, tr, va, &best);
+    if (!b)
+        goto cleanup;
+    CHECK_INT_EQ(booster_predict(b, big.x, n, NCOLS, pb, &err), VG_OK);
+    CHECK_INT_EQ(
+        booster_predict(b, big.x + (n - tail) * NCOLS, tail, NCOLS, pt, &err),
+        VG_OK);
+    CHECK(memcmp(pb + n - tail, pt, tail * sizeof *pt) == 0);
+    /* Contributions go through DMatrix blocks of 65536 rows: same check. */
+    cb = malloc(n * (NCOLS + 1) * sizeof *cb);
+    ct = malloc(tail * (NCOLS + 1) * sizeof *ct);
+    if (!cb || !ct)
+        goto cleanup;
+    CHECK_INT_EQ(booster_contribs(b, big.x, n, NCOLS, 0, cb, &err), VG_OK);
+    CHECK_INT_EQ(booster_contribs(b, big.x + (n - tail) * NCOLS, tail, NCOLS, 0,
+                                  ct, &err),
+                 VG_OK);
+    CHECK(memcmp(cb + (n - tail) * (NCOLS + 1), ct,
+                 tail * (NCOLS + 1) * sizeof *ct) == 0);
+    CHECK_INT_EQ(booster_predict(b, big.x, 0, NCOLS, pb, &err), VG_OK);
+
+cleanup:
+    free(pb);
+    free(pt);
+    free(cb);
+    free(ct);
+    dataset_free(&big);
+    booster_free(b);
+}
+
+static void test_errors(const dataset *tr, const dataset *va)
+{
+    booster_params p;
+    booster *b = NULL;
+    int best;
+    vg_error err = {0};
+    double prob[4];
+
+    booster_params_default(&p);
+    p.eta = 0.0;
+    CHECK_INT_EQ(booster_train(&p, tr->x, tr->y, NULL, tr->n, va->x, va->y,
+                               NULL, va->n, NCOLS, &b, &best, &err),
+                 VG_ECONFIG);
+    booster_params_default(&p);
+    p.subsample = NAN;
+    CHECK_INT_EQ(booster_train(&p, tr->x, tr->y, NULL, tr->n, va->x, va->y,
+                               NULL, va->n, NCOLS, &b, &best, &err),
+                 VG_ECONFIG);
+    booster_params_default(&p);
+    float ybad[3] = {0, 2, 1}, xs[3 * NCOLS] = {0};
+    CHECK_INT_EQ(booster_train(&p, xs, ybad, NULL, 3, NULL, NULL, NULL, 0,
+                               NCOLS, &b, &best, &err),
+                 VG_EDATA);
+    CHECK(strstr(err.msg, "row 1") != NULL);
+    CHECK_INT_EQ(booster_train(&p, xs, ybad, NULL, 0, NULL, NULL, NULL, 0,
+                               NCOLS, &b, &best, &err),
+                 VG_EDATA);
+    CHECK(b == NULL);
+
+    /* Wrong column count at prediction; garbage model bytes. */
+    p.max_rounds = 5;
+    b = train(&p, tr, va, &best);
+    if (b)
+        CHECK_INT_EQ(booster_predict(b, tr->x, 4, NCOLS - 1, prob, &err),
+                     VG_EDATA);
+    booster_free(b);
+    b = NULL;
+    const unsigned char junk[] = "this is not a model";
+    CHECK_INT_EQ(booster_load(junk, sizeof junk, 0, &b, &err), VG_EMODEL);
+    CHECK(b == NULL);
+    CHECK(strlen(err.msg) > 0);
+    CHECK_INT_EQ(booster_load(junk, 0, 0, &b, &err), VG_EMODEL);
+}
+
+static void test_params_json(void)
+{
+    booster_params p;
+    booster_params_default(&p);
+    CHECK_INT_EQ(p.max_depth, 4);
+    CHECK_NEAR(p.eta, 0.1, 0);
+    CHECK_INT_EQ(p.max_rounds, 400);
+    CHECK_INT_EQ(p.early_stopping_rounds, 30);
+    json_t *j = booster_params_json(&p);
+    CHECK(j != NULL);
+    CHECK_INT_EQ(json_integer_value(json_object_get(j, "max_depth")), 4);
+    CHECK_NEAR(json_real_value(json_object_get(j, "subsample")), 0.8, 0);
+    CHECK_INT_EQ(json_integer_value(json_object_get(j, "seed")), 42);
+    CHECK_STR_EQ(json_string_value(json_object_get(j, "objective")),
+                 "binary:logistic");
+    const char *keys[] = {
+        "eta",   "min_child_weight", "colsample_bytree",      "lambda", "alpha",
+        "gamma", "max_rounds",       "early_stopping_rounds", "nthread"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        CHECK(json_object_get(j, keys[k]) != NULL);
+    json_decref(j);
+}
+
+int main(void)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    dataset tr = {0}, va = {0}, te = {0};
+
+    gsl_rng_set(r, 12345);
+    /* 5k rows: 3000 train, 1000 validation, 1000 held-out test. */
+    if (gen(r, 3000, 0, &tr) || gen(r, 1000, 0, &va) || gen(r, 1000, 0, &te)) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    test_params_json();
+    test_accuracy_and_io(&tr, &va, &te);
+    test_contribs(&tr, &va, &te);
+    test_early_stopping(r, &tr);
+    test_determinism_and_weights(&tr, &va, &te);
+    test_blocks(r, &tr, &va);
+    test_errors(&tr, &va);
+    dataset_free(&tr);
+    dataset_free(&va);
+    dataset_free(&te);
+    gsl_rng_free(r);
+    return check_done("booster");
+}
