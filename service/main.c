@@ -188,7 +188,7 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
         {"dirty-share", required_argument, 0, 'd'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
-    int o, v;
+    int o, v = 0;
     vg_code rc = VG_OK;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
