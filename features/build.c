@@ -67,6 +67,7 @@ typedef struct build {
     int *static_is_date; /* value is a day number: store value - t */
     float *static_vals;  /* ncust x nstatic */
     double visible_limit;
+    int sampled; /* only some customers have rows: restrict the queries */
 
     /* boundaries */
     int *bounds; /* sorted unique days */
@@ -328,34 +329,65 @@ static int is_churn(const cust *c, int t, int h)
     return !isnan(c->canceled) && c->canceled >= t && c->canceled < t + h;
 }
 
+/* Sampling, when the rows would exceed req->max_rows (training only).
+ * Positive rows are always kept. Customers who never churn on any date are
+ * sampled whole, with rate r: PostgreSQL then aggregates only the sampled
+ * customers' events, which is what makes many observation dates cheap.
+ * Negative rows of churners are sampled row by row with the same rate,
+ * except on req->keep_all_date. Every sampled row weighs 1/r, so each
+ * negative row is represented with its true weight in expectation. */
+static int churns_ever(const build *B, const cust *c)
+{
+    for (int k = 0; k < B->req->ndates; k++)
+        if (is_active(c, B->req->dates[k]) &&
+            is_churn(c, B->req->dates[k], B->req->horizon_days))
+            return 1;
+    return 0;
+}
+
+static int keep_row(const build *B, const char *id, int churner, int k, int y,
+                    double rate, double *w)
+{
+    *w = 1.0;
+    if (rate >= 1.0 || y || (churner && k == B->req->keep_all_date))
+        return 1;
+    uint64_t seed = (uint64_t)B->req->seed * 1000003u;
+    uint64_t h = churner ? hash_str(id, seed + (uint64_t)B->req->dates[k])
+                         : hash_str(id, seed);
+    *w = 1.0 / rate;
+    return hash_unit(h) < rate;
+}
+
 static vg_code plan_rows(build *B, vg_error *err)
 {
     const feat_request *req = B->req;
     int H = req->horizon_days;
-    long pos = 0, neg_keep = 0, neg_sample = 0;
-    for (size_t i = 0; i < B->ncust; i++)
+    long pos = 0, keep = 0, sampled = 0;
+    for (size_t i = 0; i < B->ncust; i++) {
+        const cust *c = &B->cs[i];
+        int churner = H > 0 && churns_ever(B, c);
         for (int k = 0; k < req->ndates; k++) {
-            const cust *c = &B->cs[i];
             int t = req->dates[k];
             if (!is_active(c, t))
                 continue;
             if (H > 0 && is_churn(c, t, H))
                 pos++;
-            else if (k == req->keep_all_date)
-                neg_keep++;
+            else if (churner && k == req->keep_all_date)
+                keep++;
             else
-                neg_sample++;
+                sampled++;
         }
+    }
     double rate = 1.0;
-    if (req->max_rows > 0 && pos + neg_keep + neg_sample > req->max_rows &&
-        neg_sample > 0) {
-        rate = (double)(req->max_rows - pos - neg_keep) / (double)neg_sample;
+    if (req->max_rows > 0 && pos + keep + sampled > req->max_rows &&
+        sampled > 0) {
+        rate = (double)(req->max_rows - pos - keep) / (double)sampled;
         if (rate < 0.01)
-            rate =
-                0.01; /* below this the weights get too noisy to learn from */
+            rate = 0.01; /* below this the weights get too noisy to learn */
         if (rate > 1)
             rate = 1;
     }
+    B->sampled = rate < 1.0;
     long *order = malloc((B->ncust ? B->ncust : 1) * sizeof *order);
     long *tmp = malloc((B->ncust ? B->ncust : 1) * sizeof *tmp);
     feat_matrix *m = calloc(1, sizeof *m);
@@ -380,19 +412,15 @@ static vg_code plan_rows(build *B, vg_error *err)
             const char *id = strmap_key(B->ids, ci);
             if (pass == 1)
                 c->nrows = 0;
+            int churner = H > 0 && rate < 1.0 && churns_ever(B, c);
             for (int k = 0; k < req->ndates; k++) {
                 int t = req->dates[k];
                 if (!is_active(c, t))
                     continue;
                 int y = H > 0 && is_churn(c, t, H);
-                double w = 1.0;
-                if (!y && k != req->keep_all_date && rate < 1.0) {
-                    uint64_t h = hash_str(id, (uint64_t)req->seed * 1000003u +
-                                                  (uint64_t)t);
-                    if (hash_unit(h) >= rate)
-                        continue;
-                    w = 1.0 / rate;
-                }
+                double w;
+                if (!keep_row(B, id, churner, k, y, rate, &w))
+                    continue;
                 if (pass == 1) {
                     if (c->nrows == 0)
                         c->first_row = (long)n;
@@ -598,6 +626,34 @@ static vg_code publish_params(build *B, vg_error *err)
     return rc;
 }
 
+/* The sampled customers, as a temporary table the queries semi-join. */
+static vg_code publish_sample(build *B, vg_error *err)
+{
+    db_copy_in *cp = NULL;
+    vg_code rc =
+        db_run(B->db,
+               "DROP TABLE IF EXISTS pg_temp.vigil_sample;"
+               "CREATE TEMP TABLE vigil_sample (customer_id text PRIMARY KEY)",
+               err);
+    if (rc == VG_OK)
+        rc = db_copy_in_begin(B->db, "COPY pg_temp.vigil_sample FROM STDIN",
+                              &cp, err);
+    for (size_t i = 0; rc == VG_OK && i < B->ncust; i++) {
+        if (B->cs[i].nrows == 0)
+            continue;
+        db_copy_field(cp, strmap_key(B->ids, (long)i));
+        rc = db_copy_row_end(cp, err);
+    }
+    if (cp) {
+        vg_code rc2 = db_copy_in_end(cp, rc != VG_OK, err);
+        if (rc == VG_OK)
+            rc = rc2;
+    }
+    if (rc == VG_OK)
+        rc = db_run(B->db, "ANALYZE pg_temp.vigil_sample", err);
+    return rc;
+}
+
 /* ---- usage
  * ------------------------------------------------------------------- */
 
@@ -709,9 +765,12 @@ static const char *usage_inner =
     " array_position((SELECT ARRAY(SELECT "
     "json_array_elements_text(current_setting('vigil.types')::json))), "
     "   event_type::text) AS ti "
-    "FROM %s WHERE occurred_at >= (SELECT current_setting('%s')::timestamptz) "
-    "OR occurred_at IS NULL "
-    "OFFSET 0";
+    "FROM %s WHERE (occurred_at >= (SELECT current_setting('%s')::timestamptz) "
+    "OR occurred_at IS NULL) %s OFFSET 0";
+
+/* With sampling, only the sampled customers' events are aggregated. */
+static const char *sampled_filter =
+    "AND customer_id::text IN (SELECT customer_id FROM pg_temp.vigil_sample)";
 
 static vg_code read_usage(build *B, vg_error *err)
 {
@@ -723,7 +782,8 @@ static vg_code read_usage(build *B, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 1024, usage_inner, events, "vigil.from");
+    snprintf(inner, 1024, usage_inner, events, "vigil.from",
+             B->sampled ? sampled_filter : "");
     /* Everything at or after the last boundary (after the as-of date) is
      * only counted, in a single group, not per customer. */
     size_t len = (size_t)snprintf(
@@ -803,7 +863,8 @@ static vg_code read_users(build *B, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 1024, usage_inner, events, "vigil.users_from");
+    snprintf(inner, 1024, usage_inner, events, "vigil.users_from",
+             B->sampled ? sampled_filter : "");
     size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id");
     for (int w = 0; w < B->nwords; w++)
         len += (size_t)snprintf(sql + len, cap - len,
@@ -1174,6 +1235,8 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
         goto cleanup;
     log_debug(lg, "features: %zu customers, %zu rows, %d dates", B.ncust,
               B.m->nrows, req->ndates);
+    if (B.sampled && (rc = publish_sample(&B, err)) != VG_OK)
+        goto cleanup;
     if ((rc = make_bounds(&B, err)) != VG_OK ||
         (rc = publish_params(&B, err)) != VG_OK)
         goto cleanup;

@@ -155,23 +155,27 @@ static void candidate_params(int i, const vg_config *cfg, booster_params *p)
 {
     booster_params_default(p);
     p->nthread = cfg->train_nthread;
+    /* A high learning rate with early stopping: training time is budgeted
+     * (docs/BENCHMARKS.md) and the held-out loss barely moves below it. */
+    p->max_rounds = 200;
+    p->early_stopping_rounds = 20;
     p->seed = (unsigned long)cfg->train_seed;
     switch (i) {
     case 0:
         p->max_depth = 4;
-        p->eta = 0.1;
+        p->eta = 0.3;
         p->min_child_weight = 10;
         p->lambda = 2;
         break;
     case 1:
         p->max_depth = 6;
-        p->eta = 0.1;
+        p->eta = 0.3;
         p->min_child_weight = 5;
         p->lambda = 5;
         break;
     default:
         p->max_depth = 3;
-        p->eta = 0.1;
+        p->eta = 0.3;
         p->min_child_weight = 20;
         p->lambda = 10;
         p->alpha = 1;
@@ -201,7 +205,7 @@ static vg_code fit_model(const vg_config *cfg, const vg_log *lg,
                          vg_error *err)
 {
     vg_code rc = VG_OK;
-    int ncand = cfg->train_search ? 3 : 1;
+    int ncand = cfg->train_search ? 2 : 1;
     double *raw = malloc((es->n ? es->n : 1) * sizeof *raw);
     double *y = malloc((es->n ? es->n : 1) * sizeof *y);
     double *w = malloc((es->n ? es->n : 1) * sizeof *w);
@@ -328,21 +332,24 @@ static json_t *calibration_json(const double *prob, const double *y,
 }
 
 /* Log loss of the current champion on the same validation rows, scored with
- * the champion's own features. NAN (and no error) when there is none. */
+ * the champion's own features: when its feature list differs, the same
+ * request (same dates, same deterministic sample) is extracted again with
+ * its list. NAN (and no error) when there is no champion for this horizon. */
 static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
-                                const vg_log *lg, int horizon, int t0,
-                                const feat_spec *spec, const feat_matrix *m,
+                                const vg_log *lg, const feat_request *req,
+                                const split *sp, const feat_spec *spec,
                                 const subset *va, double *ll,
                                 long long *champ_id, vg_error *err)
 {
     stored_model *sm = NULL;
     feat_spec *cspec = NULL;
     feat_matrix *cm = NULL;
-    double *prob = NULL, *y = NULL;
+    subset cva = {0};
+    double *prob = NULL, *y = NULL, *w = NULL;
     *ll = NAN;
     *champ_id = 0;
     vg_error e2;
-    vg_code rc = store_load(db, 0, horizon, &sm, &e2);
+    vg_code rc = store_load(db, 0, req->horizon_days, &sm, &e2);
     if (rc == VG_ENOMODEL)
         return VG_OK;
     if (rc != VG_OK) {
@@ -352,57 +359,49 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
                  e2.msg);
         return VG_OK;
     }
-    if (sm->horizon_days != horizon)
+    rc = VG_OK;
+    if (sm->horizon_days != req->horizon_days)
         goto cleanup; /* a champion for another horizon is not a rival */
     *champ_id = sm->model_id;
-    rc = feat_spec_from_json(sm->features, &cspec, &e2);
-    if (rc != VG_OK) {
+    if (feat_spec_from_json(sm->features, &cspec, &e2) != VG_OK) {
         log_warn(lg, "champion %lld: %s; the new model replaces it",
                  sm->model_id, e2.msg);
-        rc = VG_OK;
         goto cleanup;
     }
-    const float *x = va->x;
-    size_t n = va->n;
     json_t *a = feat_spec_to_json(spec), *b = feat_spec_to_json(cspec);
     int same = json_equal(json_object_get(a, "columns"),
                           json_object_get(b, "columns"));
     json_decref(a);
     json_decref(b);
+    const subset *v = va;
     if (!same) {
-        /* Same rows (every customer active at t0), the champion's columns. */
-        feat_request req = {&t0, 1, horizon, 0, -1, (unsigned)cfg->train_seed,
-                            1};
-        rc = feat_build(db, cfg, cspec, &req, lg, &cm, NULL, err);
-        if (rc != VG_OK)
+        role_arg a2 = {sp, 2, 0};
+        log_info(lg, "the champion uses other features: extracting them for "
+                     "the comparison");
+        if ((rc = feat_build(db, cfg, cspec, req, lg, &cm, NULL, err)) !=
+                VG_OK ||
+            (rc = subset_take(cm, pred_role, &a2, &cva, err)) != VG_OK)
             goto cleanup;
-        if (cm->nrows != n) {
-            log_warn(
-                lg,
-                "champion rows differ (%zu vs %zu): comparing on its own rows",
-                cm->nrows, n);
-        }
-        x = cm->x;
-        n = cm->nrows;
+        v = &cva;
     }
-    prob = malloc((n + 1) * sizeof *prob);
-    y = malloc((n + 1) * sizeof *y);
-    if (!prob || !y) {
+    prob = malloc((v->n + 1) * sizeof *prob);
+    y = malloc((v->n + 1) * sizeof *y);
+    w = malloc((v->n + 1) * sizeof *w);
+    if (!prob || !y || !w) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    rc = booster_predict(sm->b, x, n, same ? va->ncols : cm->ncols, prob, err);
-    if (rc != VG_OK)
+    if ((rc = booster_predict(sm->b, v->x, v->n, v->ncols, prob, err)) != VG_OK)
         goto cleanup;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < v->n; i++)
         prob[i] = calib_apply(sm->cal, prob[i]);
-        y[i] = same ? va->y[i] : cm->label[i];
-    }
-    *ll = metrics_logloss(prob, y, NULL, n);
-    (void)m;
+    to_double(v, y, w);
+    *ll = metrics_logloss(prob, y, w, v->n);
 cleanup:
     free(prob);
     free(y);
+    free(w);
+    subset_free(&cva);
     feat_matrix_free(cm);
     feat_spec_free(cspec);
     store_model_free(sm);
@@ -617,9 +616,8 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     /* Champion decision on the same validation rows. */
     double champ_ll = NAN;
     long long champ_id = 0;
-    if (nd > 1 &&
-        (rc = champion_logloss(db, cfg, lg, o->horizon_days, dates[0], spec, m,
-                               &va, &champ_ll, &champ_id, err)) != VG_OK)
+    if (nd > 1 && (rc = champion_logloss(db, cfg, lg, &req, &sp, spec, &va,
+                                         &champ_ll, &champ_id, err)) != VG_OK)
         goto cleanup;
     int promote = isnan(champ_ll) || ms.logloss <= champ_ll + 1e-12;
     if (nd == 1 && champ_id == 0) {

@@ -1,0 +1,846 @@
+/* cluster.c — spherical k-means over sparse unit rows, automatic k by
+ * silhouette, outliers, c-TF-IDF labels and old/new topic matching. */
+#include "topics/cluster.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+struct topic_model {
+    int k;
+    size_t dim;
+    float *cent; /* column-major: cent[col * k + c], so one sparse entry
+                    touches k adjacent floats */
+    double threshold, objective, silhouette;
+};
+
+void topic_kmeans_opts_default(topic_kmeans_opts *o)
+{
+    o->k = 0;
+    o->k_min = 2;
+    o->k_max = 30;
+    o->restarts = 3;
+    o->max_iter = 30;
+    o->seed = 42;
+    o->outlier_budget = 0.10;
+    o->min_similarity = 0.10;
+    o->select_sample = 20000;
+    o->silhouette_sample = 1000;
+}
+
+void topic_model_free(topic_model *m)
+{
+    if (!m)
+        return;
+    free(m->cent);
+    free(m);
+}
+
+int topic_model_k(const topic_model *m)
+{
+    return m->k;
+}
+size_t topic_model_dim(const topic_model *m)
+{
+    return m->dim;
+}
+double topic_model_threshold(const topic_model *m)
+{
+    return m->threshold;
+}
+double topic_model_objective(const topic_model *m)
+{
+    return m->objective;
+}
+double topic_model_silhouette(const topic_model *m)
+{
+    return m->silhouette;
+}
+
+void topic_model_centroid(const topic_model *m, int c, float *out)
+{
+    for (size_t j = 0; j < m->dim; j++)
+        out[j] = m->cent[j * (size_t)m->k + (size_t)c];
+}
+
+/* Similarities of row r to all k centroids into s[0..k). */
+static void row_sims(const topic_csr *X, size_t r, const float *cent, int k,
+                     double *s)
+{
+    for (int c = 0; c < k; c++)
+        s[c] = 0;
+    for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++) {
+        const float *cc = cent + (size_t)X->col[e] * (size_t)k;
+        double v = X->val[e];
+        for (int c = 0; c < k; c++)
+            s[c] += v * cc[c];
+    }
+}
+
+static int argmax(const double *s, int k)
+{
+    int b = 0;
+    for (int c = 1; c < k; c++)
+        if (s[c] > s[b])
+            b = c;
+    return b;
+}
+
+/* Deterministic generator for seeding (splitmix64 through hash_mix). */
+static double rng_unit(uint64_t *st)
+{
+    *st += 0x9e3779b97f4a7c15ULL;
+    return hash_unit(hash_mix(*st));
+}
+
+/* One spherical k-means run over rows ord[0..n) (canonical order).
+ * cent (dim * k, column-major) receives unit centroids, asg[j] the cluster
+ * of ord[j], best[j] its similarity. Returns the summed similarity, or -1
+ * on OOM. */
+typedef struct km_ws {
+    double *sum;  /* dim * k */
+    double *dist; /* n */
+    float *dense; /* dim */
+    double *s;    /* k */
+} km_ws;
+
+static double kmeans_run(const topic_csr *X, const size_t *ord, size_t n, int k,
+                         uint64_t seed, int max_iter, float *cent, int *asg,
+                         double *best, km_ws *ws)
+{
+    size_t dim = X->ncols;
+    uint64_t st = hash_mix(seed ^ 0x5eedULL);
+    memset(cent, 0, dim * (size_t)k * sizeof *cent);
+    /* k-means++ on the chord distance 2(1 - cos), drawn along ord. */
+    for (size_t j = 0; j < n; j++)
+        ws->dist[j] = 1.0;
+    size_t pick = (size_t)(rng_unit(&st) * (double)n);
+    if (pick >= n)
+        pick = n - 1;
+    for (int c = 0; c < k; c++) {
+        size_t r = ord[pick];
+        for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++) {
+            cent[(size_t)X->col[e] * (size_t)k + (size_t)c] = X->val[e];
+            ws->dense[X->col[e]] = X->val[e];
+        }
+        double total = 0;
+        for (size_t j = 0; j < n; j++) {
+            size_t q = ord[j];
+            double dot = 0;
+            for (size_t e = X->rowptr[q]; e < X->rowptr[q + 1]; e++)
+                dot += (double)X->val[e] * ws->dense[X->col[e]];
+            double d = 1.0 - dot;
+            if (d < 0)
+                d = 0;
+            if (d < ws->dist[j])
+                ws->dist[j] = d;
+            total += ws->dist[j];
+        }
+        for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+            ws->dense[X->col[e]] = 0;
+        if (c + 1 == k)
+            break;
+        if (total <= 1e-12) {
+            pick = (pick + 1) % n; /* all remaining rows coincide */
+            continue;
+        }
+        double target = rng_unit(&st) * total, cum = 0;
+        pick = n - 1;
+        for (size_t j = 0; j < n; j++) {
+            cum += ws->dist[j];
+            if (cum > target && ws->dist[j] > 0) {
+                pick = j;
+                break;
+            }
+        }
+    }
+    double obj = 0;
+    for (int it = 0; it < max_iter; it++) {
+        size_t changed = 0;
+        obj = 0;
+        for (size_t j = 0; j < n; j++) {
+            row_sims(X, ord[j], cent, k, ws->s);
+            int a = argmax(ws->s, k);
+            if (it == 0 || a != asg[j])
+                changed++;
+            asg[j] = a;
+            best[j] = ws->s[a];
+            obj += ws->s[a];
+        }
+        if (it > 0 && changed == 0)
+            break;
+        if (it + 1 == max_iter)
+            break;
+        memset(ws->sum, 0, dim * (size_t)k * sizeof *ws->sum);
+        for (size_t j = 0; j < n; j++) {
+            size_t r = ord[j];
+            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+                ws->sum[(size_t)X->col[e] * (size_t)k + (size_t)asg[j]] +=
+                    X->val[e];
+        }
+        for (int c = 0; c < k; c++)
+            ws->s[c] = 0;
+        for (size_t t = 0; t < dim * (size_t)k; t++)
+            ws->s[t % (size_t)k] += ws->sum[t] * ws->sum[t];
+        for (int c = 0; c < k; c++) {
+            if (ws->s[c] > 0)
+                continue;
+            /* Empty cluster: restart it at the worst-fitting document. */
+            size_t w = 0;
+            for (size_t j = 1; j < n; j++)
+                if (best[j] < best[w])
+                    w = j;
+            best[w] = 2.0; /* not picked twice */
+            size_t r = ord[w];
+            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+                ws->sum[(size_t)X->col[e] * (size_t)k + (size_t)c] = X->val[e];
+            ws->s[c] = 1.0;
+        }
+        for (size_t t = 0; t < dim * (size_t)k; t++) {
+            double nrm = ws->s[t % (size_t)k];
+            cent[t] = nrm > 0 ? (float)(ws->sum[t] / sqrt(nrm)) : 0.0f;
+        }
+    }
+    return obj;
+}
+
+/* Mean cosine silhouette of the first m rows of ord given sims among them
+ * (m x m) and their clusters. */
+static double silhouette(const float *S, size_t m, const int *asg, int k,
+                         double *acc, size_t *cnt)
+{
+    double total = 0;
+    for (int c = 0; c < k; c++)
+        cnt[c] = 0;
+    for (size_t i = 0; i < m; i++)
+        cnt[asg[i]]++;
+    for (size_t i = 0; i < m; i++) {
+        for (int c = 0; c < k; c++)
+            acc[c] = 0;
+        for (size_t j = 0; j < m; j++)
+            if (j != i)
+                acc[asg[j]] += 1.0 - S[i * m + j];
+        int own = asg[i];
+        if (cnt[own] <= 1)
+            continue; /* a singleton scores 0 */
+        double a = acc[own] / (double)(cnt[own] - 1), b = INFINITY;
+        for (int c = 0; c < k; c++)
+            if (c != own && cnt[c] > 0 && acc[c] / (double)cnt[c] < b)
+                b = acc[c] / (double)cnt[c];
+        if (!isfinite(b))
+            continue;
+        double d = a > b ? a : b;
+        total += d > 0 ? (b - a) / d : 0;
+    }
+    return m ? total / (double)m : 0;
+}
+
+typedef struct ordkey {
+    uint64_t h;
+    const char *id;
+    size_t row;
+} ordkey;
+
+static int cmp_ordkey(const void *a, const void *b)
+{
+    const ordkey *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    int c = strcmp(x->id, y->id);
+    if (c)
+        return c;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
+                     const topic_kmeans_opts *opts, topic_model **model,
+                     int *assign, float *sim, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    topic_kmeans_opts o;
+    if (opts)
+        o = *opts;
+    else
+        topic_kmeans_opts_default(&o);
+    *model = NULL;
+    size_t nrows = X->nrows, dim = X->ncols, n = 0;
+    ordkey *keys = malloc((nrows + 1) * sizeof *keys);
+    size_t *ord = malloc((nrows + 1) * sizeof *ord);
+    char(*numid)[24] = ids ? NULL : malloc((nrows + 1) * sizeof *numid);
+    int *asg = malloc((nrows + 1) * sizeof *asg);
+    int *bestasg = malloc((nrows + 1) * sizeof *bestasg);
+    double *best = malloc((nrows + 1) * sizeof *best);
+    double *bestsim = malloc((nrows + 1) * sizeof *bestsim);
+    float *S = NULL, *cent = NULL;
+    double *acc = NULL;
+    size_t *cnt = NULL;
+    km_ws ws = {0};
+    topic_model *m = calloc(1, sizeof *m);
+    if (!keys || !ord || (!ids && !numid) || !asg || !bestasg || !best ||
+        !bestsim || !m)
+        goto oom;
+    m->dim = dim;
+    m->silhouette = NAN;
+    for (size_t r = 0; r < nrows; r++) {
+        assign[r] = -1;
+        if (sim)
+            sim[r] = 0;
+        if (X->rowptr[r + 1] == X->rowptr[r])
+            continue; /* empty rows never join a topic */
+        const char *id = ids ? ids[r] : NULL;
+        if (!id) {
+            snprintf(numid[r], sizeof numid[r], "%zu", r);
+            id = numid[r];
+        }
+        keys[n++] = (ordkey){hash_str(id, 0x70b1c5ULL), id, r};
+    }
+    qsort(keys, n, sizeof *keys, cmp_ordkey);
+    for (size_t j = 0; j < n; j++)
+        ord[j] = keys[j].row;
+    int kmax = o.k > 0 ? o.k : o.k_max;
+    if (kmax < 1)
+        kmax = 1;
+    if ((size_t)kmax > n)
+        kmax = (int)n;
+    if (n == 0 || dim == 0) {
+        m->k = 0;
+        m->cent = calloc(1, sizeof *m->cent);
+        if (!m->cent)
+            goto oom;
+        goto done;
+    }
+    ws.sum = malloc(dim * (size_t)kmax * sizeof *ws.sum);
+    ws.dist = malloc(n * sizeof *ws.dist);
+    ws.dense = calloc(dim, sizeof *ws.dense);
+    ws.s = malloc(((size_t)kmax + 1) * sizeof *ws.s);
+    cent = malloc(dim * (size_t)kmax * sizeof *cent);
+    m->cent = malloc(dim * (size_t)kmax * sizeof *m->cent);
+    if (!ws.sum || !ws.dist || !ws.dense || !ws.s || !cent || !m->cent)
+        goto oom;
+
+    int k = kmax;
+    if (o.k <= 0) {
+        int kmin = o.k_min < 2 ? 2 : o.k_min;
+        size_t ms = n < o.select_sample ? n : o.select_sample;
+        size_t ss = ms < o.silhouette_sample ? ms : o.silhouette_sample;
+        if (kmax > (int)ss - 1)
+            kmax = (int)ss - 1;
+        if (kmin > kmax) {
+            k = kmax < 1 ? 1 : kmax;
+            goto fit;
+        }
+        /* Pairwise similarities of the silhouette sample, once for all k. */
+        S = malloc(ss * ss * sizeof *S);
+        acc = malloc(((size_t)kmax + 1) * sizeof *acc);
+        cnt = malloc(((size_t)kmax + 1) * sizeof *cnt);
+        if (!S || !acc || !cnt)
+            goto oom;
+        for (size_t i = 0; i < ss; i++) {
+            size_t r = ord[i];
+            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+                ws.dense[X->col[e]] = X->val[e];
+            for (size_t j = 0; j < ss; j++) {
+                size_t q = ord[j];
+                double dot = 0;
+                for (size_t e = X->rowptr[q]; e < X->rowptr[q + 1]; e++)
+                    dot += (double)X->val[e] * ws.dense[X->col[e]];
+                S[i * ss + j] = (float)dot;
+            }
+            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+                ws.dense[X->col[e]] = 0;
+        }
+        int grid[32], ng = 0, span = kmax - kmin + 1;
+        if (span <= 12) {
+            for (int v = kmin; v <= kmax; v++)
+                grid[ng++] = v;
+        } else {
+            for (int g = 0; g < 12; g++) {
+                int v = kmin + (int)lround((double)g * (span - 1) / 11.0);
+                if (!ng || grid[ng - 1] != v)
+                    grid[ng++] = v;
+            }
+        }
+        double bests = -INFINITY;
+        int bestk = kmin, bestg = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            for (int g = 0; g < ng; g++) {
+                int kk = grid[g];
+                if (kk < 0)
+                    continue;
+                kmeans_run(X, ord, ms, kk, o.seed, o.max_iter, cent, asg, best,
+                           &ws);
+                double sc = silhouette(S, ss, asg, kk, acc, cnt);
+                if (sc > bests + 1e-12 ||
+                    (fabs(sc - bests) <= 1e-12 && kk < bestk)) {
+                    bests = sc;
+                    bestk = kk;
+                    bestg = g;
+                }
+            }
+            if (pass == 1 || span <= 12)
+                break;
+            /* Refine between the best grid point's neighbours. */
+            int lo = bestg > 0 ? grid[bestg - 1] + 1 : kmin;
+            int hi = bestg + 1 < ng ? grid[bestg + 1] - 1 : kmax;
+            int step = (hi - lo + 1 + 7) / 8, center = bestk;
+            ng = 0;
+            for (int v = lo; v <= hi && ng<8; v += step> 0 ? step : 1)
+                if (v != center)
+                    grid[ng++] = v;
+        }
+        k = bestk;
+        m->silhouette = bests;
+    }
+fit : {
+    double bestobj = -INFINITY;
+    int restarts = o.restarts < 1 ? 1 : o.restarts;
+    for (int rs = 0; rs < restarts; rs++) {
+        double obj = kmeans_run(X, ord, n, k, o.seed + (uint64_t)rs * 7919,
+                                o.max_iter, cent, asg, best, &ws);
+        if (obj > bestobj) {
+            bestobj = obj;
+            memcpy(m->cent, cent, dim * (size_t)k * sizeof *cent);
+            memcpy(bestasg, asg, n * sizeof *asg);
+            memcpy(bestsim, best, n * sizeof *best);
+        }
+    }
+    m->k = k;
+    m->objective = bestobj / (double)n;
+    /* Renumber topics by size, largest first. */
+    size_t *size = calloc((size_t)k, sizeof *size);
+    int *first = malloc((size_t)k * sizeof *first), *perm = NULL;
+    if (!size || !first) {
+        free(size);
+        free(first);
+        goto oom;
+    }
+    for (int c = 0; c < k; c++)
+        first[c] = -1;
+    for (size_t j = 0; j < n; j++) {
+        size[bestasg[j]]++;
+        if (first[bestasg[j]] < 0)
+            first[bestasg[j]] = (int)j;
+    }
+    perm = malloc((size_t)k * sizeof *perm);
+    if (!perm) {
+        free(size);
+        free(first);
+        goto oom;
+    }
+    for (int c = 0; c < k; c++)
+        perm[c] = c;
+    /* insertion sort: k is small */
+    for (int i = 1; i < k; i++) {
+        int v = perm[i], j = i;
+        while (j > 0) {
+            int u = perm[j - 1];
+            unsigned fu = (unsigned)first[u], fv = (unsigned)first[v];
+            if (size[u] > size[v] || (size[u] == size[v] && fu <= fv))
+                break;
+            perm[j] = u;
+            j--;
+        }
+        perm[j] = v;
+    }
+    int *rank = malloc((size_t)k * sizeof *rank);
+    if (!rank) {
+        free(size);
+        free(first);
+        free(perm);
+        goto oom;
+    }
+    for (int c = 0; c < k; c++)
+        rank[perm[c]] = c;
+    memcpy(cent, m->cent, dim * (size_t)k * sizeof *cent);
+    for (size_t t = 0; t < dim; t++)
+        for (int c = 0; c < k; c++)
+            m->cent[t * (size_t)k + (size_t)rank[c]] =
+                cent[t * (size_t)k + (size_t)c];
+    for (size_t j = 0; j < n; j++)
+        bestasg[j] = rank[bestasg[j]];
+    free(size);
+    free(first);
+    free(perm);
+    free(rank);
+}
+    /* Outliers: below min_similarity, but never more than the budget. */
+    memcpy(best, bestsim, n * sizeof *best);
+    qsort(best, n, sizeof *best, cmp_double);
+    {
+        double budget = o.outlier_budget < 0 ? 0 : o.outlier_budget;
+        size_t q = (size_t)floor(budget * (double)n);
+        double thr = o.min_similarity;
+        if (q < n && best[q] < thr)
+            thr = best[q];
+        if (q >= n && best[n - 1] < thr)
+            thr = best[n - 1] + 1e-9;
+        m->threshold = thr;
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t r = ord[j];
+        assign[r] = bestsim[j] < m->threshold ? -1 : bestasg[j];
+        if (sim)
+            sim[r] = (float)bestsim[j];
+    }
+done:
+    *model = m;
+    m = NULL;
+    goto cleanup;
+oom:
+    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory in k-means");
+cleanup:
+    topic_model_free(m);
+    free(keys);
+    free(ord);
+    free(numid);
+    free(asg);
+    free(bestasg);
+    free(best);
+    free(bestsim);
+    free(S);
+    free(cent);
+    free(acc);
+    free(cnt);
+    free(ws.sum);
+    free(ws.dist);
+    free(ws.dense);
+    free(ws.s);
+    return rc;
+}
+
+vg_code topic_model_from_centroids(const float *centroids, int k, size_t dim,
+                                   double threshold, topic_model **out,
+                                   vg_error *err)
+{
+    *out = NULL;
+    topic_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    m->k = k < 0 ? 0 : k;
+    m->dim = dim;
+    m->threshold = threshold;
+    m->objective = NAN;
+    m->silhouette = NAN;
+    m->cent = calloc(dim * (size_t)m->k + 1, sizeof *m->cent);
+    if (!m->cent) {
+        topic_model_free(m);
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    }
+    for (int c = 0; c < m->k; c++) {
+        const float *row = centroids + (size_t)c * dim;
+        double nrm = 0;
+        for (size_t j = 0; j < dim; j++)
+            nrm += (double)row[j] * row[j];
+        nrm = nrm > 0 ? 1.0 / sqrt(nrm) : 0;
+        for (size_t j = 0; j < dim; j++)
+            m->cent[j * (size_t)m->k + (size_t)c] = (float)(row[j] * nrm);
+    }
+    *out = m;
+    return VG_OK;
+}
+
+vg_code topic_model_assign(const topic_model *m, const topic_csr *X,
+                           int *assign, float *sim, vg_error *err)
+{
+    if (X->nrows && X->ncols != m->dim)
+        return vg_fail(err, VG_EINTERNAL,
+                       "topics: rows have %zu columns, the model %zu", X->ncols,
+                       m->dim);
+    double *s = malloc(((size_t)m->k + 1) * sizeof *s);
+    if (!s)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    for (size_t r = 0; r < X->nrows; r++) {
+        assign[r] = -1;
+        if (sim)
+            sim[r] = 0;
+        if (m->k == 0 || X->rowptr[r + 1] == X->rowptr[r])
+            continue;
+        row_sims(X, r, m->cent, m->k, s);
+        int a = argmax(s, m->k);
+        if (sim)
+            sim[r] = (float)s[a];
+        if (s[a] >= m->threshold)
+            assign[r] = a;
+    }
+    free(s);
+    return VG_OK;
+}
+
+/* ---- c-TF-IDF labels ---------------------------------------------------- */
+
+void topic_terms_free(topic_terms *t, int k)
+{
+    if (!t)
+        return;
+    for (int c = 0; c < k; c++) {
+        free(t[c].col);
+        free(t[c].score);
+        free(t[c].label);
+    }
+    free(t);
+}
+
+typedef struct scored {
+    double s;
+    uint32_t col;
+} scored;
+
+static int cmp_scored(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->s != y->s)
+        return x->s > y->s ? -1 : 1;
+    return (x->col > y->col) - (x->col < y->col);
+}
+
+/* Whether unigram u is one of the words of bigram b (stems). */
+static int bigram_has(const char *b, const char *u)
+{
+    size_t lu = strlen(u);
+    const char *sp = strchr(b, ' ');
+    if (!sp)
+        return strcmp(b, u) == 0;
+    return ((size_t)(sp - b) == lu && memcmp(b, u, lu) == 0) ||
+           strcmp(sp + 1, u) == 0;
+}
+
+static char *make_label(const topic_vocab *v, const topic_terms *t)
+{
+    uint32_t pick[3];
+    int np = 0, limit = 3;
+    size_t cand = t->n < 10 ? t->n : 10;
+    /* A bigram scoring at least half the best term leads the label. */
+    for (size_t i = 0; i < cand; i++)
+        if (topic_vocab_is_bigram(v, t->col[i]) &&
+            t->score[i] >= 0.5 * t->score[0]) {
+            pick[np++] = t->col[i];
+            limit = 2;
+            break;
+        }
+    for (size_t i = 0; i < cand && np < limit; i++) {
+        const char *ti = topic_vocab_term(v, t->col[i]);
+        int clash = 0;
+        for (int p = 0; p < np; p++) {
+            const char *tp = topic_vocab_term(v, pick[p]);
+            if (pick[p] == t->col[i] || bigram_has(tp, ti) ||
+                bigram_has(ti, tp))
+                clash = 1;
+            if (topic_vocab_is_bigram(v, t->col[i]) &&
+                topic_vocab_is_bigram(v, pick[p])) {
+                const char *sp = strchr(ti, ' ');
+                char first[128];
+                size_t lf = (size_t)(sp - ti);
+                if (lf < sizeof first) {
+                    memcpy(first, ti, lf);
+                    first[lf] = '\0';
+                    if (bigram_has(tp, first) || bigram_has(tp, sp + 1))
+                        clash = 1;
+                }
+            }
+        }
+        if (!clash)
+            pick[np++] = t->col[i];
+    }
+    size_t len = 1;
+    for (int p = 0; p < np; p++)
+        len += strlen(topic_vocab_surface(v, pick[p])) + 2;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (int p = 0; p < np; p++) {
+        if (p)
+            strcat(s, ", ");
+        strcat(s, topic_vocab_surface(v, pick[p]));
+    }
+    return s;
+}
+
+vg_code topic_ctfidf(const topic_csr *counts, const topic_vocab *v,
+                     const int *assign, int k, size_t top_n, topic_terms **out,
+                     vg_error *err)
+{
+    vg_code rc = VG_OK;
+    size_t dim = counts->ncols;
+    *out = NULL;
+    topic_terms *t = calloc((size_t)k + 1, sizeof *t);
+    double *tf = calloc(dim * (size_t)k + 1, sizeof *tf);
+    double *f = calloc(dim + 1, sizeof *f);
+    double *words = calloc((size_t)k + 1, sizeof *words);
+    scored *sc = malloc((dim + 1) * sizeof *sc);
+    if (!t || !tf || !f || !words || !sc)
+        goto oom;
+    double all = 0;
+    for (size_t r = 0; r < counts->nrows; r++) {
+        int c = assign[r];
+        if (c < 0 || c >= k)
+            continue;
+        t[c].size++;
+        for (size_t e = counts->rowptr[r]; e < counts->rowptr[r + 1]; e++) {
+            double x = counts->val[e];
+            tf[(size_t)c * dim + counts->col[e]] += x;
+            f[counts->col[e]] += x;
+            words[c] += x;
+            all += x;
+        }
+    }
+    double A = k > 0 ? all / k : 0;
+    for (int c = 0; c < k; c++) {
+        size_t n = 0;
+        for (size_t j = 0; j < dim; j++) {
+            double x = tf[(size_t)c * dim + j];
+            if (x > 0)
+                sc[n++] =
+                    (scored){x / words[c] * log(1.0 + A / f[j]), (uint32_t)j};
+        }
+        qsort(sc, n, sizeof *sc, cmp_scored);
+        if (n > top_n)
+            n = top_n;
+        t[c].col = malloc((n + 1) * sizeof *t[c].col);
+        t[c].score = malloc((n + 1) * sizeof *t[c].score);
+        if (!t[c].col || !t[c].score)
+            goto oom;
+        for (size_t i = 0; i < n; i++) {
+            t[c].col[i] = sc[i].col;
+            t[c].score[i] = sc[i].s;
+        }
+        t[c].n = n;
+        t[c].label = make_label(v, &t[c]);
+        if (!t[c].label)
+            goto oom;
+    }
+    *out = t;
+    t = NULL;
+    goto cleanup;
+oom:
+    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory in labels");
+cleanup:
+    topic_terms_free(t, k);
+    free(tf);
+    free(f);
+    free(words);
+    free(sc);
+    return rc;
+}
+
+/* ---- identity matching -------------------------------------------------- */
+
+typedef struct pairsim {
+    double s;
+    int o, n;
+} pairsim;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const pairsim *x = a, *y = b;
+    if (x->s != y->s)
+        return x->s > y->s ? -1 : 1;
+    if (x->o != y->o)
+        return x->o - y->o;
+    return x->n - y->n;
+}
+
+static double cosine(const float *a, const float *b, size_t dim)
+{
+    double d = 0, na = 0, nb = 0;
+    for (size_t j = 0; j < dim; j++) {
+        d += (double)a[j] * b[j];
+        na += (double)a[j] * a[j];
+        nb += (double)b[j] * b[j];
+    }
+    return na > 0 && nb > 0 ? d / sqrt(na * nb) : 0;
+}
+
+vg_code topic_match(const float *old_c, int k_old, const float *new_c,
+                    int k_new, size_t dim, double threshold, topic_link **links,
+                    size_t *nlinks, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    size_t ko = k_old > 0 ? (size_t)k_old : 0,
+           kn = k_new > 0 ? (size_t)k_new : 0;
+    *links = NULL;
+    *nlinks = 0;
+    double *S = malloc((ko * kn + 1) * sizeof *S);
+    pairsim *ps = malloc((ko * kn + 1) * sizeof *ps);
+    int *om = malloc((ko + 1) * sizeof *om),
+        *nm = malloc((kn + 1) * sizeof *nm);
+    topic_link *L = malloc((ko + kn + 1) * sizeof *L);
+    size_t np = 0, nl = 0;
+    if (!S || !ps || !om || !nm || !L) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory in matching");
+        goto cleanup;
+    }
+    for (size_t o = 0; o < ko; o++)
+        for (size_t n = 0; n < kn; n++) {
+            double s = cosine(old_c + o * dim, new_c + n * dim, dim);
+            S[o * kn + n] = s;
+            if (s >= threshold)
+                ps[np++] = (pairsim){s, (int)o, (int)n};
+        }
+    qsort(ps, np, sizeof *ps, cmp_pair);
+    for (size_t o = 0; o < ko; o++)
+        om[o] = -1;
+    for (size_t n = 0; n < kn; n++)
+        nm[n] = -1;
+    for (size_t i = 0; i < np; i++)
+        if (om[ps[i].o] < 0 && nm[ps[i].n] < 0) {
+            om[ps[i].o] = ps[i].n;
+            nm[ps[i].n] = ps[i].o;
+            L[nl++] = (topic_link){TOPIC_LINK_MATCH, ps[i].o, ps[i].n, ps[i].s};
+        }
+    /* An unmatched topic close to an already matched one on the other side
+     * is the extra half of a split or a merge. */
+    for (size_t n = 0; n < kn; n++) {
+        if (nm[n] >= 0)
+            continue;
+        int bo = -1;
+        for (size_t o = 0; o < ko; o++)
+            if (S[o * kn + n] >= threshold &&
+                (bo < 0 || S[o * kn + n] > S[(size_t)bo * kn + n]))
+                bo = (int)o;
+        if (bo >= 0) {
+            L[nl++] = (topic_link){TOPIC_LINK_SPLIT, bo, (int)n,
+                                   S[(size_t)bo * kn + n]};
+            nm[n] = -2;
+        }
+    }
+    for (size_t o = 0; o < ko; o++) {
+        if (om[o] >= 0)
+            continue;
+        int bn = -1;
+        for (size_t n = 0; n < kn; n++)
+            if (S[o * kn + n] >= threshold &&
+                (bn < 0 || S[o * kn + n] > S[o * kn + (size_t)bn]))
+                bn = (int)n;
+        if (bn >= 0) {
+            L[nl++] = (topic_link){TOPIC_LINK_MERGE, (int)o, bn,
+                                   S[o * kn + (size_t)bn]};
+            om[o] = -2;
+        }
+    }
+    for (size_t n = 0; n < kn; n++)
+        if (nm[n] == -1)
+            L[nl++] = (topic_link){TOPIC_LINK_NEW, -1, (int)n, 0};
+    for (size_t o = 0; o < ko; o++)
+        if (om[o] == -1)
+            L[nl++] = (topic_link){TOPIC_LINK_GONE, (int)o, -1, 0};
+    *links = L;
+    *nlinks = nl;
+    L = NULL;
+cleanup:
+    free(S);
+    free(ps);
+    free(om);
+    free(nm);
+    free(L);
+    return rc;
+}

@@ -1,0 +1,510 @@
+/* tfidf.c — term counting, vocabulary pruning and sublinear TF-IDF rows.
+ * Everything is sparse: documents as (term id, count) runs, rows as CSR. */
+#include "topics/tfidf.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+struct topic_corpus {
+    strmap *terms;   /* every term seen -> id */
+    uint32_t *df;    /* by term id */
+    uint64_t *total; /* by term id */
+    size_t tcap;
+    strmap *surf;      /* "stem\x1fword" -> id */
+    uint32_t *surfcnt; /* by surface id */
+    size_t scap;
+    size_t *rowptr; /* ndocs + 1 */
+    size_t ndocs, rcap;
+    uint32_t *ids, *cnt; /* entries */
+    size_t nent, ecap;
+    uint32_t *scratch; /* term ids of one document */
+    size_t sccap;
+};
+
+struct topic_vocab {
+    strmap *terms; /* index = column */
+    char **surface;
+    uint32_t *df;
+    double *idf;
+    unsigned char *bigram;
+    size_t n, ndocs;
+};
+
+void topic_csr_free(topic_csr *m)
+{
+    if (!m)
+        return;
+    free(m->rowptr);
+    free(m->col);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+}
+
+void topic_vocab_opts_default(topic_vocab_opts *o)
+{
+    o->min_df = 2;
+    o->max_df_ratio = 0.5;
+    o->max_terms = 50000;
+}
+
+/* Grows *p (elements of size sz) to hold at least need; -1 on OOM. */
+static int grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need)
+        nc *= 2;
+    void *q = realloc(*p, nc * sz);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+vg_code topic_corpus_new(topic_corpus **out, vg_error *err)
+{
+    *out = NULL;
+    topic_corpus *c = calloc(1, sizeof *c);
+    if (!c)
+        goto oom;
+    c->terms = strmap_new(1024);
+    c->surf = strmap_new(1024);
+    c->rowptr = calloc(1, sizeof *c->rowptr);
+    c->rcap = 1;
+    if (!c->terms || !c->surf || !c->rowptr)
+        goto oom;
+    *out = c;
+    return VG_OK;
+oom:
+    topic_corpus_free(c);
+    return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+}
+
+void topic_corpus_free(topic_corpus *c)
+{
+    if (!c)
+        return;
+    strmap_free(c->terms);
+    strmap_free(c->surf);
+    free(c->df);
+    free(c->total);
+    free(c->surfcnt);
+    free(c->rowptr);
+    free(c->ids);
+    free(c->cnt);
+    free(c->scratch);
+    free(c);
+}
+
+size_t topic_corpus_size(const topic_corpus *c)
+{
+    return c->ndocs;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+vg_code topic_corpus_add(topic_corpus *c, const text_toklist *toks,
+                         vg_error *err)
+{
+    size_t n = text_toklist_size(toks);
+    if (grow((void **)&c->scratch, &c->sccap, n + 1, sizeof *c->scratch))
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        int added = 0;
+        long id = strmap_put(c->terms, text_toklist_get(toks, i), &added);
+        if (id < 0)
+            goto oom;
+        if (added) {
+            size_t cap = c->tcap;
+            if (grow((void **)&c->df, &cap, (size_t)id + 1, sizeof *c->df))
+                goto oom;
+            cap = c->tcap;
+            if (grow((void **)&c->total, &cap, (size_t)id + 1,
+                     sizeof *c->total))
+                goto oom;
+            c->tcap = cap;
+            c->df[id] = 0;
+            c->total[id] = 0;
+        }
+        c->scratch[i] = (uint32_t)id;
+        const char *s = text_toklist_surface(toks, i);
+        if (s) {
+            /* Surface counts are per unigram only, which keeps them small. */
+            char key[256];
+            const char *t = text_toklist_get(toks, i);
+            size_t lt = strlen(t), ls = strlen(s);
+            if (lt + ls + 2 <= sizeof key) {
+                memcpy(key, t, lt);
+                key[lt] = '\x1f';
+                memcpy(key + lt + 1, s, ls + 1);
+                long sid = strmap_put(c->surf, key, &added);
+                if (sid < 0)
+                    goto oom;
+                if (added) {
+                    if (grow((void **)&c->surfcnt, &c->scap, (size_t)sid + 1,
+                             sizeof *c->surfcnt))
+                        goto oom;
+                    c->surfcnt[sid] = 0;
+                }
+                c->surfcnt[sid]++;
+            }
+        }
+    }
+    qsort(c->scratch, n, sizeof *c->scratch, cmp_u32);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        distinct += i == 0 || c->scratch[i] != c->scratch[i - 1];
+    size_t cap = c->ecap;
+    if (grow((void **)&c->ids, &cap, c->nent + distinct, sizeof *c->ids))
+        goto oom;
+    cap = c->ecap;
+    if (grow((void **)&c->cnt, &cap, c->nent + distinct, sizeof *c->cnt))
+        goto oom;
+    c->ecap = cap;
+    if (grow((void **)&c->rowptr, &c->rcap, c->ndocs + 2, sizeof *c->rowptr))
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = c->scratch[i];
+        c->total[id]++;
+        if (i == 0 || id != c->scratch[i - 1]) {
+            c->df[id]++;
+            c->ids[c->nent] = id;
+            c->cnt[c->nent] = 1;
+            c->nent++;
+        } else {
+            c->cnt[c->nent - 1]++;
+        }
+    }
+    c->ndocs++;
+    c->rowptr[c->ndocs] = c->nent;
+    return VG_OK;
+oom:
+    return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+}
+
+/* ---- vocabulary -------------------------------------------------------- */
+
+typedef struct cand {
+    const char *term;
+    uint64_t total;
+    uint32_t id;
+} cand;
+
+static int cmp_freq(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->total != y->total)
+        return x->total > y->total ? -1 : 1;
+    return strcmp(x->term, y->term);
+}
+
+static int cmp_term(const void *a, const void *b)
+{
+    return strcmp(((const cand *)a)->term, ((const cand *)b)->term);
+}
+
+void topic_vocab_free(topic_vocab *v)
+{
+    if (!v)
+        return;
+    if (v->surface)
+        for (size_t i = 0; i < v->n; i++)
+            free(v->surface[i]);
+    free(v->surface);
+    strmap_free(v->terms);
+    free(v->df);
+    free(v->idf);
+    free(v->bigram);
+    free(v);
+}
+
+vg_code topic_vocab_build(const topic_corpus *c, const topic_vocab_opts *opts,
+                          topic_vocab **out, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    topic_vocab_opts o;
+    if (opts)
+        o = *opts;
+    else
+        topic_vocab_opts_default(&o);
+    *out = NULL;
+    size_t nt = strmap_size(c->terms), nsurf = strmap_size(c->surf);
+    cand *cs = malloc((nt + 1) * sizeof *cs);
+    long *best = malloc((nt + 1) * sizeof *best); /* best surface id per term */
+    topic_vocab *v = calloc(1, sizeof *v);
+    if (!cs || !best || !v)
+        goto oom;
+    double maxdf = o.max_df_ratio * (double)c->ndocs;
+    size_t nc = 0;
+    for (size_t t = 0; t < nt; t++) {
+        best[t] = -1;
+        if (c->df[t] >= o.min_df && (double)c->df[t] <= maxdf + 1e-9)
+            cs[nc++] =
+                (cand){strmap_key(c->terms, (long)t), c->total[t], (uint32_t)t};
+    }
+    qsort(cs, nc, sizeof *cs, cmp_freq);
+    if (o.max_terms && nc > o.max_terms)
+        nc = o.max_terms;
+    qsort(cs, nc, sizeof *cs, cmp_term);
+    /* Most frequent word per stem; ties by the word so it is order-free. */
+    for (size_t s = 0; s < nsurf; s++) {
+        const char *key = strmap_key(c->surf, (long)s);
+        const char *sep = strchr(key, '\x1f');
+        char stem[256];
+        size_t ls = (size_t)(sep - key);
+        memcpy(stem, key, ls);
+        stem[ls] = '\0';
+        long t = strmap_get(c->terms, stem);
+        if (t < 0)
+            continue;
+        long b = best[t];
+        if (b < 0 || c->surfcnt[s] > c->surfcnt[b] ||
+            (c->surfcnt[s] == c->surfcnt[b] &&
+             strcmp(key, strmap_key(c->surf, b)) < 0))
+            best[t] = (long)s;
+    }
+    v->terms = strmap_new(nc + 1);
+    v->surface = calloc(nc + 1, sizeof *v->surface);
+    v->df = malloc((nc + 1) * sizeof *v->df);
+    v->idf = malloc((nc + 1) * sizeof *v->idf);
+    v->bigram = malloc(nc + 1);
+    if (!v->terms || !v->surface || !v->df || !v->idf || !v->bigram)
+        goto oom;
+    v->ndocs = c->ndocs;
+    for (size_t i = 0; i < nc; i++) {
+        if (strmap_put(v->terms, cs[i].term, NULL) < 0)
+            goto oom;
+        v->n = i + 1;
+        uint32_t df = c->df[cs[i].id];
+        v->df[i] = df;
+        v->idf[i] = log((1.0 + (double)c->ndocs) / (1.0 + (double)df)) + 1.0;
+        const char *sp = strchr(cs[i].term, ' ');
+        v->bigram[i] = sp != NULL;
+        /* Readable form: best word per part. */
+        char buf[512];
+        size_t w = 0;
+        const char *part = cs[i].term;
+        for (int k = 0; k < 2 && part; k++) {
+            const char *e = strchr(part, ' ');
+            size_t lp = e ? (size_t)(e - part) : strlen(part);
+            char stem[256];
+            if (lp >= sizeof stem)
+                lp = sizeof stem - 1;
+            memcpy(stem, part, lp);
+            stem[lp] = '\0';
+            long t = strmap_get(c->terms, stem);
+            const char *word = stem;
+            size_t lw = lp;
+            if (t >= 0 && best[t] >= 0) {
+                word = strchr(strmap_key(c->surf, best[t]), '\x1f') + 1;
+                lw = strlen(word);
+            }
+            if (w + lw + 2 < sizeof buf) {
+                if (w)
+                    buf[w++] = ' ';
+                memcpy(buf + w, word, lw);
+                w += lw;
+            }
+            part = e ? e + 1 : NULL;
+        }
+        buf[w] = '\0';
+        v->surface[i] = strdup(buf);
+        if (!v->surface[i])
+            goto oom;
+    }
+    *out = v;
+    v = NULL;
+    goto cleanup;
+oom:
+    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+cleanup:
+    topic_vocab_free(v);
+    free(cs);
+    free(best);
+    return rc;
+}
+
+size_t topic_vocab_size(const topic_vocab *v)
+{
+    return v ? v->n : 0;
+}
+
+long topic_vocab_find(const topic_vocab *v, const char *term)
+{
+    return strmap_get(v->terms, term);
+}
+
+const char *topic_vocab_term(const topic_vocab *v, size_t col)
+{
+    return strmap_key(v->terms, (long)col);
+}
+
+const char *topic_vocab_surface(const topic_vocab *v, size_t col)
+{
+    return v->surface[col];
+}
+
+size_t topic_vocab_df(const topic_vocab *v, size_t col)
+{
+    return v->df[col];
+}
+
+double topic_vocab_idf(const topic_vocab *v, size_t col)
+{
+    return v->idf[col];
+}
+
+int topic_vocab_is_bigram(const topic_vocab *v, size_t col)
+{
+    return v->bigram[col];
+}
+
+/* ---- rows -------------------------------------------------------------- */
+
+typedef struct ent {
+    uint32_t col;
+    uint32_t cnt;
+} ent;
+
+static int cmp_ent(const void *a, const void *b)
+{
+    uint32_t x = ((const ent *)a)->col, y = ((const ent *)b)->col;
+    return (x > y) - (x < y);
+}
+
+/* Appends one row from (col, count) pairs with distinct cols. */
+static int csr_push(topic_csr *m, size_t *cap, ent *e, size_t n,
+                    const topic_vocab *v, int tfidf)
+{
+    size_t need = m->rowptr[m->nrows] + n;
+    if (need > *cap) {
+        size_t nc = *cap ? *cap : 1024;
+        while (nc < need)
+            nc *= 2;
+        uint32_t *col = realloc(m->col, nc * sizeof *col);
+        if (!col)
+            return -1;
+        m->col = col;
+        float *val = realloc(m->val, nc * sizeof *val);
+        if (!val)
+            return -1;
+        m->val = val;
+        *cap = nc;
+    }
+    qsort(e, n, sizeof *e, cmp_ent);
+    size_t base = m->rowptr[m->nrows];
+    double norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        double w = e[i].cnt;
+        if (tfidf)
+            w = (1.0 + log(w)) * v->idf[e[i].col];
+        norm += w * w;
+        m->col[base + i] = e[i].col;
+        m->val[base + i] = (float)w;
+    }
+    if (tfidf && norm > 0) {
+        double inv = 1.0 / sqrt(norm);
+        for (size_t i = 0; i < n; i++)
+            m->val[base + i] = (float)(m->val[base + i] * inv);
+    }
+    m->nrows++;
+    m->rowptr[m->nrows] = base + n;
+    return 0;
+}
+
+static vg_code corpus_rows(const topic_corpus *c, const topic_vocab *v,
+                           int tfidf, topic_csr *out, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    size_t nt = strmap_size(c->terms), cap = 0;
+    long *map = malloc((nt + 1) * sizeof *map);
+    ent *e = NULL;
+    size_t ecap = 0;
+    memset(out, 0, sizeof *out);
+    out->rowptr = calloc(c->ndocs + 1, sizeof *out->rowptr);
+    if (!map || !out->rowptr)
+        goto oom;
+    out->ncols = v->n;
+    for (size_t t = 0; t < nt; t++)
+        map[t] = strmap_get(v->terms, strmap_key(c->terms, (long)t));
+    for (size_t d = 0; d < c->ndocs; d++) {
+        size_t a = c->rowptr[d], b = c->rowptr[d + 1], n = 0;
+        if (grow((void **)&e, &ecap, b - a + 1, sizeof *e))
+            goto oom;
+        for (size_t k = a; k < b; k++)
+            if (map[c->ids[k]] >= 0)
+                e[n++] = (ent){(uint32_t)map[c->ids[k]], c->cnt[k]};
+        if (csr_push(out, &cap, e, n, v, tfidf) != 0)
+            goto oom;
+    }
+    goto cleanup;
+oom:
+    topic_csr_free(out);
+    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+cleanup:
+    free(map);
+    free(e);
+    return rc;
+}
+
+vg_code topic_tfidf(const topic_corpus *c, const topic_vocab *v, topic_csr *out,
+                    vg_error *err)
+{
+    return corpus_rows(c, v, 1, out, err);
+}
+
+vg_code topic_counts(const topic_corpus *c, const topic_vocab *v,
+                     topic_csr *out, vg_error *err)
+{
+    return corpus_rows(c, v, 0, out, err);
+}
+
+vg_code topic_vectorize(const topic_vocab *v, const text_toklist *const *docs,
+                        size_t n, topic_csr *out, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    ent *e = NULL;
+    size_t ecap = 0, cap = 0;
+    memset(out, 0, sizeof *out);
+    out->rowptr = calloc(n + 1, sizeof *out->rowptr);
+    if (!out->rowptr)
+        goto oom;
+    out->ncols = v->n;
+    for (size_t d = 0; d < n; d++) {
+        size_t nt = text_toklist_size(docs[d]), m = 0;
+        if (grow((void **)&e, &ecap, nt + 1, sizeof *e))
+            goto oom;
+        for (size_t i = 0; i < nt; i++) {
+            long col = strmap_get(v->terms, text_toklist_get(docs[d], i));
+            if (col >= 0)
+                e[m++] = (ent){(uint32_t)col, 1};
+        }
+        /* Merge duplicates after sorting by column. */
+        qsort(e, m, sizeof *e, cmp_ent);
+        size_t u = 0;
+        for (size_t i = 0; i < m; i++) {
+            if (u && e[u - 1].col == e[i].col)
+                e[u - 1].cnt++;
+            else
+                e[u++] = e[i];
+        }
+        if (csr_push(out, &cap, e, u, v, 1) != 0)
+            goto oom;
+    }
+    goto cleanup;
+oom:
+    topic_csr_free(out);
+    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+cleanup:
+    free(e);
+    return rc;
+}
