@@ -24,6 +24,12 @@ uint64_t hash_mix(uint64_t x);
 /* Uniform double in [0,1) from a 64-bit hash. */
 double hash_unit(uint64_t h);
 
+/* k-th smallest (0-based) of v[0..n-1], n > 0; reorders v so that every
+ * element before index k is <= the result. */
+float select_kth_float(float *v, size_t n, size_t k);
+/* Median of v[0..n-1] without NaNs (reorders v); NAN for n == 0. */
+double median_float_inplace(float *v, size_t n);
+
 /* Median of v[0..n-1] (reorders v); NAN for n == 0. */
 double median_inplace(double *v, size_t n);
 

@@ -110,9 +110,17 @@ static double parse_num(const char *f)
 {
     if (!f)
         return NAN;
+    /* Most fields are small non-negative integers (counts, sums of null
+     * quantities): read those directly, strtod is a visible cost here. */
+    const char *p = f;
+    uint64_t v = 0;
+    while (*p >= '0' && *p <= '9' && p - f < 15)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    if (*p == '\0' && p != f)
+        return (double)v;
     char *end;
-    double v = strtod(f, &end);
-    return end == f ? NAN : v;
+    double d = strtod(f, &end);
+    return end == f ? NAN : d;
 }
 
 /* ---- customers
@@ -1248,6 +1256,7 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
     if ((rc = read_users(&B, err)) != VG_OK)
         goto cleanup;
     progress_update(&B.prog, "features: reading tickets");
+    log_debug(lg, "features: reading tickets");
     if ((rc = read_tickets(&B, err)) != VG_OK)
         goto cleanup;
     finish_rows(&B);

@@ -9,6 +9,7 @@
 #include "score.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "core/date.h"
 #include "drivers.h"
 #include "features/feat.h"
+#include "core/util.h"
 #include "model/store.h"
 
 #define SCORE_BATCH 65536
@@ -40,12 +42,6 @@ const char *score_tier(const vg_config *cfg, double risk)
     return "healthy";
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 /* Median of every column over the scored population, NaN ignored. */
 static vg_code column_medians(const feat_matrix *m, double *out, vg_error *err)
 {
@@ -63,12 +59,46 @@ static vg_code column_medians(const feat_matrix *m, double *out, vg_error *err)
             out[j] = NAN;
             continue;
         }
-        qsort(tmp, n, sizeof *tmp, cmp_float);
-        out[j] =
-            n % 2 ? tmp[n / 2] : 0.5 * ((double)tmp[n / 2 - 1] + tmp[n / 2]);
+        out[j] = median_float_inplace(tmp, n);
     }
     free(tmp);
     return VG_OK;
+}
+
+/* One thread's share of a batch: calibrate, then word the drivers. */
+typedef struct word_job {
+    const vg_config *cfg;
+    const feat_spec *spec;
+    const calib *cal;
+    const float *x;       /* batch rows */
+    const float *contrib; /* batch contributions, ncols+1 per row */
+    const double *typical;
+    size_t nc;
+    double *prob; /* in: raw probabilities; out: calibrated risk */
+    char **drs;   /* out: drivers JSON per row (caller frees) */
+    size_t from, to;
+    int failed;
+} word_job;
+
+static void *word_rows(void *arg)
+{
+    word_job *j = arg;
+    for (size_t i = j->from; i < j->to; i++) {
+        double risk = calib_apply(j->cal, j->prob[i]);
+        if (!(risk >= 0))
+            risk = 0;
+        if (risk > 1)
+            risk = 1;
+        j->prob[i] = risk;
+        json_t *dr = drivers_for_row(j->spec, &j->x[i * j->nc],
+                                     &j->contrib[i * (j->nc + 1)], j->nc,
+                                     j->typical, j->cfg->score_drivers);
+        j->drs[i] = dr ? json_dumps(dr, JSON_COMPACT) : NULL;
+        json_decref(dr);
+        if (!j->drs[i])
+            j->failed = 1;
+    }
+    return NULL;
 }
 
 vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
@@ -80,6 +110,7 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     feat_matrix *m = NULL;
     double *prob = NULL, *typical = NULL;
     float *contrib = NULL;
+    char **drs = NULL; /* drivers JSON of the current batch */
     json_t *stats = json_object();
     db_copy_in *cp = NULL;
     int in_tx = 0;
@@ -114,11 +145,13 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet};
     if ((rc = feat_build(db, cfg, spec, &req, lg, &m, stats, err)) != VG_OK)
         goto cleanup;
+    log_debug(lg, "features ready: %zu rows", m->nrows);
     size_t nc = m->ncols;
     prob = malloc((m->nrows + 1) * sizeof *prob);
     typical = malloc((nc + 1) * sizeof *typical);
     contrib = malloc((size_t)SCORE_BATCH * (nc + 1) * sizeof *contrib);
-    if (!prob || !typical || !contrib) {
+    drs = calloc(SCORE_BATCH, sizeof *drs);
+    if (!prob || !typical || !contrib || !drs) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -146,38 +179,53 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                 VG_OK ||
             (rc = booster_contribs(sm->b, x, n, nc, 0, contrib, err)) != VG_OK)
             goto cleanup;
+        /* Wording the drivers (JSON) costs as much as the predictions:
+         * two threads share each batch. */
+        word_job jobs[2];
+        pthread_t th;
+        for (int w = 0; w < 2; w++)
+            jobs[w] = (word_job){cfg,
+                                 spec,
+                                 sm->cal,
+                                 x,
+                                 contrib,
+                                 typical,
+                                 nc,
+                                 prob + start,
+                                 drs,
+                                 w == 0 ? 0 : n / 2,
+                                 w == 0 ? n / 2 : n,
+                                 0};
+        int threaded = pthread_create(&th, NULL, word_rows, &jobs[1]) == 0;
+        word_rows(&jobs[0]);
+        if (threaded)
+            pthread_join(th, NULL);
+        else
+            word_rows(&jobs[1]);
+        if (jobs[0].failed || jobs[1].failed) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
         for (size_t i = 0; i < n; i++) {
             size_t r = start + i;
-            double risk = calib_apply(sm->cal, prob[r]);
-            if (!(risk >= 0))
-                risk = 0;
-            if (risk > 1)
-                risk = 1;
-            prob[r] = risk;
+            double risk = prob[r];
             const char *tier = score_tier(cfg, risk);
             for (int t = 0; t < 4; t++)
                 tiers[t] += strcmp(tier, tier_names[t]) == 0;
-            json_t *dr =
-                drivers_for_row(spec, &x[i * nc], &contrib[i * (nc + 1)], nc,
-                                typical, cfg->score_drivers);
-            char *drs = dr ? json_dumps(dr, JSON_COMPACT) : NULL;
-            json_decref(dr);
-            if (!drs) {
-                rc = vg_fail(err, VG_ENOMEM, "out of memory");
-                goto cleanup;
-            }
             db_copy_field(cp, d);
             db_copy_field(cp, m->ids[r]);
             db_copy_field_fmt(cp, "%lld", sm->model_id);
             db_copy_field_fmt(cp, "%.17g", risk);
             db_copy_field_fmt(cp, "%d", score_health(risk));
             db_copy_field(cp, tier);
-            db_copy_field(cp, drs);
-            free(drs);
+            db_copy_field(cp, drs[i]);
+            free(drs[i]);
+            drs[i] = NULL;
             if ((rc = db_copy_row_end(cp, err)) != VG_OK)
                 goto cleanup;
         }
     }
+    log_debug(lg, "predictions and drivers written; committing");
     rc = db_copy_in_end(cp, 0, err);
     cp = NULL;
     if (rc == VG_OK)
@@ -207,6 +255,9 @@ cleanup:
     free(prob);
     free(typical);
     free(contrib);
+    for (size_t i = 0; drs && i < SCORE_BATCH; i++)
+        free(drs[i]);
+    free(drs);
     json_decref(stats);
     feat_matrix_free(m);
     feat_spec_free(spec);

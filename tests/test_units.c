@@ -98,5 +98,19 @@ int main(void)
     CHECK_NEAR(median_inplace(v, 5), 3, 0);
     CHECK_NEAR(median_inplace(v, 4), 2.5, 0);
     CHECK(isnan(median_inplace(v, 0)));
+    /* selection agrees with sorting, ties and odd/even sizes included */
+    for (int trial = 0; trial < 200; trial++) {
+        size_t len = 1 + (size_t)(hash_mix((uint64_t)trial) % 60);
+        float f[64];
+        double sorted[64];
+        for (size_t i = 0; i < len; i++) {
+            f[i] = (float)(hash_mix((uint64_t)trial * 131 + i) % 7);
+            sorted[i] = f[i];
+        }
+        CHECK_NEAR(median_float_inplace(f, len), median_inplace(sorted, len), 0);
+    }
+    float single = 4;
+    CHECK_NEAR(median_float_inplace(&single, 1), 4, 0);
+    CHECK(isnan(median_float_inplace(&single, 0)));
     return check_done("units");
 }
