@@ -52,7 +52,7 @@ static const cfg_key keys[] = {
      "span of observation dates before D - H"},
     {"train.step_days", K_INT, OFF(train_step_days), 1, 365, "7",
      "days between observation dates"},
-    {"train.max_rows", K_INT, OFF(train_max_rows), 1000, 50000000, "150000",
+    {"train.max_rows", K_INT, OFF(train_max_rows), 1000, 50000000, "250000",
      "cap on training rows; negatives are sampled with weights above it"},
     {"train.min_rows", K_INT, OFF(train_min_rows), 10, 100000000, "200",
      "fewer labelled rows than this is an error"},
@@ -99,7 +99,7 @@ void cfg_defaults(vg_config *c)
     c->train_horizon_days = 30;
     c->train_lookback_days = 180;
     c->train_step_days = 7;
-    c->train_max_rows = 150000;
+    c->train_max_rows = 250000;
     c->train_min_rows = 200;
     c->train_min_positives = 10;
     c->train_search = 1;

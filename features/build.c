@@ -28,6 +28,7 @@
 #define W_WEEK0 4
 #define NWINDOWS (W_WEEK0 + NWEEKS)
 #define DAYS_SINCE_CAP 91.0
+#define POS_SHARE 0.4
 static void window_range(int w, int *from, int *to)
 {
     if (w < FEAT_NWIN) {
@@ -354,12 +355,21 @@ static int churns_ever(const build *B, const cust *c)
 }
 
 static int keep_row(const build *B, const char *id, int churner, int k, int y,
-                    double rate, double *w)
+                    double rate, double pos_rate, double *w)
 {
     *w = 1.0;
-    if (rate >= 1.0 || y || (churner && k == B->req->keep_all_date))
-        return 1;
     uint64_t seed = (uint64_t)B->req->seed * 1000003u;
+    if (k == B->req->keep_all_date && (y || churner))
+        return 1;
+    if (y) {
+        if (pos_rate >= 1.0)
+            return 1;
+        *w = 1.0 / pos_rate;
+        return hash_unit(hash_str(id, ~seed + (uint64_t)B->req->dates[k])) <
+               pos_rate;
+    }
+    if (rate >= 1.0)
+        return 1;
     uint64_t h = churner ? hash_str(id, seed + (uint64_t)B->req->dates[k])
                          : hash_str(id, seed);
     *w = 1.0 / rate;
@@ -370,7 +380,7 @@ static vg_code plan_rows(build *B, vg_error *err)
 {
     const feat_request *req = B->req;
     int H = req->horizon_days;
-    long pos = 0, keep = 0, sampled = 0;
+    long pos = 0, pos_keep = 0, keep = 0, sampled = 0;
     for (size_t i = 0; i < B->ncust; i++) {
         const cust *c = &B->cs[i];
         int churner = H > 0 && churns_ever(B, c);
@@ -378,7 +388,9 @@ static vg_code plan_rows(build *B, vg_error *err)
             int t = req->dates[k];
             if (!is_active(c, t))
                 continue;
-            if (H > 0 && is_churn(c, t, H))
+            if (H > 0 && is_churn(c, t, H) && k == req->keep_all_date)
+                pos_keep++;
+            else if (H > 0 && is_churn(c, t, H))
                 pos++;
             else if (churner && k == req->keep_all_date)
                 keep++;
@@ -386,16 +398,23 @@ static vg_code plan_rows(build *B, vg_error *err)
                 sampled++;
         }
     }
-    double rate = 1.0;
-    if (req->max_rows > 0 && pos + keep + sampled > req->max_rows &&
+    /* Positives may fill at most POS_SHARE of the rows, so the negatives
+     * that the weights stand for are not left to a handful of customers. */
+    double rate = 1.0, pos_rate = 1.0;
+    if (req->max_rows > 0 && pos + pos_keep + keep + sampled > req->max_rows &&
         sampled > 0) {
-        rate = (double)(req->max_rows - pos - keep) / (double)sampled;
+        double pos_budget = POS_SHARE * (double)req->max_rows;
+        if ((double)pos > pos_budget)
+            pos_rate = pos_budget / (double)pos;
+        rate = ((double)req->max_rows - pos * pos_rate - (double)pos_keep -
+                (double)keep) /
+               (double)sampled;
         if (rate < 0.01)
             rate = 0.01; /* below this the weights get too noisy to learn */
         if (rate > 1)
             rate = 1;
     }
-    B->sampled = rate < 1.0;
+    B->sampled = rate < 1.0 || pos_rate < 1.0;
     long *order = malloc((B->ncust ? B->ncust : 1) * sizeof *order);
     long *tmp = malloc((B->ncust ? B->ncust : 1) * sizeof *tmp);
     feat_matrix *m = calloc(1, sizeof *m);
@@ -420,14 +439,14 @@ static vg_code plan_rows(build *B, vg_error *err)
             const char *id = strmap_key(B->ids, ci);
             if (pass == 1)
                 c->nrows = 0;
-            int churner = H > 0 && rate < 1.0 && churns_ever(B, c);
+            int churner = H > 0 && B->sampled && churns_ever(B, c);
             for (int k = 0; k < req->ndates; k++) {
                 int t = req->dates[k];
                 if (!is_active(c, t))
                     continue;
                 int y = H > 0 && is_churn(c, t, H);
                 double w;
-                if (!keep_row(B, id, churner, k, y, rate, &w))
+                if (!keep_row(B, id, churner, k, y, rate, pos_rate, &w))
                     continue;
                 if (pass == 1) {
                     if (c->nrows == 0)
@@ -467,12 +486,12 @@ static vg_code plan_rows(build *B, vg_error *err)
             m->mrr = malloc(cap * sizeof *m->mrr);
             if (H > 0)
                 m->label = malloc(cap * sizeof *m->label);
-            if (rate < 1.0)
+            if (B->sampled)
                 m->weight = malloc(cap * sizeof *m->weight);
             B->last_act = malloc(cap * sizeof *B->last_act);
             B->weeks = calloc(cap * NWEEKS, sizeof *B->weeks);
             if (!m->x || !m->ids || !m->day || !m->date_index || !m->mrr ||
-                (H > 0 && !m->label) || (rate < 1.0 && !m->weight) ||
+                (H > 0 && !m->label) || (B->sampled && !m->weight) ||
                 !B->last_act || !B->weeks) {
                 rc = vg_fail(err, VG_ENOMEM,
                              "out of memory for %zu rows x %zu features", n,
@@ -492,9 +511,10 @@ static vg_code plan_rows(build *B, vg_error *err)
         }
     }
     if (B->stats && H > 0) {
-        json_t *o =
-            json_pack("{s:I, s:I, s:f}", "positives", (json_int_t)pos, "rows",
-                      (json_int_t)n, "negative_sampling_rate", rate);
+        json_t *o = json_pack("{s:I, s:I, s:f, s:f}", "positives",
+                              (json_int_t)(pos + pos_keep), "rows",
+                              (json_int_t)n, "negative_sampling_rate", rate,
+                              "positive_sampling_rate", pos_rate);
         json_object_set_new(B->stats, "sampling", o);
     }
 cleanup:

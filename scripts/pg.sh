@@ -16,6 +16,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${2:-${VIGIL_PG_DIR:-$root/.vigil/pg}}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
+# As root the server runs as postgres, which must reach the directory; a
+# checkout under /root is out of its reach, so the default moves to /var/tmp.
+if [ "$(id -u)" = 0 ] && [ -z "${2:-}" ] && [ -z "${VIGIL_PG_DIR:-}" ] &&
+   ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+  dir=/var/tmp/vigil-pg-$(printf '%s' "$root" | md5sum | cut -c1-8)
+  mkdir -p "$dir"
+fi
 data=$dir/data
 sock=$dir/sock
 log=$dir/postgres.log

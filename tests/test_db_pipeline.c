@@ -40,6 +40,15 @@ int main(void)
           jint(j, "from_version") == jint(j, "version"));
     json_decref(j);
 
+    /* a database at an older version (here: none recorded) is brought up
+     * to date without touching what exists */
+    testdb_exec(dsn, "DELETE FROM vigil.schema_migrations");
+    r = cli_run(dsn, "init --json");
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    CHECK(j && jint(j, "from_version") == 0 && jint(j, "version") >= 1);
+    json_decref(j);
+
     /* score before any model: exit 6 and what to do next */
     r = cli_run(dsn, "score --as-of " D);
     CHECK_INT_EQ(r->status, 6);
@@ -285,6 +294,24 @@ int main(void)
         r = cli_run(dsn, helps[i]);
         CHECK_INT_EQ(r->status, 0);
         CHECK(strstr(r->out, "usage: vigil") != NULL);
+    }
+    /* JSON logs: one object per line with level and message */
+    r = cli_run(dsn, "--log-format json --log-level debug score --as-of " D);
+    CHECK_INT_EQ(r->status, 0);
+    {
+        char *ln = strtok(r->err, "\n");
+        int nlines = 0, ok = 1;
+        while (ln) {
+            json_error_t je;
+            json_t *o = json_loads(ln, 0, &je);
+            ok &= o && json_is_string(json_object_get(o, "level")) &&
+                  json_is_string(json_object_get(o, "msg"));
+            json_decref(o);
+            nlines++;
+            ln = strtok(NULL, "\n");
+        }
+        CHECK(ok);
+        CHECK(nlines > 3);
     }
     r = cli_run("host=/nonexistent port=1", "init");
     CHECK_INT_EQ(r->status, 4);
