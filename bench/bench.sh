@@ -82,11 +82,11 @@ t = last_train
 print(f"Training rows {t['rows']:,} ({t['positives']:,} churned), {t['features']} features, best rounds {t['best_rounds']}; "
       f"time split: features {t['seconds']['features']:.1f} s, fit {t['seconds']['fit']:.1f} s, store {t['seconds']['store']:.1f} s.\n")
 m, b = t["metrics"], t["baseline"]
-print("| validation (latest date, all rows) | ROC AUC | PR AUC | Brier | log loss | lift top 10% |")
+print("| validation (latest date t_0; sampled customers, weighted) | ROC AUC | PR AUC | Brier | log loss | lift top 10% |")
 print("|---|---|---|---|---|---|")
 for name, x in (("model", m), ("baseline: days since last activity", b)):
     print(f"| {name} | {x['auc']:.3f} | {x['pr_auc']:.3f} | {x['brier']:.4f} | {x['logloss']:.4f} | {x['lift_top_decile']:.2f} |")
-print(f"\nBase rate {m['base_rate']:.4f} over {int(m['rows']):,} validation rows. Calibration (predicted vs observed churn rate per bin):\n")
+print(f"\nBase rate {m['base_rate']:.4f}; the validation rows stand for {int(m['rows']):,} customer-dates. Calibration (weighted predicted vs observed churn rate per bin; rows are unweighted counts):\n")
 print("| bin | rows | mean predicted | observed |")
 print("|---|---|---|---|")
 for c in m.get("calibration_table", []):
