@@ -27,7 +27,6 @@
 #define W_PREV30 3
 #define W_WEEK0 4
 #define NWINDOWS (W_WEEK0 + NWEEKS)
-#define DAYS_SINCE_CAP 91.0
 #define POS_SHARE 0.4
 static void window_range(int w, int *from, int *to)
 {
@@ -1168,7 +1167,7 @@ static void finish_rows(build *B)
         double seen = t - tenure;
         if (!isnan(B->last_act[r]) && B->last_act[r] > seen)
             seen = B->last_act[r];
-        x[c->days_since_activity] = (float)fmin(t - seen, DAYS_SINCE_CAP);
+        x[c->days_since_activity] = (float)fmin(t - seen, FEAT_DAYS_SINCE_CAP);
         x[c->ratio30] = tenure >= 60 ? (float)((x[c->ev_total[1]] + 1.0) /
                                                (x[c->ev_total_prev30] + 1.0))
                                      : NAN;

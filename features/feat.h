@@ -25,6 +25,7 @@ typedef struct feat_info {
     int is_indicator;    /* one-hot level of a categorical column */
     int higher_is_worse; /* for wording: 1 if a high value is bad news, 0
                             unknown */
+    double cap; /* values are capped here (meaning "at least this"); 0 none */
 } feat_info;
 
 /* Discover event types, customer attribute columns and categorical levels from

@@ -108,7 +108,7 @@ static int add_col(layout *L, int worse, const char *phrase,
     s->phrases[i] = strdup(phrase);
     if (!s->names[i] || !s->phrases[i])
         L->oom = 1;
-    s->info[i] = (feat_info){NULL, NULL, -1, 0, worse};
+    s->info[i] = (feat_info){NULL, NULL, -1, 0, worse, 0};
     return (int)i;
 }
 
@@ -239,6 +239,7 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     }
     s->info[c->ev_total[1]].prev = c->ev_total_prev30;
     s->info[c->act_days[1]].prev = c->act_days_prev30;
+    s->info[c->days_since_activity].cap = FEAT_DAYS_SINCE_CAP;
     return VG_OK;
 }
 

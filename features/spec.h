@@ -6,6 +6,8 @@
 #include "feat.h"
 
 #define FEAT_NWIN 3 /* 7, 30, 90 days */
+/* days_since_last_activity is capped here: only the 90-day window is read */
+#define FEAT_DAYS_SINCE_CAP 91.0
 
 typedef enum {
     ATTR_NUMERIC,

@@ -37,6 +37,8 @@ void drivers_text(const feat_info *fi, double value, double prev,
         return;
     }
     fmt_num(value, a, sizeof a);
+    if (fi->cap > 0 && value >= fi->cap)
+        snprintf(a, sizeof a, "over %.0f", fi->cap - 1);
     if (!isnan(prev)) {
         fmt_num(prev, b, sizeof b);
         if (value < prev)
