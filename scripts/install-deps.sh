@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git
       libpq-dev postgresql postgresql-client
-      libgsl-dev libxgboost-dev libjansson-dev libev-dev libstemmer-dev)
+      libgsl-dev libxgboost-dev libjansson-dev libev-dev libstemmer-dev tzdata)
 
 missing=()
 for p in "${pkgs[@]}"; do
