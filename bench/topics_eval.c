@@ -2,7 +2,7 @@
  * sample: NMI/ARI against Product and Issue labels, and timings. Not a test.
  */
 // Build from the repository root:
-//   gcc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -I.
+//   gcc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -pthread -I.
 //     bench/topics_eval.c topics/text.c topics/tfidf.c topics/cluster.c
 //     core/util.c core/err.c -lstemmer -lm -o /tmp/topics_eval
 //   /tmp/topics_eval [file.csv]

@@ -427,6 +427,96 @@ static void test_match(void)
     topic_model_free(m);
 }
 
+/* Batch tokenising on 1 or 2 threads, and k-means on 1 or 3 threads (with
+ * sampled restarts and k-means++ seeds), give bit-identical results; the
+ * size is above the point where threads kick in (4096 rows). */
+#define NBIG 5000
+static void test_threads_identical(void)
+{
+    vg_error err = {0};
+    static char texts[NBIG][160];
+    static char idbuf[NBIG][16];
+    static const char *ids[NBIG];
+    static topic_doc docs[NBIG];
+    for (int i = 0; i < NBIG; i++) {
+        int t = (int)rnd(3);
+        size_t w = 0;
+        for (int j = 0; j < 5; j++)
+            w += (size_t)snprintf(texts[i] + w, sizeof texts[i] - w, "%s ",
+                                  topic_words[t][rnd(8)]);
+        snprintf(texts[i] + w, sizeof texts[i] - w, "%s %s", filler[rnd(6)],
+                 topic_words[rnd(3)][rnd(8)]);
+        snprintf(idbuf[i], sizeof idbuf[i], "B%06d", i);
+        ids[i] = idbuf[i];
+        docs[i] = (topic_doc){i % 7 ? "subject line" : NULL, texts[i],
+                              i % 5 ? "en" : NULL};
+    }
+    text_pipe *p2 = NULL;
+    CHECK_INT_EQ(text_pipe_new(NULL, &p2, &err), VG_OK);
+    text_pipe *pipes[2] = {P, p2};
+    topic_corpus *c1 = NULL, *c2 = NULL;
+    CHECK_INT_EQ(topic_corpus_new(&c1, &err), VG_OK);
+    CHECK_INT_EQ(topic_corpus_new(&c2, &err), VG_OK);
+    CHECK_INT_EQ(topic_corpus_add_docs(c1, pipes, 1, docs, NBIG, &err), VG_OK);
+    /* two batches on two threads equal one batch on one */
+    CHECK_INT_EQ(topic_corpus_add_docs(c2, pipes, 2, docs, 1234, &err), VG_OK);
+    CHECK_INT_EQ(
+        topic_corpus_add_docs(c2, pipes, 2, docs + 1234, NBIG - 1234, &err),
+        VG_OK);
+    CHECK_INT_EQ(topic_corpus_size(c2), NBIG);
+    topic_vocab *v1 = NULL, *v2 = NULL;
+    CHECK_INT_EQ(topic_vocab_build(c1, NULL, &v1, &err), VG_OK);
+    CHECK_INT_EQ(topic_vocab_build(c2, NULL, &v2, &err), VG_OK);
+    CHECK_INT_EQ(topic_vocab_size(v1), topic_vocab_size(v2));
+    topic_csr X1 = {0}, X2 = {0};
+    CHECK_INT_EQ(topic_tfidf(c1, v1, &X1, &err), VG_OK);
+    CHECK_INT_EQ(topic_tfidf(c2, v2, &X2, &err), VG_OK);
+    int same = X1.rowptr[NBIG] == X2.rowptr[NBIG];
+    for (size_t e = 0; same && e < X1.rowptr[NBIG]; e++)
+        same = X1.col[e] == X2.col[e] && X1.val[e] == X2.val[e];
+    CHECK(same);
+    for (size_t i = 0; i < topic_vocab_size(v1); i++)
+        CHECK_STR_EQ(topic_vocab_surface(v1, i), topic_vocab_surface(v2, i));
+
+    static int a1[NBIG], a2[NBIG];
+    static float s1[NBIG], s2[NBIG];
+    topic_kmeans_opts o;
+    topic_kmeans_opts_default(&o);
+    o.k = 0;
+    o.k_max = 6;
+    o.select_sample = 1500; /* restarts on a sample, then one full run */
+    o.silhouette_sample = 300;
+    o.threads = 1;
+    topic_model *m1 = NULL, *m2 = NULL;
+    CHECK_INT_EQ(topic_kmeans(&X1, ids, &o, &m1, a1, s1, &err), VG_OK);
+    o.threads = 3;
+    CHECK_INT_EQ(topic_kmeans(&X1, ids, &o, &m2, a2, s2, &err), VG_OK);
+    CHECK_INT_EQ(topic_model_k(m1), 3);
+    CHECK_INT_EQ(topic_model_k(m2), topic_model_k(m1));
+    CHECK(topic_model_objective(m1) == topic_model_objective(m2));
+    int diff = 0;
+    for (int i = 0; i < NBIG; i++)
+        diff += a1[i] != a2[i] || s1[i] != s2[i];
+    CHECK_INT_EQ(diff, 0);
+    /* The stored model scores rows as the fit did. */
+    static int a3[NBIG];
+    static float s3[NBIG];
+    CHECK_INT_EQ(topic_model_assign(m1, &X1, a3, s3, &err), VG_OK);
+    diff = 0;
+    for (int i = 0; i < NBIG; i++)
+        diff += a1[i] != a3[i] || s1[i] != s3[i];
+    CHECK_INT_EQ(diff, 0);
+    topic_model_free(m1);
+    topic_model_free(m2);
+    topic_csr_free(&X1);
+    topic_csr_free(&X2);
+    topic_vocab_free(v1);
+    topic_vocab_free(v2);
+    topic_corpus_free(c1);
+    topic_corpus_free(c2);
+    text_pipe_free(p2);
+}
+
 int main(void)
 {
     vg_error err = {0};
@@ -446,6 +536,7 @@ int main(void)
     test_outlier_budget_forced();
     test_degenerate();
     test_match();
+    test_threads_identical();
     text_pipe_free(uni);
     text_pipe_free(bi);
     return check_done("topics_cluster");

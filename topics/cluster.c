@@ -3,19 +3,37 @@
 #include "topics/cluster.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
 
+/* Similarities are computed KB centroids at a time (a fixed-size inner loop
+ * the compiler vectorises); k is padded to a multiple of KB with zero
+ * centroids that argmax never looks at. */
+#define KB 8
+#define MAXT 16
+/* Centroid sums and the objective are accumulated in fixed point, so the
+ * result is bit-identical whatever the number of threads and the order in
+ * which their partial sums are combined. */
+#define SUM_SCALE 68719476736.0 /* 2^36: rows are unit vectors, so a sum over
+                                   up to ~10^8 rows stays below 2^63 */
+#define OBJ_SCALE 4294967296.0  /* 2^32 */
+
 struct topic_model {
-    int k;
+    int k, kp; /* kp: k rounded up to KB */
     size_t dim;
-    float *cent; /* column-major: cent[col * k + c], so one sparse entry
-                    touches k adjacent floats */
+    float *cent; /* column-major: cent[col * kp + c], so one sparse entry
+                    touches kp adjacent floats */
     double threshold, objective, silhouette;
 };
+
+static int pad_k(int k)
+{
+    return (k + KB - 1) / KB * KB;
+}
 
 void topic_kmeans_opts_default(topic_kmeans_opts *o)
 {
@@ -29,6 +47,7 @@ void topic_kmeans_opts_default(topic_kmeans_opts *o)
     o->min_similarity = 0.10;
     o->select_sample = 20000;
     o->silhouette_sample = 1000;
+    o->threads = 2;
 }
 
 void topic_model_free(topic_model *m)
@@ -63,24 +82,38 @@ double topic_model_silhouette(const topic_model *m)
 void topic_model_centroid(const topic_model *m, int c, float *out)
 {
     for (size_t j = 0; j < m->dim; j++)
-        out[j] = m->cent[j * (size_t)m->k + (size_t)c];
+        out[j] = m->cent[j * (size_t)m->kp + (size_t)c];
 }
 
-/* Similarities of row r to all k centroids into s[0..k). */
-static void row_sims(const topic_csr *X, size_t r, const float *cent, int k,
-                     double *s)
+/* Similarities of row r to the kp (padded) centroids into s[0..kp). The
+ * same code scores rows in the fit and in topic_model_assign(), so a row
+ * gets the same similarity from both. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static void row_sims(const topic_csr *X, size_t r, const float *cent, int kp,
+                     float *s)
 {
-    for (int c = 0; c < k; c++)
-        s[c] = 0;
-    for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++) {
-        const float *cc = cent + (size_t)X->col[e] * (size_t)k;
-        double v = X->val[e];
-        for (int c = 0; c < k; c++)
-            s[c] += v * cc[c];
+    size_t e0 = X->rowptr[r], e1 = X->rowptr[r + 1];
+    const uint32_t *col = X->col;
+    const float *val = X->val;
+    for (int b = 0; b < kp; b += KB) {
+        v4f a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
+        const float *cb = cent + b;
+        for (size_t e = e0; e < e1; e++) {
+            const float *cc = cb + (size_t)col[e] * (size_t)kp;
+            float v = val[e];
+            v4f vv = {v, v, v, v}, c0, c1;
+            memcpy(&c0, cc, sizeof c0);
+            memcpy(&c1, cc + 4, sizeof c1);
+            a0 += vv * c0;
+            a1 += vv * c1;
+        }
+        memcpy(s + b, &a0, sizeof a0);
+        memcpy(s + b + 4, &a1, sizeof a1);
     }
 }
 
-static int argmax(const double *s, int k)
+static int argmax(const float *s, int k)
 {
     int b = 0;
     for (int c = 1; c < k; c++)
@@ -96,97 +129,252 @@ static double rng_unit(uint64_t *st)
     return hash_unit(hash_mix(*st));
 }
 
-/* One spherical k-means run over rows ord[0..n) (canonical order).
- * cent (dim * k, column-major) receives unit centroids, asg[j] the cluster
- * of ord[j], best[j] its similarity. Returns the summed similarity, or -1
- * on OOM. */
+/* ---- a small parallel for ------------------------------------------------
+ * [0, n) is cut into nt contiguous parts; part t runs fn(ctx, t, lo, hi),
+ * part 0 on the calling thread. Every part writes only its own rows and its
+ * own per-thread slots, so the split never changes a result. */
+typedef void (*par_fn)(void *ctx, int tid, size_t lo, size_t hi);
+
+typedef struct par_arg {
+    par_fn fn;
+    void *ctx;
+    int tid;
+    size_t lo, hi;
+} par_arg;
+
+static void *par_main(void *a)
+{
+    par_arg *p = a;
+    p->fn(p->ctx, p->tid, p->lo, p->hi);
+    return NULL;
+}
+
+/* Returns the number of parts used. */
+static int par_for(int nt, size_t n, par_fn fn, void *ctx)
+{
+    if (nt > MAXT)
+        nt = MAXT;
+    if (nt < 1 || n < 4096)
+        nt = 1; /* not worth a thread */
+    par_arg a[MAXT];
+    pthread_t th[MAXT];
+    int ok[MAXT];
+    for (int t = 0; t < nt; t++) {
+        a[t] = (par_arg){fn, ctx, t, n * (size_t)t / (size_t)nt,
+                         n * (size_t)(t + 1) / (size_t)nt};
+        ok[t] = 0;
+    }
+    for (int t = 1; t < nt; t++)
+        ok[t] = pthread_create(&th[t], NULL, par_main, &a[t]) == 0;
+    fn(ctx, 0, a[0].lo, a[0].hi);
+    for (int t = 1; t < nt; t++) {
+        if (ok[t])
+            pthread_join(th[t], NULL);
+        else
+            fn(ctx, t, a[t].lo, a[t].hi); /* no thread: run it here */
+    }
+    return nt;
+}
+
 typedef struct km_ws {
-    double *sum;  /* dim * k */
-    double *dist; /* n */
-    float *dense; /* dim */
-    double *s;    /* k */
+    int nt;
+    int64_t *sum[MAXT]; /* k * dim each, by cluster: sum[c * dim + col] */
+    float *s[MAXT];     /* kp each */
+    size_t changed[MAXT];
+    int64_t obj[MAXT];
+    double *dist, *tmp, *tmp2; /* n each */
+    float *dense;              /* dim */
+    double *nrm;  /* kp */
 } km_ws;
 
-static double kmeans_run(const topic_csr *X, const size_t *ord, size_t n, int k,
-                         uint64_t seed, int max_iter, float *cent, int *asg,
-                         double *best, km_ws *ws)
+typedef struct km_job {
+    const topic_csr *X;
+    const size_t *ord;
+    const float *cent;
+    const float *dense;
+    const double *din; /* seeding: distances so far ... */
+    double *dout;      /* ... and with one more centre */
+    int k, kp, first;
+    size_t dim;
+    int *asg;
+    double *best;
+    km_ws *ws;
+} km_job;
+
+/* Assignment step on ord[lo..hi) plus this part's centroid sums. */
+static void assign_part(void *ctx, int tid, size_t lo, size_t hi)
+{
+    km_job *j = ctx;
+    km_ws *ws = j->ws;
+    const topic_csr *X = j->X;
+    float *s = ws->s[tid];
+    int64_t *sum = ws->sum[tid];
+    size_t changed = 0;
+    int64_t obj = 0;
+    memset(sum, 0, (size_t)j->k * j->dim * sizeof *sum);
+    for (size_t q = lo; q < hi; q++) {
+        size_t r = j->ord[q];
+        row_sims(X, r, j->cent, j->kp, s);
+        int a = argmax(s, j->k);
+        if (j->first || a != j->asg[q])
+            changed++;
+        j->asg[q] = a;
+        j->best[q] = s[a];
+        obj += (int64_t)((double)s[a] * OBJ_SCALE);
+        int64_t *row = sum + (size_t)a * j->dim;
+        size_t e1 = X->rowptr[r + 1];
+        for (size_t e = X->rowptr[r]; e < e1; e++)
+            row[X->col[e]] += (int64_t)((double)X->val[e] * SUM_SCALE);
+    }
+    ws->changed[tid] = changed;
+    ws->obj[tid] = obj;
+}
+
+/* k-means++ step: dout = min(din, distance of ord[lo..hi) to the
+ * candidate centre in dense). */
+static void seed_part(void *ctx, int tid, size_t lo, size_t hi)
+{
+    km_job *j = ctx;
+    const topic_csr *X = j->X;
+    (void)tid;
+    for (size_t q = lo; q < hi; q++) {
+        size_t r = j->ord[q];
+        double dot = 0;
+        for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+            dot += (double)X->val[e] * j->dense[X->col[e]];
+        double d = 1.0 - dot;
+        if (d < 0)
+            d = 0;
+        j->dout[q] = d < j->din[q] ? d : j->din[q];
+    }
+}
+
+/* Distances of the first n rows to the nearest centre so far plus row
+ * ord[pick], into out; returns their sum (summed in row order). */
+static double seed_try(km_job *job, size_t n, size_t pick, const double *in,
+                       double *out)
+{
+    const topic_csr *X = job->X;
+    km_ws *ws = job->ws;
+    size_t r = job->ord[pick];
+    for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+        ws->dense[X->col[e]] = X->val[e];
+    job->din = in;
+    job->dout = out;
+    par_for(ws->nt, n, seed_part, job);
+    for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+        ws->dense[X->col[e]] = 0;
+    double total = 0;
+    for (size_t q = 0; q < n; q++)
+        total += out[q];
+    return total;
+}
+
+/* One spherical k-means run over rows ord[0..n) (canonical order).
+ * Starts from init (dim * pad_k(k), column-major) when given, else from
+ * k-means++ drawn along the first nseed rows. cent (dim * pad_k(k)) receives
+ * unit centroids, asg[j] the cluster of ord[j], best[j] its similarity. It
+ * stops when no more than 1 in 1000 rows changed cluster (none, below 1000
+ * rows). Returns the summed similarity. */
+static double kmeans_run(const topic_csr *X, const size_t *ord, size_t n,
+                         int k, uint64_t seed, int max_iter, const float *init,
+                         size_t nseed, float *cent, int *asg, double *best,
+                         km_ws *ws)
 {
     size_t dim = X->ncols;
-    uint64_t st = hash_mix(seed ^ 0x5eedULL);
-    memset(cent, 0, dim * (size_t)k * sizeof *cent);
-    /* k-means++ on the chord distance 2(1 - cos), drawn along ord. */
-    for (size_t j = 0; j < n; j++)
-        ws->dist[j] = 1.0;
-    size_t pick = (size_t)(rng_unit(&st) * (double)n);
-    if (pick >= n)
-        pick = n - 1;
-    for (int c = 0; c < k; c++) {
-        size_t r = ord[pick];
-        for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++) {
-            cent[(size_t)X->col[e] * (size_t)k + (size_t)c] = X->val[e];
-            ws->dense[X->col[e]] = X->val[e];
-        }
-        double total = 0;
-        for (size_t j = 0; j < n; j++) {
-            size_t q = ord[j];
-            double dot = 0;
-            for (size_t e = X->rowptr[q]; e < X->rowptr[q + 1]; e++)
-                dot += (double)X->val[e] * ws->dense[X->col[e]];
-            double d = 1.0 - dot;
-            if (d < 0)
-                d = 0;
-            if (d < ws->dist[j])
-                ws->dist[j] = d;
-            total += ws->dist[j];
-        }
-        for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
-            ws->dense[X->col[e]] = 0;
-        if (c + 1 == k)
-            break;
-        if (total <= 1e-12) {
-            pick = (pick + 1) % n; /* all remaining rows coincide */
-            continue;
-        }
-        double target = rng_unit(&st) * total, cum = 0;
-        pick = n - 1;
-        for (size_t j = 0; j < n; j++) {
-            cum += ws->dist[j];
-            if (cum > target && ws->dist[j] > 0) {
-                pick = j;
+    int kp = pad_k(k);
+    km_job job = {.X = X, .ord = ord, .cent = cent, .dense = ws->dense,
+                  .k = k, .kp = kp, .first = 1, .dim = dim, .asg = asg,
+                  .best = best, .ws = ws};
+    if (init) {
+        memcpy(cent, init, dim * (size_t)kp * sizeof *cent);
+    } else {
+        memset(cent, 0, dim * (size_t)kp * sizeof *cent);
+        if (nseed == 0 || nseed > n)
+            nseed = n;
+        uint64_t st = hash_mix(seed ^ 0x5eedULL);
+        /* Greedy k-means++ (as scikit-learn's) on the chord distance
+         * 2(1 - cos), drawn along ord: each step draws 2 + ln(k)
+         * candidates by distance and keeps the one that leaves the least
+         * total distance. */
+        int trials = 2 + (int)log((double)k);
+        double *dist = ws->dist, *tmp = ws->tmp, *bt = ws->tmp2;
+        for (size_t j = 0; j < nseed; j++)
+            dist[j] = 1.0;
+        size_t pick = (size_t)(rng_unit(&st) * (double)nseed);
+        if (pick >= nseed)
+            pick = nseed - 1;
+        double total = seed_try(&job, nseed, pick, dist, tmp);
+        double *sw = dist;
+        dist = tmp;
+        tmp = sw;
+        for (int c = 0;; c++) {
+            size_t r = ord[pick];
+            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+                cent[(size_t)X->col[e] * (size_t)kp + (size_t)c] = X->val[e];
+            if (c + 1 == k)
                 break;
+            if (total <= 1e-12) {
+                pick = (pick + 1) % nseed; /* all remaining rows coincide */
+                continue;
             }
+            double bestpot = INFINITY;
+            size_t bestpick = pick;
+            for (int l = 0; l < trials; l++) {
+                double target = rng_unit(&st) * total, cum = 0;
+                size_t p = nseed - 1;
+                for (size_t j = 0; j < nseed; j++) {
+                    cum += dist[j];
+                    if (cum > target && dist[j] > 0) {
+                        p = j;
+                        break;
+                    }
+                }
+                double pot = seed_try(&job, nseed, p, dist, tmp);
+                if (pot < bestpot) {
+                    bestpot = pot;
+                    bestpick = p;
+                    sw = bt;
+                    bt = tmp;
+                    tmp = sw;
+                }
+            }
+            pick = bestpick;
+            total = bestpot;
+            sw = dist;
+            dist = bt;
+            bt = sw;
         }
     }
-    double obj = 0;
+    int64_t obj = 0;
     for (int it = 0; it < max_iter; it++) {
+        job.first = it == 0;
+        int nt = par_for(ws->nt, n, assign_part, &job);
         size_t changed = 0;
         obj = 0;
-        for (size_t j = 0; j < n; j++) {
-            row_sims(X, ord[j], cent, k, ws->s);
-            int a = argmax(ws->s, k);
-            if (it == 0 || a != asg[j])
-                changed++;
-            asg[j] = a;
-            best[j] = ws->s[a];
-            obj += ws->s[a];
+        for (int t = 0; t < nt; t++) {
+            changed += ws->changed[t];
+            obj += ws->obj[t];
         }
-        if (it > 0 && changed == 0)
+        if (it > 0 && changed * 1000 <= n)
             break;
         if (it + 1 == max_iter)
             break;
-        memset(ws->sum, 0, dim * (size_t)k * sizeof *ws->sum);
-        for (size_t j = 0; j < n; j++) {
-            size_t r = ord[j];
-            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
-                ws->sum[(size_t)X->col[e] * (size_t)k + (size_t)asg[j]] +=
-                    X->val[e];
-        }
-        for (int c = 0; c < k; c++)
-            ws->s[c] = 0;
-        for (size_t t = 0; t < dim * (size_t)k; t++)
-            ws->s[t % (size_t)k] += ws->sum[t] * ws->sum[t];
+        int64_t *sum = ws->sum[0];
+        for (int t = 1; t < nt; t++)
+            for (size_t x = 0; x < dim * (size_t)k; x++)
+                sum[x] += ws->sum[t][x];
         for (int c = 0; c < k; c++) {
-            if (ws->s[c] > 0)
+            double nr = 0;
+            const int64_t *row = sum + (size_t)c * dim;
+            for (size_t x = 0; x < dim; x++) {
+                double v = (double)row[x] / SUM_SCALE;
+                nr += v * v;
+            }
+            ws->nrm[c] = nr;
+        }
+        for (int c = 0; c < k; c++) {
+            if (ws->nrm[c] > 0)
                 continue;
             /* Empty cluster: restart it at the worst-fitting document. */
             size_t w = 0;
@@ -195,18 +383,21 @@ static double kmeans_run(const topic_csr *X, const size_t *ord, size_t n, int k,
                     w = j;
             best[w] = 2.0; /* not picked twice */
             size_t r = ord[w];
+            int64_t *row = sum + (size_t)c * dim;
             for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
-                ws->sum[(size_t)X->col[e] * (size_t)k + (size_t)c] = X->val[e];
-            ws->s[c] = 1.0;
+                row[X->col[e]] = (int64_t)((double)X->val[e] * SUM_SCALE);
+            ws->nrm[c] = 1.0;
         }
-        for (size_t t = 0; t < dim * (size_t)k; t++) {
-            double nrm = ws->s[t % (size_t)k];
-            cent[t] = nrm > 0 ? (float)(ws->sum[t] / sqrt(nrm)) : 0.0f;
-        }
+        for (int c = 0; c < k; c++)
+            ws->nrm[c] = ws->nrm[c] > 0 ? 1.0 / sqrt(ws->nrm[c]) : 0;
+        for (size_t x = 0; x < dim; x++)
+            for (int c = 0; c < k; c++)
+                cent[x * (size_t)kp + (size_t)c] =
+                    (float)((double)sum[(size_t)c * dim + x] / SUM_SCALE *
+                            ws->nrm[c]);
     }
-    return obj;
+    return (double)obj / OBJ_SCALE;
 }
-
 /* Mean cosine silhouette of the first m rows of ord given sims among them
  * (m x m) and their clusters. */
 static double silhouette(const float *S, size_t m, const int *asg, int k,
@@ -280,10 +471,12 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
     int *bestasg = malloc((nrows + 1) * sizeof *bestasg);
     double *best = malloc((nrows + 1) * sizeof *best);
     double *bestsim = malloc((nrows + 1) * sizeof *bestsim);
-    float *S = NULL, *cent = NULL;
+    float *S = NULL, *cent = NULL, *initc = NULL;
     double *acc = NULL;
     size_t *cnt = NULL;
     km_ws ws = {0};
+    topic_csr Y = {0}; /* non-empty rows of X in canonical order */
+    size_t *iden = NULL;
     topic_model *m = calloc(1, sizeof *m);
     if (!keys || !ord || (!ids && !numid) || !asg || !bestasg || !best ||
         !bestsim || !m)
@@ -318,19 +511,52 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
             goto oom;
         goto done;
     }
-    ws.sum = malloc(dim * (size_t)kmax * sizeof *ws.sum);
-    ws.dist = malloc(n * sizeof *ws.dist);
-    ws.dense = calloc(dim, sizeof *ws.dense);
-    ws.s = malloc(((size_t)kmax + 1) * sizeof *ws.s);
-    cent = malloc(dim * (size_t)kmax * sizeof *cent);
-    m->cent = malloc(dim * (size_t)kmax * sizeof *m->cent);
-    if (!ws.sum || !ws.dist || !ws.dense || !ws.s || !cent || !m->cent)
+    /* The non-empty rows copied in canonical order: every pass then streams
+     * through memory, and the sample is the first ms rows. */
+    Y.nrows = n;
+    Y.ncols = dim;
+    Y.rowptr = malloc((n + 1) * sizeof *Y.rowptr);
+    iden = malloc(n * sizeof *iden);
+    size_t nnz = 0;
+    for (size_t j = 0; j < n; j++)
+        nnz += X->rowptr[ord[j] + 1] - X->rowptr[ord[j]];
+    Y.col = malloc((nnz + 1) * sizeof *Y.col);
+    Y.val = malloc((nnz + 1) * sizeof *Y.val);
+    if (!Y.rowptr || !iden || !Y.col || !Y.val)
         goto oom;
+    Y.rowptr[0] = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t a = X->rowptr[ord[j]], len = X->rowptr[ord[j] + 1] - a;
+        memcpy(Y.col + Y.rowptr[j], X->col + a, len * sizeof *Y.col);
+        memcpy(Y.val + Y.rowptr[j], X->val + a, len * sizeof *Y.val);
+        Y.rowptr[j + 1] = Y.rowptr[j] + len;
+        iden[j] = j;
+    }
+    size_t kpmax = (size_t)pad_k(kmax);
+    ws.nt = o.threads < 1 ? 1 : o.threads > MAXT ? MAXT : o.threads;
+    if (n < 4096)
+        ws.nt = 1; /* par_for would not use more */
+    for (int t = 0; t < ws.nt; t++) {
+        ws.sum[t] = malloc(dim * (size_t)kmax * sizeof *ws.sum[t]);
+        ws.s[t] = malloc(kpmax * sizeof *ws.s[t]);
+        if (!ws.sum[t] || !ws.s[t])
+            goto oom;
+    }
+    ws.dist = malloc(n * sizeof *ws.dist);
+    ws.tmp = malloc(n * sizeof *ws.tmp);
+    ws.tmp2 = malloc(n * sizeof *ws.tmp2);
+    ws.dense = calloc(dim, sizeof *ws.dense);
+    ws.nrm = malloc(kpmax * sizeof *ws.nrm);
+    cent = malloc(dim * kpmax * sizeof *cent);
+    initc = malloc(dim * kpmax * sizeof *initc);
+    m->cent = malloc(dim * kpmax * sizeof *m->cent);
+    if (!ws.dist || !ws.tmp || !ws.tmp2 || !ws.dense || !ws.nrm || !cent || !initc || !m->cent)
+        goto oom;
+    size_t ms = o.select_sample && o.select_sample < n ? o.select_sample : n;
 
     int k = kmax;
     if (o.k <= 0) {
         int kmin = o.k_min < 2 ? 2 : o.k_min;
-        size_t ms = n < o.select_sample ? n : o.select_sample;
         size_t ss = ms < o.silhouette_sample ? ms : o.silhouette_sample;
         if (kmax > (int)ss - 1)
             kmax = (int)ss - 1;
@@ -345,18 +571,16 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
         if (!S || !acc || !cnt)
             goto oom;
         for (size_t i = 0; i < ss; i++) {
-            size_t r = ord[i];
-            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
-                ws.dense[X->col[e]] = X->val[e];
+            for (size_t e = Y.rowptr[i]; e < Y.rowptr[i + 1]; e++)
+                ws.dense[Y.col[e]] = Y.val[e];
             for (size_t j = 0; j < ss; j++) {
-                size_t q = ord[j];
                 double dot = 0;
-                for (size_t e = X->rowptr[q]; e < X->rowptr[q + 1]; e++)
-                    dot += (double)X->val[e] * ws.dense[X->col[e]];
+                for (size_t e = Y.rowptr[j]; e < Y.rowptr[j + 1]; e++)
+                    dot += (double)Y.val[e] * ws.dense[Y.col[e]];
                 S[i * ss + j] = (float)dot;
             }
-            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
-                ws.dense[X->col[e]] = 0;
+            for (size_t e = Y.rowptr[i]; e < Y.rowptr[i + 1]; e++)
+                ws.dense[Y.col[e]] = 0;
         }
         int grid[32], ng = 0, span = kmax - kmin + 1;
         if (span <= 12) {
@@ -376,8 +600,8 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
                 int kk = grid[g];
                 if (kk < 0)
                     continue;
-                kmeans_run(X, ord, ms, kk, o.seed, o.max_iter, cent, asg, best,
-                           &ws);
+                kmeans_run(&Y, iden, ms, kk, o.seed, o.max_iter, NULL, ms, cent,
+                           asg, best, &ws);
                 double sc = silhouette(S, ss, asg, kk, acc, cnt);
                 if (sc > bests + 1e-12 ||
                     (fabs(sc - bests) <= 1e-12 && kk < bestk)) {
@@ -402,18 +626,37 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
     }
 fit : {
     double bestobj = -INFINITY;
-    int restarts = o.restarts < 1 ? 1 : o.restarts;
-    for (int rs = 0; rs < restarts; rs++) {
-        double obj = kmeans_run(X, ord, n, k, o.seed + (uint64_t)rs * 7919,
-                                o.max_iter, cent, asg, best, &ws);
-        if (obj > bestobj) {
-            bestobj = obj;
-            memcpy(m->cent, cent, dim * (size_t)k * sizeof *cent);
-            memcpy(bestasg, asg, n * sizeof *asg);
-            memcpy(bestsim, best, n * sizeof *best);
+    int restarts = o.restarts < 1 ? 1 : o.restarts, kp = pad_k(k);
+    size_t ccount = dim * (size_t)kp;
+    if (restarts > 1 && ms < n) {
+        /* Restarts on the sample; the best one's centroids seed one run on
+         * every document. */
+        for (int rs = 0; rs < restarts; rs++) {
+            double obj =
+                kmeans_run(&Y, iden, ms, k, o.seed + (uint64_t)rs * 7919,
+                           o.max_iter, NULL, ms, cent, asg, best, &ws);
+            if (obj > bestobj) {
+                bestobj = obj;
+                memcpy(initc, cent, ccount * sizeof *cent);
+            }
+        }
+        bestobj = kmeans_run(&Y, iden, n, k, o.seed, o.max_iter, initc, ms,
+                             m->cent, bestasg, bestsim, &ws);
+    } else {
+        for (int rs = 0; rs < restarts; rs++) {
+            double obj =
+                kmeans_run(&Y, iden, n, k, o.seed + (uint64_t)rs * 7919,
+                           o.max_iter, NULL, ms, cent, asg, best, &ws);
+            if (obj > bestobj) {
+                bestobj = obj;
+                memcpy(m->cent, cent, ccount * sizeof *cent);
+                memcpy(bestasg, asg, n * sizeof *asg);
+                memcpy(bestsim, best, n * sizeof *best);
+            }
         }
     }
     m->k = k;
+    m->kp = kp;
     m->objective = bestobj / (double)n;
     /* Renumber topics by size, largest first. */
     size_t *size = calloc((size_t)k, sizeof *size);
@@ -460,11 +703,11 @@ fit : {
     }
     for (int c = 0; c < k; c++)
         rank[perm[c]] = c;
-    memcpy(cent, m->cent, dim * (size_t)k * sizeof *cent);
+    memcpy(cent, m->cent, ccount * sizeof *cent);
     for (size_t t = 0; t < dim; t++)
         for (int c = 0; c < k; c++)
-            m->cent[t * (size_t)k + (size_t)rank[c]] =
-                cent[t * (size_t)k + (size_t)c];
+            m->cent[t * (size_t)kp + (size_t)rank[c]] =
+                cent[t * (size_t)kp + (size_t)c];
     for (size_t j = 0; j < n; j++)
         bestasg[j] = rank[bestasg[j]];
     free(size);
@@ -508,12 +751,20 @@ cleanup:
     free(bestsim);
     free(S);
     free(cent);
+    free(initc);
     free(acc);
     free(cnt);
-    free(ws.sum);
+    for (int t = 0; t < MAXT; t++) {
+        free(ws.sum[t]);
+        free(ws.s[t]);
+    }
+    topic_csr_free(&Y);
+    free(iden);
     free(ws.dist);
+    free(ws.tmp);
+    free(ws.tmp2);
     free(ws.dense);
-    free(ws.s);
+    free(ws.nrm);
     return rc;
 }
 
@@ -526,11 +777,12 @@ vg_code topic_model_from_centroids(const float *centroids, int k, size_t dim,
     if (!m)
         return vg_fail(err, VG_ENOMEM, "topics: out of memory");
     m->k = k < 0 ? 0 : k;
+    m->kp = pad_k(m->k);
     m->dim = dim;
     m->threshold = threshold;
     m->objective = NAN;
     m->silhouette = NAN;
-    m->cent = calloc(dim * (size_t)m->k + 1, sizeof *m->cent);
+    m->cent = calloc(dim * (size_t)m->kp + 1, sizeof *m->cent);
     if (!m->cent) {
         topic_model_free(m);
         return vg_fail(err, VG_ENOMEM, "topics: out of memory");
@@ -542,7 +794,7 @@ vg_code topic_model_from_centroids(const float *centroids, int k, size_t dim,
             nrm += (double)row[j] * row[j];
         nrm = nrm > 0 ? 1.0 / sqrt(nrm) : 0;
         for (size_t j = 0; j < dim; j++)
-            m->cent[j * (size_t)m->k + (size_t)c] = (float)(row[j] * nrm);
+            m->cent[j * (size_t)m->kp + (size_t)c] = (float)(row[j] * nrm);
     }
     *out = m;
     return VG_OK;
@@ -555,7 +807,7 @@ vg_code topic_model_assign(const topic_model *m, const topic_csr *X,
         return vg_fail(err, VG_EINTERNAL,
                        "topics: rows have %zu columns, the model %zu", X->ncols,
                        m->dim);
-    double *s = malloc(((size_t)m->k + 1) * sizeof *s);
+    float *s = malloc(((size_t)m->kp + 1) * sizeof *s);
     if (!s)
         return vg_fail(err, VG_ENOMEM, "topics: out of memory");
     for (size_t r = 0; r < X->nrows; r++) {
@@ -564,7 +816,7 @@ vg_code topic_model_assign(const topic_model *m, const topic_csr *X,
             sim[r] = 0;
         if (m->k == 0 || X->rowptr[r + 1] == X->rowptr[r])
             continue;
-        row_sims(X, r, m->cent, m->k, s);
+        row_sims(X, r, m->cent, m->kp, s);
         int a = argmax(s, m->k);
         if (sim)
             sim[r] = (float)s[a];

@@ -21,8 +21,12 @@ typedef struct topic_kmeans_opts {
                                  is left unassigned (default 0.10) */
     double min_similarity;    /* documents below it are outliers, unless that
                                  would exceed the budget (default 0.10) */
-    size_t select_sample;     /* documents used to choose k (default 20000) */
+    size_t select_sample;     /* documents used to choose k, to draw
+                                 k-means++ seeds from and to compare
+                                 restarts on (default 20000; 0 = all) */
     size_t silhouette_sample; /* documents scored per k (default 1000) */
+    int threads;              /* worker threads (default 2; <= 1: none);
+                                 the result does not depend on it */
 } topic_kmeans_opts;
 
 void topic_kmeans_opts_default(topic_kmeans_opts *o);

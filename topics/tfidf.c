@@ -3,6 +3,7 @@
 #include "topics/tfidf.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +190,160 @@ vg_code topic_corpus_add(topic_corpus *c, const text_toklist *toks,
     return VG_OK;
 oom:
     return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+}
+
+/* Appends every document of src to c, in order. */
+static vg_code corpus_append(topic_corpus *c, const topic_corpus *src,
+                             vg_error *err)
+{
+    size_t nt = strmap_size(src->terms), ns = strmap_size(src->surf);
+    uint32_t *map = malloc((nt + 1) * sizeof *map);
+    if (!map)
+        goto oom;
+    for (size_t t = 0; t < nt; t++) {
+        int added = 0;
+        long id = strmap_put(c->terms, strmap_key(src->terms, (long)t), &added);
+        if (id < 0)
+            goto oom;
+        if (added) {
+            size_t cap = c->tcap;
+            if (grow((void **)&c->df, &cap, (size_t)id + 1, sizeof *c->df))
+                goto oom;
+            cap = c->tcap;
+            if (grow((void **)&c->total, &cap, (size_t)id + 1,
+                     sizeof *c->total))
+                goto oom;
+            c->tcap = cap;
+            c->df[id] = 0;
+            c->total[id] = 0;
+        }
+        c->df[id] += src->df[t];
+        c->total[id] += src->total[t];
+        map[t] = (uint32_t)id;
+    }
+    for (size_t t = 0; t < ns; t++) {
+        int added = 0;
+        long sid = strmap_put(c->surf, strmap_key(src->surf, (long)t), &added);
+        if (sid < 0)
+            goto oom;
+        if (added) {
+            if (grow((void **)&c->surfcnt, &c->scap, (size_t)sid + 1,
+                     sizeof *c->surfcnt))
+                goto oom;
+            c->surfcnt[sid] = 0;
+        }
+        c->surfcnt[sid] += src->surfcnt[t];
+    }
+    size_t cap = c->ecap;
+    if (grow((void **)&c->ids, &cap, c->nent + src->nent, sizeof *c->ids))
+        goto oom;
+    cap = c->ecap;
+    if (grow((void **)&c->cnt, &cap, c->nent + src->nent, sizeof *c->cnt))
+        goto oom;
+    c->ecap = cap;
+    if (grow((void **)&c->rowptr, &c->rcap, c->ndocs + src->ndocs + 1,
+             sizeof *c->rowptr))
+        goto oom;
+    for (size_t e = 0; e < src->nent; e++) {
+        c->ids[c->nent + e] = map[src->ids[e]];
+        c->cnt[c->nent + e] = src->cnt[e];
+    }
+    for (size_t d = 1; d <= src->ndocs; d++)
+        c->rowptr[c->ndocs + d] = c->nent + src->rowptr[d];
+    c->nent += src->nent;
+    c->ndocs += src->ndocs;
+    free(map);
+    return VG_OK;
+oom:
+    free(map);
+    return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+}
+
+typedef struct add_job {
+    text_pipe *pipe;
+    const topic_doc *docs;
+    size_t n;
+    topic_corpus *out;
+    vg_code rc;
+    vg_error err;
+} add_job;
+
+static void *add_slice(void *arg)
+{
+    add_job *j = arg;
+    text_toklist *t = text_toklist_new();
+    if (!t) {
+        j->rc = vg_fail(&j->err, VG_ENOMEM, "topics: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < j->n && j->rc == VG_OK; i++) {
+        const topic_doc *d = &j->docs[i];
+        j->rc = text_tokens(j->pipe, d->subject, d->body, d->lang, t, &j->err);
+        if (j->rc == VG_OK)
+            j->rc = topic_corpus_add(j->out, t, &j->err);
+    }
+    text_toklist_free(t);
+    return NULL;
+}
+
+vg_code topic_corpus_add_docs(topic_corpus *c, text_pipe *const *pipes,
+                              int npipes, const topic_doc *docs, size_t n,
+                              vg_error *err)
+{
+    if (npipes < 1)
+        npipes = 1;
+    if ((size_t)npipes > n / 64 + 1) /* small batches: not worth a thread */
+        npipes = (int)(n / 64 + 1);
+    if (npipes == 1) {
+        add_job j = {pipes[0], docs, n, c, VG_OK, {0}};
+        add_slice(&j);
+        if (j.rc != VG_OK)
+            return vg_fail(err, j.rc, "%s", j.err.msg);
+        return VG_OK;
+    }
+    add_job *jobs = calloc((size_t)npipes, sizeof *jobs);
+    pthread_t *th = calloc((size_t)npipes, sizeof *th);
+    char *started = calloc((size_t)npipes, 1);
+    vg_code rc = VG_OK;
+    if (!jobs || !th || !started) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < npipes; i++) {
+        size_t a = n * (size_t)i / (size_t)npipes,
+               b = n * (size_t)(i + 1) / (size_t)npipes;
+        jobs[i].pipe = pipes[i];
+        jobs[i].docs = docs + a;
+        jobs[i].n = b - a;
+        jobs[i].rc = topic_corpus_new(&jobs[i].out, &jobs[i].err);
+    }
+    for (int i = 0; i < npipes; i++) {
+        if (jobs[i].rc != VG_OK)
+            continue;
+        if (i > 0 && pthread_create(&th[i], NULL, add_slice, &jobs[i]) == 0)
+            started[i] = 1;
+    }
+    /* Slice 0, and any slice whose thread did not start, run here. */
+    for (int i = 0; i < npipes; i++)
+        if (!started[i] && jobs[i].rc == VG_OK)
+            add_slice(&jobs[i]);
+    for (int i = 0; i < npipes; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
+    for (int i = 0; i < npipes && rc == VG_OK; i++) {
+        if (jobs[i].rc != VG_OK)
+            rc = vg_fail(err, jobs[i].rc, "%s", jobs[i].err.msg);
+        else
+            rc = corpus_append(c, jobs[i].out, err);
+    }
+cleanup:
+    if (jobs)
+        for (int i = 0; i < npipes; i++)
+            topic_corpus_free(jobs[i].out);
+    free(jobs);
+    free(th);
+    free(started);
+    return rc;
 }
 
 /* ---- vocabulary -------------------------------------------------------- */

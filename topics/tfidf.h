@@ -33,6 +33,20 @@ vg_code topic_corpus_add(topic_corpus *c, const text_toklist *toks,
                          vg_error *err);
 size_t topic_corpus_size(const topic_corpus *c);
 
+/* One ticket to tokenise: fields as for text_tokens() (any may be NULL). */
+typedef struct topic_doc {
+    const char *subject, *body, *lang;
+} topic_doc;
+
+/* Tokenises docs[0..n) and adds them in order, as n text_tokens() +
+ * topic_corpus_add() calls would, with up to npipes threads (one pipe per
+ * thread; npipes >= 1). Each thread takes a contiguous slice into a private
+ * corpus; the slices are then appended in order, so the corpus (and every
+ * vocabulary and row built from it) is the same for any npipes. */
+vg_code topic_corpus_add_docs(topic_corpus *c, text_pipe *const *pipes,
+                              int npipes, const topic_doc *docs, size_t n,
+                              vg_error *err);
+
 typedef struct topic_vocab_opts {
     size_t min_df;       /* keep terms in >= min_df documents (default 2) */
     double max_df_ratio; /* and in <= this share of documents (default 0.5) */
