@@ -47,7 +47,7 @@ static void test_tfidf_values(void)
      * d3 = alpha, beta x2: beta tf = 1 + ln 2. */
     const char *docs[] = {"alpha beta", "alpha gamma", "alpha beta beta"};
     topic_corpus *c = corpus_of(docs, 3);
-    topic_vocab_opts vo = {1, 1.0, 0};
+    topic_vocab_opts vo = {1, 1.0, 0, 0};
     topic_vocab *v = NULL;
     vg_error err = {0};
     CHECK_INT_EQ(topic_vocab_build(c, &vo, &v, &err), VG_OK);
@@ -76,15 +76,25 @@ static void test_tfidf_values(void)
     CHECK_NEAR(entry(&C, 2, b), 2.0, 0);
     /* Pruning: max_df 0.9 drops alpha (3/3), min_df 2 drops gamma. */
     topic_vocab *v2 = NULL;
-    topic_vocab_opts vo2 = {2, 0.9, 0};
+    topic_vocab_opts vo2 = {2, 0.9, 0, 0};
     CHECK_INT_EQ(topic_vocab_build(c, &vo2, &v2, &err), VG_OK);
     CHECK_INT_EQ(topic_vocab_size(v2), 1);
     CHECK_STR_EQ(topic_vocab_term(v2, 0), "beta");
     /* Cap: keep the most frequent (alpha 3, beta 3 -> tie by string). */
     topic_vocab *v3 = NULL;
-    topic_vocab_opts vo3 = {1, 1.0, 1};
+    topic_vocab_opts vo3 = {1, 1.0, 1, 0};
     CHECK_INT_EQ(topic_vocab_build(c, &vo3, &v3, &err), VG_OK);
     CHECK_STR_EQ(topic_vocab_term(v3, 0), "alpha");
+    /* min_df_ratio: floor(0.7 * 3) = 2 documents, so gamma goes. */
+    topic_vocab *v4 = NULL;
+    topic_vocab_opts vo4 = {1, 1.0, 0, 0.7};
+    CHECK_INT_EQ(topic_vocab_build(c, &vo4, &v4, &err), VG_OK);
+    CHECK_INT_EQ(topic_vocab_size(v4), 2);
+    CHECK(topic_vocab_find(v4, "gamma") < 0);
+    topic_vocab_free(v4);
+    topic_vocab_opts dflt;
+    topic_vocab_opts_default(&dflt);
+    CHECK_NEAR(dflt.min_df_ratio, 0.00005, 1e-12);
     /* New documents against the vocabulary. */
     text_toklist *t = text_toklist_new();
     CHECK_INT_EQ(text_tokens(P, NULL, "gamma gamma unknown", "en", t, &err),
@@ -335,7 +345,7 @@ static void test_degenerate(void)
     /* One document, and one plus an empty one, auto and fixed k */
     const char *docs[] = {"invoice refund", ""};
     c = corpus_of(docs, 2);
-    topic_vocab_opts vo = {1, 1.0, 0};
+    topic_vocab_opts vo = {1, 1.0, 0, 0};
     CHECK_INT_EQ(topic_vocab_build(c, &vo, &v, &err), VG_OK);
     CHECK_INT_EQ(topic_tfidf(c, v, &X, &err), VG_OK);
     int assign[2];

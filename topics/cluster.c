@@ -18,9 +18,10 @@
 /* Centroid sums and the objective are accumulated in fixed point, so the
  * result is bit-identical whatever the number of threads and the order in
  * which their partial sums are combined. */
-#define SUM_SCALE 68719476736.0 /* 2^36: rows are unit vectors, so a sum over
-                                   up to ~10^8 rows stays below 2^63 */
-#define OBJ_SCALE 4294967296.0  /* 2^32 */
+#define SUM_SCALE                                                              \
+    68719476736.0              /* 2^36: rows are unit vectors, so a sum over   \
+                                  up to ~10^8 rows stays below 2^63 */
+#define OBJ_SCALE 4294967296.0 /* 2^32 */
 
 struct topic_model {
     int k, kp; /* kp: k rounded up to KB */
@@ -184,7 +185,7 @@ typedef struct km_ws {
     int64_t obj[MAXT];
     double *dist, *tmp, *tmp2; /* n each */
     float *dense;              /* dim */
-    double *nrm;  /* kp */
+    double *nrm;               /* kp */
 } km_ws;
 
 typedef struct km_job {
@@ -276,16 +277,24 @@ static double seed_try(km_job *job, size_t n, size_t pick, const double *in,
  * unit centroids, asg[j] the cluster of ord[j], best[j] its similarity. It
  * stops when no more than 1 in 1000 rows changed cluster (none, below 1000
  * rows). Returns the summed similarity. */
-static double kmeans_run(const topic_csr *X, const size_t *ord, size_t n,
-                         int k, uint64_t seed, int max_iter, const float *init,
+static double kmeans_run(const topic_csr *X, const size_t *ord, size_t n, int k,
+                         uint64_t seed, int max_iter, const float *init,
                          size_t nseed, float *cent, int *asg, double *best,
                          km_ws *ws)
 {
     size_t dim = X->ncols;
     int kp = pad_k(k);
-    km_job job = {.X = X, .ord = ord, .cent = cent, .dense = ws->dense,
-                  .k = k, .kp = kp, .first = 1, .dim = dim, .asg = asg,
-                  .best = best, .ws = ws};
+    km_job job = {.X = X,
+                  .ord = ord,
+                  .cent = cent,
+                  .dense = ws->dense,
+                  .k = k,
+                  .kp = kp,
+                  .first = 1,
+                  .dim = dim,
+                  .asg = asg,
+                  .best = best,
+                  .ws = ws};
     if (init) {
         memcpy(cent, init, dim * (size_t)kp * sizeof *cent);
     } else {
@@ -550,7 +559,8 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
     cent = malloc(dim * kpmax * sizeof *cent);
     initc = malloc(dim * kpmax * sizeof *initc);
     m->cent = malloc(dim * kpmax * sizeof *m->cent);
-    if (!ws.dist || !ws.tmp || !ws.tmp2 || !ws.dense || !ws.nrm || !cent || !initc || !m->cent)
+    if (!ws.dist || !ws.tmp || !ws.tmp2 || !ws.dense || !ws.nrm || !cent ||
+        !initc || !m->cent)
         goto oom;
     size_t ms = o.select_sample && o.select_sample < n ? o.select_sample : n;
 

@@ -39,7 +39,7 @@ typedef struct topic_model topic_model;
  * ids (may be NULL: then row numbers stand in) names each row; the result
  * depends only on the set of (id, row) pairs and the seed, not on the row
  * order: rows are processed in the order of a hash of their id (ties by id),
- * k-means++ draws from that order, and every tie goes to the lower index.
+ * seeds are drawn along that order, and every tie goes to the lower index.
  * Automatic k: for each candidate k (all of [k_min, k_max] when that is at
  * most 12 values, else 12 evenly spaced then the values between the best's
  * neighbours, at most 8 more) k-means runs once on the first select_sample
@@ -47,8 +47,16 @@ typedef struct topic_model topic_model;
  * silhouette_sample of them is scored; the best score wins (ties: smaller k).
  * The silhouette is chosen over the objective's elbow because it has a
  * maximum (the objective only ever improves with k) and needs no knee
- * heuristic. The chosen k is then fitted on every document with `restarts`
- * seeds, keeping the best total similarity.
+ * heuristic. The chosen k is then fitted with `restarts` seeds, keeping the
+ * best total similarity: on every document when there are at most
+ * select_sample, else the restarts run on the first select_sample documents
+ * and the best one's centroids start a single run on every document.
+ * Seeds are greedy k-means++ (2 + ln k candidates per centre, keeping the
+ * one that leaves the least total distance, as scikit-learn's) drawn from
+ * the first select_sample documents. A run stops when at most 1 in 1000
+ * documents changed topic (none, below 1000), or after max_iter iterations.
+ * Assignment, centroid sums and seeding run on `threads` threads; sums are
+ * kept in fixed point, so every thread count gives bit-identical results.
  * Topics are numbered by size, largest first (ties: the one whose first
  * document comes first in id-hash order).
  * assign (nrows) receives the topic of each row or -1 for outliers and empty

@@ -47,6 +47,7 @@ void topic_csr_free(topic_csr *m)
 void topic_vocab_opts_default(topic_vocab_opts *o)
 {
     o->min_df = 2;
+    o->min_df_ratio = 0.00005;
     o->max_df_ratio = 0.5;
     o->max_terms = 50000;
 }
@@ -113,6 +114,23 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* qsort's callback per comparison dominates on the short arrays of one
+ * ticket: those are insertion-sorted inline. */
+static void sort_u32(uint32_t *a, size_t n)
+{
+    if (n > 48) {
+        qsort(a, n, sizeof *a, cmp_u32);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t v = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
 vg_code topic_corpus_add(topic_corpus *c, const text_toklist *toks,
                          vg_error *err)
 {
@@ -160,7 +178,7 @@ vg_code topic_corpus_add(topic_corpus *c, const text_toklist *toks,
             }
         }
     }
-    qsort(c->scratch, n, sizeof *c->scratch, cmp_u32);
+    sort_u32(c->scratch, n);
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++)
         distinct += i == 0 || c->scratch[i] != c->scratch[i - 1];
@@ -399,6 +417,11 @@ vg_code topic_vocab_build(const topic_corpus *c, const topic_vocab_opts *opts,
     if (!cs || !best || !v)
         goto oom;
     double maxdf = o.max_df_ratio * (double)c->ndocs;
+    if (o.min_df_ratio > 0) {
+        double r = floor(o.min_df_ratio * (double)c->ndocs);
+        if (r > (double)o.min_df)
+            o.min_df = (size_t)r;
+    }
     size_t nc = 0;
     for (size_t t = 0; t < nt; t++) {
         best[t] = -1;
@@ -555,7 +578,17 @@ static int csr_push(topic_csr *m, size_t *cap, ent *e, size_t n,
         m->val = val;
         *cap = nc;
     }
-    qsort(e, n, sizeof *e, cmp_ent);
+    if (n > 48) {
+        qsort(e, n, sizeof *e, cmp_ent);
+    } else {
+        for (size_t i = 1; i < n; i++) {
+            ent x = e[i];
+            size_t j = i;
+            for (; j > 0 && e[j - 1].col > x.col; j--)
+                e[j] = e[j - 1];
+            e[j] = x;
+        }
+    }
     size_t base = m->rowptr[m->nrows];
     double norm = 0;
     for (size_t i = 0; i < n; i++) {

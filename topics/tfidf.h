@@ -52,6 +52,11 @@ typedef struct topic_vocab_opts {
     double max_df_ratio; /* and in <= this share of documents (default 0.5) */
     size_t max_terms;    /* then the max_terms with the highest total count,
                             ties by term string (default 50000; 0 = no cap) */
+    double min_df_ratio; /* terms also need >= floor(this * documents)
+                            documents (default 0.00005: 1 in 20000, so 20
+                            at 400k; rare names and typos are noise at
+                            scale); 0 = off. Last, so older positional
+                            initialisers leave it off */
 } topic_vocab_opts;
 
 void topic_vocab_opts_default(topic_vocab_opts *o);
