@@ -86,7 +86,29 @@ int main(void)
     CHECK_NEAR(pos_b, pos_a, 0); /* every positive kept */
     CHECK(fabs(neg_b_w - neg_a) / neg_a <
           0.15); /* weights restore the negatives */
-    /* the validation date's churners keep every row; other rows are sampled */
+
+    /* A tighter cap samples positives too (at most 40 % of the rows), except
+     * on the validation date, where every positive stays. */
+    feat_request tight = {dates, nd, 30, (long)(pos_a / 2), 0, 42, 1};
+    feat_matrix *c = NULL;
+    CHECK(feat_build(db, &cfg, spec, &tight, NULL, &c, NULL, &err) == VG_OK);
+    if (c) {
+        double pos_c_w = 0, val_pos_a = 0, val_pos_c = 0;
+        for (size_t r = 0; r < c->nrows; r++) {
+            if (c->label[r] == 1)
+                pos_c_w += c->weight[r];
+            if (c->label[r] == 1 && c->date_index[r] == 0) {
+                val_pos_c++;
+                CHECK_NEAR(c->weight[r], 1, 0);
+            }
+        }
+        for (size_t r = 0; r < a->nrows; r++)
+            val_pos_a += a->label[r] == 1 && a->date_index[r] == 0;
+        CHECK(c->nrows <= (size_t)(pos_a / 2) * 12 / 10);
+        CHECK_NEAR(val_pos_c, val_pos_a, 0);
+        CHECK(fabs(pos_c_w - pos_a) / pos_a < 0.2); /* weights restore them */
+        feat_matrix_free(c);
+    }
     feat_matrix_free(a);
     feat_matrix_free(b);
     feat_spec_free(spec);
