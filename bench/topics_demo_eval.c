@@ -6,7 +6,8 @@
 // Build from the repository root:
 //   gcc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -pthread -I.
 //     bench/topics_demo_eval.c topics/text.c topics/tfidf.c topics/cluster.c
-//     core/util.c core/err.c -lstemmer -lm -o /tmp/topics_demo_eval
+//     topics/quality.c core/util.c core/err.c -lstemmer -lm -o
+//     /tmp/topics_demo_eval
 //   /tmp/topics_demo_eval tickets.csv [per-mille sample, 1000 = all]
 //     [threads, default 2] [auto: 1 = also run automatic k (default)]
 // The sample keeps tickets whose FNV-1a 64 hash of ticket_id mod 1000 is
@@ -20,6 +21,8 @@
 
 #include "core/util.h"
 #include "topics/cluster.h"
+#include "topics/quality.h"
+#include "bench/csv.h"
 
 static double now(void)
 {
@@ -34,108 +37,6 @@ static uint64_t fnv1a(const char *s)
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
     return h;
-}
-
-/* One RFC 4180 record from *pos, unescaped in place; returns field count. */
-static int csv_record(char *buf, size_t len, size_t *pos, char **f, int maxf)
-{
-    size_t p = *pos;
-    if (p >= len)
-        return 0;
-    int nf = 0;
-    for (;;) {
-        char *w = buf + p, *start = w;
-        if (p < len && buf[p] == '"') {
-            p++;
-            while (p < len) {
-                if (buf[p] == '"') {
-                    if (p + 1 < len && buf[p + 1] == '"') {
-                        *w++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                *w++ = buf[p++];
-            }
-            while (p < len && buf[p] != ',' && buf[p] != '\n')
-                p++;
-        } else {
-            while (p < len && buf[p] != ',' && buf[p] != '\n')
-                *w++ = buf[p++];
-        }
-        char sep = p < len ? buf[p] : '\n';
-        *w = '\0';
-        if (nf < maxf)
-            f[nf++] = start;
-        p++;
-        if (sep == '\n')
-            break;
-    }
-    *pos = p;
-    return nf;
-}
-
-static void contingency(const int *a, const int *b, size_t n, int ka, int kb,
-                        double **joint, double **pa, double **pb)
-{
-    *joint = calloc((size_t)ka * (size_t)kb, sizeof **joint);
-    *pa = calloc((size_t)ka, sizeof **pa);
-    *pb = calloc((size_t)kb, sizeof **pb);
-    for (size_t i = 0; i < n; i++) {
-        (*joint)[(size_t)a[i] * (size_t)kb + (size_t)b[i]] += 1;
-        (*pa)[a[i]] += 1;
-        (*pb)[b[i]] += 1;
-    }
-}
-
-/* NMI with the arithmetic-mean normaliser (sklearn's default). */
-static double nmi(const int *a, const int *b, size_t n, int ka, int kb)
-{
-    double *joint, *pa, *pb;
-    contingency(a, b, n, ka, kb, &joint, &pa, &pb);
-    double mi = 0, ha = 0, hb = 0, N = (double)n;
-    for (int i = 0; i < ka; i++)
-        if (pa[i] > 0)
-            ha -= pa[i] / N * log(pa[i] / N);
-    for (int j = 0; j < kb; j++)
-        if (pb[j] > 0)
-            hb -= pb[j] / N * log(pb[j] / N);
-    for (int i = 0; i < ka; i++)
-        for (int j = 0; j < kb; j++) {
-            double x = joint[(size_t)i * (size_t)kb + (size_t)j];
-            if (x > 0)
-                mi += x / N * log(x * N / (pa[i] * pb[j]));
-        }
-    free(joint);
-    free(pa);
-    free(pb);
-    double d = (ha + hb) / 2;
-    return d > 0 ? mi / d : 1.0;
-}
-
-static double comb2(double x)
-{
-    return x * (x - 1) / 2;
-}
-
-static double ari(const int *a, const int *b, size_t n, int ka, int kb)
-{
-    double *joint, *pa, *pb;
-    contingency(a, b, n, ka, kb, &joint, &pa, &pb);
-    double sij = 0, sa = 0, sb = 0;
-    for (size_t i = 0; i < (size_t)ka * (size_t)kb; i++)
-        sij += comb2(joint[i]);
-    for (int i = 0; i < ka; i++)
-        sa += comb2(pa[i]);
-    for (int j = 0; j < kb; j++)
-        sb += comb2(pb[j]);
-    free(joint);
-    free(pa);
-    free(pb);
-    double expected = sa * sb / comb2((double)n), mx = (sa + sb) / 2;
-    return mx - expected != 0 ? (sij - expected) / (mx - expected) : 1.0;
 }
 
 static int threads = 2;
@@ -179,8 +80,9 @@ static void cluster(const topic_csr *X, const topic_corpus *c,
     printf("vigil    k=%-3d %-6s NMI=%.4f ARI=%.4f  (restarts=%d, %zu empty "
            "rows, objective %.4f)  kmeans %.2fs  "
            "total(tokenize+tfidf+kmeans) %.2fs\n",
-           km, k ? "fixed" : "auto", nmi(assign, truth, n, km + 1, ntruth),
-           ari(assign, truth, n, km + 1, ntruth), o.restarts, empty,
+           km, k ? "fixed" : "auto",
+           topic_nmi(assign, truth, n, km + 1, ntruth),
+           topic_ari(assign, truth, n, km + 1, ntruth), o.restarts, empty,
            topic_model_objective(m), t1 - t0, t_prep + t1 - t0);
     if (!k)
         printf("         silhouette of chosen k: %.4f\n",

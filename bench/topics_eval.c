@@ -4,7 +4,7 @@
 // Build from the repository root:
 //   gcc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -pthread -I.
 //     bench/topics_eval.c topics/text.c topics/tfidf.c topics/cluster.c
-//     core/util.c core/err.c -lstemmer -lm -o /tmp/topics_eval
+//     topics/quality.c core/util.c core/err.c -lstemmer -lm -o /tmp/topics_eval
 //   /tmp/topics_eval [file.csv]
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +14,8 @@
 
 #include "core/util.h"
 #include "topics/cluster.h"
+#include "topics/quality.h"
+#include "bench/csv.h"
 
 #define DEFAULT_CSV                                                            \
     "/work/shared/data/cfpb_complaints_sample/complaints_sample.csv"
@@ -25,117 +27,10 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Reads one CSV record (RFC 4180, quoted fields may span lines) starting at
- * *pos; fields are unescaped in place and NUL-terminated. Returns the field
- * count, 0 at the end. */
-static int csv_record(char *buf, size_t len, size_t *pos, char **f, int maxf)
-{
-    size_t p = *pos;
-    if (p >= len)
-        return 0;
-    int nf = 0;
-    for (;;) {
-        char *w = buf + p, *start = w;
-        if (p < len && buf[p] == '"') {
-            p++;
-            for (;;) {
-                if (p >= len)
-                    break;
-                if (buf[p] == '"') {
-                    if (p + 1 < len && buf[p + 1] == '"') {
-                        *w++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                *w++ = buf[p++];
-            }
-            while (p < len && buf[p] != ',' && buf[p] != '\n')
-                p++;
-        } else {
-            while (p < len && buf[p] != ',' && buf[p] != '\n') {
-                *w++ = buf[p++];
-            }
-            if (w > start && w[-1] == '\r')
-                w--;
-        }
-        char sep = p < len ? buf[p] : '\n';
-        *w = '\0';
-        if (nf < maxf)
-            f[nf++] = start;
-        p++;
-        if (sep == '\n')
-            break;
-    }
-    *pos = p;
-    return nf;
-}
-
 /* Label strings -> dense ints. */
 static int label_id(strmap *m, const char *s)
 {
     return (int)strmap_put(m, s, NULL);
-}
-
-static double nmi(const int *a, const int *b, size_t n, int ka, int kb)
-{
-    double *joint = calloc((size_t)ka * (size_t)kb, sizeof *joint);
-    double *pa = calloc((size_t)ka, sizeof *pa),
-           *pb = calloc((size_t)kb, sizeof *pb);
-    for (size_t i = 0; i < n; i++) {
-        joint[(size_t)a[i] * (size_t)kb + (size_t)b[i]] += 1;
-        pa[a[i]] += 1;
-        pb[b[i]] += 1;
-    }
-    double mi = 0, ha = 0, hb = 0, N = (double)n;
-    for (int i = 0; i < ka; i++)
-        if (pa[i] > 0)
-            ha -= pa[i] / N * log(pa[i] / N);
-    for (int j = 0; j < kb; j++)
-        if (pb[j] > 0)
-            hb -= pb[j] / N * log(pb[j] / N);
-    for (int i = 0; i < ka; i++)
-        for (int j = 0; j < kb; j++) {
-            double x = joint[(size_t)i * (size_t)kb + (size_t)j];
-            if (x > 0)
-                mi += x / N * log(x * N / (pa[i] * pb[j]));
-        }
-    free(joint);
-    free(pa);
-    free(pb);
-    double d = (ha + hb) / 2;
-    return d > 0 ? mi / d : 1.0; /* arithmetic mean, as sklearn's default */
-}
-
-static double comb2(double x)
-{
-    return x * (x - 1) / 2;
-}
-
-static double ari(const int *a, const int *b, size_t n, int ka, int kb)
-{
-    double *joint = calloc((size_t)ka * (size_t)kb, sizeof *joint);
-    double *pa = calloc((size_t)ka, sizeof *pa),
-           *pb = calloc((size_t)kb, sizeof *pb);
-    for (size_t i = 0; i < n; i++) {
-        joint[(size_t)a[i] * (size_t)kb + (size_t)b[i]] += 1;
-        pa[a[i]] += 1;
-        pb[b[i]] += 1;
-    }
-    double sij = 0, sa = 0, sb = 0;
-    for (size_t i = 0; i < (size_t)ka * (size_t)kb; i++)
-        sij += comb2(joint[i]);
-    for (int i = 0; i < ka; i++)
-        sa += comb2(pa[i]);
-    for (int j = 0; j < kb; j++)
-        sb += comb2(pb[j]);
-    free(joint);
-    free(pa);
-    free(pb);
-    double expected = sa * sb / comb2((double)n), mx = (sa + sb) / 2;
-    return mx - expected != 0 ? (sij - expected) / (mx - expected) : 1.0;
 }
 
 typedef struct data {
@@ -189,10 +84,10 @@ static void run(const data *d, text_pipe *pipe, int k, const char *name)
            "NMI(issue)=%.4f ARI(issue)=%.4f  tokenize %.2fs tfidf %.2fs "
            "cluster %.2fs%s\n",
            name, km, topic_vocab_size(v),
-           nmi(lab, d->product, d->n, km + 1, d->nproduct),
-           ari(lab, d->product, d->n, km + 1, d->nproduct),
-           nmi(lab, d->issue, d->n, km + 1, d->nissue),
-           ari(lab, d->issue, d->n, km + 1, d->nissue), t1 - t0, t2 - t1,
+           topic_nmi(lab, d->product, d->n, km + 1, d->nproduct),
+           topic_ari(lab, d->product, d->n, km + 1, d->nproduct),
+           topic_nmi(lab, d->issue, d->n, km + 1, d->nissue),
+           topic_ari(lab, d->issue, d->n, km + 1, d->nissue), t1 - t0, t2 - t1,
            t3 - t2, "");
     if (k == 0)
         printf("         silhouette of chosen k: %.4f\n",

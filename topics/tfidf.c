@@ -68,6 +68,26 @@ static int grow(void **p, size_t *cap, size_t need, size_t sz)
     return 0;
 }
 
+/* Id of a term in the corpus, adding it (with zeroed counts) when new;
+ * -1 when memory runs out. */
+static long corpus_term(topic_corpus *c, const char *term)
+{
+    int added = 0;
+    long id = strmap_put(c->terms, term, &added);
+    if (id < 0 || !added)
+        return id;
+    size_t cap = c->tcap;
+    if (grow((void **)&c->df, &cap, (size_t)id + 1, sizeof *c->df))
+        return -1;
+    cap = c->tcap;
+    if (grow((void **)&c->total, &cap, (size_t)id + 1, sizeof *c->total))
+        return -1;
+    c->tcap = cap;
+    c->df[id] = 0;
+    c->total[id] = 0;
+    return id;
+}
+
 vg_code topic_corpus_new(topic_corpus **out, vg_error *err)
 {
     *out = NULL;
@@ -138,22 +158,9 @@ vg_code topic_corpus_add(topic_corpus *c, const text_toklist *toks,
     if (grow((void **)&c->scratch, &c->sccap, n + 1, sizeof *c->scratch))
         goto oom;
     for (size_t i = 0; i < n; i++) {
-        int added = 0;
-        long id = strmap_put(c->terms, text_toklist_get(toks, i), &added);
+        long id = corpus_term(c, text_toklist_get(toks, i));
         if (id < 0)
             goto oom;
-        if (added) {
-            size_t cap = c->tcap;
-            if (grow((void **)&c->df, &cap, (size_t)id + 1, sizeof *c->df))
-                goto oom;
-            cap = c->tcap;
-            if (grow((void **)&c->total, &cap, (size_t)id + 1,
-                     sizeof *c->total))
-                goto oom;
-            c->tcap = cap;
-            c->df[id] = 0;
-            c->total[id] = 0;
-        }
         c->scratch[i] = (uint32_t)id;
         const char *s = text_toklist_surface(toks, i);
         if (s) {
@@ -165,6 +172,7 @@ vg_code topic_corpus_add(topic_corpus *c, const text_toklist *toks,
                 memcpy(key, t, lt);
                 key[lt] = '\x1f';
                 memcpy(key + lt + 1, s, ls + 1);
+                int added = 0;
                 long sid = strmap_put(c->surf, key, &added);
                 if (sid < 0)
                     goto oom;
@@ -219,22 +227,9 @@ static vg_code corpus_append(topic_corpus *c, const topic_corpus *src,
     if (!map)
         goto oom;
     for (size_t t = 0; t < nt; t++) {
-        int added = 0;
-        long id = strmap_put(c->terms, strmap_key(src->terms, (long)t), &added);
+        long id = corpus_term(c, strmap_key(src->terms, (long)t));
         if (id < 0)
             goto oom;
-        if (added) {
-            size_t cap = c->tcap;
-            if (grow((void **)&c->df, &cap, (size_t)id + 1, sizeof *c->df))
-                goto oom;
-            cap = c->tcap;
-            if (grow((void **)&c->total, &cap, (size_t)id + 1,
-                     sizeof *c->total))
-                goto oom;
-            c->tcap = cap;
-            c->df[id] = 0;
-            c->total[id] = 0;
-        }
         c->df[id] += src->df[t];
         c->total[id] += src->total[t];
         map[t] = (uint32_t)id;
