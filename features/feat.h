@@ -22,9 +22,7 @@ typedef struct feat_info {
     const char *name;   /* "usage.active_days_30d" */
     const char *phrase; /* "active days in the last 30 days" */
     int prev; /* column holding the same measure one window earlier, or -1 */
-    int is_indicator;    /* one-hot level of a categorical column */
-    int higher_is_worse; /* for wording: 1 if a high value is bad news, 0
-                            unknown */
+    int is_indicator; /* one-hot level of a categorical column */
     double cap; /* values are capped here (meaning "at least this"); 0 none */
 } feat_info;
 

@@ -70,13 +70,11 @@ typedef struct layout {
     int oom;
 } layout;
 
-static int add_col(layout *L, int worse, const char *phrase_fmt,
-                   const char *name_fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int add_col(layout *L, const char *phrase_fmt, const char *name_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The phrase format may use the same %s arguments as the name (first one). */
-static int add_col(layout *L, int worse, const char *phrase,
-                   const char *name_fmt, ...)
+static int add_col(layout *L, const char *phrase, const char *name_fmt, ...)
 {
     feat_spec *s = L->s;
     if (L->oom)
@@ -108,7 +106,7 @@ static int add_col(layout *L, int worse, const char *phrase,
     s->phrases[i] = strdup(phrase);
     if (!s->names[i] || !s->phrases[i])
         L->oom = 1;
-    s->info[i] = (feat_info){NULL, NULL, -1, 0, worse, 0};
+    s->info[i] = (feat_info){NULL, NULL, -1, 0, 0};
     return (int)i;
 }
 
@@ -128,77 +126,72 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         snprintf(phrase, sizeof phrase, "product events in the last %d days",
                  feat_windows[w]);
         c->ev_total[w] =
-            add_col(&L, 0, phrase, "usage.events_total_%dd", feat_windows[w]);
+            add_col(&L, phrase, "usage.events_total_%dd", feat_windows[w]);
     }
     c->ev_total_prev30 =
-        add_col(&L, 0, "product events in the 30 days before that",
+        add_col(&L, "product events in the 30 days before that",
                 "usage.events_total_prev30d");
     for (int w = 0; w < FEAT_NWIN; w++) {
         snprintf(phrase, sizeof phrase, "active days in the last %d days",
                  feat_windows[w]);
         c->act_days[w] =
-            add_col(&L, 0, phrase, "usage.active_days_%dd", feat_windows[w]);
+            add_col(&L, phrase, "usage.active_days_%dd", feat_windows[w]);
     }
-    c->act_days_prev30 =
-        add_col(&L, 0, "active days in the 30 days before that",
-                "usage.active_days_prev30d");
+    c->act_days_prev30 = add_col(&L, "active days in the 30 days before that",
+                                 "usage.active_days_prev30d");
     c->users7 =
-        add_col(&L, 0, "active users in the last 7 days", "usage.users_7d");
+        add_col(&L, "active users in the last 7 days", "usage.users_7d");
     c->users30 =
-        add_col(&L, 0, "active users in the last 30 days", "usage.users_30d");
-    c->seat_util30 =
-        add_col(&L, 0, "share of paid seats used in the last 30 days",
-                "usage.seat_utilisation_30d");
+        add_col(&L, "active users in the last 30 days", "usage.users_30d");
+    c->seat_util30 = add_col(&L, "share of paid seats used in the last 30 days",
+                             "usage.seat_utilisation_30d");
     c->slope12w = add_col(
-        &L, 0,
-        "weekly activity trend over 12 weeks (events per week, per week)",
+        &L, "weekly activity trend over 12 weeks (events per week, per week)",
         "usage.trend_slope_12w");
     c->ratio30 = add_col(
-        &L, 0, "activity in the last 30 days relative to the 30 days before",
+        &L, "activity in the last 30 days relative to the 30 days before",
         "usage.ratio_30d_prev30d");
-    c->days_since_activity =
-        add_col(&L, 1, "days since the last product activity",
-                "usage.days_since_last_activity");
+    c->days_since_activity = add_col(&L, "days since the last product activity",
+                                     "usage.days_since_last_activity");
     for (int t = 0; t < s->ntypes; t++)
         for (int w = 0; w < FEAT_NWIN; w++) {
             snprintf(phrase, sizeof phrase, "%s events in the last %d days",
                      s->types[t], feat_windows[w]);
             c->ev_type[t * FEAT_NWIN + w] =
-                add_col(&L, 0, phrase, "usage.events_%s_%dd", s->types[t],
+                add_col(&L, phrase, "usage.events_%s_%dd", s->types[t],
                         feat_windows[w]);
         }
-    c->tenure = add_col(&L, 0, "days as a customer", "account.tenure_days");
-    c->mrr = add_col(&L, 0, "monthly recurring revenue", "account.mrr");
-    c->seats = add_col(&L, 0, "paid seats", "account.seats");
-    c->t_count30 = add_col(&L, 1, "support tickets in the last 30 days",
-                           "tickets.count_30d");
-    c->t_count90 = add_col(&L, 1, "support tickets in the last 90 days",
-                           "tickets.count_90d");
+    c->tenure = add_col(&L, "days as a customer", "account.tenure_days");
+    c->mrr = add_col(&L, "monthly recurring revenue", "account.mrr");
+    c->seats = add_col(&L, "paid seats", "account.seats");
+    c->t_count30 =
+        add_col(&L, "support tickets in the last 30 days", "tickets.count_30d");
+    c->t_count90 =
+        add_col(&L, "support tickets in the last 90 days", "tickets.count_90d");
     for (int p = 0; p < 4; p++) {
         snprintf(phrase, sizeof phrase,
                  "%s-priority tickets in the last 90 days", feat_priorities[p]);
         c->t_prio90[p] =
-            add_col(&L, p >= 2, phrase, "tickets.%s_90d", feat_priorities[p]);
+            add_col(&L, phrase, "tickets.%s_90d", feat_priorities[p]);
     }
-    c->t_open = add_col(&L, 1, "open support tickets", "tickets.open");
-    c->t_awaiting = add_col(&L, 1, "tickets still waiting for a first response",
+    c->t_open = add_col(&L, "open support tickets", "tickets.open");
+    c->t_awaiting = add_col(&L, "tickets still waiting for a first response",
                             "tickets.awaiting_response");
-    c->t_frt_med = add_col(&L, 1, "median hours to first response (90 days)",
+    c->t_frt_med = add_col(&L, "median hours to first response (90 days)",
                            "tickets.median_first_response_hours_90d");
-    c->t_res_med = add_col(&L, 1, "median hours to resolution (90 days)",
+    c->t_res_med = add_col(&L, "median hours to resolution (90 days)",
                            "tickets.median_resolution_hours_90d");
     c->t_reopens =
-        add_col(&L, 1, "ticket reopens (90 days)", "tickets.reopens_90d");
-    c->t_escal = add_col(&L, 1, "escalated tickets (90 days)",
-                         "tickets.escalations_90d");
-    c->t_csat_mean =
-        add_col(&L, 0, "average satisfaction rating (90 days, 1-5)",
-                "tickets.csat_mean_90d");
-    c->t_csat_min = add_col(&L, 0, "lowest satisfaction rating (90 days, 1-5)",
+        add_col(&L, "ticket reopens (90 days)", "tickets.reopens_90d");
+    c->t_escal =
+        add_col(&L, "escalated tickets (90 days)", "tickets.escalations_90d");
+    c->t_csat_mean = add_col(&L, "average satisfaction rating (90 days, 1-5)",
+                             "tickets.csat_mean_90d");
+    c->t_csat_min = add_col(&L, "lowest satisfaction rating (90 days, 1-5)",
                             "tickets.csat_min_90d");
     c->t_csat_n =
-        add_col(&L, 0, "rated tickets (90 days)", "tickets.csat_count_90d");
-    c->t_days_since = add_col(&L, 0, "days since the last support ticket",
+        add_col(&L, "rated tickets (90 days)", "tickets.csat_count_90d");
+    c->t_days_since = add_col(&L, "days since the last support ticket",
                               "tickets.days_since_last_ticket");
 
     for (int a = 0; a < s->nattrs; a++) {
@@ -207,11 +200,11 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         case ATTR_NUMERIC:
         case ATTR_BOOLEAN:
             snprintf(phrase, sizeof phrase, "%s", ad->column);
-            ad->col = add_col(&L, 0, phrase, "%s", ad->prefix);
+            ad->col = add_col(&L, phrase, "%s", ad->prefix);
             break;
         case ATTR_DATE:
             snprintf(phrase, sizeof phrase, "days until %s", ad->column);
-            ad->col = add_col(&L, 0, phrase, "%s_days_from_as_of", ad->prefix);
+            ad->col = add_col(&L, phrase, "%s_days_from_as_of", ad->prefix);
             break;
         case ATTR_CATEGORICAL:
             ad->col = (int)s->ncols;
@@ -219,13 +212,13 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
                 snprintf(phrase, sizeof phrase, "%s is %s", ad->column,
                          ad->levels[l]);
                 int col =
-                    add_col(&L, 0, phrase, "%s=%s", ad->prefix, ad->levels[l]);
+                    add_col(&L, phrase, "%s=%s", ad->prefix, ad->levels[l]);
                 if (col >= 0)
                     s->info[col].is_indicator = 1;
             }
             snprintf(phrase, sizeof phrase, "%s is a less common value",
                      ad->column);
-            int col = add_col(&L, 0, phrase, "%s=other", ad->prefix);
+            int col = add_col(&L, phrase, "%s=other", ad->prefix);
             if (col >= 0)
                 s->info[col].is_indicator = 1;
             break;
