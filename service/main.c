@@ -210,12 +210,17 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
             rc = parse_int_opt("--history-days", optarg, 120, 3650,
                                &d.history_days, err);
             break;
-        case 'd':
-            d.dirty_share = atof(optarg);
-            if (d.dirty_share < 0 || d.dirty_share > 0.2)
+        case 'd': {
+            char *end;
+            d.dirty_share = strtod(optarg, &end);
+            if (end == optarg || *end || !(d.dirty_share >= 0) ||
+                d.dirty_share > 0.2)
                 rc = vg_fail(err, VG_EUSAGE,
-                             "--dirty-share must be between 0 and 0.2");
+                             "--dirty-share must be a number from 0 to 0.2 "
+                             "(got '%s')",
+                             optarg);
             break;
+        }
         case 'j':
             json = 1;
             break;
