@@ -2,8 +2,6 @@
  * Each command is a row in a table; each parses its own options and prints
  * either a readable summary or (--json) exactly one JSON object. */
 #include <getopt.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,114 +22,7 @@
 
 #define VIGIL_VERSION "0.1.0"
 
-typedef struct cli {
-    const char *dsn;
-    const char *config_path;
-    vg_config cfg;
-    vg_log log;
-    int quiet;
-} cli;
-
-typedef int (*cmd_fn)(cli *c, int argc, char **argv, vg_error *err);
-
-typedef struct command {
-    const char *name;
-    cmd_fn fn;
-    const char *summary;
-    const char *usage; /* full --help text */
-} command;
-
-static void print_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    if (s) {
-        puts(s);
-        free(s);
-    }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Peak resident memory of this process so far, for summaries and benchmarks. */
-static double peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
-}
-
-/* Parse --as-of (default today, UTC). */
-static int parse_as_of(const char *s, int *day, vg_error *err)
-{
-    if (!s) {
-        *day = date_today();
-        return VG_OK;
-    }
-    if (date_parse(s, day) != 0)
-        return vg_fail(err, VG_EUSAGE,
-                       "--as-of '%s' is not a date: use YYYY-MM-DD", s);
-    return VG_OK;
-}
-
-static int parse_int_opt(const char *name, const char *s, int lo, int hi,
-                         int *out, vg_error *err)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return vg_fail(err, VG_EUSAGE,
-                       "%s must be a whole number from %d to %d (got '%s')",
-                       name, lo, hi, s);
-    *out = (int)v;
-    return VG_OK;
-}
-
-static int connect_ready(cli *c, db_conn **db, int need_schema, vg_error *err)
-{
-    vg_code rc = db_connect(c->dsn, db, err);
-    if (rc == VG_OK && need_schema)
-        rc = migrate_require(*db, err);
-    return rc;
-}
-
-/* Run a job body with a vigil.job_runs row around it. */
-typedef vg_code (*job_body)(cli *c, db_conn *db, void *arg, json_t **summary,
-                            vg_error *err);
-
-static vg_code run_job(cli *c, db_conn *db, const char *job, int as_of,
-                       job_body body, void *arg, json_t **summary,
-                       vg_error *err)
-{
-    char d[DATE_BUF];
-    date_format(as_of, d);
-    long long run_id = 0;
-    vg_code rc = jobrun_start(db, job, d, NULL, &run_id, err);
-    if (rc != VG_OK)
-        return rc;
-    c->log.job = job;
-    double t0 = now_s();
-    rc = body(c, db, arg, summary, err);
-    if (*summary) {
-        json_object_set_new(*summary, "elapsed_seconds",
-                            json_real(now_s() - t0));
-        json_object_set_new(*summary, "peak_rss_mb", json_real(peak_rss_mb()));
-    }
-    vg_error e2;
-    vg_error_clear(&e2);
-    if (jobrun_finish(db, run_id, rc == VG_OK ? "ok" : "failed", *summary,
-                      rc == VG_OK ? NULL : err->msg, &e2) != VG_OK)
-        log_warn(&c->log, "could not record the run in vigil.job_runs: %s",
-                 e2.msg);
-    c->log.job = NULL;
-    if (*summary)
-        json_object_set_new(*summary, "run_id", json_integer(run_id));
-    return rc;
-}
+#include "service/cli.h"
 
 /* ---- init ------------------------------------------------------------------
  */
@@ -149,7 +40,7 @@ static int cmd_init(cli *c, int argc, char **argv, vg_error *err)
             return vg_fail(err, VG_EUSAGE, "see `vigil init --help`");
     }
     db_conn *db = NULL;
-    vg_code rc = connect_ready(c, &db, 0, err);
+    vg_code rc = cli_connect(c, &db, 0, err);
     int from = 0, to = 0;
     if (rc == VG_OK)
         rc = migrate_run(db, &from, &to, err);
@@ -157,7 +48,7 @@ static int cmd_init(cli *c, int argc, char **argv, vg_error *err)
         if (json) {
             json_t *j =
                 json_pack("{s:i, s:i}", "from_version", from, "version", to);
-            print_json(j);
+            cli_print_json(j);
             json_decref(j);
         } else if (from == to) {
             printf("schema vigil is up to date (version %d)\n", to);
@@ -193,11 +84,11 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'n':
-            rc = parse_int_opt("--customers", optarg, 1, 1000000, &v, err);
+            rc = cli_parse_int_opt("--customers", optarg, 1, 1000000, &v, err);
             d.customers = v;
             break;
         case 's':
-            rc = parse_int_opt("--seed", optarg, 0, 2147483647, &v, err);
+            rc = cli_parse_int_opt("--seed", optarg, 0, 2147483647, &v, err);
             d.seed = (unsigned long)v;
             break;
         case 'e':
@@ -207,8 +98,8 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
                             "--end '%s' is not a date: use YYYY-MM-DD", optarg);
             break;
         case 'h':
-            rc = parse_int_opt("--history-days", optarg, 120, 3650,
-                               &d.history_days, err);
+            rc = cli_parse_int_opt("--history-days", optarg, 120, 3650,
+                                   &d.history_days, err);
             break;
         case 'd': {
             char *end;
@@ -247,7 +138,7 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
                 "churned", (json_int_t)st.churned, "dirty_events",
                 (json_int_t)st.dirty_events, "dirty_tickets",
                 (json_int_t)st.dirty_tickets);
-            print_json(j);
+            cli_print_json(j);
             json_decref(j);
         } else {
             printf("demo company loaded into schema %s (data up to %s): %ld "
@@ -294,7 +185,7 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
         }
     }
     int as_of;
-    vg_code rc = parse_as_of(as_of_s, &as_of, err);
+    vg_code rc = cli_parse_as_of(as_of_s, &as_of, err);
     if (rc != VG_OK)
         return rc;
     db_conn *db = NULL;
@@ -305,14 +196,14 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
     rc = db_connect(c->dsn, &db, err);
     if (rc == VG_OK)
         rc = feat_spec_discover(db, &c->cfg, as_of, &spec, err);
-    double t0 = now_s();
+    double t0 = cli_now_s();
     if (rc == VG_OK) {
         feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet};
         if (pg_only)
             db_set_copy_sink(db, 1);
         rc = feat_build(db, &c->cfg, spec, &req, &c->log, &m, stats, err);
     }
-    double secs = now_s() - t0;
+    double secs = cli_now_s() - t0;
     if (rc == VG_OK && out) {
         f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
         if (!f)
@@ -331,11 +222,12 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
         json_object_set_new(stats, "features",
                             json_integer((json_int_t)m->ncols));
         json_object_set_new(stats, "elapsed_seconds", json_real(secs));
-        json_object_set_new(stats, "peak_rss_mb", json_real(peak_rss_mb()));
+        json_object_set_new(stats, "cli_peak_rss_mb",
+                            json_real(cli_peak_rss_mb()));
         if (pg_only)
             json_object_set_new(stats, "pg_only", json_true());
         if (json) {
-            print_json(stats);
+            cli_print_json(stats);
         } else if (!out || strcmp(out, "-") != 0) {
             printf("%zu customers active on %s, %zu features%s%s\n", m->nrows,
                    d, m->ncols,
@@ -412,15 +304,15 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
             as_of_s = optarg;
             break;
         case 'H':
-            rc = parse_int_opt("--horizon", optarg, 1, 730, &t.horizon_days,
-                               err);
+            rc = cli_parse_int_opt("--horizon", optarg, 1, 730, &t.horizon_days,
+                                   err);
             break;
         case 'l':
-            rc = parse_int_opt("--lookback", optarg, 0, 3650, &t.lookback_days,
-                               err);
+            rc = cli_parse_int_opt("--lookback", optarg, 0, 3650,
+                                   &t.lookback_days, err);
             break;
         case 's':
-            rc = parse_int_opt("--step", optarg, 1, 365, &t.step_days, err);
+            rc = cli_parse_int_opt("--step", optarg, 1, 365, &t.step_days, err);
             break;
         case 'j':
             json = 1;
@@ -431,16 +323,17 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
-    if ((rc = parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
+    if ((rc = cli_parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
         return rc;
     db_conn *db = NULL;
     json_t *summary = NULL;
-    rc = connect_ready(c, &db, 1, err);
+    rc = cli_connect(c, &db, 1, err);
     if (rc == VG_OK)
-        rc = run_job(c, db, "train", t.as_of, train_body, &t, &summary, err);
+        rc =
+            cli_run_job(c, db, "train", t.as_of, train_body, &t, &summary, err);
     if (rc == VG_OK) {
         if (json)
-            print_json(summary);
+            cli_print_json(summary);
         else
             print_train(summary);
     }
@@ -514,7 +407,8 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
             as_of_s = optarg;
             break;
         case 'm':
-            rc = parse_int_opt("--model", optarg, 1, 2147483647, &model, err);
+            rc = cli_parse_int_opt("--model", optarg, 1, 2147483647, &model,
+                                   err);
             break;
         case 'j':
             json = 1;
@@ -526,16 +420,17 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
             return rc;
     }
     score_arg a = {0, model};
-    if ((rc = parse_as_of(as_of_s, &a.as_of, err)) != VG_OK)
+    if ((rc = cli_parse_as_of(as_of_s, &a.as_of, err)) != VG_OK)
         return rc;
     db_conn *db = NULL;
     json_t *summary = NULL;
-    rc = connect_ready(c, &db, 1, err);
+    rc = cli_connect(c, &db, 1, err);
     if (rc == VG_OK)
-        rc = run_job(c, db, "score", a.as_of, score_body, &a, &summary, err);
+        rc =
+            cli_run_job(c, db, "score", a.as_of, score_body, &a, &summary, err);
     if (rc == VG_OK) {
         if (json)
-            print_json(summary);
+            cli_print_json(summary);
         else
             print_score(db, summary);
     }
@@ -672,6 +567,8 @@ int main(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
+        /* internal: `serve` passes the scheduled time to the job it runs */
+        {"scheduled-for", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int o;
     /* '+' stops at the first non-option: the command name. */
@@ -698,6 +595,9 @@ int main(int argc, char **argv)
         case 'V':
             printf("vigil %s\n", VIGIL_VERSION);
             return 0;
+        case 'S':
+            c.scheduled_for = optarg;
+            break;
         default:
             usage(stderr);
             return 2;

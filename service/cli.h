@@ -1,0 +1,52 @@
+/* cli.h — what every `vigil` command shares: the parsed global options, the
+ * command table's shape and small helpers (options, JSON output, job runs). */
+#ifndef VG_CLI_H
+#define VG_CLI_H
+
+#include <jansson.h>
+
+#include "core/cfg.h"
+#include "core/db.h"
+#include "core/err.h"
+#include "core/log.h"
+
+typedef struct cli {
+    const char *dsn;
+    const char *config_path;
+    vg_config cfg;
+    vg_log log;
+    int quiet;
+    /* Set by `serve` for the child that runs a scheduled job (hidden global
+     * option --scheduled-for): the ledger row records it. NULL otherwise. */
+    const char *scheduled_for;
+} cli;
+
+typedef int (*cmd_fn)(cli *c, int argc, char **argv, vg_error *err);
+
+typedef struct command {
+    const char *name;
+    cmd_fn fn;
+    const char *summary;
+    const char *usage; /* full --help text */
+} command;
+
+/* Prints j compactly with sorted keys and a newline on stdout. */
+void cli_print_json(json_t *j);
+double cli_now_s(void);
+/* Peak resident memory of this process so far, for summaries and benchmarks. */
+double cli_peak_rss_mb(void);
+/* --as-of (NULL: today, UTC) into a day number. */
+vg_code cli_parse_as_of(const char *s, int *day, vg_error *err);
+vg_code cli_parse_int_opt(const char *name, const char *s, int lo, int hi,
+                          int *out, vg_error *err);
+/* Connects; need_schema also checks that `vigil init` has run. */
+vg_code cli_connect(cli *c, db_conn **db, int need_schema, vg_error *err);
+
+/* A job body runs inside a vigil.job_runs row. */
+typedef vg_code (*cli_job_body)(cli *c, db_conn *db, void *arg,
+                                json_t **summary, vg_error *err);
+vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
+                    cli_job_body body, void *arg, json_t **summary,
+                    vg_error *err);
+
+#endif
