@@ -42,13 +42,29 @@ typedef struct vg_config {
     int score_drivers; /* reasons kept per customer */
     double tier_watch, tier_at_risk, tier_critical; /* churn_risk cut-offs */
 
+    /* topics.* — the topic engine */
+    int topics_window_days, topics_refit_days, topics_k, topics_k_min,
+        topics_k_max, topics_seed, topics_threads;
+    double topics_outlier_budget, topics_match_threshold;
+
+    /* trend.* — trend alerts */
+    int trend_window_days, trend_baseline_days, trend_min_count, trend_new_days;
+    double trend_min_ratio, trend_fdr, trend_resolve_ratio;
+
     /* schedule.* and http.* (used by `serve`) */
     char sched_timezone[CFG_STR];
     char sched_daily[CFG_STR];
     char sched_topics[CFG_STR];
     char sched_train[CFG_STR];
+    char sched_deliver[CFG_STR]; /* "" = not scheduled (the default) */
     char http_listen[CFG_STR];
     char http_token[CFG_STR];
+    /* serve's catch-up, retries and shutdown */
+    int sched_catch_up;      /* 1 "latest", 0 "none" */
+    int sched_catch_up_days; /* how far back a missed run is looked for */
+    int serve_stop_timeout;  /* seconds a job gets to stop on SIGTERM */
+    int serve_max_retries;   /* retries after transient database errors */
+    int serve_sweep_seconds; /* how often abandoned runs are looked for */
 } vg_config;
 
 void cfg_defaults(vg_config *c);

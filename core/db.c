@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct db_conn {
     PGconn *pg;
@@ -24,20 +25,35 @@ static void trim_newline(char *s)
         s[--n] = '\0';
 }
 
+/* VG_EDBDOWN when retrying later may succeed: the connection is gone, or the
+ * SQLSTATE is connection_exception (class 08), admin/crash shutdown or
+ * cannot_connect_now (57P01-57P03); VG_EDB otherwise. serve retries those. */
+static vg_code classify(db_conn *db, const PGresult *r)
+{
+    if (!db->pg || PQstatus(db->pg) != CONNECTION_OK)
+        return VG_EDBDOWN;
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (st && (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+               strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0))
+        return VG_EDBDOWN;
+    return VG_EDB;
+}
+
 static vg_code pg_fail(db_conn *db, vg_error *err, const char *what)
 {
     char msg[VG_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->pg));
     trim_newline(msg);
-    return vg_fail(err, VG_EDB, "%s: %s", what, msg);
+    return vg_fail(err, classify(db, NULL), "%s: %s", what, msg);
 }
 
-static vg_code res_fail(PGresult *r, vg_error *err, const char *what)
+static vg_code res_fail(db_conn *db, PGresult *r, vg_error *err,
+                        const char *what)
 {
     char msg[VG_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
     trim_newline(msg);
-    return vg_fail(err, VG_EDB, "%s: %s", what, msg);
+    return vg_fail(err, classify(db, r), "%s: %s", what, msg);
 }
 
 vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
@@ -55,9 +71,9 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     db->pg = PQconnectdb(use);
     if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
-        vg_code rc = db->pg
-                         ? pg_fail(db, err, "cannot connect to PostgreSQL")
-                         : vg_fail(err, VG_EDB, "cannot connect to PostgreSQL");
+        vg_code rc =
+            db->pg ? pg_fail(db, err, "cannot connect to PostgreSQL")
+                   : vg_fail(err, VG_EDBDOWN, "cannot connect to PostgreSQL");
         size_t n = strlen(err ? err->msg : "");
         if (err && n + 80 < sizeof err->msg)
             snprintf(err->msg + n, sizeof err->msg - n,
@@ -100,7 +116,7 @@ vg_code db_exec(db_conn *db, const char *sql, int nparams,
         return pg_fail(db, err, "query failed");
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        vg_code rc = res_fail(r, err, "query failed");
+        vg_code rc = res_fail(db, r, err, "query failed");
         PQclear(r);
         return rc;
     }
@@ -123,6 +139,15 @@ vg_code db_begin(db_conn *db, vg_error *err)
 
 vg_code db_commit(db_conn *db, vg_error *err)
 {
+    /* Test-only fault hook: hold every transaction open this long before it
+     * commits, so tests can kill or disconnect a job at a known point. */
+    const char *delay = getenv("VIGIL_TEST_COMMIT_DELAY_MS");
+    if (delay && atol(delay) > 0) {
+        long ms = atol(delay);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
     return db_run(db, "COMMIT", err);
 }
 
@@ -237,7 +262,7 @@ vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
     snprintf(sql, sqllen, "COPY (%s) TO STDOUT", query);
     PGresult *r = PQexec(db->pg, sql);
     if (!r || PQresultStatus(r) != PGRES_COPY_OUT) {
-        rc = r ? res_fail(r, err, "query failed")
+        rc = r ? res_fail(db, r, err, "query failed")
                : pg_fail(db, err, "query failed");
         PQclear(r);
         goto cleanup;
@@ -289,7 +314,7 @@ vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
     PGresult *fin;
     while ((fin = PQgetResult(db->pg)) != NULL) {
         if (PQresultStatus(fin) != PGRES_COMMAND_OK && rc == VG_OK)
-            rc = res_fail(fin, err, "query failed");
+            rc = res_fail(db, fin, err, "query failed");
         PQclear(fin);
     }
 cleanup:
@@ -341,7 +366,7 @@ vg_code db_copy_in_begin(db_conn *db, const char *copy_sql, db_copy_in **out,
     *out = NULL;
     PGresult *r = PQexec(db->pg, copy_sql);
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-        vg_code rc = r ? res_fail(r, err, "COPY failed")
+        vg_code rc = r ? res_fail(db, r, err, "COPY failed")
                        : pg_fail(db, err, "COPY failed");
         PQclear(r);
         return rc;
@@ -472,7 +497,7 @@ vg_code db_copy_in_end(db_copy_in *c, int abort, vg_error *err)
     PGresult *r;
     while ((r = PQgetResult(c->db->pg)) != NULL) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == VG_OK && !abort)
-            rc = res_fail(r, err, "COPY failed");
+            rc = res_fail(c->db, r, err, "COPY failed");
         PQclear(r);
     }
     free(c->buf);

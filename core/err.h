@@ -19,7 +19,11 @@
     X(EIO, 7, "file error")                                                    \
     X(ENOMEM, 8, "out of memory")                                              \
     X(EMODEL, 9, "model error")                                                \
-    X(ECANCELED, 10, "canceled")
+    X(ECANCELED, 10, "canceled")                                               \
+    /* A lost or refused connection, or a server shutting down: worth          \
+     * retrying. Exits like any database error (4) except in serve's job       \
+     * children, which exit 75 (EX_TEMPFAIL) so serve retries them. */         \
+    X(EDBDOWN, 4, "database unavailable")
 
 typedef enum {
 #define VG_ERR_ENUM(name, status, desc) VG_##name,

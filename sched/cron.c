@@ -13,11 +13,13 @@
 #define CRON_SEARCH_DAYS (8 * 366 + 2)
 #define CRON_T_LIMIT 1000000000000LL /* ~ year 33,600 */
 
-enum { F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F_COUNT };
+/* F_SEC is the optional leading field of the six-field form; five-field
+ * expressions fire at second 0. */
+enum { F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F_COUNT, F_SEC = F_COUNT };
 
 struct cron_expr {
-    uint64_t bits[F_COUNT]; /* bit v set when value v matches */
-    int dom_star, dow_star; /* field text starts with '*' (crontab(5)) */
+    uint64_t bits[F_COUNT + 1]; /* bit v set when value v matches */
+    int dom_star, dow_star;     /* field text starts with '*' (crontab(5)) */
     char *text;
 };
 
@@ -32,12 +34,13 @@ static const struct {
     int lo, hi;
     const char *const *names; /* names[i] means value names_base + i */
     int names_n, names_base;
-} fields[F_COUNT] = {
+} fields[F_COUNT + 1] = {
     {"minute", 0, 59, NULL, 0, 0},
     {"hour", 0, 23, NULL, 0, 0},
     {"day-of-month", 1, 31, NULL, 0, 0},
     {"month", 1, 12, month_names, 12, 1},
     {"day-of-week", 0, 7, dow_names, 7, 0},
+    {"second", 0, 59, NULL, 0, 0},
 };
 
 static const struct {
@@ -274,8 +277,8 @@ vg_code cron_parse(const char *text, cron_expr **out, vg_error *err)
 
     /* Split on blanks; any byte that is not a blank belongs to a field, so
      * stray characters are reported by the field parser. */
-    const char *fs[F_COUNT + 1];
-    size_t fn[F_COUNT + 1];
+    const char *fs[F_COUNT + 2];
+    size_t fn[F_COUNT + 2];
     int nf = 0;
     for (const char *p = fieldtext; *p;) {
         while (*p && is_space(*p))
@@ -285,26 +288,33 @@ vg_code cron_parse(const char *text, cron_expr **out, vg_error *err)
         const char *q = p;
         while (*q && !is_space(*q))
             q++;
-        if (nf <= F_COUNT) {
+        if (nf <= F_COUNT + 1) {
             fs[nf] = p;
             fn[nf] = (size_t)(q - p);
         }
         nf++;
         p = q;
     }
-    if (nf != F_COUNT) {
+    if (nf != F_COUNT && nf != F_COUNT + 1) {
         rc = vg_fail(err, VG_ECONFIG,
                      "cron '%s': expected 5 fields (minute hour day-of-month "
-                     "month day-of-week), found %d",
+                     "month day-of-week), or 6 with a leading second, found %d",
                      quoted, nf);
         goto cleanup;
     }
     parse_ctx cx = {quoted, err};
+    int skip = nf - F_COUNT; /* 1 when a seconds field leads */
+    if (skip &&
+        (rc = parse_field(&cx, F_SEC, fs[0], fn[0], &e->bits[F_SEC])) != VG_OK)
+        goto cleanup;
+    if (!skip)
+        e->bits[F_SEC] = 1; /* second 0 */
     for (int f = 0; f < F_COUNT; f++)
-        if ((rc = parse_field(&cx, f, fs[f], fn[f], &e->bits[f])) != VG_OK)
+        if ((rc = parse_field(&cx, f, fs[f + skip], fn[f + skip],
+                              &e->bits[f])) != VG_OK)
             goto cleanup;
-    e->dom_star = fs[F_DOM][0] == '*';
-    e->dow_star = fs[F_DOW][0] == '*';
+    e->dom_star = fs[F_DOM + skip][0] == '*';
+    e->dow_star = fs[F_DOW + skip][0] == '*';
     if (e->bits[F_DOW] & (1u << 7))
         e->bits[F_DOW] = (e->bits[F_DOW] | 1u) & 0x7f; /* 7 is Sunday too */
     *out = e;
@@ -405,28 +415,48 @@ static int64_t next_local(const cron_expr *e, int64_t local, int64_t day_limit)
     return INT64_MIN;
 }
 
+/* First matching local wall second >= local: the minute search, then the
+ * seconds within the minute found (the rest of the current minute first). */
+static int64_t next_local_sec(const cron_expr *e, int64_t local,
+                              int64_t day_limit)
+{
+    int64_t minute = floor_div(local, 60) * 60;
+    int sec = (int)(local - minute);
+    for (;;) {
+        int64_t m = next_local(e, minute, day_limit);
+        if (m == INT64_MIN)
+            return INT64_MIN;
+        int s = next_bit(e->bits[F_SEC], m == minute ? sec : 0, 59);
+        if (s >= 0)
+            return m + s;
+        minute = m + 60;
+        sec = 0;
+    }
+}
+
 int64_t cron_next(const cron_expr *expr, const tz_zone *zone, int64_t after_utc)
 {
     if (!expr || after_utc > CRON_T_LIMIT || after_utc < -CRON_T_LIMIT)
         return -1;
     /* Wall time -> firing instant (first occurrence, or the end of a gap) is
      * non-decreasing, so every wall time up to after's own maps to <= after:
-     * start at the next local minute after it. */
-    int64_t local = after_utc + tz_offset_at(zone, after_utc);
-    local = floor_div(local, 60) * 60 + 60;
+     * start at the next local second after it. */
+    int64_t local = after_utc + tz_offset_at(zone, after_utc) + 1;
     const int64_t day_limit = floor_div(local, 86400) + CRON_SEARCH_DAYS;
     /* Only a fall-back repeat (wall times already fired at their first
      * occurrence) makes this loop more than once; the cap guards against
-     * absurd zone data. */
+     * absurd zone data (and an hour of every-second firings). */
     for (int guard = 0; guard < 100000; guard++) {
-        int64_t wall = next_local(expr, local, day_limit);
+        int64_t wall = next_local_sec(expr, local, day_limit);
         if (wall == INT64_MIN)
             return -1;
         int64_t utc[2];
         tz_local_to_utc(zone, wall, utc);
         if (utc[0] > after_utc)
             return utc[0];
-        local = wall + 60;
+        /* Inside a repeat: skip to the next matching wall time. Five-field
+         * expressions only match second 0, so jump a whole minute. */
+        local = wall + (expr->bits[F_SEC] == 1 ? 60 : 1);
     }
     return -1;
 }

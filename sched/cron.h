@@ -11,7 +11,10 @@
 
 typedef struct cron_expr cron_expr;
 
-/* Parse "minute hour day-of-month month day-of-week":
+/* Parse "minute hour day-of-month month day-of-week", or (an extension, as
+ * in Quartz and Spring) six fields "second minute hour day-of-month month
+ * day-of-week" with second 0-59 in the same syntax as minute; five-field
+ * expressions fire at second 0. Seconds let tests schedule runs seconds apart.
  *   minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC,
  *   day-of-week 0-7 or SUN-SAT (0 and 7 are Sunday); names ignore case.
  * Each field is a comma list of `*`, `a`, `a-b`, each optionally `/step`
@@ -35,7 +38,7 @@ const char *cron_text(const cron_expr *expr);
 
 /* The first UTC second > after_utc at which the expression fires in `zone`
  * (NULL means UTC). Results always fall on a local minute boundary, except
- * for DST gaps:
+ * for DST gaps (six-field expressions: on their local second):
  *   - a matching wall time inside a spring-forward gap fires once, at the
  *     first instant after the gap (cronie runs such jobs instead of skipping
  *     them), so "30 2 * * *" in Europe/Berlin on 2026-03-29 fires at 03:00

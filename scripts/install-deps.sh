@@ -5,7 +5,10 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git
       libpq-dev postgresql postgresql-client
-      libgsl-dev libxgboost-dev libjansson-dev libev-dev libstemmer-dev tzdata)
+      libgsl-dev libxgboost-dev libjansson-dev libev-dev libstemmer-dev tzdata
+      libcurl4-openssl-dev  # webhook and Request Tracker deliveries
+      libmicrohttpd-dev  # serve's HTTP endpoints
+      chromium)  # chromium: tests render `vigil report` headless (~20 s, 350 MB)
 
 missing=()
 for p in "${pkgs[@]}"; do

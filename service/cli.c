@@ -75,8 +75,10 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
 {
     char d[DATE_BUF];
     date_format(as_of, d);
-    long long run_id = 0;
-    vg_code rc = jobrun_start(db, job, d, c->scheduled_for, &run_id, err);
+    long long run_id = c->run_id;
+    vg_code rc = run_id > 0
+                     ? jobrun_attach(db, run_id, job, d, err)
+                     : jobrun_start(db, job, d, c->scheduled_for, &run_id, err);
     if (rc != VG_OK)
         return rc;
     c->log.job = job;
@@ -94,6 +96,8 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                       rc == VG_OK ? NULL : err->msg, &e2) != VG_OK)
         log_warn(&c->log, "could not record the run in vigil.job_runs: %s",
                  e2.msg);
+    if (c->run_id <= 0) /* serve holds the lease of the runs it claimed */
+        jobrun_release(db, run_id);
     c->log.job = NULL;
     if (*summary)
         json_object_set_new(*summary, "run_id", json_integer(run_id));

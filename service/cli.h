@@ -19,6 +19,11 @@ typedef struct cli {
     /* Set by `serve` for the child that runs a scheduled job (hidden global
      * option --scheduled-for): the ledger row records it. NULL otherwise. */
     const char *scheduled_for;
+    /* Set by `serve` for its job children (hidden global option --run-id):
+     * the vigil.job_runs row serve claimed, which cli_run_job adopts instead
+     * of inserting one. Such a child exits 75 (EX_TEMPFAIL) when the
+     * database was unavailable, so serve retries it. 0 otherwise. */
+    long long run_id;
 } cli;
 
 typedef int (*cmd_fn)(cli *c, int argc, char **argv, vg_error *err);
@@ -42,7 +47,9 @@ vg_code cli_parse_int_opt(const char *name, const char *s, int lo, int hi,
 /* Connects; need_schema also checks that `vigil init` has run. */
 vg_code cli_connect(cli *c, db_conn **db, int need_schema, vg_error *err);
 
-/* A job body runs inside a vigil.job_runs row. */
+/* A job body runs inside a vigil.job_runs row: a new one holding its lease,
+ * or (c->run_id set) the row serve claimed. A command that runs several job
+ * bodies under serve (e.g. `daily`) should wrap them in one cli_run_job. */
 typedef vg_code (*cli_job_body)(cli *c, db_conn *db, void *arg,
                                 json_t **summary, vg_error *err);
 vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,

@@ -23,6 +23,11 @@
 #define VIGIL_VERSION "0.1.0"
 
 #include "service/cli.h"
+#include "service/commands.h"
+#include "service/cmd_outreach.h"
+#include "outreach/playbook.h"
+#include "service/cmd_serve.h"
+#include "service/cmd_report.h"
 
 /* ---- init ------------------------------------------------------------------
  */
@@ -439,20 +444,10 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
-/* ---- not yet built ---------------------------------------------------------
- */
-
-static int cmd_pending(cli *c, int argc, char **argv, vg_error *err)
-{
-    return vg_fail(err, VG_EUSAGE,
-                   "`vigil %s` is not available in this version yet (see the "
-                   "README's roadmap)",
-                   argv[0]);
-}
-
 static int cmd_config_keys(cli *c, int argc, char **argv, vg_error *err)
 {
     cfg_print_keys(stdout);
+    outreach_print_keys(stdout);
     return VG_OK;
 }
 
@@ -504,13 +499,20 @@ static const command commands[] = {
      "ID):\n"
      "churn_risk, health, tier and drivers, replacing D's rows in "
      "vigil.scores.\n"},
-    {"topics", cmd_pending,
-     "ticket topics and trend alerts (not yet available)", NULL},
-    {"outreach", cmd_pending, "queue proactive outreach (not yet available)",
-     NULL},
-    {"daily", cmd_pending,
-     "score, topics and outreach in order (not yet available)", NULL},
-    {"serve", cmd_pending, "the scheduler service (not yet available)", NULL},
+    {"topics", cmd_topics, "ticket topics and trend alerts as of a date",
+     cmd_topics_usage},
+    {"outreach", cmd_outreach, "queue proactive outreach tasks as of a date",
+     cmd_outreach_usage},
+    {"tasks", cmd_tasks, "list, claim, close outreach tasks; outcome report",
+     cmd_tasks_usage},
+    {"deliver", cmd_deliver, "push tasks to the webhook and Request Tracker",
+     cmd_deliver_usage},
+    {"daily", cmd_daily, "score, topics and outreach in order for a date",
+     cmd_daily_usage},
+    {"serve", cmd_serve, "the scheduler service: scheduled jobs and HTTP",
+     SERVE_USAGE},
+    {"report", cmd_report, "write the self-contained HTML report as of a date",
+     CMD_REPORT_USAGE},
     {"config-keys", cmd_config_keys,
      "print every configuration key as a Markdown table",
      "usage: vigil config-keys\n"},
@@ -569,6 +571,8 @@ int main(int argc, char **argv)
         {"version", no_argument, 0, 'V'},
         /* internal: `serve` passes the scheduled time to the job it runs */
         {"scheduled-for", required_argument, 0, 'S'},
+        /* internal: `serve` passes the job_runs row it claimed */
+        {"run-id", required_argument, 0, 'R'},
         {0, 0, 0, 0}};
     int o;
     /* '+' stops at the first non-option: the command name. */
@@ -597,6 +601,9 @@ int main(int argc, char **argv)
             return 0;
         case 'S':
             c.scheduled_for = optarg;
+            break;
+        case 'R':
+            c.run_id = atoll(optarg);
             break;
         default:
             usage(stderr);
@@ -651,6 +658,8 @@ int main(int argc, char **argv)
     if (rc != VG_OK) {
         fprintf(stderr, "vigil %s: %s\n", name,
                 err.msg[0] ? err.msg : vg_code_name(rc));
+        if (c.run_id > 0 && rc == VG_EDBDOWN)
+            return 75; /* EX_TEMPFAIL: serve retries the job */
         return vg_code_exit_status(rc);
     }
     return 0;

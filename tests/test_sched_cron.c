@@ -143,6 +143,23 @@ static const struct {
      "2026-04-05 15:15:00"},
     /* Half-hour offset, no DST. */
     {"0 9 * * *", "Asia/Kolkata", "2026-01-01 00:00:00", "2026-01-01 03:30:00"},
+    /* Six fields: a leading second (an extension for short test schedules). */
+    {"*/5 * * * * *", "UTC", "2026-01-01 00:00:00", "2026-01-01 00:00:05"},
+    {"*/5 * * * * *", "UTC", "2026-01-01 00:00:03", "2026-01-01 00:00:05"},
+    {"*/5 * * * * *", "UTC", "2026-01-01 00:00:57", "2026-01-01 00:01:00"},
+    {"0,30 * * * * *", "UTC", "2026-12-31 23:59:45", "2027-01-01 00:00:00"},
+    {"30 0 3 * * *", "UTC", "2026-01-01 03:00:30", "2026-01-02 03:00:30"},
+    {"30 0 3 * * *", "UTC", "2026-01-01 03:00:29", "2026-01-01 03:00:30"},
+    {"0 0 0 29 2 *", "UTC", "2026-01-01 00:00:00", "2028-02-29 00:00:00"},
+    {"59 59 23 31 * *", "UTC", "2026-04-01 00:00:00", "2026-05-31 23:59:59"},
+    {"15 30 2 * * *", "Europe/Berlin", "2026-03-28 12:00:00",
+     "2026-03-29 01:00:00"},
+    {"10 30 2 * * *", "Europe/Berlin", "2026-10-25 00:00:00",
+     "2026-10-25 00:30:10"},
+    {"10 30 2 * * *", "Europe/Berlin", "2026-10-25 00:30:10",
+     "2026-10-26 01:30:10"},
+    {"*/20 * * * * *", "Europe/Berlin", "2026-10-25 00:59:50",
+     "2026-10-25 02:00:00"},
 };
 
 static void test_next(void)
@@ -187,8 +204,13 @@ static const struct {
     {"", "cron '': empty expression"},
     {"   \t ", "empty expression"},
     {"* * * *", "cron '* * * *': expected 5 fields (minute hour "
-                "day-of-month month day-of-week), found 4"},
-    {"* * * * * *", "found 6"},
+                "day-of-month month day-of-week), or 6 with a leading "
+                "second, found 4"},
+    {"* * * * * * *", "or 6 with a leading second, found 7"},
+    {"60 * * * * *", "second 60 is out of range 0-59"},
+    {"*/0 * * * * *", "second step 0 is out of range 1-60"},
+    {"x 0 * * * *", "second 'x' is not a number"},
+    {"0 60 * * * *", "minute 60 is out of range 0-59"},
     {"0 25 * * *", "cron '0 25 * * *': hour 25 is out of range 0-23"},
     {"60 * * * *", "minute 60 is out of range 0-59"},
     {"99999999999 * * * *", "minute 99999999999 is out of range 0-59"},
@@ -309,8 +331,68 @@ static void test_year_walk(void)
     tz_free(z);
 }
 
+/* Six-field expressions in UTC against a second-by-second reference. */
+static int ref_match(const int *sec, const int *min, const int *hour,
+                     int dow_mask, int64_t t)
+{
+    int64_t day = t / 86400, sod = t % 86400;
+    int wd = (int)((day + 4) % 7);
+    return sec[sod % 60] && min[sod % 3600 / 60] && hour[sod / 3600] &&
+           (dow_mask >> wd & 1);
+}
+
+static void test_seconds_reference(void)
+{
+    static const struct {
+        const char *expr;
+        int sec_step, sec_lo, min_step, min_lo, hour_lo, hour_hi, dow_mask;
+    } cases[] = {
+        {"*/7 * * * * *", 7, 0, 1, 0, 0, 23, 0x7f},
+        {"5-59/20 */3 * * * *", 20, 5, 3, 0, 0, 23, 0x7f},
+        {"0/30 10/25 9-11 * * MON-FRI", 30, 0, 25, 10, 9, 11, 0x3e},
+        {"59 59 23 * * SUN", 60, 59, 60, 59, 23, 23, 0x01},
+    };
+    int64_t starts[] = {utc("2026-01-01 00:00:00"), utc("2026-03-28 23:59:58"),
+                        utc("2028-02-28 23:59:31")};
+    int bad = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        cron_expr *e = NULL;
+        vg_error err = {0};
+        if (cron_parse(cases[c].expr, &e, &err) != VG_OK) {
+            fprintf(stderr, "%s: %s\n", cases[c].expr, err.msg);
+            check_failures++;
+            continue;
+        }
+        int sec[60] = {0}, min[60] = {0}, hour[24] = {0};
+        for (int v = cases[c].sec_lo; v < 60; v += cases[c].sec_step)
+            sec[v] = 1;
+        for (int v = cases[c].min_lo; v < 60; v += cases[c].min_step)
+            min[v] = 1;
+        for (int v = cases[c].hour_lo; v <= cases[c].hour_hi; v++)
+            hour[v] = 1;
+        for (size_t k = 0; k < sizeof starts / sizeof *starts; k++) {
+            int64_t t = starts[k];
+            for (int n = 0; n < 40; n++) { /* 40 consecutive firings */
+                int64_t want = t + 1;
+                while (!ref_match(sec, min, hour, cases[c].dow_mask, want))
+                    want++;
+                int64_t got = cron_next(e, NULL, t);
+                if (got != want && bad++ < 5)
+                    fprintf(stderr, "%s after %lld: got %lld want %lld\n",
+                            cases[c].expr, (long long)t, (long long)got,
+                            (long long)want);
+                check_count++;
+                t = want;
+            }
+        }
+        cron_free(e);
+    }
+    check_failures += bad;
+}
+
 int main(void)
 {
+    test_seconds_reference();
     test_next();
     test_parse_errors();
     test_accessors();

@@ -180,7 +180,7 @@ static void gen_invalid(char *out, size_t cap)
         snprintf(fieldtxt[f], 64, "%d,,%d", lo_[f], hi_[f]);
         break;
     case 6:
-        nfields = chance(50) ? rint_(0, 4) : 6;
+        nfields = chance(50) ? rint_(0, 4) : 7; /* 6: seconds form */
         break;
     case 7:
         snprintf(fieldtxt[f], 64, "%d%c", lo_[f], "#?L!W%"[rint_(0, 5)]);

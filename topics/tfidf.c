@@ -395,6 +395,53 @@ void topic_vocab_free(topic_vocab *v)
     free(v);
 }
 
+vg_code topic_vocab_restore(const char *const *terms,
+                            const char *const *surface, const uint32_t *df,
+                            size_t n, size_t ndocs, topic_vocab **out,
+                            vg_error *err)
+{
+    *out = NULL;
+    topic_vocab *v = calloc(1, sizeof *v);
+    if (!v)
+        goto oom;
+    v->terms = strmap_new(n + 1);
+    v->surface = calloc(n + 1, sizeof *v->surface);
+    v->df = malloc((n + 1) * sizeof *v->df);
+    v->idf = malloc((n + 1) * sizeof *v->idf);
+    v->bigram = malloc(n + 1);
+    if (!v->terms || !v->surface || !v->df || !v->idf || !v->bigram)
+        goto oom;
+    v->ndocs = ndocs;
+    for (size_t i = 0; i < n; i++) {
+        if (i && strcmp(terms[i - 1], terms[i]) >= 0) {
+            topic_vocab_free(v);
+            return vg_fail(err, VG_EDATA,
+                           "topics: stored vocabulary is not sorted at term "
+                           "%zu ('%s')",
+                           i, terms[i]);
+        }
+        if (strmap_put(v->terms, terms[i], NULL) < 0)
+            goto oom;
+        v->n = i + 1;
+        v->df[i] = df[i];
+        v->idf[i] = log((1.0 + (double)ndocs) / (1.0 + (double)df[i])) + 1.0;
+        v->bigram[i] = strchr(terms[i], ' ') != NULL;
+        v->surface[i] = strdup(surface && surface[i] ? surface[i] : terms[i]);
+        if (!v->surface[i])
+            goto oom;
+    }
+    *out = v;
+    return VG_OK;
+oom:
+    topic_vocab_free(v);
+    return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+}
+
+size_t topic_vocab_ndocs(const topic_vocab *v)
+{
+    return v->ndocs;
+}
+
 vg_code topic_vocab_build(const topic_corpus *c, const topic_vocab_opts *opts,
                           topic_vocab **out, vg_error *err)
 {

@@ -83,12 +83,24 @@ double topic_vocab_idf(const topic_vocab *v, size_t col);
 int topic_vocab_is_bigram(const topic_vocab *v, size_t col);
 
 /* Row i = document i of c: tf = 1 + ln(count), times idf, L2-normalised;
- * documents with no kept term are empty rows. out is overwritten. */
+ * documents with no kept term are empty rows. out is overwritten. v may come
+ * from another corpus (terms are matched by string), e.g. a restored one. */
 vg_code topic_tfidf(const topic_corpus *c, const topic_vocab *v, topic_csr *out,
                     vg_error *err);
 /* Same rows with raw counts (for class-based TF-IDF labels). */
 vg_code topic_counts(const topic_corpus *c, const topic_vocab *v,
                      topic_csr *out, vg_error *err);
+/* Rebuilds a vocabulary saved earlier: terms (byte-ordered, as
+ * topic_vocab_term() returns them), their readable forms (surface may be
+ * NULL) and document frequencies out of ndocs documents. Gives the same
+ * columns and idf as the vocabulary they came from. */
+vg_code topic_vocab_restore(const char *const *terms,
+                            const char *const *surface, const uint32_t *df,
+                            size_t n, size_t ndocs, topic_vocab **out,
+                            vg_error *err);
+/* Documents the vocabulary was built from (the N of its idf). */
+size_t topic_vocab_ndocs(const topic_vocab *v);
+
 /* TF-IDF rows for new documents against an existing vocabulary (terms it
  * lacks are ignored); n may be 0. */
 vg_code topic_vectorize(const topic_vocab *v, const text_toklist *const *docs,

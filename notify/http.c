@@ -1,0 +1,106 @@
+/* http.c — a libcurl easy handle per request: the calls vigil makes are
+ * seconds apart, so connection reuse would buy nothing and cost state. */
+#include "notify/http.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    http_response *r = arg;
+    size_t n = size * nmemb;
+    /* Responses we read are small JSON documents; cap what we keep. */
+    if (r->len + n > (8u << 20))
+        return 0;
+    char *b = realloc(r->body, r->len + n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, data, n);
+    r->body = b;
+    r->len += n;
+    b[r->len] = '\0';
+    return n;
+}
+
+vg_code http_request(const char *method, const char *url,
+                     const char *const *headers, const char *body,
+                     const char *userpwd, double timeout_s, http_response *resp,
+                     vg_error *err)
+{
+    memset(resp, 0, sizeof *resp);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    vg_code rc = VG_OK;
+    if (!h)
+        return vg_fail(err, VG_EINTERNAL, "libcurl could not start");
+    for (int i = 0; headers && headers[i]; i++) {
+        struct curl_slist *n = curl_slist_append(hl, headers[i]);
+        if (!n) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        hl = n;
+    }
+    long ms = (long)(timeout_s * 1000);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 ? ms : 1L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "vigil");
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    if (userpwd) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+    }
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        snprintf(resp->error, sizeof resp->error, "%s", curl_easy_strerror(cc));
+        resp->status = 0;
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    }
+cleanup:
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+void http_response_free(http_response *resp)
+{
+    free(resp->body);
+    resp->body = NULL;
+    resp->len = 0;
+}
+
+char *http_escape(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    char *out = e ? strdup(e) : NULL;
+    curl_free(e);
+    return out;
+}
+
+void http_global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void http_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+int http_retryable(long status)
+{
+    return status == 0 || status == 408 || status == 425 || status == 429 ||
+           status >= 500;
+}

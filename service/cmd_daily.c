@@ -1,0 +1,144 @@
+/* cmd_daily.c — `vigil daily`: score, topics and outreach for one date in
+ * order, as one job (one vigil.job_runs row, which `serve` claims for it). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outreach/playbook.h"
+#include "outreach/queue.h"
+#include "score/score.h"
+#include "service/cli.h"
+#include "service/commands.h"
+#include "topics/engine.h"
+
+typedef struct daily_arg {
+    int as_of, replay;
+} daily_arg;
+
+/* Each step commits on its own: scores stay written when topics fails, and
+ * a re-run replaces each step's results for the date. A missing champion
+ * model skips scoring (a new installation has none until the weekly train)
+ * instead of blocking topics and outreach. */
+static vg_code daily_body(cli *c, db_conn *db, void *arg, json_t **summary,
+                          vg_error *err)
+{
+    daily_arg *a = arg;
+    json_t *out = json_object(), *s = NULL;
+    outreach_config *oc = NULL;
+    vg_code rc =
+        score_run(db, &c->cfg, &c->log, a->as_of, 0, c->quiet, &s, err);
+    if (rc == VG_ENOMODEL) {
+        log_warn(&c->log, "daily: scoring skipped: %s", err->msg);
+        json_object_set_new(out, "score",
+                            json_pack("{s:s}", "skipped", err->msg));
+        vg_error_clear(err);
+        rc = VG_OK;
+    } else if (rc == VG_OK) {
+        json_object_set_new(out, "score", s);
+        s = NULL;
+    }
+    if (rc == VG_OK) {
+        topics_opts t;
+        memset(&t, 0, sizeof t);
+        t.as_of = a->as_of;
+        t.replay = a->replay;
+        t.quiet = c->quiet;
+        rc = topics_run(db, &c->cfg, &c->log, &t, &s, err);
+        if (rc == VG_OK) {
+            json_object_set_new(out, "topics", s);
+            s = NULL;
+        }
+    }
+    if (rc == VG_OK) {
+        oc = malloc(sizeof *oc);
+        rc = oc ? outreach_config_load(oc, c->config_path, err)
+                : vg_fail(err, VG_ENOMEM, "out of memory");
+        if (rc == VG_OK)
+            rc = outreach_run(db, &c->cfg, oc, &c->log, a->as_of, &s, err);
+        if (rc == VG_OK) {
+            json_object_set_new(out, "outreach", s);
+            s = NULL;
+        }
+    }
+    free(oc);
+    json_decref(s);
+    json_object_set(out, "as_of",
+                    json_object_get(json_object_get(out, "topics"), "as_of"));
+    *summary = out;
+    return rc;
+}
+
+int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
+{
+    const char *as_of_s = NULL;
+    int json = 0;
+    daily_arg a = {0, 0};
+    static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
+                                         {"replay", no_argument, 0, 'p'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {0, 0, 0, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (o == 'a')
+            as_of_s = optarg;
+        else if (o == 'p')
+            a.replay = 1;
+        else if (o == 'j')
+            json = 1;
+        else
+            return vg_fail(err, VG_EUSAGE, "see `vigil daily --help`");
+    }
+    vg_code rc = cli_parse_as_of(as_of_s, &a.as_of, err);
+    if (rc != VG_OK)
+        return rc;
+    db_conn *db = NULL;
+    json_t *summary = NULL;
+    rc = cli_connect(c, &db, 1, err);
+    if (rc == VG_OK)
+        rc =
+            cli_run_job(c, db, "daily", a.as_of, daily_body, &a, &summary, err);
+    if (rc == VG_OK) {
+        if (json) {
+            cli_print_json(summary);
+        } else {
+            json_t *sc = json_object_get(summary, "score"),
+                   *tp = json_object_get(summary, "topics"),
+                   *ou = json_object_get(summary, "outreach");
+            printf("daily run as of %s\n",
+                   json_string_value(json_object_get(summary, "as_of")));
+            if (json_object_get(sc, "skipped"))
+                printf("  score:    skipped (%s)\n",
+                       json_string_value(json_object_get(sc, "skipped")));
+            else
+                printf("  score:    %lld customers scored\n",
+                       (long long)json_integer_value(
+                           json_object_get(sc, "scored")));
+            printf(
+                "  topics:   %lld topics, %lld open trend alerts\n",
+                (long long)json_integer_value(json_object_get(tp, "topics")),
+                (long long)json_integer_value(json_object_get(tp, "alerts")));
+            printf(
+                "  outreach: %lld tasks created, %lld assigned\n",
+                (long long)json_integer_value(json_object_get(ou, "created")),
+                (long long)json_integer_value(json_object_get(ou, "assigned")));
+        }
+    }
+    json_decref(summary);
+    db_close(db);
+    return rc;
+}
+
+const char cmd_daily_usage[] =
+    "usage: vigil [global options] daily [--as-of D] [--replay] [--json]\n\n"
+    "Run score, topics and outreach for D (default today, UTC) in that order, "
+    "as one\n"
+    "job in vigil.job_runs. Each step replaces its own results for D in its "
+    "own\n"
+    "transaction. Without a champion model scoring is skipped (with a "
+    "warning) and\n"
+    "topics and outreach still run. --replay is passed to topics (see `vigil "
+    "topics\n"
+    "--help`). The JSON summary nests each step's summary under \"score\", "
+    "\"topics\"\n"
+    "and \"outreach\".\n";

@@ -1,0 +1,115 @@
+/* cmd_report.c — `vigil report`: parses the options, writes the page with
+ * report/report.h and prints a one-line summary or the --json object. */
+#include "service/cmd_report.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+
+static void print_report(json_t *s)
+{
+    json_t *sec = json_object_get(s, "sections");
+    json_t *rows = json_object_get(s, "rows");
+    printf("report as of %s written to %s (%lld bytes)",
+           json_string_value(json_object_get(s, "as_of")),
+           json_string_value(json_object_get(s, "out")),
+           (long long)json_integer_value(json_object_get(s, "bytes")));
+    printf(": %lld score dates, %lld customers, %lld topics, %lld open "
+           "alerts\n",
+           (long long)json_integer_value(json_object_get(rows, "tiers")),
+           (long long)json_integer_value(json_object_get(rows, "customers")),
+           (long long)json_integer_value(json_object_get(rows, "topics")),
+           (long long)json_integer_value(json_object_get(rows, "alerts")));
+    const char *key;
+    json_t *v;
+    json_object_foreach(sec, key, v)
+    {
+        const char *state = json_string_value(v);
+        if (state && strcmp(state, "data"))
+            printf("  section %s: %s\n", key,
+                   strcmp(state, "error") ? "no data yet (the report says "
+                                            "what to run)"
+                                          : "could not be read (see the "
+                                            "warning above)");
+    }
+}
+
+int cmd_report(cli *c, int argc, char **argv, vg_error *err)
+{
+    const char *as_of_s = NULL;
+    int json = 0;
+    report_opts o;
+    report_opts_default(&o);
+    static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"dates", required_argument, 0, 'n'},
+                                         {"top", required_argument, 0, 't'},
+                                         {"days", required_argument, 0, 'd'},
+                                         {"topics", required_argument, 0, 'k'},
+                                         {0, 0, 0, 0}};
+    int opt;
+    vg_code rc = VG_OK;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'a':
+            as_of_s = optarg;
+            break;
+        case 'o':
+            o.out_path = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'n':
+            rc = cli_parse_int_opt("--dates", optarg, 1, 366, &o.score_dates,
+                                   err);
+            break;
+        case 't':
+            rc = cli_parse_int_opt("--top", optarg, 1, 1000, &o.top_customers,
+                                   err);
+            break;
+        case 'd':
+            rc =
+                cli_parse_int_opt("--days", optarg, 1, 366, &o.trend_days, err);
+            break;
+        case 'k':
+            rc = cli_parse_int_opt("--topics", optarg, 1, 100, &o.top_topics,
+                                   err);
+            break;
+        default:
+            return vg_fail(err, VG_EUSAGE, "see `vigil report --help`");
+        }
+        if (rc != VG_OK)
+            return rc;
+    }
+    if (optind < argc)
+        return vg_fail(err, VG_EUSAGE,
+                       "unexpected argument '%s' (see `vigil report --help`)",
+                       argv[optind]);
+    if (!o.out_path || !*o.out_path)
+        return vg_fail(
+            err, VG_EUSAGE,
+            "--out FILE.html is required: where to write the report");
+    if ((rc = cli_parse_as_of(as_of_s, &o.as_of, err)) != VG_OK)
+        return rc;
+    db_conn *db = NULL;
+    json_t *summary = NULL;
+    double t0 = cli_now_s();
+    rc = cli_connect(c, &db, 1, err);
+    if (rc == VG_OK)
+        rc = report_write(db, &c->cfg, &c->log, &o, &summary, err);
+    if (rc == VG_OK) {
+        json_object_set_new(summary, "elapsed_seconds",
+                            json_real(cli_now_s() - t0));
+        if (json)
+            cli_print_json(summary);
+        else
+            print_report(summary);
+    }
+    json_decref(summary);
+    db_close(db);
+    return rc;
+}

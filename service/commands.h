@@ -1,0 +1,13 @@
+/* commands.h — the `vigil` commands that live in their own files, for the
+ * command table in main.c. */
+#ifndef VG_COMMANDS_H
+#define VG_COMMANDS_H
+
+#include "service/cli.h"
+
+int cmd_topics(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_topics_usage[];
+int cmd_daily(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_daily_usage[];
+
+#endif

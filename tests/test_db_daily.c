@@ -1,0 +1,67 @@
+/* test_db_daily.c — `vigil daily` runs score, topics and outreach for one
+ * date as one job; without a model it still runs topics and outreach. */
+#include <jansson.h>
+#include <string.h>
+
+#include "check.h"
+#include "cli.h"
+#include "testdb.h"
+
+#define D "2026-10-01"
+
+int main(void)
+{
+    const char *dsn = testdb_fresh("vt_daily");
+    CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
+    CHECK_INT_EQ(
+        cli_run(dsn, "--quiet demo --customers 400 --seed 3 --end " D)->status,
+        0);
+
+    /* No champion yet: scoring is skipped with the reason, the rest runs. */
+    cli_result *r = cli_run(dsn, "--quiet daily --as-of " D " --json");
+    CHECK_INT_EQ(r->status, 0);
+    json_t *j = cli_json(r);
+    CHECK(j != NULL);
+    if (j) {
+        json_t *s = json_object_get(j, "score");
+        CHECK(json_string_value(json_object_get(s, "skipped")) &&
+              strstr(json_string_value(json_object_get(s, "skipped")),
+                     "vigil train"));
+        CHECK(json_integer_value(
+                  json_object_get(json_object_get(j, "topics"), "topics")) > 0);
+        CHECK(json_object_get(json_object_get(j, "outreach"), "created") !=
+              NULL);
+        CHECK(json_is_string(json_object_get(j, "as_of")));
+        json_decref(j);
+    }
+    /* One ledger row for the whole run. */
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT string_agg(job || ':' || status, "
+                                   "',' ORDER BY run_id) FROM vigil.job_runs"),
+                 "daily:ok");
+
+    /* With a model, all three steps write their results for D. */
+    CHECK_INT_EQ(cli_run(dsn, "--quiet train --as-of " D)->status, 0);
+    r = cli_run(dsn, "--quiet daily --as-of " D " --json");
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    if (j) {
+        CHECK(json_integer_value(json_object_get(json_object_get(j, "score"),
+                                                 "scored")) > 100);
+        json_decref(j);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) > 100 FROM vigil.scores "
+                                   "WHERE as_of = '" D "'"),
+                 "t");
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.topic_models "
+                                   "WHERE as_of = '" D "'"),
+                 "1");
+    /* Readable output names every step. */
+    r = cli_run(dsn, "--quiet daily --as-of " D);
+    CHECK_INT_EQ(r->status, 0);
+    CHECK(strstr(r->out, "score:") && strstr(r->out, "topics:") &&
+          strstr(r->out, "outreach:"));
+    /* A date before the latest topics run needs --replay. */
+    r = cli_run(dsn, "--quiet daily --as-of 2026-09-20");
+    CHECK_INT_EQ(r->status, 2);
+    return check_done("db_daily");
+}

@@ -1,0 +1,187 @@
+/* test_db_outreach_concurrency.c — four `vigil outreach` runs at once never
+ * duplicate a task or over-assign a specialist; a run that fails half-way
+ * (an error injected by a database trigger) or is killed mid-transaction
+ * leaves nothing behind, and the next run does all of it. */
+#include <signal.h>
+
+#include "check.h"
+#include "cli.h"
+#include "testdb.h"
+
+#define D "2025-06-02"
+#define N_TRIGGERED "1000" /* customers entering at_risk/critical on D */
+
+static const char *q(const char *dsn, const char *sql)
+{
+    return testdb_value(dsn, sql);
+}
+
+/* n concurrent runs; returns how many exited 0, sums created/assigned. */
+static int run_parallel(const char *dsn, int n, long *created, long *assigned)
+{
+    const char *bin = getenv("VIGIL_BIN");
+    char cmd[4096];
+    int k = snprintf(cmd, sizeof cmd, "ok=0; ");
+    for (int i = 0; i < n; i++)
+        k += snprintf(cmd + k, sizeof cmd - (size_t)k,
+                      "VIGIL_DSN='%s' '%s' --quiet outreach --as-of " D
+                      " --json >/tmp/vt_conc_%d.%d 2>&1 & ",
+                      dsn, bin, (int)getpid(), i);
+    snprintf(cmd + k, sizeof cmd - (size_t)k, "wait");
+    CHECK_INT_EQ(system(cmd), 0);
+    int ok = 0;
+    *created = *assigned = 0;
+    for (int i = 0; i < n; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/tmp/vt_conc_%d.%d", (int)getpid(), i);
+        json_t *j = json_load_file(path, 0, NULL);
+        if (j) {
+            ok++;
+            *created += (long)json_integer_value(json_object_get(j, "created"));
+            *assigned +=
+                (long)json_integer_value(json_object_get(j, "assigned"));
+        } else {
+            char buf[2048];
+            slurp(path, buf, sizeof buf);
+            fprintf(stderr, "run %d: %s\n", i, buf);
+        }
+        json_decref(j);
+        remove(path);
+    }
+    return ok;
+}
+
+int main(void)
+{
+    const char *dsn = testdb_fresh("vt_outreach_conc");
+    cli_result *r = cli_run(dsn, "init");
+    CHECK_INT_EQ(r->status, 0);
+    /* 3000 customers; every third enters at_risk or critical on D */
+    testdb_exec(
+        dsn,
+        "CREATE TABLE public.customers (customer_id text PRIMARY KEY, name "
+        " text, created_at timestamptz NOT NULL, canceled_at timestamptz, "
+        " plan text, mrr numeric, seats int, language text);"
+        "CREATE TABLE public.usage_events (customer_id text, occurred_at "
+        " timestamptz, event_type text, user_id text, quantity float8);"
+        "CREATE TABLE public.tickets (ticket_id text, customer_id text, "
+        " created_at timestamptz, first_response_at timestamptz, "
+        " resolved_at timestamptz, status text, priority text, channel text, "
+        " subject text, body text, csat smallint, reopens int, escalated "
+        " boolean);"
+        "INSERT INTO public.customers SELECT 'C' || lpad(i::text, 5, '0'), 'c' "
+        "|| i, "
+        " '2024-01-01', NULL, 'pro', 10 + i % 97, 1, CASE WHEN i % 5 = 0 "
+        " THEN 'de' ELSE 'en' END FROM generate_series(1, 3000) i;"
+        "INSERT INTO vigil.scores (as_of, customer_id, churn_risk, health, "
+        " tier) SELECT '2025-06-01', 'C' || lpad(i::text, 5, '0'), 0.05, 78, "
+        "'healthy' "
+        " FROM generate_series(1, 3000) i;"
+        "INSERT INTO vigil.scores (as_of, customer_id, churn_risk, health, "
+        " tier) SELECT '" D
+        "', 'C' || lpad(i::text, 5, '0'), CASE WHEN i % 3 = 0 "
+        " THEN 0.3 + (i % 7) / 20.0 ELSE 0.05 END, 78, CASE WHEN i % 3 <> 0 "
+        " THEN 'healthy' WHEN 0.3 + (i % 7) / 20.0 >= 0.5 THEN 'critical' "
+        " ELSE 'at_risk' END FROM generate_series(1, 3000) i;"
+        "INSERT INTO vigil.specialists (specialist_id, languages, skills, "
+        " daily_capacity) VALUES ('a', '{en}', '{}', 100), ('b', '{en,de}', "
+        " '{}', 50), ('c', '{de}', '{}', 30)");
+
+    /* ---- four runs at once ------------------------------------------------
+     */
+    long created = 0, assigned = 0;
+    CHECK_INT_EQ(run_parallel(dsn, 4, &created, &assigned), 4);
+    CHECK_INT_EQ(created, atol(N_TRIGGERED)); /* each task created once */
+    CHECK_INT_EQ(assigned, 180); /* 100 + 50 + 30: capacity, never more */
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"),
+                 N_TRIGGERED);
+    CHECK_STR_EQ(q(dsn, "SELECT count(DISTINCT dedupe_key) FROM "
+                        "vigil.outreach_tasks"),
+                 N_TRIGGERED);
+    CHECK_STR_EQ(q(dsn, "SELECT string_agg(assignee || '=' || n, ' ' ORDER BY "
+                        "assignee) FROM (SELECT assignee, count(*) n FROM "
+                        "vigil.outreach_tasks WHERE assignee IS NOT NULL "
+                        "GROUP BY 1) x"),
+                 "a=100 b=50 c=30");
+    /* assigned work is the most valuable: nothing unassigned outranks an
+     * assigned task its specialist could have taken (same language) */
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks u WHERE "
+                        "u.status = 'open' AND reason->>'unassigned' IS NULL"),
+                 "0");
+    CHECK_STR_EQ(q(dsn,
+                   "SELECT count(*) FROM vigil.outreach_tasks u JOIN "
+                   "vigil.outreach_tasks a ON a.assignee = 'a' AND u.status = "
+                   "'open' AND u.reason->'customer'->>'language' = 'en' AND "
+                   "u.priority > a.priority"),
+                 "0");
+
+    /* ---- a failure half-way leaves nothing ---------------------------------
+     */
+    testdb_exec(dsn, "DELETE FROM vigil.deliveries; DELETE FROM "
+                     "vigil.outreach_tasks");
+    testdb_exec(dsn,
+                "CREATE FUNCTION public.vt_boom() RETURNS trigger LANGUAGE "
+                "plpgsql AS $$ BEGIN IF NEW.customer_id = 'C02400' THEN RAISE "
+                "EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$;"
+                "CREATE TRIGGER vt_boom BEFORE INSERT ON vigil.outreach_tasks "
+                "FOR EACH ROW EXECUTE FUNCTION public.vt_boom()");
+    r = cli_run(dsn, "--quiet outreach --as-of " D);
+    CHECK_INT_EQ(r->status, 4);
+    CHECK(strstr(r->err, "injected failure") != NULL);
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"), "0");
+    CHECK_STR_EQ(q(dsn, "SELECT status FROM vigil.job_runs WHERE job = "
+                        "'outreach' ORDER BY run_id DESC LIMIT 1"),
+                 "failed");
+
+    /* ---- killed mid-transaction: nothing, and the lock is released --------
+     */
+    testdb_exec(dsn,
+                "CREATE OR REPLACE FUNCTION public.vt_boom() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN IF NEW.customer_id = 'C02400' "
+                "THEN PERFORM pg_sleep(3); END IF; RETURN NEW; END $$");
+    {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char env[1100];
+            snprintf(env, sizeof env, "VIGIL_DSN=%s", dsn);
+            putenv(env);
+            execl(getenv("VIGIL_BIN"), "vigil", "--quiet", "outreach",
+                  "--as-of", D, (char *)NULL);
+            _exit(127);
+        }
+        /* wait until the run is inside its transaction (a playbook's
+         * upsert; pg_stat_activity keeps only the query's first 1 kB),
+         * then kill it */
+        for (int i = 0; i < 100; i++) {
+            if (atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                            "query LIKE 'WITH open_t AS%' "
+                            "AND state = 'active' AND pid <> "
+                            "pg_backend_pid()")) > 0)
+                break;
+            usleep(50000);
+        }
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        CHECK(WIFSIGNALED(st));
+    }
+    /* the server ends the orphaned transaction once its client is gone */
+    for (int i = 0; i < 200; i++) {
+        if (atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                        "datname = current_database() AND pid <> "
+                        "pg_backend_pid() AND state <> 'idle'")) == 0)
+            break;
+        usleep(50000);
+    }
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"), "0");
+    testdb_exec(dsn, "DROP TRIGGER vt_boom ON vigil.outreach_tasks");
+    r = cli_run(dsn, "--quiet outreach --as-of " D " --json");
+    CHECK_INT_EQ(r->status, 0);
+    json_t *j = cli_json(r);
+    CHECK_INT_EQ(json_integer_value(json_object_get(j, "created")),
+                 atol(N_TRIGGERED));
+    json_decref(j);
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"),
+                 N_TRIGGERED);
+    return check_done("db_outreach_concurrency");
+}

@@ -1,0 +1,335 @@
+/* test_db_topics.c — `vigil topics` against a real PostgreSQL: stable ids
+ * across refits, incremental assignment, the alert lifecycle, replay
+ * determinism, no leakage of tickets after the as-of date, and bad text. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "cli.h"
+#include "testdb.h"
+
+static const char *SCHEMA_SQL =
+    "CREATE TABLE customers (customer_id text PRIMARY KEY, name text, "
+    " created_at timestamptz NOT NULL, canceled_at timestamptz, plan text, "
+    " mrr numeric, seats int, language text);"
+    "CREATE TABLE usage_events (customer_id text NOT NULL, occurred_at "
+    " timestamptz NOT NULL, event_type text NOT NULL, user_id text, "
+    " quantity double precision);"
+    "CREATE TABLE tickets (ticket_id text PRIMARY KEY, customer_id text, "
+    " created_at timestamptz NOT NULL, first_response_at timestamptz, "
+    " resolved_at timestamptz, status text, priority text, channel text, "
+    " subject text, body text, csat smallint, reopens int, escalated "
+    " boolean);"
+    "INSERT INTO customers SELECT 'c' || g, 'Customer ' || g, "
+    " '2025-01-01 00:00+00', NULL, 'pro', 100 + g, 5, 'en' "
+    " FROM generate_series(1, 60) g;"
+    "CREATE FUNCTION pick(w text[], s text) RETURNS text LANGUAGE sql "
+    " IMMUTABLE AS $$ SELECT w[1 + abs(hashtext(s)) % array_length(w, 1)] $$;"
+    /* per_day tickets a weekday (half at weekends) from first to last. */
+    "CREATE FUNCTION add_theme(theme text, w text[], first date, last date, "
+    " per_day int) RETURNS void LANGUAGE sql AS $$ "
+    " INSERT INTO tickets (ticket_id, customer_id, created_at, subject, body, "
+    "  status, priority, channel) "
+    " SELECT theme || '-' || d::date || '-' || i, "
+    "  'c' || (1 + abs(hashtext(theme || d || i)) % 60), "
+    "  (d::date::text || ' 00:00:00+00')::timestamptz "
+    "   + ((i * 97) % 1440) * interval '1 minute', "
+    "  pick(w, theme || d || i || 's') || ' ' || pick(w, theme || d || i || "
+    "   't'), "
+    "  'Hello team, the ' || pick(w, theme || d || i || 'a') || ' ' || "
+    "   pick(w, theme || d || i || 'b') || ' is a problem. We see ' || "
+    "   pick(w, theme || d || i || 'c') || ' and ' || "
+    "   pick(w, theme || d || i || 'e') || ' ' || "
+    "   pick(w, theme || d || i || 'f') || ' since order 4411.', "
+    "  'open', 'normal', 'email' "
+    " FROM generate_series(first, last, interval '1 day') d "
+    " CROSS JOIN LATERAL generate_series(1, CASE WHEN extract(isodow FROM d) "
+    "  >= 6 THEN greatest(per_day / 2, 1) ELSE per_day END) i $$;";
+
+static const char *THEMES_SQL =
+    "SELECT add_theme('billing', ARRAY['invoice', 'charged twice', 'refund', "
+    " 'billing', 'payment', 'credit card', 'receipt', 'overcharged', "
+    " 'subscription fee', 'vat number'], '2026-02-01', '2026-06-30', 8);"
+    "SELECT add_theme('login', ARRAY['password', 'reset link', 'login', "
+    " 'locked out', 'account', 'two factor', 'sign in', 'authentication', "
+    " 'verification code', 'session expired'], '2026-02-01', '2026-06-30', "
+    " 6);"
+    "SELECT add_theme('export', ARRAY['export', 'csv file', 'download', "
+    " 'spreadsheet', 'columns missing', 'excel', 'report export', "
+    " 'encoding', 'delimiter', 'large file'], '2026-02-01', '2026-06-30', 5);"
+    /* The emerging issue: webhooks time out from May 29 to June 4. */
+    "SELECT add_theme('webhook', ARRAY['webhook', 'timeout', 'delivery "
+    " failed', 'endpoint', 'retries', 'callback url', 'integration', "
+    " 'gateway timeout', 'payload', 'signature'], '2026-05-29', "
+    " '2026-06-04', 12);"
+    /* A day without any ticket. */
+    "DELETE FROM tickets WHERE created_at >= '2026-05-20 00:00+00' AND "
+    " created_at < '2026-05-21 00:00+00';"
+    /* Bad text: empty, 10 MB, HTML, control characters, other scripts. */
+    "INSERT INTO tickets (ticket_id, customer_id, created_at, subject, body) "
+    "VALUES ('odd-empty', 'c1', '2026-05-10 10:00+00', '', ''), "
+    " ('odd-null', NULL, '2026-05-10 11:00+00', NULL, NULL), "
+    " ('odd-huge', 'c2', '2026-05-11 10:00+00', 'export', "
+    "  repeat('export csv broken again ', 440000)), "
+    " ('odd-html', 'c3', '2026-05-12 10:00+00', 'invoice', "
+    "  '<html><style>p{}</style><p>Refund &amp; <b>invoice</b></p>"
+    "<script>x()</script></html>'), "
+    " ('odd-junk', 'c4', '2026-05-12 11:00+00', chr(1) || chr(2) || chr(127), "
+    "  repeat(chr(7) || chr(65533) || chr(12), 100)), "
+    " ('odd-zh', 'zz-unknown', '2026-05-13 10:00+00', '导出失败', "
+    "  '我们无法导出CSV文件，请帮助。');";
+
+/* Majority topic of each theme, e.g. "billing:3 export:1 login:2". */
+static const char *theme_topics(const char *dsn, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s",
+             testdb_value(
+                 dsn, "SELECT string_agg(theme || ':' || topic, ' ' ORDER BY "
+                      "theme) FROM (SELECT split_part(ticket_id, '-', 1) "
+                      "theme, mode() WITHIN GROUP (ORDER BY topic_id) topic "
+                      "FROM vigil.ticket_topics WHERE ticket_id ~ "
+                      "'^(billing|login|export)-2026-05-0' GROUP BY 1) x"));
+    return buf;
+}
+
+static const char *ALERTS_DIGEST =
+    "SELECT md5(coalesce(string_agg(concat_ws('|', a.kind, a.status, "
+    " a.detected_at, a.window_start, a.window_end, a.observed, "
+    " round(a.expected::numeric, 3), a.customers, a.mrr_at_risk, "
+    " a.sample_ticket_ids, a.resolved_on), ';' ORDER BY a.detected_at, "
+    " a.window_start, a.observed), '')) FROM vigil.trend_alerts a";
+
+int main(void)
+{
+    const char *dsn = testdb_fresh("vt_topics");
+    char cfgpath[64];
+    snprintf(cfgpath, sizeof cfgpath, "/tmp/vt_topics_cfg.%d.json",
+             (int)getpid());
+    FILE *f = fopen(cfgpath, "w");
+    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60}}", f);
+    fclose(f);
+    char args[512];
+    testdb_exec(dsn, SCHEMA_SQL);
+    testdb_exec(dsn, THEMES_SQL);
+    cli_result *r = cli_run(dsn, "init");
+    CHECK_INT_EQ(r->status, 0);
+
+    /* Config mistakes name the keys and the file. */
+    FILE *g = fopen(cfgpath, "w");
+    fputs("{\"topics\": {\"k_min\": 9, \"k_max\": 3}}", g);
+    fclose(g);
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-25",
+             cfgpath);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 3);
+    CHECK(strstr(r->err, "topics.k_min") && strstr(r->err, cfgpath));
+    g = fopen(cfgpath, "w");
+    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60}}", g);
+    fclose(g);
+
+    /* First fit, with the bad rows in its window. */
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-25 --json",
+             cfgpath);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    json_t *j = cli_json(r);
+    CHECK(j != NULL);
+    if (j) {
+        CHECK(json_integer_value(json_object_get(j, "topics")) >= 3);
+        CHECK(json_integer_value(json_object_get(j, "assigned")) > 500);
+        CHECK(json_is_true(json_object_get(j, "refit")));
+        CHECK(json_object_get(j, "alerts") != NULL);
+        json_t *d = json_object_get(j, "dirty");
+        CHECK(json_integer_value(json_object_get(d, "body_truncated")) == 1);
+        CHECK(json_integer_value(json_object_get(d, "empty_text")) == 2);
+        CHECK(json_integer_value(json_object_get(d, "unknown_customer")) == 1);
+        json_decref(j);
+    }
+    /* Labels are readable and distinct terms are stored. */
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) > 0 FROM vigil.topics "
+                                   "WHERE label ~ '(invoice|password|export|"
+                                   "csv|login|billing|refund)'"),
+                 "t");
+    CHECK_STR_EQ(testdb_value(dsn,
+                              "SELECT bool_and(array_length(terms, 1) >= 3 AND "
+                              "array_length(sample_ticket_ids, 1) >= 1) FROM "
+                              "vigil.topics WHERE status = 'active'"),
+                 "t");
+    char before[256], after[256];
+    theme_topics(dsn, before, sizeof before);
+    CHECK(strstr(before, "billing:") && strstr(before, "login:") &&
+          strstr(before, "export:"));
+
+    /* The next day refits: every theme keeps its topic id. */
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-26 --json",
+             cfgpath);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    theme_topics(dsn, after, sizeof after);
+    CHECK_STR_EQ(after, before);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) >= 3 FROM "
+                                   "vigil.topic_links l JOIN "
+                                   "vigil.topic_models m USING (model_id) "
+                                   "WHERE m.as_of = '2026-05-26' AND l.kind "
+                                   "= 'match'"),
+                 "t");
+
+    /* Late tickets (created before the date, loaded after the run) are
+     * assigned incrementally to the existing topics. */
+    testdb_exec(dsn, "INSERT INTO tickets (ticket_id, customer_id, "
+                     "created_at, subject, body) SELECT 'late-' || g, 'c7', "
+                     "'2026-05-25 18:00+00', 'refund for invoice', 'We were "
+                     "charged twice, please refund the invoice payment' "
+                     "FROM generate_series(1, 5) g");
+    snprintf(args, sizeof args,
+             "--config %s topics --as-of 2026-05-26 --incremental --json",
+             cfgpath);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    if (j) {
+        CHECK(json_is_false(json_object_get(j, "refit")));
+        CHECK_INT_EQ(json_integer_value(json_object_get(j, "assigned")), 5);
+        json_decref(j);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.ticket_topics "
+                                   "l WHERE l.ticket_id LIKE 'late-%' AND "
+                                   "l.topic_id = (SELECT mode() WITHIN GROUP "
+                                   "(ORDER BY topic_id) FROM "
+                                   "vigil.ticket_topics WHERE ticket_id LIKE "
+                                   "'billing-2026-05-1%')"),
+                 "5");
+
+    /* Alert lifecycle: nothing before the webhook issue; raised when it
+     * starts; the same alert updated while it lasts; resolved after. */
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-29",
+             cfgpath);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts"),
+                 "0");
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-31 --json",
+             cfgpath);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    if (j) {
+        CHECK(json_integer_value(json_object_get(j, "alerts_raised")) >= 1);
+        json_decref(j);
+    }
+    /* The alerted topic is the webhook issue's. */
+    const char *WEBHOOK_ALERT =
+        "SELECT alert_id FROM vigil.trend_alerts a WHERE (SELECT "
+        "count(*) FILTER (WHERE tt.ticket_id LIKE 'webhook-%') * 2 > count(*) "
+        "FROM vigil.ticket_topics tt JOIN tickets t USING (ticket_id) WHERE "
+        "tt.topic_id = a.topic_id AND t.created_at >= a.window_start AND "
+        "t.created_at < a.window_end + 1) ORDER BY alert_id LIMIT 1";
+    char alert[32];
+    snprintf(alert, sizeof alert, "%s", testdb_value(dsn, WEBHOOK_ALERT));
+    CHECK(alert[0] != '\0');
+    char q[1024];
+    snprintf(q, sizeof q,
+             "SELECT concat_ws(',', status, window_start, window_end, "
+             "observed >= 6, customers > 0, mrr_at_risk > 0, "
+             "array_length(sample_ticket_ids, 1) > 0, label IS NOT NULL, "
+             "detected_at = '2026-05-31 00:00+00') FROM vigil.trend_alerts "
+             "WHERE alert_id = '%s'",
+             alert);
+    CHECK_STR_EQ(testdb_value(dsn, q),
+                 "open,2026-05-28,2026-05-30,t,t,t,t,t,t");
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-02",
+             cfgpath);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    snprintf(q, sizeof q,
+             "SELECT concat_ws(',', status, window_start, window_end, "
+             "updated_on, (SELECT count(*) FROM vigil.trend_alert_days d "
+             "WHERE d.alert_id = a.alert_id)) FROM vigil.trend_alerts a "
+             "WHERE alert_id = '%s'",
+             alert);
+    CHECK_STR_EQ(testdb_value(dsn, q),
+                 "open,2026-05-28,2026-06-01,2026-06-02,2");
+    /* Still one open alert for that topic (one per ongoing event). */
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT max(n) FROM (SELECT count(*) n "
+                                   "FROM vigil.trend_alerts WHERE status = "
+                                   "'open' GROUP BY topic_id) x"),
+                 "1");
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-12",
+             cfgpath);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    snprintf(q, sizeof q,
+             "SELECT status || ',' || resolved_on FROM vigil.trend_alerts "
+             "WHERE alert_id = '%s'",
+             alert);
+    CHECK_STR_EQ(testdb_value(dsn, q), "resolved,2026-06-12");
+
+    /* An earlier date is refused without --replay ... */
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-31",
+             cfgpath);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 2);
+    CHECK(strstr(r->err, "--replay") != NULL);
+    /* ... and a replay of the same days says exactly the same. */
+    char digest[64];
+    snprintf(digest, sizeof digest, "%s", testdb_value(dsn, ALERTS_DIGEST));
+    const char *days[] = {"2026-05-31", "2026-06-02", "2026-06-12"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args,
+                 "--config %s topics --as-of %s --replay --json", cfgpath,
+                 days[i]);
+        CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, ALERTS_DIGEST), digest);
+
+    /* No leakage: tickets on or after the as-of date change nothing. */
+    const char *MODEL_DIGEST =
+        "SELECT md5(string_agg(term || df, ',' ORDER BY col)) FROM "
+        "vigil.topic_vocab v JOIN vigil.topic_models m USING (model_id) "
+        "WHERE m.as_of = '2026-06-12'";
+    char model[64];
+    snprintf(model, sizeof model, "%s", testdb_value(dsn, MODEL_DIGEST));
+    testdb_exec(dsn, "SELECT add_theme('zebra', ARRAY['zebra', 'stripes', "
+                     "'savanna crash', 'giraffe'], '2026-06-12', "
+                     "'2026-06-14', 30)");
+    snprintf(args, sizeof args,
+             "--config %s topics --as-of 2026-06-12 --replay --json", cfgpath);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    CHECK_STR_EQ(testdb_value(dsn, MODEL_DIGEST), model);
+    CHECK_STR_EQ(testdb_value(dsn, ALERTS_DIGEST), digest);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.topic_vocab "
+                                   "WHERE term LIKE '%zebra%'"),
+                 "0");
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.ticket_topics "
+                                   "WHERE ticket_id LIKE 'zebra-%'"),
+                 "0");
+    /* A second run for the same date changes nothing either. */
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-12",
+             cfgpath);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    CHECK_STR_EQ(testdb_value(dsn, ALERTS_DIGEST), digest);
+
+    /* Tiny inputs: no tickets at all, then a single ticket. */
+    const char *dsn2 = testdb_fresh("vt_topics_tiny");
+    testdb_exec(dsn2, SCHEMA_SQL);
+    CHECK_INT_EQ(cli_run(dsn2, "init")->status, 0);
+    r = cli_run(dsn2, "topics --as-of 2026-05-01 --json");
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    if (j) {
+        CHECK_INT_EQ(json_integer_value(json_object_get(j, "topics")), 0);
+        CHECK_INT_EQ(json_integer_value(json_object_get(j, "alerts")), 0);
+        json_decref(j);
+    }
+    testdb_exec(dsn2, "INSERT INTO tickets (ticket_id, customer_id, "
+                      "created_at, subject, body) VALUES ('one', 'c1', "
+                      "'2026-05-01 09:00+00', 'Invoice wrong', 'The invoice "
+                      "total is wrong')");
+    r = cli_run(dsn2, "topics --as-of 2026-05-02 --k 5 --json");
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    if (j) {
+        CHECK(json_integer_value(json_object_get(j, "topics")) <= 1);
+        json_decref(j);
+    }
+    remove(cfgpath);
+    return check_done("db_topics");
+}

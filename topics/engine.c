@@ -1,0 +1,1127 @@
+/* engine.c — the topics job: streams tickets out of PostgreSQL, refits or
+ * extends the topic model, keeps ids stable, and hands over to the alerts. */
+#include "topics/engine.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/date.h"
+#include "topics/alerts.h"
+#include "topics/cluster.h"
+#include "topics/text.h"
+#include "topics/tfidf.h"
+
+#define SUBJECT_CAP 1000
+#define BODY_CAP 20000 /* bytes of a body read; the rest is never sent */
+#define BATCH 4096     /* tickets tokenised at once, then their text freed */
+#define TOP_TERMS 10
+#define SAMPLES 5
+
+/* ---- small growable helpers ---------------------------------------------- */
+
+typedef struct strbuf {
+    char *s;
+    size_t n, cap;
+} strbuf;
+
+static int sb_printf(strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int sb_printf(strbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0,
+                          fmt, ap);
+        va_end(ap);
+        if (k < 0)
+            return -1;
+        if (b->s && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return 0;
+        }
+        size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t)k;
+        char *s = realloc(b->s, cap);
+        if (!s)
+            return -1;
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+typedef struct strvec {
+    char **v;
+    size_t n, cap;
+} strvec;
+
+static int sv_push(strvec *sv, const char *s)
+{
+    if (sv->n == sv->cap) {
+        size_t cap = sv->cap ? sv->cap * 2 : 1024;
+        char **v = realloc(sv->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        sv->v = v;
+        sv->cap = cap;
+    }
+    sv->v[sv->n] = strdup(s ? s : "");
+    if (!sv->v[sv->n])
+        return -1;
+    sv->n++;
+    return 0;
+}
+
+static void sv_free(strvec *sv)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        free(sv->v[i]);
+    free(sv->v);
+    memset(sv, 0, sizeof *sv);
+}
+
+/* "{1,2,3}" -> numbers; returns count or -1. */
+static long parse_array(const char *s, double **out)
+{
+    size_t cap = 64, n = 0;
+    double *v = malloc(cap * sizeof *v);
+    if (!v)
+        return -1;
+    const char *p = s;
+    while (*p) {
+        if (*p == '{' || *p == '}' || *p == ',' || *p == ' ') {
+            p++;
+            continue;
+        }
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p) {
+            free(v);
+            return -1;
+        }
+        if (n == cap) {
+            cap *= 2;
+            double *w = realloc(v, cap * sizeof *w);
+            if (!w) {
+                free(v);
+                return -1;
+            }
+            v = w;
+        }
+        v[n++] = x;
+        p = end;
+    }
+    *out = v;
+    return (long)n;
+}
+
+/* ---- the run's state -------------------------------------------------------
+ */
+
+typedef struct run {
+    db_conn *db;
+    const vg_config *cfg;
+    const vg_log *lg;
+    const topics_opts *o;
+    char day[DATE_BUF];  /* as-of date */
+    char from[DATE_BUF]; /* first day of the ticket window */
+    char *tickets, *customers;
+    /* tokenising */
+    text_pipe **pipes;
+    int npipes;
+    topic_corpus *corpus;
+    strvec ids;
+    strvec bsub, bbody, blang; /* the current batch's text */
+    long empty, truncated, unknown_customer;
+    progress prog;
+    /* the model in use */
+    long long model_id;
+    int refit;
+    long assigned, unassigned;
+    json_t *links;
+} run;
+
+static vg_code flush_batch(run *R, vg_error *err)
+{
+    size_t n = R->bsub.n;
+    if (n == 0)
+        return VG_OK;
+    topic_doc *docs = calloc(n, sizeof *docs);
+    if (!docs)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    for (size_t i = 0; i < n; i++)
+        docs[i] = (topic_doc){R->bsub.v[i], R->bbody.v[i],
+                              R->blang.v[i][0] ? R->blang.v[i] : NULL};
+    vg_code rc =
+        topic_corpus_add_docs(R->corpus, R->pipes, R->npipes, docs, n, err);
+    free(docs);
+    sv_free(&R->bsub);
+    sv_free(&R->bbody);
+    sv_free(&R->blang);
+    progress_update(&R->prog, "topics: %zu tickets read", R->ids.n);
+    return rc;
+}
+
+/* COPY row: ticket_id, subject, body, language, truncated, known customer */
+static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
+{
+    run *R = ctx;
+    if (nf != 6)
+        return vg_fail(err, VG_EINTERNAL, "topics: unexpected ticket row");
+    if (sv_push(&R->ids, f[0]) || sv_push(&R->bsub, f[1]) ||
+        sv_push(&R->bbody, f[2]) || sv_push(&R->blang, f[3]))
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    if ((!f[1] || !*f[1]) && (!f[2] || !*f[2]))
+        R->empty++;
+    if (f[4] && f[4][0] == 't')
+        R->truncated++;
+    if (f[5] && f[5][0] == 'f')
+        R->unknown_customer++;
+    if (R->bsub.n >= BATCH)
+        return flush_batch(R, err);
+    return VG_OK;
+}
+
+/* Streams the window's tickets (all, or only those without a topic yet) in
+ * ticket_id order into R->ids and R->corpus. Dates are ours; identifiers are
+ * quoted; bodies are cut in SQL so a 10 MB body never crosses the wire. */
+static vg_code read_tickets(run *R, int only_new, vg_error *err)
+{
+    strbuf q = {0};
+    vg_code rc = VG_OK;
+    if (sb_printf(&q,
+                  "SELECT t.ticket_id, left(t.subject, %d), left(t.body, %d), "
+                  "c.language, octet_length(t.body) > %d, "
+                  "t.customer_id IS NULL OR c.customer_id IS NOT NULL "
+                  "FROM %s t LEFT JOIN %s c ON c.customer_id = t.customer_id "
+                  "%s"
+                  "WHERE t.created_at >= '%s 00:00:00+00'::timestamptz "
+                  "AND t.created_at < '%s 00:00:00+00'::timestamptz "
+                  "AND t.ticket_id IS NOT NULL %s ORDER BY t.ticket_id",
+                  SUBJECT_CAP, BODY_CAP, BODY_CAP, R->tickets, R->customers,
+                  only_new ? "LEFT JOIN vigil.ticket_topics x ON x.ticket_id = "
+                             "t.ticket_id "
+                           : "",
+                  R->from, R->day,
+                  only_new ? "AND x.ticket_id IS NULL" : "") != 0) {
+        free(q.s);
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    }
+    rc = db_copy_out(R->db, q.s, on_ticket, R, NULL, err);
+    if (rc == VG_OK)
+        rc = flush_batch(R, err);
+    free(q.s);
+    return rc;
+}
+
+/* ---- persistence -----------------------------------------------------------
+ */
+
+typedef struct loaded {
+    long long model_id;
+    int as_of;
+    topic_vocab *vocab;
+    int k;
+    long long *topic_ids;
+    float *cent; /* k x dim over vocab's columns */
+    double threshold;
+} loaded;
+
+static void loaded_free(loaded *L)
+{
+    topic_vocab_free(L->vocab);
+    free(L->topic_ids);
+    free(L->cent);
+    memset(L, 0, sizeof *L);
+}
+
+typedef struct vocab_rows {
+    strvec term, surface;
+    uint32_t *df;
+    size_t n, cap;
+} vocab_rows;
+
+static vg_code on_vocab(void *ctx, int nf, char **f, vg_error *err)
+{
+    vocab_rows *v = ctx;
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 4096;
+        uint32_t *d = realloc(v->df, v->cap * sizeof *d);
+        if (!d)
+            return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        v->df = d;
+    }
+    if (sv_push(&v->term, f[0]) || sv_push(&v->surface, f[1]))
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    v->df[v->n++] = (uint32_t)strtoul(f[2], NULL, 10);
+    return VG_OK;
+}
+
+/* The latest model fitted for a date <= as_of, or model_id 0 when none. */
+static vg_code load_model(run *R, loaded *L, vg_error *err)
+{
+    memset(L, 0, sizeof *L);
+    PGresult *r = NULL;
+    const char *p[1] = {R->day};
+    vg_code rc = db_exec(R->db,
+                         "SELECT model_id, as_of - DATE '1970-01-01', "
+                         "n_docs, threshold FROM vigil.topic_models "
+                         "WHERE as_of <= $1::date ORDER BY as_of DESC LIMIT 1",
+                         1, p, &r, err);
+    if (rc != VG_OK || PQntuples(r) == 0) {
+        PQclear(r);
+        return rc;
+    }
+    L->model_id = atoll(PQgetvalue(r, 0, 0));
+    L->as_of = atoi(PQgetvalue(r, 0, 1));
+    size_t ndocs = (size_t)atol(PQgetvalue(r, 0, 2));
+    L->threshold = atof(PQgetvalue(r, 0, 3));
+    PQclear(r);
+    r = NULL;
+
+    vocab_rows vr = {0};
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT term, surface, df FROM vigil.topic_vocab WHERE model_id "
+             "= %lld ORDER BY col",
+             L->model_id);
+    rc = db_copy_out(R->db, q, on_vocab, &vr, NULL, err);
+    if (rc == VG_OK)
+        rc = topic_vocab_restore((const char *const *)vr.term.v,
+                                 (const char *const *)vr.surface.v, vr.df, vr.n,
+                                 ndocs, &L->vocab, err);
+    sv_free(&vr.term);
+    sv_free(&vr.surface);
+    free(vr.df);
+    if (rc != VG_OK)
+        goto fail;
+
+    char mid[32];
+    snprintf(mid, sizeof mid, "%lld", L->model_id);
+    const char *p2[1] = {mid};
+    rc = db_exec(R->db,
+                 "SELECT topic_id, cols, vals FROM vigil.topic_centroids "
+                 "WHERE model_id = $1 ORDER BY topic_id",
+                 1, p2, &r, err);
+    if (rc != VG_OK)
+        goto fail;
+    size_t dim = topic_vocab_size(L->vocab);
+    L->k = PQntuples(r);
+    L->topic_ids = calloc((size_t)L->k + 1, sizeof *L->topic_ids);
+    L->cent = calloc((size_t)L->k * dim + 1, sizeof *L->cent);
+    if (!L->topic_ids || !L->cent) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < L->k; i++) {
+        L->topic_ids[i] = atoll(PQgetvalue(r, i, 0));
+        double *cols = NULL, *vals = NULL;
+        long nc = parse_array(PQgetvalue(r, i, 1), &cols);
+        long nv = parse_array(PQgetvalue(r, i, 2), &vals);
+        if (nc < 0 || nv != nc) {
+            free(cols);
+            free(vals);
+            rc = vg_fail(err, VG_EDATA,
+                         "topics: centroid of topic %lld in model %lld is "
+                         "damaged",
+                         L->topic_ids[i], L->model_id);
+            goto fail;
+        }
+        for (long j = 0; j < nc; j++)
+            if (cols[j] >= 0 && (size_t)cols[j] < dim)
+                L->cent[(size_t)i * dim + (size_t)cols[j]] = (float)vals[j];
+        free(cols);
+        free(vals);
+    }
+    PQclear(r);
+    return VG_OK;
+fail:
+    PQclear(r);
+    loaded_free(L);
+    return rc;
+}
+
+/* Removes what runs for dates >= from produced, so that date can be run again
+ * as it would have been then (and restores alerts to their earlier state). */
+static vg_code rewind_from(run *R, const char *from, vg_error *err)
+{
+    const char *p[1] = {from};
+    vg_code rc0 = topics_alerts_rewind(R->db, from, err);
+    if (rc0 != VG_OK)
+        return rc0;
+    static const char *const steps[] = {
+        "DELETE FROM vigil.ticket_topics WHERE assigned_on >= $1::date",
+        "DELETE FROM vigil.topic_models WHERE as_of >= $1::date",
+        "UPDATE vigil.topics SET status = 'active', merged_into = NULL "
+        "WHERE merged_into IN (SELECT topic_id FROM vigil.topics "
+        "                      WHERE first_seen >= $1::date)",
+        "DELETE FROM vigil.topics WHERE first_seen >= $1::date"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        vg_code rc = db_exec(R->db, steps[i], 1, p, NULL, err);
+        if (rc != VG_OK)
+            return rc;
+    }
+    /* Topics of the model now latest are active again. */
+    return db_run(R->db,
+                  "UPDATE vigil.topics SET status = 'active', merged_into = "
+                  "NULL WHERE topic_id IN (SELECT topic_id FROM "
+                  "vigil.topic_centroids WHERE model_id = (SELECT model_id "
+                  "FROM vigil.topic_models ORDER BY as_of DESC LIMIT 1))",
+                  err);
+}
+
+/* Writes the ticket -> topic rows (topic -1 = none) through a temporary table
+ * and one upsert. */
+static vg_code write_assignments(run *R, const int *assign, const float *sim,
+                                 const long long *ids_of_topic, vg_error *err)
+{
+    vg_code rc = db_run(R->db,
+                        "CREATE TEMP TABLE IF NOT EXISTS vigil_tt_new "
+                        "(ticket_id text, topic_id bigint, similarity real) "
+                        "ON COMMIT DROP",
+                        err);
+    if (rc == VG_OK)
+        rc = db_run(R->db, "TRUNCATE vigil_tt_new", err);
+    db_copy_in *ci = NULL;
+    if (rc == VG_OK)
+        rc = db_copy_in_begin(
+            R->db,
+            "COPY vigil_tt_new (ticket_id, topic_id, similarity) FROM "
+            "STDIN",
+            &ci, err);
+    for (size_t i = 0; rc == VG_OK && i < R->ids.n; i++) {
+        db_copy_field(ci, R->ids.v[i]);
+        if (assign[i] >= 0) {
+            db_copy_field_fmt(ci, "%lld", ids_of_topic[assign[i]]);
+            R->assigned++;
+        } else {
+            db_copy_field_null(ci);
+            R->unassigned++;
+        }
+        db_copy_field_fmt(ci, "%.6g", (double)sim[i]);
+        rc = db_copy_row_end(ci, err);
+    }
+    if (ci) {
+        vg_code rc2 = db_copy_in_end(ci, rc != VG_OK, err);
+        if (rc == VG_OK)
+            rc = rc2;
+    }
+    if (rc != VG_OK)
+        return rc;
+    char mid[32];
+    snprintf(mid, sizeof mid, "%lld", R->model_id);
+    const char *p[2] = {mid, R->day};
+    return db_exec(
+        R->db,
+        "INSERT INTO vigil.ticket_topics (ticket_id, topic_id, similarity, "
+        " model_id, assigned_on) "
+        "SELECT ticket_id, topic_id, similarity, $1::bigint, $2::date "
+        "FROM vigil_tt_new "
+        "ON CONFLICT (ticket_id) DO UPDATE SET topic_id = EXCLUDED.topic_id, "
+        " similarity = EXCLUDED.similarity, model_id = EXCLUDED.model_id, "
+        " assigned_on = EXCLUDED.assigned_on",
+        2, p, NULL, err);
+}
+
+/* ---- refit -----------------------------------------------------------------
+ */
+
+static vg_code insert_topic(run *R, long long *id, vg_error *err)
+{
+    PGresult *r = NULL;
+    const char *p[1] = {R->day};
+    vg_code rc = db_exec(R->db,
+                         "INSERT INTO vigil.topics (first_seen, last_seen) "
+                         "VALUES ($1::date, $1::date) RETURNING topic_id",
+                         1, p, &r, err);
+    if (rc == VG_OK)
+        *id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+static const char *link_name(topic_link_kind k)
+{
+    static const char *const n[] = {"match", "split", "merge", "new", "gone"};
+    return n[k];
+}
+
+/* Gives each new topic an id: a match keeps the old id, a split or a new
+ * topic gets a fresh one; merged and gone old topics are marked. */
+static vg_code assign_ids(run *R, const loaded *prev, const topic_vocab *v,
+                          const topic_model *m, long long *ids, vg_error *err)
+{
+    int k = topic_model_k(m);
+    size_t dim = topic_vocab_size(v);
+    vg_code rc = VG_OK;
+    float *new_c = NULL, *old_c = NULL;
+    topic_link *links = NULL;
+    size_t nlinks = 0;
+    for (int c = 0; c < k; c++)
+        ids[c] = 0;
+    if (prev->model_id && prev->k > 0 && k > 0) {
+        new_c = malloc((size_t)k * dim * sizeof *new_c + 1);
+        old_c = calloc((size_t)prev->k * dim + 1, sizeof *old_c);
+        if (!new_c || !old_c) {
+            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+            goto cleanup;
+        }
+        for (int c = 0; c < k; c++)
+            topic_model_centroid(m, c, new_c + (size_t)c * dim);
+        /* Old centroids projected onto the new vocabulary's columns. */
+        size_t odim = topic_vocab_size(prev->vocab);
+        for (size_t j = 0; j < odim; j++) {
+            long col = topic_vocab_find(v, topic_vocab_term(prev->vocab, j));
+            if (col < 0)
+                continue;
+            for (int o = 0; o < prev->k; o++)
+                old_c[(size_t)o * dim + (size_t)col] =
+                    prev->cent[(size_t)o * odim + j];
+        }
+        rc = topic_match(old_c, prev->k, new_c, k, dim,
+                         R->cfg->topics_match_threshold, &links, &nlinks, err);
+        if (rc != VG_OK)
+            goto cleanup;
+    } else {
+        links = calloc((size_t)k + 1, sizeof *links);
+        if (!links) {
+            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+            goto cleanup;
+        }
+        for (int c = 0; c < k; c++)
+            links[nlinks++] = (topic_link){TOPIC_LINK_NEW, -1, c, 0};
+    }
+    /* Matches first (they fix ids), then fresh ids, then merges/gone. */
+    for (size_t i = 0; i < nlinks; i++)
+        if (links[i].kind == TOPIC_LINK_MATCH)
+            ids[links[i].new_topic] = prev->topic_ids[links[i].old_topic];
+    for (size_t i = 0; rc == VG_OK && i < nlinks; i++)
+        if ((links[i].kind == TOPIC_LINK_SPLIT ||
+             links[i].kind == TOPIC_LINK_NEW) &&
+            ids[links[i].new_topic] == 0)
+            rc = insert_topic(R, &ids[links[i].new_topic], err);
+    for (size_t i = 0; rc == VG_OK && i < nlinks; i++) {
+        topic_link *l = &links[i];
+        long long old_id =
+                      l->old_topic >= 0 ? prev->topic_ids[l->old_topic] : 0,
+                  new_id = l->new_topic >= 0 ? ids[l->new_topic] : 0;
+        char a[32], b[32], mid[32], s[32];
+        snprintf(a, sizeof a, "%lld", old_id);
+        snprintf(b, sizeof b, "%lld", new_id);
+        snprintf(mid, sizeof mid, "%lld", R->model_id);
+        snprintf(s, sizeof s, "%.4f", l->sim);
+        const char *p[5] = {mid, link_name(l->kind), old_id ? a : NULL,
+                            new_id ? b : NULL, s};
+        rc = db_exec(R->db,
+                     "INSERT INTO vigil.topic_links (model_id, kind, "
+                     "old_topic_id, new_topic_id, similarity) VALUES "
+                     "($1, $2, $3, $4, $5)",
+                     5, p, NULL, err);
+        if (rc == VG_OK && l->kind == TOPIC_LINK_MERGE) {
+            const char *q[2] = {a, b};
+            rc = db_exec(R->db,
+                         "UPDATE vigil.topics SET status = 'merged', "
+                         "merged_into = $2, updated_at = now() "
+                         "WHERE topic_id = $1",
+                         2, q, NULL, err);
+        } else if (rc == VG_OK && l->kind == TOPIC_LINK_GONE) {
+            const char *q[1] = {a};
+            rc = db_exec(R->db,
+                         "UPDATE vigil.topics SET status = 'gone', "
+                         "updated_at = now() WHERE topic_id = $1",
+                         1, q, NULL, err);
+        }
+        json_t *cnt = json_object_get(R->links, link_name(l->kind));
+        json_object_set_new(R->links, link_name(l->kind),
+                            json_integer(json_integer_value(cnt) + 1));
+    }
+cleanup:
+    free(new_c);
+    free(old_c);
+    free(links);
+    return rc;
+}
+
+/* A Postgres text[] literal of strings (quoted, escaped). */
+static int text_array(strbuf *b, const char *const *s, size_t n)
+{
+    if (sb_printf(b, "{"))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (sb_printf(b, "%s\"", i ? "," : ""))
+            return -1;
+        for (const char *c = s[i]; *c; c++)
+            if (sb_printf(b, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c))
+                return -1;
+        if (sb_printf(b, "\""))
+            return -1;
+    }
+    return sb_printf(b, "}");
+}
+
+static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
+                           const long long *ids, const topic_terms *terms,
+                           const int *assign, const float *sim, vg_error *err)
+{
+    int k = topic_model_k(m);
+    size_t dim = topic_vocab_size(v);
+    vg_code rc = VG_OK;
+    db_copy_in *ci = NULL;
+    float *c = malloc(dim * sizeof *c + 1);
+    strbuf b = {0};
+    /* Best few tickets per topic, as representative samples. */
+    size_t *best = malloc(((size_t)k * SAMPLES + 1) * sizeof *best);
+    if (!c || !best) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < (size_t)k * SAMPLES; i++)
+        best[i] = SIZE_MAX;
+    for (size_t i = 0; i < R->ids.n; i++) {
+        if (assign[i] < 0)
+            continue;
+        size_t *s = best + (size_t)assign[i] * SAMPLES;
+        for (int j = 0; j < SAMPLES; j++) {
+            if (s[j] == SIZE_MAX || sim[i] > sim[s[j]]) {
+                memmove(s + j + 1, s + j,
+                        (SAMPLES - 1 - (size_t)j) * sizeof *s);
+                s[j] = i;
+                break;
+            }
+        }
+    }
+
+    rc = db_copy_in_begin(R->db,
+                          "COPY vigil.topic_vocab (model_id, col, term, "
+                          "surface, df) FROM STDIN",
+                          &ci, err);
+    for (size_t j = 0; rc == VG_OK && j < dim; j++) {
+        db_copy_field_fmt(ci, "%lld", R->model_id);
+        db_copy_field_fmt(ci, "%zu", j);
+        db_copy_field(ci, topic_vocab_term(v, j));
+        db_copy_field(ci, topic_vocab_surface(v, j));
+        db_copy_field_fmt(ci, "%zu", topic_vocab_df(v, j));
+        rc = db_copy_row_end(ci, err);
+    }
+    if (ci) {
+        vg_code rc2 = db_copy_in_end(ci, rc != VG_OK, err);
+        rc = rc == VG_OK ? rc2 : rc;
+        ci = NULL;
+    }
+    if (rc == VG_OK)
+        rc = db_copy_in_begin(R->db,
+                              "COPY vigil.topic_centroids (model_id, topic_id, "
+                              "size, cols, vals) FROM STDIN",
+                              &ci, err);
+    for (int t = 0; rc == VG_OK && t < k; t++) {
+        topic_model_centroid(m, t, c);
+        strbuf cols = {0}, vals = {0};
+        int bad = sb_printf(&cols, "{") || sb_printf(&vals, "{");
+        int first = 1;
+        for (size_t j = 0; j < dim && !bad; j++) {
+            if (c[j] == 0)
+                continue;
+            bad = sb_printf(&cols, "%s%zu", first ? "" : ",", j) ||
+                  sb_printf(&vals, "%s%.9g", first ? "" : ",", (double)c[j]);
+            first = 0;
+        }
+        bad = bad || sb_printf(&cols, "}") || sb_printf(&vals, "}");
+        if (bad) {
+            free(cols.s);
+            free(vals.s);
+            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+            break;
+        }
+        db_copy_field_fmt(ci, "%lld", R->model_id);
+        db_copy_field_fmt(ci, "%lld", ids[t]);
+        db_copy_field_fmt(ci, "%zu", terms[t].size);
+        db_copy_field(ci, cols.s);
+        db_copy_field(ci, vals.s);
+        free(cols.s);
+        free(vals.s);
+        rc = db_copy_row_end(ci, err);
+    }
+    if (ci) {
+        vg_code rc2 = db_copy_in_end(ci, rc != VG_OK, err);
+        rc = rc == VG_OK ? rc2 : rc;
+        ci = NULL;
+    }
+    /* Labels, terms (stems and readable words), size, samples. */
+    for (int t = 0; rc == VG_OK && t < k; t++) {
+        const char *tv[TOP_TERMS], *sv[TOP_TERMS], *smp[SAMPLES];
+        size_t nt = terms[t].n < TOP_TERMS ? terms[t].n : TOP_TERMS, ns = 0;
+        for (size_t j = 0; j < nt; j++) {
+            tv[j] = topic_vocab_term(v, terms[t].col[j]);
+            sv[j] = topic_vocab_surface(v, terms[t].col[j]);
+        }
+        for (int j = 0; j < SAMPLES; j++)
+            if (best[(size_t)t * SAMPLES + (size_t)j] != SIZE_MAX)
+                smp[ns++] = R->ids.v[best[(size_t)t * SAMPLES + (size_t)j]];
+        strbuf a1 = {0}, a2 = {0}, a3 = {0};
+        if (text_array(&a1, tv, nt) || text_array(&a2, sv, nt) ||
+            text_array(&a3, smp, ns)) {
+            free(a1.s);
+            free(a2.s);
+            free(a3.s);
+            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+            break;
+        }
+        char id[32], size[32];
+        snprintf(id, sizeof id, "%lld", ids[t]);
+        snprintf(size, sizeof size, "%zu", terms[t].size);
+        const char *p[7] = {
+            id,    terms[t].label ? terms[t].label : "", a1.s, a2.s, size, a3.s,
+            R->day};
+        rc = db_exec(R->db,
+                     "UPDATE vigil.topics SET label = $2, terms = $3, "
+                     "surface_terms = $4, size = $5, sample_ticket_ids = $6, "
+                     "status = 'active', merged_into = NULL, last_seen = $7, "
+                     "updated_at = now() WHERE topic_id = $1",
+                     7, p, NULL, err);
+        free(a1.s);
+        free(a2.s);
+        free(a3.s);
+    }
+cleanup:
+    free(c);
+    free(best);
+    free(b.s);
+    return rc;
+}
+
+/* Tickets no topic explains may be an issue too new to win its own cluster
+ * when k is chosen (a few dozen tickets among thousands) — exactly the early
+ * signal trend alerts exist for. So the outliers are clustered on their own,
+ * and groups that are big enough (trend.min_count, at least 5) and cohesive
+ * (mean cosine to their centroid >= RESIDUAL_COHESION) join the model as
+ * extra topics; then every ticket is assigned again. Noise stays noise:
+ * unrelated outliers do not form cohesive groups. */
+#define RESIDUAL_COHESION 0.3
+static vg_code add_residual_topics(run *R, const topic_csr *X, topic_model **m,
+                                   int *assign, float *sim, int *added,
+                                   vg_error *err)
+{
+    *added = 0;
+    size_t n = X->nrows, nout = 0;
+    int min_size = R->cfg->trend_min_count > 5 ? R->cfg->trend_min_count : 5;
+    for (size_t i = 0; i < n; i++)
+        nout += assign[i] < 0 && X->rowptr[i + 1] > X->rowptr[i];
+    if (nout < (size_t)min_size * 2)
+        return VG_OK;
+    vg_code rc = VG_OK;
+    size_t *idx = malloc(nout * sizeof *idx);
+    const char **sid = malloc(nout * sizeof *sid);
+    int *sa = malloc(nout * sizeof *sa);
+    float *ss = malloc(nout * sizeof *ss), *comb = NULL;
+    size_t *cs = NULL;
+    topic_csr Y = {0};
+    topic_model *sm = NULL, *nm = NULL;
+    size_t nnz = 0, k0 = (size_t)topic_model_k(*m), dim = X->ncols;
+    Y.rowptr = calloc(nout + 1, sizeof *Y.rowptr);
+    if (!idx || !sid || !sa || !ss || !Y.rowptr)
+        goto oom;
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (assign[i] < 0 && X->rowptr[i + 1] > X->rowptr[i]) {
+            idx[j] = i;
+            sid[j++] = R->ids.v[i];
+            nnz += X->rowptr[i + 1] - X->rowptr[i];
+        }
+    Y.nrows = nout;
+    Y.ncols = dim;
+    Y.col = malloc((nnz + 1) * sizeof *Y.col);
+    Y.val = malloc((nnz + 1) * sizeof *Y.val);
+    if (!Y.col || !Y.val)
+        goto oom;
+    for (size_t j = 0, w = 0; j < nout; j++) {
+        for (size_t e = X->rowptr[idx[j]]; e < X->rowptr[idx[j] + 1]; e++) {
+            Y.col[w] = X->col[e];
+            Y.val[w++] = X->val[e];
+        }
+        Y.rowptr[j + 1] = w;
+    }
+    topic_kmeans_opts ko;
+    topic_kmeans_opts_default(&ko);
+    ko.k_min = 2;
+    ko.k_max = (int)(nout / (size_t)min_size);
+    ko.k_max = ko.k_max > 8 ? 8 : ko.k_max;
+    ko.outlier_budget = 0.9;
+    ko.seed = (uint64_t)R->cfg->topics_seed;
+    ko.threads = R->cfg->topics_threads;
+    if (ko.k_max < 2)
+        goto cleanup;
+    if ((rc = topic_kmeans(&Y, sid, &ko, &sm, sa, ss, err)) != VG_OK)
+        goto cleanup;
+    int ks = topic_model_k(sm);
+    comb = malloc(((k0 + (size_t)ks) * dim + 1) * sizeof *comb);
+    if (!comb)
+        goto oom;
+    for (size_t c = 0; c < k0; c++)
+        topic_model_centroid(*m, (int)c, comb + c * dim);
+    /* Kept groups; groups whose centroids are alike are one issue the
+     * automatic k happened to split, so they are pooled (size-weighted). */
+    size_t kk = k0;
+    cs = calloc((size_t)ks + 1, sizeof *cs);
+    if (!cs)
+        goto oom;
+    for (int c = 0; c < ks; c++) {
+        double tot = 0;
+        for (size_t j = 0; j < nout; j++)
+            if (sa[j] == c) {
+                cs[c]++;
+                tot += ss[j];
+            }
+        if (cs[c] < (size_t)min_size || tot / (double)cs[c] < RESIDUAL_COHESION)
+            continue;
+        float *row = comb + kk * dim;
+        topic_model_centroid(sm, c, row);
+        int pooled = 0;
+        for (size_t e = k0; e < kk && !pooled; e++) {
+            double dot = 0, ne = 0;
+            for (size_t t = 0; t < dim; t++) {
+                dot += (double)comb[e * dim + t] * row[t];
+                ne += (double)comb[e * dim + t] * comb[e * dim + t];
+            }
+            if (ne > 0 && dot / sqrt(ne) >= RESIDUAL_COHESION) {
+                /* Unnormalised sums weigh groups by size; the model
+                 * normalises centroids when it is built. */
+                for (size_t t = 0; t < dim; t++)
+                    comb[e * dim + t] += (float)cs[c] * row[t];
+                pooled = 1;
+            }
+        }
+        if (!pooled) {
+            for (size_t t = 0; t < dim; t++)
+                row[t] *= (float)cs[c];
+            kk++;
+        }
+    }
+    if (kk == k0)
+        goto cleanup;
+    rc = topic_model_from_centroids(comb, (int)kk, dim,
+                                    topic_model_threshold(*m), &nm, err);
+    if (rc == VG_OK)
+        rc = topic_model_assign(nm, X, assign, sim, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    topic_model_free(*m);
+    *m = nm;
+    nm = NULL;
+    *added = (int)(kk - k0);
+    goto cleanup;
+oom:
+    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+cleanup:
+    topic_csr_free(&Y);
+    topic_model_free(sm);
+    topic_model_free(nm);
+    free(idx);
+    free(sid);
+    free(sa);
+    free(ss);
+    free(comb);
+    free(cs);
+    return rc;
+}
+
+static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
+{
+    const vg_config *cfg = R->cfg;
+    topic_vocab *v = NULL;
+    topic_model *m = NULL;
+    topic_csr X = {0}, C = {0};
+    topic_terms *terms = NULL;
+    int *assign = NULL, k = 0;
+    float *sim = NULL;
+    long long *ids = NULL;
+    vg_code rc = read_tickets(R, 0, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    progress_update(&R->prog, "topics: clustering %zu tickets", R->ids.n);
+    if ((rc = topic_vocab_build(R->corpus, NULL, &v, err)) != VG_OK ||
+        (rc = topic_tfidf(R->corpus, v, &X, err)) != VG_OK)
+        goto cleanup;
+    assign = malloc((R->ids.n + 1) * sizeof *assign);
+    sim = malloc((R->ids.n + 1) * sizeof *sim);
+    if (!assign || !sim) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    topic_kmeans_opts ko;
+    topic_kmeans_opts_default(&ko);
+    ko.k = R->o->k > 0 ? R->o->k : cfg->topics_k;
+    ko.k_min = cfg->topics_k_min;
+    ko.k_max = cfg->topics_k_max;
+    ko.outlier_budget = cfg->topics_outlier_budget;
+    ko.seed = (uint64_t)cfg->topics_seed;
+    ko.threads = cfg->topics_threads;
+    rc = topic_kmeans(&X, (const char *const *)R->ids.v, &ko, &m, assign, sim,
+                      err);
+    if (rc != VG_OK)
+        goto cleanup;
+    double sil = topic_model_silhouette(m);
+    int residual = 0;
+    if ((rc = add_residual_topics(R, &X, &m, assign, sim, &residual, err)) !=
+        VG_OK)
+        goto cleanup;
+    k = topic_model_k(m);
+    if ((rc = topic_counts(R->corpus, v, &C, err)) != VG_OK ||
+        (rc = topic_ctfidf(&C, v, assign, k, TOP_TERMS, &terms, err)) != VG_OK)
+        goto cleanup;
+
+    /* The model row first: links and centroids refer to it. */
+    json_t *params = json_pack(
+        "{s:i, s:i, s:i, s:f, s:i, s:f}", "k", ko.k, "k_min", ko.k_min, "k_max",
+        ko.k_max, "outlier_budget", ko.outlier_budget, "seed", cfg->topics_seed,
+        "match_threshold", cfg->topics_match_threshold);
+    char *ps = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(params);
+    char nd[32], th[32];
+    snprintf(nd, sizeof nd, "%zu", R->ids.n);
+    snprintf(th, sizeof th, "%.9g", topic_model_threshold(m));
+    const char *p[4] = {R->day, nd, th, ps};
+    PGresult *r = NULL;
+    rc = db_exec(R->db,
+                 "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
+                 "params) VALUES ($1::date, $2, $3, $4::jsonb) "
+                 "RETURNING model_id",
+                 4, p, &r, err);
+    free(ps);
+    if (rc == VG_OK)
+        R->model_id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (rc != VG_OK)
+        goto cleanup;
+    ids = calloc((size_t)k + 1, sizeof *ids);
+    if (!ids) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    if ((rc = assign_ids(R, prev, v, m, ids, err)) != VG_OK ||
+        (rc = write_model(R, v, m, ids, terms, assign, sim, err)) != VG_OK ||
+        (rc = write_assignments(R, assign, sim, ids, err)) != VG_OK)
+        goto cleanup;
+    json_object_set_new(sum, "k", json_integer(k));
+    json_object_set_new(sum, "vocabulary",
+                        json_integer((json_int_t)topic_vocab_size(v)));
+    json_object_set_new(sum, "residual_topics", json_integer(residual));
+    if (isfinite(sil))
+        json_object_set_new(sum, "silhouette", json_real(sil));
+cleanup:
+    if (terms)
+        topic_terms_free(terms, k);
+    topic_csr_free(&X);
+    topic_csr_free(&C);
+    topic_model_free(m);
+    topic_vocab_free(v);
+    free(assign);
+    free(sim);
+    free(ids);
+    return rc;
+}
+
+/* Tickets of the window without a topic, assigned to the latest model. */
+static vg_code extend(run *R, const loaded *L, vg_error *err)
+{
+    topic_model *m = NULL;
+    topic_csr X = {0};
+    int *assign = NULL;
+    float *sim = NULL;
+    vg_code rc = read_tickets(R, 1, err);
+    if (rc != VG_OK || R->ids.n == 0)
+        return rc;
+    rc = topic_model_from_centroids(L->cent, L->k, topic_vocab_size(L->vocab),
+                                    L->threshold, &m, err);
+    if (rc == VG_OK)
+        rc = topic_tfidf(R->corpus, L->vocab, &X, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    assign = malloc((R->ids.n + 1) * sizeof *assign);
+    sim = malloc((R->ids.n + 1) * sizeof *sim);
+    if (!assign || !sim) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    if ((rc = topic_model_assign(m, &X, assign, sim, err)) != VG_OK)
+        goto cleanup;
+    rc = write_assignments(R, assign, sim, L->topic_ids, err);
+cleanup:
+    free(assign);
+    free(sim);
+    topic_csr_free(&X);
+    topic_model_free(m);
+    return rc;
+}
+
+/* ---- the job ---------------------------------------------------------------
+ */
+
+static vg_code check_later(run *R, vg_error *err)
+{
+    PGresult *r = NULL;
+    const char *p[1] = {R->day};
+    vg_code rc = db_exec(
+        R->db,
+        "SELECT greatest((SELECT max(as_of) FROM vigil.topic_models), "
+        " (SELECT max(as_of) FROM vigil.trend_alert_days), "
+        " (SELECT max(assigned_on) FROM vigil.ticket_topics))::text, "
+        " greatest((SELECT max(as_of) FROM vigil.topic_models), "
+        " (SELECT max(as_of) FROM vigil.trend_alert_days), "
+        " (SELECT max(assigned_on) FROM vigil.ticket_topics)) > $1::date",
+        1, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    int later = !PQgetisnull(r, 0, 1) && PQgetvalue(r, 0, 1)[0] == 't';
+    if (later && !R->o->replay)
+        rc = vg_fail(err, VG_EUSAGE,
+                     "topics already ran for %s, after %s: running %s now "
+                     "would rewrite the later topics and alerts. Pass "
+                     "--replay to do that (e.g. to replay history day by day)",
+                     PQgetvalue(r, 0, 0), R->day, R->day);
+    else if (later) {
+        char next[DATE_BUF];
+        date_format(R->o->as_of + 1, next);
+        rc = rewind_from(R, next, err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                   const topics_opts *o, json_t **summary, vg_error *err)
+{
+    *summary = NULL;
+    if (cfg->topics_k_min > cfg->topics_k_max)
+        return vg_fail(err, VG_ECONFIG,
+                       "topics.k_min (%d) is above topics.k_max (%d)%s%s",
+                       cfg->topics_k_min, cfg->topics_k_max,
+                       cfg->path[0] ? " in " : "", cfg->path);
+    run R;
+    memset(&R, 0, sizeof R);
+    R.db = db;
+    R.cfg = cfg;
+    R.lg = lg;
+    R.o = o;
+    R.links = json_object();
+    date_format(o->as_of, R.day);
+    date_format(o->as_of - cfg->topics_window_days, R.from);
+    progress_init(&R.prog, o->quiet);
+    loaded L = {0};
+    json_t *sum = json_object();
+    vg_code rc = VG_OK;
+    R.tickets = db_qualify(db, cfg->source_schema, "tickets");
+    R.customers = db_qualify(db, cfg->source_schema, "customers");
+    R.npipes = cfg->topics_threads > 0 ? cfg->topics_threads : 1;
+    R.pipes = calloc((size_t)R.npipes, sizeof *R.pipes);
+    if (!R.tickets || !R.customers || !R.pipes || !sum || !R.links) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; rc == VG_OK && i < R.npipes; i++)
+        rc = text_pipe_new(NULL, &R.pipes[i], err);
+    if (rc == VG_OK)
+        rc = topic_corpus_new(&R.corpus, err);
+    if (rc != VG_OK)
+        goto cleanup;
+
+    if ((rc = db_begin(db, err)) != VG_OK)
+        goto cleanup;
+    /* Concurrent topics runs queue here instead of interleaving. */
+    if ((rc = db_run(db,
+                     "SELECT pg_advisory_xact_lock(hashtext('vigil.topics'))",
+                     err)) != VG_OK ||
+        (rc = check_later(&R, err)) != VG_OK ||
+        (rc = load_model(&R, &L, err)) != VG_OK)
+        goto rollback;
+    int stale = !L.model_id || o->as_of - L.as_of >= cfg->topics_refit_days;
+    R.refit = !o->incremental && (o->refit || o->k > 0 || stale);
+    if (o->incremental && !L.model_id) {
+        rc = vg_fail(err, VG_EDATA,
+                     "no topic model on or before %s yet: run `vigil topics "
+                     "--as-of %s` without --incremental first",
+                     R.day, R.day);
+        goto rollback;
+    }
+    if (R.refit) {
+        if (L.model_id && L.as_of == o->as_of) {
+            /* Refitting a date again: start from the model before it. */
+            loaded_free(&L);
+            if ((rc = rewind_from(&R, R.day, err)) != VG_OK ||
+                (rc = load_model(&R, &L, err)) != VG_OK)
+                goto rollback;
+        }
+        log_info(lg, "refitting on tickets from %s to %s", R.from,
+                 R.day);
+        rc = refit(&R, &L, sum, err);
+    } else {
+        R.model_id = L.model_id;
+        rc = extend(&R, &L, err);
+    }
+    if (rc != VG_OK)
+        goto rollback;
+    progress_update(&R.prog, "topics: trend alerts");
+    json_t *alerts = NULL;
+    rc = topics_alerts(db, cfg, lg, o->as_of, R.model_id, R.tickets,
+                       R.customers, &alerts, err);
+    if (rc != VG_OK)
+        goto rollback;
+    if ((rc = db_commit(db, err)) != VG_OK) {
+        json_decref(alerts);
+        goto cleanup;
+    }
+    progress_done(&R.prog);
+
+    PGresult *r = NULL;
+    char mid[32];
+    snprintf(mid, sizeof mid, "%lld", R.model_id);
+    const char *p[1] = {mid};
+    long topics = 0;
+    if (db_exec(db,
+                "SELECT count(*) FROM vigil.topic_centroids WHERE model_id = "
+                "$1",
+                1, p, &r, NULL) == VG_OK)
+        topics = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    json_object_set_new(sum, "as_of", json_string(R.day));
+    json_object_set_new(sum, "topics", json_integer(topics));
+    json_object_set_new(sum, "assigned", json_integer(R.assigned));
+    json_object_set_new(sum, "unassigned", json_integer(R.unassigned));
+    json_object_set_new(sum, "tickets_read", json_integer((json_int_t)R.ids.n));
+    json_object_set_new(sum, "refit", json_boolean(R.refit));
+    json_object_set_new(sum, "model_id", json_integer(R.model_id));
+    json_object_set_new(sum, "window_start", json_string(R.from));
+    if (R.refit)
+        json_object_set(sum, "links", R.links);
+    json_object_set_new(sum, "dirty",
+                        json_pack("{s:i, s:i, s:i}", "empty_text",
+                                  (json_int_t)R.empty, "body_truncated",
+                                  (json_int_t)R.truncated, "unknown_customer",
+                                  (json_int_t)R.unknown_customer));
+    json_object_update(sum, alerts);
+    json_decref(alerts);
+    *summary = sum;
+    sum = NULL;
+    goto cleanup;
+rollback:
+    db_rollback(db);
+cleanup:
+    progress_done(&R.prog);
+    loaded_free(&L);
+    json_decref(sum);
+    json_decref(R.links);
+    if (R.pipes)
+        for (int i = 0; i < R.npipes; i++)
+            text_pipe_free(R.pipes[i]);
+    free(R.pipes);
+    topic_corpus_free(R.corpus);
+    sv_free(&R.ids);
+    sv_free(&R.bsub);
+    sv_free(&R.bbody);
+    sv_free(&R.blang);
+    free(R.tickets);
+    free(R.customers);
+    return rc;
+}

@@ -1,0 +1,208 @@
+/* trend.c — expected counts, negative binomial tails and Benjamini-Hochberg
+ * for trend alerts; see trend.h for the model and why it is shaped this way. */
+#include "topics/trend.h"
+
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#define PRIOR_DF 10.0
+
+void trend_opts_default(trend_opts *o)
+{
+    o->window_days = 3;
+    o->baseline_days = 28;
+    o->min_count = 6;
+    o->min_ratio = 1.5;
+    o->fdr = 0.01;
+    o->resolve_ratio = 1.2;
+    o->new_days = 14;
+}
+
+const char *trend_kind_name(trend_kind k)
+{
+    switch (k) {
+    case TREND_NEW:
+        return "new";
+    case TREND_EMERGING:
+        return "emerging";
+    case TREND_SPIKE:
+        return "spike";
+    default:
+        return "none";
+    }
+}
+
+double trend_tail(int k, double mu, double phi)
+{
+    if (k <= 0)
+        return 1.0;
+    if (!(mu > 0))
+        return 0.0;
+    if (!(phi > 1.0 + 1e-9))
+        return gsl_cdf_poisson_Q((unsigned)(k - 1), mu);
+    /* NB with mean mu and variance phi*mu: size r = mu / (phi - 1),
+     * success probability p = r / (r + mu) = 1 / phi. */
+    double r = mu / (phi - 1.0);
+    return gsl_cdf_negative_binomial_Q((unsigned)(k - 1), 1.0 / phi, r);
+}
+
+typedef struct pidx {
+    double p;
+    size_t i;
+} pidx;
+
+static int cmp_pidx(const void *a, const void *b)
+{
+    const pidx *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p < y->p ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+vg_code trend_bh(const double *p, size_t n, double *q, vg_error *err)
+{
+    if (n == 0)
+        return VG_OK;
+    pidx *s = malloc(n * sizeof *s);
+    if (!s)
+        return vg_fail(err, VG_ENOMEM, "trend: out of memory");
+    for (size_t i = 0; i < n; i++)
+        s[i] = (pidx){p[i], i};
+    qsort(s, n, sizeof *s, cmp_pidx);
+    double run = 1.0;
+    for (size_t r = n; r-- > 0;) {
+        double v = s[r].p * (double)n / (double)(r + 1);
+        if (v < run)
+            run = v;
+        q[s[r].i] = run;
+    }
+    free(s);
+    return VG_OK;
+}
+
+vg_code trend_test(const trend_opts *opts, const int *counts, const int *totals,
+                   size_t ntopics, size_t ndays, const int *age_days,
+                   trend_result *out, vg_error *err)
+{
+    const size_t w = (size_t)opts->window_days;
+    if (w == 0 || ndays <= w)
+        return vg_fail(err, VG_EINTERNAL,
+                       "trend: %zu days cannot hold a %zu-day window and a "
+                       "baseline",
+                       ndays, w);
+    const size_t nb = ndays - w; /* baseline days */
+    vg_code rc = VG_OK;
+    double *ratio = malloc((ntopics + 1) * sizeof *ratio);
+    double *p = calloc(ntopics + 1, sizeof *p);
+    double *q = malloc((ntopics + 1) * sizeof *q);
+    size_t *tested = malloc((ntopics + 1) * sizeof *tested);
+    double *x2s = malloc((ntopics + 1) * sizeof *x2s);
+    if (!ratio || !p || !q || !tested || !x2s) {
+        rc = vg_fail(err, VG_ENOMEM, "trend: out of memory");
+        goto cleanup;
+    }
+    double tot_base = 0, tot_win = 0, tot_prev = 0;
+    for (size_t d = 0; d < nb; d++)
+        tot_base += totals[d];
+    for (size_t d = nb; d < ndays; d++)
+        tot_win += totals[d];
+    for (size_t d = nb >= w ? nb - w : 0; d < nb; d++)
+        tot_prev += totals[d];
+
+    /* Overdispersion from the baseline: per topic with volume, Pearson
+     * chi-square over its degrees of freedom; the median across topics. */
+    size_t nr = 0;
+    for (size_t t = 0; t < ntopics; t++) {
+        const int *c = counts + t * ndays;
+        double b = 0;
+        x2s[t] = -1;
+        for (size_t d = 0; d < nb; d++)
+            b += c[d];
+        if (b < 20 || tot_base <= 0 || nb < 2)
+            continue;
+        double share = b / tot_base, x2 = 0;
+        for (size_t d = 0; d < nb; d++) {
+            double e = share * totals[d];
+            if (e > 0)
+                x2 += (c[d] - e) * (c[d] - e) / e;
+        }
+        x2s[t] = x2;
+        ratio[nr++] = x2 / (double)(nb - 1);
+    }
+    double phi = nr ? median_inplace(ratio, nr) : 1.0;
+    if (!(phi >= 1.0))
+        phi = 1.0;
+
+    size_t nt = 0;
+    for (size_t t = 0; t < ntopics; t++) {
+        const int *c = counts + t * ndays;
+        trend_result *r = &out[t];
+        memset(r, 0, sizeof *r);
+        double b = 0, o = 0, prev = 0;
+        for (size_t d = 0; d < nb; d++)
+            b += c[d];
+        for (size_t d = nb; d < ndays; d++)
+            o += c[d];
+        for (size_t d = nb >= w ? nb - w : 0; d < nb; d++)
+            prev += c[d];
+        /* The topic's rate relative to every OTHER ticket, so its own spike
+         * does not inflate the volume it is compared with; half a ticket of
+         * prior keeps a topic with no history finite. */
+        double share = (b + 0.5) / (tot_base - b + 1.0);
+        r->observed = (int)o;
+        r->baseline = (int)b;
+        r->expected = share * (tot_win - o);
+        r->rate = share;
+        /* A topic noisier than most keeps its own dispersion, shrunk
+         * towards the common one (PRIOR_DF pseudo-days of it); never below
+         * the common one, so a calm-looking baseline cannot make a topic
+         * more alarm-prone than the rest. */
+        double phit = phi;
+        if (x2s[t] >= 0) {
+            double own =
+                (x2s[t] + PRIOR_DF * phi) / ((double)(nb - 1) + PRIOR_DF);
+            phit = own > phi ? own : phi;
+        }
+        r->dispersion = phit;
+        r->p_value = trend_tail(r->observed, r->expected, phit);
+        r->elevated =
+            r->expected > 0 && o / r->expected >= opts->resolve_ratio && o > 0;
+        if (o > 0) {
+            p[nt] = r->p_value;
+            tested[nt++] = t;
+        }
+        /* Previous window's ratio, for 'emerging'. */
+        double eprev = share * (tot_prev - prev);
+        ratio[t] = eprev > 0 ? prev / eprev : 0;
+    }
+    if ((rc = trend_bh(p, nt, q, err)) != VG_OK)
+        goto cleanup;
+    for (size_t i = 0; i < nt; i++) {
+        trend_result *r = &out[tested[i]];
+        double lift = r->expected > 0 ? r->observed / r->expected : INFINITY;
+        if (q[i] > opts->fdr || r->observed < opts->min_count ||
+            lift < opts->min_ratio)
+            continue;
+        r->significant = 1;
+        int age = age_days ? age_days[tested[i]] : 1 << 30;
+        double little = r->observed * 0.1 > 2 ? r->observed * 0.1 : 2;
+        if (age < opts->new_days && r->baseline <= little)
+            r->kind = TREND_NEW;
+        else if (ratio[tested[i]] >= opts->resolve_ratio &&
+                 lift > ratio[tested[i]])
+            r->kind = TREND_EMERGING;
+        else
+            r->kind = TREND_SPIKE;
+    }
+cleanup:
+    free(ratio);
+    free(p);
+    free(q);
+    free(tested);
+    free(x2s);
+    return rc;
+}
