@@ -1053,8 +1053,7 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                 (rc = load_model(&R, &L, err)) != VG_OK)
                 goto rollback;
         }
-        log_info(lg, "refitting on tickets from %s to %s", R.from,
-                 R.day);
+        log_info(lg, "refitting on tickets from %s to %s", R.from, R.day);
         rc = refit(&R, &L, sum, err);
     } else {
         R.model_id = L.model_id;
