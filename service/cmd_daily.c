@@ -43,6 +43,9 @@ static vg_code daily_body(cli *c, db_conn *db, void *arg, json_t **summary,
         memset(&t, 0, sizeof t);
         t.as_of = a->as_of;
         t.replay = a->replay;
+        /* A catch-up run for a missed day must not fail on (or rewrite) the
+         * newer topics an hourly run already wrote. */
+        t.skip_if_later = !a->replay;
         t.quiet = c->quiet;
         rc = topics_run(db, &c->cfg, &c->log, &t, &s, err);
         if (rc == VG_OK) {
@@ -114,10 +117,15 @@ int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
                 printf("  score:    %lld customers scored\n",
                        (long long)json_integer_value(
                            json_object_get(sc, "scored")));
-            printf(
-                "  topics:   %lld topics, %lld open trend alerts\n",
-                (long long)json_integer_value(json_object_get(tp, "topics")),
-                (long long)json_integer_value(json_object_get(tp, "alerts")));
+            if (json_object_get(tp, "skipped"))
+                printf("  topics:   skipped (%s)\n",
+                       json_string_value(json_object_get(tp, "skipped")));
+            else
+                printf("  topics:   %lld topics, %lld open trend alerts\n",
+                       (long long)json_integer_value(
+                           json_object_get(tp, "topics")),
+                       (long long)json_integer_value(
+                           json_object_get(tp, "alerts")));
             printf(
                 "  outreach: %lld tasks created, %lld assigned\n",
                 (long long)json_integer_value(json_object_get(ou, "created")),
@@ -137,8 +145,11 @@ const char cmd_daily_usage[] =
     "own\n"
     "transaction. Without a champion model scoring is skipped (with a "
     "warning) and\n"
-    "topics and outreach still run. --replay is passed to topics (see `vigil "
-    "topics\n"
-    "--help`). The JSON summary nests each step's summary under \"score\", "
+    "topics and outreach still run; when topics already ran for a later "
+    "date (a\n"
+    "catch-up after downtime) the topics step is skipped, unless --replay "
+    "rewrites\n"
+    "it (see `vigil topics --help`). The JSON summary nests each step's "
+    "summary under \"score\", "
     "\"topics\"\n"
     "and \"outreach\".\n";

@@ -60,8 +60,27 @@ int main(void)
     CHECK_INT_EQ(r->status, 0);
     CHECK(strstr(r->out, "score:") && strstr(r->out, "topics:") &&
           strstr(r->out, "outreach:"));
-    /* A date before the latest topics run needs --replay. */
-    r = cli_run(dsn, "--quiet daily --as-of 2026-09-20");
-    CHECK_INT_EQ(r->status, 2);
+    /* A catch-up for an earlier date leaves the newer topics alone... */
+    char before[64];
+    snprintf(before, sizeof before, "%s",
+             testdb_value(dsn, "SELECT count(*) || ':' || max(as_of) FROM "
+                               "vigil.topic_models"));
+    r = cli_run(dsn, "--quiet daily --as-of 2026-09-30 --json");
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    if (j) {
+        CHECK(json_string_value(json_object_get(json_object_get(j, "topics"),
+                                                "skipped")) != NULL);
+        json_decref(j);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) || ':' || max(as_of) "
+                                   "FROM vigil.topic_models"),
+                 before);
+    /* ... and --replay rewrites from that date on. */
+    r = cli_run(dsn, "--quiet daily --as-of 2026-09-30 --replay");
+    CHECK_INT_EQ(r->status, 0);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT max(as_of) FROM "
+                                   "vigil.topic_models"),
+                 "2026-09-30");
     return check_done("db_daily");
 }

@@ -141,6 +141,7 @@ typedef struct run {
     /* the model in use */
     long long model_id;
     int refit;
+    char skipped[160]; /* why nothing ran (skip_if_later), "" otherwise */
     long assigned, unassigned;
     json_t *links;
 } run;
@@ -975,7 +976,11 @@ static vg_code check_later(run *R, vg_error *err)
     if (rc != VG_OK)
         return rc;
     int later = !PQgetisnull(r, 0, 1) && PQgetvalue(r, 0, 1)[0] == 't';
-    if (later && !R->o->replay)
+    if (later && R->o->skip_if_later) {
+        snprintf(R->skipped, sizeof R->skipped,
+                 "topics already ran for %s, after %s: the newer results stand",
+                 PQgetvalue(r, 0, 0), R->day);
+    } else if (later && !R->o->replay)
         rc = vg_fail(err, VG_EUSAGE,
                      "topics already ran for %s, after %s: running %s now "
                      "would rewrite the later topics and alerts. Pass "
@@ -1033,8 +1038,18 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     if ((rc = db_run(db,
                      "SELECT pg_advisory_xact_lock(hashtext('vigil.topics'))",
                      err)) != VG_OK ||
-        (rc = check_later(&R, err)) != VG_OK ||
-        (rc = load_model(&R, &L, err)) != VG_OK)
+        (rc = check_later(&R, err)) != VG_OK)
+        goto rollback;
+    if (R.skipped[0]) {
+        log_warn(lg, "%s", R.skipped);
+        db_rollback(db);
+        json_object_set_new(sum, "as_of", json_string(R.day));
+        json_object_set_new(sum, "skipped", json_string(R.skipped));
+        *summary = sum;
+        sum = NULL;
+        goto cleanup;
+    }
+    if ((rc = load_model(&R, &L, err)) != VG_OK)
         goto rollback;
     int stale = !L.model_id || o->as_of - L.as_of >= cfg->topics_refit_days;
     R.refit = !o->incremental && (o->refit || o->k > 0 || stale);

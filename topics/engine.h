@@ -10,11 +10,14 @@
 #include "core/log.h"
 
 typedef struct topics_opts {
-    int as_of;       /* day number: only tickets created before it are read */
-    int k;           /* > 0: refit with exactly k topics */
-    int refit;       /* refit even if the latest model is recent enough */
-    int incremental; /* never refit: assign new tickets to the latest model */
-    int replay;      /* allow rewriting results of later dates */
+    int as_of;         /* day number: only tickets created before it are read */
+    int k;             /* > 0: refit with exactly k topics */
+    int refit;         /* refit even if the latest model is recent enough */
+    int incremental;   /* never refit: assign new tickets to the latest model */
+    int replay;        /* allow rewriting results of later dates */
+    int skip_if_later; /* later results exist: do nothing, say so in the
+                          summary ("skipped") instead of failing (daily's
+                          catch-up runs after downtime) */
     int quiet;
 } topics_opts;
 
