@@ -52,6 +52,11 @@ static inline pid_t sv_start(const char *dsn, const char *config,
         fprintf(stderr, "VIGIL_BIN is not set (ctest sets it)\n");
         exit(1);
     }
+    /* Truncate here, not only in the child: a reader must never see the
+     * previous instance's lines in a reused log file. */
+    FILE *t = fopen(log, "w");
+    if (t)
+        fclose(t);
     pid_t pid = fork();
     if (pid == 0) {
         setenv("VIGIL_DSN", dsn, 1);
@@ -105,6 +110,8 @@ static inline int sv_port(const char *log)
 {
     if (!sv_wait_log(log, "(port ", 30))
         return 0;
+    /* The file only grows after sv_start truncated it: reading it again is
+     * safe. */
     const char *p = strstr(sv_log(log), "(port ");
     return p ? atoi(p + 6) : 0;
 }
