@@ -103,3 +103,22 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
         json_object_set_new(*summary, "run_id", json_integer(run_id));
     return rc;
 }
+
+vg_code cli_job_command(cli *c, const char *job, int as_of, cli_job_body body,
+                        void *arg, int json, cli_print_fn print, vg_error *err)
+{
+    db_conn *db = NULL;
+    json_t *summary = NULL;
+    vg_code rc = cli_connect(c, &db, 1, err);
+    if (rc == VG_OK)
+        rc = cli_run_job(c, db, job, as_of, body, arg, &summary, err);
+    if (rc == VG_OK) {
+        if (json)
+            cli_print_json(summary);
+        else
+            print(db, summary);
+    }
+    json_decref(summary);
+    db_close(db);
+    return rc;
+}

@@ -56,4 +56,13 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                     cli_job_body body, void *arg, json_t **summary,
                     vg_error *err);
 
+/* Prints a job's summary for people (db is still open, for extra detail). */
+typedef void (*cli_print_fn)(db_conn *db, const json_t *summary);
+
+/* What every job command does once its options are parsed: connect (schema
+ * required), run body inside a vigil.job_runs row, print the summary as one
+ * JSON object (json) or with print, clean up. */
+vg_code cli_job_command(cli *c, const char *job, int as_of, cli_job_body body,
+                        void *arg, int json, cli_print_fn print, vg_error *err);
+
 #endif

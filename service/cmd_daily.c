@@ -72,6 +72,33 @@ static vg_code daily_body(cli *c, db_conn *db, void *arg, json_t **summary,
     return rc;
 }
 
+static long long jint(const json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static void print_daily(db_conn *db, const json_t *summary)
+{
+    json_t *sc = json_object_get(summary, "score"),
+           *tp = json_object_get(summary, "topics"),
+           *ou = json_object_get(summary, "outreach");
+    printf("daily run as of %s\n",
+           json_string_value(json_object_get(summary, "as_of")));
+    if (json_object_get(sc, "skipped"))
+        printf("  score:    skipped (%s)\n",
+               json_string_value(json_object_get(sc, "skipped")));
+    else
+        printf("  score:    %lld customers scored\n", jint(sc, "scored"));
+    if (json_object_get(tp, "skipped"))
+        printf("  topics:   skipped (%s)\n",
+               json_string_value(json_object_get(tp, "skipped")));
+    else
+        printf("  topics:   %lld topics, %lld open trend alerts\n",
+               jint(tp, "topics"), jint(tp, "alerts"));
+    printf("  outreach: %lld tasks created, %lld assigned\n",
+           jint(ou, "created"), jint(ou, "assigned"));
+}
+
 int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL;
@@ -95,46 +122,8 @@ int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
     vg_code rc = cli_parse_as_of(as_of_s, &a.as_of, err);
     if (rc != VG_OK)
         return rc;
-    db_conn *db = NULL;
-    json_t *summary = NULL;
-    rc = cli_connect(c, &db, 1, err);
-    if (rc == VG_OK)
-        rc =
-            cli_run_job(c, db, "daily", a.as_of, daily_body, &a, &summary, err);
-    if (rc == VG_OK) {
-        if (json) {
-            cli_print_json(summary);
-        } else {
-            json_t *sc = json_object_get(summary, "score"),
-                   *tp = json_object_get(summary, "topics"),
-                   *ou = json_object_get(summary, "outreach");
-            printf("daily run as of %s\n",
-                   json_string_value(json_object_get(summary, "as_of")));
-            if (json_object_get(sc, "skipped"))
-                printf("  score:    skipped (%s)\n",
-                       json_string_value(json_object_get(sc, "skipped")));
-            else
-                printf("  score:    %lld customers scored\n",
-                       (long long)json_integer_value(
-                           json_object_get(sc, "scored")));
-            if (json_object_get(tp, "skipped"))
-                printf("  topics:   skipped (%s)\n",
-                       json_string_value(json_object_get(tp, "skipped")));
-            else
-                printf("  topics:   %lld topics, %lld open trend alerts\n",
-                       (long long)json_integer_value(
-                           json_object_get(tp, "topics")),
-                       (long long)json_integer_value(
-                           json_object_get(tp, "alerts")));
-            printf(
-                "  outreach: %lld tasks created, %lld assigned\n",
-                (long long)json_integer_value(json_object_get(ou, "created")),
-                (long long)json_integer_value(json_object_get(ou, "assigned")));
-        }
-    }
-    json_decref(summary);
-    db_close(db);
-    return rc;
+    return cli_job_command(c, "daily", a.as_of, daily_body, &a, json,
+                           print_daily, err);
 }
 
 const char cmd_daily_usage[] =

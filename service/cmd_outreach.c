@@ -22,7 +22,7 @@ static vg_code load_oc(cli *c, outreach_config **oc, vg_error *err)
     return outreach_config_load(*oc, c->config_path, err);
 }
 
-static long long jnum(json_t *o, const char *k)
+static long long jnum(const json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
 }
@@ -40,6 +40,16 @@ static vg_code outreach_body(cli *c, db_conn *db, void *arg, json_t **summary,
 {
     outreach_arg *a = arg;
     return outreach_run(db, &c->cfg, a->oc, &c->log, a->as_of, summary, err);
+}
+
+static void print_outreach(db_conn *db, const json_t *s)
+{
+    printf("outreach as of %s: %lld tasks created, %lld refreshed, %lld "
+           "held back by cooldown, %lld auto-closed; %lld assigned, %lld "
+           "unassigned; %lld open in the queue\n",
+           json_string_value(json_object_get(s, "as_of")), jnum(s, "created"),
+           jnum(s, "updated"), jnum(s, "cooldown"), jnum(s, "auto_closed"),
+           jnum(s, "assigned"), jnum(s, "unassigned"), jnum(s, "open"));
 }
 
 int cmd_outreach(cli *c, int argc, char **argv, vg_error *err)
@@ -60,31 +70,13 @@ int cmd_outreach(cli *c, int argc, char **argv, vg_error *err)
     }
     outreach_arg a = {0, NULL};
     outreach_config *oc = NULL;
-    db_conn *db = NULL;
-    json_t *summary = NULL;
     vg_code rc = cli_parse_as_of(as_of_s, &a.as_of, err);
     if (rc == VG_OK)
         rc = load_oc(c, &oc, err);
     a.oc = oc;
     if (rc == VG_OK)
-        rc = cli_connect(c, &db, 1, err);
-    if (rc == VG_OK)
-        rc = cli_run_job(c, db, "outreach", a.as_of, outreach_body, &a,
-                         &summary, err);
-    if (rc == VG_OK && json) {
-        cli_print_json(summary);
-    } else if (rc == VG_OK) {
-        json_t *s = summary;
-        printf("outreach as of %s: %lld tasks created, %lld refreshed, %lld "
-               "held back by cooldown, %lld auto-closed; %lld assigned, %lld "
-               "unassigned; %lld open in the queue\n",
-               json_string_value(json_object_get(s, "as_of")),
-               jnum(s, "created"), jnum(s, "updated"), jnum(s, "cooldown"),
-               jnum(s, "auto_closed"), jnum(s, "assigned"),
-               jnum(s, "unassigned"), jnum(s, "open"));
-    }
-    json_decref(summary);
-    db_close(db);
+        rc = cli_job_command(c, "outreach", a.as_of, outreach_body, &a, json,
+                             print_outreach, err);
     free(oc);
     return rc;
 }
@@ -327,6 +319,16 @@ static vg_code deliver_body(cli *c, db_conn *db, void *arg, json_t **summary,
     return VG_OK;
 }
 
+static void print_deliver(db_conn *db, const json_t *s)
+{
+    printf("deliveries: %lld queued, %lld attempted, %lld delivered, %lld "
+           "to retry, %lld given up, %lld pending; RT: %lld checked, %lld "
+           "done, %lld dismissed\n",
+           jnum(s, "queued"), jnum(s, "attempted"), jnum(s, "delivered"),
+           jnum(s, "retried"), jnum(s, "gave_up"), jnum(s, "pending"),
+           jnum(s, "rt_checked"), jnum(s, "rt_done"), jnum(s, "rt_dismissed"));
+}
+
 int cmd_deliver(cli *c, int argc, char **argv, vg_error *err)
 {
     deliver_arg a = {NULL, 0, 0, 1, 0};
@@ -378,8 +380,6 @@ int cmd_deliver(cli *c, int argc, char **argv, vg_error *err)
             return rc;
     }
     outreach_config *oc = NULL;
-    db_conn *db = NULL;
-    json_t *summary = NULL;
     rc = load_oc(c, &oc, err);
     a.oc = oc;
     if (rc == VG_OK && !oc->webhook_url[0] && !oc->rt_url[0])
@@ -387,27 +387,12 @@ int cmd_deliver(cli *c, int argc, char **argv, vg_error *err)
                      "%s: nothing to deliver to: set notify.webhook.url or "
                      "rt.url",
                      c->config_path ? c->config_path : "(no config file)");
-    if (rc == VG_OK)
-        rc = cli_connect(c, &db, 1, err);
-    http_global_init();
-    if (rc == VG_OK)
-        rc = cli_run_job(c, db, "deliver", as_of, deliver_body, &a, &summary,
-                         err);
-    if (rc == VG_OK && json) {
-        cli_print_json(summary);
-    } else if (rc == VG_OK) {
-        printf("deliveries: %lld queued, %lld attempted, %lld delivered, %lld "
-               "to retry, %lld given up, %lld pending; RT: %lld checked, %lld "
-               "done, %lld dismissed\n",
-               jnum(summary, "queued"), jnum(summary, "attempted"),
-               jnum(summary, "delivered"), jnum(summary, "retried"),
-               jnum(summary, "gave_up"), jnum(summary, "pending"),
-               jnum(summary, "rt_checked"), jnum(summary, "rt_done"),
-               jnum(summary, "rt_dismissed"));
+    if (rc == VG_OK) {
+        http_global_init();
+        rc = cli_job_command(c, "deliver", as_of, deliver_body, &a, json,
+                             print_deliver, err);
+        http_global_cleanup();
     }
-    http_global_cleanup();
-    json_decref(summary);
-    db_close(db);
     free(oc);
     return rc;
 }

@@ -101,21 +101,8 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
                        "--incremental cannot be combined with --refit or --k");
     if ((rc = cli_parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
         return rc;
-    db_conn *db = NULL;
-    json_t *summary = NULL;
-    rc = cli_connect(c, &db, 1, err);
-    if (rc == VG_OK)
-        rc = cli_run_job(c, db, "topics", t.as_of, topics_body, &t, &summary,
-                         err);
-    if (rc == VG_OK) {
-        if (json)
-            cli_print_json(summary);
-        else
-            print_topics(db, summary);
-    }
-    json_decref(summary);
-    db_close(db);
-    return rc;
+    return cli_job_command(c, "topics", t.as_of, topics_body, &t, json,
+                           print_topics, err);
 }
 
 const char cmd_topics_usage[] =

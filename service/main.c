@@ -257,7 +257,7 @@ static vg_code train_body(cli *c, db_conn *db, void *arg, json_t **summary,
     return train_run(db, &c->cfg, &c->log, arg, summary, err);
 }
 
-static void print_train(const json_t *s)
+static void print_train(db_conn *db, const json_t *s)
 {
     json_t *m = json_object_get(s, "metrics"),
            *b = json_object_get(s, "baseline");
@@ -330,21 +330,8 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
     }
     if ((rc = cli_parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
         return rc;
-    db_conn *db = NULL;
-    json_t *summary = NULL;
-    rc = cli_connect(c, &db, 1, err);
-    if (rc == VG_OK)
-        rc =
-            cli_run_job(c, db, "train", t.as_of, train_body, &t, &summary, err);
-    if (rc == VG_OK) {
-        if (json)
-            cli_print_json(summary);
-        else
-            print_train(summary);
-    }
-    json_decref(summary);
-    db_close(db);
-    return rc;
+    return cli_job_command(c, "train", t.as_of, train_body, &t, json,
+                           print_train, err);
 }
 
 /* ---- score -----------------------------------------------------------------
@@ -427,21 +414,8 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
     score_arg a = {0, model};
     if ((rc = cli_parse_as_of(as_of_s, &a.as_of, err)) != VG_OK)
         return rc;
-    db_conn *db = NULL;
-    json_t *summary = NULL;
-    rc = cli_connect(c, &db, 1, err);
-    if (rc == VG_OK)
-        rc =
-            cli_run_job(c, db, "score", a.as_of, score_body, &a, &summary, err);
-    if (rc == VG_OK) {
-        if (json)
-            cli_print_json(summary);
-        else
-            print_score(db, summary);
-    }
-    json_decref(summary);
-    db_close(db);
-    return rc;
+    return cli_job_command(c, "score", a.as_of, score_body, &a, json,
+                           print_score, err);
 }
 
 static int cmd_config_keys(cli *c, int argc, char **argv, vg_error *err)
