@@ -5,6 +5,7 @@
 #include "sched/serve.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <ev.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include "core/jobrun.h"
 #include "core/migrate.h"
 #include "http/http.h"
+#include "outreach/playbook.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -123,6 +125,17 @@ static vg_code conf_load(const char *path, serve_conf *c, vg_error *err)
         if ((rc = cfg_load_string(&c->cfg, text, path, err)) != VG_OK)
             goto cleanup;
         snprintf(c->cfg.path, CFG_STR, "%s", path);
+        /* The outreach, notify and rt sections are checked by their module
+         * only when a job reads them: check them now, so a mistake stops
+         * the service (or a reload) instead of failing every daily run. */
+        json_t *root = json_loads(text, 0, NULL);
+        outreach_config *oc = malloc(sizeof *oc);
+        rc = root && oc ? outreach_config_from_json(oc, root, path, err)
+                        : vg_fail(err, VG_ENOMEM, "out of memory");
+        json_decref(root);
+        free(oc);
+        if (rc != VG_OK)
+            goto cleanup;
     }
     if ((rc = tz_load(c->cfg.sched_timezone, &c->zone, err)) != VG_OK) {
         vg_wrap(err, "%s: key 'schedule.timezone': ", origin);

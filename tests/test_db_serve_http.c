@@ -505,6 +505,14 @@ int main(void)
     cr = cli_run(dsn, args);
     CHECK_INT_EQ(cr->status, 3);
     CHECK(strstr(cr->err, "key 'schedule.timezone'") != NULL);
+    /* A mistake in a section only a job reads stops the service too, at
+     * start rather than at the first daily run. */
+    sv_write(cfg, "{\"outreach\": {\"playbooks\": [{\"name\": \"x\", "
+                  "\"trigger\": {\"type\": \"no_such_trigger\"}}]}}");
+    cr = cli_run(dsn, args);
+    CHECK_INT_EQ(cr->status, 3);
+    CHECK(strstr(cr->err, "outreach.playbooks[0]") != NULL &&
+          strstr(cr->err, cfg) != NULL);
     remove(cfg);
     remove(log);
     return check_done("db_serve_http");
