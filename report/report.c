@@ -657,23 +657,35 @@ static vg_code sec_customers(rctx *x, vg_error *err)
 static vg_code query_alerts(rctx *x, PGresult **res, vg_error *err)
 {
     const char *p[1] = {x->d};
-    /* Open at D: raised by then, and still open now or counting days up to
-     * D (an alert resolved later was open at D). The window's end is cut at
-     * D: later runs may have extended it. */
+    /* What the alert looked like at D: `vigil topics` keeps every run's view
+     * in trend_alert_days, so the latest day on or before D is exact. Rows
+     * written without that history (other writers, older versions) fall
+     * back to: raised by D, and still open now or counting days up to D,
+     * with the window cut at D. */
     return try_query(
         x,
         "SELECT a.alert_id, a.topic_id, t.label, "
         " (a.detected_at AT TIME ZONE 'UTC')::date::text, "
-        " a.window_start::text, LEAST(a.window_end, $1::date)::text, "
-        " coalesce(a.window_end > $1::date, false), a.observed, a.expected, "
-        " a.p_value, a.customers, a.mrr_at_risk::text, "
-        " a.window_start - date '1970-01-01', "
-        " LEAST(a.window_end, $1::date) - date '1970-01-01' "
+        " coalesce(d.window_start, a.window_start)::text, "
+        " coalesce(d.window_end, LEAST(a.window_end, $1::date))::text, "
+        " d.alert_id IS NULL AND coalesce(a.window_end > $1::date, false), "
+        " coalesce(d.observed, a.observed), coalesce(d.expected, a.expected), "
+        " coalesce(d.p_value, a.p_value), coalesce(d.customers, a.customers), "
+        " coalesce(d.mrr_at_risk, a.mrr_at_risk)::text, "
+        " coalesce(d.window_start, a.window_start) - date '1970-01-01', "
+        " coalesce(d.window_end, LEAST(a.window_end, $1::date)) "
+        "  - date '1970-01-01' "
         "FROM vigil.trend_alerts a "
+        "LEFT JOIN LATERAL (SELECT * FROM vigil.trend_alert_days h "
+        " WHERE h.alert_id = a.alert_id AND h.as_of <= $1::date "
+        " ORDER BY h.as_of DESC LIMIT 1) d ON true "
         "LEFT JOIN vigil.topics t ON t.topic_id = a.topic_id "
         "WHERE a.detected_at < ($1::date + 1)::timestamptz "
-        " AND (a.status = 'open' OR a.window_end >= $1::date - 1) "
-        "ORDER BY a.p_value NULLS LAST, a.alert_id",
+        " AND CASE WHEN d.alert_id IS NOT NULL THEN d.status = 'open' "
+        "  ELSE NOT EXISTS (SELECT 1 FROM vigil.trend_alert_days h "
+        "                   WHERE h.alert_id = a.alert_id) "
+        "   AND (a.status = 'open' OR a.window_end >= $1::date - 1) END "
+        "ORDER BY coalesce(d.p_value, a.p_value) NULLS LAST, a.alert_id",
         1, p, res, err);
 }
 

@@ -307,6 +307,38 @@ int main(void)
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     CHECK_STR_EQ(testdb_value(dsn, ALERTS_DIGEST), digest);
 
+    /* The HTML report shows each alert as it was on the report's date:
+     * open on June 2, resolved by June 12 (from vigil.trend_alert_days). */
+    char out[96];
+    snprintf(out, sizeof out, "/tmp/vt_topics_report.%d.html", (int)getpid());
+    const char *rdays[2] = {"2026-06-02", "2026-06-12"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "report --as-of %s --out %s --json",
+                 rdays[i], out);
+        r = cli_run(dsn, args);
+        CHECK_INT_EQ(r->status, 0);
+        j = cli_json(r);
+        if (j) {
+            long n = (long)json_integer_value(
+                json_object_get(json_object_get(j, "rows"), "alerts"));
+            CHECK(i == 0 ? n >= 1 : n == 0);
+            json_decref(j);
+        }
+    }
+    /* On June 1 the alert was as the May 31 run left it: its window ended
+     * May 30 (the alert row itself now says June 1). */
+    snprintf(args, sizeof args, "report --as-of 2026-06-01 --out %s", out);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    FILE *hf = fopen(out, "r");
+    static char html[1 << 20];
+    size_t hn = hf ? fread(html, 1, sizeof html - 1, hf) : 0;
+    html[hn] = '\0';
+    if (hf)
+        fclose(hf);
+    CHECK(strstr(html, "2026-05-28 – 2026-05-30") != NULL);
+    CHECK(strstr(html, "2026-05-28 – 2026-06-01") == NULL);
+    remove(out);
+
     /* Tiny inputs: no tickets at all, then a single ticket. */
     const char *dsn2 = testdb_fresh("vt_topics_tiny");
     testdb_exec(dsn2, SCHEMA_SQL);
