@@ -39,6 +39,9 @@ static const cfg_key keys[] = {
      "text or json (one object per line)"},
     {"features.max_event_types", K_INT, OFF(feat_max_event_types), 1, 64, "12",
      "most frequent event types that get their own features"},
+    {"features.max_topics", K_INT, OFF(feat_max_topics), 0, 100, "8",
+     "ticket topics (vigil topics) whose share of a customer's tickets "
+     "becomes a feature; 0: none"},
     {"features.max_categories", K_INT, OFF(feat_max_categories), 1, 200, "20",
      "levels kept per categorical customer column (the rest are 'other')"},
     {"features.work_mem", K_STRING, OFF(feat_work_mem), 0, 0, "\"512MB\"",
@@ -143,6 +146,7 @@ void cfg_defaults(vg_config *c)
     c->log_level = LOG_LVL_INFO;
     c->feat_max_event_types = 12;
     c->feat_max_categories = 20;
+    c->feat_max_topics = 8;
     snprintf(c->feat_work_mem, CFG_STR, "512MB");
     c->train_horizon_days = 30;
     c->train_lookback_days = 180;

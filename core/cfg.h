@@ -23,6 +23,7 @@ typedef struct vg_config {
     /* features.* */
     int feat_max_event_types;    /* most frequent event types kept */
     int feat_max_categories;     /* levels kept per categorical column */
+    int feat_max_topics;         /* ticket topics that become features */
     char feat_work_mem[CFG_STR]; /* PostgreSQL work_mem for the aggregations */
     int feat_exclude_n;          /* customer columns never used */
     char feat_exclude[CFG_MAX_LIST][CFG_STR];

@@ -505,6 +505,9 @@ static vg_code plan_rows(build *B, vg_error *err)
                 float *x = &m->x[r * ncols];
                 x[fc->t_frt_med] = x[fc->t_res_med] = x[fc->t_csat_mean] = NAN;
                 x[fc->t_csat_min] = x[fc->t_days_since] = NAN;
+                /* A share of no tickets is unknown, not zero. */
+                for (int t = 0; fc->t_topic0 >= 0 && t < B->s->ntopics; t++)
+                    x[fc->t_topic0 + t] = NAN;
                 B->last_act[r] = NAN;
             }
         }
@@ -924,6 +927,9 @@ typedef struct tk {
     double csat;                          /* NAN if none */
     double reopens;
     int escalated;
+    int topic;          /* index into the spec's topics, -1 none/outlier */
+    double topic_known; /* day the topic became known (its first topics run),
+                           NAN if the ticket never had a topics run */
 } tk;
 
 typedef struct tk_acc {
@@ -956,7 +962,9 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
         double t = B->m->day[row];
         float *x = &B->m->x[(size_t)row * ncols];
         double last = NAN, csat_sum = 0, csat_min = NAN;
-        int csat_n = 0;
+        int csat_n = 0, topic_n = 0;
+        for (int i = 0; c->t_topic0 >= 0 && i < B->s->ntopics; i++)
+            x[c->t_topic0 + i] = 0; /* counted below, then divided */
         size_t nfrt = 0, nres = 0;
         for (size_t i = 0; i < A->n; i++) {
             const tk *k = &A->v[i];
@@ -973,6 +981,13 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
                 x[c->t_awaiting] += 1;
             if (in90) {
                 x[c->t_count90] += 1;
+                /* Topics count only once a topics run for a date <= t gave
+                 * them: a later run read tickets t must not see. */
+                if (c->t_topic0 >= 0 && k->topic_known <= t) {
+                    topic_n++;
+                    if (k->topic >= 0)
+                        x[c->t_topic0 + k->topic] += 1;
+                }
                 if (k->prio >= 0)
                     x[c->t_prio90[k->prio]] += 1;
                 if (responded_before)
@@ -1005,6 +1020,9 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
         x[c->t_csat_mean] = csat_n ? (float)(csat_sum / csat_n) : NAN;
         x[c->t_csat_min] = (float)csat_min;
         x[c->t_days_since] = isnan(last) ? NAN : (float)(t - last);
+        for (int i = 0; c->t_topic0 >= 0 && i < B->s->ntopics; i++)
+            x[c->t_topic0 + i] =
+                topic_n ? x[c->t_topic0 + i] / (float)topic_n : NAN;
     }
     return VG_OK;
 }
@@ -1021,7 +1039,7 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
 {
     tk_acc *A = ctx;
     build *B = A->B;
-    if (nf != 8)
+    if (nf != 10)
         return vg_fail(err, VG_EINTERNAL, "tickets: unexpected column count %d",
                        nf);
     if (!f[0]) {
@@ -1061,6 +1079,14 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
     k->csat = parse_num(f[5]);
     k->reopens = f[6] ? parse_num(f[6]) : 0;
     k->escalated = f[7] && (f[7][0] == 't');
+    k->topic = -1;
+    k->topic_known = f[9] ? parse_num(f[9]) : NAN;
+    if (f[8]) {
+        long long id = atoll(f[8]);
+        for (int i = 0; i < B->s->ntopics; i++)
+            if (B->s->topic_ids[i] == id)
+                k->topic = i;
+    }
     /* Repairs (counted in the stats query): impossible values become unknown.
      */
     if (!isnan(k->csat) && (k->csat < 1 || k->csat > 5))
@@ -1118,10 +1144,14 @@ static vg_code read_tickets(build *B, vg_error *err)
     rc = set_param(B, "vigil.until", maxd, err);
     if (rc != VG_OK)
         goto cleanup;
-    /* DISTINCT ON drops repeated ticket ids (a view may repeat them). */
+    /* DISTINCT ON drops repeated ticket ids (a view may repeat them). Each
+     * ticket's first topic and the day it became known come along when the
+     * spec has topic features. */
+    const int topics = B->s->c.t_topic0 >= 0;
     snprintf(
         sql, sizeof sql,
-        "SELECT customer_id, c, f, r, priority, csat, reopens, escalated FROM ("
+        "SELECT customer_id, c, f, r, priority, csat, reopens, escalated, "
+        " %s FROM ("
         " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE "
         "\"C\" AS customer_id, "
         "  date_part('epoch', created_at) / 86400 AS c, date_part('epoch', "
@@ -1131,9 +1161,15 @@ static vg_code read_tickets(build *B, vg_error *err)
         "  reopens::float8 AS reopens, escalated::bool AS escalated "
         " FROM %s WHERE created_at < (SELECT "
         "current_setting('vigil.until')::date) "
-        " ORDER BY ticket_id, created_at) t "
+        " ORDER BY ticket_id, created_at) t %s"
         "ORDER BY customer_id, c",
-        tickets);
+        topics ? "tt.first_topic_id, (tt.first_assigned_on - DATE "
+                 "'1970-01-01')::float8"
+               : "NULL::bigint, NULL::float8",
+        tickets,
+        topics ? "LEFT JOIN vigil.ticket_topics tt ON tt.ticket_id = "
+                 "t.ticket_id "
+               : "");
     rc = db_copy_out(B->db, sql, on_ticket, &A, NULL, err);
     if (rc == VG_OK)
         rc = flush_customer(&A, err);

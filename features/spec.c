@@ -32,6 +32,10 @@ void feat_spec_free(feat_spec *s)
         free(s->attrs[i].levels);
     }
     free(s->attrs);
+    for (int i = 0; i < s->ntopics; i++)
+        free(s->topic_labels[i]);
+    free(s->topic_labels);
+    free(s->topic_ids);
     for (size_t i = 0; i < s->ncols; i++) {
         free(s->names[i]);
         free(s->phrases[i]);
@@ -193,6 +197,16 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         add_col(&L, "rated tickets (90 days)", "tickets.csat_count_90d");
     c->t_days_since = add_col(&L, "days since the last support ticket",
                               "tickets.days_since_last_ticket");
+    c->t_topic0 = -1;
+    for (int t = 0; t < s->ntopics; t++) {
+        snprintf(phrase, sizeof phrase,
+                 "share of support tickets about \"%s\" (90 days)",
+                 s->topic_labels[t]);
+        int col = add_col(&L, phrase, "tickets.topic_share_%lld_90d",
+                          s->topic_ids[t]);
+        if (t == 0)
+            c->t_topic0 = col;
+    }
 
     for (int a = 0; a < s->nattrs; a++) {
         attr_def *ad = &s->attrs[a];
@@ -343,6 +357,65 @@ cleanup:
     return rc;
 }
 
+/* The topics with the most tickets of the 90 days before as_of, counted by
+ * each ticket's FIRST topic from a `vigil topics` run for a date <= as_of:
+ * later runs re-assign tickets with models that saw later tickets. None when
+ * the topic engine never ran (or features.max_topics is 0). */
+static vg_code discover_topics(db_conn *db, const vg_config *cfg,
+                               const char *asof, feat_spec *s, vg_error *err)
+{
+    if (cfg->feat_max_topics <= 0)
+        return VG_OK;
+    PGresult *r = NULL;
+    vg_code rc = db_exec(db,
+                         "SELECT to_regclass('vigil.ticket_topics') IS NOT "
+                         "NULL AND EXISTS (SELECT 1 FROM "
+                         "information_schema.columns WHERE table_schema = "
+                         "'vigil' AND table_name = 'ticket_topics' AND "
+                         "column_name = 'first_topic_id')",
+                         0, NULL, &r, err);
+    int have = rc == VG_OK && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    r = NULL;
+    if (rc != VG_OK || !have)
+        return rc;
+    char *tickets = db_qualify(db, cfg->source_schema, "tickets");
+    char sql[1024], lim[16];
+    if (!tickets)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    snprintf(lim, sizeof lim, "%d", cfg->feat_max_topics);
+    snprintf(sql, sizeof sql,
+             "SELECT tt.first_topic_id, coalesce(tp.label, '') "
+             "FROM vigil.ticket_topics tt JOIN %s t ON t.ticket_id = "
+             "tt.ticket_id LEFT JOIN vigil.topics tp ON tp.topic_id = "
+             "tt.first_topic_id "
+             "WHERE tt.first_topic_id IS NOT NULL AND tt.first_assigned_on <= "
+             "$1::date AND t.created_at >= ($1::date - 90)::timestamp AT TIME "
+             "ZONE 'UTC' AND t.created_at < $1::date::timestamp AT TIME ZONE "
+             "'UTC' GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT $2::int",
+             tickets);
+    const char *p[2] = {asof, lim};
+    rc = db_exec(db, sql, 2, p, &r, err);
+    free(tickets);
+    if (rc != VG_OK)
+        return rc;
+    int n = PQntuples(r);
+    s->topic_ids = calloc((size_t)n + 1, sizeof *s->topic_ids);
+    s->topic_labels = calloc((size_t)n + 1, sizeof *s->topic_labels);
+    if (!s->topic_ids || !s->topic_labels)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    for (int i = 0; rc == VG_OK && i < n; i++) {
+        s->topic_ids[i] = atoll(PQgetvalue(r, i, 0));
+        s->topic_labels[i] = strdup(PQgetvalue(r, i, 1));
+        if (!s->topic_labels[i])
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        else
+            s->ntopics++;
+    }
+    PQclear(r);
+    return rc;
+}
+
 vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
                            feat_spec **out, vg_error *err)
 {
@@ -419,6 +492,8 @@ vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
                 goto cleanup;
         }
     }
+    if ((rc = discover_topics(db, cfg, asof, s, err)) != VG_OK)
+        goto cleanup;
     rc = feat_spec_layout(s, err);
 cleanup:
     PQclear(r);
@@ -452,8 +527,14 @@ json_t *feat_spec_to_json(const feat_spec *s)
     }
     for (size_t i = 0; i < s->ncols; i++)
         json_array_append_new(cols, json_string(s->names[i]));
-    return json_pack("{s:i, s:o, s:o, s:o}", "version", 1, "event_types", types,
-                     "attributes", attrs, "columns", cols);
+    json_t *topics = json_array();
+    for (int i = 0; i < s->ntopics; i++)
+        json_array_append_new(topics, json_pack("{s:I, s:s}", "id",
+                                                (json_int_t)s->topic_ids[i],
+                                                "label", s->topic_labels[i]));
+    return json_pack("{s:i, s:o, s:o, s:o, s:o}", "version", 1, "event_types",
+                     types, "attributes", attrs, "columns", cols, "topics",
+                     topics);
 }
 
 vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
@@ -510,6 +591,32 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
         json_t *lvv;
         json_array_foreach(lv, l, lvv) ad->levels[ad->nlevels++] =
             strdup(json_is_string(lvv) ? json_string_value(lvv) : "");
+    }
+    /* Models stored before topic features have no "topics": none. */
+    json_t *topics = json_object_get(j, "topics");
+    if (json_is_array(topics) && json_array_size(topics) > 0) {
+        s->topic_ids = calloc(json_array_size(topics), sizeof *s->topic_ids);
+        s->topic_labels =
+            calloc(json_array_size(topics), sizeof *s->topic_labels);
+        if (!s->topic_ids || !s->topic_labels) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        json_array_foreach(topics, i, v)
+        {
+            json_int_t id = 0;
+            const char *label = NULL;
+            if (json_unpack(v, "{s:I, s:s}", "id", &id, "label", &label) != 0) {
+                rc = vg_fail(err, VG_EMODEL, "model topic list is malformed");
+                goto cleanup;
+            }
+            s->topic_ids[s->ntopics] = (long long)id;
+            s->topic_labels[s->ntopics] = strdup(label);
+            if (!s->topic_labels[s->ntopics++]) {
+                rc = vg_fail(err, VG_ENOMEM, "out of memory");
+                goto cleanup;
+            }
+        }
     }
     rc = feat_spec_layout(s, err);
     if (rc != VG_OK)

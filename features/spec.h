@@ -36,6 +36,7 @@ typedef struct feat_cols {
     int t_count30, t_count90, t_prio90[4], t_open, t_awaiting;
     int t_frt_med, t_res_med, t_reopens, t_escal, t_csat_mean, t_csat_min,
         t_csat_n, t_days_since;
+    int t_topic0; /* first of ntopics topic-share columns, -1 if none */
 } feat_cols;
 
 struct feat_spec {
@@ -43,6 +44,9 @@ struct feat_spec {
     char **types;
     int nattrs;
     attr_def *attrs;
+    int ntopics;          /* topics whose share of tickets is a feature */
+    long long *topic_ids; /* vigil.topics ids (stable across refits) */
+    char **topic_labels;  /* their labels when chosen, for the phrases */
     size_t ncols;
     feat_info *info;
     char **names;   /* owned strings behind info[].name */

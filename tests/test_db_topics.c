@@ -93,6 +93,56 @@ static const char *theme_topics(const char *dsn, char *buf, size_t n)
     return buf;
 }
 
+static char *slurp_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    size_t k = b ? fread(b, 1, (size_t)n, f) : 0;
+    if (b)
+        b[k] = '\0';
+    fclose(f);
+    return b;
+}
+
+/* Field `col` of the row starting "customer," in a features CSV ("" if
+ * absent); static buffer. */
+static const char *csv_field(const char *csv, const char *customer,
+                             const char *col)
+{
+    static char out[64];
+    out[0] = '\0';
+    const char *nl = strchr(csv, '\n');
+    if (!nl)
+        return out;
+    int idx = -1, i = 0;
+    for (const char *p = csv; p < nl; i++) {
+        const char *e = memchr(p, ',', (size_t)(nl - p));
+        if (!e)
+            e = nl;
+        if ((size_t)(e - p) == strlen(col) && !strncmp(p, col, strlen(col)))
+            idx = i;
+        p = e + 1;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "\n%s,", customer);
+    const char *row = strstr(csv, key);
+    if (idx < 0 || !row)
+        return out;
+    row++;
+    for (i = 0; i < idx && row; i++) {
+        row = strchr(row, ',');
+        row = row ? row + 1 : NULL;
+    }
+    if (row)
+        snprintf(out, sizeof out, "%.*s", (int)strcspn(row, ",\n"), row);
+    return out;
+}
+
 static const char *ALERTS_DIGEST =
     "SELECT md5(coalesce(string_agg(concat_ws('|', a.kind, a.status, "
     " a.detected_at, a.window_start, a.window_end, a.observed, "
@@ -109,7 +159,7 @@ int main(void)
     FILE *f = fopen(cfgpath, "w");
     fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60}}", f);
     fclose(f);
-    char args[512];
+    char args[512], q0[1024];
     testdb_exec(dsn, SCHEMA_SQL);
     testdb_exec(dsn, THEMES_SQL);
     cli_result *r = cli_run(dsn, "init");
@@ -200,6 +250,39 @@ int main(void)
                                    "vigil.ticket_topics WHERE ticket_id LIKE "
                                    "'billing-2026-05-1%')"),
                  "5");
+
+    /* Topic shares become churn features, from each ticket's first topic
+     * and only once a topics run for a date <= t gave it. */
+    char feat1[96], feat2[96];
+    snprintf(feat1, sizeof feat1, "/tmp/vt_topics_f1.%d.csv", (int)getpid());
+    snprintf(feat2, sizeof feat2, "/tmp/vt_topics_f2.%d.csv", (int)getpid());
+    snprintf(args, sizeof args,
+             "--config %s features --as-of 2026-05-27 --out %s", cfgpath,
+             feat1);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    char *csv1 = slurp_file(feat1);
+    CHECK(csv1 && strstr(csv1, "tickets.topic_share_") != NULL);
+    char billing[32], billing_col[64];
+    snprintf(billing, sizeof billing, "%s",
+             testdb_value(dsn, "SELECT mode() WITHIN GROUP (ORDER BY "
+                               "first_topic_id) FROM vigil.ticket_topics "
+                               "WHERE ticket_id LIKE 'billing-2026-05-1%'"));
+    snprintf(billing_col, sizeof billing_col, "tickets.topic_share_%s_90d",
+             billing);
+    /* c7: its share of billing tickets among its tickets with a topic known
+     * by May 27, in the 90 days before. */
+    snprintf(q0, sizeof q0,
+             "SELECT round((count(*) FILTER (WHERE tt.first_topic_id = %s)"
+             "::numeric / count(*)), 4) FROM tickets t JOIN "
+             "vigil.ticket_topics tt USING (ticket_id) WHERE t.customer_id = "
+             "'c7' AND t.created_at >= '2026-02-26 00:00+00' AND t.created_at "
+             "< '2026-05-27 00:00+00' AND tt.first_assigned_on <= '2026-05-27'",
+             billing);
+    char want[32];
+    snprintf(want, sizeof want, "%s", testdb_value(dsn, q0));
+    double got = atof(csv1 ? csv_field(csv1, "c7", billing_col) : "nan");
+    CHECK(atof(want) > 0.2);
+    CHECK_NEAR(got, atof(want), 1e-4);
 
     /* Alert lifecycle: nothing before the webhook issue; raised when it
      * starts; the same alert updated while it lasts; resolved after. */
@@ -306,6 +389,19 @@ int main(void)
              cfgpath);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     CHECK_STR_EQ(testdb_value(dsn, ALERTS_DIGEST), digest);
+
+    /* Later topics runs (and replays) re-assigned tickets with models that
+     * saw later tickets: the features as of May 27 are still the same. */
+    snprintf(args, sizeof args,
+             "--config %s features --as-of 2026-05-27 --out %s", cfgpath,
+             feat2);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    char *csv2 = slurp_file(feat2);
+    CHECK(csv1 && csv2 && strcmp(csv1, csv2) == 0);
+    free(csv1);
+    free(csv2);
+    remove(feat1);
+    remove(feat2);
 
     /* The HTML report shows each alert as it was on the report's date:
      * open on June 2, resolved by June 12 (from vigil.trend_alert_days). */

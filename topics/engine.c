@@ -355,6 +355,11 @@ static vg_code rewind_from(run *R, const char *from, vg_error *err)
     if (rc0 != VG_OK)
         return rc0;
     static const char *const steps[] = {
+        /* A ticket first assigned before that date goes back to its first
+         * topic (its topic existed then); later first assignments go. */
+        "UPDATE vigil.ticket_topics SET topic_id = first_topic_id, "
+        " assigned_on = first_assigned_on, model_id = NULL "
+        "WHERE assigned_on >= $1::date AND first_assigned_on < $1::date",
         "DELETE FROM vigil.ticket_topics WHERE assigned_on >= $1::date",
         "DELETE FROM vigil.topic_models WHERE as_of >= $1::date",
         "UPDATE vigil.topics SET status = 'active', merged_into = NULL "
@@ -419,9 +424,9 @@ static vg_code write_assignments(run *R, const int *assign, const float *sim,
     return db_exec(
         R->db,
         "INSERT INTO vigil.ticket_topics (ticket_id, topic_id, similarity, "
-        " model_id, assigned_on) "
-        "SELECT ticket_id, topic_id, similarity, $1::bigint, $2::date "
-        "FROM vigil_tt_new "
+        " model_id, assigned_on, first_topic_id, first_assigned_on) "
+        "SELECT ticket_id, topic_id, similarity, $1::bigint, $2::date, "
+        " topic_id, $2::date FROM vigil_tt_new "
         "ON CONFLICT (ticket_id) DO UPDATE SET topic_id = EXCLUDED.topic_id, "
         " similarity = EXCLUDED.similarity, model_id = EXCLUDED.model_id, "
         " assigned_on = EXCLUDED.assigned_on",
