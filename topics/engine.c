@@ -578,7 +578,6 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
     vg_code rc = VG_OK;
     db_copy_in *ci = NULL;
     float *c = malloc(dim * sizeof *c + 1);
-    strbuf b = {0};
     /* Best few tickets per topic, as representative samples. */
     size_t *best = malloc(((size_t)k * SAMPLES + 1) * sizeof *best);
     if (!c || !best) {
@@ -695,7 +694,6 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
 cleanup:
     free(c);
     free(best);
-    free(b.s);
     return rc;
 }
 
