@@ -90,6 +90,8 @@ static const cfg_key keys[] = {
      "0.10", "largest share of tickets left without a topic"},
     {"topics.match_threshold", K_DOUBLE, OFF(topics_match_threshold), 0.05,
      0.99, "0.5", "centroid cosine from which a refitted topic keeps its id"},
+    {"topics.keep_models_days", K_INT, OFF(topics_keep_models_days), 1, 3650,
+     "90", "days of stored topic models kept (replays within them are exact)"},
     {"topics.seed", K_INT, OFF(topics_seed), 0, 2147483647, "42",
      "seed of the clustering"},
     {"topics.threads", K_INT, OFF(topics_threads), 1, 64, "2",
@@ -168,6 +170,7 @@ void cfg_defaults(vg_config *c)
     c->topics_outlier_budget = 0.10;
     c->topics_match_threshold = 0.5;
     c->topics_seed = 42;
+    c->topics_keep_models_days = 90;
     c->topics_threads = 2;
     c->trend_window_days = 3;
     c->trend_baseline_days = 28;

@@ -45,7 +45,7 @@ typedef struct vg_config {
 
     /* topics.* — the topic engine */
     int topics_window_days, topics_refit_days, topics_k, topics_k_min,
-        topics_k_max, topics_seed, topics_threads;
+        topics_k_max, topics_seed, topics_threads, topics_keep_models_days;
     double topics_outlier_budget, topics_match_threshold;
 
     /* trend.* — trend alerts */

@@ -403,6 +403,30 @@ int main(void)
     remove(feat1);
     remove(feat2);
 
+    /* Old models are pruned after topics.keep_models_days. */
+    FILE *kf = fopen(cfgpath, "w");
+    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60, "
+          "\"keep_models_days\": 7}}",
+          kf);
+    fclose(kf);
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-13 --json",
+             cfgpath);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    if (j) {
+        CHECK(json_integer_value(json_object_get(j, "models_pruned")) >= 4);
+        json_decref(j);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT min(as_of) >= '2026-06-06' FROM "
+                                   "vigil.topic_models"),
+                 "t");
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.topic_vocab v "
+                                   "WHERE NOT EXISTS (SELECT 1 FROM "
+                                   "vigil.topic_models m WHERE m.model_id = "
+                                   "v.model_id)"),
+                 "0");
+
     /* The HTML report shows each alert as it was on the report's date:
      * open on June 2, resolved by June 12 (from vigil.trend_alert_days). */
     char out[96];

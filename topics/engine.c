@@ -831,6 +831,27 @@ cleanup:
     return rc;
 }
 
+/* A model is a vocabulary of tens of thousands of rows: keep those of the
+ * last topics.keep_models_days (replays within that span stay exact; an
+ * older replay starts without a previous model, so its topics get new ids). */
+static vg_code prune_models(run *R, json_t *sum, vg_error *err)
+{
+    char keep[16];
+    snprintf(keep, sizeof keep, "%d", R->cfg->topics_keep_models_days);
+    const char *p[2] = {R->day, keep};
+    PGresult *r = NULL;
+    vg_code rc = db_exec(R->db,
+                         "WITH d AS (DELETE FROM vigil.topic_models WHERE "
+                         "as_of < $1::date - $2::int RETURNING 1) "
+                         "SELECT count(*) FROM d",
+                         2, p, &r, err);
+    if (rc == VG_OK)
+        json_object_set_new(sum, "models_pruned",
+                            json_integer(atol(PQgetvalue(r, 0, 0))));
+    PQclear(r);
+    return rc;
+}
+
 static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
 {
     const vg_config *cfg = R->cfg;
@@ -906,7 +927,8 @@ static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
     }
     if ((rc = assign_ids(R, prev, v, m, ids, err)) != VG_OK ||
         (rc = write_model(R, v, m, ids, terms, assign, sim, err)) != VG_OK ||
-        (rc = write_assignments(R, assign, sim, ids, err)) != VG_OK)
+        (rc = write_assignments(R, assign, sim, ids, err)) != VG_OK ||
+        (rc = prune_models(R, sum, err)) != VG_OK)
         goto cleanup;
     json_object_set_new(sum, "k", json_integer(k));
     json_object_set_new(sum, "vocabulary",
