@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/date.h"
 #include "outreach/playbook.h"
 #include "outreach/queue.h"
 #include "score/score.h"
@@ -66,8 +67,9 @@ static vg_code daily_body(cli *c, db_conn *db, void *arg, json_t **summary,
     }
     free(oc);
     json_decref(s);
-    json_object_set(out, "as_of",
-                    json_object_get(json_object_get(out, "topics"), "as_of"));
+    char day[DATE_BUF];
+    date_format(a->as_of, day);
+    json_object_set_new(out, "as_of", json_string(day));
     *summary = out;
     return rc;
 }
