@@ -174,6 +174,15 @@ int main(void)
     r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 3);
     CHECK(strstr(r->err, "topics.k_min") && strstr(r->err, cfgpath));
+    /* A topic window shorter than the trend baseline would make every topic
+     * look new: refused, naming the keys. */
+    g = fopen(cfgpath, "w");
+    fputs("{\"topics\": {\"window_days\": 20}}", g);
+    fclose(g);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 3);
+    CHECK(strstr(r->err, "topics.window_days") &&
+          strstr(r->err, "trend.baseline_days") && strstr(r->err, cfgpath));
     g = fopen(cfgpath, "w");
     fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60}}", g);
     fclose(g);

@@ -991,12 +991,10 @@ static vg_code check_later(run *R, vg_error *err)
     const char *p[1] = {R->day};
     vg_code rc = db_exec(
         R->db,
-        "SELECT greatest((SELECT max(as_of) FROM vigil.topic_models), "
+        "SELECT latest::text, latest > $1::date FROM (SELECT greatest("
+        " (SELECT max(as_of) FROM vigil.topic_models), "
         " (SELECT max(as_of) FROM vigil.trend_alert_days), "
-        " (SELECT max(assigned_on) FROM vigil.ticket_topics))::text, "
-        " greatest((SELECT max(as_of) FROM vigil.topic_models), "
-        " (SELECT max(as_of) FROM vigil.trend_alert_days), "
-        " (SELECT max(assigned_on) FROM vigil.ticket_topics)) > $1::date",
+        " (SELECT max(assigned_on) FROM vigil.ticket_topics)) AS latest) x",
         1, p, &r, err);
     if (rc != VG_OK)
         return rc;
@@ -1029,6 +1027,16 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                        "topics.k_min (%d) is above topics.k_max (%d)%s%s",
                        cfg->topics_k_min, cfg->topics_k_max,
                        cfg->path[0] ? " in " : "", cfg->path);
+    /* Trend baselines count tickets by topic: days outside the fitted
+     * window have none, and every topic would look like it just spiked. */
+    if (cfg->topics_window_days <
+        cfg->trend_baseline_days + cfg->trend_window_days)
+        return vg_fail(err, VG_ECONFIG,
+                       "topics.window_days (%d) must cover "
+                       "trend.baseline_days + trend.window_days (%d + %d)%s%s",
+                       cfg->topics_window_days, cfg->trend_baseline_days,
+                       cfg->trend_window_days, cfg->path[0] ? " in " : "",
+                       cfg->path);
     run R;
     memset(&R, 0, sizeof R);
     R.db = db;
