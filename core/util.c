@@ -225,31 +225,33 @@ int strbuf_reserve(strbuf *b, size_t extra)
     return 0;
 }
 
-void strbuf_append(strbuf *b, const char *s, size_t n)
+int strbuf_append(strbuf *b, const char *s, size_t n)
 {
     if (strbuf_reserve(b, n) != 0)
-        return;
+        return -1;
     if (n)
         memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';
+    return 0;
 }
 
-void strbuf_puts(strbuf *b, const char *s)
+int strbuf_puts(strbuf *b, const char *s)
 {
-    if (s)
-        strbuf_append(b, s, strlen(s));
+    if (!s)
+        return b->failed ? -1 : 0;
+    return strbuf_append(b, s, strlen(s));
 }
 
-void strbuf_putc(strbuf *b, char c)
+int strbuf_putc(strbuf *b, char c)
 {
-    strbuf_append(b, &c, 1);
+    return strbuf_append(b, &c, 1);
 }
 
-void strbuf_vprintf(strbuf *b, const char *fmt, va_list ap)
+int strbuf_vprintf(strbuf *b, const char *fmt, va_list ap)
 {
     if (b->failed)
-        return;
+        return -1;
     va_list ap2;
     va_copy(ap2, ap);
     char small[256];
@@ -263,14 +265,16 @@ void strbuf_vprintf(strbuf *b, const char *fmt, va_list ap)
         b->len += (size_t)n;
     }
     va_end(ap2);
+    return b->failed ? -1 : 0;
 }
 
-void strbuf_printf(strbuf *b, const char *fmt, ...)
+int strbuf_printf(strbuf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    strbuf_vprintf(b, fmt, ap);
+    int rc = strbuf_vprintf(b, fmt, ap);
     va_end(ap);
+    return rc;
 }
 
 const char *strbuf_str(const strbuf *b)

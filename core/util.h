@@ -20,14 +20,16 @@ typedef struct strbuf {
     int failed;
 } strbuf;
 
-/* Room for `extra` more bytes plus the NUL; 0 on success, -1 when failed. */
+/* Room for `extra` more bytes plus the NUL. Each of these returns 0, or -1
+ * once the buffer has failed (callers may ignore it and check at the end). */
 int strbuf_reserve(strbuf *b, size_t extra);
-void strbuf_append(strbuf *b, const char *s, size_t n);
-void strbuf_puts(strbuf *b, const char *s);
-void strbuf_putc(strbuf *b, char c);
-void strbuf_printf(strbuf *b, const char *fmt, ...)
+int strbuf_append(strbuf *b, const char *s, size_t n);
+/* NULL appends nothing. */
+int strbuf_puts(strbuf *b, const char *s);
+int strbuf_putc(strbuf *b, char c);
+int strbuf_printf(strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void strbuf_vprintf(strbuf *b, const char *fmt, va_list ap)
+int strbuf_vprintf(strbuf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* The text so far, "" when nothing was appended (never NULL). */
 const char *strbuf_str(const strbuf *b);
