@@ -59,7 +59,7 @@ void report_opts_default(report_opts *o)
 /* Runs a query in a savepoint. A failing query is soft: *res stays NULL,
  * x->soft says why and the snapshot stays usable. Only a failure of the
  * savepoint itself (the connection is gone) is returned as an error. */
-static vg_code try_query(rctx *x, const char *sql, int n, const char *const *p,
+static vg_code try_query(rctx *x, const char *sql, int n, const db_param *p,
                          PGresult **res, vg_error *err)
 {
     *res = NULL;
@@ -69,7 +69,7 @@ static vg_code try_query(rctx *x, const char *sql, int n, const char *const *p,
         return rc;
     vg_error qe;
     vg_error_clear(&qe);
-    if (db_exec(x->db, sql, n, p, res, &qe) == VG_OK) {
+    if (db_exec_params(x->db, sql, n, p, res, &qe) == VG_OK) {
         rc = db_run(x->db, "RELEASE SAVEPOINT report_section", err);
         if (rc != VG_OK) {
             PQclear(*res);
@@ -156,7 +156,7 @@ static void metric_cell(html_buf *h, const json_t *obj, const char *key)
 static vg_code load_context(rctx *x, vg_error *err)
 {
     PGresult *r = NULL;
-    const char *p[2] = {x->d, NULL};
+    db_param p[2] = {DB_TEXT(x->d), DB_NULL};
     vg_code rc = try_query(
         x, "SELECT max(as_of)::text FROM vigil.scores WHERE as_of <= $1::date",
         1, p, &r, err);
@@ -167,7 +167,7 @@ static vg_code load_context(rctx *x, vg_error *err)
     PQclear(r);
     /* The model behind the latest scores; else the champion, else the newest
      * model; never one trained as of a later date. */
-    p[1] = x->scores_d[0] ? x->scores_d : NULL;
+    p[1] = DB_TEXT(x->scores_d[0] ? x->scores_d : NULL);
     rc = try_query(x,
                    "SELECT model_id, metrics::text FROM vigil.models "
                    "WHERE as_of <= $1::date ORDER BY model_id = "
@@ -252,9 +252,7 @@ static void page_open(rctx *x)
 static void model_line(rctx *x, vg_error *err, vg_code *rc)
 {
     html_buf *h = x->h;
-    char ids[32];
-    snprintf(ids, sizeof ids, "%lld", x->model_id);
-    const char *p[1] = {ids};
+    const db_param p[1] = {DB_INT(x->model_id)};
     PGresult *r = NULL;
     *rc = try_query(x,
                     "SELECT as_of::text, horizon_days, is_champion "
@@ -376,9 +374,7 @@ static vg_code sec_tiers(rctx *x, vg_error *err)
 {
     html_buf *h = x->h;
     section_open(x, "tiers", "Tier distribution over time");
-    char n[16];
-    snprintf(n, sizeof n, "%d", x->o->score_dates);
-    const char *p[2] = {x->d, n};
+    const db_param p[2] = {DB_TEXT(x->d), DB_INT(x->o->score_dates)};
     PGresult *r = NULL;
     /* The score dates come from a loose index scan over the primary key: a
      * DISTINCT would read every score ever written. */
@@ -606,9 +602,7 @@ static vg_code sec_customers(rctx *x, vg_error *err)
         set_section(x, "customers", "empty", 0);
         return VG_OK;
     }
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", x->o->top_customers);
-    const char *p[2] = {x->scores_d, lim};
+    const db_param p[2] = {DB_TEXT(x->scores_d), DB_INT(x->o->top_customers)};
     const char *fmt = "SELECT s.customer_id, s.churn_risk, s.health, s.tier, "
                       "s.drivers::text, %s FROM vigil.scores s %s%s%s "
                       "WHERE s.as_of = $1::date "
@@ -656,7 +650,7 @@ static vg_code sec_customers(rctx *x, vg_error *err)
  * window start and end as day numbers. */
 static vg_code query_alerts(rctx *x, PGresult **res, vg_error *err)
 {
-    const char *p[1] = {x->d};
+    const db_param p[1] = {DB_TEXT(x->d)};
     /* What the alert looked like at D: `vigil topics` keeps every run's view
      * in trend_alert_days, so the latest day on or before D is exact. Rows
      * written without that history (other writers, older versions) fall
@@ -893,10 +887,8 @@ static vg_code sec_topics(rctx *x, const char *alert_ids, vg_error *err)
         set_section(x, "topics", "empty", 0);
         return VG_OK;
     }
-    char days[16], top[16];
-    snprintf(days, sizeof days, "%d", x->o->trend_days);
-    snprintf(top, sizeof top, "%d", x->o->top_topics);
-    const char *p[4] = {x->d, days, top, alert_ids};
+    const db_param p[4] = {DB_TEXT(x->d), DB_INT(x->o->trend_days),
+                           DB_INT(x->o->top_topics), DB_TEXT(alert_ids)};
     const char *fmt =
         "WITH w AS (SELECT tt.topic_id, "
         "  (tk.created_at AT TIME ZONE 'UTC')::date - ($1::date - $2::int) "
