@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "core/date.h"
-#include "notify/outbox.h"
+#include "deliver/outbox.h"
 
 /* Any constant works; every vigil process must use the same one. */
 #define OUTREACH_LOCK_KEY "7411004"
@@ -718,8 +718,9 @@ static vg_code auto_close(db_conn *db, const outreach_config *oc, const char *d,
 }
 
 vg_code outreach_run(db_conn *db, const vg_config *cfg,
-                     const outreach_config *oc, const vg_log *lg, int as_of,
-                     json_t **summary, vg_error *err)
+                     const outreach_config *oc, const deliver_config *dc,
+                     const vg_log *lg, int as_of, json_t **summary,
+                     vg_error *err)
 {
     char d[DATE_BUF], score_as_of[DATE_BUF + 4] = "", stamp[64] = "";
     date_format(as_of, d);
@@ -782,7 +783,7 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
     if (rc == VG_OK)
         rc = outreach_assign(db, stamp, &assigned, &unassigned, err);
     if (rc == VG_OK)
-        rc = notify_enqueue(db, oc, &queued, err);
+        rc = deliver_enqueue(db, dc, &queued, err);
     if (rc == VG_OK)
         rc = db_exec(db,
                      "SELECT count(*) FROM vigil.outreach_tasks WHERE status "

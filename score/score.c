@@ -264,3 +264,37 @@ cleanup:
     store_model_free(sm);
     return rc;
 }
+
+vg_code score_riskiest(db_conn *db, const char *as_of, int n, json_t **rows,
+                       vg_error *err)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", n);
+    const char *p[2] = {as_of, limit};
+    PGresult *r = NULL;
+    *rows = NULL;
+    vg_code rc =
+        db_exec(db,
+                "SELECT customer_id, churn_risk, health, tier, "
+                " coalesce((SELECT string_agg(d->>'text', '; ') FROM "
+                "  (SELECT jsonb_array_elements(drivers) d) x), '') "
+                "FROM vigil.scores WHERE as_of = $1::date ORDER BY churn_risk "
+                "DESC, customer_id LIMIT $2::int",
+                2, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    json_t *out = json_array();
+    for (int i = 0; out && i < PQntuples(r); i++)
+        json_array_append_new(out,
+                              json_pack("{s:s, s:f, s:i, s:s, s:s}",
+                                        "customer_id", PQgetvalue(r, i, 0),
+                                        "churn_risk", atof(PQgetvalue(r, i, 1)),
+                                        "health", atoi(PQgetvalue(r, i, 2)),
+                                        "tier", PQgetvalue(r, i, 3), "reasons",
+                                        PQgetvalue(r, i, 4)));
+    PQclear(r);
+    if (!out)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    *rows = out;
+    return VG_OK;
+}

@@ -16,6 +16,12 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                   int as_of, long long model_id, int quiet, json_t **summary,
                   vg_error *err);
 
+/* The `n` riskiest customers scored for `as_of` (YYYY-MM-DD), riskiest
+ * first: *rows (caller owns) is an array of {customer_id, churn_risk,
+ * health, tier, reasons} where reasons joins the drivers' texts. */
+vg_code score_riskiest(db_conn *db, const char *as_of, int n, json_t **rows,
+                       vg_error *err);
+
 /* Health 0..100 from a calibrated risk: round(100 * (1 - sqrt(risk))).
  * The square root spreads the low risks most customers have. */
 int score_health(double risk);

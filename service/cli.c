@@ -11,6 +11,33 @@
 #include "core/jobrun.h"
 #include "core/migrate.h"
 
+vg_code cli_load_config(cli *c, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    json_t *root = NULL;
+    deliver_config_defaults(&c->dc);
+    if (!c->oc && !(c->oc = malloc(sizeof *c->oc)))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    outreach_config_defaults(c->oc);
+    if (!c->config_path)
+        return VG_OK;
+    if ((rc = cfg_load(&c->cfg, c->config_path, err)) != VG_OK ||
+        (rc = cfg_read_file(c->config_path, &root, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = outreach_config_from_json(c->oc, root, c->config_path, err)) ==
+        VG_OK)
+        rc = deliver_config_from_json(&c->dc, root, c->config_path, err);
+cleanup:
+    json_decref(root);
+    return rc;
+}
+
+void cli_release(cli *c)
+{
+    free(c->oc);
+    c->oc = NULL;
+}
+
 void cli_print_json(json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);

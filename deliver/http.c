@@ -1,6 +1,6 @@
 /* http.c — a libcurl easy handle per request: the calls vigil makes are
  * seconds apart, so connection reuse would buy nothing and cost state. */
-#include "notify/http.h"
+#include "deliver/http.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -20,10 +20,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     return b->failed ? 0 : n;
 }
 
-vg_code http_request(const char *method, const char *url,
-                     const char *const *headers, const char *body,
-                     const char *userpwd, double timeout_s, http_response *resp,
-                     vg_error *err)
+vg_code deliver_http_request(const char *method, const char *url,
+                             const char *const *headers, const char *body,
+                             const char *userpwd, double timeout_s,
+                             deliver_http_response *resp, vg_error *err)
 {
     memset(resp, 0, sizeof *resp);
     CURL *h = curl_easy_init();
@@ -75,14 +75,14 @@ cleanup:
     return rc;
 }
 
-void http_response_free(http_response *resp)
+void http_response_free(deliver_http_response *resp)
 {
     free(resp->body);
     resp->body = NULL;
     resp->len = 0;
 }
 
-char *http_escape(const char *s)
+char *deliver_http_escape(const char *s)
 {
     char *e = curl_easy_escape(NULL, s, 0);
     char *out = e ? strdup(e) : NULL;
@@ -90,17 +90,17 @@ char *http_escape(const char *s)
     return out;
 }
 
-void http_global_init(void)
+void deliver_http_global_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-void http_global_cleanup(void)
+void deliver_http_global_cleanup(void)
 {
     curl_global_cleanup();
 }
 
-int http_retryable(long status)
+int deliver_http_retryable(long status)
 {
     return status == 0 || status == 408 || status == 425 || status == 429 ||
            status >= 500;

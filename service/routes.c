@@ -1,7 +1,7 @@
 /* routes.c — /healthz, /metrics, /alerts and /queue: read vigil's tables with
  * parameterised SQL and answer JSON (alerts as JSON Feed 1.1) or Prometheus
  * text. A database that is down degrades the answer instead of hanging it. */
-#include "http/routes.h"
+#include "service/routes.h"
 
 #include <stdio.h>
 #include <stdlib.h>

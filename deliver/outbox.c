@@ -1,7 +1,7 @@
 /* outbox.c — queueing deliveries in SQL and sending them one row per
  * transaction: a crash between the POST and the commit re-sends the same
  * idempotency key, which the receiver (or RT's custom-field search) absorbs. */
-#include "notify/outbox.h"
+#include "deliver/outbox.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -10,24 +10,24 @@
 #include <string.h>
 #include <time.h>
 
-#include "notify/http.h"
-#include "notify/rt.h"
+#include "deliver/http.h"
+#include "deliver/rt.h"
 
-static void targets_json(const outreach_config *oc, char *out, size_t n)
+static void targets_json(const deliver_config *dc, char *out, size_t n)
 {
-    snprintf(out, n, "[%s%s%s]", oc->webhook_url[0] ? "\"webhook\"" : "",
-             oc->webhook_url[0] && oc->rt_url[0] ? "," : "",
-             oc->rt_url[0] ? "\"rt\"" : "");
+    snprintf(out, n, "[%s%s%s]", dc->webhook_url[0] ? "\"webhook\"" : "",
+             dc->webhook_url[0] && dc->rt_url[0] ? "," : "",
+             dc->rt_url[0] ? "\"rt\"" : "");
 }
 
-vg_code notify_enqueue(db_conn *db, const outreach_config *oc, long *queued,
-                       vg_error *err)
+vg_code deliver_enqueue(db_conn *db, const deliver_config *dc, long *queued,
+                        vg_error *err)
 {
     char targets[64];
     PGresult *r = NULL;
     *queued = 0;
-    targets_json(oc, targets, sizeof targets);
-    const char *p[2] = {targets, oc->notify_alerts ? "t" : "f"};
+    targets_json(dc, targets, sizeof targets);
+    const char *p[2] = {targets, dc->alerts ? "t" : "f"};
     /* Keys: vigil-task-ID (webhook), vigil-rt-task-ID (the RT ticket),
      * vigil-alert-ID (webhook), vigil-rt-close-ID (resolve the RT ticket of
      * a task closed in vigil). The payload is what the receiver gets. */
@@ -122,27 +122,27 @@ static char *slack_body(json_t *payload)
     return s;
 }
 
-static vg_code send_webhook(const outreach_config *oc, const char *key,
-                            const char *payload_s, notify_attempt *a,
+static vg_code send_webhook(const deliver_config *dc, const char *key,
+                            const char *payload_s, deliver_attempt *a,
                             vg_error *err)
 {
     memset(a, 0, sizeof *a);
     json_t *payload = json_loads(payload_s, 0, NULL);
-    char *body = oc->webhook_slack ? slack_body(payload) : strdup(payload_s);
+    char *body = dc->webhook_slack ? slack_body(payload) : strdup(payload_s);
     char hk[300], he[128];
     snprintf(hk, sizeof hk, "Idempotency-Key: %s", key);
     snprintf(he, sizeof he, "X-Vigil-Event: %s",
              jstr(payload, "event", "unknown"));
     const char *headers[] = {"Content-Type: application/json", hk, he, NULL};
-    http_response r;
+    deliver_http_response r;
     memset(&r, 0, sizeof r);
     vg_code rc = VG_OK;
     if (!body) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    rc = http_request("POST", oc->webhook_url, headers, body, NULL,
-                      oc->timeout_seconds, &r, err);
+    rc = deliver_http_request("POST", dc->webhook_url, headers, body, NULL,
+                              dc->timeout_seconds, &r, err);
     if (rc != VG_OK)
         goto cleanup;
     a->status = r.status;
@@ -161,8 +161,8 @@ cleanup:
     return rc;
 }
 
-static vg_code send_rt(const outreach_config *oc, long long ref_id,
-                       const char *payload_s, notify_attempt *a, vg_error *err)
+static vg_code send_rt(const deliver_config *dc, long long ref_id,
+                       const char *payload_s, deliver_attempt *a, vg_error *err)
 {
     json_t *payload = json_loads(payload_s, 0, NULL);
     vg_code rc = VG_OK;
@@ -171,11 +171,13 @@ static vg_code send_rt(const outreach_config *oc, long long ref_id,
         snprintf(id, sizeof id, "%lld",
                  (long long)json_integer_value(
                      json_object_get(payload, "rt_ticket_id")));
-        rc = rt_set_status(oc, id, jstr(payload, "status", "resolved"), a, err);
+        rc = deliver_rt_set_status(dc, id, jstr(payload, "status", "resolved"),
+                                   a, err);
     } else {
         json_t *t = json_object_get(payload, "task");
-        rc = rt_ensure_ticket(oc, ref_id, jstr(t, "title", "vigil task"),
-                              jstr(t, "body", ""), a, err);
+        rc =
+            deliver_rt_ensure_ticket(dc, ref_id, jstr(t, "title", "vigil task"),
+                                     jstr(t, "body", ""), a, err);
     }
     json_decref(payload);
     return rc;
@@ -200,7 +202,7 @@ static double mono_s(void)
  * id), in the transaction that holds the row lock. */
 static vg_code record(db_conn *db, const char *id, const char *target,
                       const char *key, long long ref, int attempts, int give_up,
-                      double delay, const notify_attempt *a, vg_error *err)
+                      double delay, const deliver_attempt *a, vg_error *err)
 {
     char dl[32];
     /* Whole milliseconds: the retry schedule needs no finer grain. */
@@ -235,12 +237,12 @@ static vg_code record(db_conn *db, const char *id, const char *target,
 }
 
 /* One due row: lock, send, record. Sets *none when nothing was due. */
-static vg_code deliver_one(db_conn *db, const outreach_config *oc,
+static vg_code deliver_one(db_conn *db, const deliver_config *dc,
                            const vg_log *lg, const char *targets, int *none,
-                           notify_stats *st, vg_error *err)
+                           deliver_stats *st, vg_error *err)
 {
     PGresult *r = NULL;
-    notify_attempt a;
+    deliver_attempt a;
     *none = 0;
     vg_code rc = db_begin(db, err);
     const char *p[1] = {targets};
@@ -266,18 +268,18 @@ static vg_code deliver_one(db_conn *db, const outreach_config *oc,
     long long ref = atoll(PQgetvalue(r, 0, 3));
     int attempts = atoi(PQgetvalue(r, 0, 6)) + 1;
     if (strcmp(target, "webhook") == 0)
-        rc = send_webhook(oc, key, payload, &a, err);
+        rc = send_webhook(dc, key, payload, &a, err);
     else
-        rc = send_rt(oc, ref, payload, &a, err);
+        rc = send_rt(dc, ref, payload, &a, err);
     if (rc != VG_OK)
         goto cleanup;
     st->attempted++;
     /* 4xx other than 408/425/429 will not get better by waiting. */
-    int give_up =
-        !a.ok && (!http_retryable(a.status) || attempts >= oc->max_attempts);
-    double delay = oc->backoff_seconds * pow(2.0, attempts - 1);
-    if (delay > oc->max_backoff_seconds)
-        delay = oc->max_backoff_seconds;
+    int give_up = !a.ok && (!deliver_http_retryable(a.status) ||
+                            attempts >= dc->max_attempts);
+    double delay = dc->backoff_seconds * pow(2.0, attempts - 1);
+    if (delay > dc->max_backoff_seconds)
+        delay = dc->max_backoff_seconds;
     rc = record(db, id, target, key, ref, attempts, give_up, delay, &a, err);
     if (rc == VG_OK)
         rc = db_commit(db, err);
@@ -302,12 +304,12 @@ cleanup:
     return rc;
 }
 
-vg_code notify_deliver(db_conn *db, const outreach_config *oc, const vg_log *lg,
-                       long limit, double wait_s, notify_stats *st,
-                       vg_error *err)
+vg_code deliver_send(db_conn *db, const deliver_config *dc, const vg_log *lg,
+                     long limit, double wait_s, deliver_stats *st,
+                     vg_error *err)
 {
     char targets[64];
-    targets_json(oc, targets, sizeof targets);
+    targets_json(dc, targets, sizeof targets);
     const char *p[1] = {targets};
     double t0 = mono_s();
     PGresult *r = NULL;
@@ -316,7 +318,7 @@ vg_code notify_deliver(db_conn *db, const outreach_config *oc, const vg_log *lg,
         int none = 0;
         if (limit > 0 && st->attempted >= limit)
             break;
-        if ((rc = deliver_one(db, oc, lg, targets, &none, st, err)) != VG_OK)
+        if ((rc = deliver_one(db, dc, lg, targets, &none, st, err)) != VG_OK)
             return rc;
         if (!none)
             continue;
@@ -349,8 +351,8 @@ vg_code notify_deliver(db_conn *db, const outreach_config *oc, const vg_log *lg,
     return rc;
 }
 
-vg_code notify_rt_sync(db_conn *db, const outreach_config *oc, const vg_log *lg,
-                       notify_stats *st, vg_error *err)
+vg_code deliver_rt_sync(db_conn *db, const deliver_config *dc, const vg_log *lg,
+                        deliver_stats *st, vg_error *err)
 {
     PGresult *r = NULL;
     vg_code rc = db_exec(db,
@@ -360,10 +362,10 @@ vg_code notify_rt_sync(db_conn *db, const outreach_config *oc, const vg_log *lg,
                          0, NULL, &r, err);
     for (int i = 0; rc == VG_OK && i < PQntuples(r); i++) {
         char status[64], outcome[128];
-        notify_attempt a;
+        deliver_attempt a;
         const char *task = PQgetvalue(r, i, 0), *ticket = PQgetvalue(r, i, 1);
-        rc = rt_get_ticket(oc, ticket, status, sizeof status, outcome,
-                           sizeof outcome, &a, err);
+        rc = deliver_rt_get_ticket(dc, ticket, status, sizeof status, outcome,
+                                   sizeof outcome, &a, err);
         if (rc != VG_OK)
             break;
         st->rt_checked++;
@@ -404,7 +406,7 @@ vg_code notify_rt_sync(db_conn *db, const outreach_config *oc, const vg_log *lg,
     return rc;
 }
 
-vg_code notify_retry_failed(db_conn *db, long *n, vg_error *err)
+vg_code deliver_retry_failed(db_conn *db, long *n, vg_error *err)
 {
     PGresult *r = NULL;
     vg_code rc = db_exec(
