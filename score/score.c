@@ -268,19 +268,17 @@ cleanup:
 vg_code score_riskiest(db_conn *db, const char *as_of, int n, json_t **rows,
                        vg_error *err)
 {
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", n);
-    const char *p[2] = {as_of, limit};
+    const db_param p[2] = {DB_TEXT(as_of), DB_INT(n)};
     PGresult *r = NULL;
     *rows = NULL;
-    vg_code rc =
-        db_exec(db,
-                "SELECT customer_id, churn_risk, health, tier, "
-                " coalesce((SELECT string_agg(d->>'text', '; ') FROM "
-                "  (SELECT jsonb_array_elements(drivers) d) x), '') "
-                "FROM vigil.scores WHERE as_of = $1::date ORDER BY churn_risk "
-                "DESC, customer_id LIMIT $2::int",
-                2, p, &r, err);
+    vg_code rc = db_exec_params(
+        db,
+        "SELECT customer_id, churn_risk, health, tier, "
+        " coalesce((SELECT string_agg(d->>'text', '; ') FROM "
+        "  (SELECT jsonb_array_elements(drivers) d) x), '') "
+        "FROM vigil.scores WHERE as_of = $1::date ORDER BY churn_risk "
+        "DESC, customer_id LIMIT $2::int",
+        2, p, &r, err);
     if (rc != VG_OK)
         return rc;
     json_t *out = json_array();
