@@ -11,6 +11,7 @@
 
 #include "core/date.h"
 #include "deliver/outbox.h"
+#include "score/score.h"
 
 /* Any constant works; every vigil process must use the same one. */
 #define OUTREACH_LOCK_KEY "7411004"
@@ -47,9 +48,9 @@ static vg_code make_base(db_conn *db, const vg_config *cfg, const char *d,
         " lower(c.language::text) AS language, s.as_of AS score_as_of, "
         " s.churn_risk, s.health, s.tier, coalesce(s.drivers, '[]') AS "
         "drivers, "
-        " array_position(ARRAY['healthy','watch','at_risk','critical'], "
+        " array_position(" SCORE_TIERS_SQL ", "
         "s.tier) - 1 AS tier_rank, p.tier AS prev_tier, "
-        " array_position(ARRAY['healthy','watch','at_risk','critical'], "
+        " array_position(" SCORE_TIERS_SQL ", "
         "p.tier) - 1 AS prev_rank "
         "FROM %s c "
         "LEFT JOIN vigil.scores s ON s.as_of = (SELECT d FROM sd) AND "
@@ -135,12 +136,11 @@ static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
     }
     switch (pb->trigger) {
     case OUTREACH_TIER_ENTERED: {
-        char tiers[4][OUTREACH_NAME];
+        char tiers[SCORE_NTIERS][OUTREACH_NAME];
         int nt = 0, min_rank = -1;
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < SCORE_NTIERS; i++)
             if (pb->tiers_mask & (1 << i)) {
-                snprintf(tiers[nt++], OUTREACH_NAME, "%s",
-                         outreach_tier_name(i));
+                snprintf(tiers[nt++], OUTREACH_NAME, "%s", score_tier_name(i));
                 if (min_rank < 0)
                     min_rank = i;
             }

@@ -17,11 +17,15 @@
 #include "core/date.h"
 #include "report/html.h"
 #include "report/svg.h"
+#include "score/score.h"
 
-#define NTIERS 4
-static const char *const tier_names[NTIERS] = {"healthy", "watch", "at_risk",
-                                               "critical"};
+#define NTIERS SCORE_NTIERS
+#define TIER_NAME_(name) name,
+static const char *const tier_names[NTIERS] = {SCORE_TIERS(TIER_NAME_, )};
+/* By tier rank: chart fills, and badges dark enough for white text. */
 static const char *const tier_colors[NTIERS] = {"#2e7d32", "#c9a227", "#e65100",
+                                                "#b71c1c"};
+static const char *const tier_badges[NTIERS] = {"#2e7d32", "#9a7b00", "#e65100",
                                                 "#b71c1c"};
 
 /* One open alert's window, to shade the days it covers in topic charts. */
@@ -194,7 +198,7 @@ static vg_code load_context(rctx *x, vg_error *err)
 
 /* ---- page frame --------------------------------------------------------- */
 
-static const char css[] =
+static const char css_head[] =
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,"
     "'DejaVu Sans',sans-serif;color:#1d2430;max-width:1100px;margin:0 auto;"
     "padding:16px 24px}\n"
@@ -212,9 +216,9 @@ static const char css[] =
     ".meta{color:#5b6573}\n"
     ".tier{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;"
     "font-size:12px;-webkit-print-color-adjust:exact;print-color-adjust:exact}"
-    "\n"
-    ".tier-healthy{background:#2e7d32}.tier-watch{background:#9a7b00}"
-    ".tier-at_risk{background:#e65100}.tier-critical{background:#b71c1c}\n"
+    "\n";
+/* (the .tier-NAME badge rules go between the two) */
+static const char css_tail[] =
     ".terms{color:#5b6573;font-size:12px}\n"
     "ul.why{margin:0;padding-left:18px}\n"
     "svg.chart{max-width:100%;height:auto;display:block}\n"
@@ -244,7 +248,14 @@ static void page_open(rctx *x)
              "<meta name=\"generator\" content=\"vigil report\">\n"
              "<title>vigil report as of ");
     html_text(x->h, x->d);
-    html_printf(x->h, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", css);
+    html_raw(x->h, "</title>\n<style>\n");
+    html_raw(x->h, css_head);
+    for (int t = 0; t < NTIERS; t++)
+        html_printf(x->h, ".tier-%s{background:%s}", tier_names[t],
+                    tier_badges[t]);
+    html_raw(x->h, "\n");
+    html_raw(x->h, css_tail);
+    html_raw(x->h, "</style>\n</head>\n<body>\n");
 }
 
 /* ---- summary: what, when, which model and how good it is ---------------- */
@@ -347,6 +358,9 @@ static vg_code sec_summary(rctx *x, vg_error *err)
 
 /* ---- tier distribution over the last score dates ------------------------ */
 
+/* One count per tier, in rank order, each followed by a comma. */
+#define TIER_COUNT_SQL_(name) "count(*) FILTER (WHERE tier = '" name "'), "
+
 static void tier_table(rctx *x, PGresult *r, const char **labels, int nd)
 {
     html_buf *h = x->h;
@@ -385,13 +399,12 @@ static vg_code sec_tiers(rctx *x, vg_error *err)
         " UNION ALL SELECT (SELECT max(s.as_of) FROM vigil.scores s"
         "  WHERE s.as_of < d.as_of), d.n + 1 FROM d"
         "  WHERE d.as_of IS NOT NULL AND d.n < $2::int) "
-        "SELECT s.as_of::text, count(*) FILTER (WHERE tier = 'healthy'), "
-        " count(*) FILTER (WHERE tier = 'watch'), "
-        " count(*) FILTER (WHERE tier = 'at_risk'), "
-        " count(*) FILTER (WHERE tier = 'critical'), count(*), "
-        " avg(churn_risk) "
-        "FROM vigil.scores s JOIN d ON d.as_of = s.as_of "
-        "GROUP BY s.as_of ORDER BY s.as_of",
+        "SELECT s.as_of::text, " SCORE_TIERS(
+            TIER_COUNT_SQL_, ) " count(*), "
+                               " avg(churn_risk) "
+                               "FROM vigil.scores s JOIN d ON d.as_of = "
+                               "s.as_of "
+                               "GROUP BY s.as_of ORDER BY s.as_of",
         2, p, &r, err);
     if (rc != VG_OK)
         return rc;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/date.h"
+#include "score/score.h"
 
 #define ISO_UTC(col)                                                           \
     "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -180,8 +181,8 @@ void routes_metrics(route_req *rq, http_reply *out)
         "SELECT job, count(*) FILTER (WHERE status = 'running') FROM "
         "vigil.job_runs GROUP BY job ORDER BY job",
         /* 4 */
-        "SELECT t.tier, count(s.customer_id) FROM (VALUES (1, 'healthy'), "
-        "(2, 'watch'), (3, 'at_risk'), (4, 'critical')) t(k, tier) "
+        "SELECT t.tier, count(s.customer_id) FROM "
+        "unnest(" SCORE_TIERS_SQL ") WITH ORDINALITY t(tier, k) "
         "CROSS JOIN (SELECT max(as_of) d FROM vigil.scores) m "
         "LEFT JOIN vigil.scores s ON s.as_of = m.d AND s.tier = t.tier "
         "GROUP BY t.k, t.tier ORDER BY t.k",
