@@ -364,3 +364,17 @@ size_t utf8_encode(uint32_t c, char *o)
     o[3] = (char)(0x80 | (c & 0x3F));
     return 4;
 }
+
+size_t utf8_cut_invalid(char *s)
+{
+    size_t i = 0;
+    while (s[i]) {
+        uint32_t cp;
+        size_t k = utf8_decode((const unsigned char *)s + i, SIZE_MAX, &cp);
+        if (k == 1 && cp == 0xFFFD && (unsigned char)s[i] >= 0x80)
+            break;
+        i += k;
+    }
+    s[i] = '\0';
+    return i;
+}

@@ -46,6 +46,10 @@ void strbuf_free(strbuf *b);
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 /* Writes c (<= 0x10FFFF) as 1..4 bytes at o; returns the count. */
 size_t utf8_encode(uint32_t c, char *o);
+/* Ends s before its first byte that does not start a valid sequence (as
+ * left by cutting text to a fixed buffer mid-character), so JSON encoders,
+ * which refuse invalid UTF-8, accept it. Returns the new length. */
+size_t utf8_cut_invalid(char *s);
 
 /* Open-addressing map from strings (copied in) to dense indices 0..n-1. */
 typedef struct strmap strmap;

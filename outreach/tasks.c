@@ -130,8 +130,9 @@ vg_code tasks_claim(db_conn *db, long long task_id, const char *specialist,
             3, p, &r, err);
     if (rc == VG_OK && PQntuples(r) == 0)
         rc = explain(db, task_id, "claim", err);
-    if (rc == VG_OK && task)
-        *task = row_json(r);
+    if (rc == VG_OK && task && !(*task = row_json(r)))
+        rc = vg_fail(err, VG_ENOMEM, "task %lld: out of memory reading it",
+                     task_id);
     PQclear(r);
     return rc;
 }
@@ -159,8 +160,9 @@ vg_code tasks_close(db_conn *db, long long task_id, const char *status,
     if (rc == VG_OK && PQntuples(r) == 0)
         rc = explain(db, task_id, strcmp(status, "done") ? "dismiss" : "close",
                      err);
-    if (rc == VG_OK && task)
-        *task = row_json(r);
+    if (rc == VG_OK && task && !(*task = row_json(r)))
+        rc = vg_fail(err, VG_ENOMEM, "task %lld: out of memory reading it",
+                     task_id);
     PQclear(r);
     return rc;
 }

@@ -197,6 +197,11 @@ int main(void)
     /* truncated by n, not by a NUL */
     CHECK_INT_EQ(utf8_decode((const unsigned char *)"\xC3\xA9", 1, &cp), 1);
     CHECK_INT_EQ(cp, 0xFFFD);
+    char cut[] = "caf\xC3\xA9 \xE2\x82"; /* "café " + a cut euro sign */
+    CHECK_INT_EQ(utf8_cut_invalid(cut), 6);
+    CHECK_STR_EQ(cut, "caf\xC3\xA9 ");
+    char whole[] = "\xEF\xBF\xBD ok"; /* a real U+FFFD stays */
+    CHECK_INT_EQ(utf8_cut_invalid(whole), 6);
     char enc[4];
     uint32_t cps[] = {0x41, 0xE9, 0x20AC, 0x1F600};
     for (size_t i = 0; i < 4; i++) {
