@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/date.h"
+#include "core/util.h"
 #include "deliver/outbox.h"
 #include "score/score.h"
 
@@ -122,6 +123,198 @@ static void param_array(params *p, const char (*items)[OUTREACH_NAME], int n)
     param_add(p, DB_TEXT(b));
 }
 
+/* Entered a listed tier on D; $8 the tiers, $9 the healthiest's rank. */
+static void tier_entered_sql(const outreach_playbook *pb, params *p, char *out,
+                             size_t n)
+{
+    char tiers[SCORE_NTIERS][OUTREACH_NAME];
+    int nt = 0, min_rank = -1;
+    for (int i = 0; i < SCORE_NTIERS; i++)
+        if (pb->tiers_mask & (1 << i)) {
+            snprintf(tiers[nt++], OUTREACH_NAME, "%s", score_tier_name(i));
+            if (min_rank < 0)
+                min_rank = i;
+        }
+    param_array(p, (const char(*)[OUTREACH_NAME])tiers, nt); /* $8 */
+    param_add(p, DB_INT(min_rank));                          /* $9 */
+    /* Entered: from a healthier tier than any listed (or no previous
+     * score), on the score of D itself. Holds: still in a listed tier. */
+    snprintf(out, n,
+             "SELECT b.customer_id, "
+             " (b.score_as_of = $1::date AND (b.prev_rank IS NULL OR "
+             "  b.prev_rank < $9::int)) AS fires, "
+             " jsonb_build_object('type', 'tier_entered', 'tier', b.tier, "
+             "  'previous_tier', b.prev_tier, 'score_as_of', "
+             "b.score_as_of) AS detail, "
+             " CASE WHEN b.prev_tier IS NULL THEN format('entered tier %%s "
+             "(first score)', b.tier) ELSE format('entered tier %%s (was "
+             "%%s)', b.tier, b.prev_tier) END AS summary "
+             "FROM ob_base b WHERE b.tier = ANY($8::text[])");
+}
+
+/* Health fell by $8 points within $9 days. */
+static void health_drop_sql(const outreach_playbook *pb, params *p, char *out,
+                            size_t n)
+{
+    param_add(p, DB_INT(pb->points)); /* $8 */
+    param_add(p, DB_INT(pb->days));   /* $9 */
+    /* The baseline of an open task is kept while it stays open, so a
+     * drop older than the window still holds until health recovers. */
+    snprintf(
+        out, n,
+        "SELECT customer_id, fires, detail, format('health fell from %%s "
+        "to %%s within %%s days', detail->>'health_before', "
+        "detail->>'health_now', $9::int) AS summary FROM ("
+        "SELECT b.customer_id, "
+        " (b.score_as_of = $1::date AND h.max_h - b.health >= $8::int) AS "
+        "fires, "
+        " jsonb_build_object('type', 'health_drop', 'health_before', "
+        "  coalesce((ot.reason->'trigger'->>'health_before')::int, "
+        "h.max_h), "
+        "  'health_now', b.health, 'points', $8::int, 'days', $9::int) AS "
+        "detail "
+        "FROM ob_base b "
+        "LEFT JOIN (SELECT customer_id, max(health) AS max_h FROM "
+        " vigil.scores WHERE as_of >= $1::date - $9::int AND as_of < "
+        "$1::date GROUP BY customer_id) h ON h.customer_id = b.customer_id "
+        "LEFT JOIN open_t ot ON ot.customer_id = b.customer_id "
+        "WHERE b.health IS NOT NULL AND "
+        " (h.max_h - b.health >= $8::int OR "
+        "  (ot.reason->'trigger'->>'health_before')::int - b.health >= "
+        "$8::int)) x");
+}
+
+/* A ticket of the customer is in an open trend alert's topic and window. */
+static void trend_alert_sql(const char *tickets, char *out, size_t n)
+{
+    /* Affected: one of the customer's tickets created inside the alert's
+     * window (days, inclusive) belongs to the alert's topic. An alert
+     * resolved after D (resolved_on, when the topic engine records it)
+     * was open on D, so replays see it; read through to_jsonb so a
+     * schema without that column still works. */
+    snprintf(out, n,
+             "SELECT x.customer_id, true AS fires, "
+             " jsonb_build_object('type', 'trend_alert', 'alerts', "
+             "  jsonb_agg(jsonb_build_object('alert_id', x.alert_id, "
+             "'topic_id', "
+             "  x.topic_id, 'label', x.label, 'window_start', x.window_start, "
+             "  'window_end', x.window_end, 'p_value', x.p_value, 'tickets', "
+             "  to_jsonb(x.tickets)) ORDER BY x.alert_id)) AS detail, "
+             " string_agg(format('affected by trend alert #%%s \"%%s\" (%%s of "
+             "their tickets)', x.alert_id, coalesce(x.label, 'topic ' || "
+             "x.topic_id), cardinality(x.tickets)), '; ' ORDER BY x.alert_id) "
+             "AS summary "
+             "FROM (SELECT tk.customer_id::text AS customer_id, a.alert_id, "
+             "  a.topic_id, tp.label, a.window_start, a.window_end, a.p_value, "
+             "  array_agg(DISTINCT tk.ticket_id::text) AS tickets "
+             " FROM vigil.trend_alerts a "
+             " JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id "
+             " JOIN %s tk ON tk.ticket_id::text = tt.ticket_id "
+             " LEFT JOIN vigil.topics tp ON tp.topic_id = a.topic_id "
+             " WHERE (a.status = 'open' OR (to_jsonb(a)->>'resolved_on')::date "
+             "> "
+             "  $1::date) AND a.detected_at < $1::date + 1 "
+             "  AND tk.created_at >= a.window_start "
+             "  AND tk.created_at < a.window_end + 1 "
+             "  AND tk.created_at < $1::date AND tk.customer_id IS NOT NULL "
+             " GROUP BY 1, 2, 3, 4, 5, 6, 7) x "
+             "JOIN ob_base b ON b.customer_id = x.customer_id "
+             "GROUP BY x.customer_id",
+             tickets);
+}
+
+/* A ticket unresolved for $8 hours (escalated or of listed priorities). */
+static void stale_ticket_sql(const outreach_playbook *pb, params *p,
+                             const char *tickets, char *out, size_t n)
+{
+    param_add(p, DB_INT(pb->hours));                  /* $8 */
+    param_add(p, DB_INT(pb->max_age_days));           /* $9 */
+    param_add(p, DB_TEXT(pb->escalated ? "t" : "f")); /* $10 */
+    param_array(p, pb->priorities, pb->npriorities);  /* $11 */
+    /* `escalated` and `priority` have no timestamp: they are the
+     * ticket's current values (exact for today's run). A resolution
+     * before creation is unknown, so the ticket counts as unresolved. */
+    snprintf(
+        out, n,
+        "SELECT tk.customer_id::text AS customer_id, true AS fires, "
+        " jsonb_build_object('type', 'stale_ticket', 'hours', $8::int, "
+        "  'tickets', jsonb_agg(jsonb_build_object('ticket_id', "
+        "tk.ticket_id, "
+        "  'subject', left(tk.subject, 200), 'priority', tk.priority, "
+        "  'escalated', coalesce(tk.escalated, false), 'created_at', "
+        "  tk.created_at, 'hours_open', floor(extract(epoch FROM "
+        "  ($1::date::timestamptz - tk.created_at)) / 3600)) ORDER BY "
+        "tk.created_at, tk.ticket_id)) AS detail, "
+        " (array_agg(format('ticket %%s \"%%s\" (%%s%%s) unresolved for "
+        "%%s hours', tk.ticket_id, left(tk.subject, 80), "
+        "coalesce(tk.priority, 'no priority'), CASE WHEN tk.escalated THEN "
+        "', escalated' ELSE '' END, floor(extract(epoch FROM "
+        "($1::date::timestamptz - tk.created_at)) / 3600)) ORDER BY "
+        "tk.created_at, tk.ticket_id))[1] || "
+        " CASE WHEN count(*) > 1 THEN format(' and %%s more', count(*) - "
+        "1) ELSE '' END AS summary "
+        "FROM %s tk JOIN ob_base b ON b.customer_id = tk.customer_id "
+        "WHERE tk.created_at < $1::date - make_interval(hours => $8::int) "
+        " AND tk.created_at >= $1::date - $9::int "
+        " AND (tk.resolved_at IS NULL OR tk.resolved_at >= $1::date OR "
+        "      tk.resolved_at < tk.created_at) "
+        " AND ((coalesce(tk.escalated, false) AND $10::boolean) OR "
+        "      tk.priority = ANY($11::text[])) "
+        "GROUP BY tk.customer_id",
+        tickets);
+}
+
+/* A rating of $8 or less on a ticket resolved in the last $9 days. */
+static void low_csat_sql(const outreach_playbook *pb, params *p,
+                         const char *tickets, char *out, size_t n)
+{
+    param_add(p, DB_INT(pb->max_csat)); /* $8 */
+    param_add(p, DB_INT(pb->days));     /* $9 */
+    /* A rating counts once the ticket is resolved (its only time). */
+    snprintf(
+        out, n,
+        "SELECT tk.customer_id::text AS customer_id, true AS fires, "
+        " jsonb_build_object('type', 'low_csat', 'days', $9::int, "
+        "  'tickets', jsonb_agg(jsonb_build_object('ticket_id', "
+        "tk.ticket_id, "
+        "  'subject', left(tk.subject, 200), 'csat', tk.csat, "
+        "'resolved_at', "
+        "  tk.resolved_at) ORDER BY tk.resolved_at DESC, tk.ticket_id)) AS "
+        "detail, "
+        " (array_agg(format('rated ticket %%s \"%%s\" %%s/5 on %%s', "
+        "tk.ticket_id, left(tk.subject, 80), tk.csat, "
+        "tk.resolved_at::date) ORDER BY tk.resolved_at DESC, "
+        "tk.ticket_id))[1] || "
+        " CASE WHEN count(*) > 1 THEN format(' and %%s more low ratings', "
+        "count(*) - 1) ELSE '' END AS summary "
+        "FROM %s tk JOIN ob_base b ON b.customer_id = tk.customer_id "
+        "WHERE tk.resolved_at >= $1::date - $9::int AND tk.resolved_at < "
+        "$1::date AND tk.resolved_at >= tk.created_at "
+        " AND tk.csat BETWEEN 1 AND $8::int "
+        "GROUP BY tk.customer_id",
+        tickets);
+}
+
+/* The customer's date column falls within $8 days after D. */
+static void date_within_sql(const outreach_playbook *pb, params *p,
+                            const char *cust, const char *col, char *out,
+                            size_t n)
+{
+    param_add(p, DB_INT(pb->days));    /* $8 */
+    param_add(p, DB_TEXT(pb->column)); /* $9 */
+    snprintf(out, n,
+             "SELECT c.customer_id::text AS customer_id, true AS fires, "
+             " jsonb_build_object('type', 'date_within', 'column', "
+             "$9::text, 'date', c.%s::date, 'days_until', c.%s::date - "
+             "$1::date) AS detail, "
+             " format('%%s is %%s (in %%s days)', $9::text, c.%s::date, "
+             "c.%s::date - $1::date) AS summary "
+             "FROM %s c JOIN ob_base b ON b.customer_id = c.customer_id "
+             "WHERE c.%s::date >= $1::date AND c.%s::date <= $1::date + "
+             "$8::int",
+             col, col, col, col, cust, col, col);
+}
+
 static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
                            const outreach_playbook *pb, params *p, char *out,
                            size_t n, vg_error *err)
@@ -135,175 +328,23 @@ static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
         goto cleanup;
     }
     switch (pb->trigger) {
-    case OUTREACH_TIER_ENTERED: {
-        char tiers[SCORE_NTIERS][OUTREACH_NAME];
-        int nt = 0, min_rank = -1;
-        for (int i = 0; i < SCORE_NTIERS; i++)
-            if (pb->tiers_mask & (1 << i)) {
-                snprintf(tiers[nt++], OUTREACH_NAME, "%s", score_tier_name(i));
-                if (min_rank < 0)
-                    min_rank = i;
-            }
-        param_array(p, (const char(*)[OUTREACH_NAME])tiers, nt); /* $8 */
-        param_add(p, DB_INT(min_rank));                          /* $9 */
-        /* Entered: from a healthier tier than any listed (or no previous
-         * score), on the score of D itself. Holds: still in a listed tier. */
-        snprintf(out, n,
-                 "SELECT b.customer_id, "
-                 " (b.score_as_of = $1::date AND (b.prev_rank IS NULL OR "
-                 "  b.prev_rank < $9::int)) AS fires, "
-                 " jsonb_build_object('type', 'tier_entered', 'tier', b.tier, "
-                 "  'previous_tier', b.prev_tier, 'score_as_of', "
-                 "b.score_as_of) AS detail, "
-                 " CASE WHEN b.prev_tier IS NULL THEN format('entered tier %%s "
-                 "(first score)', b.tier) ELSE format('entered tier %%s (was "
-                 "%%s)', b.tier, b.prev_tier) END AS summary "
-                 "FROM ob_base b WHERE b.tier = ANY($8::text[])");
+    case OUTREACH_TIER_ENTERED:
+        tier_entered_sql(pb, p, out, n);
         break;
-    }
     case OUTREACH_HEALTH_DROP:
-        param_add(p, DB_INT(pb->points)); /* $8 */
-        param_add(p, DB_INT(pb->days));   /* $9 */
-        /* The baseline of an open task is kept while it stays open, so a
-         * drop older than the window still holds until health recovers. */
-        snprintf(
-            out, n,
-            "SELECT customer_id, fires, detail, format('health fell from %%s "
-            "to %%s within %%s days', detail->>'health_before', "
-            "detail->>'health_now', $9::int) AS summary FROM ("
-            "SELECT b.customer_id, "
-            " (b.score_as_of = $1::date AND h.max_h - b.health >= $8::int) AS "
-            "fires, "
-            " jsonb_build_object('type', 'health_drop', 'health_before', "
-            "  coalesce((ot.reason->'trigger'->>'health_before')::int, "
-            "h.max_h), "
-            "  'health_now', b.health, 'points', $8::int, 'days', $9::int) AS "
-            "detail "
-            "FROM ob_base b "
-            "LEFT JOIN (SELECT customer_id, max(health) AS max_h FROM "
-            " vigil.scores WHERE as_of >= $1::date - $9::int AND as_of < "
-            "$1::date GROUP BY customer_id) h ON h.customer_id = b.customer_id "
-            "LEFT JOIN open_t ot ON ot.customer_id = b.customer_id "
-            "WHERE b.health IS NOT NULL AND "
-            " (h.max_h - b.health >= $8::int OR "
-            "  (ot.reason->'trigger'->>'health_before')::int - b.health >= "
-            "$8::int)) x");
+        health_drop_sql(pb, p, out, n);
         break;
     case OUTREACH_TREND_ALERT:
-        /* Affected: one of the customer's tickets created inside the alert's
-         * window (days, inclusive) belongs to the alert's topic. An alert
-         * resolved after D (resolved_on, when the topic engine records it)
-         * was open on D, so replays see it; read through to_jsonb so a
-         * schema without that column still works. */
-        snprintf(
-            out, n,
-            "SELECT x.customer_id, true AS fires, "
-            " jsonb_build_object('type', 'trend_alert', 'alerts', "
-            "  jsonb_agg(jsonb_build_object('alert_id', x.alert_id, "
-            "'topic_id', "
-            "  x.topic_id, 'label', x.label, 'window_start', x.window_start, "
-            "  'window_end', x.window_end, 'p_value', x.p_value, 'tickets', "
-            "  to_jsonb(x.tickets)) ORDER BY x.alert_id)) AS detail, "
-            " string_agg(format('affected by trend alert #%%s \"%%s\" (%%s of "
-            "their tickets)', x.alert_id, coalesce(x.label, 'topic ' || "
-            "x.topic_id), cardinality(x.tickets)), '; ' ORDER BY x.alert_id) "
-            "AS summary "
-            "FROM (SELECT tk.customer_id::text AS customer_id, a.alert_id, "
-            "  a.topic_id, tp.label, a.window_start, a.window_end, a.p_value, "
-            "  array_agg(DISTINCT tk.ticket_id::text) AS tickets "
-            " FROM vigil.trend_alerts a "
-            " JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id "
-            " JOIN %s tk ON tk.ticket_id::text = tt.ticket_id "
-            " LEFT JOIN vigil.topics tp ON tp.topic_id = a.topic_id "
-            " WHERE (a.status = 'open' OR (to_jsonb(a)->>'resolved_on')::date "
-            "> "
-            "  $1::date) AND a.detected_at < $1::date + 1 "
-            "  AND tk.created_at >= a.window_start "
-            "  AND tk.created_at < a.window_end + 1 "
-            "  AND tk.created_at < $1::date AND tk.customer_id IS NOT NULL "
-            " GROUP BY 1, 2, 3, 4, 5, 6, 7) x "
-            "JOIN ob_base b ON b.customer_id = x.customer_id "
-            "GROUP BY x.customer_id",
-            tickets);
+        trend_alert_sql(tickets, out, n);
         break;
     case OUTREACH_STALE_TICKET:
-        param_add(p, DB_INT(pb->hours));                  /* $8 */
-        param_add(p, DB_INT(pb->max_age_days));           /* $9 */
-        param_add(p, DB_TEXT(pb->escalated ? "t" : "f")); /* $10 */
-        param_array(p, pb->priorities, pb->npriorities);  /* $11 */
-        /* `escalated` and `priority` have no timestamp: they are the
-         * ticket's current values (exact for today's run). A resolution
-         * before creation is unknown, so the ticket counts as unresolved. */
-        snprintf(
-            out, n,
-            "SELECT tk.customer_id::text AS customer_id, true AS fires, "
-            " jsonb_build_object('type', 'stale_ticket', 'hours', $8::int, "
-            "  'tickets', jsonb_agg(jsonb_build_object('ticket_id', "
-            "tk.ticket_id, "
-            "  'subject', left(tk.subject, 200), 'priority', tk.priority, "
-            "  'escalated', coalesce(tk.escalated, false), 'created_at', "
-            "  tk.created_at, 'hours_open', floor(extract(epoch FROM "
-            "  ($1::date::timestamptz - tk.created_at)) / 3600)) ORDER BY "
-            "tk.created_at, tk.ticket_id)) AS detail, "
-            " (array_agg(format('ticket %%s \"%%s\" (%%s%%s) unresolved for "
-            "%%s hours', tk.ticket_id, left(tk.subject, 80), "
-            "coalesce(tk.priority, 'no priority'), CASE WHEN tk.escalated THEN "
-            "', escalated' ELSE '' END, floor(extract(epoch FROM "
-            "($1::date::timestamptz - tk.created_at)) / 3600)) ORDER BY "
-            "tk.created_at, tk.ticket_id))[1] || "
-            " CASE WHEN count(*) > 1 THEN format(' and %%s more', count(*) - "
-            "1) ELSE '' END AS summary "
-            "FROM %s tk JOIN ob_base b ON b.customer_id = tk.customer_id "
-            "WHERE tk.created_at < $1::date - make_interval(hours => $8::int) "
-            " AND tk.created_at >= $1::date - $9::int "
-            " AND (tk.resolved_at IS NULL OR tk.resolved_at >= $1::date OR "
-            "      tk.resolved_at < tk.created_at) "
-            " AND ((coalesce(tk.escalated, false) AND $10::boolean) OR "
-            "      tk.priority = ANY($11::text[])) "
-            "GROUP BY tk.customer_id",
-            tickets);
+        stale_ticket_sql(pb, p, tickets, out, n);
         break;
     case OUTREACH_LOW_CSAT:
-        param_add(p, DB_INT(pb->max_csat)); /* $8 */
-        param_add(p, DB_INT(pb->days));     /* $9 */
-        /* A rating counts once the ticket is resolved (its only time). */
-        snprintf(
-            out, n,
-            "SELECT tk.customer_id::text AS customer_id, true AS fires, "
-            " jsonb_build_object('type', 'low_csat', 'days', $9::int, "
-            "  'tickets', jsonb_agg(jsonb_build_object('ticket_id', "
-            "tk.ticket_id, "
-            "  'subject', left(tk.subject, 200), 'csat', tk.csat, "
-            "'resolved_at', "
-            "  tk.resolved_at) ORDER BY tk.resolved_at DESC, tk.ticket_id)) AS "
-            "detail, "
-            " (array_agg(format('rated ticket %%s \"%%s\" %%s/5 on %%s', "
-            "tk.ticket_id, left(tk.subject, 80), tk.csat, "
-            "tk.resolved_at::date) ORDER BY tk.resolved_at DESC, "
-            "tk.ticket_id))[1] || "
-            " CASE WHEN count(*) > 1 THEN format(' and %%s more low ratings', "
-            "count(*) - 1) ELSE '' END AS summary "
-            "FROM %s tk JOIN ob_base b ON b.customer_id = tk.customer_id "
-            "WHERE tk.resolved_at >= $1::date - $9::int AND tk.resolved_at < "
-            "$1::date AND tk.resolved_at >= tk.created_at "
-            " AND tk.csat BETWEEN 1 AND $8::int "
-            "GROUP BY tk.customer_id",
-            tickets);
+        low_csat_sql(pb, p, tickets, out, n);
         break;
     case OUTREACH_DATE_WITHIN:
-        param_add(p, DB_INT(pb->days));    /* $8 */
-        param_add(p, DB_TEXT(pb->column)); /* $9 */
-        snprintf(out, n,
-                 "SELECT c.customer_id::text AS customer_id, true AS fires, "
-                 " jsonb_build_object('type', 'date_within', 'column', "
-                 "$9::text, 'date', c.%s::date, 'days_until', c.%s::date - "
-                 "$1::date) AS detail, "
-                 " format('%%s is %%s (in %%s days)', $9::text, c.%s::date, "
-                 "c.%s::date - $1::date) AS summary "
-                 "FROM %s c JOIN ob_base b ON b.customer_id = c.customer_id "
-                 "WHERE c.%s::date >= $1::date AND c.%s::date <= $1::date + "
-                 "$8::int",
-                 col, col, col, col, cust, col, col);
+        date_within_sql(pb, p, cust, col, out, n);
         break;
     }
 cleanup:
@@ -369,12 +410,15 @@ static vg_code run_playbook(db_conn *db, const vg_config *cfg,
     char skills_json[1024];
     {
         json_t *a = json_array();
-        for (int i = 0; i < pb->nskills; i++)
-            json_array_append_new(a, json_string(pb->skills[i]));
-        char *s = json_dumps(a, JSON_COMPACT);
-        snprintf(skills_json, sizeof skills_json, "%s", s ? s : "[]");
-        free(s);
+        int bad = !a;
+        for (int i = 0; !bad && i < pb->nskills; i++)
+            bad = json_array_append_new(a, json_string(pb->skills[i])) != 0;
+        char *s = bad ? NULL : json_dumps(a, JSON_COMPACT);
         json_decref(a);
+        if (!s)
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+        snprintf(skills_json, sizeof skills_json, "%s", s);
+        free(s);
     }
     char *sql = malloc(6 * SQL_MAX);
     char *trig = malloc(SQL_MAX), *title = malloc(SQL_MAX / 2),
@@ -553,16 +597,21 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
         goto cleanup;
     ns = PQntuples(rs);
     sp = calloc((size_t)(ns ? ns : 1), sizeof *sp);
-    if (!sp) {
+    if (!sp || !done || !left) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
     for (int i = 0; i < ns; i++) {
         sp[i].id = PQgetvalue(rs, i, 0);
+        /* PostgreSQL's to_json wrote these: only memory can fail here. */
         sp[i].languages = json_loads(PQgetvalue(rs, i, 1), 0, NULL);
         sp[i].skills = json_loads(PQgetvalue(rs, i, 2), 0, NULL);
         sp[i].capacity = atol(PQgetvalue(rs, i, 3));
         sp[i].load = atol(PQgetvalue(rs, i, 4));
+        if (!sp[i].languages || !sp[i].skills) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
     }
     rc = db_exec(db,
                  "SELECT task_id, coalesce(reason->'customer'->>'language', "
@@ -575,6 +624,10 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
     for (int t = 0; t < PQntuples(rt); t++) {
         const char *id = PQgetvalue(rt, t, 0), *lang = PQgetvalue(rt, t, 1);
         json_t *skills = json_loads(PQgetvalue(rt, t, 2), 0, NULL);
+        if (!skills) { /* a jsonb value's text: only memory can fail */
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
         int best = -1, speak = 0, able = 0;
         for (int i = 0; i < ns; i++) {
             /* An unknown customer language is no reason to leave a task. */
@@ -597,8 +650,9 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
                 sp[i].load * sp[best].capacity < sp[best].load * sp[i].capacity)
                 best = i;
         }
+        int pushed;
         if (best >= 0) {
-            json_array_append_new(
+            pushed = json_array_append_new(
                 done,
                 json_pack("{s:s, s:s, s:I, s:I}", "task_id", id, "assignee",
                           sp[best].id, "load_before", (json_int_t)sp[best].load,
@@ -624,11 +678,16 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
                          "'%s', skills %s) are at their daily capacity",
                          able, *lang ? lang : "any", sk ? sk : "?");
             free(sk);
-            json_array_append_new(
+            utf8_cut_invalid(why); /* the language may have been cut */
+            pushed = json_array_append_new(
                 left, json_pack("{s:s, s:s}", "task_id", id, "why", why));
             (*unassigned)++;
         }
         json_decref(skills);
+        if (pushed != 0) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
     }
     done_s = json_dumps(done, JSON_COMPACT);
     left_s = json_dumps(left, JSON_COMPACT);
@@ -684,9 +743,11 @@ static vg_code auto_close(db_conn *db, const outreach_config *oc, const char *d,
                           vg_error *err)
 {
     json_t *names = json_array();
-    for (int i = 0; i < oc->nplaybooks; i++)
-        json_array_append_new(names, json_string(oc->playbooks[i].name));
-    char *ns = json_dumps(names, JSON_COMPACT);
+    int bad = !names;
+    for (int i = 0; !bad && i < oc->nplaybooks; i++)
+        bad = json_array_append_new(names,
+                                    json_string(oc->playbooks[i].name)) != 0;
+    char *ns = bad ? NULL : json_dumps(names, JSON_COMPACT);
     json_decref(names);
     if (!ns)
         return vg_fail(err, VG_ENOMEM, "out of memory");
@@ -710,8 +771,8 @@ static vg_code auto_close(db_conn *db, const outreach_config *oc, const char *d,
         json_t *o = json_object_get(per, PQgetvalue(r, i, 0));
         long k = atol(PQgetvalue(r, i, 1));
         *closed += k;
-        if (o)
-            json_object_set_new(o, "auto_closed", json_integer(k));
+        if (o && json_object_set_new(o, "auto_closed", json_integer(k)) != 0)
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
     }
     PQclear(r);
     return rc;
@@ -729,6 +790,8 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
     json_t *per = json_object();
     long created = 0, updated = 0, cooling = 0, closed = 0, assigned = 0,
          unassigned = 0, queued = 0, open = 0;
+    if (!per)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
     vg_code rc = check_columns(db, cfg, oc, err);
     if (rc == VG_OK)
         rc = db_begin(db, err);
@@ -769,12 +832,16 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
         created += c[0];
         updated += c[1];
         cooling += c[2];
-        json_object_set_new(
-            per, pb->name,
-            json_pack("{s:s, s:I, s:I, s:I, s:I}", "trigger",
-                      outreach_trigger_name(pb->trigger), "created",
-                      (json_int_t)c[0], "updated", (json_int_t)c[1], "cooldown",
-                      (json_int_t)c[2], "auto_closed", (json_int_t)0));
+        if (json_object_set_new(
+                per, pb->name,
+                json_pack("{s:s, s:I, s:I, s:I, s:I}", "trigger",
+                          outreach_trigger_name(pb->trigger), "created",
+                          (json_int_t)c[0], "updated", (json_int_t)c[1],
+                          "cooldown", (json_int_t)c[2], "auto_closed",
+                          (json_int_t)0)) != 0) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            break;
+        }
         log_debug(lg, "playbook %s: %ld created, %ld updated, %ld cooling",
                   pb->name, c[0], c[1], c[2]);
     }
@@ -808,6 +875,11 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
         (json_int_t)assigned, "unassigned", (json_int_t)unassigned, "open",
         (json_int_t)open, "deliveries_queued", (json_int_t)queued, "playbooks",
         per, "default_playbooks", oc->defaulted);
+    if (!*summary) {
+        /* The tasks are committed; only the report of them is lost. */
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
     log_info(lg,
              "outreach %s: %ld created, %ld refreshed, %ld in cooldown, %ld "
              "auto-closed, %ld assigned, %ld left unassigned, %ld open",
