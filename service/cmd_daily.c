@@ -96,7 +96,7 @@ static void print_daily(db_conn *db, const json_t *summary)
            jint(ou, "created"), jint(ou, "assigned"));
 }
 
-int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
+static int run_daily(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL;
     int json = 0;
@@ -123,19 +123,27 @@ int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
                            print_daily, err);
 }
 
-const char cmd_daily_usage[] =
-    "usage: vigil [global options] daily [--as-of D] [--replay] [--json]\n\n"
-    "Run score, topics and outreach for D (default today, UTC) in that order, "
-    "as one\n"
-    "job in vigil.job_runs. Each step replaces its own results for D in its "
-    "own\n"
-    "transaction. Without a champion model scoring is skipped (with a "
-    "warning) and\n"
-    "topics and outreach still run; when topics already ran for a later "
-    "date (a\n"
-    "catch-up after downtime) the topics step is skipped, unless --replay "
-    "rewrites\n"
-    "it (see `vigil topics --help`). The JSON summary nests each step's "
-    "summary under \"score\", "
-    "\"topics\"\n"
-    "and \"outreach\".\n";
+const command cmd_daily = {
+    .name = "daily",
+    .fn = run_daily,
+    .summary = "score, topics and outreach in order for a date",
+    .usage =
+        "usage: vigil [global options] daily [--as-of D] [--replay] "
+        "[--json]\n\n"
+        "Run score, topics and outreach for D (default today, UTC) in that "
+        "order, "
+        "as one\n"
+        "job in vigil.job_runs. Each step replaces its own results for D in "
+        "its "
+        "own\n"
+        "transaction. Without a champion model scoring is skipped (with a "
+        "warning) and\n"
+        "topics and outreach still run; when topics already ran for a later "
+        "date (a\n"
+        "catch-up after downtime) the topics step is skipped, unless --replay "
+        "rewrites\n"
+        "it (see `vigil topics --help`). The JSON summary nests each step's "
+        "summary under \"score\", "
+        "\"topics\"\n"
+        "and \"outreach\".\n",
+};

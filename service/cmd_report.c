@@ -1,6 +1,6 @@
 /* cmd_report.c — `vigil report`: parses the options, writes the page with
  * report/report.h and prints a one-line summary or the --json object. */
-#include "service/cmd_report.h"
+#include "service/commands.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -36,7 +36,7 @@ static void print_report(json_t *s)
     }
 }
 
-int cmd_report(cli *c, int argc, char **argv, vg_error *err)
+static int run_report(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL;
     int json = 0;
@@ -113,3 +113,29 @@ int cmd_report(cli *c, int argc, char **argv, vg_error *err)
     db_close(db);
     return rc;
 }
+
+const command cmd_report = {
+    .name = "report",
+    .fn = run_report,
+    .summary = "write the self-contained HTML report as of a date",
+    .usage =
+        "usage: vigil [global options] report [--as-of D] --out FILE.html "
+        "[--json]\n"
+        "                                    [--dates N] [--top N] [--days N] "
+        "[--topics N]\n\n"
+        "Write one self-contained HTML page (inline CSS and SVG, no scripts, "
+        "no "
+        "external\n"
+        "resources) as of D (default today, UTC): the model and its validation "
+        "metrics,\n"
+        "the tier distribution over the last --dates score dates (default 12), "
+        "the\n"
+        "calibration curve, the --top riskiest customers and why (default 20), "
+        "daily\n"
+        "tickets of the --topics busiest topics over the --days before D "
+        "(defaults 8\n"
+        "and 30) and the open trend alerts. Nothing dated after D is shown. A "
+        "section\n"
+        "without data says which command to run. FILE is replaced "
+        "atomically.\n",
+};

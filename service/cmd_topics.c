@@ -54,7 +54,7 @@ static void print_topics(db_conn *db, const json_t *s)
     PQclear(r);
 }
 
-int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
+static int run_topics(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL;
     int json = 0;
@@ -105,22 +105,30 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
                            print_topics, err);
 }
 
-const char cmd_topics_usage[] =
-    "usage: vigil [global options] topics [--as-of D] [--k N] [--refit | "
-    "--incremental]\n"
-    "                                    [--replay] [--json]\n\n"
-    "Find recurring ticket topics among tickets created before D (default "
-    "today, UTC)\n"
-    "and raise, update or resolve trend alerts for D. A full re-clustering of "
-    "the last\n"
-    "topics.window_days of tickets runs when the latest topic model is "
-    "topics.refit_days\n"
-    "old (or with --refit, or --k N to fix the number of topics); topics keep "
-    "their\n"
-    "ids across refits. Otherwise (or with --incremental) tickets without a "
-    "topic are\n"
-    "assigned to the latest model. Running a date earlier than the latest "
-    "run is\n"
-    "refused unless --replay, which rewrites that date and drops later "
-    "results: replay\n"
-    "a range by running each day in order.\n";
+const command cmd_topics = {
+    .name = "topics",
+    .fn = run_topics,
+    .summary = "ticket topics and trend alerts as of a date",
+    .usage =
+        "usage: vigil [global options] topics [--as-of D] [--k N] [--refit | "
+        "--incremental]\n"
+        "                                    [--replay] [--json]\n\n"
+        "Find recurring ticket topics among tickets created before D (default "
+        "today, UTC)\n"
+        "and raise, update or resolve trend alerts for D. A full re-clustering "
+        "of "
+        "the last\n"
+        "topics.window_days of tickets runs when the latest topic model is "
+        "topics.refit_days\n"
+        "old (or with --refit, or --k N to fix the number of topics); topics "
+        "keep "
+        "their\n"
+        "ids across refits. Otherwise (or with --incremental) tickets without "
+        "a "
+        "topic are\n"
+        "assigned to the latest model. Running a date earlier than the latest "
+        "run is\n"
+        "refused unless --replay, which rewrites that date and drops later "
+        "results: replay\n"
+        "a range by running each day in order.\n",
+};

@@ -1,13 +1,17 @@
-/* commands.h — the `vigil` commands that live in their own files, for the
- * command table in main.c. */
+/* commands.h — every `vigil` command that lives in its own file, declared
+ * one way: a `command` (name, summary, --help text, handler; see cli.h)
+ * defined beside the code it describes, listed in main.c's table. */
 #ifndef VG_COMMANDS_H
 #define VG_COMMANDS_H
 
 #include "service/cli.h"
 
-int cmd_topics(cli *c, int argc, char **argv, vg_error *err);
-extern const char cmd_topics_usage[];
-int cmd_daily(cli *c, int argc, char **argv, vg_error *err);
-extern const char cmd_daily_usage[];
+extern const command cmd_topics;
+extern const command cmd_outreach;
+extern const command cmd_tasks;
+extern const command cmd_deliver;
+extern const command cmd_daily;
+extern const command cmd_serve;
+extern const command cmd_report;
 
 #endif

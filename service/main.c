@@ -24,15 +24,12 @@
 
 #include "service/cli.h"
 #include "service/commands.h"
-#include "service/cmd_outreach.h"
 #include "outreach/playbook.h"
-#include "service/cmd_serve.h"
-#include "service/cmd_report.h"
 
 /* ---- init ------------------------------------------------------------------
  */
 
-static int cmd_init(cli *c, int argc, char **argv, vg_error *err)
+static int run_init(cli *c, int argc, char **argv, vg_error *err)
 {
     int json = 0;
     static const struct option opts[] = {{"json", no_argument, 0, 'j'},
@@ -65,10 +62,21 @@ static int cmd_init(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
+static const command cmd_init = {
+    .name = "init",
+    .fn = run_init,
+    .summary = "create or upgrade schema vigil",
+    .usage = "usage: vigil [global options] init [--json]\n\n"
+             "Create schema vigil or upgrade it to this version's migrations. "
+             "Safe to "
+             "run\n"
+             "again, and concurrently.\n",
+};
+
 /* ---- demo ------------------------------------------------------------------
  */
 
-static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
+static int run_demo(cli *c, int argc, char **argv, vg_error *err)
 {
     demo_opts d;
     demo_opts_default(&d);
@@ -158,10 +166,32 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
+static const command cmd_demo = {
+    .name = "demo",
+    .fn = run_demo,
+    .summary = "load the realistic demo company into source.schema",
+    .usage =
+        "usage: vigil [global options] demo [--customers N] [--seed S] [--end "
+        "YYYY-MM-DD]\n"
+        "                                  [--history-days N] [--dirty-share "
+        "X] "
+        "[--json]\n\n"
+        "Drop and re-create customers, usage_events and tickets in "
+        "source.schema "
+        "(default\n"
+        "public) with a deterministic B2B SaaS company: N customers (default "
+        "2000), data\n"
+        "up to the day before --end (default today), a small share of dirty "
+        "rows, "
+        "and its\n"
+        "ground truth in schema vigil_demo_truth. Never point it at real "
+        "data.\n",
+};
+
 /* ---- features --------------------------------------------------------------
  */
 
-static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
+static int run_features(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL, *out = NULL;
     int json = 0, pg_only = 0;
@@ -248,6 +278,28 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
+static const command cmd_features = {
+    .name = "features",
+    .fn = run_features,
+    .summary = "compute the feature matrix as of a date",
+    .usage =
+        "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
+        "FILE.csv|-] [--json]\n"
+        "                                      [--pg-only]\n\n"
+        "Compute every active customer's features from rows strictly before "
+        "the "
+        "as-of\n"
+        "date (default today, UTC) and report skipped rows. --out writes the "
+        "matrix as\n"
+        "CSV (- for stdout). --pg-only (benchmarking) runs the same "
+        "aggregation "
+        "queries\n"
+        "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's "
+        "time "
+        "alone\n"
+        "(needs a role that may write server files).\n",
+};
+
 /* ---- train -----------------------------------------------------------------
  */
 
@@ -288,7 +340,7 @@ static void print_train(db_conn *db, const json_t *s)
            json_string_value(json_object_get(ch, "decision")));
 }
 
-static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
+static int run_train(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL;
     int json = 0;
@@ -333,6 +385,25 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
     return cli_job_command(c, "train", t.as_of, train_body, &t, json,
                            print_train, err);
 }
+
+static const command cmd_train = {
+    .name = "train",
+    .fn = run_train,
+    .summary = "train a churn model as of a date",
+    .usage =
+        "usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
+        "[--lookback DAYS]\n"
+        "                                   [--step DAYS] [--json]\n\n"
+        "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
+        "the\n"
+        "lookback), train XGBoost on the earlier dates, calibrate, validate on "
+        "the latest\n"
+        "(5-fold CV when there is one date), store the model in vigil.models "
+        "and "
+        "make it\n"
+        "champion when it is not worse than the current one on the same "
+        "rows.\n",
+};
 
 /* ---- score -----------------------------------------------------------------
  */
@@ -381,7 +452,7 @@ static void print_score(db_conn *db, const json_t *s)
     json_decref(rows);
 }
 
-static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
+static int run_score(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL;
     int json = 0, model = 0;
@@ -416,7 +487,20 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
                            print_score, err);
 }
 
-static int cmd_config_keys(cli *c, int argc, char **argv, vg_error *err)
+static const command cmd_score = {
+    .name = "score",
+    .fn = run_score,
+    .summary = "score every active customer as of a date",
+    .usage =
+        "usage: vigil [global options] score [--as-of D] [--model ID] "
+        "[--json]\n\n"
+        "Score every customer active at D with the champion model (or --model "
+        "ID):\n"
+        "churn_risk, health, tier and drivers, replacing D's rows in "
+        "vigil.scores.\n",
+};
+
+static int run_config_keys(cli *c, int argc, char **argv, vg_error *err)
 {
     cfg_print_keys(stdout);
     outreach_print_keys(stdout);
@@ -424,71 +508,18 @@ static int cmd_config_keys(cli *c, int argc, char **argv, vg_error *err)
     return VG_OK;
 }
 
-static const command commands[] = {
-    {"init", cmd_init, "create or upgrade schema vigil",
-     "usage: vigil [global options] init [--json]\n\n"
-     "Create schema vigil or upgrade it to this version's migrations. Safe to "
-     "run\n"
-     "again, and concurrently.\n"},
-    {"demo", cmd_demo, "load the realistic demo company into source.schema",
-     "usage: vigil [global options] demo [--customers N] [--seed S] [--end "
-     "YYYY-MM-DD]\n"
-     "                                  [--history-days N] [--dirty-share X] "
-     "[--json]\n\n"
-     "Drop and re-create customers, usage_events and tickets in source.schema "
-     "(default\n"
-     "public) with a deterministic B2B SaaS company: N customers (default "
-     "2000), data\n"
-     "up to the day before --end (default today), a small share of dirty rows, "
-     "and its\n"
-     "ground truth in schema vigil_demo_truth. Never point it at real data.\n"},
-    {"features", cmd_features, "compute the feature matrix as of a date",
-     "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
-     "FILE.csv|-] [--json]\n"
-     "                                      [--pg-only]\n\n"
-     "Compute every active customer's features from rows strictly before the "
-     "as-of\n"
-     "date (default today, UTC) and report skipped rows. --out writes the "
-     "matrix as\n"
-     "CSV (- for stdout). --pg-only (benchmarking) runs the same aggregation "
-     "queries\n"
-     "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's time "
-     "alone\n"
-     "(needs a role that may write server files).\n"},
-    {"train", cmd_train, "train a churn model as of a date",
-     "usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
-     "[--lookback DAYS]\n"
-     "                                   [--step DAYS] [--json]\n\n"
-     "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
-     "the\n"
-     "lookback), train XGBoost on the earlier dates, calibrate, validate on "
-     "the latest\n"
-     "(5-fold CV when there is one date), store the model in vigil.models and "
-     "make it\n"
-     "champion when it is not worse than the current one on the same rows.\n"},
-    {"score", cmd_score, "score every active customer as of a date",
-     "usage: vigil [global options] score [--as-of D] [--model ID] [--json]\n\n"
-     "Score every customer active at D with the champion model (or --model "
-     "ID):\n"
-     "churn_risk, health, tier and drivers, replacing D's rows in "
-     "vigil.scores.\n"},
-    {"topics", cmd_topics, "ticket topics and trend alerts as of a date",
-     cmd_topics_usage},
-    {"outreach", cmd_outreach, "queue proactive outreach tasks as of a date",
-     cmd_outreach_usage},
-    {"tasks", cmd_tasks, "list, claim, close outreach tasks; outcome report",
-     cmd_tasks_usage},
-    {"deliver", cmd_deliver, "push tasks to the webhook and Request Tracker",
-     cmd_deliver_usage},
-    {"daily", cmd_daily, "score, topics and outreach in order for a date",
-     cmd_daily_usage},
-    {"serve", cmd_serve, "the scheduler service: scheduled jobs and HTTP",
-     SERVE_USAGE},
-    {"report", cmd_report, "write the self-contained HTML report as of a date",
-     CMD_REPORT_USAGE},
-    {"config-keys", cmd_config_keys,
-     "print every configuration key as a Markdown table",
-     "usage: vigil config-keys\n"},
+static const command cmd_config_keys = {
+    .name = "config-keys",
+    .fn = run_config_keys,
+    .summary = "print every configuration key as a Markdown table",
+    .usage = "usage: vigil config-keys\n",
+};
+
+/* The order of `vigil --help`. */
+static const command *const commands[] = {
+    &cmd_init,   &cmd_demo,     &cmd_features,    &cmd_train,   &cmd_score,
+    &cmd_topics, &cmd_outreach, &cmd_tasks,       &cmd_deliver, &cmd_daily,
+    &cmd_serve,  &cmd_report,   &cmd_config_keys,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -503,7 +534,7 @@ static void usage(FILE *out)
             "a terminal anyway).\n\n"
             "vigil scores churn risk from your PostgreSQL data. Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out, "\nThe DSN comes from --dsn, else VIGIL_DSN, else "
                  "DATABASE_URL, else libpq's PG*\n"
                  "variables. `vigil COMMAND --help` describes a command. Exit "
@@ -590,8 +621,8 @@ int main(int argc, char **argv)
     const char *name = argv[optind];
     const command *cmd = NULL;
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(commands[i].name, name))
-            cmd = &commands[i];
+        if (!strcmp(commands[i]->name, name))
+            cmd = commands[i];
     if (!cmd) {
         fprintf(stderr, "vigil: unknown command '%s' (see `vigil --help`)\n",
                 name);
