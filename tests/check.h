@@ -68,6 +68,47 @@ static inline int check_done(const char *name)
     return check_failures ? 1 : 0;
 }
 
+/* ---- named cases ----------------------------------------------------------
+ * A test program lists its cases, each a name and a function; check_run runs
+ * every one in order (a failed case does not stop the others), names each
+ * case that failed or checked nothing, and returns the exit status. Cases
+ * of one program may build on each other's state: they run in list order. */
+typedef struct check_case {
+    const char *name;
+    void (*fn)(void);
+} check_case;
+
+#define CHECK_CASE(fn)                                                         \
+    {                                                                          \
+#fn, fn                                                                \
+    }
+
+static inline int check_run(const char *program, const check_case *cases,
+                            size_t n)
+{
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        int failures = check_failures, count = check_count;
+        cases[i].fn();
+        if (check_failures > failures) {
+            failed++;
+            fprintf(stderr, "%s: case %s FAILED (%d of %d checks)\n", program,
+                    cases[i].name, check_failures - failures,
+                    check_count - count);
+        } else if (check_count == count) {
+            failed++;
+            fprintf(stderr, "%s: case %s ran no checks\n", program,
+                    cases[i].name);
+        } else {
+            fprintf(stderr, "%s: case %s ok (%d checks)\n", program,
+                    cases[i].name, check_count - count);
+        }
+    }
+    fprintf(stderr, "%s: %zu cases, %d failed; %d checks, %d failed\n", program,
+            n, failed, check_count, check_failures);
+    return failed || n == 0 ? 1 : 0;
+}
+
 /* The DSN of the throwaway test database (scripts/test.sh sets it). A test
  * that needs PostgreSQL fails — never skips — when it is missing. */
 static inline const char *check_test_dsn(void)

@@ -11,22 +11,6 @@
 #include "testdb.h"
 
 static const char *fixture =
-    "CREATE SCHEMA src;"
-    "CREATE TABLE src.customers (customer_id text primary key, name text, "
-    "created_at timestamptz,"
-    " canceled_at timestamptz, plan text, mrr numeric, seats integer, language "
-    "text,"
-    " segment text, score numeric, vip boolean, renewal_date date, notes "
-    "jsonb);"
-    "CREATE TABLE src.usage_events (customer_id text, occurred_at timestamptz, "
-    "event_type text,"
-    " user_id text, quantity double precision);"
-    "CREATE TABLE src.tickets (ticket_id text, customer_id text, created_at "
-    "timestamptz,"
-    " first_response_at timestamptz, resolved_at timestamptz, status text, "
-    "priority text,"
-    " channel text, subject text, body text, csat smallint, reopens integer, "
-    "escalated boolean);"
     /* A: active; B: canceled before D; C: signs up at D; E: cancels after D */
     "INSERT INTO src.customers VALUES"
     " ('A','A','2024-01-01',NULL,'team',500,10,'de','smb',7.5,true,'2024-07-01'"
@@ -143,6 +127,9 @@ static int same_matrix(const feat_matrix *a, const feat_matrix *b)
 int main(void)
 {
     const char *dsn = testdb_fresh("vt_features");
+    testdb_source_tables(dsn, "src",
+                         ", segment text, score numeric, vip boolean, "
+                         "renewal_date date, notes jsonb");
     testdb_exec(dsn, fixture);
     db_conn *db = connect_or_die(dsn);
     vg_config cfg;

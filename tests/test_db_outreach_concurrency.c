@@ -57,18 +57,9 @@ int main(void)
     cli_result *r = cli_run(dsn, "init");
     CHECK_INT_EQ(r->status, 0);
     /* 3000 customers; every third enters at_risk or critical on D */
+    testdb_source_tables(dsn, "public", NULL);
     testdb_exec(
         dsn,
-        "CREATE TABLE public.customers (customer_id text PRIMARY KEY, name "
-        " text, created_at timestamptz NOT NULL, canceled_at timestamptz, "
-        " plan text, mrr numeric, seats int, language text);"
-        "CREATE TABLE public.usage_events (customer_id text, occurred_at "
-        " timestamptz, event_type text, user_id text, quantity float8);"
-        "CREATE TABLE public.tickets (ticket_id text, customer_id text, "
-        " created_at timestamptz, first_response_at timestamptz, "
-        " resolved_at timestamptz, status text, priority text, channel text, "
-        " subject text, body text, csat smallint, reopens int, escalated "
-        " boolean);"
         "INSERT INTO public.customers SELECT 'C' || lpad(i::text, 5, '0'), 'c' "
         "|| i, "
         " '2024-01-01', NULL, 'pro', 10 + i % 97, 1, CASE WHEN i % 5 = 0 "

@@ -50,19 +50,9 @@ int main(void)
     fclose(f);
     cli_result *r = cli_run(dsn, "init");
     CHECK_INT_EQ(r->status, 0);
+    testdb_source_tables(dsn, "public", ", renewal_date date");
     testdb_exec(
         dsn,
-        "CREATE TABLE public.customers (customer_id text PRIMARY KEY, name "
-        " text, created_at timestamptz NOT NULL, canceled_at timestamptz, "
-        " plan text, mrr numeric, seats int, language text, renewal_date "
-        " date);"
-        "CREATE TABLE public.usage_events (customer_id text, occurred_at "
-        " timestamptz, event_type text, user_id text, quantity float8);"
-        "CREATE TABLE public.tickets (ticket_id text, customer_id text, "
-        " created_at timestamptz, first_response_at timestamptz, "
-        " resolved_at timestamptz, status text, priority text, channel text, "
-        " subject text, body text, csat smallint, reopens int, escalated "
-        " boolean);"
         "INSERT INTO public.customers VALUES "
         " ('H1', 'One', '2024-01-01', NULL, 'pro', 100, 1, 'en', "
         "'2025-03-30'),"

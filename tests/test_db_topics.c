@@ -10,17 +10,6 @@
 #include "testdb.h"
 
 static const char *SCHEMA_SQL =
-    "CREATE TABLE customers (customer_id text PRIMARY KEY, name text, "
-    " created_at timestamptz NOT NULL, canceled_at timestamptz, plan text, "
-    " mrr numeric, seats int, language text);"
-    "CREATE TABLE usage_events (customer_id text NOT NULL, occurred_at "
-    " timestamptz NOT NULL, event_type text NOT NULL, user_id text, "
-    " quantity double precision);"
-    "CREATE TABLE tickets (ticket_id text PRIMARY KEY, customer_id text, "
-    " created_at timestamptz NOT NULL, first_response_at timestamptz, "
-    " resolved_at timestamptz, status text, priority text, channel text, "
-    " subject text, body text, csat smallint, reopens int, escalated "
-    " boolean);"
     "INSERT INTO customers SELECT 'c' || g, 'Customer ' || g, "
     " '2025-01-01 00:00+00', NULL, 'pro', 100 + g, 5, 'en' "
     " FROM generate_series(1, 60) g;"
@@ -160,6 +149,7 @@ int main(void)
     fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60}}", f);
     fclose(f);
     char args[512], q0[1024];
+    testdb_source_tables(dsn, "public", NULL);
     testdb_exec(dsn, SCHEMA_SQL);
     testdb_exec(dsn, THEMES_SQL);
     cli_result *r = cli_run(dsn, "init");
@@ -470,6 +460,7 @@ int main(void)
 
     /* Tiny inputs: no tickets at all, then a single ticket. */
     const char *dsn2 = testdb_fresh("vt_topics_tiny");
+    testdb_source_tables(dsn2, "public", NULL);
     testdb_exec(dsn2, SCHEMA_SQL);
     CHECK_INT_EQ(cli_run(dsn2, "init")->status, 0);
     r = cli_run(dsn2, "topics --as-of 2026-05-01 --json");

@@ -6,29 +6,13 @@
 #include "cli.h"
 #include "testdb.h"
 
-static const char *schema =
-    "DROP TABLE IF EXISTS customers, usage_events, tickets;"
-    "CREATE TABLE customers (customer_id text primary key, name text, "
-    "created_at timestamptz,"
-    " canceled_at timestamptz, plan text, mrr numeric, seats integer, language "
-    "text);"
-    "CREATE TABLE usage_events (customer_id text, occurred_at timestamptz, "
-    "event_type text,"
-    " user_id text, quantity double precision);"
-    "CREATE TABLE tickets (ticket_id text, customer_id text, created_at "
-    "timestamptz,"
-    " first_response_at timestamptz, resolved_at timestamptz, status text, "
-    "priority text,"
-    " channel text, subject text, body text, csat smallint, reopens integer, "
-    "escalated boolean);";
-
 /* n customers signed up on `created`, the first `churned` canceling on
  * `canceled`; each gets one login a week whose rate does not matter here. */
 static void load(const char *dsn, int n, int churned, const char *created,
                  const char *canceled)
 {
     char sql[2048];
-    testdb_exec(dsn, schema);
+    testdb_source_tables(dsn, "public", NULL);
     snprintf(
         sql, sizeof sql,
         "INSERT INTO customers SELECT 'K' || lpad(i::text, 5, '0'), 'n', '%s', "
@@ -58,7 +42,7 @@ int main(void)
     const char *dsn = testdb_fresh("vt_train_errors");
     CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
 
-    testdb_exec(dsn, schema);
+    testdb_source_tables(dsn, "public", NULL);
     expect_fail(dsn, "--quiet train --as-of 2025-06-01", "no customers");
 
     load(dsn, 300, 0, "2024-01-01", "2024-01-01");

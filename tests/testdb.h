@@ -68,4 +68,35 @@ static inline void testdb_exec(const char *dsn, const char *sql)
     PQfinish(c);
 }
 
+/* The contract's three source relations in `schema` (created if missing,
+ * the tables replaced), typed as CONTRACT.md says. Only customers has its key
+ * and NOT NULL signup: usage_events and tickets take dirty rows, as a
+ * careless export would. `customer_extra` appends attribute columns, e.g.
+ * ", renewal_date date" (NULL or "" for none). Exits the test on failure. */
+static inline void testdb_source_tables(const char *dsn, const char *schema,
+                                        const char *customer_extra)
+{
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SET client_min_messages = warning;"
+             "CREATE SCHEMA IF NOT EXISTS %s;"
+             "DROP TABLE IF EXISTS %s.customers, %s.usage_events, "
+             " %s.tickets;"
+             "CREATE TABLE %s.customers (customer_id text PRIMARY KEY, "
+             " name text, created_at timestamptz NOT NULL, "
+             " canceled_at timestamptz, plan text, mrr numeric, "
+             " seats integer, language text%s);"
+             "CREATE TABLE %s.usage_events (customer_id text, "
+             " occurred_at timestamptz, event_type text, user_id text, "
+             " quantity double precision);"
+             "CREATE TABLE %s.tickets (ticket_id text, customer_id text, "
+             " created_at timestamptz, first_response_at timestamptz, "
+             " resolved_at timestamptz, status text, priority text, "
+             " channel text, subject text, body text, csat smallint, "
+             " reopens integer, escalated boolean);",
+             schema, schema, schema, schema, schema,
+             customer_extra ? customer_extra : "", schema, schema);
+    testdb_exec(dsn, sql);
+}
+
 #endif
