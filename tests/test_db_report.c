@@ -238,16 +238,16 @@ static void check_render(const char *path)
     remove(png);
 }
 
-int main(void)
-{
-    const char *dsn = testdb_fresh("vt_report");
-    char cmd[1024], out[256], out2[256], cfg[256];
-    cli_result *r;
-    json_t *j;
-    snprintf(out, sizeof out, "/tmp/vt_report_%d.html", (int)getpid());
-    snprintf(out2, sizeof out2, "/tmp/vt_report_%d_b.html", (int)getpid());
-    snprintf(cfg, sizeof cfg, "/tmp/vt_report_%d.json", (int)getpid());
+/* Shared by the cases, which run in order and build on each other. */
+static const char *dsn;
+static char out[256], out2[256], cfg[256];
+static json_int_t model;
+static const char *const names[] = {"summary",   "tiers",  "calibration",
+                                    "customers", "topics", "alerts"};
 
+static void help_and_usage_errors(void)
+{
+    cli_result *r;
     /* --help and usage errors need no database */
     r = cli_run(dsn, "report --help");
     CHECK_INT_EQ(r->status, 0);
@@ -257,10 +257,18 @@ int main(void)
     CHECK(strstr(r->err, "--out") != NULL);
     r = cli_run(dsn, "report --dates 0 --out /tmp/x.html");
     CHECK_INT_EQ(r->status, 2);
+}
 
+static void init_schema(void)
+{
+    cli_result *r;
     r = cli_run(dsn, "--quiet init");
     CHECK_INT_EQ(r->status, 0);
+}
 
+static void bad_destinations(void)
+{
+    cli_result *r;
     /* bad destinations: exit 7 and a message naming the path */
     r = cli_run(dsn, "report --as-of " D
                      " --out /nonexistent-vigil-dir/report.html");
@@ -270,15 +278,19 @@ int main(void)
     r = cli_run(dsn, "report --as-of " D " --out /tmp");
     CHECK_INT_EQ(r->status, 7);
     CHECK(strstr(r->err, "is a directory") != NULL);
+}
 
+static void empty_vigil_says_what_to_run(void)
+{
+    char cmd[1024];
+    cli_result *r;
+    json_t *j;
     /* an empty vigil: every section says what to run, nothing crashes */
     snprintf(cmd, sizeof cmd, "report --as-of " D " --out %s --json", out);
     r = cli_run(dsn, cmd);
     CHECK_INT_EQ(r->status, 0);
     j = cli_json(r);
     json_t *sec = json_object_get(j, "sections");
-    static const char *const names[] = {"summary",   "tiers",  "calibration",
-                                        "customers", "topics", "alerts"};
     for (size_t i = 0; i < 6; i++)
         CHECK_STR_EQ(jstr(sec, names[i]), "empty");
     CHECK(json_is_null(json_object_get(j, "model_id")));
@@ -295,7 +307,15 @@ int main(void)
         }
         free(html);
     }
+}
 
+static void demo_company_every_section(void)
+{
+    json_t *sec;
+    char *html;
+    char cmd[1024];
+    cli_result *r;
+    json_t *j;
     /* the demo company: a model as of D-14, scores at D-14, D-7, D and one
      * after D that the report must not show */
     r = cli_run(dsn, "--quiet demo --customers 300 --seed 11 --end " D);
@@ -304,7 +324,7 @@ int main(void)
                 "--quiet --log-level error train --as-of " D_M14 " --json");
     CHECK_INT_EQ(r->status, 0);
     j = cli_json(r);
-    json_int_t model = j ? jint(j, "model_id") : 0;
+    model = j ? jint(j, "model_id") : 0;
     CHECK(model > 0);
     json_decref(j);
     static const char *const dates[] = {D_M14, D_M7, D, D_P7};
@@ -367,20 +387,37 @@ int main(void)
         snprintf(cmd, sizeof cmd, "Model <b>#%lld</b>", (long long)model);
         CHECK(strstr(html, cmd) != NULL);
     }
+    free(html);
+}
 
+static void same_data_same_bytes(void)
+{
+    char cmd[1024];
+    cli_result *r;
     /* the same data gives the same bytes */
     snprintf(cmd, sizeof cmd, "--quiet report --as-of " D " --out %s", out2);
     r = cli_run(dsn, cmd);
     CHECK_INT_EQ(r->status, 0);
     CHECK(strstr(r->out, "report as of " D " written to") != NULL);
-    char *html2 = read_all(out2, NULL);
+    char *html = read_all(out, NULL), *html2 = read_all(out2, NULL);
     CHECK(html && html2 && strcmp(html, html2) == 0);
+    free(html);
     free(html2);
     remove(out2);
+}
 
+static void renders_in_chromium(void)
+{
     check_render(out);
-    free(html);
+}
 
+static void week_earlier(void)
+{
+    json_t *sec;
+    char *html2;
+    char cmd[1024];
+    cli_result *r;
+    json_t *j;
     /* a week earlier: two score dates, no alert raised yet */
     snprintf(cmd, sizeof cmd, "--quiet report --as-of " D_M7 " --out %s --json",
              out2);
@@ -395,7 +432,14 @@ int main(void)
     html2 = read_all(out2, NULL);
     CHECK(html2 && no_date_after(html2, D_M7));
     free(html2);
+}
 
+static void before_the_models_date(void)
+{
+    json_t *sec;
+    char cmd[1024];
+    cli_result *r;
+    json_t *j;
     /* before the model's date: no model is shown, even though one exists */
     snprintf(cmd, sizeof cmd,
              "--quiet report --as-of " D_M20 " --out %s --json", out2);
@@ -408,7 +452,15 @@ int main(void)
     CHECK_STR_EQ(jstr(sec, "customers"), "empty");
     CHECK(json_is_null(json_object_get(j, "model_id")));
     json_decref(j);
+}
 
+static void unreadable_source_costs_its_section(void)
+{
+    json_t *sec;
+    char *html2;
+    char cmd[1024];
+    cli_result *r;
+    json_t *j;
     /* source tables that cannot be read cost their section, not the report */
     FILE *f = fopen(cfg, "w");
     CHECK(f != NULL);
@@ -432,9 +484,29 @@ int main(void)
     CHECK(html2 && strstr(html2, "Names, plans and MRR are missing"));
     CHECK(html2 && strstr(html2, "Could not read the tickets' topics"));
     free(html2);
+}
 
+int main(void)
+{
+    dsn = testdb_fresh("vt_report");
+    snprintf(out, sizeof out, "/tmp/vt_report_%d.html", (int)getpid());
+    snprintf(out2, sizeof out2, "/tmp/vt_report_%d_b.html", (int)getpid());
+    snprintf(cfg, sizeof cfg, "/tmp/vt_report_%d.json", (int)getpid());
+    static const check_case cases[] = {
+        CHECK_CASE(help_and_usage_errors),
+        CHECK_CASE(init_schema),
+        CHECK_CASE(bad_destinations),
+        CHECK_CASE(empty_vigil_says_what_to_run),
+        CHECK_CASE(demo_company_every_section),
+        CHECK_CASE(same_data_same_bytes),
+        CHECK_CASE(renders_in_chromium),
+        CHECK_CASE(week_earlier),
+        CHECK_CASE(before_the_models_date),
+        CHECK_CASE(unreadable_source_costs_its_section),
+    };
+    int rc = check_run("db_report", cases, sizeof cases / sizeof cases[0]);
     remove(out);
     remove(out2);
     remove(cfg);
-    return check_done("db_report");
+    return rc;
 }
