@@ -24,12 +24,20 @@ static const char *scores_md5(const char *dsn)
     return buf;
 }
 
-int main(void)
-{
-    const char *dsn = testdb_fresh("vt_pipeline");
-    char cmd[512];
-    cli_result *r;
+/* Shared by the cases, which run in order and build on each other. */
+static const char *dsn;
+static json_int_t model1;
+static json_int_t rows1;
+static double auc;
+static double ll;
+static json_int_t scored;
+static char md5a[64];
+static char expect[32];
+static char path[64];
 
+static void init_is_idempotent(void)
+{
+    cli_result *r;
     /* init is idempotent */
     r = cli_run(dsn, "init");
     CHECK_INT_EQ(r->status, 0);
@@ -39,7 +47,12 @@ int main(void)
     CHECK(j && jint(j, "version") >= 1 &&
           jint(j, "from_version") == jint(j, "version"));
     json_decref(j);
+}
 
+static void old_database_is_upgraded(void)
+{
+    json_t *j;
+    cli_result *r;
     /* a database at an older version (here: none recorded) is brought up
      * to date without touching what exists */
     testdb_exec(dsn, "DELETE FROM vigil.schema_migrations");
@@ -48,12 +61,21 @@ int main(void)
     j = cli_json(r);
     CHECK(j && jint(j, "from_version") == 0 && jint(j, "version") >= 1);
     json_decref(j);
+}
 
+static void score_before_any_model_exits_6(void)
+{
+    cli_result *r;
     /* score before any model: exit 6 and what to do next */
     r = cli_run(dsn, "score --as-of " D);
     CHECK_INT_EQ(r->status, 6);
     CHECK(strstr(r->err, "vigil train") != NULL);
+}
 
+static void demo_company_loads(void)
+{
+    json_t *j;
+    cli_result *r;
     r = cli_run(dsn,
                 "--quiet demo --customers 1500 --seed 7 --end " D " --json");
     CHECK_INT_EQ(r->status, 0);
@@ -61,14 +83,20 @@ int main(void)
     CHECK(j && jint(j, "customers") == 1500 && jint(j, "events") > 50000 &&
           jint(j, "tickets") > 1000);
     json_decref(j);
+}
 
+static void train_beats_its_baseline(void)
+{
+    json_t *j;
+    char cmd[512];
+    cli_result *r;
     /* train: the contract's summary, a model better than its baseline */
     r = cli_run(dsn, "--quiet --log-level warn train --as-of " D " --json");
     CHECK_INT_EQ(r->status, 0);
     j = cli_json(r);
     CHECK(j != NULL);
     if (!j)
-        return check_done("db_pipeline");
+        return;
     CHECK(jint(j, "model_id") > 0);
     CHECK(jint(j, "rows") > 10000);
     CHECK(jint(j, "positives") > 50);
@@ -76,8 +104,8 @@ int main(void)
     CHECK_STR_EQ(json_string_value(json_object_get(j, "validation")), "time");
     json_t *m = json_object_get(j, "metrics"),
            *b = json_object_get(j, "baseline");
-    double auc = json_number_value(json_object_get(m, "auc"));
-    double ll = json_number_value(json_object_get(m, "logloss"));
+    auc = json_number_value(json_object_get(m, "auc"));
+    ll = json_number_value(json_object_get(m, "logloss"));
     CHECK(auc > 0.70 && auc <= 1.0);
     CHECK(json_number_value(json_object_get(m, "pr_auc")) > 0);
     CHECK(json_number_value(json_object_get(m, "brier")) > 0);
@@ -85,20 +113,25 @@ int main(void)
     CHECK(ll <= json_number_value(json_object_get(b, "logloss")));
     CHECK(json_is_true(
         json_object_get(json_object_get(j, "champion"), "is_champion")));
-    json_int_t model1 = jint(j, "model_id"), rows1 = jint(j, "rows");
+    model1 = jint(j, "model_id"), rows1 = jint(j, "rows");
     json_decref(j);
     snprintf(cmd, sizeof cmd,
              "SELECT count(*) FROM vigil.models WHERE is_champion AND model_id "
              "= %lld",
              (long long)model1);
     CHECK_STR_EQ(testdb_value(dsn, cmd), "1");
+}
 
+static void score_covers_every_active_customer(void)
+{
+    json_t *j;
+    cli_result *r;
     /* score: every active customer, tiers add up, rows are sane */
     r = cli_run(dsn, "--quiet score --as-of " D " --json");
     CHECK_INT_EQ(r->status, 0);
     j = cli_json(r);
     CHECK(j != NULL);
-    json_int_t scored = j ? jint(j, "scored") : 0;
+    scored = j ? jint(j, "scored") : 0;
     json_t *tiers = j ? json_object_get(j, "tiers") : NULL;
     CHECK(scored > 500);
     CHECK_INT_EQ(jint(tiers, "healthy") + jint(tiers, "watch") +
@@ -113,7 +146,6 @@ int main(void)
               jint(sk, "bad_quantity") >
           0);
     json_decref(j);
-    char expect[32];
     snprintf(expect, sizeof expect, "%lld", (long long)scored);
     CHECK_STR_EQ(
         testdb_value(dsn,
@@ -137,6 +169,10 @@ int main(void)
             "SELECT bool_and(health = round(100 * (1 - sqrt(churn_risk)))) "
             "FROM vigil.scores"),
         "t");
+}
+
+static void drivers_strongest_first(void)
+{
     /* drivers: strongest first, with feature, value, effect, text */
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores s, "
                                    "jsonb_array_elements(s.drivers) d "
@@ -153,9 +189,12 @@ int main(void)
                                    "AND (drivers->0->>'effect')::float8 < "
                                    "(drivers->1->>'effect')::float8"),
                  "0");
+}
 
+static void same_date_twice_replaces(void)
+{
+    cli_result *r;
     /* the same date twice: identical results, replaced not duplicated */
-    char md5a[64];
     snprintf(md5a, sizeof md5a, "%s", scores_md5(dsn));
     CHECK(strlen(md5a) == 32);
     r = cli_run(dsn, "--quiet score --as-of " D);
@@ -166,7 +205,11 @@ int main(void)
         testdb_value(dsn,
                      "SELECT count(*) FROM vigil.scores WHERE as_of = '" D "'"),
         expect);
+}
 
+static void failed_run_keeps_previous_results(void)
+{
+    cli_result *r;
     /* a run that fails half-way leaves the previous results intact */
     testdb_exec(dsn, "CREATE FUNCTION public.boom() RETURNS trigger LANGUAGE "
                      "plpgsql AS $$ BEGIN "
@@ -185,7 +228,11 @@ int main(void)
                           "WHERE job = 'score' ORDER BY run_id DESC LIMIT 1"),
         "failed:true");
     testdb_exec(dsn, "DROP TRIGGER boom ON vigil.scores");
+}
 
+static void score_is_leak_free(void)
+{
+    cli_result *r;
     /* leakage: rows from D on (events, tickets, cancellations, new customers)
      * change nothing computed for D */
     testdb_exec(
@@ -209,7 +256,12 @@ int main(void)
     r = cli_run(dsn, "--quiet score --as-of " D);
     CHECK_INT_EQ(r->status, 0);
     CHECK_STR_EQ(scores_md5(dsn), md5a);
+}
 
+static void train_is_leak_free(void)
+{
+    json_t *j;
+    cli_result *r;
     /* training is leak-free too: D's model does not change with rows from D on
      */
     r = cli_run(dsn, "--quiet --log-level warn train --as-of " D " --json");
@@ -233,7 +285,10 @@ int main(void)
         testdb_value(dsn,
                      "SELECT count(*) FROM vigil.models WHERE is_champion"),
         "1");
+}
 
+static void ledger_records_every_run(void)
+{
     /* the ledger recorded every run with its stats */
     CHECK_STR_EQ(
         testdb_value(
@@ -246,9 +301,13 @@ int main(void)
                  "AND status = 'ok' AND stats ? 'model_id' AND finished_at >= "
                  "started_at"),
         "t");
+}
 
+static void features_csv_one_row_per_customer(void)
+{
+    char cmd[512];
+    cli_result *r;
     /* features --out: one CSV row per active customer */
-    char path[64];
     snprintf(path, sizeof path, "/tmp/vigil-features-%d.csv", (int)getpid());
     snprintf(cmd, sizeof cmd, "--quiet features --as-of " D " --out %s", path);
     r = cli_run(dsn, cmd);
@@ -267,12 +326,21 @@ int main(void)
     remove(path);
     CHECK(header_ok);
     CHECK_INT_EQ(lines, scored + 1);
+}
 
+static void backtest_with_later_model_refused(void)
+{
+    cli_result *r;
     /* backtests: scoring an earlier date with a later model is refused */
     r = cli_run(dsn, "--quiet score --as-of 2025-05-01");
     CHECK_INT_EQ(r->status, 6);
     CHECK(strstr(r->err, "train --as-of 2025-05-01") != NULL);
+}
 
+static void usage_and_config_errors(void)
+{
+    char cmd[512];
+    cli_result *r;
     /* usage and config errors */
     r = cli_run(dsn, "score --as-of 2025-02-30");
     CHECK_INT_EQ(r->status, 2);
@@ -280,7 +348,7 @@ int main(void)
     r = cli_run(dsn, "frobnicate");
     CHECK_INT_EQ(r->status, 2);
     snprintf(path, sizeof path, "/tmp/vigil-cfg-%d.json", (int)getpid());
-    f = fopen(path, "w");
+    FILE *f = fopen(path, "w");
     fputs("{\"score\": {\"drivers\": 3, \"tiers\": {\"critcal\": 0.5}}}", f);
     fclose(f);
     snprintf(cmd, sizeof cmd, "--config %s score", path);
@@ -295,6 +363,11 @@ int main(void)
         CHECK_INT_EQ(r->status, 0);
         CHECK(strstr(r->out, "usage: vigil") != NULL);
     }
+}
+
+static void json_logs_one_object_per_line(void)
+{
+    cli_result *r;
     /* JSON logs: one object per line with level and message */
     r = cli_run(dsn, "--log-format json --log-level debug score --as-of " D);
     CHECK_INT_EQ(r->status, 0);
@@ -313,8 +386,38 @@ int main(void)
         CHECK(ok);
         CHECK(nlines > 3);
     }
+}
+
+static void unreachable_database_exits_4(void)
+{
+    cli_result *r;
     r = cli_run("host=/nonexistent port=1", "init");
     CHECK_INT_EQ(r->status, 4);
     CHECK(strstr(r->err, "cannot connect") != NULL);
-    return check_done("db_pipeline");
+}
+
+int main(void)
+{
+    dsn = testdb_fresh("vt_pipeline");
+    static const check_case cases[] = {
+        CHECK_CASE(init_is_idempotent),
+        CHECK_CASE(old_database_is_upgraded),
+        CHECK_CASE(score_before_any_model_exits_6),
+        CHECK_CASE(demo_company_loads),
+        CHECK_CASE(train_beats_its_baseline),
+        CHECK_CASE(score_covers_every_active_customer),
+        CHECK_CASE(drivers_strongest_first),
+        CHECK_CASE(same_date_twice_replaces),
+        CHECK_CASE(failed_run_keeps_previous_results),
+        CHECK_CASE(score_is_leak_free),
+        CHECK_CASE(train_is_leak_free),
+        CHECK_CASE(ledger_records_every_run),
+        CHECK_CASE(features_csv_one_row_per_customer),
+        CHECK_CASE(backtest_with_later_model_refused),
+        CHECK_CASE(usage_and_config_errors),
+        CHECK_CASE(json_logs_one_object_per_line),
+        CHECK_CASE(unreachable_database_exits_4),
+    };
+    int rc = check_run("db_pipeline", cases, sizeof cases / sizeof cases[0]);
+    return rc;
 }
