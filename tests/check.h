@@ -71,7 +71,8 @@ static inline int check_done(const char *name)
 /* ---- named cases ----------------------------------------------------------
  * A test program lists its cases, each a name and a function; check_run runs
  * every one in order (a failed case does not stop the others), names each
- * case that failed or checked nothing, and returns the exit status. Cases
+ * case that failed or checked nothing, and returns the exit status: 1 when
+ * any check failed (also in set-up outside a case) or any case was empty. Cases
  * of one program may build on each other's state: they run in list order. */
 typedef struct check_case {
     const char *name;
@@ -106,7 +107,8 @@ static inline int check_run(const char *program, const check_case *cases,
     }
     fprintf(stderr, "%s: %zu cases, %d failed; %d checks, %d failed\n", program,
             n, failed, check_count, check_failures);
-    return failed || n == 0 ? 1 : 0;
+    /* check_failures also counts checks made outside any case (set-up) */
+    return failed || check_failures || n == 0 ? 1 : 0;
 }
 
 /* The DSN of the throwaway test database (scripts/test.sh sets it). A test

@@ -64,42 +64,12 @@ static const char *config_main =
     "[\"retention\"], \"due_in_hours\": 24}}"
     "]}}";
 
-int main(void)
-{
-    const char *dsn = testdb_fresh("vt_outreach");
-    snprintf(cfg_path, sizeof cfg_path, "/tmp/vt_outreach_%d.json",
-             (int)getpid());
-    write_config(config_main);
-    cli_result *r = cli_run(dsn, "init");
-    CHECK_INT_EQ(r->status, 0);
-    testdb_source_tables(dsn, "public", ", renewal_date date");
-    testdb_exec(
-        dsn,
-        "INSERT INTO public.customers VALUES "
-        " ('A', 'Acme', '2024-01-01', NULL, 'pro', 1000, 10, 'en', NULL),"
-        " ('B', 'Bauer', '2024-01-01', NULL, 'pro', 500, 5, 'de', NULL),"
-        " ('C', 'Cobalt', '2024-01-01', NULL, 'basic', 200, 2, 'EN', NULL),"
-        " ('E', 'Etoile', '2024-01-01', NULL, 'pro', 300, 3, 'fr', NULL),"
-        " ('F', 'Fjord', '2024-01-01', NULL, 'pro', 800, 8, 'en', NULL),"
-        " ('G', 'Gone', '2024-01-01', '2025-03-01', 'pro', 900, 9, 'en', "
-        "NULL);"
-        /* C rated a ticket 1/5 on 2025-03-05 */
-        "INSERT INTO public.tickets (ticket_id, customer_id, created_at, "
-        " resolved_at, subject, csat) VALUES "
-        " ('T1', 'C', '2025-03-01', '2025-03-05', 'export broken', 1),"
-        " ('T2', 'C', '2025-03-01', '2025-03-12', 'later rating', 1);"
-        "INSERT INTO vigil.specialists (specialist_id, name, languages, "
-        " skills, daily_capacity, active) VALUES "
-        " ('s1', 'Sam', '{en}', '{retention}', 1, true),"
-        " ('s2', 'Sue', '{en,fr}', '{}', 2, true),"
-        " ('s3', 'Dirk', '{de}', '{retention}', 5, false)");
-    scores(dsn, "2025-03-09",
-           "A watch 0.15 61; C at_risk 0.3 45; E healthy 0.05 78; "
-           "F healthy 0.05 78; G watch 0.15 61");
-    scores(dsn, "2025-03-10",
-           "A critical 0.6 23; B at_risk 0.3 45; C at_risk 0.3 45; "
-           "E critical 0.7 16; F at_risk 0.4 37; G critical 0.6 23");
+/* Shared by the cases, which run in order and build on each other. */
+static const char *dsn;
+static char *a_id, *c_id, *before; /* owned, freed by main */
 
+static void day1_tasks_for_entered_tiers(void)
+{
     /* ---- day 1: tasks for entered tiers, assignment ---------------------- */
     json_t *j = run_outreach(dsn, "2025-03-10");
     CHECK(j != NULL);
@@ -146,7 +116,11 @@ int main(void)
                         "assignee IS NULL AND reason->>'unassigned' IS NULL"),
                  "0");
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_queue"), "5");
+}
 
+static void same_day_again_refreshes_never_duplicates(void)
+{
+    json_t *j;
     /* ---- the same day again: refreshed, never duplicated ----------------- */
     testdb_exec(dsn, "UPDATE vigil.scores SET churn_risk = 0.65 WHERE as_of = "
                      "'2025-03-10' AND customer_id = 'A'");
@@ -172,15 +146,20 @@ int main(void)
         PQclear(res);
         PQfinish(c);
     }
+}
 
+static void lifecycle_from_the_command_line(void)
+{
+    json_t *j;
+    cli_result *r;
     /* ---- lifecycle from the command line --------------------------------- */
     char args[512];
-    const char *a_id = strdup(q(dsn, "SELECT task_id FROM "
-                                     "vigil.outreach_tasks WHERE customer_id "
-                                     "= 'A'"));
-    const char *c_id = strdup(q(dsn, "SELECT task_id FROM "
-                                     "vigil.outreach_tasks WHERE customer_id "
-                                     "= 'C'"));
+    a_id = strdup(q(dsn, "SELECT task_id FROM "
+                         "vigil.outreach_tasks WHERE customer_id "
+                         "= 'A'"));
+    c_id = strdup(q(dsn, "SELECT task_id FROM "
+                         "vigil.outreach_tasks WHERE customer_id "
+                         "= 'C'"));
     r = cli_run(dsn, "tasks list --json");
     CHECK_INT_EQ(r->status, 0);
     j = cli_json(r);
@@ -221,7 +200,11 @@ int main(void)
     r = cli_run(dsn, "tasks claim 999999 --specialist s2");
     CHECK_INT_EQ(r->status, 2);
     CHECK(strstr(r->err, "no task 999999") != NULL);
+}
 
+static void day2_unassigned_tasks_auto_close(void)
+{
+    json_t *j;
     /* ---- day 2: B left the tier (unassigned: auto-closed), s1 is free
      * again so C's task (needs 'retention') goes to s1 ----------------------
      */
@@ -251,7 +234,11 @@ int main(void)
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks WHERE "
                         "status = 'assigned'"),
                  "3"); /* E F (s2), C (s1) */
+}
 
+static void cooldown_after_done(void)
+{
+    json_t *j;
     /* ---- cooldown: A re-enters critical 3 days after its task was done:
      * held back; B re-enters after an auto-close: new task ---------------- */
     scores(dsn, "2025-03-13", "A critical 0.6 23; B at_risk 0.3 45");
@@ -279,7 +266,13 @@ int main(void)
     CHECK_STR_EQ(q(dsn, "SELECT created_at FROM vigil.outreach_tasks WHERE "
                         "customer_id = 'A' AND status IN ('open', 'assigned')"),
                  "2025-04-15 00:00:00+00");
+}
 
+static void report_outcomes_per_playbook(void)
+{
+    char args[512];
+    json_t *j;
+    cli_result *r;
     /* ---- report: outcomes per playbook ----------------------------------- */
     r = cli_run(dsn, "tasks report --json");
     CHECK_INT_EQ(r->status, 0);
@@ -297,12 +290,15 @@ int main(void)
     CHECK_STR_EQ(q(dsn, "SELECT status || '|' || outcome FROM "
                         "vigil.outreach_tasks WHERE customer_id = 'C'"),
                  "dismissed|not_needed");
+}
 
+static void assignment_is_a_function_of_the_input(void)
+{
+    json_t *j;
     /* ---- assignment is a function of the input --------------------------- */
-    const char *before =
-        strdup(q(dsn, "SELECT string_agg(dedupe_key || '=' || coalesce("
-                      "assignee, '-'), ',' ORDER BY dedupe_key) FROM "
-                      "vigil.outreach_tasks WHERE as_of = '2025-03-10'"));
+    before = strdup(q(dsn, "SELECT string_agg(dedupe_key || '=' || coalesce("
+                           "assignee, '-'), ',' ORDER BY dedupe_key) FROM "
+                           "vigil.outreach_tasks WHERE as_of = '2025-03-10'"));
     testdb_exec(dsn, "DELETE FROM vigil.deliveries; DELETE FROM "
                      "vigil.outreach_tasks");
     j = run_outreach(dsn, "2025-03-10");
@@ -313,7 +309,11 @@ int main(void)
                  "low_csat:C=-,risk_tier:A=s1,risk_tier:B=-,risk_tier:E=s2,"
                  "risk_tier:F=s2");
     CHECK(strstr(before, "risk_tier:A=s1") != NULL);
+}
 
+static void leaving_specialist_gives_tasks_back(void)
+{
+    json_t *j;
     /* ---- a specialist who leaves gives tasks back ------------------------ */
     testdb_exec(dsn, "UPDATE vigil.specialists SET active = false WHERE "
                      "specialist_id = 's2'");
@@ -328,7 +328,12 @@ int main(void)
     CHECK_STR_EQ(q(dsn, "SELECT reason->>'unassigned' FROM "
                         "vigil.outreach_tasks WHERE customer_id = 'E'"),
                  "no active specialist speaks 'fr'");
+}
 
+static void config_mistakes_name_key_and_file(void)
+{
+    char args[512];
+    cli_result *r;
     /* ---- config mistakes name the key and the file ----------------------- */
     write_config("{\"outreach\": {\"playbooks\": [{\"name\": \"a\", "
                  "\"trigger\": {\"type\": \"tier_entered\"}}, {\"name\": "
@@ -361,10 +366,59 @@ int main(void)
     write_config("{\"outreech\": {}}");
     r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 3);
+}
 
+int main(void)
+{
+    dsn = testdb_fresh("vt_outreach");
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/vt_outreach_%d.json",
+             (int)getpid());
+    write_config(config_main);
+    cli_result *r = cli_run(dsn, "init");
+    CHECK_INT_EQ(r->status, 0);
+    testdb_source_tables(dsn, "public", ", renewal_date date");
+    testdb_exec(
+        dsn,
+        "INSERT INTO public.customers VALUES "
+        " ('A', 'Acme', '2024-01-01', NULL, 'pro', 1000, 10, 'en', NULL),"
+        " ('B', 'Bauer', '2024-01-01', NULL, 'pro', 500, 5, 'de', NULL),"
+        " ('C', 'Cobalt', '2024-01-01', NULL, 'basic', 200, 2, 'EN', NULL),"
+        " ('E', 'Etoile', '2024-01-01', NULL, 'pro', 300, 3, 'fr', NULL),"
+        " ('F', 'Fjord', '2024-01-01', NULL, 'pro', 800, 8, 'en', NULL),"
+        " ('G', 'Gone', '2024-01-01', '2025-03-01', 'pro', 900, 9, 'en', "
+        "NULL);"
+        /* C rated a ticket 1/5 on 2025-03-05 */
+        "INSERT INTO public.tickets (ticket_id, customer_id, created_at, "
+        " resolved_at, subject, csat) VALUES "
+        " ('T1', 'C', '2025-03-01', '2025-03-05', 'export broken', 1),"
+        " ('T2', 'C', '2025-03-01', '2025-03-12', 'later rating', 1);"
+        "INSERT INTO vigil.specialists (specialist_id, name, languages, "
+        " skills, daily_capacity, active) VALUES "
+        " ('s1', 'Sam', '{en}', '{retention}', 1, true),"
+        " ('s2', 'Sue', '{en,fr}', '{}', 2, true),"
+        " ('s3', 'Dirk', '{de}', '{retention}', 5, false)");
+    scores(dsn, "2025-03-09",
+           "A watch 0.15 61; C at_risk 0.3 45; E healthy 0.05 78; "
+           "F healthy 0.05 78; G watch 0.15 61");
+    scores(dsn, "2025-03-10",
+           "A critical 0.6 23; B at_risk 0.3 45; C at_risk 0.3 45; "
+           "E critical 0.7 16; F at_risk 0.4 37; G critical 0.6 23");
+
+    static const check_case cases[] = {
+        CHECK_CASE(day1_tasks_for_entered_tiers),
+        CHECK_CASE(same_day_again_refreshes_never_duplicates),
+        CHECK_CASE(lifecycle_from_the_command_line),
+        CHECK_CASE(day2_unassigned_tasks_auto_close),
+        CHECK_CASE(cooldown_after_done),
+        CHECK_CASE(report_outcomes_per_playbook),
+        CHECK_CASE(assignment_is_a_function_of_the_input),
+        CHECK_CASE(leaving_specialist_gives_tasks_back),
+        CHECK_CASE(config_mistakes_name_key_and_file),
+    };
+    int rc = check_run("db_outreach", cases, sizeof cases / sizeof cases[0]);
     remove(cfg_path);
-    free((void *)a_id);
-    free((void *)c_id);
-    free((void *)before);
-    return check_done("db_outreach");
+    free(a_id);
+    free(c_id);
+    free(before);
+    return rc;
 }
