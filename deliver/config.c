@@ -87,20 +87,6 @@ vg_code deliver_config_from_json(deliver_config *dc, json_t *root,
     return rc == VG_OK ? validate(dc, origin, err) : rc;
 }
 
-vg_code deliver_config_load(deliver_config *dc, const char *path, vg_error *err)
-{
-    deliver_config_defaults(dc);
-    if (!path || !*path)
-        return VG_OK;
-    json_t *root;
-    vg_code rc = cfg_read_file(path, &root, err);
-    if (rc != VG_OK)
-        return rc;
-    rc = deliver_config_from_json(dc, root, path, err);
-    json_decref(root);
-    return rc;
-}
-
 int deliver_configured(const deliver_config *dc)
 {
     return dc->webhook_url[0] || dc->rt_url[0];

@@ -36,9 +36,6 @@ void deliver_config_defaults(deliver_config *dc);
  * `origin` (the file). */
 vg_code deliver_config_from_json(deliver_config *dc, json_t *root,
                                  const char *origin, vg_error *err);
-/* Same from the file at `path` (NULL or "": defaults only). */
-vg_code deliver_config_load(deliver_config *dc, const char *path,
-                            vg_error *err);
 /* Is any target (webhook or RT) configured? */
 int deliver_configured(const deliver_config *dc);
 /* Markdown rows of the keys (for `vigil config-keys`). */

@@ -465,21 +465,6 @@ vg_code outreach_config_from_json(outreach_config *oc, json_t *root,
     return rc;
 }
 
-vg_code outreach_config_load(outreach_config *oc, const char *path,
-                             vg_error *err)
-{
-    outreach_config_defaults(oc);
-    if (!path || !*path)
-        return VG_OK;
-    json_t *root;
-    vg_code rc = cfg_read_file(path, &root, err);
-    if (rc != VG_OK)
-        return rc;
-    rc = outreach_config_from_json(oc, root, path, err);
-    json_decref(root);
-    return rc;
-}
-
 void outreach_print_keys(FILE *out)
 {
     static const char *const rows[][3] = {

@@ -55,13 +55,11 @@ typedef struct outreach_config {
 
 /* Defaults: the five default playbooks. */
 void outreach_config_defaults(outreach_config *oc);
-/* Read `outreach.*` from the config file at `path`
- * (NULL or "": defaults only). Other keys are ignored (core/cfg.c checks
- * them). Mistakes fail with VG_ECONFIG naming the file and the key, e.g.
+/* Read `outreach.*` from a parsed config over the defaults (service/cli.c
+ * reads the file once for every section). Other keys are ignored
+ * (core/cfg.c checks them). Mistakes fail with VG_ECONFIG naming `origin`
+ * (the file) and the key, e.g.
  * "vigil.json: key 'outreach.playbooks[2].trigger.days' must be ...". */
-vg_code outreach_config_load(outreach_config *oc, const char *path,
-                             vg_error *err);
-/* Same from a parsed root object; `origin` names it in messages. */
 vg_code outreach_config_from_json(outreach_config *oc, json_t *root,
                                   const char *origin, vg_error *err);
 
