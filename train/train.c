@@ -1043,3 +1043,39 @@ cleanup:
     feat_matrix_free(m);
     return rc;
 }
+
+vg_code train_data_end(db_conn *db, const vg_config *cfg, int *day,
+                       vg_error *err)
+{
+    const char *tables[3] = {"customers", "usage_events", "tickets"};
+    char *q[3] = {NULL, NULL, NULL};
+    char sql[1024];
+    PGresult *r = NULL;
+    vg_code rc = VG_OK;
+    for (int i = 0; i < 3; i++)
+        if (!(q[i] = db_qualify(db, cfg->source_schema, tables[i])))
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    if (rc == VG_OK &&
+        snprintf(sql, sizeof sql,
+                 "SELECT (greatest((SELECT max(greatest(created_at, "
+                 "canceled_at)) FROM %s), (SELECT max(occurred_at) FROM %s), "
+                 "(SELECT max(created_at) FROM %s))::date - date "
+                 "'1970-01-01' + 1)::text",
+                 q[0], q[1], q[2]) >= (int)sizeof sql)
+        rc = vg_fail(err, VG_ECONFIG, "source.schema '%s' is too long",
+                     cfg->source_schema);
+    if (rc == VG_OK && (rc = db_exec(db, sql, 0, NULL, &r, err)) != VG_OK)
+        vg_wrap(err,
+                "reading the latest source rows in %s: ", cfg->source_schema);
+    if (rc == VG_OK) {
+        if (PQgetisnull(r, 0, 0))
+            rc = vg_fail(err, VG_EDATA, "no rows in %s.customers",
+                         cfg->source_schema);
+        else
+            *day = atoi(PQgetvalue(r, 0, 0));
+    }
+    PQclear(r);
+    for (int i = 0; i < 3; i++)
+        free(q[i]);
+    return rc;
+}

@@ -101,4 +101,10 @@ vg_code train_evaluate(db_conn *db, const vg_config *cfg, const vg_log *lg,
                        metrics_summary *model, metrics_summary *base,
                        vg_error *err);
 
+/* The first day with no source rows at all: one day after the latest
+ * signup, cancellation, event or ticket. Labels for a horizon that ends after
+ * it are not known yet. */
+vg_code train_data_end(db_conn *db, const vg_config *cfg, int *day,
+                       vg_error *err);
+
 #endif
