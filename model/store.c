@@ -1,5 +1,5 @@
-/* store.c — reads and writes vigil.models rows; the booster travels as a
- * binary bytea parameter, never as SQL text. */
+/* store.c — reads and writes vigil.models rows through core/db (so errors are
+ * classified like everywhere else); the booster travels as hex text. */
 #include "store.h"
 
 #include <stdio.h>
@@ -7,6 +7,54 @@
 #include <string.h>
 
 #include "core/date.h"
+
+/* bytea travels as its hex text form ("\\x0a1b..."), so every statement
+ * goes through db_exec and its error classification. */
+static char *hex_encode(const unsigned char *buf, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *s = malloc(2 * len + 3);
+    if (!s)
+        return NULL;
+    s[0] = '\\';
+    s[1] = 'x';
+    for (size_t i = 0; i < len; i++) {
+        s[2 + 2 * i] = digits[buf[i] >> 4];
+        s[3 + 2 * i] = digits[buf[i] & 15];
+    }
+    s[2 + 2 * len] = '\0';
+    return s;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* encode(bytea, 'hex') back to bytes; NULL when s is not hex. */
+static unsigned char *hex_decode(const char *s, size_t *len)
+{
+    size_t n = strlen(s);
+    *len = 0;
+    if (n % 2)
+        return NULL;
+    unsigned char *b = malloc(n / 2 + 1);
+    if (!b)
+        return NULL;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(b);
+            return NULL;
+        }
+        b[*len] = (unsigned char)(hi << 4 | lo);
+        (*len)++;
+    }
+    return b;
+}
 
 void store_model_free(stored_model *m)
 {
@@ -27,7 +75,7 @@ vg_code store_insert(db_conn *db, int as_of, int horizon,
 {
     unsigned char *buf = NULL;
     size_t len = 0;
-    char *fj = NULL, *pj = NULL, *mj = NULL;
+    char *fj = NULL, *pj = NULL, *mj = NULL, *hex = NULL;
     PGresult *r = NULL;
     vg_code rc = booster_save(b, &buf, &len, err);
     if (rc != VG_OK)
@@ -42,18 +90,19 @@ vg_code store_insert(db_conn *db, int as_of, int horizon,
     char d[DATE_BUF], h[16];
     date_format(as_of, d);
     snprintf(h, sizeof h, "%d", horizon);
-    const char *values[6] = {d, h, fj, pj, mj, (const char *)buf};
-    int lengths[6] = {0, 0, 0, 0, 0, (int)len};
-    int formats[6] = {0, 0, 0, 0, 0, 1};
-    r = PQexecParams(db_pg(db),
-                     "INSERT INTO vigil.models (as_of, horizon_days, features, "
-                     "params, metrics, booster) "
-                     "VALUES ($1::date, $2::int, $3::jsonb, $4::jsonb, "
-                     "$5::jsonb, $6::bytea) RETURNING model_id",
-                     6, NULL, values, lengths, formats, 0);
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = vg_fail(err, VG_EDB, "storing the model: %s",
-                     r ? PQresultErrorMessage(r) : PQerrorMessage(db_pg(db)));
+    if (!(hex = hex_encode(buf, len))) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    const char *values[6] = {d, h, fj, pj, mj, hex};
+    rc = db_exec(db,
+                 "INSERT INTO vigil.models (as_of, horizon_days, features, "
+                 "params, metrics, booster) "
+                 "VALUES ($1::date, $2::int, $3::jsonb, $4::jsonb, "
+                 "$5::jsonb, $6::bytea) RETURNING model_id",
+                 6, values, &r, err);
+    if (rc != VG_OK) {
+        vg_wrap(err, "storing the model: ");
         goto cleanup;
     }
     *model_id = atoll(PQgetvalue(r, 0, 0));
@@ -63,6 +112,7 @@ cleanup:
     free(fj);
     free(pj);
     free(mj);
+    free(hex);
     return rc;
 }
 
@@ -100,22 +150,22 @@ vg_code store_load(db_conn *db, long long model_id, int horizon,
     snprintf(id, sizeof id, "%lld", model_id);
     snprintf(h, sizeof h, "%d", horizon);
     const char *p[2] = {id, h};
-    /* Binary results so the booster arrives as raw bytes. */
-    PGresult *r = PQexecParams(db_pg(db),
-                               "SELECT model_id::text, (as_of - date "
-                               "'1970-01-01')::text, horizon_days::text, "
-                               " features::text, params::text, metrics::text, "
-                               "booster FROM vigil.models "
-                               "WHERE CASE WHEN $1::bigint > 0 THEN model_id = "
-                               "$1::bigint ELSE is_champion END "
-                               "ORDER BY (horizon_days = $2::int) DESC, "
-                               "created_at DESC, model_id DESC LIMIT 1",
-                               2, NULL, p, NULL, NULL, 1);
+    PGresult *r = NULL;
     stored_model *m = NULL;
-    vg_code rc = VG_OK;
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = vg_fail(err, VG_EDB, "loading the model: %s",
-                     r ? PQresultErrorMessage(r) : PQerrorMessage(db_pg(db)));
+    unsigned char *bytes = NULL;
+    size_t nbytes = 0;
+    vg_code rc = db_exec(db,
+                         "SELECT model_id, as_of - date '1970-01-01', "
+                         "horizon_days, features::text, params::text, "
+                         "metrics::text, encode(booster, 'hex') "
+                         "FROM vigil.models "
+                         "WHERE CASE WHEN $1::bigint > 0 THEN model_id = "
+                         "$1::bigint ELSE is_champion END "
+                         "ORDER BY (horizon_days = $2::int) DESC, "
+                         "created_at DESC, model_id DESC LIMIT 1",
+                         2, p, &r, err);
+    if (rc != VG_OK) {
+        vg_wrap(err, "loading the model: ");
         goto cleanup;
     }
     if (PQntuples(r) == 0) {
@@ -131,40 +181,25 @@ vg_code store_load(db_conn *db, long long model_id, int horizon,
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    /* text columns come back as their text even in binary format for ::text */
-    char buf[64];
-    int n = PQgetlength(r, 0, 0);
-    snprintf(buf, sizeof buf, "%.*s", n, PQgetvalue(r, 0, 0));
-    m->model_id = atoll(buf);
-    snprintf(buf, sizeof buf, "%.*s", PQgetlength(r, 0, 1),
-             PQgetvalue(r, 0, 1));
-    m->as_of = atoi(buf);
-    snprintf(buf, sizeof buf, "%.*s", PQgetlength(r, 0, 2),
-             PQgetvalue(r, 0, 2));
-    m->horizon_days = atoi(buf);
-    char *txt[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < 3; i++) {
-        int len = PQgetlength(r, 0, 3 + i);
-        txt[i] = malloc((size_t)len + 1);
-        if (txt[i]) {
-            memcpy(txt[i], PQgetvalue(r, 0, 3 + i), (size_t)len);
-            txt[i][len] = '\0';
-        }
-    }
-    m->features = txt[0] ? parse_json(txt[0]) : NULL;
-    m->params = txt[1] ? parse_json(txt[1]) : NULL;
-    m->metrics = txt[2] ? parse_json(txt[2]) : NULL;
-    for (int i = 0; i < 3; i++)
-        free(txt[i]);
+    m->model_id = atoll(PQgetvalue(r, 0, 0));
+    m->as_of = atoi(PQgetvalue(r, 0, 1));
+    m->horizon_days = atoi(PQgetvalue(r, 0, 2));
+    m->features = parse_json(PQgetvalue(r, 0, 3));
+    m->params = parse_json(PQgetvalue(r, 0, 4));
+    m->metrics = parse_json(PQgetvalue(r, 0, 5));
     if (!m->features || !m->params || !m->metrics) {
         rc = vg_fail(err, VG_EMODEL, "model %lld: stored JSON is unreadable",
                      m->model_id);
         goto cleanup;
     }
+    if (!(bytes = hex_decode(PQgetvalue(r, 0, 6), &nbytes))) {
+        rc = vg_fail(err, VG_EMODEL, "model %lld: stored booster is unreadable",
+                     m->model_id);
+        goto cleanup;
+    }
     int best =
         (int)json_integer_value(json_object_get(m->params, "best_rounds"));
-    rc = booster_load((const unsigned char *)PQgetvalue(r, 0, 6),
-                      (size_t)PQgetlength(r, 0, 6), best, &m->b, err);
+    rc = booster_load(bytes, nbytes, best, &m->b, err);
     if (rc != VG_OK) {
         vg_wrap(err, "model %lld: ", m->model_id);
         goto cleanup;
@@ -175,6 +210,7 @@ vg_code store_load(db_conn *db, long long model_id, int horizon,
         vg_wrap(err, "model %lld calibration: ", m->model_id);
 cleanup:
     PQclear(r);
+    free(bytes);
     if (rc == VG_OK)
         *out = m;
     else
