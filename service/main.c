@@ -357,10 +357,10 @@ static void print_score(db_conn *db, const json_t *s)
            (long long)json_integer_value(json_object_get(s, "scored")),
            json_string_value(json_object_get(s, "as_of")),
            (long long)json_integer_value(json_object_get(s, "model_id")));
-    const char *names[4] = {"healthy", "watch", "at_risk", "critical"};
-    for (int i = 0; i < 4; i++)
-        printf("  %-9s %6lld\n", names[i],
-               (long long)json_integer_value(json_object_get(tiers, names[i])));
+    for (int i = 0; i < SCORE_NTIERS; i++)
+        printf("  %-9s %6lld\n", score_tier_name(i),
+               (long long)json_integer_value(
+                   json_object_get(tiers, score_tier_name(i))));
     /* The riskiest customers and why: what a specialist looks at first. */
     json_t *rows = NULL;
     if (score_riskiest(db, json_string_value(json_object_get(s, "as_of")), 10,
