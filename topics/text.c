@@ -320,6 +320,21 @@ static size_t utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
+int text_utf8_valid(const char *s)
+{
+    if (!s)
+        return 1;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = utf8_dec((const unsigned char *)s + i, n - i, &c);
+        if (c == 0xFFFD && k == 1)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
 static size_t utf8_enc(uint32_t c, char *o)
 {
     if (c < 0x80) {
