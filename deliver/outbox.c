@@ -155,7 +155,7 @@ static vg_code send_webhook(const deliver_config *dc, const char *key,
                      r.body ? r.body : "");
     }
 cleanup:
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     free(body);
     json_decref(payload);
     return rc;

@@ -260,65 +260,47 @@ static vg_code read_customers(build *B, vg_error *err)
         }
     }
 
-    size_t cap = 512;
-    char *sql = NULL,
-         *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
-    vg_code rc = VG_OK;
+    char *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
     if (!customers)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    sql = malloc(cap);
-    size_t len = 0;
-#define APPEND(...)                                                            \
-    do {                                                                       \
-        int n_ = snprintf(NULL, 0, __VA_ARGS__);                               \
-        if (len + (size_t)n_ + 1 > cap) {                                      \
-            while (len + (size_t)n_ + 1 > cap)                                 \
-                cap *= 2;                                                      \
-            char *ns_ = realloc(sql, cap);                                     \
-            if (!ns_) {                                                        \
-                rc = vg_fail(err, VG_ENOMEM, "out of memory");                 \
-                goto cleanup;                                                  \
-            }                                                                  \
-            sql = ns_;                                                         \
-        }                                                                      \
-        snprintf(sql + len, cap - len, __VA_ARGS__);                           \
-        len += (size_t)n_;                                                     \
-    } while (0)
-    if (!sql) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    APPEND("SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
-           "date_part('epoch', canceled_at) / 86400, mrr::text, seats::float8");
+    strbuf sql = {0};
+    strbuf_puts(
+        &sql,
+        "SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
+        "date_part('epoch', canceled_at) / 86400, mrr::text, seats::float8");
     for (int a = 0; a < s->nattrs; a++) {
         char *col = db_quote_ident(B->db, s->attrs[a].column);
         if (!col) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
+            sql.failed = 1;
+            break;
         }
         switch (s->attrs[a].kind) {
         case ATTR_NUMERIC: /* as text: numeric may exceed float8's range */
-            APPEND(", %s::text", col);
+            strbuf_printf(&sql, ", %s::text", col);
             break;
         case ATTR_BOOLEAN:
-            APPEND(", %s::int", col);
+            strbuf_printf(&sql, ", %s::int", col);
             break;
         case ATTR_DATE:
-            APPEND(", date_part('epoch', %s::timestamptz) / 86400", col);
+            strbuf_printf(&sql, ", date_part('epoch', %s::timestamptz) / 86400",
+                          col);
             break;
         case ATTR_CATEGORICAL:
-            APPEND(", %s::text", col);
+            strbuf_printf(&sql, ", %s::text", col);
             break;
         }
         free(col);
     }
-    APPEND(" FROM %s", customers);
-#undef APPEND
-    rc = db_copy_out(B->db, sql, on_customer, B, NULL, err);
-    if (rc != VG_OK)
-        vg_wrap(err, "reading %s.customers: ", B->cfg->source_schema);
-cleanup:
-    free(sql);
+    strbuf_printf(&sql, " FROM %s", customers);
+    vg_code rc = VG_OK;
+    if (sql.failed) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    } else {
+        rc = db_copy_out(B->db, sql.s, on_customer, B, NULL, err);
+        if (rc != VG_OK)
+            vg_wrap(err, "reading %s.customers: ", B->cfg->source_schema);
+    }
+    strbuf_free(&sql);
     free(customers);
     return rc;
 }

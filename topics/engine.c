@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/date.h"
+#include "core/util.h"
 #include "topics/alerts.h"
 #include "topics/cluster.h"
 #include "topics/text.h"
@@ -22,37 +23,6 @@
 #define SAMPLES 5
 
 /* ---- small growable helpers ---------------------------------------------- */
-
-typedef struct strbuf {
-    char *s;
-    size_t n, cap;
-} strbuf;
-
-static int sb_printf(strbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int sb_printf(strbuf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0,
-                          fmt, ap);
-        va_end(ap);
-        if (k < 0)
-            return -1;
-        if (b->s && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return 0;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t)k;
-        char *s = realloc(b->s, cap);
-        if (!s)
-            return -1;
-        b->s = s;
-        b->cap = cap;
-    }
-}
 
 typedef struct strvec {
     char **v;
@@ -168,7 +138,25 @@ static vg_code flush_batch(run *R, vg_error *err)
     return rc;
 }
 
-/* COPY row: ticket_id, subject, body, language, truncated, known customer */
+/* 1 when s (NULL counts) is well-formed UTF-8; the tokeniser repairs bad
+ * bytes anyway, this only counts them. */
+static int utf8_ok(const char *s)
+{
+    if (!s)
+        return 1;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = utf8_decode((const unsigned char *)s + i, n - i, &c);
+        if (c == 0xFFFD && k == 1)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* COPY row: ticket_id, subject, body, language, truncated, known customer,
+ * other rows with the same ticket id */
 static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
 {
     run *R = ctx;
@@ -182,7 +170,7 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
         return VG_OK;
     }
     R->dup_id += dups;
-    if (!text_utf8_valid(f[1]) || !text_utf8_valid(f[2]))
+    if (!utf8_ok(f[1]) || !utf8_ok(f[2]))
         R->bad_utf8++;
     if (sv_push(&R->ids, f[0]) || sv_push(&R->bsub, f[1]) ||
         sv_push(&R->bbody, f[2]) || sv_push(&R->blang, f[3]))
@@ -205,32 +193,32 @@ static vg_code read_tickets(run *R, int only_new, vg_error *err)
 {
     strbuf q = {0};
     vg_code rc = VG_OK;
-    if (sb_printf(&q,
-                  "SELECT DISTINCT ON (t.ticket_id) t.ticket_id, "
-                  "left(t.subject, %d), left(t.body, %d), "
-                  "c.language, octet_length(t.body) > %d, "
-                  "t.customer_id IS NULL OR c.customer_id IS NOT NULL, "
-                  "count(*) OVER (PARTITION BY t.ticket_id) - 1 "
-                  "FROM %s t LEFT JOIN (SELECT DISTINCT ON (customer_id) "
-                  "customer_id, language FROM %s ORDER BY customer_id, "
-                  "created_at DESC) c ON c.customer_id = t.customer_id "
-                  "%s"
-                  "WHERE t.created_at >= '%s 00:00:00+00'::timestamptz "
-                  "AND t.created_at < '%s 00:00:00+00'::timestamptz "
-                  "%s ORDER BY t.ticket_id, t.created_at DESC",
-                  SUBJECT_CAP, BODY_CAP, BODY_CAP, R->tickets, R->customers,
-                  only_new ? "LEFT JOIN vigil.ticket_topics x ON x.ticket_id = "
-                             "t.ticket_id "
-                           : "",
-                  R->from, R->day,
-                  only_new ? "AND x.ticket_id IS NULL" : "") != 0) {
-        free(q.s);
+    if (strbuf_printf(
+            &q,
+            "SELECT DISTINCT ON (t.ticket_id) t.ticket_id, "
+            "left(t.subject, %d), left(t.body, %d), "
+            "c.language, octet_length(t.body) > %d, "
+            "t.customer_id IS NULL OR c.customer_id IS NOT NULL, "
+            "count(*) OVER (PARTITION BY t.ticket_id) - 1 "
+            "FROM %s t LEFT JOIN (SELECT DISTINCT ON (customer_id) "
+            "customer_id, language FROM %s ORDER BY customer_id, "
+            "created_at DESC) c ON c.customer_id = t.customer_id "
+            "%s"
+            "WHERE t.created_at >= '%s 00:00:00+00'::timestamptz "
+            "AND t.created_at < '%s 00:00:00+00'::timestamptz "
+            "%s ORDER BY t.ticket_id, t.created_at DESC",
+            SUBJECT_CAP, BODY_CAP, BODY_CAP, R->tickets, R->customers,
+            only_new ? "LEFT JOIN vigil.ticket_topics x ON x.ticket_id = "
+                       "t.ticket_id "
+                     : "",
+            R->from, R->day, only_new ? "AND x.ticket_id IS NULL" : "") != 0) {
+        strbuf_free(&q);
         return vg_fail(err, VG_ENOMEM, "topics: out of memory");
     }
     rc = db_copy_out(R->db, q.s, on_ticket, R, NULL, err);
     if (rc == VG_OK)
         rc = flush_batch(R, err);
-    free(q.s);
+    strbuf_free(&q);
     return rc;
 }
 
@@ -570,18 +558,18 @@ cleanup:
 /* A Postgres text[] literal of strings (quoted, escaped). */
 static int text_array(strbuf *b, const char *const *s, size_t n)
 {
-    if (sb_printf(b, "{"))
+    if (strbuf_printf(b, "{"))
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (sb_printf(b, "%s\"", i ? "," : ""))
+        if (strbuf_printf(b, "%s\"", i ? "," : ""))
             return -1;
         for (const char *c = s[i]; *c; c++)
-            if (sb_printf(b, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c))
+            if (strbuf_printf(b, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c))
                 return -1;
-        if (sb_printf(b, "\""))
+        if (strbuf_printf(b, "\""))
             return -1;
     }
-    return sb_printf(b, "}");
+    return strbuf_printf(b, "}");
 }
 
 static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
@@ -640,19 +628,20 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
     for (int t = 0; rc == VG_OK && t < k; t++) {
         topic_model_centroid(m, t, c);
         strbuf cols = {0}, vals = {0};
-        int bad = sb_printf(&cols, "{") || sb_printf(&vals, "{");
+        int bad = strbuf_printf(&cols, "{") || strbuf_printf(&vals, "{");
         int first = 1;
         for (size_t j = 0; j < dim && !bad; j++) {
             if (c[j] == 0)
                 continue;
-            bad = sb_printf(&cols, "%s%zu", first ? "" : ",", j) ||
-                  sb_printf(&vals, "%s%.9g", first ? "" : ",", (double)c[j]);
+            bad =
+                strbuf_printf(&cols, "%s%zu", first ? "" : ",", j) ||
+                strbuf_printf(&vals, "%s%.9g", first ? "" : ",", (double)c[j]);
             first = 0;
         }
-        bad = bad || sb_printf(&cols, "}") || sb_printf(&vals, "}");
+        bad = bad || strbuf_printf(&cols, "}") || strbuf_printf(&vals, "}");
         if (bad) {
-            free(cols.s);
-            free(vals.s);
+            strbuf_free(&cols);
+            strbuf_free(&vals);
             rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
             break;
         }
@@ -661,8 +650,8 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
         db_copy_field_fmt(ci, "%zu", terms[t].size);
         db_copy_field(ci, cols.s);
         db_copy_field(ci, vals.s);
-        free(cols.s);
-        free(vals.s);
+        strbuf_free(&cols);
+        strbuf_free(&vals);
         rc = db_copy_row_end(ci, err);
     }
     if (ci) {
@@ -684,9 +673,9 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
         strbuf a1 = {0}, a2 = {0}, a3 = {0};
         if (text_array(&a1, tv, nt) || text_array(&a2, sv, nt) ||
             text_array(&a3, smp, ns)) {
-            free(a1.s);
-            free(a2.s);
-            free(a3.s);
+            strbuf_free(&a1);
+            strbuf_free(&a2);
+            strbuf_free(&a3);
             rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
             break;
         }
@@ -702,9 +691,9 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
                      "status = 'active', merged_into = NULL, last_seen = $7, "
                      "updated_at = now() WHERE topic_id = $1",
                      7, p, NULL, err);
-        free(a1.s);
-        free(a2.s);
-        free(a3.s);
+        strbuf_free(&a1);
+        strbuf_free(&a2);
+        strbuf_free(&a3);
     }
 cleanup:
     free(c);

@@ -62,10 +62,6 @@ vg_code text_tokens(text_pipe *p, const char *subject, const char *body,
  * until the next call on it; NULL only when out of memory. */
 const char *text_normalize(text_pipe *p, const char *body, int is_body);
 
-/* 1 when s (NUL-terminated; NULL counts as valid) is well-formed UTF-8.
- * text_tokens repairs bad bytes anyway; this lets callers count them. */
-int text_utf8_valid(const char *s);
-
 /* NULL only when out of memory. */
 text_toklist *text_toklist_new(void);
 void text_toklist_free(text_toklist *t);
