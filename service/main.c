@@ -472,6 +472,9 @@ static const command commands[] = {
      "ID):\n"
      "churn_risk, health, tier and drivers, replacing D's rows in "
      "vigil.scores.\n"},
+    {"backtest", cmd_backtest,
+     "replay training and scoring for past dates against realised churn",
+     cmd_backtest_usage},
     {"topics", cmd_topics, "ticket topics and trend alerts as of a date",
      cmd_topics_usage},
     {"outreach", cmd_outreach, "queue proactive outreach tasks as of a date",
