@@ -82,6 +82,7 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
         {"end", required_argument, 0, 'e'},
         {"history-days", required_argument, 0, 'h'},
         {"dirty-share", required_argument, 0, 'd'},
+        {"world", required_argument, 0, 'w'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
     int o, v = 0;
@@ -105,6 +106,9 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
         case 'h':
             rc = cli_parse_int_opt("--history-days", optarg, 120, 3650,
                                    &d.history_days, err);
+            break;
+        case 'w':
+            d.world = optarg;
             break;
         case 'd': {
             char *end;
@@ -434,14 +438,20 @@ static const command commands[] = {
      "usage: vigil [global options] demo [--customers N] [--seed S] [--end "
      "YYYY-MM-DD]\n"
      "                                  [--history-days N] [--dirty-share X] "
-     "[--json]\n\n"
+     "[--world NAME] [--json]\n\n"
      "Drop and re-create customers, usage_events and tickets in source.schema "
      "(default\n"
      "public) with a deterministic B2B SaaS company: N customers (default "
      "2000), data\n"
      "up to the day before --end (default today), a small share of dirty rows, "
      "and its\n"
-     "ground truth in schema vigil_demo_truth. Never point it at real data.\n"},
+     "ground truth in schema vigil_demo_truth. Never point it at real data.\n"
+     "--world picks what drives churn (" DEMO_WORLDS "):\n"
+     "the default saas mixes disengagement, usage collapse and support "
+     "friction;\n"
+     "the others shift the weight to failed onboarding, support friction, "
+     "price\n"
+     "increases, the main user leaving, year-end budgets or a silent fade.\n"},
     {"features", cmd_features, "compute the feature matrix as of a date",
      "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
      "FILE.csv|-] [--json]\n"
