@@ -4,10 +4,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include "core/date.h"
+#include "core/freshness.h"
 #include "core/jobrun.h"
 #include "core/migrate.h"
 
@@ -96,6 +98,23 @@ vg_code cli_connect(cli *c, db_conn **db, int need_schema, vg_error *err)
     return rc;
 }
 
+/* The guard rail against a wrong date, in the one place every job passes
+ * (inside its ledger row, so a refused scheduled run says why). Jobs that
+ * read no source data as of a date (deliver) are not checked. */
+static vg_code date_guard(cli *c, db_conn *db, const char *job, int as_of,
+                          vg_error *err)
+{
+    static const char *const dated[] = {"train", "score", "topics", "outreach",
+                                        "daily"};
+    if (c->force)
+        return VG_OK;
+    for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++)
+        if (!strcmp(job, dated[i]))
+            return fresh_check(db, c->cfg.source_schema, job, as_of,
+                               date_today(), err);
+    return VG_OK;
+}
+
 vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                     cli_job_body body, void *arg, json_t **summary,
                     vg_error *err)
@@ -110,7 +129,12 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
         return rc;
     c->log.job = job;
     double t0 = cli_now_s();
-    rc = body(c, db, arg, summary, err);
+    rc = date_guard(c, db, job, as_of, err);
+    if (rc == VG_OK)
+        rc = jobrun_tag(db, run_id, err);
+    if (rc == VG_OK)
+        rc = body(c, db, arg, summary, err);
+    jobrun_tag(db, 0, NULL);
     if (*summary) {
         json_object_set_new(*summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));
