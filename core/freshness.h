@@ -10,16 +10,18 @@
 
 /* The UTC day of the newest usage event or ticket of `schema`, not in the
  * future of the database's clock: the newest day from until-90 on whose rows
- * reach 5% of that span's median day (stray rows with dirty timestamps do
+ * reach 1% of that span's median day (stray rows with dirty timestamps do
  * not count), else the newest row at all. *day is -1 when both relations
  * are empty. */
 vg_code fresh_latest_day(db_conn *db, const char *schema, int until, int *day,
                          vg_error *err);
 
-/* Refuse a job for as_of (VG_EUSAGE for a date after today, VG_EDATA for a
- * date more than one day after the newest source data), naming the latest
- * data date and what to do. `job` names the command in the message. Fast
- * when recent data exists: the newest day is only computed on refusal. */
+/* Refuse a job for as_of: VG_EUSAGE for a date after today; VG_EDATA when
+ * as_of is further after the newest source data than the source's longest
+ * quiet spell in the 90 days before (at least one day: data up to D-1 is
+ * what a run for D reads), naming the latest data date and what to do. No
+ * verdict on data with fewer than 7 days of rows in that span (too sparse
+ * to tell a gap from normal) or none at all. `job` names the command. */
 vg_code fresh_check(db_conn *db, const char *schema, const char *job, int as_of,
                     int today, vg_error *err);
 

@@ -151,6 +151,11 @@ SELECT a.id::text                              AS customer_id,
        s.monthly_cents / 100.0                 AS mrr,
        s.seat_count                            AS seats,
        split_part(a.locale, '_', 1)            AS language,
+       -- extra columns become attribute features; a date column can also
+       -- drive a playbook (docs/vigil.sample.json's "renewal")
+       (s.started_at + interval '1 year' * (1 + floor(extract(epoch FROM
+           now()::timestamp - s.started_at) / (365.25 * 86400))))::date
+                                               AS renewal_date,
        a.country, a.industry, a.employee_band
   FROM app.accounts a
   JOIN LATERAL (SELECT * FROM app.subscriptions s

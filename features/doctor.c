@@ -549,21 +549,21 @@ static vg_code read_freshness(doctor *d, vg_error *err)
     if (fresh_latest_day(d->db, d->cfg->source_schema, d->as_of, &latest,
                          &e2) != VG_OK)
         return VG_OK; /* an unreadable relation was reported already */
-    char l[DATE_BUF], a[DATE_BUF], next[DATE_BUF];
+    char l[DATE_BUF], a[DATE_BUF];
     date_format(d->as_of, a);
     if (latest < 0) {
         json_object_set_new(d->report, "latest_data", json_null());
         return VG_OK;
     }
     date_format(latest, l);
-    date_format(latest + 1, next);
     json_object_set_new(d->report, "latest_data", json_string(l));
-    if (d->as_of > latest + 1)
+    /* The same rule the jobs apply (run as if today were the as-of date). */
+    vg_error e3;
+    if (fresh_check(d->db, d->cfg->source_schema, "daily", d->as_of, d->as_of,
+                    &e3) == VG_EDATA)
         finding(d, DOCTOR_WARN, -1, NULL,
-                "the newest usage event or ticket is from %s: jobs for %s "
-                "will be refused until the data is loaded (or run them with "
-                "--as-of %s or earlier)",
-                l, a, next);
+                "jobs for %s will be refused until the data is loaded: %s", a,
+                e3.msg);
     return VG_OK;
 }
 
