@@ -45,10 +45,11 @@ cleanup:
 }
 
 /* What the days from window_from on look like: the newest day whose rows
- * (events plus tickets) reach 1% of the median day — a handful of stray rows
- * with dirty timestamps must not count as data, a quiet weekend must —, how
- * many such days there are, and the longest run between two of them (3 for
- * a source that is empty on weekends). */
+ * (events plus tickets) reach 10% of the median day — a handful of stray rows
+ * with dirty timestamps must not count as data, a quiet weekend may fall below
+ * it and only lengthens the quiet spells — how many such days there are, and
+ * the longest run between two of them (3 for a source that is empty on
+ * weekends). */
 typedef struct day_scan {
     int latest; /* -1: none */
     int ndays;
@@ -100,7 +101,7 @@ static vg_code scan_days(db_conn *db, const char *schema, int window_from,
     for (int i = 0; i < rows; i++)
         n[i] = atol(PQgetvalue(r, i, 1));
     qsort(n, (size_t)rows, sizeof *n, cmp_long);
-    double floor_n = 0.01 * (double)n[rows / 2];
+    double floor_n = 0.10 * (double)n[rows / 2];
     for (int i = 0, prev = -1; i < rows; i++) {
         int day;
         if (atol(PQgetvalue(r, i, 1)) < floor_n ||

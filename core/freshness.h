@@ -10,7 +10,7 @@
 
 /* The UTC day of the newest usage event or ticket of `schema`, not in the
  * future of the database's clock: the newest day from until-90 on whose rows
- * reach 1% of that span's median day (stray rows with dirty timestamps do
+ * reach 10% of that span's median day (stray rows with dirty timestamps do
  * not count), else the newest row at all. *day is -1 when both relations
  * are empty. */
 vg_code fresh_latest_day(db_conn *db, const char *schema, int until, int *day,
