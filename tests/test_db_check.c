@@ -193,6 +193,22 @@ int main(void)
     CHECK_INT_EQ(r->status, 11);
     CHECK(strstr(r->err, "ready with warnings") != NULL);
 
+    /* serve checks the playbooks' columns at start: a misspelt
+     * date_within column stops it at once, naming the key. */
+    CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
+    write_file(cfg_bad,
+               "{\"source\": {\"schema\": \"crm\"}, \"http\": {\"listen\": "
+               "\"127.0.0.1:0\"}, \"schedule\": {\"daily\": null, "
+               "\"topics\": null, \"train\": null}, \"outreach\": "
+               "{\"playbooks\": [{\"name\": \"renewal\", \"trigger\": "
+               "{\"type\": \"date_within\", \"column\": \"renewl_date\", "
+               "\"days\": 45}, \"task\": {\"title\": \"Renewal\"}}]}}");
+    snprintf(args, sizeof args, "--config %s serve", cfg_bad);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 3);
+    CHECK(strstr(r->err, "outreach.playbooks[0].trigger.column") != NULL);
+    CHECK(strstr(r->err, "renewl_date") != NULL);
+
     remove(cfg_bad);
     return check_done("db_check");
 }

@@ -46,3 +46,17 @@ DROP TRIGGER IF EXISTS outreach_tasks_closed_run ON vigil.outreach_tasks;
 CREATE TRIGGER outreach_tasks_closed_run
     BEFORE UPDATE OF status ON vigil.outreach_tasks
     FOR EACH ROW EXECUTE FUNCTION vigil.outreach_tasks_closed_run();
+
+-- Where deliveries go, and from which task and alert on: a target
+-- (webhook, rt) configured for the first time gets what is created from
+-- then on, not the backlog already in the queue. Targets that already have
+-- deliveries keep getting everything (cut-off 0).
+CREATE TABLE IF NOT EXISTS vigil.delivery_targets (
+    target              text PRIMARY KEY CHECK (target IN ('webhook', 'rt')),
+    first_configured_at timestamptz NOT NULL DEFAULT now(),
+    task_cutoff         bigint NOT NULL,  -- tasks with a higher id are sent
+    alert_cutoff        bigint NOT NULL   -- alerts with a higher id are sent
+);
+INSERT INTO vigil.delivery_targets (target, task_cutoff, alert_cutoff)
+SELECT DISTINCT target, 0, 0 FROM vigil.deliveries
+ON CONFLICT (target) DO NOTHING;
