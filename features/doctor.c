@@ -567,6 +567,54 @@ static vg_code read_freshness(doctor *d, vg_error *err)
     return VG_OK;
 }
 
+vg_code doctor_require(db_conn *db, const vg_config *cfg, vg_error *err)
+{
+    PGresult *r = NULL;
+    const char *p[1] = {cfg->source_schema};
+    vg_code rc = db_exec(db,
+                         "SELECT table_name, column_name FROM "
+                         "information_schema.columns WHERE table_schema = $1 "
+                         "AND table_name IN ('customers', 'usage_events', "
+                         "'tickets')",
+                         1, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    int have_rel[3] = {0, 0, 0}, have_col[NCOLS];
+    memset(have_col, 0, sizeof have_col);
+    for (int k = 0; k < PQntuples(r); k++)
+        for (int rel = 0; rel < 3; rel++)
+            if (!strcmp(PQgetvalue(r, k, 0), rels[rel])) {
+                have_rel[rel] = 1;
+                int i = col_index(rel, PQgetvalue(r, k, 1));
+                if (i >= 0)
+                    have_col[i] = 1;
+            }
+    PQclear(r);
+    for (int rel = 0; rel < 3; rel++) {
+        if (have_rel[rel])
+            continue;
+        char list[1024];
+        column_list(rel, list, sizeof list);
+        return vg_fail(err, VG_EDATA,
+                       "there is no relation %s.%s: create a view %s.%s with "
+                       "columns %s (docs/MAPPING.md shows how; `vigil check` "
+                       "checks a mapping)",
+                       cfg->source_schema, rels[rel], cfg->source_schema,
+                       rels[rel], list);
+    }
+    /* Only the columns no row can do without: a job that never reads an
+     * optional one (outreach and channel) must not fail for it. */
+    for (size_t i = 0; i < NCOLS; i++)
+        if (cols[i].not_null && !have_col[i])
+            return vg_fail(
+                err, VG_EDATA,
+                "%s.%s has no column %s (%s): map it in the view; vigil "
+                "needs it for %s (`vigil check` lists every gap)",
+                cfg->source_schema, rels[cols[i].rel], cols[i].name,
+                cols[i].type, cols[i].feeds);
+    return VG_OK;
+}
+
 vg_code doctor_run(db_conn *db, const vg_config *cfg, int as_of,
                    json_t **report, doctor_level *worst, vg_error *err)
 {

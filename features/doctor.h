@@ -29,4 +29,10 @@ typedef enum {
 vg_code doctor_run(db_conn *db, const vg_config *cfg, int as_of,
                    json_t **report, doctor_level *worst, vg_error *err);
 
+/* The cheap part of the check, for every job before it reads the source:
+ * the three relations exist with the columns no row can do without.
+ * VG_EDATA with what to create ("create a view crm.tickets with columns
+ * ...", "crm.tickets has no column created_at ...") otherwise. */
+vg_code doctor_require(db_conn *db, const vg_config *cfg, vg_error *err);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "core/date.h"
 #include "core/freshness.h"
+#include "features/doctor.h"
 #include "core/jobrun.h"
 #include "core/migrate.h"
 
@@ -106,12 +107,16 @@ static vg_code date_guard(cli *c, db_conn *db, const char *job, int as_of,
 {
     static const char *const dated[] = {"train", "score", "topics", "outreach",
                                         "daily"};
-    if (c->force)
-        return VG_OK;
-    for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++)
-        if (!strcmp(job, dated[i]))
-            return fresh_check(db, c->cfg.source_schema, job, as_of,
-                               date_today(), err);
+    for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++) {
+        if (strcmp(job, dated[i]))
+            continue;
+        /* A missing relation or column says what to create, not SQL. */
+        vg_code rc = doctor_require(db, &c->cfg, err);
+        if (rc == VG_OK && !c->force)
+            rc = fresh_check(db, c->cfg.source_schema, job, as_of, date_today(),
+                             err);
+        return rc;
+    }
     return VG_OK;
 }
 

@@ -58,6 +58,21 @@ int main(void)
     CHECK(strstr(r->err, "run `vigil init` first") != NULL);
     CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
 
+    /* A job on a schema without the relations says what to create. */
+    char cfg2[128];
+    snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-b.json",
+             (int)getpid());
+    f = fopen(cfg2, "w");
+    fputs("{\"source\": {\"schema\": \"crm\"}}", f);
+    fclose(f);
+    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-01", cfg2);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 5);
+    CHECK(strstr(r->err,
+                 "there is no relation crm.customers: create a view "
+                 "crm.customers with columns customer_id text") != NULL);
+    remove(cfg2);
+
     /* A date after today: refused with exit 2 before anything is written. */
     r = cli_run(dsn, "outreach --as-of 2999-12-31");
     CHECK_INT_EQ(r->status, 2);
