@@ -134,7 +134,13 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
         return rc;
     c->log.job = job;
     double t0 = cli_now_s();
-    rc = date_guard(c, db, job, as_of, err);
+    rc =
+        db_set_job(db, job, run_id,
+                   strcmp(job, "train") == 0 ? c->cfg.db_train_statement_timeout
+                                             : c->cfg.db_statement_timeout,
+                   err);
+    if (rc == VG_OK)
+        rc = date_guard(c, db, job, as_of, err);
     if (rc == VG_OK)
         rc = jobrun_tag(db, run_id, err);
     if (rc == VG_OK)

@@ -14,4 +14,7 @@ extern const char cmd_runs_usage[];
 int cmd_check(cli *c, int argc, char **argv, vg_error *err);
 extern const char cmd_check_usage[];
 
+int cmd_backtest(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_backtest_usage[];
+
 #endif
