@@ -236,7 +236,25 @@ static vg_code missing_relation(doctor *d, int rel, vg_error *err)
 {
     PGresult *r = NULL;
     const char *p[2] = {rels[rel], d->cfg->source_schema};
-    vg_code rc = db_exec(
+    /* Something by that name that information_schema does not show: a
+     * materialized view, or a relation this role may not read. */
+    vg_code rc = db_exec(d->db,
+                         "SELECT to_regclass(quote_ident($2) || '.' || "
+                         "quote_ident($1)) IS NOT NULL",
+                         2, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    int hidden = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (hidden) {
+        finding(d, DOCTOR_ERROR, rel, NULL,
+                "%s.%s exists but vigil cannot see its columns: it is a "
+                "materialized view (wrap it: CREATE VIEW ... AS SELECT * "
+                "FROM it) or this role lacks SELECT on it (GRANT SELECT)",
+                d->cfg->source_schema, rels[rel]);
+        return VG_OK;
+    }
+    rc = db_exec(
         d->db,
         "SELECT string_agg(table_schema, ', ' ORDER BY table_schema) FROM "
         "information_schema.tables WHERE table_name = $1 AND table_schema "

@@ -901,12 +901,13 @@ static vg_code start_http(serve *sv, const char *listen, const char *token,
     return rc;
 }
 
-/* The playbooks' source columns, when the database is reachable (a down
- * database is waited for; the outreach job checks again when it runs). */
+/* The playbooks' source columns, on the control connection when it is up
+ * (never a new connection attempt: a down database is waited for, and the
+ * outreach job checks again when it runs). */
 static vg_code conf_check_columns(serve *sv, const serve_conf *c, vg_error *err)
 {
-    db_conn *db = c->oc ? sv_db(sv) : NULL;
-    if (!db)
+    db_conn *db = sv->db;
+    if (!c->oc || !db || PQstatus(db_pg(db)) != CONNECTION_OK)
         return VG_OK;
     vg_code rc = outreach_check_columns(db, &c->cfg, c->oc, err);
     if (rc == VG_ECONFIG)
