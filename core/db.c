@@ -54,8 +54,25 @@ static vg_code res_fail(db_conn *db, PGresult *r, vg_error *err,
                         const char *what)
 {
     char msg[VG_ERRMSG_MAX];
-    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    /* The primary message only: the statement context PostgreSQL appends
+     * spans lines, and errors here are one line. */
+    const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+    if (primary)
+        snprintf(msg, sizeof msg, "%s%s%s%s", primary, detail ? " (" : "",
+                 detail ? detail : "", detail ? ")" : "");
+    else
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    for (char *p = msg; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
     trim_newline(msg);
+    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (st && strcmp(st, "57014") == 0 && strstr(msg, "statement timeout"))
+        return vg_fail(err, classify(db, r),
+                       "%s: %s (raise db.statement_timeout, or "
+                       "db.train_statement_timeout for train, in the config)",
+                       what, msg);
     return vg_fail(err, classify(db, r), "%s: %s", what, msg);
 }
 
@@ -72,7 +89,28 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
     db_conn *db = calloc(1, sizeof *db);
     if (!db)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    db->pg = PQconnectdb(use);
+    /* Defaults a DSN or the PG* variables override: a database that accepts
+     * TCP and never answers must not hang a job, and a peer that vanished
+     * mid-query must be noticed. The DSN comes last so its words win. */
+    const char *kw[8], *val[8];
+    int nk = 0;
+    if (!getenv("PGCONNECT_TIMEOUT")) {
+        kw[nk] = "connect_timeout";
+        val[nk++] = DB_CONNECT_TIMEOUT_S;
+    }
+    kw[nk] = "keepalives_idle";
+    val[nk++] = "30";
+    kw[nk] = "keepalives_interval";
+    val[nk++] = "10";
+    kw[nk] = "keepalives_count";
+    val[nk++] = "3";
+    kw[nk] = "fallback_application_name";
+    val[nk++] = "vigil";
+    kw[nk] = "dbname";
+    val[nk++] = use;
+    kw[nk] = NULL;
+    val[nk] = NULL;
+    db->pg = PQconnectdbParams(kw, val, 1);
     if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
         vg_code rc =
             db->pg ? pg_fail(db, err, "cannot connect to PostgreSQL")
@@ -99,6 +137,19 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
     PQclear(r);
     *out = db;
     return VG_OK;
+}
+
+vg_code db_set_job(db_conn *db, const char *job, long long run_id,
+                   int statement_timeout_s, vg_error *err)
+{
+    char name[64], ms[32];
+    snprintf(name, sizeof name, "vigil/%s/%lld", job, run_id);
+    snprintf(ms, sizeof ms, "%lld", (long long)statement_timeout_s * 1000);
+    const char *p[2] = {name, ms};
+    return db_exec(db,
+                   "SELECT set_config('application_name', $1, false), "
+                   "set_config('statement_timeout', $2, false)",
+                   2, p, NULL, err);
 }
 
 void db_close(db_conn *db)

@@ -75,7 +75,7 @@ cleanup:
     return rc;
 }
 
-void http_response_free(deliver_http_response *resp)
+void deliver_http_response_free(deliver_http_response *resp)
 {
     free(resp->body);
     resp->body = NULL;

@@ -276,8 +276,15 @@ static vg_code discover_types(db_conn *db, const vg_config *cfg,
     if (!events)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     /* A block sample finds every type that matters in a fraction of the
-     * time; the full scan is the fallback for small or skewed tables. */
-    for (int pass = 0; pass < 2 && rc == VG_OK; pass++) {
+     * time; the full scan is the fallback for small or skewed tables, and
+     * the only way for a view (TABLESAMPLE needs a table). */
+    const char *rp[1] = {events};
+    rc = db_exec(db,
+                 "SELECT 1 FROM pg_class WHERE oid = to_regclass($1) "
+                 "AND relkind IN ('r', 'm')",
+                 1, rp, &r, err);
+    int first = (rc == VG_OK && PQntuples(r) == 1) ? 0 : 1;
+    for (int pass = first; pass < 2 && rc == VG_OK; pass++) {
         snprintf(sql, sizeof sql,
                  "SELECT event_type FROM %s %s WHERE event_type IS NOT NULL "
                  "AND occurred_at < $1::date AND occurred_at >= $1::date - 90 "

@@ -506,8 +506,8 @@ cleanup:
 }
 
 /* date_within names a customers column: it must exist and be a date. */
-static vg_code check_columns(db_conn *db, const vg_config *cfg,
-                             const outreach_config *oc, vg_error *err)
+vg_code outreach_check_columns(db_conn *db, const vg_config *cfg,
+                               const outreach_config *oc, vg_error *err)
 {
     for (int i = 0; i < oc->nplaybooks; i++) {
         const outreach_playbook *pb = &oc->playbooks[i];
@@ -792,7 +792,7 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
          unassigned = 0, queued = 0, open = 0;
     if (!per)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    vg_code rc = check_columns(db, cfg, oc, err);
+    vg_code rc = outreach_check_columns(db, cfg, oc, err);
     if (rc == VG_OK)
         rc = db_begin(db, err);
     if (rc != VG_OK)

@@ -50,11 +50,14 @@ static int run_outreach(cli *c, int argc, char **argv, vg_error *err)
     int json = 0;
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (o == 'a')
             as_of_s = optarg;
+        else if (o == 'F')
+            c->force = 1;
         else if (o == 'j')
             json = 1;
         else
@@ -382,81 +385,78 @@ static int run_deliver(cli *c, int argc, char **argv, vg_error *err)
 /* ---- --help ----------------------------------------------------------------
  */
 
+
+
+
 const command cmd_outreach = {
     .name = "outreach",
     .fn = run_outreach,
     .summary = "queue proactive outreach tasks as of a date",
-    .usage =
-        "usage: vigil [global options] outreach [--as-of D] [--json]\n\n"
-        "Run the outreach playbooks (config outreach.playbooks, or the five "
-        "defaults) as\n"
-        "of D (default today, UTC): a task per customer and playbook whose "
-        "trigger fired,\n"
-        "refreshed (never duplicated) while it holds, held back for the "
-        "playbook's\n"
-        "cooldown after it was done or dismissed, closed by itself when nobody "
-        "took it\n"
-        "and the trigger stopped holding. Open tasks are then assigned to "
-        "active\n"
-        "specialists (language, skills, lowest load/daily_capacity) and queued "
-        "for\n"
-        "delivery (notify.webhook.url, rt.url). One transaction; concurrent "
-        "runs "
-        "wait.\n",
+    .usage = 
+    "usage: vigil [global options] outreach [--as-of D] [--force] [--json]\n\n"
+    "Run the outreach playbooks (config outreach.playbooks, or the five "
+    "defaults) as\n"
+    "of D (default today, UTC): a task per customer and playbook whose "
+    "trigger fired,\n"
+    "refreshed (never duplicated) while it holds, held back for the "
+    "playbook's\n"
+    "cooldown after it was done or dismissed, closed by itself when nobody "
+    "took it\n"
+    "and the trigger stopped holding. Open tasks are then assigned to active\n"
+    "specialists (language, skills, lowest load/daily_capacity) and queued "
+    "for\n"
+    "delivery (notify.webhook.url, rt.url). One transaction; concurrent runs "
+    "wait.\n" CLI_FORCE_HELP,
 };
 
 const command cmd_tasks = {
     .name = "tasks",
     .fn = run_tasks,
     .summary = "list, claim, close outreach tasks; outcome report",
-    .usage =
-        "usage: vigil [global options] tasks list [--status "
-        "open|assigned|done|dismissed|active]\n"
-        "                 [--assignee ID] [--playbook NAME] [--customer ID] "
-        "[--limit N] [--json]\n"
-        "       vigil tasks claim ID --specialist ID [--force] [--json]\n"
-        "       vigil tasks done ID --outcome OUTCOME [--note TEXT] [--at "
-        "TIME] "
-        "[--json]\n"
-        "       vigil tasks dismiss ID [--outcome OUTCOME] [--note TEXT] [--at "
-        "TIME] [--json]\n"
-        "       vigil tasks report [--json]\n\n"
-        "The outreach queue from the command line. list shows the active queue "
-        "(open and\n"
-        "assigned) by priority; claim takes a task (--force takes it from "
-        "another "
-        "specialist);\n"
-        "done and dismiss close it with an outcome: saved, churned, no_answer, "
-        "not_needed,\n"
-        "declined or other (dismiss defaults to not_needed); --at records when "
-        "(default now;\n"
-        "cooldowns count from it). report shows per playbook how tasks ended "
-        "and "
-        "the MRR\n"
-        "of saved and churned customers.\n",
+    .usage = 
+    "usage: vigil [global options] tasks list [--status "
+    "open|assigned|done|dismissed|active]\n"
+    "                 [--assignee ID] [--playbook NAME] [--customer ID] "
+    "[--limit N] [--json]\n"
+    "       vigil tasks claim ID --specialist ID [--force] [--json]\n"
+    "       vigil tasks done ID --outcome OUTCOME [--note TEXT] [--at TIME] "
+    "[--json]\n"
+    "       vigil tasks dismiss ID [--outcome OUTCOME] [--note TEXT] [--at "
+    "TIME] [--json]\n"
+    "       vigil tasks report [--json]\n\n"
+    "The outreach queue from the command line. list shows the active queue "
+    "(open and\n"
+    "assigned) by priority; claim takes a task (--force takes it from another "
+    "specialist);\n"
+    "done and dismiss close it with an outcome: saved, churned, no_answer, "
+    "not_needed,\n"
+    "declined or other (dismiss defaults to not_needed); --at records when "
+    "(default now;\n"
+    "cooldowns count from it). report shows per playbook how tasks ended and "
+    "the MRR\n"
+    "of saved and churned customers.\n",
 };
 
 const command cmd_deliver = {
     .name = "deliver",
     .fn = run_deliver,
     .summary = "push tasks to the webhook and Request Tracker",
-    .usage =
-        "usage: vigil [global options] deliver [--as-of D] [--limit N] [--wait "
-        "SECONDS] "
-        "[--no-sync]\n"
-        "                                     [--retry-failed] [--json]\n\n"
-        "Push queued deliveries: each task (and open trend alert) to "
-        "notify.webhook.url\n"
-        "with an Idempotency-Key header, and each task as a Request Tracker "
-        "ticket in\n"
-        "rt.queue (found again by its task-id custom field, never duplicated). "
-        "Failures\n"
-        "are retried with exponential backoff up to "
-        "notify.webhook.max_attempts; "
-        "--wait\n"
-        "keeps going until nothing is pending or SECONDS passed. Then reads RT "
-        "back: a\n"
-        "ticket resolved in RT makes its task done (--no-sync skips this). "
-        "--retry-failed\n"
-        "makes given-up deliveries due again.\n",
+    .usage = 
+    "usage: vigil [global options] deliver [--as-of D] [--limit N] [--wait "
+    "SECONDS] "
+    "[--no-sync]\n"
+    "                                     [--retry-failed] [--json]\n\n"
+    "Push queued deliveries: each task (and open trend alert) to "
+    "notify.webhook.url\n"
+    "with an Idempotency-Key header, and each task as a Request Tracker "
+    "ticket in\n"
+    "rt.queue (found again by its task-id custom field, never duplicated). "
+    "Failures\n"
+    "are retried with exponential backoff up to notify.webhook.max_attempts; "
+    "--wait\n"
+    "keeps going until nothing is pending or SECONDS passed. Then reads RT "
+    "back: a\n"
+    "ticket resolved in RT makes its task done (--no-sync skips this). "
+    "--retry-failed\n"
+    "makes given-up deliveries due again.\n",
 };

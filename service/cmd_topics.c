@@ -67,6 +67,7 @@ static int run_topics(cli *c, int argc, char **argv, vg_error *err)
                                          {"incremental", no_argument, 0, 'i'},
                                          {"replay", no_argument, 0, 'p'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -86,6 +87,9 @@ static int run_topics(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 'p':
             t.replay = 1;
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'j':
             json = 1;
@@ -109,26 +113,23 @@ const command cmd_topics = {
     .name = "topics",
     .fn = run_topics,
     .summary = "ticket topics and trend alerts as of a date",
-    .usage =
-        "usage: vigil [global options] topics [--as-of D] [--k N] [--refit | "
-        "--incremental]\n"
-        "                                    [--replay] [--json]\n\n"
-        "Find recurring ticket topics among tickets created before D (default "
-        "today, UTC)\n"
-        "and raise, update or resolve trend alerts for D. A full re-clustering "
-        "of "
-        "the last\n"
-        "topics.window_days of tickets runs when the latest topic model is "
-        "topics.refit_days\n"
-        "old (or with --refit, or --k N to fix the number of topics); topics "
-        "keep "
-        "their\n"
-        "ids across refits. Otherwise (or with --incremental) tickets without "
-        "a "
-        "topic are\n"
-        "assigned to the latest model. Running a date earlier than the latest "
-        "run is\n"
-        "refused unless --replay, which rewrites that date and drops later "
-        "results: replay\n"
-        "a range by running each day in order.\n",
+    .usage = 
+    "usage: vigil [global options] topics [--as-of D] [--k N] [--refit | "
+    "--incremental]\n"
+    "                                    [--replay] [--force] [--json]\n\n"
+    "Find recurring ticket topics among tickets created before D (default "
+    "today, UTC)\n"
+    "and raise, update or resolve trend alerts for D. A full re-clustering of "
+    "the last\n"
+    "topics.window_days of tickets runs when the latest topic model is "
+    "topics.refit_days\n"
+    "old (or with --refit, or --k N to fix the number of topics); topics keep "
+    "their\n"
+    "ids across refits. Otherwise (or with --incremental) tickets without a "
+    "topic are\n"
+    "assigned to the latest model. Running a date earlier than the latest "
+    "run is\n"
+    "refused unless --replay, which rewrites that date and drops later "
+    "results: replay\n"
+    "a range by running each day in order.\n" CLI_FORCE_HELP,
 };

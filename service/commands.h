@@ -6,6 +6,7 @@
 
 #include "service/cli.h"
 
+extern const command cmd_backtest;
 extern const command cmd_topics;
 extern const command cmd_outreach;
 extern const command cmd_tasks;
@@ -13,5 +14,7 @@ extern const command cmd_deliver;
 extern const command cmd_daily;
 extern const command cmd_serve;
 extern const command cmd_report;
+extern const command cmd_runs;
+extern const command cmd_check;
 
 #endif

@@ -107,6 +107,7 @@ typedef struct run {
     strvec ids;
     strvec bsub, bbody, blang; /* the current batch's text */
     long empty, truncated, unknown_customer;
+    long null_id, dup_id, bad_utf8; /* skipped, skipped, repaired */
     progress prog;
     /* the model in use */
     long long model_id;
@@ -137,12 +138,40 @@ static vg_code flush_batch(run *R, vg_error *err)
     return rc;
 }
 
-/* COPY row: ticket_id, subject, body, language, truncated, known customer */
+/* 1 when s (NULL counts) is well-formed UTF-8; the tokeniser repairs bad
+ * bytes anyway, this only counts them. */
+static int utf8_ok(const char *s)
+{
+    if (!s)
+        return 1;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = utf8_decode((const unsigned char *)s + i, n - i, &c);
+        if (c == 0xFFFD && k == 1)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* COPY row: ticket_id, subject, body, language, truncated, known customer,
+ * other rows with the same ticket id */
 static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
 {
     run *R = ctx;
-    if (nf != 6)
+    if (nf != 7)
         return vg_fail(err, VG_EINTERNAL, "topics: unexpected ticket row");
+    /* One row per ticket id (views need not have a key): the others are
+     * counted; a null or empty id names no ticket, so all its rows go. */
+    long dups = f[6] ? atol(f[6]) : 0;
+    if (!f[0] || !*f[0]) {
+        R->null_id += dups + 1;
+        return VG_OK;
+    }
+    R->dup_id += dups;
+    if (!utf8_ok(f[1]) || !utf8_ok(f[2]))
+        R->bad_utf8++;
     if (sv_push(&R->ids, f[0]) || sv_push(&R->bsub, f[1]) ||
         sv_push(&R->bbody, f[2]) || sv_push(&R->blang, f[3]))
         return vg_fail(err, VG_ENOMEM, "topics: out of memory");
@@ -166,14 +195,18 @@ static vg_code read_tickets(run *R, int only_new, vg_error *err)
     vg_code rc = VG_OK;
     if (strbuf_printf(
             &q,
-            "SELECT t.ticket_id, left(t.subject, %d), left(t.body, %d), "
+            "SELECT DISTINCT ON (t.ticket_id) t.ticket_id, "
+            "left(t.subject, %d), left(t.body, %d), "
             "c.language, octet_length(t.body) > %d, "
-            "t.customer_id IS NULL OR c.customer_id IS NOT NULL "
-            "FROM %s t LEFT JOIN %s c ON c.customer_id = t.customer_id "
+            "t.customer_id IS NULL OR c.customer_id IS NOT NULL, "
+            "count(*) OVER (PARTITION BY t.ticket_id) - 1 "
+            "FROM %s t LEFT JOIN (SELECT DISTINCT ON (customer_id) "
+            "customer_id, language FROM %s ORDER BY customer_id, "
+            "created_at DESC) c ON c.customer_id = t.customer_id "
             "%s"
             "WHERE t.created_at >= '%s 00:00:00+00'::timestamptz "
             "AND t.created_at < '%s 00:00:00+00'::timestamptz "
-            "AND t.ticket_id IS NOT NULL %s ORDER BY t.ticket_id",
+            "%s ORDER BY t.ticket_id, t.created_at DESC",
             SUBJECT_CAP, BODY_CAP, BODY_CAP, R->tickets, R->customers,
             only_new ? "LEFT JOIN vigil.ticket_topics x ON x.ticket_id = "
                        "t.ticket_id "
@@ -1110,11 +1143,14 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     json_object_set_new(sum, "window_start", json_string(R.from));
     if (R.refit)
         json_object_set(sum, "links", R.links);
-    json_object_set_new(sum, "dirty",
-                        json_pack("{s:i, s:i, s:i}", "empty_text",
-                                  (json_int_t)R.empty, "body_truncated",
-                                  (json_int_t)R.truncated, "unknown_customer",
-                                  (json_int_t)R.unknown_customer));
+    json_object_set_new(
+        sum, "dirty",
+        json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I}", "empty_text", (json_int_t)R.empty,
+            "body_truncated", (json_int_t)R.truncated, "unknown_customer",
+            (json_int_t)R.unknown_customer, "null_or_empty_ticket_id",
+            (json_int_t)R.null_id, "duplicate_ticket_id", (json_int_t)R.dup_id,
+            "invalid_utf8", (json_int_t)R.bad_utf8));
     json_object_update(sum, alerts);
     json_decref(alerts);
     *summary = sum;
