@@ -20,6 +20,7 @@
     X(ENOMEM, 8, "out of memory")                                              \
     X(EMODEL, 9, "model error")                                                \
     X(ECANCELED, 10, "canceled")                                               \
+    X(EBUSY, 11, "another run is in progress")                                 \
     /* A lost or refused connection, or a server shutting down: worth          \
      * retrying. Exits like any database error (4) except in serve's job       \
      * children, which exit 75 (EX_TEMPFAIL) so serve retries them. */         \

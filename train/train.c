@@ -331,6 +331,17 @@ static json_t *calibration_json(const double *prob, const double *y,
     return a;
 }
 
+/* libpq's messages end in newlines and may hold several lines. */
+static void one_line(char *s)
+{
+    for (char *p = s; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+}
+
 /* Log loss of the current champion on the same validation rows, scored with
  * the champion's own features: when its feature list differs, the same
  * request (same dates, same deterministic sample) is extracted again with
@@ -352,6 +363,15 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
     vg_code rc = store_load(db, 0, req->horizon_days, &sm, &e2);
     if (rc == VG_ENOMODEL)
         return VG_OK;
+    if (rc == VG_EDB || rc == VG_EDBDOWN || rc == VG_ENOMEM) {
+        /* Not knowing the champion is no reason to replace it. */
+        one_line(e2.msg);
+        return vg_fail(err, rc,
+                       "the current champion cannot be read (%s); nothing "
+                       "was promoted: run train again once the database "
+                       "answers",
+                       e2.msg);
+    }
     if (rc != VG_OK) {
         log_warn(lg,
                  "the current champion cannot be loaded (%s); the new model "
@@ -625,12 +645,21 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
          * only when there is no champion for this horizon. */
         stored_model *sm = NULL;
         vg_error e2;
-        if (store_load(db, 0, o->horizon_days, &sm, &e2) == VG_OK &&
-            sm->horizon_days == o->horizon_days) {
+        vg_code lr = store_load(db, 0, o->horizon_days, &sm, &e2);
+        if (lr == VG_OK && sm->horizon_days == o->horizon_days) {
             champ_id = sm->model_id;
             promote = 0;
         }
         store_model_free(sm);
+        if (lr == VG_EDB || lr == VG_EDBDOWN || lr == VG_ENOMEM) {
+            one_line(e2.msg);
+            rc = vg_fail(err, lr,
+                         "the current champion cannot be read (%s); nothing "
+                         "was promoted: run train again once the database "
+                         "answers",
+                         e2.msg);
+            goto cleanup;
+        }
     }
     char decision[256];
     if (champ_id == 0)
