@@ -52,6 +52,17 @@ int main(void)
     CHECK_STR_EQ(score_tier(&cfg, 0.10), "watch");
     CHECK_STR_EQ(score_tier(&cfg, 0.30), "at_risk");
     CHECK_STR_EQ(score_tier(&cfg, 0.95), "critical");
+    /* one vocabulary: names, ranks and the SQL spelling agree */
+    CHECK_INT_EQ(SCORE_NTIERS, 4);
+    for (int t = 0; t < SCORE_NTIERS; t++)
+        CHECK_INT_EQ(score_tier_rank(score_tier_name(t)), t);
+    CHECK_INT_EQ(score_tier_rank("at_risk"), 2);
+    CHECK_INT_EQ(score_tier_rank("AT_RISK"), -1);
+    CHECK_INT_EQ(score_tier_rank(NULL), -1);
+    CHECK_STR_EQ(score_tier_name(4), "?");
+    CHECK_STR_EQ(score_tier_name(-1), "?");
+    CHECK_STR_EQ(SCORE_TIERS_SQL,
+                 "ARRAY['healthy','watch','at_risk','critical']");
 
     /* driver wording */
     feat_info fi = {.name = "usage.active_days_30d",

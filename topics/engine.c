@@ -304,13 +304,12 @@ static vg_code load_model(run *R, loaded *L, vg_error *err)
     if (rc != VG_OK)
         goto fail;
 
-    char mid[32];
-    snprintf(mid, sizeof mid, "%lld", L->model_id);
-    const char *p2[1] = {mid};
-    rc = db_exec(R->db,
-                 "SELECT topic_id, cols, vals FROM vigil.topic_centroids "
-                 "WHERE model_id = $1 ORDER BY topic_id",
-                 1, p2, &r, err);
+    const db_param p2[1] = {DB_INT(L->model_id)};
+    rc =
+        db_exec_params(R->db,
+                       "SELECT topic_id, cols, vals FROM vigil.topic_centroids "
+                       "WHERE model_id = $1 ORDER BY topic_id",
+                       1, p2, &r, err);
     if (rc != VG_OK)
         goto fail;
     size_t dim = topic_vocab_size(L->vocab);
@@ -421,10 +420,8 @@ static vg_code write_assignments(run *R, const int *assign, const float *sim,
     }
     if (rc != VG_OK)
         return rc;
-    char mid[32];
-    snprintf(mid, sizeof mid, "%lld", R->model_id);
-    const char *p[2] = {mid, R->day};
-    return db_exec(
+    const db_param p[2] = {DB_INT(R->model_id), DB_TEXT(R->day)};
+    return db_exec_params(
         R->db,
         "INSERT INTO vigil.ticket_topics (ticket_id, topic_id, similarity, "
         " model_id, assigned_on, first_topic_id, first_assigned_on) "
@@ -518,31 +515,29 @@ static vg_code assign_ids(run *R, const loaded *prev, const topic_vocab *v,
         long long old_id =
                       l->old_topic >= 0 ? prev->topic_ids[l->old_topic] : 0,
                   new_id = l->new_topic >= 0 ? ids[l->new_topic] : 0;
-        char a[32], b[32], mid[32], s[32];
-        snprintf(a, sizeof a, "%lld", old_id);
-        snprintf(b, sizeof b, "%lld", new_id);
-        snprintf(mid, sizeof mid, "%lld", R->model_id);
+        char s[32];
         snprintf(s, sizeof s, "%.4f", l->sim);
-        const char *p[5] = {mid, link_name(l->kind), old_id ? a : NULL,
-                            new_id ? b : NULL, s};
-        rc = db_exec(R->db,
-                     "INSERT INTO vigil.topic_links (model_id, kind, "
-                     "old_topic_id, new_topic_id, similarity) VALUES "
-                     "($1, $2, $3, $4, $5)",
-                     5, p, NULL, err);
+        const db_param p[5] = {DB_INT(R->model_id), DB_TEXT(link_name(l->kind)),
+                               old_id ? DB_INT(old_id) : DB_NULL,
+                               new_id ? DB_INT(new_id) : DB_NULL, DB_TEXT(s)};
+        rc = db_exec_params(R->db,
+                            "INSERT INTO vigil.topic_links (model_id, kind, "
+                            "old_topic_id, new_topic_id, similarity) VALUES "
+                            "($1, $2, $3, $4, $5)",
+                            5, p, NULL, err);
         if (rc == VG_OK && l->kind == TOPIC_LINK_MERGE) {
-            const char *q[2] = {a, b};
-            rc = db_exec(R->db,
-                         "UPDATE vigil.topics SET status = 'merged', "
-                         "merged_into = $2, updated_at = now() "
-                         "WHERE topic_id = $1",
-                         2, q, NULL, err);
+            const db_param q[2] = {DB_INT(old_id), DB_INT(new_id)};
+            rc = db_exec_params(R->db,
+                                "UPDATE vigil.topics SET status = 'merged', "
+                                "merged_into = $2, updated_at = now() "
+                                "WHERE topic_id = $1",
+                                2, q, NULL, err);
         } else if (rc == VG_OK && l->kind == TOPIC_LINK_GONE) {
-            const char *q[1] = {a};
-            rc = db_exec(R->db,
-                         "UPDATE vigil.topics SET status = 'gone', "
-                         "updated_at = now() WHERE topic_id = $1",
-                         1, q, NULL, err);
+            const db_param q[1] = {DB_INT(old_id)};
+            rc = db_exec_params(R->db,
+                                "UPDATE vigil.topics SET status = 'gone', "
+                                "updated_at = now() WHERE topic_id = $1",
+                                1, q, NULL, err);
         }
         json_t *cnt = json_object_get(R->links, link_name(l->kind));
         json_object_set_new(R->links, link_name(l->kind),
@@ -679,18 +674,20 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
             rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
             break;
         }
-        char id[32], size[32];
-        snprintf(id, sizeof id, "%lld", ids[t]);
-        snprintf(size, sizeof size, "%zu", terms[t].size);
-        const char *p[7] = {
-            id,    terms[t].label ? terms[t].label : "", a1.s, a2.s, size, a3.s,
-            R->day};
-        rc = db_exec(R->db,
-                     "UPDATE vigil.topics SET label = $2, terms = $3, "
-                     "surface_terms = $4, size = $5, sample_ticket_ids = $6, "
-                     "status = 'active', merged_into = NULL, last_seen = $7, "
-                     "updated_at = now() WHERE topic_id = $1",
-                     7, p, NULL, err);
+        const db_param p[7] = {DB_INT(ids[t]),
+                               DB_TEXT(terms[t].label ? terms[t].label : ""),
+                               DB_TEXT(a1.s),
+                               DB_TEXT(a2.s),
+                               DB_INT(terms[t].size),
+                               DB_TEXT(a3.s),
+                               DB_TEXT(R->day)};
+        rc = db_exec_params(
+            R->db,
+            "UPDATE vigil.topics SET label = $2, terms = $3, "
+            "surface_terms = $4, size = $5, sample_ticket_ids = $6, "
+            "status = 'active', merged_into = NULL, last_seen = $7, "
+            "updated_at = now() WHERE topic_id = $1",
+            7, p, NULL, err);
         strbuf_free(&a1);
         strbuf_free(&a2);
         strbuf_free(&a3);
@@ -840,15 +837,15 @@ cleanup:
  * older replay starts without a previous model, so its topics get new ids). */
 static vg_code prune_models(run *R, json_t *sum, vg_error *err)
 {
-    char keep[16];
-    snprintf(keep, sizeof keep, "%d", R->cfg->topics_keep_models_days);
-    const char *p[2] = {R->day, keep};
+    const db_param p[2] = {DB_TEXT(R->day),
+                           DB_INT(R->cfg->topics_keep_models_days)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(R->db,
-                         "WITH d AS (DELETE FROM vigil.topic_models WHERE "
-                         "as_of < $1::date - $2::int RETURNING 1) "
-                         "SELECT count(*) FROM d",
-                         2, p, &r, err);
+    vg_code rc =
+        db_exec_params(R->db,
+                       "WITH d AS (DELETE FROM vigil.topic_models WHERE "
+                       "as_of < $1::date - $2::int RETURNING 1) "
+                       "SELECT count(*) FROM d",
+                       2, p, &r, err);
     if (rc == VG_OK)
         json_object_set_new(sum, "models_pruned",
                             json_integer(atol(PQgetvalue(r, 0, 0))));
@@ -908,16 +905,17 @@ static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
         "match_threshold", cfg->topics_match_threshold);
     char *ps = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(params);
-    char nd[32], th[32];
-    snprintf(nd, sizeof nd, "%zu", R->ids.n);
+    char th[32];
     snprintf(th, sizeof th, "%.9g", topic_model_threshold(m));
-    const char *p[4] = {R->day, nd, th, ps};
+    const db_param p[4] = {DB_TEXT(R->day), DB_INT(R->ids.n), DB_TEXT(th),
+                           DB_TEXT(ps)};
     PGresult *r = NULL;
-    rc = db_exec(R->db,
-                 "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
-                 "params) VALUES ($1::date, $2, $3, $4::jsonb) "
-                 "RETURNING model_id",
-                 4, p, &r, err);
+    rc = db_exec_params(
+        R->db,
+        "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
+        "params) VALUES ($1::date, $2, $3, $4::jsonb) "
+        "RETURNING model_id",
+        4, p, &r, err);
     free(ps);
     if (rc == VG_OK)
         R->model_id = atoll(PQgetvalue(r, 0, 0));
@@ -1126,14 +1124,13 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     progress_done(&R.prog);
 
     PGresult *r = NULL;
-    char mid[32];
-    snprintf(mid, sizeof mid, "%lld", R.model_id);
-    const char *p[1] = {mid};
+    const db_param p[1] = {DB_INT(R.model_id)};
     long topics = 0;
-    if (db_exec(db,
-                "SELECT count(*) FROM vigil.topic_centroids WHERE model_id = "
-                "$1",
-                1, p, &r, NULL) == VG_OK)
+    if (db_exec_params(
+            db,
+            "SELECT count(*) FROM vigil.topic_centroids WHERE model_id = "
+            "$1",
+            1, p, &r, NULL) == VG_OK)
         topics = atol(PQgetvalue(r, 0, 0));
     PQclear(r);
     json_object_set_new(sum, "as_of", json_string(R.day));
