@@ -393,6 +393,13 @@ static vg_code set_key(char *obj, const cfg_key *k, json_t *v,
                 err, VG_ECONFIG,
                 "%s: key '%s' must be a non-empty string under %d bytes",
                 origin, k->name, CFG_STR);
+        /* An empty token would silently turn authentication off. */
+        if (!*s && strcmp(k->name, "http.token") == 0)
+            return vg_fail(err, VG_ECONFIG,
+                           "%s: key 'http.token' is empty: set a secret "
+                           "(e.g. from `openssl rand -hex 32`), or null to "
+                           "serve without authentication",
+                           origin);
         snprintf(base, CFG_STR, "%s", s);
         return VG_OK;
     }

@@ -483,8 +483,8 @@ static const command commands[] = {
      "the latest\n"
      "(5-fold CV when there is one date), store the model in vigil.models and "
      "make it\n"
-     "champion when it is not worse than the current one on the same rows.\n"
-     CLI_FORCE_HELP},
+     "champion when it is not worse than the current one on the same "
+     "rows.\n" CLI_FORCE_HELP},
     {"score", cmd_score, "score every active customer as of a date",
      "usage: vigil [global options] score [--as-of D] [--model ID] [--force] "
      "[--json]\n\n"
