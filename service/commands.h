@@ -10,4 +10,9 @@ extern const char cmd_topics_usage[];
 int cmd_daily(cli *c, int argc, char **argv, vg_error *err);
 extern const char cmd_daily_usage[];
 
+int cmd_customer(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_customer_usage[];
+int cmd_specialists(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_specialists_usage[];
+
 #endif
