@@ -254,6 +254,17 @@ const char *drivers_theme_title(const char *theme)
     return t ? t->title : "Other";
 }
 
+const char *drivers_theme_for(const feat_info *fi, double value)
+{
+    const char *theme = fi->theme ? fi->theme : "other";
+    /* Onboarding is about the first months; a long tenure is an account
+     * fact the renewal conversation uses. */
+    if (!strcmp(theme, "onboarding") && fi->unit == FEAT_UNIT_DURATION &&
+        value >= DRIVERS_ONBOARDING_DAYS)
+        return "commercial";
+    return theme;
+}
+
 /* ---- a row's reasons -------------------------------------------------------
  */
 
@@ -301,15 +312,15 @@ json_t *drivers_for_row(const feat_spec *spec, const float *x,
         double typ = typical ? typical[j] : NAN;
         char text[512];
         drivers_text(fi, v, prev, typ, text, sizeof text);
+        const char *theme = drivers_theme_for(fi, v);
         json_t *val = isnan(v) ? json_string("unknown")
                                : json_real(round(v * 1000) / 1000);
-        json_t *o = json_pack("{s:s, s:o, s:f, s:s, s:s, s:s, s:s, s:s}",
-                              "feature", fi->name, "value", val, "effect",
-                              round(contrib[j] * 10000) / 10000, "text", text,
-                              "theme", fi->theme ? fi->theme : "other", "kind",
-                              fi->profile ? "profile" : "behaviour",
-                              "direction", drivers_direction(fi, v, prev, typ),
-                              "action", drivers_action(fi->theme));
+        json_t *o = json_pack(
+            "{s:s, s:o, s:f, s:s, s:s, s:s, s:s, s:s}", "feature", fi->name,
+            "value", val, "effect", round(contrib[j] * 10000) / 10000, "text",
+            text, "theme", theme, "kind", fi->profile ? "profile" : "behaviour",
+            "direction", drivers_direction(fi, v, prev, typ), "action",
+            drivers_action(theme));
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;

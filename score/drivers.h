@@ -39,6 +39,13 @@ const char *drivers_direction(const feat_info *fi, double value, double prev,
 const char *drivers_action(const char *theme);
 const char *drivers_theme_title(const char *theme);
 
+/* A customer in their first DRIVERS_ONBOARDING_DAYS is onboarding. */
+#define DRIVERS_ONBOARDING_DAYS 180
+
+/* The theme a value belongs to: fi->theme, except that tenure past the
+ * onboarding months is commercial. */
+const char *drivers_theme_for(const feat_info *fi, double value);
+
 /* The top `k` reasons of one row, strongest risk-raising contribution first,
  * as the contract's drivers array, each {"feature", "value", "effect",
  * "text", "theme", "kind" (behaviour|profile), "direction", "action"}.

@@ -75,6 +75,8 @@ static void check_units(void)
         worded("account.tenure_days", "time as a customer", -1, 0);
     CHECK_STR_EQ(tenure.theme, "onboarding");
     CHECK_INT_EQ(tenure.profile, 1);
+    CHECK_STR_EQ(drivers_theme_for(&tenure, 40), "onboarding");
+    CHECK_STR_EQ(drivers_theme_for(&tenure, 800), "commercial");
     drivers_format_value(&tenure, 45.3, v, sizeof v);
     CHECK_STR_EQ(v, "45 days");
     drivers_format_value(&tenure, 1000, v, sizeof v);
