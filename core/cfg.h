@@ -70,6 +70,8 @@ typedef struct vg_config {
     int serve_stop_timeout;  /* seconds a job gets to stop on SIGTERM */
     int serve_max_retries;   /* retries after transient database errors */
     int serve_sweep_seconds; /* how often abandoned runs are looked for */
+    /* statement_timeout of a job's session, seconds (0: none) */
+    int db_statement_timeout, db_train_statement_timeout;
 } vg_config;
 
 /* A key table: each key's name, type, place, range, default and meaning,

@@ -19,12 +19,12 @@ typedef struct deliver_http_response {
  * an optional body (sent as given). `userpwd` ("user:password", may be NULL)
  * uses basic auth and is never logged. Fails only when libcurl cannot be
  * set up; everything the network does is in *resp (free it with
- * http_response_free, also after a failure). */
+ * deliver_http_response_free, also after a failure). */
 vg_code deliver_http_request(const char *method, const char *url,
                              const char *const *headers, const char *body,
                              const char *userpwd, double timeout_s,
                              deliver_http_response *resp, vg_error *err);
-void http_response_free(deliver_http_response *resp);
+void deliver_http_response_free(deliver_http_response *resp);
 /* Percent-encode s for a URL query; caller frees. NULL on OOM. */
 char *deliver_http_escape(const char *s);
 /* Process-wide libcurl set-up and tear-down; call once around all use. */

@@ -155,7 +155,7 @@ static vg_code send_webhook(const deliver_config *dc, const char *key,
                      r.body ? r.body : "");
     }
 cleanup:
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     free(body);
     json_decref(payload);
     return rc;
@@ -204,37 +204,34 @@ static vg_code record(db_conn *db, const char *id, const char *target,
                       const char *key, long long ref, int attempts, int give_up,
                       double delay, const deliver_attempt *a, vg_error *err)
 {
-    char att[16], st_s[16], dl[32];
-    snprintf(att, sizeof att, "%d", attempts);
-    snprintf(st_s, sizeof st_s, "%ld", a->status);
+    char dl[32];
+    /* Whole milliseconds: the retry schedule needs no finer grain. */
     snprintf(dl, sizeof dl, "%.3f", delay);
-    const char *u[8] = {id,
-                        att,
-                        a->ok ? "t" : "f",
-                        give_up ? "t" : "f",
-                        dl,
-                        a->status ? st_s : NULL,
-                        a->ok ? NULL : a->error,
-                        a->external_id[0] ? a->external_id : NULL};
-    vg_code rc =
-        db_exec(db,
-                "UPDATE vigil.deliveries SET attempts = $2::int, "
-                " delivered_at = CASE WHEN $3::boolean THEN now() END, "
-                " gave_up_at = CASE WHEN $4::boolean THEN now() END, "
-                " next_attempt_at = now() + make_interval(secs => $5::double "
-                "precision), last_status = $6::int, last_error = $7, "
-                " external_id = coalesce($8, external_id) "
-                "WHERE delivery_id = $1::bigint",
-                8, u, NULL, err);
+    const db_param u[8] = {DB_TEXT(id),
+                           DB_INT(attempts),
+                           DB_TEXT(a->ok ? "t" : "f"),
+                           DB_TEXT(give_up ? "t" : "f"),
+                           DB_TEXT(dl),
+                           a->status ? DB_INT(a->status) : DB_NULL,
+                           DB_TEXT(a->ok ? NULL : a->error),
+                           DB_TEXT(a->external_id[0] ? a->external_id : NULL)};
+    vg_code rc = db_exec_params(
+        db,
+        "UPDATE vigil.deliveries SET attempts = $2::int, "
+        " delivered_at = CASE WHEN $3::boolean THEN now() END, "
+        " gave_up_at = CASE WHEN $4::boolean THEN now() END, "
+        " next_attempt_at = now() + make_interval(secs => $5::double "
+        "precision), last_status = $6::int, last_error = $7, "
+        " external_id = coalesce($8, external_id) "
+        "WHERE delivery_id = $1::bigint",
+        8, u, NULL, err);
     if (rc == VG_OK && a->ok && a->external_id[0] &&
         strcmp(target, "rt") == 0 && strstr(key, "vigil-rt-task-") == key) {
-        char refs[32];
-        snprintf(refs, sizeof refs, "%lld", ref);
-        const char *q[2] = {refs, a->external_id};
-        rc = db_exec(db,
-                     "UPDATE vigil.outreach_tasks SET rt_ticket_id = "
-                     "$2::bigint WHERE task_id = $1::bigint",
-                     2, q, NULL, err);
+        const db_param q[2] = {DB_INT(ref), DB_TEXT(a->external_id)};
+        rc = db_exec_params(db,
+                            "UPDATE vigil.outreach_tasks SET rt_ticket_id = "
+                            "$2::bigint WHERE task_id = $1::bigint",
+                            2, q, NULL, err);
     }
     return rc;
 }

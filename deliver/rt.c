@@ -92,7 +92,7 @@ vg_code deliver_rt_ensure_ticket(const deliver_config *dc, long long task_id,
             snprintf(a->error, sizeof a->error, "RT search: no ticket id");
         goto cleanup;
     }
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     snprintf(idbuf, sizeof idbuf, "%lld", task_id);
     req = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "Queue", dc->rt_queue,
                     "Subject", subject, "Content", content, "ContentType",
@@ -117,7 +117,7 @@ vg_code deliver_rt_ensure_ticket(const deliver_config *dc, long long task_id,
     a->ok = 1;
     a->status = r.status;
 cleanup:
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     json_decref(j);
     json_decref(req);
     free(esc);
@@ -139,7 +139,7 @@ vg_code deliver_rt_get_ticket(const deliver_config *dc, const char *ticket_id,
     vg_code rc = deliver_http_request("GET", url, json_headers, NULL, up,
                                       dc->timeout_seconds, &r, err);
     if (rc != VG_OK) {
-        http_response_free(&r);
+        deliver_http_response_free(&r);
         return rc;
     }
     json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
@@ -164,7 +164,7 @@ vg_code deliver_rt_get_ticket(const deliver_config *dc, const char *ticket_id,
         a->status = r.status;
     }
     json_decref(j);
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     return VG_OK;
 }
 
@@ -186,15 +186,15 @@ vg_code deliver_rt_set_status(const deliver_config *dc, const char *ticket_id,
                                       dc->timeout_seconds, &r, err);
     free(body);
     if (rc != VG_OK) {
-        http_response_free(&r);
+        deliver_http_response_free(&r);
         return rc;
     }
     if (r.status != 200) {
         failed(a, "RT update", &r);
-        http_response_free(&r);
+        deliver_http_response_free(&r);
         return VG_OK;
     }
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     rc = deliver_rt_get_ticket(dc, ticket_id, now, sizeof now, outc,
                                sizeof outc, a, err);
     if (rc == VG_OK && a->ok && strcmp(now, status) != 0) {

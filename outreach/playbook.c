@@ -3,33 +3,21 @@
 #include "outreach/playbook.h"
 
 #include "core/cfg.h"
+#include "score/score.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const tier_names[4] = {"healthy", "watch", "at_risk",
-                                          "critical"};
+/* Tier names for messages: "healthy, watch, ..." */
+#define TIER_ITEM_(name) name
 
 static const char *const placeholders[] = {
     "customer_id", "customer_name", "plan",    "mrr",
     "churn_risk",  "health",        "tier",    "drivers",
     "language",    "playbook",      "trigger", "as_of"};
 #define NPLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
-
-int outreach_tier_rank(const char *tier)
-{
-    for (int i = 0; i < 4; i++)
-        if (tier && strcmp(tier, tier_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *outreach_tier_name(int rank)
-{
-    return rank >= 0 && rank < 4 ? tier_names[rank] : "?";
-}
 
 const char *outreach_trigger_name(outreach_trigger t)
 {
@@ -339,10 +327,11 @@ static vg_code parse_trigger(ctx *c, json_t *t, const char *base,
             return bad(c, path, "must name at least one tier");
         p->tiers_mask = 0;
         for (int i = 0; i < ntiers; i++) {
-            int r = outreach_tier_rank(tiers[i]);
+            int r = score_tier_rank(tiers[i]);
             if (r < 0)
-                return bad(c, path,
-                           "items must be healthy, watch, at_risk or critical");
+                return bad(
+                    c, path,
+                    "items must be one of: " SCORE_TIERS(TIER_ITEM_, ", "));
             p->tiers_mask |= 1 << r;
         }
     }

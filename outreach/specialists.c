@@ -81,21 +81,23 @@ vg_code specialists_add(db_conn *db, const char *id, const specialist_fields *f,
         return vg_fail(err, VG_EUSAGE,
                        "add needs --name, --email and --languages (the "
                        "languages route tasks: ISO 639-1 codes like en,de)");
-    char cap[16];
-    snprintf(cap, sizeof cap, "%d", f->capacity);
-    const char *p[6] = {
-        id, f->name, f->email, f->languages, f->skills ? f->skills : "", cap};
+    const db_param p[6] = {DB_TEXT(id),
+                           DB_TEXT(f->name),
+                           DB_TEXT(f->email),
+                           DB_TEXT(f->languages),
+                           DB_TEXT(f->skills ? f->skills : ""),
+                           DB_INT(f->capacity)};
     PGresult *r = NULL;
-    rc =
-        db_exec(db,
-                "WITH s AS (INSERT INTO vigil.specialists AS s (specialist_id, "
-                " name, email, languages, skills, daily_capacity, active) "
-                " VALUES ($1, $2, $3, string_to_array(lower($4), ','), "
-                " coalesce(string_to_array(nullif($5, ''), ','), '{}'), "
-                " CASE WHEN $6::int < 0 THEN 10 ELSE $6::int END, true) "
-                " ON CONFLICT (specialist_id) DO NOTHING RETURNING *) "
-                "SELECT " SPEC_JSON "::text FROM s",
-                6, p, &r, err);
+    rc = db_exec_params(
+        db,
+        "WITH s AS (INSERT INTO vigil.specialists AS s (specialist_id, "
+        " name, email, languages, skills, daily_capacity, active) "
+        " VALUES ($1, $2, $3, string_to_array(lower($4), ','), "
+        " coalesce(string_to_array(nullif($5, ''), ','), '{}'), "
+        " CASE WHEN $6::int < 0 THEN 10 ELSE $6::int END, true) "
+        " ON CONFLICT (specialist_id) DO NOTHING RETURNING *) "
+        "SELECT " SPEC_JSON "::text FROM s",
+        6, p, &r, err);
     if (rc == VG_OK && PQntuples(r) == 0)
         rc = vg_fail(err, VG_EUSAGE,
                      "specialist '%s' already exists: change it with `vigil "
@@ -115,15 +117,14 @@ vg_code specialists_update(db_conn *db, const char *id,
     vg_code rc = check_fields(f, err);
     if (rc != VG_OK)
         return rc;
-    char cap[16], act[8];
-    snprintf(cap, sizeof cap, "%d", f->capacity);
-    snprintf(act, sizeof act, "%d", f->active);
-    const char *p[7] = {id,        f->name, f->email, f->languages,
-                        f->skills, cap,     act};
+    const db_param p[7] = {DB_TEXT(id),        DB_TEXT(f->name),
+                           DB_TEXT(f->email),  DB_TEXT(f->languages),
+                           DB_TEXT(f->skills), DB_INT(f->capacity),
+                           DB_INT(f->active)};
     PGresult *r = NULL;
     if ((rc = db_begin(db, err)) != VG_OK)
         return rc;
-    rc = db_exec(
+    rc = db_exec_params(
         db,
         "WITH s AS (UPDATE vigil.specialists SET "
         " name = coalesce($2, name), email = coalesce($3, email), "
@@ -146,14 +147,15 @@ vg_code specialists_update(db_conn *db, const char *id,
     /* Someone who left holds nothing: their tasks go back to the queue now
      * rather than at the next outreach run. */
     if (rc == VG_OK && f->active == 0)
-        rc = db_exec(db,
-                     "WITH t AS (UPDATE vigil.outreach_tasks SET status = "
-                     " 'open', assignee = NULL, assigned_at = NULL, "
-                     " updated_at = now(), reason = (coalesce(reason, '{}') - "
-                     " 'assignment') || jsonb_build_object('released_from', "
-                     " assignee) WHERE assignee = $1 AND status = 'assigned' "
-                     " RETURNING 1) SELECT count(*) FROM t",
-                     1, p, &r, err);
+        rc = db_exec_params(
+            db,
+            "WITH t AS (UPDATE vigil.outreach_tasks SET status = "
+            " 'open', assignee = NULL, assigned_at = NULL, "
+            " updated_at = now(), reason = (coalesce(reason, '{}') - "
+            " 'assignment') || jsonb_build_object('released_from', "
+            " assignee) WHERE assignee = $1 AND status = 'assigned' "
+            " RETURNING 1) SELECT count(*) FROM t",
+            1, p, &r, err);
     if (rc == VG_OK && r)
         json_object_set_new(*out, "released_tasks",
                             json_integer(atoll(PQgetvalue(r, 0, 0))));

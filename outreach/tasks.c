@@ -60,15 +60,15 @@ static json_t *row_json(PGresult *r)
 vg_code tasks_list(db_conn *db, const tasks_filter *f, json_t **out,
                    vg_error *err)
 {
-    char lim[32];
-    snprintf(lim, sizeof lim, "%ld", f->limit > 0 ? f->limit : 100);
     const char *st = f->status ? f->status : "active";
-    const char *p[6] = {st,          f->assignee, f->playbook,
-                        f->customer, f->made_by,  lim};
+    const db_param p[6] = {
+        DB_TEXT(st),          DB_TEXT(f->assignee),
+        DB_TEXT(f->playbook), DB_TEXT(f->customer),
+        DB_TEXT(f->made_by),  DB_INT(f->limit > 0 ? f->limit : 100)};
     PGresult *r = NULL;
     *out = NULL;
     /* Closed tasks (status all) come newest first: a history reads so. */
-    vg_code rc = db_exec(
+    vg_code rc = db_exec_params(
         db,
         "SELECT coalesce(json_agg(x.j::json ORDER BY x.rk), '[]')::text "
         "FROM (SELECT " TASK_JSON " AS j, row_number() OVER (ORDER BY "
@@ -100,14 +100,12 @@ vg_code tasks_count(db_conn *db, const tasks_filter *f, long *total,
 
 vg_code tasks_show(db_conn *db, long long task_id, json_t **task, vg_error *err)
 {
-    char id[32];
-    snprintf(id, sizeof id, "%lld", task_id);
-    const char *p[1] = {id};
+    const db_param p[1] = {DB_INT(task_id)};
     PGresult *r = NULL;
     *task = NULL;
     /* the task, its whole reason and body, and the customer's other active
      * tasks (one specialist works them together) */
-    vg_code rc = db_exec(
+    vg_code rc = db_exec_params(
         db,
         "SELECT (" TASK_JSON "::jsonb || jsonb_build_object('body', t.body, "
         " 'reason', t.reason, 'as_of', t.as_of, 'last_as_of', t.last_as_of, "
@@ -134,15 +132,14 @@ vg_code tasks_show(db_conn *db, long long task_id, json_t **task, vg_error *err)
 static vg_code explain(db_conn *db, long long task_id, const char *verb,
                        vg_error *err)
 {
-    char id[32];
-    snprintf(id, sizeof id, "%lld", task_id);
-    const char *p[1] = {id};
+    const db_param p[1] = {DB_INT(task_id)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(db,
-                         "SELECT status, coalesce(assignee, ''), "
-                         "coalesce(outcome, '') FROM vigil.outreach_tasks "
-                         "WHERE task_id = $1::bigint",
-                         1, p, &r, err);
+    vg_code rc =
+        db_exec_params(db,
+                       "SELECT status, coalesce(assignee, ''), "
+                       "coalesce(outcome, '') FROM vigil.outreach_tasks "
+                       "WHERE task_id = $1::bigint",
+                       1, p, &r, err);
     if (rc != VG_OK)
         return rc;
     if (PQntuples(r) == 0)
@@ -163,13 +160,13 @@ static vg_code explain(db_conn *db, long long task_id, const char *verb,
 /* A claim across languages is allowed (the specialist may know better)
  * but said: task.warning names the customer's language and the
  * specialist's. */
-static vg_code language_warning(db_conn *db, const char *id,
+static vg_code language_warning(db_conn *db, long long task_id,
                                 const char *specialist, json_t *task,
                                 vg_error *err)
 {
-    const char *p[2] = {id, specialist};
+    const db_param p[2] = {DB_INT(task_id), DB_TEXT(specialist)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(
+    vg_code rc = db_exec_params(
         db,
         "SELECT t.reason->'customer'->>'language', array_to_string("
         " s.languages, ', ') FROM vigil.outreach_tasks t, vigil.specialists s "
@@ -182,13 +179,13 @@ static vg_code language_warning(db_conn *db, const char *id,
         char w[512];
         snprintf(w, sizeof w,
                  "the customer's language is '%s'; %s speaks %s — claim kept, "
-                 "hand it over with `vigil tasks claim %s --specialist ID "
+                 "hand it over with `vigil tasks claim %lld --specialist ID "
                  "--force` if needed",
                  PQgetvalue(r, 0, 0), specialist,
                  *PQgetvalue(r, 0, 1) ? PQgetvalue(r, 0, 1)
                                       : "no language "
                                         "on record",
-                 id);
+                 task_id);
         json_object_set_new(task, "warning", json_string(w));
     }
     PQclear(r);
@@ -198,14 +195,14 @@ static vg_code language_warning(db_conn *db, const char *id,
 vg_code tasks_claim(db_conn *db, long long task_id, const char *specialist,
                     int force, json_t **task, vg_error *err)
 {
-    char id[32];
-    snprintf(id, sizeof id, "%lld", task_id);
-    const char *p[3] = {id, specialist, force ? "t" : "f"};
+    const db_param p[3] = {DB_INT(task_id), DB_TEXT(specialist),
+                           DB_TEXT(force ? "t" : "f")};
     PGresult *r = NULL;
-    vg_code rc = db_exec(db,
-                         "SELECT 1 FROM vigil.specialists WHERE specialist_id "
-                         "= $1 AND active",
-                         1, p + 1, &r, err);
+    vg_code rc =
+        db_exec_params(db,
+                       "SELECT 1 FROM vigil.specialists WHERE specialist_id "
+                       "= $1 AND active",
+                       1, p + 1, &r, err);
     if (rc == VG_OK && PQntuples(r) == 0)
         rc = vg_fail(err, VG_EUSAGE,
                      "no active specialist '%s' in vigil.specialists",
@@ -213,7 +210,7 @@ vg_code tasks_claim(db_conn *db, long long task_id, const char *specialist,
     PQclear(r);
     r = NULL;
     if (rc == VG_OK)
-        rc = db_exec(
+        rc = db_exec_params(
             db,
             "UPDATE vigil.outreach_tasks t SET status = 'assigned', assignee "
             " = $2, assigned_at = now(), updated_at = now(), reason = "
@@ -230,7 +227,7 @@ vg_code tasks_claim(db_conn *db, long long task_id, const char *specialist,
         *task = row_json(r);
     PQclear(r);
     if (rc == VG_OK && task && *task)
-        rc = language_warning(db, id, specialist, *task, err);
+        rc = language_warning(db, task_id, specialist, *task, err);
     return rc;
 }
 
@@ -243,11 +240,10 @@ vg_code tasks_close(db_conn *db, long long task_id, const char *status,
     if (!tasks_outcome_valid(outcome))
         return vg_fail(err, VG_EUSAGE, "outcome '%s' is not one of: %s",
                        outcome ? outcome : "", tasks_outcomes());
-    char id[32];
-    snprintf(id, sizeof id, "%lld", task_id);
-    const char *p[5] = {id, status, outcome, note, at};
+    const db_param p[5] = {DB_INT(task_id), DB_TEXT(status), DB_TEXT(outcome),
+                           DB_TEXT(note), DB_TEXT(at)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(
+    vg_code rc = db_exec_params(
         db,
         "UPDATE vigil.outreach_tasks t SET status = $2, outcome = $3, "
         " outcome_note = $4, closed_at = coalesce($5::timestamptz, now()), "
@@ -269,9 +265,8 @@ vg_code tasks_report(db_conn *db, const vg_config *cfg, int as_of, json_t **out,
 {
     PGresult *r = NULL;
     *out = NULL;
-    char d[DATE_BUF], h[16];
+    char d[DATE_BUF];
     date_format(as_of, d);
-    snprintf(h, sizeof h, "%d", cfg->train_horizon_days);
     char *cust = db_qualify(db, cfg->source_schema, "customers");
     size_t n = 4096 + (cust ? strlen(cust) : 0);
     char *sql = malloc(n);
@@ -328,8 +323,8 @@ vg_code tasks_report(db_conn *db, const vg_config *cfg, int as_of, json_t **out,
         "  c.customer_id::text = t.customer_id LIMIT 1) c ON true) t "
         "GROUP BY playbook) z",
         cust);
-    const char *p[2] = {d, h};
-    rc = db_exec(db, sql, 2, p, &r, err);
+    const db_param p[2] = {DB_TEXT(d), DB_INT(cfg->train_horizon_days)};
+    rc = db_exec_params(db, sql, 2, p, &r, err);
     if (rc == VG_OK)
         *out = row_json(r);
     if (rc == VG_OK && !*out)

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -110,7 +111,13 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
         return rc;
     c->log.job = job;
     double t0 = cli_now_s();
-    rc = body(c, db, arg, summary, err);
+    rc =
+        db_set_job(db, job, run_id,
+                   strcmp(job, "train") == 0 ? c->cfg.db_train_statement_timeout
+                                             : c->cfg.db_statement_timeout,
+                   err);
+    if (rc == VG_OK)
+        rc = body(c, db, arg, summary, err);
     if (*summary) {
         json_object_set_new(*summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));

@@ -14,5 +14,7 @@ int cmd_customer(cli *c, int argc, char **argv, vg_error *err);
 extern const char cmd_customer_usage[];
 int cmd_specialists(cli *c, int argc, char **argv, vg_error *err);
 extern const char cmd_specialists_usage[];
+int cmd_backtest(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_backtest_usage[];
 
 #endif

@@ -357,10 +357,10 @@ static void print_score(db_conn *db, const json_t *s)
            (long long)json_integer_value(json_object_get(s, "scored")),
            json_string_value(json_object_get(s, "as_of")),
            (long long)json_integer_value(json_object_get(s, "model_id")));
-    const char *names[4] = {"healthy", "watch", "at_risk", "critical"};
-    for (int i = 0; i < 4; i++)
-        printf("  %-9s %6lld\n", names[i],
-               (long long)json_integer_value(json_object_get(tiers, names[i])));
+    for (int i = 0; i < SCORE_NTIERS; i++)
+        printf("  %-9s %6lld\n", score_tier_name(i),
+               (long long)json_integer_value(
+                   json_object_get(tiers, score_tier_name(i))));
     /* The riskiest customers and why: what a specialist looks at first. */
     json_t *rows = NULL;
     if (score_riskiest(db, json_string_value(json_object_get(s, "as_of")), 10,
@@ -472,6 +472,9 @@ static const command commands[] = {
      "ID):\n"
      "churn_risk, health, tier and drivers, replacing D's rows in "
      "vigil.scores.\n"},
+    {"backtest", cmd_backtest,
+     "replay training and scoring for past dates against realised churn",
+     cmd_backtest_usage},
     {"topics", cmd_topics, "ticket topics and trend alerts as of a date",
      cmd_topics_usage},
     {"outreach", cmd_outreach, "queue proactive outreach tasks as of a date",

@@ -215,7 +215,7 @@ struct serve {
     const char *exe;
     job jobs[NJOBS];
     db_conn *db; /* control connection: claims, leases, sweeps */
-    int db_down; /* logged once per outage */
+    int db_down; /* 1 while the database is out of reach */
     double db_backoff;
     int caught_up; /* the startup catch-up has run */
     ev_timer tick; /* sweep, reconnect, catch-up */
@@ -307,8 +307,11 @@ static db_conn *sv_db(serve *sv)
     vg_error err;
     vg_error_clear(&err);
     if (db_connect(sv->o->dsn, &sv->db, &err) != VG_OK) {
-        if (!sv->db_down)
-            log_warn(&sv->log, "database unavailable, retrying: %s", err.msg);
+        /* Every attempt is logged: they are at most one per backoff step
+         * (1 s doubling to 30 s), and a silent service looks hung. */
+        double next = sv->db_backoff < 1 ? 1 : sv->db_backoff * 2;
+        log_warn(&sv->log, "database unavailable, retrying in %.0f s: %s",
+                 next > 30 ? 30 : next, err.msg);
         sv->db_down = 1;
         return NULL;
     }
