@@ -91,6 +91,15 @@ static void print_task_line(json_t *t)
     char due[16], name[25];
     day_of(jstr(t, "due_at", NULL), due, sizeof due);
     snprintf(name, sizeof name, "%s", jstr(t, "customer_name", ""));
+    /* a cut name must not end mid-character */
+    size_t len = strlen(name);
+    if (len == sizeof name - 1) {
+        while (len > 0 && ((unsigned char)name[len - 1] & 0xC0) == 0x80)
+            len--;
+        if (len > 0 && ((unsigned char)name[len - 1] & 0x80))
+            len--;
+        name[len] = '\0';
+    }
     printf("%6lld  %-9s %-10s %-10s %-24s %10.0f  %-16s %-10s %s",
            jnum(t, "task_id"), jstr(t, "status", "?"), jstr(t, "assignee", "-"),
            jstr(t, "customer_id", "?"), name,

@@ -138,10 +138,24 @@ static void check_specialists(const char *dsn)
     json_decref(j);
 }
 
-/* active tasks of three different customers */
+/* three tasks of three customers nobody else works on, made for the test
+ * so it does not depend on how many tasks the model's scores trigger */
 #define PICK                                                                   \
-    "SELECT min(task_id) FROM vigil.outreach_tasks WHERE status IN "           \
-    "('open', 'assigned') GROUP BY customer_id ORDER BY 1"
+    "SELECT task_id FROM vigil.outreach_tasks WHERE playbook = 'manual' "      \
+    "ORDER BY task_id"
+
+static void manual_tasks(const char *dsn)
+{
+    testdb_exec(dsn,
+                "INSERT INTO vigil.outreach_tasks (customer_id, created_at, "
+                " due_at, priority, playbook, reason, status, dedupe_key, "
+                " as_of, last_as_of, mrr) "
+                "SELECT customer_id, '" D "', '" D "'::date + 3, 1, 'manual', "
+                " '{}', 'open', 'manual:' || customer_id, '" D "', '" D "', "
+                " 100 FROM public.customers c WHERE NOT EXISTS (SELECT 1 FROM "
+                " vigil.outreach_tasks t WHERE t.customer_id = c.customer_id) "
+                " AND c.created_at < '" D "' ORDER BY customer_id LIMIT 3");
+}
 
 static void check_tasks(const char *dsn)
 {
@@ -203,6 +217,7 @@ static void check_tasks(const char *dsn)
           strstr(r->err, "de"));
 
     /* saves: claimed vs confirmed a horizon (30 days) later */
+    manual_tasks(dsn);
     char a[32], b[32], c[32];
     snprintf(a, sizeof a, "%s", q(dsn, PICK " LIMIT 1"));
     snprintf(b, sizeof b, "%s", q(dsn, PICK " LIMIT 1 OFFSET 1"));
