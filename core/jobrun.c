@@ -78,6 +78,16 @@ vg_code jobrun_finish(db_conn *db, long long run_id, const char *status,
     return rc;
 }
 
+vg_code jobrun_tag(db_conn *db, long long run_id, vg_error *err)
+{
+    char id[32] = "";
+    if (run_id > 0)
+        snprintf(id, sizeof id, "%lld", run_id);
+    const char *p[1] = {id};
+    return db_exec(db, "SELECT set_config('vigil.run_id', $1, false)", 1, p,
+                   NULL, err);
+}
+
 void jobrun_release(db_conn *db, long long run_id)
 {
     const db_param p[1] = {DB_INT(run_id)};

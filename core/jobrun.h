@@ -35,6 +35,12 @@ vg_code jobrun_finish(db_conn *db, long long run_id, const char *status,
  * connection drops it anyway. */
 void jobrun_release(db_conn *db, long long run_id);
 
+/* Tag what this session writes from now on with run_id (0: stop tagging):
+ * the run_id columns of vigil's result tables default to the session
+ * setting vigil.run_id (migration 006), which is what `vigil runs undo`
+ * removes by. */
+vg_code jobrun_tag(db_conn *db, long long run_id, vg_error *err);
+
 /* ---- for `serve` ----------------------------------------------------------
  * A scheduled time (job, scheduled_for) "needs a run" when none of its
  * attempts is running or ok, fewer than max_attempts were made, and either

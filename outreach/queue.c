@@ -462,8 +462,8 @@ cleanup:
 }
 
 /* date_within names a customers column: it must exist and be a date. */
-static vg_code check_columns(db_conn *db, const vg_config *cfg,
-                             const outreach_config *oc, vg_error *err)
+vg_code outreach_check_columns(db_conn *db, const vg_config *cfg,
+                               const outreach_config *oc, vg_error *err)
 {
     for (int i = 0; i < oc->nplaybooks; i++) {
         const outreach_playbook *pb = &oc->playbooks[i];
@@ -768,7 +768,7 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
     json_t *per = json_object();
     long created = 0, updated = 0, cooling = 0, closed = 0, assigned = 0,
          unassigned = 0, queued = 0, open = 0;
-    vg_code rc = check_columns(db, cfg, oc, err);
+    vg_code rc = outreach_check_columns(db, cfg, oc, err);
     if (rc == VG_OK)
         rc = db_begin(db, err);
     if (rc != VG_OK)

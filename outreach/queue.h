@@ -23,6 +23,12 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
                      const vg_log *lg, int as_of, json_t **summary,
                      vg_error *err);
 
+/* The source columns the playbooks name (date_within's customers column)
+ * exist with a usable type; VG_ECONFIG naming the key otherwise. `serve`
+ * checks this at start and on reload, so a typo does not wait for 03:00. */
+vg_code outreach_check_columns(db_conn *db, const vg_config *cfg,
+                               const outreach_config *oc, vg_error *err);
+
 /* Assign every open task (priority desc, task_id) to the active specialist
  * speaking the customer's language, holding the required skills, with the
  * lowest load/daily_capacity (ties: specialist_id); tasks nobody can take

@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "core/date.h"
+#include "core/freshness.h"
+#include "features/doctor.h"
 #include "core/jobrun.h"
 #include "core/migrate.h"
 
@@ -97,6 +99,33 @@ vg_code cli_connect(cli *c, db_conn **db, int need_schema, vg_error *err)
     return rc;
 }
 
+/* The guard rail against a wrong date, in the one place every job passes
+ * (inside its ledger row, so a refused scheduled run says why). Jobs that
+ * read no source data as of a date (deliver) are not checked. A missing
+ * source relation or column is kept in *missing, not raised here: the job
+ * may fail for a reason that comes first (no model), and if it fails on
+ * the source, *missing says what to create instead of the bare SQL. */
+static vg_code date_guard(cli *c, db_conn *db, const char *job, int as_of,
+                          vg_error *missing, vg_error *err)
+{
+    static const char *const dated[] = {"train", "score", "topics", "outreach",
+                                        "daily"};
+    for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++) {
+        if (strcmp(job, dated[i]))
+            continue;
+        vg_code rc = doctor_require(db, &c->cfg, missing);
+        if (rc == VG_EDATA)
+            return VG_OK; /* nothing to judge the date by */
+        if (rc == VG_OK && !c->force)
+            rc = fresh_check(db, c->cfg.source_schema, job, as_of, date_today(),
+                             err);
+        else if (rc != VG_OK)
+            *err = *missing;
+        return rc;
+    }
+    return VG_OK;
+}
+
 vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                     cli_job_body body, void *arg, json_t **summary,
                     vg_error *err)
@@ -116,8 +145,19 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                    strcmp(job, "train") == 0 ? c->cfg.db_train_statement_timeout
                                              : c->cfg.db_statement_timeout,
                    err);
+    vg_error missing;
+    vg_error_clear(&missing);
+    if (rc == VG_OK)
+        rc = date_guard(c, db, job, as_of, &missing, err);
+    if (rc == VG_OK)
+        rc = jobrun_tag(db, run_id, err);
     if (rc == VG_OK)
         rc = body(c, db, arg, summary, err);
+    if ((rc == VG_EDB || rc == VG_EDATA) && missing.code != VG_OK) {
+        *err = missing; /* what to create, rather than the SQL error */
+        rc = missing.code;
+    }
+    jobrun_tag(db, 0, NULL);
     if (*summary) {
         json_object_set_new(*summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));

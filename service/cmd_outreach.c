@@ -51,11 +51,14 @@ int cmd_outreach(cli *c, int argc, char **argv, vg_error *err)
     int json = 0;
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (o == 'a')
             as_of_s = optarg;
+        else if (o == 'F')
+            c->force = 1;
         else if (o == 'j')
             json = 1;
         else
@@ -594,7 +597,7 @@ int cmd_deliver(cli *c, int argc, char **argv, vg_error *err)
  */
 
 const char cmd_outreach_usage[] =
-    "usage: vigil [global options] outreach [--as-of D] [--json]\n\n"
+    "usage: vigil [global options] outreach [--as-of D] [--force] [--json]\n\n"
     "Run the outreach playbooks (config outreach.playbooks, or the five "
     "defaults) as\n"
     "of D (default today, UTC): a task per customer and playbook whose "
@@ -607,7 +610,7 @@ const char cmd_outreach_usage[] =
     "specialists (language, skills, lowest load/daily_capacity) and queued "
     "for\n"
     "delivery (notify.webhook.url, rt.url). One transaction; concurrent runs "
-    "wait.\n";
+    "wait.\n" CLI_FORCE_HELP;
 
 const char cmd_tasks_usage[] =
     "usage: vigil [global options] tasks list [--status "
