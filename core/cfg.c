@@ -110,6 +110,10 @@ static const cfg_key keys[] = {
      "an alert resolves when the window's observed/expected falls below"},
     {"trend.new_days", K_INT, OFF(trend_new_days), 1, 90, "14",
      "a topic first seen this recently with no history alerts as 'new'"},
+    {"trend.min_customers", K_INT, OFF(trend_min_customers), 1, 100000, "5",
+     "fewest distinct customers behind a new-issue alert (bursting words)"},
+    {"topics.backfill_days", K_INT, OFF(topics_backfill_days), 0, 365, "60",
+     "days of alert history the first topics run builds (0: none)"},
     {"schedule.timezone", K_STRING, OFF(sched_timezone), 0, 0, "\"UTC\"",
      "time zone of the cron schedules"},
     {"schedule.daily", K_STRNULL, OFF(sched_daily), 0, 0, "\"0 3 * * *\"",
@@ -179,6 +183,8 @@ void cfg_defaults(vg_config *c)
     c->trend_fdr = 0.01;
     c->trend_resolve_ratio = 1.2;
     c->trend_new_days = 14;
+    c->trend_min_customers = 5;
+    c->topics_backfill_days = 60;
     snprintf(c->sched_timezone, CFG_STR, "UTC");
     snprintf(c->sched_daily, CFG_STR, "0 3 * * *");
     snprintf(c->sched_topics, CFG_STR, "0 * * * *");

@@ -31,7 +31,11 @@ static const char *const stop_src[NLANG] = {
     "they this those through to too under until up ve very was wasn we were "
     "weren what when where which while who whom why will with won would "
     "wouldn you your yours yourself yourselves also get got hi hello dear "
-    "please thanks thank regards would could us let still yet since via",
+    "please thanks thank regards would could us let still yet since via "
+    "can't cannot don't didn't doesn't isn't won't i'm we're it's there's "
+    "anyone anything everyone every one two many much several really "
+    "already always never ever again lot lots etc nobody anybody somebody "
+    "everybody nothing something anymore",
     /* de */
     "aber alle allem allen aller alles als also am an ander andere anderem "
     "anderen anderer anderes auch auf aus bei bin bis bist da damit dann das "
@@ -46,7 +50,9 @@ static const char *const stop_src[NLANG] = {
     "solche soll sollte sondern sonst über um und uns unser unsere unter "
     "vom von vor war waren warum was weil welche welchem welchen welcher "
     "wenn wer werde werden wie wieder will wir wird wo wollen wurde würde "
-    "zu zum zur zwar zwischen bitte danke hallo gruß grüße schon mal",
+    "zu zum zur zwar zwischen bitte danke hallo gruß grüße schon mal "
+    "mehr seit immer wurden wäre gibt geht beim sowie bereits leider "
+    "heute gestern morgen einige mehrere viele ganz gerade",
     /* fr */
     "au aux avec ce ces cet cette dans de des du elle elles en et eux il ils "
     "je la le les leur leurs lui ma mais me même mes moi mon ne nos notre "
@@ -57,7 +63,9 @@ static const char *const stop_src[NLANG] = {
     "auront aurais aurait avais avait avions aviez avaient eu ceci cela ça "
     "celui celle ceux celles comme si tout tous toute toutes très plus moins "
     "aussi alors donc car ni ici là bien sans sous chez entre vers depuis "
-    "encore déjà fait faire peut bonjour merci madame monsieur svp",
+    "encore déjà fait faire peut bonjour merci madame monsieur svp "
+    "quelques plusieurs depuis toujours jamais après avant aujourd hui "
+    "rien personne chaque lors cependant",
     /* es */
     "de la que el en y a los del se las por un para con no una su al lo como "
     "más pero sus le ya o este sí porque esta entre cuando muy sin sobre "
@@ -67,7 +75,9 @@ static const char *const stop_src[NLANG] = {
     "ella estar estas algunas algo nosotros mi mis tú te ti tu tus ellas "
     "nosotras vosotros os mío mía tuyo suyo nuestro vuestro esos esas estoy "
     "estás está estamos están he has ha hemos han era eres es son fue sea "
-    "ser tengo tiene tenemos tienen hola gracias favor usted ustedes"};
+    "ser tengo tiene tenemos tienen hola gracias favor usted ustedes "
+    "hace unos unas varios varias cada siempre nunca después hoy ayer "
+    "ahora aún todavía"};
 
 struct text_toklist {
     char *buf; /* NUL-terminated strings back to back */
@@ -81,7 +91,8 @@ struct text_toklist {
 /* A raw word found by the scanner, before stop words and stemming. */
 typedef struct rawtok {
     size_t off, len;
-    int mask; /* 1: text is a mask like "<num>", copied literally */
+    int mask; /* 1: text is a mask like "<num>" or a kept code, copied
+                 literally (not stop-worded, not stemmed) */
     int brk;  /* 1: a sentence break precedes this token */
 } rawtok;
 
@@ -102,6 +113,7 @@ void text_opts_default(text_opts *o)
     o->max_body_bytes = 20000;
     o->max_subject_bytes = 1000;
     o->bigrams = 1;
+    o->keep_codes = 0;
 }
 
 /* ---- token list -------------------------------------------------------- */
@@ -825,6 +837,15 @@ static int scan_piece(text_pipe *p, const char *base, size_t a, size_t b,
             letters ? (digits >= 3 || joiner) : (digits >= 6 || s[0] == '#');
         if (letters && !id) {
             /* "2fa", "mp3", "win10": short alphanumerics are words */
+        } else if (p->opts.keep_codes && n <= 24 &&
+                   (letters || (digits <= 5 && memchr(s, '.', n)))) {
+            /* "e-4012", "v2.3.1", "3.2.1", "err_503": the code itself is
+             * what a new issue's tickets share (dates, amounts, phone
+             * numbers and order numbers stay masked). */
+            if (push_raw(p, a, n, 1, *brk) != 0)
+                return -1;
+            *brk = 0;
+            return 0;
         } else {
             if (push_raw(p, MASK_OFF + (id ? M_ID : M_NUM), 0, 1, *brk) != 0)
                 return -1;
@@ -1057,7 +1078,11 @@ vg_code text_tokens(text_pipe *p, const char *subject, const char *body,
         size_t slen, surflen = 0;
         if (t->mask) {
             stem = raw_text(p, t);
-            slen = strlen(stem);
+            slen = t->off >= MASK_OFF ? strlen(stem) : t->len;
+            if (t->off < MASK_OFF) {
+                surf = stem;
+                surflen = slen;
+            }
         } else {
             memcpy(w, raw_text(p, t), t->len);
             w[t->len] = '\0';
@@ -1103,15 +1128,47 @@ cleanup:
     return rc;
 }
 
+int text_is_stopword(const char *word)
+{
+    /* Labels ask a few dozen times per run: a scan of the lists will do. */
+    size_t n = strlen(word);
+    if (n == 0)
+        return 0;
+    for (int l = 0; l < NLANG; l++)
+        for (const char *s = stop_src[l]; (s = strstr(s, word)) != NULL; s++)
+            if ((s == stop_src[l] || s[-1] == ' ') &&
+                (s[n] == ' ' || s[n] == '\0'))
+                return 1;
+    return 0;
+}
+
+int text_label_worthy(const char *phrase)
+{
+    char w[64];
+    const char *s = phrase;
+    while (*s) {
+        size_t n = strcspn(s, " ");
+        if (n == 0 || n >= sizeof w || s[0] == '<')
+            return 0;
+        memcpy(w, s, n);
+        w[n] = '\0';
+        if (text_is_stopword(w))
+            return 0;
+        s += n;
+        s += *s == ' ';
+    }
+    return phrase[0] != '\0';
+}
+
 const char *text_normalize(text_pipe *p, const char *body, int is_body)
 {
     if (prepare(p, is_body ? NULL : body, is_body ? body : NULL) != 0)
         return NULL;
     size_t need = 1;
     for (size_t i = 0; i < p->nraw; i++)
-        need +=
-            (p->raw[i].mask ? strlen(raw_text(p, &p->raw[i])) : p->raw[i].len) +
-            1;
+        need += (p->raw[i].off >= MASK_OFF ? strlen(raw_text(p, &p->raw[i]))
+                                           : p->raw[i].len) +
+                1;
     if (need > p->normcap) {
         char *s = realloc(p->norm, need);
         if (!s)
@@ -1123,7 +1180,7 @@ const char *text_normalize(text_pipe *p, const char *body, int is_body)
     for (size_t i = 0; i < p->nraw; i++) {
         const rawtok *t = &p->raw[i];
         const char *s = raw_text(p, t);
-        size_t k = t->mask ? strlen(s) : t->len;
+        size_t k = t->off >= MASK_OFF ? strlen(s) : t->len;
         if (w)
             p->norm[w++] = ' ';
         memcpy(p->norm + w, s, k);
