@@ -4,6 +4,10 @@
 #ifndef VG_CFG_H
 #define VG_CFG_H
 
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
 #include "err.h"
 #include "log.h"
 
@@ -67,7 +71,36 @@ typedef struct vg_config {
     int serve_stop_timeout;  /* seconds a job gets to stop on SIGTERM */
     int serve_max_retries;   /* retries after transient database errors */
     int serve_sweep_seconds; /* how often abandoned runs are looked for */
+    /* statement_timeout of a job's session, seconds (0: none) */
+    int db_statement_timeout, db_train_statement_timeout;
 } vg_config;
+
+/* A key table: each key's name, type, place, range, default and meaning,
+ * written once. core's table covers vg_config; a module above core that owns
+ * a section of the file (deliver/ owns `notify` and `rt`) declares a table
+ * of its own over its own struct and loads it with cfg_table_apply, so every
+ * key gets the same checks, messages and documentation. */
+typedef enum {
+    CFG_INT,     /* int, within [min, max] */
+    CFG_DOUBLE,  /* double, within [min, max] */
+    CFG_STRING,  /* non-empty char[CFG_STR] */
+    CFG_STRNULL, /* char[CFG_STR]; JSON null reads as "" */
+    CFG_BOOL,    /* int 0/1 */
+    CFG_LEVEL,   /* log_level */
+    CFG_CHOICE,  /* one of `choices` ("a|b|c") into an int index */
+    CFG_STRLIST  /* char[CFG_MAX_LIST][CFG_STR], count at count_offset */
+} cfg_type;
+
+typedef struct cfg_key {
+    const char *name; /* dotted path, e.g. "notify.webhook.url" */
+    cfg_type type;
+    size_t offset; /* of the field in the table's struct */
+    double min, max;
+    const char *dflt; /* for documentation */
+    const char *help;
+    const char *choices; /* CFG_CHOICE */
+    size_t count_offset; /* CFG_STRLIST */
+} cfg_key;
 
 void cfg_defaults(vg_config *c);
 /* Load `path` over the defaults. Unknown keys, wrong types and values out of
@@ -76,6 +109,16 @@ vg_code cfg_load(vg_config *c, const char *path, vg_error *err);
 /* Same, from a JSON text (tests; `origin` names it in messages). */
 vg_code cfg_load_string(vg_config *c, const char *json, const char *origin,
                         vg_error *err);
+/* Apply table `t` (n keys) to the struct at `obj` from a parsed file: keys
+ * under the table's sections are checked and set, other top-level sections
+ * are left to their owners. Errors name the key and `origin` (the file). */
+vg_code cfg_table_apply(const cfg_key *t, size_t n, void *obj, json_t *root,
+                        const char *origin, vg_error *err);
+/* Parse a config file into *root (the caller decrefs it). A missing or
+ * unreadable file and a JSON syntax error fail with VG_ECONFIG naming it. */
+vg_code cfg_read_file(const char *path, json_t **root, vg_error *err);
+/* Markdown rows (no header) of a table's keys. */
+void cfg_table_print(const cfg_key *t, size_t n, FILE *out);
 /* Markdown table of every key, its type, default and meaning (for docs). */
 void cfg_print_keys(FILE *out);
 

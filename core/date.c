@@ -2,7 +2,6 @@
  * Pure functions; the only clock read is date_today(). */
 #include "date.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,15 +69,4 @@ void date_format(int day, char buf[DATE_BUF])
 int date_today(void)
 {
     return (int)(time(NULL) / 86400);
-}
-
-double date_ts_days(const char *s)
-{
-    int y, mo, d, h = 0, mi = 0;
-    double sec = 0;
-    if (!s || sscanf(s, "%d-%d-%d", &y, &mo, &d) != 3)
-        return NAN;
-    if (strlen(s) > 10)
-        sscanf(s + 10, " %d:%d:%lf", &h, &mi, &sec);
-    return date_from_ymd(y, mo, d) + (h * 3600.0 + mi * 60.0 + sec) / 86400.0;
 }

@@ -12,9 +12,5 @@ int date_from_ymd(int y, int m, int d);
 void date_to_ymd(int day, int *y, int *m, int *d);
 /* Today's UTC day. */
 int date_today(void);
-/* Parse the date part of a PostgreSQL timestamptz/date text value printed in
- * UTC ("2024-03-05 10:00:00+00", "2024-03-05"); returns fractional days since
- * the epoch, or NAN when the text is not a timestamp. */
-double date_ts_days(const char *s);
 
 #endif

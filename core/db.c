@@ -2,6 +2,9 @@
  * COPY is the only bulk path in vigil: rows stream through a fixed buffer. */
 #include "db.h"
 
+#include "util.h"
+
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +54,25 @@ static vg_code res_fail(db_conn *db, PGresult *r, vg_error *err,
                         const char *what)
 {
     char msg[VG_ERRMSG_MAX];
-    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    /* The primary message only: the statement context PostgreSQL appends
+     * spans lines, and errors here are one line. */
+    const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+    if (primary)
+        snprintf(msg, sizeof msg, "%s%s%s%s", primary, detail ? " (" : "",
+                 detail ? detail : "", detail ? ")" : "");
+    else
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    for (char *p = msg; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
     trim_newline(msg);
+    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (st && strcmp(st, "57014") == 0 && strstr(msg, "statement timeout"))
+        return vg_fail(err, classify(db, r),
+                       "%s: %s (raise db.statement_timeout, or "
+                       "db.train_statement_timeout for train, in the config)",
+                       what, msg);
     return vg_fail(err, classify(db, r), "%s: %s", what, msg);
 }
 
@@ -69,7 +89,28 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
     db_conn *db = calloc(1, sizeof *db);
     if (!db)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    db->pg = PQconnectdb(use);
+    /* Defaults a DSN or the PG* variables override: a database that accepts
+     * TCP and never answers must not hang a job, and a peer that vanished
+     * mid-query must be noticed. The DSN comes last so its words win. */
+    const char *kw[8], *val[8];
+    int nk = 0;
+    if (!getenv("PGCONNECT_TIMEOUT")) {
+        kw[nk] = "connect_timeout";
+        val[nk++] = DB_CONNECT_TIMEOUT_S;
+    }
+    kw[nk] = "keepalives_idle";
+    val[nk++] = "30";
+    kw[nk] = "keepalives_interval";
+    val[nk++] = "10";
+    kw[nk] = "keepalives_count";
+    val[nk++] = "3";
+    kw[nk] = "fallback_application_name";
+    val[nk++] = "vigil";
+    kw[nk] = "dbname";
+    val[nk++] = use;
+    kw[nk] = NULL;
+    val[nk] = NULL;
+    db->pg = PQconnectdbParams(kw, val, 1);
     if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
         vg_code rc =
             db->pg ? pg_fail(db, err, "cannot connect to PostgreSQL")
@@ -82,12 +123,33 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
         db_close(db);
         return rc;
     }
-    /* Times are UTC everywhere in vigil: as-of dates are UTC days. */
+    /* Times are UTC everywhere in vigil: as-of dates are UTC days, so a
+     * session left in another zone would shift every day boundary. */
     PGresult *r = PQexec(
         db->pg, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        vg_code rc = r ? res_fail(db, r, err, "setting the session to UTC")
+                       : pg_fail(db, err, "setting the session to UTC");
+        PQclear(r);
+        db_close(db);
+        return rc;
+    }
     PQclear(r);
     *out = db;
     return VG_OK;
+}
+
+vg_code db_set_job(db_conn *db, const char *job, long long run_id,
+                   int statement_timeout_s, vg_error *err)
+{
+    char name[64], ms[32];
+    snprintf(name, sizeof name, "vigil/%s/%lld", job, run_id);
+    snprintf(ms, sizeof ms, "%lld", (long long)statement_timeout_s * 1000);
+    const char *p[2] = {name, ms};
+    return db_exec(db,
+                   "SELECT set_config('application_name', $1, false), "
+                   "set_config('statement_timeout', $2, false)",
+                   2, p, NULL, err);
 }
 
 void db_close(db_conn *db)
@@ -104,14 +166,10 @@ PGconn *db_pg(db_conn *db)
     return db->pg;
 }
 
-vg_code db_exec(db_conn *db, const char *sql, int nparams,
-                const char *const *params, PGresult **res, vg_error *err)
+/* Takes ownership of r (from PQexec*): keeps it in *res on success. */
+static vg_code exec_finish(db_conn *db, PGresult *r, PGresult **res,
+                           vg_error *err)
 {
-    if (res)
-        *res = NULL;
-    PGresult *r = nparams > 0 ? PQexecParams(db->pg, sql, nparams, NULL, params,
-                                             NULL, NULL, 0)
-                              : PQexec(db->pg, sql);
     if (!r)
         return pg_fail(db, err, "query failed");
     ExecStatusType st = PQresultStatus(r);
@@ -125,6 +183,104 @@ vg_code db_exec(db_conn *db, const char *sql, int nparams,
     else
         PQclear(r);
     return VG_OK;
+}
+
+vg_code db_exec(db_conn *db, const char *sql, int nparams,
+                const char *const *params, PGresult **res, vg_error *err)
+{
+    if (res)
+        *res = NULL;
+    PGresult *r = nparams > 0 ? PQexecParams(db->pg, sql, nparams, NULL, params,
+                                             NULL, NULL, 0)
+                              : PQexec(db->pg, sql);
+    return exec_finish(db, r, res, err);
+}
+
+/* Room for the text of one converted number: "%lld" or "%.17g". */
+#define NUM_TEXT 32
+/* Statements with at most this many parameters convert on the stack. */
+#define STACK_PARAMS 16
+
+static vg_code exec_typed(db_conn *db, const char *sql, int nparams,
+                          const db_param *params, int result_format,
+                          PGresult **res, vg_error *err)
+{
+    if (res)
+        *res = NULL;
+    const char *vals_s[STACK_PARAMS];
+    int lens_s[STACK_PARAMS], fmts_s[STACK_PARAMS];
+    char nums_s[STACK_PARAMS][NUM_TEXT];
+    const char **vals = vals_s;
+    int *lens = lens_s, *fmts = fmts_s;
+    char(*nums)[NUM_TEXT] = nums_s;
+    size_t n = nparams > 0 ? (size_t)nparams : 0;
+    if (n > STACK_PARAMS) {
+        vals = malloc(n * sizeof *vals);
+        lens = malloc(n * sizeof *lens);
+        fmts = malloc(n * sizeof *fmts);
+        nums = malloc(n * sizeof *nums);
+    }
+    vg_code rc = VG_OK;
+    if (!vals || !lens || !fmts || !nums) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const db_param *p = &params[i];
+        lens[i] = 0;
+        fmts[i] = 0;
+        switch (p->kind) {
+        case DB_P_NULL:
+            vals[i] = NULL;
+            break;
+        case DB_P_TEXT:
+            vals[i] = p->s;
+            break;
+        case DB_P_INT:
+            snprintf(nums[i], NUM_TEXT, "%lld", p->i);
+            vals[i] = nums[i];
+            break;
+        case DB_P_FLOAT:
+            snprintf(nums[i], NUM_TEXT, "%.17g", p->f);
+            vals[i] = nums[i];
+            break;
+        case DB_P_BYTES:
+            if (p->len > INT_MAX) {
+                rc = vg_fail(err, VG_EINTERNAL,
+                             "parameter %zu is too large (%zu bytes)", i + 1,
+                             p->len);
+                goto cleanup;
+            }
+            vals[i] = p->s;
+            lens[i] = (int)p->len;
+            fmts[i] = 1;
+            break;
+        }
+    }
+    PGresult *r = PQexecParams(db->pg, sql, nparams, NULL, vals, lens, fmts,
+                               result_format);
+    rc = exec_finish(db, r, res, err);
+cleanup:
+    if (n > STACK_PARAMS) {
+        free(vals);
+        free(lens);
+        free(fmts);
+        free(nums);
+    }
+    return rc;
+}
+
+vg_code db_exec_params(db_conn *db, const char *sql, int nparams,
+                       const db_param *params, PGresult **res, vg_error *err)
+{
+    return exec_typed(db, sql, nparams, params, 0, res, err);
+}
+
+vg_code db_exec_params_binary(db_conn *db, const char *sql, int nparams,
+                              const db_param *params, PGresult **res,
+                              vg_error *err)
+{
+    return exec_typed(db, sql, nparams, params, 1, res, err);
 }
 
 vg_code db_run(db_conn *db, const char *sql, vg_error *err)
@@ -331,34 +487,9 @@ cleanup:
 
 struct db_copy_in {
     db_conn *db;
-    char *buf;
-    size_t len, cap;
+    strbuf buf; /* out of memory while buffering is sticky in buf.failed */
     int fields_in_row;
-    int failed; /* out of memory while buffering */
 };
-
-static void buf_reserve(db_copy_in *c, size_t extra)
-{
-    if (c->failed || c->len + extra <= c->cap)
-        return;
-    size_t ncap = c->cap ? c->cap : 4096;
-    while (ncap < c->len + extra)
-        ncap *= 2;
-    char *nb = realloc(c->buf, ncap);
-    if (!nb) {
-        c->failed = 1;
-        return;
-    }
-    c->buf = nb;
-    c->cap = ncap;
-}
-
-static void buf_putc(db_copy_in *c, char ch)
-{
-    buf_reserve(c, 1);
-    if (!c->failed)
-        c->buf[c->len++] = ch;
-}
 
 vg_code db_copy_in_begin(db_conn *db, const char *copy_sql, db_copy_in **out,
                          vg_error *err)
@@ -385,47 +516,45 @@ vg_code db_copy_in_begin(db_conn *db, const char *copy_sql, db_copy_in **out,
 static void field_sep(db_copy_in *c)
 {
     if (c->fields_in_row++ > 0)
-        buf_putc(c, '\t');
+        strbuf_putc(&c->buf, '\t');
 }
 
 void db_copy_field(db_copy_in *c, const char *v)
 {
     field_sep(c);
     if (!v) {
-        buf_reserve(c, 2);
-        if (!c->failed) {
-            c->buf[c->len++] = '\\';
-            c->buf[c->len++] = 'N';
-        }
+        strbuf_append(&c->buf, "\\N", 2);
         return;
     }
     size_t n = strlen(v);
-    buf_reserve(c, 2 * n);
-    if (c->failed)
+    if (strbuf_reserve(&c->buf, 2 * n) != 0)
         return;
+    char *w = c->buf.s + c->buf.len;
     for (size_t i = 0; i < n; i++) {
         char ch = v[i];
         switch (ch) {
         case '\\':
-            c->buf[c->len++] = '\\';
-            c->buf[c->len++] = '\\';
+            *w++ = '\\';
+            *w++ = '\\';
             break;
         case '\n':
-            c->buf[c->len++] = '\\';
-            c->buf[c->len++] = 'n';
+            *w++ = '\\';
+            *w++ = 'n';
             break;
         case '\r':
-            c->buf[c->len++] = '\\';
-            c->buf[c->len++] = 'r';
+            *w++ = '\\';
+            *w++ = 'r';
             break;
         case '\t':
-            c->buf[c->len++] = '\\';
-            c->buf[c->len++] = 't';
+            *w++ = '\\';
+            *w++ = 't';
             break;
         default:
-            c->buf[c->len++] = ch;
+            *w++ = ch;
         }
     }
+    *w = '\0';
+    c->buf.len = (size_t)(w - c->buf.s);
 }
 
 void db_copy_field_null(db_copy_in *c)
@@ -441,42 +570,41 @@ void db_copy_field_fmt(db_copy_in *c, const char *fmt, ...)
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) {
-        c->failed = 1;
+        c->buf.failed = 1;
         return;
     }
     if ((size_t)n < sizeof small) {
         db_copy_field(c, small);
         return;
     }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        c->failed = 1;
-        return;
-    }
+    strbuf big = {0};
     va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    strbuf_vprintf(&big, fmt, ap);
     va_end(ap);
-    db_copy_field(c, big);
-    free(big);
+    if (big.failed)
+        c->buf.failed = 1;
+    else
+        db_copy_field(c, big.s);
+    strbuf_free(&big);
 }
 
 static vg_code flush(db_copy_in *c, vg_error *err)
 {
-    if (c->len == 0)
+    if (c->buf.len == 0)
         return VG_OK;
-    if (PQputCopyData(c->db->pg, c->buf, (int)c->len) != 1)
+    if (PQputCopyData(c->db->pg, c->buf.s, (int)c->buf.len) != 1)
         return pg_fail(c->db, err, "COPY failed");
-    c->len = 0;
+    strbuf_reset(&c->buf);
     return VG_OK;
 }
 
 vg_code db_copy_row_end(db_copy_in *c, vg_error *err)
 {
-    buf_putc(c, '\n');
+    strbuf_putc(&c->buf, '\n');
     c->fields_in_row = 0;
-    if (c->failed)
+    if (c->buf.failed)
         return vg_fail(err, VG_ENOMEM, "out of memory buffering COPY data");
-    if (c->len >= COPY_FLUSH_BYTES)
+    if (c->buf.len >= COPY_FLUSH_BYTES)
         return flush(c, err);
     return VG_OK;
 }
@@ -486,7 +614,7 @@ vg_code db_copy_in_end(db_copy_in *c, int abort, vg_error *err)
     if (!c)
         return VG_OK;
     vg_code rc = VG_OK;
-    if (!abort && c->failed)
+    if (!abort && c->buf.failed)
         rc = vg_fail(err, VG_ENOMEM, "out of memory buffering COPY data");
     if (!abort && rc == VG_OK)
         rc = flush(c, err);
@@ -500,7 +628,7 @@ vg_code db_copy_in_end(db_copy_in *c, int abort, vg_error *err)
             rc = res_fail(c->db, r, err, "COPY failed");
         PQclear(r);
     }
-    free(c->buf);
+    strbuf_free(&c->buf);
     free(c);
     return rc;
 }

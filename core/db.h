@@ -13,15 +13,63 @@ typedef struct db_conn db_conn;
 
 /* Connect using, in order: dsn (if non-NULL and non-empty), $VIGIL_DSN,
  * $DATABASE_URL, else libpq's own PG* variables. The returned handle is owned
- * by the caller and released with db_close(). Never logs the DSN (secrets). */
+ * by the caller and released with db_close(). Never logs the DSN (secrets).
+ * Unless the DSN or $PGCONNECT_TIMEOUT says otherwise, connecting gives up
+ * after DB_CONNECT_TIMEOUT_S seconds, and TCP keepalives notice a dead peer
+ * within about a minute. */
+#define DB_CONNECT_TIMEOUT_S "10"
 vg_code db_connect(const char *dsn, db_conn **out, vg_error *err);
 void db_close(db_conn *db);
+/* Name the session after a run (application_name vigil/<job>/<run_id>, seen
+ * in pg_stat_activity) and bound every statement of it (statement_timeout,
+ * seconds; 0 = none). */
+vg_code db_set_job(db_conn *db, const char *job, long long run_id,
+                   int statement_timeout_s, vg_error *err);
 PGconn *db_pg(db_conn *db);
 
 /* Run a statement with text parameters (values may be NULL for SQL NULL).
  * On success *res (if res non-NULL) owns a PGresult the caller must PQclear. */
 vg_code db_exec(db_conn *db, const char *sql, int nparams,
                 const char *const *params, PGresult **res, vg_error *err);
+
+/* ---- Typed parameters -----------------------------------------------------
+ * Callers pass numbers as numbers and bytes as bytes; db_exec_params converts
+ * them in this one place. Integers travel as decimal text with no declared
+ * type, so PostgreSQL infers each parameter's type from the statement exactly
+ * as it would for a text value ($1::int, date + $1, ...); doubles as %.17g
+ * text (exact); bytes in binary (no escaping, no size blow-up). */
+typedef enum {
+    DB_P_NULL,
+    DB_P_TEXT,
+    DB_P_INT,
+    DB_P_FLOAT,
+    DB_P_BYTES
+} db_param_kind;
+
+typedef struct db_param {
+    db_param_kind kind;
+    const char *s; /* DB_P_TEXT (NULL means SQL NULL), DB_P_BYTES */
+    size_t len;    /* DB_P_BYTES */
+    long long i;   /* DB_P_INT */
+    double f;      /* DB_P_FLOAT */
+} db_param;
+
+#define DB_NULL ((db_param){.kind = DB_P_NULL})
+#define DB_TEXT(v) ((db_param){.kind = DB_P_TEXT, .s = (v)})
+#define DB_INT(v) ((db_param){.kind = DB_P_INT, .i = (long long)(v)})
+#define DB_FLOAT(v) ((db_param){.kind = DB_P_FLOAT, .f = (double)(v)})
+#define DB_BYTES(p, n)                                                         \
+    ((db_param){.kind = DB_P_BYTES, .s = (const char *)(p), .len = (n)})
+
+/* As db_exec, with typed parameters; results in text format. */
+vg_code db_exec_params(db_conn *db, const char *sql, int nparams,
+                       const db_param *params, PGresult **res, vg_error *err);
+/* As db_exec_params, with every result column in binary format (bytea
+ * arrives as raw bytes; ::text columns still arrive as their text). */
+vg_code db_exec_params_binary(db_conn *db, const char *sql, int nparams,
+                              const db_param *params, PGresult **res,
+                              vg_error *err);
+
 /* As db_exec, for statements whose result is not needed. */
 vg_code db_run(db_conn *db, const char *sql, vg_error *err);
 

@@ -55,17 +55,16 @@ vg_code migrate_run(db_conn *db, int *from, int *to, vg_error *err)
         const migration_t *m = &migration_list[i];
         if (m->version <= have)
             continue;
-        char ver[16];
-        snprintf(ver, sizeof ver, "%d", m->version);
-        const char *params[2] = {ver, m->name};
+        const db_param params[2] = {DB_INT(m->version), DB_TEXT(m->name)};
         rc = db_begin(db, err);
         if (rc == VG_OK)
             rc = db_run(db, m->sql, err);
         if (rc == VG_OK)
-            rc = db_exec(db,
-                         "INSERT INTO vigil.schema_migrations (version, name) "
-                         "VALUES ($1, $2)",
-                         2, params, NULL, err);
+            rc = db_exec_params(
+                db,
+                "INSERT INTO vigil.schema_migrations (version, name) "
+                "VALUES ($1, $2)",
+                2, params, NULL, err);
         if (rc == VG_OK)
             rc = db_commit(db, err);
         if (rc != VG_OK) {

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,4 +202,165 @@ double median_float_inplace(float *v, size_t n)
     double hi = select_kth_float(v, n, n / 2);
     /* the lower half now holds the n/2 smallest: its maximum is next */
     return n % 2 ? hi : 0.5 * (hi + select_kth_float(v, n / 2, n / 2 - 1));
+}
+
+/* ---- strbuf -------------------------------------------------------------- */
+
+int strbuf_reserve(strbuf *b, size_t extra)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+        b->failed = 1;
+        return -1;
+    }
+    b->s = s;
+    b->cap = cap;
+    return 0;
+}
+
+int strbuf_append(strbuf *b, const char *s, size_t n)
+{
+    if (strbuf_reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+    return 0;
+}
+
+int strbuf_puts(strbuf *b, const char *s)
+{
+    if (!s)
+        return b->failed ? -1 : 0;
+    return strbuf_append(b, s, strlen(s));
+}
+
+int strbuf_putc(strbuf *b, char c)
+{
+    return strbuf_append(b, &c, 1);
+}
+
+int strbuf_vprintf(strbuf *b, const char *fmt, va_list ap)
+{
+    if (b->failed)
+        return -1;
+    va_list ap2;
+    va_copy(ap2, ap);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    if (n < 0) {
+        b->failed = 1;
+    } else if ((size_t)n < sizeof small) {
+        strbuf_append(b, small, (size_t)n);
+    } else if (strbuf_reserve(b, (size_t)n) == 0) {
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap2);
+        b->len += (size_t)n;
+    }
+    va_end(ap2);
+    return b->failed ? -1 : 0;
+}
+
+int strbuf_printf(strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = strbuf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *strbuf_str(const strbuf *b)
+{
+    return b->s ? b->s : "";
+}
+
+void strbuf_reset(strbuf *b)
+{
+    b->len = 0;
+    if (b->s)
+        b->s[0] = '\0';
+}
+
+void strbuf_free(strbuf *b)
+{
+    free(b->s);
+    *b = (strbuf){0};
+}
+
+/* ---- UTF-8 --------------------------------------------------------------- */
+
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        v = c & 0x1F;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        v = c & 0x0F;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        v = c & 0x07;
+        min = 0x10000;
+    } else {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    if (len > n) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            *cp = 0xFFFD;
+            return 1;
+        }
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    *cp = v;
+    return len;
+}
+
+size_t utf8_encode(uint32_t c, char *o)
+{
+    if (c < 0x80) {
+        o[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (char)(0xC0 | (c >> 6));
+        o[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (char)(0xE0 | (c >> 12));
+        o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (c >> 18));
+    o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
 }

@@ -1,10 +1,51 @@
-/* util.h — small shared helpers: a string→index hash map, growable buffers,
- * deterministic hashing. Nothing here knows about vigil's data. */
+/* util.h — small shared helpers: a string→index hash map, the growable
+ * string buffer, a UTF-8 decoder, deterministic hashing. Nothing here knows
+ * about vigil's data. */
 #ifndef VG_UTIL_H
 #define VG_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---- strbuf: the one growable string buffer ------------------------------
+ * Zero-initialised (`strbuf b = {0};`) it is empty and owns nothing; the text
+ * is always NUL-terminated once anything was appended. Out of memory is sticky:
+ * appends after a failure do nothing and `failed` stays set, so a writer
+ * checks once at the end instead of after every call. One owner: free with
+ * strbuf_free(). */
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} strbuf;
+
+/* Room for `extra` more bytes plus the NUL. Each of these returns 0, or -1
+ * once the buffer has failed (callers may ignore it and check at the end). */
+int strbuf_reserve(strbuf *b, size_t extra);
+int strbuf_append(strbuf *b, const char *s, size_t n);
+/* NULL appends nothing. */
+int strbuf_puts(strbuf *b, const char *s);
+int strbuf_putc(strbuf *b, char c);
+int strbuf_printf(strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int strbuf_vprintf(strbuf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* The text so far, "" when nothing was appended (never NULL). */
+const char *strbuf_str(const strbuf *b);
+/* Empty the text, keeping the memory and the failure flag. */
+void strbuf_reset(strbuf *b);
+void strbuf_free(strbuf *b);
+
+/* ---- UTF-8 ----------------------------------------------------------------
+ * Decodes one code point from s[0..n); returns the bytes used (>= 1 when
+ * n >= 1). Invalid, overlong, surrogate or truncated sequences give U+FFFD
+ * and consume one byte, so a bad byte never swallows the good text after it
+ * (a real U+FFFD consumes three). On NUL-terminated text n may be SIZE_MAX:
+ * the NUL is never a continuation byte. */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* Writes c (<= 0x10FFFF) as 1..4 bytes at o; returns the count. */
+size_t utf8_encode(uint32_t c, char *o);
 
 /* Open-addressing map from strings (copied in) to dense indices 0..n-1. */
 typedef struct strmap strmap;

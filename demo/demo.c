@@ -161,7 +161,7 @@ typedef struct run {
     demo_ctx x;
     demo_cust c;
     progress prog;
-    demo_buf subject, body;
+    strbuf subject, body;
     demo_event_counts ev;
     long tk_rows, tk_dirty[DEMO_NDIRTY_TK];
     long churned, csv_customers, sso_customers;
@@ -247,7 +247,7 @@ static vg_code rows_tickets(run *r, db_copy_in *cp, vg_error *err)
         char id[16], unknown[16], num[8];
         demo_ticket_id(&r->x, c->idx, t->seq, id);
         demo_ticket_text(&r->x, c, t, &r->subject, &r->body);
-        if (r->subject.oom || r->body.oom)
+        if (r->subject.failed || r->body.failed)
             return vg_fail(err, VG_ENOMEM, "demo: out of memory");
         db_copy_field(cp, id);
         if (t->dirty == DT_NULL_CUSTOMER) {
@@ -266,8 +266,8 @@ static vg_code rows_tickets(run *r, db_copy_in *cp, vg_error *err)
         db_copy_field(cp, demo_status_name[t->status]);
         db_copy_field(cp, demo_priority_name[t->priority]);
         db_copy_field(cp, demo_channel_name[t->channel]);
-        db_copy_field(cp, r->subject.p ? r->subject.p : "");
-        db_copy_field(cp, r->body.p ? r->body.p : "");
+        db_copy_field(cp, r->subject.s ? r->subject.s : "");
+        db_copy_field(cp, r->body.s ? r->body.s : "");
         if (t->csat < 0) {
             db_copy_field_null(cp);
         } else {
@@ -523,8 +523,8 @@ cleanup:
         progress_done(&r->prog);
         free(r->x.ev_rate);
         free(r->x.tickets);
-        demo_buf_free(&r->subject);
-        demo_buf_free(&r->body);
+        strbuf_free(&r->subject);
+        strbuf_free(&r->body);
         free(r);
     }
     names_free(&n);

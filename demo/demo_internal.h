@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/util.h"
 #include "demo/demo.h"
 
 /* ---- PRNG ----------------------------------------------------------------
@@ -265,19 +266,6 @@ vg_code demo_emit_events(const demo_ctx *x, const demo_cust *c, db_copy_in *cp,
                          demo_event_counts *counts, vg_error *err);
 
 /* ---- text ---------------------------------------------------------------- */
-typedef struct demo_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} demo_buf;
-
-void demo_buf_reset(demo_buf *b);
-void demo_buf_put(demo_buf *b, const char *s, size_t n);
-void demo_buf_puts(demo_buf *b, const char *s);
-void demo_buf_printf(demo_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void demo_buf_free(demo_buf *b);
-
 /* Per topic and language: NULL-terminated subjects and bodies with
  * {placeholders} (see demo_text.c for the names). */
 typedef struct demo_phrase {
@@ -288,6 +276,6 @@ extern const demo_phrase demo_phrasebook[DEMO_NTOPIC][DEMO_NLANG];
 
 /* Subject and body of a ticket, deterministic in (ctx seed, customer, seq). */
 void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
-                      const demo_ticket *t, demo_buf *subject, demo_buf *body);
+                      const demo_ticket *t, strbuf *subject, strbuf *body);
 
 #endif

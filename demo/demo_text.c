@@ -250,7 +250,7 @@ static void person_email(demo_rng *r, const fill_ctx *f, const char *first,
 }
 
 /* Thousands-separated money in the customer's locale. */
-static void put_money(demo_buf *b, long cents, int lang)
+static void put_money(strbuf *b, long cents, int lang)
 {
     long units = cents / 100, frac = cents % 100;
     char digits[32], grouped[48];
@@ -264,12 +264,12 @@ static void put_money(demo_buf *b, long cents, int lang)
     }
     grouped[k] = '\0';
     if (lang == DEMO_EN)
-        demo_buf_printf(b, "$%s.%02ld", grouped, frac);
+        strbuf_printf(b, "$%s.%02ld", grouped, frac);
     else
-        demo_buf_printf(b, "%s,%02ld €", grouped, frac);
+        strbuf_printf(b, "%s,%02ld €", grouped, frac);
 }
 
-static void put_date(demo_buf *b, int day, int lang)
+static void put_date(strbuf *b, int day, int lang)
 {
     int y, m, d;
     demo_civil(day, &y, &m, &d);
@@ -278,15 +278,15 @@ static void put_date(demo_buf *b, int day, int lang)
                                             "April",   "May",      "June",
                                             "July",    "August",   "September",
                                             "October", "November", "December"};
-        demo_buf_printf(b, "%s %d", mon[m - 1], d);
+        strbuf_printf(b, "%s %d", mon[m - 1], d);
     } else if (lang == DEMO_DE) {
-        demo_buf_printf(b, "%02d.%02d.%04d", d, m, y);
+        strbuf_printf(b, "%02d.%02d.%04d", d, m, y);
     } else {
-        demo_buf_printf(b, "%02d/%02d/%04d", d, m, y);
+        strbuf_printf(b, "%02d/%02d/%04d", d, m, y);
     }
 }
 
-static void fill(demo_buf *out, const char *tpl, fill_ctx *f, demo_rng *r)
+static void fill(strbuf *out, const char *tpl, fill_ctx *f, demo_rng *r)
 {
     const demo_cust *c = f->c;
     const int L = f->lang;
@@ -294,36 +294,35 @@ static void fill(demo_buf *out, const char *tpl, fill_ctx *f, demo_rng *r)
     while (*p) {
         const char *open = strchr(p, '{');
         if (!open) {
-            demo_buf_puts(out, p);
+            strbuf_puts(out, p);
             return;
         }
-        demo_buf_put(out, p, (size_t)(open - p));
+        strbuf_append(out, p, (size_t)(open - p));
         const char *close = strchr(open, '}');
         if (!close) {
-            demo_buf_puts(out, open);
+            strbuf_puts(out, open);
             return;
         }
         char key[16];
         snprintf(key, sizeof key, "%.*s", (int)(close - open - 1), open + 1);
         p = close + 1;
         if (!strcmp(key, "n"))
-            demo_buf_printf(
-                out, "%ld",
-                (long)exp(log(5.0) + demo_rng_unif(r) * log(500.0)));
+            strbuf_printf(out, "%ld",
+                          (long)exp(log(5.0) + demo_rng_unif(r) * log(500.0)));
         else if (!strcmp(key, "pct"))
-            demo_buf_printf(out, "%ld", demo_rng_range(r, 3, 97));
+            strbuf_printf(out, "%ld", demo_rng_range(r, 3, 97));
         else if (!strcmp(key, "secs"))
-            demo_buf_printf(out, "%ld", demo_rng_range(r, 8, 90));
+            strbuf_printf(out, "%ld", demo_rng_range(r, 8, 90));
         else if (!strcmp(key, "ms"))
-            demo_buf_printf(out, "%ld", demo_rng_range(r, 12, 95) * 100);
+            strbuf_printf(out, "%ld", demo_rng_range(r, 12, 95) * 100);
         else if (!strcmp(key, "seats"))
-            demo_buf_printf(out, "%d", c->seats);
+            strbuf_printf(out, "%d", c->seats);
         else if (!strcmp(key, "inv"))
-            demo_buf_printf(out, "INV-%ld", demo_rng_range(r, 10000, 99999));
+            strbuf_printf(out, "INV-%ld", demo_rng_range(r, 10000, 99999));
         else if (!strcmp(key, "ord"))
-            demo_buf_printf(out, "%ld", demo_rng_range(r, 1000, 99999));
+            strbuf_printf(out, "%ld", demo_rng_range(r, 1000, 99999));
         else if (!strcmp(key, "email"))
-            demo_buf_puts(out, f->email);
+            strbuf_puts(out, f->email);
         else if (!strcmp(key, "user")) {
             /* A colleague of the writer, at the same company domain. */
             static const char *const given[] = {"Max",  "Lea",  "Paul", "Nina",
@@ -335,51 +334,51 @@ static void fill(demo_buf *out, const char *tpl, fill_ctx *f, demo_rng *r)
             char e[160];
             person_email(r, f, demo_rng_word(r, given),
                          demo_rng_word(r, family), e, sizeof e);
-            demo_buf_puts(out, e);
+            strbuf_puts(out, e);
         } else if (!strcmp(key, "url"))
-            demo_buf_printf(out, "https://app.lumio.example/%s/%ld",
-                            demo_rng_chance(r, 0.5) ? "dashboards" : "reports",
-                            demo_rng_range(r, 100, 99999));
+            strbuf_printf(out, "https://app.lumio.example/%s/%ld",
+                          demo_rng_chance(r, 0.5) ? "dashboards" : "reports",
+                          demo_rng_range(r, 100, 99999));
         else if (!strcmp(key, "hook"))
-            demo_buf_printf(out, "https://hooks.%s/lumio/events", f->domain);
+            strbuf_printf(out, "https://hooks.%s/lumio/events", f->domain);
         else if (!strcmp(key, "code")) {
             switch (demo_rng_range(r, 0, 2)) {
             case 0:
-                demo_buf_printf(out, "ERR-%ld", demo_rng_range(r, 1000, 9999));
+                strbuf_printf(out, "ERR-%ld", demo_rng_range(r, 1000, 9999));
                 break;
             case 1:
-                demo_buf_printf(out, "req_%08lx",
-                                (unsigned long)(demo_rng_u64(r) & 0xffffffff));
+                strbuf_printf(out, "req_%08lx",
+                              (unsigned long)(demo_rng_u64(r) & 0xffffffff));
                 break;
             default:
-                demo_buf_printf(out, "E%ld", demo_rng_range(r, 100, 999));
+                strbuf_printf(out, "E%ld", demo_rng_range(r, 100, 999));
             }
         } else if (!strcmp(key, "http")) {
             static const char *const codes[] = {"500", "502", "503",
                                                 "401", "404", NULL};
-            demo_buf_puts(out, demo_rng_word(r, codes));
+            strbuf_puts(out, demo_rng_word(r, codes));
         } else if (!strcmp(key, "version"))
-            demo_buf_printf(out, "%ld.%ld.%ld", demo_rng_range(r, 3, 5),
-                            demo_rng_range(r, 0, 12), demo_rng_range(r, 0, 9));
+            strbuf_printf(out, "%ld.%ld.%ld", demo_rng_range(r, 3, 5),
+                          demo_rng_range(r, 0, 12), demo_rng_range(r, 0, 9));
         else if (!strcmp(key, "integ"))
-            demo_buf_puts(out, sticky(f, r, PK_INTEG, integrations));
+            strbuf_puts(out, sticky(f, r, PK_INTEG, integrations));
         else if (!strcmp(key, "idp"))
-            demo_buf_puts(out, sticky(f, r, PK_IDP, idps));
+            strbuf_puts(out, sticky(f, r, PK_IDP, idps));
         else if (!strcmp(key, "browser"))
-            demo_buf_puts(out, sticky(f, r, PK_BROWSER, browsers));
+            strbuf_puts(out, sticky(f, r, PK_BROWSER, browsers));
         else if (!strcmp(key, "device"))
-            demo_buf_puts(out, sticky(f, r, PK_DEVICE, devices));
+            strbuf_puts(out, sticky(f, r, PK_DEVICE, devices));
         else if (!strcmp(key, "report"))
-            demo_buf_puts(out, sticky(f, r, PK_REPORT, reports[L]));
+            strbuf_puts(out, sticky(f, r, PK_REPORT, reports[L]));
         else if (!strcmp(key, "feature"))
-            demo_buf_puts(out, sticky(f, r, PK_FEATURE, features[L]));
+            strbuf_puts(out, sticky(f, r, PK_FEATURE, features[L]));
         else if (!strcmp(key, "tz"))
-            demo_buf_puts(out, sticky(f, r, PK_TZ, tz_names[c->region]));
+            strbuf_puts(out, sticky(f, r, PK_TZ, tz_names[c->region]));
         else if (!strcmp(key, "date"))
             put_date(out, f->t->day - (int)demo_rng_range(r, 1, 12), L);
         else if (!strcmp(key, "time"))
-            demo_buf_printf(out, "%02ld:%02ld", demo_rng_range(r, 8, 18),
-                            demo_rng_range(r, 0, 59));
+            strbuf_printf(out, "%02ld:%02ld", demo_rng_range(r, 8, 18),
+                          demo_rng_range(r, 0, 59));
         else if (!strcmp(key, "amount"))
             put_money(out,
                       (long)(c->mrr_cents * (1 + demo_rng_unif(r))) / 100 *
@@ -391,73 +390,73 @@ static void fill(demo_buf *out, const char *tpl, fill_ctx *f, demo_rng *r)
                                                "data", NULL};
             int y, m, d;
             demo_civil(f->t->day, &y, &m, &d);
-            demo_buf_printf(out, "%s_%04d-%02d-%02d.csv",
-                            demo_rng_word(r, base), y, m, d);
+            strbuf_printf(out, "%s_%04d-%02d-%02d.csv", demo_rng_word(r, base),
+                          y, m, d);
         } else if (!strcmp(key, "plan")) {
             int next =
                 c->plan + 1 > PLAN_ENTERPRISE ? PLAN_ENTERPRISE : c->plan + 1;
             static const char *const cap[DEMO_NPLAN] = {
                 "Starter", "Team", "Business", "Enterprise"};
-            demo_buf_puts(out, cap[next]);
+            strbuf_puts(out, cap[next]);
         } else if (!strcmp(key, "word") || !strcmp(key, "mojibake")) {
             /* Both placeholders of one template must name the same word, so
              * the choice is a function of the ticket, not a fresh draw. */
             int k = (int)((f->t->seq + c->idx) % 8);
             if (L == DEMO_DE)
                 k = k % 5;
-            demo_buf_puts(out, umlaut_words[k][key[0] == 'm']);
+            strbuf_puts(out, umlaut_words[k][key[0] == 'm']);
         } else
-            demo_buf_put(out, open, (size_t)(close - open + 1));
+            strbuf_append(out, open, (size_t)(close - open + 1));
     }
 }
 
 /* Swap a few adjacent ASCII letters, the commonest typing slip. */
-static void add_typos(demo_buf *b, demo_rng *r, size_t from)
+static void add_typos(strbuf *b, demo_rng *r, size_t from)
 {
     int n = (int)demo_rng_range(r, 1, 3);
     for (int i = 0; i < n && b->len > from + 2; i++) {
         size_t at =
             from + (size_t)demo_rng_range(r, 0, (long)(b->len - from - 2));
-        char x = b->p[at], y = b->p[at + 1];
+        char x = b->s[at], y = b->s[at + 1];
         int ax = (x >= 'a' && x <= 'z'), ay = (y >= 'a' && y <= 'z');
         if (ax && ay && x != y) {
-            b->p[at] = y;
-            b->p[at + 1] = x;
+            b->s[at] = y;
+            b->s[at + 1] = x;
         }
     }
 }
 
-static void put_html(demo_buf *out, const char *text)
+static void put_html(strbuf *out, const char *text)
 {
-    demo_buf_puts(out, "<html><head><style>p{margin:0}</style></head><body>"
-                       "<div dir=\"ltr\"><p>");
+    strbuf_puts(out, "<html><head><style>p{margin:0}</style></head><body>"
+                     "<div dir=\"ltr\"><p>");
     for (const char *p = text; *p; p++) {
         switch (*p) {
         case '\n':
-            demo_buf_puts(out, p[1] == '\n' ? "</p><p>" : "<br>");
+            strbuf_puts(out, p[1] == '\n' ? "</p><p>" : "<br>");
             if (p[1] == '\n')
                 p++;
             break;
         case '<':
-            demo_buf_puts(out, "&lt;");
+            strbuf_puts(out, "&lt;");
             break;
         case '>':
-            demo_buf_puts(out, "&gt;");
+            strbuf_puts(out, "&gt;");
             break;
         case '&':
-            demo_buf_puts(out, "&amp;");
+            strbuf_puts(out, "&amp;");
             break;
         case '"':
-            demo_buf_puts(out, "&quot;");
+            strbuf_puts(out, "&quot;");
             break;
         default:
-            demo_buf_put(out, p, 1);
+            strbuf_append(out, p, 1);
         }
     }
-    demo_buf_puts(out, "</p></div></body></html>");
+    strbuf_puts(out, "</p></div></body></html>");
 }
 
-static void put_quote_header(demo_buf *b, const demo_ticket *t, int L,
+static void put_quote_header(strbuf *b, const demo_ticket *t, int L,
                              demo_rng *r)
 {
     int day = t->day - (int)demo_rng_range(r, 1, 4);
@@ -469,45 +468,44 @@ static void put_quote_header(demo_buf *b, const demo_ticket *t, int L,
     static const char *const from = "Lumio Support <support@lumio.example>";
     switch (L) {
     case DEMO_DE:
-        demo_buf_printf(b, "Am %s., %d. %s %d um %02d:%02d schrieb %s:\n", wd,
-                        d, mon, y, hh, mm, from);
+        strbuf_printf(b, "Am %s., %d. %s %d um %02d:%02d schrieb %s:\n", wd, d,
+                      mon, y, hh, mm, from);
         break;
     case DEMO_FR:
-        demo_buf_printf(b, "Le %s %d %s %d à %02d:%02d, %s a écrit :\n", wd, d,
-                        mon, y, hh, mm, from);
+        strbuf_printf(b, "Le %s %d %s %d à %02d:%02d, %s a écrit :\n", wd, d,
+                      mon, y, hh, mm, from);
         break;
     case DEMO_ES:
-        demo_buf_printf(b, "El %s, %d %s %d a las %02d:%02d, %s escribió:\n",
-                        wd, d, mon, y, hh, mm, from);
+        strbuf_printf(b, "El %s, %d %s %d a las %02d:%02d, %s escribió:\n", wd,
+                      d, mon, y, hh, mm, from);
         break;
     default:
-        demo_buf_printf(b, "On %s, %d %s %d at %02d:%02d, %s wrote:\n", wd, d,
-                        mon, y, hh, mm, from);
+        strbuf_printf(b, "On %s, %d %s %d at %02d:%02d, %s wrote:\n", wd, d,
+                      mon, y, hh, mm, from);
     }
 }
 
 /* The pasted import log that makes a body several megabytes long. */
-static void put_huge_log(demo_buf *b, demo_rng *r, const demo_ticket *t)
+static void put_huge_log(strbuf *b, demo_rng *r, const demo_ticket *t)
 {
     size_t target = b->len + (size_t)demo_rng_range(r, 2, 4) * 1000000 +
                     (size_t)demo_rng_range(r, 0, 999999);
     int y, m, d;
     demo_civil(t->day, &y, &m, &d);
-    demo_buf_puts(b, "\n\n--- import log (full) ---\n");
-    for (long row = 2; b->len < target && !b->oom; row++)
-        demo_buf_printf(b,
-                        "%04d-%02d-%02d 09:%02ld:%02ld.%03ld ERROR "
-                        "[import-worker-%ld] row %ld: value \"%ld/%ld/%ld\" "
-                        "could not be parsed as date (column 'signup_date'), "
-                        "row skipped\n",
-                        y, m, d, row / 3600 % 60, row / 60 % 60, row % 1000,
-                        demo_rng_range(r, 1, 8), row, demo_rng_range(r, 1, 31),
-                        demo_rng_range(r, 1, 12),
-                        demo_rng_range(r, 1990, 2024));
+    strbuf_puts(b, "\n\n--- import log (full) ---\n");
+    for (long row = 2; b->len < target && !b->failed; row++)
+        strbuf_printf(b,
+                      "%04d-%02d-%02d 09:%02ld:%02ld.%03ld ERROR "
+                      "[import-worker-%ld] row %ld: value \"%ld/%ld/%ld\" "
+                      "could not be parsed as date (column 'signup_date'), "
+                      "row skipped\n",
+                      y, m, d, row / 3600 % 60, row / 60 % 60, row % 1000,
+                      demo_rng_range(r, 1, 8), row, demo_rng_range(r, 1, 31),
+                      demo_rng_range(r, 1, 12), demo_rng_range(r, 1990, 2024));
 }
 
 void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
-                      const demo_ticket *t, demo_buf *subject, demo_buf *body)
+                      const demo_ticket *t, strbuf *subject, strbuf *body)
 {
     demo_rng r;
     demo_rng_seed(&r, x->seed, ((uint64_t)c->idx << 8) | (uint64_t)t->seq,
@@ -519,18 +517,18 @@ void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
     const int L = t->lang;
     const demo_phrase *ph = &demo_phrasebook[t->topic][L];
 
-    demo_buf_reset(subject);
-    demo_buf_reset(body);
+    strbuf_reset(subject);
+    strbuf_reset(body);
     int quoted = t->channel == 0 && demo_rng_chance(&r, 0.15);
     if (quoted) {
         static const char *const re[DEMO_NLANG] = {
             "Re: ", "AW: ", "RE : ", "RE: "};
-        demo_buf_puts(subject, re[L]);
+        strbuf_puts(subject, re[L]);
     } else if (t->priority == PRIO_URGENT && t->topic != TP_SSO_OUTAGE &&
                demo_rng_chance(&r, 0.3)) {
         static const char *const urgent[DEMO_NLANG] = {
             "URGENT: ", "DRINGEND: ", "URGENT : ", "URGENTE: "};
-        demo_buf_puts(subject, urgent[L]);
+        strbuf_puts(subject, urgent[L]);
     }
     int nsub = 0, nbody = 0;
     while (ph->subject[nsub])
@@ -546,8 +544,8 @@ void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
         return;
 
     /* Compose the plain text first; HTML is a rendering of it. */
-    demo_buf text = {0};
-    demo_buf *out = body;
+    strbuf text = {0};
+    strbuf *out = body;
     int html = t->channel == 0 && demo_rng_chance(&r, 0.1);
     if (html)
         out = &text;
@@ -561,78 +559,76 @@ void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
     case 1: { /* chat */
         int sod = (int)(t->created % 86400);
         int reply = sod + (int)demo_rng_range(&r, 40, 300);
-        demo_buf_printf(out, "Chat transcript\n[%02d:%02d] %s: ", sod / 3600,
-                        sod / 60 % 60, c->contact_first);
+        strbuf_printf(out, "Chat transcript\n[%02d:%02d] %s: ", sod / 3600,
+                      sod / 60 % 60, c->contact_first);
         fill(out, tpl, &f, &r);
-        demo_buf_printf(out, "\n[%02d:%02d] %s (Lumio): ", reply / 3600 % 24,
-                        reply / 60 % 60, demo_rng_word(&r, agents));
-        demo_buf_puts(out, L == DEMO_DE   ? "Danke, ich schaue mir das an."
-                           : L == DEMO_FR ? "Merci, je regarde cela."
-                           : L == DEMO_ES ? "Gracias, lo reviso ahora."
-                                          : "Thanks, let me look into that.");
+        strbuf_printf(out, "\n[%02d:%02d] %s (Lumio): ", reply / 3600 % 24,
+                      reply / 60 % 60, demo_rng_word(&r, agents));
+        strbuf_puts(out, L == DEMO_DE   ? "Danke, ich schaue mir das an."
+                         : L == DEMO_FR ? "Merci, je regarde cela."
+                         : L == DEMO_ES ? "Gracias, lo reviso ahora."
+                                        : "Thanks, let me look into that.");
         break;
     }
     case 2: { /* phone: the agent's call notes */
         static const char *const notes[DEMO_NLANG] = {
             "Call notes: ", "Telefonnotiz: ", "Note d'appel : ",
             "Nota de llamada: "};
-        demo_buf_printf(out, "%s%s %s - ", notes[L], c->contact_first,
-                        c->contact_last);
+        strbuf_printf(out, "%s%s %s - ", notes[L], c->contact_first,
+                      c->contact_last);
         fill(out, tpl, &f, &r);
         break;
     }
     case 3: /* social: a public post */
-        demo_buf_puts(out, "@lumio_app ");
+        strbuf_puts(out, "@lumio_app ");
         fill(out, tpl, &f, &r);
         break;
     default: { /* email and web form */
         if (quoted && demo_rng_chance(&r, 0.6)) {
-            demo_buf_puts(out, followup[L]);
-            demo_buf_puts(out, "\n\n");
+            strbuf_puts(out, followup[L]);
+            strbuf_puts(out, "\n\n");
         }
         if (demo_rng_chance(&r, 0.7)) {
-            demo_buf_puts(out, demo_rng_word(&r, greetings[L]));
-            demo_buf_puts(out, "\n\n");
+            strbuf_puts(out, demo_rng_word(&r, greetings[L]));
+            strbuf_puts(out, "\n\n");
         }
         fill(out, tpl, &f, &r);
         if (demo_rng_chance(&r, 0.2))
-            demo_buf_printf(out, "\n\nCustomer ID: %s", c->id);
+            strbuf_printf(out, "\n\nCustomer ID: %s", c->id);
         if (demo_rng_chance(&r, 0.6)) {
-            demo_buf_puts(out, "\n\n");
-            demo_buf_puts(out, demo_rng_word(&r, closings[L]));
+            strbuf_puts(out, "\n\n");
+            strbuf_puts(out, demo_rng_word(&r, closings[L]));
         }
         if (t->channel == 0 && demo_rng_chance(&r, 0.8)) {
-            demo_buf_printf(out, "\n\n%s\n%s %s",
-                            demo_rng_word(&r, signoffs[L]), c->contact_first,
-                            c->contact_last);
+            strbuf_printf(out, "\n\n%s\n%s %s", demo_rng_word(&r, signoffs[L]),
+                          c->contact_first, c->contact_last);
             if (demo_rng_chance(&r, 0.4))
-                demo_buf_printf(out, "\n%s", demo_rng_word(&r, titles[L]));
+                strbuf_printf(out, "\n%s", demo_rng_word(&r, titles[L]));
             if (demo_rng_chance(&r, 0.5))
-                demo_buf_printf(out, "\n%s", c->name);
+                strbuf_printf(out, "\n%s", c->name);
             if (demo_rng_chance(&r, 0.2))
-                demo_buf_printf(out, "\n+%ld %ld %ld",
-                                demo_rng_range(&r, 1, 99),
-                                demo_rng_range(&r, 10, 999),
-                                demo_rng_range(&r, 100000, 9999999));
+                strbuf_printf(out, "\n+%ld %ld %ld", demo_rng_range(&r, 1, 99),
+                              demo_rng_range(&r, 10, 999),
+                              demo_rng_range(&r, 100000, 9999999));
             if (demo_rng_chance(&r, 0.08))
-                demo_buf_printf(out, "\n\n%s", mobile_footer[L]);
+                strbuf_printf(out, "\n\n%s", mobile_footer[L]);
             if (demo_rng_chance(&r, 0.05))
-                demo_buf_printf(out, "\n\n%s", disclaimer[L]);
+                strbuf_printf(out, "\n\n%s", disclaimer[L]);
         }
         if (quoted) {
-            demo_buf_puts(out, "\n\n");
+            strbuf_puts(out, "\n\n");
             put_quote_header(out, t, L, &r);
-            demo_buf_printf(out, quoted_text[L], demo_rng_word(&r, agents));
+            strbuf_printf(out, quoted_text[L], demo_rng_word(&r, agents));
         }
     }
     }
     if (demo_rng_chance(&r, 0.12))
         add_typos(out, &r, 0);
     if (html) {
-        put_html(body, text.p ? text.p : "");
-        if (text.oom)
-            body->oom = 1;
-        demo_buf_free(&text);
+        put_html(body, text.s ? text.s : "");
+        if (text.failed)
+            body->failed = 1;
+        strbuf_free(&text);
     }
     if (t->dirty == DT_HUGE_BODY)
         put_huge_log(body, &r, t);

@@ -1,5 +1,5 @@
 /* demo_util.c — the demo generator's small tools: random draws, the UTC
- * calendar, a growable text buffer and the shared name tables. */
+ * calendar and the shared name tables. */
 #include "demo/demo_internal.h"
 
 #include <stdarg.h>
@@ -177,73 +177,4 @@ int demo_anniversary(int day, int min_day)
         if (a >= min_day && a > day)
             return a;
     }
-}
-
-void demo_buf_reset(demo_buf *b)
-{
-    b->len = 0;
-    if (b->p)
-        b->p[0] = '\0';
-}
-
-static int buf_grow(demo_buf *b, size_t extra)
-{
-    if (b->oom)
-        return -1;
-    if (b->len + extra + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-void demo_buf_put(demo_buf *b, const char *s, size_t n)
-{
-    if (buf_grow(b, n) != 0)
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void demo_buf_puts(demo_buf *b, const char *s)
-{
-    demo_buf_put(b, s, strlen(s));
-}
-
-void demo_buf_printf(demo_buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof tmp) {
-        demo_buf_put(b, tmp, (size_t)n);
-        return;
-    }
-    if (buf_grow(b, (size_t)n) != 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void demo_buf_free(demo_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-    b->oom = 0;
 }

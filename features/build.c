@@ -10,6 +10,7 @@
  * matrix — not the events — is what occupies memory. Distinct users cannot be
  * summed across intervals, so a second aggregate per (customer, user) returns
  * the set of intervals each user was active in, as bitmasks. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,6 +88,9 @@ typedef struct build {
         e_after;
     long t_null_cust, t_unknown, t_null_created, t_bad_csat, t_bad_resolved,
         t_bad_response, t_dup, t_after;
+    /* hostile values a column's type allows (±infinity, 1e300, '', 1900) */
+    long c_empty_id, c_inf_created, c_old_created, e_inf_time, t_inf_time,
+        x_nonfinite;
 } build;
 
 void feat_matrix_free(feat_matrix *m)
@@ -126,6 +130,17 @@ static double parse_num(const char *f)
 /* ---- customers
  * --------------------------------------------------------------- */
 
+/* A source number as a feature: one beyond float's range or infinite (a
+ * numeric of 1e300, a date at infinity) becomes missing, and is counted. */
+static float feat_float(build *B, double v)
+{
+    if (isinf(v) || (!isnan(v) && fabs(v) > FLT_MAX)) {
+        B->x_nonfinite++;
+        return NAN;
+    }
+    return (float)v;
+}
+
 static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
 {
     build *B = ctx;
@@ -137,11 +152,21 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
         B->c_null_id++;
         return VG_OK;
     }
+    if (!*f[0]) {
+        B->c_empty_id++; /* names nobody a specialist could call */
+        return VG_OK;
+    }
     double created = parse_num(f[1]);
     if (isnan(created)) {
         B->c_null_created++;
         return VG_OK;
     }
+    if (isinf(created)) {
+        B->c_inf_created++;
+        return VG_OK;
+    }
+    if (created < 0)
+        B->c_old_created++; /* before 1970: kept, but flagged in the stats */
     int added = 0;
     long idx = strmap_put(B->ids, f[0], &added);
     if (idx < 0)
@@ -184,18 +209,18 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
         B->c_bad_mrr++;
         mrr = NAN;
     }
-    sv[k++] = (float)mrr;
+    sv[k++] = feat_float(B, mrr);
     double seats = parse_num(f[4]);
     if (!isnan(seats) && seats < 0) {
         B->c_bad_seats++;
         seats = NAN;
     }
-    sv[k++] = (float)seats;
+    sv[k++] = feat_float(B, seats);
     for (int a = 0; a < s->nattrs; a++) {
         const attr_def *ad = &s->attrs[a];
         const char *v = f[5 + a];
         if (ad->kind != ATTR_CATEGORICAL) {
-            sv[k++] = (float)parse_num(v);
+            sv[k++] = feat_float(B, parse_num(v));
             continue;
         }
         int hit = -1;
@@ -235,66 +260,47 @@ static vg_code read_customers(build *B, vg_error *err)
         }
     }
 
-    size_t cap = 512;
-    char *sql = NULL,
-         *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
-    vg_code rc = VG_OK;
+    char *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
     if (!customers)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    sql = malloc(cap);
-    size_t len = 0;
-#define APPEND(...)                                                            \
-    do {                                                                       \
-        int n_ = snprintf(NULL, 0, __VA_ARGS__);                               \
-        if (len + (size_t)n_ + 1 > cap) {                                      \
-            while (len + (size_t)n_ + 1 > cap)                                 \
-                cap *= 2;                                                      \
-            char *ns_ = realloc(sql, cap);                                     \
-            if (!ns_) {                                                        \
-                rc = vg_fail(err, VG_ENOMEM, "out of memory");                 \
-                goto cleanup;                                                  \
-            }                                                                  \
-            sql = ns_;                                                         \
-        }                                                                      \
-        snprintf(sql + len, cap - len, __VA_ARGS__);                           \
-        len += (size_t)n_;                                                     \
-    } while (0)
-    if (!sql) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    APPEND(
+    strbuf sql = {0};
+    strbuf_puts(
+        &sql,
         "SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
-        "date_part('epoch', canceled_at) / 86400, mrr::float8, seats::float8");
+        "date_part('epoch', canceled_at) / 86400, mrr::text, seats::float8");
     for (int a = 0; a < s->nattrs; a++) {
         char *col = db_quote_ident(B->db, s->attrs[a].column);
         if (!col) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
+            sql.failed = 1;
+            break;
         }
         switch (s->attrs[a].kind) {
-        case ATTR_NUMERIC:
-            APPEND(", %s::float8", col);
+        case ATTR_NUMERIC: /* as text: numeric may exceed float8's range */
+            strbuf_printf(&sql, ", %s::text", col);
             break;
         case ATTR_BOOLEAN:
-            APPEND(", %s::int", col);
+            strbuf_printf(&sql, ", %s::int", col);
             break;
         case ATTR_DATE:
-            APPEND(", date_part('epoch', %s::timestamptz) / 86400", col);
+            strbuf_printf(&sql, ", date_part('epoch', %s::timestamptz) / 86400",
+                          col);
             break;
         case ATTR_CATEGORICAL:
-            APPEND(", %s::text", col);
+            strbuf_printf(&sql, ", %s::text", col);
             break;
         }
         free(col);
     }
-    APPEND(" FROM %s", customers);
-#undef APPEND
-    rc = db_copy_out(B->db, sql, on_customer, B, NULL, err);
-    if (rc != VG_OK)
-        vg_wrap(err, "reading %s.customers: ", B->cfg->source_schema);
-cleanup:
-    free(sql);
+    strbuf_printf(&sql, " FROM %s", customers);
+    vg_code rc = VG_OK;
+    if (sql.failed) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    } else {
+        rc = db_copy_out(B->db, sql.s, on_customer, B, NULL, err);
+        if (rc != VG_OK)
+            vg_wrap(err, "reading %s.customers: ", B->cfg->source_schema);
+    }
+    strbuf_free(&sql);
     free(customers);
     return rc;
 }
@@ -695,6 +701,7 @@ enum {
     U_NULLTYPE,
     U_BADQ,
     U_FUTURE,
+    U_INFTIME,
     U_TOTAL,
     U_DAYS,
     U_LAST,
@@ -715,6 +722,7 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
         return VG_OK;
     }
     int b = atoi(f[U_B]);
+    B->e_inf_time += atol(f[U_INFTIME]);
     if (b >= B->nb) {
         B->e_after += n;
         B->e_future += atol(f[U_FUTURE]);
@@ -774,29 +782,27 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-/* The per-event expressions both usage queries share. ok: the row can be
- * used; bad_q: a negative, NaN or infinite quantity (null means 1). */
 /* The per-event expressions both usage queries share, computed once per row
  * (OFFSET 0 keeps PostgreSQL from inlining them into every aggregate that
  * uses them). Only events from the first boundary on are read: nothing older
- * feeds a window. ok: the row can be used; bad_q: a negative, NaN or
- * infinite quantity (null means 1). */
+ * feeds a window, except events at -infinity (counted). ok: the row can be
+ * used; bad_q: a negative, NaN, infinite or implausible (> 1e12, whose sums
+ * would overflow) quantity (null means 1). */
 static const char *usage_inner =
     "SELECT customer_id::text AS customer_id, user_id::text AS user_id, "
     "occurred_at, event_type, "
     " width_bucket(occurred_at, (SELECT "
     "current_setting('vigil.bounds')::timestamptz[])) AS b, "
     " coalesce(quantity, 1) AS q, "
-    " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity = "
-    "'Infinity'::float8) AS bad_q, "
-    " event_type IS NOT NULL AND NOT coalesce(quantity < 0 OR quantity = "
-    "'NaN'::float8 "
-    "   OR quantity = 'Infinity'::float8, false) AS ok, "
+    " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity > 1e12) AS bad_q, "
+    " event_type IS NOT NULL AND isfinite(occurred_at) AND NOT "
+    " coalesce(quantity < 0 OR quantity = 'NaN'::float8 OR quantity > 1e12, "
+    " false) AS ok, "
     " array_position((SELECT ARRAY(SELECT "
     "json_array_elements_text(current_setting('vigil.types')::json))), "
     "   event_type::text) AS ti "
     "FROM %s WHERE (occurred_at >= (SELECT current_setting('%s')::timestamptz) "
-    "OR occurred_at IS NULL) %s OFFSET 0";
+    "OR occurred_at IS NULL OR occurred_at = '-infinity') %s OFFSET 0";
 
 /* With sampling, only the sampled customers' events are aggregated. */
 static const char *sampled_filter =
@@ -821,7 +827,7 @@ static vg_code read_usage(build *B, vg_error *err)
         "SELECT CASE WHEN b < %d THEN customer_id END, b, count(*), "
         " count(*) FILTER (WHERE event_type IS NULL), "
         " count(*) FILTER (WHERE bad_q), count(*) FILTER (WHERE occurred_at > "
-        "now()), "
+        "now()), count(*) FILTER (WHERE NOT isfinite(occurred_at)), "
         " sum(q) FILTER (WHERE ok), "
         " bit_or(1::int8 << (((floor(date_part('epoch', occurred_at) / "
         "86400)::int8 %% 64) + 64) %% 64)::int) "
@@ -1126,7 +1132,10 @@ static vg_code read_tickets(build *B, vg_error *err)
              " count(*) FILTER (WHERE first_response_at < created_at AND "
              "created_at < $1::date), "
              " count(*) - count(DISTINCT ticket_id), count(*) FILTER (WHERE "
-             "created_at >= $1::date) "
+             "created_at >= $1::date), "
+             " count(*) FILTER (WHERE created_at < $1::date AND NOT ("
+             "isfinite(created_at) AND coalesce(isfinite(first_response_at), "
+             "true) AND coalesce(isfinite(resolved_at), true))) "
              "FROM %s",
              tickets);
     rc = db_exec(B->db, sql, 1, p, &r, err);
@@ -1140,6 +1149,7 @@ static vg_code read_tickets(build *B, vg_error *err)
     B->t_bad_response = atol(PQgetvalue(r, 0, 3));
     B->t_dup = atol(PQgetvalue(r, 0, 4));
     B->t_after = atol(PQgetvalue(r, 0, 5));
+    B->t_inf_time = atol(PQgetvalue(r, 0, 6));
 
     rc = set_param(B, "vigil.until", maxd, err);
     if (rc != VG_OK)
@@ -1155,12 +1165,13 @@ static vg_code read_tickets(build *B, vg_error *err)
         " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE "
         "\"C\" AS customer_id, "
         "  date_part('epoch', created_at) / 86400 AS c, date_part('epoch', "
-        "first_response_at) / 86400 AS f, "
-        "  date_part('epoch', resolved_at) / 86400 AS r, lower(priority::text) "
+        "CASE WHEN isfinite(first_response_at) THEN first_response_at END) "
+        "/ 86400 AS f, date_part('epoch', CASE WHEN isfinite(resolved_at) "
+        "THEN resolved_at END) / 86400 AS r, lower(priority::text) "
         "AS priority, csat::float8 AS csat, "
         "  reopens::float8 AS reopens, escalated::bool AS escalated "
         " FROM %s WHERE created_at < (SELECT "
-        "current_setting('vigil.until')::date) "
+        "current_setting('vigil.until')::date) AND isfinite(created_at) "
         " ORDER BY ticket_id, created_at) t %s"
         "ORDER BY customer_id, c",
         topics ? "tt.first_topic_id, (tt.first_assigned_on - DATE "
@@ -1228,6 +1239,20 @@ static void finish_rows(build *B)
     }
 }
 
+/* The last guard before a model: XGBoost rejects infinities, so any value
+ * that overflowed float (a numeric attribute of 1e300, a date at infinity)
+ * becomes missing, and is counted. */
+static void clear_nonfinite(build *B)
+{
+    feat_matrix *m = B->m;
+    size_t n = m->nrows * m->ncols;
+    for (size_t i = 0; i < n; i++)
+        if (isinf(m->x[i])) {
+            m->x[i] = NAN;
+            B->x_nonfinite++;
+        }
+}
+
 static void put_stats(build *B)
 {
     if (!B->stats)
@@ -1241,6 +1266,14 @@ static void put_stats(build *B)
             "canceled_before_created", (json_int_t)B->c_cancel_before,
             "negative_mrr", (json_int_t)B->c_bad_mrr, "negative_seats",
             (json_int_t)B->c_bad_seats));
+    json_t *c = json_object_get(B->stats, "customers");
+    json_object_set_new(c, "empty_customer_id", json_integer(B->c_empty_id));
+    json_object_set_new(c, "infinite_created_at",
+                        json_integer(B->c_inf_created));
+    json_object_set_new(c, "created_before_1970",
+                        json_integer(B->c_old_created));
+    json_object_set_new(c, "non_finite_values_cleared",
+                        json_integer(B->x_nonfinite));
     json_object_set_new(
         B->stats, "usage_events",
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "null_customer_id",
@@ -1251,6 +1284,8 @@ static void put_stats(build *B)
                   (json_int_t)B->e_bad_qty, "future_timestamp",
                   (json_int_t)B->e_future, "after_as_of",
                   (json_int_t)B->e_after));
+    json_object_set_new(json_object_get(B->stats, "usage_events"),
+                        "infinite_occurred_at", json_integer(B->e_inf_time));
     json_object_set_new(
         B->stats, "tickets",
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -1262,6 +1297,8 @@ static void put_stats(build *B)
                   "responded_before_created", (json_int_t)B->t_bad_response,
                   "duplicate_id", (json_int_t)B->t_dup, "after_as_of",
                   (json_int_t)B->t_after));
+    json_object_set_new(json_object_get(B->stats, "tickets"),
+                        "infinite_timestamp", json_integer(B->t_inf_time));
 }
 
 vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
@@ -1315,6 +1352,7 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
     if ((rc = read_tickets(&B, err)) != VG_OK)
         goto cleanup;
     finish_rows(&B);
+    clear_nonfinite(&B);
     put_stats(&B);
     *out = B.m;
     B.m = NULL;

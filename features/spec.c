@@ -269,17 +269,22 @@ static vg_code discover_types(db_conn *db, const vg_config *cfg,
                               const char *asof, feat_spec *s, vg_error *err)
 {
     char *events = db_qualify(db, cfg->source_schema, "usage_events");
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", cfg->feat_max_event_types);
-    const char *p[2] = {asof, lim};
+    const db_param p[2] = {DB_TEXT(asof), DB_INT(cfg->feat_max_event_types)};
     char sql[1024];
     PGresult *r = NULL;
     vg_code rc = VG_OK;
     if (!events)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     /* A block sample finds every type that matters in a fraction of the
-     * time; the full scan is the fallback for small or skewed tables. */
-    for (int pass = 0; pass < 2 && rc == VG_OK; pass++) {
+     * time; the full scan is the fallback for small or skewed tables, and
+     * the only way for a view (TABLESAMPLE needs a table). */
+    const char *rp[1] = {events};
+    rc = db_exec(db,
+                 "SELECT 1 FROM pg_class WHERE oid = to_regclass($1) "
+                 "AND relkind IN ('r', 'm')",
+                 1, rp, &r, err);
+    int first = (rc == VG_OK && PQntuples(r) == 1) ? 0 : 1;
+    for (int pass = first; pass < 2 && rc == VG_OK; pass++) {
         snprintf(sql, sizeof sql,
                  "SELECT event_type FROM %s %s WHERE event_type IS NOT NULL "
                  "AND occurred_at < $1::date AND occurred_at >= $1::date - 90 "
@@ -288,7 +293,7 @@ static vg_code discover_types(db_conn *db, const vg_config *cfg,
                  pass == 0 ? "TABLESAMPLE SYSTEM (3) REPEATABLE (7)" : "");
         PQclear(r);
         r = NULL;
-        rc = db_exec(db, sql, 2, p, &r, err);
+        rc = db_exec_params(db, sql, 2, p, &r, err);
         if (rc == VG_OK && PQntuples(r) >= 2)
             break;
     }
@@ -323,9 +328,7 @@ static vg_code discover_levels(db_conn *db, const vg_config *cfg,
                                attr_def *ad, vg_error *err)
 {
     char *col = db_quote_ident(db, ad->column);
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", cfg->feat_max_categories);
-    const char *p[2] = {asof, lim};
+    const db_param p[2] = {DB_TEXT(asof), DB_INT(cfg->feat_max_categories)};
     size_t n = strlen(col) * 3 + strlen(customers) + 256;
     char *sql = malloc(n);
     PGresult *r = NULL;
@@ -339,7 +342,7 @@ static vg_code discover_levels(db_conn *db, const vg_config *cfg,
              "$1::date "
              "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT $2::int",
              col, customers, col);
-    rc = db_exec(db, sql, 2, p, &r, err);
+    rc = db_exec_params(db, sql, 2, p, &r, err);
     if (rc != VG_OK)
         goto cleanup;
     ad->nlevels = PQntuples(r);
@@ -380,10 +383,9 @@ static vg_code discover_topics(db_conn *db, const vg_config *cfg,
     if (rc != VG_OK || !have)
         return rc;
     char *tickets = db_qualify(db, cfg->source_schema, "tickets");
-    char sql[1024], lim[16];
+    char sql[1024];
     if (!tickets)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    snprintf(lim, sizeof lim, "%d", cfg->feat_max_topics);
     snprintf(sql, sizeof sql,
              "SELECT tt.first_topic_id, coalesce(tp.label, '') "
              "FROM vigil.ticket_topics tt JOIN %s t ON t.ticket_id = "
@@ -394,8 +396,8 @@ static vg_code discover_topics(db_conn *db, const vg_config *cfg,
              "ZONE 'UTC' AND t.created_at < $1::date::timestamp AT TIME ZONE "
              "'UTC' GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT $2::int",
              tickets);
-    const char *p[2] = {asof, lim};
-    rc = db_exec(db, sql, 2, p, &r, err);
+    const db_param p[2] = {DB_TEXT(asof), DB_INT(cfg->feat_max_topics)};
+    rc = db_exec_params(db, sql, 2, p, &r, err);
     free(tickets);
     if (rc != VG_OK)
         return rc;

@@ -2,32 +2,22 @@
  * Every error names the file and the full key path, down to array indices. */
 #include "outreach/playbook.h"
 
+#include "core/cfg.h"
+#include "score/score.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const tier_names[4] = {"healthy", "watch", "at_risk",
-                                          "critical"};
+/* Tier names for messages: "healthy, watch, ..." */
+#define TIER_ITEM_(name) name
 
 static const char *const placeholders[] = {
     "customer_id", "customer_name", "plan",    "mrr",
     "churn_risk",  "health",        "tier",    "drivers",
     "language",    "playbook",      "trigger", "as_of"};
 #define NPLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
-
-int outreach_tier_rank(const char *tier)
-{
-    for (int i = 0; i < 4; i++)
-        if (tier && strcmp(tier, tier_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *outreach_tier_name(int rank)
-{
-    return rank >= 0 && rank < 4 ? tier_names[rank] : "?";
-}
 
 const char *outreach_trigger_name(outreach_trigger t)
 {
@@ -89,14 +79,6 @@ void outreach_config_defaults(outreach_config *oc)
 {
     memset(oc, 0, sizeof *oc);
     oc->defaulted = 1;
-    oc->max_attempts = 8;
-    oc->backoff_seconds = 30;
-    oc->max_backoff_seconds = 3600;
-    oc->timeout_seconds = 10;
-    oc->notify_alerts = 1;
-    snprintf(oc->rt_queue, sizeof oc->rt_queue, "General");
-    snprintf(oc->rt_task_field, sizeof oc->rt_task_field, "VigilTaskId");
-    snprintf(oc->rt_outcome_field, sizeof oc->rt_outcome_field, "VigilOutcome");
 
     static const struct {
         const char *name;
@@ -345,10 +327,11 @@ static vg_code parse_trigger(ctx *c, json_t *t, const char *base,
             return bad(c, path, "must name at least one tier");
         p->tiers_mask = 0;
         for (int i = 0; i < ntiers; i++) {
-            int r = outreach_tier_rank(tiers[i]);
+            int r = score_tier_rank(tiers[i]);
             if (r < 0)
-                return bad(c, path,
-                           "items must be healthy, watch, at_risk or critical");
+                return bad(
+                    c, path,
+                    "items must be one of: " SCORE_TIERS(TIER_ITEM_, ", "));
             p->tiers_mask |= 1 << r;
         }
     }
@@ -467,85 +450,6 @@ static vg_code parse_outreach(ctx *c, outreach_config *oc, json_t *o)
     return VG_OK;
 }
 
-static vg_code parse_notify(ctx *c, outreach_config *oc, json_t *o)
-{
-    static const char *const allowed[] = {"webhook", "alerts", NULL};
-    static const char *const wh_keys[] = {"url",
-                                          "format",
-                                          "max_attempts",
-                                          "backoff_seconds",
-                                          "max_backoff_seconds",
-                                          "timeout_seconds",
-                                          NULL};
-    if (!json_is_object(o))
-        return bad(c, "notify", "must be an object");
-    vg_code rc = only_keys(c, o, "notify", allowed);
-    if (rc == VG_OK)
-        rc = get_bool(c, o, "notify", "alerts", &oc->notify_alerts);
-    json_t *w = json_object_get(o, "webhook");
-    if (rc != VG_OK || !w)
-        return rc;
-    if (!json_is_object(w))
-        return bad(c, "notify.webhook", "must be an object");
-    char format[16] = "json";
-    if ((rc = only_keys(c, w, "notify.webhook", wh_keys)) != VG_OK ||
-        (rc = get_str(c, w, "notify.webhook", "url", oc->webhook_url,
-                      sizeof oc->webhook_url, 1)) != VG_OK ||
-        (rc = get_str(c, w, "notify.webhook", "format", format, sizeof format,
-                      0)) != VG_OK ||
-        (rc = get_int(c, w, "notify.webhook", "max_attempts", 1, 100,
-                      &oc->max_attempts)) != VG_OK ||
-        (rc = get_num(c, w, "notify.webhook", "backoff_seconds", 0, 86400,
-                      &oc->backoff_seconds)) != VG_OK ||
-        (rc = get_num(c, w, "notify.webhook", "max_backoff_seconds", 0,
-                      7 * 86400, &oc->max_backoff_seconds)) != VG_OK ||
-        (rc = get_num(c, w, "notify.webhook", "timeout_seconds", 0.1, 600,
-                      &oc->timeout_seconds)) != VG_OK)
-        return rc;
-    if (strcmp(format, "json") && strcmp(format, "slack"))
-        return bad(c, "notify.webhook.format", "must be \"json\" or \"slack\"");
-    oc->webhook_slack = strcmp(format, "slack") == 0;
-    if (oc->webhook_url[0] && strncmp(oc->webhook_url, "http://", 7) &&
-        strncmp(oc->webhook_url, "https://", 8))
-        return bad(c, "notify.webhook.url",
-                   "must start with http:// or https://");
-    return VG_OK;
-}
-
-static vg_code parse_rt(ctx *c, outreach_config *oc, json_t *o)
-{
-    static const char *const allowed[] = {
-        "url",        "user",          "password", "queue",
-        "task_field", "outcome_field", NULL};
-    if (!json_is_object(o))
-        return bad(c, "rt", "must be an object");
-    vg_code rc;
-    if ((rc = only_keys(c, o, "rt", allowed)) != VG_OK ||
-        (rc = get_str(c, o, "rt", "url", oc->rt_url, sizeof oc->rt_url, 1)) !=
-            VG_OK ||
-        (rc = get_str(c, o, "rt", "user", oc->rt_user, sizeof oc->rt_user,
-                      0)) != VG_OK ||
-        (rc = get_str(c, o, "rt", "password", oc->rt_password,
-                      sizeof oc->rt_password, 1)) != VG_OK ||
-        (rc = get_str(c, o, "rt", "queue", oc->rt_queue, sizeof oc->rt_queue,
-                      0)) != VG_OK ||
-        (rc = get_str(c, o, "rt", "task_field", oc->rt_task_field,
-                      sizeof oc->rt_task_field, 0)) != VG_OK ||
-        (rc = get_str(c, o, "rt", "outcome_field", oc->rt_outcome_field,
-                      sizeof oc->rt_outcome_field, 1)) != VG_OK)
-        return rc;
-    /* Trailing slashes would double up in every request path. */
-    size_t n = strlen(oc->rt_url);
-    while (n > 0 && oc->rt_url[n - 1] == '/')
-        oc->rt_url[--n] = '\0';
-    if (oc->rt_url[0] && !oc->rt_user[0])
-        return bad(c, "rt.user", "is required when rt.url is set");
-    if (oc->rt_url[0] && strncmp(oc->rt_url, "http://", 7) &&
-        strncmp(oc->rt_url, "https://", 8))
-        return bad(c, "rt.url", "must start with http:// or https://");
-    return VG_OK;
-}
-
 vg_code outreach_config_from_json(outreach_config *oc, json_t *root,
                                   const char *origin, vg_error *err)
 {
@@ -558,10 +462,6 @@ vg_code outreach_config_from_json(outreach_config *oc, json_t *root,
     json_t *v;
     if ((v = json_object_get(root, "outreach")))
         rc = parse_outreach(&c, oc, v);
-    if (rc == VG_OK && (v = json_object_get(root, "notify")))
-        rc = parse_notify(&c, oc, v);
-    if (rc == VG_OK && (v = json_object_get(root, "rt")))
-        rc = parse_rt(&c, oc, v);
     return rc;
 }
 
@@ -571,12 +471,11 @@ vg_code outreach_config_load(outreach_config *oc, const char *path,
     outreach_config_defaults(oc);
     if (!path || !*path)
         return VG_OK;
-    json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return vg_fail(err, VG_ECONFIG, "%s:%d:%d: %s", path, je.line,
-                       je.column, je.text);
-    vg_code rc = outreach_config_from_json(oc, root, path, err);
+    json_t *root;
+    vg_code rc = cfg_read_file(path, &root, err);
+    if (rc != VG_OK)
+        return rc;
+    rc = outreach_config_from_json(oc, root, path, err);
     json_decref(root);
     return rc;
 }
@@ -587,25 +486,6 @@ void outreach_print_keys(FILE *out)
         {"outreach.playbooks", "the five default playbooks",
          "array of playbooks: name, trigger, task, cooldown_days (README, "
          "Outreach)"},
-        {"notify.webhook.url", "null",
-         "POST every new task (and open trend alert) here; null: no webhook"},
-        {"notify.webhook.format", "\"json\"",
-         "json (the task object) or slack ({\"text\": ...})"},
-        {"notify.webhook.max_attempts", "8",
-         "attempts before a delivery is given up (error kept)"},
-        {"notify.webhook.backoff_seconds", "30",
-         "delay before the first retry; doubles per attempt"},
-        {"notify.webhook.max_backoff_seconds", "3600", "cap on the delay"},
-        {"notify.webhook.timeout_seconds", "10", "per request"},
-        {"notify.alerts", "true", "deliver open trend alerts too"},
-        {"rt.url", "null", "Request Tracker 5 base URL; null: no RT tickets"},
-        {"rt.user", "–", "RT user (basic auth)"},
-        {"rt.password", "null", "RT password (never logged)"},
-        {"rt.queue", "\"General\"", "RT queue the tickets go to"},
-        {"rt.task_field", "\"VigilTaskId\"",
-         "RT ticket custom field carrying vigil's task id"},
-        {"rt.outcome_field", "\"VigilOutcome\"",
-         "RT custom field read as the outcome when a ticket is resolved"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         fprintf(out, "| `%s` | `%s` | %s |\n", rows[i][0], rows[i][1],

@@ -1,7 +1,7 @@
 /* playbook.h — the outreach configuration: playbooks (trigger, task template,
- * cooldown) and the delivery targets (webhook, Request Tracker 5).
- * These keys (`outreach.*`, `notify.*`, `rt.*`) are read here, not in
- * core/cfg.c, because playbooks are a list of objects; errors name the key. */
+ * cooldown). `outreach.*` is read here, not in core/cfg.c, because playbooks
+ * are a list of objects; errors name the key. Delivery targets (`notify.*`,
+ * `rt.*`) belong to deliver/config.h. */
 #ifndef VG_OUTREACH_PLAYBOOK_H
 #define VG_OUTREACH_PLAYBOOK_H
 
@@ -51,26 +51,11 @@ typedef struct outreach_config {
     int nplaybooks;
     int defaulted; /* 1 when no outreach.playbooks key: the defaults apply */
     outreach_playbook playbooks[OUTREACH_MAX_PLAYBOOKS];
-    /* notify.webhook.* — empty url: no webhook deliveries are queued */
-    char webhook_url[512];
-    int webhook_slack; /* notify.webhook.format "slack": {"text": ...} */
-    int max_attempts;
-    double backoff_seconds; /* first retry delay; doubles per attempt */
-    double max_backoff_seconds;
-    double timeout_seconds;
-    int notify_alerts; /* also deliver open trend alerts */
-    /* rt.* — empty url: no Request Tracker tickets */
-    char rt_url[256];
-    char rt_user[128];
-    char rt_password[128]; /* never logged or printed */
-    char rt_queue[128];
-    char rt_task_field[128];    /* ticket custom field holding the task id */
-    char rt_outcome_field[128]; /* optional custom field read as outcome */
 } outreach_config;
 
-/* Defaults: no webhook, no RT, and the five default playbooks. */
+/* Defaults: the five default playbooks. */
 void outreach_config_defaults(outreach_config *oc);
-/* Read `outreach.*`, `notify.*` and `rt.*` from the config file at `path`
+/* Read `outreach.*` from the config file at `path`
  * (NULL or "": defaults only). Other keys are ignored (core/cfg.c checks
  * them). Mistakes fail with VG_ECONFIG naming the file and the key, e.g.
  * "vigil.json: key 'outreach.playbooks[2].trigger.days' must be ...". */
@@ -81,9 +66,6 @@ vg_code outreach_config_from_json(outreach_config *oc, json_t *root,
                                   const char *origin, vg_error *err);
 
 const char *outreach_trigger_name(outreach_trigger t);
-/* Tier names by rank: healthy, watch, at_risk, critical; -1 if unknown. */
-int outreach_tier_rank(const char *tier);
-const char *outreach_tier_name(int rank);
 /* The placeholders a title or body may use, space-separated (for docs). */
 const char *outreach_placeholders(void);
 /* Markdown rows of the keys read here (appended to `vigil config-keys`). */

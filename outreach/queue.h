@@ -9,6 +9,7 @@
 #include "core/cfg.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "deliver/config.h"
 #include "outreach/playbook.h"
 
 /* Run every playbook of `oc` as of day `as_of` (rows strictly before as_of
@@ -18,8 +19,9 @@
  * skipped_duplicates, cooldown, auto_closed, assigned, unassigned, open and
  * per-playbook counts. */
 vg_code outreach_run(db_conn *db, const vg_config *cfg,
-                     const outreach_config *oc, const vg_log *lg, int as_of,
-                     json_t **summary, vg_error *err);
+                     const outreach_config *oc, const deliver_config *dc,
+                     const vg_log *lg, int as_of, json_t **summary,
+                     vg_error *err);
 
 /* Assign every open task (priority desc, task_id) to the active specialist
  * speaking the customer's language, holding the required skills, with the

@@ -44,13 +44,13 @@ static json_t *row_json(PGresult *r)
 vg_code tasks_list(db_conn *db, const tasks_filter *f, json_t **out,
                    vg_error *err)
 {
-    char lim[32];
-    snprintf(lim, sizeof lim, "%ld", f->limit > 0 ? f->limit : 100);
     const char *st = f->status ? f->status : "active";
-    const char *p[5] = {st, f->assignee, f->playbook, f->customer, lim};
+    const db_param p[5] = {DB_TEXT(st), DB_TEXT(f->assignee),
+                           DB_TEXT(f->playbook), DB_TEXT(f->customer),
+                           DB_INT(f->limit > 0 ? f->limit : 100)};
     PGresult *r = NULL;
     *out = NULL;
-    vg_code rc = db_exec(
+    vg_code rc = db_exec_params(
         db,
         "SELECT coalesce(json_agg(x.j::json ORDER BY x.priority DESC NULLS "
         " LAST, x.task_id), '[]')::text FROM (SELECT t.task_id, "
@@ -74,15 +74,14 @@ vg_code tasks_list(db_conn *db, const tasks_filter *f, json_t **out,
 static vg_code explain(db_conn *db, long long task_id, const char *verb,
                        vg_error *err)
 {
-    char id[32];
-    snprintf(id, sizeof id, "%lld", task_id);
-    const char *p[1] = {id};
+    const db_param p[1] = {DB_INT(task_id)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(db,
-                         "SELECT status, coalesce(assignee, ''), "
-                         "coalesce(outcome, '') FROM vigil.outreach_tasks "
-                         "WHERE task_id = $1::bigint",
-                         1, p, &r, err);
+    vg_code rc =
+        db_exec_params(db,
+                       "SELECT status, coalesce(assignee, ''), "
+                       "coalesce(outcome, '') FROM vigil.outreach_tasks "
+                       "WHERE task_id = $1::bigint",
+                       1, p, &r, err);
     if (rc != VG_OK)
         return rc;
     if (PQntuples(r) == 0)
@@ -103,14 +102,14 @@ static vg_code explain(db_conn *db, long long task_id, const char *verb,
 vg_code tasks_claim(db_conn *db, long long task_id, const char *specialist,
                     int force, json_t **task, vg_error *err)
 {
-    char id[32];
-    snprintf(id, sizeof id, "%lld", task_id);
-    const char *p[3] = {id, specialist, force ? "t" : "f"};
+    const db_param p[3] = {DB_INT(task_id), DB_TEXT(specialist),
+                           DB_TEXT(force ? "t" : "f")};
     PGresult *r = NULL;
-    vg_code rc = db_exec(db,
-                         "SELECT 1 FROM vigil.specialists WHERE specialist_id "
-                         "= $1 AND active",
-                         1, p + 1, &r, err);
+    vg_code rc =
+        db_exec_params(db,
+                       "SELECT 1 FROM vigil.specialists WHERE specialist_id "
+                       "= $1 AND active",
+                       1, p + 1, &r, err);
     if (rc == VG_OK && PQntuples(r) == 0)
         rc = vg_fail(err, VG_EUSAGE,
                      "no active specialist '%s' in vigil.specialists",
@@ -118,7 +117,7 @@ vg_code tasks_claim(db_conn *db, long long task_id, const char *specialist,
     PQclear(r);
     r = NULL;
     if (rc == VG_OK)
-        rc = db_exec(
+        rc = db_exec_params(
             db,
             "UPDATE vigil.outreach_tasks t SET status = 'assigned', assignee "
             " = $2, assigned_at = now(), updated_at = now(), reason = "
@@ -146,11 +145,10 @@ vg_code tasks_close(db_conn *db, long long task_id, const char *status,
     if (!tasks_outcome_valid(outcome))
         return vg_fail(err, VG_EUSAGE, "outcome '%s' is not one of: %s",
                        outcome ? outcome : "", tasks_outcomes());
-    char id[32];
-    snprintf(id, sizeof id, "%lld", task_id);
-    const char *p[5] = {id, status, outcome, note, at};
+    const db_param p[5] = {DB_INT(task_id), DB_TEXT(status), DB_TEXT(outcome),
+                           DB_TEXT(note), DB_TEXT(at)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(
+    vg_code rc = db_exec_params(
         db,
         "UPDATE vigil.outreach_tasks t SET status = $2, outcome = $3, "
         " outcome_note = $4, closed_at = coalesce($5::timestamptz, now()), "

@@ -17,11 +17,15 @@
 #include "core/date.h"
 #include "report/html.h"
 #include "report/svg.h"
+#include "score/score.h"
 
-#define NTIERS 4
-static const char *const tier_names[NTIERS] = {"healthy", "watch", "at_risk",
-                                               "critical"};
+#define NTIERS SCORE_NTIERS
+#define TIER_NAME_(name) name,
+static const char *const tier_names[NTIERS] = {SCORE_TIERS(TIER_NAME_, )};
+/* By tier rank: chart fills, and badges dark enough for white text. */
 static const char *const tier_colors[NTIERS] = {"#2e7d32", "#c9a227", "#e65100",
+                                                "#b71c1c"};
+static const char *const tier_badges[NTIERS] = {"#2e7d32", "#9a7b00", "#e65100",
                                                 "#b71c1c"};
 
 /* One open alert's window, to shade the days it covers in topic charts. */
@@ -59,7 +63,7 @@ void report_opts_default(report_opts *o)
 /* Runs a query in a savepoint. A failing query is soft: *res stays NULL,
  * x->soft says why and the snapshot stays usable. Only a failure of the
  * savepoint itself (the connection is gone) is returned as an error. */
-static vg_code try_query(rctx *x, const char *sql, int n, const char *const *p,
+static vg_code try_query(rctx *x, const char *sql, int n, const db_param *p,
                          PGresult **res, vg_error *err)
 {
     *res = NULL;
@@ -69,7 +73,7 @@ static vg_code try_query(rctx *x, const char *sql, int n, const char *const *p,
         return rc;
     vg_error qe;
     vg_error_clear(&qe);
-    if (db_exec(x->db, sql, n, p, res, &qe) == VG_OK) {
+    if (db_exec_params(x->db, sql, n, p, res, &qe) == VG_OK) {
         rc = db_run(x->db, "RELEASE SAVEPOINT report_section", err);
         if (rc != VG_OK) {
             PQclear(*res);
@@ -156,7 +160,7 @@ static void metric_cell(html_buf *h, const json_t *obj, const char *key)
 static vg_code load_context(rctx *x, vg_error *err)
 {
     PGresult *r = NULL;
-    const char *p[2] = {x->d, NULL};
+    db_param p[2] = {DB_TEXT(x->d), DB_NULL};
     vg_code rc = try_query(
         x, "SELECT max(as_of)::text FROM vigil.scores WHERE as_of <= $1::date",
         1, p, &r, err);
@@ -167,7 +171,7 @@ static vg_code load_context(rctx *x, vg_error *err)
     PQclear(r);
     /* The model behind the latest scores; else the champion, else the newest
      * model; never one trained as of a later date. */
-    p[1] = x->scores_d[0] ? x->scores_d : NULL;
+    p[1] = DB_TEXT(x->scores_d[0] ? x->scores_d : NULL);
     rc = try_query(x,
                    "SELECT model_id, metrics::text FROM vigil.models "
                    "WHERE as_of <= $1::date ORDER BY model_id = "
@@ -194,7 +198,7 @@ static vg_code load_context(rctx *x, vg_error *err)
 
 /* ---- page frame --------------------------------------------------------- */
 
-static const char css[] =
+static const char css_head[] =
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,"
     "'DejaVu Sans',sans-serif;color:#1d2430;max-width:1100px;margin:0 auto;"
     "padding:16px 24px}\n"
@@ -212,9 +216,9 @@ static const char css[] =
     ".meta{color:#5b6573}\n"
     ".tier{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;"
     "font-size:12px;-webkit-print-color-adjust:exact;print-color-adjust:exact}"
-    "\n"
-    ".tier-healthy{background:#2e7d32}.tier-watch{background:#9a7b00}"
-    ".tier-at_risk{background:#e65100}.tier-critical{background:#b71c1c}\n"
+    "\n";
+/* (the .tier-NAME badge rules go between the two) */
+static const char css_tail[] =
     ".terms{color:#5b6573;font-size:12px}\n"
     "ul.why{margin:0;padding-left:18px}\n"
     "svg.chart{max-width:100%;height:auto;display:block}\n"
@@ -244,7 +248,14 @@ static void page_open(rctx *x)
              "<meta name=\"generator\" content=\"vigil report\">\n"
              "<title>vigil report as of ");
     html_text(x->h, x->d);
-    html_printf(x->h, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", css);
+    html_raw(x->h, "</title>\n<style>\n");
+    html_raw(x->h, css_head);
+    for (int t = 0; t < NTIERS; t++)
+        html_printf(x->h, ".tier-%s{background:%s}", tier_names[t],
+                    tier_badges[t]);
+    html_raw(x->h, "\n");
+    html_raw(x->h, css_tail);
+    html_raw(x->h, "</style>\n</head>\n<body>\n");
 }
 
 /* ---- summary: what, when, which model and how good it is ---------------- */
@@ -252,9 +263,7 @@ static void page_open(rctx *x)
 static void model_line(rctx *x, vg_error *err, vg_code *rc)
 {
     html_buf *h = x->h;
-    char ids[32];
-    snprintf(ids, sizeof ids, "%lld", x->model_id);
-    const char *p[1] = {ids};
+    const db_param p[1] = {DB_INT(x->model_id)};
     PGresult *r = NULL;
     *rc = try_query(x,
                     "SELECT as_of::text, horizon_days, is_champion "
@@ -349,6 +358,9 @@ static vg_code sec_summary(rctx *x, vg_error *err)
 
 /* ---- tier distribution over the last score dates ------------------------ */
 
+/* One count per tier, in rank order, each followed by a comma. */
+#define TIER_COUNT_SQL_(name) "count(*) FILTER (WHERE tier = '" name "'), "
+
 static void tier_table(rctx *x, PGresult *r, const char **labels, int nd)
 {
     html_buf *h = x->h;
@@ -376,9 +388,7 @@ static vg_code sec_tiers(rctx *x, vg_error *err)
 {
     html_buf *h = x->h;
     section_open(x, "tiers", "Tier distribution over time");
-    char n[16];
-    snprintf(n, sizeof n, "%d", x->o->score_dates);
-    const char *p[2] = {x->d, n};
+    const db_param p[2] = {DB_TEXT(x->d), DB_INT(x->o->score_dates)};
     PGresult *r = NULL;
     /* The score dates come from a loose index scan over the primary key: a
      * DISTINCT would read every score ever written. */
@@ -389,13 +399,12 @@ static vg_code sec_tiers(rctx *x, vg_error *err)
         " UNION ALL SELECT (SELECT max(s.as_of) FROM vigil.scores s"
         "  WHERE s.as_of < d.as_of), d.n + 1 FROM d"
         "  WHERE d.as_of IS NOT NULL AND d.n < $2::int) "
-        "SELECT s.as_of::text, count(*) FILTER (WHERE tier = 'healthy'), "
-        " count(*) FILTER (WHERE tier = 'watch'), "
-        " count(*) FILTER (WHERE tier = 'at_risk'), "
-        " count(*) FILTER (WHERE tier = 'critical'), count(*), "
-        " avg(churn_risk) "
-        "FROM vigil.scores s JOIN d ON d.as_of = s.as_of "
-        "GROUP BY s.as_of ORDER BY s.as_of",
+        "SELECT s.as_of::text, " SCORE_TIERS(
+            TIER_COUNT_SQL_, ) " count(*), "
+                               " avg(churn_risk) "
+                               "FROM vigil.scores s JOIN d ON d.as_of = "
+                               "s.as_of "
+                               "GROUP BY s.as_of ORDER BY s.as_of",
         2, p, &r, err);
     if (rc != VG_OK)
         return rc;
@@ -606,9 +615,7 @@ static vg_code sec_customers(rctx *x, vg_error *err)
         set_section(x, "customers", "empty", 0);
         return VG_OK;
     }
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", x->o->top_customers);
-    const char *p[2] = {x->scores_d, lim};
+    const db_param p[2] = {DB_TEXT(x->scores_d), DB_INT(x->o->top_customers)};
     const char *fmt = "SELECT s.customer_id, s.churn_risk, s.health, s.tier, "
                       "s.drivers::text, %s FROM vigil.scores s %s%s%s "
                       "WHERE s.as_of = $1::date "
@@ -656,7 +663,7 @@ static vg_code sec_customers(rctx *x, vg_error *err)
  * window start and end as day numbers. */
 static vg_code query_alerts(rctx *x, PGresult **res, vg_error *err)
 {
-    const char *p[1] = {x->d};
+    const db_param p[1] = {DB_TEXT(x->d)};
     /* What the alert looked like at D: `vigil topics` keeps every run's view
      * in trend_alert_days, so the latest day on or before D is exact. Rows
      * written without that history (other writers, older versions) fall
@@ -893,10 +900,8 @@ static vg_code sec_topics(rctx *x, const char *alert_ids, vg_error *err)
         set_section(x, "topics", "empty", 0);
         return VG_OK;
     }
-    char days[16], top[16];
-    snprintf(days, sizeof days, "%d", x->o->trend_days);
-    snprintf(top, sizeof top, "%d", x->o->top_topics);
-    const char *p[4] = {x->d, days, top, alert_ids};
+    const db_param p[4] = {DB_TEXT(x->d), DB_INT(x->o->trend_days),
+                           DB_INT(x->o->top_topics), DB_TEXT(alert_ids)};
     const char *fmt =
         "WITH w AS (SELECT tt.topic_id, "
         "  (tk.created_at AT TIME ZONE 'UTC')::date - ($1::date - $2::int) "

@@ -97,10 +97,20 @@ json_t *drivers_for_row(const feat_spec *spec, const float *x,
                      sizeof text);
         json_t *val = isnan(v) ? json_string("unknown")
                                : json_real(round(v * 1000) / 1000);
-        json_array_append_new(arr, json_pack("{s:s, s:o, s:f, s:s}", "feature",
-                                             fi->name, "value", val, "effect",
-                                             round(contrib[j] * 10000) / 10000,
-                                             "text", text));
+        if (!val) {
+            json_decref(arr);
+            return NULL;
+        }
+        /* NULL when out of memory or when a text is not UTF-8 (a name from
+         * the source cut mid-character): that driver is left out rather than
+         * failing the whole score. */
+        json_t *o = json_pack("{s:s, s:o, s:f, s:s}", "feature", fi->name,
+                              "value", val, "effect",
+                              round(contrib[j] * 10000) / 10000, "text", text);
+        if (o && json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
     }
     return arr;
 }

@@ -31,15 +31,37 @@ int score_health(double risk)
     return (int)lround(100.0 * (1.0 - sqrt(risk)));
 }
 
-const char *score_tier(const vg_config *cfg, double risk)
+#define TIER_NAME_(name) name,
+static const char *const tier_names[SCORE_NTIERS] = {SCORE_TIERS(TIER_NAME_, )};
+
+const char *score_tier_name(int rank)
+{
+    return rank >= 0 && rank < SCORE_NTIERS ? tier_names[rank] : "?";
+}
+
+int score_tier_rank(const char *name)
+{
+    for (int i = 0; name && i < SCORE_NTIERS; i++)
+        if (strcmp(name, tier_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* The rank of a churn risk by the config's cut-offs. */
+static int tier_rank_of(const vg_config *cfg, double risk)
 {
     if (risk >= cfg->tier_critical)
-        return "critical";
+        return 3;
     if (risk >= cfg->tier_at_risk)
-        return "at_risk";
+        return 2;
     if (risk >= cfg->tier_watch)
-        return "watch";
-    return "healthy";
+        return 1;
+    return 0;
+}
+
+const char *score_tier(const vg_config *cfg, double risk)
+{
+    return tier_names[tier_rank_of(cfg, risk)];
 }
 
 /* Median of every column over the scored population, NaN ignored. */
@@ -101,31 +123,21 @@ static void *word_rows(void *arg)
     return NULL;
 }
 
-vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
-                  int as_of, long long model_id, int quiet, json_t **summary,
-                  vg_error *err)
+/* The model to score with: the champion (model_id <= 0) or model_id. A
+ * champion trained after the date would use the future and is refused; an
+ * explicit model is only warned about (a replay, not a backtest). */
+static vg_code load_model(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                          int as_of, long long model_id, stored_model **out,
+                          vg_error *err)
 {
     stored_model *sm = NULL;
-    feat_spec *spec = NULL;
-    feat_matrix *m = NULL;
-    double *prob = NULL, *typical = NULL;
-    float *contrib = NULL;
-    char **drs = NULL; /* drivers JSON of the current batch */
-    json_t *stats = json_object();
-    db_copy_in *cp = NULL;
-    int in_tx = 0;
-    long tiers[4] = {0, 0, 0, 0};
-    const char *tier_names[4] = {"healthy", "watch", "at_risk", "critical"};
-    char d[DATE_BUF];
-    date_format(as_of, d);
-    *summary = NULL;
-
     vg_code rc = store_load(db, model_id, cfg->train_horizon_days, &sm, err);
     if (rc != VG_OK)
-        goto cleanup;
+        return rc;
     if (sm->as_of > as_of) {
-        char md[DATE_BUF];
+        char md[DATE_BUF], d[DATE_BUF];
         date_format(sm->as_of, md);
+        date_format(as_of, d);
         if (model_id <= 0) {
             rc = vg_fail(err, VG_ENOMODEL,
                          "the champion (model %lld) was trained as of %s, "
@@ -133,134 +145,259 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                          "it would use the future. Run `vigil train --as-of "
                          "%s` first, or pass --model",
                          sm->model_id, md, d, d, d);
-            goto cleanup;
+            store_model_free(sm);
+            return rc;
         }
         log_warn(lg,
                  "model %lld was trained as of %s, after %s: this is not a "
                  "faithful backtest",
                  sm->model_id, md, d);
     }
-    if ((rc = feat_spec_from_json(sm->features, &spec, err)) != VG_OK)
+    *out = sm;
+    return VG_OK;
+}
+
+/* One scoring run's state: the model, the features and per-batch buffers. */
+typedef struct scoring {
+    const vg_config *cfg;
+    const stored_model *sm;
+    const feat_spec *spec;
+    const feat_matrix *m;
+    const char *d;   /* the as-of date, YYYY-MM-DD */
+    double *prob;    /* per row: raw probability, then calibrated risk */
+    double *typical; /* per column: the population's median */
+    float *contrib;  /* per batch row: ncols+1 contributions */
+    char **drs;      /* per batch row: drivers JSON */
+    long tiers[SCORE_NTIERS];
+} scoring;
+
+static vg_code scoring_alloc(scoring *S, vg_error *err)
+{
+    size_t nc = S->m->ncols;
+    S->prob = malloc((S->m->nrows + 1) * sizeof *S->prob);
+    S->typical = malloc((nc + 1) * sizeof *S->typical);
+    S->contrib = malloc((size_t)SCORE_BATCH * (nc + 1) * sizeof *S->contrib);
+    S->drs = calloc(SCORE_BATCH, sizeof *S->drs);
+    if (!S->prob || !S->typical || !S->contrib || !S->drs)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return column_medians(S->m, S->typical, err);
+}
+
+static void scoring_free(scoring *S)
+{
+    free(S->prob);
+    free(S->typical);
+    free(S->contrib);
+    for (size_t i = 0; S->drs && i < SCORE_BATCH; i++)
+        free(S->drs[i]);
+    free(S->drs);
+}
+
+/* Predict rows [start, start+n) and word their drivers. Wording (JSON)
+ * costs as much as the predictions: two threads share the batch. */
+static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
+{
+    size_t nc = S->m->ncols;
+    const float *x = &S->m->x[start * nc];
+    vg_code rc = booster_predict(S->sm->b, x, n, nc, S->prob + start, err);
+    if (rc == VG_OK)
+        rc = booster_contribs(S->sm->b, x, n, nc, 0, S->contrib, err);
+    if (rc != VG_OK)
+        return rc;
+    word_job jobs[2];
+    pthread_t th;
+    for (int w = 0; w < 2; w++)
+        jobs[w] = (word_job){S->cfg,
+                             S->spec,
+                             S->sm->cal,
+                             x,
+                             S->contrib,
+                             S->typical,
+                             nc,
+                             S->prob + start,
+                             S->drs,
+                             w == 0 ? 0 : n / 2,
+                             w == 0 ? n / 2 : n,
+                             0};
+    int threaded = pthread_create(&th, NULL, word_rows, &jobs[1]) == 0;
+    word_rows(&jobs[0]);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        word_rows(&jobs[1]);
+    if (jobs[0].failed || jobs[1].failed)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return VG_OK;
+}
+
+/* Append rows [start, start+n) to the COPY into vigil.scores. */
+static vg_code copy_batch(scoring *S, db_copy_in *cp, size_t start, size_t n,
+                          vg_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t r = start + i;
+        double risk = S->prob[r];
+        int t = tier_rank_of(S->cfg, risk);
+        S->tiers[t]++;
+        db_copy_field(cp, S->d);
+        db_copy_field(cp, S->m->ids[r]);
+        db_copy_field_fmt(cp, "%lld", S->sm->model_id);
+        db_copy_field_fmt(cp, "%.17g", risk);
+        db_copy_field_fmt(cp, "%d", score_health(risk));
+        db_copy_field(cp, tier_names[t]);
+        db_copy_field(cp, S->drs[i]);
+        free(S->drs[i]);
+        S->drs[i] = NULL;
+        vg_code rc = db_copy_row_end(cp, err);
+        if (rc != VG_OK)
+            return rc;
+    }
+    return VG_OK;
+}
+
+/* Replace the date's rows in vigil.scores in one transaction, batch by
+ * batch so memory does not grow with the contributions. */
+static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
+                            vg_error *err)
+{
+    db_copy_in *cp = NULL;
+    vg_code rc = db_begin(db, err);
+    if (rc != VG_OK)
+        return rc;
+    const char *p[1] = {S->d};
+    rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1, p,
+                 NULL, err);
+    if (rc == VG_OK)
+        rc = db_copy_in_begin(db,
+                              "COPY vigil.scores (as_of, customer_id, "
+                              "model_id, churn_risk, health, "
+                              "tier, drivers) FROM STDIN",
+                              &cp, err);
+    for (size_t start = 0; rc == VG_OK && start < S->m->nrows;
+         start += SCORE_BATCH) {
+        size_t n = S->m->nrows - start < SCORE_BATCH ? S->m->nrows - start
+                                                     : SCORE_BATCH;
+        rc = predict_batch(S, start, n, err);
+        if (rc == VG_OK)
+            rc = copy_batch(S, cp, start, n, err);
+    }
+    if (rc != VG_OK) {
+        if (cp)
+            db_copy_in_end(cp, 1, NULL); /* the rollback reports nothing */
+        db_rollback(db);
+        return rc;
+    }
+    log_debug(lg, "predictions and drivers written; committing");
+    rc = db_copy_in_end(cp, 0, err);
+    if (rc == VG_OK)
+        rc = db_commit(db, err);
+    if (rc != VG_OK)
+        db_rollback(db);
+    return rc;
+}
+
+/* The contract's score summary, plus what was skipped (stats, borrowed). */
+static json_t *score_summary(const scoring *S, json_t *stats)
+{
+    double mean = 0;
+    for (size_t r = 0; r < S->m->nrows; r++)
+        mean += S->prob[r];
+    mean = S->m->nrows ? mean / (double)S->m->nrows : 0;
+    json_t *tiers = json_object();
+    for (int t = 0; tiers && t < SCORE_NTIERS; t++)
+        if (json_object_set_new(tiers, tier_names[t],
+                                json_integer((json_int_t)S->tiers[t])) != 0) {
+            json_decref(tiers);
+            tiers = NULL;
+        }
+    if (!tiers)
+        return NULL;
+    return json_pack(
+        "{s:s, s:I, s:I, s:o, s:f, s:s, s:O}", "as_of", S->d, "scored",
+        (json_int_t)S->m->nrows, "model_id", (json_int_t)S->sm->model_id,
+        "tiers", tiers, "mean_churn_risk", mean, "drivers_method",
+        "xgboost approximate contributions (Saabas)", "skipped", stats);
+}
+
+vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                  int as_of, long long model_id, int quiet, json_t **summary,
+                  vg_error *err)
+{
+    stored_model *sm = NULL;
+    feat_spec *spec = NULL;
+    feat_matrix *m = NULL;
+    char d[DATE_BUF];
+    date_format(as_of, d);
+    scoring S = {.cfg = cfg, .d = d};
+    *summary = NULL;
+    json_t *stats = json_object();
+    if (!stats)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+
+    vg_code rc = load_model(db, cfg, lg, as_of, model_id, &sm, err);
+    if (rc == VG_OK)
+        rc = feat_spec_from_json(sm->features, &spec, err);
+    if (rc != VG_OK)
         goto cleanup;
     feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet};
     if ((rc = feat_build(db, cfg, spec, &req, lg, &m, stats, err)) != VG_OK)
         goto cleanup;
     log_debug(lg, "features ready: %zu rows", m->nrows);
-    size_t nc = m->ncols;
-    prob = malloc((m->nrows + 1) * sizeof *prob);
-    typical = malloc((nc + 1) * sizeof *typical);
-    contrib = malloc((size_t)SCORE_BATCH * (nc + 1) * sizeof *contrib);
-    drs = calloc(SCORE_BATCH, sizeof *drs);
-    if (!prob || !typical || !contrib || !drs) {
+    S.sm = sm;
+    S.spec = spec;
+    S.m = m;
+    if ((rc = scoring_alloc(&S, err)) != VG_OK ||
+        (rc = write_scores(db, lg, &S, err)) != VG_OK)
+        goto cleanup;
+    *summary = score_summary(&S, stats);
+    if (!*summary) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    if ((rc = column_medians(m, typical, err)) != VG_OK)
-        goto cleanup;
-
-    if ((rc = db_begin(db, err)) != VG_OK)
-        goto cleanup;
-    in_tx = 1;
-    const char *p[1] = {d};
-    if ((rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1,
-                      p, NULL, err)) != VG_OK)
-        goto cleanup;
-    if ((rc = db_copy_in_begin(db,
-                               "COPY vigil.scores (as_of, customer_id, "
-                               "model_id, churn_risk, health, "
-                               "tier, drivers) FROM STDIN",
-                               &cp, err)) != VG_OK)
-        goto cleanup;
-    for (size_t start = 0; start < m->nrows; start += SCORE_BATCH) {
-        size_t n =
-            m->nrows - start < SCORE_BATCH ? m->nrows - start : SCORE_BATCH;
-        const float *x = &m->x[start * nc];
-        if ((rc = booster_predict(sm->b, x, n, nc, prob + start, err)) !=
-                VG_OK ||
-            (rc = booster_contribs(sm->b, x, n, nc, 0, contrib, err)) != VG_OK)
-            goto cleanup;
-        /* Wording the drivers (JSON) costs as much as the predictions:
-         * two threads share each batch. */
-        word_job jobs[2];
-        pthread_t th;
-        for (int w = 0; w < 2; w++)
-            jobs[w] = (word_job){cfg,
-                                 spec,
-                                 sm->cal,
-                                 x,
-                                 contrib,
-                                 typical,
-                                 nc,
-                                 prob + start,
-                                 drs,
-                                 w == 0 ? 0 : n / 2,
-                                 w == 0 ? n / 2 : n,
-                                 0};
-        int threaded = pthread_create(&th, NULL, word_rows, &jobs[1]) == 0;
-        word_rows(&jobs[0]);
-        if (threaded)
-            pthread_join(th, NULL);
-        else
-            word_rows(&jobs[1]);
-        if (jobs[0].failed || jobs[1].failed) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        for (size_t i = 0; i < n; i++) {
-            size_t r = start + i;
-            double risk = prob[r];
-            const char *tier = score_tier(cfg, risk);
-            for (int t = 0; t < 4; t++)
-                tiers[t] += strcmp(tier, tier_names[t]) == 0;
-            db_copy_field(cp, d);
-            db_copy_field(cp, m->ids[r]);
-            db_copy_field_fmt(cp, "%lld", sm->model_id);
-            db_copy_field_fmt(cp, "%.17g", risk);
-            db_copy_field_fmt(cp, "%d", score_health(risk));
-            db_copy_field(cp, tier);
-            db_copy_field(cp, drs[i]);
-            free(drs[i]);
-            drs[i] = NULL;
-            if ((rc = db_copy_row_end(cp, err)) != VG_OK)
-                goto cleanup;
-        }
-    }
-    log_debug(lg, "predictions and drivers written; committing");
-    rc = db_copy_in_end(cp, 0, err);
-    cp = NULL;
-    if (rc == VG_OK)
-        rc = db_commit(db, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    in_tx = 0;
-
-    double mean = 0;
-    for (size_t r = 0; r < m->nrows; r++)
-        mean += prob[r];
-    mean = m->nrows ? mean / (double)m->nrows : 0;
-    *summary = json_pack(
-        "{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:f, s:s, s:O}", "as_of", d,
-        "scored", (json_int_t)m->nrows, "model_id", (json_int_t)sm->model_id,
-        "tiers", "healthy", (json_int_t)tiers[0], "watch", (json_int_t)tiers[1],
-        "at_risk", (json_int_t)tiers[2], "critical", (json_int_t)tiers[3],
-        "mean_churn_risk", mean, "drivers_method",
-        "xgboost approximate contributions (Saabas)", "skipped", stats);
     log_debug(lg, "scored %zu customers as of %s with model %lld", m->nrows, d,
               sm->model_id);
 cleanup:
-    if (cp)
-        db_copy_in_end(cp, 1, NULL);
-    if (in_tx)
-        db_rollback(db);
-    free(prob);
-    free(typical);
-    free(contrib);
-    for (size_t i = 0; drs && i < SCORE_BATCH; i++)
-        free(drs[i]);
-    free(drs);
+    scoring_free(&S);
     json_decref(stats);
     feat_matrix_free(m);
     feat_spec_free(spec);
     store_model_free(sm);
     return rc;
+}
+
+vg_code score_riskiest(db_conn *db, const char *as_of, int n, json_t **rows,
+                       vg_error *err)
+{
+    const db_param p[2] = {DB_TEXT(as_of), DB_INT(n)};
+    PGresult *r = NULL;
+    *rows = NULL;
+    vg_code rc = db_exec_params(
+        db,
+        "SELECT customer_id, churn_risk, health, tier, "
+        " coalesce((SELECT string_agg(d->>'text', '; ') FROM "
+        "  (SELECT jsonb_array_elements(drivers) d) x), '') "
+        "FROM vigil.scores WHERE as_of = $1::date ORDER BY churn_risk "
+        "DESC, customer_id LIMIT $2::int",
+        2, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    json_t *out = json_array();
+    for (int i = 0; out && i < PQntuples(r); i++) {
+        json_t *row = json_pack(
+            "{s:s, s:f, s:i, s:s, s:s}", "customer_id", PQgetvalue(r, i, 0),
+            "churn_risk", atof(PQgetvalue(r, i, 1)), "health",
+            atoi(PQgetvalue(r, i, 2)), "tier", PQgetvalue(r, i, 3), "reasons",
+            PQgetvalue(r, i, 4));
+        if (!row || json_array_append_new(out, row) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    PQclear(r);
+    if (!out)
+        return vg_fail(err, VG_ENOMEM,
+                       "out of memory or text that is not "
+                       "UTF-8 in vigil.scores");
+    *rows = out;
+    return VG_OK;
 }

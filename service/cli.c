@@ -4,12 +4,40 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include "core/date.h"
 #include "core/jobrun.h"
 #include "core/migrate.h"
+
+vg_code cli_load_config(cli *c, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    json_t *root = NULL;
+    deliver_config_defaults(&c->dc);
+    if (!c->oc && !(c->oc = malloc(sizeof *c->oc)))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    outreach_config_defaults(c->oc);
+    if (!c->config_path)
+        return VG_OK;
+    if ((rc = cfg_load(&c->cfg, c->config_path, err)) != VG_OK ||
+        (rc = cfg_read_file(c->config_path, &root, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = outreach_config_from_json(c->oc, root, c->config_path, err)) ==
+        VG_OK)
+        rc = deliver_config_from_json(&c->dc, root, c->config_path, err);
+cleanup:
+    json_decref(root);
+    return rc;
+}
+
+void cli_release(cli *c)
+{
+    free(c->oc);
+    c->oc = NULL;
+}
 
 void cli_print_json(json_t *j)
 {
@@ -83,7 +111,13 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
         return rc;
     c->log.job = job;
     double t0 = cli_now_s();
-    rc = body(c, db, arg, summary, err);
+    rc =
+        db_set_job(db, job, run_id,
+                   strcmp(job, "train") == 0 ? c->cfg.db_train_statement_timeout
+                                             : c->cfg.db_statement_timeout,
+                   err);
+    if (rc == VG_OK)
+        rc = body(c, db, arg, summary, err);
     if (*summary) {
         json_object_set_new(*summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));

@@ -9,11 +9,17 @@
 #include "core/db.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "deliver/config.h"
+#include "outreach/playbook.h"
 
 typedef struct cli {
     const char *dsn;
     const char *config_path;
     vg_config cfg;
+    /* The file's other sections, loaded with cfg by cli_load_config for
+     * every command, so a mistake anywhere in the file stops any command. */
+    outreach_config *oc; /* owned; freed by cli_release */
+    deliver_config dc;
     vg_log log;
     int quiet;
     /* Set by `serve` for the child that runs a scheduled job (hidden global
@@ -34,6 +40,12 @@ typedef struct command {
     const char *summary;
     const char *usage; /* full --help text */
 } command;
+
+/* Load every section of c->config_path (NULL: defaults) into c->cfg,
+ * c->oc and c->dc. Fails with VG_ECONFIG naming the key and the file. */
+vg_code cli_load_config(cli *c, vg_error *err);
+/* Free what cli_load_config allocated. Safe to call twice. */
+void cli_release(cli *c);
 
 /* Prints j compactly with sorted keys and a newline on stdout. */
 void cli_print_json(json_t *j);

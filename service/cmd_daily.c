@@ -26,7 +26,6 @@ static vg_code daily_body(cli *c, db_conn *db, void *arg, json_t **summary,
 {
     daily_arg *a = arg;
     json_t *out = json_object(), *s = NULL;
-    outreach_config *oc = NULL;
     vg_code rc =
         score_run(db, &c->cfg, &c->log, a->as_of, 0, c->quiet, &s, err);
     if (rc == VG_ENOMODEL) {
@@ -55,17 +54,13 @@ static vg_code daily_body(cli *c, db_conn *db, void *arg, json_t **summary,
         }
     }
     if (rc == VG_OK) {
-        oc = malloc(sizeof *oc);
-        rc = oc ? outreach_config_load(oc, c->config_path, err)
-                : vg_fail(err, VG_ENOMEM, "out of memory");
-        if (rc == VG_OK)
-            rc = outreach_run(db, &c->cfg, oc, &c->log, a->as_of, &s, err);
+        rc = outreach_run(db, &c->cfg, c->oc, &c->dc, &c->log, a->as_of, &s,
+                          err);
         if (rc == VG_OK) {
             json_object_set_new(out, "outreach", s);
             s = NULL;
         }
     }
-    free(oc);
     json_decref(s);
     char day[DATE_BUF];
     date_format(a->as_of, day);

@@ -8,19 +8,11 @@
 #include <string.h>
 
 #include "core/date.h"
-#include "notify/http.h"
-#include "notify/outbox.h"
+#include "deliver/http.h"
+#include "deliver/outbox.h"
 #include "outreach/playbook.h"
 #include "outreach/queue.h"
 #include "outreach/tasks.h"
-
-static vg_code load_oc(cli *c, outreach_config **oc, vg_error *err)
-{
-    *oc = malloc(sizeof **oc);
-    if (!*oc)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
-    return outreach_config_load(*oc, c->config_path, err);
-}
 
 static long long jnum(const json_t *o, const char *k)
 {
@@ -32,14 +24,14 @@ static long long jnum(const json_t *o, const char *k)
 
 typedef struct outreach_arg {
     int as_of;
-    const outreach_config *oc;
 } outreach_arg;
 
 static vg_code outreach_body(cli *c, db_conn *db, void *arg, json_t **summary,
                              vg_error *err)
 {
     outreach_arg *a = arg;
-    return outreach_run(db, &c->cfg, a->oc, &c->log, a->as_of, summary, err);
+    return outreach_run(db, &c->cfg, c->oc, &c->dc, &c->log, a->as_of, summary,
+                        err);
 }
 
 static void print_outreach(db_conn *db, const json_t *s)
@@ -68,16 +60,11 @@ int cmd_outreach(cli *c, int argc, char **argv, vg_error *err)
         else
             return vg_fail(err, VG_EUSAGE, "see `vigil outreach --help`");
     }
-    outreach_arg a = {0, NULL};
-    outreach_config *oc = NULL;
+    outreach_arg a = {0};
     vg_code rc = cli_parse_as_of(as_of_s, &a.as_of, err);
-    if (rc == VG_OK)
-        rc = load_oc(c, &oc, err);
-    a.oc = oc;
     if (rc == VG_OK)
         rc = cli_job_command(c, "outreach", a.as_of, outreach_body, &a, json,
                              print_outreach, err);
-    free(oc);
     return rc;
 }
 
@@ -277,7 +264,6 @@ cleanup:
  */
 
 typedef struct deliver_arg {
-    const outreach_config *oc;
     long limit;
     double wait;
     int sync, retry_failed;
@@ -287,24 +273,24 @@ static vg_code deliver_body(cli *c, db_conn *db, void *arg, json_t **summary,
                             vg_error *err)
 {
     deliver_arg *a = arg;
-    notify_stats st;
+    deliver_stats st;
     memset(&st, 0, sizeof st);
     long queued = 0, reset = 0;
     vg_code rc = VG_OK;
     if (a->retry_failed)
-        rc = notify_retry_failed(db, &reset, err);
+        rc = deliver_retry_failed(db, &reset, err);
     if (rc == VG_OK)
         rc = db_begin(db, err);
     if (rc == VG_OK)
-        rc = notify_enqueue(db, a->oc, &queued, err);
+        rc = deliver_enqueue(db, &c->dc, &queued, err);
     if (rc == VG_OK)
         rc = db_commit(db, err);
     else
         db_rollback(db);
     if (rc == VG_OK)
-        rc = notify_deliver(db, a->oc, &c->log, a->limit, a->wait, &st, err);
-    if (rc == VG_OK && a->sync && a->oc->rt_url[0])
-        rc = notify_rt_sync(db, a->oc, &c->log, &st, err);
+        rc = deliver_send(db, &c->dc, &c->log, a->limit, a->wait, &st, err);
+    if (rc == VG_OK && a->sync && c->dc.rt_url[0])
+        rc = deliver_rt_sync(db, &c->dc, &c->log, &st, err);
     if (rc != VG_OK)
         return rc;
     *summary = json_pack(
@@ -315,7 +301,7 @@ static vg_code deliver_body(cli *c, db_conn *db, void *arg, json_t **summary,
         (json_int_t)st.pending, "retried_failed", (json_int_t)reset,
         "rt_checked", (json_int_t)st.rt_checked, "rt_done",
         (json_int_t)st.rt_done, "rt_dismissed", (json_int_t)st.rt_dismissed,
-        "webhook", a->oc->webhook_url[0] != 0, "rt", a->oc->rt_url[0] != 0);
+        "webhook", c->dc.webhook_url[0] != 0, "rt", c->dc.rt_url[0] != 0);
     return VG_OK;
 }
 
@@ -331,7 +317,7 @@ static void print_deliver(db_conn *db, const json_t *s)
 
 int cmd_deliver(cli *c, int argc, char **argv, vg_error *err)
 {
-    deliver_arg a = {NULL, 0, 0, 1, 0};
+    deliver_arg a = {0, 0, 1, 0};
     int json = 0, lim = 0;
     /* --as-of only dates the ledger row (serve passes it to every job);
      * deliveries themselves are not tied to a date. */
@@ -379,21 +365,17 @@ int cmd_deliver(cli *c, int argc, char **argv, vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
-    outreach_config *oc = NULL;
-    rc = load_oc(c, &oc, err);
-    a.oc = oc;
-    if (rc == VG_OK && !oc->webhook_url[0] && !oc->rt_url[0])
+    if (!deliver_configured(&c->dc))
         rc = vg_fail(err, VG_ECONFIG,
                      "%s: nothing to deliver to: set notify.webhook.url or "
                      "rt.url",
                      c->config_path ? c->config_path : "(no config file)");
     if (rc == VG_OK) {
-        http_global_init();
+        deliver_http_global_init();
         rc = cli_job_command(c, "deliver", as_of, deliver_body, &a, json,
                              print_deliver, err);
-        http_global_cleanup();
+        deliver_http_global_cleanup();
     }
-    free(oc);
     return rc;
 }
 

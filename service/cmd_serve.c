@@ -1,10 +1,10 @@
 /* cmd_serve.c — `vigil serve`: hands the global options to the scheduler
- * service in sched/serve.c and runs it until it is told to stop. */
+ * service in service/serve.c and runs it until it is told to stop. */
 #include "service/cmd_serve.h"
 
 #include <getopt.h>
 
-#include "sched/serve.h"
+#include "service/serve.h"
 
 int cmd_serve(cli *c, int argc, char **argv, vg_error *err)
 {

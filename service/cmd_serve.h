@@ -1,5 +1,5 @@
 /* cmd_serve.h — the `vigil serve` command (the scheduler service); the
- * service itself is sched/serve.h. */
+ * service itself is service/serve.h. */
 #ifndef VG_CMD_SERVE_H
 #define VG_CMD_SERVE_H
 

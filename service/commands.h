@@ -10,4 +10,7 @@ extern const char cmd_topics_usage[];
 int cmd_daily(cli *c, int argc, char **argv, vg_error *err);
 extern const char cmd_daily_usage[];
 
+int cmd_backtest(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_backtest_usage[];
+
 #endif

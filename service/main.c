@@ -357,30 +357,28 @@ static void print_score(db_conn *db, const json_t *s)
            (long long)json_integer_value(json_object_get(s, "scored")),
            json_string_value(json_object_get(s, "as_of")),
            (long long)json_integer_value(json_object_get(s, "model_id")));
-    const char *names[4] = {"healthy", "watch", "at_risk", "critical"};
-    for (int i = 0; i < 4; i++)
-        printf("  %-9s %6lld\n", names[i],
-               (long long)json_integer_value(json_object_get(tiers, names[i])));
+    for (int i = 0; i < SCORE_NTIERS; i++)
+        printf("  %-9s %6lld\n", score_tier_name(i),
+               (long long)json_integer_value(
+                   json_object_get(tiers, score_tier_name(i))));
     /* The riskiest customers and why: what a specialist looks at first. */
-    const char *p[1] = {json_string_value(json_object_get(s, "as_of"))};
-    PGresult *r = NULL;
-    if (db_exec(
-            db,
-            "SELECT customer_id, round(churn_risk::numeric, 3), health, tier, "
-            " coalesce((SELECT string_agg(d->>'text', '; ') FROM "
-            "  (SELECT jsonb_array_elements(drivers) d) x), '') "
-            "FROM vigil.scores WHERE as_of = $1::date ORDER BY churn_risk "
-            "DESC, customer_id LIMIT 10",
-            1, p, &r, NULL) == VG_OK) {
-        if (PQntuples(r) > 0)
-            printf("riskiest customers:\n");
-        for (int i = 0; i < PQntuples(r); i++)
-            printf("  %-10s risk %s  health %3s  %-8s %s\n",
-                   PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                   PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                   PQgetvalue(r, i, 4));
+    json_t *rows = NULL;
+    if (score_riskiest(db, json_string_value(json_object_get(s, "as_of")), 10,
+                       &rows, NULL) == VG_OK &&
+        json_array_size(rows) > 0)
+        printf("riskiest customers:\n");
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        printf("  %-10s risk %.3f  health %3lld  %-8s %s\n",
+               json_string_value(json_object_get(row, "customer_id")),
+               json_real_value(json_object_get(row, "churn_risk")),
+               (long long)json_integer_value(json_object_get(row, "health")),
+               json_string_value(json_object_get(row, "tier")),
+               json_string_value(json_object_get(row, "reasons")));
     }
-    PQclear(r);
+    json_decref(rows);
 }
 
 static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
@@ -422,6 +420,7 @@ static int cmd_config_keys(cli *c, int argc, char **argv, vg_error *err)
 {
     cfg_print_keys(stdout);
     outreach_print_keys(stdout);
+    deliver_print_keys(stdout);
     return VG_OK;
 }
 
@@ -473,6 +472,9 @@ static const command commands[] = {
      "ID):\n"
      "churn_risk, health, tier and drivers, replacing D's rows in "
      "vigil.scores.\n"},
+    {"backtest", cmd_backtest,
+     "replay training and scoring for past dates against realised churn",
+     cmd_backtest_usage},
     {"topics", cmd_topics, "ticket topics and trend alerts as of a date",
      cmd_topics_usage},
     {"outreach", cmd_outreach, "queue proactive outreach tasks as of a date",
@@ -607,8 +609,9 @@ int main(int argc, char **argv)
     }
     if (!c.config_path)
         c.config_path = getenv("VIGIL_CONFIG");
-    if (c.config_path && cfg_load(&c.cfg, c.config_path, &err) != VG_OK) {
+    if (cli_load_config(&c, &err) != VG_OK) {
         fprintf(stderr, "vigil: %s\n", err.msg);
+        cli_release(&c);
         return vg_code_exit_status(err.code);
     }
     c.log.level = c.cfg.log_level;
@@ -618,17 +621,20 @@ int main(int argc, char **argv)
     if (level && log_level_parse(level, &c.log.level) != 0) {
         fprintf(stderr,
                 "vigil: --log-level must be debug, info, warn, error or off\n");
+        cli_release(&c);
         return 2;
     }
     if (format) {
         if (strcmp(format, "text") && strcmp(format, "json")) {
             fprintf(stderr, "vigil: --log-format must be text or json\n");
+            cli_release(&c);
             return 2;
         }
         c.log.json = !strcmp(format, "json");
     }
     optind = 1; /* getopt restarts for the command's own options */
     vg_code rc = cmd->fn(&c, sub_argc, sub_argv, &err);
+    cli_release(&c);
     if (rc != VG_OK) {
         fprintf(stderr, "vigil %s: %s\n", name,
                 err.msg[0] ? err.msg : vg_code_name(rc));

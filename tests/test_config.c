@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cli.h"
 #include "core/cfg.h"
+#include "deliver/config.h"
 
 static vg_code load(vg_config *c, const char *json, vg_error *err)
 {
@@ -90,5 +92,65 @@ int main(void)
     CHECK_INT_EQ(c.train_lookback_days, 90);
     CHECK_STR_EQ(c.path, path);
     unlink(path);
+
+    /* deliver/'s own key table: defaults, types, choices, cross-key rules */
+    deliver_config dc;
+    json_t *j = json_loads("{\"notify\": {\"webhook\": {\"url\": "
+                           "\"https://hooks.example/x\", \"format\": "
+                           "\"slack\"}}, \"rt\": {\"url\": "
+                           "\"http://rt.local/\", \"user\": \"root\"}, "
+                           "\"train\": {\"step_days\": 3}}",
+                           0, NULL);
+    CHECK(deliver_config_from_json(&dc, j, "d.json", &err) == VG_OK);
+    CHECK_INT_EQ(dc.webhook_slack, 1);
+    CHECK_INT_EQ(dc.max_attempts, 8);
+    CHECK_STR_EQ(dc.rt_url, "http://rt.local");
+    CHECK_STR_EQ(dc.rt_queue, "General");
+    json_decref(j);
+    static const char *const bad[][2] = {
+        {"{\"notify\": {\"webhook\": {\"urll\": null}}}",
+         "'notify.webhook.urll'"},
+        {"{\"notify\": {\"webhook\": {\"format\": \"xml\"}}}", "json|slack"},
+        {"{\"notify\": {\"webhook\": {\"max_attempts\": 0}}}",
+         "'notify.webhook.max_attempts'"},
+        {"{\"notify\": {\"webhook\": {\"url\": \"ftp://x\"}}}",
+         "'notify.webhook.url'"},
+        {"{\"rt\": {\"url\": \"http://rt.local\"}}", "'rt.user'"},
+        {"{\"rt\": 3}", "'rt' must be an object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = json_loads(bad[i][0], 0, NULL);
+        vg_error_clear(&err);
+        CHECK(deliver_config_from_json(&dc, j, "d.json", &err) == VG_ECONFIG);
+        CHECK(strstr(err.msg, bad[i][1]) != NULL);
+        CHECK(strstr(err.msg, "d.json") != NULL);
+        json_decref(j);
+    }
+
+    /* Every command checks every section of the file before it does
+     * anything: a bad playbook or delivery key stops `score` too (exit 3,
+     * naming the key and the file), and a missing file says so. */
+    char bpath[] = "/tmp/vigil-cfg-XXXXXX";
+    fd = mkstemp(bpath);
+    f = fdopen(fd, "w");
+    fputs("{\"outreach\": {\"playbooks\": [{\"name\": \"x\", "
+          "\"trigger\": {\"kind\": \"nope\"}}]}}",
+          f);
+    fclose(f);
+    char args[256];
+    snprintf(args, sizeof args, "--config %s score", bpath);
+    cli_result *r = cli_run("host=/nonexistent", args);
+    CHECK_INT_EQ(r->status, 3);
+    CHECK(strstr(r->err, bpath) != NULL && strstr(r->err, "outreach") != NULL);
+    f = fopen(bpath, "w");
+    fputs("{\"rt\": {\"url\": \"http://rt.local\"}}", f);
+    fclose(f);
+    r = cli_run("host=/nonexistent", args);
+    CHECK_INT_EQ(r->status, 3);
+    CHECK(strstr(r->err, "'rt.user'") != NULL);
+    unlink(bpath);
+    r = cli_run("host=/nonexistent", "--config /nonexistent/nope.json score");
+    CHECK_INT_EQ(r->status, 3);
+    CHECK(strstr(r->err, "cannot read the configuration file") != NULL);
     return check_done("config");
 }

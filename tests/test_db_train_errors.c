@@ -79,7 +79,7 @@ int main(void)
 
     /* churn only on one date: time validation has nothing to validate on */
     load(dsn, 400, 60, "2024-01-01", "2025-05-28");
-    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 28",
+    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 140",
                 "not enough churn to split by time");
 
     /* one observation date: 5-fold cross-validation, summary says "cv" */

@@ -28,7 +28,6 @@ int main(void)
         date_to_ymd(day, &y, &m, &dd);
         CHECK_INT_EQ(date_from_ymd(y, m, dd), day);
     }
-    CHECK_NEAR(date_ts_days("1970-01-02 12:00:00+00"), 1.5, 1e-9);
 
     /* observation dates t_k = D - H - k*step while t_k >= D - H - lookback */
     int *dates = NULL;
@@ -53,6 +52,17 @@ int main(void)
     CHECK_STR_EQ(score_tier(&cfg, 0.10), "watch");
     CHECK_STR_EQ(score_tier(&cfg, 0.30), "at_risk");
     CHECK_STR_EQ(score_tier(&cfg, 0.95), "critical");
+    /* one vocabulary: names, ranks and the SQL spelling agree */
+    CHECK_INT_EQ(SCORE_NTIERS, 4);
+    for (int t = 0; t < SCORE_NTIERS; t++)
+        CHECK_INT_EQ(score_tier_rank(score_tier_name(t)), t);
+    CHECK_INT_EQ(score_tier_rank("at_risk"), 2);
+    CHECK_INT_EQ(score_tier_rank("AT_RISK"), -1);
+    CHECK_INT_EQ(score_tier_rank(NULL), -1);
+    CHECK_STR_EQ(score_tier_name(4), "?");
+    CHECK_STR_EQ(score_tier_name(-1), "?");
+    CHECK_STR_EQ(SCORE_TIERS_SQL,
+                 "ARRAY['healthy','watch','at_risk','critical']");
 
     /* driver wording */
     feat_info fi = {.name = "usage.active_days_30d",
@@ -138,5 +148,62 @@ int main(void)
     float single = 4;
     CHECK_NEAR(median_float_inplace(&single, 1), 4, 0);
     CHECK(isnan(median_float_inplace(&single, 0)));
+
+    /* strbuf: empty reads as "", appends grow past any first capacity */
+    strbuf sb = {0};
+    CHECK_STR_EQ(strbuf_str(&sb), "");
+    strbuf_puts(&sb, "ab");
+    strbuf_putc(&sb, 'c');
+    strbuf_append(&sb, "dexyz", 2);
+    strbuf_printf(&sb, "-%d-%s", 42, "x");
+    CHECK_STR_EQ(strbuf_str(&sb), "abcde-42-x");
+    CHECK_INT_EQ(sb.len, 10);
+    for (int i = 0; i < 1000; i++)
+        strbuf_printf(&sb, "%0300d", i);
+    CHECK_INT_EQ(sb.len, 10 + 300000);
+    CHECK_STR_EQ(sb.s + 10 + 999 * 300 + 297, "999");
+    CHECK(!sb.failed);
+    strbuf_reset(&sb);
+    CHECK_STR_EQ(strbuf_str(&sb), "");
+    strbuf_free(&sb);
+    CHECK(sb.s == NULL && sb.len == 0);
+    /* a failed buffer stays failed and ignores appends */
+    sb.failed = 1;
+    strbuf_puts(&sb, "lost");
+    CHECK(sb.s == NULL && sb.len == 0);
+
+    /* utf8_decode: valid 1..4-byte sequences, and every invalid form gives
+     * U+FFFD consuming one byte */
+    uint32_t cp;
+    CHECK_INT_EQ(utf8_decode((const unsigned char *)"A", 1, &cp), 1);
+    CHECK_INT_EQ(cp, 'A');
+    CHECK_INT_EQ(utf8_decode((const unsigned char *)"\xC3\xA9", 2, &cp), 2);
+    CHECK_INT_EQ(cp, 0xE9);
+    CHECK_INT_EQ(utf8_decode((const unsigned char *)"\xE2\x82\xAC", 3, &cp), 3);
+    CHECK_INT_EQ(cp, 0x20AC);
+    CHECK_INT_EQ(utf8_decode((const unsigned char *)"\xF0\x9F\x98\x80", 4, &cp),
+                 4);
+    CHECK_INT_EQ(cp, 0x1F600);
+    CHECK_INT_EQ(utf8_decode((const unsigned char *)"\xEF\xBF\xBD", 3, &cp), 3);
+    CHECK_INT_EQ(cp, 0xFFFD);
+    const char *bad[] = {
+        "\x80", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+        "\xC3", "\xE2\x82", "\xFF"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_INT_EQ(utf8_decode((const unsigned char *)bad[i], SIZE_MAX, &cp),
+                     1);
+        CHECK_INT_EQ(cp, 0xFFFD);
+    }
+    /* truncated by n, not by a NUL */
+    CHECK_INT_EQ(utf8_decode((const unsigned char *)"\xC3\xA9", 1, &cp), 1);
+    CHECK_INT_EQ(cp, 0xFFFD);
+    char enc[4];
+    uint32_t cps[] = {0x41, 0xE9, 0x20AC, 0x1F600};
+    for (size_t i = 0; i < 4; i++) {
+        size_t k = utf8_encode(cps[i], enc);
+        CHECK_INT_EQ(k, i + 1);
+        CHECK_INT_EQ(utf8_decode((const unsigned char *)enc, k, &cp), k);
+        CHECK_INT_EQ(cp, cps[i]);
+    }
     return check_done("units");
 }

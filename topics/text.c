@@ -283,79 +283,6 @@ cleanup:
     return rc;
 }
 
-/* ---- UTF-8 ------------------------------------------------------------- */
-
-/* Decodes one code point from s[0..n); returns bytes used (>= 1). Invalid,
- * overlong, surrogate or truncated sequences give U+FFFD and consume one
- * byte, so a bad byte never swallows the good text after it. */
-static size_t utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len;
-    uint32_t v, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        v = c & 0x1F;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        v = c & 0x0F;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        v = c & 0x07;
-        min = 0x10000;
-    } else {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    if (len > n) {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            *cp = 0xFFFD;
-            return 1;
-        }
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    *cp = v;
-    return len;
-}
-
-static size_t utf8_enc(uint32_t c, char *o)
-{
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xC0 | (c >> 6));
-        o[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | (c >> 12));
-        o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (c >> 18));
-    o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
 /* Simple lower-casing for the scripts tickets arrive in. Never lengthens the
  * UTF-8 encoding, so folding can run in place. */
 static uint32_t fold_cp(uint32_t c)
@@ -429,11 +356,11 @@ static size_t repair_copy(const char *src, size_t cap, char *dst)
     const unsigned char *s = (const unsigned char *)src;
     for (size_t i = 0; i < n;) {
         uint32_t c;
-        size_t k = utf8_dec(s + i, n - i, &c);
+        size_t k = utf8_decode(s + i, n - i, &c);
         /* A sequence cut by the cap is dropped rather than flagged. */
         if (c == 0xFFFD && k == 1 && i + 4 > n && s[i] >= 0xC2)
             break;
-        w += utf8_enc(c, dst + w);
+        w += utf8_encode(c, dst + w);
         i += k;
     }
     dst[w] = '\0';
@@ -609,7 +536,7 @@ static size_t html_strip(char *s, size_t n)
             size_t k = entity_dec(s + r, n - r, &cp);
             if (k) {
                 if (!quote_depth)
-                    w += utf8_enc(cp, s + w);
+                    w += utf8_encode(cp, s + w);
                 r += k;
                 continue;
             }
@@ -629,7 +556,7 @@ static size_t fold_space(char *s, size_t n)
     size_t r = 0, w = 0;
     while (r < n) {
         uint32_t c;
-        size_t k = utf8_dec((const unsigned char *)s + r, n - r, &c);
+        size_t k = utf8_decode((const unsigned char *)s + r, n - r, &c);
         r += k;
         if (c == '\r') {
             if (r < n && s[r] == '\n')
@@ -643,7 +570,7 @@ static size_t fold_space(char *s, size_t n)
             c == 0xA0 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
             c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000)
             c = ' ';
-        w += utf8_enc(fold_cp(c), s + w);
+        w += utf8_encode(fold_cp(c), s + w);
     }
     s[w] = '\0';
     return w;
@@ -927,7 +854,7 @@ static int scan(text_pipe *p, const char *s, size_t n, size_t base_off)
             size_t j = i;
             while (j < b) {
                 uint32_t c;
-                size_t k = utf8_dec((const unsigned char *)s + j, b - j, &c);
+                size_t k = utf8_decode((const unsigned char *)s + j, b - j, &c);
                 int keep = is_word_cp(c) || c == '-' || c == '_' ||
                            (c == '#' && j == i);
                 if (!keep && (c == '.' || c == ',') && j > i && j + 1 < b &&
@@ -945,7 +872,7 @@ static int scan(text_pipe *p, const char *s, size_t n, size_t base_off)
                 i = j;
             } else {
                 uint32_t c;
-                i += utf8_dec((const unsigned char *)s + i, b - i, &c);
+                i += utf8_decode((const unsigned char *)s + i, b - i, &c);
             }
         }
         brk |= end_brk;

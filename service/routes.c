@@ -1,7 +1,7 @@
 /* routes.c — /healthz, /metrics, /alerts and /queue: read vigil's tables with
  * parameterised SQL and answer JSON (alerts as JSON Feed 1.1) or Prometheus
  * text. A database that is down degrades the answer instead of hanging it. */
-#include "http/routes.h"
+#include "service/routes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/date.h"
+#include "score/score.h"
 
 #define ISO_UTC(col)                                                           \
     "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -44,12 +45,12 @@ static db_conn *route_db(route_req *rq, vg_error *err)
 /* Run a query on the HTTP connection; a broken connection is dropped so the
  * next request reconnects. */
 static vg_code route_query(route_req *rq, const char *sql, int n,
-                           const char *const *p, PGresult **res, vg_error *err)
+                           const db_param *p, PGresult **res, vg_error *err)
 {
     db_conn *db = route_db(rq, err);
     if (!db)
         return err->code;
-    vg_code rc = db_exec(db, sql, n, p, res, err);
+    vg_code rc = db_exec_params(db, sql, n, p, res, err);
     if (rc == VG_EDBDOWN) {
         db_close(*rq->db);
         *rq->db = NULL;
@@ -180,8 +181,8 @@ void routes_metrics(route_req *rq, http_reply *out)
         "SELECT job, count(*) FILTER (WHERE status = 'running') FROM "
         "vigil.job_runs GROUP BY job ORDER BY job",
         /* 4 */
-        "SELECT t.tier, count(s.customer_id) FROM (VALUES (1, 'healthy'), "
-        "(2, 'watch'), (3, 'at_risk'), (4, 'critical')) t(k, tier) "
+        "SELECT t.tier, count(s.customer_id) FROM "
+        "unnest(" SCORE_TIERS_SQL ") WITH ORDINALITY t(tier, k) "
         "CROSS JOIN (SELECT max(as_of) d FROM vigil.scores) m "
         "LEFT JOIN vigil.scores s ON s.as_of = m.d AND s.tier = t.tier "
         "GROUP BY t.k, t.tier ORDER BY t.k",
@@ -322,7 +323,6 @@ void routes_alerts(route_req *rq, http_reply *out)
     const char *status = rq->arg(rq->conn, "status");
     const char *since = rq->arg(rq->conn, "since");
     int limit, day;
-    char lim[16];
     if (status && strcmp(status, "open") && strcmp(status, "resolved")) {
         routes_error(out, 400, "status must be open or resolved");
         return;
@@ -335,8 +335,7 @@ void routes_alerts(route_req *rq, http_reply *out)
         routes_error(out, 400, "limit must be a whole number from 1 to 1000");
         return;
     }
-    snprintf(lim, sizeof lim, "%d", limit);
-    const char *p[3] = {status, since, lim};
+    const db_param p[3] = {DB_TEXT(status), DB_TEXT(since), DB_INT(limit)};
     vg_error err;
     vg_error_clear(&err);
     PGresult *r = NULL;
@@ -384,7 +383,6 @@ void routes_queue(route_req *rq, http_reply *out)
     const char *assignee = rq->arg(rq->conn, "assignee");
     const char *status = rq->arg(rq->conn, "status");
     int limit;
-    char lim[16];
     if (status && strcmp(status, "open") && strcmp(status, "assigned")) {
         routes_error(out, 400, "status must be open or assigned");
         return;
@@ -393,10 +391,10 @@ void routes_queue(route_req *rq, http_reply *out)
         routes_error(out, 400, "limit must be a whole number from 1 to 1000");
         return;
     }
-    snprintf(lim, sizeof lim, "%d", limit);
     /* assignee= (empty) asks for the unassigned tasks. */
-    const char *p[4] = {assignee, assignee && !*assignee ? "t" : "f", status,
-                        lim};
+    const db_param p[4] = {DB_TEXT(assignee),
+                           DB_TEXT(assignee && !*assignee ? "t" : "f"),
+                           DB_TEXT(status), DB_INT(limit)};
     vg_error err;
     vg_error_clear(&err);
     PGresult *r = NULL;

@@ -2,7 +2,7 @@
  * jobs run as child processes that own their transactions, the job_runs
  * ledger as the single-flight arbiter between instances, and signals. */
 #define _GNU_SOURCE /* memfd_create, close_range */
-#include "sched/serve.h"
+#include "service/serve.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -25,10 +25,11 @@
 #include "core/db.h"
 #include "core/jobrun.h"
 #include "core/migrate.h"
-#include "http/http.h"
+#include "service/httpd.h"
+#include "deliver/config.h"
 #include "outreach/playbook.h"
-#include "sched/cron.h"
-#include "sched/tz.h"
+#include "core/cron.h"
+#include "core/tz.h"
 
 extern char **environ;
 
@@ -130,8 +131,11 @@ static vg_code conf_load(const char *path, serve_conf *c, vg_error *err)
          * the service (or a reload) instead of failing every daily run. */
         json_t *root = json_loads(text, 0, NULL);
         outreach_config *oc = malloc(sizeof *oc);
+        deliver_config dc;
         rc = root && oc ? outreach_config_from_json(oc, root, path, err)
                         : vg_fail(err, VG_ENOMEM, "out of memory");
+        if (rc == VG_OK)
+            rc = deliver_config_from_json(&dc, root, path, err);
         json_decref(root);
         free(oc);
         if (rc != VG_OK)
@@ -211,7 +215,7 @@ struct serve {
     const char *exe;
     job jobs[NJOBS];
     db_conn *db; /* control connection: claims, leases, sweeps */
-    int db_down; /* logged once per outage */
+    int db_down; /* 1 while the database is out of reach */
     double db_backoff;
     int caught_up; /* the startup catch-up has run */
     ev_timer tick; /* sweep, reconnect, catch-up */
@@ -303,8 +307,11 @@ static db_conn *sv_db(serve *sv)
     vg_error err;
     vg_error_clear(&err);
     if (db_connect(sv->o->dsn, &sv->db, &err) != VG_OK) {
-        if (!sv->db_down)
-            log_warn(&sv->log, "database unavailable, retrying: %s", err.msg);
+        /* Every attempt is logged: they are at most one per backoff step
+         * (1 s doubling to 30 s), and a silent service looks hung. */
+        double next = sv->db_backoff < 1 ? 1 : sv->db_backoff * 2;
+        log_warn(&sv->log, "database unavailable, retrying in %.0f s: %s",
+                 next > 30 ? 30 : next, err.msg);
         sv->db_down = 1;
         return NULL;
     }

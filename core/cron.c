@@ -1,7 +1,7 @@
 /* cron.c — cron expression parser (bit sets per field) and next-fire search.
  * The search skips month -> day -> hour -> minute on local wall time, then
  * maps the wall time to UTC with the zone's DST gaps and repeats in mind. */
-#include "sched/cron.h"
+#include "core/cron.h"
 
 #include <stdio.h>
 #include <stdlib.h>

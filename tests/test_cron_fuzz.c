@@ -1,5 +1,5 @@
-/* test_sched_fuzz.c — random cron expressions checked against a brute force.
- * Deterministic (fixed seed); `test_sched_fuzz SEED COUNT` runs longer. */
+/* test_cron_fuzz.c — random cron expressions checked against a brute force.
+ * Deterministic (fixed seed); `test_cron_fuzz SEED COUNT` runs longer. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +7,8 @@
 
 #include "check.h"
 #include "core/date.h"
-#include "sched/cron.h"
-#include "sched/tz.h"
+#include "core/cron.h"
+#include "core/tz.h"
 
 #define WINDOW_DAYS 40
 
@@ -222,7 +222,7 @@ static int64_t reference_next(const spec *sp, const tz_zone *z, int64_t after,
                               int64_t window_end)
 {
     int64_t u = (after >= 0 ? after / 60 : -((-after + 59) / 60)) * 60 + 60;
-    /* The offset only changes at transitions (test_sched_tz checks that),
+    /* The offset only changes at transitions (test_tz checks that),
      * so look it up once per transition rather than once per minute. */
     long off = tz_offset_at(z, u - 1);
     int64_t next_tr = tz_next_transition(z, u - 1);
@@ -409,5 +409,5 @@ int main(int argc, char **argv)
 cleanup:
     for (int i = 0; i < NZONES; i++)
         tz_free(zones[i]);
-    return check_done("test_sched_fuzz");
+    return check_done("test_cron_fuzz");
 }

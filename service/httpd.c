@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "http/http.h"
-#include "http/routes.h"
+#include "service/httpd.h"
+#include "service/routes.h"
 
 struct http_server {
     struct MHD_Daemon *mhd;

@@ -1,8 +1,8 @@
 /* http.h — serve's HTTP endpoints on libmicrohttpd: /healthz, /metrics,
  * /alerts, /queue, behind an optional bearer token; JSON and Prometheus text.
  */
-#ifndef VG_HTTP_H
-#define VG_HTTP_H
+#ifndef VG_SERVICE_HTTPD_H
+#define VG_SERVICE_HTTPD_H
 
 #include <jansson.h>
 

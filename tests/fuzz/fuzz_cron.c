@@ -2,13 +2,13 @@
  * and TZif reader; compiled only with -DVIGIL_LIBFUZZER (see below). */
 #ifdef VIGIL_LIBFUZZER
 /* clang -DVIGIL_LIBFUZZER -fsanitize=fuzzer,address,undefined -I. \
- *     sched/fuzz_cron.c sched/cron.c sched/tz.c core/err.c core/date.c */
+ *     tests/fuzz/fuzz_cron.c core/cron.c core/tz.c core/err.c core/date.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched/cron.h"
-#include "sched/tz.h"
+#include "core/cron.h"
+#include "core/tz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

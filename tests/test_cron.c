@@ -1,4 +1,4 @@
-/* test_sched_cron.c — table-driven checks of cron parsing and next fire times.
+/* test_cron.c — table-driven checks of cron parsing and next fire times.
  * Each row is (expression, zone, after, expected next), all instants in UTC. */
 #include <stdint.h>
 #include <stdio.h>
@@ -6,8 +6,8 @@
 
 #include "check.h"
 #include "core/date.h"
-#include "sched/cron.h"
-#include "sched/tz.h"
+#include "core/cron.h"
+#include "core/tz.h"
 
 /* "YYYY-MM-DD HH:MM:SS" (UTC) to epoch seconds; "-1" stays -1. */
 static int64_t utc(const char *s)
@@ -397,5 +397,5 @@ int main(void)
     test_parse_errors();
     test_accessors();
     test_year_walk();
-    return check_done("test_sched_cron");
+    return check_done("test_cron");
 }

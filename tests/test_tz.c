@@ -1,4 +1,4 @@
-/* test_sched_tz.c — time zone offsets, DST gaps/repeats, POSIX footer rules.
+/* test_tz.c — time zone offsets, DST gaps/repeats, POSIX footer rules.
  * Uses the system tzdata for real zones and hand-built TZif bytes for rules. */
 #include <stdint.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "core/date.h"
-#include "sched/tz.h"
+#include "core/tz.h"
 
 static int64_t ts(int y, int mo, int d, int h, int mi, int s)
 {
@@ -457,5 +457,5 @@ int main(void)
     test_errors();
     test_footer_rules();
     test_v1_and_truncation();
-    return check_done("test_sched_tz");
+    return check_done("test_tz");
 }

@@ -1,10 +1,10 @@
-/* routes.h — the endpoint bodies behind http/server.c; internal to http/.
- * Each fills a reply from the database (parameterised SQL only). */
-#ifndef VG_HTTP_ROUTES_H
-#define VG_HTTP_ROUTES_H
+/* routes.h — the endpoint bodies behind service/httpd.c; internal to the HTTP
+ * server. Each fills a reply from the database (parameterised SQL only). */
+#ifndef VG_SERVICE_ROUTES_H
+#define VG_SERVICE_ROUTES_H
 
 #include "core/db.h"
-#include "http/http.h"
+#include "service/httpd.h"
 
 typedef struct http_reply {
     int status;       /* HTTP status */

@@ -1,6 +1,6 @@
 /* tz.c — TZif (RFC 8536) reader, POSIX TZ footer rules and UTC<->local maths.
  * Everything a zone needs lives in its tz_zone, so zones coexist freely. */
-#include "sched/tz.h"
+#include "core/tz.h"
 
 #include <errno.h>
 #include <stdio.h>

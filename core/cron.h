@@ -1,13 +1,13 @@
 /* cron.h — five-field cron expressions and their next fire time in a zone.
  * Parsing follows Vixie cron/cronie; next-time maths walks the local calendar
- * field by field and maps wall times to UTC through sched/tz.h. */
+ * field by field and maps wall times to UTC through core/tz.h. */
 #ifndef VG_CRON_H
 #define VG_CRON_H
 
 #include <stdint.h>
 
 #include "core/err.h"
-#include "sched/tz.h"
+#include "core/tz.h"
 
 typedef struct cron_expr cron_expr;
 

@@ -1,4 +1,4 @@
-/* test_db_notify.c — webhook delivery against a local HTTP receiver started
+/* test_db_deliver.c — webhook delivery against a local HTTP receiver started
  * here: a 503, a lost response (processed, then the connection dropped) and
  * retries with backoff still give exactly one accepted delivery per
  * idempotency key; connection refused and 4xx are given up with the error
@@ -295,5 +295,5 @@ int main(void)
     waitpid(rpid, NULL, 0);
     remove(cfg_path);
     remove(log_path);
-    return check_done("db_notify");
+    return check_done("db_deliver");
 }

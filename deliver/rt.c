@@ -1,17 +1,17 @@
 /* rt.c — Request Tracker 5 REST 2 calls with basic auth. The password only
  * travels in libcurl's USERPWD option; no message here ever contains it. */
-#include "notify/rt.h"
+#include "deliver/rt.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "notify/http.h"
+#include "deliver/http.h"
 
-static void userpwd(const outreach_config *oc, char *out, size_t n)
+static void userpwd(const deliver_config *dc, char *out, size_t n)
 {
-    int k = snprintf(out, n, "%s:%s", oc->rt_user, oc->rt_password);
+    int k = snprintf(out, n, "%s:%s", dc->rt_user, dc->rt_password);
     if (k < 0)
         out[0] = '\0';
 }
@@ -20,7 +20,8 @@ static const char *const json_headers[] = {"Content-Type: application/json",
                                            "Accept: application/json", NULL};
 
 /* Fill a from a response that is not what we wanted. */
-static void failed(notify_attempt *a, const char *what, const http_response *r)
+static void failed(deliver_attempt *a, const char *what,
+                   const deliver_http_response *r)
 {
     a->ok = 0;
     a->status = r->status;
@@ -41,39 +42,39 @@ static void id_text(json_t *id, char *out, size_t n)
         out[0] = '\0';
 }
 
-vg_code rt_ensure_ticket(const outreach_config *oc, long long task_id,
-                         const char *subject, const char *content,
-                         notify_attempt *a, vg_error *err)
+vg_code deliver_rt_ensure_ticket(const deliver_config *dc, long long task_id,
+                                 const char *subject, const char *content,
+                                 deliver_attempt *a, vg_error *err)
 {
     char up[300], url[1024], q[700], idbuf[32];
-    http_response r;
+    deliver_http_response r;
     memset(&r, 0, sizeof r);
     json_t *j = NULL, *req = NULL;
     char *esc = NULL, *body = NULL;
     vg_code rc = VG_OK;
     memset(a, 0, sizeof *a);
-    userpwd(oc, up, sizeof up);
+    userpwd(dc, up, sizeof up);
     /* Search first: a create whose answer was lost must not run twice.
      * Within the queue: task ids are unique per vigil database, and a second
      * vigil database may share the RT instance with a queue of its own. */
     char queue[300];
     size_t k = 0;
-    for (const char *c = oc->rt_queue; *c && k + 3 < sizeof queue; c++) {
+    for (const char *c = dc->rt_queue; *c && k + 3 < sizeof queue; c++) {
         if (*c == '\'' || *c == '\\')
             queue[k++] = '\\';
         queue[k++] = *c;
     }
     queue[k] = '\0';
     snprintf(q, sizeof q, "Queue = '%s' AND CF.{%s} = '%lld'", queue,
-             oc->rt_task_field, task_id);
-    esc = http_escape(q);
+             dc->rt_task_field, task_id);
+    esc = deliver_http_escape(q);
     if (!esc) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(url, sizeof url, "%s/REST/2.0/tickets?query=%s", oc->rt_url, esc);
-    rc = http_request("GET", url, json_headers, NULL, up, oc->timeout_seconds,
-                      &r, err);
+    snprintf(url, sizeof url, "%s/REST/2.0/tickets?query=%s", dc->rt_url, esc);
+    rc = deliver_http_request("GET", url, json_headers, NULL, up,
+                              dc->timeout_seconds, &r, err);
     if (rc != VG_OK)
         goto cleanup;
     if (r.status != 200) {
@@ -91,19 +92,19 @@ vg_code rt_ensure_ticket(const outreach_config *oc, long long task_id,
             snprintf(a->error, sizeof a->error, "RT search: no ticket id");
         goto cleanup;
     }
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     snprintf(idbuf, sizeof idbuf, "%lld", task_id);
-    req = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "Queue", oc->rt_queue,
+    req = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "Queue", dc->rt_queue,
                     "Subject", subject, "Content", content, "ContentType",
-                    "text/plain", "CustomFields", oc->rt_task_field, idbuf);
+                    "text/plain", "CustomFields", dc->rt_task_field, idbuf);
     body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     if (!body) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(url, sizeof url, "%s/REST/2.0/ticket", oc->rt_url);
-    rc = http_request("POST", url, json_headers, body, up, oc->timeout_seconds,
-                      &r, err);
+    snprintf(url, sizeof url, "%s/REST/2.0/ticket", dc->rt_url);
+    rc = deliver_http_request("POST", url, json_headers, body, up,
+                              dc->timeout_seconds, &r, err);
     if (rc != VG_OK)
         goto cleanup;
     json_decref(j);
@@ -116,7 +117,7 @@ vg_code rt_ensure_ticket(const outreach_config *oc, long long task_id,
     a->ok = 1;
     a->status = r.status;
 cleanup:
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     json_decref(j);
     json_decref(req);
     free(esc);
@@ -124,20 +125,21 @@ cleanup:
     return rc;
 }
 
-vg_code rt_get_ticket(const outreach_config *oc, const char *ticket_id,
-                      char *status, size_t status_n, char *outcome,
-                      size_t outcome_n, notify_attempt *a, vg_error *err)
+vg_code deliver_rt_get_ticket(const deliver_config *dc, const char *ticket_id,
+                              char *status, size_t status_n, char *outcome,
+                              size_t outcome_n, deliver_attempt *a,
+                              vg_error *err)
 {
     char up[300], url[1024];
-    http_response r;
+    deliver_http_response r;
     memset(a, 0, sizeof *a);
     status[0] = outcome[0] = '\0';
-    userpwd(oc, up, sizeof up);
-    snprintf(url, sizeof url, "%s/REST/2.0/ticket/%s", oc->rt_url, ticket_id);
-    vg_code rc = http_request("GET", url, json_headers, NULL, up,
-                              oc->timeout_seconds, &r, err);
+    userpwd(dc, up, sizeof up);
+    snprintf(url, sizeof url, "%s/REST/2.0/ticket/%s", dc->rt_url, ticket_id);
+    vg_code rc = deliver_http_request("GET", url, json_headers, NULL, up,
+                                      dc->timeout_seconds, &r, err);
     if (rc != VG_OK) {
-        http_response_free(&r);
+        deliver_http_response_free(&r);
         return rc;
     }
     json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
@@ -154,46 +156,47 @@ vg_code rt_get_ticket(const outreach_config *oc, const char *ticket_id,
             const char *name = json_string_value(json_object_get(cf, "name"));
             const char *v = json_string_value(
                 json_array_get(json_object_get(cf, "values"), 0));
-            if (name && v && *v && oc->rt_outcome_field[0] &&
-                strcmp(name, oc->rt_outcome_field) == 0)
+            if (name && v && *v && dc->rt_outcome_field[0] &&
+                strcmp(name, dc->rt_outcome_field) == 0)
                 snprintf(outcome, outcome_n, "%s", v);
         }
         a->ok = 1;
         a->status = r.status;
     }
     json_decref(j);
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     return VG_OK;
 }
 
-vg_code rt_set_status(const outreach_config *oc, const char *ticket_id,
-                      const char *status, notify_attempt *a, vg_error *err)
+vg_code deliver_rt_set_status(const deliver_config *dc, const char *ticket_id,
+                              const char *status, deliver_attempt *a,
+                              vg_error *err)
 {
     char up[300], url[1024], now[64], outc[8];
-    http_response r;
+    deliver_http_response r;
     memset(a, 0, sizeof *a);
-    userpwd(oc, up, sizeof up);
+    userpwd(dc, up, sizeof up);
     json_t *req = json_pack("{s:s}", "Status", status);
     char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!body)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    snprintf(url, sizeof url, "%s/REST/2.0/ticket/%s", oc->rt_url, ticket_id);
-    vg_code rc = http_request("PUT", url, json_headers, body, up,
-                              oc->timeout_seconds, &r, err);
+    snprintf(url, sizeof url, "%s/REST/2.0/ticket/%s", dc->rt_url, ticket_id);
+    vg_code rc = deliver_http_request("PUT", url, json_headers, body, up,
+                                      dc->timeout_seconds, &r, err);
     free(body);
     if (rc != VG_OK) {
-        http_response_free(&r);
+        deliver_http_response_free(&r);
         return rc;
     }
     if (r.status != 200) {
         failed(a, "RT update", &r);
-        http_response_free(&r);
+        deliver_http_response_free(&r);
         return VG_OK;
     }
-    http_response_free(&r);
-    rc = rt_get_ticket(oc, ticket_id, now, sizeof now, outc, sizeof outc, a,
-                       err);
+    deliver_http_response_free(&r);
+    rc = deliver_rt_get_ticket(dc, ticket_id, now, sizeof now, outc,
+                               sizeof outc, a, err);
     if (rc == VG_OK && a->ok && strcmp(now, status) != 0) {
         a->ok = 0;
         snprintf(a->error, sizeof a->error,

@@ -1,7 +1,7 @@
 /* outbox.c — queueing deliveries in SQL and sending them one row per
  * transaction: a crash between the POST and the commit re-sends the same
  * idempotency key, which the receiver (or RT's custom-field search) absorbs. */
-#include "notify/outbox.h"
+#include "deliver/outbox.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -10,24 +10,24 @@
 #include <string.h>
 #include <time.h>
 
-#include "notify/http.h"
-#include "notify/rt.h"
+#include "deliver/http.h"
+#include "deliver/rt.h"
 
-static void targets_json(const outreach_config *oc, char *out, size_t n)
+static void targets_json(const deliver_config *dc, char *out, size_t n)
 {
-    snprintf(out, n, "[%s%s%s]", oc->webhook_url[0] ? "\"webhook\"" : "",
-             oc->webhook_url[0] && oc->rt_url[0] ? "," : "",
-             oc->rt_url[0] ? "\"rt\"" : "");
+    snprintf(out, n, "[%s%s%s]", dc->webhook_url[0] ? "\"webhook\"" : "",
+             dc->webhook_url[0] && dc->rt_url[0] ? "," : "",
+             dc->rt_url[0] ? "\"rt\"" : "");
 }
 
-vg_code notify_enqueue(db_conn *db, const outreach_config *oc, long *queued,
-                       vg_error *err)
+vg_code deliver_enqueue(db_conn *db, const deliver_config *dc, long *queued,
+                        vg_error *err)
 {
     char targets[64];
     PGresult *r = NULL;
     *queued = 0;
-    targets_json(oc, targets, sizeof targets);
-    const char *p[2] = {targets, oc->notify_alerts ? "t" : "f"};
+    targets_json(dc, targets, sizeof targets);
+    const char *p[2] = {targets, dc->alerts ? "t" : "f"};
     /* Keys: vigil-task-ID (webhook), vigil-rt-task-ID (the RT ticket),
      * vigil-alert-ID (webhook), vigil-rt-close-ID (resolve the RT ticket of
      * a task closed in vigil). The payload is what the receiver gets. */
@@ -122,27 +122,27 @@ static char *slack_body(json_t *payload)
     return s;
 }
 
-static vg_code send_webhook(const outreach_config *oc, const char *key,
-                            const char *payload_s, notify_attempt *a,
+static vg_code send_webhook(const deliver_config *dc, const char *key,
+                            const char *payload_s, deliver_attempt *a,
                             vg_error *err)
 {
     memset(a, 0, sizeof *a);
     json_t *payload = json_loads(payload_s, 0, NULL);
-    char *body = oc->webhook_slack ? slack_body(payload) : strdup(payload_s);
+    char *body = dc->webhook_slack ? slack_body(payload) : strdup(payload_s);
     char hk[300], he[128];
     snprintf(hk, sizeof hk, "Idempotency-Key: %s", key);
     snprintf(he, sizeof he, "X-Vigil-Event: %s",
              jstr(payload, "event", "unknown"));
     const char *headers[] = {"Content-Type: application/json", hk, he, NULL};
-    http_response r;
+    deliver_http_response r;
     memset(&r, 0, sizeof r);
     vg_code rc = VG_OK;
     if (!body) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    rc = http_request("POST", oc->webhook_url, headers, body, NULL,
-                      oc->timeout_seconds, &r, err);
+    rc = deliver_http_request("POST", dc->webhook_url, headers, body, NULL,
+                              dc->timeout_seconds, &r, err);
     if (rc != VG_OK)
         goto cleanup;
     a->status = r.status;
@@ -155,14 +155,14 @@ static vg_code send_webhook(const outreach_config *oc, const char *key,
                      r.body ? r.body : "");
     }
 cleanup:
-    http_response_free(&r);
+    deliver_http_response_free(&r);
     free(body);
     json_decref(payload);
     return rc;
 }
 
-static vg_code send_rt(const outreach_config *oc, long long ref_id,
-                       const char *payload_s, notify_attempt *a, vg_error *err)
+static vg_code send_rt(const deliver_config *dc, long long ref_id,
+                       const char *payload_s, deliver_attempt *a, vg_error *err)
 {
     json_t *payload = json_loads(payload_s, 0, NULL);
     vg_code rc = VG_OK;
@@ -171,11 +171,13 @@ static vg_code send_rt(const outreach_config *oc, long long ref_id,
         snprintf(id, sizeof id, "%lld",
                  (long long)json_integer_value(
                      json_object_get(payload, "rt_ticket_id")));
-        rc = rt_set_status(oc, id, jstr(payload, "status", "resolved"), a, err);
+        rc = deliver_rt_set_status(dc, id, jstr(payload, "status", "resolved"),
+                                   a, err);
     } else {
         json_t *t = json_object_get(payload, "task");
-        rc = rt_ensure_ticket(oc, ref_id, jstr(t, "title", "vigil task"),
-                              jstr(t, "body", ""), a, err);
+        rc =
+            deliver_rt_ensure_ticket(dc, ref_id, jstr(t, "title", "vigil task"),
+                                     jstr(t, "body", ""), a, err);
     }
     json_decref(payload);
     return rc;
@@ -200,50 +202,47 @@ static double mono_s(void)
  * id), in the transaction that holds the row lock. */
 static vg_code record(db_conn *db, const char *id, const char *target,
                       const char *key, long long ref, int attempts, int give_up,
-                      double delay, const notify_attempt *a, vg_error *err)
+                      double delay, const deliver_attempt *a, vg_error *err)
 {
-    char att[16], st_s[16], dl[32];
-    snprintf(att, sizeof att, "%d", attempts);
-    snprintf(st_s, sizeof st_s, "%ld", a->status);
+    char dl[32];
+    /* Whole milliseconds: the retry schedule needs no finer grain. */
     snprintf(dl, sizeof dl, "%.3f", delay);
-    const char *u[8] = {id,
-                        att,
-                        a->ok ? "t" : "f",
-                        give_up ? "t" : "f",
-                        dl,
-                        a->status ? st_s : NULL,
-                        a->ok ? NULL : a->error,
-                        a->external_id[0] ? a->external_id : NULL};
-    vg_code rc =
-        db_exec(db,
-                "UPDATE vigil.deliveries SET attempts = $2::int, "
-                " delivered_at = CASE WHEN $3::boolean THEN now() END, "
-                " gave_up_at = CASE WHEN $4::boolean THEN now() END, "
-                " next_attempt_at = now() + make_interval(secs => $5::double "
-                "precision), last_status = $6::int, last_error = $7, "
-                " external_id = coalesce($8, external_id) "
-                "WHERE delivery_id = $1::bigint",
-                8, u, NULL, err);
+    const db_param u[8] = {DB_TEXT(id),
+                           DB_INT(attempts),
+                           DB_TEXT(a->ok ? "t" : "f"),
+                           DB_TEXT(give_up ? "t" : "f"),
+                           DB_TEXT(dl),
+                           a->status ? DB_INT(a->status) : DB_NULL,
+                           DB_TEXT(a->ok ? NULL : a->error),
+                           DB_TEXT(a->external_id[0] ? a->external_id : NULL)};
+    vg_code rc = db_exec_params(
+        db,
+        "UPDATE vigil.deliveries SET attempts = $2::int, "
+        " delivered_at = CASE WHEN $3::boolean THEN now() END, "
+        " gave_up_at = CASE WHEN $4::boolean THEN now() END, "
+        " next_attempt_at = now() + make_interval(secs => $5::double "
+        "precision), last_status = $6::int, last_error = $7, "
+        " external_id = coalesce($8, external_id) "
+        "WHERE delivery_id = $1::bigint",
+        8, u, NULL, err);
     if (rc == VG_OK && a->ok && a->external_id[0] &&
         strcmp(target, "rt") == 0 && strstr(key, "vigil-rt-task-") == key) {
-        char refs[32];
-        snprintf(refs, sizeof refs, "%lld", ref);
-        const char *q[2] = {refs, a->external_id};
-        rc = db_exec(db,
-                     "UPDATE vigil.outreach_tasks SET rt_ticket_id = "
-                     "$2::bigint WHERE task_id = $1::bigint",
-                     2, q, NULL, err);
+        const db_param q[2] = {DB_INT(ref), DB_TEXT(a->external_id)};
+        rc = db_exec_params(db,
+                            "UPDATE vigil.outreach_tasks SET rt_ticket_id = "
+                            "$2::bigint WHERE task_id = $1::bigint",
+                            2, q, NULL, err);
     }
     return rc;
 }
 
 /* One due row: lock, send, record. Sets *none when nothing was due. */
-static vg_code deliver_one(db_conn *db, const outreach_config *oc,
+static vg_code deliver_one(db_conn *db, const deliver_config *dc,
                            const vg_log *lg, const char *targets, int *none,
-                           notify_stats *st, vg_error *err)
+                           deliver_stats *st, vg_error *err)
 {
     PGresult *r = NULL;
-    notify_attempt a;
+    deliver_attempt a;
     *none = 0;
     vg_code rc = db_begin(db, err);
     const char *p[1] = {targets};
@@ -269,18 +268,18 @@ static vg_code deliver_one(db_conn *db, const outreach_config *oc,
     long long ref = atoll(PQgetvalue(r, 0, 3));
     int attempts = atoi(PQgetvalue(r, 0, 6)) + 1;
     if (strcmp(target, "webhook") == 0)
-        rc = send_webhook(oc, key, payload, &a, err);
+        rc = send_webhook(dc, key, payload, &a, err);
     else
-        rc = send_rt(oc, ref, payload, &a, err);
+        rc = send_rt(dc, ref, payload, &a, err);
     if (rc != VG_OK)
         goto cleanup;
     st->attempted++;
     /* 4xx other than 408/425/429 will not get better by waiting. */
-    int give_up =
-        !a.ok && (!http_retryable(a.status) || attempts >= oc->max_attempts);
-    double delay = oc->backoff_seconds * pow(2.0, attempts - 1);
-    if (delay > oc->max_backoff_seconds)
-        delay = oc->max_backoff_seconds;
+    int give_up = !a.ok && (!deliver_http_retryable(a.status) ||
+                            attempts >= dc->max_attempts);
+    double delay = dc->backoff_seconds * pow(2.0, attempts - 1);
+    if (delay > dc->max_backoff_seconds)
+        delay = dc->max_backoff_seconds;
     rc = record(db, id, target, key, ref, attempts, give_up, delay, &a, err);
     if (rc == VG_OK)
         rc = db_commit(db, err);
@@ -305,12 +304,12 @@ cleanup:
     return rc;
 }
 
-vg_code notify_deliver(db_conn *db, const outreach_config *oc, const vg_log *lg,
-                       long limit, double wait_s, notify_stats *st,
-                       vg_error *err)
+vg_code deliver_send(db_conn *db, const deliver_config *dc, const vg_log *lg,
+                     long limit, double wait_s, deliver_stats *st,
+                     vg_error *err)
 {
     char targets[64];
-    targets_json(oc, targets, sizeof targets);
+    targets_json(dc, targets, sizeof targets);
     const char *p[1] = {targets};
     double t0 = mono_s();
     PGresult *r = NULL;
@@ -319,7 +318,7 @@ vg_code notify_deliver(db_conn *db, const outreach_config *oc, const vg_log *lg,
         int none = 0;
         if (limit > 0 && st->attempted >= limit)
             break;
-        if ((rc = deliver_one(db, oc, lg, targets, &none, st, err)) != VG_OK)
+        if ((rc = deliver_one(db, dc, lg, targets, &none, st, err)) != VG_OK)
             return rc;
         if (!none)
             continue;
@@ -352,8 +351,8 @@ vg_code notify_deliver(db_conn *db, const outreach_config *oc, const vg_log *lg,
     return rc;
 }
 
-vg_code notify_rt_sync(db_conn *db, const outreach_config *oc, const vg_log *lg,
-                       notify_stats *st, vg_error *err)
+vg_code deliver_rt_sync(db_conn *db, const deliver_config *dc, const vg_log *lg,
+                        deliver_stats *st, vg_error *err)
 {
     PGresult *r = NULL;
     vg_code rc = db_exec(db,
@@ -363,10 +362,10 @@ vg_code notify_rt_sync(db_conn *db, const outreach_config *oc, const vg_log *lg,
                          0, NULL, &r, err);
     for (int i = 0; rc == VG_OK && i < PQntuples(r); i++) {
         char status[64], outcome[128];
-        notify_attempt a;
+        deliver_attempt a;
         const char *task = PQgetvalue(r, i, 0), *ticket = PQgetvalue(r, i, 1);
-        rc = rt_get_ticket(oc, ticket, status, sizeof status, outcome,
-                           sizeof outcome, &a, err);
+        rc = deliver_rt_get_ticket(dc, ticket, status, sizeof status, outcome,
+                                   sizeof outcome, &a, err);
         if (rc != VG_OK)
             break;
         st->rt_checked++;
@@ -407,7 +406,7 @@ vg_code notify_rt_sync(db_conn *db, const outreach_config *oc, const vg_log *lg,
     return rc;
 }
 
-vg_code notify_retry_failed(db_conn *db, long *n, vg_error *err)
+vg_code deliver_retry_failed(db_conn *db, long *n, vg_error *err)
 {
     PGresult *r = NULL;
     vg_code rc = db_exec(
