@@ -499,54 +499,32 @@ static char *make_label(const issue_day *d, const burst_group *g,
 /* ---- persistence -----------------------------------------------------------
  */
 
-/* Appends a Postgres array literal of strings to a growing buffer. */
-typedef struct buf {
-    char *s;
-    size_t n, cap;
-} buf;
-
-static int buf_add(buf *b, const char *s, size_t n)
+/* Appends one quoted, escaped element to a Postgres array literal being
+ * built ("{" already there). */
+static int array_add(strbuf *b, const char *s)
 {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 256) + n;
-        char *v = realloc(b->s, cap);
-        if (!v)
-            return -1;
-        b->s = v;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-    return 0;
-}
-
-static int array_add(buf *b, const char *s)
-{
-    if (buf_add(b, b->n > 1 ? ",\"" : "\"", b->n > 1 ? 2 : 1))
-        return -1;
+    strbuf_puts(b, b->len > 1 ? ",\"" : "\"");
     for (; *s; s++) {
-        if ((*s == '"' || *s == '\\') && buf_add(b, "\\", 1))
-            return -1;
-        if (buf_add(b, s, 1))
-            return -1;
+        if (*s == '"' || *s == '\\')
+            strbuf_putc(b, '\\');
+        strbuf_putc(b, *s);
     }
-    return buf_add(b, "\"", 1);
+    return strbuf_putc(b, '"');
 }
 
 /* The arrays one alert row carries. */
 typedef struct alert_arrays {
-    buf key, terms, langs, topics, tickets, samples;
+    strbuf key, terms, langs, topics, tickets, samples;
 } alert_arrays;
 
 static void arrays_free(alert_arrays *a)
 {
-    free(a->key.s);
-    free(a->terms.s);
-    free(a->langs.s);
-    free(a->topics.s);
-    free(a->tickets.s);
-    free(a->samples.s);
+    strbuf_free(&a->key);
+    strbuf_free(&a->terms);
+    strbuf_free(&a->langs);
+    strbuf_free(&a->topics);
+    strbuf_free(&a->tickets);
+    strbuf_free(&a->samples);
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -556,7 +534,7 @@ static int cmp_ll(const void *a, const void *b)
 }
 
 /* Topics holding at least a fifth of the issue's tickets. */
-static int add_topics(const issue_day *d, const burst_group *g, buf *out)
+static int add_topics(const issue_day *d, const burst_group *g, strbuf *out)
 {
     long long *t = malloc((g->ndocs + 1) * sizeof *t);
     if (!t)
@@ -566,21 +544,19 @@ static int add_topics(const issue_day *d, const burst_group *g, buf *out)
         if (d->meta[g->docs[k]].topic_id)
             t[n++] = d->meta[g->docs[k]].topic_id;
     qsort(t, n, sizeof *t, cmp_ll);
-    int rc = buf_add(out, "{", 1);
+    int rc = strbuf_putc(out, '{');
     for (size_t i = 0, first = 1; rc == 0 && i < n;) {
         size_t j = i;
         while (j < n && t[j] == t[i])
             j++;
         if ((j - i) * 5 >= g->ndocs) {
-            char s[32];
-            int k = snprintf(s, sizeof s, "%s%lld", first ? "" : ",", t[i]);
-            rc = buf_add(out, s, (size_t)k);
+            rc = strbuf_printf(out, "%s%lld", first ? "" : ",", t[i]);
             first = 0;
         }
         i = j;
     }
     free(t);
-    return rc || buf_add(out, "}", 1);
+    return rc || strbuf_putc(out, '}');
 }
 
 static int build_arrays(const issue_day *d, const burst_group *g,
@@ -588,9 +564,9 @@ static int build_arrays(const issue_day *d, const burst_group *g,
                         const char *const *old_keys, size_t nold,
                         alert_arrays *a)
 {
-    int bad = buf_add(&a->key, "{", 1) || buf_add(&a->terms, "{", 1) ||
-              buf_add(&a->langs, "{", 1) || buf_add(&a->tickets, "{", 1) ||
-              buf_add(&a->samples, "{", 1);
+    int bad = strbuf_putc(&a->key, '{') || strbuf_putc(&a->terms, '{') ||
+              strbuf_putc(&a->langs, '{') || strbuf_putc(&a->tickets, '{') ||
+              strbuf_putc(&a->samples, '{');
     size_t nk = 0;
     for (size_t i = 0; i < nold && nk < KEY_TERMS && !bad; i++, nk++)
         bad = array_add(&a->key, old_keys[i]);
@@ -636,9 +612,9 @@ static int build_arrays(const issue_day *d, const burst_group *g,
             bad = array_add(&a->samples, d->meta[g->docs[k]].ticket_id);
             ns++;
         }
-    return bad || buf_add(&a->key, "}", 1) || buf_add(&a->terms, "}", 1) ||
-           buf_add(&a->langs, "}", 1) || buf_add(&a->tickets, "}", 1) ||
-           buf_add(&a->samples, "}", 1) || add_topics(d, g, &a->topics);
+    return bad || strbuf_putc(&a->key, '}') || strbuf_putc(&a->terms, '}') ||
+           strbuf_putc(&a->langs, '}') || strbuf_putc(&a->tickets, '}') ||
+           strbuf_putc(&a->samples, '}') || add_topics(d, g, &a->topics);
 }
 
 /* An open alert of source 'terms'. */
@@ -846,10 +822,21 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
              g->baseline, g->rate, g->nterms);
     snprintf(aid, sizeof aid, "%lld", a ? a->id : 0);
     const char *kind = a ? a->kind : g->is_new ? "new" : "spike";
-    const char *p[15] = {
-        aid,           ws,           we,   obs,   ex,          pv,
-        arr.tickets.s, day,          kind, label, arr.terms.s, arr.key.s,
-        arr.langs.s,   arr.topics.s, det};
+    const char *p[15] = {aid,
+                         ws,
+                         we,
+                         obs,
+                         ex,
+                         pv,
+                         strbuf_str(&arr.tickets),
+                         day,
+                         kind,
+                         label,
+                         strbuf_str(&arr.terms),
+                         strbuf_str(&arr.key),
+                         strbuf_str(&arr.langs),
+                         strbuf_str(&arr.topics),
+                         det};
     size_t cap = 3072 + 2 * strlen(tickets) + strlen(customers);
     char *sql = malloc(cap);
     if (!sql) {
@@ -890,7 +877,7 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
                  "FROM fig WHERE $1::bigint = 0 RETURNING alert_id");
     const char *pp[16];
     memcpy(pp, p, sizeof p);
-    pp[15] = arr.samples.s;
+    pp[15] = strbuf_str(&arr.samples);
     PGresult *r = NULL;
     rc = db_exec(db, sql, 16, pp, &r, err);
     free(sql);
