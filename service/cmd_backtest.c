@@ -13,7 +13,6 @@
 #include "service/commands.h"
 #include "train/train.h"
 
-
 typedef struct backtest_opts {
     int from, to, every, horizon, json;
 } backtest_opts;
@@ -262,17 +261,25 @@ static int run_backtest(cli *c, int argc, char **argv, vg_error *err)
 const command cmd_backtest = {
     .name = "backtest",
     .fn = run_backtest,
-    .summary = "replay training and scoring for past dates against realised churn",
-    .usage = 
-    "usage: vigil [global options] backtest --from D1 --to D2 [--every DAYS]\n"
-    "                                      [--horizon DAYS] [--json]\n\n"
-    "For each date d from D1 to D2, every DAYS days (default 30): train as\n"
-    "`vigil train --as-of d` would (train.lookback_days, train.step_days),\n"
-    "score the customers active at d and measure against the churn realised\n"
-    "in [d, d + horizon): ROC AUC, PR AUC, Brier, log loss, lift in the top\n"
-    "10 %, the same for the baseline (days since last activity), and the\n"
-    "model's own estimate from its validation. Nothing is written to\n"
-    "vigil.models or vigil.scores and the champion does not change. A date\n"
-    "whose horizon has not passed yet (today, or the end of the source data)\n"
-    "is refused.\n",
+    .summary =
+        "replay training and scoring for past dates against realised churn",
+    .usage =
+        "usage: vigil [global options] backtest --from D1 --to D2 [--every "
+        "DAYS]\n"
+        "                                      [--horizon DAYS] [--json]\n\n"
+        "For each date d from D1 to D2, every DAYS days (default 30): train "
+        "as\n"
+        "`vigil train --as-of d` would (train.lookback_days, "
+        "train.step_days),\n"
+        "score the customers active at d and measure against the churn "
+        "realised\n"
+        "in [d, d + horizon): ROC AUC, PR AUC, Brier, log loss, lift in the "
+        "top\n"
+        "10 %, the same for the baseline (days since last activity), and the\n"
+        "model's own estimate from its validation. Nothing is written to\n"
+        "vigil.models or vigil.scores and the champion does not change. A "
+        "date\n"
+        "whose horizon has not passed yet (today, or the end of the source "
+        "data)\n"
+        "is refused.\n",
 };

@@ -1,6 +1,6 @@
 /* cmd_check.c — `vigil check`, the doctor: prints what features/doctor.c
  * found about the source mapping, most severe first, and a one-line
- * verdict. Exit status follows the worst finding: 0 ready, 11 warnings
+ * verdict. Exit status follows the worst finding: 0 ready, 12 warnings
  * only, 5 errors. */
 #include <getopt.h>
 #include <stdio.h>
@@ -154,19 +154,21 @@ const command cmd_check = {
     .name = "check",
     .fn = run_check,
     .summary = "check the source mapping before the first run",
-    .usage = 
-    "usage: vigil [global options] check [--as-of D] [--json]\n\n"
-    "Check the source mapping (customers, usage_events and tickets in "
-    "source.schema)\n"
-    "before the first run, without writing anything: relations and columns "
-    "present\n"
-    "with usable types, row counts, date ranges, null and dirty-row shares, "
-    "churn\n"
-    "labels in the span `vigil train` would learn from (as of D, default "
-    "today), how\n"
-    "recent the data is, and what each missing or empty optional column "
-    "costs. Ends\n"
-    "with a one-line verdict. Exit status: 0 ready, 11 ready with warnings, "
-    "5 not\n"
-    "ready (errors), 4 database unreachable. Needs no `vigil init`.\n",
+    .usage =
+        "usage: vigil [global options] check [--as-of D] [--json]\n\n"
+        "Check the source mapping (customers, usage_events and tickets in "
+        "source.schema)\n"
+        "before the first run, without writing anything: relations and columns "
+        "present\n"
+        "with usable types, row counts, date ranges, null and dirty-row "
+        "shares, "
+        "churn\n"
+        "labels in the span `vigil train` would learn from (as of D, default "
+        "today), how\n"
+        "recent the data is, and what each missing or empty optional column "
+        "costs. Ends\n"
+        "with a one-line verdict. Exit status: 0 ready, 12 ready with "
+        "warnings, "
+        "5 not\n"
+        "ready (errors), 4 database unreachable. Needs no `vigil init`.\n",
 };

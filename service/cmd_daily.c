@@ -131,21 +131,23 @@ const command cmd_daily = {
     .name = "daily",
     .fn = run_daily,
     .summary = "score, topics and outreach in order for a date",
-    .usage = 
-    "usage: vigil [global options] daily [--as-of D] [--replay] [--force] "
-    "[--json]\n\n"
-    "Run score, topics and outreach for D (default today, UTC) in that order, "
-    "as one\n"
-    "job in vigil.job_runs. Each step replaces its own results for D in its "
-    "own\n"
-    "transaction. Without a champion model scoring is skipped (with a "
-    "warning) and\n"
-    "topics and outreach still run; when topics already ran for a later "
-    "date (a\n"
-    "catch-up after downtime) the topics step is skipped, unless --replay "
-    "rewrites\n"
-    "it (see `vigil topics --help`). The JSON summary nests each step's "
-    "summary under \"score\", "
-    "\"topics\"\n"
-    "and \"outreach\".\n" CLI_FORCE_HELP,
+    .usage =
+        "usage: vigil [global options] daily [--as-of D] [--replay] [--force] "
+        "[--json]\n\n"
+        "Run score, topics and outreach for D (default today, UTC) in that "
+        "order, "
+        "as one\n"
+        "job in vigil.job_runs. Each step replaces its own results for D in "
+        "its "
+        "own\n"
+        "transaction. Without a champion model scoring is skipped (with a "
+        "warning) and\n"
+        "topics and outreach still run; when topics already ran for a later "
+        "date (a\n"
+        "catch-up after downtime) the topics step is skipped, unless --replay "
+        "rewrites\n"
+        "it (see `vigil topics --help`). The JSON summary nests each step's "
+        "summary under \"score\", "
+        "\"topics\"\n"
+        "and \"outreach\".\n" CLI_FORCE_HELP,
 };

@@ -11,6 +11,8 @@ extern const command cmd_topics;
 extern const command cmd_outreach;
 extern const command cmd_tasks;
 extern const command cmd_deliver;
+extern const command cmd_customer;
+extern const command cmd_specialists;
 extern const command cmd_daily;
 extern const command cmd_serve;
 extern const command cmd_report;

@@ -66,11 +66,11 @@ static const command cmd_init = {
     .name = "init",
     .fn = run_init,
     .summary = "create or upgrade schema vigil",
-    .usage = 
-"usage: vigil [global options] init [--json]\n\n"
-     "Create schema vigil or upgrade it to this version's migrations. Safe to "
-     "run\n"
-     "again, and concurrently.\n",
+    .usage = "usage: vigil [global options] init [--json]\n\n"
+             "Create schema vigil or upgrade it to this version's migrations. "
+             "Safe to "
+             "run\n"
+             "again, and concurrently.\n",
 };
 
 /* ---- demo ------------------------------------------------------------------
@@ -174,24 +174,29 @@ static const command cmd_demo = {
     .name = "demo",
     .fn = run_demo,
     .summary = "load the realistic demo company into source.schema",
-    .usage = 
-"usage: vigil [global options] demo [--customers N] [--seed S] [--end "
-     "YYYY-MM-DD]\n"
-     "                                  [--history-days N] [--dirty-share X] "
-     "[--world NAME] [--json]\n\n"
-     "Drop and re-create customers, usage_events and tickets in source.schema "
-     "(default\n"
-     "public) with a deterministic B2B SaaS company: N customers (default "
-     "2000), data\n"
-     "up to the day before --end (default today), a small share of dirty rows, "
-     "and its\n"
-     "ground truth in schema vigil_demo_truth. Never point it at real data.\n"
-     "--world picks what drives churn (" DEMO_WORLDS "):\n"
-     "the default saas mixes disengagement, usage collapse and support "
-     "friction;\n"
-     "the others shift the weight to failed onboarding, support friction, "
-     "price\n"
-     "increases, the main user leaving, year-end budgets or a silent fade.\n",
+    .usage =
+        "usage: vigil [global options] demo [--customers N] [--seed S] [--end "
+        "YYYY-MM-DD]\n"
+        "                                  [--history-days N] [--dirty-share "
+        "X] "
+        "[--world NAME] [--json]\n\n"
+        "Drop and re-create customers, usage_events and tickets in "
+        "source.schema "
+        "(default\n"
+        "public) with a deterministic B2B SaaS company: N customers (default "
+        "2000), data\n"
+        "up to the day before --end (default today), a small share of dirty "
+        "rows, "
+        "and its\n"
+        "ground truth in schema vigil_demo_truth. Never point it at real "
+        "data.\n"
+        "--world picks what drives churn (" DEMO_WORLDS "):\n"
+        "the default saas mixes disengagement, usage collapse and support "
+        "friction;\n"
+        "the others shift the weight to failed onboarding, support friction, "
+        "price\n"
+        "increases, the main user leaving, year-end budgets or a silent "
+        "fade.\n",
 };
 
 /* ---- features --------------------------------------------------------------
@@ -288,19 +293,22 @@ static const command cmd_features = {
     .name = "features",
     .fn = run_features,
     .summary = "compute the feature matrix as of a date",
-    .usage = 
-"usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
-     "FILE.csv|-] [--json]\n"
-     "                                      [--pg-only]\n\n"
-     "Compute every active customer's features from rows strictly before the "
-     "as-of\n"
-     "date (default today, UTC) and report skipped rows. --out writes the "
-     "matrix as\n"
-     "CSV (- for stdout). --pg-only (benchmarking) runs the same aggregation "
-     "queries\n"
-     "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's time "
-     "alone\n"
-     "(needs a role that may write server files).\n",
+    .usage =
+        "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
+        "FILE.csv|-] [--json]\n"
+        "                                      [--pg-only]\n\n"
+        "Compute every active customer's features from rows strictly before "
+        "the "
+        "as-of\n"
+        "date (default today, UTC) and report skipped rows. --out writes the "
+        "matrix as\n"
+        "CSV (- for stdout). --pg-only (benchmarking) runs the same "
+        "aggregation "
+        "queries\n"
+        "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's "
+        "time "
+        "alone\n"
+        "(needs a role that may write server files).\n",
 };
 
 /* ---- train -----------------------------------------------------------------
@@ -397,18 +405,20 @@ static const command cmd_train = {
     .name = "train",
     .fn = run_train,
     .summary = "train a churn model as of a date",
-    .usage = 
-"usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
-     "[--lookback DAYS]\n"
-     "                                   [--step DAYS] [--force] [--json]\n\n"
-     "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
-     "the\n"
-     "lookback), train XGBoost on the earlier dates, calibrate, validate on "
-     "the latest\n"
-     "(5-fold CV when there is one date), store the model in vigil.models and "
-     "make it\n"
-     "champion when it is not worse than the current one on the same rows.\n"
-     CLI_FORCE_HELP,
+    .usage =
+        "usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
+        "[--lookback DAYS]\n"
+        "                                   [--step DAYS] [--force] "
+        "[--json]\n\n"
+        "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
+        "the\n"
+        "lookback), train XGBoost on the earlier dates, calibrate, validate on "
+        "the latest\n"
+        "(5-fold CV when there is one date), store the model in vigil.models "
+        "and "
+        "make it\n"
+        "champion when it is not worse than the current one on the same "
+        "rows.\n" CLI_FORCE_HELP,
 };
 
 /* ---- score -----------------------------------------------------------------
@@ -501,13 +511,14 @@ static const command cmd_score = {
     .name = "score",
     .fn = run_score,
     .summary = "score every active customer as of a date",
-    .usage = 
-"usage: vigil [global options] score [--as-of D] [--model ID] [--force] "
-     "[--json]\n\n"
-     "Score every customer active at D with the champion model (or --model "
-     "ID):\n"
-     "churn_risk, health, tier and drivers, replacing D's rows in "
-     "vigil.scores.\n" CLI_FORCE_HELP,
+    .usage =
+        "usage: vigil [global options] score [--as-of D] [--model ID] "
+        "[--force] "
+        "[--json]\n\n"
+        "Score every customer active at D with the champion model (or --model "
+        "ID):\n"
+        "churn_risk, health, tier and drivers, replacing D's rows in "
+        "vigil.scores.\n" CLI_FORCE_HELP,
 };
 
 static int run_config_keys(cli *c, int argc, char **argv, vg_error *err)
@@ -522,13 +533,15 @@ static const command cmd_config_keys = {
     .name = "config-keys",
     .fn = run_config_keys,
     .summary = "print every configuration key as a Markdown table",
-    .usage = 
-"usage: vigil config-keys\n",
+    .usage = "usage: vigil config-keys\n",
 };
 
 /* The order of `vigil --help`. */
 static const command *const commands[] = {
-    &cmd_init, &cmd_demo, &cmd_features, &cmd_train, &cmd_score, &cmd_backtest, &cmd_topics, &cmd_outreach, &cmd_tasks, &cmd_deliver, &cmd_daily, &cmd_serve, &cmd_report, &cmd_runs, &cmd_check, &cmd_config_keys,
+    &cmd_init,     &cmd_demo,        &cmd_features,    &cmd_train, &cmd_score,
+    &cmd_backtest, &cmd_topics,      &cmd_outreach,    &cmd_tasks, &cmd_deliver,
+    &cmd_customer, &cmd_specialists, &cmd_daily,       &cmd_serve, &cmd_report,
+    &cmd_runs,     &cmd_check,       &cmd_config_keys,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
