@@ -56,7 +56,8 @@ void train_plan_make(const int *dates, int nd, int horizon, unsigned seed,
             p->select_fit_from = k;
             break;
         }
-    p->purged = p->select_fit_from > 0;
+    p->purged = p->select_holdout > 0;
+    p->grouped_select = p->purged && p->select_fit_from < 0;
 }
 
 static int fold_of(const char *id, unsigned seed)
@@ -87,6 +88,10 @@ train_role train_row_role(const train_plan *p, const feat_matrix *m, size_t r,
         return cv_role(p, fold_of(m->ids[r], p->seed), s);
     switch (s) {
     case TRAIN_STAGE_SELECT:
+        if (p->grouped_select)
+            return k < p->select_holdout              ? TRAIN_ROLE_OUT
+                   : fold_of(m->ids[r], p->seed) == 0 ? TRAIN_ROLE_HOLDOUT
+                                                      : TRAIN_ROLE_FIT;
         return k == p->select_holdout    ? TRAIN_ROLE_HOLDOUT
                : k >= p->select_fit_from ? TRAIN_ROLE_FIT
                                          : TRAIN_ROLE_OUT;
@@ -533,10 +538,11 @@ static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
     }
     if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err)) != VG_OK)
         goto cleanup;
-    json_object_set_new(st->plan_json, "select",
-                        json_pack("{s:o, s:o, s:O}", "fit", subset_json(&tr),
-                                  "holdout", subset_json(&ho), "candidates",
-                                  st->sel.candidates));
+    json_object_set_new(
+        st->plan_json, "select",
+        json_pack("{s:o, s:o, s:O, s:s}", "fit", subset_json(&tr), "holdout",
+                  subset_json(&ho), "candidates", st->sel.candidates, "split",
+                  st->plan.grouped_select ? "customer" : "time"));
 cleanup:
     subset_free(&tr);
     subset_free(&ho);
