@@ -304,6 +304,7 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
         {"lookback", required_argument, 0, 'l'},
         {"step", required_argument, 0, 's'},
         {"json", no_argument, 0, 'j'},
+        CLI_FORCE_OPTION,
         {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -322,6 +323,9 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 's':
             rc = cli_parse_int_opt("--step", optarg, 1, 365, &t.step_days, err);
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'j':
             json = 1;
@@ -392,6 +396,7 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"model", required_argument, 0, 'm'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -403,6 +408,9 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
         case 'm':
             rc = cli_parse_int_opt("--model", optarg, 1, 2147483647, &model,
                                    err);
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'j':
             json = 1;
@@ -468,20 +476,22 @@ static const command commands[] = {
     {"train", cmd_train, "train a churn model as of a date",
      "usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
      "[--lookback DAYS]\n"
-     "                                   [--step DAYS] [--json]\n\n"
+     "                                   [--step DAYS] [--force] [--json]\n\n"
      "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
      "the\n"
      "lookback), train XGBoost on the earlier dates, calibrate, validate on "
      "the latest\n"
      "(5-fold CV when there is one date), store the model in vigil.models and "
      "make it\n"
-     "champion when it is not worse than the current one on the same rows.\n"},
+     "champion when it is not worse than the current one on the same "
+     "rows.\n" CLI_FORCE_HELP},
     {"score", cmd_score, "score every active customer as of a date",
-     "usage: vigil [global options] score [--as-of D] [--model ID] [--json]\n\n"
+     "usage: vigil [global options] score [--as-of D] [--model ID] [--force] "
+     "[--json]\n\n"
      "Score every customer active at D with the champion model (or --model "
      "ID):\n"
      "churn_risk, health, tier and drivers, replacing D's rows in "
-     "vigil.scores.\n"},
+     "vigil.scores.\n" CLI_FORCE_HELP},
     {"backtest", cmd_backtest,
      "replay training and scoring for past dates against realised churn",
      cmd_backtest_usage},
@@ -493,12 +503,20 @@ static const command commands[] = {
      cmd_tasks_usage},
     {"deliver", cmd_deliver, "push tasks to the webhook and Request Tracker",
      cmd_deliver_usage},
+    {"customer", cmd_customer, "one customer: risk, reasons, tickets, tasks",
+     cmd_customer_usage},
+    {"specialists", cmd_specialists,
+     "add, list, update, deactivate the support team", cmd_specialists_usage},
     {"daily", cmd_daily, "score, topics and outreach in order for a date",
      cmd_daily_usage},
     {"serve", cmd_serve, "the scheduler service: scheduled jobs and HTTP",
      SERVE_USAGE},
     {"report", cmd_report, "write the self-contained HTML report as of a date",
      CMD_REPORT_USAGE},
+    {"runs", cmd_runs, "list job runs; undo what one run wrote",
+     cmd_runs_usage},
+    {"check", cmd_check, "check the source mapping before the first run",
+     cmd_check_usage},
     {"config-keys", cmd_config_keys,
      "print every configuration key as a Markdown table",
      "usage: vigil config-keys\n"},
