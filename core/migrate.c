@@ -51,7 +51,11 @@ vg_code migrate_run(db_conn *db, int *from, int *to, vg_error *err)
         return rc;
     int have = 0;
     rc = db_run(db,
-                "CREATE SCHEMA IF NOT EXISTS vigil;"
+                /* CREATE SCHEMA IF NOT EXISTS checks CREATE on the database
+                 * even when the schema exists: a role that owns a
+                 * pre-created schema vigil needs no more. */
+                "DO $$BEGIN IF to_regnamespace('vigil') IS NULL THEN "
+                "CREATE SCHEMA vigil; END IF; END$$;"
                 "CREATE TABLE IF NOT EXISTS vigil.schema_migrations ("
                 " version int PRIMARY KEY, name text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())",

@@ -1,6 +1,6 @@
 /* cmd_check.c — `vigil check`, the doctor: prints what features/doctor.c
  * found about the source mapping, most severe first, and a one-line
- * verdict. Exit status follows the worst finding: 0 ready, 11 warnings
+ * verdict. Exit status follows the worst finding: 0 ready, 12 warnings
  * only, 5 errors. */
 #include <getopt.h>
 #include <stdio.h>
@@ -162,6 +162,6 @@ const char cmd_check_usage[] =
     "today), how\n"
     "recent the data is, and what each missing or empty optional column "
     "costs. Ends\n"
-    "with a one-line verdict. Exit status: 0 ready, 11 ready with warnings, "
+    "with a one-line verdict. Exit status: 0 ready, 12 ready with warnings, "
     "5 not\n"
     "ready (errors), 4 database unreachable. Needs no `vigil init`.\n";

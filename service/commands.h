@@ -14,6 +14,10 @@ extern const char cmd_runs_usage[];
 int cmd_check(cli *c, int argc, char **argv, vg_error *err);
 extern const char cmd_check_usage[];
 
+int cmd_customer(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_customer_usage[];
+int cmd_specialists(cli *c, int argc, char **argv, vg_error *err);
+extern const char cmd_specialists_usage[];
 int cmd_backtest(cli *c, int argc, char **argv, vg_error *err);
 extern const char cmd_backtest_usage[];
 

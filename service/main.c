@@ -483,8 +483,8 @@ static const command commands[] = {
      "the latest\n"
      "(5-fold CV when there is one date), store the model in vigil.models and "
      "make it\n"
-     "champion when it is not worse than the current one on the same rows.\n"
-     CLI_FORCE_HELP},
+     "champion when it is not worse than the current one on the same "
+     "rows.\n" CLI_FORCE_HELP},
     {"score", cmd_score, "score every active customer as of a date",
      "usage: vigil [global options] score [--as-of D] [--model ID] [--force] "
      "[--json]\n\n"
@@ -503,6 +503,10 @@ static const command commands[] = {
      cmd_tasks_usage},
     {"deliver", cmd_deliver, "push tasks to the webhook and Request Tracker",
      cmd_deliver_usage},
+    {"customer", cmd_customer, "one customer: risk, reasons, tickets, tasks",
+     cmd_customer_usage},
+    {"specialists", cmd_specialists,
+     "add, list, update, deactivate the support team", cmd_specialists_usage},
     {"daily", cmd_daily, "score, topics and outreach in order for a date",
      cmd_daily_usage},
     {"serve", cmd_serve, "the scheduler service: scheduled jobs and HTTP",

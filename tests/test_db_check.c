@@ -124,13 +124,13 @@ int main(void)
     CHECK(strstr(r->out, "customers     view, 400 rows") != NULL);
 
     /* A date well after the data: a warning naming the latest data date,
-     * exit 11. */
+     * exit 12. */
     snprintf(args, sizeof args,
              "--config %s/docs/vigil.sample.json check --as-of 2026-06-10 "
              "--json",
              src);
     r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 11);
+    CHECK_INT_EQ(r->status, 12);
     rep = cli_json(r);
     CHECK(rep && !strcmp(verdict(rep), "ready_with_warnings"));
     CHECK(rep && has_finding(rep, "jobs for 2026-06-10 will be refused",
@@ -188,13 +188,13 @@ int main(void)
     CHECK(rep &&
           has_finding(rep, "mrr is empty in every row", "task priority"));
     json_decref(rep);
-    /* With cancellations back, the empty mrr alone is a warning: exit 11. */
+    /* With cancellations back, the empty mrr alone is a warning: exit 12. */
     testdb_exec(dsn, "CREATE OR REPLACE VIEW crm_bad.customers AS SELECT "
                      " customer_id, name, created_at, canceled_at, plan, "
                      " NULL::numeric AS mrr, seats, language "
                      " FROM crm.customers");
     r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 11);
+    CHECK_INT_EQ(r->status, 12);
     CHECK(strstr(r->err, "ready with warnings") != NULL);
 
     /* serve checks the playbooks' columns at start: a misspelt

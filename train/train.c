@@ -748,6 +748,24 @@ static json_t *calibration_json(const double *prob, const double *y,
  * the champion's own features: when its feature list differs, the same
  * request (same dates, same deterministic sample) is extracted again with
  * its list. NAN (and no error) when there is no champion for this horizon. */
+/* A database error while reading the champion: nobody knows whether the
+ * new model is better, so the run fails rather than promote it. */
+static int champion_unknown(vg_code rc)
+{
+    return rc == VG_EDB || rc == VG_EDBDOWN || rc == VG_ENOMEM;
+}
+
+static vg_code champion_fail(vg_code rc, vg_error *e2, vg_error *err)
+{
+    for (char *p = e2->msg; *p; p++) /* libpq's text may span lines */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return vg_fail(err, rc,
+                   "the current champion cannot be read (%s); nothing was "
+                   "promoted: run train again once the database answers",
+                   e2->msg);
+}
+
 static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
                                 const vg_log *lg, const fit_state *st,
                                 double *ll, long long *champ_id, int *overlap,
@@ -764,6 +782,8 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
     vg_code rc = store_load(db, 0, st->o.horizon_days, &sm, &e2);
     if (rc == VG_ENOMODEL)
         return VG_OK;
+    if (champion_unknown(rc))
+        return champion_fail(rc, &e2, err);
     if (rc != VG_OK) {
         log_warn(lg,
                  "the current champion cannot be loaded (%s); the new model "
@@ -842,9 +862,12 @@ static vg_code decide(db_conn *db, const vg_config *cfg, const vg_log *lg,
     } else {
         stored_model *sm = NULL;
         vg_error e2;
-        if (store_load(db, 0, H, &sm, &e2) == VG_OK && sm->horizon_days == H)
+        vg_code lr = store_load(db, 0, H, &sm, &e2);
+        if (lr == VG_OK && sm->horizon_days == H)
             d->champ_id = sm->model_id;
         store_model_free(sm);
+        if (champion_unknown(lr))
+            return champion_fail(lr, &e2, err);
     }
     d->promote = d->champ_id == 0 ||
                  (!isnan(d->champ_ll) && st->ms.logloss <= d->champ_ll + 1e-12);
