@@ -1,6 +1,6 @@
 /* cmd_runs.c — `vigil runs`: the vigil.job_runs ledger for people, and
  * `runs undo RUN_ID`, which removes what one run wrote in one transaction.
- * Rows carry the run that wrote them (migration 006, core/jobrun.h's
+ * Rows carry the run that wrote them (migration 007, core/jobrun.h's
  * jobrun_tag), so undo deletes by run id, never by guessing from dates. */
 #include <getopt.h>
 #include <stdio.h>
@@ -140,6 +140,9 @@ static const undo_step undo_steps[] = {
      " l.window_end, observed = l.observed, expected = l.expected, p_value = "
      " l.p_value, customers = l.customers, mrr_at_risk = l.mrr_at_risk, "
      " sample_ticket_ids = l.sample_ticket_ids, updated_on = l.as_of, "
+     " label = coalesce(l.label, a.label), key_terms = l.key_terms, "
+     " languages = l.languages, topic_ids = l.topic_ids, ticket_ids = "
+     " l.ticket_ids, "
      " resolved_on = CASE WHEN l.status = 'resolved' THEN a.resolved_on END "
      " FROM (SELECT DISTINCT ON (alert_id) * FROM vigil.trend_alert_days "
      "  WHERE run_id IS DISTINCT FROM $1 ORDER BY alert_id, as_of DESC) l "

@@ -12,6 +12,13 @@ foreach(f ${FILES})
   string(REPLACE "\n" "\\n\"\n\"" sql "${sql}")
   string(APPEND out "static const char m${i}[] = \"${sql}\";\n")
   math(EXPR vnum "${ver}")
+  # Two files with one number would both run on a new database and the
+  # second would fail to record itself (a branch merge can do this).
+  list(FIND seen "${vnum}" dup)
+  if(NOT dup EQUAL -1)
+    message(FATAL_ERROR "two migrations are numbered ${ver} (${name}): renumber one")
+  endif()
+  list(APPEND seen ${vnum})
   string(APPEND table "    {${vnum}, \"${name}\", m${i}},\n")
   math(EXPR i "${i}+1")
 endforeach()
