@@ -45,7 +45,7 @@ void jobrun_release(db_conn *db, long long run_id);
 
 /* Tag what this session writes from now on with run_id (0: stop tagging):
  * the run_id columns of vigil's result tables default to the session
- * setting vigil.run_id (migration 007), which is what `vigil runs undo`
+ * setting vigil.run_id (migration 006), which is what `vigil runs undo`
  * removes by. */
 vg_code jobrun_tag(db_conn *db, long long run_id, vg_error *err);
 

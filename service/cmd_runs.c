@@ -1,6 +1,6 @@
 /* cmd_runs.c — `vigil runs`: the vigil.job_runs ledger for people, and
  * `runs undo RUN_ID`, which removes what one run wrote in one transaction.
- * Rows carry the run that wrote them (migration 007, core/jobrun.h's
+ * Rows carry the run that wrote them (migration 006, core/jobrun.h's
  * jobrun_tag), so undo deletes by run id, never by guessing from dates. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
--- 007: which run wrote a row, so `vigil runs undo RUN_ID` can remove exactly
+-- 006: which run wrote a row, so `vigil runs undo RUN_ID` can remove exactly
 -- that run's results. A job sets the session setting vigil.run_id to its
 -- vigil.job_runs row for as long as it runs; the defaults below pick it up,
 -- so the stages that write these tables need not know about it. Rows written
