@@ -244,6 +244,18 @@ int main(void)
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.models"), 0);
 
+    /* A topics run: its topic model, assignments and alert history go. */
+    long long topics1 = run_job(dsn, cfg, "topics --as-of 2026-06-01", NULL);
+    CHECK(num(dsn, "SELECT count(*) FROM vigil.topic_models") > 0);
+    CHECK(num(dsn, "SELECT count(*) FROM vigil.ticket_topics") > 0);
+    snprintf(args, sizeof args, "runs undo %lld --json", topics1);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.topic_models"), 0);
+    CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.ticket_topics"), 0);
+    CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.trend_alert_days"), 0);
+    CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.trend_alerts"), 0);
+
     /* What cannot be undone says why. */
     CHECK_INT_EQ(cli_run(dsn, "runs undo 999999")->status, 2);
     snprintf(sql, sizeof sql,
