@@ -587,6 +587,78 @@ static vg_code set_param(build *B, const char *name, const char *value,
     return db_exec(B->db, "SELECT set_config($1, $2, false)", 2, p, NULL, err);
 }
 
+/* Every day from the first boundary to the last, for the active-days
+ * bitmask: width_bucket over them numbers an event's day without date_part
+ * (which a foreign server is not sent: its 'epoch' argument is collatable). */
+static vg_code publish_days(build *B, vg_error *err)
+{
+    int from = B->bounds[0], to = B->bounds[B->nb - 1];
+    strbuf s = {0};
+    strbuf_puts(&s, "{");
+    for (int day = from; day <= to; day++) {
+        char d[DATE_BUF];
+        date_format(day, d);
+        strbuf_printf(&s, "%s\"%s 00:00:00+00\"", day > from ? "," : "", d);
+    }
+    strbuf_puts(&s, "}");
+    vg_code rc = s.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
+                          : set_param(B, "vigil.days", s.s, err);
+    strbuf_free(&s);
+    return rc;
+}
+
+/* Whether the source's usage_events has foreign partitions (postgres_fdw
+ * shards under a partitioned table on this coordinator). */
+static vg_code has_foreign_partitions(build *B, int *out, vg_error *err)
+{
+    char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
+    PGresult *r = NULL;
+    *out = 0;
+    if (!events)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    const char *p[1] = {events};
+    vg_code rc = db_exec(
+        B->db,
+        "SELECT EXISTS (SELECT 1 FROM pg_partition_tree(to_regclass($1)) t "
+        "JOIN pg_class c ON c.oid = t.relid WHERE c.relkind = 'f')",
+        1, p, &r, err);
+    if (rc == VG_OK)
+        *out = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    free(events);
+    return rc;
+}
+
+/* On a source hash-partitioned by customer_id over foreign servers
+ * (postgres_fdw), these let PostgreSQL run each per-customer aggregate on the
+ * shards, all shards at once, so only aggregated rows travel. Off by default
+ * because planning costs more; on a plain table they change nothing. */
+static vg_code allow_pushdown(build *B, vg_error *err)
+{
+    static const char *on[] = {"enable_partitionwise_aggregate",
+                               "enable_partitionwise_join",
+                               "enable_async_append"};
+    for (size_t i = 0; i < sizeof on / sizeof *on; i++) {
+        vg_code rc = set_param(B, on[i], "on", err);
+        if (rc != VG_OK)
+            return rc;
+    }
+    int sharded = 0;
+    vg_code rc = has_foreign_partitions(B, &sharded, err);
+    if (rc != VG_OK || !sharded || B->sampled)
+        return rc;
+    /* The planner cannot tell how much GROUP BY (customer, interval) reduces
+     * the events (it estimates one group per row, from occurred_at's
+     * distinct values), so as soon as a WHERE narrows the scan it prefers to
+     * fetch raw rows and aggregate on the coordinator. The pushed-down plan
+     * has no local hash or sort, so ruling those out picks it. Not with
+     * sampling: the semi-join with the coordinator's temporary table keeps
+     * that aggregation local, where it needs its hash table. */
+    if ((rc = set_param(B, "enable_hashagg", "off", err)) == VG_OK)
+        rc = set_param(B, "enable_sort", "off", err);
+    return rc;
+}
+
 static vg_code publish_params(build *B, vg_error *err)
 {
     size_t cap = (size_t)B->nb * 32 + 16;
@@ -605,6 +677,10 @@ static vg_code publish_params(build *B, vg_error *err)
     snprintf(s + len, cap - len, "}");
     rc = set_param(B, "vigil.bounds", s, err);
     free(s);
+    if (rc == VG_OK)
+        rc = publish_days(B, err);
+    if (rc == VG_OK)
+        rc = allow_pushdown(B, err);
     if (rc != VG_OK)
         return rc;
     /* The per-interval hash tables are large; spilling them to disk doubles
@@ -755,68 +831,104 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-/* The per-event expressions both usage queries share. ok: the row can be
- * used; bad_q: a negative, NaN or infinite quantity (null means 1). */
-/* The per-event expressions both usage queries share, computed once per row
- * (OFFSET 0 keeps PostgreSQL from inlining them into every aggregate that
- * uses them). Only events from the first boundary on are read: nothing older
- * feeds a window. ok: the row can be used; bad_q: a negative, NaN or
- * infinite quantity (null means 1). */
+/* The per-event expressions both usage queries share. Only events from the
+ * first boundary on are read: nothing older feeds a window. ok: the row can
+ * be used; bad_q: a negative, NaN or infinite quantity (null means 1); b: the
+ * interval between two boundaries; d: the day since the first boundary (for
+ * the active-days bitmask).
+ *
+ * The shape is the one a sharded source can aggregate on its shards
+ * (postgres_fdw foreign partitions with partitionwise aggregation, or Citus):
+ * the subquery is pulled up, so the GROUP BY starts with the partition key
+ * itself (casts only in the select list); every per-row expression is built
+ * from immutable built-ins without a collatable argument (no date_part, no
+ * coalesce, no now()), and session values arrive as initplan parameters
+ * (SELECT current_setting(...)), which postgres_fdw ships with the query. */
 static const char *usage_inner =
-    "SELECT customer_id::text AS customer_id, user_id::text AS user_id, "
-    "occurred_at, event_type, "
+    "SELECT customer_id, user_id, occurred_at, event_type, "
     " width_bucket(occurred_at, (SELECT "
     "current_setting('vigil.bounds')::timestamptz[])) AS b, "
-    " coalesce(quantity, 1) AS q, "
+    " width_bucket(occurred_at, (SELECT "
+    "current_setting('vigil.days')::timestamptz[])) AS d, "
+    " CASE WHEN quantity IS NULL THEN 1 ELSE quantity END AS q, "
     " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity = "
     "'Infinity'::float8) AS bad_q, "
-    " event_type IS NOT NULL AND NOT coalesce(quantity < 0 OR quantity = "
-    "'NaN'::float8 "
-    "   OR quantity = 'Infinity'::float8, false) AS ok, "
-    " array_position((SELECT ARRAY(SELECT "
-    "json_array_elements_text(current_setting('vigil.types')::json))), "
-    "   event_type::text) AS ti "
+    " event_type IS NOT NULL AND (quantity IS NULL OR NOT (quantity < 0 OR "
+    "quantity = 'NaN'::float8 OR quantity = 'Infinity'::float8)) AS ok "
     "FROM %s WHERE (occurred_at >= (SELECT current_setting('%s')::timestamptz) "
-    "OR occurred_at IS NULL) %s OFFSET 0";
+    "OR occurred_at IS NULL) %s";
 
-/* With sampling, only the sampled customers' events are aggregated. */
+/* With sampling, only the sampled customers' events are aggregated. (On a
+ * sharded source this semi-join with the coordinator's temporary table keeps
+ * the training aggregation on the coordinator; scoring never samples.) */
 static const char *sampled_filter =
     "AND customer_id::text IN (SELECT customer_id FROM pg_temp.vigil_sample)";
+
+/* With req->explain, the plan PostgreSQL would use for `sql` instead of its
+ * rows: how a sharded source's aggregation can be checked (test-sharded.sh,
+ * `vigil features --explain`). */
+static vg_code explain_query(build *B, const char *name, const char *sql,
+                             vg_error *err)
+{
+    strbuf q = {0}, plan = {0};
+    PGresult *r = NULL;
+    strbuf_printf(&q, "EXPLAIN (VERBOSE, COSTS OFF) %s", sql);
+    vg_code rc = q.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
+                          : db_exec(B->db, q.s, 0, NULL, &r, err);
+    for (int i = 0; rc == VG_OK && i < PQntuples(r); i++)
+        strbuf_printf(&plan, "%s\n", PQgetvalue(r, i, 0));
+    if (rc == VG_OK && plan.failed)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    if (rc == VG_OK)
+        json_object_set_new(B->req->explain, name,
+                            json_string(plan.s ? plan.s : ""));
+    PQclear(r);
+    strbuf_free(&q);
+    strbuf_free(&plan);
+    return rc;
+}
 
 static vg_code read_usage(build *B, vg_error *err)
 {
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
-    size_t cap = 4096 + (size_t)B->s->ntypes * 96 + (size_t)B->nwords * 128;
-    char *inner = malloc(1024), *sql = malloc(cap);
+    size_t cap = 4096 + (size_t)B->s->ntypes * 128 + (size_t)B->nwords * 128;
+    char *inner = malloc(2048), *sql = malloc(cap);
     vg_code rc = VG_OK;
     if (!events || !inner || !sql) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 1024, usage_inner, events, "vigil.from",
+    snprintf(inner, 2048, usage_inner, events, "vigil.from",
              B->sampled ? sampled_filter : "");
     /* Everything at or after the last boundary (after the as-of date) is
      * only counted, in a single group, not per customer. */
     size_t len = (size_t)snprintf(
         sql, cap,
-        "SELECT CASE WHEN b < %d THEN customer_id END, b, count(*), "
+        "SELECT customer_id::text, b, count(*), "
         " count(*) FILTER (WHERE event_type IS NULL), "
         " count(*) FILTER (WHERE bad_q), count(*) FILTER (WHERE occurred_at > "
-        "now()), "
+        "(SELECT now())), "
         " sum(q) FILTER (WHERE ok), "
-        " bit_or(1::int8 << (((floor(date_part('epoch', occurred_at) / "
-        "86400)::int8 %% 64) + 64) %% 64)::int) "
-        "   FILTER (WHERE ok), "
+        " bit_or(1::int8 << (d %% 64)) FILTER (WHERE ok AND b < %d), "
         " date_part('epoch', max(occurred_at) FILTER (WHERE ok)) / 86400",
         B->nb);
     for (int t = 0; t < B->s->ntypes; t++)
-        len +=
-            (size_t)snprintf(sql + len, cap - len,
-                             ", sum(q) FILTER (WHERE ok AND ti = %d)", t + 1);
-    snprintf(sql + len, cap - len, " FROM (%s) e GROUP BY 1, b", inner);
+        len += (size_t)snprintf(
+            sql + len, cap - len,
+            ", sum(q) FILTER (WHERE ok AND event_type::text = (SELECT "
+            "current_setting('vigil.types')::json->>%d))",
+            t);
+    /* Grouped by the customer itself, even for the events after the last
+     * boundary (counted only): a group that is not the partition key would
+     * keep the aggregation on a sharded source's coordinator. */
+    snprintf(sql + len, cap - len, " FROM (%s) e GROUP BY customer_id, b",
+             inner);
     size_t rows = 0;
     log_debug(B->lg, "usage query: %s", sql);
-    rc = db_copy_out(B->db, sql, on_usage, B, &rows, err);
+    if (B->req->explain)
+        rc = explain_query(B, "usage", sql, err);
+    else
+        rc = db_copy_out(B->db, sql, on_usage, B, &rows, err);
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.usage_events: ", B->cfg->source_schema);
 cleanup:
@@ -868,15 +980,15 @@ static vg_code read_users(build *B, vg_error *err)
                        B->req->ndates);
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
     size_t cap = 4096 + (size_t)B->nwords * 128;
-    char *inner = malloc(1024), *sql = malloc(cap);
+    char *inner = malloc(2048), *sql = malloc(cap);
     vg_code rc = VG_OK;
     if (!events || !inner || !sql) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 1024, usage_inner, events, "vigil.users_from",
+    snprintf(inner, 2048, usage_inner, events, "vigil.users_from",
              B->sampled ? sampled_filter : "");
-    size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id");
+    size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id::text");
     for (int w = 0; w < B->nwords; w++)
         len += (size_t)snprintf(sql + len, cap - len,
                                 ", bit_or(CASE WHEN b / 64 = %d THEN 1::int8 "
@@ -889,7 +1001,10 @@ static vg_code read_users(build *B, vg_error *err)
         "GROUP BY customer_id, user_id",
         inner, B->nb - 1);
     log_debug(B->lg, "users query: %s", sql);
-    rc = db_copy_out(B->db, sql, on_users, B, NULL, err);
+    if (B->req->explain)
+        rc = explain_query(B, "users", sql, err);
+    else
+        rc = db_copy_out(B->db, sql, on_users, B, NULL, err);
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.usage_events users: ", B->cfg->source_schema);
 cleanup:
@@ -1151,7 +1266,10 @@ static vg_code read_tickets(build *B, vg_error *err)
         topics ? "LEFT JOIN vigil.ticket_topics tt ON tt.ticket_id = "
                  "t.ticket_id "
                : "");
-    rc = db_copy_out(B->db, sql, on_ticket, &A, NULL, err);
+    if (B->req->explain)
+        rc = explain_query(B, "tickets", sql, err);
+    else
+        rc = db_copy_out(B->db, sql, on_ticket, &A, NULL, err);
     if (rc == VG_OK)
         rc = flush_customer(&A, err);
     if (rc != VG_OK)

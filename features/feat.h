@@ -58,6 +58,10 @@ typedef struct feat_request {
     int keep_all_date; /* date index never sampled (validation), -1 for none */
     unsigned seed;
     int quiet; /* no terminal progress */
+    /* Non-NULL: the aggregation queries are not run but EXPLAINed (VERBOSE)
+     * into this object, one plan text per query ("usage", "users",
+     * "tickets"); the matrix comes back without their values. */
+    json_t *explain;
 } feat_request;
 
 /* Build the matrix for every customer active on each requested date.

@@ -142,7 +142,7 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     }
     if ((rc = feat_spec_from_json(sm->features, &spec, err)) != VG_OK)
         goto cleanup;
-    feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet};
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet, NULL};
     if ((rc = feat_build(db, cfg, spec, &req, lg, &m, stats, err)) != VG_OK)
         goto cleanup;
     log_debug(lg, "features ready: %zu rows", m->nrows);

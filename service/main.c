@@ -161,14 +161,30 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
 /* ---- features --------------------------------------------------------------
  */
 
+/* `features --explain`: the plan of each aggregation query. */
+static void print_plans(json_t *plans, int json)
+{
+    if (json) {
+        cli_print_json(plans);
+        return;
+    }
+    const char *name;
+    json_t *plan;
+    json_object_foreach(plans, name, plan)
+    {
+        printf("---- %s query\n%s", name, json_string_value(plan));
+    }
+}
+
 static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL, *out = NULL;
-    int json = 0, pg_only = 0;
+    int json = 0, pg_only = 0, explain = 0;
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"out", required_argument, 0, 'o'},
                                          {"json", no_argument, 0, 'j'},
                                          {"pg-only", no_argument, 0, 'p'},
+                                         {"explain", no_argument, 0, 'e'},
                                          {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -184,6 +200,9 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 'p':
             pg_only = 1;
+            break;
+        case 'e':
+            explain = 1;
             break;
         default:
             return vg_fail(err, VG_EUSAGE, "see `vigil features --help`");
@@ -203,10 +222,22 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
         rc = feat_spec_discover(db, &c->cfg, as_of, &spec, err);
     double t0 = cli_now_s();
     if (rc == VG_OK) {
-        feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet};
+        feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
+        if (explain)
+            req.explain = json_object();
         if (pg_only)
             db_set_copy_sink(db, 1);
         rc = feat_build(db, &c->cfg, spec, &req, &c->log, &m, stats, err);
+        if (explain) {
+            if (rc == VG_OK)
+                print_plans(req.explain, json);
+            json_decref(req.explain);
+            json_decref(stats);
+            feat_matrix_free(m);
+            feat_spec_free(spec);
+            db_close(db);
+            return rc;
+        }
     }
     double secs = cli_now_s() - t0;
     if (rc == VG_OK && out) {
@@ -445,7 +476,7 @@ static const command commands[] = {
     {"features", cmd_features, "compute the feature matrix as of a date",
      "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
      "FILE.csv|-] [--json]\n"
-     "                                      [--pg-only]\n\n"
+     "                                      [--pg-only] [--explain]\n\n"
      "Compute every active customer's features from rows strictly before the "
      "as-of\n"
      "date (default today, UTC) and report skipped rows. --out writes the "
@@ -454,7 +485,12 @@ static const command commands[] = {
      "queries\n"
      "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's time "
      "alone\n"
-     "(needs a role that may write server files).\n"},
+     "(needs a role that may write server files). --explain prints the plan "
+     "of each\n"
+     "aggregation query instead of running it (EXPLAIN VERBOSE): on a sharded "
+     "source,\n"
+     "\"Relations: Aggregate on\" lines show the aggregation running on the "
+     "shards.\n"},
     {"train", cmd_train, "train a churn model as of a date",
      "usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
      "[--lookback DAYS]\n"

@@ -91,7 +91,7 @@ static feat_matrix *build(db_conn *db, const vg_config *cfg,
                           const feat_spec *spec, const int *dates, int n,
                           int horizon, json_t *stats)
 {
-    feat_request req = {dates, n, horizon, 0, -1, 1, 1};
+    feat_request req = {dates, n, horizon, 0, -1, 1, 1, NULL};
     feat_matrix *m = NULL;
     vg_error err;
     if (feat_build(db, cfg, spec, &req, NULL, &m, stats, &err) != VG_OK) {

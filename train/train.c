@@ -473,7 +473,8 @@ vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                         cfg->train_max_rows,
                         0,
                         (unsigned)cfg->train_seed,
-                        o->quiet};
+                        o->quiet,
+                        NULL};
     if ((rc = feat_build(db, cfg, spec, &req, lg, &m, stats, err)) != VG_OK)
         goto cleanup;
     double t_feat = now_s();
