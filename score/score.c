@@ -21,6 +21,8 @@
 #include "model/store.h"
 
 #define SCORE_BATCH 65536
+/* Customers per chunk of the feature stream: what bounds memory. */
+#define SCORE_CHUNK 65536
 
 int score_health(double risk)
 {
@@ -101,21 +103,118 @@ static void *word_rows(void *arg)
     return NULL;
 }
 
+/* What a run adds up over its chunks. */
+typedef struct score_acc {
+    long tiers[4];
+    double risk_sum;
+    size_t scored;
+    double *typical; /* medians of the first chunk, ncols */
+} score_acc;
+
+/* Predict, explain, word and write one chunk of customers: batches of
+ * SCORE_BATCH rows through XGBoost, the wording on two threads, one COPY. */
+static vg_code score_chunk(db_conn *db, const vg_config *cfg,
+                           const stored_model *sm, const feat_spec *spec,
+                           const feat_matrix *m, const char *d, score_acc *acc,
+                           vg_error *err)
+{
+    static const char *tier_names[4] = {"healthy", "watch", "at_risk",
+                                        "critical"};
+    size_t nc = m->ncols;
+    size_t batch = m->nrows < SCORE_BATCH ? m->nrows : SCORE_BATCH;
+    double *prob = malloc((batch + 1) * sizeof *prob);
+    float *contrib = malloc((batch + 1) * (nc + 1) * sizeof *contrib);
+    char **drs = calloc(batch + 1, sizeof *drs);
+    db_copy_in *cp = NULL;
+    vg_code rc = VG_OK;
+    if (!prob || !contrib || !drs) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = db_copy_in_begin(db,
+                               "COPY vigil.scores (as_of, customer_id, "
+                               "model_id, churn_risk, health, "
+                               "tier, drivers) FROM STDIN",
+                               &cp, err)) != VG_OK)
+        goto cleanup;
+    for (size_t start = 0; start < m->nrows; start += batch) {
+        size_t n = m->nrows - start < batch ? m->nrows - start : batch;
+        const float *x = &m->x[start * nc];
+        if ((rc = booster_predict(sm->b, x, n, nc, prob, err)) != VG_OK ||
+            (rc = booster_contribs(sm->b, x, n, nc, 0, contrib, err)) != VG_OK)
+            goto cleanup;
+        /* Wording the drivers (JSON) costs as much as the predictions:
+         * two threads share each batch. */
+        word_job jobs[2];
+        pthread_t th;
+        for (int w = 0; w < 2; w++)
+            jobs[w] = (word_job){cfg,
+                                 spec,
+                                 sm->cal,
+                                 x,
+                                 contrib,
+                                 acc->typical,
+                                 nc,
+                                 prob,
+                                 drs,
+                                 w == 0 ? 0 : n / 2,
+                                 w == 0 ? n / 2 : n,
+                                 0};
+        int threaded = pthread_create(&th, NULL, word_rows, &jobs[1]) == 0;
+        word_rows(&jobs[0]);
+        if (threaded)
+            pthread_join(th, NULL);
+        else
+            word_rows(&jobs[1]);
+        if (jobs[0].failed || jobs[1].failed) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double risk = prob[i];
+            const char *tier = score_tier(cfg, risk);
+            for (int t = 0; t < 4; t++)
+                acc->tiers[t] += strcmp(tier, tier_names[t]) == 0;
+            acc->risk_sum += risk;
+            db_copy_field(cp, d);
+            db_copy_field(cp, m->ids[start + i]);
+            db_copy_field_fmt(cp, "%lld", sm->model_id);
+            db_copy_field_fmt(cp, "%.17g", risk);
+            db_copy_field_fmt(cp, "%d", score_health(risk));
+            db_copy_field(cp, tier);
+            db_copy_field(cp, drs[i]);
+            free(drs[i]);
+            drs[i] = NULL;
+            if ((rc = db_copy_row_end(cp, err)) != VG_OK)
+                goto cleanup;
+        }
+        acc->scored += n;
+    }
+    rc = db_copy_in_end(cp, 0, err);
+    cp = NULL;
+cleanup:
+    if (cp)
+        db_copy_in_end(cp, 1, NULL);
+    for (size_t i = 0; drs && i < batch + 1; i++)
+        free(drs[i]);
+    free(drs);
+    free(prob);
+    free(contrib);
+    return rc;
+}
+
 vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                   int as_of, long long model_id, int quiet, json_t **summary,
                   vg_error *err)
 {
     stored_model *sm = NULL;
     feat_spec *spec = NULL;
+    feat_stream *fs = NULL;
     feat_matrix *m = NULL;
-    double *prob = NULL, *typical = NULL;
-    float *contrib = NULL;
-    char **drs = NULL; /* drivers JSON of the current batch */
     json_t *stats = json_object();
-    db_copy_in *cp = NULL;
     int in_tx = 0;
-    long tiers[4] = {0, 0, 0, 0};
-    const char *tier_names[4] = {"healthy", "watch", "at_risk", "critical"};
+    score_acc acc;
+    memset(&acc, 0, sizeof acc);
     char d[DATE_BUF];
     date_format(as_of, d);
     *summary = NULL;
@@ -142,22 +241,9 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     }
     if ((rc = feat_spec_from_json(sm->features, &spec, err)) != VG_OK)
         goto cleanup;
-    feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet, NULL};
-    if ((rc = feat_build(db, cfg, spec, &req, lg, &m, stats, err)) != VG_OK)
-        goto cleanup;
-    log_debug(lg, "features ready: %zu rows", m->nrows);
-    size_t nc = m->ncols;
-    prob = malloc((m->nrows + 1) * sizeof *prob);
-    typical = malloc((nc + 1) * sizeof *typical);
-    contrib = malloc((size_t)SCORE_BATCH * (nc + 1) * sizeof *contrib);
-    drs = calloc(SCORE_BATCH, sizeof *drs);
-    if (!prob || !typical || !contrib || !drs) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    if ((rc = column_medians(m, typical, err)) != VG_OK)
-        goto cleanup;
 
+    /* One transaction: D's old rows go, the new ones arrive chunk by chunk
+     * while the feature cursors are read, and readers see either run whole. */
     if ((rc = db_begin(db, err)) != VG_OK)
         goto cleanup;
     in_tx = 1;
@@ -165,99 +251,56 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     if ((rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1,
                       p, NULL, err)) != VG_OK)
         goto cleanup;
-    if ((rc = db_copy_in_begin(db,
-                               "COPY vigil.scores (as_of, customer_id, "
-                               "model_id, churn_risk, health, "
-                               "tier, drivers) FROM STDIN",
-                               &cp, err)) != VG_OK)
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet, NULL};
+    if ((rc = feat_stream_open(db, cfg, spec, &req, lg, SCORE_CHUNK, stats, &fs,
+                               err)) != VG_OK)
         goto cleanup;
-    for (size_t start = 0; start < m->nrows; start += SCORE_BATCH) {
-        size_t n =
-            m->nrows - start < SCORE_BATCH ? m->nrows - start : SCORE_BATCH;
-        const float *x = &m->x[start * nc];
-        if ((rc = booster_predict(sm->b, x, n, nc, prob + start, err)) !=
-                VG_OK ||
-            (rc = booster_contribs(sm->b, x, n, nc, 0, contrib, err)) != VG_OK)
+    for (;;) {
+        if ((rc = feat_stream_next(fs, &m, err)) != VG_OK)
             goto cleanup;
-        /* Wording the drivers (JSON) costs as much as the predictions:
-         * two threads share each batch. */
-        word_job jobs[2];
-        pthread_t th;
-        for (int w = 0; w < 2; w++)
-            jobs[w] = (word_job){cfg,
-                                 spec,
-                                 sm->cal,
-                                 x,
-                                 contrib,
-                                 typical,
-                                 nc,
-                                 prob + start,
-                                 drs,
-                                 w == 0 ? 0 : n / 2,
-                                 w == 0 ? n / 2 : n,
-                                 0};
-        int threaded = pthread_create(&th, NULL, word_rows, &jobs[1]) == 0;
-        word_rows(&jobs[0]);
-        if (threaded)
-            pthread_join(th, NULL);
-        else
-            word_rows(&jobs[1]);
-        if (jobs[0].failed || jobs[1].failed) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        for (size_t i = 0; i < n; i++) {
-            size_t r = start + i;
-            double risk = prob[r];
-            const char *tier = score_tier(cfg, risk);
-            for (int t = 0; t < 4; t++)
-                tiers[t] += strcmp(tier, tier_names[t]) == 0;
-            db_copy_field(cp, d);
-            db_copy_field(cp, m->ids[r]);
-            db_copy_field_fmt(cp, "%lld", sm->model_id);
-            db_copy_field_fmt(cp, "%.17g", risk);
-            db_copy_field_fmt(cp, "%d", score_health(risk));
-            db_copy_field(cp, tier);
-            db_copy_field(cp, drs[i]);
-            free(drs[i]);
-            drs[i] = NULL;
-            if ((rc = db_copy_row_end(cp, err)) != VG_OK)
+        if (!m)
+            break;
+        if (!acc.typical) {
+            /* "Typical" is the median of the first chunk: up to SCORE_CHUNK
+             * customers in id order, a sample that does not depend on the
+             * features; with fewer customers, the whole population. */
+            acc.typical = malloc((m->ncols + 1) * sizeof *acc.typical);
+            if (!acc.typical) {
+                rc = vg_fail(err, VG_ENOMEM, "out of memory");
+                goto cleanup;
+            }
+            if ((rc = column_medians(m, acc.typical, err)) != VG_OK)
                 goto cleanup;
         }
+        if ((rc = score_chunk(db, cfg, sm, spec, m, d, &acc, err)) != VG_OK)
+            goto cleanup;
+        log_debug(lg, "scored %zu customers so far", acc.scored);
+        feat_matrix_free(m);
+        m = NULL;
     }
+    feat_stream_close(fs);
+    fs = NULL;
     log_debug(lg, "predictions and drivers written; committing");
-    rc = db_copy_in_end(cp, 0, err);
-    cp = NULL;
-    if (rc == VG_OK)
-        rc = db_commit(db, err);
-    if (rc != VG_OK)
+    if ((rc = db_commit(db, err)) != VG_OK)
         goto cleanup;
     in_tx = 0;
 
-    double mean = 0;
-    for (size_t r = 0; r < m->nrows; r++)
-        mean += prob[r];
-    mean = m->nrows ? mean / (double)m->nrows : 0;
+    double mean = acc.scored ? acc.risk_sum / (double)acc.scored : 0;
     *summary = json_pack(
         "{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:f, s:s, s:O}", "as_of", d,
-        "scored", (json_int_t)m->nrows, "model_id", (json_int_t)sm->model_id,
-        "tiers", "healthy", (json_int_t)tiers[0], "watch", (json_int_t)tiers[1],
-        "at_risk", (json_int_t)tiers[2], "critical", (json_int_t)tiers[3],
-        "mean_churn_risk", mean, "drivers_method",
-        "xgboost approximate contributions (Saabas)", "skipped", stats);
-    log_debug(lg, "scored %zu customers as of %s with model %lld", m->nrows, d,
-              sm->model_id);
+        "scored", (json_int_t)acc.scored, "model_id", (json_int_t)sm->model_id,
+        "tiers", "healthy", (json_int_t)acc.tiers[0], "watch",
+        (json_int_t)acc.tiers[1], "at_risk", (json_int_t)acc.tiers[2],
+        "critical", (json_int_t)acc.tiers[3], "mean_churn_risk", mean,
+        "drivers_method", "xgboost approximate contributions (Saabas)",
+        "skipped", stats);
+    log_debug(lg, "scored %zu customers as of %s with model %lld", acc.scored,
+              d, sm->model_id);
 cleanup:
-    if (cp)
-        db_copy_in_end(cp, 1, NULL);
+    feat_stream_close(fs);
     if (in_tx)
         db_rollback(db);
-    free(prob);
-    free(typical);
-    free(contrib);
-    for (size_t i = 0; drs && i < SCORE_BATCH; i++)
-        free(drs[i]);
-    free(drs);
+    free(acc.typical);
     json_decref(stats);
     feat_matrix_free(m);
     feat_spec_free(spec);

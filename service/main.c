@@ -161,6 +161,41 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
 /* ---- features --------------------------------------------------------------
  */
 
+/* `features --out`: the matrix written chunk by chunk as the feature
+ * stream reads it, so a million customers never sit in memory at once. */
+static vg_code write_features_streamed(cli *c, db_conn *db,
+                                       const feat_spec *spec, int as_of,
+                                       const char *out, json_t *stats,
+                                       size_t *nrows, vg_error *err)
+{
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
+    feat_stream *fs = NULL;
+    feat_matrix *m = NULL;
+    FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
+    *nrows = 0;
+    if (!f)
+        return vg_fail(err, VG_EIO, "cannot write %s", out);
+    vg_code rc = db_begin(db, err);
+    int in_tx = rc == VG_OK;
+    if (rc == VG_OK)
+        rc = feat_stream_open(db, &c->cfg, spec, &req, &c->log, 65536, stats,
+                              &fs, err);
+    if (rc == VG_OK)
+        feat_write_csv_header(spec, feat_spec_ncols(spec), f);
+    while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m) {
+        rc = feat_write_csv_rows(m, f, err);
+        *nrows += m->nrows;
+        feat_matrix_free(m);
+        m = NULL;
+    }
+    feat_stream_close(fs);
+    if (in_tx)
+        db_rollback(db); /* read only: nothing to keep */
+    if (f != stdout && fclose(f) != 0 && rc == VG_OK)
+        rc = vg_fail(err, VG_EIO, "writing %s failed", out);
+    return rc;
+}
+
 /* `features --explain`: the plan of each aggregation query. */
 static void print_plans(json_t *plans, int json)
 {
@@ -221,6 +256,35 @@ static int cmd_features(cli *c, int argc, char **argv, vg_error *err)
     if (rc == VG_OK)
         rc = feat_spec_discover(db, &c->cfg, as_of, &spec, err);
     double t0 = cli_now_s();
+    if (rc == VG_OK && out && !pg_only && !explain) {
+        size_t nrows = 0;
+        rc = write_features_streamed(c, db, spec, as_of, out, stats, &nrows,
+                                     err);
+        if (rc == VG_OK) {
+            char d[DATE_BUF];
+            date_format(as_of, d);
+            json_object_set_new(stats, "as_of", json_string(d));
+            json_object_set_new(stats, "customers",
+                                json_integer((json_int_t)nrows));
+            json_object_set_new(
+                stats, "features",
+                json_integer((json_int_t)feat_spec_ncols(spec)));
+            json_object_set_new(stats, "elapsed_seconds",
+                                json_real(cli_now_s() - t0));
+            json_object_set_new(stats, "cli_peak_rss_mb",
+                                json_real(cli_peak_rss_mb()));
+            if (json)
+                cli_print_json(stats);
+            else if (strcmp(out, "-") != 0)
+                printf("%zu customers active on %s, %zu features, written "
+                       "to %s\n",
+                       nrows, d, feat_spec_ncols(spec), out);
+        }
+        json_decref(stats);
+        feat_spec_free(spec);
+        db_close(db);
+        return rc;
+    }
     if (rc == VG_OK) {
         feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
         if (explain)
