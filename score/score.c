@@ -20,9 +20,9 @@
 #include "core/util.h"
 #include "model/store.h"
 
-#define SCORE_BATCH 65536
+#define SCORE_BATCH 16384
 /* Customers per chunk of the feature stream: what bounds memory. */
-#define SCORE_CHUNK 65536
+#define SCORE_CHUNK 32768
 
 int score_health(double risk)
 {
