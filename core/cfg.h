@@ -70,6 +70,8 @@ typedef struct vg_config {
     int serve_stop_timeout;  /* seconds a job gets to stop on SIGTERM */
     int serve_max_retries;   /* retries after transient database errors */
     int serve_sweep_seconds; /* how often abandoned runs are looked for */
+    /* statement_timeout of a job's session, seconds (0: none) */
+    int db_statement_timeout, db_train_statement_timeout;
 } vg_config;
 
 /* A key table: each key's name, type, place, range, default and meaning,
@@ -114,6 +116,10 @@ vg_code cfg_table_apply(const cfg_key *t, size_t n, void *obj, json_t *root,
 /* Parse a config file into *root (the caller decrefs it). A missing or
  * unreadable file and a JSON syntax error fail with VG_ECONFIG naming it. */
 vg_code cfg_read_file(const char *path, json_t **root, vg_error *err);
+/* The candidate nearest to a misspelt `word` (a few edits away, adjacent
+ * swaps included), or NULL: for "did you mean" in config errors. */
+const char *cfg_closest(const char *word, const char *const *candidates,
+                        size_t n);
 /* Markdown rows (no header) of a table's keys. */
 void cfg_table_print(const cfg_key *t, size_t n, FILE *out);
 /* Markdown table of every key, its type, default and meaning (for docs). */

@@ -14,7 +14,22 @@
 struct db_conn {
     PGconn *pg;
     int copy_sink;
+    const volatile sig_atomic_t *stop; /* set: no new statement starts */
 };
+
+void db_set_stop(db_conn *db, const volatile sig_atomic_t *flag)
+{
+    db->stop = flag;
+}
+
+/* VG_ECANCELED once the job was asked to stop: its next statement (often
+ * its COMMIT) never starts, so a canceled job keeps nothing. */
+static vg_code stopped(db_conn *db, vg_error *err)
+{
+    if (db->stop && *db->stop)
+        return vg_fail(err, VG_ECANCELED, "canceled by a signal");
+    return VG_OK;
+}
 
 void db_set_copy_sink(db_conn *db, int on)
 {
@@ -54,8 +69,25 @@ static vg_code res_fail(db_conn *db, PGresult *r, vg_error *err,
                         const char *what)
 {
     char msg[VG_ERRMSG_MAX];
-    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    /* The primary message only: the statement context PostgreSQL appends
+     * spans lines, and errors here are one line. */
+    const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+    if (primary)
+        snprintf(msg, sizeof msg, "%s%s%s%s", primary, detail ? " (" : "",
+                 detail ? detail : "", detail ? ")" : "");
+    else
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    for (char *p = msg; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
     trim_newline(msg);
+    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (st && strcmp(st, "57014") == 0 && strstr(msg, "statement timeout"))
+        return vg_fail(err, classify(db, r),
+                       "%s: %s (raise db.statement_timeout, or "
+                       "db.train_statement_timeout for train, in the config)",
+                       what, msg);
     return vg_fail(err, classify(db, r), "%s: %s", what, msg);
 }
 
@@ -72,7 +104,28 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
     db_conn *db = calloc(1, sizeof *db);
     if (!db)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    db->pg = PQconnectdb(use);
+    /* Defaults a DSN or the PG* variables override: a database that accepts
+     * TCP and never answers must not hang a job, and a peer that vanished
+     * mid-query must be noticed. The DSN comes last so its words win. */
+    const char *kw[8], *val[8];
+    int nk = 0;
+    if (!getenv("PGCONNECT_TIMEOUT")) {
+        kw[nk] = "connect_timeout";
+        val[nk++] = DB_CONNECT_TIMEOUT_S;
+    }
+    kw[nk] = "keepalives_idle";
+    val[nk++] = "30";
+    kw[nk] = "keepalives_interval";
+    val[nk++] = "10";
+    kw[nk] = "keepalives_count";
+    val[nk++] = "3";
+    kw[nk] = "fallback_application_name";
+    val[nk++] = "vigil";
+    kw[nk] = "dbname";
+    val[nk++] = use;
+    kw[nk] = NULL;
+    val[nk] = NULL;
+    db->pg = PQconnectdbParams(kw, val, 1);
     if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
         vg_code rc =
             db->pg ? pg_fail(db, err, "cannot connect to PostgreSQL")
@@ -99,6 +152,19 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
     PQclear(r);
     *out = db;
     return VG_OK;
+}
+
+vg_code db_set_job(db_conn *db, const char *job, long long run_id,
+                   int statement_timeout_s, vg_error *err)
+{
+    char name[64], ms[32];
+    snprintf(name, sizeof name, "vigil/%s/%lld", job, run_id);
+    snprintf(ms, sizeof ms, "%lld", (long long)statement_timeout_s * 1000);
+    const char *p[2] = {name, ms};
+    return db_exec(db,
+                   "SELECT set_config('application_name', $1, false), "
+                   "set_config('statement_timeout', $2, false)",
+                   2, p, NULL, err);
 }
 
 void db_close(db_conn *db)
@@ -139,6 +205,8 @@ vg_code db_exec(db_conn *db, const char *sql, int nparams,
 {
     if (res)
         *res = NULL;
+    if (stopped(db, err) != VG_OK)
+        return VG_ECANCELED;
     PGresult *r = nparams > 0 ? PQexecParams(db->pg, sql, nparams, NULL, params,
                                              NULL, NULL, 0)
                               : PQexec(db->pg, sql);
@@ -156,6 +224,8 @@ static vg_code exec_typed(db_conn *db, const char *sql, int nparams,
 {
     if (res)
         *res = NULL;
+    if (stopped(db, err) != VG_OK)
+        return VG_ECANCELED;
     const char *vals_s[STACK_PARAMS];
     int lens_s[STACK_PARAMS], fmts_s[STACK_PARAMS];
     char nums_s[STACK_PARAMS][NUM_TEXT];
@@ -258,6 +328,8 @@ vg_code db_commit(db_conn *db, vg_error *err)
 
 void db_rollback(db_conn *db)
 {
+    if (PQtransactionStatus(db->pg) == PQTRANS_IDLE)
+        return; /* nothing to undo (PostgreSQL would warn) */
     PGresult *r = PQexec(db->pg, "ROLLBACK");
     PQclear(r);
 }
@@ -365,6 +437,8 @@ vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
         goto cleanup;
     }
     snprintf(sql, sqllen, "COPY (%s) TO STDOUT", query);
+    if ((rc = stopped(db, err)) != VG_OK)
+        goto cleanup;
     PGresult *r = PQexec(db->pg, sql);
     if (!r || PQresultStatus(r) != PGRES_COPY_OUT) {
         rc = r ? res_fail(db, r, err, "query failed")
@@ -444,6 +518,8 @@ vg_code db_copy_in_begin(db_conn *db, const char *copy_sql, db_copy_in **out,
                          vg_error *err)
 {
     *out = NULL;
+    if (stopped(db, err) != VG_OK)
+        return VG_ECANCELED;
     PGresult *r = PQexec(db->pg, copy_sql);
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
         vg_code rc = r ? res_fail(db, r, err, "COPY failed")

@@ -5,6 +5,7 @@
 #define VG_DB_H
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -13,9 +14,21 @@ typedef struct db_conn db_conn;
 
 /* Connect using, in order: dsn (if non-NULL and non-empty), $VIGIL_DSN,
  * $DATABASE_URL, else libpq's own PG* variables. The returned handle is owned
- * by the caller and released with db_close(). Never logs the DSN (secrets). */
+ * by the caller and released with db_close(). Never logs the DSN (secrets).
+ * Unless the DSN or $PGCONNECT_TIMEOUT says otherwise, connecting gives up
+ * after DB_CONNECT_TIMEOUT_S seconds, and TCP keepalives notice a dead peer
+ * within about a minute. */
+#define DB_CONNECT_TIMEOUT_S "10"
 vg_code db_connect(const char *dsn, db_conn **out, vg_error *err);
 void db_close(db_conn *db);
+/* Name the session after a run (application_name vigil/<job>/<run_id>, seen
+ * in pg_stat_activity) and bound every statement of it (statement_timeout,
+ * seconds; 0 = none). */
+vg_code db_set_job(db_conn *db, const char *job, long long run_id,
+                   int statement_timeout_s, vg_error *err);
+/* While *flag is non-zero (a signal arrived), every new statement or COPY
+ * fails with VG_ECANCELED instead of starting. NULL stops checking. */
+void db_set_stop(db_conn *db, const volatile sig_atomic_t *flag);
 PGconn *db_pg(db_conn *db);
 
 /* Run a statement with text parameters (values may be NULL for SQL NULL).

@@ -10,6 +10,7 @@
  * matrix — not the events — is what occupies memory. Distinct users cannot be
  * summed across intervals, so a second aggregate per (customer, user) returns
  * the set of intervals each user was active in, as bitmasks. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,6 +89,9 @@ typedef struct build {
         e_after;
     long t_null_cust, t_unknown, t_null_created, t_bad_csat, t_bad_resolved,
         t_bad_response, t_dup, t_after;
+    /* hostile values a column's type allows (±infinity, 1e300, '', 1900) */
+    long c_empty_id, c_inf_created, c_old_created, e_inf_time, t_inf_time,
+        x_nonfinite;
 } build;
 
 static vg_code run_query(build *B, const char *name, const char *sql,
@@ -136,6 +140,17 @@ static double parse_num(const char *f)
 /* ---- customers
  * --------------------------------------------------------------- */
 
+/* A source number as a feature: one beyond float's range or infinite (a
+ * numeric of 1e300, a date at infinity) becomes missing, and is counted. */
+static float feat_float(build *B, double v)
+{
+    if (isinf(v) || (!isnan(v) && fabs(v) > FLT_MAX)) {
+        B->x_nonfinite++;
+        return NAN;
+    }
+    return (float)v;
+}
+
 static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
 {
     build *B = ctx;
@@ -147,11 +162,21 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
         B->c_null_id++;
         return VG_OK;
     }
+    if (!*f[0]) {
+        B->c_empty_id++; /* names nobody a specialist could call */
+        return VG_OK;
+    }
     double created = parse_num(f[1]);
     if (isnan(created)) {
         B->c_null_created++;
         return VG_OK;
     }
+    if (isinf(created)) {
+        B->c_inf_created++;
+        return VG_OK;
+    }
+    if (created < 0)
+        B->c_old_created++; /* before 1970: kept, but flagged in the stats */
     int added = 0;
     long idx = strmap_put(B->ids, f[0], &added);
     if (idx < 0)
@@ -194,18 +219,18 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
         B->c_bad_mrr++;
         mrr = NAN;
     }
-    sv[k++] = (float)mrr;
+    sv[k++] = feat_float(B, mrr);
     double seats = parse_num(f[4]);
     if (!isnan(seats) && seats < 0) {
         B->c_bad_seats++;
         seats = NAN;
     }
-    sv[k++] = (float)seats;
+    sv[k++] = feat_float(B, seats);
     for (int a = 0; a < s->nattrs; a++) {
         const attr_def *ad = &s->attrs[a];
         const char *v = f[5 + a];
         if (ad->kind != ATTR_CATEGORICAL) {
-            sv[k++] = (float)parse_num(v);
+            sv[k++] = feat_float(B, parse_num(v));
             continue;
         }
         int hit = -1;
@@ -252,7 +277,7 @@ static vg_code read_customers(build *B, vg_error *err)
     strbuf_puts(
         &sql,
         "SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
-        "date_part('epoch', canceled_at) / 86400, mrr::float8, seats::float8");
+        "date_part('epoch', canceled_at) / 86400, mrr::text, seats::float8");
     for (int a = 0; a < s->nattrs; a++) {
         char *col = db_quote_ident(B->db, s->attrs[a].column);
         if (!col) {
@@ -260,8 +285,8 @@ static vg_code read_customers(build *B, vg_error *err)
             break;
         }
         switch (s->attrs[a].kind) {
-        case ATTR_NUMERIC:
-            strbuf_printf(&sql, ", %s::float8", col);
+        case ATTR_NUMERIC: /* as text: numeric may exceed float8's range */
+            strbuf_printf(&sql, ", %s::text", col);
             break;
         case ATTR_BOOLEAN:
             strbuf_printf(&sql, ", %s::int", col);
@@ -762,6 +787,7 @@ enum {
     U_NULLTYPE,
     U_BADQ,
     U_FUTURE,
+    U_INFTIME,
     U_TOTAL,
     U_DAYS,
     U_LAST,
@@ -782,6 +808,7 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
         return VG_OK;
     }
     int b = atoi(f[U_B]);
+    B->e_inf_time += atol(f[U_INFTIME]);
     if (b >= B->nb) {
         B->e_after += n;
         B->e_future += atol(f[U_FUTURE]);
@@ -842,8 +869,10 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
 }
 
 /* The per-event expressions both usage queries share. Only events from the
- * first boundary on are read: nothing older feeds a window. ok: the row can
- * be used; bad_q: a negative, NaN or infinite quantity (null means 1); b: the
+ * first boundary on are read: nothing older feeds a window, except events at
+ * -infinity (counted). ok: the row can be used; bad_q: a negative, NaN,
+ * infinite or implausible (> 1e12, whose sums would overflow) quantity (null
+ * means 1); b: the
  * interval between two boundaries; d: the day since the first boundary (for
  * the active-days bitmask).
  *
@@ -861,12 +890,12 @@ static const char *usage_inner =
     " width_bucket(occurred_at, (SELECT "
     "current_setting('vigil.days')::timestamptz[])) AS d, "
     " CASE WHEN quantity IS NULL THEN 1 ELSE quantity END AS q, "
-    " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity = "
-    "'Infinity'::float8) AS bad_q, "
-    " event_type IS NOT NULL AND (quantity IS NULL OR NOT (quantity < 0 OR "
-    "quantity = 'NaN'::float8 OR quantity = 'Infinity'::float8)) AS ok "
+    " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity > 1e12) AS bad_q, "
+    " event_type IS NOT NULL AND isfinite(occurred_at) AND (quantity IS NULL "
+    "OR NOT (quantity < 0 OR quantity = 'NaN'::float8 OR quantity > 1e12)) "
+    "AS ok "
     "FROM %s WHERE (occurred_at >= (SELECT current_setting('%s')::timestamptz) "
-    "OR occurred_at IS NULL) %s";
+    "OR occurred_at IS NULL OR occurred_at = '-infinity') %s";
 
 /* With sampling, only the sampled customers' events are aggregated. (On a
  * sharded source this semi-join with the coordinator's temporary table keeps
@@ -917,7 +946,7 @@ static vg_code read_usage(build *B, vg_error *err)
         "SELECT customer_id::text, b, count(*), "
         " count(*) FILTER (WHERE event_type IS NULL), "
         " count(*) FILTER (WHERE bad_q), count(*) FILTER (WHERE occurred_at > "
-        "(SELECT now())), "
+        "(SELECT now())), count(*) FILTER (WHERE NOT isfinite(occurred_at)), "
         " sum(q) FILTER (WHERE ok), "
         " bit_or(1::int8 << (d %% 64)) FILTER (WHERE ok AND b < %d), "
         " date_part('epoch', max(occurred_at) FILTER (WHERE ok)) / 86400",
@@ -1250,7 +1279,10 @@ static vg_code read_tickets(build *B, vg_error *err)
              " count(*) FILTER (WHERE first_response_at < created_at AND "
              "created_at < $1::date), "
              " count(*) - count(DISTINCT ticket_id), count(*) FILTER (WHERE "
-             "created_at >= $1::date) "
+             "created_at >= $1::date), "
+             " count(*) FILTER (WHERE created_at < $1::date AND NOT ("
+             "isfinite(created_at) AND coalesce(isfinite(first_response_at), "
+             "true) AND coalesce(isfinite(resolved_at), true))) "
              "FROM %s",
              tickets);
     rc = db_exec(B->db, sql, 1, p, &r, err);
@@ -1264,6 +1296,7 @@ static vg_code read_tickets(build *B, vg_error *err)
     B->t_bad_response = atol(PQgetvalue(r, 0, 3));
     B->t_dup = atol(PQgetvalue(r, 0, 4));
     B->t_after = atol(PQgetvalue(r, 0, 5));
+    B->t_inf_time = atol(PQgetvalue(r, 0, 6));
 
     rc = set_param(B, "vigil.until", maxd, err);
     if (rc != VG_OK)
@@ -1279,12 +1312,13 @@ static vg_code read_tickets(build *B, vg_error *err)
         " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE "
         "\"C\" AS customer_id, "
         "  date_part('epoch', created_at) / 86400 AS c, date_part('epoch', "
-        "first_response_at) / 86400 AS f, "
-        "  date_part('epoch', resolved_at) / 86400 AS r, lower(priority::text) "
+        "CASE WHEN isfinite(first_response_at) THEN first_response_at END) "
+        "/ 86400 AS f, date_part('epoch', CASE WHEN isfinite(resolved_at) "
+        "THEN resolved_at END) / 86400 AS r, lower(priority::text) "
         "AS priority, csat::float8 AS csat, "
         "  reopens::float8 AS reopens, escalated::bool AS escalated "
         " FROM %s WHERE created_at < (SELECT "
-        "current_setting('vigil.until')::date) "
+        "current_setting('vigil.until')::date) AND isfinite(created_at) "
         " ORDER BY ticket_id, created_at) t %s"
         "ORDER BY customer_id, c",
         topics ? "tt.first_topic_id, (tt.first_assigned_on - DATE "
@@ -1357,6 +1391,20 @@ static void finish_rows(build *B)
     }
 }
 
+/* The last guard before a model: XGBoost rejects infinities, so any value
+ * that overflowed float (a numeric attribute of 1e300, a date at infinity)
+ * becomes missing, and is counted. */
+static void clear_nonfinite(build *B)
+{
+    feat_matrix *m = B->m;
+    size_t n = m->nrows * m->ncols;
+    for (size_t i = 0; i < n; i++)
+        if (isinf(m->x[i])) {
+            m->x[i] = NAN;
+            B->x_nonfinite++;
+        }
+}
+
 static void put_stats(build *B)
 {
     if (!B->stats)
@@ -1370,6 +1418,14 @@ static void put_stats(build *B)
             "canceled_before_created", (json_int_t)B->c_cancel_before,
             "negative_mrr", (json_int_t)B->c_bad_mrr, "negative_seats",
             (json_int_t)B->c_bad_seats));
+    json_t *c = json_object_get(B->stats, "customers");
+    json_object_set_new(c, "empty_customer_id", json_integer(B->c_empty_id));
+    json_object_set_new(c, "infinite_created_at",
+                        json_integer(B->c_inf_created));
+    json_object_set_new(c, "created_before_1970",
+                        json_integer(B->c_old_created));
+    json_object_set_new(c, "non_finite_values_cleared",
+                        json_integer(B->x_nonfinite));
     json_object_set_new(
         B->stats, "usage_events",
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "null_customer_id",
@@ -1380,6 +1436,8 @@ static void put_stats(build *B)
                   (json_int_t)B->e_bad_qty, "future_timestamp",
                   (json_int_t)B->e_future, "after_as_of",
                   (json_int_t)B->e_after));
+    json_object_set_new(json_object_get(B->stats, "usage_events"),
+                        "infinite_occurred_at", json_integer(B->e_inf_time));
     json_object_set_new(
         B->stats, "tickets",
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -1391,6 +1449,8 @@ static void put_stats(build *B)
                   "responded_before_created", (json_int_t)B->t_bad_response,
                   "duplicate_id", (json_int_t)B->t_dup, "after_as_of",
                   (json_int_t)B->t_after));
+    json_object_set_new(json_object_get(B->stats, "tickets"),
+                        "infinite_timestamp", json_integer(B->t_inf_time));
 }
 
 vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
@@ -1444,6 +1504,7 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
     if ((rc = read_tickets(&B, err)) != VG_OK)
         goto cleanup;
     finish_rows(&B);
+    clear_nonfinite(&B);
     put_stats(&B);
     *out = B.m;
     B.m = NULL;

@@ -3,33 +3,21 @@
 #include "outreach/playbook.h"
 
 #include "core/cfg.h"
+#include "score/score.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const tier_names[4] = {"healthy", "watch", "at_risk",
-                                          "critical"};
+/* Tier names for messages: "healthy, watch, ..." */
+#define TIER_ITEM_(name) name
 
 static const char *const placeholders[] = {
     "customer_id", "customer_name", "plan",    "mrr",
     "churn_risk",  "health",        "tier",    "drivers",
     "language",    "playbook",      "trigger", "as_of"};
 #define NPLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
-
-int outreach_tier_rank(const char *tier)
-{
-    for (int i = 0; i < 4; i++)
-        if (tier && strcmp(tier, tier_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *outreach_tier_name(int rank)
-{
-    return rank >= 0 && rank < 4 ? tier_names[rank] : "?";
-}
 
 const char *outreach_trigger_name(outreach_trigger t)
 {
@@ -155,10 +143,15 @@ static vg_code only_keys(ctx *c, json_t *obj, const char *base,
         if (!ok) {
             char path[512];
             join(path, sizeof path, base, k);
+            size_t n = 0;
+            while (allowed[n])
+                n++;
+            const char *near = cfg_closest(k, allowed, n);
             return vg_fail(c->err, VG_ECONFIG,
-                           "%s: unknown key '%s' (see README, section "
+                           "%s: unknown key '%s'%s%s%s (see README, section "
                            "Outreach)",
-                           c->origin, path);
+                           c->origin, path, near ? ": did you mean '" : "",
+                           near ? near : "", near ? "'?" : "");
         }
     }
     return VG_OK;
@@ -339,10 +332,11 @@ static vg_code parse_trigger(ctx *c, json_t *t, const char *base,
             return bad(c, path, "must name at least one tier");
         p->tiers_mask = 0;
         for (int i = 0; i < ntiers; i++) {
-            int r = outreach_tier_rank(tiers[i]);
+            int r = score_tier_rank(tiers[i]);
             if (r < 0)
-                return bad(c, path,
-                           "items must be healthy, watch, at_risk or critical");
+                return bad(
+                    c, path,
+                    "items must be one of: " SCORE_TIERS(TIER_ITEM_, ", "));
             p->tiers_mask |= 1 << r;
         }
     }

@@ -66,9 +66,6 @@ vg_code outreach_config_from_json(outreach_config *oc, json_t *root,
                                   const char *origin, vg_error *err);
 
 const char *outreach_trigger_name(outreach_trigger t);
-/* Tier names by rank: healthy, watch, at_risk, critical; -1 if unknown. */
-int outreach_tier_rank(const char *tier);
-const char *outreach_tier_name(int rank);
 /* The placeholders a title or body may use, space-separated (for docs). */
 const char *outreach_placeholders(void);
 /* Markdown rows of the keys read here (appended to `vigil config-keys`). */

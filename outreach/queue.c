@@ -11,6 +11,7 @@
 
 #include "core/date.h"
 #include "deliver/outbox.h"
+#include "score/score.h"
 
 /* Any constant works; every vigil process must use the same one. */
 #define OUTREACH_LOCK_KEY "7411004"
@@ -47,9 +48,9 @@ static vg_code make_base(db_conn *db, const vg_config *cfg, const char *d,
         " lower(c.language::text) AS language, s.as_of AS score_as_of, "
         " s.churn_risk, s.health, s.tier, coalesce(s.drivers, '[]') AS "
         "drivers, "
-        " array_position(ARRAY['healthy','watch','at_risk','critical'], "
+        " array_position(" SCORE_TIERS_SQL ", "
         "s.tier) - 1 AS tier_rank, p.tier AS prev_tier, "
-        " array_position(ARRAY['healthy','watch','at_risk','critical'], "
+        " array_position(" SCORE_TIERS_SQL ", "
         "p.tier) - 1 AS prev_rank "
         "FROM %s c "
         "LEFT JOIN vigil.scores s ON s.as_of = (SELECT d FROM sd) AND "
@@ -89,30 +90,21 @@ static vg_code make_base(db_conn *db, const vg_config *cfg, const char *d,
  * only refresh an open task (a tier entered yesterday is still the tier). */
 
 typedef struct params {
-    const char *v[16];
-    char buf[16][512];
-    int n;
+    db_param v[16];
+    char arrays[2][512]; /* text of the text[] parameters */
+    int n, narrays;
 } params;
 
-static void param_add(params *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void param_add(params *p, const char *fmt, ...)
+static void param_add(params *p, db_param v)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(p->buf[p->n], sizeof p->buf[p->n], fmt, ap);
-    va_end(ap);
-    if (k < 0)
-        p->buf[p->n][0] = '\0';
-    p->v[p->n] = p->buf[p->n];
-    p->n++;
+    p->v[p->n++] = v;
 }
 
 /* A PostgreSQL text[] literal, every item quoted so any character is safe. */
 static void param_array(params *p, const char (*items)[OUTREACH_NAME], int n)
 {
-    char *b = p->buf[p->n];
-    size_t k = 0, cap = sizeof p->buf[p->n];
+    char *b = p->arrays[p->narrays++];
+    size_t k = 0, cap = sizeof p->arrays[0];
     b[k++] = '{';
     for (int i = 0; i < n && k + 4 < cap; i++) {
         if (i)
@@ -127,8 +119,7 @@ static void param_array(params *p, const char (*items)[OUTREACH_NAME], int n)
     }
     b[k++] = '}';
     b[k] = '\0';
-    p->v[p->n] = b;
-    p->n++;
+    param_add(p, DB_TEXT(b));
 }
 
 static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
@@ -145,17 +136,16 @@ static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
     }
     switch (pb->trigger) {
     case OUTREACH_TIER_ENTERED: {
-        char tiers[4][OUTREACH_NAME];
+        char tiers[SCORE_NTIERS][OUTREACH_NAME];
         int nt = 0, min_rank = -1;
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < SCORE_NTIERS; i++)
             if (pb->tiers_mask & (1 << i)) {
-                snprintf(tiers[nt++], OUTREACH_NAME, "%s",
-                         outreach_tier_name(i));
+                snprintf(tiers[nt++], OUTREACH_NAME, "%s", score_tier_name(i));
                 if (min_rank < 0)
                     min_rank = i;
             }
         param_array(p, (const char(*)[OUTREACH_NAME])tiers, nt); /* $8 */
-        param_add(p, "%d", min_rank);                            /* $9 */
+        param_add(p, DB_INT(min_rank));                          /* $9 */
         /* Entered: from a healthier tier than any listed (or no previous
          * score), on the score of D itself. Holds: still in a listed tier. */
         snprintf(out, n,
@@ -172,8 +162,8 @@ static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
         break;
     }
     case OUTREACH_HEALTH_DROP:
-        param_add(p, "%d", pb->points); /* $8 */
-        param_add(p, "%d", pb->days);   /* $9 */
+        param_add(p, DB_INT(pb->points)); /* $8 */
+        param_add(p, DB_INT(pb->days));   /* $9 */
         /* The baseline of an open task is kept while it stays open, so a
          * drop older than the window still holds until health recovers. */
         snprintf(
@@ -237,10 +227,10 @@ static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
             tickets);
         break;
     case OUTREACH_STALE_TICKET:
-        param_add(p, "%d", pb->hours);                   /* $8 */
-        param_add(p, "%d", pb->max_age_days);            /* $9 */
-        param_add(p, "%s", pb->escalated ? "t" : "f");   /* $10 */
-        param_array(p, pb->priorities, pb->npriorities); /* $11 */
+        param_add(p, DB_INT(pb->hours));                  /* $8 */
+        param_add(p, DB_INT(pb->max_age_days));           /* $9 */
+        param_add(p, DB_TEXT(pb->escalated ? "t" : "f")); /* $10 */
+        param_array(p, pb->priorities, pb->npriorities);  /* $11 */
         /* `escalated` and `priority` have no timestamp: they are the
          * ticket's current values (exact for today's run). A resolution
          * before creation is unknown, so the ticket counts as unresolved. */
@@ -274,8 +264,8 @@ static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
             tickets);
         break;
     case OUTREACH_LOW_CSAT:
-        param_add(p, "%d", pb->max_csat); /* $8 */
-        param_add(p, "%d", pb->days);     /* $9 */
+        param_add(p, DB_INT(pb->max_csat)); /* $8 */
+        param_add(p, DB_INT(pb->days));     /* $9 */
         /* A rating counts once the ticket is resolved (its only time). */
         snprintf(
             out, n,
@@ -301,8 +291,8 @@ static vg_code trigger_sql(db_conn *db, const vg_config *cfg,
             tickets);
         break;
     case OUTREACH_DATE_WITHIN:
-        param_add(p, "%d", pb->days);   /* $8 */
-        param_add(p, "%s", pb->column); /* $9 */
+        param_add(p, DB_INT(pb->days));    /* $8 */
+        param_add(p, DB_TEXT(pb->column)); /* $9 */
         snprintf(out, n,
                  "SELECT c.customer_id::text AS customer_id, true AS fires, "
                  " jsonb_build_object('type', 'date_within', 'column', "
@@ -369,13 +359,13 @@ static vg_code run_playbook(db_conn *db, const vg_config *cfg,
 {
     params p;
     memset(&p, 0, sizeof p);
-    param_add(&p, "%s", d);                 /* $1 */
-    param_add(&p, "%s", pb->name);          /* $2 */
-    param_add(&p, "%.17g", pb->weight);     /* $3 */
-    param_add(&p, "%d", pb->due_in_hours);  /* $4 */
-    param_add(&p, "%d", pb->cooldown_days); /* $5 */
-    p.v[p.n++] = pb->title;                 /* $6 */
-    p.v[p.n++] = pb->body;                  /* $7 */
+    param_add(&p, DB_TEXT(d));                /* $1 */
+    param_add(&p, DB_TEXT(pb->name));         /* $2 */
+    param_add(&p, DB_FLOAT(pb->weight));      /* $3 */
+    param_add(&p, DB_INT(pb->due_in_hours));  /* $4 */
+    param_add(&p, DB_INT(pb->cooldown_days)); /* $5 */
+    param_add(&p, DB_TEXT(pb->title));        /* $6 */
+    param_add(&p, DB_TEXT(pb->body));         /* $7 */
     char skills_json[1024];
     {
         json_t *a = json_array();
@@ -398,8 +388,8 @@ static vg_code run_playbook(db_conn *db, const vg_config *cfg,
     if ((rc = trigger_sql(db, cfg, pb, &p, trig, SQL_MAX, err)) != VG_OK)
         goto cleanup;
     int stamp_i = p.n + 1, skills_i = p.n + 2;
-    p.v[p.n++] = stamp;
-    p.v[p.n++] = skills_json;
+    param_add(&p, DB_TEXT(stamp));
+    param_add(&p, DB_TEXT(skills_json));
     render_sql(pb->title, 6, title, SQL_MAX / 2);
     render_sql(pb->body, 7, body, SQL_MAX / 2);
     /* Candidates with an open task refresh it (ON CONFLICT on the partial
@@ -455,7 +445,7 @@ static vg_code run_playbook(db_conn *db, const vg_config *cfg,
         " (SELECT count(*) FROM c WHERE c.open_id IS NULL AND c.fires AND "
         "  c.cooling)",
         trig, stamp_i, stamp_i, skills_i, title, body);
-    rc = db_exec(db, sql, p.n, p.v, &r, err);
+    rc = db_exec_params(db, sql, p.n, p.v, &r, err);
     if (rc == VG_OK) {
         for (int i = 0; i < 3; i++)
             counts[i] = atol(PQgetvalue(r, 0, i));
@@ -472,8 +462,8 @@ cleanup:
 }
 
 /* date_within names a customers column: it must exist and be a date. */
-static vg_code check_columns(db_conn *db, const vg_config *cfg,
-                             const outreach_config *oc, vg_error *err)
+vg_code outreach_check_columns(db_conn *db, const vg_config *cfg,
+                               const outreach_config *oc, vg_error *err)
 {
     for (int i = 0; i < oc->nplaybooks; i++) {
         const outreach_playbook *pb = &oc->playbooks[i];
@@ -528,6 +518,22 @@ static int json_has(json_t *arr, const char *s, int ci)
     return 0;
 }
 
+/* The specialist (index into sp) who already holds a task of the customer,
+ * from before this run (holder) or earlier in it (owners), when they are
+ * active and speak the customer's language; -1 otherwise. */
+static int owner_of(const spec *sp, int ns, json_t *owners, const char *cust,
+                    const char *holder, const char *lang)
+{
+    json_t *o = json_object_get(owners, cust);
+    int i = o ? (int)json_integer_value(o) : -1;
+    for (int k = 0; i < 0 && *holder && k < ns; k++)
+        if (strcmp(sp[k].id, holder) == 0)
+            i = k;
+    if (i >= 0 && *lang && !json_has(sp[i].languages, lang, 1))
+        i = -1;
+    return i;
+}
+
 vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
                         long *unassigned, vg_error *err)
 {
@@ -535,6 +541,7 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
     spec *sp = NULL;
     int ns = 0;
     json_t *done = json_array(), *left = json_array();
+    json_t *owners = json_object(); /* customer_id -> specialist index */
     char *done_s = NULL, *left_s = NULL;
     *assigned = *unassigned = 0;
     /* Tasks held by specialists who left (inactive or deleted) go back to
@@ -574,18 +581,38 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
         sp[i].capacity = atol(PQgetvalue(rs, i, 3));
         sp[i].load = atol(PQgetvalue(rs, i, 4));
     }
+    /* The customer's owner: whoever already holds one of their tasks. */
     rc = db_exec(db,
-                 "SELECT task_id, coalesce(reason->'customer'->>'language', "
-                 "''), coalesce(reason->'skills', '[]')::text "
-                 "FROM vigil.outreach_tasks WHERE status = 'open' "
-                 "ORDER BY priority DESC NULLS LAST, task_id",
+                 "SELECT t.task_id, coalesce(t.reason->'customer'->>"
+                 "'language', ''), coalesce(t.reason->'skills', '[]')::text, "
+                 " t.customer_id, coalesce((SELECT a.assignee FROM "
+                 " vigil.outreach_tasks a WHERE a.customer_id = t.customer_id "
+                 " AND a.status = 'assigned' ORDER BY a.assigned_at, "
+                 " a.task_id LIMIT 1), '') "
+                 "FROM vigil.outreach_tasks t WHERE t.status = 'open' "
+                 "ORDER BY t.priority DESC NULLS LAST, t.task_id",
                  0, NULL, &rt, err);
     if (rc != VG_OK)
         goto cleanup;
     for (int t = 0; t < PQntuples(rt); t++) {
         const char *id = PQgetvalue(rt, t, 0), *lang = PQgetvalue(rt, t, 1);
+        const char *cust = PQgetvalue(rt, t, 3);
         json_t *skills = json_loads(PQgetvalue(rt, t, 2), 0, NULL);
         int best = -1, speak = 0, able = 0;
+        int owner = owner_of(sp, ns, owners, cust, PQgetvalue(rt, t, 4), lang);
+        if (owner >= 0) {
+            /* One person per customer: their other tasks join the same
+             * conversation and do not count against capacity. */
+            json_array_append_new(
+                done, json_pack("{s:s, s:s, s:I, s:I, s:s}", "task_id", id,
+                                "assignee", sp[owner].id, "load_before",
+                                (json_int_t)sp[owner].load, "capacity",
+                                (json_int_t)sp[owner].capacity, "rule",
+                                "the customer's other tasks are theirs"));
+            (*assigned)++;
+            json_decref(skills);
+            continue;
+        }
         for (int i = 0; i < ns; i++) {
             /* An unknown customer language is no reason to leave a task. */
             if (*lang && !json_has(sp[i].languages, lang, 1))
@@ -615,6 +642,7 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
                           "capacity", (json_int_t)sp[best].capacity));
             sp[best].load++;
             (*assigned)++;
+            json_object_set_new(owners, cust, json_integer(best));
         } else {
             char why[512];
             char *sk = json_dumps(skills, JSON_COMPACT);
@@ -654,10 +682,10 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
         " reason = (coalesce(t.reason, '{}') - 'unassigned') || "
         " jsonb_build_object('assignment', jsonb_build_object('specialist', "
         " x.assignee, 'load_before', x.load_before, 'capacity', x.capacity, "
-        " 'rule', 'language and skills match, lowest load/capacity, then "
-        "specialist_id')) "
+        " 'rule', coalesce(x.rule, 'language and skills match, lowest "
+        "load/capacity, then specialist_id'))) "
         "FROM json_to_recordset($1::json) AS x(task_id bigint, assignee text, "
-        " load_before int, capacity int) "
+        " load_before int, capacity int, rule text) "
         "WHERE t.task_id = x.task_id AND t.status = 'open'",
         2, p1, NULL, err);
     const char *p2[1] = {left_s};
@@ -681,6 +709,7 @@ cleanup:
     free(left_s);
     json_decref(done);
     json_decref(left);
+    json_decref(owners);
     PQclear(rs);
     PQclear(rt);
     return rc;
@@ -739,7 +768,7 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
     json_t *per = json_object();
     long created = 0, updated = 0, cooling = 0, closed = 0, assigned = 0,
          unassigned = 0, queued = 0, open = 0;
-    vg_code rc = check_columns(db, cfg, oc, err);
+    vg_code rc = outreach_check_columns(db, cfg, oc, err);
     if (rc == VG_OK)
         rc = db_begin(db, err);
     if (rc != VG_OK)

@@ -67,6 +67,7 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
                                          {"incremental", no_argument, 0, 'i'},
                                          {"replay", no_argument, 0, 'p'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -86,6 +87,9 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 'p':
             t.replay = 1;
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'j':
             json = 1;
@@ -108,7 +112,7 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
 const char cmd_topics_usage[] =
     "usage: vigil [global options] topics [--as-of D] [--k N] [--refit | "
     "--incremental]\n"
-    "                                    [--replay] [--json]\n\n"
+    "                                    [--replay] [--force] [--json]\n\n"
     "Find recurring ticket topics among tickets created before D (default "
     "today, UTC)\n"
     "and raise, update or resolve trend alerts for D. A full re-clustering of "
@@ -123,4 +127,4 @@ const char cmd_topics_usage[] =
     "run is\n"
     "refused unless --replay, which rewrites that date and drops later "
     "results: replay\n"
-    "a range by running each day in order.\n";
+    "a range by running each day in order.\n" CLI_FORCE_HELP;

@@ -82,6 +82,7 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
         {"end", required_argument, 0, 'e'},
         {"history-days", required_argument, 0, 'h'},
         {"dirty-share", required_argument, 0, 'd'},
+        {"world", required_argument, 0, 'w'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
     int o, v = 0;
@@ -105,6 +106,9 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
         case 'h':
             rc = cli_parse_int_opt("--history-days", optarg, 120, 3650,
                                    &d.history_days, err);
+            break;
+        case 'w':
+            d.world = optarg;
             break;
         case 'd': {
             char *end;
@@ -395,6 +399,7 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
         {"lookback", required_argument, 0, 'l'},
         {"step", required_argument, 0, 's'},
         {"json", no_argument, 0, 'j'},
+        CLI_FORCE_OPTION,
         {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -413,6 +418,9 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 's':
             rc = cli_parse_int_opt("--step", optarg, 1, 365, &t.step_days, err);
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'j':
             json = 1;
@@ -452,10 +460,10 @@ static void print_score(db_conn *db, const json_t *s)
            (long long)json_integer_value(json_object_get(s, "scored")),
            json_string_value(json_object_get(s, "as_of")),
            (long long)json_integer_value(json_object_get(s, "model_id")));
-    const char *names[4] = {"healthy", "watch", "at_risk", "critical"};
-    for (int i = 0; i < 4; i++)
-        printf("  %-9s %6lld\n", names[i],
-               (long long)json_integer_value(json_object_get(tiers, names[i])));
+    for (int i = 0; i < SCORE_NTIERS; i++)
+        printf("  %-9s %6lld\n", score_tier_name(i),
+               (long long)json_integer_value(
+                   json_object_get(tiers, score_tier_name(i))));
     /* The riskiest customers and why: what a specialist looks at first. */
     json_t *rows = NULL;
     if (score_riskiest(db, json_string_value(json_object_get(s, "as_of")), 10,
@@ -483,6 +491,7 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"model", required_argument, 0, 'm'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -494,6 +503,9 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
         case 'm':
             rc = cli_parse_int_opt("--model", optarg, 1, 2147483647, &model,
                                    err);
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'j':
             json = 1;
@@ -529,14 +541,20 @@ static const command commands[] = {
      "usage: vigil [global options] demo [--customers N] [--seed S] [--end "
      "YYYY-MM-DD]\n"
      "                                  [--history-days N] [--dirty-share X] "
-     "[--json]\n\n"
+     "[--world NAME] [--json]\n\n"
      "Drop and re-create customers, usage_events and tickets in source.schema "
      "(default\n"
      "public) with a deterministic B2B SaaS company: N customers (default "
      "2000), data\n"
      "up to the day before --end (default today), a small share of dirty rows, "
      "and its\n"
-     "ground truth in schema vigil_demo_truth. Never point it at real data.\n"},
+     "ground truth in schema vigil_demo_truth. Never point it at real data.\n"
+     "--world picks what drives churn (" DEMO_WORLDS "):\n"
+     "the default saas mixes disengagement, usage collapse and support "
+     "friction;\n"
+     "the others shift the weight to failed onboarding, support friction, "
+     "price\n"
+     "increases, the main user leaving, year-end budgets or a silent fade.\n"},
     {"features", cmd_features, "compute the feature matrix as of a date",
      "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
      "FILE.csv|-] [--json]\n"
@@ -558,20 +576,25 @@ static const command commands[] = {
     {"train", cmd_train, "train a churn model as of a date",
      "usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
      "[--lookback DAYS]\n"
-     "                                   [--step DAYS] [--json]\n\n"
+     "                                   [--step DAYS] [--force] [--json]\n\n"
      "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
      "the\n"
      "lookback), train XGBoost on the earlier dates, calibrate, validate on "
      "the latest\n"
      "(5-fold CV when there is one date), store the model in vigil.models and "
      "make it\n"
-     "champion when it is not worse than the current one on the same rows.\n"},
+     "champion when it is not worse than the current one on the same "
+     "rows.\n" CLI_FORCE_HELP},
     {"score", cmd_score, "score every active customer as of a date",
-     "usage: vigil [global options] score [--as-of D] [--model ID] [--json]\n\n"
+     "usage: vigil [global options] score [--as-of D] [--model ID] [--force] "
+     "[--json]\n\n"
      "Score every customer active at D with the champion model (or --model "
      "ID):\n"
      "churn_risk, health, tier and drivers, replacing D's rows in "
-     "vigil.scores.\n"},
+     "vigil.scores.\n" CLI_FORCE_HELP},
+    {"backtest", cmd_backtest,
+     "replay training and scoring for past dates against realised churn",
+     cmd_backtest_usage},
     {"topics", cmd_topics, "ticket topics and trend alerts as of a date",
      cmd_topics_usage},
     {"outreach", cmd_outreach, "queue proactive outreach tasks as of a date",
@@ -580,12 +603,20 @@ static const command commands[] = {
      cmd_tasks_usage},
     {"deliver", cmd_deliver, "push tasks to the webhook and Request Tracker",
      cmd_deliver_usage},
+    {"customer", cmd_customer, "one customer: risk, reasons, tickets, tasks",
+     cmd_customer_usage},
+    {"specialists", cmd_specialists,
+     "add, list, update, deactivate the support team", cmd_specialists_usage},
     {"daily", cmd_daily, "score, topics and outreach in order for a date",
      cmd_daily_usage},
     {"serve", cmd_serve, "the scheduler service: scheduled jobs and HTTP",
      SERVE_USAGE},
     {"report", cmd_report, "write the self-contained HTML report as of a date",
      CMD_REPORT_USAGE},
+    {"runs", cmd_runs, "list job runs; undo what one run wrote",
+     cmd_runs_usage},
+    {"check", cmd_check, "check the source mapping before the first run",
+     cmd_check_usage},
     {"config-keys", cmd_config_keys,
      "print every configuration key as a Markdown table",
      "usage: vigil config-keys\n"},

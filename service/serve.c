@@ -28,6 +28,7 @@
 #include "service/httpd.h"
 #include "deliver/config.h"
 #include "outreach/playbook.h"
+#include "outreach/queue.h"
 #include "core/cron.h"
 #include "core/tz.h"
 
@@ -70,6 +71,7 @@ typedef struct serve_conf {
     int memfd; /* the validated text, handed to job children; -1: defaults */
     tz_zone *zone;
     cron_expr *expr[NJOBS]; /* NULL: job not scheduled */
+    outreach_config *oc;    /* the playbooks, for their column check */
 } serve_conf;
 
 static void conf_free(serve_conf *c)
@@ -79,6 +81,8 @@ static void conf_free(serve_conf *c)
     c->memfd = -1;
     tz_free(c->zone);
     c->zone = NULL;
+    free(c->oc);
+    c->oc = NULL;
     for (size_t i = 0; i < NJOBS; i++) {
         cron_free(c->expr[i]);
         c->expr[i] = NULL;
@@ -137,7 +141,7 @@ static vg_code conf_load(const char *path, serve_conf *c, vg_error *err)
         if (rc == VG_OK)
             rc = deliver_config_from_json(&dc, root, path, err);
         json_decref(root);
-        free(oc);
+        c->oc = oc;
         if (rc != VG_OK)
             goto cleanup;
     }
@@ -215,7 +219,7 @@ struct serve {
     const char *exe;
     job jobs[NJOBS];
     db_conn *db; /* control connection: claims, leases, sweeps */
-    int db_down; /* logged once per outage */
+    int db_down; /* 1 while the database is out of reach */
     double db_backoff;
     int caught_up; /* the startup catch-up has run */
     ev_timer tick; /* sweep, reconnect, catch-up */
@@ -307,8 +311,11 @@ static db_conn *sv_db(serve *sv)
     vg_error err;
     vg_error_clear(&err);
     if (db_connect(sv->o->dsn, &sv->db, &err) != VG_OK) {
-        if (!sv->db_down)
-            log_warn(&sv->log, "database unavailable, retrying: %s", err.msg);
+        /* Every attempt is logged: they are at most one per backoff step
+         * (1 s doubling to 30 s), and a silent service looks hung. */
+        double next = sv->db_backoff < 1 ? 1 : sv->db_backoff * 2;
+        log_warn(&sv->log, "database unavailable, retrying in %.0f s: %s",
+                 next > 30 ? 30 : next, err.msg);
         sv->db_down = 1;
         return NULL;
     }
@@ -894,6 +901,20 @@ static vg_code start_http(serve *sv, const char *listen, const char *token,
     return rc;
 }
 
+/* The playbooks' source columns, on the control connection when it is up
+ * (never a new connection attempt: a down database is waited for, and the
+ * outreach job checks again when it runs). */
+static vg_code conf_check_columns(serve *sv, const serve_conf *c, vg_error *err)
+{
+    db_conn *db = sv->db;
+    if (!c->oc || !db || PQstatus(db_pg(db)) != CONNECTION_OK)
+        return VG_OK;
+    vg_code rc = outreach_check_columns(db, &c->cfg, c->oc, err);
+    if (rc == VG_ECONFIG)
+        vg_wrap(err, "%s: ", c->cfg.path);
+    return rc;
+}
+
 static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     serve *sv = w->data;
@@ -904,7 +925,10 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     serve_conf nc;
     vg_error err;
     vg_error_clear(&err);
-    if (conf_load(sv->o->config_path, &nc, &err) != VG_OK) {
+    vg_code rc = conf_load(sv->o->config_path, &nc, &err);
+    if (rc == VG_OK && (rc = conf_check_columns(sv, &nc, &err)) != VG_OK)
+        conf_free(&nc);
+    if (rc != VG_OK) {
         log_error(&sv->log,
                   "SIGHUP: configuration rejected, keeping the running one: "
                   "%s",
@@ -956,6 +980,8 @@ vg_code serve_run(const serve_opts *o, vg_error *err)
      * is waited for (the tick reconnects). */
     db_conn *db = sv_db(sv);
     if (db && (rc = migrate_require(db, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = conf_check_columns(sv, &sv->conf, err)) != VG_OK)
         goto cleanup;
 
     sv->loop = ev_default_loop(0);

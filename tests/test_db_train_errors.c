@@ -68,9 +68,10 @@ int main(void)
     expect_fail(dsn, "--quiet train --as-of 2025-06-01 --horizon 120",
                 "longer than the history");
 
-    /* every customer active at the only observation date churns */
+    /* every customer active at the only observation date churns (so the
+     * data really stops on 2025-05-10: --force past the date guard rail) */
     load(dsn, 300, 300, "2024-01-01", "2025-05-10");
-    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0",
+    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0 --force",
                 "every row churned");
 
     load(dsn, 20, 5, "2024-01-01", "2025-05-10");
@@ -79,7 +80,7 @@ int main(void)
 
     /* churn only on one date: time validation has nothing to validate on */
     load(dsn, 400, 60, "2024-01-01", "2025-05-28");
-    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 28",
+    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 140",
                 "not enough churn to split by time");
 
     /* one observation date: 5-fold cross-validation, summary says "cv" */

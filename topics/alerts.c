@@ -57,8 +57,7 @@ static vg_code window_figures(db_conn *db, const char *tickets,
                               const char *ws, const char *day, window_stats *w,
                               vg_error *err)
 {
-    char sql[2048], id[32];
-    snprintf(id, sizeof id, "%lld", topic);
+    char sql[2048];
     snprintf(
         sql, sizeof sql,
         "WITH w AS (SELECT t.ticket_id, t.customer_id, tt.topic_id, "
@@ -83,9 +82,9 @@ static vg_code window_figures(db_conn *db, const char *tickets,
         "  WHERE topic_id = $1::bigint ORDER BY similarity DESC, ticket_id "
         "  LIMIT %d) s)",
         tickets, customers, customers, SAMPLES);
-    const char *p[3] = {id, ws, day};
+    const db_param p[3] = {DB_INT(topic), DB_TEXT(ws), DB_TEXT(day)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(db, sql, 3, p, &r, err);
+    vg_code rc = db_exec_params(db, sql, 3, p, &r, err);
     if (rc != VG_OK)
         return rc;
     w->observed = atoi(PQgetvalue(r, 0, 0));
@@ -99,11 +98,11 @@ static vg_code window_figures(db_conn *db, const char *tickets,
     return VG_OK;
 }
 
-static vg_code save_day(db_conn *db, const char *alert, const char *day,
+static vg_code save_day(db_conn *db, long long alert, const char *day,
                         vg_error *err)
 {
-    const char *p[2] = {alert, day};
-    return db_exec(
+    const db_param p[2] = {DB_INT(alert), DB_TEXT(day)};
+    return db_exec_params(
         db,
         "INSERT INTO vigil.trend_alert_days (alert_id, as_of, kind, status, "
         " window_start, window_end, observed, expected, p_value, customers, "
@@ -154,20 +153,19 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
         json_array_append_new(arr, json_integer(daily[i]));
     char *ds = json_dumps(det, JSON_COMPACT);
     json_decref(det);
-    char id[32], obs[32], ex[32], pv[32], cu[32], al[32];
-    snprintf(id, sizeof id, "%lld", t->id);
-    snprintf(obs, sizeof obs, "%d", w.observed);
+    char ex[32], pv[32];
     snprintf(ex, sizeof ex, "%.6f", expected);
     snprintf(pv, sizeof pv, "%.6g", p);
-    snprintf(cu, sizeof cu, "%d", w.customers);
-    snprintf(al, sizeof al, "%lld", t->open_alert);
-    const char *pr[12] = {id, ws,    we,        obs,  ex, pv,
-                          cu, w.mrr, w.samples, kind, ds, day};
+    long long al = t->open_alert;
+    db_param pr[12] = {DB_INT(t->id),       DB_TEXT(ws),    DB_TEXT(we),
+                       DB_INT(w.observed),  DB_TEXT(ex),    DB_TEXT(pv),
+                       DB_INT(w.customers), DB_TEXT(w.mrr), DB_TEXT(w.samples),
+                       DB_TEXT(kind),       DB_TEXT(ds),    DB_TEXT(day)};
     PGresult *r = NULL;
     if (!ds) {
         rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
     } else if (t->open_alert == 0) {
-        rc = db_exec(
+        rc = db_exec_params(
             db,
             "INSERT INTO vigil.trend_alerts (topic_id, detected_at, "
             " window_start, window_end, observed, expected, p_value, "
@@ -179,20 +177,20 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
             "FROM vigil.topics t WHERE t.topic_id = $1 RETURNING alert_id",
             12, pr, &r, err);
         if (rc == VG_OK)
-            snprintf(al, sizeof al, "%s", PQgetvalue(r, 0, 0));
+            al = atoll(PQgetvalue(r, 0, 0));
     } else {
-        pr[0] = al;
-        rc =
-            db_exec(db,
-                    "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
-                    " window_end = $3::date, observed = $4, expected = $5, "
-                    " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
-                    " sample_ticket_ids = $9::text[], kind = $10, details = "
-                    " $11::jsonb, updated_on = $12::date, label = t.label, "
-                    " terms = t.surface_terms "
-                    "FROM vigil.topics t WHERE a.alert_id = $1 "
-                    " AND t.topic_id = a.topic_id",
-                    12, pr, NULL, err);
+        pr[0] = DB_INT(al);
+        rc = db_exec_params(
+            db,
+            "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
+            " window_end = $3::date, observed = $4, expected = $5, "
+            " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
+            " sample_ticket_ids = $9::text[], kind = $10, details = "
+            " $11::jsonb, updated_on = $12::date, label = t.label, "
+            " terms = t.surface_terms "
+            "FROM vigil.topics t WHERE a.alert_id = $1 "
+            " AND t.topic_id = a.topic_id",
+            12, pr, NULL, err);
     }
     PQclear(r);
     if (rc == VG_OK)
@@ -205,16 +203,16 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
 static vg_code resolve_alert(db_conn *db, long long alert, int as_of,
                              vg_error *err)
 {
-    char id[32], day[DATE_BUF];
-    snprintf(id, sizeof id, "%lld", alert);
+    char day[DATE_BUF];
     date_format(as_of, day);
-    const char *p[2] = {id, day};
-    vg_code rc = db_exec(db,
-                         "UPDATE vigil.trend_alerts SET status = 'resolved', "
-                         "resolved_on = $2::date, updated_on = $2::date "
-                         "WHERE alert_id = $1",
-                         2, p, NULL, err);
-    return rc == VG_OK ? save_day(db, id, day, err) : rc;
+    const db_param p[2] = {DB_INT(alert), DB_TEXT(day)};
+    vg_code rc =
+        db_exec_params(db,
+                       "UPDATE vigil.trend_alerts SET status = 'resolved', "
+                       "resolved_on = $2::date, updated_on = $2::date "
+                       "WHERE alert_id = $1",
+                       2, p, NULL, err);
+    return rc == VG_OK ? save_day(db, alert, day, err) : rc;
 }
 
 vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
@@ -227,10 +225,9 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                     cfg->trend_fdr,         cfg->trend_resolve_ratio,
                     cfg->trend_new_days};
     const int nd = o.window_days + o.baseline_days;
-    char day[DATE_BUF], start[DATE_BUF], mid[32];
+    char day[DATE_BUF], start[DATE_BUF];
     date_format(as_of, day);
     date_format(as_of - nd, start);
-    snprintf(mid, sizeof mid, "%lld", model_id);
     PGresult *r = NULL;
     topic_row *tp = NULL;
     int *counts = NULL, *totals = NULL, *age = NULL;
@@ -241,17 +238,18 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
     if (rc != VG_OK)
         return rc;
 
-    const char *p1[2] = {mid, day};
-    rc = db_exec(db,
-                 "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
-                 " $2::date), a.alert_id, "
-                 " a.window_start - DATE '1970-01-01', a.kind "
-                 "FROM vigil.topic_centroids c JOIN vigil.topics t "
-                 " USING (topic_id) "
-                 "LEFT JOIN vigil.trend_alerts a ON a.topic_id = c.topic_id "
-                 " AND a.status = 'open' "
-                 "WHERE c.model_id = $1 ORDER BY c.topic_id",
-                 2, p1, &r, err);
+    const db_param p1[2] = {DB_INT(model_id), DB_TEXT(day)};
+    rc = db_exec_params(
+        db,
+        "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
+        " $2::date), a.alert_id, "
+        " a.window_start - DATE '1970-01-01', a.kind "
+        "FROM vigil.topic_centroids c JOIN vigil.topics t "
+        " USING (topic_id) "
+        "LEFT JOIN vigil.trend_alerts a ON a.topic_id = c.topic_id "
+        " AND a.status = 'open' "
+        "WHERE c.model_id = $1 ORDER BY c.topic_id",
+        2, p1, &r, err);
     if (rc != VG_OK)
         goto cleanup;
     nt = (size_t)PQntuples(r);
@@ -295,7 +293,7 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
     }
     PQclear(r);
     r = NULL;
-    const char *p3[3] = {start, day, mid};
+    const db_param p3[3] = {DB_TEXT(start), DB_TEXT(day), DB_INT(model_id)};
     snprintf(sql, sizeof sql,
              "SELECT tt.topic_id, ($2::date - (t.created_at AT TIME ZONE "
              "'UTC')::date), count(*) FROM vigil.ticket_topics tt JOIN %s t "
@@ -304,7 +302,7 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
              "00:00:00+00')::timestamptz AND tt.topic_id IN (SELECT topic_id "
              "FROM vigil.topic_centroids WHERE model_id = $3) GROUP BY 1, 2",
              tickets);
-    if ((rc = db_exec(db, sql, 3, p3, &r, err)) != VG_OK)
+    if ((rc = db_exec_params(db, sql, 3, p3, &r, err)) != VG_OK)
         goto cleanup;
     for (int i = 0; i < PQntuples(r); i++) {
         long long id = atoll(PQgetvalue(r, i, 0));
@@ -350,11 +348,12 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
     if (rc != VG_OK)
         goto cleanup;
     /* Open alerts whose topic left the model (merged or gone) resolve. */
-    rc = db_exec(db,
-                 "SELECT alert_id FROM vigil.trend_alerts WHERE status = "
-                 "'open' AND topic_id NOT IN (SELECT topic_id FROM "
-                 "vigil.topic_centroids WHERE model_id = $1)",
-                 1, p1, &r, err); /* p1[0] is the model id */
+    rc =
+        db_exec_params(db,
+                       "SELECT alert_id FROM vigil.trend_alerts WHERE status = "
+                       "'open' AND topic_id NOT IN (SELECT topic_id FROM "
+                       "vigil.topic_centroids WHERE model_id = $1)",
+                       1, p1, &r, err); /* p1[0] is the model id */
     for (int i = 0; rc == VG_OK && i < PQntuples(r); i++) {
         rc = resolve_alert(db, atoll(PQgetvalue(r, i, 0)), as_of, err);
         resolved++;

@@ -107,6 +107,7 @@ typedef struct run {
     strvec ids;
     strvec bsub, bbody, blang; /* the current batch's text */
     long empty, truncated, unknown_customer;
+    long null_id, dup_id, bad_utf8; /* skipped, skipped, repaired */
     progress prog;
     /* the model in use */
     long long model_id;
@@ -137,12 +138,40 @@ static vg_code flush_batch(run *R, vg_error *err)
     return rc;
 }
 
-/* COPY row: ticket_id, subject, body, language, truncated, known customer */
+/* 1 when s (NULL counts) is well-formed UTF-8; the tokeniser repairs bad
+ * bytes anyway, this only counts them. */
+static int utf8_ok(const char *s)
+{
+    if (!s)
+        return 1;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = utf8_decode((const unsigned char *)s + i, n - i, &c);
+        if (c == 0xFFFD && k == 1)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* COPY row: ticket_id, subject, body, language, truncated, known customer,
+ * other rows with the same ticket id */
 static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
 {
     run *R = ctx;
-    if (nf != 6)
+    if (nf != 7)
         return vg_fail(err, VG_EINTERNAL, "topics: unexpected ticket row");
+    /* One row per ticket id (views need not have a key): the others are
+     * counted; a null or empty id names no ticket, so all its rows go. */
+    long dups = f[6] ? atol(f[6]) : 0;
+    if (!f[0] || !*f[0]) {
+        R->null_id += dups + 1;
+        return VG_OK;
+    }
+    R->dup_id += dups;
+    if (!utf8_ok(f[1]) || !utf8_ok(f[2]))
+        R->bad_utf8++;
     if (sv_push(&R->ids, f[0]) || sv_push(&R->bsub, f[1]) ||
         sv_push(&R->bbody, f[2]) || sv_push(&R->blang, f[3]))
         return vg_fail(err, VG_ENOMEM, "topics: out of memory");
@@ -166,14 +195,18 @@ static vg_code read_tickets(run *R, int only_new, vg_error *err)
     vg_code rc = VG_OK;
     if (strbuf_printf(
             &q,
-            "SELECT t.ticket_id, left(t.subject, %d), left(t.body, %d), "
+            "SELECT DISTINCT ON (t.ticket_id) t.ticket_id, "
+            "left(t.subject, %d), left(t.body, %d), "
             "c.language, octet_length(t.body) > %d, "
-            "t.customer_id IS NULL OR c.customer_id IS NOT NULL "
-            "FROM %s t LEFT JOIN %s c ON c.customer_id = t.customer_id "
+            "t.customer_id IS NULL OR c.customer_id IS NOT NULL, "
+            "count(*) OVER (PARTITION BY t.ticket_id) - 1 "
+            "FROM %s t LEFT JOIN (SELECT DISTINCT ON (customer_id) "
+            "customer_id, language FROM %s ORDER BY customer_id, "
+            "created_at DESC) c ON c.customer_id = t.customer_id "
             "%s"
             "WHERE t.created_at >= '%s 00:00:00+00'::timestamptz "
             "AND t.created_at < '%s 00:00:00+00'::timestamptz "
-            "AND t.ticket_id IS NOT NULL %s ORDER BY t.ticket_id",
+            "%s ORDER BY t.ticket_id, t.created_at DESC",
             SUBJECT_CAP, BODY_CAP, BODY_CAP, R->tickets, R->customers,
             only_new ? "LEFT JOIN vigil.ticket_topics x ON x.ticket_id = "
                        "t.ticket_id "
@@ -271,13 +304,12 @@ static vg_code load_model(run *R, loaded *L, vg_error *err)
     if (rc != VG_OK)
         goto fail;
 
-    char mid[32];
-    snprintf(mid, sizeof mid, "%lld", L->model_id);
-    const char *p2[1] = {mid};
-    rc = db_exec(R->db,
-                 "SELECT topic_id, cols, vals FROM vigil.topic_centroids "
-                 "WHERE model_id = $1 ORDER BY topic_id",
-                 1, p2, &r, err);
+    const db_param p2[1] = {DB_INT(L->model_id)};
+    rc =
+        db_exec_params(R->db,
+                       "SELECT topic_id, cols, vals FROM vigil.topic_centroids "
+                       "WHERE model_id = $1 ORDER BY topic_id",
+                       1, p2, &r, err);
     if (rc != VG_OK)
         goto fail;
     size_t dim = topic_vocab_size(L->vocab);
@@ -388,10 +420,8 @@ static vg_code write_assignments(run *R, const int *assign, const float *sim,
     }
     if (rc != VG_OK)
         return rc;
-    char mid[32];
-    snprintf(mid, sizeof mid, "%lld", R->model_id);
-    const char *p[2] = {mid, R->day};
-    return db_exec(
+    const db_param p[2] = {DB_INT(R->model_id), DB_TEXT(R->day)};
+    return db_exec_params(
         R->db,
         "INSERT INTO vigil.ticket_topics (ticket_id, topic_id, similarity, "
         " model_id, assigned_on, first_topic_id, first_assigned_on) "
@@ -485,31 +515,29 @@ static vg_code assign_ids(run *R, const loaded *prev, const topic_vocab *v,
         long long old_id =
                       l->old_topic >= 0 ? prev->topic_ids[l->old_topic] : 0,
                   new_id = l->new_topic >= 0 ? ids[l->new_topic] : 0;
-        char a[32], b[32], mid[32], s[32];
-        snprintf(a, sizeof a, "%lld", old_id);
-        snprintf(b, sizeof b, "%lld", new_id);
-        snprintf(mid, sizeof mid, "%lld", R->model_id);
+        char s[32];
         snprintf(s, sizeof s, "%.4f", l->sim);
-        const char *p[5] = {mid, link_name(l->kind), old_id ? a : NULL,
-                            new_id ? b : NULL, s};
-        rc = db_exec(R->db,
-                     "INSERT INTO vigil.topic_links (model_id, kind, "
-                     "old_topic_id, new_topic_id, similarity) VALUES "
-                     "($1, $2, $3, $4, $5)",
-                     5, p, NULL, err);
+        const db_param p[5] = {DB_INT(R->model_id), DB_TEXT(link_name(l->kind)),
+                               old_id ? DB_INT(old_id) : DB_NULL,
+                               new_id ? DB_INT(new_id) : DB_NULL, DB_TEXT(s)};
+        rc = db_exec_params(R->db,
+                            "INSERT INTO vigil.topic_links (model_id, kind, "
+                            "old_topic_id, new_topic_id, similarity) VALUES "
+                            "($1, $2, $3, $4, $5)",
+                            5, p, NULL, err);
         if (rc == VG_OK && l->kind == TOPIC_LINK_MERGE) {
-            const char *q[2] = {a, b};
-            rc = db_exec(R->db,
-                         "UPDATE vigil.topics SET status = 'merged', "
-                         "merged_into = $2, updated_at = now() "
-                         "WHERE topic_id = $1",
-                         2, q, NULL, err);
+            const db_param q[2] = {DB_INT(old_id), DB_INT(new_id)};
+            rc = db_exec_params(R->db,
+                                "UPDATE vigil.topics SET status = 'merged', "
+                                "merged_into = $2, updated_at = now() "
+                                "WHERE topic_id = $1",
+                                2, q, NULL, err);
         } else if (rc == VG_OK && l->kind == TOPIC_LINK_GONE) {
-            const char *q[1] = {a};
-            rc = db_exec(R->db,
-                         "UPDATE vigil.topics SET status = 'gone', "
-                         "updated_at = now() WHERE topic_id = $1",
-                         1, q, NULL, err);
+            const db_param q[1] = {DB_INT(old_id)};
+            rc = db_exec_params(R->db,
+                                "UPDATE vigil.topics SET status = 'gone', "
+                                "updated_at = now() WHERE topic_id = $1",
+                                1, q, NULL, err);
         }
         json_t *cnt = json_object_get(R->links, link_name(l->kind));
         json_object_set_new(R->links, link_name(l->kind),
@@ -646,18 +674,20 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
             rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
             break;
         }
-        char id[32], size[32];
-        snprintf(id, sizeof id, "%lld", ids[t]);
-        snprintf(size, sizeof size, "%zu", terms[t].size);
-        const char *p[7] = {
-            id,    terms[t].label ? terms[t].label : "", a1.s, a2.s, size, a3.s,
-            R->day};
-        rc = db_exec(R->db,
-                     "UPDATE vigil.topics SET label = $2, terms = $3, "
-                     "surface_terms = $4, size = $5, sample_ticket_ids = $6, "
-                     "status = 'active', merged_into = NULL, last_seen = $7, "
-                     "updated_at = now() WHERE topic_id = $1",
-                     7, p, NULL, err);
+        const db_param p[7] = {DB_INT(ids[t]),
+                               DB_TEXT(terms[t].label ? terms[t].label : ""),
+                               DB_TEXT(a1.s),
+                               DB_TEXT(a2.s),
+                               DB_INT(terms[t].size),
+                               DB_TEXT(a3.s),
+                               DB_TEXT(R->day)};
+        rc = db_exec_params(
+            R->db,
+            "UPDATE vigil.topics SET label = $2, terms = $3, "
+            "surface_terms = $4, size = $5, sample_ticket_ids = $6, "
+            "status = 'active', merged_into = NULL, last_seen = $7, "
+            "updated_at = now() WHERE topic_id = $1",
+            7, p, NULL, err);
         strbuf_free(&a1);
         strbuf_free(&a2);
         strbuf_free(&a3);
@@ -807,15 +837,15 @@ cleanup:
  * older replay starts without a previous model, so its topics get new ids). */
 static vg_code prune_models(run *R, json_t *sum, vg_error *err)
 {
-    char keep[16];
-    snprintf(keep, sizeof keep, "%d", R->cfg->topics_keep_models_days);
-    const char *p[2] = {R->day, keep};
+    const db_param p[2] = {DB_TEXT(R->day),
+                           DB_INT(R->cfg->topics_keep_models_days)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(R->db,
-                         "WITH d AS (DELETE FROM vigil.topic_models WHERE "
-                         "as_of < $1::date - $2::int RETURNING 1) "
-                         "SELECT count(*) FROM d",
-                         2, p, &r, err);
+    vg_code rc =
+        db_exec_params(R->db,
+                       "WITH d AS (DELETE FROM vigil.topic_models WHERE "
+                       "as_of < $1::date - $2::int RETURNING 1) "
+                       "SELECT count(*) FROM d",
+                       2, p, &r, err);
     if (rc == VG_OK)
         json_object_set_new(sum, "models_pruned",
                             json_integer(atol(PQgetvalue(r, 0, 0))));
@@ -875,16 +905,17 @@ static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
         "match_threshold", cfg->topics_match_threshold);
     char *ps = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(params);
-    char nd[32], th[32];
-    snprintf(nd, sizeof nd, "%zu", R->ids.n);
+    char th[32];
     snprintf(th, sizeof th, "%.9g", topic_model_threshold(m));
-    const char *p[4] = {R->day, nd, th, ps};
+    const db_param p[4] = {DB_TEXT(R->day), DB_INT(R->ids.n), DB_TEXT(th),
+                           DB_TEXT(ps)};
     PGresult *r = NULL;
-    rc = db_exec(R->db,
-                 "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
-                 "params) VALUES ($1::date, $2, $3, $4::jsonb) "
-                 "RETURNING model_id",
-                 4, p, &r, err);
+    rc = db_exec_params(
+        R->db,
+        "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
+        "params) VALUES ($1::date, $2, $3, $4::jsonb) "
+        "RETURNING model_id",
+        4, p, &r, err);
     free(ps);
     if (rc == VG_OK)
         R->model_id = atoll(PQgetvalue(r, 0, 0));
@@ -1093,14 +1124,13 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     progress_done(&R.prog);
 
     PGresult *r = NULL;
-    char mid[32];
-    snprintf(mid, sizeof mid, "%lld", R.model_id);
-    const char *p[1] = {mid};
+    const db_param p[1] = {DB_INT(R.model_id)};
     long topics = 0;
-    if (db_exec(db,
-                "SELECT count(*) FROM vigil.topic_centroids WHERE model_id = "
-                "$1",
-                1, p, &r, NULL) == VG_OK)
+    if (db_exec_params(
+            db,
+            "SELECT count(*) FROM vigil.topic_centroids WHERE model_id = "
+            "$1",
+            1, p, &r, NULL) == VG_OK)
         topics = atol(PQgetvalue(r, 0, 0));
     PQclear(r);
     json_object_set_new(sum, "as_of", json_string(R.day));
@@ -1113,11 +1143,14 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     json_object_set_new(sum, "window_start", json_string(R.from));
     if (R.refit)
         json_object_set(sum, "links", R.links);
-    json_object_set_new(sum, "dirty",
-                        json_pack("{s:i, s:i, s:i}", "empty_text",
-                                  (json_int_t)R.empty, "body_truncated",
-                                  (json_int_t)R.truncated, "unknown_customer",
-                                  (json_int_t)R.unknown_customer));
+    json_object_set_new(
+        sum, "dirty",
+        json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I}", "empty_text", (json_int_t)R.empty,
+            "body_truncated", (json_int_t)R.truncated, "unknown_customer",
+            (json_int_t)R.unknown_customer, "null_or_empty_ticket_id",
+            (json_int_t)R.null_id, "duplicate_ticket_id", (json_int_t)R.dup_id,
+            "invalid_utf8", (json_int_t)R.bad_utf8));
     json_object_update(sum, alerts);
     json_decref(alerts);
     *summary = sum;

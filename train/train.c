@@ -1,11 +1,11 @@
 /* train.c — from observation dates to a stored, calibrated, validated model.
  *
- * Splits are by time: the latest observation date t_0 (whose horizon ends at
- * D) is validation only; t_1 serves early stopping, the choice among a few
- * regularisation settings and calibration; t_2 and older train the trees.
- * Nothing computed on validation rows (normalisation, selection) reaches the
- * model. With two dates, t_1 is split by customer; with one, 5-fold CV by
- * customer gives the metrics and the final model trains on four fifths. */
+ * Validation is purged by time (train.h, "the validation plan"): every
+ * choice — early stopping, the search, calibration — is made on rows at
+ * least H days after the rows the trees were fitted on, and the reported
+ * estimate comes from a date no choice looked at. The model that scores is
+ * then refitted on every labelled date, with the chosen settings and rounds.
+ * With too few dates, 5-fold cross-validation grouped by customer. */
 #include "train.h"
 
 #include <math.h>
@@ -16,10 +16,6 @@
 
 #include "core/date.h"
 #include "core/util.h"
-#include "features/feat.h"
-#include "model/booster.h"
-#include "model/calib.h"
-#include "model/metrics.h"
 #include "model/store.h"
 
 int train_observation_dates(int as_of, int horizon, int lookback, int step,
@@ -42,11 +38,74 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Row subset gathered into contiguous arrays for XGBoost. */
+/* ---- the plan ------------------------------------------------------------ */
+
+void train_plan_make(const int *dates, int nd, int horizon, unsigned seed,
+                     train_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->horizon = horizon;
+    p->seed = seed;
+    p->select_holdout = -1;
+    p->select_fit_from = -1;
+    for (int k = 1; k < nd && p->select_holdout < 0; k++)
+        if (dates[k] + horizon <= dates[0])
+            p->select_holdout = k;
+    for (int k = p->select_holdout + 1; p->select_holdout > 0 && k < nd; k++)
+        if (dates[k] + horizon <= dates[p->select_holdout]) {
+            p->select_fit_from = k;
+            break;
+        }
+    p->purged = p->select_fit_from > 0;
+}
+
+static int fold_of(const char *id, unsigned seed)
+{
+    return (int)(hash_str(id, seed ^ 0x5eedu) % 5);
+}
+
+static train_role cv_role(const train_plan *p, int f, train_stage s)
+{
+    int next = (p->fold + 1) % 5;
+    switch (s) {
+    case TRAIN_STAGE_SELECT:
+        return f == next      ? TRAIN_ROLE_HOLDOUT
+               : f == p->fold ? TRAIN_ROLE_OUT
+                              : TRAIN_ROLE_FIT;
+    case TRAIN_STAGE_VALIDATE:
+        return f == p->fold ? TRAIN_ROLE_HOLDOUT : TRAIN_ROLE_OUT;
+    default: /* the final model: four folds, the fifth for its choices */
+        return f == next ? TRAIN_ROLE_HOLDOUT : TRAIN_ROLE_FIT;
+    }
+}
+
+train_role train_row_role(const train_plan *p, const feat_matrix *m, size_t r,
+                          train_stage s)
+{
+    int k = m->date_index[r];
+    if (!p->purged)
+        return cv_role(p, fold_of(m->ids[r], p->seed), s);
+    switch (s) {
+    case TRAIN_STAGE_SELECT:
+        return k == p->select_holdout    ? TRAIN_ROLE_HOLDOUT
+               : k >= p->select_fit_from ? TRAIN_ROLE_FIT
+                                         : TRAIN_ROLE_OUT;
+    case TRAIN_STAGE_VALIDATE:
+        return k == 0                   ? TRAIN_ROLE_HOLDOUT
+               : k >= p->select_holdout ? TRAIN_ROLE_FIT
+                                        : TRAIN_ROLE_OUT;
+    default:
+        return TRAIN_ROLE_FIT;
+    }
+}
+
+/* ---- row subsets ----------------------------------------------------------
+ * Rows of one role in one stage, gathered into contiguous arrays for
+ * XGBoost. */
 typedef struct subset {
     size_t n, ncols;
     float *x, *y, *w;
-    long *rows; /* matrix row of each entry */
+    int first_day, last_day; /* observation days covered */
 } subset;
 
 static void subset_free(subset *s)
@@ -54,38 +113,38 @@ static void subset_free(subset *s)
     free(s->x);
     free(s->y);
     free(s->w);
-    free(s->rows);
     memset(s, 0, sizeof *s);
 }
 
-typedef int (*row_pred)(const feat_matrix *m, size_t r, void *arg);
-
-static vg_code subset_take(const feat_matrix *m, row_pred pred, void *arg,
-                           subset *s, vg_error *err)
+static vg_code subset_take(const feat_matrix *m, const train_plan *p,
+                           train_stage st, train_role role, subset *s,
+                           vg_error *err)
 {
     memset(s, 0, sizeof *s);
     s->ncols = m->ncols;
     size_t n = 0;
     for (size_t r = 0; r < m->nrows; r++)
-        n += pred(m, r, arg) != 0;
+        n += train_row_role(p, m, r, st) == role;
     size_t cap = n ? n : 1;
     s->x = malloc(cap * m->ncols * sizeof *s->x);
     s->y = malloc(cap * sizeof *s->y);
     s->w = malloc(cap * sizeof *s->w);
-    s->rows = malloc(cap * sizeof *s->rows);
-    if (!s->x || !s->y || !s->w || !s->rows) {
+    if (!s->x || !s->y || !s->w) {
         subset_free(s);
         return vg_fail(err, VG_ENOMEM, "out of memory for %zu training rows",
                        n);
     }
     for (size_t r = 0; r < m->nrows; r++) {
-        if (!pred(m, r, arg))
+        if (train_row_role(p, m, r, st) != role)
             continue;
         memcpy(&s->x[s->n * m->ncols], &m->x[r * m->ncols],
                m->ncols * sizeof *s->x);
         s->y[s->n] = m->label[r];
         s->w[s->n] = m->weight ? m->weight[r] : 1.0f;
-        s->rows[s->n] = (long)r;
+        if (s->n == 0 || m->day[r] < s->first_day)
+            s->first_day = m->day[r];
+        if (s->n == 0 || m->day[r] > s->last_day)
+            s->last_day = m->day[r];
         s->n++;
     }
     return VG_OK;
@@ -95,317 +154,240 @@ static double subset_positives(const subset *s)
 {
     double p = 0;
     for (size_t i = 0; i < s->n; i++)
-        p += s->y[i];
+        p += s->y[i] * s->w[i];
     return p;
 }
 
-/* Which rows go where: role 0 train, 1 early-stop/calibration, 2 validation. */
-typedef struct split {
-    int ndates;
-    int fold; /* CV fold held out for validation, -1 when splitting by time */
-    unsigned seed;
-} split;
-
-static int fold_of(const char *id, unsigned seed)
+/* y and w as doubles (malloc'd pair in one block: y = *out, w = *out + n). */
+static vg_code subset_yw(const subset *s, double **out, vg_error *err)
 {
-    return (int)(hash_str(id, seed ^ 0x5eedu) % 5);
-}
-
-static int row_role(const feat_matrix *m, size_t r, const split *sp)
-{
-    int k = m->date_index[r];
-    if (sp->fold >= 0) {
-        int f = fold_of(m->ids[r], sp->seed);
-        if (f == sp->fold)
-            return 2;
-        return f == (sp->fold + 1) % 5 ? 1 : 0;
-    }
-    if (sp->ndates >= 3)
-        return k == 0 ? 2 : k == 1 ? 1 : 0;
-    if (k == 0)
-        return 2;
-    return fold_of(m->ids[r], sp->seed) == 0 ? 1 : 0;
-}
-
-typedef struct role_arg {
-    const split *sp;
-    int role;
-    int any_but_validation; /* final model of CV: every row except role 1 */
-} role_arg;
-
-static int pred_role(const feat_matrix *m, size_t r, void *arg)
-{
-    role_arg *a = arg;
-    int role = row_role(m, r, a->sp);
-    if (a->any_but_validation)
-        return role != 1;
-    return role == a->role;
-}
-
-static void to_double(const subset *s, double *y, double *w)
-{
+    *out = malloc((2 * s->n + 2) * sizeof **out);
+    if (!*out)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
     for (size_t i = 0; i < s->n; i++) {
-        y[i] = s->y[i];
-        w[i] = s->w[i];
+        (*out)[i] = s->y[i];
+        (*out)[s->n + i] = s->w[i];
     }
+    return VG_OK;
 }
 
-/* The few settings the search tries; the first is the default. */
-static void candidate_params(int i, const vg_config *cfg, booster_params *p)
+static json_t *subset_json(const subset *s)
 {
-    booster_params_default(p);
-    p->nthread = cfg->train_nthread;
-    /* A high learning rate with early stopping: training time is budgeted
-     * (docs/BENCHMARKS.md) and the held-out loss barely moves below it. */
-    p->max_rounds = 200;
-    p->early_stopping_rounds = 20;
-    p->seed = (unsigned long)cfg->train_seed;
-    switch (i) {
-    case 0:
-        p->max_depth = 4;
-        p->eta = 0.3;
-        p->min_child_weight = 10;
-        p->lambda = 2;
-        break;
-    case 1:
-        p->max_depth = 6;
-        p->eta = 0.3;
-        p->min_child_weight = 5;
-        p->lambda = 5;
-        break;
-    default:
-        p->max_depth = 3;
-        p->eta = 0.3;
-        p->min_child_weight = 20;
-        p->lambda = 10;
-        p->alpha = 1;
-        break;
-    }
+    char a[DATE_BUF], b[DATE_BUF];
+    date_format(s->first_day, a);
+    date_format(s->last_day, b);
+    return json_pack("{s:s, s:s, s:I, s:f}", "first_date", a, "last_date", b,
+                     "rows", (json_int_t)s->n, "churned", subset_positives(s));
 }
 
-typedef struct fitted {
-    booster *b;
-    calib *cal;
-    booster_params params;
-    int best_rounds;
-    double es_logloss;
-} fitted;
-
-static void fitted_free(fitted *f)
+/* ---- the search -----------------------------------------------------------
+ * A small grid whose scale follows the data: with few churned rows a low
+ * learning rate, shallow trees and more rounds (each tree then moves the
+ * model little, so early stopping has a fine grain and noise is averaged);
+ * with many, a higher rate keeps the training budget. min_child_weight grows
+ * with the rows so leaves stay supported by a similar share of the data. */
+static int candidate_grid(const vg_config *cfg, double rows, double pos,
+                          booster_params *c)
 {
-    booster_free(f->b);
-    calib_free(f->cal);
-    memset(f, 0, sizeof *f);
+    static const struct {
+        double max_pos, eta;
+        int rounds, patience, depth[2];
+        double lambda[2];
+    } scale[] = {
+        {500, 0.05, 1000, 50, {2, 3}, {5, 10}},
+        {5000, 0.1, 500, 30, {3, 5}, {2, 5}},
+        {INFINITY, 0.2, 300, 20, {4, 6}, {2, 5}},
+    };
+    int s = 0;
+    while (pos > scale[s].max_pos)
+        s++;
+    double mcw = rows / 20000.0;
+    if (mcw < 1)
+        mcw = 1;
+    if (mcw > 20)
+        mcw = 20;
+    int n = cfg->train_search ? 2 : 1;
+    for (int i = 0; i < n; i++) {
+        booster_params_default(&c[i]);
+        c[i].nthread = cfg->train_nthread;
+        c[i].seed = (unsigned long)cfg->train_seed;
+        c[i].eta = scale[s].eta;
+        c[i].max_rounds = scale[s].rounds;
+        c[i].early_stopping_rounds = scale[s].patience;
+        c[i].max_depth = scale[s].depth[i];
+        c[i].lambda = scale[s].lambda[i];
+        c[i].min_child_weight = mcw * (i + 1);
+    }
+    return n;
 }
 
-/* Fit trees on `tr` (early stopping on `es`), choose among candidates by the
- * weighted log loss on `es`, then calibrate on `es`. */
-static vg_code fit_model(const vg_config *cfg, const vg_log *lg,
-                         const subset *tr, const subset *es, fitted *out,
-                         vg_error *err)
+/* What the select stage chose, and the maps it fitted on its holdout. */
+typedef struct selection {
+    booster_params params; /* max_rounds = the chosen rounds, no stopping */
+    int rounds;
+    double holdout_logloss;
+    booster *b;      /* the select-stage model (CV: the fold's model) */
+    calib *cal;      /* its calibration on the holdout */
+    calib *base_cal; /* the baseline's map on the holdout */
+    json_t *candidates;
+} selection;
+
+static void selection_free(selection *s)
 {
-    vg_code rc = VG_OK;
-    int ncand = cfg->train_search ? 2 : 1;
-    double *raw = malloc((es->n ? es->n : 1) * sizeof *raw);
-    double *y = malloc((es->n ? es->n : 1) * sizeof *y);
-    double *w = malloc((es->n ? es->n : 1) * sizeof *w);
-    memset(out, 0, sizeof *out);
-    out->es_logloss = INFINITY;
-    if (!raw || !y || !w) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    to_double(es, y, w);
-    for (int i = 0; i < ncand; i++) {
-        fitted f;
-        memset(&f, 0, sizeof f);
-        candidate_params(i, cfg, &f.params);
-        rc = booster_train(&f.params, tr->x, tr->y, tr->w, tr->n, es->x, es->y,
-                           es->w, es->n, tr->ncols, &f.b, &f.best_rounds, err);
-        if (rc == VG_OK)
-            rc = booster_predict(f.b, es->x, es->n, es->ncols, raw, err);
-        if (rc != VG_OK) {
-            fitted_free(&f);
-            goto cleanup;
-        }
-        f.es_logloss = metrics_logloss(raw, y, w, es->n);
-        log_info(lg,
-                 "candidate %d (depth %d, min_child_weight %.0f, lambda %.0f): "
-                 "%d rounds, "
-                 "held-out log loss %.5f",
-                 i, f.params.max_depth, f.params.min_child_weight,
-                 f.params.lambda, f.best_rounds, f.es_logloss);
-        if (f.es_logloss < out->es_logloss) {
-            fitted_free(out);
-            *out = f;
-        } else {
-            fitted_free(&f);
-        }
-    }
-    rc = booster_predict(out->b, es->x, es->n, es->ncols, raw, err);
+    booster_free(s->b);
+    calib_free(s->cal);
+    calib_free(s->base_cal);
+    json_decref(s->candidates);
+    memset(s, 0, sizeof *s);
+}
+
+double train_silence(const float *row, int col)
+{
+    double v = row[col];
+    return isnan(v) ? 0.999999 : 1.0 - exp(-v / 30.0);
+}
+
+/* Isotonic map from silence to churn on the rows of s. */
+static vg_code baseline_fit(int col, const subset *s, calib **out,
+                            vg_error *err)
+{
+    double *yw = NULL, *r = malloc((s->n + 1) * sizeof *r);
+    vg_code rc =
+        r ? subset_yw(s, &yw, err) : vg_fail(err, VG_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == VG_OK && i < s->n; i++)
+        r[i] = train_silence(&s->x[i * s->ncols], col);
     if (rc == VG_OK)
-        rc = calib_choose(raw, y, w, es->n, &out->cal, err);
-    if (rc != VG_OK)
-        vg_wrap(err, "calibration: ");
-cleanup:
-    if (rc != VG_OK)
-        fitted_free(out);
-    free(raw);
-    free(y);
-    free(w);
+        rc = calib_fit(CALIB_ISOTONIC, r, yw, yw + s->n, s->n, out, err);
+    free(r);
+    free(yw);
     return rc;
 }
 
-/* Calibrated probabilities of `fit` on rows of `s`. */
-static vg_code predict_cal(const fitted *fit, const subset *s, double *prob,
+static vg_code baseline_measure(int col, const calib *cal, const subset *s,
+                                metrics_summary *out, vg_error *err)
+{
+    double *yw = NULL, *r = malloc((s->n + 1) * sizeof *r);
+    vg_code rc =
+        r ? subset_yw(s, &yw, err) : vg_fail(err, VG_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == VG_OK && i < s->n; i++)
+        r[i] = calib_apply(cal, train_silence(&s->x[i * s->ncols], col));
+    if (rc == VG_OK)
+        metrics_summarize(r, yw, yw + s->n, s->n, out);
+    free(r);
+    free(yw);
+    return rc;
+}
+
+/* Try the grid on `tr` with early stopping on `ho`; keep the lowest held-out
+ * log loss; calibrate it (and the baseline) on `ho`. */
+static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
+                          const feat_spec *spec, const subset *tr,
+                          const subset *ho, selection *out, vg_error *err)
+{
+    booster_params grid[2];
+    int ncand = candidate_grid(cfg, (double)tr->n, subset_positives(tr), grid);
+    double *raw = malloc((ho->n + 1) * sizeof *raw), *yw = NULL;
+    memset(out, 0, sizeof *out);
+    out->holdout_logloss = INFINITY;
+    out->candidates = json_array();
+    vg_code rc = raw ? subset_yw(ho, &yw, err)
+                     : vg_fail(err, VG_ENOMEM, "out of memory");
+    for (int i = 0; rc == VG_OK && i < ncand; i++) {
+        booster *b = NULL;
+        int best = 0;
+        rc = booster_train(&grid[i], tr->x, tr->y, tr->w, tr->n, ho->x, ho->y,
+                           ho->w, ho->n, tr->ncols, &b, &best, err);
+        if (rc == VG_OK)
+            rc = booster_predict(b, ho->x, ho->n, ho->ncols, raw, err);
+        if (rc != VG_OK) {
+            booster_free(b);
+            break;
+        }
+        double ll = metrics_logloss(raw, yw, yw + ho->n, ho->n);
+        log_info(lg,
+                 "candidate %d (eta %.2f, depth %d, min_child_weight %.1f, "
+                 "lambda %.0f): %d rounds, held-out log loss %.5f",
+                 i, grid[i].eta, grid[i].max_depth, grid[i].min_child_weight,
+                 grid[i].lambda, best, ll);
+        json_t *cj = booster_params_json(&grid[i]);
+        json_object_set_new(cj, "best_rounds", json_integer(best));
+        json_object_set_new(cj, "holdout_logloss", json_real(ll));
+        json_array_append_new(out->candidates, cj);
+        if (ll < out->holdout_logloss) {
+            booster_free(out->b);
+            out->b = b;
+            out->params = grid[i];
+            out->rounds = best;
+            out->holdout_logloss = ll;
+        } else {
+            booster_free(b);
+        }
+    }
+    if (rc == VG_OK)
+        rc = booster_predict(out->b, ho->x, ho->n, ho->ncols, raw, err);
+    if (rc == VG_OK && (rc = calib_choose(raw, yw, yw + ho->n, ho->n, &out->cal,
+                                          err)) != VG_OK)
+        vg_wrap(err, "calibration: ");
+    int col = feat_spec_find(spec, "usage.days_since_last_activity");
+    if (rc == VG_OK && col >= 0)
+        rc = baseline_fit(col, ho, &out->base_cal, err);
+    out->params.max_rounds = out->rounds;
+    out->params.early_stopping_rounds = 0;
+    free(raw);
+    free(yw);
+    if (rc != VG_OK)
+        selection_free(out);
+    return rc;
+}
+
+/* Raw (uncalibrated) probabilities of b on s; *raw malloc'd. */
+static vg_code predict_raw(booster *b, const subset *s, double **raw,
                            vg_error *err)
 {
-    vg_code rc = booster_predict(fit->b, s->x, s->n, s->ncols, prob, err);
-    for (size_t i = 0; rc == VG_OK && i < s->n; i++)
-        prob[i] = calib_apply(fit->cal, prob[i]);
-    return rc;
+    *raw = malloc((s->n + 1) * sizeof **raw);
+    if (!*raw)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return booster_predict(b, s->x, s->n, s->ncols, *raw, err);
 }
 
-/* The baseline everyone would try first: days since last activity, mapped to
- * a probability by isotonic regression fitted on the calibration rows. */
-static vg_code baseline(const feat_spec *spec, const subset *es,
-                        const subset *va, metrics_summary *out, vg_error *err)
-{
-    int col = feat_spec_find(spec, "usage.days_since_last_activity");
-    double *r1 = malloc((es->n + 1) * sizeof *r1),
-           *y1 = malloc((es->n + 1) * sizeof *y1),
-           *w1 = malloc((es->n + 1) * sizeof *w1);
-    double *r2 = malloc((va->n + 1) * sizeof *r2),
-           *y2 = malloc((va->n + 1) * sizeof *y2),
-           *w2 = malloc((va->n + 1) * sizeof *w2);
-    calib *cal = NULL;
-    vg_code rc = VG_OK;
-    if (!r1 || !y1 || !w1 || !r2 || !y2 || !w2 || col < 0) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    /* never active counts as the longest silence */
-#define SILENCE(s, i)                                                          \
-    (isnan((s)->x[(i) * (s)->ncols + (size_t)col])                             \
-         ? 0.999999                                                            \
-         : 1.0 - exp(-(s)->x[(i) * (s)->ncols + (size_t)col] / 30.0))
-    for (size_t i = 0; i < es->n; i++)
-        r1[i] = SILENCE(es, i);
-    for (size_t i = 0; i < va->n; i++)
-        r2[i] = SILENCE(va, i);
-#undef SILENCE
-    to_double(es, y1, w1);
-    to_double(va, y2, w2);
-    rc = calib_fit(CALIB_ISOTONIC, r1, y1, w1, es->n, &cal, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    for (size_t i = 0; i < va->n; i++)
-        r2[i] = calib_apply(cal, r2[i]);
-    metrics_summarize(r2, y2, w2, va->n, out);
-cleanup:
-    calib_free(cal);
-    free(r1);
-    free(y1);
-    free(w1);
-    free(r2);
-    free(y2);
-    free(w2);
-    return rc;
-}
+/* ---- one training, stage by stage ---------------------------------------- */
 
-static json_t *calibration_json(const double *prob, const double *y,
-                                const double *w, size_t n)
-{
-    metrics_calib_bin bins[10];
-    metrics_calibration_table(prob, y, w, n, 10, bins);
-    json_t *a = json_array();
-    for (int i = 0; i < 10; i++) {
-        if (bins[i].count == 0)
-            continue;
-        json_array_append_new(a, json_pack("{s:f, s:f, s:f, s:f, s:I}", "lo",
-                                           bins[i].lo, "hi", bins[i].hi,
-                                           "mean_predicted", bins[i].mean_pred,
-                                           "observed", bins[i].observed, "rows",
-                                           (json_int_t)bins[i].count));
-    }
-    return a;
-}
+typedef struct fit_state {
+    train_opts o;
+    int *dates, nd;
+    feat_request req;
+    feat_spec *spec;
+    feat_matrix *m;
+    json_t *stats, *plan_json;
+    double positives;
+    train_plan plan;
+    selection sel;
+    booster *final_b;
+    calib *final_cal, *base_cal;
+    subset va;            /* time: the validation rows (t_0) */
+    double *prob, *y, *w; /* calibrated validation predictions */
+    size_t nva;
+    metrics_summary ms, mb;
+    int have_baseline;
+    double t_start, t_feat, t_fit;
+} fit_state;
 
-/* Log loss of the current champion on the same validation rows, scored with
- * the champion's own features: when its feature list differs, the same
- * request (same dates, same deterministic sample) is extracted again with
- * its list. NAN (and no error) when there is no champion for this horizon. */
-static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
-                                const vg_log *lg, const feat_request *req,
-                                const split *sp, const feat_spec *spec,
-                                const subset *va, double *ll,
-                                long long *champ_id, vg_error *err)
+static void fit_state_free(fit_state *st)
 {
-    stored_model *sm = NULL;
-    feat_spec *cspec = NULL;
-    feat_matrix *cm = NULL;
-    subset cva = {0};
-    double *prob = NULL, *y = NULL, *w = NULL;
-    *ll = NAN;
-    *champ_id = 0;
-    vg_error e2;
-    vg_code rc = store_load(db, 0, req->horizon_days, &sm, &e2);
-    if (rc == VG_ENOMODEL)
-        return VG_OK;
-    if (rc != VG_OK) {
-        log_warn(lg,
-                 "the current champion cannot be loaded (%s); the new model "
-                 "replaces it",
-                 e2.msg);
-        return VG_OK;
-    }
-    rc = VG_OK;
-    if (sm->horizon_days != req->horizon_days)
-        goto cleanup; /* a champion for another horizon is not a rival */
-    *champ_id = sm->model_id;
-    if (feat_spec_from_json(sm->features, &cspec, &e2) != VG_OK) {
-        log_warn(lg, "champion %lld: %s; the new model replaces it",
-                 sm->model_id, e2.msg);
-        goto cleanup;
-    }
-    json_t *a = feat_spec_to_json(spec), *b = feat_spec_to_json(cspec);
-    int same = json_equal(json_object_get(a, "columns"),
-                          json_object_get(b, "columns"));
-    json_decref(a);
-    json_decref(b);
-    const subset *v = va;
-    if (!same) {
-        role_arg a2 = {sp, 2, 0};
-        log_info(lg, "the champion uses other features: extracting them for "
-                     "the comparison");
-        if ((rc = feat_build(db, cfg, cspec, req, lg, &cm, NULL, err)) !=
-                VG_OK ||
-            (rc = subset_take(cm, pred_role, &a2, &cva, err)) != VG_OK)
-            goto cleanup;
-        v = &cva;
-    }
-    prob = malloc((v->n + 1) * sizeof *prob);
-    y = malloc((v->n + 1) * sizeof *y);
-    w = malloc((v->n + 1) * sizeof *w);
-    if (!prob || !y || !w) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    if ((rc = booster_predict(sm->b, v->x, v->n, v->ncols, prob, err)) != VG_OK)
-        goto cleanup;
-    for (size_t i = 0; i < v->n; i++)
-        prob[i] = calib_apply(sm->cal, prob[i]);
-    to_double(v, y, w);
-    *ll = metrics_logloss(prob, y, w, v->n);
-cleanup:
-    free(prob);
-    free(y);
-    free(w);
-    subset_free(&cva);
-    feat_matrix_free(cm);
-    feat_spec_free(cspec);
-    store_model_free(sm);
-    return rc;
+    free(st->dates);
+    feat_spec_free(st->spec);
+    feat_matrix_free(st->m);
+    json_decref(st->stats);
+    json_decref(st->plan_json);
+    selection_free(&st->sel);
+    booster_free(st->final_b);
+    calib_free(st->final_cal);
+    calib_free(st->base_cal);
+    subset_free(&st->va);
+    free(st->prob);
+    free(st->y);
+    free(st->w);
+    memset(st, 0, sizeof *st);
 }
 
 static vg_code check_history(db_conn *db, const vg_config *cfg, int t0,
@@ -432,295 +414,708 @@ static vg_code check_history(db_conn *db, const vg_config *cfg, int t0,
     else if (PQgetisnull(r, 0, 0) || strcmp(PQgetvalue(r, 0, 0), t0s) >= 0)
         rc = vg_fail(err, VG_EDATA,
                      "the horizon (%d days) is longer than the history: the "
-                     "latest observation "
-                     "date %s (as-of %s minus the horizon) is not after the "
-                     "first signup (%s)",
+                     "latest observation date %s (as-of %s minus the "
+                     "horizon) is not after the first signup (%s)",
                      horizon, t0s, ds,
                      PQgetisnull(r, 0, 0) ? "none" : PQgetvalue(r, 0, 0));
     PQclear(r);
     return rc;
 }
 
+/* Observation dates, the feature matrix with labels, and the class checks. */
+static vg_code load_rows(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                         fit_state *st, vg_error *err)
+{
+    const train_opts *o = &st->o;
+    st->nd = train_observation_dates(
+        o->as_of, o->horizon_days, o->lookback_days, o->step_days, &st->dates);
+    if (st->nd <= 0)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    vg_code rc =
+        check_history(db, cfg, st->dates[0], o->as_of, o->horizon_days, err);
+    if (rc == VG_OK)
+        rc = feat_spec_discover(db, cfg, o->as_of, &st->spec, err);
+    if (rc != VG_OK)
+        return rc;
+    st->req = (feat_request){st->dates,
+                             st->nd,
+                             o->horizon_days,
+                             cfg->train_max_rows,
+                             0,
+                             (unsigned)cfg->train_seed,
+                             o->quiet,
+                             NULL};
+    if ((rc = feat_build(db, cfg, st->spec, &st->req, lg, &st->m, st->stats,
+                         err)) != VG_OK)
+        return rc;
+    st->t_feat = now_s();
+    const feat_matrix *m = st->m;
+    log_info(lg,
+             "features: %zu rows x %zu columns over %d observation dates in "
+             "%.1f s",
+             m->nrows, m->ncols, st->nd, st->t_feat - st->t_start);
+    if (m->nrows == 0)
+        return vg_fail(err, VG_EDATA,
+                       "no customer was active on any observation date");
+    for (size_t r = 0; r < m->nrows; r++)
+        st->positives += m->label[r];
+    if (st->positives == 0)
+        return vg_fail(err, VG_EDATA,
+                       "no customer churned within %d days of any observation "
+                       "date (%zu rows): a model needs both classes; check "
+                       "that canceled_at is mapped",
+                       o->horizon_days, m->nrows);
+    if (st->positives == (double)m->nrows)
+        return vg_fail(err, VG_EDATA,
+                       "every row churned: a model needs both classes");
+    if ((long)m->nrows < cfg->train_min_rows ||
+        st->positives < cfg->train_min_positives)
+        return vg_fail(err, VG_EDATA,
+                       "too few rows to train: %zu rows with %.0f churned "
+                       "(need %d and %d; see train.min_rows and "
+                       "train.min_positives, or lengthen --lookback)",
+                       m->nrows, st->positives, cfg->train_min_rows,
+                       cfg->train_min_positives);
+    return VG_OK;
+}
+
+static vg_code alloc_predictions(fit_state *st, size_t n, vg_error *err)
+{
+    st->prob = malloc((n + 1) * sizeof *st->prob);
+    st->y = malloc((n + 1) * sizeof *st->y);
+    st->w = malloc((n + 1) * sizeof *st->w);
+    if (!st->prob || !st->y || !st->w)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return VG_OK;
+}
+
+/* Calibrated probabilities of raw[] into st->prob from index `at`. */
+static void put_predictions(fit_state *st, size_t at, const double *raw,
+                            const calib *cal, const subset *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        st->prob[at + i] = calib_apply(cal, raw[i]);
+        st->y[at + i] = s->y[i];
+        st->w[at + i] = s->w[i];
+    }
+}
+
+static vg_code not_enough_churn(const fit_state *st, const subset *tr,
+                                const subset *ho, const subset *va,
+                                vg_error *err)
+{
+    char d0[DATE_BUF];
+    date_format(st->dates[0], d0);
+    return vg_fail(err, VG_EDATA,
+                   "not enough churn to split by time with a %d-day purge "
+                   "gap (fit %.0f, choice %.0f, validation %.0f churned "
+                   "rows; validation date %s): lengthen --lookback",
+                   st->o.horizon_days, subset_positives(tr),
+                   subset_positives(ho), subset_positives(va), d0);
+}
+
+/* Select stage: settings and rounds, chosen on t_s. */
+static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
+                            fit_state *st, vg_error *err)
+{
+    subset tr = {0}, ho = {0};
+    vg_code rc;
+    if ((rc = subset_take(st->m, &st->plan, TRAIN_STAGE_SELECT, TRAIN_ROLE_FIT,
+                          &tr, err)) != VG_OK ||
+        (rc = subset_take(st->m, &st->plan, TRAIN_STAGE_SELECT,
+                          TRAIN_ROLE_HOLDOUT, &ho, err)) != VG_OK ||
+        (rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
+                          TRAIN_ROLE_HOLDOUT, &st->va, err)) != VG_OK)
+        goto cleanup;
+    if (subset_positives(&tr) == 0 || subset_positives(&ho) == 0 ||
+        subset_positives(&st->va) == 0) {
+        rc = not_enough_churn(st, &tr, &ho, &st->va, err);
+        goto cleanup;
+    }
+    if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err)) != VG_OK)
+        goto cleanup;
+    json_object_set_new(st->plan_json, "select",
+                        json_pack("{s:o, s:o, s:O}", "fit", subset_json(&tr),
+                                  "holdout", subset_json(&ho), "candidates",
+                                  st->sel.candidates));
+cleanup:
+    subset_free(&tr);
+    subset_free(&ho);
+    return rc;
+}
+
+/* Validate stage: the chosen settings refitted on t_k <= t_0 - H, calibrated
+ * with the select stage's map, measured on t_0. Its out-of-sample raw
+ * predictions on t_0 calibrate the final model. */
+static vg_code stage_validate(const vg_config *cfg, fit_state *st,
+                              vg_error *err)
+{
+    subset tr = {0};
+    booster *b = NULL;
+    double *raw = NULL, *yw = NULL;
+    int rounds = 0;
+    const subset *va = &st->va;
+    vg_code rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
+                             TRAIN_ROLE_FIT, &tr, err);
+    if (rc == VG_OK)
+        rc = booster_train(&st->sel.params, tr.x, tr.y, tr.w, tr.n, NULL, NULL,
+                           NULL, 0, tr.ncols, &b, &rounds, err);
+    if (rc == VG_OK)
+        rc = predict_raw(b, va, &raw, err);
+    if (rc == VG_OK)
+        rc = alloc_predictions(st, va->n, err);
+    if (rc == VG_OK)
+        rc = subset_yw(va, &yw, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    put_predictions(st, 0, raw, st->sel.cal, va);
+    st->nva = va->n;
+    metrics_summarize(st->prob, st->y, st->w, st->nva, &st->ms);
+    if ((rc = calib_choose(raw, yw, yw + va->n, va->n, &st->final_cal, err)) !=
+        VG_OK) {
+        vg_wrap(err, "calibration: ");
+        goto cleanup;
+    }
+    int col = feat_spec_find(st->spec, "usage.days_since_last_activity");
+    if (col >= 0 && st->sel.base_cal &&
+        (rc = baseline_measure(col, st->sel.base_cal, va, &st->mb, err)) ==
+            VG_OK &&
+        (rc = baseline_fit(col, va, &st->base_cal, err)) == VG_OK)
+        st->have_baseline = 1;
+    if (rc != VG_OK)
+        goto cleanup;
+    json_object_set_new(st->plan_json, "validate",
+                        json_pack("{s:o, s:o}", "fit", subset_json(&tr),
+                                  "holdout", subset_json(va)));
+    (void)cfg;
+cleanup:
+    subset_free(&tr);
+    booster_free(b);
+    free(raw);
+    free(yw);
+    return rc;
+}
+
+/* Final stage: every labelled row, the chosen settings and rounds. */
+static vg_code stage_final(fit_state *st, vg_error *err)
+{
+    const feat_matrix *m = st->m;
+    int rounds = 0;
+    vg_code rc = booster_train(&st->sel.params, m->x, m->label, m->weight,
+                               m->nrows, NULL, NULL, NULL, 0, m->ncols,
+                               &st->final_b, &rounds, err);
+    if (rc != VG_OK)
+        return rc;
+    char a[DATE_BUF], b[DATE_BUF];
+    date_format(st->dates[st->nd - 1], a);
+    date_format(st->dates[0], b);
+    json_object_set_new(
+        st->plan_json, "final",
+        json_pack("{s:s, s:s, s:I, s:f, s:s}", "first_date", a, "last_date", b,
+                  "rows", (json_int_t)m->nrows, "churned", st->positives,
+                  "calibration",
+                  "fitted on the validate stage's out-of-sample predictions "
+                  "on the validation date"));
+    return VG_OK;
+}
+
+/* Too few dates to purge by time: 5-fold CV grouped by customer (a customer's
+ * rows of every date stay in one fold, so no label window is shared). The
+ * final model fits four folds and makes its choices on the fifth. */
+static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
+                      vg_error *err)
+{
+    subset tr = {0}, ho = {0}, va = {0};
+    selection s;
+    memset(&s, 0, sizeof s);
+    double *raw = NULL;
+    vg_code rc = alloc_predictions(st, st->m->nrows, err);
+    for (int f = 0; rc == VG_OK && f < 5; f++) {
+        st->plan.fold = f;
+        if ((rc = subset_take(st->m, &st->plan, TRAIN_STAGE_SELECT,
+                              TRAIN_ROLE_FIT, &tr, err)) != VG_OK ||
+            (rc = subset_take(st->m, &st->plan, TRAIN_STAGE_SELECT,
+                              TRAIN_ROLE_HOLDOUT, &ho, err)) != VG_OK ||
+            (rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
+                              TRAIN_ROLE_HOLDOUT, &va, err)) != VG_OK)
+            break;
+        if (subset_positives(&tr) == 0 || subset_positives(&ho) == 0) {
+            rc = vg_fail(err, VG_EDATA,
+                         "cross-validation fold %d has no churned customers: "
+                         "too few positives for 5-fold CV",
+                         f);
+            break;
+        }
+        if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &s, err)) != VG_OK ||
+            (rc = predict_raw(s.b, &va, &raw, err)) != VG_OK)
+            break;
+        put_predictions(st, st->nva, raw, s.cal, &va);
+        st->nva += va.n;
+        free(raw);
+        raw = NULL;
+        selection_free(&s);
+        subset_free(&tr);
+        subset_free(&ho);
+        subset_free(&va);
+    }
+    if (rc == VG_OK) {
+        st->plan.fold = 4;
+        rc = subset_take(st->m, &st->plan, TRAIN_STAGE_FINAL, TRAIN_ROLE_FIT,
+                         &tr, err);
+        if (rc == VG_OK)
+            rc = subset_take(st->m, &st->plan, TRAIN_STAGE_FINAL,
+                             TRAIN_ROLE_HOLDOUT, &ho, err);
+        if (rc == VG_OK)
+            rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err);
+    }
+    if (rc == VG_OK) {
+        metrics_summarize(st->prob, st->y, st->w, st->nva, &st->ms);
+        /* the final model is the selection's own: trees, map, baseline */
+        st->final_b = st->sel.b;
+        st->final_cal = st->sel.cal;
+        st->base_cal = st->sel.base_cal;
+        st->sel.b = NULL;
+        st->sel.cal = NULL;
+        st->sel.base_cal = NULL;
+        json_object_set_new(st->plan_json, "cv",
+                            json_pack("{s:i, s:s, s:o, s:o, s:O}", "folds", 5,
+                                      "grouped_by", "customer", "final_fit",
+                                      subset_json(&tr), "final_holdout",
+                                      subset_json(&ho), "candidates",
+                                      st->sel.candidates));
+    }
+    free(raw);
+    selection_free(&s);
+    subset_free(&tr);
+    subset_free(&ho);
+    subset_free(&va);
+    return rc;
+}
+
+/* Everything up to a model in memory. */
+static vg_code fit_everything(db_conn *db, const vg_config *cfg,
+                              const vg_log *lg, const train_opts *o,
+                              fit_state *st, vg_error *err)
+{
+    memset(st, 0, sizeof *st);
+    st->o = *o;
+    st->t_start = now_s();
+    st->stats = json_object();
+    st->plan_json = json_object();
+    vg_code rc = load_rows(db, cfg, lg, st, err);
+    if (rc != VG_OK)
+        return rc;
+    train_plan_make(st->dates, st->nd, o->horizon_days,
+                    (unsigned)cfg->train_seed, &st->plan);
+    json_object_set_new(st->plan_json, "purge_gap_days",
+                        json_integer(o->horizon_days));
+    if (!st->plan.purged) {
+        if (st->nd > 1)
+            log_warn(lg,
+                     "%d observation dates are too few to validate by time "
+                     "with a %d-day purge gap: cross-validating by customer "
+                     "(lengthen --lookback for time validation)",
+                     st->nd, o->horizon_days);
+        rc = fit_cv(cfg, lg, st, err);
+    } else if ((rc = stage_select(cfg, lg, st, err)) == VG_OK &&
+               (rc = stage_validate(cfg, st, err)) == VG_OK) {
+        rc = stage_final(st, err);
+    }
+    st->t_fit = now_s();
+    return rc;
+}
+
+/* ---- champion, summary, storage ------------------------------------------ */
+
+static json_t *calibration_json(const double *prob, const double *y,
+                                const double *w, size_t n)
+{
+    metrics_calib_bin bins[10];
+    metrics_calibration_table(prob, y, w, n, 10, bins);
+    json_t *a = json_array();
+    for (int i = 0; i < 10; i++) {
+        if (bins[i].count == 0)
+            continue;
+        json_array_append_new(a, json_pack("{s:f, s:f, s:f, s:f, s:I}", "lo",
+                                           bins[i].lo, "hi", bins[i].hi,
+                                           "mean_predicted", bins[i].mean_pred,
+                                           "observed", bins[i].observed, "rows",
+                                           (json_int_t)bins[i].count));
+    }
+    return a;
+}
+
+/* Log loss of the current champion on the same validation rows, scored with
+ * the champion's own features: when its feature list differs, the same
+ * request (same dates, same deterministic sample) is extracted again with
+ * its list. NAN (and no error) when there is no champion for this horizon. */
+/* A database error while reading the champion: nobody knows whether the
+ * new model is better, so the run fails rather than promote it. */
+static int champion_unknown(vg_code rc)
+{
+    return rc == VG_EDB || rc == VG_EDBDOWN || rc == VG_ENOMEM;
+}
+
+static vg_code champion_fail(vg_code rc, vg_error *e2, vg_error *err)
+{
+    for (char *p = e2->msg; *p; p++) /* libpq's text may span lines */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return vg_fail(err, rc,
+                   "the current champion cannot be read (%s); nothing was "
+                   "promoted: run train again once the database answers",
+                   e2->msg);
+}
+
+static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
+                                const vg_log *lg, const fit_state *st,
+                                double *ll, long long *champ_id, int *overlap,
+                                vg_error *err)
+{
+    stored_model *sm = NULL;
+    feat_spec *cspec = NULL;
+    feat_matrix *cm = NULL;
+    subset cva = {0};
+    double *prob = NULL, *yw = NULL;
+    *ll = NAN;
+    *champ_id = 0;
+    vg_error e2;
+    vg_code rc = store_load(db, 0, st->o.horizon_days, &sm, &e2);
+    if (rc == VG_ENOMODEL)
+        return VG_OK;
+    if (champion_unknown(rc))
+        return champion_fail(rc, &e2, err);
+    if (rc != VG_OK) {
+        log_warn(lg,
+                 "the current champion cannot be loaded (%s); the new model "
+                 "replaces it",
+                 e2.msg);
+        return VG_OK;
+    }
+    rc = VG_OK;
+    if (sm->horizon_days != st->o.horizon_days)
+        goto cleanup; /* a champion for another horizon is not a rival */
+    *champ_id = sm->model_id;
+    /* A champion trained as of a day after t_0 fitted labels from t_0's
+     * window: its loss there is in-sample, not a fair rival's. */
+    *overlap = sm->as_of > st->dates[0];
+    if (*overlap)
+        goto cleanup;
+    if (feat_spec_from_json(sm->features, &cspec, &e2) != VG_OK) {
+        log_warn(lg, "champion %lld: %s; the new model replaces it",
+                 sm->model_id, e2.msg);
+        goto cleanup;
+    }
+    json_t *a = feat_spec_to_json(st->spec), *b = feat_spec_to_json(cspec);
+    int same = json_equal(json_object_get(a, "columns"),
+                          json_object_get(b, "columns"));
+    json_decref(a);
+    json_decref(b);
+    const subset *v = &st->va;
+    if (!same) {
+        log_info(lg, "the champion uses other features: extracting them for "
+                     "the comparison");
+        if ((rc = feat_build(db, cfg, cspec, &st->req, lg, &cm, NULL, err)) !=
+                VG_OK ||
+            (rc = subset_take(cm, &st->plan, TRAIN_STAGE_VALIDATE,
+                              TRAIN_ROLE_HOLDOUT, &cva, err)) != VG_OK)
+            goto cleanup;
+        v = &cva;
+    }
+    if ((rc = predict_raw(sm->b, v, &prob, err)) != VG_OK ||
+        (rc = subset_yw(v, &yw, err)) != VG_OK)
+        goto cleanup;
+    for (size_t i = 0; i < v->n; i++)
+        prob[i] = calib_apply(sm->cal, prob[i]);
+    *ll = metrics_logloss(prob, yw, yw + v->n, v->n);
+cleanup:
+    free(prob);
+    free(yw);
+    subset_free(&cva);
+    feat_matrix_free(cm);
+    feat_spec_free(cspec);
+    store_model_free(sm);
+    return rc;
+}
+
+typedef struct decision {
+    int promote;
+    long long champ_id;
+    double champ_ll;
+    char text[256];
+} decision;
+
+/* A new model becomes champion when its log loss on the validation rows is
+ * not worse than the champion's on the same rows. CV has no shared rows: the
+ * new model wins only when there is no champion for this horizon. */
+static vg_code decide(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                      const fit_state *st, decision *d, vg_error *err)
+{
+    int H = st->o.horizon_days;
+    memset(d, 0, sizeof *d);
+    d->champ_ll = NAN;
+    int overlap = 0;
+    if (st->plan.purged) {
+        vg_code rc = champion_logloss(db, cfg, lg, st, &d->champ_ll,
+                                      &d->champ_id, &overlap, err);
+        if (rc != VG_OK)
+            return rc;
+    } else {
+        stored_model *sm = NULL;
+        vg_error e2;
+        vg_code lr = store_load(db, 0, H, &sm, &e2);
+        if (lr == VG_OK && sm->horizon_days == H)
+            d->champ_id = sm->model_id;
+        store_model_free(sm);
+        if (champion_unknown(lr))
+            return champion_fail(lr, &e2, err);
+    }
+    d->promote = d->champ_id == 0 ||
+                 (!isnan(d->champ_ll) && st->ms.logloss <= d->champ_ll + 1e-12);
+    if (overlap) {
+        /* Then the guard is the baseline on the same rows. */
+        d->promote = !st->have_baseline || st->ms.logloss <= st->mb.logloss;
+        snprintf(d->text, sizeof d->text,
+                 "%s (model %lld was trained on labels of these validation "
+                 "rows; log loss %.5f vs the baseline's %.5f)",
+                 d->promote ? "champion" : "not promoted", d->champ_id,
+                 st->ms.logloss, st->mb.logloss);
+    } else if (d->champ_id == 0)
+        snprintf(d->text, sizeof d->text,
+                 "champion (there was none for a %d-day horizon)", H);
+    else if (isnan(d->champ_ll))
+        snprintf(d->text, sizeof d->text,
+                 "kept model %lld (cross-validated models are not compared; "
+                 "promote by training with time validation)",
+                 d->champ_id);
+    else if (d->promote)
+        snprintf(d->text, sizeof d->text,
+                 "champion (log loss %.5f vs %.5f of model %lld)",
+                 st->ms.logloss, d->champ_ll, d->champ_id);
+    else
+        snprintf(d->text, sizeof d->text,
+                 "not promoted (log loss %.5f vs %.5f of champion %lld)",
+                 st->ms.logloss, d->champ_ll, d->champ_id);
+    return VG_OK;
+}
+
+static json_t *model_metrics_json(const fit_state *st)
+{
+    json_t *metrics = metrics_summary_json(&st->ms);
+    json_object_set_new(metrics, "calibration_table",
+                        calibration_json(st->prob, st->y, st->w, st->nva));
+    return metrics;
+}
+
+/* The params column: how the stored model was made. */
+static json_t *params_json(const fit_state *st)
+{
+    char d0[DATE_BUF], dn[DATE_BUF];
+    date_format(st->dates[0], d0);
+    date_format(st->dates[st->nd - 1], dn);
+    json_t *p = json_pack(
+        "{s:o, s:i, s:o, s:i, s:i, s:i, s:i, s:s, s:s, s:O}", "xgboost",
+        booster_params_json(&st->sel.params), "best_rounds", st->sel.rounds,
+        "calibration", calib_to_json(st->final_cal), "horizon_days",
+        st->o.horizon_days, "lookback_days", st->o.lookback_days, "step_days",
+        st->o.step_days, "observation_dates", st->nd, "first_date", dn,
+        "last_date", d0, "validation_plan", st->plan_json);
+    json_object_set(p, "sampling", json_object_get(st->stats, "sampling"));
+    return p;
+}
+
+/* The summary every caller prints; model_id and champion added by train_run.
+ */
+static json_t *summary_json(const fit_state *st)
+{
+    char asof[DATE_BUF], d0[DATE_BUF];
+    date_format(st->o.as_of, asof);
+    date_format(st->dates[0], d0);
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:O, s:i, s:i, s:O}", "as_of",
+        asof, "rows", (json_int_t)st->m->nrows, "positives",
+        (json_int_t)st->positives, "features", (json_int_t)st->m->ncols,
+        "validation", st->plan.purged ? "time" : "cv", "validation_date",
+        st->plan.purged ? d0 : "", "metrics", model_metrics_json(st),
+        "baseline",
+        st->have_baseline ? metrics_summary_json(&st->mb) : json_null(),
+        "validation_plan", st->plan_json, "observation_dates", st->nd,
+        "best_rounds", st->sel.rounds, "skipped", st->stats);
+}
+
+static vg_code store_model(db_conn *db, const fit_state *st, const decision *d,
+                           long long *model_id, vg_error *err)
+{
+    json_t *features = feat_spec_to_json(st->spec), *params = params_json(st);
+    char d0[DATE_BUF] = "";
+    if (st->plan.purged)
+        date_format(st->dates[0], d0);
+    json_t *mjs = json_pack(
+        "{s:o, s:o, s:s, s:s, s:s, s:I, s:o}", "model", model_metrics_json(st),
+        "baseline",
+        st->have_baseline ? metrics_summary_json(&st->mb) : json_null(),
+        "validation", st->plan.purged ? "time" : "cv", "validation_date", d0,
+        "baseline_feature", "usage.days_since_last_activity", "validation_rows",
+        (json_int_t)st->nva, "champion_logloss",
+        isnan(d->champ_ll) ? json_null() : json_real(d->champ_ll));
+    vg_code rc = db_begin(db, err);
+    if (rc == VG_OK)
+        rc = store_insert(db, st->o.as_of, st->o.horizon_days, features, params,
+                          mjs, st->final_b, model_id, err);
+    if (rc == VG_OK && d->promote)
+        rc = store_promote(db, *model_id, st->o.horizon_days, err);
+    if (rc == VG_OK)
+        rc = db_commit(db, err);
+    else
+        db_rollback(db);
+    json_decref(features);
+    json_decref(params);
+    json_decref(mjs);
+    return rc;
+}
+
 vg_code train_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                   const train_opts *o, json_t **summary, vg_error *err)
 {
-    double t_start = now_s();
-    int *dates = NULL;
-    feat_spec *spec = NULL;
-    feat_matrix *m = NULL;
-    subset tr = {0}, es = {0}, va = {0};
-    fitted fit;
-    memset(&fit, 0, sizeof fit);
-    double *prob = NULL, *y = NULL, *w = NULL;
-    json_t *stats = json_object(), *out = NULL;
-    vg_code rc = VG_OK;
+    fit_state st;
+    decision d;
+    long long model_id = 0;
     *summary = NULL;
+    vg_code rc = fit_everything(db, cfg, lg, o, &st, err);
+    if (rc == VG_OK)
+        rc = decide(db, cfg, lg, &st, &d, err);
+    if (rc == VG_OK)
+        rc = store_model(db, &st, &d, &model_id, err);
+    if (rc == VG_OK) {
+        double t_end = now_s();
+        json_t *s = summary_json(&st);
+        json_object_set_new(s, "model_id", json_integer(model_id));
+        json_object_set_new(
+            s, "champion",
+            json_pack("{s:s, s:b, s:o}", "decision", d.text, "is_champion",
+                      d.promote, "previous_model_id",
+                      d.champ_id ? json_integer(d.champ_id) : json_null()));
+        json_object_set_new(
+            s, "seconds",
+            json_pack("{s:f, s:f, s:f, s:f}", "features",
+                      st.t_feat - st.t_start, "fit", st.t_fit - st.t_feat,
+                      "store", t_end - st.t_fit, "total", t_end - st.t_start));
+        *summary = s;
+    }
+    fit_state_free(&st);
+    return rc;
+}
 
-    int nd = train_observation_dates(o->as_of, o->horizon_days,
-                                     o->lookback_days, o->step_days, &dates);
-    if (nd <= 0) {
+/* ---- in memory, for the backtest ----------------------------------------- */
+
+void train_model_free(train_model *t)
+{
+    feat_spec_free(t->spec);
+    booster_free(t->b);
+    calib_free(t->cal);
+    calib_free(t->base_cal);
+    json_decref(t->summary);
+    memset(t, 0, sizeof *t);
+}
+
+vg_code train_fit(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                  const train_opts *o, train_model *out, vg_error *err)
+{
+    fit_state st;
+    memset(out, 0, sizeof *out);
+    vg_code rc = fit_everything(db, cfg, lg, o, &st, err);
+    if (rc == VG_OK) {
+        out->summary = summary_json(&st);
+        out->estimate = st.ms;
+        out->spec = st.spec;
+        out->b = st.final_b;
+        out->cal = st.final_cal;
+        out->base_cal = st.base_cal;
+        st.spec = NULL;
+        st.final_b = NULL;
+        st.final_cal = NULL;
+        st.base_cal = NULL;
+    }
+    fit_state_free(&st);
+    return rc;
+}
+
+vg_code train_evaluate(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                       const train_model *t, int as_of, int horizon, int quiet,
+                       metrics_summary *model, metrics_summary *base,
+                       vg_error *err)
+{
+    feat_matrix *m = NULL;
+    double *p = NULL, *y = NULL;
+    feat_request req = {&as_of, 1, horizon, 0, -1, 0, quiet, NULL};
+    memset(base, 0, sizeof *base);
+    vg_code rc = feat_build(db, cfg, t->spec, &req, lg, &m, NULL, err);
+    if (rc != VG_OK)
+        return rc;
+    p = malloc((m->nrows + 1) * sizeof *p);
+    y = malloc((m->nrows + 1) * sizeof *y);
+    if (!p || !y) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    if ((rc = check_history(db, cfg, dates[0], o->as_of, o->horizon_days,
-                            err)) != VG_OK)
+    if ((rc = booster_predict(t->b, m->x, m->nrows, m->ncols, p, err)) != VG_OK)
         goto cleanup;
-    if ((rc = feat_spec_discover(db, cfg, o->as_of, &spec, err)) != VG_OK)
-        goto cleanup;
-    feat_request req = {dates,
-                        nd,
-                        o->horizon_days,
-                        cfg->train_max_rows,
-                        0,
-                        (unsigned)cfg->train_seed,
-                        o->quiet,
-                        NULL};
-    if ((rc = feat_build(db, cfg, spec, &req, lg, &m, stats, err)) != VG_OK)
-        goto cleanup;
-    double t_feat = now_s();
-    log_info(
-        lg,
-        "features: %zu rows x %zu columns over %d observation dates in %.1f s",
-        m->nrows, m->ncols, nd, t_feat - t_start);
-
-    if (m->nrows == 0) {
-        rc = vg_fail(err, VG_EDATA,
-                     "no customer was active on any observation date");
-        goto cleanup;
+    for (size_t i = 0; i < m->nrows; i++) {
+        /* exactly as score writes churn_risk */
+        double risk = calib_apply(t->cal, p[i]);
+        p[i] = !(risk >= 0) ? 0 : risk > 1 ? 1 : risk;
+        y[i] = m->label[i];
     }
-    double pos = 0;
-    for (size_t r = 0; r < m->nrows; r++)
-        pos += m->label[r];
-    if (pos == 0) {
-        rc = vg_fail(
-            err, VG_EDATA,
-            "no customer churned within %d days of any observation date (%zu "
-            "rows): "
-            "a model needs both classes; check that canceled_at is mapped",
-            o->horizon_days, m->nrows);
-        goto cleanup;
-    }
-    if (pos == (double)m->nrows) {
-        rc = vg_fail(err, VG_EDATA,
-                     "every row churned: a model needs both classes");
-        goto cleanup;
-    }
-    if ((long)m->nrows < cfg->train_min_rows ||
-        pos < cfg->train_min_positives) {
-        rc = vg_fail(err, VG_EDATA,
-                     "too few rows to train: %zu rows with %.0f churned (need "
-                     "%d and %d; "
-                     "see train.min_rows and train.min_positives, or lengthen "
-                     "--lookback)",
-                     m->nrows, pos, cfg->train_min_rows,
-                     cfg->train_min_positives);
-        goto cleanup;
-    }
-
-    split sp = {nd, nd == 1 ? 0 : -1, (unsigned)cfg->train_seed};
-    const char *validation = nd == 1 ? "cv" : "time";
-    size_t nva_total = 0;
-    /* Validation predictions: out-of-fold for CV, t_0 for time. */
-    if (nd == 1) {
-        prob = malloc(m->nrows * sizeof *prob);
-        y = malloc(m->nrows * sizeof *y);
-        w = malloc(m->nrows * sizeof *w);
-        if (!prob || !y || !w) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        for (int f = 0; f < 5; f++) {
-            sp.fold = f;
-            role_arg a0 = {&sp, 0, 0}, a1 = {&sp, 1, 0}, a2 = {&sp, 2, 0};
-            fitted ff;
-            if ((rc = subset_take(m, pred_role, &a0, &tr, err)) != VG_OK ||
-                (rc = subset_take(m, pred_role, &a1, &es, err)) != VG_OK ||
-                (rc = subset_take(m, pred_role, &a2, &va, err)) != VG_OK)
-                goto cleanup;
-            if (subset_positives(&tr) == 0 || subset_positives(&es) == 0) {
-                rc = vg_fail(
-                    err, VG_EDATA,
-                    "cross-validation fold %d has no churned customers: "
-                    "too few positives for 5-fold CV",
-                    f);
-                goto cleanup;
-            }
-            if ((rc = fit_model(cfg, lg, &tr, &es, &ff, err)) != VG_OK)
-                goto cleanup;
-            rc = predict_cal(&ff, &va, prob + nva_total, err);
-            fitted_free(&ff);
-            if (rc != VG_OK)
-                goto cleanup;
-            for (size_t i = 0; i < va.n; i++) {
-                y[nva_total + i] = va.y[i];
-                w[nva_total + i] = va.w[i];
-            }
-            nva_total += va.n;
-            subset_free(&tr);
-            subset_free(&es);
-            subset_free(&va);
-        }
-        /* Final model: every fold but one, which early-stops and calibrates. */
-        sp.fold = 4;
-        role_arg fa = {&sp, 0, 1}, fe = {&sp, 1, 0};
-        if ((rc = subset_take(m, pred_role, &fa, &tr, err)) != VG_OK ||
-            (rc = subset_take(m, pred_role, &fe, &es, err)) != VG_OK)
-            goto cleanup;
-        if ((rc = fit_model(cfg, lg, &tr, &es, &fit, err)) != VG_OK)
-            goto cleanup;
+    metrics_summarize(p, y, NULL, m->nrows, model);
+    int col = feat_spec_find(t->spec, "usage.days_since_last_activity");
+    if (col >= 0 && t->base_cal) {
+        for (size_t i = 0; i < m->nrows; i++)
+            p[i] = calib_apply(t->base_cal,
+                               train_silence(&m->x[i * m->ncols], col));
+        metrics_summarize(p, y, NULL, m->nrows, base);
     } else {
-        role_arg a0 = {&sp, 0, 0}, a1 = {&sp, 1, 0}, a2 = {&sp, 2, 0};
-        if ((rc = subset_take(m, pred_role, &a0, &tr, err)) != VG_OK ||
-            (rc = subset_take(m, pred_role, &a1, &es, err)) != VG_OK ||
-            (rc = subset_take(m, pred_role, &a2, &va, err)) != VG_OK)
-            goto cleanup;
-        if (subset_positives(&tr) == 0 || subset_positives(&es) == 0 ||
-            subset_positives(&va) == 0) {
-            char d0[DATE_BUF];
-            date_format(dates[0], d0);
-            rc = vg_fail(err, VG_EDATA,
-                         "not enough churn to split by time (train %.0f, "
-                         "calibration %.0f, "
-                         "validation %.0f churned rows; validation date %s): "
-                         "lengthen --lookback",
-                         subset_positives(&tr), subset_positives(&es),
-                         subset_positives(&va), d0);
-            goto cleanup;
-        }
-        if ((rc = fit_model(cfg, lg, &tr, &es, &fit, err)) != VG_OK)
-            goto cleanup;
-        nva_total = va.n;
-        prob = malloc((va.n + 1) * sizeof *prob);
-        y = malloc((va.n + 1) * sizeof *y);
-        w = malloc((va.n + 1) * sizeof *w);
-        if (!prob || !y || !w) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        if ((rc = predict_cal(&fit, &va, prob, err)) != VG_OK)
-            goto cleanup;
-        to_double(&va, y, w);
+        metrics_summarize(NULL, NULL, NULL, 0, base);
     }
-    double t_fit = now_s();
-
-    metrics_summary ms, mb;
-    metrics_summarize(prob, y, w, nva_total, &ms);
-    memset(&mb, 0, sizeof mb);
-    int have_baseline = 0;
-    if (nd > 1) {
-        if (baseline(spec, &es, &va, &mb, err) == VG_OK)
-            have_baseline = 1;
-        else
-            log_warn(lg, "baseline not computed: %s", err->msg);
-    }
-
-    /* Champion decision on the same validation rows. */
-    double champ_ll = NAN;
-    long long champ_id = 0;
-    if (nd > 1 && (rc = champion_logloss(db, cfg, lg, &req, &sp, spec, &va,
-                                         &champ_ll, &champ_id, err)) != VG_OK)
-        goto cleanup;
-    int promote = isnan(champ_ll) || ms.logloss <= champ_ll + 1e-12;
-    if (nd == 1 && champ_id == 0) {
-        /* CV has no shared validation rows to compare on: the new model wins
-         * only when there is no champion for this horizon. */
-        stored_model *sm = NULL;
-        vg_error e2;
-        if (store_load(db, 0, o->horizon_days, &sm, &e2) == VG_OK &&
-            sm->horizon_days == o->horizon_days) {
-            champ_id = sm->model_id;
-            promote = 0;
-        }
-        store_model_free(sm);
-    }
-    char decision[256];
-    if (champ_id == 0)
-        snprintf(decision, sizeof decision,
-                 "champion (there was none for a %d-day horizon)",
-                 o->horizon_days);
-    else if (isnan(champ_ll))
-        snprintf(decision, sizeof decision,
-                 "kept model %lld (cross-validated models are not compared; "
-                 "promote by training with time validation)",
-                 champ_id);
-    else if (promote)
-        snprintf(decision, sizeof decision,
-                 "champion (log loss %.5f vs %.5f of model %lld)", ms.logloss,
-                 champ_ll, champ_id);
-    else
-        snprintf(decision, sizeof decision,
-                 "not promoted (log loss %.5f vs %.5f of champion %lld)",
-                 ms.logloss, champ_ll, champ_id);
-
-    char asof[DATE_BUF], d0[DATE_BUF], dn[DATE_BUF];
-    date_format(o->as_of, asof);
-    date_format(dates[0], d0);
-    date_format(dates[nd - 1], dn);
-    json_t *metrics = metrics_summary_json(&ms);
-    json_object_set_new(metrics, "calibration_table",
-                        calibration_json(prob, y, w, nva_total));
-    json_t *mjs = json_pack(
-        "{s:o, s:o, s:s, s:s, s:s, s:I, s:o}", "model", metrics, "baseline",
-        have_baseline ? metrics_summary_json(&mb) : json_null(), "validation",
-        validation, "validation_date", d0, "baseline_feature",
-        "usage.days_since_last_activity", "validation_rows",
-        (json_int_t)nva_total, "champion_logloss",
-        isnan(champ_ll) ? json_null() : json_real(champ_ll));
-    json_t *params = json_pack(
-        "{s:o, s:i, s:o, s:i, s:i, s:i, s:i, s:s, s:s}", "xgboost",
-        booster_params_json(&fit.params), "best_rounds", fit.best_rounds,
-        "calibration", calib_to_json(fit.cal), "horizon_days", o->horizon_days,
-        "lookback_days", o->lookback_days, "step_days", o->step_days,
-        "observation_dates", nd, "first_date", dn, "last_date", d0);
-    json_object_set(params, "sampling", json_object_get(stats, "sampling"));
-    json_t *features = feat_spec_to_json(spec);
-
-    long long model_id = 0;
-    if ((rc = db_begin(db, err)) != VG_OK)
-        goto store_fail;
-    rc = store_insert(db, o->as_of, o->horizon_days, features, params, mjs,
-                      fit.b, &model_id, err);
-    if (rc == VG_OK && promote)
-        rc = store_promote(db, model_id, o->horizon_days, err);
-    if (rc == VG_OK)
-        rc = db_commit(db, err);
-    if (rc != VG_OK)
-        db_rollback(db);
-store_fail:
-    if (rc != VG_OK) {
-        json_decref(mjs);
-        json_decref(params);
-        json_decref(features);
-        goto cleanup;
-    }
-    double t_end = now_s();
-    out = json_pack(
-        "{s:I, s:s, s:I, s:I, s:I, s:s, s:O, s:o, s:{s:s, s:b, s:o}, s:i, s:i, "
-        "s:{s:f, s:f, s:f, s:f}, s:O}",
-        "model_id", (json_int_t)model_id, "as_of", asof, "rows",
-        (json_int_t)m->nrows, "positives", (json_int_t)pos, "features",
-        (json_int_t)m->ncols, "validation", validation, "metrics", metrics,
-        "baseline", have_baseline ? metrics_summary_json(&mb) : json_null(),
-        "champion", "decision", decision, "is_champion", promote,
-        "previous_model_id", champ_id ? json_integer(champ_id) : json_null(),
-        "observation_dates", nd, "best_rounds", fit.best_rounds, "seconds",
-        "features", t_feat - t_start, "fit", t_fit - t_feat, "store",
-        t_end - t_fit, "total", t_end - t_start, "skipped", stats);
-    json_decref(mjs);
-    json_decref(params);
-    json_decref(features);
-    *summary = out;
 cleanup:
-    free(dates);
-    feat_spec_free(spec);
-    feat_matrix_free(m);
-    subset_free(&tr);
-    subset_free(&es);
-    subset_free(&va);
-    fitted_free(&fit);
-    free(prob);
+    free(p);
     free(y);
-    free(w);
-    json_decref(stats);
+    feat_matrix_free(m);
+    return rc;
+}
+
+vg_code train_data_end(db_conn *db, const vg_config *cfg, int *day,
+                       vg_error *err)
+{
+    char *qc = db_qualify(db, cfg->source_schema, "customers"),
+         *qt = db_qualify(db, cfg->source_schema, "tickets");
+    char sql[1024];
+    PGresult *r = NULL;
+    vg_code rc = VG_OK;
+    /* Signups, cancellations and tickets, not events: devices with skewed
+     * clocks write events dated days or decades ahead. */
+    if (!qc || !qt)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    else if (snprintf(sql, sizeof sql,
+                      "SELECT (greatest((SELECT max(created_at) FROM %s "
+                      "WHERE created_at <= now()), (SELECT max(canceled_at) "
+                      "FROM %s WHERE canceled_at <= now()), (SELECT "
+                      "max(created_at) FROM %s WHERE created_at <= now())) "
+                      "AT TIME ZONE 'UTC')::date - date '1970-01-01' + 1",
+                      qc, qc, qt) >= (int)sizeof sql)
+        rc = vg_fail(err, VG_ECONFIG, "source.schema '%s' is too long",
+                     cfg->source_schema);
+    if (rc == VG_OK && (rc = db_exec(db, sql, 0, NULL, &r, err)) != VG_OK)
+        vg_wrap(err,
+                "reading the latest source rows in %s: ", cfg->source_schema);
+    if (rc == VG_OK) {
+        if (PQgetisnull(r, 0, 0))
+            rc = vg_fail(err, VG_EDATA, "no rows in %s.customers",
+                         cfg->source_schema);
+        else
+            *day = atoi(PQgetvalue(r, 0, 0));
+    }
+    PQclear(r);
+    free(qc);
+    free(qt);
     return rc;
 }
