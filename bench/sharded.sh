@@ -40,11 +40,13 @@ cols() {
 loaded=$(q "${dsn[0]}" "SELECT to_regclass('public.usage_events') IS NOT NULL")
 if [ "$loaded" != t ]; then
   q "$SINGLE" "DROP DATABASE IF EXISTS coord" && q "$SINGLE" "CREATE DATABASE coord"
-  q "$COORD" "CREATE EXTENSION postgres_fdw"
+  ADMIN="$COORD user=postgres" # the cluster's superuser; vigil's role is not one
+  q "$ADMIN" "CREATE EXTENSION postgres_fdw"
   for i in 0 1; do
-    q "$COORD" "CREATE SERVER shard$i FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '${sock[$i]}',
+    q "$ADMIN" "CREATE SERVER shard$i FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '${sock[$i]}',
       port '${port[$i]}', dbname 'vigil', async_capable 'true', fetch_size '10000');
-      CREATE USER MAPPING FOR CURRENT_USER SERVER shard$i OPTIONS (user 'vigil_app')"
+      CREATE USER MAPPING FOR vigil_app SERVER shard$i OPTIONS (user 'vigil_app', password_required 'false');
+      GRANT USAGE ON FOREIGN SERVER shard$i TO vigil_app"
   done
   q "$SINGLE" "DROP SCHEMA IF EXISTS bench_split CASCADE; CREATE SCHEMA bench_split"
   for t in $tables; do

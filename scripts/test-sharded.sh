@@ -84,15 +84,19 @@ for s in shard0 shard1; do
   for t in $tables; do q "${dsn[$s]}" "DROP TABLE IF EXISTS public.$t; CREATE TABLE public.$t (${def[$t]})"; done
 done
 # ---- the coordinator: hash-partitioned parents, one foreign partition per shard
-q "$COORD" "CREATE EXTENSION IF NOT EXISTS postgres_fdw"
+# extension, servers and password-less user mappings: the cluster's
+# superuser (vigil's role is not one)
+ADMIN="$COORD user=postgres"
+q "$ADMIN" "CREATE EXTENSION IF NOT EXISTS postgres_fdw"
 for i in 0 1; do
   s=shard$i
   # async_capable: the two shards' Foreign Scans run at once under an Append;
   # fetch_size: rows per round trip; batch_size: rows per INSERT round trip.
-  q "$COORD" "DROP SERVER IF EXISTS $s CASCADE;
+  q "$ADMIN" "DROP SERVER IF EXISTS $s CASCADE;
     CREATE SERVER $s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '${sock[$s]}', port '${port[$s]}',
       dbname 'vigil', async_capable 'true', fetch_size '10000', batch_size '1000');
-    CREATE USER MAPPING FOR CURRENT_USER SERVER $s OPTIONS (user 'vigil_app')"
+    CREATE USER MAPPING FOR vigil_app SERVER $s OPTIONS (user 'vigil_app', password_required 'false');
+    GRANT USAGE ON FOREIGN SERVER $s TO vigil_app"
 done
 for t in $tables; do
   q "$COORD" "DROP TABLE IF EXISTS public.$t; CREATE TABLE public.$t (${def[$t]}) PARTITION BY HASH (customer_id)"

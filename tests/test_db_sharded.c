@@ -82,7 +82,7 @@ static db_conn *connect_or_die(const char *dsn)
 static void make_coordinator(const char *coord)
 {
     PQconninfoOption *opts = PQconninfoParse(check_test_dsn(), NULL);
-    const char *host = "", *port = "5432", *user = "";
+    const char *host = "", *port = "5432", *user = "vigil_app";
     for (PQconninfoOption *o = opts; o && o->keyword; o++) {
         if (!o->val)
             continue;
@@ -94,17 +94,23 @@ static void make_coordinator(const char *coord)
             user = o->val;
     }
     char sql[8192];
-    testdb_exec(coord, "CREATE EXTENSION postgres_fdw");
+    /* The extension, the servers and a password-less user mapping need the
+     * cluster's superuser (vigil's role is not one); the tables are the
+     * test role's, as a DBA would set it up. */
+    char admin[1024];
+    snprintf(admin, sizeof admin, "%s user=postgres", coord);
+    testdb_exec(admin, "CREATE EXTENSION postgres_fdw");
     for (int i = 0; i < 2; i++) {
         snprintf(sql, sizeof sql,
                  "CREATE SERVER s%d FOREIGN DATA WRAPPER postgres_fdw OPTIONS "
                  "(host '%s', port '%s', dbname 'vt_sharded_s%d', "
                  "async_capable 'true', fetch_size '10000', batch_size "
                  "'500');"
-                 "CREATE USER MAPPING FOR CURRENT_USER SERVER s%d OPTIONS "
-                 "(user '%s')",
-                 i, host, port, i, i, *user ? user : "postgres");
-        testdb_exec(coord, sql);
+                 "CREATE USER MAPPING FOR \"%s\" SERVER s%d OPTIONS "
+                 "(user '%s', password_required 'false');"
+                 "GRANT USAGE ON FOREIGN SERVER s%d TO \"%s\"",
+                 i, host, port, i, user, i, user, i, user);
+        testdb_exec(admin, sql);
     }
     const char *part = " PARTITION BY HASH (customer_id)";
     snprintf(sql, sizeof sql, TABLES, part, part, part);
