@@ -10,7 +10,9 @@
 # Prints a Markdown report: per issue the onset, the first catching alert and
 # the delay; false alerts per 30 replayed days; time per day and peak memory.
 # Environment: PGDIR (default /tmp/vigil-replay-pg), END (demo end date,
-# default 2026-11-01), KEEP=1 keeps the database for inspection.
+# default 2026-11-01), KEEP=1 keeps the database for inspection, BIN (a
+# vigil binary to use instead of building one), DEMO_ARGS (more options for
+# `vigil demo`, e.g. injected issues).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-20000}
@@ -18,48 +20,74 @@ days=${2:-75}
 end=${END:-2026-11-01}
 pgdir=${PGDIR:-/tmp/vigil-replay-pg}
 build=$root/build/release
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$(nproc)" --target vigil >/dev/null
-bin=$build/vigil
+if [ -z "${BIN:-}" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target vigil >/dev/null
+fi
+bin=${BIN:-$build/vigil}
 mkdir -p "$pgdir"
 chmod 755 "$pgdir"
 dsn=$("$root/scripts/pg.sh" start "$pgdir")
 [ "${KEEP:-0}" = 1 ] || trap '"$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true' EXIT
 export VIGIL_DSN=$dsn
+# Day by day as the daily runs would: no history built by the first run.
+cfg=$pgdir/replay.json
+echo '{"topics": {"backfill_days": 0}}' >"$cfg"
 q() { psql "$dsn" -XAtqc "$1"; }
 
 "$bin" --quiet init >/dev/null
-"$bin" --quiet demo --customers "$n" --end "$end" >/dev/null
+# shellcheck disable=SC2086 # DEMO_ARGS is a list of options
+"$bin" --quiet demo --customers "$n" --end "$end" ${DEMO_ARGS:-} >/dev/null
 q "TRUNCATE vigil.trend_alert_days, vigil.ticket_topics, vigil.topic_links,
    vigil.topic_centroids, vigil.topic_vocab, vigil.topic_models,
    vigil.trend_alerts, vigil.topics CASCADE"
 first=$(date -u -d "$end - $days days" +%F)
 # What an alert is about is judged on the day it is raised, with that day's
-# topic assignments: the injected issue with the most tickets in the alert's
-# topic and window, if they make up at least half of the excess
-# (observed - expected). Any other alert is a false alert.
+# topic assignments: the injected issue with the most tickets among the
+# alert's tickets (an issue alert's own ticket_ids; a topic alert's topic in
+# its window), if they make up at least half of the excess (observed -
+# expected). Any other alert is a false alert. precision: the share of the
+# alert's tickets from that issue; mixed: a second injected issue holds at
+# least a fifth of them (a wrong merge).
 q "DROP TABLE IF EXISTS public.replay_alert_truth;
    CREATE TABLE public.replay_alert_truth (alert_id bigint, detected date,
-     kind text, label text, observed int, expected float8, truth text)"
+     kind text, source text, label text, observed int, expected float8,
+     truth text, precision float8, mixed boolean, languages text)"
 judge() {
-  q "INSERT INTO public.replay_alert_truth
-     SELECT a.alert_id, a.detected_at::date, a.kind, a.label, a.observed, a.expected,
-       (SELECT g.topic FROM vigil.ticket_topics tt JOIN tickets t USING (ticket_id)
-          JOIN vigil_demo_truth.ticket_topics g USING (ticket_id)
-        WHERE tt.topic_id = a.topic_id
-          AND t.created_at >= (a.window_start::text || ' 00:00+00')::timestamptz
-          AND t.created_at < ((a.window_end + 1)::text || ' 00:00+00')::timestamptz
-          AND g.topic IN (SELECT topic FROM vigil_demo_truth.emerging_issues)
-        GROUP BY g.topic HAVING count(*) >= 0.5 * (a.observed - a.expected)
-        ORDER BY count(*) DESC, g.topic LIMIT 1)
-     FROM vigil.trend_alerts a WHERE a.detected_at = ('$1' || ' 00:00+00')::timestamptz"
+  q "WITH a AS (SELECT * FROM vigil.trend_alerts
+                WHERE detected_at = ('$1' || ' 00:00+00')::timestamptz),
+     tk AS (SELECT a.alert_id, t.ticket_id FROM a JOIN tickets t
+              ON t.ticket_id = ANY(a.ticket_ids) WHERE a.source = 'terms'
+            UNION ALL
+            SELECT a.alert_id, t.ticket_id FROM a
+              JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id
+              JOIN tickets t USING (ticket_id)
+             WHERE a.source = 'topic'
+               AND t.created_at >= (a.window_start::text || ' 00:00+00')::timestamptz
+               AND t.created_at < ((a.window_end + 1)::text || ' 00:00+00')::timestamptz),
+     per AS (SELECT tk.alert_id, g.topic, count(*) AS n FROM tk
+               JOIN vigil_demo_truth.ticket_topics g USING (ticket_id)
+              WHERE g.topic IN (SELECT topic FROM vigil_demo_truth.emerging_issues)
+              GROUP BY 1, 2),
+     tot AS (SELECT alert_id, count(*) AS n FROM tk GROUP BY 1)
+     INSERT INTO public.replay_alert_truth
+     SELECT a.alert_id, a.detected_at::date, a.kind, a.source, a.label,
+       a.observed, a.expected, best.topic,
+       best.n::float8 / nullif(tot.n, 0),
+       (SELECT count(*) FROM per p WHERE p.alert_id = a.alert_id
+          AND p.n >= 0.2 * tot.n) >= 2,
+       array_to_string(a.languages, ',')
+     FROM a LEFT JOIN tot USING (alert_id)
+     LEFT JOIN LATERAL (SELECT p.topic, p.n FROM per p WHERE p.alert_id = a.alert_id
+          AND p.n >= 0.5 * (a.observed - a.expected)
+          ORDER BY p.n DESC, p.topic LIMIT 1) best ON true"
 }
 tickets=$(q "SELECT count(*) FROM tickets")
 times=()
 peak=0
 d=$first
 while [[ "$d" < "$end" ]] || [[ "$d" == "$end" ]]; do
-  out=$( { /usr/bin/time -f '%e %M' "$bin" --quiet topics --as-of "$d" --json >/dev/null; } 2>&1 | tail -1)
+  out=$( { /usr/bin/time -f '%e %M' "$bin" --quiet --config "$cfg" topics --as-of "$d" --json >/dev/null; } 2>&1 | tail -1)
   judge "$d"
   times+=("${out% *}")
   kb=${out#* }
@@ -77,15 +105,16 @@ cat <<EOF
 - replayed: $((days + 1)) days ($first to $end), one \`vigil topics --as-of D\` per day (Release build)
 - time per day: median ${median} s (total ${total} s); peak RSS $((peak / 1024)) MB
 
-| injected issue | onset | first catching alert (detected_at) | days after onset | kind | observed / expected at detection |
-|---|---|---|---|---|---|
+| injected issue | onset | first catching alert (detected_at) | days after onset | kind | observed / expected at detection | alerts about it |
+|---|---|---|---|---|---|---|
 EOF
 psql "$dsn" -XAtq -F ' | ' <<'SQL'
 SELECT '| ' || e.topic, e.onset,
   coalesce(min(a.detected)::text, 'none'),
   coalesce((min(a.detected) - e.onset)::text, '-'),
   coalesce((array_agg(a.kind ORDER BY a.detected))[1], '-'),
-  coalesce((array_agg(a.observed || ' / ' || round(a.expected::numeric, 1) ORDER BY a.detected))[1], '-') || ' |'
+  coalesce((array_agg(a.observed || ' / ' || round(a.expected::numeric, 1) ORDER BY a.detected))[1], '-'),
+  count(a.alert_id) || ' |'
 FROM vigil_demo_truth.emerging_issues e
 LEFT JOIN public.replay_alert_truth a ON a.truth = e.topic AND a.detected > e.onset
 GROUP BY e.topic, e.onset ORDER BY e.onset;
@@ -93,15 +122,37 @@ SQL
 echo
 psql "$dsn" -XAtq <<SQL
 SELECT 'Alerts raised: ' || count(*) || '; false alerts (excess not explained by an injected issue): '
-  || count(*) FILTER (WHERE truth IS NULL OR truth NOT IN (SELECT topic FROM vigil_demo_truth.emerging_issues))
-  || ' = ' || round(30.0 * count(*) FILTER (WHERE truth IS NULL OR truth NOT IN
-       (SELECT topic FROM vigil_demo_truth.emerging_issues)) / ($days + 1), 2)
-  || ' per 30 replayed days.'
+  || count(*) FILTER (WHERE truth IS NULL)
+  || ' = ' || round(30.0 * count(*) FILTER (WHERE truth IS NULL) / ($days + 1), 2)
+  || ' per 30 replayed days. Grouping precision (mean share of an explained alert''s tickets from its issue): '
+  || coalesce(round(avg(precision) FILTER (WHERE truth IS NOT NULL)::numeric, 3)::text, '-')
+  || '; wrong merges (two injected issues in one alert): ' || count(*) FILTER (WHERE mixed) || '.'
 FROM public.replay_alert_truth;
 SELECT '';
-SELECT '| alert | detected | kind | label | explained by | observed / expected |';
-SELECT '|---|---|---|---|---|---|';
-SELECT '| ' || alert_id || ' | ' || detected || ' | ' || kind || ' | ' || coalesce(label, '') || ' | '
-       || coalesce(truth, '(false alert)') || ' | ' || observed || ' / ' || round(expected::numeric, 1) || ' |'
+SELECT '| alert | detected | source | kind | languages | label | explained by | precision | observed / expected |';
+SELECT '|---|---|---|---|---|---|---|---|---|';
+SELECT '| ' || alert_id || ' | ' || detected || ' | ' || source || ' | ' || kind || ' | '
+       || coalesce(languages, '') || ' | ' || replace(coalesce(label, ''), '|', '/') || ' | '
+       || coalesce(truth, '(false alert)') || ' | ' || coalesce(round(precision::numeric, 2)::text, '-')
+       || ' | ' || observed || ' / ' || round(expected::numeric, 1) || ' |'
 FROM public.replay_alert_truth ORDER BY detected, alert_id;
+SELECT '';
+SELECT '### Detection delay against false alerts, over the p-value threshold';
+SELECT '';
+SELECT 'An alert counts from the first replayed day its recorded p-value (vigil.trend_alert_days) is at or below the threshold; the run itself used the configured thresholds, so only stricter ones are explored.';
+SELECT '';
+SELECT '| p-value threshold | ' || string_agg(topic || ' delay (days)', ' | ' ORDER BY onset) || ' | false alerts per 30 days |'
+FROM vigil_demo_truth.emerging_issues;
+SELECT '|---|' || string_agg('---|', '' ORDER BY onset) || '---|' FROM vigil_demo_truth.emerging_issues;
+WITH th(t) AS (VALUES (1e-3), (1e-4), (1e-6), (1e-8), (1e-10), (1e-12)),
+first_day AS (SELECT th.t, r.alert_id, r.truth, min(d.as_of) AS day
+  FROM th CROSS JOIN public.replay_alert_truth r
+  JOIN vigil.trend_alert_days d ON d.alert_id = r.alert_id
+  WHERE d.status = 'open' AND d.p_value <= th.t GROUP BY 1, 2, 3)
+SELECT '| ' || th.t || ' | ' ||
+  (SELECT string_agg(coalesce((SELECT (min(f.day) - e.onset)::text FROM first_day f
+      WHERE f.t = th.t AND f.truth = e.topic AND f.day > e.onset), 'missed'), ' | ' ORDER BY e.onset)
+   FROM vigil_demo_truth.emerging_issues e) || ' | ' ||
+  round(30.0 * (SELECT count(*) FROM first_day f WHERE f.t = th.t AND f.truth IS NULL) / ($days + 1), 2) || ' |'
+FROM th ORDER BY th.t DESC;
 SQL

@@ -100,6 +100,11 @@ static const cfg_key keys[] = {
     {"trend.new_days", CFG_INT, OFF(trend_new_days), 1, 90, "14",
      "a topic first seen this recently with no history alerts as 'new'", NULL,
      0},
+    {"trend.min_customers", CFG_INT, OFF(trend_min_customers), 1, 100000,
+     "5", "fewest distinct customers behind a new-issue alert (bursting "
+     "words)", NULL, 0},
+    {"topics.backfill_days", CFG_INT, OFF(topics_backfill_days), 0, 365, "60",
+     "days of alert history the first topics run builds (0: none)", NULL, 0},
     {"schedule.timezone", CFG_STRING, OFF(sched_timezone), 0, 0, "\"UTC\"",
      "time zone of the cron schedules", NULL, 0},
     {"schedule.daily", CFG_STRNULL, OFF(sched_daily), 0, 0, "\"0 3 * * *\"",
@@ -181,6 +186,8 @@ void cfg_defaults(vg_config *c)
     c->trend_fdr = 0.01;
     c->trend_resolve_ratio = 1.2;
     c->trend_new_days = 14;
+    c->trend_min_customers = 5;
+    c->topics_backfill_days = 60;
     snprintf(c->sched_timezone, CFG_STR, "UTC");
     snprintf(c->sched_daily, CFG_STR, "0 3 * * *");
     snprintf(c->sched_topics, CFG_STR, "0 * * * *");

@@ -33,23 +33,37 @@ static void print_topics(db_conn *db, const json_t *s)
         (long long)json_integer_value(json_object_get(s, "alerts_raised")),
         (long long)json_integer_value(json_object_get(s, "alerts_updated")),
         (long long)json_integer_value(json_object_get(s, "alerts_resolved")));
+    const json_t *bf = json_object_get(s, "backfill");
+    if (bf)
+        printf(
+            "alert history built for %lld days from %s: %lld alerts "
+            "raised, %lld resolved\n",
+            (long long)json_integer_value(json_object_get(bf, "days")),
+            json_string_value(json_object_get(bf, "from")),
+            (long long)json_integer_value(json_object_get(bf, "alerts_raised")),
+            (long long)json_integer_value(
+                json_object_get(bf, "alerts_resolved")));
     PGresult *r = NULL;
     if (db_exec(db,
                 "SELECT a.kind, coalesce(a.label, ''), a.observed, "
-                " round(a.expected::numeric, 1), a.p_value, a.window_start, "
+                " round(a.expected::numeric, 1), a.p_value, "
+                " CASE WHEN a.source = 'terms' THEN a.detected_at::date "
+                " ELSE a.window_start END, "
                 " a.customers, a.mrr_at_risk, "
-                " array_to_string(a.sample_ticket_ids[1:3], ', ') "
+                " array_to_string(a.sample_ticket_ids[1:3], ', '), "
+                " coalesce(' (' || array_to_string(a.languages, ', ') || "
+                " ')', '') "
                 "FROM vigil.trend_alerts a WHERE a.status = 'open' "
                 "ORDER BY a.p_value, a.alert_id LIMIT 10",
                 0, NULL, &r, NULL) == VG_OK) {
         for (int i = 0; i < PQntuples(r); i++)
             printf(
                 "  [%s] \"%s\" since %s: %s tickets (%s expected, p = %.2g), "
-                "%s customers, MRR %s; e.g. %s\n",
+                "%s customers%s, MRR %s; e.g. %s\n",
                 PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 5),
                 PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
                 atof(PQgetvalue(r, i, 4)), PQgetvalue(r, i, 6),
-                PQgetvalue(r, i, 7), PQgetvalue(r, i, 8));
+                PQgetvalue(r, i, 9), PQgetvalue(r, i, 7), PQgetvalue(r, i, 8));
     }
     PQclear(r);
 }
@@ -61,14 +75,16 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
     topics_opts t;
     memset(&t, 0, sizeof t);
     t.quiet = c->quiet;
-    static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
-                                         {"k", required_argument, 0, 'k'},
-                                         {"refit", no_argument, 0, 'r'},
-                                         {"incremental", no_argument, 0, 'i'},
-                                         {"replay", no_argument, 0, 'p'},
-                                         {"json", no_argument, 0, 'j'},
-                                         CLI_FORCE_OPTION,
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"as-of", required_argument, 0, 'a'},
+        {"k", required_argument, 0, 'k'},
+        {"refit", no_argument, 0, 'r'},
+        {"incremental", no_argument, 0, 'i'},
+        {"replay", no_argument, 0, 'p'},
+        {"backfill", required_argument, 0, 'b'},
+        {"json", no_argument, 0, 'j'},
+        CLI_FORCE_OPTION,
+        {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -91,6 +107,10 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
         case 'F':
             c->force = 1;
             break;
+        case 'b':
+            rc = cli_parse_int_opt("--backfill", optarg, 1, 365, &t.backfill,
+                                   err);
+            break;
         case 'j':
             json = 1;
             break;
@@ -100,9 +120,10 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
-    if (t.incremental && (t.refit || t.k))
+    if (t.incremental && (t.refit || t.k || t.backfill))
         return vg_fail(err, VG_EUSAGE,
-                       "--incremental cannot be combined with --refit or --k");
+                       "--incremental cannot be combined "
+                       "with --refit, --k or --backfill");
     if ((rc = cli_parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
         return rc;
     return cli_job_command(c, "topics", t.as_of, topics_body, &t, json,
@@ -112,7 +133,8 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
 const char cmd_topics_usage[] =
     "usage: vigil [global options] topics [--as-of D] [--k N] [--refit | "
     "--incremental]\n"
-    "                                    [--replay] [--force] [--json]\n\n"
+    "                                    [--replay] [--backfill DAYS] "
+    "[--force] [--json]\n\n"
     "Find recurring ticket topics among tickets created before D (default "
     "today, UTC)\n"
     "and raise, update or resolve trend alerts for D. A full re-clustering of "
@@ -127,4 +149,12 @@ const char cmd_topics_usage[] =
     "run is\n"
     "refused unless --replay, which rewrites that date and drops later "
     "results: replay\n"
-    "a range by running each day in order.\n" CLI_FORCE_HELP;
+    "a range by running each day in order.\n\n"
+    "Alerts come from topics that grow and from new issues found by their "
+    "words (error\n"
+    "codes, versions, phrases never seen before), one alert per issue. The "
+    "first run\n"
+    "on an installation (or --backfill DAYS) first builds the alert history "
+    "of the\n"
+    "topics.backfill_days (60) days before D, so the feed starts with "
+    "history.\n" CLI_FORCE_HELP;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/date.h"
+#include "topics/issues.h"
 #include "topics/trend.h"
 
 #define SAMPLES 5
@@ -25,6 +26,9 @@ vg_code topics_alerts_rewind(db_conn *db, const char *from, vg_error *err)
         " observed = d.observed, expected = d.expected, p_value = d.p_value, "
         " customers = d.customers, mrr_at_risk = d.mrr_at_risk, "
         " sample_ticket_ids = d.sample_ticket_ids, updated_on = d.as_of, "
+        " label = coalesce(d.label, a.label), key_terms = d.key_terms, "
+        " languages = d.languages, topic_ids = d.topic_ids, "
+        " ticket_ids = d.ticket_ids, "
         " resolved_on = CASE WHEN d.status = 'resolved' THEN d.as_of END "
         "FROM (SELECT DISTINCT ON (alert_id) * FROM vigil.trend_alert_days "
         "      ORDER BY alert_id, as_of DESC) d "
@@ -43,6 +47,10 @@ typedef struct topic_row {
     long long open_alert; /* 0 = none */
     int window_start;     /* of the open alert */
     char kind[16];        /* of the open alert */
+    long long part_of;    /* open alert listing it among its topic_ids */
+    char **words;         /* its terms' words, support notions for words
+                             of the built-in vocabulary ("~login") */
+    size_t nwords;
 } topic_row;
 
 /* The window's figures for one alert, from SQL. */
@@ -57,7 +65,8 @@ static vg_code window_figures(db_conn *db, const char *tickets,
                               const char *ws, const char *day, window_stats *w,
                               vg_error *err)
 {
-    char sql[2048];
+    char sql[2048], id[32];
+    snprintf(id, sizeof id, "%lld", topic);
     snprintf(
         sql, sizeof sql,
         "WITH w AS (SELECT t.ticket_id, t.customer_id, tt.topic_id, "
@@ -82,9 +91,9 @@ static vg_code window_figures(db_conn *db, const char *tickets,
         "  WHERE topic_id = $1::bigint ORDER BY similarity DESC, ticket_id "
         "  LIMIT %d) s)",
         tickets, customers, customers, SAMPLES);
-    const db_param p[3] = {DB_INT(topic), DB_TEXT(ws), DB_TEXT(day)};
+    const char *p[3] = {id, ws, day};
     PGresult *r = NULL;
-    vg_code rc = db_exec_params(db, sql, 3, p, &r, err);
+    vg_code rc = db_exec(db, sql, 3, p, &r, err);
     if (rc != VG_OK)
         return rc;
     w->observed = atoi(PQgetvalue(r, 0, 0));
@@ -98,32 +107,57 @@ static vg_code window_figures(db_conn *db, const char *tickets,
     return VG_OK;
 }
 
-static vg_code save_day(db_conn *db, long long alert, const char *day,
-                        vg_error *err)
+/* Raises (alert == 0) or updates an alert over [ws, as_of). */
+/* Languages, label (the topic's and a representative ticket's subject)
+ * and, for an alert that took in sibling topics, customers and MRR over all
+ * of its topics' tickets in its window. */
+static vg_code refresh_alert(db_conn *db, const char *tickets,
+                             const char *customers, const char *alert,
+                             const char *day, vg_error *err)
 {
-    const db_param p[2] = {DB_INT(alert), DB_TEXT(day)};
-    return db_exec_params(
-        db,
-        "INSERT INTO vigil.trend_alert_days (alert_id, as_of, kind, status, "
-        " window_start, window_end, observed, expected, p_value, customers, "
-        " mrr_at_risk, sample_ticket_ids) "
-        "SELECT alert_id, $2::date, kind, status, window_start, window_end, "
-        " observed, expected, p_value, customers, mrr_at_risk, "
-        " sample_ticket_ids FROM vigil.trend_alerts WHERE alert_id = $1 "
-        "ON CONFLICT (alert_id, as_of) DO UPDATE SET kind = EXCLUDED.kind, "
-        " status = EXCLUDED.status, window_start = EXCLUDED.window_start, "
-        " window_end = EXCLUDED.window_end, observed = EXCLUDED.observed, "
-        " expected = EXCLUDED.expected, p_value = EXCLUDED.p_value, "
-        " customers = EXCLUDED.customers, mrr_at_risk = EXCLUDED.mrr_at_risk, "
-        " sample_ticket_ids = EXCLUDED.sample_ticket_ids",
-        2, p, NULL, err);
+    size_t cap = 2400 + 2 * strlen(tickets) + 2 * strlen(customers);
+    char *sql = malloc(cap);
+    if (!sql)
+        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    snprintf(
+        sql, cap,
+        "WITH a AS (SELECT * FROM vigil.trend_alerts WHERE alert_id = "
+        " $1::bigint), "
+        "w AS (SELECT t.ticket_id, t.customer_id FROM a, %s t "
+        " JOIN vigil.ticket_topics tt ON tt.ticket_id = t.ticket_id "
+        " WHERE (tt.topic_id = a.topic_id OR tt.topic_id = "
+        " ANY(coalesce(a.topic_ids, '{}'))) "
+        " AND t.created_at >= (a.window_start::text || ' "
+        " 00:00:00+00')::timestamptz "
+        " AND t.created_at < ($2 || ' 00:00:00+00')::timestamptz) "
+        "UPDATE vigil.trend_alerts x SET "
+        " languages = (SELECT array_agg(DISTINCT c.language ORDER BY "
+        "  c.language) FROM %s c WHERE c.customer_id IN (SELECT customer_id "
+        "  FROM w) AND c.language IS NOT NULL), "
+        " customers = CASE WHEN cardinality(x.topic_ids) > 0 THEN (SELECT "
+        "  count(DISTINCT customer_id) FROM w) ELSE x.customers END, "
+        " mrr_at_risk = CASE WHEN cardinality(x.topic_ids) > 0 THEN (SELECT "
+        "  coalesce(sum(greatest(c.mrr, 0)), 0) FROM %s c WHERE "
+        "  c.customer_id IN (SELECT customer_id FROM w) AND c.created_at < "
+        "  ($2 || ' 00:00:00+00')::timestamptz AND (c.canceled_at IS NULL "
+        "  OR c.canceled_at >= ($2 || ' 00:00:00+00')::timestamptz)) ELSE "
+        "  x.mrr_at_risk END, "
+        " label = (SELECT tp.label FROM vigil.topics tp WHERE tp.topic_id = "
+        "  x.topic_id) || coalesce(' — \"' || (SELECT left(t.subject, 120) "
+        "  FROM %s t WHERE t.ticket_id = x.sample_ticket_ids[1]) || '\"', '') "
+        "WHERE x.alert_id = $1::bigint AND x.source = 'topic'",
+        tickets, customers, customers, tickets);
+    const char *p[2] = {alert, day};
+    vg_code rc = db_exec(db, sql, 2, p, NULL, err);
+    free(sql);
+    return rc;
 }
 
-/* Raises (alert == 0) or updates an alert over [ws, as_of). */
 static vg_code upsert_alert(db_conn *db, const char *tickets,
                             const char *customers, const topic_row *t,
                             const trend_result *tr, const int *daily, int ndays,
-                            int ws_day, int as_of, vg_error *err)
+                            int ws_day, int as_of, long long *alert_id,
+                            vg_error *err)
 {
     char ws[DATE_BUF], we[DATE_BUF], day[DATE_BUF];
     date_format(ws_day, ws);
@@ -153,19 +187,20 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
         json_array_append_new(arr, json_integer(daily[i]));
     char *ds = json_dumps(det, JSON_COMPACT);
     json_decref(det);
-    char ex[32], pv[32];
+    char id[32], obs[32], ex[32], pv[32], cu[32], al[32];
+    snprintf(id, sizeof id, "%lld", t->id);
+    snprintf(obs, sizeof obs, "%d", w.observed);
     snprintf(ex, sizeof ex, "%.6f", expected);
     snprintf(pv, sizeof pv, "%.6g", p);
-    long long al = t->open_alert;
-    db_param pr[12] = {DB_INT(t->id),       DB_TEXT(ws),    DB_TEXT(we),
-                       DB_INT(w.observed),  DB_TEXT(ex),    DB_TEXT(pv),
-                       DB_INT(w.customers), DB_TEXT(w.mrr), DB_TEXT(w.samples),
-                       DB_TEXT(kind),       DB_TEXT(ds),    DB_TEXT(day)};
+    snprintf(cu, sizeof cu, "%d", w.customers);
+    snprintf(al, sizeof al, "%lld", t->open_alert);
+    const char *pr[12] = {id, ws,    we,        obs,  ex, pv,
+                          cu, w.mrr, w.samples, kind, ds, day};
     PGresult *r = NULL;
     if (!ds) {
         rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
     } else if (t->open_alert == 0) {
-        rc = db_exec_params(
+        rc = db_exec(
             db,
             "INSERT INTO vigil.trend_alerts (topic_id, detected_at, "
             " window_start, window_end, observed, expected, p_value, "
@@ -176,43 +211,362 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
             " $11::jsonb, $12::date, t.label, t.surface_terms "
             "FROM vigil.topics t WHERE t.topic_id = $1 RETURNING alert_id",
             12, pr, &r, err);
+        /* The topic row may be gone (a concurrent clean-up): say so
+         * rather than read a row that is not there. */
+        if (rc == VG_OK && PQntuples(r) != 1)
+            rc = vg_fail(err, VG_EDATA,
+                         "alerts: topic %lld has no row in vigil.topics; "
+                         "rerun `vigil topics --refit`",
+                         t->id);
         if (rc == VG_OK)
-            al = atoll(PQgetvalue(r, 0, 0));
+            snprintf(al, sizeof al, "%s", PQgetvalue(r, 0, 0));
     } else {
-        pr[0] = DB_INT(al);
-        rc = db_exec_params(
-            db,
-            "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
-            " window_end = $3::date, observed = $4, expected = $5, "
-            " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
-            " sample_ticket_ids = $9::text[], kind = $10, details = "
-            " $11::jsonb, updated_on = $12::date, label = t.label, "
-            " terms = t.surface_terms "
-            "FROM vigil.topics t WHERE a.alert_id = $1 "
-            " AND t.topic_id = a.topic_id",
-            12, pr, NULL, err);
+        pr[0] = al;
+        rc =
+            db_exec(db,
+                    "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
+                    " window_end = $3::date, observed = $4, expected = $5, "
+                    " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
+                    " sample_ticket_ids = $9::text[], kind = $10, details = "
+                    " $11::jsonb, updated_on = $12::date, label = t.label, "
+                    " terms = t.surface_terms "
+                    "FROM vigil.topics t WHERE a.alert_id = $1 "
+                    " AND t.topic_id = a.topic_id",
+                    12, pr, NULL, err);
     }
     PQclear(r);
     if (rc == VG_OK)
-        rc = save_day(db, al, day, err);
+        rc = refresh_alert(db, tickets, customers, al, day, err);
+    if (rc == VG_OK)
+        rc = issues_save_day(db, al, day, err);
+    if (rc == VG_OK)
+        *alert_id = atoll(al);
     free(ds);
     free(w.samples);
     return rc;
 }
 
-static vg_code resolve_alert(db_conn *db, long long alert, int as_of,
-                             vg_error *err)
+/* Daily counts of the model's topics over the baseline and the window. */
+typedef struct topic_table {
+    size_t nt;
+    int nd;        /* baseline_days + window_days */
+    topic_row *tp; /* sorted by topic id */
+    int *counts;   /* nt x nd, oldest day first */
+    int *totals;   /* nd: every ticket, assigned or not */
+    int *age;      /* nt */
+    trend_result *res;
+} topic_table;
+
+static void table_free(topic_table *T)
 {
-    char day[DATE_BUF];
-    date_format(as_of, day);
-    const db_param p[2] = {DB_INT(alert), DB_TEXT(day)};
-    vg_code rc =
-        db_exec_params(db,
-                       "UPDATE vigil.trend_alerts SET status = 'resolved', "
-                       "resolved_on = $2::date, updated_on = $2::date "
-                       "WHERE alert_id = $1",
-                       2, p, NULL, err);
-    return rc == VG_OK ? save_day(db, alert, day, err) : rc;
+    for (size_t i = 0; T->tp && i < T->nt; i++) {
+        for (size_t j = 0; j < T->tp[i].nwords; j++)
+            free(T->tp[i].words[j]);
+        free(T->tp[i].words);
+    }
+    free(T->tp);
+    free(T->counts);
+    free(T->totals);
+    free(T->age);
+    free(T->res);
+}
+
+/* The model's topics, their age and their open alert. */
+static vg_code load_topics(db_conn *db, const char *mid, const char *day,
+                           topic_table *T, vg_error *err)
+{
+    PGresult *r = NULL;
+    const char *p[2] = {mid, day};
+    vg_code rc = db_exec(db,
+                         "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
+                         " $2::date), a.alert_id, "
+                         " a.window_start - DATE '1970-01-01', a.kind, "
+                         " (SELECT coalesce(array_agg(DISTINCT w), '{}') "
+                         "  FROM unnest(t.surface_terms) s, "
+                         "  regexp_split_to_table(s, ' ') w), "
+                         " (SELECT min(m.alert_id) FROM vigil.trend_alerts m "
+                         "  WHERE m.status = 'open' AND c.topic_id = "
+                         "  ANY(m.topic_ids)) "
+                         "FROM vigil.topic_centroids c JOIN vigil.topics t "
+                         " USING (topic_id) "
+                         "LEFT JOIN vigil.trend_alerts a ON a.topic_id = "
+                         " c.topic_id AND a.status = 'open' "
+                         "WHERE c.model_id = $1 ORDER BY c.topic_id",
+                         2, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    size_t nt = (size_t)PQntuples(r);
+    T->nt = nt;
+    T->tp = calloc(nt + 1, sizeof *T->tp);
+    T->counts = calloc(nt * (size_t)T->nd + 1, sizeof *T->counts);
+    T->totals = calloc((size_t)T->nd, sizeof *T->totals);
+    T->age = calloc(nt + 1, sizeof *T->age);
+    T->res = calloc(nt + 1, sizeof *T->res);
+    if (!T->tp || !T->counts || !T->totals || !T->age || !T->res) {
+        PQclear(r);
+        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    }
+    for (size_t i = 0; i < nt; i++) {
+        topic_row *t = &T->tp[i];
+        t->id = atoll(PQgetvalue(r, (int)i, 0));
+        t->age = T->age[i] = atoi(PQgetvalue(r, (int)i, 1));
+        if (!PQgetisnull(r, (int)i, 2)) {
+            t->open_alert = atoll(PQgetvalue(r, (int)i, 2));
+            t->window_start = atoi(PQgetvalue(r, (int)i, 3));
+            snprintf(t->kind, sizeof t->kind, "%s", PQgetvalue(r, (int)i, 4));
+        }
+        if (!PQgetisnull(r, (int)i, 6))
+            t->part_of = atoll(PQgetvalue(r, (int)i, 6));
+        if (issues_split_array(PQgetvalue(r, (int)i, 5), &t->words,
+                               &t->nwords)) {
+            PQclear(r);
+            return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+        }
+        for (size_t j = 0; j < t->nwords; j++) {
+            const char *c = issues_concept(t->words[j]);
+            char *w = c ? strdup(c) : NULL;
+            if (c && !w) {
+                PQclear(r);
+                return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+            }
+            if (w) {
+                free(t->words[j]);
+                t->words[j] = w;
+            }
+        }
+    }
+    PQclear(r);
+    return VG_OK;
+}
+
+/* Sibling topics: the same problem in another language or a split of it.
+ * Their words (support notions standing in for translations) overlap: at
+ * least two shared, a third of the smaller set. */
+static int siblings(const topic_row *a, const topic_row *b)
+{
+    size_t shared = 0;
+    for (size_t i = 0; i < a->nwords; i++)
+        for (size_t j = 0; j < b->nwords; j++)
+            if (strcmp(a->words[i], b->words[j]) == 0) {
+                shared++;
+                break;
+            }
+    size_t lo = a->nwords < b->nwords ? a->nwords : b->nwords;
+    return shared >= 2 && shared * 3 >= lo;
+}
+
+static long topic_index(const topic_table *T, long long id)
+{
+    size_t lo = 0, hi = T->nt;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (T->tp[m].id < id)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo < T->nt && T->tp[lo].id == id ? (long)lo : -1;
+}
+
+/* Ticket counts per day (all tickets) and per topic and day, aggregated in
+ * PostgreSQL. Row: (topic or NULL for the total, days before as_of, n). */
+static vg_code load_counts(db_conn *db, const char *tickets, const char *start,
+                           const char *day, const char *mid, topic_table *T,
+                           vg_error *err)
+{
+    char sql[1536];
+    snprintf(sql, sizeof sql,
+             "WITH w AS (SELECT t.ticket_id, $2::date - (t.created_at AT "
+             " TIME ZONE 'UTC')::date AS ago FROM %s t "
+             " WHERE t.created_at >= ($1 || ' 00:00:00+00')::timestamptz "
+             " AND t.created_at < ($2 || ' 00:00:00+00')::timestamptz) "
+             "SELECT NULL::bigint, ago, count(*) FROM w GROUP BY ago "
+             "UNION ALL "
+             "SELECT tt.topic_id, w.ago, count(*) FROM w "
+             " JOIN vigil.ticket_topics tt ON tt.ticket_id = w.ticket_id "
+             " WHERE tt.topic_id IN (SELECT topic_id FROM "
+             " vigil.topic_centroids WHERE model_id = $3) GROUP BY 1, 2",
+             tickets);
+    const char *p[3] = {start, day, mid};
+    PGresult *r = NULL;
+    vg_code rc = db_exec(db, sql, 3, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    const int nd = T->nd;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int ago = atoi(PQgetvalue(r, i, 1)), n = atoi(PQgetvalue(r, i, 2));
+        if (ago < 1 || ago > nd)
+            continue;
+        if (PQgetisnull(r, i, 0)) {
+            T->totals[nd - ago] = n;
+            continue;
+        }
+        long k = topic_index(T, atoll(PQgetvalue(r, i, 0)));
+        if (k >= 0)
+            T->counts[(size_t)k * (size_t)nd + (size_t)(nd - ago)] = n;
+    }
+    PQclear(r);
+    return VG_OK;
+}
+
+/* Adds a topic to the issue alert that explains its rise. */
+static vg_code add_topic(db_conn *db, long long alert, long long topic,
+                         vg_error *err)
+{
+    char a[32], t[32];
+    snprintf(a, sizeof a, "%lld", alert);
+    snprintf(t, sizeof t, "%lld", topic);
+    const char *p[2] = {a, t};
+    return db_exec(db,
+                   "UPDATE vigil.trend_alerts SET topic_ids = "
+                   " array_append(coalesce(topic_ids, '{}'), $2::bigint) "
+                   "WHERE alert_id = $1::bigint AND NOT ($2::bigint = "
+                   " ANY(coalesce(topic_ids, '{}')))",
+                   2, p, NULL, err);
+}
+
+typedef struct alert_ctx {
+    db_conn *db;
+    const vg_log *lg;
+    const trend_opts *o;
+    const char *tickets, *customers;
+    int as_of;
+    const issue_day *issues;
+    int raised, updated, resolved, deferred;
+} alert_ctx;
+
+/* A topic with an open alert: still elevated (update it) or resolved. */
+static vg_code follow_topic(alert_ctx *x, topic_table *T, size_t i,
+                            vg_error *err)
+{
+    topic_row *t = &T->tp[i];
+    const trend_result *r = &T->res[i];
+    if (r->elevated || r->significant) {
+        x->updated++;
+        return upsert_alert(x->db, x->tickets, x->customers, t, r,
+                            T->counts + i * (size_t)T->nd, T->nd,
+                            t->window_start, x->as_of, &t->open_alert, err);
+    }
+    x->resolved++;
+    long long id = t->open_alert;
+    t->open_alert = 0;
+    return issues_resolve(x->db, id, x->as_of, err);
+}
+
+/* A significant topic without an alert: part of an issue alert of today
+ * that holds at least half of its excess tickets, or of a sibling topic's
+ * open alert (listed there: one alert per issue), else a new alert. */
+static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
+                           vg_error *err)
+{
+    topic_row *t = &T->tp[i];
+    const trend_result *r = &T->res[i];
+    int held = 0;
+    long long into = issues_explain(x->issues, t->id, &held);
+    if (!(into && held >= 0.5 * (r->observed - r->expected))) {
+        into = 0;
+        into = t->part_of; /* a sibling already, on an earlier day */
+        for (size_t j = 0; j < T->nt && !into; j++)
+            if (j != i && (T->tp[j].open_alert || T->tp[j].part_of) &&
+                siblings(t, &T->tp[j]))
+                into = T->tp[j].open_alert ? T->tp[j].open_alert
+                                           : T->tp[j].part_of;
+    }
+    if (into) {
+        char a[32], day[DATE_BUF];
+        snprintf(a, sizeof a, "%lld", into);
+        date_format(x->as_of, day);
+        x->deferred++;
+        t->part_of = into;
+        vg_code rc = add_topic(x->db, into, t->id, err);
+        if (rc == VG_OK)
+            rc = refresh_alert(x->db, x->tickets, x->customers, a, day, err);
+        return rc == VG_OK ? issues_save_day(x->db, a, day, err) : rc;
+    }
+    x->raised++;
+    log_info(x->lg,
+             "trend alert (%s): topic %lld, %d tickets in %d days, %.1f "
+             "expected, p = %.2g",
+             trend_kind_name(r->kind), t->id, r->observed, x->o->window_days,
+             r->expected, r->p_value);
+    return upsert_alert(
+        x->db, x->tickets, x->customers, t, r, T->counts + i * (size_t)T->nd,
+        T->nd, x->as_of - x->o->window_days, x->as_of, &t->open_alert, err);
+}
+
+typedef struct by_p {
+    double p;
+    size_t i;
+} by_p;
+
+static int cmp_by_p(const void *a, const void *b)
+{
+    const by_p *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p < y->p ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Open alerts first (so siblings can join them), then new ones, most
+ * significant first, so the clearest topic of an issue leads its alert. */
+static vg_code act_on_topics(alert_ctx *x, topic_table *T, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    for (size_t i = 0; rc == VG_OK && i < T->nt; i++)
+        if (T->tp[i].open_alert)
+            rc = follow_topic(x, T, i, err);
+    by_p *order = malloc((T->nt + 1) * sizeof *order);
+    if (!order)
+        return rc == VG_OK ? vg_fail(err, VG_ENOMEM, "alerts: out of memory")
+                           : rc;
+    size_t n = 0;
+    for (size_t i = 0; i < T->nt; i++)
+        if (!T->tp[i].open_alert && T->res[i].significant)
+            order[n++] = (by_p){T->res[i].p_value, i};
+    qsort(order, n, sizeof *order, cmp_by_p);
+    for (size_t k = 0; rc == VG_OK && k < n; k++)
+        rc = raise_topic(x, T, order[k].i, err);
+    free(order);
+    return rc;
+}
+/* Open topic alerts whose topic left the model (merged or gone) resolve. */
+static vg_code resolve_orphans(alert_ctx *x, const char *mid, vg_error *err)
+{
+    PGresult *r = NULL;
+    const char *p[1] = {mid};
+    vg_code rc = db_exec(x->db,
+                         "SELECT alert_id FROM vigil.trend_alerts WHERE "
+                         "status = 'open' AND source = 'topic' AND topic_id "
+                         "NOT IN (SELECT topic_id FROM vigil.topic_centroids "
+                         "WHERE model_id = $1)",
+                         1, p, &r, err);
+    for (int i = 0; rc == VG_OK && i < PQntuples(r); i++) {
+        rc = issues_resolve(x->db, atoll(PQgetvalue(r, i, 0)), x->as_of, err);
+        x->resolved++;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static vg_code summary(alert_ctx *x, const issue_counts *ic, json_t **stats,
+                       vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = db_exec(x->db,
+                         "SELECT count(*), count(*) FILTER (WHERE source = "
+                         "'terms') FROM vigil.trend_alerts WHERE status = "
+                         "'open'",
+                         0, NULL, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    *stats = json_pack(
+        "{s:i, s:i, s:i, s:i, s:i, s:i}", "alerts", atoi(PQgetvalue(r, 0, 0)),
+        "issue_alerts", atoi(PQgetvalue(r, 0, 1)), "alerts_raised",
+        x->raised + ic->raised, "alerts_updated", x->updated + ic->updated,
+        "alerts_resolved", x->resolved + ic->resolved, "topics_in_issues",
+        x->deferred);
+    PQclear(r);
+    return *stats ? VG_OK : vg_fail(err, VG_ENOMEM, "alerts: out of memory");
 }
 
 vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
@@ -224,158 +578,34 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                     cfg->trend_min_count,   cfg->trend_min_ratio,
                     cfg->trend_fdr,         cfg->trend_resolve_ratio,
                     cfg->trend_new_days};
-    const int nd = o.window_days + o.baseline_days;
-    char day[DATE_BUF], start[DATE_BUF];
+    topic_table T = {0};
+    T.nd = o.window_days + o.baseline_days;
+    char day[DATE_BUF], start[DATE_BUF], mid[32];
     date_format(as_of, day);
-    date_format(as_of - nd, start);
-    PGresult *r = NULL;
-    topic_row *tp = NULL;
-    int *counts = NULL, *totals = NULL, *age = NULL;
-    trend_result *res = NULL;
-    int raised = 0, updated = 0, resolved = 0;
-    size_t nt = 0;
+    date_format(as_of - T.nd, start);
+    snprintf(mid, sizeof mid, "%lld", model_id);
+    alert_ctx x = {db, lg, &o, tickets, customers, as_of, NULL, 0, 0, 0, 0};
+    issue_day *issues = NULL;
+    issue_counts ic = {0};
     vg_code rc = topics_alerts_rewind(db, day, err);
-    if (rc != VG_OK)
-        return rc;
-
-    const db_param p1[2] = {DB_INT(model_id), DB_TEXT(day)};
-    rc = db_exec_params(
-        db,
-        "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
-        " $2::date), a.alert_id, "
-        " a.window_start - DATE '1970-01-01', a.kind "
-        "FROM vigil.topic_centroids c JOIN vigil.topics t "
-        " USING (topic_id) "
-        "LEFT JOIN vigil.trend_alerts a ON a.topic_id = c.topic_id "
-        " AND a.status = 'open' "
-        "WHERE c.model_id = $1 ORDER BY c.topic_id",
-        2, p1, &r, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    nt = (size_t)PQntuples(r);
-    tp = calloc(nt + 1, sizeof *tp);
-    counts = calloc(nt * (size_t)nd + 1, sizeof *counts);
-    totals = calloc((size_t)nd, sizeof *totals);
-    age = calloc(nt + 1, sizeof *age);
-    res = calloc(nt + 1, sizeof *res);
-    if (!tp || !counts || !totals || !age || !res) {
-        rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
-        goto cleanup;
-    }
-    for (size_t i = 0; i < nt; i++) {
-        tp[i].id = atoll(PQgetvalue(r, (int)i, 0));
-        tp[i].age = age[i] = atoi(PQgetvalue(r, (int)i, 1));
-        if (!PQgetisnull(r, (int)i, 2)) {
-            tp[i].open_alert = atoll(PQgetvalue(r, (int)i, 2));
-            tp[i].window_start = atoi(PQgetvalue(r, (int)i, 3));
-            snprintf(tp[i].kind, sizeof tp[i].kind, "%s",
-                     PQgetvalue(r, (int)i, 4));
-        }
-    }
-    PQclear(r);
-    r = NULL;
-
-    /* Daily volume of every ticket, assigned or not. */
-    char sql[1024];
-    const char *p2[2] = {start, day};
-    snprintf(sql, sizeof sql,
-             "SELECT ($2::date - (created_at AT TIME ZONE 'UTC')::date), "
-             "count(*) FROM %s WHERE created_at >= ($1 || ' "
-             "00:00:00+00')::timestamptz AND created_at < ($2 || ' "
-             "00:00:00+00')::timestamptz GROUP BY 1",
-             tickets);
-    if ((rc = db_exec(db, sql, 2, p2, &r, err)) != VG_OK)
-        goto cleanup;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int ago = atoi(PQgetvalue(r, i, 0));
-        if (ago >= 1 && ago <= nd)
-            totals[nd - ago] = atoi(PQgetvalue(r, i, 1));
-    }
-    PQclear(r);
-    r = NULL;
-    const db_param p3[3] = {DB_TEXT(start), DB_TEXT(day), DB_INT(model_id)};
-    snprintf(sql, sizeof sql,
-             "SELECT tt.topic_id, ($2::date - (t.created_at AT TIME ZONE "
-             "'UTC')::date), count(*) FROM vigil.ticket_topics tt JOIN %s t "
-             "ON t.ticket_id = tt.ticket_id WHERE t.created_at >= ($1 || ' "
-             "00:00:00+00')::timestamptz AND t.created_at < ($2 || ' "
-             "00:00:00+00')::timestamptz AND tt.topic_id IN (SELECT topic_id "
-             "FROM vigil.topic_centroids WHERE model_id = $3) GROUP BY 1, 2",
-             tickets);
-    if ((rc = db_exec_params(db, sql, 3, p3, &r, err)) != VG_OK)
-        goto cleanup;
-    for (int i = 0; i < PQntuples(r); i++) {
-        long long id = atoll(PQgetvalue(r, i, 0));
-        int ago = atoi(PQgetvalue(r, i, 1));
-        size_t lo = 0, hi = nt; /* tp is sorted by id */
-        while (lo < hi) {
-            size_t m = (lo + hi) / 2;
-            if (tp[m].id < id)
-                lo = m + 1;
-            else
-                hi = m;
-        }
-        if (lo < nt && tp[lo].id == id && ago >= 1 && ago <= nd)
-            counts[lo * (size_t)nd + (size_t)(nd - ago)] =
-                atoi(PQgetvalue(r, i, 2));
-    }
-    PQclear(r);
-    r = NULL;
-
-    if ((rc = trend_test(&o, counts, totals, nt, (size_t)nd, age, res, err)) !=
-        VG_OK)
-        goto cleanup;
-    for (size_t i = 0; rc == VG_OK && i < nt; i++) {
-        const int *daily = counts + i * (size_t)nd;
-        if (tp[i].open_alert && (res[i].elevated || res[i].significant)) {
-            rc = upsert_alert(db, tickets, customers, &tp[i], &res[i], daily,
-                              nd, tp[i].window_start, as_of, err);
-            updated++;
-        } else if (tp[i].open_alert) {
-            rc = resolve_alert(db, tp[i].open_alert, as_of, err);
-            resolved++;
-        } else if (res[i].significant) {
-            rc = upsert_alert(db, tickets, customers, &tp[i], &res[i], daily,
-                              nd, as_of - o.window_days, as_of, err);
-            raised++;
-            log_info(lg,
-                     "trend alert (%s): topic %lld, %d tickets in %d days, "
-                     "%.1f expected, p = %.2g",
-                     trend_kind_name(res[i].kind), tp[i].id, res[i].observed,
-                     o.window_days, res[i].expected, res[i].p_value);
-        }
-    }
-    if (rc != VG_OK)
-        goto cleanup;
-    /* Open alerts whose topic left the model (merged or gone) resolve. */
-    rc =
-        db_exec_params(db,
-                       "SELECT alert_id FROM vigil.trend_alerts WHERE status = "
-                       "'open' AND topic_id NOT IN (SELECT topic_id FROM "
-                       "vigil.topic_centroids WHERE model_id = $1)",
-                       1, p1, &r, err); /* p1[0] is the model id */
-    for (int i = 0; rc == VG_OK && i < PQntuples(r); i++) {
-        rc = resolve_alert(db, atoll(PQgetvalue(r, i, 0)), as_of, err);
-        resolved++;
-    }
-    PQclear(r);
-    r = NULL;
-    if (rc != VG_OK)
-        goto cleanup;
-    if ((rc = db_exec(db,
-                      "SELECT count(*) FROM vigil.trend_alerts WHERE status "
-                      "= 'open'",
-                      0, NULL, &r, err)) != VG_OK)
-        goto cleanup;
-    *stats = json_pack("{s:i, s:i, s:i, s:i}", "alerts",
-                       atoi(PQgetvalue(r, 0, 0)), "alerts_raised", raised,
-                       "alerts_updated", updated, "alerts_resolved", resolved);
-cleanup:
-    PQclear(r);
-    free(tp);
-    free(counts);
-    free(totals);
-    free(age);
-    free(res);
+    if (rc == VG_OK)
+        rc = issues_alerts(db, cfg, lg, as_of, tickets, customers, &issues, &ic,
+                           err);
+    x.issues = issues;
+    if (rc == VG_OK)
+        rc = load_topics(db, mid, day, &T, err);
+    if (rc == VG_OK)
+        rc = load_counts(db, tickets, start, day, mid, &T, err);
+    if (rc == VG_OK)
+        rc = trend_test(&o, T.counts, T.totals, T.nt, (size_t)T.nd, T.age,
+                        T.res, err);
+    if (rc == VG_OK)
+        rc = act_on_topics(&x, &T, err);
+    if (rc == VG_OK)
+        rc = resolve_orphans(&x, mid, err);
+    if (rc == VG_OK)
+        rc = summary(&x, &ic, stats, err);
+    issue_day_free(issues);
+    table_free(&T);
     return rc;
 }

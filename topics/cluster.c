@@ -63,10 +63,6 @@ int topic_model_k(const topic_model *m)
 {
     return m->k;
 }
-size_t topic_model_dim(const topic_model *m)
-{
-    return m->dim;
-}
 double topic_model_threshold(const topic_model *m)
 {
     return m->threshold;
@@ -879,10 +875,11 @@ static char *make_label(const topic_vocab *v, const topic_terms *t)
 {
     uint32_t pick[3];
     int np = 0, limit = 3;
-    size_t cand = t->n < 10 ? t->n : 10;
+    size_t cand = t->n;
     /* A bigram scoring at least half the best term leads the label. */
     for (size_t i = 0; i < cand; i++)
         if (topic_vocab_is_bigram(v, t->col[i]) &&
+            text_label_worthy(topic_vocab_surface(v, t->col[i])) &&
             t->score[i] >= 0.5 * t->score[0]) {
             pick[np++] = t->col[i];
             limit = 2;
@@ -890,7 +887,7 @@ static char *make_label(const topic_vocab *v, const topic_terms *t)
         }
     for (size_t i = 0; i < cand && np < limit; i++) {
         const char *ti = topic_vocab_term(v, t->col[i]);
-        int clash = 0;
+        int clash = !text_label_worthy(topic_vocab_surface(v, t->col[i]));
         for (int p = 0; p < np; p++) {
             const char *tp = topic_vocab_term(v, pick[p]);
             if (pick[p] == t->col[i] || bigram_has(tp, ti) ||

@@ -74,7 +74,6 @@ vg_code topic_model_from_centroids(const float *centroids, int k, size_t dim,
                                    vg_error *err);
 void topic_model_free(topic_model *m);
 int topic_model_k(const topic_model *m);
-size_t topic_model_dim(const topic_model *m);
 double topic_model_threshold(const topic_model *m);
 /* Mean similarity of non-empty documents to their nearest centroid in the
  * fit; the silhouette of the chosen k when k was automatic, else NAN. */

@@ -1020,8 +1020,8 @@ static vg_code check_later(run *R, vg_error *err)
     return rc;
 }
 
-vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
-                   const topics_opts *o, json_t **summary, vg_error *err)
+static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                       const topics_opts *o, json_t **summary, vg_error *err)
 {
     *summary = NULL;
     if (cfg->topics_k_min > cfg->topics_k_max)
@@ -1174,5 +1174,97 @@ cleanup:
     sv_free(&R.blang);
     free(R.tickets);
     free(R.customers);
+    return rc;
+}
+
+/* ---- backfill ---------------------------------------------------------------
+ */
+
+/* Whether nothing has run yet: no model and no alert history. */
+static vg_code first_run(db_conn *db, int *first, vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = db_exec(db,
+                         "SELECT NOT EXISTS (SELECT 1 FROM vigil.topic_models) "
+                         "AND NOT EXISTS (SELECT 1 FROM "
+                         "vigil.trend_alert_days)",
+                         0, NULL, &r, err);
+    if (rc == VG_OK)
+        *first = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return rc;
+}
+
+/* Every day of [as_of - days, as_of) in order, as the daily runs would
+ * have seen it, but cheaply: a full re-clustering on the first day and
+ * every BACKFILL_REFIT days, new tickets assigned to the latest model in
+ * between (issue alerts need no clusters; topic alerts get week-old
+ * topics). Each day commits on its own. */
+#define BACKFILL_REFIT 7
+static vg_code backfill(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                        const topics_opts *o, int days, json_t **out,
+                        vg_error *err)
+{
+    progress prog;
+    progress_init(&prog, o->quiet);
+    long raised = 0, resolved = 0;
+    vg_code rc = VG_OK;
+    int first = o->as_of - days;
+    for (int d = first; rc == VG_OK && d < o->as_of; d++) {
+        topics_opts day = *o;
+        day.as_of = d;
+        day.k = 0;
+        day.replay = 1;
+        day.skip_if_later = 0;
+        day.quiet = 1;
+        day.backfill = -1;
+        day.refit = (d - first) % BACKFILL_REFIT == 0;
+        day.incremental = !day.refit;
+        char ds[DATE_BUF];
+        date_format(d, ds);
+        progress_update(&prog, "topics: building history, %s (%d of %d)", ds,
+                        d - first + 1, days);
+        json_t *s = NULL;
+        rc = run_day(db, cfg, lg, &day, &s, err);
+        raised += (long)json_integer_value(json_object_get(s, "alerts_raised"));
+        resolved +=
+            (long)json_integer_value(json_object_get(s, "alerts_resolved"));
+        json_decref(s);
+    }
+    progress_done(&prog);
+    if (rc != VG_OK)
+        return rc;
+    char from[DATE_BUF];
+    date_format(first, from);
+    log_info(lg,
+             "topics history built from %s: %ld alerts raised, %ld "
+             "resolved",
+             from, raised, resolved);
+    *out = json_pack("{s:i, s:s, s:i, s:i}", "days", days, "from", from,
+                     "alerts_raised", (json_int_t)raised, "alerts_resolved",
+                     (json_int_t)resolved);
+    return *out ? VG_OK : vg_fail(err, VG_ENOMEM, "topics: out of memory");
+}
+
+vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                   const topics_opts *o, json_t **summary, vg_error *err)
+{
+    *summary = NULL;
+    int days = o->backfill > 0 ? o->backfill : 0;
+    vg_code rc = VG_OK;
+    if (o->backfill == 0 && cfg->topics_backfill_days > 0 && !o->incremental) {
+        int first = 0;
+        if ((rc = first_run(db, &first, err)) != VG_OK)
+            return rc;
+        days = first ? cfg->topics_backfill_days : 0;
+    }
+    json_t *bf = NULL;
+    if (days > 0 && (rc = backfill(db, cfg, lg, o, days, &bf, err)) != VG_OK)
+        return rc;
+    rc = run_day(db, cfg, lg, o, summary, err);
+    if (rc == VG_OK && bf)
+        json_object_set_new(*summary, "backfill", bf);
+    else
+        json_decref(bf);
     return rc;
 }

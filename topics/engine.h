@@ -19,6 +19,10 @@ typedef struct topics_opts {
                           summary ("skipped") instead of failing (daily's
                           catch-up runs after downtime) */
     int quiet;
+    int backfill; /* > 0: first build the alert history of the days
+                     [as_of - backfill, as_of); 0: do so for
+                     topics.backfill_days when nothing has run yet;
+                     -1: never */
 } topics_opts;
 
 /* One run, in one transaction (concurrent runs queue on an advisory lock):
@@ -30,8 +34,12 @@ typedef struct topics_opts {
  *  2. trend alerts for the as-of date (topics/trend.h), one per ongoing event.
  * A date earlier than the latest run's is refused unless replay is set, which
  * first removes everything runs at that date or later produced, so a replay
- * day by day reproduces what each day said. *summary is owned by the caller:
- * {"as_of", "topics", "assigned", "alerts", ...}. */
+ * day by day reproduces what each day said. With a backfill (o->backfill,
+ * or the first run ever on an installation with history) the past days run
+ * first, each in its own transaction, so the alert feed has history:
+ * "backfill": {"days", "from", "alerts_raised", "alerts_resolved"} in the
+ * summary. *summary is owned by the caller: {"as_of", "topics",
+ * "assigned", "alerts", ...}. */
 vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                    const topics_opts *o, json_t **summary, vg_error *err);
 

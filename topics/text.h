@@ -23,6 +23,10 @@ typedef struct text_opts {
                                  default 20000 (a 10 MB body costs 20 kB) */
     size_t max_subject_bytes; /* default 1000 */
     int bigrams;              /* 1 (default): also emit "stem1 stem2" */
+    int keep_codes;           /* 1: error codes and versions ("e-4012",
+                                 "v2.3.1") are kept as they are instead of
+                                 "<id>"/"<num>" (default 0: clustering
+                                 wants "order 4411" = "order 9823") */
 } text_opts;
 
 void text_opts_default(text_opts *o);
@@ -61,6 +65,13 @@ vg_code text_tokens(text_pipe *p, const char *subject, const char *body,
  * space-separated words (for debugging and tests). Owned by the pipe, valid
  * until the next call on it; NULL only when out of memory. */
 const char *text_normalize(text_pipe *p, const char *body, int is_body);
+
+/* 1 when the case-folded word is a stop word of any of en/de/fr/es (a
+ * German ticket quoting English filler must not put "the" in a label). */
+int text_is_stopword(const char *word);
+/* 1 when a label may show the phrase: no mask ("<num>") and no stop word
+ * of any language among its space-separated words. */
+int text_label_worthy(const char *phrase);
 
 /* NULL only when out of memory. */
 text_toklist *text_toklist_new(void);

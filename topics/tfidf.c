@@ -437,11 +437,6 @@ oom:
     return vg_fail(err, VG_ENOMEM, "topics: out of memory");
 }
 
-size_t topic_vocab_ndocs(const topic_vocab *v)
-{
-    return v->ndocs;
-}
-
 vg_code topic_vocab_build(const topic_corpus *c, const topic_vocab_opts *opts,
                           topic_vocab **out, vg_error *err)
 {

@@ -98,8 +98,6 @@ vg_code topic_vocab_restore(const char *const *terms,
                             const char *const *surface, const uint32_t *df,
                             size_t n, size_t ndocs, topic_vocab **out,
                             vg_error *err);
-/* Documents the vocabulary was built from (the N of its idf). */
-size_t topic_vocab_ndocs(const topic_vocab *v);
 
 /* TF-IDF rows for new documents against an existing vocabulary (terms it
  * lacks are ignored); n may be 0. */

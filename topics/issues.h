@@ -1,0 +1,52 @@
+/* issues.h — alerts about new issues found from their words (topics/burst.h)
+ * rather than from a topic: read the recent tickets, find bursting terms,
+ * group them, and raise, update or resolve one alert per issue. */
+#ifndef VG_ISSUES_H
+#define VG_ISSUES_H
+
+#include "core/cfg.h"
+#include "core/db.h"
+#include "core/log.h"
+
+/* Opaque: what today's run saw (tickets, their topics, the issue alerts it
+ * raised or updated), for topic alerts to defer to. */
+typedef struct issue_day issue_day;
+
+typedef struct issue_counts {
+    int raised, updated, resolved;
+} issue_counts;
+
+/* Inside the caller's transaction, after tickets have their topics and after
+ * the alert history of as_of and later was rewound. Reads the tickets of
+ * the trend.baseline_days + trend.window_days before as_of, finds issues
+ * (burst.h), and per issue raises an alert of source 'terms' (kind 'new'
+ * when it had almost no baseline, else 'spike'; its own label: 2-3
+ * distinctive phrases and a representative ticket's subject), updates the
+ * open alert of the same issue (shared tickets or key terms), and resolves
+ * open ones that no longer hold. *day is owned by the caller. */
+vg_code issues_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                      int as_of, const char *tickets, const char *customers,
+                      issue_day **day, issue_counts *counts, vg_error *err);
+
+/* The issue alert raised or updated today that holds most of topic_id's
+ * window tickets: its id (0: none) and how many (*tickets). */
+long long issues_explain(const issue_day *d, long long topic_id, int *tickets);
+
+void issue_day_free(issue_day *d);
+
+/* The support-vocabulary notion of a case-folded word ("~export" for
+ * "export", "exportieren", "exportación"), or NULL. */
+const char *issues_concept(const char *word);
+/* Splits a text[] as PostgreSQL prints it ("{a,\"b c\"}") into *out
+ * (strdup'ed strings, malloc'ed array; entries past 511 bytes are cut).
+ * -1 on OOM (then *out holds *n strings to free). */
+int issues_split_array(const char *s, char ***out, size_t *n);
+
+/* Shared by every alert row (topics/alerts.c too): records what the alert
+ * says as of day in vigil.trend_alert_days, so a replay can restore it. */
+vg_code issues_save_day(db_conn *db, const char *alert, const char *day,
+                        vg_error *err);
+/* Resolves an alert as of a date (and records the day). */
+vg_code issues_resolve(db_conn *db, long long alert, int as_of, vg_error *err);
+
+#endif
