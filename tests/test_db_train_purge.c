@@ -120,7 +120,7 @@ static void matrix_check(db_conn *db, int end)
     feat_matrix *m = NULL;
     int *dates = NULL;
     int nd = train_observation_dates(end, 30, 180, 7, &dates);
-    feat_request req = {dates, nd, 30, 0, 0, 42, 1};
+    feat_request req = {dates, nd, 30, 0, 0, 42, 1, NULL};
     CHECK(feat_spec_discover(db, &cfg, end, &spec, &err) == VG_OK);
     CHECK(spec &&
           feat_build(db, &cfg, spec, &req, NULL, &m, NULL, &err) == VG_OK);

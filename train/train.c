@@ -448,7 +448,8 @@ static vg_code load_rows(db_conn *db, const vg_config *cfg, const vg_log *lg,
                              cfg->train_max_rows,
                              0,
                              (unsigned)cfg->train_seed,
-                             o->quiet};
+                             o->quiet,
+                             NULL};
     if ((rc = feat_build(db, cfg, st->spec, &st->req, lg, &st->m, st->stats,
                          err)) != VG_OK)
         return rc;
@@ -1052,7 +1053,7 @@ vg_code train_evaluate(db_conn *db, const vg_config *cfg, const vg_log *lg,
 {
     feat_matrix *m = NULL;
     double *p = NULL, *y = NULL;
-    feat_request req = {&as_of, 1, horizon, 0, -1, 0, quiet};
+    feat_request req = {&as_of, 1, horizon, 0, -1, 0, quiet, NULL};
     memset(base, 0, sizeof *base);
     vg_code rc = feat_build(db, cfg, t->spec, &req, lg, &m, NULL, err);
     if (rc != VG_OK)
