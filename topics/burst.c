@@ -25,7 +25,7 @@ void burst_opts_default(burst_opts *o)
     o->min_customers = 5;
     o->min_ratio = 1.5;
     o->fdr = 0.01;
-    o->link = 0.6;
+    o->link = 0.5;
     o->new_only = 1;
 }
 
@@ -416,10 +416,12 @@ static vg_code link_terms(const burst_opts *o, const burst_doc *docs,
             size_t nb = g->rowptr[b + 1] - g->rowptr[b];
             size_t s =
                 shared(g->docs + g->rowptr[a], na, g->docs + g->rowptr[b], nb);
-            /* Most of BOTH terms' tickets shared: a word two issues have
-             * in common ("error") must not chain them into one. */
-            size_t hi = na > nb ? na : nb;
-            if (s >= MIN_SHARED && (double)s >= o->link * (double)hi) {
+            /* Most of the rarer term's tickets shared: the issue's own
+             * words join the wider word of its kind ("saml") that links
+             * its phrasings and languages. (A new word two unrelated
+             * issues share joins them too: see README, limits.) */
+            size_t lo = na < nb ? na : nb;
+            if (s >= MIN_SHARED && (double)s >= o->link * (double)lo) {
                 size_t x = uf_find(parent, a), y = uf_find(parent, b);
                 if (x != y)
                     parent[x > y ? x : y] = x < y ? x : y;

@@ -16,8 +16,8 @@ typedef struct burst_opts {
     int min_customers; /* fewest distinct customers (trend.min_customers) */
     double min_ratio;  /* smallest observed / expected (trend.min_ratio) */
     double fdr;        /* Benjamini-Hochberg level across terms (trend.fdr) */
-    double link;       /* share of the larger term's tickets the two must
-                          share to be one issue (default 0.6) */
+    double link;       /* share of the rarer term's tickets the two must
+                          share to be one issue (default 0.5) */
     int new_only;      /* 1 (default): only issues with (almost) no
                           baseline or 10 times above it; a known problem
                           growing is the topic alerts' job, whose counts
@@ -56,7 +56,7 @@ typedef struct burst_group {
  *     (topics/trend.h: its share of tickets against all tickets, negative
  *     binomial tail, Benjamini-Hochberg at fdr, min_ratio);
  *  2. significant terms used by >= min_customers customers are linked when
- *     their window tickets overlap (|A and B| / max(|A|, |B|) >= link, at
+ *     their window tickets overlap (|A and B| / min(|A|, |B|) >= link, at
  *     least 3 shared) and each connected set is one issue;
  *  3. an issue's tickets are the window tickets with one of its strong
  *     terms (lift >= 6: a word hardly seen before), or, when it has none,
