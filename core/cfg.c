@@ -218,6 +218,88 @@ static int is_section(const cfg_key *t, size_t n, const char *prefix)
     return 0;
 }
 
+/* Edit distance (insertions, deletions, substitutions, adjacent swaps),
+ * capped: anything above `cap` is reported as cap + 1. */
+static size_t edit_distance(const char *a, const char *b, size_t cap)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 64 || nb > 64 || (na > nb ? na - nb : nb - na) > cap)
+        return cap + 1;
+    size_t d[65][65];
+    for (size_t i = 0; i <= na; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= nb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= na; i++)
+        for (size_t j = 1; j <= nb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[na][nb] > cap ? cap + 1 : d[na][nb];
+}
+
+const char *cfg_closest(const char *word, const char *const *candidates,
+                        size_t n)
+{
+    /* A third of the word, at most 3: "horizn_days" finds "horizon_days",
+     * "k" finds nothing. */
+    size_t cap = strlen(word) / 3, best = (size_t)-1;
+    const char *pick = NULL;
+    if (cap > 3)
+        cap = 3;
+    for (size_t i = 0; i < n; i++) {
+        size_t dist = edit_distance(word, candidates[i], cap);
+        if (dist <= cap && dist < best) {
+            best = dist;
+            pick = candidates[i];
+        }
+    }
+    return pick;
+}
+
+/* The key or section of table t nearest to `path` (a misspelt key), or
+ * NULL. Sections are compared at the same depth as path. */
+static const char *closest_key(const cfg_key *t, size_t n, const char *path,
+                               char *buf, size_t bufn)
+{
+    size_t depth = 0;
+    for (const char *p = path; *p; p++)
+        depth += *p == '.';
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    static const char *const delegated[] = {"outreach", "notify", "rt"};
+    for (size_t i = 0; i < n + 3; i++) {
+        /* candidate: the key cut to path's depth (a key or a section) */
+        const char *name = i < n ? t[i].name : delegated[i - n];
+        if (i >= n && depth > 0)
+            continue;
+        char cand[256];
+        size_t len = 0, dots = 0;
+        while (name[len] && len < sizeof cand - 1 &&
+               !(name[len] == '.' && dots++ == depth))
+            len++;
+        memcpy(cand, name, len);
+        cand[len] = '\0';
+        const char *one[1] = {cand};
+        if (cfg_closest(path, one, 1)) {
+            size_t dd = edit_distance(path, cand, 3);
+            if (dd < best_d) {
+                best_d = dd;
+                snprintf(buf, bufn, "%s", cand);
+                best = buf;
+            }
+        }
+    }
+    return best;
+}
+
 /* Index of `s` in "a|b|c", or -1. */
 static int choice_index(const char *choices, const char *s)
 {
@@ -318,6 +400,13 @@ static vg_code set_key(char *obj, const cfg_key *k, json_t *v,
                 err, VG_ECONFIG,
                 "%s: key '%s' must be a non-empty string under %d bytes",
                 origin, k->name, CFG_STR);
+        /* An empty token would silently turn authentication off. */
+        if (!*s && strcmp(k->name, "http.token") == 0)
+            return vg_fail(err, VG_ECONFIG,
+                           "%s: key 'http.token' is empty: set a secret "
+                           "(e.g. from `openssl rand -hex 32`), or null to "
+                           "serve without authentication",
+                           origin);
         snprintf(base, CFG_STR, "%s", s);
         return VG_OK;
     }
@@ -361,6 +450,20 @@ static int is_delegated(const char *path)
     return 0;
 }
 
+static vg_code unknown_key(const cfg_key *t, size_t n, const char *path,
+                           const char *origin, vg_error *err)
+{
+    char near[256];
+    if (closest_key(t, n, path, near, sizeof near))
+        return vg_fail(err, VG_ECONFIG,
+                       "%s: unknown key '%s': did you mean '%s'? (see README, "
+                       "section Configuration)",
+                       origin, path, near);
+    return vg_fail(err, VG_ECONFIG,
+                   "%s: unknown key '%s' (see README, section Configuration)",
+                   origin, path);
+}
+
 /* Walk `obj` (at `prefix`) against table `t`. Top-level names outside the
  * table are skipped when `skip_other` (a module's table reads only its own
  * sections) and otherwise must be delegated sections. */
@@ -386,10 +489,7 @@ static vg_code walk(const cfg_key *t, size_t n, char *base, json_t *obj,
         else if (!*prefix && (skip_other || is_delegated(path)))
             rc = VG_OK;
         else
-            rc = vg_fail(
-                err, VG_ECONFIG,
-                "%s: unknown key '%s' (see README, section Configuration)",
-                origin, path);
+            rc = unknown_key(t, n, path, origin, err);
         if (rc != VG_OK)
             return rc;
     }

@@ -117,6 +117,10 @@ vg_code cfg_table_apply(const cfg_key *t, size_t n, void *obj, json_t *root,
 /* Parse a config file into *root (the caller decrefs it). A missing or
  * unreadable file and a JSON syntax error fail with VG_ECONFIG naming it. */
 vg_code cfg_read_file(const char *path, json_t **root, vg_error *err);
+/* The candidate nearest to a misspelt `word` (a few edits away, adjacent
+ * swaps included), or NULL: for "did you mean" in config errors. */
+const char *cfg_closest(const char *word, const char *const *candidates,
+                        size_t n);
 /* Markdown rows (no header) of a table's keys. */
 void cfg_table_print(const cfg_key *t, size_t n, FILE *out);
 /* Markdown table of every key, its type, default and meaning (for docs). */

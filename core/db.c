@@ -14,7 +14,22 @@
 struct db_conn {
     PGconn *pg;
     int copy_sink;
+    const volatile sig_atomic_t *stop; /* set: no new statement starts */
 };
+
+void db_set_stop(db_conn *db, const volatile sig_atomic_t *flag)
+{
+    db->stop = flag;
+}
+
+/* VG_ECANCELED once the job was asked to stop: its next statement (often
+ * its COMMIT) never starts, so a canceled job keeps nothing. */
+static vg_code stopped(db_conn *db, vg_error *err)
+{
+    if (db->stop && *db->stop)
+        return vg_fail(err, VG_ECANCELED, "canceled by a signal");
+    return VG_OK;
+}
 
 void db_set_copy_sink(db_conn *db, int on)
 {
@@ -190,6 +205,8 @@ vg_code db_exec(db_conn *db, const char *sql, int nparams,
 {
     if (res)
         *res = NULL;
+    if (stopped(db, err) != VG_OK)
+        return VG_ECANCELED;
     PGresult *r = nparams > 0 ? PQexecParams(db->pg, sql, nparams, NULL, params,
                                              NULL, NULL, 0)
                               : PQexec(db->pg, sql);
@@ -207,6 +224,8 @@ static vg_code exec_typed(db_conn *db, const char *sql, int nparams,
 {
     if (res)
         *res = NULL;
+    if (stopped(db, err) != VG_OK)
+        return VG_ECANCELED;
     const char *vals_s[STACK_PARAMS];
     int lens_s[STACK_PARAMS], fmts_s[STACK_PARAMS];
     char nums_s[STACK_PARAMS][NUM_TEXT];
@@ -309,6 +328,8 @@ vg_code db_commit(db_conn *db, vg_error *err)
 
 void db_rollback(db_conn *db)
 {
+    if (PQtransactionStatus(db->pg) == PQTRANS_IDLE)
+        return; /* nothing to undo (PostgreSQL would warn) */
     PGresult *r = PQexec(db->pg, "ROLLBACK");
     PQclear(r);
 }
@@ -416,6 +437,8 @@ vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
         goto cleanup;
     }
     snprintf(sql, sqllen, "COPY (%s) TO STDOUT", query);
+    if ((rc = stopped(db, err)) != VG_OK)
+        goto cleanup;
     PGresult *r = PQexec(db->pg, sql);
     if (!r || PQresultStatus(r) != PGRES_COPY_OUT) {
         rc = r ? res_fail(db, r, err, "query failed")
@@ -495,6 +518,8 @@ vg_code db_copy_in_begin(db_conn *db, const char *copy_sql, db_copy_in **out,
                          vg_error *err)
 {
     *out = NULL;
+    if (stopped(db, err) != VG_OK)
+        return VG_ECANCELED;
     PGresult *r = PQexec(db->pg, copy_sql);
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
         vg_code rc = r ? res_fail(db, r, err, "COPY failed")

@@ -5,6 +5,7 @@
 #define VG_DB_H
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -25,6 +26,9 @@ void db_close(db_conn *db);
  * seconds; 0 = none). */
 vg_code db_set_job(db_conn *db, const char *job, long long run_id,
                    int statement_timeout_s, vg_error *err);
+/* While *flag is non-zero (a signal arrived), every new statement or COPY
+ * fails with VG_ECANCELED instead of starting. NULL stops checking. */
+void db_set_stop(db_conn *db, const volatile sig_atomic_t *flag);
 PGconn *db_pg(db_conn *db);
 
 /* Run a statement with text parameters (values may be NULL for SQL NULL).

@@ -20,6 +20,9 @@
     X(ENOMEM, 8, "out of memory")                                              \
     X(EMODEL, 9, "model error")                                                \
     X(ECANCELED, 10, "canceled")                                               \
+    X(EBUSY, 11, "another run is in progress")                                 \
+    /* `vigil check` found warnings only: vigil runs, with less to go on. */   \
+    X(EWARN, 12, "finished with warnings")                                     \
     /* A lost or refused connection, or a server shutting down: worth          \
      * retrying. Exits like any database error (4) except in serve's job       \
      * children, which exit 75 (EX_TEMPFAIL) so serve retries them. */         \

@@ -78,6 +78,16 @@ vg_code jobrun_finish(db_conn *db, long long run_id, const char *status,
     return rc;
 }
 
+vg_code jobrun_tag(db_conn *db, long long run_id, vg_error *err)
+{
+    char id[32] = "";
+    if (run_id > 0)
+        snprintf(id, sizeof id, "%lld", run_id);
+    const char *p[1] = {id};
+    return db_exec(db, "SELECT set_config('vigil.run_id', $1, false)", 1, p,
+                   NULL, err);
+}
+
 void jobrun_release(db_conn *db, long long run_id)
 {
     const db_param p[1] = {DB_INT(run_id)};
@@ -192,6 +202,49 @@ vg_code jobrun_sweep(db_conn *db, const long long *own, size_t nown,
     PQclear(r);
     strbuf_free(&arr);
     return rc;
+}
+
+/* Keys apart from the leases, whose first int is run_id >> 31 (0 for
+ * billions of runs): hashtext of the kind of work, and the date. */
+#define EXCL_KEY                                                               \
+    "hashtext('vigil:' || $1)::int | (1 << 30), ($2::date - date "             \
+    "'2000-01-01')"
+
+vg_code jobrun_exclusive(db_conn *db, const char *what, const char *as_of,
+                         vg_error *err)
+{
+    const char *p[2] = {what, as_of};
+    PGresult *r = NULL;
+    vg_code rc =
+        db_exec(db, "SELECT pg_try_advisory_lock(" EXCL_KEY ")", 2, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    int got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (got)
+        return VG_OK;
+    /* Name the run holding it when the ledger shows it. */
+    const char *q[1] = {as_of};
+    char who[96] = "";
+    if (db_exec(db,
+                "SELECT run_id, job FROM vigil.job_runs WHERE status = "
+                "'running' AND as_of = $1::date AND job IN ('score', 'daily') "
+                "ORDER BY run_id DESC LIMIT 1",
+                1, q, &r, NULL) == VG_OK &&
+        PQntuples(r) == 1)
+        snprintf(who, sizeof who, " (run %s, %s)", PQgetvalue(r, 0, 0),
+                 PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return vg_fail(err, VG_EBUSY,
+                   "another run is in progress: %s for %s%s; wait for it to "
+                   "finish, then run again",
+                   what, as_of, who);
+}
+
+void jobrun_exclusive_end(db_conn *db, const char *what, const char *as_of)
+{
+    const char *p[2] = {what, as_of};
+    db_exec(db, "SELECT pg_advisory_unlock(" EXCL_KEY ")", 2, p, NULL, NULL);
 }
 
 int jobrun_relock(db_conn *db, long long run_id)

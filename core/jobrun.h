@@ -30,10 +30,24 @@ vg_code jobrun_attach(db_conn *db, long long run_id, const char *job,
  * running (someone else closed it). */
 vg_code jobrun_finish(db_conn *db, long long run_id, const char *status,
                       const json_t *stats, const char *error, vg_error *err);
+/* One run at a time of a kind of work for one date (`what` names it: score
+ * and daily both write a date's scores): a session lock keyed on (what,
+ * as_of). VG_EBUSY, naming the run in progress, when another session holds
+ * it; release with jobrun_exclusive_end (a closed connection drops it). */
+vg_code jobrun_exclusive(db_conn *db, const char *what, const char *as_of,
+                         vg_error *err);
+void jobrun_exclusive_end(db_conn *db, const char *what, const char *as_of);
+
 /* Drop the lease taken by jobrun_start/jobrun_claim/jobrun_relock; call it
  * only while holding it (PostgreSQL warns otherwise). Best effort: a closed
  * connection drops it anyway. */
 void jobrun_release(db_conn *db, long long run_id);
+
+/* Tag what this session writes from now on with run_id (0: stop tagging):
+ * the run_id columns of vigil's result tables default to the session
+ * setting vigil.run_id (migration 006), which is what `vigil runs undo`
+ * removes by. */
+vg_code jobrun_tag(db_conn *db, long long run_id, vg_error *err);
 
 /* ---- for `serve` ----------------------------------------------------------
  * A scheduled time (job, scheduled_for) "needs a run" when none of its

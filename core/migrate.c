@@ -21,12 +21,21 @@ vg_code migrate_version(db_conn *db, int *version, vg_error *err)
 {
     PGresult *r = NULL;
     *version = 0;
-    vg_code rc = db_exec(
-        db,
-        "SELECT CASE WHEN to_regclass('vigil.schema_migrations') IS NULL "
-        "THEN 0 ELSE (SELECT coalesce(max(version),0) FROM "
-        "vigil.schema_migrations) END",
-        0, NULL, &r, err);
+    /* Two statements: PostgreSQL resolves every relation a statement names
+     * before running it, so one CASE cannot skip a missing table. */
+    vg_code rc =
+        db_exec(db, "SELECT to_regclass('vigil.schema_migrations') IS NOT NULL",
+                0, NULL, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    int exists = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!exists)
+        return VG_OK;
+    rc = db_exec(db,
+                 "SELECT coalesce(max(version), 0) FROM "
+                 "vigil.schema_migrations",
+                 0, NULL, &r, err);
     if (rc != VG_OK)
         return rc;
     *version = atoi(PQgetvalue(r, 0, 0));
@@ -42,7 +51,11 @@ vg_code migrate_run(db_conn *db, int *from, int *to, vg_error *err)
         return rc;
     int have = 0;
     rc = db_run(db,
-                "CREATE SCHEMA IF NOT EXISTS vigil;"
+                /* CREATE SCHEMA IF NOT EXISTS checks CREATE on the database
+                 * even when the schema exists: a role that owns a
+                 * pre-created schema vigil needs no more. */
+                "DO $$BEGIN IF to_regnamespace('vigil') IS NULL THEN "
+                "CREATE SCHEMA vigil; END IF; END$$;"
                 "CREATE TABLE IF NOT EXISTS vigil.schema_migrations ("
                 " version int PRIMARY KEY, name text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())",
@@ -90,6 +103,11 @@ vg_code migrate_require(db_conn *db, vg_error *err)
     vg_code rc = migrate_version(db, &v, err);
     if (rc != VG_OK)
         return rc;
+    if (v == 0)
+        return vg_fail(err, VG_EDB,
+                       "this database has no schema vigil yet: run `vigil "
+                       "init` first (it creates it; `vigil check` tells "
+                       "whether your source mapping is ready)");
     if (v < latest_version())
         return vg_fail(err, VG_EDB,
                        "schema vigil is at version %d, this vigil needs %d: "

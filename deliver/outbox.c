@@ -28,6 +28,24 @@ vg_code deliver_enqueue(db_conn *db, const deliver_config *dc, long *queued,
     *queued = 0;
     targets_json(dc, targets, sizeof targets);
     const char *p[2] = {targets, dc->alerts ? "t" : "f"};
+    /* A target seen for the first time records the newest task and alert
+     * it will not get: the backlog stays in vigil (tasks inserted by this
+     * very transaction, an outreach run's, are new and do go). */
+    vg_code rc0 = db_exec(
+        db,
+        "WITH x AS (SELECT pg_current_xact_id()::text::bigint % 4294967296 "
+        " AS me) "
+        "INSERT INTO vigil.delivery_targets (target, task_cutoff, "
+        " alert_cutoff) "
+        "SELECT tg, (SELECT coalesce(max(task_id), 0) FROM "
+        "  vigil.outreach_tasks, x WHERE xmin::text::bigint <> x.me), "
+        " (SELECT coalesce(max(alert_id), 0) FROM vigil.trend_alerts, x "
+        "  WHERE xmin::text::bigint <> x.me) "
+        "FROM jsonb_array_elements_text($1::jsonb) tg "
+        "ON CONFLICT (target) DO NOTHING",
+        1, p, NULL, err);
+    if (rc0 != VG_OK)
+        return rc0;
     /* Keys: vigil-task-ID (webhook), vigil-rt-task-ID (the RT ticket),
      * vigil-alert-ID (webhook), vigil-rt-close-ID (resolve the RT ticket of
      * a task closed in vigil). The payload is what the receiver gets. */
@@ -47,7 +65,9 @@ vg_code deliver_enqueue(db_conn *db, const deliver_config *dc, long *queued,
         "  t.priority, 'created_at', t.created_at, 'due_at', t.due_at, "
         "  'assignee', t.assignee, 'status', t.status, 'reason', t.reason)) "
         " FROM vigil.outreach_tasks t CROSS JOIN tg "
-        " WHERE t.status IN ('open', 'assigned') "
+        " JOIN vigil.delivery_targets dt ON dt.target = tg.target "
+        " WHERE t.status IN ('open', 'assigned') AND t.task_id > "
+        "  dt.task_cutoff "
         " ORDER BY t.task_id, tg.target "
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1), "
         "a AS (INSERT INTO vigil.deliveries (target, kind, ref_id, "
@@ -62,6 +82,8 @@ vg_code deliver_enqueue(db_conn *db, const deliver_config *dc, long *queued,
         " FROM vigil.trend_alerts a LEFT JOIN vigil.topics tp ON tp.topic_id "
         "  = a.topic_id "
         " WHERE a.status = 'open' AND $2::boolean AND $1::jsonb ? 'webhook' "
+        "  AND a.alert_id > (SELECT alert_cutoff FROM vigil.delivery_targets "
+        "  WHERE target = 'webhook') "
         " ORDER BY a.alert_id "
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1), "
         "c AS (INSERT INTO vigil.deliveries (target, kind, ref_id, "

@@ -12,7 +12,10 @@
 /* Queue what is not queued yet, inside the caller's transaction: every open
  * or assigned task for each configured target, open trend alerts for the
  * webhook (notify.alerts), and the closing of RT tickets whose task vigil
- * closed. Idempotent (unique idempotency keys). *queued counts new rows. */
+ * closed. Idempotent (unique idempotency keys). *queued counts new rows.
+ * A target seen for the first time (vigil.delivery_targets) gets only tasks
+ * and alerts newer than the ones that existed then, and this transaction's
+ * new tasks: configuring a webhook does not flood it with the backlog. */
 vg_code deliver_enqueue(db_conn *db, const deliver_config *dc, long *queued,
                         vg_error *err);
 

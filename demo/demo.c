@@ -28,6 +28,9 @@ static vg_code check_opts(const demo_opts *o, vg_error *err)
 {
     if (!o->schema || !*o->schema)
         return vg_fail(err, VG_EUSAGE, "demo: empty schema name");
+    if (!demo_world_find(o->world ? o->world : "saas"))
+        return vg_fail(err, VG_EUSAGE, "demo: unknown world '%s' (one of %s)",
+                       o->world, DEMO_WORLDS);
     if (!strcmp(o->schema, TRUTH) || !strcmp(o->schema, "vigil") ||
         !strncmp(o->schema, "pg_", 3) ||
         !strcmp(o->schema, "information_schema"))
@@ -421,6 +424,7 @@ vg_code demo_generate(db_conn *db, const demo_opts *o, demo_stats *st,
     r->db = db;
     r->o = o;
     x = &r->x;
+    x->world = demo_world_find(o->world ? o->world : "saas");
     x->seed = o->seed;
     x->n = o->customers;
     x->end_day = o->end_day;

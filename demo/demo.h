@@ -18,7 +18,12 @@ typedef struct demo_opts {
     int history_days;   /* days of usage history before end_day; default 450 */
     double dirty_share; /* share of dirty rows injected; default 0.002 */
     int quiet;          /* no progress output */
+    const char *world;  /* churn mechanisms (DEMO_WORLDS); NULL: "saas" */
 } demo_opts;
+
+/* The worlds `demo --world` accepts, for help and error texts. */
+#define DEMO_WORLDS                                                            \
+    "saas, onboarding, support, price, champion, seasonal, silent"
 
 void demo_opts_default(demo_opts *o);
 

@@ -226,7 +226,25 @@ typedef struct demo_cust {
 #define DEMO_NFORCED (2 * DEMO_NDIRTY_EV)
 
 /* Everything one run needs; owned by demo_generate. */
+/* A "world": which mechanisms drive churn and how strongly, so models and
+ * settings can be measured on companies that differ in kind (README,
+ * "Demo worlds"). Multipliers of 1 and zeros are the default company. */
+typedef struct demo_world {
+    const char *name;
+    double base, decline, collapse, frustration; /* hazard multipliers */
+    double stall_share;    /* new customers whose onboarding stalls */
+    double onboarding;     /* extra hazard of a stalled young account */
+    double price;          /* hazard after price increases (full price) */
+    double champion;       /* hazard after the main user leaves */
+    double seasonal;       /* year-end budget peak of the base hazard */
+    double ticket_decline; /* tickets rise with disengagement (1) or not */
+} demo_world;
+
+/* NULL when there is no world of that name. */
+const demo_world *demo_world_find(const char *name);
+
 typedef struct demo_ctx {
+    const demo_world *world;
     uint64_t seed;
     long n;
     int end_day, history_days, window_start;

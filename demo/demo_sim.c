@@ -7,7 +7,7 @@
 
 /* Independent random streams per customer, so e.g. generating ticket text
  * never shifts the draws that decide churn. */
-enum { ST_ATTR = 1, ST_SIM, ST_TICKET, ST_DIRTY };
+enum { ST_ATTR = 1, ST_SIM, ST_TICKET, ST_DIRTY, ST_WORLD };
 
 /* Rate constants, calibrated so a customer averages ~100 usage events and ~2
  * tickets over the default 450-day history and ~2.5% of active customers
@@ -18,6 +18,66 @@ enum { ST_ATTR = 1, ST_SIM, ST_TICKET, ST_DIRTY };
 #define H_DECLINE 0.0115     /* ... at full disengagement */
 #define H_COLLAPSE 0.0047    /* ... while usage has collapsed */
 #define H_FRUSTRATION 0.0054 /* ... at saturated support frustration */
+
+/* Each world moves the weight between causes; the population, usage and
+ * tickets are generated the same way. The extra mechanisms draw from their
+ * own random stream, so the default world is unchanged. */
+static const demo_world worlds[] = {
+    /* name        base decl coll frus stall onb  price champ seas tickets */
+    {"saas", 1, 1, 1, 1, 0.12, 0, 0, 0, 0, 1},
+    {"onboarding", 1, 0.5, 1, 1, 0.35, 1, 0, 0, 0, 1},
+    {"support", 1, 0.4, 0.5, 3, 0.12, 0, 0, 0, 0, 1},
+    {"price", 1, 0.4, 0.5, 0.5, 0.12, 0, 1, 0, 0, 1},
+    {"champion", 1, 0.5, 0.5, 1, 0.12, 0, 0, 1, 0, 1},
+    {"seasonal", 3, 0.5, 1, 1, 0.12, 0, 0, 0, 4, 1},
+    {"silent", 1, 1.6, 1, 0.3, 0.12, 0, 0, 0, 0, 0},
+};
+
+const demo_world *demo_world_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof worlds / sizeof worlds[0]; i++)
+        if (!strcmp(worlds[i].name, name))
+            return &worlds[i];
+    return NULL;
+}
+
+#define H_ONBOARDING 0.01 /* daily hazard of a stalled young account */
+#define H_PRICE 0.004     /* ... for 60 days after a price increase */
+#define H_CHAMPION 0.008  /* ... right after the main user left */
+
+/* Hazard of the world's extra mechanisms on day t (0 in the default world).
+ * Price increases land on two fixed days for customers paying list price
+ * (no discount: mrr per seat reveals it); a champion leaves once, cutting
+ * usage; budgets are cut around the turn of the year. */
+typedef struct world_state {
+    int full_price, champion_day;
+} world_state;
+
+static double world_hazard(const demo_ctx *x, const world_state *w,
+                           const demo_cust *c, int t, double stallf,
+                           double *usage)
+{
+    const demo_world *W = x->world;
+    double h = 0;
+    int age = t - c->created_day;
+    if (W->onboarding > 0 && stallf < 1 && age < 120)
+        h += W->onboarding * H_ONBOARDING * (1 - stallf);
+    if (W->price > 0 && w->full_price) {
+        int p1 = x->end_day - 150, p2 = x->end_day - 330;
+        if ((t >= p1 && t < p1 + 60) || (t >= p2 && t < p2 + 60))
+            h += W->price * H_PRICE;
+    }
+    if (W->champion > 0 && w->champion_day >= 0 && t >= w->champion_day) {
+        *usage *= 0.55;
+        h += W->champion * H_CHAMPION * exp(-(t - w->champion_day) / 45.0);
+    }
+    if (W->seasonal > 0) {
+        double doy = fmod(t + 0.5, 365.2425); /* 0 = 1 January */
+        h += W->seasonal * H_BASE *
+             exp(3 * cos(6.283185307179586 * (doy + 15) / 365.2425) - 3);
+    }
+    return h;
+}
 
 static const double industry_weight[] = {22, 12, 12, 9, 8, 7, 8, 7, 10, 5};
 /* Churn propensity per industry: retail and nonprofits churn more, regulated
@@ -552,7 +612,18 @@ void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
     double mu0 = 0.15 * demo_rng_normal(&r);
     double drift = -0.0005 + 0.0012 * demo_rng_normal(&r);
     double xs = mu0 + sigma / sqrt(2 * theta) * demo_rng_normal(&r);
-    int stalled = c->created_day >= start && demo_rng_chance(&r, 0.12);
+    const demo_world *wo = x->world;
+    int stalled =
+        c->created_day >= start && demo_rng_chance(&r, wo->stall_share);
+    world_state ws = {0, -1};
+    {
+        demo_rng rw;
+        demo_rng_seed(&rw, x->seed, (uint64_t)idx, ST_WORLD);
+        double per_seat = c->mrr_cents / 100.0 / (c->seats > 0 ? c->seats : 1);
+        ws.full_price = c->plan != PLAN_ENTERPRISE && per_seat >= 39;
+        if (wo->champion > 0 && c->n_users >= 3)
+            ws.champion_day = start + geometric(&rw, 0.0015);
+    }
     double stall_level = 0.1 + 0.35 * demo_rng_unif(&r);
     int cd = start + geometric(&r, 0.00045);
     double coll_depth = 0.02 + 0.18 * demo_rng_unif(&r);
@@ -563,9 +634,10 @@ void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
 
     /* Fragile customers (small plans, churny industries) react more to
      * every cause; the base hazard scales fully, the others dampened. */
-    const double h_decline = H_DECLINE * pow(fragility, 0.7),
-                 h_collapse = H_COLLAPSE * sqrt(fragility),
-                 h_frustration = H_FRUSTRATION * sqrt(fragility);
+    const double h_decline = wo->decline * H_DECLINE * pow(fragility, 0.7),
+                 h_collapse = wo->collapse * H_COLLAPSE * sqrt(fragility),
+                 h_frustration =
+                     wo->frustration * H_FRUSTRATION * sqrt(fragility);
     double ema = 1.0, frust = 0;
     int cancel_ticket_day = -1;
     const int csv0 = x->csv_onset, sso0 = x->sso_onset,
@@ -591,7 +663,9 @@ void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
             issue *= 0.9;
         if (c->sso_affected && t >= sso0 && t < sso1)
             issue *= 0.45;
-        double rel = exp(xs) * stallf * coll * issue;
+        double usage = 1;
+        double h_world = world_hazard(x, &ws, c, t, stallf, &usage);
+        double rel = exp(xs) * stallf * coll * issue * usage;
         ema += (rel - ema) / 30;
         double ramp = age < 28 ? 0.25 + 0.75 * age / 28.0 : 1;
         double intent = 1;
@@ -607,9 +681,10 @@ void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
         s.onboarding = age < 45;
         s.leaving = c->decision_day >= 0;
         double wd = demo_weekday(t) >= 5 ? 0.25 : 1.12;
-        double lam = K_TICKETS * tscale * wd *
-                     (1 + 2 * s.decline + 5 * s.near_collapse +
-                      1.2 * s.onboarding + 2.5 * s.leaving);
+        double lam =
+            K_TICKETS * tscale * wd *
+            (1 + 2 * wo->ticket_decline * s.decline + 5 * s.near_collapse +
+             1.2 * s.onboarding + 2.5 * s.leaving);
         int n = demo_rng_poisson(&r, lam);
         for (int i = 0; i < n; i++)
             raise_ticket(x, c, &rt, &s, -1, &frust);
@@ -631,16 +706,20 @@ void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
         /* Churn: a hazard made of separable causes, so the cause of each
          * decision can be recorded; the cancellation itself follows later. */
         if (c->decision_day < 0 && age >= 14) {
-            double h[4];
-            h[0] = H_BASE * fragility;
+            double h[5];
+            h[0] = wo->base * H_BASE * fragility;
             h[1] = h_decline * s.decline * s.decline;
             h[2] = (t > cd && coll < 0.5) ? h_collapse : 0;
             h[3] = h_frustration * (frust > 3 ? 1 : frust / 3);
-            if (demo_rng_unif(&r) < h[0] + h[1] + h[2] + h[3]) {
-                int k = demo_rng_pick(&r, h, 4);
-                c->cause = k == 0                 ? CAUSE_BUDGET
-                           : k == 2               ? CAUSE_COLLAPSE
-                           : k == 3               ? CAUSE_SUPPORT
+            h[4] = h_world * fragility;
+            if (demo_rng_unif(&r) < h[0] + h[1] + h[2] + h[3] + h[4]) {
+                int k = demo_rng_pick(&r, h, h[4] > 0 ? 5 : 4);
+                c->cause = k == 4   ? (wo->onboarding > 0 ? CAUSE_ONBOARDING
+                                       : wo->champion > 0 ? CAUSE_DISENGAGEMENT
+                                                          : CAUSE_BUDGET)
+                           : k == 0 ? CAUSE_BUDGET
+                           : k == 2 ? CAUSE_COLLAPSE
+                           : k == 3 ? CAUSE_SUPPORT
                            : stalled && age < 180 ? CAUSE_ONBOARDING
                            : t > cd               ? CAUSE_COLLAPSE
                                                   : CAUSE_DISENGAGEMENT;

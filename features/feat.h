@@ -17,14 +17,49 @@
  * Opaque; stored with the model as JSON. */
 typedef struct feat_spec feat_spec;
 
-/* How a feature is worded for a specialist (score/drivers.c). */
+/* How a value is written for a person (score/drivers.c rounds by unit). */
+typedef enum feat_unit {
+    FEAT_UNIT_NUMBER,     /* a plain quantity, rounded */
+    FEAT_UNIT_COUNT,      /* whole things: tickets, days, users */
+    FEAT_UNIT_DAYS_AGO,   /* days since something: "today", "12 days ago" */
+    FEAT_UNIT_DURATION,   /* days as a span: "45 days", "2.5 years" */
+    FEAT_UNIT_DAYS_UNTIL, /* a date as days from the as-of date */
+    FEAT_UNIT_HOURS,      /* "under an hour", "6 hours", "3 days" */
+    FEAT_UNIT_SHARE,      /* 0..1 written as a percentage */
+    FEAT_UNIT_MONEY,      /* "1,250 a month" */
+    FEAT_UNIT_RATING,     /* satisfaction 1..5: "2.5 of 5" */
+    FEAT_UNIT_SLOPE,      /* events per week, per week */
+    FEAT_UNIT_YESNO       /* a boolean attribute */
+} feat_unit;
+
+/* Which way a value is a warning sign, independent of any one model. */
+typedef enum feat_worse {
+    FEAT_WORSE_UNKNOWN = 0, /* profile facts: neither side is "bad" */
+    FEAT_WORSE_HIGHER = 1,  /* more tickets, more days without activity */
+    FEAT_WORSE_LOWER = -1   /* fewer active days, lower satisfaction */
+} feat_worse;
+
+/* How a feature is worded for a specialist (score/drivers.c). The theme,
+ * unit, direction and kind come from features/spec.c's wording table: a
+ * new feature family is worded by adding a row there. */
 typedef struct feat_info {
     const char *name;   /* "usage.active_days_30d" */
     const char *phrase; /* "active days in the last 30 days" */
     int prev; /* column holding the same measure one window earlier, or -1 */
     int is_indicator; /* one-hot level of a categorical column */
     double cap; /* values are capped here (meaning "at least this"); 0 none */
+    feat_unit unit;
+    feat_worse worse;
+    int profile;       /* a fact about the account, not its behaviour */
+    const char *theme; /* adoption | support_friction | satisfaction |
+                          onboarding | commercial */
 } feat_info;
+
+/* Apply the wording table to fi (by fi->name): unit, direction, theme. */
+void feat_word(feat_info *fi);
+/* A column name as words: "employee_count" -> "employee count",
+ * "renewal_date" -> "renewal date", "contract_end_at" -> "contract end". */
+void feat_humanise(const char *column, char *out, size_t n);
 
 /* Discover event types, customer attribute columns and categorical levels from
  * rows strictly before as_of_day (so discovery itself cannot leak). */

@@ -65,6 +65,94 @@ int feat_spec_find(const feat_spec *s, const char *name)
     return -1;
 }
 
+/* ---- wording ---------------------------------------------------------------
+ * How each feature family reads for a specialist: its unit, which side is a
+ * warning sign, its theme and whether it is a profile fact. The first row
+ * whose name prefix matches wins, so specific rows come before general ones.
+ * New feature families add their row here (and nowhere else). */
+
+typedef struct feat_wording {
+    const char *prefix;
+    feat_unit unit;
+    feat_worse worse;
+    int profile;
+    const char *theme;
+} feat_wording;
+
+static const feat_wording wording[] = {
+    {"usage.days_since_last_activity", FEAT_UNIT_DAYS_AGO, FEAT_WORSE_HIGHER, 0,
+     "adoption"},
+    {"usage.seat_utilisation_", FEAT_UNIT_SHARE, FEAT_WORSE_LOWER, 0,
+     "adoption"},
+    {"usage.ratio_", FEAT_UNIT_SHARE, FEAT_WORSE_LOWER, 0, "adoption"},
+    {"usage.trend_slope_", FEAT_UNIT_SLOPE, FEAT_WORSE_LOWER, 0, "adoption"},
+    {"usage.", FEAT_UNIT_COUNT, FEAT_WORSE_LOWER, 0, "adoption"},
+    {"account.tenure_days", FEAT_UNIT_DURATION, FEAT_WORSE_UNKNOWN, 1,
+     "onboarding"},
+    {"account.mrr", FEAT_UNIT_MONEY, FEAT_WORSE_UNKNOWN, 1, "commercial"},
+    {"account.seats", FEAT_UNIT_COUNT, FEAT_WORSE_UNKNOWN, 1, "commercial"},
+    {"account.", FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN, 1, "commercial"},
+    {"tickets.median_", FEAT_UNIT_HOURS, FEAT_WORSE_HIGHER, 0,
+     "support_friction"},
+    {"tickets.csat_count_", FEAT_UNIT_COUNT, FEAT_WORSE_UNKNOWN, 0,
+     "satisfaction"},
+    {"tickets.csat_", FEAT_UNIT_RATING, FEAT_WORSE_LOWER, 0, "satisfaction"},
+    {"tickets.days_since_last_ticket", FEAT_UNIT_DAYS_AGO, FEAT_WORSE_UNKNOWN,
+     0, "support_friction"},
+    {"tickets.topic_share_", FEAT_UNIT_SHARE, FEAT_WORSE_HIGHER, 0,
+     "support_friction"},
+    {"tickets.", FEAT_UNIT_COUNT, FEAT_WORSE_HIGHER, 0, "support_friction"},
+    {"attr.", FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN, 1, "commercial"},
+};
+
+void feat_word(feat_info *fi)
+{
+    for (size_t i = 0; i < sizeof wording / sizeof *wording; i++) {
+        const feat_wording *w = &wording[i];
+        if (strncmp(fi->name, w->prefix, strlen(w->prefix)) != 0)
+            continue;
+        /* a unit set by the layout (dates, booleans) is more specific */
+        if (fi->unit == FEAT_UNIT_NUMBER)
+            fi->unit = w->unit;
+        fi->worse = w->worse;
+        fi->profile = w->profile;
+        fi->theme = w->theme;
+        break;
+    }
+    if (!fi->theme) {
+        fi->theme = "commercial";
+        fi->profile = 1;
+    }
+    if (fi->is_indicator)
+        fi->unit = FEAT_UNIT_YESNO;
+}
+
+void feat_humanise(const char *column, char *out, size_t n)
+{
+    size_t k = 0, len = strlen(column);
+    /* "renewal_date" reads "renewal date"; "contract_end_at" "contract end" */
+    if (len > 3 && strcmp(column + len - 3, "_at") == 0)
+        len -= 3;
+    for (size_t i = 0; i < len && k + 1 < n; i++) {
+        char ch = column[i];
+        if (ch == '_' || ch == '-' || ch == '.')
+            ch = ' ';
+        /* camelCase: a space before an upper-case letter after a lower one */
+        if (ch >= 'A' && ch <= 'Z' && i > 0 && column[i - 1] >= 'a' &&
+            column[i - 1] <= 'z' && k + 2 < n) {
+            out[k++] = ' ';
+            ch = (char)(ch - 'A' + 'a');
+        }
+        if (ch == ' ' && (k == 0 || out[k - 1] == ' '))
+            continue;
+        out[k++] = ch;
+    }
+    while (k > 0 && out[k - 1] == ' ')
+        k--;
+    if (n)
+        out[k < n ? k : n - 1] = '\0';
+}
+
 /* ---- layout ----------------------------------------------------------------
  */
 
@@ -110,7 +198,8 @@ static int add_col(layout *L, const char *phrase, const char *name_fmt, ...)
     s->phrases[i] = strdup(phrase);
     if (!s->names[i] || !s->phrases[i])
         L->oom = 1;
-    s->info[i] = (feat_info){NULL, NULL, -1, 0, 0};
+    s->info[i] = (feat_info){
+        NULL, NULL, -1, 0, 0, FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN, 0, NULL};
     return (int)i;
 }
 
@@ -149,23 +238,24 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         add_col(&L, "active users in the last 30 days", "usage.users_30d");
     c->seat_util30 = add_col(&L, "share of paid seats used in the last 30 days",
                              "usage.seat_utilisation_30d");
-    c->slope12w = add_col(
-        &L, "weekly activity trend over 12 weeks (events per week, per week)",
-        "usage.trend_slope_12w");
+    c->slope12w = add_col(&L, "weekly activity trend over 12 weeks",
+                          "usage.trend_slope_12w");
     c->ratio30 = add_col(
-        &L, "activity in the last 30 days relative to the 30 days before",
+        &L, "activity in the last 30 days compared with the 30 days before",
         "usage.ratio_30d_prev30d");
-    c->days_since_activity = add_col(&L, "days since the last product activity",
-                                     "usage.days_since_last_activity");
+    c->days_since_activity =
+        add_col(&L, "last product activity", "usage.days_since_last_activity");
     for (int t = 0; t < s->ntypes; t++)
         for (int w = 0; w < FEAT_NWIN; w++) {
-            snprintf(phrase, sizeof phrase, "%s events in the last %d days",
-                     s->types[t], feat_windows[w]);
+            char human[256];
+            feat_humanise(s->types[t], human, sizeof human);
+            snprintf(phrase, sizeof phrase, "\"%s\" events in the last %d days",
+                     human, feat_windows[w]);
             c->ev_type[t * FEAT_NWIN + w] =
                 add_col(&L, phrase, "usage.events_%s_%dd", s->types[t],
                         feat_windows[w]);
         }
-    c->tenure = add_col(&L, "days as a customer", "account.tenure_days");
+    c->tenure = add_col(&L, "time as a customer", "account.tenure_days");
     c->mrr = add_col(&L, "monthly recurring revenue", "account.mrr");
     c->seats = add_col(&L, "paid seats", "account.seats");
     c->t_count30 =
@@ -181,22 +271,22 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     c->t_open = add_col(&L, "open support tickets", "tickets.open");
     c->t_awaiting = add_col(&L, "tickets still waiting for a first response",
                             "tickets.awaiting_response");
-    c->t_frt_med = add_col(&L, "median hours to first response (90 days)",
+    c->t_frt_med = add_col(&L, "median time to a first reply (90 days)",
                            "tickets.median_first_response_hours_90d");
-    c->t_res_med = add_col(&L, "median hours to resolution (90 days)",
+    c->t_res_med = add_col(&L, "median time to resolve a ticket (90 days)",
                            "tickets.median_resolution_hours_90d");
     c->t_reopens =
         add_col(&L, "ticket reopens (90 days)", "tickets.reopens_90d");
     c->t_escal =
         add_col(&L, "escalated tickets (90 days)", "tickets.escalations_90d");
-    c->t_csat_mean = add_col(&L, "average satisfaction rating (90 days, 1-5)",
+    c->t_csat_mean = add_col(&L, "average satisfaction rating (90 days)",
                              "tickets.csat_mean_90d");
-    c->t_csat_min = add_col(&L, "lowest satisfaction rating (90 days, 1-5)",
+    c->t_csat_min = add_col(&L, "lowest satisfaction rating (90 days)",
                             "tickets.csat_min_90d");
     c->t_csat_n =
         add_col(&L, "rated tickets (90 days)", "tickets.csat_count_90d");
-    c->t_days_since = add_col(&L, "days since the last support ticket",
-                              "tickets.days_since_last_ticket");
+    c->t_days_since =
+        add_col(&L, "last support ticket", "tickets.days_since_last_ticket");
     c->t_topic0 = -1;
     for (int t = 0; t < s->ntopics; t++) {
         snprintf(phrase, sizeof phrase,
@@ -210,28 +300,33 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
 
     for (int a = 0; a < s->nattrs; a++) {
         attr_def *ad = &s->attrs[a];
+        char human[256];
+        feat_humanise(ad->column, human, sizeof human);
         switch (ad->kind) {
         case ATTR_NUMERIC:
         case ATTR_BOOLEAN:
-            snprintf(phrase, sizeof phrase, "%s", ad->column);
+            snprintf(phrase, sizeof phrase, "%s", human);
             ad->col = add_col(&L, phrase, "%s", ad->prefix);
+            if (ad->col >= 0 && ad->kind == ATTR_BOOLEAN)
+                s->info[ad->col].unit = FEAT_UNIT_YESNO;
             break;
         case ATTR_DATE:
-            snprintf(phrase, sizeof phrase, "days until %s", ad->column);
+            snprintf(phrase, sizeof phrase, "%s", human);
             ad->col = add_col(&L, phrase, "%s_days_from_as_of", ad->prefix);
+            if (ad->col >= 0)
+                s->info[ad->col].unit = FEAT_UNIT_DAYS_UNTIL;
             break;
         case ATTR_CATEGORICAL:
             ad->col = (int)s->ncols;
             for (int l = 0; l < ad->nlevels; l++) {
-                snprintf(phrase, sizeof phrase, "%s is %s", ad->column,
+                snprintf(phrase, sizeof phrase, "%s is %s", human,
                          ad->levels[l]);
                 int col =
                     add_col(&L, phrase, "%s=%s", ad->prefix, ad->levels[l]);
                 if (col >= 0)
                     s->info[col].is_indicator = 1;
             }
-            snprintf(phrase, sizeof phrase, "%s is a less common value",
-                     ad->column);
+            snprintf(phrase, sizeof phrase, "%s is a less common value", human);
             int col = add_col(&L, phrase, "%s=other", ad->prefix);
             if (col >= 0)
                 s->info[col].is_indicator = 1;
@@ -243,6 +338,7 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     for (size_t i = 0; i < s->ncols; i++) {
         s->info[i].name = s->names[i];
         s->info[i].phrase = s->phrases[i];
+        feat_word(&s->info[i]);
     }
     s->info[c->ev_total[1]].prev = c->ev_total_prev30;
     s->info[c->act_days[1]].prev = c->act_days_prev30;

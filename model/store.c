@@ -1,5 +1,5 @@
-/* store.c — reads and writes vigil.models rows; the booster travels as a
- * binary bytea parameter, never as SQL text. */
+/* store.c — reads and writes vigil.models rows through core/db (so errors are
+ * classified like everywhere else); the booster travels as binary bytea. */
 #include "store.h"
 
 #include <stdio.h>
@@ -39,21 +39,19 @@ vg_code store_insert(db_conn *db, int as_of, int horizon,
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    char d[DATE_BUF], h[16];
+    char d[DATE_BUF];
     date_format(as_of, d);
-    snprintf(h, sizeof h, "%d", horizon);
-    const char *values[6] = {d, h, fj, pj, mj, (const char *)buf};
-    int lengths[6] = {0, 0, 0, 0, 0, (int)len};
-    int formats[6] = {0, 0, 0, 0, 0, 1};
-    r = PQexecParams(db_pg(db),
-                     "INSERT INTO vigil.models (as_of, horizon_days, features, "
-                     "params, metrics, booster) "
-                     "VALUES ($1::date, $2::int, $3::jsonb, $4::jsonb, "
-                     "$5::jsonb, $6::bytea) RETURNING model_id",
-                     6, NULL, values, lengths, formats, 0);
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = vg_fail(err, VG_EDB, "storing the model: %s",
-                     r ? PQresultErrorMessage(r) : PQerrorMessage(db_pg(db)));
+    const db_param values[6] = {DB_TEXT(d),  DB_INT(horizon),
+                                DB_TEXT(fj), DB_TEXT(pj),
+                                DB_TEXT(mj), DB_BYTES(buf, len)};
+    rc = db_exec_params(db,
+                        "INSERT INTO vigil.models (as_of, horizon_days, "
+                        "features, params, metrics, booster) "
+                        "VALUES ($1::date, $2::int, $3::jsonb, $4::jsonb, "
+                        "$5::jsonb, $6::bytea) RETURNING model_id",
+                        6, values, &r, err);
+    if (rc != VG_OK) {
+        vg_wrap(err, "storing the model: ");
         goto cleanup;
     }
     *model_id = atoll(PQgetvalue(r, 0, 0));
@@ -96,26 +94,23 @@ vg_code store_load(db_conn *db, long long model_id, int horizon,
                    stored_model **out, vg_error *err)
 {
     *out = NULL;
-    char id[32], h[16];
-    snprintf(id, sizeof id, "%lld", model_id);
-    snprintf(h, sizeof h, "%d", horizon);
-    const char *p[2] = {id, h};
-    /* Binary results so the booster arrives as raw bytes. */
-    PGresult *r = PQexecParams(db_pg(db),
-                               "SELECT model_id::text, (as_of - date "
-                               "'1970-01-01')::text, horizon_days::text, "
-                               " features::text, params::text, metrics::text, "
-                               "booster FROM vigil.models "
-                               "WHERE CASE WHEN $1::bigint > 0 THEN model_id = "
-                               "$1::bigint ELSE is_champion END "
-                               "ORDER BY (horizon_days = $2::int) DESC, "
-                               "created_at DESC, model_id DESC LIMIT 1",
-                               2, NULL, p, NULL, NULL, 1);
+    const db_param p[2] = {DB_INT(model_id), DB_INT(horizon)};
+    PGresult *r = NULL;
     stored_model *m = NULL;
-    vg_code rc = VG_OK;
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = vg_fail(err, VG_EDB, "loading the model: %s",
-                     r ? PQresultErrorMessage(r) : PQerrorMessage(db_pg(db)));
+    /* Binary results so the booster arrives as raw bytes; the other columns
+     * are ::text, which arrives as text. */
+    vg_code rc = db_exec_params_binary(
+        db,
+        "SELECT model_id::text, (as_of - date '1970-01-01')::text, "
+        "horizon_days::text, features::text, params::text, metrics::text, "
+        "booster FROM vigil.models "
+        "WHERE CASE WHEN $1::bigint > 0 THEN model_id = $1::bigint "
+        "ELSE is_champion END "
+        "ORDER BY (horizon_days = $2::int) DESC, created_at DESC, "
+        "model_id DESC LIMIT 1",
+        2, p, &r, err);
+    if (rc != VG_OK) {
+        vg_wrap(err, "loading the model: ");
         goto cleanup;
     }
     if (PQntuples(r) == 0) {
@@ -131,31 +126,12 @@ vg_code store_load(db_conn *db, long long model_id, int horizon,
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    /* text columns come back as their text even in binary format for ::text */
-    char buf[64];
-    int n = PQgetlength(r, 0, 0);
-    snprintf(buf, sizeof buf, "%.*s", n, PQgetvalue(r, 0, 0));
-    m->model_id = atoll(buf);
-    snprintf(buf, sizeof buf, "%.*s", PQgetlength(r, 0, 1),
-             PQgetvalue(r, 0, 1));
-    m->as_of = atoi(buf);
-    snprintf(buf, sizeof buf, "%.*s", PQgetlength(r, 0, 2),
-             PQgetvalue(r, 0, 2));
-    m->horizon_days = atoi(buf);
-    char *txt[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < 3; i++) {
-        int len = PQgetlength(r, 0, 3 + i);
-        txt[i] = malloc((size_t)len + 1);
-        if (txt[i]) {
-            memcpy(txt[i], PQgetvalue(r, 0, 3 + i), (size_t)len);
-            txt[i][len] = '\0';
-        }
-    }
-    m->features = txt[0] ? parse_json(txt[0]) : NULL;
-    m->params = txt[1] ? parse_json(txt[1]) : NULL;
-    m->metrics = txt[2] ? parse_json(txt[2]) : NULL;
-    for (int i = 0; i < 3; i++)
-        free(txt[i]);
+    m->model_id = atoll(PQgetvalue(r, 0, 0));
+    m->as_of = atoi(PQgetvalue(r, 0, 1));
+    m->horizon_days = atoi(PQgetvalue(r, 0, 2));
+    m->features = parse_json(PQgetvalue(r, 0, 3));
+    m->params = parse_json(PQgetvalue(r, 0, 4));
+    m->metrics = parse_json(PQgetvalue(r, 0, 5));
     if (!m->features || !m->params || !m->metrics) {
         rc = vg_fail(err, VG_EMODEL, "model %lld: stored JSON is unreadable",
                      m->model_id);

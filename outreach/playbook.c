@@ -143,10 +143,15 @@ static vg_code only_keys(ctx *c, json_t *obj, const char *base,
         if (!ok) {
             char path[512];
             join(path, sizeof path, base, k);
+            size_t n = 0;
+            while (allowed[n])
+                n++;
+            const char *near = cfg_closest(k, allowed, n);
             return vg_fail(c->err, VG_ECONFIG,
-                           "%s: unknown key '%s' (see README, section "
+                           "%s: unknown key '%s'%s%s%s (see README, section "
                            "Outreach)",
-                           c->origin, path);
+                           c->origin, path, near ? ": did you mean '" : "",
+                           near ? near : "", near ? "'?" : "");
         }
     }
     return VG_OK;

@@ -462,8 +462,8 @@ cleanup:
 }
 
 /* date_within names a customers column: it must exist and be a date. */
-static vg_code check_columns(db_conn *db, const vg_config *cfg,
-                             const outreach_config *oc, vg_error *err)
+vg_code outreach_check_columns(db_conn *db, const vg_config *cfg,
+                               const outreach_config *oc, vg_error *err)
 {
     for (int i = 0; i < oc->nplaybooks; i++) {
         const outreach_playbook *pb = &oc->playbooks[i];
@@ -518,6 +518,22 @@ static int json_has(json_t *arr, const char *s, int ci)
     return 0;
 }
 
+/* The specialist (index into sp) who already holds a task of the customer,
+ * from before this run (holder) or earlier in it (owners), when they are
+ * active and speak the customer's language; -1 otherwise. */
+static int owner_of(const spec *sp, int ns, json_t *owners, const char *cust,
+                    const char *holder, const char *lang)
+{
+    json_t *o = json_object_get(owners, cust);
+    int i = o ? (int)json_integer_value(o) : -1;
+    for (int k = 0; i < 0 && *holder && k < ns; k++)
+        if (strcmp(sp[k].id, holder) == 0)
+            i = k;
+    if (i >= 0 && *lang && !json_has(sp[i].languages, lang, 1))
+        i = -1;
+    return i;
+}
+
 vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
                         long *unassigned, vg_error *err)
 {
@@ -525,6 +541,7 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
     spec *sp = NULL;
     int ns = 0;
     json_t *done = json_array(), *left = json_array();
+    json_t *owners = json_object(); /* customer_id -> specialist index */
     char *done_s = NULL, *left_s = NULL;
     *assigned = *unassigned = 0;
     /* Tasks held by specialists who left (inactive or deleted) go back to
@@ -564,18 +581,38 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
         sp[i].capacity = atol(PQgetvalue(rs, i, 3));
         sp[i].load = atol(PQgetvalue(rs, i, 4));
     }
+    /* The customer's owner: whoever already holds one of their tasks. */
     rc = db_exec(db,
-                 "SELECT task_id, coalesce(reason->'customer'->>'language', "
-                 "''), coalesce(reason->'skills', '[]')::text "
-                 "FROM vigil.outreach_tasks WHERE status = 'open' "
-                 "ORDER BY priority DESC NULLS LAST, task_id",
+                 "SELECT t.task_id, coalesce(t.reason->'customer'->>"
+                 "'language', ''), coalesce(t.reason->'skills', '[]')::text, "
+                 " t.customer_id, coalesce((SELECT a.assignee FROM "
+                 " vigil.outreach_tasks a WHERE a.customer_id = t.customer_id "
+                 " AND a.status = 'assigned' ORDER BY a.assigned_at, "
+                 " a.task_id LIMIT 1), '') "
+                 "FROM vigil.outreach_tasks t WHERE t.status = 'open' "
+                 "ORDER BY t.priority DESC NULLS LAST, t.task_id",
                  0, NULL, &rt, err);
     if (rc != VG_OK)
         goto cleanup;
     for (int t = 0; t < PQntuples(rt); t++) {
         const char *id = PQgetvalue(rt, t, 0), *lang = PQgetvalue(rt, t, 1);
+        const char *cust = PQgetvalue(rt, t, 3);
         json_t *skills = json_loads(PQgetvalue(rt, t, 2), 0, NULL);
         int best = -1, speak = 0, able = 0;
+        int owner = owner_of(sp, ns, owners, cust, PQgetvalue(rt, t, 4), lang);
+        if (owner >= 0) {
+            /* One person per customer: their other tasks join the same
+             * conversation and do not count against capacity. */
+            json_array_append_new(
+                done, json_pack("{s:s, s:s, s:I, s:I, s:s}", "task_id", id,
+                                "assignee", sp[owner].id, "load_before",
+                                (json_int_t)sp[owner].load, "capacity",
+                                (json_int_t)sp[owner].capacity, "rule",
+                                "the customer's other tasks are theirs"));
+            (*assigned)++;
+            json_decref(skills);
+            continue;
+        }
         for (int i = 0; i < ns; i++) {
             /* An unknown customer language is no reason to leave a task. */
             if (*lang && !json_has(sp[i].languages, lang, 1))
@@ -605,6 +642,7 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
                           "capacity", (json_int_t)sp[best].capacity));
             sp[best].load++;
             (*assigned)++;
+            json_object_set_new(owners, cust, json_integer(best));
         } else {
             char why[512];
             char *sk = json_dumps(skills, JSON_COMPACT);
@@ -644,10 +682,10 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
         " reason = (coalesce(t.reason, '{}') - 'unassigned') || "
         " jsonb_build_object('assignment', jsonb_build_object('specialist', "
         " x.assignee, 'load_before', x.load_before, 'capacity', x.capacity, "
-        " 'rule', 'language and skills match, lowest load/capacity, then "
-        "specialist_id')) "
+        " 'rule', coalesce(x.rule, 'language and skills match, lowest "
+        "load/capacity, then specialist_id'))) "
         "FROM json_to_recordset($1::json) AS x(task_id bigint, assignee text, "
-        " load_before int, capacity int) "
+        " load_before int, capacity int, rule text) "
         "WHERE t.task_id = x.task_id AND t.status = 'open'",
         2, p1, NULL, err);
     const char *p2[1] = {left_s};
@@ -671,6 +709,7 @@ cleanup:
     free(left_s);
     json_decref(done);
     json_decref(left);
+    json_decref(owners);
     PQclear(rs);
     PQclear(rt);
     return rc;
@@ -729,7 +768,7 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
     json_t *per = json_object();
     long created = 0, updated = 0, cooling = 0, closed = 0, assigned = 0,
          unassigned = 0, queued = 0, open = 0;
-    vg_code rc = check_columns(db, cfg, oc, err);
+    vg_code rc = outreach_check_columns(db, cfg, oc, err);
     if (rc == VG_OK)
         rc = db_begin(db, err);
     if (rc != VG_OK)

@@ -17,6 +17,7 @@
 #include "core/date.h"
 #include "report/html.h"
 #include "report/svg.h"
+#include "score/drivers.h"
 #include "score/score.h"
 
 #define NTIERS SCORE_NTIERS
@@ -49,6 +50,8 @@ typedef struct rctx {
     size_t nwins;
     json_t *sections, *rows;
     char soft[VG_ERRMSG_MAX]; /* why the last try_query failed */
+    int horizon;              /* train.horizon_days: a "saved" is confirmed
+                                 when the customer stays this long */
 } rctx;
 
 void report_opts_default(report_opts *o)
@@ -220,6 +223,7 @@ static const char css_head[] =
 /* (the .tier-NAME badge rules go between the two) */
 static const char css_tail[] =
     ".terms{color:#5b6573;font-size:12px}\n"
+    ".headline{font-size:16px}\n"
     "ul.why{margin:0;padding-left:18px}\n"
     "svg.chart{max-width:100%;height:auto;display:block}\n"
     "svg .grid{stroke:#e3e7ec;stroke-width:1}\n"
@@ -300,6 +304,48 @@ static void model_line(rctx *x, vg_error *err, vg_code *rc)
     html_raw(h, ".</p>\n");
 }
 
+/* What the metrics mean, in words a support lead uses. */
+static void quality_words(rctx *x, const json_t *m, const json_t *b)
+{
+    html_buf *h = x->h;
+    const json_t *auc = json_object_get(m, "auc"),
+                 *lift = json_object_get(m, "lift_top_decile"),
+                 *base = json_object_get(m, "base_rate"),
+                 *bauc = json_object_get(b, "auc");
+    if (!json_is_number(auc))
+        return;
+    double a = json_number_value(auc);
+    const char *verdict = a >= 0.8   ? "good"
+                          : a >= 0.7 ? "useful"
+                          : a >= 0.6 ? "weak"
+                                     : "hardly better than chance";
+    html_printf(h,
+                "<p class=\"quality\">Model quality in plain words: "
+                "<b>%s</b>. Given one customer who churned and one who "
+                "stayed, the model rated the churner riskier %.0f%% of the "
+                "time (50%% is a coin toss).",
+                verdict, 100 * a);
+    if (json_is_number(lift) && json_is_number(base))
+        html_printf(h,
+                    " About %.1f in 100 customers churned within the horizon; "
+                    "among the 10%% it rated riskiest, %.1f times as many "
+                    "did.",
+                    100 * json_number_value(base), json_number_value(lift));
+    if (json_is_number(bauc))
+        html_printf(h,
+                    " The simple rule \"longest without product activity "
+                    "first\" scores %.0f%%: the model is %s.",
+                    100 * json_number_value(bauc),
+                    a > json_number_value(bauc) + 0.01 ? "better"
+                    : a < json_number_value(bauc) - 0.01
+                        ? "worse — check the data mapping"
+                        : "no better");
+    if (a < 0.6)
+        html_raw(h, " Treat the tiers as a rough guide until more history "
+                    "accumulates.");
+    html_raw(h, "</p>\n");
+}
+
 static vg_code sec_summary(rctx *x, vg_error *err)
 {
     html_buf *h = x->h;
@@ -326,11 +372,24 @@ static vg_code sec_summary(rctx *x, vg_error *err)
         set_section(x, "summary", "empty", 0);
         return VG_OK;
     }
+    /* the model's details come after the money (sec_calibration) */
+    html_raw(h, "</section>\n");
+    const json_t *m = json_object_get(x->metrics, "model");
+    set_section(x, "summary", json_is_object(m) ? "data" : "empty", 1);
+    return VG_OK;
+}
+
+/* Which model, how good in words and in figures: opens "Model quality". */
+static vg_code model_quality(rctx *x, vg_error *err)
+{
+    html_buf *h = x->h;
+    vg_code rc = VG_OK;
     model_line(x, err, &rc);
     if (rc != VG_OK)
         return rc;
     const json_t *m = json_object_get(x->metrics, "model");
     const json_t *b = json_object_get(x->metrics, "baseline");
+    quality_words(x, m, b);
     static const char *const keys[][2] = {
         {"auc", "ROC AUC"},
         {"pr_auc", "PR AUC"},
@@ -351,8 +410,7 @@ static vg_code sec_summary(rctx *x, vg_error *err)
             metric_cell(h, b, keys[i][0]);
         html_raw(h, "</tr>\n");
     }
-    html_raw(h, "</table>\n</section>\n");
-    set_section(x, "summary", json_is_object(m) ? "data" : "empty", 1);
+    html_raw(h, "</table>\n");
     return VG_OK;
 }
 
@@ -439,8 +497,20 @@ static vg_code sec_tiers(rctx *x, vg_error *err)
                     nd);
         html_text(h, x->d);
         html_raw(h, ".</p>\n");
-        svg_stacked_bars(h, "Customers per tier by score date", (size_t)nd,
-                         labels, NTIERS, tier_names, tier_colors, v);
+        if (nd == 1) {
+            /* one date: one bar with shares reads; a lone column does not */
+            char lab[NTIERS][48];
+            const char *labp[NTIERS];
+            for (int t = 0; t < NTIERS; t++) {
+                fmt_grouped(v[t], lab[t], sizeof lab[t]);
+                labp[t] = lab[t];
+            }
+            svg_share_bar(h, "tiers", "Customers per tier", NTIERS, tier_names,
+                          tier_colors, v, labp);
+        } else {
+            svg_stacked_bars(h, "Customers per tier by score date", (size_t)nd,
+                             labels, NTIERS, tier_names, tier_colors, v);
+        }
         tier_table(x, r, labels, nd);
         free(v);
         free(labels);
@@ -456,7 +526,7 @@ static vg_code sec_tiers(rctx *x, vg_error *err)
 static vg_code sec_calibration(rctx *x, vg_error *err)
 {
     html_buf *h = x->h;
-    section_open(x, "calibration", "Calibration");
+    section_open(x, "calibration", "Model quality and calibration");
     const json_t *tab = json_object_get(json_object_get(x->metrics, "model"),
                                         "calibration_table");
     size_t n = json_is_array(tab) ? json_array_size(tab) : 0;
@@ -468,6 +538,9 @@ static vg_code sec_calibration(rctx *x, vg_error *err)
         set_section(x, "calibration", "empty", 0);
         return VG_OK;
     }
+    vg_code qrc = model_quality(x, err);
+    if (qrc != VG_OK)
+        return qrc;
     if (n == 0) {
         html_printf(h,
                     "<p class=\"note\">Model #%lld stores no calibration "
@@ -528,6 +601,43 @@ static vg_code sec_calibration(rctx *x, vg_error *err)
 
 /* ---- the riskiest customers and why ------------------------------------- */
 
+/* A drivers array as a list by theme, behaviour first, each theme with its
+ * next step; 0 when there is nothing to list. */
+static int reasons_list(html_buf *h, const json_t *drivers)
+{
+    json_t *groups = drivers_by_theme(drivers);
+    size_t i, k;
+    json_t *g, *e;
+    int any = 0;
+    json_array_foreach(groups, i, g)
+    {
+        json_t *rs = json_object_get(g, "reasons");
+        if (json_array_size(rs) == 0)
+            continue;
+        html_raw(h, any ? "" : "<ul class=\"why\">");
+        html_raw(h, "<li><b>");
+        html_text(h, json_string_value(json_object_get(g, "title")));
+        html_raw(
+            h, !strcmp(json_string_value(json_object_get(g, "kind")), "profile")
+                   ? " (profile)"
+                   : "");
+        html_raw(h, ":</b> ");
+        json_array_foreach(rs, k, e)
+        {
+            html_raw(h, k ? "; " : "");
+            html_text_max(h, json_string_value(e), 300);
+        }
+        html_raw(h, "<br><span class=\"meta\">Next step: ");
+        html_text(h, json_string_value(json_object_get(g, "action")));
+        html_raw(h, "</span></li>");
+        any = 1;
+    }
+    json_decref(groups);
+    if (any)
+        html_raw(h, "</ul>");
+    return any;
+}
+
 /* Columns: customer_id, churn_risk, health, tier, drivers, name, plan, mrr. */
 static void customer_row(rctx *x, PGresult *r, int i)
 {
@@ -551,27 +661,16 @@ static void customer_row(rctx *x, PGresult *r, int i)
     html_text(h, tier);
     char g[32];
     fmt_grouped(num(r, i, 7), g, sizeof g);
-    html_printf(h, "</span></td><td class=\"num\">%s</td><td>", g);
+    html_printf(h, "</span></td><td class=\"num\">%s</td>", g);
+    fmt_grouped(num(r, i, 1) * fmax(num(r, i, 7), 0), g, sizeof g);
+    html_printf(h, "<td class=\"num\">%s</td><td>", g);
     html_text_max(h, is_null(r, i, 6) ? "" : PQgetvalue(r, i, 6), 40);
     html_raw(h, "</td><td>");
     json_error_t je;
     json_t *dr = json_loads(PQgetvalue(r, i, 4), 0, &je);
-    size_t k;
-    json_t *e;
-    int any = 0;
-    json_array_foreach(dr, k, e)
-    {
-        const char *t = json_string_value(json_object_get(e, "text"));
-        if (!t)
-            continue;
-        html_raw(h, any ? "" : "<ul class=\"why\">");
-        html_raw(h, "<li>");
-        html_text_max(h, t, 300);
-        html_raw(h, "</li>");
-        any = 1;
-    }
+    int any = reasons_list(h, dr);
     json_decref(dr);
-    html_raw(h, any ? "</ul></td></tr>\n" : "—</td></tr>\n");
+    html_raw(h, any ? "</td></tr>\n" : "—</td></tr>\n");
 }
 
 static void customer_table(rctx *x, PGresult *r, int joined)
@@ -587,9 +686,13 @@ static void customer_table(rctx *x, PGresult *r, int joined)
         html_text(h, x->d);
         html_raw(h, "</code>).</p>\n");
     }
-    html_printf(h, "<p>The %d customers with the highest churn risk on ", n);
+    html_printf(h,
+                "<p>The %d customers with the most revenue at risk (churn "
+                "risk × MRR) on ",
+                n);
     html_text(h, x->scores_d);
-    html_raw(h, ", with the strongest reasons first.");
+    html_raw(h, joined ? "" : " (by churn risk: MRR is unknown)");
+    html_raw(h, ", with their reasons by theme and a next step for each.");
     if (joined)
         html_raw(h, " Name, plan and MRR are the source table's current "
                     "values.");
@@ -597,7 +700,8 @@ static void customer_table(rctx *x, PGresult *r, int joined)
                 "class=\"num\">#</th><th>customer</th><th "
                 "class=\"num\">churn risk</th><th "
                 "class=\"num\">health</th><th>tier</th><th "
-                "class=\"num\">MRR</th><th>plan</th><th>why</th></tr>\n");
+                "class=\"num\">MRR</th><th class=\"num\">MRR at "
+                "risk</th><th>plan</th><th>why</th></tr>\n");
     for (int i = 0; i < n; i++)
         customer_row(x, r, i);
     html_raw(h, "</table>\n");
@@ -606,7 +710,7 @@ static void customer_table(rctx *x, PGresult *r, int joined)
 static vg_code sec_customers(rctx *x, vg_error *err)
 {
     html_buf *h = x->h;
-    section_open(x, "customers", "Riskiest customers");
+    section_open(x, "customers", "Customers by revenue at risk");
     if (!x->scores_d[0]) {
         html_raw(h, "<p class=\"note\">No scores yet — run <code>vigil score "
                     "--as-of ");
@@ -616,10 +720,12 @@ static vg_code sec_customers(rctx *x, vg_error *err)
         return VG_OK;
     }
     const db_param p[2] = {DB_TEXT(x->scores_d), DB_INT(x->o->top_customers)};
+    /* Revenue at risk first: a support lead calls the account that can
+     * cost the most, not the riskiest ten-dollar one. */
     const char *fmt = "SELECT s.customer_id, s.churn_risk, s.health, s.tier, "
                       "s.drivers::text, %s FROM vigil.scores s %s%s%s "
                       "WHERE s.as_of = $1::date "
-                      "ORDER BY s.churn_risk DESC, s.customer_id "
+                      "ORDER BY %s s.churn_risk DESC, s.customer_id "
                       "LIMIT $2::int";
     /* The source table's name is quoted SQL, never a parameter. */
     size_t need = strlen(fmt) + strlen(x->customers_tbl) + 256;
@@ -628,7 +734,8 @@ static vg_code sec_customers(rctx *x, vg_error *err)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     snprintf(q, need, fmt, "c.name::text, c.plan::text, c.mrr::text",
              "LEFT JOIN ", x->customers_tbl,
-             " c ON c.customer_id::text = s.customer_id");
+             " c ON c.customer_id::text = s.customer_id",
+             "s.churn_risk * greatest(coalesce(c.mrr::float8, 0), 0) DESC,");
     PGresult *r = NULL;
     vg_code rc = try_query(x, q, 2, p, &r, err);
     int joined = r != NULL;
@@ -637,7 +744,7 @@ static vg_code sec_customers(rctx *x, vg_error *err)
         html_raw(h, "<p class=\"note\">Names, plans and MRR are missing: ");
         html_text_max(h, x->soft, 300);
         html_raw(h, "</p>\n");
-        snprintf(q, need, fmt, "NULL::text, NULL::text, NULL::text", "", "",
+        snprintf(q, need, fmt, "NULL::text, NULL::text, NULL::text", "", "", "",
                  "");
         rc = try_query(x, q, 2, p, &r, err);
     }
@@ -966,6 +1073,337 @@ static vg_code sec_topics(rctx *x, const char *alert_ids, vg_error *err)
     return VG_OK;
 }
 
+/* ---- MRR at risk by tier: what the lead reads first --------------------- */
+
+/* Rows in tier_names order: customers, MRR, MRR at risk (risk x MRR). */
+static void revenue_table(rctx *x, const double *cnt, const double *mrr,
+                          const double *risk)
+{
+    html_buf *h = x->h;
+    double tm = 0, tr = 0;
+    for (int t = 0; t < NTIERS; t++)
+        tm += mrr[t], tr += risk[t];
+    char a[48], b[48];
+    fmt_grouped(tr, a, sizeof a);
+    fmt_grouped(tm, b, sizeof b);
+    html_printf(h,
+                "<p class=\"headline\"><b>%s</b> of <b>%s</b> monthly "
+                "recurring revenue is at risk (%.1f%%): the sum over "
+                "customers of churn risk × MRR, what churn within %d days "
+                "would cost if nobody acts.</p>\n",
+                a, b, tm > 0 ? 100 * tr / tm : 0, x->horizon);
+    const char *labels[NTIERS];
+    char lab[NTIERS][48];
+    for (int t = 0; t < NTIERS; t++) {
+        fmt_grouped(risk[t], lab[t], sizeof lab[t]);
+        labels[t] = lab[t];
+    }
+    svg_share_bar(h, "mrr", "MRR at risk by tier", NTIERS, tier_names,
+                  tier_colors, risk, labels);
+    html_raw(h, "<table class=\"revenue\">\n<tr><th>tier</th><th "
+                "class=\"num\">customers</th><th class=\"num\">MRR</th><th "
+                "class=\"num\">MRR at risk</th><th class=\"num\">share of "
+                "MRR at risk</th></tr>\n");
+    for (int t = NTIERS - 1; t >= 0; t--) {
+        html_printf(h, "<tr><td><span class=\"tier tier-%s\">%s</span></td>",
+                    tier_names[t], tier_names[t]);
+        fmt_grouped(cnt[t], a, sizeof a);
+        html_printf(h, "<td class=\"num\">%s</td>", a);
+        fmt_grouped(mrr[t], a, sizeof a);
+        html_printf(h, "<td class=\"num\">%s</td>", a);
+        fmt_grouped(risk[t], a, sizeof a);
+        html_printf(h, "<td class=\"num\">%s</td>", a);
+        num_td(h, "%.1f%%", tr > 0 ? 100 * risk[t] / tr : NAN);
+        html_raw(h, "</tr>\n");
+    }
+    html_raw(h, "</table>\n");
+}
+
+static vg_code sec_revenue(rctx *x, vg_error *err)
+{
+    html_buf *h = x->h;
+    section_open(x, "revenue", "MRR at risk by tier");
+    if (!x->scores_d[0]) {
+        html_raw(h, "<p class=\"note\">No scores yet — run <code>vigil score "
+                    "--as-of ");
+        html_text(h, x->d);
+        html_raw(h, "</code>.</p>\n</section>\n");
+        set_section(x, "revenue", "empty", 0);
+        return VG_OK;
+    }
+    const char *fmt =
+        "SELECT s.tier, count(*), sum(c.mrr), sum(s.churn_risk * c.mrr) "
+        "FROM vigil.scores s LEFT JOIN LATERAL (SELECT greatest(coalesce("
+        " c.mrr::float8, 0), 0) AS mrr FROM %s c WHERE c.customer_id::text "
+        " = s.customer_id LIMIT 1) c ON true WHERE s.as_of = $1::date "
+        "GROUP BY s.tier";
+    size_t need = strlen(fmt) + strlen(x->customers_tbl) + 1;
+    char *q = malloc(need);
+    if (!q)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    snprintf(q, need, fmt, x->customers_tbl);
+    const db_param p[1] = {DB_TEXT(x->scores_d)};
+    PGresult *r = NULL;
+    vg_code rc = try_query(x, q, 1, p, &r, err);
+    free(q);
+    if (rc != VG_OK)
+        return rc;
+    double cnt[NTIERS] = {0}, mrr[NTIERS] = {0}, risk[NTIERS] = {0};
+    int n = r ? PQntuples(r) : 0;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < NTIERS; t++)
+            if (!strcmp(PQgetvalue(r, i, 0), tier_names[t])) {
+                cnt[t] = num(r, i, 1);
+                mrr[t] = num(r, i, 2);
+                risk[t] = num(r, i, 3);
+            }
+    if (!r)
+        note_failed(x, "the customers' MRR");
+    else
+        revenue_table(x, cnt, mrr, risk);
+    PQclear(r);
+    html_raw(h, "</section>\n");
+    set_section(x, "revenue", !r ? "error" : n ? "data" : "empty", n);
+    return VG_OK;
+}
+
+/* ---- biggest movers since last week ------------------------------------- */
+
+/* Columns: customer_id, name, previous date, risk before, risk now, tier
+ * before, tier now, drivers before, drivers now, mrr. */
+static void mover_row(rctx *x, PGresult *r, int i)
+{
+    html_buf *h = x->h;
+    html_raw(h, "<tr><td>");
+    html_text_max(h, PQgetvalue(r, i, 0), 80);
+    if (!is_null(r, i, 1) && PQgetvalue(r, i, 1)[0]) {
+        html_raw(h, "<br><span class=\"meta\">");
+        html_text_max(h, PQgetvalue(r, i, 1), 80);
+        html_raw(h, "</span>");
+    }
+    char g[48];
+    fmt_grouped(num(r, i, 9), g, sizeof g);
+    html_printf(h, "</td><td class=\"num\">%.0f%% → %.0f%%</td><td>",
+                100 * num(r, i, 3), 100 * num(r, i, 4));
+    html_text(h, PQgetvalue(r, i, 5));
+    html_raw(h, " → ");
+    html_text(h, PQgetvalue(r, i, 6));
+    html_printf(h, "</td><td class=\"num\">%s</td><td>", g);
+    json_t *before = json_loads(PQgetvalue(r, i, 7), 0, NULL);
+    json_t *now = json_loads(PQgetvalue(r, i, 8), 0, NULL);
+    json_t *ch = drivers_changes(PQgetvalue(r, i, 2), num(r, i, 3),
+                                 PQgetvalue(r, i, 5), before ? before : now,
+                                 num(r, i, 4), PQgetvalue(r, i, 6), now);
+    json_t *added = json_object_get(ch, "new");
+    size_t k;
+    json_t *e;
+    json_array_foreach(added, k, e)
+    {
+        html_raw(h, k ? "; " : "new: ");
+        html_text_max(h, json_string_value(e), 300);
+    }
+    if (json_array_size(added) == 0)
+        html_raw(h, "same reasons, stronger");
+    json_decref(ch);
+    json_decref(before);
+    json_decref(now);
+    html_raw(h, "</td></tr>\n");
+}
+
+static vg_code sec_movers(rctx *x, vg_error *err)
+{
+    html_buf *h = x->h;
+    section_open(x, "movers", "Biggest movers since last week");
+    if (!x->scores_d[0]) {
+        html_raw(h, "<p class=\"note\">No scores yet.</p>\n</section>\n");
+        set_section(x, "movers", "empty", 0);
+        return VG_OK;
+    }
+    /* last week: the latest score date at least 7 days before, else the
+     * earliest one in the week before */
+    const char *fmt =
+        "WITH p AS (SELECT coalesce((SELECT max(as_of) FROM vigil.scores "
+        " WHERE as_of <= $1::date - 7), (SELECT min(as_of) FROM vigil.scores "
+        " WHERE as_of < $1::date AND as_of > $1::date - 7)) AS d) "
+        "SELECT s.customer_id, %s, p.d::text, ps.churn_risk, s.churn_risk, "
+        " ps.tier, s.tier, coalesce(ps.drivers, '[]')::text, "
+        " coalesce(s.drivers, '[]')::text, %s "
+        "FROM p JOIN vigil.scores ps ON ps.as_of = p.d "
+        "JOIN vigil.scores s ON s.as_of = $1::date AND s.customer_id = "
+        " ps.customer_id %s%s%s "
+        "WHERE s.churn_risk > ps.churn_risk "
+        "ORDER BY s.churn_risk - ps.churn_risk DESC, s.customer_id LIMIT 10";
+    size_t need = strlen(fmt) + strlen(x->customers_tbl) + 256;
+    char *q = malloc(need);
+    if (!q)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    snprintf(q, need, fmt, "c.name::text", "c.mrr::float8",
+             "LEFT JOIN LATERAL (SELECT * FROM ", x->customers_tbl,
+             " c WHERE c.customer_id::text = s.customer_id LIMIT 1) c ON true");
+    const db_param p[1] = {DB_TEXT(x->scores_d)};
+    PGresult *r = NULL;
+    vg_code rc = try_query(x, q, 1, p, &r, err);
+    if (rc == VG_OK && !r) {
+        snprintf(q, need, fmt, "NULL::text", "NULL::float8", "", "", "");
+        rc = try_query(x, q, 1, p, &r, err);
+    }
+    free(q);
+    if (rc != VG_OK)
+        return rc;
+    int n = r ? PQntuples(r) : 0;
+    if (!r) {
+        note_failed(x, "vigil.scores");
+    } else if (n == 0) {
+        html_raw(h, "<p class=\"note\">No customer's risk rose since the "
+                    "score a week earlier (or there is no earlier score "
+                    "yet).</p>\n");
+    } else {
+        html_raw(h, "<p>Customers whose churn risk rose most since ");
+        html_text(h, PQgetvalue(r, 0, 2));
+        html_raw(h, ", and the reasons that are new.</p>\n<table "
+                    "class=\"movers\">\n<tr><th>customer</th><th "
+                    "class=\"num\">churn risk</th><th>tier</th><th "
+                    "class=\"num\">MRR</th><th>what changed</th></tr>\n");
+        for (int i = 0; i < n; i++)
+            mover_row(x, r, i);
+        html_raw(h, "</table>\n");
+    }
+    PQclear(r);
+    html_raw(h, "</section>\n");
+    set_section(x, "movers", !r ? "error" : n ? "data" : "empty", n);
+    return VG_OK;
+}
+
+/* ---- the outreach queue: load and outcomes ------------------------------ */
+
+/* Tasks as they were at D: made by D, closed only if closed before D+1. */
+#define TASKS_AT_D                                                             \
+    "(SELECT t.*, t.closed_at IS NOT NULL AND t.closed_at < $1::date + 1 "     \
+    " AS closed FROM vigil.outreach_tasks t WHERE coalesce(t.as_of, "          \
+    " t.created_at::date) <= $1::date)"
+
+static void queue_load(rctx *x, PGresult *r)
+{
+    html_buf *h = x->h;
+    int n = PQntuples(r);
+    html_raw(h, "<table class=\"load\">\n<tr><th>specialist</th><th "
+                "class=\"num\">holding</th><th class=\"num\">capacity</th>"
+                "<th class=\"num\">overdue</th></tr>\n");
+    for (int i = 0; i < n; i++) {
+        html_raw(h, "<tr><td>");
+        html_text_max(h, PQgetvalue(r, i, 0), 80);
+        html_printf(h,
+                    "</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
+                    "<td class=\"num\">%s</td></tr>\n",
+                    PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                    PQgetvalue(r, i, 3));
+    }
+    html_raw(h, "</table>\n");
+}
+
+/* Columns: open, unassigned, overdue, closed in 90 days, claimed saves,
+ * claimed MRR, confirmed, confirmed MRR, lost, lost MRR, pending. */
+static void queue_outcomes(rctx *x, PGresult *r)
+{
+    html_buf *h = x->h;
+    char a[48], b[48];
+    html_printf(h,
+                "<p class=\"headline\">Open tasks: <b>%s</b> (%s unassigned, "
+                "%s overdue). Closed in the 90 days before: %s.</p>\n",
+                PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+                PQgetvalue(r, 0, 3));
+    html_raw(h, "<table class=\"outcomes\">\n<tr><th>saves</th><th "
+                "class=\"num\">tasks</th><th class=\"num\">MRR</th></tr>\n");
+    static const char *const rows[] = {
+        "claimed by specialists (outcome saved)",
+        "confirmed: still a customer %d days later",
+        "lost: canceled within %d days", "too early to tell"};
+    for (int i = 0; i < 4; i++) {
+        fmt_grouped(num(r, 0, 4 + 2 * i), a, sizeof a);
+        if (i < 3)
+            fmt_grouped(num(r, 0, 5 + 2 * i), b, sizeof b);
+        else
+            snprintf(b, sizeof b, "—");
+        html_raw(h, "<tr><td>");
+        html_printf(h, rows[i], x->horizon);
+        html_printf(h,
+                    "</td><td class=\"num\">%s</td><td class=\"num\">%s"
+                    "</td></tr>\n",
+                    a, b);
+    }
+    html_raw(h, "</table>\n");
+}
+
+static vg_code sec_queue(rctx *x, vg_error *err)
+{
+    html_buf *h = x->h;
+    section_open(x, "queue", "Outreach queue: load and outcomes");
+    const char *fmt =
+        "SELECT count(*) FILTER (WHERE NOT closed), "
+        " count(*) FILTER (WHERE NOT closed AND (assignee IS NULL OR "
+        "  assigned_at >= $1::date + 1)), "
+        " count(*) FILTER (WHERE NOT closed AND due_at < $1::date), "
+        " count(*) FILTER (WHERE closed AND closed_at >= $1::date - 90), "
+        " count(*) FILTER (WHERE sv), coalesce(sum(mrr) FILTER (WHERE sv), "
+        "  0), count(*) FILTER (WHERE sv AND ok), coalesce(sum(mrr) FILTER "
+        "  (WHERE sv AND ok), 0), count(*) FILTER (WHERE sv AND lost), "
+        "  coalesce(sum(mrr) FILTER (WHERE sv AND lost), 0), "
+        " count(*) FILTER (WHERE sv AND NOT ok AND NOT lost) "
+        "FROM (SELECT t.*, closed AND outcome = 'saved' AS sv, "
+        " closed_at + make_interval(days => $2::int) <= $1::date AND "
+        "  (c.canceled_at IS NULL OR c.canceled_at >= closed_at + "
+        "  make_interval(days => $2::int)) AS ok, "
+        " coalesce(c.canceled_at < least(closed_at + make_interval(days => "
+        "  $2::int), $1::date) AND c.canceled_at >= t.created_at, false) AS "
+        "  lost FROM " TASKS_AT_D " t LEFT JOIN LATERAL (SELECT "
+        "  c.canceled_at::timestamptz AS canceled_at FROM %s c WHERE "
+        "  c.customer_id::text = t.customer_id LIMIT 1) c ON true) z";
+    size_t need = strlen(fmt) + strlen(x->customers_tbl) + 1;
+    char *q = malloc(need);
+    if (!q)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    snprintf(q, need, fmt, x->customers_tbl);
+    const db_param p[2] = {DB_TEXT(x->d), DB_INT(x->horizon)};
+    PGresult *r = NULL, *load = NULL;
+    vg_code rc = try_query(x, q, 2, p, &r, err);
+    free(q);
+    if (rc == VG_OK && r)
+        rc = try_query(
+            x,
+            "SELECT coalesce(s.name, s.specialist_id), count(t.task_id), "
+            " s.daily_capacity, count(t.task_id) FILTER (WHERE t.due_at < "
+            " $1::date) FROM vigil.specialists s LEFT JOIN " TASKS_AT_D
+            " t ON t.assignee = s.specialist_id AND NOT t.closed AND "
+            " t.assigned_at < $1::date + 1 WHERE s.active GROUP BY "
+            " s.specialist_id, s.name, s.daily_capacity ORDER BY 2 DESC, "
+            " s.specialist_id",
+            1, p, &load, err);
+    if (rc != VG_OK) {
+        PQclear(r);
+        return rc;
+    }
+    long long total =
+        r ? atoll(PQgetvalue(r, 0, 0)) + atoll(PQgetvalue(r, 0, 3)) : 0;
+    if (!r) {
+        note_failed(x, "the outreach tasks");
+    } else if (total == 0 && !(load && PQntuples(load) > 0)) {
+        html_raw(h, "<p class=\"note\">No outreach tasks yet — run "
+                    "<code>vigil outreach --as-of ");
+        html_text(h, x->d);
+        html_raw(h, "</code> after adding specialists with <code>vigil "
+                    "specialists add</code>.</p>\n");
+    } else {
+        queue_outcomes(x, r);
+        if (load && PQntuples(load) > 0)
+            queue_load(x, load);
+    }
+    PQclear(r);
+    PQclear(load);
+    html_raw(h, "</section>\n");
+    set_section(x, "queue", !r ? "error" : total ? "data" : "empty", total);
+    return VG_OK;
+}
+
 /* ---- the whole page ----------------------------------------------------- */
 
 static vg_code build(rctx *x, vg_error *err)
@@ -977,12 +1415,20 @@ static vg_code build(rctx *x, vg_error *err)
         page_open(x);
         rc = sec_summary(x, err);
     }
+    /* money first, then who to call, what moved, the team; the model's
+     * own charts after */
+    if (rc == VG_OK)
+        rc = sec_revenue(x, err);
+    if (rc == VG_OK)
+        rc = sec_customers(x, err);
+    if (rc == VG_OK)
+        rc = sec_movers(x, err);
+    if (rc == VG_OK)
+        rc = sec_queue(x, err);
     if (rc == VG_OK)
         rc = sec_tiers(x, err);
     if (rc == VG_OK)
         rc = sec_calibration(x, err);
-    if (rc == VG_OK)
-        rc = sec_customers(x, err);
     if (rc == VG_OK)
         rc = query_alerts(x, &alerts, err);
     if (rc == VG_OK) {
@@ -1049,6 +1495,7 @@ vg_code report_write(db_conn *db, const vg_config *cfg, const vg_log *lg,
     x.db = db;
     x.lg = lg;
     x.o = o;
+    x.horizon = cfg->train_horizon_days;
     date_format(o->as_of, x.d);
     int in_tx = 0;
     vg_code rc = VG_OK;

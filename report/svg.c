@@ -185,7 +185,9 @@ void svg_calibration(html_buf *b, const char *title, size_t n,
 void svg_day_bars(html_buf *b, const char *title, int first_day, size_t ndays,
                   const double *counts, const unsigned char *mark)
 {
-    const double W = 320, H = 52, T = 4, B = 6;
+    /* below the 42-unit plot: the first and last dates, so a reader knows
+     * which days the bars are without hovering */
+    const double W = 320, H = 66, T = 4, B = 20;
     const double ph = H - T - B;
     double mx = 0;
     for (size_t i = 0; i < ndays; i++)
@@ -213,6 +215,65 @@ void svg_day_bars(html_buf *b, const char *title, int first_day, size_t ndays,
     }
     html_printf(b,
                 "<line class=\"base\" x1=\"0\" y1=\"%.1f\" x2=\"%.0f\" "
-                "y2=\"%.1f\"/>\n</svg>\n",
+                "y2=\"%.1f\"/>\n",
                 T + ph + 0.5, W, T + ph + 0.5);
+    if (ndays > 0) {
+        char d0[DATE_BUF], d1[DATE_BUF];
+        date_format(first_day, d0);
+        date_format(first_day + (int)ndays - 1, d1);
+        html_printf(b,
+                    "<text x=\"0\" y=\"%.1f\" class=\"tick\">%s</text>\n"
+                    "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" "
+                    "class=\"tick\">%s</text>\n",
+                    T + ph + 15, d0, W, T + ph + 15, d1);
+    }
+    html_raw(b, "</svg>\n");
+}
+
+void svg_share_bar(html_buf *b, const char *cls, const char *title,
+                   size_t nseries, const char *const *series_names,
+                   const char *const *colors, const double *values,
+                   const char *const *value_labels)
+{
+    const double W = 720, H = 78, L = 8, R = 8, T = 8, BH = 28;
+    const double pw = W - L - R;
+    double total = 0;
+    for (size_t s = 0; s < nseries; s++)
+        total += values[s] > 0 ? values[s] : 0;
+    open_svg(b, cls, W, H, title);
+    double x = L, lx = L;
+    for (size_t s = 0; s < nseries; s++) {
+        double v = values[s] > 0 ? values[s] : 0;
+        double w = total > 0 ? pw * v / total : 0;
+        if (w > 0) {
+            html_raw(b, "<rect class=\"seg-");
+            html_text(b, series_names[s]);
+            html_printf(b,
+                        "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                        "height=\"%.1f\" fill=\"%s\"><title>",
+                        x, T, w, BH, colors[s]);
+            html_text(b, series_names[s]);
+            html_raw(b, ": ");
+            html_text(b, value_labels ? value_labels[s] : "");
+            html_printf(b, " (%.1f%%)</title></rect>\n", 100 * v / total);
+            x += w;
+        }
+        /* the legend names every series, empty ones too */
+        html_printf(b,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" "
+                    "height=\"12\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" "
+                    "class=\"legend\">",
+                    lx, T + BH + 14, colors[s], lx + 16, T + BH + 24);
+        html_text(b, series_names[s]);
+        html_raw(b, " ");
+        html_text(b, value_labels ? value_labels[s] : "");
+        html_printf(b, " (%.0f%%)</text>\n", total > 0 ? 100 * v / total : 0);
+        lx += pw / (double)(nseries ? nseries : 1);
+    }
+    if (total <= 0)
+        html_printf(b,
+                    "<rect class=\"grid\" x=\"%.1f\" y=\"%.1f\" "
+                    "width=\"%.1f\" height=\"%.1f\" fill=\"none\"/>\n",
+                    L, T, pw, BH);
+    html_raw(b, "</svg>\n");
 }

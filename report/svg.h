@@ -29,8 +29,19 @@ void svg_calibration(html_buf *b, const char *title, size_t n,
 
 /* Daily counts as small bars from first_day (a day number), ndays long;
  * days with mark[i] set get a shaded band behind them (an alert's window).
- * mark may be NULL. Scaled to its own maximum. */
+ * mark may be NULL. Scaled to its own maximum; the first and last dates
+ * are written under the bars. */
 void svg_day_bars(html_buf *b, const char *title, int first_day, size_t ndays,
                   const double *counts, const unsigned char *mark);
+
+/* One horizontal bar split by share of values[s] (negative as 0), with a
+ * legend giving each series' value_labels[s] (may be NULL) and share: what
+ * one date's composition looks like (a stacked-bar chart of one date reads
+ * as a single block). The svg has class "chart <cls>"; segments
+ * "seg-<series name>". */
+void svg_share_bar(html_buf *b, const char *cls, const char *title,
+                   size_t nseries, const char *const *series_names,
+                   const char *const *colors, const double *values,
+                   const char *const *value_labels);
 
 #endif

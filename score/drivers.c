@@ -1,5 +1,6 @@
 /* drivers.c — wording of drivers: compare a value with the customer's own
- * previous window when there is one, else with the typical customer. */
+ * previous window when there is one, else with the typical customer; round
+ * by unit; keep only the reasons that are warning signs; group by theme. */
 #include "drivers.h"
 
 #include <math.h>
@@ -7,22 +8,173 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- numbers ---------------------------------------------------------------
+ */
+
+/* An integer with thousands separators: 12345 -> "12,345". */
+static void fmt_int(double v, char *buf, size_t n)
+{
+    char digits[64];
+    snprintf(digits, sizeof digits, "%.0f", fabs(v));
+    size_t len = strlen(digits), k = 0;
+    char out[96];
+    if (v < 0 && round(v) != 0)
+        out[k++] = '-';
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = '\0';
+    snprintf(buf, n, "%s", out);
+}
+
+/* A plain quantity: whole numbers and values of 10 or more without decimals,
+ * small fractions with two significant digits. */
 static void fmt_num(double v, char *buf, size_t n)
 {
     if (isnan(v))
         snprintf(buf, n, "unknown");
-    else if (fabs(v - round(v)) < 1e-6 && fabs(v) < 1e12)
-        snprintf(buf, n, "%.0f", v);
-    else if (fabs(v) >= 10)
-        snprintf(buf, n, "%.0f", v);
+    else if (fabs(v - round(v)) < 1e-6 || fabs(v) >= 10)
+        fmt_int(v, buf, n);
     else
         snprintf(buf, n, "%.2g", v);
+}
+
+/* One decimal, dropped when it is zero: 2.0 -> "2", 2.46 -> "2.5". */
+static void fmt_1dp(double v, char *buf, size_t n)
+{
+    double r = round(v * 10) / 10;
+    if (fabs(r - round(r)) < 1e-9)
+        snprintf(buf, n, "%.0f", r);
+    else
+        snprintf(buf, n, "%.1f", r);
+}
+
+/* A span of days: "less than a day", "1 day", "45 days", "5 months",
+ * "2.5 years". */
+static void fmt_span(double days, char *buf, size_t n)
+{
+    char y[32];
+    if (days < 1)
+        snprintf(buf, n, "less than a day");
+    else if (days < 1.5)
+        snprintf(buf, n, "1 day");
+    else if (days < 60)
+        snprintf(buf, n, "%.0f days", round(days));
+    else if (days < 730) {
+        snprintf(buf, n, "%.0f months", round(days / 30.44));
+    } else {
+        fmt_1dp(days / 365.25, y, sizeof y);
+        snprintf(buf, n, "%s years", y);
+    }
+}
+
+void drivers_format_value(const feat_info *fi, double v, char *buf, size_t n)
+{
+    char a[64];
+    if (isnan(v)) {
+        snprintf(buf, n, "none on record");
+        return;
+    }
+    switch (fi->unit) {
+    case FEAT_UNIT_COUNT:
+        fmt_int(round(v), buf, n);
+        return;
+    case FEAT_UNIT_DAYS_AGO:
+        if (fi->cap > 0 && v >= fi->cap)
+            snprintf(buf, n, "over %.0f days ago", fi->cap - 1);
+        else if (v < 1)
+            snprintf(buf, n, "within the last day");
+        else {
+            fmt_span(v, a, sizeof a);
+            snprintf(buf, n, "%s ago", a);
+        }
+        return;
+    case FEAT_UNIT_DURATION:
+        fmt_span(v, buf, n);
+        return;
+    case FEAT_UNIT_DAYS_UNTIL:
+        if (fabs(v) < 0.5)
+            snprintf(buf, n, "today");
+        else {
+            fmt_span(fabs(v), a, sizeof a);
+            snprintf(buf, n, v > 0 ? "in %s" : "%s ago", a);
+        }
+        return;
+    case FEAT_UNIT_HOURS:
+        if (v < 1)
+            snprintf(buf, n, "under an hour");
+        else if (v < 1.5)
+            snprintf(buf, n, "1 hour");
+        else if (v < 48)
+            snprintf(buf, n, "%.0f hours", round(v));
+        else
+            snprintf(buf, n, "%.0f days", round(v / 24));
+        return;
+    case FEAT_UNIT_SHARE:
+        if (v > 0 && v < 0.005)
+            snprintf(buf, n, "under 1%%");
+        else
+            snprintf(buf, n, "%.0f%%", round(v * 100));
+        return;
+    case FEAT_UNIT_MONEY:
+        fmt_int(round(v), a, sizeof a);
+        snprintf(buf, n, "%s a month", a);
+        return;
+    case FEAT_UNIT_RATING:
+        fmt_1dp(v, a, sizeof a);
+        snprintf(buf, n, "%s of 5", a);
+        return;
+    case FEAT_UNIT_SLOPE:
+        if (fabs(v) < 0.5)
+            snprintf(buf, n, "flat");
+        else {
+            fmt_int(round(fabs(v)), a, sizeof a);
+            snprintf(buf, n, "%s by %s events a week, each week",
+                     v < 0 ? "falling" : "rising", a);
+        }
+        return;
+    case FEAT_UNIT_YESNO:
+        snprintf(buf, n, "%s", v >= 0.5 ? "yes" : "no");
+        return;
+    case FEAT_UNIT_NUMBER:
+    default:
+        fmt_num(v, buf, n);
+        return;
+    }
+}
+
+/* ---- one reason ------------------------------------------------------------
+ */
+
+static int same_value(const feat_info *fi, double a, double b)
+{
+    if (fi->cap > 0 && a >= fi->cap && b >= fi->cap)
+        return 1;
+    /* equal once rounded for people: "6 hours" vs "6 hours" is no news */
+    char x[96], y[96];
+    drivers_format_value(fi, a, x, sizeof x);
+    drivers_format_value(fi, b, y, sizeof y);
+    return strcmp(x, y) == 0;
+}
+
+const char *drivers_direction(const feat_info *fi, double value, double prev,
+                              double typical)
+{
+    double ref = !isnan(prev) ? prev : typical;
+    if (fi->is_indicator || fi->worse == FEAT_WORSE_UNKNOWN || isnan(value) ||
+        isnan(ref))
+        return "fact";
+    if (same_value(fi, value, ref))
+        return "typical";
+    return (value - ref) * (double)fi->worse > 0 ? "worse" : "better";
 }
 
 void drivers_text(const feat_info *fi, double value, double prev,
                   double typical, char *buf, size_t n)
 {
-    char a[32], b[32];
+    char a[96], b[96];
     if (fi->is_indicator) {
         const char *is = strstr(fi->phrase, " is ");
         if (value >= 0.5 || !is)
@@ -32,30 +184,89 @@ void drivers_text(const feat_info *fi, double value, double prev,
                      fi->phrase, is + 4);
         return;
     }
+    drivers_format_value(fi, value, a, sizeof a);
     if (isnan(value)) {
-        snprintf(buf, n, "%s: none on record", fi->phrase);
+        snprintf(buf, n, "%s: %s", fi->phrase, a);
         return;
     }
-    fmt_num(value, a, sizeof a);
-    if (fi->cap > 0 && value >= fi->cap)
-        snprintf(a, sizeof a, "over %.0f", fi->cap - 1);
     if (!isnan(prev)) {
-        fmt_num(prev, b, sizeof b);
-        if (value < prev)
-            snprintf(buf, n, "%s fell from %s to %s", fi->phrase, b, a);
-        else if (value > prev)
-            snprintf(buf, n, "%s rose from %s to %s", fi->phrase, b, a);
-        else
+        drivers_format_value(fi, prev, b, sizeof b);
+        if (same_value(fi, value, prev))
             snprintf(buf, n, "%s stayed at %s", fi->phrase, a);
+        else if (value < prev)
+            snprintf(buf, n, "%s fell from %s to %s", fi->phrase, b, a);
+        else
+            snprintf(buf, n, "%s rose from %s to %s", fi->phrase, b, a);
         return;
     }
-    if (!isnan(typical)) {
-        fmt_num(typical, b, sizeof b);
+    /* A date's "typical" distance is no comparison anyone makes. */
+    if (!isnan(typical) && fi->unit != FEAT_UNIT_DAYS_UNTIL) {
+        drivers_format_value(fi, typical, b, sizeof b);
         snprintf(buf, n, "%s: %s (typical customer: %s)", fi->phrase, a, b);
         return;
     }
     snprintf(buf, n, "%s: %s", fi->phrase, a);
 }
+
+/* ---- themes ----------------------------------------------------------------
+ */
+
+typedef struct theme_def {
+    const char *theme, *title, *action;
+} theme_def;
+
+static const theme_def themes[] = {
+    {"adoption", "Adoption",
+     "Book a usage review: show the workflows they use less and offer a "
+     "training session for their team."},
+    {"support_friction", "Support friction",
+     "Review their open and recent tickets with the support lead and agree a "
+     "fix date with the customer."},
+    {"satisfaction", "Satisfaction",
+     "Call about their low-rated tickets: acknowledge what went wrong and say "
+     "what changes."},
+    {"onboarding", "Onboarding",
+     "Check their onboarding: confirm setup is complete and book a kickoff or "
+     "training call."},
+    {"commercial", "Commercial",
+     "Prepare the renewal conversation: recap the value they got and check "
+     "plan and seat fit."},
+};
+
+static const theme_def *theme_find(const char *theme)
+{
+    for (size_t i = 0; theme && i < sizeof themes / sizeof *themes; i++)
+        if (strcmp(themes[i].theme, theme) == 0)
+            return &themes[i];
+    return NULL;
+}
+
+const char *drivers_action(const char *theme)
+{
+    const theme_def *t = theme_find(theme);
+    return t ? t->action
+             : "Review the account with its owner and decide on a check-in.";
+}
+
+const char *drivers_theme_title(const char *theme)
+{
+    const theme_def *t = theme_find(theme);
+    return t ? t->title : "Other";
+}
+
+const char *drivers_theme_for(const feat_info *fi, double value)
+{
+    const char *theme = fi->theme ? fi->theme : "other";
+    /* Onboarding is about the first months; a long tenure is an account
+     * fact the renewal conversation uses. */
+    if (!strcmp(theme, "onboarding") && fi->unit == FEAT_UNIT_DURATION &&
+        value >= DRIVERS_ONBOARDING_DAYS)
+        return "commercial";
+    return theme;
+}
+
+/* ---- a row's reasons -------------------------------------------------------
+ */
 
 json_t *drivers_for_row(const feat_spec *spec, const float *x,
                         const float *contrib, size_t ncols,
@@ -77,10 +288,16 @@ json_t *drivers_for_row(const feat_spec *spec, const float *x,
             int dup = 0;
             for (int q = 0; q < np; q++)
                 dup |= picked[q] == j;
-            if (dup)
+            if (dup || (best >= 0 && !(contrib[j] > contrib[best])))
                 continue;
-            if (best < 0 || contrib[j] > contrib[best])
-                best = (long)j;
+            const feat_info *fi = feat_spec_info(spec, j);
+            double prev = fi->prev >= 0 ? x[fi->prev] : NAN;
+            const char *dir =
+                drivers_direction(fi, x[j], prev, typical ? typical[j] : NAN);
+            /* better or typical: the model's interaction, not advice */
+            if (strcmp(dir, "worse") != 0 && strcmp(dir, "fact") != 0)
+                continue;
+            best = (long)j;
         }
         if (best < 0)
             break;
@@ -92,9 +309,10 @@ json_t *drivers_for_row(const feat_spec *spec, const float *x,
         const feat_info *fi = feat_spec_info(spec, j);
         double v = x[j];
         double prev = fi->prev >= 0 ? x[fi->prev] : NAN;
+        double typ = typical ? typical[j] : NAN;
         char text[512];
-        drivers_text(fi, v, prev, typical ? typical[j] : NAN, text,
-                     sizeof text);
+        drivers_text(fi, v, prev, typ, text, sizeof text);
+        const char *theme = drivers_theme_for(fi, v);
         json_t *val = isnan(v) ? json_string("unknown")
                                : json_real(round(v * 1000) / 1000);
         if (!val) {
@@ -104,13 +322,155 @@ json_t *drivers_for_row(const feat_spec *spec, const float *x,
         /* NULL when out of memory or when a text is not UTF-8 (a name from
          * the source cut mid-character): that driver is left out rather than
          * failing the whole score. */
-        json_t *o = json_pack("{s:s, s:o, s:f, s:s}", "feature", fi->name,
-                              "value", val, "effect",
-                              round(contrib[j] * 10000) / 10000, "text", text);
+        json_t *o = json_pack(
+            "{s:s, s:o, s:f, s:s, s:s, s:s, s:s, s:s}", "feature", fi->name,
+            "value", val, "effect", round(contrib[j] * 10000) / 10000, "text",
+            text, "theme", theme, "kind", fi->profile ? "profile" : "behaviour",
+            "direction", drivers_direction(fi, v, prev, typ), "action",
+            drivers_action(theme));
         if (o && json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;
         }
     }
     return arr;
+}
+
+/* ---- reading ---------------------------------------------------------------
+ */
+
+json_t *drivers_by_theme(const json_t *drivers)
+{
+    json_t *out = json_array();
+    if (!out)
+        return NULL;
+    /* two passes: behaviour, then profile; themes in order of first
+     * (strongest) appearance */
+    for (int pass = 0; pass < 2; pass++) {
+        const char *want = pass == 0 ? "behaviour" : "profile";
+        size_t i;
+        json_t *d;
+        json_array_foreach(drivers, i, d)
+        {
+            const char *kind = json_string_value(json_object_get(d, "kind"));
+            const char *theme = json_string_value(json_object_get(d, "theme"));
+            const char *text = json_string_value(json_object_get(d, "text"));
+            if (!kind)
+                kind = "behaviour";
+            if (!theme)
+                theme = "other";
+            if (strcmp(kind, want) != 0 || !text)
+                continue;
+            json_t *g = NULL;
+            size_t gi;
+            json_t *e;
+            json_array_foreach(out, gi, e)
+            {
+                if (!strcmp(json_string_value(json_object_get(e, "theme")),
+                            theme) &&
+                    !strcmp(json_string_value(json_object_get(e, "kind")),
+                            kind))
+                    g = e;
+            }
+            if (!g) {
+                g = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "theme", theme,
+                              "title", drivers_theme_title(theme), "kind", kind,
+                              "action", drivers_action(theme), "reasons");
+                if (!g || json_array_append_new(out, g) != 0) {
+                    json_decref(out);
+                    return NULL;
+                }
+            }
+            json_array_append_new(json_object_get(g, "reasons"),
+                                  json_string(text));
+        }
+    }
+    return out;
+}
+
+static int has_feature(const json_t *drivers, const char *feature)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(drivers, i, d)
+    {
+        const char *f = json_string_value(json_object_get(d, "feature"));
+        if (f && feature && strcmp(f, feature) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* texts of a's reasons whose feature b does not have */
+static json_t *missing_from(const json_t *a, const json_t *b)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *d;
+    json_array_foreach(a, i, d)
+    {
+        const char *f = json_string_value(json_object_get(d, "feature"));
+        const char *t = json_string_value(json_object_get(d, "text"));
+        if (out && t && !has_feature(b, f))
+            json_array_append_new(out, json_string(t));
+    }
+    return out;
+}
+
+static void tier_words(const char *tier, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", tier ? tier : "unscored");
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+}
+
+static void join_texts(const json_t *arr, char *buf, size_t n)
+{
+    size_t i, k = 0;
+    json_t *e;
+    buf[0] = '\0';
+    json_array_foreach(arr, i, e)
+    {
+        int w = snprintf(buf + k, n - k, "%s%s", i ? "; " : "",
+                         json_string_value(e));
+        if (w < 0 || (size_t)w >= n - k)
+            break;
+        k += (size_t)w;
+    }
+}
+
+json_t *drivers_changes(const char *prev_as_of, double prev_risk,
+                        const char *prev_tier, const json_t *prev_drivers,
+                        double risk, const char *tier, const json_t *drivers)
+{
+    if (!prev_drivers)
+        return NULL;
+    json_t *added = missing_from(drivers, prev_drivers);
+    json_t *gone = missing_from(prev_drivers, drivers);
+    char text[2048], tb[32], ta[32], list[900];
+    tier_words(prev_tier, tb, sizeof tb);
+    tier_words(tier, ta, sizeof ta);
+    long pb = lround(prev_risk * 100), pa = lround(risk * 100);
+    const char *since = prev_as_of ? prev_as_of : "the previous score";
+    int k = pa == pb ? snprintf(text, sizeof text,
+                                "risk unchanged at %ld%% since %s", pa, since)
+                     : snprintf(text, sizeof text,
+                                "risk %s from %ld%% to %ld%% since %s",
+                                pa > pb ? "up" : "down", pb, pa, since);
+    if (k > 0 && strcmp(tb, ta) != 0)
+        k += snprintf(text + k, sizeof text - (size_t)k, " (%s to %s)", tb, ta);
+    if (k > 0 && json_array_size(added) > 0 && (size_t)k < sizeof text) {
+        join_texts(added, list, sizeof list);
+        k += snprintf(text + k, sizeof text - (size_t)k, "; new: %s", list);
+    }
+    if (k > 0 && json_array_size(gone) > 0 && (size_t)k < sizeof text) {
+        join_texts(gone, list, sizeof list);
+        snprintf(text + k, sizeof text - (size_t)k, "; no longer: %s", list);
+    }
+    return json_pack("{s:s?, s:f, s:f, s:s?, s:s?, s:o, s:o, s:s}",
+                     "previous_as_of", prev_as_of, "risk_before", prev_risk,
+                     "risk_now", risk, "tier_before", prev_tier, "tier_now",
+                     tier, "new", added ? added : json_array(), "gone",
+                     gone ? gone : json_array(), "text", text);
 }

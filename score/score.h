@@ -22,6 +22,17 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
 vg_code score_riskiest(db_conn *db, const char *as_of, int n, json_t **rows,
                        vg_error *err);
 
+/* One customer as of day as_of: *out (caller owns) is {"customer_id",
+ * "as_of", "customer": the source row (name, plan, mrr, language,
+ * created_at, canceled_at, active) or null, "scores": the `n` latest scores
+ * on or before as_of, newest first, each {as_of, churn_risk, health, tier,
+ * model_id, drivers, themes (drivers_by_theme), changes (drivers_changes
+ * against the score before it, absent for the first)}}. VG_EUSAGE when the
+ * id is neither in the source nor scored. Read-only. */
+vg_code score_customer(db_conn *db, const vg_config *cfg,
+                       const char *customer_id, int as_of, int n, json_t **out,
+                       vg_error *err);
+
 /* Health 0..100 from a calibrated risk: round(100 * (1 - sqrt(risk))).
  * The square root spreads the low risks most customers have. */
 int score_health(double risk);

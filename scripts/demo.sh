@@ -30,18 +30,30 @@ echo
 "$vigil" topics
 echo
 # A demo support team (languages and skills route the outreach tasks).
-psql "$VIGIL_DSN" -Xq -v ON_ERROR_STOP=1 -c "
-  INSERT INTO vigil.specialists (specialist_id, name, email, languages, skills, daily_capacity)
-  VALUES ('ana', 'Ana', 'ana@example.com', '{en,es}', '{}', 12),
-         ('jonas', 'Jonas', 'jonas@example.com', '{de,en}', '{}', 12),
-         ('claire', 'Claire', 'claire@example.com', '{fr,en}', '{}', 10),
-         ('sam', 'Sam', 'sam@example.com', '{en}', '{}', 10)
-  ON CONFLICT (specialist_id) DO NOTHING"
+for who in "ana Ana en,es 12" "jonas Jonas de,en 12" "claire Claire fr,en 10" "sam Sam en 10"; do
+  set -- $who
+  # a second run finds them: keep them active
+  "$vigil" specialists add "$1" --name "$2" --email "$1@example.com" \
+    --languages "$3" --capacity "$4" >/dev/null 2>&1 ||
+    "$vigil" specialists update "$1" --active >/dev/null
+done
+"$vigil" specialists list
+echo
 "$vigil" outreach
+echo
+echo "the outreach queue, most valuable first:"
+"$vigil" tasks list --limit 8
+echo
+# The account with the most revenue at risk, as a specialist sees it.
+top=$(psql "$VIGIL_DSN" -XAtq -c "
+  SELECT s.customer_id FROM vigil.scores s JOIN public.customers c USING (customer_id)
+   WHERE s.as_of = (SELECT max(as_of) FROM vigil.scores)
+   ORDER BY s.churn_risk * coalesce(c.mrr, 0) DESC, s.customer_id LIMIT 1")
+"$vigil" customer "$top" --limit 5
 echo
 mkdir -p "$root/.vigil"
 "$vigil" report --out "$root/.vigil/report.html"
 echo
 echo "report: $root/.vigil/report.html"
-echo "explore: psql \"$VIGIL_DSN\" -c 'SELECT * FROM vigil.outreach_queue LIMIT 5'"
+echo "explore: $vigil customer ID, $vigil tasks list, $vigil tasks show ID"
 echo "stop the private server: scripts/pg.sh stop"

@@ -72,7 +72,8 @@ start)
     -o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB -c work_mem=256MB -c maintenance_work_mem=512MB -c max_wal_size=4GB -c max_parallel_workers_per_gather=2" \
     start >/dev/null || { tail -20 "$log" >&2; exit 1; }
   as_owner "$pgbin/psql" -h "$sock" -p $port -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
-SELECT 'CREATE ROLE vigil_app LOGIN SUPERUSER' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname='vigil_app') \gexec
+SELECT 'CREATE ROLE vigil_app LOGIN CREATEDB' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname='vigil_app') \gexec
+ALTER ROLE vigil_app NOSUPERUSER CREATEDB;
 SELECT 'CREATE DATABASE vigil OWNER vigil_app' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname='vigil') \gexec
 SQL
   dsn

@@ -2,6 +2,7 @@
  * output, and the vigil.job_runs row around every job. */
 #include "service/cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,11 @@
 #include <time.h>
 
 #include "core/date.h"
+#include "core/freshness.h"
+#include "features/doctor.h"
 #include "core/jobrun.h"
 #include "core/migrate.h"
+#include "service/jobsig.h"
 
 vg_code cli_load_config(cli *c, vg_error *err)
 {
@@ -97,6 +101,55 @@ vg_code cli_connect(cli *c, db_conn **db, int need_schema, vg_error *err)
     return rc;
 }
 
+/* The guard rail against a wrong date, in the one place every job passes
+ * (inside its ledger row, so a refused scheduled run says why). Jobs that
+ * read no source data as of a date (deliver) are not checked. A missing
+ * source relation or column is kept in *missing, not raised here: the job
+ * may fail for a reason that comes first (no model), and if it fails on
+ * the source, *missing says what to create instead of the bare SQL. */
+static vg_code date_guard(cli *c, db_conn *db, const char *job, int as_of,
+                          vg_error *missing, vg_error *err)
+{
+    static const char *const dated[] = {"train", "score", "topics", "outreach",
+                                        "daily"};
+    for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++) {
+        if (strcmp(job, dated[i]))
+            continue;
+        vg_code rc = doctor_require(db, &c->cfg, missing);
+        if (rc == VG_EDATA)
+            return VG_OK; /* nothing to judge the date by */
+        if (rc == VG_OK && !c->force)
+            rc = fresh_check(db, c->cfg.source_schema, job, as_of, date_today(),
+                             err);
+        else if (rc != VG_OK)
+            *err = *missing;
+        return rc;
+    }
+    return VG_OK;
+}
+
+/* What a command-line run does first: close the rows of runs whose
+ * process died (their session lock is gone), so the ledger never shows a
+ * dead run as running. serve sweeps for its own children. */
+static void sweep_abandoned(cli *c, db_conn *db)
+{
+    int closed = 0;
+    vg_error e;
+    vg_error_clear(&e);
+    if (jobrun_sweep(db, NULL, 0, &closed, &e) != VG_OK)
+        log_warn(&c->log, "could not close abandoned runs: %s", e.msg);
+    else if (closed > 0)
+        log_info(&c->log, "closed %d abandoned run(s) in vigil.job_runs",
+                 closed);
+}
+
+/* score and daily both replace a date's scores: one at a time per date. */
+static const char *exclusive_work(const char *job)
+{
+    return strcmp(job, "score") == 0 || strcmp(job, "daily") == 0 ? "score"
+                                                                  : NULL;
+}
+
 vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                     cli_job_body body, void *arg, json_t **summary,
                     vg_error *err)
@@ -104,20 +157,58 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
     char d[DATE_BUF];
     date_format(as_of, d);
     long long run_id = c->run_id;
-    vg_code rc = run_id > 0
-                     ? jobrun_attach(db, run_id, job, d, err)
-                     : jobrun_start(db, job, d, c->scheduled_for, &run_id, err);
+    const char *excl = exclusive_work(job);
+    if (run_id <= 0)
+        sweep_abandoned(c, db);
+    vg_code rc = excl ? jobrun_exclusive(db, excl, d, err) : VG_OK;
     if (rc != VG_OK)
         return rc;
+    rc = run_id > 0 ? jobrun_attach(db, run_id, job, d, err)
+                    : jobrun_start(db, job, d, c->scheduled_for, &run_id, err);
+    if (rc != VG_OK) {
+        if (excl)
+            jobrun_exclusive_end(db, excl, d);
+        return rc;
+    }
     c->log.job = job;
     double t0 = cli_now_s();
+    /* serve stops its children itself and records their end */
+    jobsig *sig = c->run_id <= 0 ? jobsig_start(db) : NULL;
     rc =
         db_set_job(db, job, run_id,
                    strcmp(job, "train") == 0 ? c->cfg.db_train_statement_timeout
                                              : c->cfg.db_statement_timeout,
                    err);
+    vg_error missing;
+    vg_error_clear(&missing);
+    if (rc == VG_OK)
+        rc = date_guard(c, db, job, as_of, &missing, err);
+    if (rc == VG_OK)
+        rc = jobrun_tag(db, run_id, err);
     if (rc == VG_OK)
         rc = body(c, db, arg, summary, err);
+    int got = jobsig_stop(sig);
+    const char *status = rc == VG_OK ? "ok" : "failed";
+    if (got && rc == VG_OK) {
+        log_warn(&c->log,
+                 "%s arrived after the run's work was committed: "
+                 "recorded as done",
+                 got == SIGINT ? "SIGINT" : "SIGTERM");
+    } else if (got) {
+        /* Whatever error the interruption gave the body, the run was
+         * canceled and its transaction rolled back. */
+        db_rollback(db);
+        json_decref(*summary);
+        *summary = NULL;
+        rc = vg_fail(err, VG_ECANCELED,
+                     "canceled by %s; nothing of this run was kept",
+                     got == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
+        status = "canceled";
+    } else if ((rc == VG_EDB || rc == VG_EDATA) && missing.code != VG_OK) {
+        *err = missing; /* what to create, rather than the SQL error */
+        rc = missing.code;
+    }
+    jobrun_tag(db, 0, NULL);
     if (*summary) {
         json_object_set_new(*summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));
@@ -126,12 +217,14 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
     }
     vg_error e2;
     vg_error_clear(&e2);
-    if (jobrun_finish(db, run_id, rc == VG_OK ? "ok" : "failed", *summary,
+    if (jobrun_finish(db, run_id, status, *summary,
                       rc == VG_OK ? NULL : err->msg, &e2) != VG_OK)
         log_warn(&c->log, "could not record the run in vigil.job_runs: %s",
                  e2.msg);
     if (c->run_id <= 0) /* serve holds the lease of the runs it claimed */
         jobrun_release(db, run_id);
+    if (excl)
+        jobrun_exclusive_end(db, excl, d);
     c->log.job = NULL;
     if (*summary)
         json_object_set_new(*summary, "run_id", json_integer(run_id));

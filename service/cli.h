@@ -30,6 +30,9 @@ typedef struct cli {
      * of inserting one. Such a child exits 75 (EX_TEMPFAIL) when the
      * database was unavailable, so serve retries it. 0 otherwise. */
     long long run_id;
+    /* --force of a job command: run even for a date after today or after
+     * the newest source data (core/freshness.h). */
+    int force;
 } cli;
 
 typedef int (*cmd_fn)(cli *c, int argc, char **argv, vg_error *err);
@@ -70,6 +73,17 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
 
 /* Prints a job's summary for people (db is still open, for extra detail). */
 typedef void (*cli_print_fn)(db_conn *db, const json_t *summary);
+
+/* The option every job command (train, score, topics, outreach, daily)
+ * accepts, for its getopt table and its --help text. */
+#define CLI_FORCE_OPTION                                                       \
+    {                                                                          \
+        "force", no_argument, 0, 'F'                                           \
+    }
+#define CLI_FORCE_HELP                                                         \
+    "--force runs even for a date after today or more than a day after the "   \
+    "newest\nsource data (refused otherwise: such results look current but "   \
+    "describe nothing).\n"
 
 /* What every job command does once its options are parsed: connect (schema
  * required), run body inside a vigil.job_runs row, print the summary as one

@@ -81,12 +81,13 @@ static void print_daily(db_conn *db, const json_t *summary)
            *ou = json_object_get(summary, "outreach");
     printf("daily run as of %s\n",
            json_string_value(json_object_get(summary, "as_of")));
-    if (json_object_get(sc, "skipped"))
+    /* a string: why the step was skipped (an object: dirty rows) */
+    if (json_is_string(json_object_get(sc, "skipped")))
         printf("  score:    skipped (%s)\n",
                json_string_value(json_object_get(sc, "skipped")));
     else
         printf("  score:    %lld customers scored\n", jint(sc, "scored"));
-    if (json_object_get(tp, "skipped"))
+    if (json_is_string(json_object_get(tp, "skipped")))
         printf("  topics:   skipped (%s)\n",
                json_string_value(json_object_get(tp, "skipped")));
     else
@@ -104,6 +105,7 @@ int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"replay", no_argument, 0, 'p'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -111,6 +113,8 @@ int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
             as_of_s = optarg;
         else if (o == 'p')
             a.replay = 1;
+        else if (o == 'F')
+            c->force = 1;
         else if (o == 'j')
             json = 1;
         else
@@ -124,7 +128,8 @@ int cmd_daily(cli *c, int argc, char **argv, vg_error *err)
 }
 
 const char cmd_daily_usage[] =
-    "usage: vigil [global options] daily [--as-of D] [--replay] [--json]\n\n"
+    "usage: vigil [global options] daily [--as-of D] [--replay] [--force] "
+    "[--json]\n\n"
     "Run score, topics and outreach for D (default today, UTC) in that order, "
     "as one\n"
     "job in vigil.job_runs. Each step replaces its own results for D in its "
@@ -138,4 +143,4 @@ const char cmd_daily_usage[] =
     "it (see `vigil topics --help`). The JSON summary nests each step's "
     "summary under \"score\", "
     "\"topics\"\n"
-    "and \"outreach\".\n";
+    "and \"outreach\".\n" CLI_FORCE_HELP;

@@ -13,6 +13,7 @@
 #include "outreach/playbook.h"
 #include "outreach/queue.h"
 #include "outreach/tasks.h"
+#include "score/drivers.h"
 
 static long long jnum(const json_t *o, const char *k)
 {
@@ -50,11 +51,14 @@ int cmd_outreach(cli *c, int argc, char **argv, vg_error *err)
     int json = 0;
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (o == 'a')
             as_of_s = optarg;
+        else if (o == 'F')
+            c->force = 1;
         else if (o == 'j')
             json = 1;
         else
@@ -71,23 +75,145 @@ int cmd_outreach(cli *c, int argc, char **argv, vg_error *err)
 /* ---- tasks -----------------------------------------------------------------
  */
 
+static const char *jstr(const json_t *o, const char *k, const char *dflt)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : dflt;
+}
+
+/* "2026-12-07T09:00:00+00:00" -> "2026-12-07" */
+static void day_of(const char *ts, char *out, size_t n)
+{
+    snprintf(out, n, "%.10s", ts && *ts ? ts : "-");
+}
+
 static void print_task_line(json_t *t)
 {
-    const char *who = json_string_value(json_object_get(t, "assignee"));
-    const char *why = json_string_value(json_object_get(t, "unassigned"));
-    const char *outcome = json_string_value(json_object_get(t, "outcome"));
-    const char *summary = json_string_value(json_object_get(t, "summary"));
-    printf("%6lld  %-9s %-10s %9.1f  %-16s %-10s %s", jnum(t, "task_id"),
-           json_string_value(json_object_get(t, "status")), who ? who : "-",
-           json_number_value(json_object_get(t, "priority")),
-           json_string_value(json_object_get(t, "playbook")),
-           json_string_value(json_object_get(t, "customer_id")),
-           summary ? summary : "");
+    const char *why = jstr(t, "unassigned", NULL);
+    const char *outcome = jstr(t, "outcome", NULL);
+    char due[16], name[25];
+    day_of(jstr(t, "due_at", NULL), due, sizeof due);
+    snprintf(name, sizeof name, "%s", jstr(t, "customer_name", ""));
+    /* a cut name must not end mid-character */
+    size_t len = strlen(name);
+    if (len == sizeof name - 1) {
+        while (len > 0 && ((unsigned char)name[len - 1] & 0xC0) == 0x80)
+            len--;
+        if (len > 0 && ((unsigned char)name[len - 1] & 0x80))
+            len--;
+        name[len] = '\0';
+    }
+    printf("%6lld  %-9s %-10s %-10s %-24s %10.0f  %-16s %-10s %s",
+           jnum(t, "task_id"), jstr(t, "status", "?"), jstr(t, "assignee", "-"),
+           jstr(t, "customer_id", "?"), name,
+           json_number_value(json_object_get(t, "mrr")),
+           jstr(t, "playbook", "?"), due, jstr(t, "summary", ""));
+    if (jnum(t, "customer_active_tasks") > 1)
+        printf(" (+%lld more for this customer)",
+               jnum(t, "customer_active_tasks") - 1);
     if (outcome)
         printf(" -> %s", outcome);
     else if (why)
         printf("  [unassigned: %s]", why);
     printf("\n");
+}
+
+/* One CSV field, quoted when it holds a comma, quote or line break. */
+static void csv_field(const char *v, int last)
+{
+    if (!v)
+        v = "";
+    if (strpbrk(v, ",\"\r\n")) {
+        putchar('"');
+        for (const char *p = v; *p; p++) {
+            if (*p == '"')
+                putchar('"');
+            putchar(*p);
+        }
+        putchar('"');
+    } else {
+        fputs(v, stdout);
+    }
+    putchar(last ? '\n' : ',');
+}
+
+static void print_tasks_csv(json_t *res)
+{
+    static const char *const cols[] = {
+        "task_id",       "status",     "assignee",  "customer_id",
+        "customer_name", "mrr",        "playbook",  "priority",
+        "churn_risk",    "created_at", "due_at",    "language",
+        "summary",       "outcome",    "closed_at", "unassigned"};
+    size_t nc = sizeof cols / sizeof *cols, i;
+    for (size_t c = 0; c < nc; c++)
+        csv_field(cols[c], c + 1 == nc);
+    json_t *t;
+    json_array_foreach(res, i, t)
+    {
+        for (size_t c = 0; c < nc; c++) {
+            json_t *v = json_object_get(t, cols[c]);
+            char num[64];
+            const char *s = json_string_value(v);
+            if (json_is_integer(v)) {
+                snprintf(num, sizeof num, "%lld",
+                         (long long)json_integer_value(v));
+                s = num;
+            } else if (json_is_real(v)) {
+                snprintf(num, sizeof num, "%.6g", json_real_value(v));
+                s = num;
+            }
+            csv_field(s, c + 1 == nc);
+        }
+    }
+}
+
+static void print_task_full(json_t *t)
+{
+    char due[16];
+    day_of(jstr(t, "due_at", NULL), due, sizeof due);
+    printf("task %lld  %s  playbook %s  priority %.1f  due %s\n",
+           jnum(t, "task_id"), jstr(t, "status", "?"), jstr(t, "playbook", "?"),
+           json_number_value(json_object_get(t, "priority")), due);
+    printf("customer %s (%s)  MRR %.0f  churn risk %.0f%%  language %s\n",
+           jstr(t, "customer_id", "?"), jstr(t, "customer_name", "no name"),
+           json_number_value(json_object_get(t, "mrr")),
+           100 * json_number_value(json_object_get(t, "churn_risk")),
+           jstr(t, "language", "unknown"));
+    printf("assignee %s", jstr(t, "assignee", "nobody"));
+    if (jstr(t, "unassigned", NULL))
+        printf(" (unassigned: %s)", jstr(t, "unassigned", ""));
+    if (jstr(t, "outcome", NULL))
+        printf("; closed %.10s as %s%s%s", jstr(t, "closed_at", ""),
+               jstr(t, "outcome", ""),
+               jstr(t, "outcome_note", NULL) ? ": " : "",
+               jstr(t, "outcome_note", ""));
+    printf("\n\n%s\n", jstr(t, "title", ""));
+    printf("why now: %s\n", jstr(t, "summary", ""));
+    json_t *reason = json_object_get(t, "reason");
+    json_t *groups = drivers_by_theme(json_object_get(reason, "drivers"));
+    size_t i, k;
+    json_t *g, *e;
+    if (json_array_size(groups) > 0)
+        printf("\nreasons (score of %s):\n",
+               jstr(reason, "score_as_of", "the latest score date"));
+    json_array_foreach(groups, i, g)
+    {
+        printf("  %s%s\n", jstr(g, "title", "?"),
+               !strcmp(jstr(g, "kind", ""), "profile") ? " (account profile)"
+                                                       : "");
+        json_array_foreach(json_object_get(g, "reasons"), k, e)
+            printf("    - %s\n", json_string_value(e));
+        printf("    next step: %s\n", jstr(g, "action", ""));
+    }
+    json_decref(groups);
+    json_t *others = json_object_get(t, "other_active_tasks");
+    if (json_array_size(others) > 0)
+        printf("\nthe customer's other active tasks (same owner):\n");
+    json_array_foreach(others, i, e) printf(
+        "  %6lld  %-9s %-16s %s\n", jnum(e, "task_id"), jstr(e, "status", "?"),
+        jstr(e, "playbook", "?"), jstr(e, "summary", ""));
+    if (*jstr(t, "body", ""))
+        printf("\n%s\n", jstr(t, "body", ""));
 }
 
 static vg_code parse_id(const char *s, long long *id, vg_error *err)
@@ -102,35 +228,52 @@ static vg_code parse_id(const char *s, long long *id, vg_error *err)
     return VG_OK;
 }
 
-static void print_report(json_t *res)
+static void print_report(json_t *res, int horizon)
 {
     const char *name;
     json_t *v;
-    printf("%-18s %6s %6s %8s %6s %9s %11s %6s %12s %12s\n", "playbook",
+    long long claimed = 0, confirmed = 0, lost = 0, pending = 0;
+    double m_claimed = 0, m_confirmed = 0, m_lost = 0, m_pending = 0;
+    printf("%-18s %6s %6s %8s %6s %9s %11s %8s %10s %12s %12s\n", "playbook",
            "tasks", "open", "assigned", "done", "dismissed", "auto_closed",
-           "saved", "mrr_saved", "mrr_churned");
+           "saved", "confirmed", "mrr_saved", "mrr_churned");
     json_object_foreach(res, name, v)
     {
-        printf("%-18s %6lld %6lld %8lld %6lld %9lld %11lld %6lld %12.2f "
-               "%12.2f\n",
+        printf("%-18s %6lld %6lld %8lld %6lld %9lld %11lld %8lld %10lld "
+               "%12.2f %12.2f\n",
                name, jnum(v, "tasks"), jnum(v, "open"), jnum(v, "assigned"),
                jnum(v, "done"), jnum(v, "dismissed"), jnum(v, "auto_closed"),
-               jnum(json_object_get(v, "outcomes"), "saved"),
+               jnum(v, "saved_claimed"), jnum(v, "saved_confirmed"),
                json_number_value(json_object_get(v, "mrr_saved")),
                json_number_value(json_object_get(v, "mrr_churned")));
+        claimed += jnum(v, "saved_claimed");
+        confirmed += jnum(v, "saved_confirmed");
+        lost += jnum(v, "saved_lost");
+        pending += jnum(v, "saved_pending");
+        m_claimed += json_number_value(json_object_get(v, "mrr_saved"));
+        m_confirmed +=
+            json_number_value(json_object_get(v, "mrr_saved_confirmed"));
+        m_lost += json_number_value(json_object_get(v, "mrr_saved_lost"));
+        m_pending += json_number_value(json_object_get(v, "mrr_saved_pending"));
     }
+    printf("\nsaved as claimed by specialists: %lld tasks, MRR %.0f\n"
+           "  confirmed (still a customer %d days after the task closed): "
+           "%lld, MRR %.0f\n"
+           "  lost (canceled within %d days): %lld, MRR %.0f\n"
+           "  too early to tell: %lld, MRR %.0f\n",
+           claimed, m_claimed, horizon, confirmed, m_confirmed, horizon, lost,
+           m_lost, pending, m_pending);
 }
 
-int cmd_tasks(cli *c, int argc, char **argv, vg_error *err)
+typedef struct tasks_args {
+    const char *action, *id_s, *specialist, *outcome, *note, *at, *format;
+    const char *as_of_s;
+    tasks_filter f;
+    int json, force;
+} tasks_args;
+
+static vg_code tasks_parse(int argc, char **argv, tasks_args *a, vg_error *err)
 {
-    if (argc < 2)
-        return vg_fail(err, VG_EUSAGE,
-                       "which action? list, claim, done, dismiss or report "
-                       "(see `vigil tasks --help`)");
-    const char *action = argv[1];
-    tasks_filter f = {NULL, NULL, NULL, NULL, 0};
-    const char *specialist = NULL, *outcome = NULL, *note = NULL, *at = NULL;
-    int json = 0, force = 0;
     static const struct option opts[] = {
         {"status", required_argument, 0, 's'},
         {"assignee", required_argument, 0, 'A'},
@@ -141,52 +284,61 @@ int cmd_tasks(cli *c, int argc, char **argv, vg_error *err)
         {"outcome", required_argument, 0, 'o'},
         {"note", required_argument, 0, 'n'},
         {"at", required_argument, 0, 't'},
+        {"format", required_argument, 0, 'F'},
+        {"as-of", required_argument, 0, 'a'},
         {"force", no_argument, 0, 'f'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
     int o, lim = 0;
     vg_code rc = VG_OK;
-    /* Options follow the action: parse argv from the action on. */
+    a->action = argv[1];
+    /* Options follow the action: parse argv from the action on. 0 makes
+     * glibc start over: main's scan stopped at the first non-option ('+'),
+     * and that ordering mode would stop here at the task id. */
     int sub_argc = argc - 1;
     char **sub_argv = argv + 1;
-    /* 0 makes glibc start over: main's scan stopped at the first non-option
-     * ('+'), and that ordering mode would stop here at the task id. */
     optind = 0;
     while ((o = getopt_long(sub_argc, sub_argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 's':
-            f.status = optarg;
+            a->f.status = optarg;
             break;
         case 'A':
-            f.assignee = optarg;
+            a->f.assignee = optarg;
             break;
         case 'p':
-            f.playbook = optarg;
+            a->f.playbook = optarg;
             break;
         case 'c':
-            f.customer = optarg;
+            a->f.customer = optarg;
             break;
         case 'l':
             rc = cli_parse_int_opt("--limit", optarg, 1, 1000000, &lim, err);
-            f.limit = lim;
+            a->f.limit = lim;
             break;
         case 'S':
-            specialist = optarg;
+            a->specialist = optarg;
             break;
         case 'o':
-            outcome = optarg;
+            a->outcome = optarg;
             break;
         case 'n':
-            note = optarg;
+            a->note = optarg;
             break;
         case 't':
-            at = optarg;
+            a->at = optarg;
+            break;
+        case 'F':
+            a->format = optarg;
+            break;
+        case 'a':
+            a->as_of_s = optarg;
             break;
         case 'f':
-            force = 1;
+            a->force = 1;
             break;
         case 'j':
-            json = 1;
+            a->json = 1;
             break;
         default:
             return vg_fail(err, VG_EUSAGE, "see `vigil tasks --help`");
@@ -194,28 +346,93 @@ int cmd_tasks(cli *c, int argc, char **argv, vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
-    const char *id_s = optind < sub_argc ? sub_argv[optind] : NULL;
-    if (f.status && strcmp(f.status, "open") && strcmp(f.status, "assigned") &&
-        strcmp(f.status, "done") && strcmp(f.status, "dismissed") &&
-        strcmp(f.status, "active"))
+    a->id_s = optind < sub_argc ? sub_argv[optind] : NULL;
+    const char *st = a->f.status;
+    if (st && strcmp(st, "open") && strcmp(st, "assigned") &&
+        strcmp(st, "done") && strcmp(st, "dismissed") && strcmp(st, "active") &&
+        strcmp(st, "all"))
         return vg_fail(err, VG_EUSAGE,
-                       "--status must be open, assigned, done, dismissed or "
-                       "active");
+                       "--status must be open, assigned, done, dismissed, "
+                       "active or all");
+    if (a->format && strcmp(a->format, "table") && strcmp(a->format, "csv"))
+        return vg_fail(err, VG_EUSAGE, "--format must be table or csv");
+    return VG_OK;
+}
+
+/* list: the rows, a total and a notice when the limit cut the list. */
+static vg_code tasks_print_list(db_conn *db, const tasks_args *a, json_t *res,
+                                vg_error *err)
+{
+    long total = 0;
+    vg_code rc = tasks_count(db, &a->f, &total, err);
+    if (rc != VG_OK)
+        return rc;
+    size_t shown = json_array_size(res);
+    if (a->json) {
+        json_t *w = json_pack("{s:O, s:I, s:I, s:b}", "tasks", res, "count",
+                              (json_int_t)shown, "total", (json_int_t)total,
+                              "more", (long)shown < total);
+        cli_print_json(w);
+        json_decref(w);
+        return VG_OK;
+    }
+    if (a->format && !strcmp(a->format, "csv")) {
+        print_tasks_csv(res);
+        if ((long)shown < total)
+            fprintf(stderr,
+                    "vigil tasks: %zu of %ld tasks written; --limit %ld "
+                    "writes them all\n",
+                    shown, total, total);
+        return VG_OK;
+    }
+    printf("%6s  %-9s %-10s %-10s %-24s %10s  %-16s %-10s %s\n", "task",
+           "status", "assignee", "customer", "name", "MRR", "playbook", "due",
+           "why");
+    size_t i;
+    json_t *t;
+    json_array_foreach(res, i, t) print_task_line(t);
+    printf("%zu of %ld %s task%s", shown, total,
+           a->f.status ? a->f.status : "active", total == 1 ? "" : "s");
+    if ((long)shown < total)
+        printf(" — %ld more not shown (raise --limit, filter with "
+               "--assignee/--playbook/--customer, or --format csv --limit "
+               "%ld)",
+               total - (long)shown, total);
+    printf("\n");
+    return VG_OK;
+}
+
+int cmd_tasks(cli *c, int argc, char **argv, vg_error *err)
+{
+    if (argc < 2)
+        return vg_fail(err, VG_EUSAGE,
+                       "which action? list, show, claim, done, dismiss or "
+                       "report (see `vigil tasks --help`)");
+    tasks_args a;
+    memset(&a, 0, sizeof a);
+    vg_code rc = tasks_parse(argc, argv, &a, err);
+    if (rc != VG_OK)
+        return rc;
+    const char *action = a.action;
     long long id = 0;
+    int as_of = 0;
     int is_list = !strcmp(action, "list"),
-        is_report = !strcmp(action, "report");
+        is_report = !strcmp(action, "report"),
+        is_show = !strcmp(action, "show");
+    if (is_report && (rc = cli_parse_as_of(a.as_of_s, &as_of, err)) != VG_OK)
+        return rc;
     if (!is_list && !is_report) {
         if (strcmp(action, "claim") && strcmp(action, "done") &&
-            strcmp(action, "dismiss"))
+            strcmp(action, "dismiss") && !is_show)
             return vg_fail(err, VG_EUSAGE,
-                           "unknown action '%s': list, claim, done, dismiss "
-                           "or report",
+                           "unknown action '%s': list, show, claim, done, "
+                           "dismiss or report",
                            action);
-        if ((rc = parse_id(id_s, &id, err)) != VG_OK)
+        if ((rc = parse_id(a.id_s, &id, err)) != VG_OK)
             return rc;
-        if (!strcmp(action, "claim") && !specialist)
+        if (!strcmp(action, "claim") && !a.specialist)
             return vg_fail(err, VG_EUSAGE, "claim needs --specialist ID");
-        if (!strcmp(action, "done") && !outcome)
+        if (!strcmp(action, "done") && !a.outcome)
             return vg_fail(err, VG_EUSAGE, "done needs --outcome, one of: %s",
                            tasks_outcomes());
     }
@@ -225,35 +442,32 @@ int cmd_tasks(cli *c, int argc, char **argv, vg_error *err)
     if (rc != VG_OK)
         goto cleanup;
     if (is_list)
-        rc = tasks_list(db, &f, &res, err);
+        rc = tasks_list(db, &a.f, &res, err);
     else if (is_report)
-        rc = tasks_report(db, &res, err);
+        rc = tasks_report(db, &c->cfg, as_of, &res, err);
+    else if (is_show)
+        rc = tasks_show(db, id, &res, err);
     else if (!strcmp(action, "claim"))
-        rc = tasks_claim(db, id, specialist, force, &res, err);
+        rc = tasks_claim(db, id, a.specialist, a.force, &res, err);
     else
         rc = tasks_close(db, id, !strcmp(action, "done") ? "done" : "dismissed",
-                         outcome ? outcome : "not_needed", note, at, &res, err);
+                         a.outcome ? a.outcome : "not_needed", a.note, a.at,
+                         &res, err);
     if (rc != VG_OK)
         goto cleanup;
-    if (json && json_is_array(res)) {
-        /* exactly one JSON object on stdout, as every command */
-        json_t *w = json_pack("{s:O, s:I}", "tasks", res, "count",
-                              (json_int_t)json_array_size(res));
-        cli_print_json(w);
-        json_decref(w);
-    } else if (json) {
+    const char *warning = jstr(res, "warning", NULL);
+    if (warning)
+        fprintf(stderr, "vigil tasks: warning: %s\n", warning);
+    if (is_list)
+        rc = tasks_print_list(db, &a, res, err);
+    else if (a.json)
         cli_print_json(res);
-    } else if (is_list) {
-        size_t i;
-        json_t *t;
-        printf("%6s  %-9s %-10s %9s  %-16s %-10s %s\n", "task", "status",
-               "assignee", "priority", "playbook", "customer", "why");
-        json_array_foreach(res, i, t) print_task_line(t);
-    } else if (is_report) {
-        print_report(res);
-    } else {
+    else if (is_report)
+        print_report(res, c->cfg.train_horizon_days);
+    else if (is_show)
+        print_task_full(res);
+    else
         print_task_line(res);
-    }
 cleanup:
     json_decref(res);
     db_close(db);
@@ -383,7 +597,7 @@ int cmd_deliver(cli *c, int argc, char **argv, vg_error *err)
  */
 
 const char cmd_outreach_usage[] =
-    "usage: vigil [global options] outreach [--as-of D] [--json]\n\n"
+    "usage: vigil [global options] outreach [--as-of D] [--force] [--json]\n\n"
     "Run the outreach playbooks (config outreach.playbooks, or the five "
     "defaults) as\n"
     "of D (default today, UTC): a task per customer and playbook whose "
@@ -396,30 +610,46 @@ const char cmd_outreach_usage[] =
     "specialists (language, skills, lowest load/daily_capacity) and queued "
     "for\n"
     "delivery (notify.webhook.url, rt.url). One transaction; concurrent runs "
-    "wait.\n";
+    "wait.\n" CLI_FORCE_HELP;
 
 const char cmd_tasks_usage[] =
     "usage: vigil [global options] tasks list [--status "
-    "open|assigned|done|dismissed|active]\n"
+    "open|assigned|done|dismissed|active|all]\n"
     "                 [--assignee ID] [--playbook NAME] [--customer ID] "
-    "[--limit N] [--json]\n"
+    "[--limit N]\n"
+    "                 [--format table|csv] [--json]\n"
+    "       vigil tasks show ID [--json]\n"
     "       vigil tasks claim ID --specialist ID [--force] [--json]\n"
     "       vigil tasks done ID --outcome OUTCOME [--note TEXT] [--at TIME] "
     "[--json]\n"
     "       vigil tasks dismiss ID [--outcome OUTCOME] [--note TEXT] [--at "
     "TIME] [--json]\n"
-    "       vigil tasks report [--json]\n\n"
+    "       vigil tasks report [--as-of D] [--json]\n\n"
     "The outreach queue from the command line. list shows the active queue "
     "(open and\n"
-    "assigned) by priority; claim takes a task (--force takes it from another "
-    "specialist);\n"
-    "done and dismiss close it with an outcome: saved, churned, no_answer, "
+    "assigned) by priority with the customer's name, MRR, playbook and due "
+    "date, how\n"
+    "many tasks matched and whether --limit (default 100) cut the list; "
+    "--format csv\n"
+    "writes the rows for a spreadsheet. show prints one task: why now, the "
+    "reasons by\n"
+    "theme with a next step each, and the customer's other active tasks (one "
+    "specialist\n"
+    "owns all of a customer's tasks). claim takes a task (--force takes it "
+    "from another\n"
+    "specialist; a warning names a language the specialist does not speak); "
+    "done and\n"
+    "dismiss close it with an outcome: saved, churned, no_answer, "
     "not_needed,\n"
     "declined or other (dismiss defaults to not_needed); --at records when "
     "(default now;\n"
-    "cooldowns count from it). report shows per playbook how tasks ended and "
-    "the MRR\n"
-    "of saved and churned customers.\n";
+    "cooldowns count from it). report shows per playbook how tasks ended; a "
+    "\"saved\" is\n"
+    "confirmed only when the customer is still a customer train.horizon_days "
+    "after the\n"
+    "task closed (as of D, default today), and reported apart from what "
+    "specialists\n"
+    "claimed.\n";
 
 const char cmd_deliver_usage[] =
     "usage: vigil [global options] deliver [--as-of D] [--limit N] [--wait "

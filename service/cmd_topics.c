@@ -83,6 +83,7 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
         {"replay", no_argument, 0, 'p'},
         {"backfill", required_argument, 0, 'b'},
         {"json", no_argument, 0, 'j'},
+        CLI_FORCE_OPTION,
         {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -102,6 +103,9 @@ int cmd_topics(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 'p':
             t.replay = 1;
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'b':
             rc = cli_parse_int_opt("--backfill", optarg, 1, 365, &t.backfill,
@@ -130,7 +134,7 @@ const char cmd_topics_usage[] =
     "usage: vigil [global options] topics [--as-of D] [--k N] [--refit | "
     "--incremental]\n"
     "                                    [--replay] [--backfill DAYS] "
-    "[--json]\n\n"
+    "[--force] [--json]\n\n"
     "Find recurring ticket topics among tickets created before D (default "
     "today, UTC)\n"
     "and raise, update or resolve trend alerts for D. A full re-clustering of "
@@ -153,4 +157,4 @@ const char cmd_topics_usage[] =
     "on an installation (or --backfill DAYS) first builds the alert history "
     "of the\n"
     "topics.backfill_days (60) days before D, so the feed starts with "
-    "history.\n";
+    "history.\n" CLI_FORCE_HELP;

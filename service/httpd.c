@@ -14,13 +14,50 @@
 #include "service/httpd.h"
 #include "service/routes.h"
 
+/* Database work never runs on libmicrohttpd's thread: a request for a
+ * database route is suspended and queued for one of HTTP_WORKERS threads,
+ * each with its own connection (statement_timeout 5 s), which resumes it
+ * with the answer. /healthz reads memory only: the scheduler's view and the
+ * ledger as HTTP_REFRESH_S-old at most, read by a refresher thread. */
+#define HTTP_WORKERS 3
+#define HTTP_QUEUE_MAX 64 /* queued database requests beyond it get a 503 */
+/* Slow clients hold a connection, not a thread: enough room that a few
+ * hundred of them leave space for real requests, each dropped after
+ * HTTP_IDLE_S seconds without a byte. */
+#define HTTP_MAX_CONNECTIONS 1000
+#define HTTP_IDLE_S 10
+#define HTTP_REFRESH_S 2
+
+typedef enum { R_METRICS, R_ALERTS, R_QUEUE } route_id;
+
+/* A suspended request, owned by the queue, then a worker, then the
+ * connection (con_cls) once resumed. */
+typedef struct pending {
+    struct MHD_Connection *conn;
+    route_id route;
+    json_t *args; /* the query arguments, first occurrence of each */
+    http_reply rep;
+    struct pending *next;
+} pending;
+
 struct http_server {
     struct MHD_Daemon *mhd;
     http_opts o;
     char *dsn;
-    db_conn *db; /* used only on the MHD thread */
     pthread_mutex_t mu;
-    char token[512]; /* guarded by mu */
+    char token[512];      /* guarded by mu */
+    pending *head, *tail; /* guarded by mu */
+    int queued;           /* guarded by mu */
+    int stopping;         /* guarded by mu */
+    json_t *health;       /* guarded by mu; replaced, never edited */
+    pthread_cond_t work;  /* a request queued, or stopping */
+    pthread_cond_t wake;  /* refresher: stop, or first look done */
+    pthread_t worker[HTTP_WORKERS];
+    db_conn *wdb[HTTP_WORKERS]; /* each worker's own */
+    int nworkers;
+    pthread_t refresher;
+    int have_refresher;
+    db_conn *refresh_db; /* the refresher's own connection */
     int port;
 };
 
@@ -111,6 +148,171 @@ static double mono_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static const char *json_arg(void *args, const char *name)
+{
+    return json_string_value(json_object_get(args, name));
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    (void)kind;
+    if (key && !json_object_get(cls, key))
+        json_object_set_new(cls, key, json_string(value ? value : ""));
+    return MHD_YES;
+}
+
+typedef struct worker_arg {
+    http_server *s;
+    int i;
+} worker_arg;
+
+static void *worker_loop(void *arg)
+{
+    worker_arg *wa = arg;
+    http_server *s = wa->s;
+    int i = wa->i;
+    free(wa);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->work, &s->mu);
+        pending *p = s->head;
+        if (!p)
+            break; /* stopping and nothing left */
+        s->head = p->next;
+        if (!s->head)
+            s->tail = NULL;
+        s->queued--;
+        pthread_mutex_unlock(&s->mu);
+        route_req rq = {&s->wdb[i], s->dsn,      json_arg,
+                        p->args,    s->o.status, s->o.status_ctx,
+                        &s->o.log,  NULL,        NULL};
+        if (p->route == R_METRICS)
+            routes_metrics(&rq, &p->rep);
+        else if (p->route == R_ALERTS)
+            routes_alerts(&rq, &p->rep);
+        else
+            routes_queue(&rq, &p->rep);
+        MHD_resume_connection(p->conn);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void pending_free(pending *p)
+{
+    if (!p)
+        return;
+    json_decref(p->args);
+    free(p->rep.body);
+    free(p);
+}
+
+/* Queue a database route and suspend its connection; 0 when refused
+ * (stopping, or too much queued already). */
+static int enqueue(http_server *s, struct MHD_Connection *conn, route_id r,
+                   void **con_cls)
+{
+    pending *p = calloc(1, sizeof *p);
+    if (!p || !(p->args = json_object())) {
+        free(p);
+        return 0;
+    }
+    p->conn = conn;
+    p->route = r;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg,
+                              p->args);
+    pthread_mutex_lock(&s->mu);
+    int ok = !s->stopping && s->nworkers > 0 && s->queued < HTTP_QUEUE_MAX;
+    if (ok) {
+        *con_cls = p;
+        MHD_suspend_connection(conn);
+        if (s->tail)
+            s->tail->next = p;
+        else
+            s->head = p;
+        s->tail = p;
+        s->queued++;
+        pthread_cond_signal(&s->work);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!ok)
+        pending_free(p);
+    return ok;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    pending_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static json_t *health_get(http_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    /* Only in the first moments after start: wait (1 s at most) for the
+     * refresher's first look rather than answer "not checked yet". */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    while (!s->health && s->have_refresher && !s->stopping &&
+           pthread_cond_timedwait(&s->wake, &s->mu, &until) == 0)
+        ;
+    json_t *h = json_incref(s->health);
+    pthread_mutex_unlock(&s->mu);
+    return h;
+}
+
+/* Reads the ledger every HTTP_REFRESH_S seconds on a connection of its own
+ * (statement_timeout as the routes'), so /healthz never waits for it. */
+static void *refresh_loop(void *arg)
+{
+    http_server *s = arg;
+    for (;;) {
+        route_req rq = {.db = &s->refresh_db,
+                        .dsn = s->dsn,
+                        .log = &s->o.log,
+                        .app = "vigil/http/healthz"};
+        vg_error err;
+        vg_error_clear(&err);
+        json_t *jobs = NULL;
+        vg_code rc = routes_ledger(&rq, &jobs, &err);
+        char now[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        pthread_mutex_lock(&s->mu);
+        json_t *h = json_object();
+        /* A failed look keeps the jobs last seen: say what is known. */
+        json_object_set(h, "jobs",
+                        jobs ? jobs : json_object_get(s->health, "jobs"));
+        json_object_set_new(h, "database",
+                            json_string(rc == VG_OK ? "ok" : err.msg));
+        json_object_set_new(h, "checked_at", json_string(now));
+        json_decref(s->health);
+        s->health = h;
+        pthread_cond_broadcast(&s->wake);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += HTTP_REFRESH_S;
+        while (!s->stopping &&
+               pthread_cond_timedwait(&s->wake, &s->mu, &until) == 0)
+            ;
+        int stop = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        json_decref(jobs);
+        if (stop)
+            return NULL;
+    }
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                               const char *url, const char *method,
                               const char *version, const char *upload,
@@ -126,20 +328,32 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                                                         "Authorization"))) {
         unauthorized = 1;
         routes_error(&rep, 401, "missing or wrong bearer token");
+    } else if (strcmp(url, "/healthz") == 0) {
+        json_t *h = health_get(s);
+        route_req rq = {NULL,      s->dsn,      get_arg,
+                        conn,      s->o.status, s->o.status_ctx,
+                        &s->o.log, h,           NULL};
+        routes_healthz(&rq, &rep);
+        json_decref(h);
+    } else if (*con_cls) {
+        /* resumed: a worker wrote the answer */
+        pending *p = *con_cls;
+        rep = p->rep;
+        p->rep.body = NULL;
     } else {
-        route_req rq = {&s->db,      s->dsn,          get_arg,  conn,
-                        s->o.status, s->o.status_ctx, &s->o.log};
-        if (strcmp(url, "/healthz") == 0)
-            routes_healthz(&rq, &rep);
-        else if (strcmp(url, "/metrics") == 0)
-            routes_metrics(&rq, &rep);
-        else if (strcmp(url, "/alerts") == 0)
-            routes_alerts(&rq, &rep);
-        else if (strcmp(url, "/queue") == 0)
-            routes_queue(&rq, &rep);
-        else
+        route_id r = strcmp(url, "/metrics") == 0  ? R_METRICS
+                     : strcmp(url, "/alerts") == 0 ? R_ALERTS
+                     : strcmp(url, "/queue") == 0  ? R_QUEUE
+                                                   : (route_id)-1;
+        if ((int)r < 0)
             routes_error(&rep, 404,
                          "not found: try /healthz, /metrics, /alerts, /queue");
+        else if (enqueue(s, conn, r, con_cls))
+            return MHD_YES;
+        else
+            routes_error(&rep, 503,
+                         "busy: too many database requests queued; retry in "
+                         "a second");
     }
     if (!rep.body) {
         rep.status = 500;
@@ -193,16 +407,33 @@ vg_code http_start(const http_opts *o, http_server **out, vg_error *err)
     s->o.dsn = NULL;
     s->dsn = o->dsn ? strdup(o->dsn) : NULL;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->work, NULL);
     snprintf(s->token, sizeof s->token, "%s", o->token ? o->token : "");
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (pthread_create(&s->refresher, NULL, refresh_loop, s) == 0)
+        s->have_refresher = 1;
+    for (int i = 0; i < HTTP_WORKERS; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (!wa)
+            break;
+        *wa = (worker_arg){s, i};
+        if (pthread_create(&s->worker[i], NULL, worker_loop, wa) != 0) {
+            free(wa);
+            break;
+        }
+        s->nworkers++;
+    }
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (a.v6)
         flags |= MHD_USE_IPv6;
     /* The logger goes first so MHD reports nothing on its own. */
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a.sa,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     if (!s->mhd) {
         rc = vg_fail(err, VG_EIO,
                      "cannot listen on %.200s (address in use, or not "
@@ -234,9 +465,25 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
+    /* Workers finish what is queued (each statement ends within its
+     * timeout) and resume it, before the daemon may stop. */
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->work);
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->worker[i], NULL);
     if (s->mhd)
-        MHD_stop_daemon(s->mhd); /* joins the thread */
-    db_close(s->db);
+        MHD_stop_daemon(s->mhd); /* joins its thread */
+    if (s->have_refresher)
+        pthread_join(s->refresher, NULL);
+    for (int i = 0; i < HTTP_WORKERS; i++)
+        db_close(s->wdb[i]);
+    db_close(s->refresh_db);
+    json_decref(s->health);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->mu);
     free(s->dsn);
     free(s);

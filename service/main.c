@@ -82,6 +82,7 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
         {"end", required_argument, 0, 'e'},
         {"history-days", required_argument, 0, 'h'},
         {"dirty-share", required_argument, 0, 'd'},
+        {"world", required_argument, 0, 'w'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
     int o, v = 0;
@@ -105,6 +106,9 @@ static int cmd_demo(cli *c, int argc, char **argv, vg_error *err)
         case 'h':
             rc = cli_parse_int_opt("--history-days", optarg, 120, 3650,
                                    &d.history_days, err);
+            break;
+        case 'w':
+            d.world = optarg;
             break;
         case 'd': {
             char *end;
@@ -300,6 +304,7 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
         {"lookback", required_argument, 0, 'l'},
         {"step", required_argument, 0, 's'},
         {"json", no_argument, 0, 'j'},
+        CLI_FORCE_OPTION,
         {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -318,6 +323,9 @@ static int cmd_train(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 's':
             rc = cli_parse_int_opt("--step", optarg, 1, 365, &t.step_days, err);
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'j':
             json = 1;
@@ -388,6 +396,7 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"model", required_argument, 0, 'm'},
                                          {"json", no_argument, 0, 'j'},
+                                         CLI_FORCE_OPTION,
                                          {0, 0, 0, 0}};
     int o;
     vg_code rc = VG_OK;
@@ -399,6 +408,9 @@ static int cmd_score(cli *c, int argc, char **argv, vg_error *err)
         case 'm':
             rc = cli_parse_int_opt("--model", optarg, 1, 2147483647, &model,
                                    err);
+            break;
+        case 'F':
+            c->force = 1;
             break;
         case 'j':
             json = 1;
@@ -434,14 +446,20 @@ static const command commands[] = {
      "usage: vigil [global options] demo [--customers N] [--seed S] [--end "
      "YYYY-MM-DD]\n"
      "                                  [--history-days N] [--dirty-share X] "
-     "[--json]\n\n"
+     "[--world NAME] [--json]\n\n"
      "Drop and re-create customers, usage_events and tickets in source.schema "
      "(default\n"
      "public) with a deterministic B2B SaaS company: N customers (default "
      "2000), data\n"
      "up to the day before --end (default today), a small share of dirty rows, "
      "and its\n"
-     "ground truth in schema vigil_demo_truth. Never point it at real data.\n"},
+     "ground truth in schema vigil_demo_truth. Never point it at real data.\n"
+     "--world picks what drives churn (" DEMO_WORLDS "):\n"
+     "the default saas mixes disengagement, usage collapse and support "
+     "friction;\n"
+     "the others shift the weight to failed onboarding, support friction, "
+     "price\n"
+     "increases, the main user leaving, year-end budgets or a silent fade.\n"},
     {"features", cmd_features, "compute the feature matrix as of a date",
      "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
      "FILE.csv|-] [--json]\n"
@@ -458,20 +476,22 @@ static const command commands[] = {
     {"train", cmd_train, "train a churn model as of a date",
      "usage: vigil [global options] train [--as-of D] [--horizon DAYS] "
      "[--lookback DAYS]\n"
-     "                                   [--step DAYS] [--json]\n\n"
+     "                                   [--step DAYS] [--force] [--json]\n\n"
      "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
      "the\n"
      "lookback), train XGBoost on the earlier dates, calibrate, validate on "
      "the latest\n"
      "(5-fold CV when there is one date), store the model in vigil.models and "
      "make it\n"
-     "champion when it is not worse than the current one on the same rows.\n"},
+     "champion when it is not worse than the current one on the same "
+     "rows.\n" CLI_FORCE_HELP},
     {"score", cmd_score, "score every active customer as of a date",
-     "usage: vigil [global options] score [--as-of D] [--model ID] [--json]\n\n"
+     "usage: vigil [global options] score [--as-of D] [--model ID] [--force] "
+     "[--json]\n\n"
      "Score every customer active at D with the champion model (or --model "
      "ID):\n"
      "churn_risk, health, tier and drivers, replacing D's rows in "
-     "vigil.scores.\n"},
+     "vigil.scores.\n" CLI_FORCE_HELP},
     {"backtest", cmd_backtest,
      "replay training and scoring for past dates against realised churn",
      cmd_backtest_usage},
@@ -483,12 +503,20 @@ static const command commands[] = {
      cmd_tasks_usage},
     {"deliver", cmd_deliver, "push tasks to the webhook and Request Tracker",
      cmd_deliver_usage},
+    {"customer", cmd_customer, "one customer: risk, reasons, tickets, tasks",
+     cmd_customer_usage},
+    {"specialists", cmd_specialists,
+     "add, list, update, deactivate the support team", cmd_specialists_usage},
     {"daily", cmd_daily, "score, topics and outreach in order for a date",
      cmd_daily_usage},
     {"serve", cmd_serve, "the scheduler service: scheduled jobs and HTTP",
      SERVE_USAGE},
     {"report", cmd_report, "write the self-contained HTML report as of a date",
      CMD_REPORT_USAGE},
+    {"runs", cmd_runs, "list job runs; undo what one run wrote",
+     cmd_runs_usage},
+    {"check", cmd_check, "check the source mapping before the first run",
+     cmd_check_usage},
     {"config-keys", cmd_config_keys,
      "print every configuration key as a Markdown table",
      "usage: vigil config-keys\n"},

@@ -11,6 +11,8 @@
 #include "core/date.h"
 #include "score/score.h"
 
+#define ROUTES_TIMEOUT_MS "5000"
+
 #define ISO_UTC(col)                                                           \
     "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -39,6 +41,16 @@ static db_conn *route_db(route_req *rq, vg_error *err)
     *rq->db = NULL;
     if (db_connect(rq->dsn, rq->db, err) != VG_OK)
         return NULL;
+    /* A locked table costs a request at most this long. */
+    const char *p[1] = {rq->app ? rq->app : "vigil/http"};
+    if (db_exec(*rq->db,
+                "SELECT set_config('statement_timeout', '" ROUTES_TIMEOUT_MS
+                "', false), set_config('application_name', $1, false)",
+                1, p, NULL, err) != VG_OK) {
+        db_close(*rq->db);
+        *rq->db = NULL;
+        return NULL;
+    }
     return *rq->db;
 }
 
@@ -74,13 +86,9 @@ static json_t *col_str(PGresult *r, int row, int col)
 
 /* ---- /healthz ---------------------------------------------------------- */
 
-void routes_healthz(route_req *rq, http_reply *out)
+vg_code routes_ledger(route_req *rq, json_t **jobs, vg_error *err)
 {
-    vg_error err;
-    vg_error_clear(&err);
-    json_t *jobs = json_object();
-    if (rq->status)
-        rq->status(rq->status_ctx, jobs);
+    *jobs = NULL;
     PGresult *r = NULL;
     vg_code rc = route_query(
         rq,
@@ -94,32 +102,56 @@ void routes_healthz(route_req *rq, http_reply *out)
                                           "DESC))[1] "
                                           "FROM vigil.job_runs GROUP BY job "
                                           "ORDER BY job",
-        0, NULL, &r, &err);
-    for (int i = 0; rc == VG_OK && i < PQntuples(r); i++) {
-        const char *job = PQgetvalue(r, i, 0);
-        json_t *j = json_object_get(jobs, job);
+        0, NULL, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    json_t *o = json_object();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_object_set_new(o, PQgetvalue(r, i, 0),
+                            json_pack("{s:o, s:{s:o, s:o, s:o}}",
+                                      "last_success", col_str(r, i, 1),
+                                      "last_run", "status", col_str(r, i, 2),
+                                      "scheduled_for", col_str(r, i, 3),
+                                      "error", col_str(r, i, 4)));
+    PQclear(r);
+    *jobs = o;
+    return VG_OK;
+}
+
+/* From memory only: the scheduler's view and the refresher's last look at
+ * the ledger, so a slow or locked database never delays it. */
+void routes_healthz(route_req *rq, http_reply *out)
+{
+    json_t *jobs = json_object();
+    if (rq->status)
+        rq->status(rq->status_ctx, jobs);
+    const json_t *h = rq->health;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)json_object_get(h, "jobs"), key, v)
+    {
+        json_t *j = json_object_get(jobs, key);
         if (!j) {
             j = json_object();
-            json_object_set_new(jobs, job, j);
+            json_object_set_new(jobs, key, j);
         }
-        json_object_set_new(j, "last_success", col_str(r, i, 1));
-        json_object_set_new(j, "last_run",
-                            json_pack("{s:o, s:o, s:o}", "status",
-                                      col_str(r, i, 2), "scheduled_for",
-                                      col_str(r, i, 3), "error",
-                                      col_str(r, i, 4)));
+        json_object_update(j, v);
     }
-    PQclear(r);
+    const char *db = json_string_value(json_object_get(h, "database"));
+    int ok = db && strcmp(db, "ok") == 0;
     char now[32];
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:o}", "status", rc == VG_OK ? "ok" : "degraded",
-        "time", now, "database", rc == VG_OK ? "ok" : err.msg, "jobs", jobs);
+        "{s:s, s:s, s:s, s:O, s:o}", "status", ok ? "ok" : "degraded", "time",
+        now, "database", db ? db : "not checked yet", "database_checked_at",
+        json_object_get(h, "checked_at") ? json_object_get(h, "checked_at")
+                                         : json_null(),
+        "jobs", jobs);
     /* Unhealthy when the database is out of reach: nothing can run. */
-    reply_json(out, rc == VG_OK ? 200 : 503, j);
+    reply_json(out, ok ? 200 : 503, j);
     json_decref(j);
 }
 

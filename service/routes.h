@@ -23,7 +23,17 @@ typedef struct route_req {
     http_status_fn status;
     void *status_ctx;
     const vg_log *log;
+    /* /healthz only: the refresher's last look at the ledger (owned by
+     * the caller): {"jobs": {...}, "database": "ok" | reason,
+     * "checked_at": ISO time or null} */
+    const json_t *health;
+    /* application_name of a new connection; NULL: vigil/http */
+    const char *app;
 } route_req;
+
+/* The refresher thread's query: the ledger's view of each job (last
+ * success, last run) into a new object *jobs. On an error *jobs is NULL. */
+vg_code routes_ledger(route_req *rq, json_t **jobs, vg_error *err);
 
 void routes_healthz(route_req *rq, http_reply *out);
 void routes_metrics(route_req *rq, http_reply *out);

@@ -28,6 +28,7 @@
 #include "service/httpd.h"
 #include "deliver/config.h"
 #include "outreach/playbook.h"
+#include "outreach/queue.h"
 #include "core/cron.h"
 #include "core/tz.h"
 
@@ -70,6 +71,7 @@ typedef struct serve_conf {
     int memfd; /* the validated text, handed to job children; -1: defaults */
     tz_zone *zone;
     cron_expr *expr[NJOBS]; /* NULL: job not scheduled */
+    outreach_config *oc;    /* the playbooks, for their column check */
 } serve_conf;
 
 static void conf_free(serve_conf *c)
@@ -79,6 +81,8 @@ static void conf_free(serve_conf *c)
     c->memfd = -1;
     tz_free(c->zone);
     c->zone = NULL;
+    free(c->oc);
+    c->oc = NULL;
     for (size_t i = 0; i < NJOBS; i++) {
         cron_free(c->expr[i]);
         c->expr[i] = NULL;
@@ -137,7 +141,7 @@ static vg_code conf_load(const char *path, serve_conf *c, vg_error *err)
         if (rc == VG_OK)
             rc = deliver_config_from_json(&dc, root, path, err);
         json_decref(root);
-        free(oc);
+        c->oc = oc;
         if (rc != VG_OK)
             goto cleanup;
     }
@@ -897,6 +901,20 @@ static vg_code start_http(serve *sv, const char *listen, const char *token,
     return rc;
 }
 
+/* The playbooks' source columns, on the control connection when it is up
+ * (never a new connection attempt: a down database is waited for, and the
+ * outreach job checks again when it runs). */
+static vg_code conf_check_columns(serve *sv, const serve_conf *c, vg_error *err)
+{
+    db_conn *db = sv->db;
+    if (!c->oc || !db || PQstatus(db_pg(db)) != CONNECTION_OK)
+        return VG_OK;
+    vg_code rc = outreach_check_columns(db, &c->cfg, c->oc, err);
+    if (rc == VG_ECONFIG)
+        vg_wrap(err, "%s: ", c->cfg.path);
+    return rc;
+}
+
 static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     serve *sv = w->data;
@@ -907,7 +925,10 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     serve_conf nc;
     vg_error err;
     vg_error_clear(&err);
-    if (conf_load(sv->o->config_path, &nc, &err) != VG_OK) {
+    vg_code rc = conf_load(sv->o->config_path, &nc, &err);
+    if (rc == VG_OK && (rc = conf_check_columns(sv, &nc, &err)) != VG_OK)
+        conf_free(&nc);
+    if (rc != VG_OK) {
         log_error(&sv->log,
                   "SIGHUP: configuration rejected, keeping the running one: "
                   "%s",
@@ -959,6 +980,8 @@ vg_code serve_run(const serve_opts *o, vg_error *err)
      * is waited for (the tick reconnects). */
     db_conn *db = sv_db(sv);
     if (db && (rc = migrate_require(db, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = conf_check_columns(sv, &sv->conf, err)) != VG_OK)
         goto cleanup;
 
     sv->loop = ev_default_loop(0);

@@ -52,6 +52,17 @@ int main(void)
     CHECK(strstr(err.msg, "'trian'") && strstr(err.msg, "test.json"));
     CHECK(load(&c, "{\"train\": {\"horizn_days\": 3}}", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "'train.horizn_days'") != NULL);
+    /* a misspelt key gets the nearest real one; a stranger gets none */
+    CHECK(strstr(err.msg, "did you mean 'train.horizon_days'?") != NULL);
+    CHECK(load(&c, "{\"trian\": {}}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "did you mean 'train'?") != NULL);
+    CHECK(load(&c, "{\"notfy\": {}}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "did you mean 'notify'?") != NULL);
+    CHECK(load(&c, "{\"score\": {\"tiers\": {\"critcal\": 0.5}}}", &err) ==
+          VG_ECONFIG);
+    CHECK(strstr(err.msg, "did you mean 'score.tiers.critical'?") != NULL);
+    CHECK(load(&c, "{\"zebra\": 1}", &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "did you mean") == NULL);
     /* wrong types */
     CHECK(load(&c, "{\"train\": {\"horizon_days\": \"30\"}}", &err) ==
           VG_ECONFIG);

@@ -291,6 +291,30 @@ int main(void)
     CHECK_INT_EQ(log_count(" created ") + log_count(" lost "), 4);
     CHECK_INT_EQ(log_count(" duplicate {\"text\":\"*"), 4);
 
+    /* ---- a webhook configured for the first time: no backlog ------------ */
+    testdb_exec(dsn, "DELETE FROM vigil.deliveries; "
+                     "DELETE FROM vigil.delivery_targets");
+    j = deliver(dsn, "");
+    CHECK_INT_EQ(jl(j, "queued"), 0); /* 3 open tasks and 1 alert: backlog */
+    json_decref(j);
+    /* what is created from then on is delivered */
+    testdb_exec(dsn, "UPDATE vigil.trend_alerts SET status = 'resolved' "
+                     "WHERE alert_id = 1");
+    testdb_exec(dsn,
+                "INSERT INTO vigil.outreach_tasks (customer_id, playbook, "
+                " dedupe_key, priority) VALUES ('C', 'manual', 'manual:C', 1);"
+                "INSERT INTO vigil.trend_alerts (alert_id, topic_id, "
+                " detected_at, observed, expected, customers, status) VALUES "
+                " (2, 7, '2025-03-11', 30, 4.5, 12, 'resolved'), "
+                " (3, 7, '2025-03-12', 20, 4.0, 9, 'open')");
+    j = deliver(dsn, "");
+    CHECK_INT_EQ(jl(j, "queued"), 2);
+    json_decref(j);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT string_agg(idempotency_key, ' ' "
+                                   "ORDER BY idempotency_key) FROM "
+                                   "vigil.deliveries"),
+                 "vigil-alert-3 vigil-task-4");
+
     kill(rpid, SIGKILL);
     waitpid(rpid, NULL, 0);
     remove(cfg_path);

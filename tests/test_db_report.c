@@ -128,14 +128,16 @@ static void seed_topics(const char *dsn)
         " 5, 100, NULL, 'resolved');");
 }
 
-/* The riskiest customer at D gets a hostile name and driver text. */
+/* The riskiest customer at D gets a hostile name and driver text, and the
+ * biggest MRR so the revenue-at-risk table lists them. */
 static void seed_hostile_customer(const char *dsn)
 {
     testdb_exec(
         dsn,
         "WITH top AS (SELECT customer_id FROM vigil.scores WHERE as_of = '" D
         "' ORDER BY churn_risk DESC, customer_id LIMIT 1) "
-        "UPDATE public.customers c SET name = '<img src=x onerror=alert(2)>' "
+        "UPDATE public.customers c SET name = '<img src=x onerror=alert(2)>', "
+        " mrr = 999999 "
         "FROM top WHERE c.customer_id = top.customer_id;"
         "WITH top AS (SELECT customer_id FROM vigil.scores WHERE as_of = '" D
         "' ORDER BY churn_risk DESC, customer_id LIMIT 1) "
@@ -207,6 +209,10 @@ static void check_render(const char *path)
             "<section id=\"customers\">",
             "<section id=\"topics\">",
             "<section id=\"alerts\">",
+            "<section id=\"revenue\">",
+            "<section id=\"movers\">",
+            "<section id=\"queue\">",
+            "<svg class=\"chart mrr\"",
             "<svg class=\"chart tiers\"",
             "<svg class=\"chart calibration\"",
             "<line class=\"diagonal\"",
@@ -309,7 +315,8 @@ int main(void)
     json_decref(j);
     static const char *const dates[] = {D_M14, D_M7, D, D_P7};
     for (size_t i = 0; i < 4; i++) {
-        snprintf(cmd, sizeof cmd, "--quiet score --as-of %s", dates[i]);
+        /* D_P7 is a week past the data: --force past the date guard */
+        snprintf(cmd, sizeof cmd, "--quiet score --as-of %s --force", dates[i]);
         r = cli_run(dsn, cmd);
         CHECK_INT_EQ(r->status, 0);
     }
@@ -333,6 +340,11 @@ int main(void)
     CHECK(jint(rows, "calibration") >= 2);
     CHECK_INT_EQ(jint(j, "model_id"), model);
     CHECK_STR_EQ(jstr(j, "scores_as_of"), D);
+    /* the lead's sections: money, movers; no outreach ran, so no queue */
+    CHECK_STR_EQ(jstr(sec, "revenue"), "data");
+    CHECK_STR_EQ(jstr(sec, "movers"), "data");
+    CHECK_STR_EQ(jstr(sec, "queue"), "empty");
+    CHECK(jint(rows, "movers") >= 1 && jint(rows, "movers") <= 10);
     size_t len = 0;
     html = read_all(out, &len);
     CHECK(html != NULL);
@@ -366,6 +378,23 @@ int main(void)
         CHECK_INT_EQ(count(html, "<rect class=\"alert-window\""), 10 + 6);
         snprintf(cmd, sizeof cmd, "Model <b>#%lld</b>", (long long)model);
         CHECK(strstr(html, cmd) != NULL);
+        /* MRR at risk comes first, before the customers and the model */
+        const char *rev = strstr(html, "<section id=\"revenue\">");
+        const char *cus = strstr(html, "<section id=\"customers\">");
+        const char *cal = strstr(html, "<section id=\"calibration\">");
+        CHECK(rev && cus && cal && rev < cus && cus < cal);
+        CHECK(strstr(html, "monthly recurring revenue is at risk") != NULL);
+        CHECK(strstr(html, "Model quality in plain words") != NULL);
+        /* customers by revenue at risk: the hostile big account is first */
+        const char *first =
+            cus ? strstr(cus, "<td class=\"num\">1</td>") : NULL;
+        CHECK(first && strstr(first, "&lt;img src=x") &&
+              strstr(first, "&lt;img src=x") < strstr(first, "</tr>"));
+        CHECK(strstr(html, "Next step:") != NULL);
+        CHECK(strstr(html, "since " D_M7) != NULL); /* movers: a week back */
+        /* sparklines say which days they show */
+        CHECK(strstr(html, "class=\"tick\">2025-05-02</text>") != NULL);
+        CHECK(strstr(html, "class=\"tick\">2025-05-31</text>") != NULL);
     }
 
     /* the same data gives the same bytes */
@@ -394,6 +423,21 @@ int main(void)
     json_decref(j);
     html2 = read_all(out2, NULL);
     CHECK(html2 && no_date_after(html2, D_M7));
+    free(html2);
+
+    /* one score date: the tier chart is one bar of shares, not a column */
+    snprintf(cmd, sizeof cmd,
+             "--quiet report --as-of " D_M14 " --out %s --json", out2);
+    r = cli_run(dsn, cmd);
+    CHECK_INT_EQ(r->status, 0);
+    j = cli_json(r);
+    CHECK_INT_EQ(jint(json_object_get(j, "rows"), "tiers"), 1);
+    CHECK_STR_EQ(jstr(json_object_get(j, "sections"), "movers"), "empty");
+    json_decref(j);
+    html2 = read_all(out2, NULL);
+    CHECK(html2 && strstr(html2, "<svg class=\"chart tiers\""));
+    CHECK(html2 && !strstr(html2, "Customers per tier by score date"));
+    CHECK(html2 && strstr(html2, "<title>Customers per tier</title>"));
     free(html2);
 
     /* before the model's date: no model is shown, even though one exists */
@@ -425,6 +469,8 @@ int main(void)
     j = cli_json(r);
     sec = json_object_get(j, "sections");
     CHECK_STR_EQ(jstr(sec, "customers"), "data");
+    CHECK_STR_EQ(jstr(sec, "revenue"), "error");
+    CHECK_STR_EQ(jstr(sec, "movers"), "data");
     CHECK_STR_EQ(jstr(sec, "topics"), "error");
     CHECK_STR_EQ(jstr(sec, "alerts"), "data");
     json_decref(j);

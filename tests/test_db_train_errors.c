@@ -68,9 +68,10 @@ int main(void)
     expect_fail(dsn, "--quiet train --as-of 2025-06-01 --horizon 120",
                 "longer than the history");
 
-    /* every customer active at the only observation date churns */
+    /* every customer active at the only observation date churns (so the
+     * data really stops on 2025-05-10: --force past the date guard rail) */
     load(dsn, 300, 300, "2024-01-01", "2025-05-10");
-    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0",
+    expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0 --force",
                 "every row churned");
 
     load(dsn, 20, 5, "2024-01-01", "2025-05-10");

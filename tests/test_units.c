@@ -1,12 +1,11 @@
-/* test_units.c — pure helpers: calendar dates, health and tiers, driver
- * wording, the string map. */
+/* test_units.c — pure helpers: calendar dates, health and tiers, the string
+ * map (driver wording is in tests/test_drivers.c). */
 #include <math.h>
 
 #include "check.h"
 #include "core/cfg.h"
 #include "core/date.h"
 #include "core/util.h"
-#include "score/drivers.h"
 #include "score/score.h"
 #include "train/train.h"
 
@@ -64,55 +63,7 @@ int main(void)
     CHECK_STR_EQ(SCORE_TIERS_SQL,
                  "ARRAY['healthy','watch','at_risk','critical']");
 
-    /* driver wording */
-    feat_info fi = {.name = "usage.active_days_30d",
-                    .phrase = "active days in the last 30 days",
-                    .prev = 5,
-                    .is_indicator = 0,
-                    .cap = 0};
-    char t[256];
-    drivers_text(&fi, 3, 18, 20, t, sizeof t);
-    CHECK_STR_EQ(t, "active days in the last 30 days fell from 18 to 3");
-    drivers_text(&fi, 18, 3, NAN, t, sizeof t);
-    CHECK_STR_EQ(t, "active days in the last 30 days rose from 3 to 18");
-    feat_info tick = {.name = "tickets.count_30d",
-                      .phrase = "support tickets in the last 30 days",
-                      .prev = -1,
-                      .is_indicator = 0,
-                      .cap = 0};
-    drivers_text(&tick, 6, NAN, 0, t, sizeof t);
-    CHECK_STR_EQ(
-        t, "support tickets in the last 30 days: 6 (typical customer: 0)");
-    drivers_text(&tick, NAN, NAN, 0, t, sizeof t);
-    CHECK_STR_EQ(t, "support tickets in the last 30 days: none on record");
-    feat_info ind = {.name = "account.plan=starter",
-                     .phrase = "plan is starter",
-                     .prev = -1,
-                     .is_indicator = 1,
-                     .cap = 0};
-    drivers_text(&ind, 1, NAN, NAN, t, sizeof t);
-    CHECK_STR_EQ(t, "plan is starter");
-    drivers_text(&ind, 0, NAN, NAN, t, sizeof t);
-    CHECK_STR_EQ(t, "plan is not starter");
-    feat_info capped = {.name = "usage.days_since_last_activity",
-                        .phrase = "days since the last product activity",
-                        .prev = -1,
-                        .is_indicator = 0,
-                        .cap = 91};
-    drivers_text(&capped, 91, NAN, 7, t, sizeof t);
-    CHECK_STR_EQ(
-        t,
-        "days since the last product activity: over 90 (typical customer: 7)");
-    drivers_text(&capped, 12, NAN, 7, t, sizeof t);
-    CHECK_STR_EQ(
-        t, "days since the last product activity: 12 (typical customer: 7)");
-    feat_info ratio = {.name = "usage.seat_utilisation_30d",
-                       .phrase = "share of paid seats used",
-                       .prev = -1,
-                       .is_indicator = 0,
-                       .cap = 0};
-    drivers_text(&ratio, 0.25, NAN, 0.5, t, sizeof t);
-    CHECK_STR_EQ(t, "share of paid seats used: 0.25 (typical customer: 0.5)");
+    /* driver wording: tests/test_drivers.c */
 
     /* string map: dense indices, growth, lookups */
     strmap *m = strmap_new(4);

@@ -748,9 +748,28 @@ static json_t *calibration_json(const double *prob, const double *y,
  * the champion's own features: when its feature list differs, the same
  * request (same dates, same deterministic sample) is extracted again with
  * its list. NAN (and no error) when there is no champion for this horizon. */
+/* A database error while reading the champion: nobody knows whether the
+ * new model is better, so the run fails rather than promote it. */
+static int champion_unknown(vg_code rc)
+{
+    return rc == VG_EDB || rc == VG_EDBDOWN || rc == VG_ENOMEM;
+}
+
+static vg_code champion_fail(vg_code rc, vg_error *e2, vg_error *err)
+{
+    for (char *p = e2->msg; *p; p++) /* libpq's text may span lines */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return vg_fail(err, rc,
+                   "the current champion cannot be read (%s); nothing was "
+                   "promoted: run train again once the database answers",
+                   e2->msg);
+}
+
 static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
                                 const vg_log *lg, const fit_state *st,
-                                double *ll, long long *champ_id, vg_error *err)
+                                double *ll, long long *champ_id, int *overlap,
+                                vg_error *err)
 {
     stored_model *sm = NULL;
     feat_spec *cspec = NULL;
@@ -763,6 +782,8 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
     vg_code rc = store_load(db, 0, st->o.horizon_days, &sm, &e2);
     if (rc == VG_ENOMODEL)
         return VG_OK;
+    if (champion_unknown(rc))
+        return champion_fail(rc, &e2, err);
     if (rc != VG_OK) {
         log_warn(lg,
                  "the current champion cannot be loaded (%s); the new model "
@@ -774,6 +795,11 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
     if (sm->horizon_days != st->o.horizon_days)
         goto cleanup; /* a champion for another horizon is not a rival */
     *champ_id = sm->model_id;
+    /* A champion trained as of a day after t_0 fitted labels from t_0's
+     * window: its loss there is in-sample, not a fair rival's. */
+    *overlap = sm->as_of > st->dates[0];
+    if (*overlap)
+        goto cleanup;
     if (feat_spec_from_json(sm->features, &cspec, &e2) != VG_OK) {
         log_warn(lg, "champion %lld: %s; the new model replaces it",
                  sm->model_id, e2.msg);
@@ -827,21 +853,33 @@ static vg_code decide(db_conn *db, const vg_config *cfg, const vg_log *lg,
     int H = st->o.horizon_days;
     memset(d, 0, sizeof *d);
     d->champ_ll = NAN;
+    int overlap = 0;
     if (st->plan.purged) {
-        vg_code rc =
-            champion_logloss(db, cfg, lg, st, &d->champ_ll, &d->champ_id, err);
+        vg_code rc = champion_logloss(db, cfg, lg, st, &d->champ_ll,
+                                      &d->champ_id, &overlap, err);
         if (rc != VG_OK)
             return rc;
     } else {
         stored_model *sm = NULL;
         vg_error e2;
-        if (store_load(db, 0, H, &sm, &e2) == VG_OK && sm->horizon_days == H)
+        vg_code lr = store_load(db, 0, H, &sm, &e2);
+        if (lr == VG_OK && sm->horizon_days == H)
             d->champ_id = sm->model_id;
         store_model_free(sm);
+        if (champion_unknown(lr))
+            return champion_fail(lr, &e2, err);
     }
     d->promote = d->champ_id == 0 ||
                  (!isnan(d->champ_ll) && st->ms.logloss <= d->champ_ll + 1e-12);
-    if (d->champ_id == 0)
+    if (overlap) {
+        /* Then the guard is the baseline on the same rows. */
+        d->promote = !st->have_baseline || st->ms.logloss <= st->mb.logloss;
+        snprintf(d->text, sizeof d->text,
+                 "%s (model %lld was trained on labels of these validation "
+                 "rows; log loss %.5f vs the baseline's %.5f)",
+                 d->promote ? "champion" : "not promoted", d->champ_id,
+                 st->ms.logloss, st->mb.logloss);
+    } else if (d->champ_id == 0)
         snprintf(d->text, sizeof d->text,
                  "champion (there was none for a %d-day horizon)", H);
     else if (isnan(d->champ_ll))

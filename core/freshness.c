@@ -1,0 +1,175 @@
+/* freshness.c — is there source data close enough to the as-of date? The
+ * rows of the 90 days before it, counted per day, tell the newest real day
+ * and how long the source's usual quiet spells are. */
+#include "freshness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "date.h"
+
+/* Days of rows looked at before the as-of date, and the fewest days with
+ * data in them for a judgement. */
+#define WINDOW_DAYS 90
+#define MIN_DAYS 7
+
+static vg_code newest_day(db_conn *db, const char *schema, int *day,
+                          vg_error *err)
+{
+    char *ev = db_qualify(db, schema, "usage_events");
+    char *tk = db_qualify(db, schema, "tickets");
+    char sql[2048];
+    PGresult *r = NULL;
+    vg_code rc = VG_OK;
+    *day = -1;
+    if (!ev || !tk) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT (greatest((SELECT max(occurred_at) FROM "
+             "%s WHERE occurred_at <= now()), (SELECT "
+             "max(created_at) FROM %s WHERE created_at <= "
+             "now())) AT TIME ZONE 'UTC')::date::text",
+             ev, tk);
+    rc = db_exec(db, sql, 0, NULL, &r, err);
+    if (rc == VG_OK && !PQgetisnull(r, 0, 0) &&
+        date_parse(PQgetvalue(r, 0, 0), day) != 0)
+        rc = vg_fail(err, VG_EINTERNAL, "unexpected date '%s'",
+                     PQgetvalue(r, 0, 0));
+cleanup:
+    PQclear(r);
+    free(ev);
+    free(tk);
+    return rc;
+}
+
+/* What the days from window_from on look like: the newest day whose rows
+ * (events plus tickets) reach 10% of the median day — a handful of stray rows
+ * with dirty timestamps must not count as data, a quiet weekend may fall below
+ * it and only lengthens the quiet spells — how many such days there are, and
+ * the longest run between two of them (3 for a source that is empty on
+ * weekends). */
+typedef struct day_scan {
+    int latest; /* -1: none */
+    int ndays;
+    int max_gap;
+} day_scan;
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static vg_code scan_days(db_conn *db, const char *schema, int window_from,
+                         day_scan *out, vg_error *err)
+{
+    char *ev = db_qualify(db, schema, "usage_events");
+    char *tk = db_qualify(db, schema, "tickets");
+    char sql[2048], from[DATE_BUF];
+    PGresult *r = NULL;
+    long *n = NULL;
+    vg_code rc = VG_OK;
+    date_format(window_from, from);
+    const char *p[1] = {from};
+    out->latest = -1;
+    out->ndays = out->max_gap = 0;
+    if (!ev || !tk) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT d::text, sum(n) FROM ("
+             " SELECT (occurred_at AT TIME ZONE 'UTC')::date AS d, count(*) "
+             "  AS n FROM %s WHERE occurred_at >= ($1::date)::timestamp AT "
+             "  TIME ZONE 'UTC' AND occurred_at <= now() GROUP BY 1 "
+             " UNION ALL SELECT (created_at AT TIME ZONE 'UTC')::date, "
+             "  count(*) FROM %s WHERE created_at >= ($1::date)::timestamp "
+             "  AT TIME ZONE 'UTC' AND created_at <= now() GROUP BY 1) x "
+             "GROUP BY d ORDER BY d",
+             ev, tk);
+    if ((rc = db_exec(db, sql, 1, p, &r, err)) != VG_OK)
+        goto cleanup;
+    int rows = PQntuples(r);
+    if (rows == 0)
+        goto cleanup;
+    if (!(n = malloc((size_t)rows * sizeof *n))) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < rows; i++)
+        n[i] = atol(PQgetvalue(r, i, 1));
+    qsort(n, (size_t)rows, sizeof *n, cmp_long);
+    double floor_n = 0.10 * (double)n[rows / 2];
+    for (int i = 0, prev = -1; i < rows; i++) {
+        int day;
+        if (atol(PQgetvalue(r, i, 1)) < floor_n ||
+            date_parse(PQgetvalue(r, i, 0), &day) != 0)
+            continue;
+        if (prev >= 0 && day - prev > out->max_gap)
+            out->max_gap = day - prev;
+        prev = out->latest = day;
+        out->ndays++;
+    }
+cleanup:
+    PQclear(r);
+    free(n);
+    free(ev);
+    free(tk);
+    return rc;
+}
+
+vg_code fresh_latest_day(db_conn *db, const char *schema, int until, int *day,
+                         vg_error *err)
+{
+    day_scan sc;
+    vg_code rc = scan_days(db, schema, until - WINDOW_DAYS, &sc, err);
+    *day = sc.latest;
+    if (rc == VG_OK && *day < 0)
+        rc = newest_day(db, schema, day, err);
+    return rc;
+}
+
+vg_code fresh_check(db_conn *db, const char *schema, const char *job, int as_of,
+                    int today, vg_error *err)
+{
+    char d[DATE_BUF], t[DATE_BUF], l[DATE_BUF], n[DATE_BUF];
+    date_format(as_of, d);
+    date_format(today, t);
+    if (as_of > today)
+        return vg_fail(err, VG_EUSAGE,
+                       "--as-of %s is after today (%s, UTC): its results "
+                       "would look current but describe nothing real; use "
+                       "--as-of %s or earlier, or add --force if you mean it",
+                       d, t, t);
+    day_scan sc;
+    int latest = -1;
+    vg_code rc = scan_days(
+        db, schema, (as_of < today ? as_of : today) - WINDOW_DAYS, &sc, err);
+    if (rc == VG_OK && sc.latest < 0)
+        rc = newest_day(db, schema, &latest, err);
+    if (rc != VG_OK)
+        return vg_wrap(err, "checking how recent %s's data is: ", schema);
+    if (sc.latest >= 0) {
+        /* Too few days to know what normal looks like: no verdict. */
+        if (sc.ndays < MIN_DAYS)
+            return VG_OK;
+        latest = sc.latest;
+        /* A source that is quiet on weekends may end on a Friday. */
+        int allowed = sc.max_gap > 1 ? sc.max_gap : 1;
+        if (as_of - latest <= allowed)
+            return VG_OK;
+    } else if (latest < 0) {
+        return VG_OK; /* no data at all: the job itself says what is wrong */
+    }
+    date_format(latest, l);
+    date_format(latest + 1, n);
+    return vg_fail(err, VG_EDATA,
+                   "the latest source data (usage events and tickets in "
+                   "schema %s) is from %s, %d days before %s: `vigil %s` would "
+                   "read the missing days as customers going quiet; load "
+                   "the missing data, use --as-of %s or earlier, or add "
+                   "--force if the data really stopped",
+                   schema, l, as_of - latest, d, job, n);
+}

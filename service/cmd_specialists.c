@@ -1,0 +1,187 @@
+/* cmd_specialists.c — `vigil specialists add|list|update|deactivate`: the
+ * support team the queue assigns to, without SQL. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outreach/specialists.h"
+#include "service/commands.h"
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+static void join_array(const json_t *a, char *buf, size_t n)
+{
+    size_t i, k = 0;
+    json_t *e;
+    buf[0] = '\0';
+    json_array_foreach(a, i, e)
+    {
+        int w = snprintf(buf + k, n - k, "%s%s", i ? "," : "",
+                         json_string_value(e));
+        if (w < 0 || (size_t)w >= n - k)
+            break;
+        k += (size_t)w;
+    }
+    if (!buf[0])
+        snprintf(buf, n, "-");
+}
+
+static void print_one(const json_t *s)
+{
+    char langs[256], skills[256];
+    join_array(json_object_get(s, "languages"), langs, sizeof langs);
+    join_array(json_object_get(s, "skills"), skills, sizeof skills);
+    printf("%-12s %-20s %-28s %-10s %-20s %4lld/%-4lld %s\n",
+           jstr(s, "specialist_id"), jstr(s, "name"), jstr(s, "email"), langs,
+           skills,
+           (long long)json_integer_value(json_object_get(s, "assigned")),
+           (long long)json_integer_value(json_object_get(s, "daily_capacity")),
+           json_is_true(json_object_get(s, "active")) ? "active" : "inactive");
+}
+
+static void print_header(void)
+{
+    printf("%-12s %-20s %-28s %-10s %-20s %9s %s\n", "id", "name", "email",
+           "languages", "skills", "load/cap", "status");
+}
+
+int cmd_specialists(cli *c, int argc, char **argv, vg_error *err)
+{
+    if (argc < 2)
+        return vg_fail(err, VG_EUSAGE,
+                       "which action? add, list, update or deactivate (see "
+                       "`vigil specialists --help`)");
+    const char *action = argv[1];
+    specialist_fields f = {NULL, NULL, NULL, NULL, -1, -1};
+    int json = 0, all = 0, cap = 0;
+    static const struct option opts[] = {
+        {"name", required_argument, 0, 'n'},
+        {"email", required_argument, 0, 'e'},
+        {"languages", required_argument, 0, 'l'},
+        {"skills", required_argument, 0, 's'},
+        {"capacity", required_argument, 0, 'c'},
+        {"active", no_argument, 0, 'a'},
+        {"all", no_argument, 0, 'A'},
+        {"json", no_argument, 0, 'j'},
+        {0, 0, 0, 0}};
+    int o;
+    vg_code rc = VG_OK;
+    optind = 0; /* options follow the action (see cmd_tasks) */
+    while ((o = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'n':
+            f.name = optarg;
+            break;
+        case 'e':
+            f.email = optarg;
+            break;
+        case 'l':
+            f.languages = optarg;
+            break;
+        case 's':
+            f.skills = optarg;
+            break;
+        case 'c':
+            rc = cli_parse_int_opt("--capacity", optarg, 0, 100000, &cap, err);
+            f.capacity = cap;
+            break;
+        case 'a':
+            f.active = 1;
+            break;
+        case 'A':
+            all = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        default:
+            return vg_fail(err, VG_EUSAGE, "see `vigil specialists --help`");
+        }
+        if (rc != VG_OK)
+            return rc;
+    }
+    const char *id = optind < argc - 1 ? argv[1 + optind] : NULL;
+    int is_list = !strcmp(action, "list"), is_add = !strcmp(action, "add"),
+        is_update = !strcmp(action, "update"),
+        is_deact = !strcmp(action, "deactivate");
+    if (!is_list && !is_add && !is_update && !is_deact)
+        return vg_fail(err, VG_EUSAGE,
+                       "unknown action '%s': add, list, update or deactivate",
+                       action);
+    if (!is_list && (!id || !*id))
+        return vg_fail(err, VG_EUSAGE,
+                       "%s needs a specialist id: vigil specialists %s ID ...",
+                       action, action);
+    if (is_deact)
+        f.active = 0;
+    db_conn *db = NULL;
+    json_t *res = NULL;
+    if ((rc = cli_connect(c, &db, 1, err)) != VG_OK)
+        goto cleanup;
+    if (is_list)
+        rc = specialists_list(db, all, &res, err);
+    else if (is_add)
+        rc = specialists_add(db, id, &f, &res, err);
+    else
+        rc = specialists_update(db, id, &f, &res, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    if (json && is_list) {
+        json_t *w = json_pack("{s:O, s:I}", "specialists", res, "count",
+                              (json_int_t)json_array_size(res));
+        cli_print_json(w);
+        json_decref(w);
+    } else if (json) {
+        cli_print_json(res);
+    } else if (is_list) {
+        size_t i;
+        json_t *s;
+        print_header();
+        json_array_foreach(res, i, s) print_one(s);
+        if (json_array_size(res) == 0)
+            printf("no %sspecialists yet: add one with `vigil specialists "
+                   "add ID --name N --email E --languages en`\n",
+                   all ? "" : "active ");
+    } else {
+        print_header();
+        print_one(res);
+        long long released =
+            json_integer_value(json_object_get(res, "released_tasks"));
+        if (released > 0)
+            printf("%lld assigned task%s went back to the queue\n", released,
+                   released == 1 ? "" : "s");
+    }
+cleanup:
+    json_decref(res);
+    db_close(db);
+    return rc;
+}
+
+const char cmd_specialists_usage[] =
+    "usage: vigil [global options] specialists add ID --name N --email E "
+    "--languages en,de\n"
+    "                                 [--skills a,b] [--capacity N] [--json]\n"
+    "       vigil specialists list [--all] [--json]\n"
+    "       vigil specialists update ID [--name N] [--email E] [--languages "
+    "L]\n"
+    "                                 [--skills a,b] [--capacity N] "
+    "[--active] [--json]\n"
+    "       vigil specialists deactivate ID [--json]\n\n"
+    "The support team the outreach queue assigns tasks to "
+    "(vigil.specialists).\n"
+    "Languages (ISO 639-1 codes) must include the customer's language for a "
+    "task to be\n"
+    "assigned; skills must cover the playbook's task.skills; --capacity is "
+    "how many\n"
+    "tasks a person holds at once (default 10). list shows the active team "
+    "with each\n"
+    "one's load (--all includes inactive people). deactivate keeps the "
+    "history and\n"
+    "puts the person's assigned tasks back in the queue; update --active "
+    "brings them\n"
+    "back. --skills '' clears the skills.\n";
