@@ -6,7 +6,8 @@
 #   (100 = 10% of tickets by hash of ticket_id, ~40k; 1000 = all, ~400k).
 # Environment: OUT (export dir, default /tmp/topics_demo), THREADS (2),
 #   SKLEARN=0 to skip the scikit-learn runs, NINIT (sklearn n_init, 1),
-#   CFPB=0 to skip the CFPB complaint sample (bench/topics_eval.c).
+#   VIGIL_CFPB_CSV=path of the CFPB complaint sample (not in the repository;
+#   bench/topics_eval.c and topics_sklearn.py read it); unset skips it.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PGDIR=${1:-/tmp/pgbig}
@@ -26,7 +27,7 @@ cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -pthread -I"$ROOT" \
     "$ROOT/topics/tfidf.c" "$ROOT/topics/cluster.c" "$ROOT/topics/quality.c" "$ROOT/core/util.c" \
     "$ROOT/core/err.c" -lstemmer -lm -o "$BIN"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-if [ "${CFPB:-1}" != 0 ]; then
+if [ -n "${VIGIL_CFPB_CSV:-}" ]; then
     echo "== CFPB complaint sample =="
     cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -pthread \
         -I"$ROOT" "$ROOT/bench/topics_eval.c" "$ROOT/topics/text.c" \

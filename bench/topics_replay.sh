@@ -10,7 +10,8 @@
 # Prints a Markdown report: per issue the onset, the first catching alert and
 # the delay; false alerts per 30 replayed days; time per day and peak memory.
 # Environment: PGDIR (default /tmp/vigil-replay-pg), END (demo end date,
-# default 2026-11-01), KEEP=1 keeps the database for inspection, BIN (a
+# default 2026-11-01), BACKFILL=1 (one `--backfill DAYS` run instead of
+# a run per day), KEEP=1 keeps the database for inspection, BIN (a
 # vigil binary to use instead of building one), DEMO_ARGS (more options for
 # `vigil demo`, e.g. injected issues).
 set -euo pipefail
@@ -84,26 +85,41 @@ judge() {
 }
 tickets=$(q "SELECT count(*) FROM tickets")
 times=()
+cpus=()
 peak=0
-d=$first
-while [[ "$d" < "$end" ]] || [[ "$d" == "$end" ]]; do
-  out=$( { /usr/bin/time -f '%e %M' "$bin" --quiet --config "$cfg" topics --as-of "$d" --json >/dev/null; } 2>&1 | tail -1)
-  judge "$d"
-  times+=("${out% *}")
-  kb=${out#* }
-  [ "$kb" -gt "$peak" ] && peak=$kb
-  d=$(date -u -d "$d + 1 day" +%F)
-done
+if [ "${BACKFILL:-0}" = 1 ]; then
+  # One `vigil topics --backfill`: the first-run path (a re-clustering every
+  # 7th day, assignments in between), then every day judged.
+  out=$( { /usr/bin/time -f '%e %U %S %M' "$bin" --quiet --config "$cfg" topics --as-of "$end" --backfill "$days" --json >/dev/null; } 2>&1 | tail -1)
+  read -r el us sy kb <<<"$out"
+  times+=("$el"); cpus+=("$(echo "$us + $sy" | bc)"); peak=$kb
+  d=$first
+  while [[ "$d" < "$end" ]] || [[ "$d" == "$end" ]]; do
+    judge "$d"
+    d=$(date -u -d "$d + 1 day" +%F)
+  done
+else
+  d=$first
+  while [[ "$d" < "$end" ]] || [[ "$d" == "$end" ]]; do
+    out=$( { /usr/bin/time -f '%e %U %S %M' "$bin" --quiet --config "$cfg" topics --as-of "$d" --json >/dev/null; } 2>&1 | tail -1)
+    judge "$d"
+    read -r el us sy kb <<<"$out"
+    times+=("$el"); cpus+=("$(echo "$us + $sy" | bc)")
+    [ "$kb" -gt "$peak" ] && peak=$kb
+    d=$(date -u -d "$d + 1 day" +%F)
+  done
+fi
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 total=$(printf '%s\n' "${times[@]}" | awk '{s+=$1} END {printf "%.1f", s}')
+cpu=$(printf '%s\n' "${cpus[@]}" | awk '{s+=$1} END {printf "%.1f", s}')
 
 cat <<EOF
 ## Trend alerts: replay acceptance
 
 - machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/ {print $2}') GiB
 - demo company: $n customers, $tickets tickets, data up to $end
-- replayed: $((days + 1)) days ($first to $end), one \`vigil topics --as-of D\` per day (Release build)
-- time per day: median ${median} s (total ${total} s); peak RSS $((peak / 1024)) MB
+- replayed: $((days + 1)) days ($first to $end), $([ "${BACKFILL:-0}" = 1 ] && echo "one \`vigil topics --backfill $days\`" || echo "one \`vigil topics --as-of D\` per day") (Release build)
+- wall time: median ${median} s per run (total ${total} s), CPU of vigil ${cpu} s (user + system; PostgreSQL's not counted); load average at the end $(cut -d' ' -f1-3 /proc/loadavg); peak RSS $((peak / 1024)) MB
 
 | injected issue | onset | first catching alert (detected_at) | days after onset | kind | observed / expected at detection | alerts about it |
 |---|---|---|---|---|---|---|

@@ -9,11 +9,14 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-PATH = "/work/shared/data/cfpb_complaints_sample/complaints_sample.csv"
+import os
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else PATH
+    # The CFPB complaint sample is not part of the repository.
+    path = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("VIGIL_CFPB_CSV")
+    if not path:
+        sys.exit("usage: topics_sklearn.py COMPLAINTS.csv (or set VIGIL_CFPB_CSV)")
     with open(path, newline="", encoding="utf-8") as fh:
         fh.readline()
         fh.readline()  # two lines of unzip output precede the header

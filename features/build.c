@@ -52,6 +52,7 @@ typedef struct cust {
 } cust;
 
 typedef struct build {
+    feat_stream *st; /* streaming: queries become cursors read in chunks */
     db_conn *db;
     const vg_config *cfg;
     const feat_spec *s;
@@ -92,6 +93,15 @@ typedef struct build {
     long c_empty_id, c_inf_created, c_old_created, e_inf_time, t_inf_time,
         x_nonfinite;
 } build;
+
+static vg_code run_query(build *B, const char *name, const char *sql,
+                         db_row_fn fn, void *ctx, size_t *rows, vg_error *err);
+/* Streaming reads every query in customer-id order (byte order, as strcmp
+ * and the rows of the matrix): the chunks then merge like sorted files. */
+static const char *stream_order(const build *B)
+{
+    return B->st ? " ORDER BY customer_id::text COLLATE \"C\"" : "";
+}
 
 void feat_matrix_free(feat_matrix *m)
 {
@@ -291,12 +301,12 @@ static vg_code read_customers(build *B, vg_error *err)
         }
         free(col);
     }
-    strbuf_printf(&sql, " FROM %s", customers);
+    strbuf_printf(&sql, " FROM %s%s", customers, stream_order(B));
     vg_code rc = VG_OK;
     if (sql.failed) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
     } else {
-        rc = db_copy_out(B->db, sql.s, on_customer, B, NULL, err);
+        rc = run_query(B, "customers", sql.s, on_customer, B, NULL, err);
         if (rc != VG_OK)
             vg_wrap(err, "reading %s.customers: ", B->cfg->source_schema);
     }
@@ -612,6 +622,78 @@ static vg_code set_param(build *B, const char *name, const char *value,
     return db_exec(B->db, "SELECT set_config($1, $2, false)", 2, p, NULL, err);
 }
 
+/* Every day from the first boundary to the last, for the active-days
+ * bitmask: width_bucket over them numbers an event's day without date_part
+ * (which a foreign server is not sent: its 'epoch' argument is collatable). */
+static vg_code publish_days(build *B, vg_error *err)
+{
+    int from = B->bounds[0], to = B->bounds[B->nb - 1];
+    strbuf s = {0};
+    strbuf_puts(&s, "{");
+    for (int day = from; day <= to; day++) {
+        char d[DATE_BUF];
+        date_format(day, d);
+        strbuf_printf(&s, "%s\"%s 00:00:00+00\"", day > from ? "," : "", d);
+    }
+    strbuf_puts(&s, "}");
+    vg_code rc = s.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
+                          : set_param(B, "vigil.days", s.s, err);
+    strbuf_free(&s);
+    return rc;
+}
+
+/* Whether the source's usage_events has foreign partitions (postgres_fdw
+ * shards under a partitioned table on this coordinator). */
+static vg_code has_foreign_partitions(build *B, int *out, vg_error *err)
+{
+    char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
+    PGresult *r = NULL;
+    *out = 0;
+    if (!events)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    const char *p[1] = {events};
+    vg_code rc = db_exec(
+        B->db,
+        "SELECT EXISTS (SELECT 1 FROM pg_partition_tree(to_regclass($1)) t "
+        "JOIN pg_class c ON c.oid = t.relid WHERE c.relkind = 'f')",
+        1, p, &r, err);
+    if (rc == VG_OK)
+        *out = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    free(events);
+    return rc;
+}
+
+/* On a source hash-partitioned by customer_id over foreign servers
+ * (postgres_fdw), these let PostgreSQL run each per-customer aggregate on the
+ * shards, all shards at once, so only aggregated rows travel. Off by default
+ * because planning costs more; on a plain table they change nothing. */
+static vg_code allow_pushdown(build *B, vg_error *err)
+{
+    static const char *on[] = {"enable_partitionwise_aggregate",
+                               "enable_partitionwise_join",
+                               "enable_async_append"};
+    for (size_t i = 0; i < sizeof on / sizeof *on; i++) {
+        vg_code rc = set_param(B, on[i], "on", err);
+        if (rc != VG_OK)
+            return rc;
+    }
+    int sharded = 0;
+    vg_code rc = has_foreign_partitions(B, &sharded, err);
+    if (rc != VG_OK || !sharded || B->sampled)
+        return rc;
+    /* The planner cannot tell how much GROUP BY (customer, interval) reduces
+     * the events (it estimates one group per row, from occurred_at's
+     * distinct values), so as soon as a WHERE narrows the scan it prefers to
+     * fetch raw rows and aggregate on the coordinator. The pushed-down plan
+     * has no local hash or sort, so ruling those out picks it. Not with
+     * sampling: the semi-join with the coordinator's temporary table keeps
+     * that aggregation local, where it needs its hash table. */
+    if ((rc = set_param(B, "enable_hashagg", "off", err)) == VG_OK)
+        rc = set_param(B, "enable_sort", "off", err);
+    return rc;
+}
+
 static vg_code publish_params(build *B, vg_error *err)
 {
     size_t cap = (size_t)B->nb * 32 + 16;
@@ -630,6 +712,10 @@ static vg_code publish_params(build *B, vg_error *err)
     snprintf(s + len, cap - len, "}");
     rc = set_param(B, "vigil.bounds", s, err);
     free(s);
+    if (rc == VG_OK)
+        rc = publish_days(B, err);
+    if (rc == VG_OK)
+        rc = allow_pushdown(B, err);
     if (rc != VG_OK)
         return rc;
     /* The per-interval hash tables are large; spilling them to disk doubles
@@ -782,66 +868,103 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-/* The per-event expressions both usage queries share, computed once per row
- * (OFFSET 0 keeps PostgreSQL from inlining them into every aggregate that
- * uses them). Only events from the first boundary on are read: nothing older
- * feeds a window, except events at -infinity (counted). ok: the row can be
- * used; bad_q: a negative, NaN, infinite or implausible (> 1e12, whose sums
- * would overflow) quantity (null means 1). */
+/* The per-event expressions both usage queries share. Only events from the
+ * first boundary on are read: nothing older feeds a window, except events at
+ * -infinity (counted). ok: the row can be used; bad_q: a negative, NaN,
+ * infinite or implausible (> 1e12, whose sums would overflow) quantity (null
+ * means 1); b: the
+ * interval between two boundaries; d: the day since the first boundary (for
+ * the active-days bitmask).
+ *
+ * The shape is the one a sharded source can aggregate on its shards
+ * (postgres_fdw foreign partitions with partitionwise aggregation, or Citus):
+ * the subquery is pulled up, so the GROUP BY starts with the partition key
+ * itself (casts only in the select list); every per-row expression is built
+ * from immutable built-ins without a collatable argument (no date_part, no
+ * coalesce, no now()), and session values arrive as initplan parameters
+ * (SELECT current_setting(...)), which postgres_fdw ships with the query. */
 static const char *usage_inner =
-    "SELECT customer_id::text AS customer_id, user_id::text AS user_id, "
-    "occurred_at, event_type, "
+    "SELECT customer_id, user_id, occurred_at, event_type, "
     " width_bucket(occurred_at, (SELECT "
     "current_setting('vigil.bounds')::timestamptz[])) AS b, "
-    " coalesce(quantity, 1) AS q, "
+    " width_bucket(occurred_at, (SELECT "
+    "current_setting('vigil.days')::timestamptz[])) AS d, "
+    " CASE WHEN quantity IS NULL THEN 1 ELSE quantity END AS q, "
     " (quantity < 0 OR quantity = 'NaN'::float8 OR quantity > 1e12) AS bad_q, "
-    " event_type IS NOT NULL AND isfinite(occurred_at) AND NOT "
-    " coalesce(quantity < 0 OR quantity = 'NaN'::float8 OR quantity > 1e12, "
-    " false) AS ok, "
-    " array_position((SELECT ARRAY(SELECT "
-    "json_array_elements_text(current_setting('vigil.types')::json))), "
-    "   event_type::text) AS ti "
+    " event_type IS NOT NULL AND isfinite(occurred_at) AND (quantity IS NULL "
+    "OR NOT (quantity < 0 OR quantity = 'NaN'::float8 OR quantity > 1e12)) "
+    "AS ok "
     "FROM %s WHERE (occurred_at >= (SELECT current_setting('%s')::timestamptz) "
-    "OR occurred_at IS NULL OR occurred_at = '-infinity') %s OFFSET 0";
+    "OR occurred_at IS NULL OR occurred_at = '-infinity') %s";
 
-/* With sampling, only the sampled customers' events are aggregated. */
+/* With sampling, only the sampled customers' events are aggregated. (On a
+ * sharded source this semi-join with the coordinator's temporary table keeps
+ * the training aggregation on the coordinator; scoring never samples.) */
 static const char *sampled_filter =
     "AND customer_id::text IN (SELECT customer_id FROM pg_temp.vigil_sample)";
+
+/* With req->explain, the plan PostgreSQL would use for `sql` instead of its
+ * rows: how a sharded source's aggregation can be checked (test-sharded.sh,
+ * `vigil features --explain`). */
+static vg_code explain_query(build *B, const char *name, const char *sql,
+                             vg_error *err)
+{
+    strbuf q = {0}, plan = {0};
+    PGresult *r = NULL;
+    strbuf_printf(&q, "EXPLAIN (VERBOSE, COSTS OFF) %s", sql);
+    vg_code rc = q.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
+                          : db_exec(B->db, q.s, 0, NULL, &r, err);
+    for (int i = 0; rc == VG_OK && i < PQntuples(r); i++)
+        strbuf_printf(&plan, "%s\n", PQgetvalue(r, i, 0));
+    if (rc == VG_OK && plan.failed)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    if (rc == VG_OK)
+        json_object_set_new(B->req->explain, name,
+                            json_string(plan.s ? plan.s : ""));
+    PQclear(r);
+    strbuf_free(&q);
+    strbuf_free(&plan);
+    return rc;
+}
 
 static vg_code read_usage(build *B, vg_error *err)
 {
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
-    size_t cap = 4096 + (size_t)B->s->ntypes * 96 + (size_t)B->nwords * 128;
-    char *inner = malloc(1024), *sql = malloc(cap);
+    size_t cap = 4096 + (size_t)B->s->ntypes * 128 + (size_t)B->nwords * 128;
+    char *inner = malloc(2048), *sql = malloc(cap);
     vg_code rc = VG_OK;
     if (!events || !inner || !sql) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 1024, usage_inner, events, "vigil.from",
+    snprintf(inner, 2048, usage_inner, events, "vigil.from",
              B->sampled ? sampled_filter : "");
     /* Everything at or after the last boundary (after the as-of date) is
      * only counted, in a single group, not per customer. */
     size_t len = (size_t)snprintf(
         sql, cap,
-        "SELECT CASE WHEN b < %d THEN customer_id END, b, count(*), "
+        "SELECT customer_id::text, b, count(*), "
         " count(*) FILTER (WHERE event_type IS NULL), "
         " count(*) FILTER (WHERE bad_q), count(*) FILTER (WHERE occurred_at > "
-        "now()), count(*) FILTER (WHERE NOT isfinite(occurred_at)), "
+        "(SELECT now())), count(*) FILTER (WHERE NOT isfinite(occurred_at)), "
         " sum(q) FILTER (WHERE ok), "
-        " bit_or(1::int8 << (((floor(date_part('epoch', occurred_at) / "
-        "86400)::int8 %% 64) + 64) %% 64)::int) "
-        "   FILTER (WHERE ok), "
+        " bit_or(1::int8 << (d %% 64)) FILTER (WHERE ok AND b < %d), "
         " date_part('epoch', max(occurred_at) FILTER (WHERE ok)) / 86400",
         B->nb);
     for (int t = 0; t < B->s->ntypes; t++)
-        len +=
-            (size_t)snprintf(sql + len, cap - len,
-                             ", sum(q) FILTER (WHERE ok AND ti = %d)", t + 1);
-    snprintf(sql + len, cap - len, " FROM (%s) e GROUP BY 1, b", inner);
+        len += (size_t)snprintf(
+            sql + len, cap - len,
+            ", sum(q) FILTER (WHERE ok AND event_type::text = (SELECT "
+            "current_setting('vigil.types')::json->>%d))",
+            t);
+    /* Grouped by the customer itself, even for the events after the last
+     * boundary (counted only): a group that is not the partition key would
+     * keep the aggregation on a sharded source's coordinator. */
+    snprintf(sql + len, cap - len, " FROM (%s) e GROUP BY customer_id, b%s",
+             inner, stream_order(B));
     size_t rows = 0;
     log_debug(B->lg, "usage query: %s", sql);
-    rc = db_copy_out(B->db, sql, on_usage, B, &rows, err);
+    rc = run_query(B, "usage", sql, on_usage, B, &rows, err);
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.usage_events: ", B->cfg->source_schema);
 cleanup:
@@ -893,15 +1016,15 @@ static vg_code read_users(build *B, vg_error *err)
                        B->req->ndates);
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
     size_t cap = 4096 + (size_t)B->nwords * 128;
-    char *inner = malloc(1024), *sql = malloc(cap);
+    char *inner = malloc(2048), *sql = malloc(cap);
     vg_code rc = VG_OK;
     if (!events || !inner || !sql) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 1024, usage_inner, events, "vigil.users_from",
+    snprintf(inner, 2048, usage_inner, events, "vigil.users_from",
              B->sampled ? sampled_filter : "");
-    size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id");
+    size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id::text");
     for (int w = 0; w < B->nwords; w++)
         len += (size_t)snprintf(sql + len, cap - len,
                                 ", bit_or(CASE WHEN b / 64 = %d THEN 1::int8 "
@@ -911,10 +1034,10 @@ static vg_code read_users(build *B, vg_error *err)
         sql + len, cap - len,
         " FROM (%s) e WHERE user_id IS NOT NULL AND customer_id IS NOT NULL "
         "AND ok AND b BETWEEN 1 AND %d "
-        "GROUP BY customer_id, user_id",
-        inner, B->nb - 1);
+        "GROUP BY customer_id, user_id%s",
+        inner, B->nb - 1, stream_order(B));
     log_debug(B->lg, "users query: %s", sql);
-    rc = db_copy_out(B->db, sql, on_users, B, NULL, err);
+    rc = run_query(B, "users", sql, on_users, B, NULL, err);
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.usage_events users: ", B->cfg->source_schema);
 cleanup:
@@ -947,6 +1070,29 @@ typedef struct tk_acc {
     double *tmp;
     size_t tmpcap;
 } tk_acc;
+
+/* A cursor read FETCH by FETCH, with the row under the read head. */
+typedef struct stream_cursor {
+    char name[32];
+    db_row_fn fn;
+    void *ctx;
+    PGresult *r;
+    int row, done;
+} stream_cursor;
+
+enum { SC_CUSTOMERS, SC_USAGE, SC_USERS, SC_TICKETS, SC_N };
+
+struct feat_stream {
+    build B;
+    stream_cursor c[SC_N];
+    int ncursors;
+    tk_acc tk; /* the tickets' accumulator lives across chunks */
+    char **fields;
+    int nfields;
+    size_t chunk; /* customers per chunk */
+    long ncust;   /* customers read so far */
+    int finished;
+};
 
 static vg_code flush_customer(tk_acc *A, vg_error *err)
 {
@@ -1110,7 +1256,8 @@ static vg_code read_tickets(build *B, vg_error *err)
 {
     char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
     char sql[2048];
-    tk_acc A = {B, NULL, -1, NULL, 0, 0, NULL, 0};
+    tk_acc local = {B, NULL, -1, NULL, 0, 0, NULL, 0};
+    tk_acc *stream_tk = B->st ? &B->st->tk : NULL;
     PGresult *r = NULL;
     vg_code rc = VG_OK;
     if (!tickets)
@@ -1181,16 +1328,21 @@ static vg_code read_tickets(build *B, vg_error *err)
         topics ? "LEFT JOIN vigil.ticket_topics tt ON tt.ticket_id = "
                  "t.ticket_id "
                : "");
-    rc = db_copy_out(B->db, sql, on_ticket, &A, NULL, err);
-    if (rc == VG_OK)
-        rc = flush_customer(&A, err);
+    if (stream_tk) {
+        *stream_tk = local; /* read later, chunk by chunk */
+        rc = run_query(B, "tickets", sql, on_ticket, stream_tk, NULL, err);
+    } else {
+        rc = run_query(B, "tickets", sql, on_ticket, &local, NULL, err);
+        if (rc == VG_OK)
+            rc = flush_customer(&local, err);
+    }
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
 cleanup:
     PQclear(r);
-    free(A.cur);
-    free(A.v);
-    free(A.tmp);
+    free(local.cur);
+    free(local.v);
+    free(local.tmp);
     free(tickets);
     return rc;
 }
@@ -1372,11 +1524,10 @@ cleanup:
     return rc;
 }
 
-vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
-                       vg_error *err)
+void feat_write_csv_header(const feat_spec *s, size_t ncols, FILE *out)
 {
     fprintf(out, "customer_id,as_of");
-    for (size_t j = 0; j < m->ncols; j++) {
+    for (size_t j = 0; j < ncols; j++) {
         const char *name = feat_spec_info(s, j)->name;
         int quote = strpbrk(name, ",\"\n") != NULL;
         if (quote) {
@@ -1392,6 +1543,10 @@ vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
         }
     }
     fputc('\n', out);
+}
+
+vg_code feat_write_csv_rows(const feat_matrix *m, FILE *out, vg_error *err)
+{
     for (size_t r = 0; r < m->nrows; r++) {
         char d[DATE_BUF];
         date_format(m->day[r], d);
@@ -1420,4 +1575,282 @@ vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
     if (ferror(out))
         return vg_fail(err, VG_EIO, "writing the CSV failed");
     return VG_OK;
+}
+
+vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
+                       vg_error *err)
+{
+    feat_write_csv_header(s, m->ncols, out);
+    return feat_write_csv_rows(m, out, err);
+}
+
+/* ---- streaming
+ * ----------------------------------------------------------------- */
+
+/* Where every query goes: its plan (explain), a cursor the stream reads in
+ * chunks, or one COPY into the matrix. */
+static vg_code run_query(build *B, const char *name, const char *sql,
+                         db_row_fn fn, void *ctx, size_t *rows, vg_error *err)
+{
+    if (B->req->explain)
+        return explain_query(B, name, sql, err);
+    if (!B->st)
+        return db_copy_out(B->db, sql, fn, ctx, rows, err);
+    feat_stream *st = B->st;
+    if (st->ncursors >= SC_N)
+        return vg_fail(err, VG_EINTERNAL, "too many stream cursors");
+    stream_cursor *c = &st->c[st->ncursors];
+    snprintf(c->name, sizeof c->name, "vigil_feat_%d", st->ncursors);
+    c->fn = fn;
+    c->ctx = ctx;
+    strbuf q = {0};
+    strbuf_printf(&q, "DECLARE %s NO SCROLL CURSOR FOR %s", c->name, sql);
+    vg_code rc = q.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
+                          : db_run(B->db, q.s, err);
+    strbuf_free(&q);
+    if (rc == VG_OK)
+        st->ncursors++;
+    return rc;
+}
+
+/* The row under the cursor's read head, fetching the next block when the
+ * current one is used up; 0 at the end. */
+#define STREAM_FETCH "20000"
+static vg_code cursor_peek(feat_stream *st, stream_cursor *c, int *has,
+                           vg_error *err)
+{
+    *has = 0;
+    if (c->r && c->row < PQntuples(c->r)) {
+        *has = 1;
+        return VG_OK;
+    }
+    if (c->done)
+        return VG_OK;
+    PQclear(c->r);
+    c->r = NULL;
+    c->row = 0;
+    char q[64];
+    snprintf(q, sizeof q, "FETCH FORWARD " STREAM_FETCH " FROM %s", c->name);
+    vg_code rc = db_exec(st->B.db, q, 0, NULL, &c->r, err);
+    if (rc != VG_OK)
+        return rc;
+    if (PQntuples(c->r) == 0) {
+        c->done = 1;
+        return VG_OK;
+    }
+    int nf = PQnfields(c->r);
+    if (nf > st->nfields) {
+        char **nfs = realloc(st->fields, (size_t)nf * sizeof *nfs);
+        if (!nfs)
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+        st->fields = nfs;
+        st->nfields = nf;
+    }
+    *has = 1;
+    return VG_OK;
+}
+
+static const char *cursor_id(const stream_cursor *c)
+{
+    return PQgetisnull(c->r, c->row, 0) ? NULL : PQgetvalue(c->r, c->row, 0);
+}
+
+/* Hand the row under the read head to the query's row callback. */
+static vg_code cursor_take(feat_stream *st, stream_cursor *c, vg_error *err)
+{
+    int nf = PQnfields(c->r);
+    for (int j = 0; j < nf; j++)
+        st->fields[j] =
+            PQgetisnull(c->r, c->row, j) ? NULL : PQgetvalue(c->r, c->row, j);
+    c->row++;
+    return c->fn(c->ctx, nf, st->fields, err);
+}
+
+/* The next customers: `chunk` of them, never splitting one id (a view may
+ * repeat it); *last is the chunk's last id (caller frees), NULL when the
+ * customers are exhausted and this is the final chunk. */
+static vg_code take_customers(feat_stream *st, char **last, vg_error *err)
+{
+    stream_cursor *c = &st->c[SC_CUSTOMERS];
+    size_t taken = 0;
+    *last = NULL;
+    for (;;) {
+        int has;
+        vg_code rc = cursor_peek(st, c, &has, err);
+        if (rc != VG_OK)
+            return rc;
+        if (!has) {
+            free(*last);
+            *last = NULL; /* final chunk: the other cursors are drained */
+            return VG_OK;
+        }
+        const char *id = cursor_id(c);
+        if (taken >= st->chunk && id && *last && strcmp(id, *last) != 0)
+            return VG_OK;
+        if (id && (!*last || strcmp(id, *last) != 0)) {
+            free(*last);
+            if (!(*last = strdup(id)))
+                return vg_fail(err, VG_ENOMEM, "out of memory");
+        }
+        if ((rc = cursor_take(st, c, err)) != VG_OK)
+            return rc;
+        taken++;
+    }
+}
+
+/* Rows of one cursor up to and including customer `last` (every row when
+ * last is NULL). Ids sort byte-wise and NULL last, like the customers. */
+static vg_code take_upto(feat_stream *st, stream_cursor *c, const char *last,
+                         vg_error *err)
+{
+    for (;;) {
+        int has;
+        vg_code rc = cursor_peek(st, c, &has, err);
+        if (rc != VG_OK || !has)
+            return rc;
+        const char *id = cursor_id(c);
+        if (last && (!id || strcmp(id, last) > 0))
+            return VG_OK;
+        if ((rc = cursor_take(st, c, err)) != VG_OK)
+            return rc;
+    }
+}
+
+/* Forget the previous chunk's customers (counters stay). */
+static vg_code reset_chunk(build *B, vg_error *err)
+{
+    feat_matrix_free(B->m);
+    B->m = NULL;
+    free(B->last_act);
+    B->last_act = NULL;
+    free(B->weeks);
+    B->weeks = NULL;
+    strmap_free(B->ids);
+    B->ncust = 0;
+    if (!(B->ids = strmap_new(1024)))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return VG_OK;
+}
+
+static void free_build(build *B)
+{
+    feat_matrix_free(B->m);
+    strmap_free(B->ids);
+    free(B->cs);
+    free(B->static_cols);
+    free(B->static_is_date);
+    free(B->static_vals);
+    free(B->bounds);
+    free(B->contrib);
+    free(B->winmask);
+    free(B->last_act);
+    free(B->weeks);
+}
+
+vg_code feat_stream_open(db_conn *db, const vg_config *cfg,
+                         const feat_spec *spec, const feat_request *req,
+                         const vg_log *lg, size_t chunk, json_t *stats,
+                         feat_stream **out, vg_error *err)
+{
+    *out = NULL;
+    if (req->ndates != 1 || req->max_rows > 0 || req->explain)
+        return vg_fail(err, VG_EINTERNAL,
+                       "a feature stream reads one date, unsampled");
+    feat_stream *st = calloc(1, sizeof *st);
+    if (!st)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    build *B = &st->B;
+    B->st = st;
+    B->db = db;
+    B->cfg = cfg;
+    B->s = spec;
+    B->req = req;
+    B->lg = lg;
+    B->stats = stats;
+    st->chunk = chunk ? chunk : 1;
+    st->tk.B = B;
+    st->tk.cur_ci = -1;
+    progress_init(&B->prog, req->quiet);
+    B->visible_limit =
+        req->dates[0] + (req->horizon_days > 0 ? req->horizon_days : 0);
+    vg_code rc = VG_OK;
+    if (!(B->ids = strmap_new(1024)))
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    /* Cursors are planned for all their rows, like the COPY they replace. */
+    if (rc == VG_OK)
+        rc = set_param(B, "cursor_tuple_fraction", "1", err);
+    if (rc == VG_OK)
+        rc = read_customers(B, err);
+    if (rc == VG_OK)
+        rc = make_bounds(B, err);
+    if (rc == VG_OK)
+        rc = publish_params(B, err);
+    if (rc == VG_OK)
+        rc = read_usage(B, err);
+    if (rc == VG_OK)
+        rc = read_users(B, err);
+    if (rc == VG_OK)
+        rc = read_tickets(B, err);
+    if (rc != VG_OK) {
+        feat_stream_close(st);
+        return rc;
+    }
+    *out = st;
+    return VG_OK;
+}
+
+vg_code feat_stream_next(feat_stream *st, feat_matrix **out, vg_error *err)
+{
+    build *B = &st->B;
+    char *last = NULL;
+    vg_code rc = VG_OK;
+    *out = NULL;
+    while (!st->finished && !*out) {
+        if ((rc = reset_chunk(B, err)) != VG_OK ||
+            (rc = take_customers(st, &last, err)) != VG_OK ||
+            (rc = plan_rows(B, err)) != VG_OK)
+            break;
+        st->ncust += (long)B->ncust;
+        progress_update(&B->prog, "features: %ld customers read", st->ncust);
+        for (int k = SC_USAGE; k < SC_N && rc == VG_OK; k++)
+            rc = take_upto(st, &st->c[k], last, err);
+        /* the last customer's tickets: no later row can belong to it */
+        if (rc == VG_OK)
+            rc = flush_customer(&st->tk, err);
+        free(st->tk.cur);
+        st->tk.cur = NULL;
+        st->tk.cur_ci = -1;
+        st->tk.n = 0;
+        if (rc != VG_OK)
+            break;
+        finish_rows(B);
+        if (!last) {
+            st->finished = 1;
+            B->ncust = (size_t)st->ncust; /* what put_stats reports */
+            put_stats(B);
+        }
+        if (B->m->nrows > 0) {
+            *out = B->m;
+            B->m = NULL;
+        }
+        free(last);
+        last = NULL;
+    }
+    free(last);
+    return rc;
+}
+
+void feat_stream_close(feat_stream *st)
+{
+    if (!st)
+        return;
+    for (int k = 0; k < SC_N; k++)
+        PQclear(st->c[k].r);
+    free(st->fields);
+    free(st->tk.cur);
+    free(st->tk.v);
+    free(st->tk.tmp);
+    progress_done(&st->B.prog);
+    free_build(&st->B);
+    free(st);
 }

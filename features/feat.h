@@ -93,6 +93,10 @@ typedef struct feat_request {
     int keep_all_date; /* date index never sampled (validation), -1 for none */
     unsigned seed;
     int quiet; /* no terminal progress */
+    /* Non-NULL: the aggregation queries are not run but EXPLAINed (VERBOSE)
+     * into this object, one plan text per query ("usage", "users",
+     * "tickets"); the matrix comes back without their values. */
+    json_t *explain;
 } feat_request;
 
 /* Build the matrix for every customer active on each requested date.
@@ -103,8 +107,26 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
                    json_t *stats, vg_error *err);
 void feat_matrix_free(feat_matrix *m);
 
+/* The same matrix for one date, unsampled, in chunks of about `chunk`
+ * customers, so memory does not grow with the number of customers: every
+ * query becomes a cursor ordered by customer_id, read block by block and
+ * merged. Must run inside a transaction (the cursors live in it; the caller
+ * commits or rolls back). feat_stream_next gives the next chunk's rows in
+ * customer-id order, *out NULL at the end; skipped-row counts go into
+ * `stats` once the last chunk is read. The rows are those of feat_build. */
+typedef struct feat_stream feat_stream;
+vg_code feat_stream_open(db_conn *db, const vg_config *cfg,
+                         const feat_spec *spec, const feat_request *req,
+                         const vg_log *lg, size_t chunk, json_t *stats,
+                         feat_stream **out, vg_error *err);
+vg_code feat_stream_next(feat_stream *st, feat_matrix **out, vg_error *err);
+void feat_stream_close(feat_stream *st);
+
 /* CSV with a header: customer_id, as_of, then one column per feature. */
 vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
                        vg_error *err);
+/* The same in pieces: the header once, then the rows of each chunk. */
+void feat_write_csv_header(const feat_spec *s, size_t ncols, FILE *out);
+vg_code feat_write_csv_rows(const feat_matrix *m, FILE *out, vg_error *err);
 
 #endif

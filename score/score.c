@@ -20,7 +20,10 @@
 #include "core/util.h"
 #include "model/store.h"
 
-#define SCORE_BATCH 65536
+#define SCORE_BATCH 16384
+/* Customers per chunk of the feature stream: with the batch, what bounds
+ * memory whatever the number of customers. */
+#define SCORE_CHUNK 32768
 
 int score_health(double risk)
 {
@@ -157,30 +160,34 @@ static vg_code load_model(db_conn *db, const vg_config *cfg, const vg_log *lg,
     return VG_OK;
 }
 
-/* One scoring run's state: the model, the features and per-batch buffers. */
+/* One scoring run's state: the model, the current chunk of features,
+ * per-batch buffers and what the run adds up over its chunks. */
 typedef struct scoring {
     const vg_config *cfg;
     const stored_model *sm;
     const feat_spec *spec;
-    const feat_matrix *m;
-    const char *d;   /* the as-of date, YYYY-MM-DD */
-    double *prob;    /* per row: raw probability, then calibrated risk */
-    double *typical; /* per column: the population's median */
-    float *contrib;  /* per batch row: ncols+1 contributions */
-    char **drs;      /* per batch row: drivers JSON */
+    const feat_matrix *m; /* the current chunk */
+    const char *d;        /* the as-of date, YYYY-MM-DD */
+    double *prob;    /* per batch row: raw probability, then calibrated risk */
+    double *typical; /* per column: the first chunk's median */
+    int have_typical;
+    float *contrib; /* per batch row: ncols+1 contributions */
+    char **drs;     /* per batch row: drivers JSON */
     long tiers[SCORE_NTIERS];
+    size_t scored;
+    double risk_sum;
 } scoring;
 
 static vg_code scoring_alloc(scoring *S, vg_error *err)
 {
-    size_t nc = S->m->ncols;
-    S->prob = malloc((S->m->nrows + 1) * sizeof *S->prob);
+    size_t nc = feat_spec_ncols(S->spec);
+    S->prob = malloc((size_t)SCORE_BATCH * sizeof *S->prob);
     S->typical = malloc((nc + 1) * sizeof *S->typical);
     S->contrib = malloc((size_t)SCORE_BATCH * (nc + 1) * sizeof *S->contrib);
     S->drs = calloc(SCORE_BATCH, sizeof *S->drs);
     if (!S->prob || !S->typical || !S->contrib || !S->drs)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    return column_medians(S->m, S->typical, err);
+    return VG_OK;
 }
 
 static void scoring_free(scoring *S)
@@ -199,7 +206,7 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
 {
     size_t nc = S->m->ncols;
     const float *x = &S->m->x[start * nc];
-    vg_code rc = booster_predict(S->sm->b, x, n, nc, S->prob + start, err);
+    vg_code rc = booster_predict(S->sm->b, x, n, nc, S->prob, err);
     if (rc == VG_OK)
         rc = booster_contribs(S->sm->b, x, n, nc, 0, S->contrib, err);
     if (rc != VG_OK)
@@ -214,7 +221,7 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
                              S->contrib,
                              S->typical,
                              nc,
-                             S->prob + start,
+                             S->prob,
                              S->drs,
                              w == 0 ? 0 : n / 2,
                              w == 0 ? n / 2 : n,
@@ -236,9 +243,11 @@ static vg_code copy_batch(scoring *S, db_copy_in *cp, size_t start, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         size_t r = start + i;
-        double risk = S->prob[r];
+        double risk = S->prob[i];
         int t = tier_rank_of(S->cfg, risk);
         S->tiers[t]++;
+        S->risk_sum += risk;
+        S->scored++;
         db_copy_field(cp, S->d);
         db_copy_field(cp, S->m->ids[r]);
         db_copy_field_fmt(cp, "%lld", S->sm->model_id);
@@ -255,24 +264,24 @@ static vg_code copy_batch(scoring *S, db_copy_in *cp, size_t start, size_t n,
     return VG_OK;
 }
 
-/* Replace the date's rows in vigil.scores in one transaction, batch by
- * batch so memory does not grow with the contributions. */
-static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
-                            vg_error *err)
+/* Predict, word and COPY one chunk of customers, batch by batch. The
+ * "typical" values are the first chunk's medians: up to SCORE_CHUNK
+ * customers in id order, a sample independent of the features (with fewer
+ * customers, the whole population). */
+static vg_code score_chunk(db_conn *db, scoring *S, vg_error *err)
 {
     db_copy_in *cp = NULL;
-    vg_code rc = db_begin(db, err);
-    if (rc != VG_OK)
-        return rc;
-    const char *p[1] = {S->d};
-    rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1, p,
-                 NULL, err);
-    if (rc == VG_OK)
-        rc = db_copy_in_begin(db,
-                              "COPY vigil.scores (as_of, customer_id, "
-                              "model_id, churn_risk, health, "
-                              "tier, drivers) FROM STDIN",
-                              &cp, err);
+    vg_code rc = VG_OK;
+    if (!S->have_typical) {
+        if ((rc = column_medians(S->m, S->typical, err)) != VG_OK)
+            return rc;
+        S->have_typical = 1;
+    }
+    rc = db_copy_in_begin(db,
+                          "COPY vigil.scores (as_of, customer_id, "
+                          "model_id, churn_risk, health, "
+                          "tier, drivers) FROM STDIN",
+                          &cp, err);
     for (size_t start = 0; rc == VG_OK && start < S->m->nrows;
          start += SCORE_BATCH) {
         size_t n = S->m->nrows - start < SCORE_BATCH ? S->m->nrows - start
@@ -281,16 +290,48 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
         if (rc == VG_OK)
             rc = copy_batch(S, cp, start, n, err);
     }
+    if (cp) {
+        vg_code rc2 = db_copy_in_end(cp, rc != VG_OK, err);
+        if (rc == VG_OK)
+            rc = rc2;
+    }
+    return rc;
+}
+
+/* Replace the date's rows in vigil.scores in one transaction: the old rows
+ * go, the feature stream is read chunk by chunk inside it (its cursors live
+ * in the transaction) and each chunk is written before the next is read, so
+ * memory does not grow with the customers and readers see one run whole. */
+static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
+                            int as_of, int quiet, json_t *stats, vg_error *err)
+{
+    feat_stream *fs = NULL;
+    feat_matrix *m = NULL;
+    vg_code rc = db_begin(db, err);
+    if (rc != VG_OK)
+        return rc;
+    const char *p[1] = {S->d};
+    rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1, p,
+                 NULL, err);
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet, NULL};
+    if (rc == VG_OK)
+        rc = feat_stream_open(db, S->cfg, S->spec, &req, lg, SCORE_CHUNK, stats,
+                              &fs, err);
+    while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m) {
+        S->m = m;
+        rc = score_chunk(db, S, err);
+        S->m = NULL;
+        feat_matrix_free(m);
+        m = NULL;
+        log_debug(lg, "scored %zu customers so far", S->scored);
+    }
+    feat_stream_close(fs);
     if (rc != VG_OK) {
-        if (cp)
-            db_copy_in_end(cp, 1, NULL); /* the rollback reports nothing */
-        db_rollback(db);
+        db_rollback(db); /* the rollback reports nothing */
         return rc;
     }
     log_debug(lg, "predictions and drivers written; committing");
-    rc = db_copy_in_end(cp, 0, err);
-    if (rc == VG_OK)
-        rc = db_commit(db, err);
+    rc = db_commit(db, err);
     if (rc != VG_OK)
         db_rollback(db);
     return rc;
@@ -299,10 +340,7 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
 /* The contract's score summary, plus what was skipped (stats, borrowed). */
 static json_t *score_summary(const scoring *S, json_t *stats)
 {
-    double mean = 0;
-    for (size_t r = 0; r < S->m->nrows; r++)
-        mean += S->prob[r];
-    mean = S->m->nrows ? mean / (double)S->m->nrows : 0;
+    double mean = S->scored ? S->risk_sum / (double)S->scored : 0;
     json_t *tiers = json_object();
     for (int t = 0; tiers && t < SCORE_NTIERS; t++)
         if (json_object_set_new(tiers, tier_names[t],
@@ -314,8 +352,8 @@ static json_t *score_summary(const scoring *S, json_t *stats)
         return NULL;
     return json_pack(
         "{s:s, s:I, s:I, s:o, s:f, s:s, s:O}", "as_of", S->d, "scored",
-        (json_int_t)S->m->nrows, "model_id", (json_int_t)S->sm->model_id,
-        "tiers", tiers, "mean_churn_risk", mean, "drivers_method",
+        (json_int_t)S->scored, "model_id", (json_int_t)S->sm->model_id, "tiers",
+        tiers, "mean_churn_risk", mean, "drivers_method",
         "xgboost approximate contributions (Saabas)", "skipped", stats);
 }
 
@@ -325,7 +363,6 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
 {
     stored_model *sm = NULL;
     feat_spec *spec = NULL;
-    feat_matrix *m = NULL;
     char d[DATE_BUF];
     date_format(as_of, d);
     scoring S = {.cfg = cfg, .d = d};
@@ -339,27 +376,21 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
         rc = feat_spec_from_json(sm->features, &spec, err);
     if (rc != VG_OK)
         goto cleanup;
-    feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet};
-    if ((rc = feat_build(db, cfg, spec, &req, lg, &m, stats, err)) != VG_OK)
-        goto cleanup;
-    log_debug(lg, "features ready: %zu rows", m->nrows);
     S.sm = sm;
     S.spec = spec;
-    S.m = m;
     if ((rc = scoring_alloc(&S, err)) != VG_OK ||
-        (rc = write_scores(db, lg, &S, err)) != VG_OK)
+        (rc = write_scores(db, lg, &S, as_of, quiet, stats, err)) != VG_OK)
         goto cleanup;
     *summary = score_summary(&S, stats);
     if (!*summary) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    log_debug(lg, "scored %zu customers as of %s with model %lld", m->nrows, d,
+    log_debug(lg, "scored %zu customers as of %s with model %lld", S.scored, d,
               sm->model_id);
 cleanup:
     scoring_free(&S);
     json_decref(stats);
-    feat_matrix_free(m);
     feat_spec_free(spec);
     store_model_free(sm);
     return rc;

@@ -202,14 +202,65 @@ static const command cmd_demo = {
 /* ---- features --------------------------------------------------------------
  */
 
+/* `features --out`: the matrix written chunk by chunk as the feature
+ * stream reads it, so a million customers never sit in memory at once. */
+static vg_code write_features_streamed(cli *c, db_conn *db,
+                                       const feat_spec *spec, int as_of,
+                                       const char *out, json_t *stats,
+                                       size_t *nrows, vg_error *err)
+{
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
+    feat_stream *fs = NULL;
+    feat_matrix *m = NULL;
+    FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
+    *nrows = 0;
+    if (!f)
+        return vg_fail(err, VG_EIO, "cannot write %s", out);
+    vg_code rc = db_begin(db, err);
+    int in_tx = rc == VG_OK;
+    if (rc == VG_OK)
+        rc = feat_stream_open(db, &c->cfg, spec, &req, &c->log, 65536, stats,
+                              &fs, err);
+    if (rc == VG_OK)
+        feat_write_csv_header(spec, feat_spec_ncols(spec), f);
+    while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m) {
+        rc = feat_write_csv_rows(m, f, err);
+        *nrows += m->nrows;
+        feat_matrix_free(m);
+        m = NULL;
+    }
+    feat_stream_close(fs);
+    if (in_tx)
+        db_rollback(db); /* read only: nothing to keep */
+    if (f != stdout && fclose(f) != 0 && rc == VG_OK)
+        rc = vg_fail(err, VG_EIO, "writing %s failed", out);
+    return rc;
+}
+
+/* `features --explain`: the plan of each aggregation query. */
+static void print_plans(json_t *plans, int json)
+{
+    if (json) {
+        cli_print_json(plans);
+        return;
+    }
+    const char *name;
+    json_t *plan;
+    json_object_foreach(plans, name, plan)
+    {
+        printf("---- %s query\n%s", name, json_string_value(plan));
+    }
+}
+
 static int run_features(cli *c, int argc, char **argv, vg_error *err)
 {
     const char *as_of_s = NULL, *out = NULL;
-    int json = 0, pg_only = 0;
+    int json = 0, pg_only = 0, explain = 0;
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"out", required_argument, 0, 'o'},
                                          {"json", no_argument, 0, 'j'},
                                          {"pg-only", no_argument, 0, 'p'},
+                                         {"explain", no_argument, 0, 'e'},
                                          {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -225,6 +276,9 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 'p':
             pg_only = 1;
+            break;
+        case 'e':
+            explain = 1;
             break;
         default:
             return vg_fail(err, VG_EUSAGE, "see `vigil features --help`");
@@ -243,11 +297,52 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
     if (rc == VG_OK)
         rc = feat_spec_discover(db, &c->cfg, as_of, &spec, err);
     double t0 = cli_now_s();
+    if (rc == VG_OK && out && !pg_only && !explain) {
+        size_t nrows = 0;
+        rc = write_features_streamed(c, db, spec, as_of, out, stats, &nrows,
+                                     err);
+        if (rc == VG_OK) {
+            char d[DATE_BUF];
+            date_format(as_of, d);
+            json_object_set_new(stats, "as_of", json_string(d));
+            json_object_set_new(stats, "customers",
+                                json_integer((json_int_t)nrows));
+            json_object_set_new(
+                stats, "features",
+                json_integer((json_int_t)feat_spec_ncols(spec)));
+            json_object_set_new(stats, "elapsed_seconds",
+                                json_real(cli_now_s() - t0));
+            json_object_set_new(stats, "cli_peak_rss_mb",
+                                json_real(cli_peak_rss_mb()));
+            if (json)
+                cli_print_json(stats);
+            else if (strcmp(out, "-") != 0)
+                printf("%zu customers active on %s, %zu features, written "
+                       "to %s\n",
+                       nrows, d, feat_spec_ncols(spec), out);
+        }
+        json_decref(stats);
+        feat_spec_free(spec);
+        db_close(db);
+        return rc;
+    }
     if (rc == VG_OK) {
-        feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet};
+        feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
+        if (explain)
+            req.explain = json_object();
         if (pg_only)
             db_set_copy_sink(db, 1);
         rc = feat_build(db, &c->cfg, spec, &req, &c->log, &m, stats, err);
+        if (explain) {
+            if (rc == VG_OK)
+                print_plans(req.explain, json);
+            json_decref(req.explain);
+            json_decref(stats);
+            feat_matrix_free(m);
+            feat_spec_free(spec);
+            db_close(db);
+            return rc;
+        }
     }
     double secs = cli_now_s() - t0;
     if (rc == VG_OK && out) {
@@ -296,7 +391,7 @@ static const command cmd_features = {
     .usage =
         "usage: vigil [global options] features [--as-of YYYY-MM-DD] [--out "
         "FILE.csv|-] [--json]\n"
-        "                                      [--pg-only]\n\n"
+        "                                      [--pg-only] [--explain]\n\n"
         "Compute every active customer's features from rows strictly before "
         "the "
         "as-of\n"
@@ -308,7 +403,13 @@ static const command cmd_features = {
         "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's "
         "time "
         "alone\n"
-        "(needs a role that may write server files).\n",
+        "(needs a role that may write server files). --explain prints the plan "
+        "of each\n"
+        "aggregation query instead of running it (EXPLAIN VERBOSE): on a "
+        "sharded "
+        "source,\n"
+        "\"Relations: Aggregate on\" lines show the aggregation running on the "
+        "shards.\n",
 };
 
 /* ---- train -----------------------------------------------------------------

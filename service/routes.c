@@ -292,7 +292,7 @@ cleanup:
 
 /* ---- /alerts ----------------------------------------------------------- */
 
-static int parse_limit(const char *s, int *out)
+int routes_parse_limit(const char *s, int *out)
 {
     if (!s) {
         *out = 100;
@@ -363,7 +363,7 @@ void routes_alerts(route_req *rq, http_reply *out)
         routes_error(out, 400, "since must be a date YYYY-MM-DD");
         return;
     }
-    if (parse_limit(rq->arg(rq->conn, "limit"), &limit) != 0) {
+    if (routes_parse_limit(rq->arg(rq->conn, "limit"), &limit) != 0) {
         routes_error(out, 400, "limit must be a whole number from 1 to 1000");
         return;
     }
@@ -419,7 +419,7 @@ void routes_queue(route_req *rq, http_reply *out)
         routes_error(out, 400, "status must be open or assigned");
         return;
     }
-    if (parse_limit(rq->arg(rq->conn, "limit"), &limit) != 0) {
+    if (routes_parse_limit(rq->arg(rq->conn, "limit"), &limit) != 0) {
         routes_error(out, 400, "limit must be a whole number from 1 to 1000");
         return;
     }

@@ -39,6 +39,9 @@ void routes_healthz(route_req *rq, http_reply *out);
 void routes_metrics(route_req *rq, http_reply *out);
 void routes_alerts(route_req *rq, http_reply *out);
 void routes_queue(route_req *rq, http_reply *out);
+/* ?limit=: absent gives 100; 0 and *out set for a whole number 1..1000,
+ * -1 for anything else. */
+int routes_parse_limit(const char *s, int *out);
 /* {"error": msg} with the given status. */
 void routes_error(http_reply *out, int status, const char *msg);
 

@@ -3,8 +3,12 @@
  * docs/vigil.sample.json) as a good mapping, then broken and thin copies of
  * it; the verdict, the messages that say what to do, and the exit status by
  * severity. */
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "check.h"
 #include "cli.h"
+#include "serve_helpers.h"
 #include "testdb.h"
 
 static char *read_text(const char *path)
@@ -208,6 +212,38 @@ int main(void)
     CHECK_INT_EQ(r->status, 3);
     CHECK(strstr(r->err, "outreach.playbooks[0].trigger.column") != NULL);
     CHECK(strstr(r->err, "renewl_date") != NULL);
+
+    /* ... and on SIGHUP: the misspelt column is rejected, the running
+     * configuration kept. */
+    char log[128], cfg_good[128];
+    snprintf(log, sizeof log, "/tmp/vigil-test-check-%d.log", (int)getpid());
+    snprintf(cfg_good, sizeof cfg_good, "/tmp/vigil-test-check-%d-ok.json",
+             (int)getpid());
+    write_file(cfg_good,
+               "{\"source\": {\"schema\": \"crm\"}, \"http\": {\"listen\": "
+               "\"127.0.0.1:0\"}, \"schedule\": {\"daily\": null, "
+               "\"topics\": null, \"train\": null}, \"outreach\": "
+               "{\"playbooks\": [{\"name\": \"renewal\", \"trigger\": "
+               "{\"type\": \"date_within\", \"column\": \"renewal_date\", "
+               "\"days\": 45}, \"task\": {\"title\": \"Renewal\"}}]}}");
+    pid_t sv = sv_start(dsn, cfg_good, log, NULL);
+    CHECK(sv_wait_log(log, "vigil serve started", 60));
+    /* the same file, now with the misspelt column */
+    char *good = read_text(cfg_good), *bad = read_text(cfg_bad);
+    write_file(cfg_good, bad);
+    kill(sv, SIGHUP);
+    CHECK(sv_wait_log(log, "configuration rejected", 30));
+    CHECK(strstr(sv_log(log), "renewl_date") != NULL);
+    CHECK(waitpid(sv, NULL, WNOHANG) == 0); /* still serving */
+    /* and a good file again is taken */
+    write_file(cfg_good, good);
+    kill(sv, SIGHUP);
+    CHECK(sv_wait_log(log, "configuration reloaded", 30));
+    CHECK_INT_EQ(sv_stop(sv, SIGTERM, 30), 0);
+    free(good);
+    free(bad);
+    remove(cfg_good);
+    remove(log);
 
     remove(cfg_bad);
     return check_done("db_check");

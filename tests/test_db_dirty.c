@@ -211,7 +211,7 @@ int main(void)
     CHECK_INT_EQ(infs, 0);
     remove(out);
 
-    json_t *t = job(dsn, cfg, "train --as-of 2025-06-01 --lookback 60");
+    json_t *t = job(dsn, cfg, "train --as-of 2025-06-01 --lookback 180");
     if (t)
         check_feature_counts(json_object_get(t, "skipped"));
     json_decref(t);

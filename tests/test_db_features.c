@@ -75,7 +75,7 @@ static feat_matrix *build(db_conn *db, const vg_config *cfg,
                           const feat_spec *spec, const int *dates, int n,
                           int horizon, json_t *stats)
 {
-    feat_request req = {dates, n, horizon, 0, -1, 1, 1};
+    feat_request req = {dates, n, horizon, 0, -1, 1, 1, NULL};
     feat_matrix *m = NULL;
     vg_error err;
     if (feat_build(db, cfg, spec, &req, NULL, &m, stats, &err) != VG_OK) {
@@ -102,6 +102,74 @@ static double val(const feat_matrix *m, const feat_spec *s, long row,
         return -12345;
     }
     return m->x[(size_t)row * m->ncols + (size_t)c];
+}
+
+/* The streamed matrix (chunks of `chunk` customers, inside a transaction)
+ * is the whole one, row for row, with the same skipped-row counts. */
+static int stream_same(db_conn *db, const vg_config *cfg, const feat_spec *spec,
+                       int day, size_t chunk, const feat_matrix *whole,
+                       const json_t *stats)
+{
+    feat_request req = {&day, 1, 0, 0, -1, 1, 1, NULL};
+    json_t *st = json_object();
+    feat_stream *fs = NULL;
+    feat_matrix *m = NULL;
+    vg_error err;
+    int ok = 1, chunks = 0;
+    size_t row = 0;
+    if (db_begin(db, &err) != VG_OK ||
+        feat_stream_open(db, cfg, spec, &req, NULL, chunk, st, &fs, &err) !=
+            VG_OK) {
+        fprintf(stderr, "stream: %s\n", err.msg);
+        ok = 0;
+    }
+    while (ok) {
+        if (feat_stream_next(fs, &m, &err) != VG_OK) {
+            fprintf(stderr, "stream: %s\n", err.msg);
+            ok = 0;
+            break;
+        }
+        if (!m)
+            break;
+        chunks++;
+        for (size_t r = 0; r < m->nrows && ok; r++, row++) {
+            if (row >= whole->nrows || strcmp(m->ids[r], whole->ids[row]) ||
+                m->day[r] != whole->day[row] || m->ncols != whole->ncols) {
+                fprintf(stderr, "stream: row %zu differs\n", row);
+                ok = 0;
+                break;
+            }
+            for (size_t j = 0; j < m->ncols; j++) {
+                float x = m->x[r * m->ncols + j];
+                float y = whole->x[row * whole->ncols + j];
+                if (!(x == y || (isnan(x) && isnan(y)))) {
+                    fprintf(stderr, "stream: %s col %zu: %g vs %g\n", m->ids[r],
+                            j, x, y);
+                    ok = 0;
+                }
+            }
+        }
+        feat_matrix_free(m);
+        m = NULL;
+    }
+    if (ok && row != whole->nrows) {
+        fprintf(stderr, "stream: %zu rows, whole %zu\n", row, whole->nrows);
+        ok = 0;
+    }
+    if (ok && stats && !json_equal(st, stats)) {
+        char *a = json_dumps(st, JSON_COMPACT),
+             *b = json_dumps(stats, JSON_COMPACT);
+        fprintf(stderr, "stream stats differ:\n  %s\n  %s\n", a, b);
+        free(a);
+        free(b);
+        ok = 0;
+    }
+    if (ok && chunk == 1 && chunks < 2)
+        ok = 0; /* one customer per chunk must give several chunks */
+    feat_stream_close(fs);
+    db_rollback(db);
+    json_decref(st);
+    return ok;
 }
 
 /* Same rows, same values (NaN equals NaN). */
@@ -161,6 +229,10 @@ int main(void)
 
     json_t *stats = json_object();
     feat_matrix *m = build(db, &cfg, spec, &D, 1, 0, stats);
+    /* streamed, one customer per chunk (every boundary a chunk boundary,
+     * the dirty rows in between), or all in one */
+    CHECK(stream_same(db, &cfg, spec, D, 1, m, stats));
+    CHECK(stream_same(db, &cfg, spec, D, 1000, m, stats));
     CHECK_INT_EQ(m->nrows, 2); /* A and E */
     long a = row_of(m, "A", D), e = row_of(m, "E", D);
     CHECK(a >= 0 && e >= 0);

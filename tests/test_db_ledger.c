@@ -155,7 +155,7 @@ static void champion_unreadable(const char *dsn)
                       "MODE"));
     char args[256];
     snprintf(args, sizeof args,
-             "--quiet --config %s train --as-of " AS_OF
+             "--quiet --log-level error --config %s train --as-of " AS_OF
              " --lookback 28 --step 14",
              cfg);
     cli_result *r = cli_run(dsn, args);

@@ -125,12 +125,18 @@ int main(void)
                  "failed");
 
     /* ---- killed mid-transaction: nothing, and the lock is released --------
-     */
+     * The trigger holds the run on C02400's task until the test lets go of
+     * an advisory lock; the kill comes only once PostgreSQL shows the run
+     * waiting there, inside its transaction (checked, never assumed). */
     testdb_exec(dsn,
                 "CREATE OR REPLACE FUNCTION public.vt_boom() RETURNS trigger "
                 "LANGUAGE plpgsql AS $$ BEGIN IF NEW.customer_id = 'C02400' "
-                "THEN PERFORM pg_sleep(3); END IF; RETURN NEW; END $$");
+                "THEN PERFORM pg_advisory_lock_shared(4244); "
+                "PERFORM pg_advisory_unlock_shared(4244); END IF; "
+                "RETURN NEW; END $$");
     {
+        PGconn *hold = PQconnectdb(dsn);
+        PQclear(PQexec(hold, "SELECT pg_advisory_lock(4244)"));
         pid_t pid = fork();
         if (pid == 0) {
             char env[1100];
@@ -140,30 +146,32 @@ int main(void)
                   "--as-of", D, (char *)NULL);
             _exit(127);
         }
-        /* wait until the run is inside its transaction (a playbook's
-         * upsert; pg_stat_activity keeps only the query's first 1 kB),
-         * then kill it */
-        for (int i = 0; i < 100; i++) {
-            if (atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
-                            "query LIKE 'WITH open_t AS%' "
-                            "AND state = 'active' AND pid <> "
-                            "pg_backend_pid()")) > 0)
-                break;
-            usleep(50000);
+        int seen = 0;
+        for (int i = 0; i < 1200 && !seen; i++) {
+            seen = atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                               "application_name LIKE 'vigil/outreach/%' "
+                               "AND wait_event_type = 'Lock' AND "
+                               "xact_start IS NOT NULL")) > 0;
+            if (!seen)
+                usleep(50000);
         }
+        CHECK(seen); /* the kill below hits the run inside its transaction */
         kill(pid, SIGKILL);
         int st;
         waitpid(pid, &st, 0);
         CHECK(WIFSIGNALED(st));
+        PQclear(PQexec(hold, "SELECT pg_advisory_unlock(4244)"));
+        PQfinish(hold);
     }
     /* the server ends the orphaned transaction once its client is gone */
-    for (int i = 0; i < 200; i++) {
-        if (atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
-                        "datname = current_database() AND pid <> "
-                        "pg_backend_pid() AND state <> 'idle'")) == 0)
-            break;
-        usleep(50000);
+    int gone = 0;
+    for (int i = 0; i < 1200 && !gone; i++) {
+        gone = atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                           "application_name LIKE 'vigil/outreach/%'")) == 0;
+        if (!gone)
+            usleep(50000);
     }
+    CHECK(gone);
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"), "0");
     testdb_exec(dsn, "DROP TRIGGER vt_boom ON vigil.outreach_tasks");
     r = cli_run(dsn, "--quiet outreach --as-of " D " --json");
@@ -174,5 +182,9 @@ int main(void)
     json_decref(j);
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"),
                  N_TRIGGERED);
+    /* the killed run's row was closed by the next run's start */
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.job_runs WHERE status = "
+                        "'running'"),
+                 "0");
     return check_done("db_outreach_concurrency");
 }

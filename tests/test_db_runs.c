@@ -73,6 +73,41 @@ int main(void)
                  "crm.customers with columns customer_id text") != NULL);
     remove(cfg2);
 
+    /* A source that is quiet on weekends (weekday rows up to Friday
+     * 2026-05-29): Monday's run passes the guard (and stops later, for
+     * want of a model: exit 6), Tuesday's is refused naming the Friday. */
+    testdb_exec(dsn,
+                "CREATE SCHEMA wk;"
+                "CREATE TABLE wk.customers (customer_id text, name text, "
+                " created_at timestamptz, canceled_at timestamptz, plan text, "
+                " mrr numeric, seats int, language text);"
+                "CREATE TABLE wk.usage_events (customer_id text, occurred_at "
+                " timestamptz, event_type text, user_id text, quantity "
+                " float8);"
+                "CREATE TABLE wk.tickets (ticket_id text, customer_id text, "
+                " created_at timestamptz, first_response_at timestamptz, "
+                " resolved_at timestamptz, status text, priority text, "
+                " channel text, subject text, body text, csat smallint, "
+                " reopens int, escalated boolean);"
+                "INSERT INTO wk.customers VALUES ('W1', 'w', '2026-01-01', "
+                " NULL, 'team', 10, 1, 'en');"
+                "INSERT INTO wk.usage_events SELECT 'W1', d + interval "
+                " '10 hours', 'login', 'u', NULL FROM generate_series("
+                " '2026-03-02'::timestamptz, '2026-05-29', '1 day') d "
+                " WHERE extract(isodow FROM d) < 6");
+    snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-c.json",
+             (int)getpid());
+    f = fopen(cfg2, "w");
+    fputs("{\"source\": {\"schema\": \"wk\"}}", f);
+    fclose(f);
+    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-01", cfg2);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 6);
+    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-02", cfg2);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 5);
+    CHECK(strstr(r->err, "is from 2026-05-29, 4 days before") != NULL);
+    remove(cfg2);
+
     /* A date after today: refused with exit 2 before anything is written. */
     r = cli_run(dsn, "outreach --as-of 2999-12-31");
     CHECK_INT_EQ(r->status, 2);
@@ -89,7 +124,7 @@ int main(void)
     /* Refused runs are in the ledger with their reason. */
     CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.job_runs WHERE status "
                           "= 'failed' AND error LIKE '%latest source data%'"),
-                 1);
+                 2);
 
     /* Train, score and queue for 2026-06-01 (one day after the data: fine). */
     long long train1 = run_job(
@@ -208,6 +243,18 @@ int main(void)
     snprintf(args, sizeof args, "runs undo %lld", train1);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.models"), 0);
+
+    /* A topics run: its topic model, assignments and alert history go. */
+    long long topics1 = run_job(dsn, cfg, "topics --as-of 2026-06-01", NULL);
+    CHECK(num(dsn, "SELECT count(*) FROM vigil.topic_models") > 0);
+    CHECK(num(dsn, "SELECT count(*) FROM vigil.ticket_topics") > 0);
+    snprintf(args, sizeof args, "runs undo %lld --json", topics1);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.topic_models"), 0);
+    CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.ticket_topics"), 0);
+    CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.trend_alert_days"), 0);
+    CHECK_INT_EQ(num(dsn, "SELECT count(*) FROM vigil.trend_alerts"), 0);
 
     /* What cannot be undone says why. */
     CHECK_INT_EQ(cli_run(dsn, "runs undo 999999")->status, 2);

@@ -36,8 +36,8 @@ int main(void)
     CHECK(feat_spec_discover(db, &cfg, o.end_day, &spec, &err) == VG_OK);
     int *dates = NULL;
     int nd = train_observation_dates(o.end_day, 30, 180, 7, &dates);
-    feat_request full = {dates, nd, 30, 0, 0, 42, 1};
-    feat_request capped = {dates, nd, 30, 3000, 0, 42, 1};
+    feat_request full = {dates, nd, 30, 0, 0, 42, 1, NULL};
+    feat_request capped = {dates, nd, 30, 3000, 0, 42, 1, NULL};
     feat_matrix *a = NULL, *b = NULL;
     CHECK(feat_build(db, &cfg, spec, &full, NULL, &a, NULL, &err) == VG_OK);
     CHECK(feat_build(db, &cfg, spec, &capped, NULL, &b, NULL, &err) == VG_OK);
@@ -89,7 +89,7 @@ int main(void)
 
     /* A tighter cap samples positives too (at most 40 % of the rows), except
      * on the validation date, where every positive stays. */
-    feat_request tight = {dates, nd, 30, (long)(pos_a / 2), 0, 42, 1};
+    feat_request tight = {dates, nd, 30, (long)(pos_a / 2), 0, 42, 1, NULL};
     feat_matrix *c = NULL;
     CHECK(feat_build(db, &cfg, spec, &tight, NULL, &c, NULL, &err) == VG_OK);
     if (c) {

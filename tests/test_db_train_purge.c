@@ -85,7 +85,8 @@ static void grid_check(void)
                 plans++;
                 if (p.purged) {
                     purged++;
-                    CHECK(!time_leak(&p, &m, TRAIN_STAGE_SELECT, H));
+                    if (!p.grouped_select)
+                        CHECK(!time_leak(&p, &m, TRAIN_STAGE_SELECT, H));
                     CHECK(!time_leak(&p, &m, TRAIN_STAGE_VALIDATE, H));
                     /* the estimate's date is never used by a choice */
                     CHECK(p.select_holdout > 0);
@@ -93,13 +94,17 @@ static void grid_check(void)
                     /* the purge wastes no date: the next newer one leaks */
                     CHECK(dates[p.select_holdout - 1] + H > dates[0]);
                 } else {
+                    /* only when no date lies H before t_0 */
+                    for (int a = 1; a < nd; a++)
+                        CHECK(dates[a] + H > dates[0]);
+                }
+                if (p.grouped_select)
                     /* only when no date lies H before another that lies
-                     * H before t_0: nothing to fit the select stage on */
+                     * H before t_0: nothing to fit a time split on */
                     for (int a = 1; a < nd; a++)
                         for (int b = a + 1; b < nd; b++)
                             CHECK(!(dates[a] + H <= dates[0] &&
                                     dates[b] + H <= dates[a]));
-                }
                 free(dates);
             }
     CHECK(purged > 100 && purged < plans);
@@ -115,7 +120,7 @@ static void matrix_check(db_conn *db, int end)
     feat_matrix *m = NULL;
     int *dates = NULL;
     int nd = train_observation_dates(end, 30, 180, 7, &dates);
-    feat_request req = {dates, nd, 30, 0, 0, 42, 1};
+    feat_request req = {dates, nd, 30, 0, 0, 42, 1, NULL};
     CHECK(feat_spec_discover(db, &cfg, end, &spec, &err) == VG_OK);
     CHECK(spec &&
           feat_build(db, &cfg, spec, &req, NULL, &m, NULL, &err) == VG_OK);
@@ -145,6 +150,11 @@ static void matrix_check(db_conn *db, int end)
     leaky.select_holdout = 1; /* validate fits on t_1: shares t_0's window */
     CHECK(time_leak(&leaky, m, TRAIN_STAGE_VALIDATE, 30));
 
+    /* the select stage split by customer (short lookbacks) */
+    train_plan gs = p;
+    gs.grouped_select = 1;
+    CHECK(!customer_leak(&gs, m, TRAIN_STAGE_SELECT));
+    CHECK(!time_leak(&gs, m, TRAIN_STAGE_VALIDATE, 30));
     /* grouped CV: a customer is on one side only, in every fold */
     train_plan cv = p;
     cv.purged = 0;

@@ -3,6 +3,7 @@
 #include "topics/burst.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -415,6 +416,10 @@ static vg_code link_terms(const burst_opts *o, const burst_doc *docs,
             size_t nb = g->rowptr[b + 1] - g->rowptr[b];
             size_t s =
                 shared(g->docs + g->rowptr[a], na, g->docs + g->rowptr[b], nb);
+            /* Most of the rarer term's tickets shared: the issue's own
+             * words join the wider word of its kind ("saml") that links
+             * its phrasings and languages. (A new word two unrelated
+             * issues share joins them too: see README, limits.) */
             size_t lo = na < nb ? na : nb;
             if (s >= MIN_SHARED && (double)s >= o->link * (double)lo) {
                 size_t x = uf_find(parent, a), y = uf_find(parent, b);
@@ -492,6 +497,91 @@ static int group_holds(const burst_opts *o, const burst_group *g, size_t ncomp,
            (g->is_new || lift >= NEW_LIFT || !o->new_only);
 }
 
+/* A word two issues share ("error" in an English and a Spanish one) bursts
+ * with both and forms a group of its own made of their tickets: a group
+ * sharing tickets with two others that cover half of it is no issue of
+ * its own. (Member lists are ascending.) */
+static size_t drop_hubs(burst_group *g, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t covered = 0, first = SIZE_MAX;
+        int apart = 0; /* two of them that share nothing themselves */
+        for (size_t j = 0; j < n; j++) {
+            if (j == i)
+                continue;
+            size_t s = shared(g[i].docs, g[i].ndocs, g[j].docs, g[j].ndocs);
+            if (s < MIN_SHARED)
+                continue;
+            covered += s;
+            if (first == SIZE_MAX)
+                first = j;
+            else if (shared(g[first].docs, g[first].ndocs, g[j].docs,
+                            g[j].ndocs) < MIN_SHARED)
+                apart = 1;
+        }
+        if (apart && covered * 2 >= g[i].ndocs) {
+            burst_group_clear(&g[i]);
+            continue;
+        }
+        if (w != i) {
+            g[w] = g[i];
+            memset(&g[i], 0, sizeof g[i]);
+        }
+        w++;
+    }
+    return w;
+}
+
+/* Groups of one issue whose words vary from ticket to ticket (each ticket
+ * uses a few of them) link weakly word by word, yet share their tickets: a
+ * third of the smaller group's tickets shared makes them one issue. */
+static vg_code merge_overlapping(const burst_opts *o, const burst_doc *docs,
+                                 size_t n, int ndays, burst_group *g,
+                                 size_t *ng, const volume *vol, size_t ncomp,
+                                 vg_error *err)
+{
+    for (size_t i = 0; i < *ng; i++)
+        for (size_t j = i + 1; j < *ng; j++) {
+            size_t s = shared(g[i].docs, g[i].ndocs, g[j].docs, g[j].ndocs);
+            size_t lo = g[i].ndocs < g[j].ndocs ? g[i].ndocs : g[j].ndocs;
+            if (s < MIN_SHARED || s * 3 < lo)
+                continue;
+            size_t nt = g[i].nterms + g[j].nterms;
+            uint32_t *t = realloc(g[i].terms, (nt + 1) * sizeof *t);
+            if (!t)
+                return vg_fail(err, VG_ENOMEM, "burst: out of memory");
+            g[i].terms = t;
+            double *l = realloc(g[i].term_lift, (nt + 1) * sizeof *l);
+            if (!l)
+                return vg_fail(err, VG_ENOMEM, "burst: out of memory");
+            g[i].term_lift = l;
+            memcpy(t + g[i].nterms, g[j].terms, g[j].nterms * sizeof *t);
+            memcpy(l + g[i].nterms, g[j].term_lift, g[j].nterms * sizeof *l);
+            g[i].nterms = nt;
+            double phi = g[i].dispersion < g[j].dispersion ? g[i].dispersion
+                                                           : g[j].dispersion;
+            free(g[i].docs);
+            g[i].docs = NULL;
+            burst_group_clear(&g[j]);
+            g[j] = g[*ng - 1];
+            memset(&g[*ng - 1], 0, sizeof g[*ng - 1]);
+            (*ng)--;
+            vg_code rc = group_stats(o, docs, n, ndays, &g[i], phi, err);
+            if (rc != VG_OK)
+                return rc;
+            if (!group_holds(o, &g[i], ncomp, vol)) {
+                burst_group_clear(&g[i]);
+                g[i] = g[*ng - 1];
+                memset(&g[*ng - 1], 0, sizeof g[*ng - 1]);
+                (*ng)--;
+            }
+            i = SIZE_MAX; /* start over: the merged group may link more */
+            break;
+        }
+    return VG_OK;
+}
+
 vg_code burst_find(const burst_opts *o, const burst_doc *docs, size_t n,
                    int ndays, burst_group **groups, size_t *ngroups,
                    vg_error *err)
@@ -543,6 +633,10 @@ vg_code burst_find(const burst_opts *o, const burst_doc *docs, size_t n,
             burst_group_clear(&out[nout]);
     }
     if (rc != VG_OK)
+        goto cleanup;
+    nout = drop_hubs(out, nout);
+    if ((rc = merge_overlapping(o, docs, n, ndays, out, &nout, &vol, ncomp,
+                                err)) != VG_OK)
         goto cleanup;
     if (nout > 1)
         qsort(out, nout, sizeof *out, cmp_group);

@@ -16,8 +16,8 @@ typedef struct burst_opts {
     int min_customers; /* fewest distinct customers (trend.min_customers) */
     double min_ratio;  /* smallest observed / expected (trend.min_ratio) */
     double fdr;        /* Benjamini-Hochberg level across terms (trend.fdr) */
-    double link;       /* overlap coefficient from which two bursting terms
-                          are one issue (default 0.5) */
+    double link;       /* share of the rarer term's tickets the two must
+                          share to be one issue (default 0.5) */
     int new_only;      /* 1 (default): only issues with (almost) no
                           baseline or 10 times above it; a known problem
                           growing is the topic alerts' job, whose counts

@@ -213,8 +213,11 @@ static int add_terms(issue_day *d, doc_meta *m)
             prev = cur;
             cur = surf;
         }
-        /* Masks ("<num>") and calendar words name no issue. */
-        if (strchr(tok, '<') || !surf || (!bigram && is_calendar(surf)) ||
+        /* Masks ("<num>"), filler of any language ("seit" in a German
+         * ticket is not about the issue) and calendar words name no
+         * issue. */
+        if (strchr(tok, '<') || !surf || !text_label_worthy(surf) ||
+            (!bigram && is_calendar(surf)) ||
             (bigram && (is_calendar(prev) || is_calendar(cur))))
             continue;
         if (!bigram) {
@@ -595,7 +598,7 @@ static int build_arrays(const issue_day *d, const burst_group *g,
     }
     for (size_t j = 0; j < nr && j < 10 && !bad; j++)
         bad = array_add(&a->terms, d->surface[ranked[j]]);
-    static const char *const langs[] = {"en", "de", "fr", "es"};
+    static const char *const langs[] = {"de", "en", "es", "fr"};
     for (int l = 0; l < 4 && !bad; l++)
         for (size_t k = 0; k < g->ndocs; k++)
             if (strcmp(d->meta[g->docs[k]].lang, langs[l]) == 0) {
@@ -978,6 +981,21 @@ static void burst_options(const vg_config *cfg, burst_opts *bo)
     bo->fdr = cfg->trend_fdr;
 }
 
+/* Whether most of g's tickets belong to issues already alerted today: a
+ * word several issues share bursts with them and is none of its own. */
+static int covered(const issue_day *d, const burst_group *g)
+{
+    size_t in = 0;
+    for (size_t k = 0; k < g->ndocs; k++) {
+        int found = 0;
+        for (size_t a = 0; a < d->nalerts && !found; a++)
+            for (size_t j = 0; j < d->group[a].ndocs && !found; j++)
+                found = d->group[a].docs[j] == g->docs[k];
+        in += found;
+    }
+    return g->ndocs && in * 2 >= g->ndocs;
+}
+
 /* Today's issues against the open alerts: the same issue updates its
  * alert, a new one raises one, a second issue matching an alert already
  * updated today is part of it. */
@@ -997,7 +1015,7 @@ static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
                 seen = open[j].matched;
                 a = seen ? NULL : &open[j];
             }
-        if (seen)
+        if (seen || covered(d, &groups[i]))
             continue;
         long long id = 0;
         rc = upsert(db, d, &groups[i], a, as_of, bo->window_days, tickets,

@@ -771,8 +771,8 @@ static int scan_piece(text_pipe *p, const char *base, size_t a, size_t b,
             letters ? (digits >= 3 || joiner) : (digits >= 6 || s[0] == '#');
         if (letters && !id) {
             /* "2fa", "mp3", "win10": short alphanumerics are words */
-        } else if (p->opts.keep_codes && n <= 24 &&
-                   (letters || (digits <= 5 && memchr(s, '.', n)))) {
+        } else if (p->opts.keep_codes && n <= 24 && digits <= 5 &&
+                   (letters || memchr(s, '.', n))) {
             /* "e-4012", "v2.3.1", "3.2.1", "err_503": the code itself is
              * what a new issue's tickets share (dates, amounts, phone
              * numbers and order numbers stay masked). */

@@ -56,7 +56,8 @@ void train_plan_make(const int *dates, int nd, int horizon, unsigned seed,
             p->select_fit_from = k;
             break;
         }
-    p->purged = p->select_fit_from > 0;
+    p->purged = p->select_holdout > 0;
+    p->grouped_select = p->purged && p->select_fit_from < 0;
 }
 
 static int fold_of(const char *id, unsigned seed)
@@ -87,6 +88,10 @@ train_role train_row_role(const train_plan *p, const feat_matrix *m, size_t r,
         return cv_role(p, fold_of(m->ids[r], p->seed), s);
     switch (s) {
     case TRAIN_STAGE_SELECT:
+        if (p->grouped_select)
+            return k < p->select_holdout              ? TRAIN_ROLE_OUT
+                   : fold_of(m->ids[r], p->seed) == 0 ? TRAIN_ROLE_HOLDOUT
+                                                      : TRAIN_ROLE_FIT;
         return k == p->select_holdout    ? TRAIN_ROLE_HOLDOUT
                : k >= p->select_fit_from ? TRAIN_ROLE_FIT
                                          : TRAIN_ROLE_OUT;
@@ -443,7 +448,8 @@ static vg_code load_rows(db_conn *db, const vg_config *cfg, const vg_log *lg,
                              cfg->train_max_rows,
                              0,
                              (unsigned)cfg->train_seed,
-                             o->quiet};
+                             o->quiet,
+                             NULL};
     if ((rc = feat_build(db, cfg, st->spec, &st->req, lg, &st->m, st->stats,
                          err)) != VG_OK)
         return rc;
@@ -533,10 +539,11 @@ static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
     }
     if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err)) != VG_OK)
         goto cleanup;
-    json_object_set_new(st->plan_json, "select",
-                        json_pack("{s:o, s:o, s:O}", "fit", subset_json(&tr),
-                                  "holdout", subset_json(&ho), "candidates",
-                                  st->sel.candidates));
+    json_object_set_new(
+        st->plan_json, "select",
+        json_pack("{s:o, s:o, s:O, s:s}", "fit", subset_json(&tr), "holdout",
+                  subset_json(&ho), "candidates", st->sel.candidates, "split",
+                  st->plan.grouped_select ? "customer" : "time"));
 cleanup:
     subset_free(&tr);
     subset_free(&ho);
@@ -1046,7 +1053,7 @@ vg_code train_evaluate(db_conn *db, const vg_config *cfg, const vg_log *lg,
 {
     feat_matrix *m = NULL;
     double *p = NULL, *y = NULL;
-    feat_request req = {&as_of, 1, horizon, 0, -1, 0, quiet};
+    feat_request req = {&as_of, 1, horizon, 0, -1, 0, quiet, NULL};
     memset(base, 0, sizeof *base);
     vg_code rc = feat_build(db, cfg, t->spec, &req, lg, &m, NULL, err);
     if (rc != VG_OK)

@@ -44,8 +44,11 @@ int train_observation_dates(int as_of, int horizon, int lookback, int step,
  *             measured on t_0 (never used for any choice): the estimate;
  *   final:    refitted on every date; calibrated on the validate stage's
  *             out-of-sample predictions on t_0.
- * With too few dates for that (fewer than 2H/step + 1), 5-fold
- * cross-validation grouped by customer instead (`purged` 0). */
+ * With too few dates for a select stage (fewer than 2H/step + 1), its
+ * choices are made on a fifth of the customers of the validate stage's fit
+ * (`grouped_select`: other customers, so no shared label window); with no
+ * date at least H before t_0 either, 5-fold cross-validation grouped by
+ * customer (`purged` 0). */
 typedef enum {
     TRAIN_STAGE_SELECT,
     TRAIN_STAGE_VALIDATE,
@@ -59,6 +62,7 @@ typedef enum {
 
 typedef struct train_plan {
     int purged;          /* 1: by time with purge gaps; 0: grouped CV */
+    int grouped_select;  /* select stage split by customer, not by time */
     int horizon;         /* purge gap in days */
     int select_holdout;  /* date index of t_s */
     int select_fit_from; /* first date index fitted in the select stage */

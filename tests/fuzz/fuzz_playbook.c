@@ -1,0 +1,26 @@
+/* fuzz_playbook.c — libFuzzer entry point for the outreach playbook parser:
+ * any bytes as the config file's JSON, read by outreach_config_from_json. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "outreach/playbook.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_error_t je;
+    json_t *root = json_loadb((const char *)data, size, 0, &je);
+    if (!root)
+        return 0;
+    outreach_config *oc = malloc(sizeof *oc);
+    if (oc) {
+        vg_error err;
+        outreach_config_defaults(oc);
+        (void)outreach_config_from_json(oc, root, "fuzz.json", &err);
+        free(oc);
+    }
+    json_decref(root);
+    return 0;
+}
