@@ -189,36 +189,58 @@ cleanup:
     return lift;
 }
 
-int metrics_calibration_table(const double *prob, const double *label,
-                              const double *weight, size_t n, int bins,
-                              metrics_calib_bin *out)
-{
-    int nonempty = 0;
+typedef struct {
+    double p, y, w;
+} calib_row;
 
+static int cmp_calib_row(const void *a, const void *b)
+{
+    double x = ((const calib_row *)a)->p, y = ((const calib_row *)b)->p;
+    return (x > y) - (x < y);
+}
+
+int metrics_calibration_quantiles(const double *prob, const double *label,
+                                  const double *weight, size_t n, int bins,
+                                  metrics_calib_bin *out)
+{
     if (bins < 1 || !out)
         return -1;
-    for (int k = 0; k < bins; k++) {
-        out[k].lo = (double)k / bins;
-        out[k].hi = (double)(k + 1) / bins;
-        out[k].mean_pred = 0.0;
-        out[k].observed = 0.0;
-        out[k].weight = 0.0;
-        out[k].count = 0;
-    }
+    calib_row *r = malloc((n ? n : 1) * sizeof *r);
+    if (!r)
+        return -1;
+    size_t m = 0;
+    double total = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double p = prob[i], w = metrics_w(weight, i);
-        int k;
-        if (isnan(p))
+        if (isnan(prob[i]))
             continue;
-        /* Compare before converting: a huge p must not overflow the int. */
-        k = p <= 0.0 ? 0 : p >= 1.0 ? bins - 1 : (int)(p * bins);
+        r[m] = (calib_row){prob[i], label[i], metrics_w(weight, i)};
+        total += r[m++].w;
+    }
+    qsort(r, m, sizeof *r, cmp_calib_row);
+    for (int k = 0; k < bins; k++)
+        out[k] = (metrics_calib_bin){NAN, NAN, 0.0, 0.0, 0.0, 0};
+    double before = 0.0;
+    for (size_t i = 0; i < m;) {
+        /* a run of tied probabilities goes to the group its start falls in */
+        int k = total > 0 ? (int)(before / total * bins) : 0;
         if (k >= bins)
             k = bins - 1;
-        out[k].mean_pred += w * p;
-        out[k].observed += w * label[i];
-        out[k].weight += w;
-        out[k].count++;
+        size_t j = i;
+        for (; j < m && r[j].p == r[i].p; j++) {
+            metrics_calib_bin *b = &out[k];
+            if (b->count == 0)
+                b->lo = r[j].p;
+            b->hi = r[j].p;
+            b->mean_pred += r[j].w * r[j].p;
+            b->observed += r[j].w * r[j].y;
+            b->weight += r[j].w;
+            b->count++;
+            before += r[j].w;
+        }
+        i = j;
     }
+    free(r);
+    int nonempty = 0;
     for (int k = 0; k < bins; k++) {
         if (out[k].count > 0 && out[k].weight > 0.0) {
             out[k].mean_pred /= out[k].weight;
@@ -227,8 +249,7 @@ int metrics_calibration_table(const double *prob, const double *label,
             out[k].mean_pred = NAN;
             out[k].observed = NAN;
         }
-        if (out[k].count > 0)
-            nonempty++;
+        nonempty += out[k].count > 0;
     }
     return nonempty;
 }

@@ -45,20 +45,24 @@ double metrics_lift_top_decile(const double *score, const double *label,
                                const double *weight, size_t n);
 
 typedef struct {
-    double lo, hi;    /* bin edges on the probability; [lo, hi), last closed */
+    double lo, hi;    /* smallest and largest probability in the group */
     double mean_pred; /* weighted mean probability in the bin, NAN if empty */
     double observed;  /* weighted positive rate in the bin, NAN if empty */
     double weight;    /* total weight in the bin */
     long count;       /* rows in the bin */
 } metrics_calib_bin;
 
-/* Reliability table over `bins` equal-width bins of [0, 1] (probabilities
- * outside are clamped into the end bins; rows with a NaN probability are
- * skipped). out must hold `bins` entries; every entry is written. Returns the
- * number of non-empty bins, or -1 when bins < 1 or out is NULL. */
-int metrics_calibration_table(const double *prob, const double *label,
-                              const double *weight, size_t n, int bins,
-                              metrics_calib_bin *out);
+/* Reliability table over `bins` groups of equal weight, riskiest last: churn
+ * is rare, so equal-width bins put nearly every customer in the first one
+ * and say nothing about where the model ranks them. Rows with the same
+ * probability stay in one group; lo and hi are the group's smallest and
+ * largest probability. Rows with a NaN probability are skipped. out must
+ * hold `bins` entries; every entry is written (empty ones with count 0 and
+ * NAN means). Returns the number of non-empty groups, or -1 when bins < 1,
+ * out is NULL or memory runs out. */
+int metrics_calibration_quantiles(const double *prob, const double *label,
+                                  const double *weight, size_t n, int bins,
+                                  metrics_calib_bin *out);
 
 typedef struct {
     double auc, pr_auc, brier, logloss, lift10, base_rate;

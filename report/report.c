@@ -1455,9 +1455,39 @@ static vg_code build(rctx *x, vg_error *err)
     return rc;
 }
 
-/* Writes the page next to its destination and renames it into place. */
+/* A device, a pipe or a socket (--out /dev/stdout, /dev/null, a FIFO) is
+ * written in place: renaming a file over it would replace the device itself
+ * (as root, /dev/null became a regular file and broke every later job). */
+static int is_special(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+static vg_code write_stream(FILE *f, const char *path, const html_buf *h,
+                            vg_error *err)
+{
+    size_t len = html_len(h);
+    int bad = fwrite(html_data(h), 1, len, f) != len;
+    bad |= fflush(f) != 0;
+    bad |= fclose(f) != 0;
+    if (bad)
+        return vg_fail(err, VG_EIO, "cannot write the report to '%s': %s", path,
+                       strerror(errno));
+    return VG_OK;
+}
+
+/* Writes a regular file next to its destination and renames it into place,
+ * so a reader never sees half a page. */
 static vg_code write_file(const char *path, const html_buf *h, vg_error *err)
 {
+    if (is_special(path)) {
+        FILE *f = fopen(path, "w");
+        if (!f)
+            return vg_fail(err, VG_EIO, "cannot write the report to '%s': %s",
+                           path, strerror(errno));
+        return write_stream(f, path, h, err);
+    }
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
     if (!tmp)
@@ -1473,11 +1503,8 @@ static vg_code write_file(const char *path, const html_buf *h, vg_error *err)
         free(tmp);
         return rc;
     }
-    size_t len = html_len(h);
-    int bad = fwrite(html_data(h), 1, len, f) != len;
-    bad |= fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0)
+    rc = write_stream(f, path, h, err);
+    if (rc == VG_OK && rename(tmp, path) != 0)
         rc = vg_fail(err, VG_EIO, "cannot write the report to '%s': %s", path,
                      strerror(errno));
     if (rc != VG_OK)

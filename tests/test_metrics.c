@@ -150,43 +150,51 @@ static void test_undefined(void)
     CHECK(isnan(metrics_roc_auc(sn, y01, NULL, 3)));
 }
 
-static void test_calibration_table(void)
+static void test_calibration_quantiles(void)
 {
-    /* p = {0.05, 0.15, 0.12, 0.95, 1.0}, y = {0, 1, 0, 1, 1}, 2 bins:
-     * [0, .5): 0.05, 0.15, 0.12 -> mean 0.32/3, observed 1/3, count 3;
-     * [.5, 1]: 0.95, 1.0 (1.0 lands in the last bin) -> mean 0.975,
-     * observed 1, count 2. */
-    const double p[] = {0.05, 0.15, 0.12, 0.95, 1.0}, y[] = {0, 1, 0, 1, 1};
+    /* p = {0.05, 0.15, 0.12, 0.95, 1.0, NaN}, y = {0, 1, 0, 1, 1, 1}, 2 equal
+     * groups by cumulative weight at each row's start (NaN skipped):
+     * 0.05 (0/5), 0.12 (1/5), 0.15 (2/5) -> group 0: lo 0.05, hi 0.15, mean
+     * 0.32/3, observed 1/3; 0.95 (3/5), 1.0 (4/5) -> group 1. */
+    const double p[] = {0.05, 0.15, 0.12, 0.95, 1.0, NAN},
+                 y[] = {0, 1, 0, 1, 1, 1};
     metrics_calib_bin b[4];
-    CHECK_INT_EQ(metrics_calibration_table(p, y, NULL, 5, 2, b), 2);
-    CHECK_NEAR(b[0].lo, 0.0, 0);
-    CHECK_NEAR(b[0].hi, 0.5, 0);
+    CHECK_INT_EQ(metrics_calibration_quantiles(p, y, NULL, 6, 2, b), 2);
+    CHECK_NEAR(b[0].lo, 0.05, 0);
+    CHECK_NEAR(b[0].hi, 0.15, 0);
     CHECK_NEAR(b[0].mean_pred, 0.32 / 3.0, 1e-12);
     CHECK_NEAR(b[0].observed, 1.0 / 3.0, 1e-12);
     CHECK_INT_EQ(b[0].count, 3);
-    CHECK_NEAR(b[0].weight, 3.0, 0);
+    CHECK_NEAR(b[1].lo, 0.95, 0);
+    CHECK_NEAR(b[1].hi, 1.0, 0);
     CHECK_NEAR(b[1].mean_pred, 0.975, 1e-12);
     CHECK_NEAR(b[1].observed, 1.0, 1e-12);
     CHECK_INT_EQ(b[1].count, 2);
 
-    /* 4 bins: middle two empty (NAN means), outer two as above. */
-    CHECK_INT_EQ(metrics_calibration_table(p, y, NULL, 5, 4, b), 2);
-    CHECK_INT_EQ(b[1].count, 0);
-    CHECK(isnan(b[1].mean_pred) && isnan(b[2].observed));
-    CHECK_NEAR(b[3].lo, 0.75, 0);
-    CHECK_NEAR(b[3].hi, 1.0, 0);
-    CHECK_INT_EQ(b[3].count, 2);
+    /* More groups than distinct starts: empty ones have NAN means. */
+    CHECK_INT_EQ(metrics_calibration_quantiles(p, y, NULL, 6, 4, b), 4);
+    CHECK_INT_EQ(metrics_calibration_quantiles(p, y, NULL, 3, 4, b), 3);
+    CHECK_INT_EQ(b[3].count, 0);
+    CHECK(isnan(b[3].mean_pred) && isnan(b[3].observed));
 
-    /* Weights: weight 3 on 0.15 (positive): bin 0 mean
-     * (0.05 + 0.45 + 0.12)/5 = 0.124, observed 3/5. */
-    const double w[] = {1, 3, 1, 1, 1};
-    CHECK_INT_EQ(metrics_calibration_table(p, y, w, 5, 2, b), 2);
+    /* Ties stay together: four rows at 0.1 fill group 0 whole. */
+    const double pt[] = {0.1, 0.1, 0.1, 0.1, 0.9}, yt[] = {0, 1, 0, 0, 1};
+    CHECK_INT_EQ(metrics_calibration_quantiles(pt, yt, NULL, 5, 2, b), 2);
+    CHECK_INT_EQ(b[0].count, 4);
+    CHECK_NEAR(b[0].observed, 0.25, 1e-12);
+    CHECK_INT_EQ(b[1].count, 1);
+
+    /* Weights: weight 3 on 0.15 (positive), total 7: 0.15 starts at 2/7,
+     * 0.95 at 5/7 -> group 0 mean (0.05 + 0.12 + 0.45)/5 = 0.124,
+     * observed 3/5, weight 5. */
+    const double w[] = {1, 3, 1, 1, 1, 1};
+    CHECK_INT_EQ(metrics_calibration_quantiles(p, y, w, 6, 2, b), 2);
     CHECK_NEAR(b[0].mean_pred, 0.124, 1e-12);
     CHECK_NEAR(b[0].observed, 0.6, 1e-12);
     CHECK_NEAR(b[0].weight, 5.0, 1e-12);
     CHECK_INT_EQ(b[0].count, 3);
 
-    CHECK_INT_EQ(metrics_calibration_table(p, y, NULL, 5, 0, b), -1);
+    CHECK_INT_EQ(metrics_calibration_quantiles(p, y, NULL, 5, 0, b), -1);
 }
 
 /* O(n^2) weighted Mann-Whitney, the definition itself. */
@@ -286,7 +294,7 @@ int main(void)
     test_logloss_clip();
     test_lift();
     test_undefined();
-    test_calibration_table();
+    test_calibration_quantiles();
     test_random_cross_checks();
     test_summary();
     return check_done("metrics");

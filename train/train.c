@@ -737,7 +737,7 @@ static json_t *calibration_json(const double *prob, const double *y,
                                 const double *w, size_t n)
 {
     metrics_calib_bin bins[10];
-    metrics_calibration_table(prob, y, w, n, 10, bins);
+    metrics_calibration_quantiles(prob, y, w, n, 10, bins);
     json_t *a = json_array();
     for (int i = 0; i < 10; i++) {
         if (bins[i].count == 0)
