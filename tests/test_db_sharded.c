@@ -12,6 +12,7 @@
 #include "core/date.h"
 #include "core/db.h"
 #include "features/feat.h"
+#include "featcheck.h"
 #include "testdb.h"
 
 #define TABLES                                                                 \
@@ -140,94 +141,6 @@ static feat_matrix *build(db_conn *db, const vg_config *cfg,
         exit(1);
     }
     return m;
-}
-
-/* The streamed matrix (chunks of `chunk` customers, inside a transaction)
- * is the whole one, row for row, with the same skipped-row counts. */
-static int stream_same(db_conn *db, const vg_config *cfg, const feat_spec *spec,
-                       int day, size_t chunk, const feat_matrix *whole,
-                       const json_t *stats)
-{
-    feat_request req = {&day, 1, 0, 0, -1, 1, 1, NULL};
-    json_t *st = json_object();
-    feat_stream *fs = NULL;
-    feat_matrix *m = NULL;
-    vg_error err;
-    int ok = 1, chunks = 0;
-    size_t row = 0;
-    if (db_begin(db, &err) != VG_OK ||
-        feat_stream_open(db, cfg, spec, &req, NULL, chunk, st, &fs, &err) !=
-            VG_OK) {
-        fprintf(stderr, "stream: %s\n", err.msg);
-        ok = 0;
-    }
-    while (ok) {
-        if (feat_stream_next(fs, &m, &err) != VG_OK) {
-            fprintf(stderr, "stream: %s\n", err.msg);
-            ok = 0;
-            break;
-        }
-        if (!m)
-            break;
-        chunks++;
-        for (size_t r = 0; r < m->nrows && ok; r++, row++) {
-            if (row >= whole->nrows || strcmp(m->ids[r], whole->ids[row]) ||
-                m->day[r] != whole->day[row] || m->ncols != whole->ncols) {
-                fprintf(stderr, "stream: row %zu differs\n", row);
-                ok = 0;
-                break;
-            }
-            for (size_t j = 0; j < m->ncols; j++) {
-                float x = m->x[r * m->ncols + j];
-                float y = whole->x[row * whole->ncols + j];
-                if (!(x == y || (isnan(x) && isnan(y)))) {
-                    fprintf(stderr, "stream: %s col %zu: %g vs %g\n", m->ids[r],
-                            j, x, y);
-                    ok = 0;
-                }
-            }
-        }
-        feat_matrix_free(m);
-        m = NULL;
-    }
-    if (ok && row != whole->nrows) {
-        fprintf(stderr, "stream: %zu rows, whole %zu\n", row, whole->nrows);
-        ok = 0;
-    }
-    if (ok && stats && !json_equal(st, stats)) {
-        char *a = json_dumps(st, JSON_COMPACT),
-             *b = json_dumps(stats, JSON_COMPACT);
-        fprintf(stderr, "stream stats differ:\n  %s\n  %s\n", a, b);
-        free(a);
-        free(b);
-        ok = 0;
-    }
-    if (ok && chunk == 1 && chunks < 2)
-        ok = 0; /* one customer per chunk must give several chunks */
-    feat_stream_close(fs);
-    db_rollback(db);
-    json_decref(st);
-    return ok;
-}
-
-/* Same rows, same values (NaN equals NaN). */
-static int same_matrix(const feat_matrix *a, const feat_matrix *b)
-{
-    if (a->nrows != b->nrows || a->ncols != b->ncols)
-        return 0;
-    for (size_t r = 0; r < a->nrows; r++) {
-        if (strcmp(a->ids[r], b->ids[r]) || a->day[r] != b->day[r])
-            return 0;
-        for (size_t j = 0; j < a->ncols; j++) {
-            float x = a->x[r * a->ncols + j], y = b->x[r * b->ncols + j];
-            if (!(x == y || (isnan(x) && isnan(y)))) {
-                fprintf(stderr, "differs: row %s col %zu: %g vs %g\n",
-                        a->ids[r], j, x, y);
-                return 0;
-            }
-        }
-    }
-    return 1;
 }
 
 static int count_lines(const char *plan, const char *needle)
