@@ -228,15 +228,19 @@ static void self_test_parser(void)
         CHECK(prom_parse(bad[i], fam, &nf, 8, ser, &ns, 16) != 0);
 }
 
-int main(void)
+/* Shared by the cases, which run in order and build on each other. */
+static char dsn[1024];
+static char cfg[128], log_path[128];
+static pid_t pid;
+static int port;
+
+static void parser_accepts_and_rejects(void)
 {
     self_test_parser();
-    const char *dsn0 = testdb_fresh("vt_serve_http");
-    char dsn[1024];
-    snprintf(dsn, sizeof dsn, "%s", dsn0);
-    char cfg[128], log[128];
-    snprintf(cfg, sizeof cfg, "/tmp/vt_serve_http_%d.json", (int)getpid());
-    snprintf(log, sizeof log, "/tmp/vt_serve_http_%d.log", (int)getpid());
+}
+
+static void init_and_seed(void)
+{
     CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
 
     /* Rows for the endpoints: two topics, three alerts, tasks, scores, runs. */
@@ -274,16 +278,22 @@ int main(void)
         "  'ok', NULL),"
         " ('we\"ird\\job', '2025-06-01', '2025-06-01 05:00', "
         "  '2025-06-01 05:00:02', 'failed', 'boom')");
+}
 
+static void serve_starts_listening(void)
+{
     /* catch_up none: the topics job must not start, only be scheduled. */
     sv_write(cfg, "{\"schedule\": {\"train\": null, \"daily\": null, "
                   "\"topics\": \"0 3 * * *\", \"catch_up\": \"none\"},"
                   " \"http\": {\"listen\": \"127.0.0.1:0\", \"token\": "
                   "\"s3cret-token\"}}");
-    pid_t pid = sv_start(dsn, cfg, log, NULL);
-    int port = sv_port(log);
+    pid = sv_start(dsn, cfg, log_path, NULL);
+    port = sv_port(log_path);
     CHECK(port > 0);
+}
 
+static void bearer_token_required(void)
+{
     /* ---- the token ------------------------------------------------------ */
     const char *paths[] = {"/healthz", "/metrics", "/alerts", "/queue"};
     for (int i = 0; i < 4; i++) {
@@ -306,12 +316,19 @@ int main(void)
         sv_request(port, "GET", "/", NULL, "Authorization: Basic czNjcmV0\r\n")
             ->status,
         401);
+}
+
+static void unknown_path_and_method(void)
+{
     CHECK_INT_EQ(sv_request(port, "GET", "/nope", "s3cret-token", NULL)->status,
                  404);
     CHECK_INT_EQ(
         sv_request(port, "POST", "/healthz", "s3cret-token", NULL)->status,
         405);
+}
 
+static void healthz_shape(void)
+{
     /* ---- /healthz ------------------------------------------------------- */
     sv_http *r = sv_request(port, "GET", "/healthz", "s3cret-token", NULL);
     json_t *j = json_loads(r->body, 0, NULL);
@@ -330,9 +347,12 @@ int main(void)
     CHECK(next && strlen(next) == 20 && strstr(next, "T03:00:00Z"));
     CHECK(json_is_null(json_object_get(tp, "running_here")));
     json_decref(j);
+}
 
+static void metrics_strict_text_format(void)
+{
     /* ---- /metrics ------------------------------------------------------- */
-    r = sv_request(port, "GET", "/metrics", "s3cret-token", NULL);
+    sv_http *r = sv_request(port, "GET", "/metrics", "s3cret-token", NULL);
     CHECK_INT_EQ(r->status, 200);
     CHECK(strstr(r->headers, "text/plain; version=0.0.4") != NULL);
     static prom_family fam[64];
@@ -364,11 +384,14 @@ int main(void)
                0);
     CHECK_NEAR(prom_value(text, "vigil_outreach_tasks_open"), 3, 0);
     CHECK_NEAR(prom_value(text, "vigil_trend_alerts_open"), 2, 0);
+}
 
+static void alerts_json_feed_newest_first(void)
+{
     /* ---- /alerts (JSON Feed 1.1), newest first, filters ------------------ */
-    r = sv_request(port, "GET", "/alerts", "s3cret-token", NULL);
+    sv_http *r = sv_request(port, "GET", "/alerts", "s3cret-token", NULL);
     CHECK(strstr(r->headers, "application/feed+json") != NULL);
-    j = json_loads(r->body, 0, NULL);
+    json_t *j = json_loads(r->body, 0, NULL);
     CHECK_STR_EQ(json_string_value(json_object_get(j, "version")),
                  "https://jsonfeed.org/version/1.1");
     json_t *items = json_object_get(j, "items");
@@ -391,10 +414,14 @@ int main(void)
                      json_object_get(raw, "sample_ticket_ids"), 0)),
                  "T4");
     json_decref(j);
-    r = sv_request(port, "GET", "/alerts?status=open&since=2025-05-21",
-                   "s3cret-token", NULL);
-    j = json_loads(r->body, 0, NULL);
-    items = json_object_get(j, "items");
+}
+
+static void alerts_filters(void)
+{
+    sv_http *r = sv_request(port, "GET", "/alerts?status=open&since=2025-05-21",
+                            "s3cret-token", NULL);
+    json_t *j = json_loads(r->body, 0, NULL);
+    json_t *items = json_object_get(j, "items");
     CHECK_INT_EQ(json_array_size(items), 1);
     CHECK_STR_EQ(
         json_string_value(json_object_get(json_array_get(items, 0), "id")),
@@ -418,10 +445,13 @@ int main(void)
         sv_request(port, "GET", "/alerts?status=open'--", "s3cret-token", NULL)
             ->status,
         400);
+}
 
+static void queue_by_assignee(void)
+{
     /* ---- /queue ---------------------------------------------------------- */
-    r = sv_request(port, "GET", "/queue", "s3cret-token", NULL);
-    j = json_loads(r->body, 0, NULL);
+    sv_http *r = sv_request(port, "GET", "/queue", "s3cret-token", NULL);
+    json_t *j = json_loads(r->body, 0, NULL);
     CHECK_INT_EQ(json_integer_value(json_object_get(j, "count")), 3);
     json_t *tasks = json_object_get(j, "tasks");
     CHECK_STR_EQ(json_string_value(
@@ -440,7 +470,10 @@ int main(void)
             json_array_get(json_object_get(j, "tasks"), 0), "customer_id")),
         "C2");
     json_decref(j);
+}
 
+static void sighup_broken_file_keeps_old_config(void)
+{
     /* ---- SIGHUP: a broken file is rejected, the old config keeps serving --
      */
     sv_write(cfg, "{\"schedule\": {\"train\": null, \"daily\": null, "
@@ -448,54 +481,72 @@ int main(void)
                   " \"http\": {\"listen\": \"127.0.0.1:0\", \"token\": "
                   "\"other\"}}");
     kill(pid, SIGHUP);
-    CHECK(sv_wait_log(log, "configuration rejected", 10));
-    const char *l = sv_log(log);
+    CHECK(sv_wait_log(log_path, "configuration rejected", 10));
+    const char *l = sv_log(log_path);
     CHECK(strstr(l, cfg) != NULL && strstr(l, "key 'schedule.topics'") &&
           strstr(l, "hour 25 is out of range"));
     CHECK_INT_EQ(
         sv_request(port, "GET", "/healthz", "s3cret-token", NULL)->status, 200);
     CHECK_INT_EQ(sv_request(port, "GET", "/healthz", "other", NULL)->status,
                  401);
-    r = sv_request(port, "GET", "/healthz", "s3cret-token", NULL);
-    j = json_loads(r->body, 0, NULL);
+    sv_http *r = sv_request(port, "GET", "/healthz", "s3cret-token", NULL);
+    json_t *j = json_loads(r->body, 0, NULL);
     CHECK_STR_EQ(
         json_string_value(json_object_get(
             json_object_get(json_object_get(j, "jobs"), "topics"), "schedule")),
         "0 3 * * *");
     json_decref(j);
+}
+
+static void sighup_rejects_bad_json_and_bad_key(void)
+{
     /* Not JSON at all, and an unknown key: also rejected. */
     sv_write(cfg, "{\"http\": {\"listen\": \"127.0.0.1:0\"");
     kill(pid, SIGHUP);
-    CHECK(sv_wait_log(log, "keeping the running one: ", 10));
+    CHECK(sv_wait_log(log_path, "keeping the running one: ", 10));
     sv_write(cfg, "{\"serve\": {\"max_retries\": -1}}");
     kill(pid, SIGHUP);
-    CHECK(sv_wait_log(log, "key 'serve.max_retries' must be between", 10));
+    CHECK(sv_wait_log(log_path, "key 'serve.max_retries' must be between", 10));
+}
+
+static void sighup_good_file_applies(void)
+{
     /* A good file: the new token and schedule apply without a restart. */
     sv_write(cfg, "{\"schedule\": {\"train\": null, \"daily\": null, "
                   "\"topics\": \"30 4 * * *\", \"catch_up\": \"none\"},"
                   " \"http\": {\"listen\": \"127.0.0.1:0\", \"token\": "
                   "\"other\"}}");
     kill(pid, SIGHUP);
-    CHECK(sv_wait_log(log, "configuration reloaded", 10));
+    CHECK(sv_wait_log(log_path, "configuration reloaded", 10));
     CHECK_INT_EQ(sv_request(port, "GET", "/healthz", "other", NULL)->status,
                  200);
     CHECK_INT_EQ(
         sv_request(port, "GET", "/healthz", "s3cret-token", NULL)->status, 401);
-    r = sv_request(port, "GET", "/healthz", "other", NULL);
-    j = json_loads(r->body, 0, NULL);
+    sv_http *r = sv_request(port, "GET", "/healthz", "other", NULL);
+    json_t *j = json_loads(r->body, 0, NULL);
     CHECK_STR_EQ(
         json_string_value(json_object_get(
             json_object_get(json_object_get(j, "jobs"), "topics"), "schedule")),
         "30 4 * * *");
     json_decref(j);
-    /* The token never reaches the log. */
-    CHECK(strstr(sv_log(log), "s3cret-token") == NULL);
-    CHECK(strstr(sv_log(log), "\"other\"") == NULL);
+}
 
+static void token_never_logged(void)
+{
+    /* The token never reaches the log. */
+    CHECK(strstr(sv_log(log_path), "s3cret-token") == NULL);
+    CHECK(strstr(sv_log(log_path), "\"other\"") == NULL);
+}
+
+static void stop_then_nothing_answers(void)
+{
     CHECK_INT_EQ(sv_stop(pid, SIGTERM, 30), 0);
     /* After the stop nothing answers. */
     CHECK_INT_EQ(sv_request(port, "GET", "/healthz", "other", NULL)->status, 0);
+}
 
+static void bad_config_at_start_exits_3(void)
+{
     /* A bad configuration at start: exit 3, naming key and file. */
     sv_write(cfg, "{\"schedule\": {\"timezone\": \"Mars/Olympus\"}}");
     cli_result *cr = cli_run(dsn, "--config /nonexistent.json serve");
@@ -505,15 +556,50 @@ int main(void)
     cr = cli_run(dsn, args);
     CHECK_INT_EQ(cr->status, 3);
     CHECK(strstr(cr->err, "key 'schedule.timezone'") != NULL);
+}
+
+static void job_section_mistake_stops_start(void)
+{
+    char args[256];
+    snprintf(args, sizeof args, "--config %s serve", cfg);
     /* A mistake in a section only a job reads stops the service too, at
      * start rather than at the first daily run. */
     sv_write(cfg, "{\"outreach\": {\"playbooks\": [{\"name\": \"x\", "
                   "\"trigger\": {\"type\": \"no_such_trigger\"}}]}}");
-    cr = cli_run(dsn, args);
+    cli_result *cr = cli_run(dsn, args);
     CHECK_INT_EQ(cr->status, 3);
     CHECK(strstr(cr->err, "outreach.playbooks[0]") != NULL &&
           strstr(cr->err, cfg) != NULL);
+}
+
+int main(void)
+{
+    const char *dsn0 = testdb_fresh("vt_serve_http");
+    snprintf(dsn, sizeof dsn, "%s", dsn0);
+    snprintf(cfg, sizeof cfg, "/tmp/vt_serve_http_%d.json", (int)getpid());
+    snprintf(log_path, sizeof log_path, "/tmp/vt_serve_http_%d.log",
+             (int)getpid());
+    static const check_case cases[] = {
+        CHECK_CASE(parser_accepts_and_rejects),
+        CHECK_CASE(init_and_seed),
+        CHECK_CASE(serve_starts_listening),
+        CHECK_CASE(bearer_token_required),
+        CHECK_CASE(unknown_path_and_method),
+        CHECK_CASE(healthz_shape),
+        CHECK_CASE(metrics_strict_text_format),
+        CHECK_CASE(alerts_json_feed_newest_first),
+        CHECK_CASE(alerts_filters),
+        CHECK_CASE(queue_by_assignee),
+        CHECK_CASE(sighup_broken_file_keeps_old_config),
+        CHECK_CASE(sighup_rejects_bad_json_and_bad_key),
+        CHECK_CASE(sighup_good_file_applies),
+        CHECK_CASE(token_never_logged),
+        CHECK_CASE(stop_then_nothing_answers),
+        CHECK_CASE(bad_config_at_start_exits_3),
+        CHECK_CASE(job_section_mistake_stops_start),
+    };
+    int rc = check_run("db_serve_http", cases, sizeof cases / sizeof cases[0]);
     remove(cfg);
-    remove(log);
-    return check_done("db_serve_http");
+    remove(log_path);
+    return rc;
 }

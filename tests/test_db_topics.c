@@ -139,24 +139,24 @@ static const char *ALERTS_DIGEST =
     " a.sample_ticket_ids, a.resolved_on), ';' ORDER BY a.detected_at, "
     " a.window_start, a.observed), '')) FROM vigil.trend_alerts a";
 
-int main(void)
+/* Shared by the cases, which run in order and build on each other. */
+static const char *dsn, *dsn2;
+static char cfgpath[64], args[512];
+static char before[256];
+static char feat1[96], feat2[96];
+static char *csv1;
+static char alert[32], digest[64];
+static char out[96];
+
+static void init_schema(void)
 {
-    const char *dsn = testdb_fresh("vt_topics");
-    char cfgpath[64];
-    snprintf(cfgpath, sizeof cfgpath, "/tmp/vt_topics_cfg.%d.json",
-             (int)getpid());
-    FILE *f = fopen(cfgpath, "w");
-    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60, "
-          "\"backfill_days\": 0}}",
-          f);
-    fclose(f);
-    char args[512], q0[1024];
-    testdb_source_tables(dsn, "public", NULL);
-    testdb_exec(dsn, SCHEMA_SQL);
-    testdb_exec(dsn, THEMES_SQL);
     cli_result *r = cli_run(dsn, "init");
     CHECK_INT_EQ(r->status, 0);
+}
 
+static void config_mistakes_name_keys_and_file(void)
+{
+    cli_result *r;
     /* Config mistakes name the keys and the file. */
     FILE *g = fopen(cfgpath, "w");
     fputs("{\"topics\": {\"k_min\": 9, \"k_max\": 3}}", g);
@@ -180,7 +180,11 @@ int main(void)
           "\"backfill_days\": 0}}",
           g);
     fclose(g);
+}
 
+static void first_fit_counts_bad_rows(void)
+{
+    cli_result *r;
     /* First fit, with the bad rows in its window. */
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-25 --json",
              cfgpath);
@@ -199,6 +203,10 @@ int main(void)
         CHECK(json_integer_value(json_object_get(d, "unknown_customer")) == 1);
         json_decref(j);
     }
+}
+
+static void labels_readable_terms_stored(void)
+{
     /* Labels are readable and distinct terms are stored. */
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) > 0 FROM vigil.topics "
                                    "WHERE label ~ '(invoice|password|export|"
@@ -209,11 +217,15 @@ int main(void)
                               "array_length(sample_ticket_ids, 1) >= 1) FROM "
                               "vigil.topics WHERE status = 'active'"),
                  "t");
-    char before[256], after[256];
     theme_topics(dsn, before, sizeof before);
     CHECK(strstr(before, "billing:") && strstr(before, "login:") &&
           strstr(before, "export:"));
+}
 
+static void refit_keeps_topic_ids(void)
+{
+    cli_result *r;
+    char after[256];
     /* The next day refits: every theme keeps its topic id. */
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-26 --json",
              cfgpath);
@@ -227,7 +239,12 @@ int main(void)
                                    "WHERE m.as_of = '2026-05-26' AND l.kind "
                                    "= 'match'"),
                  "t");
+}
 
+static void late_tickets_assigned_incrementally(void)
+{
+    cli_result *r;
+    json_t *j;
     /* Late tickets (created before the date, loaded after the run) are
      * assigned incrementally to the existing topics. */
     testdb_exec(dsn, "INSERT INTO tickets (ticket_id, customer_id, "
@@ -253,17 +270,18 @@ int main(void)
                                    "vigil.ticket_topics WHERE ticket_id LIKE "
                                    "'billing-2026-05-1%')"),
                  "5");
+}
 
+static void topic_shares_become_features(void)
+{
+    char q0[1024];
     /* Topic shares become churn features, from each ticket's first topic
      * and only once a topics run for a date <= t gave it. */
-    char feat1[96], feat2[96];
-    snprintf(feat1, sizeof feat1, "/tmp/vt_topics_f1.%d.csv", (int)getpid());
-    snprintf(feat2, sizeof feat2, "/tmp/vt_topics_f2.%d.csv", (int)getpid());
     snprintf(args, sizeof args,
              "--config %s features --as-of 2026-05-27 --out %s", cfgpath,
              feat1);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
-    char *csv1 = slurp_file(feat1);
+    csv1 = slurp_file(feat1);
     CHECK(csv1 && strstr(csv1, "tickets.topic_share_") != NULL);
     char billing[32], billing_col[64];
     snprintf(billing, sizeof billing, "%s",
@@ -286,7 +304,10 @@ int main(void)
     double got = atof(csv1 ? csv_field(csv1, "c7", billing_col) : "nan");
     CHECK(atof(want) > 0.2);
     CHECK_NEAR(got, atof(want), 1e-4);
+}
 
+static void no_alert_before_the_issue(void)
+{
     /* Alert lifecycle: nothing before the webhook issue; raised when it
      * starts; the same alert updated while it lasts; resolved after. */
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-29",
@@ -294,6 +315,12 @@ int main(void)
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts"),
                  "0");
+}
+
+static void alert_raised_when_issue_starts(void)
+{
+    cli_result *r;
+    json_t *j;
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-31 --json",
              cfgpath);
     r = cli_run(dsn, args);
@@ -314,7 +341,6 @@ int main(void)
         "FROM vigil.ticket_topics tt JOIN tickets t USING (ticket_id) WHERE "
         "tt.topic_id = a.topic_id AND t.created_at >= a.window_start AND "
         "t.created_at < a.window_end + 1) END ORDER BY alert_id LIMIT 1";
-    char alert[32];
     snprintf(alert, sizeof alert, "%s", testdb_value(dsn, WEBHOOK_ALERT));
     CHECK(alert[0] != '\0');
     char q[1024];
@@ -327,6 +353,11 @@ int main(void)
              alert);
     CHECK_STR_EQ(testdb_value(dsn, q),
                  "open,2026-05-28,2026-05-30,t,t,t,t,t,t");
+}
+
+static void alert_updated_while_issue_lasts(void)
+{
+    char q[1024];
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-02",
              cfgpath);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
@@ -343,6 +374,11 @@ int main(void)
                                    "FROM vigil.trend_alerts WHERE status = "
                                    "'open' GROUP BY topic_id) x"),
                  "1");
+}
+
+static void alert_resolved_after_issue(void)
+{
+    char q[1024];
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-12",
              cfgpath);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
@@ -351,15 +387,22 @@ int main(void)
              "WHERE alert_id = '%s'",
              alert);
     CHECK_STR_EQ(testdb_value(dsn, q), "resolved,2026-06-12");
+}
 
+static void earlier_date_needs_replay(void)
+{
+    cli_result *r;
     /* An earlier date is refused without --replay ... */
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-05-31",
              cfgpath);
     r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 2);
     CHECK(strstr(r->err, "--replay") != NULL);
+}
+
+static void replay_says_the_same(void)
+{
     /* ... and a replay of the same days says exactly the same. */
-    char digest[64];
     snprintf(digest, sizeof digest, "%s", testdb_value(dsn, ALERTS_DIGEST));
     const char *days[] = {"2026-05-31", "2026-06-02", "2026-06-12"};
     for (int i = 0; i < 3; i++) {
@@ -369,7 +412,10 @@ int main(void)
         CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     }
     CHECK_STR_EQ(testdb_value(dsn, ALERTS_DIGEST), digest);
+}
 
+static void no_leakage_of_later_tickets(void)
+{
     /* No leakage: tickets on or after the as-of date change nothing. */
     const char *MODEL_DIGEST =
         "SELECT md5(string_agg(term || df, ',' ORDER BY col)) FROM "
@@ -391,12 +437,19 @@ int main(void)
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.ticket_topics "
                                    "WHERE ticket_id LIKE 'zebra-%'"),
                  "0");
+}
+
+static void same_date_rerun_changes_nothing(void)
+{
     /* A second run for the same date changes nothing either. */
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-12",
              cfgpath);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     CHECK_STR_EQ(testdb_value(dsn, ALERTS_DIGEST), digest);
+}
 
+static void features_unchanged_by_later_runs(void)
+{
     /* Later topics runs (and replays) re-assigned tickets with models that
      * saw later tickets: the features as of May 27 are still the same. */
     snprintf(args, sizeof args,
@@ -406,10 +459,16 @@ int main(void)
     char *csv2 = slurp_file(feat2);
     CHECK(csv1 && csv2 && strcmp(csv1, csv2) == 0);
     free(csv1);
+    csv1 = NULL;
     free(csv2);
     remove(feat1);
     remove(feat2);
+}
 
+static void old_models_pruned(void)
+{
+    cli_result *r;
+    json_t *j;
     /* Old models are pruned after topics.keep_models_days. */
     FILE *kf = fopen(cfgpath, "w");
     fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60, "
@@ -434,11 +493,14 @@ int main(void)
                                    "vigil.topic_models m WHERE m.model_id = "
                                    "v.model_id)"),
                  "0");
+}
 
+static void report_counts_alerts_as_of_its_date(void)
+{
+    cli_result *r;
+    json_t *j;
     /* The HTML report shows each alert as it was on the report's date:
      * open on June 2, resolved by June 12 (from vigil.trend_alert_days). */
-    char out[96];
-    snprintf(out, sizeof out, "/tmp/vt_topics_report.%d.html", (int)getpid());
     const char *rdays[2] = {"2026-06-02", "2026-06-12"};
     for (int i = 0; i < 2; i++) {
         snprintf(args, sizeof args, "report --as-of %s --out %s --json",
@@ -453,6 +515,10 @@ int main(void)
             json_decref(j);
         }
     }
+}
+
+static void report_shows_alert_window_as_of_its_date(void)
+{
     /* On June 1 the alert was as the May 31 run left it: its window ended
      * May 30 (the alert row itself now says June 1). */
     snprintf(args, sizeof args, "report --as-of 2026-06-01 --out %s", out);
@@ -466,9 +532,14 @@ int main(void)
     CHECK(strstr(html, "2026-05-28 – 2026-05-30") != NULL);
     CHECK(strstr(html, "2026-05-28 – 2026-06-01") == NULL);
     remove(out);
+}
 
+static void no_tickets_no_topics(void)
+{
+    cli_result *r;
+    json_t *j;
     /* Tiny inputs: no tickets at all, then a single ticket. */
-    const char *dsn2 = testdb_fresh("vt_topics_tiny");
+    dsn2 = testdb_fresh("vt_topics_tiny");
     testdb_source_tables(dsn2, "public", NULL);
     testdb_exec(dsn2, SCHEMA_SQL);
     CHECK_INT_EQ(cli_run(dsn2, "init")->status, 0);
@@ -480,6 +551,12 @@ int main(void)
         CHECK_INT_EQ(json_integer_value(json_object_get(j, "alerts")), 0);
         json_decref(j);
     }
+}
+
+static void single_ticket_at_most_one_topic(void)
+{
+    cli_result *r;
+    json_t *j;
     testdb_exec(dsn2, "INSERT INTO tickets (ticket_id, customer_id, "
                       "created_at, subject, body) VALUES ('one', 'c1', "
                       "'2026-05-01 09:00+00', 'Invoice wrong', 'The invoice "
@@ -491,6 +568,52 @@ int main(void)
         CHECK(json_integer_value(json_object_get(j, "topics")) <= 1);
         json_decref(j);
     }
+}
+
+int main(void)
+{
+    dsn = testdb_fresh("vt_topics");
+    snprintf(cfgpath, sizeof cfgpath, "/tmp/vt_topics_cfg.%d.json",
+             (int)getpid());
+    FILE *f = fopen(cfgpath, "w");
+    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60, "
+          "\"backfill_days\": 0}}",
+          f);
+    fclose(f);
+    snprintf(feat1, sizeof feat1, "/tmp/vt_topics_f1.%d.csv", (int)getpid());
+    snprintf(feat2, sizeof feat2, "/tmp/vt_topics_f2.%d.csv", (int)getpid());
+    snprintf(out, sizeof out, "/tmp/vt_topics_report.%d.html", (int)getpid());
+    testdb_source_tables(dsn, "public", NULL);
+    testdb_exec(dsn, SCHEMA_SQL);
+    testdb_exec(dsn, THEMES_SQL);
+    static const check_case cases[] = {
+        CHECK_CASE(init_schema),
+        CHECK_CASE(config_mistakes_name_keys_and_file),
+        CHECK_CASE(first_fit_counts_bad_rows),
+        CHECK_CASE(labels_readable_terms_stored),
+        CHECK_CASE(refit_keeps_topic_ids),
+        CHECK_CASE(late_tickets_assigned_incrementally),
+        CHECK_CASE(topic_shares_become_features),
+        CHECK_CASE(no_alert_before_the_issue),
+        CHECK_CASE(alert_raised_when_issue_starts),
+        CHECK_CASE(alert_updated_while_issue_lasts),
+        CHECK_CASE(alert_resolved_after_issue),
+        CHECK_CASE(earlier_date_needs_replay),
+        CHECK_CASE(replay_says_the_same),
+        CHECK_CASE(no_leakage_of_later_tickets),
+        CHECK_CASE(same_date_rerun_changes_nothing),
+        CHECK_CASE(features_unchanged_by_later_runs),
+        CHECK_CASE(old_models_pruned),
+        CHECK_CASE(report_counts_alerts_as_of_its_date),
+        CHECK_CASE(report_shows_alert_window_as_of_its_date),
+        CHECK_CASE(no_tickets_no_topics),
+        CHECK_CASE(single_ticket_at_most_one_topic),
+    };
+    int rc = check_run("db_topics", cases, sizeof cases / sizeof cases[0]);
+    free(csv1);
+    remove(feat1);
+    remove(feat2);
+    remove(out);
     remove(cfgpath);
-    return check_done("db_topics");
+    return rc;
 }
