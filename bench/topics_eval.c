@@ -14,7 +14,7 @@
 
 #include "core/util.h"
 #include "topics/cluster.h"
-#include "topics/quality.h"
+#include "bench/quality.h"
 #include "bench/csv.h"
 
 

@@ -3,7 +3,7 @@
 #include <math.h>
 
 #include "check.h"
-#include "topics/quality.h"
+#include "bench/quality.h"
 
 int main(void)
 {

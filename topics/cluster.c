@@ -457,38 +457,27 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
-                     const topic_kmeans_opts *opts, topic_model **model,
-                     int *assign, float *sim, vg_error *err)
+/* What every k-means run of one topic_kmeans call shares: the rows, the
+ * scratch of one run, and the sizes. Owned by topic_kmeans. */
+typedef struct km_fit {
+    topic_csr Y;  /* non-empty rows of X in canonical order */
+    size_t *iden; /* 0..n-1: Y is already in order */
+    size_t n, ms; /* rows; rows of the selection sample (a prefix) */
+    km_ws ws;
+    float *cent;  /* dim * pad_k(kmax): one run's centroids */
+    int *asg;     /* n: one run's clusters */
+    double *best; /* n: one run's similarities */
+} km_fit;
+
+/* Marks every row unassigned and puts the non-empty ones in canonical order
+ * (hash of id, id, row) so the result does not depend on input order.
+ * Returns how many rows take part. */
+static size_t canon_order(const topic_csr *X, const char *const *ids,
+                          ordkey *keys, char (*numid)[24], size_t *ord,
+                          int *assign, float *sim)
 {
-    vg_code rc = VG_OK;
-    topic_kmeans_opts o;
-    if (opts)
-        o = *opts;
-    else
-        topic_kmeans_opts_default(&o);
-    *model = NULL;
-    size_t nrows = X->nrows, dim = X->ncols, n = 0;
-    ordkey *keys = malloc((nrows + 1) * sizeof *keys);
-    size_t *ord = malloc((nrows + 1) * sizeof *ord);
-    char(*numid)[24] = ids ? NULL : malloc((nrows + 1) * sizeof *numid);
-    int *asg = malloc((nrows + 1) * sizeof *asg);
-    int *bestasg = malloc((nrows + 1) * sizeof *bestasg);
-    double *best = malloc((nrows + 1) * sizeof *best);
-    double *bestsim = malloc((nrows + 1) * sizeof *bestsim);
-    float *S = NULL, *cent = NULL, *initc = NULL;
-    double *acc = NULL;
-    size_t *cnt = NULL;
-    km_ws ws = {0};
-    topic_csr Y = {0}; /* non-empty rows of X in canonical order */
-    size_t *iden = NULL;
-    topic_model *m = calloc(1, sizeof *m);
-    if (!keys || !ord || (!ids && !numid) || !asg || !bestasg || !best ||
-        !bestsim || !m)
-        goto oom;
-    m->dim = dim;
-    m->silhouette = NAN;
-    for (size_t r = 0; r < nrows; r++) {
+    size_t n = 0;
+    for (size_t r = 0; r < X->nrows; r++) {
         assign[r] = -1;
         if (sim)
             sim[r] = 0;
@@ -504,186 +493,237 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
     qsort(keys, n, sizeof *keys, cmp_ordkey);
     for (size_t j = 0; j < n; j++)
         ord[j] = keys[j].row;
-    int kmax = o.k > 0 ? o.k : o.k_max;
-    if (kmax < 1)
-        kmax = 1;
-    if ((size_t)kmax > n)
-        kmax = (int)n;
-    if (n == 0 || dim == 0) {
-        m->k = 0;
-        m->cent = calloc(1, sizeof *m->cent);
-        if (!m->cent)
-            goto oom;
-        goto done;
-    }
-    /* The non-empty rows copied in canonical order: every pass then streams
-     * through memory, and the sample is the first ms rows. */
-    Y.nrows = n;
-    Y.ncols = dim;
-    Y.rowptr = malloc((n + 1) * sizeof *Y.rowptr);
-    iden = malloc(n * sizeof *iden);
+    return n;
+}
+
+/* The non-empty rows copied in canonical order: every pass then streams
+ * through memory, and the sample is the first ms rows. The caller owns Y and
+ * *iden and frees them even when this fails. Returns -1 when out of memory. */
+static int copy_canon(const topic_csr *X, const size_t *ord, size_t n,
+                      topic_csr *Y, size_t **iden)
+{
+    Y->nrows = n;
+    Y->ncols = X->ncols;
+    Y->rowptr = malloc((n + 1) * sizeof *Y->rowptr);
+    *iden = malloc(n * sizeof **iden);
     size_t nnz = 0;
     for (size_t j = 0; j < n; j++)
         nnz += X->rowptr[ord[j] + 1] - X->rowptr[ord[j]];
-    Y.col = malloc((nnz + 1) * sizeof *Y.col);
-    Y.val = malloc((nnz + 1) * sizeof *Y.val);
-    if (!Y.rowptr || !iden || !Y.col || !Y.val)
-        goto oom;
-    Y.rowptr[0] = 0;
+    Y->col = malloc((nnz + 1) * sizeof *Y->col);
+    Y->val = malloc((nnz + 1) * sizeof *Y->val);
+    if (!Y->rowptr || !*iden || !Y->col || !Y->val)
+        return -1;
+    Y->rowptr[0] = 0;
     for (size_t j = 0; j < n; j++) {
         size_t a = X->rowptr[ord[j]], len = X->rowptr[ord[j] + 1] - a;
-        memcpy(Y.col + Y.rowptr[j], X->col + a, len * sizeof *Y.col);
-        memcpy(Y.val + Y.rowptr[j], X->val + a, len * sizeof *Y.val);
-        Y.rowptr[j + 1] = Y.rowptr[j] + len;
-        iden[j] = j;
+        memcpy(Y->col + Y->rowptr[j], X->col + a, len * sizeof *Y->col);
+        memcpy(Y->val + Y->rowptr[j], X->val + a, len * sizeof *Y->val);
+        Y->rowptr[j + 1] = Y->rowptr[j] + len;
+        (*iden)[j] = j;
     }
-    size_t kpmax = (size_t)pad_k(kmax);
-    ws.nt = o.threads < 1 ? 1 : o.threads > MAXT ? MAXT : o.threads;
-    if (n < 4096)
-        ws.nt = 1; /* par_for would not use more */
-    for (int t = 0; t < ws.nt; t++) {
-        ws.sum[t] = malloc(dim * (size_t)kmax * sizeof *ws.sum[t]);
-        ws.s[t] = malloc(kpmax * sizeof *ws.s[t]);
-        if (!ws.sum[t] || !ws.s[t])
-            goto oom;
-    }
-    ws.dist = malloc(n * sizeof *ws.dist);
-    ws.tmp = malloc(n * sizeof *ws.tmp);
-    ws.tmp2 = malloc(n * sizeof *ws.tmp2);
-    ws.dense = calloc(dim, sizeof *ws.dense);
-    ws.nrm = malloc(kpmax * sizeof *ws.nrm);
-    cent = malloc(dim * kpmax * sizeof *cent);
-    initc = malloc(dim * kpmax * sizeof *initc);
-    m->cent = malloc(dim * kpmax * sizeof *m->cent);
-    if (!ws.dist || !ws.tmp || !ws.tmp2 || !ws.dense || !ws.nrm || !cent ||
-        !initc || !m->cent)
-        goto oom;
-    size_t ms = o.select_sample && o.select_sample < n ? o.select_sample : n;
+    return 0;
+}
 
-    int k = kmax;
-    if (o.k <= 0) {
-        int kmin = o.k_min < 2 ? 2 : o.k_min;
-        size_t ss = ms < o.silhouette_sample ? ms : o.silhouette_sample;
-        if (kmax > (int)ss - 1)
-            kmax = (int)ss - 1;
-        if (kmin > kmax) {
-            k = kmax < 1 ? 1 : kmax;
-            goto fit;
-        }
-        /* Pairwise similarities of the silhouette sample, once for all k. */
-        S = malloc(ss * ss * sizeof *S);
-        acc = malloc(((size_t)kmax + 1) * sizeof *acc);
-        cnt = malloc(((size_t)kmax + 1) * sizeof *cnt);
-        if (!S || !acc || !cnt)
-            goto oom;
-        for (size_t i = 0; i < ss; i++) {
-            for (size_t e = Y.rowptr[i]; e < Y.rowptr[i + 1]; e++)
-                ws.dense[Y.col[e]] = Y.val[e];
-            for (size_t j = 0; j < ss; j++) {
-                double dot = 0;
-                for (size_t e = Y.rowptr[j]; e < Y.rowptr[j + 1]; e++)
-                    dot += (double)Y.val[e] * ws.dense[Y.col[e]];
-                S[i * ss + j] = (float)dot;
-            }
-            for (size_t e = Y.rowptr[i]; e < Y.rowptr[i + 1]; e++)
-                ws.dense[Y.col[e]] = 0;
-        }
-        int grid[32], ng = 0, span = kmax - kmin + 1;
-        if (span <= 12) {
-            for (int v = kmin; v <= kmax; v++)
-                grid[ng++] = v;
-        } else {
-            for (int g = 0; g < 12; g++) {
-                int v = kmin + (int)lround((double)g * (span - 1) / 11.0);
-                if (!ng || grid[ng - 1] != v)
-                    grid[ng++] = v;
-            }
-        }
-        double bests = -INFINITY;
-        int bestk = kmin, bestg = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            for (int g = 0; g < ng; g++) {
-                int kk = grid[g];
-                if (kk < 0)
-                    continue;
-                kmeans_run(&Y, iden, ms, kk, o.seed, o.max_iter, NULL, ms, cent,
-                           asg, best, &ws);
-                double sc = silhouette(S, ss, asg, kk, acc, cnt);
-                if (sc > bests + 1e-12 ||
-                    (fabs(sc - bests) <= 1e-12 && kk < bestk)) {
-                    bests = sc;
-                    bestk = kk;
-                    bestg = g;
-                }
-            }
-            if (pass == 1 || span <= 12)
-                break;
-            /* Refine between the best grid point's neighbours. */
-            int lo = bestg > 0 ? grid[bestg - 1] + 1 : kmin;
-            int hi = bestg + 1 < ng ? grid[bestg + 1] - 1 : kmax;
-            int step = (hi - lo + 1 + 7) / 8, center = bestk;
-            ng = 0;
-            for (int v = lo; v <= hi && ng<8; v += step> 0 ? step : 1)
-                if (v != center)
-                    grid[ng++] = v;
-        }
-        k = bestk;
-        m->silhouette = bests;
+/* Scratch for kmeans_run, sized for the largest k tried so no run
+ * reallocates. Freed by ws_free even when this fails (-1). */
+static int ws_alloc(km_ws *ws, int threads, size_t n, size_t dim, int kmax)
+{
+    size_t kpmax = (size_t)pad_k(kmax);
+    ws->nt = threads < 1 ? 1 : threads > MAXT ? MAXT : threads;
+    if (n < 4096)
+        ws->nt = 1; /* par_for would not use more */
+    for (int t = 0; t < ws->nt; t++) {
+        ws->sum[t] = malloc(dim * (size_t)kmax * sizeof *ws->sum[t]);
+        ws->s[t] = malloc(kpmax * sizeof *ws->s[t]);
+        if (!ws->sum[t] || !ws->s[t])
+            return -1;
     }
-fit : {
-    double bestobj = -INFINITY;
-    int restarts = o.restarts < 1 ? 1 : o.restarts, kp = pad_k(k);
-    size_t ccount = dim * (size_t)kp;
-    if (restarts > 1 && ms < n) {
-        /* Restarts on the sample; the best one's centroids seed one run on
-         * every document. */
-        for (int rs = 0; rs < restarts; rs++) {
-            double obj =
-                kmeans_run(&Y, iden, ms, k, o.seed + (uint64_t)rs * 7919,
-                           o.max_iter, NULL, ms, cent, asg, best, &ws);
-            if (obj > bestobj) {
-                bestobj = obj;
-                memcpy(initc, cent, ccount * sizeof *cent);
-            }
+    ws->dist = malloc(n * sizeof *ws->dist);
+    ws->tmp = malloc(n * sizeof *ws->tmp);
+    ws->tmp2 = malloc(n * sizeof *ws->tmp2);
+    ws->dense = calloc(dim, sizeof *ws->dense);
+    ws->nrm = malloc(kpmax * sizeof *ws->nrm);
+    if (!ws->dist || !ws->tmp || !ws->tmp2 || !ws->dense || !ws->nrm)
+        return -1;
+    return 0;
+}
+
+static void ws_free(km_ws *ws)
+{
+    for (int t = 0; t < MAXT; t++) {
+        free(ws->sum[t]);
+        free(ws->s[t]);
+    }
+    free(ws->dist);
+    free(ws->tmp);
+    free(ws->tmp2);
+    free(ws->dense);
+    free(ws->nrm);
+}
+
+/* Pairwise similarities of the first ss rows (ss x ss), computed once for
+ * every k the silhouette search tries. dense is zeroed scratch of dim floats
+ * and is left zeroed. */
+static void sim_matrix(const topic_csr *Y, size_t ss, float *dense, float *S)
+{
+    for (size_t i = 0; i < ss; i++) {
+        for (size_t e = Y->rowptr[i]; e < Y->rowptr[i + 1]; e++)
+            dense[Y->col[e]] = Y->val[e];
+        for (size_t j = 0; j < ss; j++) {
+            double dot = 0;
+            for (size_t e = Y->rowptr[j]; e < Y->rowptr[j + 1]; e++)
+                dot += (double)Y->val[e] * dense[Y->col[e]];
+            S[i * ss + j] = (float)dot;
         }
-        bestobj = kmeans_run(&Y, iden, n, k, o.seed, o.max_iter, initc, ms,
-                             m->cent, bestasg, bestsim, &ws);
+        for (size_t e = Y->rowptr[i]; e < Y->rowptr[i + 1]; e++)
+            dense[Y->col[e]] = 0;
+    }
+}
+
+/* The coarse grid of k: every value when the range is small, else 12 spread
+ * evenly, so a wide [k_min, k_max] costs a bounded number of runs. */
+static int k_grid(int kmin, int kmax, int *grid)
+{
+    int ng = 0, span = kmax - kmin + 1;
+    if (span <= 12) {
+        for (int v = kmin; v <= kmax; v++)
+            grid[ng++] = v;
     } else {
-        for (int rs = 0; rs < restarts; rs++) {
-            double obj =
-                kmeans_run(&Y, iden, n, k, o.seed + (uint64_t)rs * 7919,
-                           o.max_iter, NULL, ms, cent, asg, best, &ws);
-            if (obj > bestobj) {
-                bestobj = obj;
-                memcpy(m->cent, cent, ccount * sizeof *cent);
-                memcpy(bestasg, asg, n * sizeof *asg);
-                memcpy(bestsim, best, n * sizeof *best);
-            }
+        for (int g = 0; g < 12; g++) {
+            int v = kmin + (int)lround((double)g * (span - 1) / 11.0);
+            if (!ng || grid[ng - 1] != v)
+                grid[ng++] = v;
         }
     }
-    m->k = k;
-    m->kp = kp;
-    m->objective = bestobj / (double)n;
-    /* Renumber topics by size, largest first. */
+    return ng;
+}
+
+/* Chooses k when the caller left it open: the best mean silhouette on the
+ * first ss rows of the sample, over the coarse grid and then up to 8 values
+ * between the best grid point's neighbours. Ties go to the smaller k, which
+ * keeps the choice independent of the order k are tried. Sets *k, and *silh
+ * when it searched. */
+static vg_code select_k(km_fit *f, const topic_kmeans_opts *o, int kmax, int *k,
+                        double *silh, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    float *S = NULL;
+    double *acc = NULL;
+    size_t *cnt = NULL, ms = f->ms;
+    int kmin = o->k_min < 2 ? 2 : o->k_min;
+    size_t ss = ms < o->silhouette_sample ? ms : o->silhouette_sample;
+    if (kmax > (int)ss - 1)
+        kmax = (int)ss - 1;
+    if (kmin > kmax) {
+        *k = kmax < 1 ? 1 : kmax;
+        return VG_OK;
+    }
+    S = malloc(ss * ss * sizeof *S);
+    acc = malloc(((size_t)kmax + 1) * sizeof *acc);
+    cnt = malloc(((size_t)kmax + 1) * sizeof *cnt);
+    if (!S || !acc || !cnt) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory in k-means");
+        goto cleanup;
+    }
+    sim_matrix(&f->Y, ss, f->ws.dense, S);
+    int grid[32], span = kmax - kmin + 1, ng = k_grid(kmin, kmax, grid);
+    double bests = -INFINITY;
+    int bestk = kmin, bestg = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int g = 0; g < ng; g++) {
+            int kk = grid[g];
+            if (kk < 0)
+                continue;
+            kmeans_run(&f->Y, f->iden, ms, kk, o->seed, o->max_iter, NULL, ms,
+                       f->cent, f->asg, f->best, &f->ws);
+            double sc = silhouette(S, ss, f->asg, kk, acc, cnt);
+            if (sc > bests + 1e-12 ||
+                (fabs(sc - bests) <= 1e-12 && kk < bestk)) {
+                bests = sc;
+                bestk = kk;
+                bestg = g;
+            }
+        }
+        if (pass == 1 || span <= 12)
+            break;
+        /* Refine between the best grid point's neighbours. */
+        int lo = bestg > 0 ? grid[bestg - 1] + 1 : kmin;
+        int hi = bestg + 1 < ng ? grid[bestg + 1] - 1 : kmax;
+        int step = (hi - lo + 1 + 7) / 8, center = bestk;
+        ng = 0;
+        for (int v = lo; v <= hi && ng<8; v += step> 0 ? step : 1)
+            if (v != center)
+                grid[ng++] = v;
+    }
+    *k = bestk;
+    *silh = bests;
+cleanup:
+    free(S);
+    free(acc);
+    free(cnt);
+    return rc;
+}
+
+/* Keeps the best of the restarts (seeds seed + 7919 * r). When the selection
+ * sample is smaller than the data, the restarts run on the sample and the
+ * best one's centroids seed a single run on every document: one full run
+ * instead of several. initc is scratch like cent. Fills cent
+ * (dim * pad_k(k)), asg and sims (n each); returns the summed similarity. */
+static double fit_restarts(km_fit *f, const topic_kmeans_opts *o, int k,
+                           float *initc, float *cent, int *asg, double *sims)
+{
+    double bestobj = -INFINITY;
+    int restarts = o->restarts < 1 ? 1 : o->restarts, kp = pad_k(k);
+    size_t n = f->n, ms = f->ms, ccount = f->Y.ncols * (size_t)kp;
+    if (restarts > 1 && ms < n) {
+        for (int rs = 0; rs < restarts; rs++) {
+            double obj = kmeans_run(&f->Y, f->iden, ms, k,
+                                    o->seed + (uint64_t)rs * 7919, o->max_iter,
+                                    NULL, ms, f->cent, f->asg, f->best, &f->ws);
+            if (obj > bestobj) {
+                bestobj = obj;
+                memcpy(initc, f->cent, ccount * sizeof *f->cent);
+            }
+        }
+        return kmeans_run(&f->Y, f->iden, n, k, o->seed, o->max_iter, initc, ms,
+                          cent, asg, sims, &f->ws);
+    }
+    for (int rs = 0; rs < restarts; rs++) {
+        double obj =
+            kmeans_run(&f->Y, f->iden, n, k, o->seed + (uint64_t)rs * 7919,
+                       o->max_iter, NULL, ms, f->cent, f->asg, f->best, &f->ws);
+        if (obj > bestobj) {
+            bestobj = obj;
+            memcpy(cent, f->cent, ccount * sizeof *f->cent);
+            memcpy(asg, f->asg, n * sizeof *f->asg);
+            memcpy(sims, f->best, n * sizeof *f->best);
+        }
+    }
+    return bestobj;
+}
+
+/* Renumbers m's topics by size, largest first, ties by the earliest member in
+ * canonical order, so topic numbers do not depend on seeds or input order.
+ * Rewrites m->cent and asg[0..n); tmp is scratch of dim * kp floats. */
+static vg_code renumber_by_size(topic_model *m, size_t n, int *asg, float *tmp,
+                                vg_error *err)
+{
+    vg_code rc = VG_OK;
+    int k = m->k, kp = m->kp;
     size_t *size = calloc((size_t)k, sizeof *size);
-    int *first = malloc((size_t)k * sizeof *first), *perm = NULL;
-    if (!size || !first) {
-        free(size);
-        free(first);
-        goto oom;
+    int *first = malloc((size_t)k * sizeof *first);
+    int *perm = malloc((size_t)k * sizeof *perm);
+    int *rank = malloc((size_t)k * sizeof *rank);
+    if (!size || !first || !perm || !rank) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory in k-means");
+        goto cleanup;
     }
     for (int c = 0; c < k; c++)
         first[c] = -1;
     for (size_t j = 0; j < n; j++) {
-        size[bestasg[j]]++;
-        if (first[bestasg[j]] < 0)
-            first[bestasg[j]] = (int)j;
-    }
-    perm = malloc((size_t)k * sizeof *perm);
-    if (!perm) {
-        free(size);
-        free(first);
-        goto oom;
+        size[asg[j]]++;
+        if (first[asg[j]] < 0)
+            first[asg[j]] = (int)j;
     }
     for (int c = 0; c < k; c++)
         perm[c] = c;
@@ -700,40 +740,102 @@ fit : {
         }
         perm[j] = v;
     }
-    int *rank = malloc((size_t)k * sizeof *rank);
-    if (!rank) {
-        free(size);
-        free(first);
-        free(perm);
-        goto oom;
-    }
     for (int c = 0; c < k; c++)
         rank[perm[c]] = c;
-    memcpy(cent, m->cent, ccount * sizeof *cent);
-    for (size_t t = 0; t < dim; t++)
+    memcpy(tmp, m->cent, m->dim * (size_t)kp * sizeof *tmp);
+    for (size_t t = 0; t < m->dim; t++)
         for (int c = 0; c < k; c++)
             m->cent[t * (size_t)kp + (size_t)rank[c]] =
-                cent[t * (size_t)kp + (size_t)c];
+                tmp[t * (size_t)kp + (size_t)c];
     for (size_t j = 0; j < n; j++)
-        bestasg[j] = rank[bestasg[j]];
+        asg[j] = rank[asg[j]];
+cleanup:
     free(size);
     free(first);
     free(perm);
     free(rank);
+    return rc;
 }
-    /* Outliers: below min_similarity, but never more than the budget. */
-    memcpy(best, bestsim, n * sizeof *best);
-    qsort(best, n, sizeof *best, cmp_double);
-    {
-        double budget = o.outlier_budget < 0 ? 0 : o.outlier_budget;
-        size_t q = (size_t)floor(budget * (double)n);
-        double thr = o.min_similarity;
-        if (q < n && best[q] < thr)
-            thr = best[q];
-        if (q >= n && best[n - 1] < thr)
-            thr = best[n - 1] + 1e-9;
-        m->threshold = thr;
+
+/* Outliers: below min_similarity, but never more than the budget, so a
+ * poorly fitting model cannot drop most tickets. sorted is scratch of n. */
+static double outlier_threshold(const topic_kmeans_opts *o, const double *sims,
+                                double *sorted, size_t n)
+{
+    memcpy(sorted, sims, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_double);
+    double budget = o->outlier_budget < 0 ? 0 : o->outlier_budget;
+    size_t q = (size_t)floor(budget * (double)n);
+    double thr = o->min_similarity;
+    if (q < n && sorted[q] < thr)
+        thr = sorted[q];
+    if (q >= n && sorted[n - 1] < thr)
+        thr = sorted[n - 1] + 1e-9;
+    return thr;
+}
+
+vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
+                     const topic_kmeans_opts *opts, topic_model **model,
+                     int *assign, float *sim, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    topic_kmeans_opts o;
+    if (opts)
+        o = *opts;
+    else
+        topic_kmeans_opts_default(&o);
+    *model = NULL;
+    size_t nrows = X->nrows, dim = X->ncols;
+    km_fit f = {0};
+    ordkey *keys = malloc((nrows + 1) * sizeof *keys);
+    size_t *ord = malloc((nrows + 1) * sizeof *ord);
+    char(*numid)[24] = ids ? NULL : malloc((nrows + 1) * sizeof *numid);
+    f.asg = malloc((nrows + 1) * sizeof *f.asg);
+    int *bestasg = malloc((nrows + 1) * sizeof *bestasg);
+    f.best = malloc((nrows + 1) * sizeof *f.best);
+    double *bestsim = malloc((nrows + 1) * sizeof *bestsim);
+    float *initc = NULL;
+    topic_model *m = calloc(1, sizeof *m);
+    if (!keys || !ord || (!ids && !numid) || !f.asg || !bestasg || !f.best ||
+        !bestsim || !m)
+        goto oom;
+    m->dim = dim;
+    m->silhouette = NAN;
+    size_t n = canon_order(X, ids, keys, numid, ord, assign, sim);
+    int kmax = o.k > 0 ? o.k : o.k_max;
+    if (kmax < 1)
+        kmax = 1;
+    if ((size_t)kmax > n)
+        kmax = (int)n;
+    if (n == 0 || dim == 0) {
+        m->k = 0;
+        m->cent = calloc(1, sizeof *m->cent);
+        if (!m->cent)
+            goto oom;
+        goto done;
     }
+    if (copy_canon(X, ord, n, &f.Y, &f.iden) ||
+        ws_alloc(&f.ws, o.threads, n, dim, kmax))
+        goto oom;
+    size_t kpmax = (size_t)pad_k(kmax);
+    f.cent = malloc(dim * kpmax * sizeof *f.cent);
+    initc = malloc(dim * kpmax * sizeof *initc);
+    m->cent = malloc(dim * kpmax * sizeof *m->cent);
+    if (!f.cent || !initc || !m->cent)
+        goto oom;
+    f.n = n;
+    f.ms = o.select_sample && o.select_sample < n ? o.select_sample : n;
+    int k = kmax;
+    if (o.k <= 0 &&
+        (rc = select_k(&f, &o, kmax, &k, &m->silhouette, err)) != VG_OK)
+        goto cleanup;
+    double obj = fit_restarts(&f, &o, k, initc, m->cent, bestasg, bestsim);
+    m->k = k;
+    m->kp = pad_k(k);
+    m->objective = obj / (double)n;
+    if ((rc = renumber_by_size(m, n, bestasg, f.cent, err)) != VG_OK)
+        goto cleanup;
+    m->threshold = outlier_threshold(&o, bestsim, f.best, n);
     for (size_t j = 0; j < n; j++) {
         size_t r = ord[j];
         assign[r] = bestsim[j] < m->threshold ? -1 : bestasg[j];
@@ -751,26 +853,15 @@ cleanup:
     free(keys);
     free(ord);
     free(numid);
-    free(asg);
+    free(f.asg);
     free(bestasg);
-    free(best);
+    free(f.best);
     free(bestsim);
-    free(S);
-    free(cent);
+    free(f.cent);
     free(initc);
-    free(acc);
-    free(cnt);
-    for (int t = 0; t < MAXT; t++) {
-        free(ws.sum[t]);
-        free(ws.s[t]);
-    }
-    topic_csr_free(&Y);
-    free(iden);
-    free(ws.dist);
-    free(ws.tmp);
-    free(ws.tmp2);
-    free(ws.dense);
-    free(ws.nrm);
+    ws_free(&f.ws);
+    topic_csr_free(&f.Y);
+    free(f.iden);
     return rc;
 }
 

@@ -1,7 +1,7 @@
 /* quality.h — agreement between two labelings of the same documents (NMI,
  * ARI), to score topics against a known truth in tests and benchmarks. */
-#ifndef VG_TOPIC_QUALITY_H
-#define VG_TOPIC_QUALITY_H
+#ifndef VG_BENCH_QUALITY_H
+#define VG_BENCH_QUALITY_H
 
 #include <stddef.h>
 
