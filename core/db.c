@@ -157,14 +157,14 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
 vg_code db_set_job(db_conn *db, const char *job, long long run_id,
                    int statement_timeout_s, vg_error *err)
 {
-    char name[64], ms[32];
+    char name[64];
     snprintf(name, sizeof name, "vigil/%s/%lld", job, run_id);
-    snprintf(ms, sizeof ms, "%lld", (long long)statement_timeout_s * 1000);
-    const char *p[2] = {name, ms};
-    return db_exec(db,
-                   "SELECT set_config('application_name', $1, false), "
-                   "set_config('statement_timeout', $2, false)",
-                   2, p, NULL, err);
+    const db_param p[2] = {DB_TEXT(name),
+                           DB_INT((long long)statement_timeout_s * 1000)};
+    return db_exec_params(db,
+                          "SELECT set_config('application_name', $1, false), "
+                          "set_config('statement_timeout', $2, false)",
+                          2, p, NULL, err);
 }
 
 void db_close(db_conn *db)

@@ -80,12 +80,11 @@ vg_code jobrun_finish(db_conn *db, long long run_id, const char *status,
 
 vg_code jobrun_tag(db_conn *db, long long run_id, vg_error *err)
 {
-    char id[32] = "";
-    if (run_id > 0)
-        snprintf(id, sizeof id, "%lld", run_id);
-    const char *p[1] = {id};
-    return db_exec(db, "SELECT set_config('vigil.run_id', $1, false)", 1, p,
-                   NULL, err);
+    /* No run: the empty string, which the run_id column defaults read as
+     * NULL (nullif(current_setting(...), '')). */
+    const db_param p[1] = {run_id > 0 ? DB_INT(run_id) : DB_TEXT("")};
+    return db_exec_params(db, "SELECT set_config('vigil.run_id', $1, false)", 1,
+                          p, NULL, err);
 }
 
 void jobrun_release(db_conn *db, long long run_id)

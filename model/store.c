@@ -67,20 +67,18 @@ cleanup:
 vg_code store_promote(db_conn *db, long long model_id, int horizon,
                       vg_error *err)
 {
-    char id[32], h[16];
-    snprintf(id, sizeof id, "%lld", model_id);
-    snprintf(h, sizeof h, "%d", horizon);
-    const char *p[2] = {id, h};
-    vg_code rc = db_exec(db,
-                         "UPDATE vigil.models SET is_champion = false "
-                         "WHERE is_champion AND horizon_days = $2::int AND "
-                         "model_id <> $1::bigint",
-                         2, p, NULL, err);
+    const db_param p[2] = {DB_INT(model_id), DB_INT(horizon)};
+    vg_code rc =
+        db_exec_params(db,
+                       "UPDATE vigil.models SET is_champion = false "
+                       "WHERE is_champion AND horizon_days = $2::int AND "
+                       "model_id <> $1::bigint",
+                       2, p, NULL, err);
     if (rc == VG_OK)
-        rc = db_exec(db,
-                     "UPDATE vigil.models SET is_champion = true WHERE "
-                     "model_id = $1::bigint",
-                     1, p, NULL, err);
+        rc = db_exec_params(db,
+                            "UPDATE vigil.models SET is_champion = true WHERE "
+                            "model_id = $1::bigint",
+                            1, p, NULL, err);
     return rc;
 }
 

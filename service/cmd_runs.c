@@ -19,21 +19,20 @@ static vg_code runs_list(cli *c, const char *job, int limit, int json,
 {
     db_conn *db = NULL;
     PGresult *r = NULL;
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit);
-    const char *p[2] = {job, lim};
+    const db_param p[2] = {DB_TEXT(job), DB_INT(limit)};
     vg_code rc = cli_connect(c, &db, 1, err);
     if (rc == VG_OK)
-        rc = db_exec(db,
-                     "SELECT run_id, job, as_of::text, status, attempt, "
-                     " to_char(started_at AT TIME ZONE 'UTC', "
-                     "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                     " extract(epoch FROM finished_at - started_at)::float8, "
-                     " scheduled_for IS NOT NULL, error, stats->>'undone_at', "
-                     " count(*) OVER () "
-                     "FROM vigil.job_runs WHERE $1::text IS NULL OR job = $1 "
-                     "ORDER BY run_id DESC LIMIT $2::int",
-                     2, p, &r, err);
+        rc = db_exec_params(
+            db,
+            "SELECT run_id, job, as_of::text, status, attempt, "
+            " to_char(started_at AT TIME ZONE 'UTC', "
+            "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+            " extract(epoch FROM finished_at - started_at)::float8, "
+            " scheduled_for IS NOT NULL, error, stats->>'undone_at', "
+            " count(*) OVER () "
+            "FROM vigil.job_runs WHERE $1::text IS NULL OR job = $1 "
+            "ORDER BY run_id DESC LIMIT $2::int",
+            2, p, &r, err);
     if (rc != VG_OK)
         goto cleanup;
     int n = PQntuples(r);
@@ -189,20 +188,20 @@ static const char *later_dependents(const char *job)
 }
 
 /* Refuse what cannot or need not be undone, with what to do instead. */
-static vg_code undo_check(db_conn *db, const char *id, vg_error *err)
+static vg_code undo_check(db_conn *db, int id, vg_error *err)
 {
     PGresult *r = NULL;
-    const char *p[1] = {id};
-    vg_code rc = db_exec(db,
-                         "SELECT job, status, stats ? 'undone_at' FROM "
-                         "vigil.job_runs WHERE run_id = $1 FOR UPDATE",
-                         1, p, &r, err);
+    const db_param p[1] = {DB_INT(id)};
+    vg_code rc = db_exec_params(db,
+                                "SELECT job, status, stats ? 'undone_at' FROM "
+                                "vigil.job_runs WHERE run_id = $1 FOR UPDATE",
+                                1, p, &r, err);
     if (rc != VG_OK)
         return rc;
     if (PQntuples(r) == 0) {
         PQclear(r);
         return vg_fail(err, VG_EUSAGE,
-                       "there is no run %s (see `vigil runs list`)", id);
+                       "there is no run %d (see `vigil runs list`)", id);
     }
     char job[64], status[16];
     snprintf(job, sizeof job, "%s", PQgetvalue(r, 0, 0));
@@ -210,28 +209,29 @@ static vg_code undo_check(db_conn *db, const char *id, vg_error *err)
     int undone = PQgetvalue(r, 0, 2)[0] == 't';
     PQclear(r);
     if (undone)
-        return vg_fail(err, VG_EUSAGE, "run %s was undone already", id);
+        return vg_fail(err, VG_EUSAGE, "run %d was undone already", id);
     if (strcmp(job, "train") && strcmp(job, "score") && strcmp(job, "topics") &&
         strcmp(job, "outreach") && strcmp(job, "daily"))
         return vg_fail(err, VG_EUSAGE,
-                       "run %s is a %s run, which cannot be undone (undo "
+                       "run %d is a %s run, which cannot be undone (undo "
                        "covers train, score, topics, outreach and daily)",
                        id, job);
     if (strcmp(status, "ok"))
         return vg_fail(err, VG_EUSAGE,
-                       "run %s is %s: only a finished run (ok) wrote results; "
+                       "run %d is %s: only a finished run (ok) wrote results; "
                        "a failed or canceled run rolled its work back",
                        id, status);
-    const char *p2[2] = {id, later_dependents(job)};
-    rc = db_exec(db,
-                 "SELECT run_id, job, coalesce(as_of::text, '-') FROM "
-                 "vigil.job_runs WHERE run_id > $1 AND status IN ('ok', "
-                 "'running') AND job = ANY($2::text[]) AND NOT coalesce(stats "
-                 "? 'undone_at', false) ORDER BY run_id DESC LIMIT 1",
-                 2, p2, &r, err);
+    const db_param p2[2] = {DB_INT(id), DB_TEXT(later_dependents(job))};
+    rc = db_exec_params(
+        db,
+        "SELECT run_id, job, coalesce(as_of::text, '-') FROM "
+        "vigil.job_runs WHERE run_id > $1 AND status IN ('ok', "
+        "'running') AND job = ANY($2::text[]) AND NOT coalesce(stats "
+        "? 'undone_at', false) ORDER BY run_id DESC LIMIT 1",
+        2, p2, &r, err);
     if (rc == VG_OK && PQntuples(r) > 0)
         rc = vg_fail(err, VG_EUSAGE,
-                     "run %s (%s for %s) came after run %s and builds on its "
+                     "run %s (%s for %s) came after run %d and builds on its "
                      "results: undo the later runs first, newest first",
                      PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
                      PQgetvalue(r, 0, 2), id);
@@ -239,52 +239,57 @@ static vg_code undo_check(db_conn *db, const char *id, vg_error *err)
     if (rc != VG_OK)
         return rc;
     /* Scores of other runs may use a model this run trained. */
-    rc = db_exec(db,
-                 "SELECT string_agg(DISTINCT s.as_of::text, ', ') FROM "
-                 "vigil.scores s JOIN vigil.models m USING (model_id) WHERE "
-                 "m.run_id = $1 AND s.run_id IS DISTINCT FROM $1",
-                 1, p, &r, err);
+    /* An aggregate without GROUP BY: exactly one row. */
+    rc = db_exec_params(
+        db,
+        "SELECT string_agg(DISTINCT s.as_of::text, ', ') FROM "
+        "vigil.scores s JOIN vigil.models m USING (model_id) WHERE "
+        "m.run_id = $1 AND s.run_id IS DISTINCT FROM $1",
+        1, p, &r, err);
     if (rc == VG_OK && !PQgetisnull(r, 0, 0))
         rc = vg_fail(err, VG_EUSAGE,
-                     "the model run %s trained has scored customers on %s: "
+                     "the model run %d trained has scored customers on %s: "
                      "undo those score runs first",
                      id, PQgetvalue(r, 0, 0));
     PQclear(r);
     return rc;
 }
 
-static vg_code undo_in_tx(db_conn *db, const char *id, json_t *done,
-                          vg_error *err)
+static vg_code undo_in_tx(db_conn *db, int id, json_t *done, vg_error *err)
 {
-    const char *p[1] = {id};
+    const db_param p[1] = {DB_INT(id)};
     vg_code rc = undo_check(db, id, err);
     for (size_t i = 0; rc == VG_OK && i < NUNDO; i++) {
         PGresult *r = NULL;
-        rc = db_exec(db, undo_steps[i].sql, 1, p, &r, err);
+        rc = db_exec_params(db, undo_steps[i].sql, 1, p, &r, err);
+        if (rc == VG_OK && PQntuples(r) != 1)
+            rc = vg_fail(err, VG_EINTERNAL, "undo step returned %d rows",
+                         PQntuples(r));
         if (rc == VG_OK)
             json_object_set_new(done, undo_steps[i].name,
                                 json_integer(atoll(PQgetvalue(r, 0, 0))));
         else
-            vg_wrap(err, "undoing run %s (%s): ", id, undo_steps[i].name);
+            vg_wrap(err, "undoing run %d (%s): ", id, undo_steps[i].name);
         PQclear(r);
     }
     if (rc == VG_OK) {
         char *js = json_dumps(done, JSON_COMPACT);
-        const char *p2[2] = {id, js};
-        rc = js ? db_exec(db,
-                          "UPDATE vigil.job_runs SET stats = coalesce(stats, "
-                          "'{}') || jsonb_build_object('undone_at', now(), "
-                          "'undone', $2::jsonb) WHERE run_id = $1",
-                          2, p2, NULL, err)
+        const db_param p2[2] = {DB_INT(id), DB_TEXT(js)};
+        rc = js ? db_exec_params(
+                      db,
+                      "UPDATE vigil.job_runs SET stats = coalesce(stats, "
+                      "'{}') || jsonb_build_object('undone_at', now(), "
+                      "'undone', $2::jsonb) WHERE run_id = $1",
+                      2, p2, NULL, err)
                 : vg_fail(err, VG_ENOMEM, "out of memory");
         free(js);
     }
     return rc;
 }
 
-static void print_undo(const char *id, const json_t *d)
+static void print_undo(int id, const json_t *d)
 {
-    printf("run %s undone:", id);
+    printf("run %d undone:", id);
     const char *k;
     json_t *v;
     int any = 0;
@@ -305,13 +310,11 @@ static vg_code runs_undo(cli *c, const char *id_s, int json, vg_error *err)
     vg_code rc = cli_parse_int_opt("RUN_ID", id_s, 1, 2147483647, &id, err);
     if (rc != VG_OK)
         return rc;
-    char id_buf[16];
-    snprintf(id_buf, sizeof id_buf, "%d", id);
     db_conn *db = NULL;
     json_t *done = json_object();
     rc = cli_connect(c, &db, 1, err);
     if (rc == VG_OK && (rc = db_begin(db, err)) == VG_OK) {
-        rc = undo_in_tx(db, id_buf, done, err);
+        rc = undo_in_tx(db, id, done, err);
         if (rc == VG_OK)
             rc = db_commit(db, err);
         else
@@ -322,7 +325,7 @@ static vg_code runs_undo(cli *c, const char *id_s, int json, vg_error *err)
         if (json)
             cli_print_json(done);
         else
-            print_undo(id_buf, done);
+            print_undo(id, done);
     }
     json_decref(done);
     db_close(db);

@@ -65,8 +65,7 @@ static vg_code window_figures(db_conn *db, const char *tickets,
                               const char *ws, const char *day, window_stats *w,
                               vg_error *err)
 {
-    char sql[2048], id[32];
-    snprintf(id, sizeof id, "%lld", topic);
+    char sql[2048];
     snprintf(
         sql, sizeof sql,
         "WITH w AS (SELECT t.ticket_id, t.customer_id, tt.topic_id, "
@@ -91,11 +90,12 @@ static vg_code window_figures(db_conn *db, const char *tickets,
         "  WHERE topic_id = $1::bigint ORDER BY similarity DESC, ticket_id "
         "  LIMIT %d) s)",
         tickets, customers, customers, SAMPLES);
-    const char *p[3] = {id, ws, day};
+    const db_param p[3] = {DB_INT(topic), DB_TEXT(ws), DB_TEXT(day)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(db, sql, 3, p, &r, err);
+    vg_code rc = db_exec_params(db, sql, 3, p, &r, err);
     if (rc != VG_OK)
         return rc;
+    /* A SELECT of scalar subqueries without FROM: exactly one row. */
     w->observed = atoi(PQgetvalue(r, 0, 0));
     w->others = atoi(PQgetvalue(r, 0, 1));
     w->customers = atoi(PQgetvalue(r, 0, 2));
@@ -112,7 +112,7 @@ static vg_code window_figures(db_conn *db, const char *tickets,
  * and, for an alert that took in sibling topics, customers and MRR over all
  * of its topics' tickets in its window. */
 static vg_code refresh_alert(db_conn *db, const char *tickets,
-                             const char *customers, const char *alert,
+                             const char *customers, long long alert,
                              const char *day, vg_error *err)
 {
     size_t cap = 2400 + 2 * strlen(tickets) + 2 * strlen(customers);
@@ -147,10 +147,19 @@ static vg_code refresh_alert(db_conn *db, const char *tickets,
         "  FROM %s t WHERE t.ticket_id = x.sample_ticket_ids[1]) || '\"', '') "
         "WHERE x.alert_id = $1::bigint AND x.source = 'topic'",
         tickets, customers, customers, tickets);
-    const char *p[2] = {alert, day};
-    vg_code rc = db_exec(db, sql, 2, p, NULL, err);
+    const db_param p[2] = {DB_INT(alert), DB_TEXT(day)};
+    vg_code rc = db_exec_params(db, sql, 2, p, NULL, err);
     free(sql);
     return rc;
+}
+
+/* issues_save_day (topics/issues.h) still takes the alert id as text. */
+static vg_code save_day(db_conn *db, long long alert, const char *day,
+                        vg_error *err)
+{
+    char a[32];
+    snprintf(a, sizeof a, "%lld", alert);
+    return issues_save_day(db, a, day, err);
 }
 
 static vg_code upsert_alert(db_conn *db, const char *tickets,
@@ -182,25 +191,27 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
                   tr->observed, "expected", tr->expected, "p_value",
                   tr->p_value, "dispersion", tr->dispersion, "baseline_tickets",
                   tr->baseline, "daily_counts");
+    /* A failed json_pack leaves det NULL: every call below accepts NULL and
+     * json_dumps then returns NULL, reported as out of memory. */
     json_t *arr = json_object_get(det, "daily_counts");
     for (int i = 0; i < ndays; i++)
         json_array_append_new(arr, json_integer(daily[i]));
     char *ds = json_dumps(det, JSON_COMPACT);
     json_decref(det);
-    char id[32], obs[32], ex[32], pv[32], cu[32], al[32];
-    snprintf(id, sizeof id, "%lld", t->id);
-    snprintf(obs, sizeof obs, "%d", w.observed);
+    char ex[32], pv[32];
+    /* Rounded as stored before (6 places), not the exact double. */
     snprintf(ex, sizeof ex, "%.6f", expected);
     snprintf(pv, sizeof pv, "%.6g", p);
-    snprintf(cu, sizeof cu, "%d", w.customers);
-    snprintf(al, sizeof al, "%lld", t->open_alert);
-    const char *pr[12] = {id, ws,    we,        obs,  ex, pv,
-                          cu, w.mrr, w.samples, kind, ds, day};
+    long long al = t->open_alert;
+    db_param pr[12] = {DB_INT(t->id),       DB_TEXT(ws),    DB_TEXT(we),
+                       DB_INT(w.observed),  DB_TEXT(ex),    DB_TEXT(pv),
+                       DB_INT(w.customers), DB_TEXT(w.mrr), DB_TEXT(w.samples),
+                       DB_TEXT(kind),       DB_TEXT(ds),    DB_TEXT(day)};
     PGresult *r = NULL;
     if (!ds) {
         rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
     } else if (t->open_alert == 0) {
-        rc = db_exec(
+        rc = db_exec_params(
             db,
             "INSERT INTO vigil.trend_alerts (topic_id, detected_at, "
             " window_start, window_end, observed, expected, p_value, "
@@ -219,28 +230,28 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
                          "rerun `vigil topics --refit`",
                          t->id);
         if (rc == VG_OK)
-            snprintf(al, sizeof al, "%s", PQgetvalue(r, 0, 0));
+            al = atoll(PQgetvalue(r, 0, 0));
     } else {
-        pr[0] = al;
-        rc =
-            db_exec(db,
-                    "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
-                    " window_end = $3::date, observed = $4, expected = $5, "
-                    " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
-                    " sample_ticket_ids = $9::text[], kind = $10, details = "
-                    " $11::jsonb, updated_on = $12::date, label = t.label, "
-                    " terms = t.surface_terms "
-                    "FROM vigil.topics t WHERE a.alert_id = $1 "
-                    " AND t.topic_id = a.topic_id",
-                    12, pr, NULL, err);
+        pr[0] = DB_INT(al);
+        rc = db_exec_params(
+            db,
+            "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
+            " window_end = $3::date, observed = $4, expected = $5, "
+            " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
+            " sample_ticket_ids = $9::text[], kind = $10, details = "
+            " $11::jsonb, updated_on = $12::date, label = t.label, "
+            " terms = t.surface_terms "
+            "FROM vigil.topics t WHERE a.alert_id = $1 "
+            " AND t.topic_id = a.topic_id",
+            12, pr, NULL, err);
     }
     PQclear(r);
     if (rc == VG_OK)
         rc = refresh_alert(db, tickets, customers, al, day, err);
     if (rc == VG_OK)
-        rc = issues_save_day(db, al, day, err);
+        rc = save_day(db, al, day, err);
     if (rc == VG_OK)
-        *alert_id = atoll(al);
+        *alert_id = al;
     free(ds);
     free(w.samples);
     return rc;
@@ -272,27 +283,28 @@ static void table_free(topic_table *T)
 }
 
 /* The model's topics, their age and their open alert. */
-static vg_code load_topics(db_conn *db, const char *mid, const char *day,
+static vg_code load_topics(db_conn *db, long long model_id, const char *day,
                            topic_table *T, vg_error *err)
 {
     PGresult *r = NULL;
-    const char *p[2] = {mid, day};
-    vg_code rc = db_exec(db,
-                         "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
-                         " $2::date), a.alert_id, "
-                         " a.window_start - DATE '1970-01-01', a.kind, "
-                         " (SELECT coalesce(array_agg(DISTINCT w), '{}') "
-                         "  FROM unnest(t.surface_terms) s, "
-                         "  regexp_split_to_table(s, ' ') w), "
-                         " (SELECT min(m.alert_id) FROM vigil.trend_alerts m "
-                         "  WHERE m.status = 'open' AND c.topic_id = "
-                         "  ANY(m.topic_ids)) "
-                         "FROM vigil.topic_centroids c JOIN vigil.topics t "
-                         " USING (topic_id) "
-                         "LEFT JOIN vigil.trend_alerts a ON a.topic_id = "
-                         " c.topic_id AND a.status = 'open' "
-                         "WHERE c.model_id = $1 ORDER BY c.topic_id",
-                         2, p, &r, err);
+    const db_param p[2] = {DB_INT(model_id), DB_TEXT(day)};
+    vg_code rc =
+        db_exec_params(db,
+                       "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
+                       " $2::date), a.alert_id, "
+                       " a.window_start - DATE '1970-01-01', a.kind, "
+                       " (SELECT coalesce(array_agg(DISTINCT w), '{}') "
+                       "  FROM unnest(t.surface_terms) s, "
+                       "  regexp_split_to_table(s, ' ') w), "
+                       " (SELECT min(m.alert_id) FROM vigil.trend_alerts m "
+                       "  WHERE m.status = 'open' AND c.topic_id = "
+                       "  ANY(m.topic_ids)) "
+                       "FROM vigil.topic_centroids c JOIN vigil.topics t "
+                       " USING (topic_id) "
+                       "LEFT JOIN vigil.trend_alerts a ON a.topic_id = "
+                       " c.topic_id AND a.status = 'open' "
+                       "WHERE c.model_id = $1 ORDER BY c.topic_id",
+                       2, p, &r, err);
     if (rc != VG_OK)
         return rc;
     size_t nt = (size_t)PQntuples(r);
@@ -371,7 +383,7 @@ static long topic_index(const topic_table *T, long long id)
 /* Ticket counts per day (all tickets) and per topic and day, aggregated in
  * PostgreSQL. Row: (topic or NULL for the total, days before as_of, n). */
 static vg_code load_counts(db_conn *db, const char *tickets, const char *start,
-                           const char *day, const char *mid, topic_table *T,
+                           const char *day, long long model_id, topic_table *T,
                            vg_error *err)
 {
     char sql[1536];
@@ -387,9 +399,9 @@ static vg_code load_counts(db_conn *db, const char *tickets, const char *start,
              " WHERE tt.topic_id IN (SELECT topic_id FROM "
              " vigil.topic_centroids WHERE model_id = $3) GROUP BY 1, 2",
              tickets);
-    const char *p[3] = {start, day, mid};
+    const db_param p[3] = {DB_TEXT(start), DB_TEXT(day), DB_INT(model_id)};
     PGresult *r = NULL;
-    vg_code rc = db_exec(db, sql, 3, p, &r, err);
+    vg_code rc = db_exec_params(db, sql, 3, p, &r, err);
     if (rc != VG_OK)
         return rc;
     const int nd = T->nd;
@@ -413,16 +425,14 @@ static vg_code load_counts(db_conn *db, const char *tickets, const char *start,
 static vg_code add_topic(db_conn *db, long long alert, long long topic,
                          vg_error *err)
 {
-    char a[32], t[32];
-    snprintf(a, sizeof a, "%lld", alert);
-    snprintf(t, sizeof t, "%lld", topic);
-    const char *p[2] = {a, t};
-    return db_exec(db,
-                   "UPDATE vigil.trend_alerts SET topic_ids = "
-                   " array_append(coalesce(topic_ids, '{}'), $2::bigint) "
-                   "WHERE alert_id = $1::bigint AND NOT ($2::bigint = "
-                   " ANY(coalesce(topic_ids, '{}')))",
-                   2, p, NULL, err);
+    const db_param p[2] = {DB_INT(alert), DB_INT(topic)};
+    return db_exec_params(
+        db,
+        "UPDATE vigil.trend_alerts SET topic_ids = "
+        " array_append(coalesce(topic_ids, '{}'), $2::bigint) "
+        "WHERE alert_id = $1::bigint AND NOT ($2::bigint = "
+        " ANY(coalesce(topic_ids, '{}')))",
+        2, p, NULL, err);
 }
 
 typedef struct alert_ctx {
@@ -473,15 +483,14 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
                                            : T->tp[j].part_of;
     }
     if (into) {
-        char a[32], day[DATE_BUF];
-        snprintf(a, sizeof a, "%lld", into);
+        char day[DATE_BUF];
         date_format(x->as_of, day);
         x->deferred++;
         t->part_of = into;
         vg_code rc = add_topic(x->db, into, t->id, err);
         if (rc == VG_OK)
-            rc = refresh_alert(x->db, x->tickets, x->customers, a, day, err);
-        return rc == VG_OK ? issues_save_day(x->db, a, day, err) : rc;
+            rc = refresh_alert(x->db, x->tickets, x->customers, into, day, err);
+        return rc == VG_OK ? save_day(x->db, into, day, err) : rc;
     }
     x->raised++;
     log_info(x->lg,
@@ -530,16 +539,17 @@ static vg_code act_on_topics(alert_ctx *x, topic_table *T, vg_error *err)
     return rc;
 }
 /* Open topic alerts whose topic left the model (merged or gone) resolve. */
-static vg_code resolve_orphans(alert_ctx *x, const char *mid, vg_error *err)
+static vg_code resolve_orphans(alert_ctx *x, long long model_id, vg_error *err)
 {
     PGresult *r = NULL;
-    const char *p[1] = {mid};
-    vg_code rc = db_exec(x->db,
-                         "SELECT alert_id FROM vigil.trend_alerts WHERE "
-                         "status = 'open' AND source = 'topic' AND topic_id "
-                         "NOT IN (SELECT topic_id FROM vigil.topic_centroids "
-                         "WHERE model_id = $1)",
-                         1, p, &r, err);
+    const db_param p[1] = {DB_INT(model_id)};
+    vg_code rc =
+        db_exec_params(x->db,
+                       "SELECT alert_id FROM vigil.trend_alerts WHERE "
+                       "status = 'open' AND source = 'topic' AND topic_id "
+                       "NOT IN (SELECT topic_id FROM vigil.topic_centroids "
+                       "WHERE model_id = $1)",
+                       1, p, &r, err);
     for (int i = 0; rc == VG_OK && i < PQntuples(r); i++) {
         rc = issues_resolve(x->db, atoll(PQgetvalue(r, i, 0)), x->as_of, err);
         x->resolved++;
@@ -580,10 +590,9 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                     cfg->trend_new_days};
     topic_table T = {0};
     T.nd = o.window_days + o.baseline_days;
-    char day[DATE_BUF], start[DATE_BUF], mid[32];
+    char day[DATE_BUF], start[DATE_BUF];
     date_format(as_of, day);
     date_format(as_of - T.nd, start);
-    snprintf(mid, sizeof mid, "%lld", model_id);
     alert_ctx x = {db, lg, &o, tickets, customers, as_of, NULL, 0, 0, 0, 0};
     issue_day *issues = NULL;
     issue_counts ic = {0};
@@ -593,16 +602,16 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                            err);
     x.issues = issues;
     if (rc == VG_OK)
-        rc = load_topics(db, mid, day, &T, err);
+        rc = load_topics(db, model_id, day, &T, err);
     if (rc == VG_OK)
-        rc = load_counts(db, tickets, start, day, mid, &T, err);
+        rc = load_counts(db, tickets, start, day, model_id, &T, err);
     if (rc == VG_OK)
         rc = trend_test(&o, T.counts, T.totals, T.nt, (size_t)T.nd, T.age,
                         T.res, err);
     if (rc == VG_OK)
         rc = act_on_topics(&x, &T, err);
     if (rc == VG_OK)
-        rc = resolve_orphans(&x, mid, err);
+        rc = resolve_orphans(&x, model_id, err);
     if (rc == VG_OK)
         rc = summary(&x, &ic, stats, err);
     issue_day_free(issues);

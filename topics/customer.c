@@ -11,15 +11,15 @@ vg_code topics_customer_tickets(db_conn *db, const vg_config *cfg,
                                 const char *customer_id, int as_of, int n,
                                 json_t **out, vg_error *err)
 {
-    char d[DATE_BUF], lim[16];
+    char d[DATE_BUF];
     date_format(as_of, d);
-    snprintf(lim, sizeof lim, "%d", n);
     *out = NULL;
     PGresult *r = NULL;
     vg_code rc = db_exec(db,
                          "SELECT to_regclass('vigil.ticket_topics') IS NOT "
                          "NULL AND to_regclass('vigil.topics') IS NOT NULL",
                          0, NULL, &r, err);
+    /* A SELECT without FROM: exactly one row. */
     int have = rc == VG_OK && PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
     r = NULL;
@@ -58,9 +58,10 @@ vg_code topics_customer_tickets(db_conn *db, const vg_config *cfg,
         " 'tickets_90d', (SELECT count(*) FROM t WHERE created_at >= "
         " ($2::date - 90)::timestamptz))::text",
         tickets, topic_join);
-    const char *p[3] = {customer_id, d, lim};
-    rc = db_exec(db, sql, 3, p, &r, err);
+    const db_param p[3] = {DB_TEXT(customer_id), DB_TEXT(d), DB_INT(n)};
+    rc = db_exec_params(db, sql, 3, p, &r, err);
     if (rc == VG_OK) {
+        /* One row: the outer SELECT has no FROM. */
         *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
         if (!*out)
             rc = vg_fail(err, VG_EINTERNAL, "customer tickets: unreadable");

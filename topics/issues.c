@@ -749,11 +749,13 @@ static int same_issue(const issue_day *d, const burst_group *g,
     return keys >= 2;
 }
 
-vg_code issues_save_day(db_conn *db, const char *alert, const char *day,
+/* The alert id comes as a number from this file and as text through
+ * issues_save_day (its callers in alerts.c). */
+static vg_code save_day(db_conn *db, db_param alert, const char *day,
                         vg_error *err)
 {
-    const char *p[2] = {alert, day};
-    return db_exec(
+    const db_param p[2] = {alert, DB_TEXT(day)};
+    return db_exec_params(
         db,
         "INSERT INTO vigil.trend_alert_days (alert_id, as_of, kind, status, "
         " window_start, window_end, observed, expected, p_value, customers, "
@@ -773,6 +775,12 @@ vg_code issues_save_day(db_conn *db, const char *alert, const char *day,
         " languages = EXCLUDED.languages, topic_ids = EXCLUDED.topic_ids, "
         " ticket_ids = EXCLUDED.ticket_ids",
         2, p, NULL, err);
+}
+
+vg_code issues_save_day(db_conn *db, const char *alert, const char *day,
+                        vg_error *err)
+{
+    return save_day(db, DB_TEXT(alert), day, err);
 }
 
 /* Raises (a == NULL) or updates the alert of issue g as of day. Customers
@@ -815,31 +823,32 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
         rc = vg_fail(err, VG_ENOMEM, "issues: out of memory");
         goto cleanup;
     }
-    char obs[32], ex[32], pv[32], det[160], aid[32];
-    snprintf(obs, sizeof obs, "%d", g->observed);
+    char ex[32], pv[32], det[160];
+    /* Rounded as stored before (6 places), not the exact double. */
     snprintf(ex, sizeof ex, "%.6f", g->expected);
     snprintf(pv, sizeof pv, "%.6g", g->p_value);
     snprintf(det, sizeof det,
              "{\"baseline_tickets\": %d, \"rate\": %.9g, \"terms_tested\": "
              "%zu}",
              g->baseline, g->rate, g->nterms);
-    snprintf(aid, sizeof aid, "%lld", a ? a->id : 0);
+    long long aid = a ? a->id : 0;
     const char *kind = a ? a->kind : g->is_new ? "new" : "spike";
-    const char *p[15] = {aid,
-                         ws,
-                         we,
-                         obs,
-                         ex,
-                         pv,
-                         strbuf_str(&arr.tickets),
-                         day,
-                         kind,
-                         label,
-                         strbuf_str(&arr.terms),
-                         strbuf_str(&arr.key),
-                         strbuf_str(&arr.langs),
-                         strbuf_str(&arr.topics),
-                         det};
+    const db_param p[16] = {DB_INT(aid),
+                            DB_TEXT(ws),
+                            DB_TEXT(we),
+                            DB_INT(g->observed),
+                            DB_TEXT(ex),
+                            DB_TEXT(pv),
+                            DB_TEXT(strbuf_str(&arr.tickets)),
+                            DB_TEXT(day),
+                            DB_TEXT(kind),
+                            DB_TEXT(label),
+                            DB_TEXT(strbuf_str(&arr.terms)),
+                            DB_TEXT(strbuf_str(&arr.key)),
+                            DB_TEXT(strbuf_str(&arr.langs)),
+                            DB_TEXT(strbuf_str(&arr.topics)),
+                            DB_TEXT(det),
+                            DB_TEXT(strbuf_str(&arr.samples))};
     size_t cap = 3072 + 2 * strlen(tickets) + strlen(customers);
     char *sql = malloc(cap);
     if (!sql) {
@@ -878,21 +887,16 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
                  " 'open', $9, $10, $11::text[], $12::text[], $13::text[], "
                  " $14::bigint[], $15::jsonb, $16::text[], fig.n, fig.mrr "
                  "FROM fig WHERE $1::bigint = 0 RETURNING alert_id");
-    const char *pp[16];
-    memcpy(pp, p, sizeof p);
-    pp[15] = strbuf_str(&arr.samples);
     PGresult *r = NULL;
-    rc = db_exec(db, sql, 16, pp, &r, err);
+    rc = db_exec_params(db, sql, 16, p, &r, err);
     free(sql);
     if (rc == VG_OK && PQntuples(r) != 1)
-        rc = vg_fail(err, VG_EINTERNAL, "issues: alert %s vanished", aid);
-    if (rc == VG_OK) {
+        rc = vg_fail(err, VG_EINTERNAL, "issues: alert %lld vanished", aid);
+    if (rc == VG_OK)
         *id = atoll(PQgetvalue(r, 0, 0));
-        snprintf(aid, sizeof aid, "%lld", *id);
-    }
     PQclear(r);
     if (rc == VG_OK)
-        rc = issues_save_day(db, aid, day, err);
+        rc = save_day(db, DB_INT(*id), day, err);
 cleanup:
     free(label);
     free(ranked);
@@ -903,16 +907,16 @@ cleanup:
 
 vg_code issues_resolve(db_conn *db, long long alert, int as_of, vg_error *err)
 {
-    char id[32], day[DATE_BUF];
-    snprintf(id, sizeof id, "%lld", alert);
+    char day[DATE_BUF];
     date_format(as_of, day);
-    const char *p[2] = {id, day};
-    vg_code rc = db_exec(db,
-                         "UPDATE vigil.trend_alerts SET status = 'resolved', "
-                         "resolved_on = $2::date, updated_on = $2::date "
-                         "WHERE alert_id = $1",
-                         2, p, NULL, err);
-    return rc == VG_OK ? issues_save_day(db, id, day, err) : rc;
+    const db_param p[2] = {DB_INT(alert), DB_TEXT(day)};
+    vg_code rc =
+        db_exec_params(db,
+                       "UPDATE vigil.trend_alerts SET status = 'resolved', "
+                       "resolved_on = $2::date, updated_on = $2::date "
+                       "WHERE alert_id = $1",
+                       2, p, NULL, err);
+    return rc == VG_OK ? save_day(db, DB_INT(alert), day, err) : rc;
 }
 
 /* ---- the day's issues ------------------------------------------------------
