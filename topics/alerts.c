@@ -153,15 +153,6 @@ static vg_code refresh_alert(db_conn *db, const char *tickets,
     return rc;
 }
 
-/* issues_save_day (topics/issues.h) still takes the alert id as text. */
-static vg_code save_day(db_conn *db, long long alert, const char *day,
-                        vg_error *err)
-{
-    char a[32];
-    snprintf(a, sizeof a, "%lld", alert);
-    return issues_save_day(db, a, day, err);
-}
-
 static vg_code upsert_alert(db_conn *db, const char *tickets,
                             const char *customers, const topic_row *t,
                             const trend_result *tr, const int *daily, int ndays,
@@ -249,7 +240,7 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
     if (rc == VG_OK)
         rc = refresh_alert(db, tickets, customers, al, day, err);
     if (rc == VG_OK)
-        rc = save_day(db, al, day, err);
+        rc = issues_save_day(db, al, day, err);
     if (rc == VG_OK)
         *alert_id = al;
     free(ds);
@@ -490,7 +481,7 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
         vg_code rc = add_topic(x->db, into, t->id, err);
         if (rc == VG_OK)
             rc = refresh_alert(x->db, x->tickets, x->customers, into, day, err);
-        return rc == VG_OK ? save_day(x->db, into, day, err) : rc;
+        return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
     }
     x->raised++;
     log_info(x->lg,

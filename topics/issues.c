@@ -749,12 +749,10 @@ static int same_issue(const issue_day *d, const burst_group *g,
     return keys >= 2;
 }
 
-/* The alert id comes as a number from this file and as text through
- * issues_save_day (its callers in alerts.c). */
-static vg_code save_day(db_conn *db, db_param alert, const char *day,
+vg_code issues_save_day(db_conn *db, long long alert, const char *day,
                         vg_error *err)
 {
-    const db_param p[2] = {alert, DB_TEXT(day)};
+    const db_param p[2] = {DB_INT(alert), DB_TEXT(day)};
     return db_exec_params(
         db,
         "INSERT INTO vigil.trend_alert_days (alert_id, as_of, kind, status, "
@@ -775,12 +773,6 @@ static vg_code save_day(db_conn *db, db_param alert, const char *day,
         " languages = EXCLUDED.languages, topic_ids = EXCLUDED.topic_ids, "
         " ticket_ids = EXCLUDED.ticket_ids",
         2, p, NULL, err);
-}
-
-vg_code issues_save_day(db_conn *db, const char *alert, const char *day,
-                        vg_error *err)
-{
-    return save_day(db, DB_TEXT(alert), day, err);
 }
 
 /* Raises (a == NULL) or updates the alert of issue g as of day. Customers
@@ -896,7 +888,7 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
         *id = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
     if (rc == VG_OK)
-        rc = save_day(db, DB_INT(*id), day, err);
+        rc = issues_save_day(db, *id, day, err);
 cleanup:
     free(label);
     free(ranked);
@@ -916,7 +908,7 @@ vg_code issues_resolve(db_conn *db, long long alert, int as_of, vg_error *err)
                        "resolved_on = $2::date, updated_on = $2::date "
                        "WHERE alert_id = $1",
                        2, p, NULL, err);
-    return rc == VG_OK ? save_day(db, DB_INT(alert), day, err) : rc;
+    return rc == VG_OK ? issues_save_day(db, alert, day, err) : rc;
 }
 
 /* ---- the day's issues ------------------------------------------------------

@@ -44,7 +44,7 @@ int issues_split_array(const char *s, char ***out, size_t *n);
 
 /* Shared by every alert row (topics/alerts.c too): records what the alert
  * says as of day in vigil.trend_alert_days, so a replay can restore it. */
-vg_code issues_save_day(db_conn *db, const char *alert, const char *day,
+vg_code issues_save_day(db_conn *db, long long alert, const char *day,
                         vg_error *err);
 /* Resolves an alert as of a date (and records the day). */
 vg_code issues_resolve(db_conn *db, long long alert, int as_of, vg_error *err);
