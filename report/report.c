@@ -707,18 +707,23 @@ static void customer_table(rctx *x, PGresult *r, int joined)
     html_raw(h, "</table>\n");
 }
 
+/* A section that needs the scores of D says how to get them, and closes. */
+static vg_code section_no_scores(rctx *x, const char *name)
+{
+    html_raw(x->h, "<p class=\"note\">No scores yet — run <code>vigil score "
+                   "--as-of ");
+    html_text(x->h, x->d);
+    html_raw(x->h, "</code>.</p>\n</section>\n");
+    set_section(x, name, "empty", 0);
+    return VG_OK;
+}
+
 static vg_code sec_customers(rctx *x, vg_error *err)
 {
     html_buf *h = x->h;
     section_open(x, "customers", "Customers by revenue at risk");
-    if (!x->scores_d[0]) {
-        html_raw(h, "<p class=\"note\">No scores yet — run <code>vigil score "
-                    "--as-of ");
-        html_text(h, x->d);
-        html_raw(h, "</code>.</p>\n</section>\n");
-        set_section(x, "customers", "empty", 0);
-        return VG_OK;
-    }
+    if (!x->scores_d[0])
+        return section_no_scores(x, "customers");
     const db_param p[2] = {DB_TEXT(x->scores_d), DB_INT(x->o->top_customers)};
     /* Revenue at risk first: a support lead calls the account that can
      * cost the most, not the riskiest ten-dollar one. */
@@ -1123,14 +1128,8 @@ static vg_code sec_revenue(rctx *x, vg_error *err)
 {
     html_buf *h = x->h;
     section_open(x, "revenue", "MRR at risk by tier");
-    if (!x->scores_d[0]) {
-        html_raw(h, "<p class=\"note\">No scores yet — run <code>vigil score "
-                    "--as-of ");
-        html_text(h, x->d);
-        html_raw(h, "</code>.</p>\n</section>\n");
-        set_section(x, "revenue", "empty", 0);
-        return VG_OK;
-    }
+    if (!x->scores_d[0])
+        return section_no_scores(x, "revenue");
     const char *fmt =
         "SELECT s.tier, count(*), sum(c.mrr), sum(s.churn_risk * c.mrr) "
         "FROM vigil.scores s LEFT JOIN LATERAL (SELECT greatest(coalesce("
