@@ -14,6 +14,18 @@
 #include "core/db.h"
 #include "features/feat.h"
 
+/* A core/db connection, or the test ends with the reason. */
+static inline db_conn *connect_or_die(const char *dsn)
+{
+    db_conn *db = NULL;
+    vg_error err;
+    if (db_connect(dsn, &db, &err) != VG_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(1);
+    }
+    return db;
+}
+
 /* The streamed matrix (chunks of `chunk` customers, inside a transaction)
  * is the whole one, row for row, with the same skipped-row counts. */
 static inline int stream_same(db_conn *db, const vg_config *cfg,

@@ -61,17 +61,6 @@ static const char *fixture =
     " ('t6','A','2024-05-02 10:00+00','2024-05-02 11:00+00','2024-05-03 "
     "10:00+00','solved','normal','email','s','b',9,0,false);";
 
-static db_conn *connect_or_die(const char *dsn)
-{
-    db_conn *db = NULL;
-    vg_error err;
-    if (db_connect(dsn, &db, &err) != VG_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    return db;
-}
-
 static feat_matrix *build(db_conn *db, const vg_config *cfg,
                           const feat_spec *spec, const int *dates, int n,
                           int horizon, json_t *stats)

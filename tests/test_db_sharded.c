@@ -66,17 +66,6 @@ static const char *data =
     "FROM generate_series(1, 240) i, generate_series(1, 3) k WHERE (i + k) % "
     "4 = 0;";
 
-static db_conn *connect_or_die(const char *dsn)
-{
-    db_conn *db = NULL;
-    vg_error err;
-    if (db_connect(dsn, &db, &err) != VG_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    return db;
-}
-
 /* The coordinator: postgres_fdw servers for the two shard databases of this
  * same test server, parents partitioned by hash of customer_id, one foreign
  * partition per shard. */
