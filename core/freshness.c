@@ -62,34 +62,43 @@ static int cmp_long(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Rows from window_from up to (not including) day `until` (-1: no limit but
+ * the database's clock). */
 static vg_code scan_days(db_conn *db, const char *schema, int window_from,
-                         day_scan *out, vg_error *err)
+                         int until, day_scan *out, vg_error *err)
 {
     char *ev = db_qualify(db, schema, "usage_events");
     char *tk = db_qualify(db, schema, "tickets");
-    char sql[2048], from[DATE_BUF];
+    char sql[2048], from[DATE_BUF], to[DATE_BUF] = "infinity";
     PGresult *r = NULL;
     long *n = NULL;
     vg_code rc = VG_OK;
     date_format(window_from, from);
-    const char *p[1] = {from};
+    if (until >= 0)
+        date_format(until, to);
+    const char *p[2] = {from, to};
     out->latest = -1;
     out->ndays = out->max_gap = 0;
     if (!ev || !tk) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
+    /* Bounded above too: a replay of an old date must not count (and scan)
+     * every event since, which made the check the costliest part of a
+     * replayed `topics` day. */
     snprintf(sql, sizeof sql,
              "SELECT d::text, sum(n) FROM ("
              " SELECT (occurred_at AT TIME ZONE 'UTC')::date AS d, count(*) "
              "  AS n FROM %s WHERE occurred_at >= ($1::date)::timestamp AT "
+             "  TIME ZONE 'UTC' AND occurred_at < ($2::date)::timestamp AT "
              "  TIME ZONE 'UTC' AND occurred_at <= now() GROUP BY 1 "
              " UNION ALL SELECT (created_at AT TIME ZONE 'UTC')::date, "
              "  count(*) FROM %s WHERE created_at >= ($1::date)::timestamp "
-             "  AT TIME ZONE 'UTC' AND created_at <= now() GROUP BY 1) x "
+             "  AT TIME ZONE 'UTC' AND created_at < ($2::date)::timestamp AT "
+             "  TIME ZONE 'UTC' AND created_at <= now() GROUP BY 1) x "
              "GROUP BY d ORDER BY d",
              ev, tk);
-    if ((rc = db_exec(db, sql, 1, p, &r, err)) != VG_OK)
+    if ((rc = db_exec(db, sql, 2, p, &r, err)) != VG_OK)
         goto cleanup;
     int rows = PQntuples(r);
     if (rows == 0)
@@ -124,7 +133,7 @@ vg_code fresh_latest_day(db_conn *db, const char *schema, int until, int *day,
                          vg_error *err)
 {
     day_scan sc;
-    vg_code rc = scan_days(db, schema, until - WINDOW_DAYS, &sc, err);
+    vg_code rc = scan_days(db, schema, until - WINDOW_DAYS, -1, &sc, err);
     *day = sc.latest;
     if (rc == VG_OK && *day < 0)
         rc = newest_day(db, schema, day, err);
@@ -145,8 +154,11 @@ vg_code fresh_check(db_conn *db, const char *schema, const char *job, int as_of,
                        d, t, t);
     day_scan sc;
     int latest = -1;
-    vg_code rc = scan_days(
-        db, schema, (as_of < today ? as_of : today) - WINDOW_DAYS, &sc, err);
+    /* Rows after as_of cannot make data for as_of fresh: they are not read
+     * (the run of D reads rows before D; a row on D itself still counts,
+     * as before). */
+    int upto = as_of < today ? as_of : today;
+    vg_code rc = scan_days(db, schema, upto - WINDOW_DAYS, upto + 1, &sc, err);
     if (rc == VG_OK && sc.latest < 0)
         rc = newest_day(db, schema, &latest, err);
     if (rc != VG_OK)
