@@ -265,6 +265,37 @@ int main(void)
     CHECK_INT_EQ(r->status, 2);
     CHECK(strstr(r->err, "rolled its work back") != NULL);
 
+    /* topics is judged by the tickets it reads: tickets that stopped on
+     * Friday 2026-05-29 refuse it on Wednesday although usage events go
+     * on (and score, judged by both, passes the guard, stopping later for
+     * want of a model: exit 6). */
+    testdb_exec(dsn,
+                "CREATE SCHEMA tk;"
+                "CREATE TABLE tk.customers AS SELECT * FROM wk.customers;"
+                "CREATE TABLE tk.usage_events (LIKE wk.usage_events);"
+                "CREATE TABLE tk.tickets (LIKE wk.tickets);"
+                "INSERT INTO tk.usage_events SELECT 'W1', d + interval "
+                " '10 hours', 'login', 'u', NULL FROM generate_series("
+                " '2026-03-02'::timestamptz, '2026-06-02', '1 day') d;"
+                "INSERT INTO tk.tickets (ticket_id, customer_id, created_at, "
+                " subject, body) SELECT 'T' || extract(doy FROM d), 'W1', d + "
+                " interval '9 hours', 'login', 'cannot log in' FROM "
+                " generate_series('2026-03-02'::timestamptz, '2026-05-29', "
+                " '1 day') d WHERE extract(isodow FROM d) < 6");
+    char cfg3[128];
+    snprintf(cfg3, sizeof cfg3, "/tmp/vigil-test-runs-%d-d.json",
+             (int)getpid());
+    f = fopen(cfg3, "w");
+    fputs("{\"source\": {\"schema\": \"tk\"}}", f);
+    fclose(f);
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-03", cfg3);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 5);
+    CHECK(strstr(r->err, "(tickets in schema tk) is from 2026-05-29") != NULL);
+    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-03", cfg3);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 6);
+    remove(cfg3);
+
     remove(cfg);
     return check_done("db_runs");
 }
