@@ -125,9 +125,7 @@ static json_t *job(const char *dsn, const char *cfg, const char *args)
 {
     char a[512];
     snprintf(a, sizeof a, "--quiet --config %s %s --json", cfg, args);
-    cli_result *r = cli_run(dsn, a);
-    CHECK_INT_EQ(r->status, 0);
-    return r->status == 0 ? cli_json(r) : NULL;
+    return cli_json_ok(dsn, a);
 }
 
 static void check_feature_counts(json_t *s)

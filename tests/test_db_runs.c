@@ -41,9 +41,7 @@ static long long run_job(const char *job, long long *created_out)
 {
     char args[512];
     snprintf(args, sizeof args, "--quiet --config %s %s --json", cfg, job);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    json_t *j = r->status == 0 ? cli_json(r) : NULL;
+    json_t *j = cli_json_ok(dsn, args);
     long long id = j ? jint(j, "run_id") : 0;
     if (created_out && j)
         *created_out = jint(j, "created");
