@@ -12,25 +12,10 @@
 
 static int port;
 
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* One whole request on its own buffers (threads); the status, 0 if none. */
 static int fetch(const char *path, char *body, size_t cap)
 {
-    int fd = dial();
+    int fd = sv_dial(port);
     if (fd < 0)
         return 0;
     char req[256];
@@ -88,7 +73,7 @@ static void slow_clients_stay_connected(void)
 {
     int open_n = 0;
     for (int i = 0; i < SLOW; i++) {
-        slow[i] = dial();
+        slow[i] = sv_dial(port);
         if (slow[i] >= 0 &&
             write(slow[i], "GET /queue HTTP/1.1\r\nHo", 23) == 23)
             open_n++;
