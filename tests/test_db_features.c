@@ -304,11 +304,7 @@ int main(void)
     CHECK(cfg_load_string(&cfg, "{\"source\": {\"schema\": \"src\"}}", "test",
                           &err) == VG_OK);
     date_parse("2024-06-01", &D);
-    CHECK(feat_spec_discover(db, &cfg, D, &spec, &err) == VG_OK);
-    if (!spec) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
+    spec = discover_or_die(db, &cfg, D);
     stats = json_object();
 
     static const check_case cases[] = {

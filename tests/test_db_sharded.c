@@ -278,14 +278,9 @@ int main(void)
 
     dbo = connect_or_die(one);
     dbc = connect_or_die(coord);
-    vg_error err;
     cfg_defaults(&cfg);
     date_parse("2024-06-01", &D);
-    CHECK(feat_spec_discover(dbo, &cfg, D, &spec, &err) == VG_OK);
-    if (!spec) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
+    spec = discover_or_die(dbo, &cfg, D);
     st_one = json_object();
     st_coord = json_object();
 
