@@ -52,12 +52,9 @@ static void with_a_model_every_step_writes(void)
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) > 100 FROM vigil.scores "
                                    "WHERE as_of = '" D "'"),
                  "t");
-    /* topics re-clusters weekly: D's new tickets get topics of the latest
-     * model (on or before D). */
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) > 0 FROM "
-                                   "vigil.ticket_topics WHERE assigned_on = "
-                                   "'" D "'"),
-                 "t");
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.topic_models "
+                                   "WHERE as_of = '" D "'"),
+                 "1");
 }
 
 /* Readable output names every step. */

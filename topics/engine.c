@@ -1270,8 +1270,14 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     issue_cache *cache = NULL;
     if (days > 0 && (rc = issue_cache_new(&cache, err)) == VG_OK)
         rc = backfill(db, cfg, lg, o, days, cache, &bf, err);
+    /* After building history the run for as_of re-clusters: the first
+     * run leaves a model of its own date, and its summary (dirty rows
+     * included) covers the whole window, as a first run always did. */
+    topics_opts last = *o;
+    if (days > 0 && !o->incremental)
+        last.refit = 1;
     if (rc == VG_OK)
-        rc = run_day(db, cfg, lg, o, cache, summary, err);
+        rc = run_day(db, cfg, lg, &last, cache, summary, err);
     if (rc == VG_OK && bf)
         json_object_set_new(*summary, "backfill", bf);
     else
