@@ -198,6 +198,8 @@ void cfg_defaults(vg_config *c)
     c->serve_stop_timeout = 30;
     c->serve_max_retries = 5;
     c->serve_sweep_seconds = 15;
+    c->db_statement_timeout = 1800;
+    c->db_train_statement_timeout = 21600;
 }
 
 static const cfg_key *find_key(const cfg_key *t, size_t n, const char *name)
