@@ -4,6 +4,8 @@
 # reader, ticket text normaliser, HTTP query parsing and the playbook parser.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   each target SECONDS (default 60)
+#   VIGIL_FUZZ_RUNS=10000000 scripts/fuzz.sh 7200 text
+#                                   stop a target after that many executions
 #
 # SECONDS=5 is the CI smoke run (scripts/test.sh runs it when clang is
 # installed); long runs: scripts/fuzz.sh 3600. Corpora live in
@@ -53,10 +55,12 @@ for t in $targets; do
   cp -n "$root/tests/fuzz/seeds/$t"/* "$out/corpus/$t/" 2>/dev/null || true
   log=$out/fuzz_$t.log
   if (cd "$out" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      "./fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
+      "./fuzz_$t" -max_total_time="$secs" ${VIGIL_FUZZ_RUNS:+-runs=$VIGIL_FUZZ_RUNS} \
+      -rss_limit_mb=2048 -print_final_stats=1 \
       "corpus/$t" $( [ -f "$root/tests/fuzz/$t.dict" ] && echo "-dict=$root/tests/fuzz/$t.dict") >"$log" 2>&1); then res=clean; else res=FAILED; fail=1; fi
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
-  echo "fuzz $t: $execs executions in ${secs}s, $cov, $res (log: $log)"
+  echo "fuzz $t: $execs executions at $rate/s, $cov, $res (log: $log)"
 done
 exit $fail
