@@ -18,7 +18,7 @@ cd "$root"
 secs=${1:-60}
 shift || true
 targets=${*:-"config cron tz text http playbook"}
-out=$root/build/fuzz
+out=${VIGIL_FUZZ_OUT:-$root/build/fuzz}
 mkdir -p "$out"
 command -v clang >/dev/null || { echo "fuzz.sh: clang not found (apt-get install clang)" >&2; exit 1; }
 
