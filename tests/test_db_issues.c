@@ -134,10 +134,7 @@ static void first_run_backfills_history(void)
     char args[256];
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-01 --json",
              cfg);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    json_t *j = cli_json(r);
-    CHECK(j != NULL);
+    json_t *j = cli_json_ok(dsn, args);
     if (j) {
         json_t *bf = json_object_get(j, "backfill");
         CHECK_INT_EQ((long)json_integer_value(json_object_get(bf, "days")), 4);
@@ -230,10 +227,7 @@ static void next_day_updates_raises_none(void)
     char args[256];
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-02 --json",
              cfg);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    json_t *j = cli_json(r);
-    CHECK(j != NULL);
+    json_t *j = cli_json_ok(dsn, args);
     if (j) {
         CHECK_INT_EQ(
             (long)json_integer_value(json_object_get(j, "alerts_raised")), 0);
