@@ -24,7 +24,7 @@ static const char *const objects[NSLOT][DEMO_NLANG] = {
      "planificador de turnos"},
     {"barcode reader", "Barcodeleser", "lecteur de codes-barres",
      "lector de códigos de barras"},
-    {"voice memo", "Sprachnotiz", "mémo vocal", "memo de voz"},
+    {"voice memo", "Sprachnotiz", "mémo vocal", "grabadora de voz"},
     {"geofence", "Geozaun", "géorepérage", "geocerca"},
     {"approval chain", "Freigabekette", "chaîne d'approbation",
      "cadena de aprobación"},
@@ -44,7 +44,7 @@ static const char *const objects[NSLOT][DEMO_NLANG] = {
 /* How it breaks, per slot and language: a clause with a word of its own. */
 static const char *const symptoms[NSLOT][DEMO_NLANG] = {
     {"the screen turns pink", "der Bildschirm färbt sich pink",
-     "l'écran devient tout rose", "la pantalla se pone rosada"},
+     "l'écran vire au fuchsia", "la pantalla se pone rosada"},
     {"pictures come out sideways", "Bilder erscheinen seitenverkehrt",
      "les photos sortent pivotées", "las fotos salen giradas"},
     {"first and last names get swapped", "Vor- und Nachnamen sind vertauscht",
@@ -60,7 +60,7 @@ static const char *const symptoms[NSLOT][DEMO_NLANG] = {
      "le sablier ne disparaît jamais", "el reloj de arena nunca desaparece"},
     {"every entry gets cloned", "jeder Eintrag wird geklont",
      "chaque entrée est clonée", "cada entrada se clona"},
-    {"the totals are off by one cent", "die Summen weichen um einen Cent ab",
+    {"the totals are off by one penny", "die Summen weichen um einen Cent ab",
      "les totaux ont un centime d'écart", "los totales difieren en un céntimo"},
     {"the map jumps into the ocean", "die Landkarte springt ins Meer",
      "la carte saute dans l'océan", "el mapa salta al océano"},
