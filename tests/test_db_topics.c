@@ -82,22 +82,6 @@ static const char *theme_topics(const char *dsn, char *buf, size_t n)
     return buf;
 }
 
-static char *slurp_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t k = b ? fread(b, 1, (size_t)n, f) : 0;
-    if (b)
-        b[k] = '\0';
-    fclose(f);
-    return b;
-}
-
 /* Field `col` of the row starting "customer," in a features CSV ("" if
  * absent); static buffer. */
 static const char *csv_field(const char *csv, const char *customer,
@@ -281,7 +265,7 @@ static void topic_shares_become_features(void)
              "--config %s features --as-of 2026-05-27 --out %s", cfgpath,
              feat1);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
-    csv1 = slurp_file(feat1);
+    csv1 = check_read_file(feat1, NULL);
     CHECK(csv1 && strstr(csv1, "tickets.topic_share_") != NULL);
     char billing[32], billing_col[64];
     snprintf(billing, sizeof billing, "%s",
@@ -456,7 +440,7 @@ static void features_unchanged_by_later_runs(void)
              "--config %s features --as-of 2026-05-27 --out %s", cfgpath,
              feat2);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
-    char *csv2 = slurp_file(feat2);
+    char *csv2 = check_read_file(feat2, NULL);
     CHECK(csv1 && csv2 && strcmp(csv1, csv2) == 0);
     free(csv1);
     csv1 = NULL;
