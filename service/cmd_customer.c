@@ -197,7 +197,7 @@ static int run_customer(cli *c, int argc, char **argv, vg_error *err)
     if ((rc = gather(db, &c->cfg, id, as_of, n, &all, err)) != VG_OK)
         goto cleanup;
     if (json) {
-        cli_print_json(all);
+        rc = cli_print_json(all, err);
     } else {
         print_profile(all);
         print_scores(json_object_get(all, "scores"));

@@ -126,10 +126,10 @@ static int run_specialists(cli *c, int argc, char **argv, vg_error *err)
     if (json && is_list) {
         json_t *w = json_pack("{s:O, s:I}", "specialists", res, "count",
                               (json_int_t)json_array_size(res));
-        cli_print_json(w);
+        rc = cli_print_json(w, err);
         json_decref(w);
     } else if (json) {
-        cli_print_json(res);
+        rc = cli_print_json(res, err);
     } else if (is_list) {
         size_t i;
         json_t *s;

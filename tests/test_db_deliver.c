@@ -143,9 +143,7 @@ static json_t *deliver(const char *dsn, const char *extra)
     snprintf(args, sizeof args,
              "--quiet --config %s deliver --wait 20 %s --json", cfg_path,
              extra);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    return r->status == 0 ? cli_json(r) : NULL;
+    return cli_json_ok(dsn, args);
 }
 
 static long jl(json_t *j, const char *k)

@@ -41,9 +41,7 @@ static long long run_job(const char *job, long long *created_out)
 {
     char args[512];
     snprintf(args, sizeof args, "--quiet --config %s %s --json", cfg, job);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    json_t *j = r->status == 0 ? cli_json(r) : NULL;
+    json_t *j = cli_json_ok(dsn, args);
     long long id = j ? jint(j, "run_id") : 0;
     if (created_out && j)
         *created_out = jint(j, "created");
@@ -294,6 +292,37 @@ static void what_cannot_be_undone_says_why(void)
     CHECK(strstr(r->err, "rolled its work back") != NULL);
 }
 
+/* topics is judged by the tickets it reads: tickets that stopped on
+ * Friday 2026-05-29 refuse it on Wednesday although usage events go on
+ * (score, judged by both, passes the guard and stops later for want of a
+ * model: exit 6). Last: its refusal is a failed run in the ledger. */
+static void topics_judged_by_its_tickets(void)
+{
+    char cfg3[128], args[512];
+    testdb_source_tables(dsn, "tk", NULL);
+    testdb_exec(dsn,
+                "INSERT INTO tk.customers VALUES ('W1', 'w', '2026-01-01', "
+                " NULL, 'team', 10, 1, 'en');"
+                "INSERT INTO tk.usage_events SELECT 'W1', d + interval "
+                " '10 hours', 'login', 'u', NULL FROM generate_series("
+                " '2026-03-02'::timestamptz, '2026-06-02', '1 day') d;"
+                "INSERT INTO tk.tickets (ticket_id, customer_id, created_at, "
+                " subject, body) SELECT 'T' || extract(doy FROM d), 'W1', d + "
+                " interval '9 hours', 'login', 'cannot log in' FROM "
+                " generate_series('2026-03-02'::timestamptz, '2026-05-29', "
+                " '1 day') d WHERE extract(isodow FROM d) < 6");
+    snprintf(cfg3, sizeof cfg3, "/tmp/vigil-test-runs-%d-d.json",
+             (int)getpid());
+    write_file(cfg3, "{\"source\": {\"schema\": \"tk\"}}");
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-03", cfg3);
+    cli_result *r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 5);
+    CHECK(strstr(r->err, "(tickets in schema tk) is from 2026-05-29") != NULL);
+    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-03", cfg3);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 6);
+    remove(cfg3);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vigil_test_runs");
@@ -319,6 +348,7 @@ int main(void)
         CHECK_CASE(undo_train_restores_the_champion),
         CHECK_CASE(undo_topics_run),
         CHECK_CASE(what_cannot_be_undone_says_why),
+        CHECK_CASE(topics_judged_by_its_tickets),
     };
     int rc = check_run("db_runs", cases, sizeof cases / sizeof cases[0]);
     remove(cfg);
