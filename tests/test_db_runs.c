@@ -25,17 +25,6 @@ static long long num(const char *sql)
     return atoll(testdb_value(dsn, sql));
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Run a job with --json; its run_id (0 on failure). */
 static long long run_job(const char *job, long long *created_out)
 {
@@ -75,7 +64,7 @@ static void missing_relations_say_what_to_create(void)
     char cfg2[128], args[512];
     snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-b.json",
              (int)getpid());
-    write_file(cfg2, "{\"source\": {\"schema\": \"crm\"}}");
+    check_write_file(cfg2, "{\"source\": {\"schema\": \"crm\"}}");
     snprintf(args, sizeof args, "--config %s train --as-of 2026-06-01", cfg2);
     cli_result *r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 5);
@@ -101,7 +90,7 @@ static void weekend_gap_passes_the_guard(void)
                 " WHERE extract(isodow FROM d) < 6");
     snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-c.json",
              (int)getpid());
-    write_file(cfg2, "{\"source\": {\"schema\": \"wk\"}}");
+    check_write_file(cfg2, "{\"source\": {\"schema\": \"wk\"}}");
     snprintf(args, sizeof args, "--config %s score --as-of 2026-06-01", cfg2);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 6);
     snprintf(args, sizeof args, "--config %s score --as-of 2026-06-02", cfg2);
@@ -313,7 +302,7 @@ static void topics_judged_by_its_tickets(void)
                 " '1 day') d WHERE extract(isodow FROM d) < 6");
     snprintf(cfg3, sizeof cfg3, "/tmp/vigil-test-runs-%d-d.json",
              (int)getpid());
-    write_file(cfg3, "{\"source\": {\"schema\": \"tk\"}}");
+    check_write_file(cfg3, "{\"source\": {\"schema\": \"tk\"}}");
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-03", cfg3);
     cli_result *r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 5);
@@ -327,7 +316,7 @@ int main(void)
 {
     dsn = testdb_fresh("vigil_test_runs");
     snprintf(cfg, sizeof cfg, "/tmp/vigil-test-runs-%d.json", (int)getpid());
-    write_file(cfg, "{\"train\": {\"search\": false}}");
+    check_write_file(cfg, "{\"train\": {\"search\": false}}");
 
     /* Data up to 2026-05-31 (the day before --end). */
     CHECK_INT_EQ(
