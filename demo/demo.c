@@ -59,6 +59,82 @@ static vg_code check_opts(const demo_opts *o, vg_error *err)
     return VG_OK;
 }
 
+vg_code demo_parse_languages(const char *s, double w[4], vg_error *err)
+{
+    double v[4] = {0, 0, 0, 0}, sum = 0;
+    char buf[128];
+    if (strlen(s) >= sizeof buf)
+        return vg_fail(err, VG_EUSAGE, "--languages: too long");
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv;
+         kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '='), *end = NULL;
+        int L = -1;
+        for (int i = 0; eq && i < DEMO_NLANG; i++)
+            if ((size_t)(eq - kv) == strlen(demo_lang_code[i]) &&
+                !strncmp(kv, demo_lang_code[i], (size_t)(eq - kv)))
+                L = i;
+        double x = eq ? strtod(eq + 1, &end) : -1;
+        if (L < 0 || end == eq + 1 || (end && *end) || !(x >= 0 && x <= 1e6))
+            return vg_fail(err, VG_EUSAGE,
+                           "--languages: '%s' is not LANG=WEIGHT with LANG "
+                           "one of en, de, fr, es (e.g. "
+                           "en=40,de=30,fr=15,es=15)",
+                           kv);
+        v[L] = x;
+    }
+    for (int i = 0; i < DEMO_NLANG; i++)
+        sum += v[i];
+    if (!(sum > 0))
+        return vg_fail(err, VG_EUSAGE,
+                       "--languages: at least one weight must be above 0");
+    for (int i = 0; i < DEMO_NLANG; i++)
+        w[i] = v[i] / sum;
+    return VG_OK;
+}
+
+/* Languages and injected issues of the run, into the context. */
+static vg_code setup_issues(const demo_opts *o, demo_ctx *x, vg_error *err)
+{
+    static const double def_cut[DEMO_NLANG] = {0.55, 0.75, 0.88, 1.0};
+    double share[DEMO_NLANG], sum = 0;
+    for (int i = 0; i < DEMO_NLANG; i++)
+        sum += o->lang_weight[i];
+    for (int i = 0; i < DEMO_NLANG; i++) {
+        /* the default keeps the exact cut points the company always had */
+        x->lang_cut[i] =
+            sum > 0 ? (i ? x->lang_cut[i - 1] : 0) + o->lang_weight[i] / sum
+                    : def_cut[i];
+        share[i] = x->lang_cut[i] - (i ? x->lang_cut[i - 1] : 0);
+    }
+    x->lang_cut[DEMO_NLANG - 1] = 1.0;
+    x->no_planted = o->no_planted;
+    if (o->n_issue_specs < 0 || o->random_issues < 0 ||
+        o->n_issue_specs + o->random_issues > DEMO_MAX_ISSUES)
+        return vg_fail(err, VG_EUSAGE,
+                       "demo: at most %d injected issues (--issue and "
+                       "--random-issues together)",
+                       DEMO_MAX_ISSUES);
+    x->nissues = 0;
+    for (int i = 0; i < o->n_issue_specs; i++) {
+        vg_code rc =
+            demo_issue_parse(o->issue_specs[i], o->end_day, o->history_days,
+                             &x->issues[x->nissues++], err);
+        if (rc != VG_OK)
+            return rc;
+    }
+    for (int i = 0; i < o->random_issues; i++)
+        demo_issue_random(o->seed, i, o->end_day, &x->issues[x->nissues++]);
+    for (int i = 0; i < x->nissues; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(x->issues[i].name, x->issues[j].name))
+                return vg_fail(err, VG_EUSAGE,
+                               "demo: two injected issues are named '%s'",
+                               x->issues[i].name);
+    demo_issues_prepare(x->issues, x->nissues, o->seed, o->customers, share);
+    return VG_OK;
+}
+
 /* Quoted names of everything the run touches. */
 typedef struct names {
     char *schema, *customers, *events, *tickets;
@@ -152,7 +228,9 @@ static vg_code create_tables(db_conn *db, const names *n, const demo_opts *o,
         "CREATE TABLE " TRUTH ".ticket_topics (ticket_id text PRIMARY KEY,"
         " topic text, language text);"
         "CREATE TABLE " TRUTH ".emerging_issues (topic text, onset date,"
-        " description text, ends date, customers integer);"
+        " description text, ends date, customers integer,"
+        " kind text, shape text, languages text, spike_of text,"
+        " tickets integer);"
         "CREATE TABLE " TRUTH ".dirty_rows (tbl text, kind text, count int);",
         err);
 }
@@ -168,7 +246,36 @@ typedef struct run {
     demo_event_counts ev;
     long tk_rows, tk_dirty[DEMO_NDIRTY_TK];
     long churned, csv_customers, sso_customers;
+    /* per injected issue, then csv (DEMO_MAX_ISSUES) and sso (+1): tickets
+     * and customers who wrote one */
+    long issue_tickets[DEMO_MAX_ISSUES + 2], issue_writers[DEMO_MAX_ISSUES + 2];
 } run;
+
+/* Which issue slot of run.issue_* a ticket counts for, or -1. */
+static int issue_slot(const demo_ticket *t)
+{
+    if (t->issue >= 0)
+        return t->issue;
+    if (t->topic == TP_CSV_BROKEN)
+        return DEMO_MAX_ISSUES;
+    if (t->topic == TP_SSO_OUTAGE)
+        return DEMO_MAX_ISSUES + 1;
+    return -1;
+}
+
+static void count_issues(run *r)
+{
+    int seen[DEMO_MAX_ISSUES + 2] = {0};
+    for (int i = 0; i < r->c.ntickets; i++) {
+        const demo_ticket *t = &r->c.tickets[i];
+        int k = issue_slot(t);
+        if (k < 0 || t->dirty >= 0)
+            continue;
+        r->issue_tickets[k]++;
+        if (!seen[k]++)
+            r->issue_writers[k]++;
+    }
+}
 
 typedef vg_code (*cust_fn)(run *r, db_copy_in *cp, vg_error *err);
 
@@ -219,6 +326,7 @@ static vg_code row_customer(run *r, db_copy_in *cp, vg_error *err)
         r->churned++;
     r->csv_customers += c->csv_affected;
     r->sso_customers += c->sso_affected;
+    count_issues(r);
     return db_copy_row_end(cp, err);
 }
 
@@ -301,7 +409,8 @@ static vg_code rows_ticket_topics(run *r, db_copy_in *cp, vg_error *err)
         char id[16];
         demo_ticket_id(&r->x, c->idx, t->seq, id);
         db_copy_field(cp, id);
-        db_copy_field(cp, demo_topic_key[(int)t->topic]);
+        db_copy_field(cp, t->issue >= 0 ? r->x.issues[(int)t->issue].name
+                                        : demo_topic_key[(int)t->topic]);
         db_copy_field(cp, demo_lang_code[(int)t->lang]);
         rc = db_copy_row_end(cp, err);
     }
@@ -334,37 +443,98 @@ cleanup:
     return rc;
 }
 
-static vg_code load_truth_tail(run *r, vg_error *err)
+/* The tail of an emerging_issues row: kind, shape, languages, spike_of,
+ * tickets written. */
+static void truth_tail_fields(db_copy_in *cp, const char *kind,
+                              const char *shape, int lang_mask,
+                              const char *spike_of, long tickets)
+{
+    char langs[32] = "";
+    for (int L = 0; L < DEMO_NLANG; L++)
+        if (lang_mask & (1 << L)) {
+            size_t k = strlen(langs);
+            snprintf(langs + k, sizeof langs - k, "%s%s", k ? "," : "",
+                     demo_lang_code[L]);
+        }
+    db_copy_field(cp, kind);
+    db_copy_field(cp, shape);
+    db_copy_field(cp, langs);
+    if (spike_of)
+        db_copy_field(cp, spike_of);
+    else
+        db_copy_field_null(cp);
+    db_copy_field_fmt(cp, "%ld", tickets);
+}
+
+static vg_code emerging_rows(run *r, db_copy_in *cp, vg_error *err)
 {
     const demo_ctx *x = &r->x;
-    char a[16], b[16], sql[1024];
+    char a[16], b[16], desc[512];
+    vg_code rc = VG_OK;
+    const int all = (1 << DEMO_NLANG) - 1;
+    if (!x->no_planted) {
+        demo_fmt_date(a, x->csv_onset);
+        db_copy_field(cp, demo_topic_key[TP_CSV_BROKEN]);
+        db_copy_field(cp, a);
+        db_copy_field(cp, "CSV export fails or garbles umlauts and accents "
+                          "(UTF-8 written as Latin-1); mostly German "
+                          "customers; tickets grow daily after onset, "
+                          "unfixed at the end");
+        db_copy_field_null(cp);
+        db_copy_field_fmt(cp, "%ld", r->csv_customers);
+        truth_tail_fields(cp, "new", "ramp", all, NULL,
+                          r->issue_tickets[DEMO_MAX_ISSUES]);
+        if ((rc = db_copy_row_end(cp, err)) != VG_OK)
+            return rc;
+        demo_fmt_date(a, x->sso_onset);
+        demo_fmt_date(b, x->sso_onset + x->sso_days);
+        db_copy_field(cp, demo_topic_key[TP_SSO_OUTAGE]);
+        db_copy_field(cp, a);
+        db_copy_field(cp, "SAML SSO logins fail after a certificate "
+                          "rotation; SSO customers only; a burst decaying "
+                          "over the outage");
+        db_copy_field(cp, b);
+        db_copy_field_fmt(cp, "%ld", r->sso_customers);
+        truth_tail_fields(cp, "spike", "burst", all,
+                          demo_topic_key[TP_LOGIN_SSO],
+                          r->issue_tickets[DEMO_MAX_ISSUES + 1]);
+        if ((rc = db_copy_row_end(cp, err)) != VG_OK)
+            return rc;
+    }
+    for (int k = 0; k < x->nissues && rc == VG_OK; k++) {
+        const demo_issue *is = &x->issues[k];
+        demo_fmt_date(a, is->onset);
+        demo_fmt_date(b, is->onset + is->days);
+        demo_issue_describe(is, desc, sizeof desc);
+        db_copy_field(cp, is->name);
+        db_copy_field(cp, a);
+        db_copy_field(cp, desc);
+        db_copy_field(cp, b);
+        /* customers: those who wrote about it (the planted rows count the
+         * affected, a property the sso and csv issues always had) */
+        db_copy_field_fmt(cp, "%ld", r->issue_writers[k]);
+        truth_tail_fields(cp, is->spike_of >= 0 ? "spike" : "new",
+                          demo_issue_shape_name(is->shape), is->lang_mask,
+                          is->spike_of >= 0 ? demo_topic_key[is->spike_of]
+                                            : NULL,
+                          r->issue_tickets[k]);
+        rc = db_copy_row_end(cp, err);
+    }
+    return rc;
+}
+
+static vg_code load_truth_tail(run *r, vg_error *err)
+{
+    char sql[1024];
     db_copy_in *cp = NULL;
     vg_code rc = db_copy_in_begin(
         r->db,
         "COPY " TRUTH ".emerging_issues (topic, onset, description, ends,"
-        " customers) FROM STDIN",
+        " customers, kind, shape, languages, spike_of, tickets) FROM STDIN",
         &cp, err);
     if (rc != VG_OK)
         goto cleanup;
-    demo_fmt_date(a, x->csv_onset);
-    db_copy_field(cp, demo_topic_key[TP_CSV_BROKEN]);
-    db_copy_field(cp, a);
-    db_copy_field(cp, "CSV export fails or garbles umlauts and accents "
-                      "(UTF-8 written as Latin-1); mostly German customers; "
-                      "tickets grow daily after onset, unfixed at the end");
-    db_copy_field_null(cp);
-    db_copy_field_fmt(cp, "%ld", r->csv_customers);
-    if ((rc = db_copy_row_end(cp, err)) != VG_OK)
-        goto cleanup;
-    demo_fmt_date(a, x->sso_onset);
-    demo_fmt_date(b, x->sso_onset + x->sso_days);
-    db_copy_field(cp, demo_topic_key[TP_SSO_OUTAGE]);
-    db_copy_field(cp, a);
-    db_copy_field(cp, "SAML SSO logins fail after a certificate rotation; "
-                      "SSO customers only; a burst decaying over the outage");
-    db_copy_field(cp, b);
-    db_copy_field_fmt(cp, "%ld", r->sso_customers);
-    if ((rc = db_copy_row_end(cp, err)) != VG_OK)
+    if ((rc = emerging_rows(r, cp, err)) != VG_OK)
         goto cleanup;
     rc = db_copy_in_end(cp, 0, err);
     cp = NULL;
@@ -434,6 +604,8 @@ vg_code demo_generate(db_conn *db, const demo_opts *o, demo_stats *st,
     x->csv_onset = o->end_day - 21;
     x->sso_onset = o->end_day - 60;
     x->sso_days = 10;
+    if ((rc = setup_issues(o, x, err)) != VG_OK)
+        goto cleanup;
     x->ev_rate = calloc((size_t)o->history_days, sizeof *x->ev_rate);
     x->tickets = calloc(DEMO_MAX_TICKETS, sizeof *x->tickets);
     n.schema = db_quote_ident(db, o->schema);

@@ -19,13 +19,31 @@ typedef struct demo_opts {
     double dirty_share; /* share of dirty rows injected; default 0.002 */
     int quiet;          /* no progress output */
     const char *world;  /* churn mechanisms (DEMO_WORLDS); NULL: "saas" */
+    /* Injected issues (README, "Injected issues"): specs like
+     * "name=webhooks,onset=2026-10-05,shape=ramp,size=40,langs=en:fr",
+     * random_issues more drawn from the seed, and no_planted drops the two
+     * planted ones (sso_outage, csv_export_broken). */
+    const char *const *issue_specs;
+    int n_issue_specs;
+    int random_issues;
+    int no_planted;
+    /* Language mix of customers, weights en de fr es (normalised); all zero:
+     * the default 55/20/13/12. */
+    double lang_weight[4];
 } demo_opts;
+
+/* At most this many injected issues per run (specs plus random ones). */
+#define DEMO_MAX_ISSUES 12
 
 /* The worlds `demo --world` accepts, for help and error texts. */
 #define DEMO_WORLDS                                                            \
     "saas, onboarding, support, price, champion, seasonal, silent"
 
 void demo_opts_default(demo_opts *o);
+
+/* Parses "en=40,de=30,fr=15,es=15" (weights; missing languages 0) into w,
+ * normalised to sum 1. */
+vg_code demo_parse_languages(const char *s, double w[4], vg_error *err);
 
 typedef struct demo_stats {
     long customers, events, tickets, churned, dirty_events, dirty_tickets;

@@ -134,6 +134,9 @@ enum {
     DEMO_NTOPIC
 };
 #define DEMO_NBASE_TOPIC TP_CSV_BROKEN
+/* The topic of a ticket of an injected new issue: its text comes from the
+ * issue's own generated vocabulary (demo_issues.c), not the phrasebook. */
+#define TP_INJECTED DEMO_NTOPIC
 
 enum { PRIO_LOW, PRIO_NORMAL, PRIO_HIGH, PRIO_URGENT };
 enum { ST_OPEN, ST_PENDING, ST_SOLVED, ST_CLOSED };
@@ -182,6 +185,49 @@ extern const char *const demo_dirty_ev_name[DEMO_NDIRTY_EV];
 extern const char *const demo_dirty_tk_name[DEMO_NDIRTY_TK];
 extern const char *const demo_cause_name[DEMO_NCAUSE];
 
+/* ---- injected issues (demo_issues.c) ------------------------------------- */
+enum { ISH_STEP, ISH_RAMP, ISH_BURST };
+
+typedef struct demo_issue {
+    char name[40];   /* the truth key of its tickets */
+    int onset, days; /* first day and duration (days) */
+    int shape;       /* ISH_* */
+    int lang_mask;   /* bit per DEMO_EN..DEMO_ES: who writes about it */
+    int spike_of;    /* a base topic it multiplies, or -1: a new issue */
+    double size;     /* new issue: expected tickets over its duration */
+    long customers;  /* new issue: expected affected customers */
+    double factor;   /* spike: the topic's volume at the peak, multiplied */
+    int slot;        /* vocabulary slot: distinct per issue of a run */
+    char feature[32], code[16]; /* product name and error code it shows */
+    /* derived by demo_issues_prepare */
+    double p_affected; /* chance a customer writing a listed language is hit */
+    double per_day;    /* tickets per affected customer at shape weight 1 */
+} demo_issue;
+
+/* Parses one --issue spec into *is (slot and derived fields unset). */
+vg_code demo_issue_parse(const char *spec, int end_day, int history_days,
+                         demo_issue *is, vg_error *err);
+/* Fills is with a random issue i of the seed (new or a spike). */
+void demo_issue_random(uint64_t seed, int i, int end_day, demo_issue *is);
+/* Assigns vocabulary slots, feature names, codes and the derived rates. */
+void demo_issues_prepare(demo_issue *is, int n, uint64_t seed, long customers,
+                         const double lang_share[DEMO_NLANG]);
+/* Weight of day d (0-based since onset) in the issue's shape; the weights
+ * of days 0..days-1 sum to days (so 1 is the mean). */
+double demo_issue_weight(const demo_issue *is, int d);
+/* A human description of the issue for the truth table. */
+void demo_issue_describe(const demo_issue *is, char *out, size_t cap);
+/* Subject and body templates for a ticket of new issue is in language L:
+ * {feat} {obj} {sym} {ecode} plus the phrasebook's placeholders. */
+const char *demo_issue_subject(const demo_issue *is, int L, int k);
+const char *demo_issue_body(const demo_issue *is, int L, int k);
+/* The issue's object and symptom phrases in language L. */
+const char *demo_issue_object(const demo_issue *is, int L);
+const char *demo_issue_symptom(const demo_issue *is, int L);
+const char *demo_issue_shape_name(int shape);
+/* Number of vocabulary slots (issues that cannot share words). */
+int demo_issue_slots(void);
+
 /* ---- simulated customer -------------------------------------------------- */
 
 /* Tickets per customer are capped so a ticket's id can be a bijection of
@@ -197,6 +243,7 @@ typedef struct demo_ticket {
     signed char reopens;   /* -1 = NULL (the helpdesk's way to say 0) */
     signed char escalated; /* -1 = NULL (meaning false) */
     signed char dirty;     /* DT_* or -1 */
+    signed char issue;     /* index of an injected issue (ctx) or -1 */
 } demo_ticket;
 
 typedef struct demo_cust {
@@ -250,6 +297,10 @@ typedef struct demo_ctx {
     int end_day, history_days, window_start;
     double dirty_share;
     int csv_onset, sso_onset, sso_days;
+    int no_planted;              /* no sso_outage / csv_export_broken */
+    double lang_cut[DEMO_NLANG]; /* cumulative language shares */
+    demo_issue issues[DEMO_MAX_ISSUES];
+    int nissues;
     long huge_a, huge_b;       /* customers owning the multi-megabyte bodies */
     long forced[DEMO_NFORCED]; /* first active customers; each carries one
                                   dirty row of a kind, so every kind shows */

@@ -8,6 +8,9 @@
 /* Independent random streams per customer, so e.g. generating ticket text
  * never shifts the draws that decide churn. */
 enum { ST_ATTR = 1, ST_SIM, ST_TICKET, ST_DIRTY, ST_WORLD };
+/* Injected issue k draws from stream ST_ISSUE + k: the company without it is
+ * the same company, byte for byte, apart from the affected customers. */
+#define ST_ISSUE 64
 
 /* Rate constants, calibrated so a customer averages ~100 usage events and ~2
  * tickets over the default 450-day history and ~2.5% of active customers
@@ -209,10 +212,10 @@ static double log_uniform(demo_rng *r, double lo, double hi)
 static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
 {
     double u = demo_rng_unif(r);
-    c->lang = u < 0.55   ? DEMO_EN
-              : u < 0.75 ? DEMO_DE
-              : u < 0.88 ? DEMO_FR
-                         : DEMO_ES;
+    c->lang = u < x->lang_cut[DEMO_EN]   ? DEMO_EN
+              : u < x->lang_cut[DEMO_DE] ? DEMO_DE
+              : u < x->lang_cut[DEMO_FR] ? DEMO_FR
+                                         : DEMO_ES;
     u = demo_rng_unif(r);
     static const int tz_na[] = {-5, -6, -7, -8}, tz_latam[] = {-3, -5, -6};
     switch (c->lang) {
@@ -344,6 +347,8 @@ static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
      * which is why the bug hits them first. */
     c->csv_affected = demo_rng_chance(r, c->lang == DEMO_DE ? 0.55 : 0.06);
     c->sso_affected = c->has_sso && demo_rng_chance(r, 0.6);
+    if (x->no_planted) /* drawn all the same, so nothing else moves */
+        c->csv_affected = c->sso_affected = 0;
 }
 
 /* Context of the day a ticket is raised in; shifts topic, mood and urgency. */
@@ -353,9 +358,10 @@ typedef struct day_state {
     int near_collapse, onboarding, leaving;
 } day_state;
 
-static int pick_topic(const demo_cust *c, const day_state *s, demo_rng *r)
+/* Weights of the base topics for an ordinary ticket of c on s->day. */
+static void topic_weights(const demo_cust *c, const day_state *s,
+                          double w[DEMO_NBASE_TOPIC])
 {
-    double w[DEMO_NBASE_TOPIC];
     for (int i = 0; i < DEMO_NBASE_TOPIC; i++)
         w[i] = topic_info[i].weight;
     if (!c->has_api) {
@@ -393,6 +399,12 @@ static int pick_topic(const demo_cust *c, const day_state *s, demo_rng *r)
     w[TP_BILLING] *= 1 + 0.8 * s->decline;
     w[TP_FEATURE] *= 1 + 0.8 * s->decline;
     w[TP_CANCEL] *= 1 + 4 * s->decline;
+}
+
+static int pick_topic(const demo_cust *c, const day_state *s, demo_rng *r)
+{
+    double w[DEMO_NBASE_TOPIC];
+    topic_weights(c, s, w);
     return demo_rng_pick(r, w, DEMO_NBASE_TOPIC);
 }
 
@@ -414,6 +426,7 @@ static double add_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
     t->day = s->day;
     t->created = created;
     t->dirty = -1;
+    t->issue = -1;
     if (topic < 0)
         topic = pick_topic(c, s, r);
     t->topic = (signed char)topic;
@@ -421,7 +434,8 @@ static double add_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
     if (c->lang != DEMO_EN && demo_rng_chance(r, 0.18))
         t->lang = DEMO_EN;
 
-    int sev = topic_info[topic].severity;
+    /* An injected new issue is a product bug: severe, slow to fix. */
+    int sev = topic < DEMO_NTOPIC ? topic_info[topic].severity : 1;
     int prio = demo_rng_pick(r, prio_weight[sev], 4);
     if (c->is_enterprise && prio < PRIO_URGENT && demo_rng_chance(r, 0.2))
         prio++;
@@ -451,7 +465,8 @@ static double add_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
     /* Resolution: product bugs wait for a fix (the CSV bug is not fixed by the
      * end of the data), the SSO outage ends after sso_days. */
     double res_days =
-        topic_info[topic].resolve_days * exp(0.9 * demo_rng_normal(r));
+        (topic < DEMO_NTOPIC ? topic_info[topic].resolve_days : 6.0) *
+        exp(0.9 * demo_rng_normal(r));
     int reopens = 0;
     if (demo_rng_chance(r, 0.07 + 0.08 * sev))
         reopens = demo_rng_chance(r, 0.2) ? 2 : 1;
@@ -529,6 +544,51 @@ static void raise_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
     *frust += bad;
     if (s->day < x->window_start)
         c->ntickets--;
+}
+
+/* A ticket of injected issue k; its language is one the issue is written
+ * in (an affected customer writes one of them). */
+static void raise_issue_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
+                               const day_state *s, int k, double *frust)
+{
+    const demo_issue *is = &x->issues[k];
+    int topic = is->spike_of >= 0 ? is->spike_of : TP_INJECTED;
+    int before = c->ntickets;
+    raise_ticket(x, c, r, s, topic, frust);
+    if (c->ntickets == before)
+        return;
+    demo_ticket *t = &c->tickets[c->ntickets - 1];
+    t->issue = (signed char)k;
+    if (!(is->lang_mask & (1 << t->lang)))
+        t->lang = (signed char)c->lang;
+}
+
+/* Tickets of the injected issues on day s->day; lam is the customer's rate
+ * of ordinary tickets that day (a spike multiplies its topic's share). */
+static void issue_tickets(const demo_ctx *x, demo_cust *c, demo_rng *ri,
+                          const int *hit, const day_state *s, double lam,
+                          double wd, double *frust)
+{
+    for (int k = 0; k < x->nissues; k++) {
+        const demo_issue *is = &x->issues[k];
+        double w = demo_issue_weight(is, s->day - is->onset);
+        if (!hit[k] || w <= 0)
+            continue;
+        double rate;
+        if (is->spike_of >= 0) {
+            double tw[DEMO_NBASE_TOPIC], sum = 0;
+            topic_weights(c, s, tw);
+            for (int i = 0; i < DEMO_NBASE_TOPIC; i++)
+                sum += tw[i];
+            rate = (is->factor - 1) * w * lam * tw[is->spike_of] / sum;
+        } else {
+            /* wd averages 0.871 over a week */
+            rate = is->per_day * w * wd / 0.871;
+        }
+        int n = demo_rng_poisson(&ri[k], rate);
+        for (int i = 0; i < n; i++)
+            raise_issue_ticket(x, c, &ri[k], s, k, frust);
+    }
 }
 
 /* Geometric waiting time (days) with daily probability p. */
@@ -642,6 +702,14 @@ void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
     int cancel_ticket_day = -1;
     const int csv0 = x->csv_onset, sso0 = x->sso_onset,
               sso1 = x->sso_onset + x->sso_days;
+    demo_rng ri[DEMO_MAX_ISSUES];
+    int hit[DEMO_MAX_ISSUES];
+    for (int k = 0; k < x->nissues; k++) {
+        const demo_issue *is = &x->issues[k];
+        demo_rng_seed(&ri[k], x->seed, (uint64_t)idx, ST_ISSUE + (uint64_t)k);
+        hit[k] = (is->lang_mask & (1 << c->lang)) &&
+                 (is->spike_of >= 0 || demo_rng_chance(&ri[k], is->p_affected));
+    }
     for (int t = start; t < E; t++) {
         int age = t - c->created_day;
         double mu = mu0 + drift * (t - start);
@@ -699,6 +767,8 @@ void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
             for (int i = 0; i < n; i++)
                 raise_ticket(x, c, &rt, &s, TP_SSO_OUTAGE, &frust);
         }
+        if (x->nissues > 0 && t >= W)
+            issue_tickets(x, c, ri, hit, &s, lam, wd, &frust);
         if (t == cancel_ticket_day)
             raise_ticket(x, c, &rt, &s, TP_CANCEL, &frust);
         frust *= 0.98851; /* half-life of 60 days */

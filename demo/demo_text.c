@@ -156,6 +156,7 @@ enum {
 typedef struct fill_ctx {
     const demo_cust *c;
     const demo_ticket *t;
+    const demo_issue *issue; /* an injected new issue's vocabulary, or NULL */
     int lang;
     char domain[64], email[160];
     const char *pick[PK_N];
@@ -405,7 +406,15 @@ static void fill(strbuf *out, const char *tpl, fill_ctx *f, demo_rng *r)
             if (L == DEMO_DE)
                 k = k % 5;
             strbuf_puts(out, umlaut_words[k][key[0] == 'm']);
-        } else
+        } else if (f->issue && !strcmp(key, "feat"))
+            strbuf_puts(out, f->issue->feature);
+        else if (f->issue && !strcmp(key, "ecode"))
+            strbuf_puts(out, f->issue->code);
+        else if (f->issue && !strcmp(key, "obj"))
+            strbuf_puts(out, demo_issue_object(f->issue, L));
+        else if (f->issue && !strcmp(key, "sym"))
+            strbuf_puts(out, demo_issue_symptom(f->issue, L));
+        else
             strbuf_append(out, open, (size_t)(close - open + 1));
     }
 }
@@ -515,7 +524,19 @@ void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
     person_email(&r, &f, c->contact_first, c->contact_last, f.email,
                  sizeof f.email);
     const int L = t->lang;
-    const demo_phrase *ph = &demo_phrasebook[t->topic][L];
+    /* An injected new issue speaks its own words (demo_issues.c): three
+     * subjects and three bodies in matching order, like the phrasebook. */
+    demo_phrase own = {{NULL}, {NULL}};
+    const demo_phrase *ph = &own;
+    if (t->topic == TP_INJECTED) {
+        f.issue = &x->issues[(int)t->issue];
+        for (int k = 0; k < 3; k++) {
+            own.subject[k] = demo_issue_subject(f.issue, L, k);
+            own.body[k] = demo_issue_body(f.issue, L, k);
+        }
+    } else {
+        ph = &demo_phrasebook[t->topic][L];
+    }
 
     strbuf_reset(subject);
     strbuf_reset(body);

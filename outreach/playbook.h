@@ -17,7 +17,8 @@
 typedef enum {
     OUTREACH_TIER_ENTERED, /* the score of D is in `tiers`, the previous not */
     OUTREACH_HEALTH_DROP,  /* max(health over [D-days, D)) - health(D) >= n */
-    OUTREACH_TREND_ALERT,  /* a ticket in an open alert's topic and window */
+    OUTREACH_TREND_ALERT,  /* a ticket in an open alert (topic and window, or
+                              an issue alert's tickets); once per alert */
     OUTREACH_STALE_TICKET, /* escalated/urgent ticket unresolved > hours */
     OUTREACH_LOW_CSAT,     /* a ticket resolved in [D-days, D) rated <= max */
     OUTREACH_DATE_WITHIN   /* customers.<column> falls in [D, D+days] */

@@ -184,43 +184,74 @@ static void health_drop_sql(const outreach_playbook *pb, params *p, char *out,
         "$8::int)) x");
 }
 
-/* A ticket of the customer is in an open trend alert's topic and window. */
+/* A ticket of the customer is in an alert open on D: a topic alert's topic
+ * and window, or an issue alert's own tickets (source 'terms', raised from
+ * bursting words, with no topic). One task per customer and alert, ever:
+ * an alert already covered by a task of this playbook (any status; the
+ * covered ids accumulate in trigger.alert_ids while a task is open) only
+ * refreshes the open task and never fires again. */
 static void trend_alert_sql(const char *tickets, char *out, size_t n)
 {
-    /* Affected: one of the customer's tickets created inside the alert's
-     * window (days, inclusive) belongs to the alert's topic. An alert
-     * resolved after D (resolved_on, when the topic engine records it)
-     * was open on D, so replays see it; read through to_jsonb so a
-     * schema without that column still works. */
-    snprintf(out, n,
-             "SELECT x.customer_id, true AS fires, "
-             " jsonb_build_object('type', 'trend_alert', 'alerts', "
-             "  jsonb_agg(jsonb_build_object('alert_id', x.alert_id, "
-             "'topic_id', "
-             "  x.topic_id, 'label', x.label, 'window_start', x.window_start, "
-             "  'window_end', x.window_end, 'p_value', x.p_value, 'tickets', "
-             "  to_jsonb(x.tickets)) ORDER BY x.alert_id)) AS detail, "
-             " string_agg(format('affected by trend alert #%%s \"%%s\" (%%s of "
-             "their tickets)', x.alert_id, coalesce(x.label, 'topic ' || "
-             "x.topic_id), cardinality(x.tickets)), '; ' ORDER BY x.alert_id) "
-             "AS summary "
-             "FROM (SELECT tk.customer_id::text AS customer_id, a.alert_id, "
-             "  a.topic_id, tp.label, a.window_start, a.window_end, a.p_value, "
-             "  array_agg(DISTINCT tk.ticket_id::text) AS tickets "
-             " FROM vigil.trend_alerts a "
-             " JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id "
-             " JOIN %s tk ON tk.ticket_id::text = tt.ticket_id "
-             " LEFT JOIN vigil.topics tp ON tp.topic_id = a.topic_id "
-             " WHERE (a.status = 'open' OR (to_jsonb(a)->>'resolved_on')::date "
-             "> "
-             "  $1::date) AND a.detected_at < $1::date + 1 "
-             "  AND tk.created_at >= a.window_start "
-             "  AND tk.created_at < a.window_end + 1 "
-             "  AND tk.created_at < $1::date AND tk.customer_id IS NOT NULL "
-             " GROUP BY 1, 2, 3, 4, 5, 6, 7) x "
-             "JOIN ob_base b ON b.customer_id = x.customer_id "
-             "GROUP BY x.customer_id",
-             tickets);
+    /* An alert resolved after D (resolved_on) was open on D, so replays
+     * see it. The summary is what a specialist reads first. */
+    snprintf(
+        out, n,
+        "SELECT x.customer_id, bool_or(NOT x.covered) AS fires, "
+        " jsonb_build_object('type', 'trend_alert', 'alerts', "
+        "  jsonb_agg(jsonb_build_object('alert_id', x.alert_id, 'source', "
+        "  x.source, 'kind', x.kind, 'topic_id', x.topic_id, 'label', "
+        "  x.label, 'window_start', x.window_start, 'window_end', "
+        "  x.window_end, 'p_value', x.p_value, 'since', x.since, "
+        "  'tickets', to_jsonb(x.tickets)) ORDER BY x.alert_id), "
+        "  'alert_ids', (SELECT jsonb_agg(DISTINCT v ORDER BY v) FROM "
+        "  (SELECT jsonb_array_elements(coalesce((array_agg(ot.reason))[1]"
+        "   ->'trigger'->'alert_ids', '[]')) UNION SELECT to_jsonb(i) FROM "
+        "   unnest(array_agg(x.alert_id)) i) u(v))) AS detail, "
+        " string_agg(format('affected by %%s since %%s (%%s; %%s alert #%%s "
+        "raised %%s)', x.label, to_char(x.since, 'FMDD Mon YYYY'), "
+        "  CASE WHEN cardinality(x.tickets) = 1 THEN '1 of their tickets' "
+        "  ELSE cardinality(x.tickets) || ' of their tickets' END, "
+        "  CASE x.kind WHEN 'new' THEN 'new-issue' WHEN 'emerging' THEN "
+        "  'emerging-topic' ELSE coalesce(x.kind, 'trend') END, x.alert_id, "
+        "  to_char(x.detected, 'FMDD Mon YYYY')), '; ' ORDER BY x.alert_id) "
+        "AS summary "
+        "FROM (SELECT y.customer_id, y.alert_id, y.source, y.kind, "
+        "  y.topic_id, y.label, y.window_start, y.window_end, y.p_value, "
+        "  y.detected, array_agg(DISTINCT y.ticket_id) AS tickets, "
+        "  min(y.created_at)::date AS since, EXISTS (SELECT 1 FROM "
+        "  vigil.outreach_tasks o WHERE o.dedupe_key = $2 || ':' || "
+        "  y.customer_id AND (coalesce(o.reason->'trigger'->'alert_ids', "
+        "  '[]') @> to_jsonb(y.alert_id) OR coalesce(o.reason->'trigger'"
+        "  ->'alerts', '[]') @> jsonb_build_array(jsonb_build_object("
+        "  'alert_id', y.alert_id)))) AS covered "
+        " FROM (SELECT tk.customer_id::text AS customer_id, "
+        "   tk.ticket_id::text AS ticket_id, tk.created_at, a.alert_id, "
+        "   a.source, a.kind, a.topic_id, coalesce(a.label, tp.label, "
+        "   'topic ' || a.topic_id) AS label, a.window_start, a.window_end, "
+        "   a.p_value, a.detected_at::date AS detected "
+        "  FROM vigil.trend_alerts a "
+        "  JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id "
+        "  JOIN %s tk ON tk.ticket_id::text = tt.ticket_id "
+        "  LEFT JOIN vigil.topics tp ON tp.topic_id = a.topic_id "
+        "  WHERE a.source = 'topic' AND (a.status = 'open' OR "
+        "   a.resolved_on > $1::date) AND a.detected_at < $1::date + 1 "
+        "   AND tk.created_at >= a.window_start "
+        "   AND tk.created_at < a.window_end + 1 "
+        "  UNION ALL "
+        "  SELECT tk.customer_id::text, tk.ticket_id::text, tk.created_at, "
+        "   a.alert_id, a.source, a.kind, a.topic_id, coalesce(a.label, "
+        "   'issue alert ' || a.alert_id), a.window_start, a.window_end, "
+        "   a.p_value, a.detected_at::date "
+        "  FROM vigil.trend_alerts a "
+        "  JOIN %s tk ON tk.ticket_id::text = ANY(a.ticket_ids) "
+        "  WHERE a.source = 'terms' AND (a.status = 'open' OR "
+        "   a.resolved_on > $1::date) AND a.detected_at < $1::date + 1) y "
+        " WHERE y.created_at < $1::date AND y.customer_id IS NOT NULL "
+        " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10) x "
+        "JOIN ob_base b ON b.customer_id = x.customer_id "
+        "LEFT JOIN open_t ot ON ot.customer_id = x.customer_id "
+        "GROUP BY x.customer_id",
+        tickets, tickets);
 }
 
 /* A ticket unresolved for $8 hours (escalated or of listed priorities). */

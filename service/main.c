@@ -84,6 +84,8 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
     d.schema = c->cfg.source_schema;
     d.quiet = c->quiet;
     int json = 0;
+    const char *specs[DEMO_MAX_ISSUES];
+    d.issue_specs = specs;
     static const struct option opts[] = {
         {"customers", required_argument, 0, 'n'},
         {"seed", required_argument, 0, 's'},
@@ -91,6 +93,10 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
         {"history-days", required_argument, 0, 'h'},
         {"dirty-share", required_argument, 0, 'd'},
         {"world", required_argument, 0, 'w'},
+        {"issue", required_argument, 0, 'i'},
+        {"random-issues", required_argument, 0, 'r'},
+        {"no-planted-issues", no_argument, 0, 'P'},
+        {"languages", required_argument, 0, 'l'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
     int o, v = 0;
@@ -117,6 +123,23 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
             break;
         case 'w':
             d.world = optarg;
+            break;
+        case 'i':
+            if (d.n_issue_specs >= DEMO_MAX_ISSUES)
+                rc = vg_fail(err, VG_EUSAGE, "--issue: at most %d issues",
+                             DEMO_MAX_ISSUES);
+            else
+                specs[d.n_issue_specs++] = optarg;
+            break;
+        case 'r':
+            rc = cli_parse_int_opt("--random-issues", optarg, 0,
+                                   DEMO_MAX_ISSUES, &d.random_issues, err);
+            break;
+        case 'P':
+            d.no_planted = 1;
+            break;
+        case 'l':
+            rc = demo_parse_languages(optarg, d.lang_weight, err);
             break;
         case 'd': {
             char *end;
@@ -179,7 +202,11 @@ static const command cmd_demo = {
         "YYYY-MM-DD]\n"
         "                                  [--history-days N] [--dirty-share "
         "X] "
-        "[--world NAME] [--json]\n\n"
+        "[--world NAME] [--json]\n"
+        "                                  [--issue SPEC]... [--random-issues "
+        "N] [--no-planted-issues]\n"
+        "                                  [--languages en=W,de=W,fr=W,es=W]"
+        "\n\n"
         "Drop and re-create customers, usage_events and tickets in "
         "source.schema "
         "(default\n"
@@ -196,7 +223,29 @@ static const command cmd_demo = {
         "the others shift the weight to failed onboarding, support friction, "
         "price\n"
         "increases, the main user leaving, year-end budgets or a silent "
-        "fade.\n",
+        "fade.\n"
+        "Issues: besides the planted SSO outage and broken CSV export (drop "
+        "them with\n"
+        "--no-planted-issues), --issue injects one more (repeatable, up to "
+        "12 with\n"
+        "--random-issues N drawn from the seed). SPEC is comma-separated "
+        "key=value:\n"
+        "  name=KEY (required)  onset=YYYY-MM-DD or -DAYS before --end "
+        "(default -20)\n"
+        "  shape=step|ramp|burst  days=N (default 14)  langs=all or e.g. "
+        "en:fr\n"
+        "  size=TICKETS (default 40)  customers=N (default 2 x size)\n"
+        "  spike=TOPIC factor=F: more tickets of an existing topic, F times "
+        "its\n"
+        "  volume at the peak, instead of a new issue with words of its own\n"
+        "  feature=NAME code=ERR-1: the product name and error code tickets "
+        "quote\n"
+        "e.g. --issue "
+        "'name=kiosk,onset=2026-10-05,shape=ramp,size=40,langs=de'.\n"
+        "The truth is in vigil_demo_truth.emerging_issues and "
+        "ticket_topics.\n"
+        "--languages sets the customers' language mix (default "
+        "en=55,de=20,fr=13,es=12).\n",
 };
 
 /* ---- features --------------------------------------------------------------

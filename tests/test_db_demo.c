@@ -396,6 +396,111 @@ static void check_guard(db_conn *db, const char *dsn)
     CHECK_INT_EQ(qlong(dsn, "SELECT count(*) FROM " S ".customers"), N);
 }
 
+/* Injected issues: a German-only new issue in its own words, a spike of an
+ * existing topic, no planted issues, a two-language company; the truth
+ * matches the tickets, and the same options give the same tables. */
+static void check_injected(db_conn *db, const char *dsn)
+{
+    static const char *const specs[] = {
+        "name=kiosk,onset=-40,shape=ramp,days=20,size=40,langs=de",
+        "name=bills,spike=billing_invoice,factor=3,onset=-45,days=30"};
+    demo_opts o;
+    demo_opts_default(&o);
+    o.schema = S;
+    o.customers = N;
+    o.seed = 7;
+    o.end_day = END_DAY;
+    o.quiet = 1;
+    o.issue_specs = specs;
+    o.n_issue_specs = 2;
+    o.no_planted = 1;
+    o.lang_weight[0] = o.lang_weight[1] = 1; /* en and de only */
+    vg_error err = {0};
+    char fp1[200], fp2[200];
+    CHECK_INT_EQ(demo_generate(db, &o, NULL, &err), VG_OK);
+    fingerprint(dsn, fp1);
+    CHECK_INT_EQ(demo_generate(db, &o, NULL, &err), VG_OK);
+    fingerprint(dsn, fp2);
+    CHECK_STR_EQ(fp1, fp2);
+
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT string_agg(topic || ':' || kind || "
+                                   "':' || shape || ':' || languages, ' ' "
+                                   "ORDER BY topic) FROM "
+                                   "vigil_demo_truth.emerging_issues"),
+                 "bills:spike:step:en,de,fr,es kiosk:new:ramp:de");
+    CHECK_INT_EQ(qlong(dsn, "SELECT count(*) FROM vigil_demo_truth."
+                            "ticket_topics WHERE topic IN "
+                            "('csv_export_broken', 'sso_outage')"),
+                 0);
+    CHECK_INT_EQ(qlong(dsn, "SELECT count(*) FROM " S ".customers WHERE "
+                            "language NOT IN ('en', 'de')"),
+                 0);
+    double de =
+        qdouble(dsn, "SELECT avg((language = 'de')::int) FROM " S ".customers");
+    CHECK(de > 0.44 && de < 0.56);
+    /* the recorded counts are the tickets' */
+    CHECK_INT_EQ(qlong(dsn, "SELECT count(*) FROM vigil_demo_truth."
+                            "emerging_issues e WHERE tickets = (SELECT "
+                            "count(*) FROM vigil_demo_truth.ticket_topics g "
+                            "WHERE g.topic = e.topic) AND customers = (SELECT "
+                            "count(DISTINCT t.customer_id) FROM " S
+                            ".tickets t JOIN vigil_demo_truth.ticket_topics g "
+                            "USING (ticket_id) WHERE g.topic = e.topic)"),
+                 2);
+    long kiosk = qlong(dsn, "SELECT tickets FROM vigil_demo_truth."
+                            "emerging_issues WHERE topic = 'kiosk'");
+    CHECK(kiosk >= 20 && kiosk <= 60);
+    /* German only, inside its days, and in words of its own: the product
+     * name of the description is in (almost) every one of its tickets and
+     * in no other ticket */
+    CHECK_INT_EQ(qlong(dsn, "SELECT count(*) FROM vigil_demo_truth."
+                            "ticket_topics g JOIN " S
+                            ".tickets t USING (ticket_id), vigil_demo_truth."
+                            "emerging_issues e WHERE g.topic = 'kiosk' AND "
+                            "e.topic = 'kiosk' AND (g.language <> 'de' OR "
+                            "t.created_at < e.onset OR t.created_at >= e.ends "
+                            "OR t.created_at >= " END ")"),
+                 0);
+    const char *feat = "(SELECT substring(description FROM ' in ([A-Za-z]+) "
+                       "[(]') FROM vigil_demo_truth.emerging_issues WHERE "
+                       "topic = 'kiosk')";
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FILTER (WHERE g.topic = 'kiosk') || ' ' || "
+             "count(*) FILTER (WHERE g.topic <> 'kiosk') FROM " S
+             ".tickets t JOIN vigil_demo_truth.ticket_topics g USING "
+             "(ticket_id) WHERE strpos(t.subject || ' ' || t.body, %s) > 0",
+             feat);
+    long with = 0, others = -1;
+    sscanf(testdb_value(dsn, sql), "%ld %ld", &with, &others);
+    CHECK(with >= kiosk * 8 / 10);
+    CHECK_INT_EQ(others, 0);
+    /* the spike: billing tickets in its 30 days, about 3x the same days
+     * before (step shape, factor 3), from billing's own phrasebook */
+    double ratio = qdouble(
+        dsn, "SELECT count(*) FILTER (WHERE t.created_at >= " END
+             " - interval '45 days' AND t.created_at < " END
+             " - interval '15 days')::float8 / nullif(count(*) FILTER (WHERE "
+             "t.created_at >= " END " - interval '105 days' AND t.created_at "
+             "< " END " - interval '45 days'), 0) * 2 FROM " S
+             ".tickets t JOIN vigil_demo_truth.ticket_topics g USING "
+             "(ticket_id) WHERE g.topic IN ('billing_invoice', 'bills')");
+    fprintf(stderr, "demo: kiosk %ld tickets; billing x%.2f in the spike\n",
+            kiosk, ratio);
+    CHECK(ratio > 2.0 && ratio < 4.5);
+    CHECK(qlong(dsn, "SELECT count(*) FROM " S ".tickets t JOIN "
+                     "vigil_demo_truth.ticket_topics g USING (ticket_id) "
+                     "WHERE g.topic = 'bills' AND (t.subject ILIKE '%invoice%' "
+                     "OR t.subject ILIKE '%rechnung%' OR t.subject ILIKE "
+                     "'%factur%' OR t.subject ILIKE '%amount%' OR t.subject "
+                     "ILIKE '%betrag%' OR t.subject ILIKE '%VAT%' OR "
+                     "t.subject ILIKE '%USt%' OR t.subject ILIKE '%montant%' "
+                     "OR t.subject ILIKE '%importe%' OR t.subject ILIKE "
+                     "'%NIF%' OR t.subject ILIKE '%TVA%')") >
+          qlong(dsn, "SELECT tickets * 8 / 10 FROM vigil_demo_truth."
+                     "emerging_issues WHERE topic = 'bills'"));
+}
+
 int main(void)
 {
     const char *dsn = testdb_fresh("vt_demo");
@@ -432,6 +537,7 @@ int main(void)
     check_dirty(dsn, &st);
     check_text(dsn);
     check_guard(db, dsn);
+    check_injected(db, dsn);
 
     db_close(db);
     return check_done("db_demo");
