@@ -55,6 +55,10 @@ static const cfg_key keys[] = {
      "seed for sampling and XGBoost", NULL, 0},
     {"score.drivers", CFG_INT, OFF(score_drivers), 0, 10, "3",
      "reasons written per customer", NULL, 0},
+    {"score.slices", CFG_INT, OFF(score_slices), 1, 256, "4",
+     "hash slices of the customers read one after the other, so PostgreSQL "
+     "aggregates one while vigil scores the previous",
+     NULL, 0},
     {"score.tiers.watch", CFG_DOUBLE, OFF(tier_watch), 0, 1, "0.10",
      "churn_risk from which a customer is 'watch'", NULL, 0},
     {"score.tiers.at_risk", CFG_DOUBLE, OFF(tier_at_risk), 0, 1, "0.25",
@@ -100,9 +104,10 @@ static const cfg_key keys[] = {
     {"trend.new_days", CFG_INT, OFF(trend_new_days), 1, 90, "14",
      "a topic first seen this recently with no history alerts as 'new'", NULL,
      0},
-    {"trend.min_customers", CFG_INT, OFF(trend_min_customers), 1, 100000,
-     "5", "fewest distinct customers behind a new-issue alert (bursting "
-     "words)", NULL, 0},
+    {"trend.min_customers", CFG_INT, OFF(trend_min_customers), 1, 100000, "5",
+     "fewest distinct customers behind a new-issue alert (bursting "
+     "words)",
+     NULL, 0},
     {"topics.backfill_days", CFG_INT, OFF(topics_backfill_days), 0, 365, "60",
      "days of alert history the first topics run builds (0: none)", NULL, 0},
     {"schedule.timezone", CFG_STRING, OFF(sched_timezone), 0, 0, "\"UTC\"",
@@ -167,6 +172,7 @@ void cfg_defaults(vg_config *c)
     c->train_nthread = 2;
     c->train_seed = 42;
     c->score_drivers = 3;
+    c->score_slices = 4;
     c->tier_watch = 0.10;
     c->tier_at_risk = 0.25;
     c->tier_critical = 0.50;
