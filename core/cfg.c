@@ -55,7 +55,7 @@ static const cfg_key keys[] = {
      "seed for sampling and XGBoost", NULL, 0},
     {"score.drivers", CFG_INT, OFF(score_drivers), 0, 10, "3",
      "reasons written per customer", NULL, 0},
-    {"score.slices", CFG_INT, OFF(score_slices), 1, 256, "4",
+    {"score.slices", CFG_INT, OFF(score_slices), 1, 256, "1",
      "hash slices of the customers read one after the other, so PostgreSQL "
      "aggregates one while vigil scores the previous",
      NULL, 0},
@@ -172,7 +172,7 @@ void cfg_defaults(vg_config *c)
     c->train_nthread = 2;
     c->train_seed = 42;
     c->score_drivers = 3;
-    c->score_slices = 4;
+    c->score_slices = 1;
     c->tier_watch = 0.10;
     c->tier_at_risk = 0.25;
     c->tier_critical = 0.50;
