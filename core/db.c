@@ -31,6 +31,11 @@ static vg_code stopped(db_conn *db, vg_error *err)
     return VG_OK;
 }
 
+int db_stop_requested(const db_conn *db)
+{
+    return db->stop && *db->stop;
+}
+
 void db_set_copy_sink(db_conn *db, int on)
 {
     db->copy_sink = on;

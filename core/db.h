@@ -33,6 +33,9 @@ vg_code db_set_job(db_conn *db, const char *job, long long run_id,
 /* While *flag is non-zero (a signal arrived), every new statement or COPY
  * fails with VG_ECANCELED instead of starting. NULL stops checking. */
 void db_set_stop(db_conn *db, const volatile sig_atomic_t *flag);
+/* Whether the flag of db_set_stop is up: for a thread waiting on something
+ * other than a statement. */
+int db_stop_requested(const db_conn *db);
 PGconn *db_pg(db_conn *db);
 
 /* Run a statement with text parameters (values may be NULL for SQL NULL).

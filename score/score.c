@@ -1,11 +1,13 @@
 /* score.c — the daily scoring job: champion model, features as of D,
  * calibrated risk, health, tier, drivers; one transaction replaces D's rows.
  *
- * Drivers use XGBoost's approximate contributions (Saabas, prediction type 3):
- * they sum to the margin exactly like SHAP values and rank features the same
- * way in practice, at ~100x the speed of exact SHAP (TOOLCHAIN.md: exact SHAP
- * needs minutes per million rows). Rows are processed in fixed-size batches
- * so memory does not grow with contributions. */
+ * Drivers use approximate contributions (Saabas, XGBoost's prediction type
+ * 3, computed by model/booster.c from the trees): they sum to the margin
+ * exactly like SHAP values and rank features the same way in practice, at
+ * ~100x the speed of exact SHAP (TOOLCHAIN.md: exact SHAP needs minutes per
+ * million rows). Features arrive in chunks from a reading thread on its own
+ * session; rows are processed in fixed-size batches, so memory does not
+ * grow with the customers. */
 #include "score.h"
 
 #include <math.h>
@@ -433,12 +435,22 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-/* The next chunk, NULL once the reader has finished (R->rc says how). */
-static feat_matrix *reader_take(reader *R)
+/* The next chunk, NULL once the reader has finished (R->rc says how) or
+ * the job was asked to stop (db's flag: the reader's long FETCH must not
+ * delay a canceled run). */
+static feat_matrix *reader_take(reader *R, const db_conn *db)
 {
     pthread_mutex_lock(&R->mu);
-    while (!R->slot && !R->done)
-        pthread_cond_wait(&R->cv, &R->mu);
+    while (!R->slot && !R->done && !db_stop_requested(db)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&R->cv, &R->mu, &until);
+    }
     feat_matrix *m = R->slot;
     R->slot = NULL;
     pthread_cond_broadcast(&R->cv);
@@ -471,7 +483,7 @@ static vg_code score_chunks(db_conn *db, const vg_log *lg, scoring *S,
     vg_code rc = VG_OK;
     double t0 = now_s();
     feat_matrix *m;
-    while ((m = reader_take(R)) != NULL) {
+    while ((m = reader_take(R, db)) != NULL) {
         S->t_read += now_s() - t0;
         S->m = m;
         rc = score_chunk(db, S, err);
@@ -483,6 +495,8 @@ static vg_code score_chunks(db_conn *db, const vg_log *lg, scoring *S,
         t0 = now_s();
     }
     S->t_read += now_s() - t0;
+    if (db_stop_requested(db))
+        return vg_fail(err, VG_ECANCELED, "canceled by a signal");
     if (R->rc != VG_OK) {
         *err = R->err;
         return R->rc;
