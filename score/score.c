@@ -578,12 +578,12 @@ static json_t *score_summary(const scoring *S, json_t *stats)
         json_decref(tiers);
         return NULL;
     }
-    return json_pack("{s:s, s:I, s:I, s:o, s:f, s:s, s:O, s:o}", "as_of", S->d,
-                     "scored", (json_int_t)S->scored, "model_id",
+    return json_pack("{s:s, s:I, s:I, s:o, s:f, s:s, s:O, s:o, s:i}", "as_of",
+                     S->d, "scored", (json_int_t)S->scored, "model_id",
                      (json_int_t)S->sm->model_id, "tiers", tiers,
                      "mean_churn_risk", mean, "drivers_method",
                      "xgboost approximate contributions (Saabas)", "skipped",
-                     stats, "phase_seconds", t);
+                     stats, "phase_seconds", t, "slices", S->nslices);
 }
 
 vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
