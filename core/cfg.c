@@ -55,6 +55,10 @@ static const cfg_key keys[] = {
      "seed for sampling and XGBoost", NULL, 0},
     {"score.drivers", CFG_INT, OFF(score_drivers), 0, 10, "3",
      "reasons written per customer", NULL, 0},
+    {"score.slices", CFG_INT, OFF(score_slices), 1, 256, "1",
+     "hash slices of the customers read one after the other, so PostgreSQL "
+     "aggregates one while vigil scores the previous",
+     NULL, 0},
     {"score.tiers.watch", CFG_DOUBLE, OFF(tier_watch), 0, 1, "0.10",
      "churn_risk from which a customer is 'watch'", NULL, 0},
     {"score.tiers.at_risk", CFG_DOUBLE, OFF(tier_at_risk), 0, 1, "0.25",
@@ -170,6 +174,7 @@ void cfg_defaults(vg_config *c)
     c->train_nthread = 2;
     c->train_seed = 42;
     c->score_drivers = 3;
+    c->score_slices = 1;
     c->tier_watch = 0.10;
     c->tier_at_risk = 0.25;
     c->tier_critical = 0.50;

@@ -45,6 +45,7 @@ typedef struct vg_config {
 
     /* score.* */
     int score_drivers; /* reasons kept per customer */
+    int score_slices;  /* customer hash slices read in turn (overlap) */
     double tier_watch, tier_at_risk, tier_critical; /* churn_risk cut-offs */
 
     /* topics.* — the topic engine */

@@ -31,6 +31,11 @@ static vg_code stopped(db_conn *db, vg_error *err)
     return VG_OK;
 }
 
+int db_stop_requested(const db_conn *db)
+{
+    return db->stop && *db->stop;
+}
+
 void db_set_copy_sink(db_conn *db, int on)
 {
     db->copy_sink = on;
@@ -91,6 +96,8 @@ static vg_code res_fail(db_conn *db, PGresult *r, vg_error *err,
     return vg_fail(err, classify(db, r), "%s: %s", what, msg);
 }
 
+static vg_code connect_finish(db_conn *db, db_conn **out, vg_error *err);
+
 vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
 {
     *out = NULL;
@@ -126,6 +133,12 @@ vg_code db_connect(const char *dsn, db_conn **out, vg_error *err)
     kw[nk] = NULL;
     val[nk] = NULL;
     db->pg = PQconnectdbParams(kw, val, 1);
+    return connect_finish(db, out, err);
+}
+
+/* The session settings every connection starts with; frees db on failure. */
+static vg_code connect_finish(db_conn *db, db_conn **out, vg_error *err)
+{
     if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
         vg_code rc =
             db->pg ? pg_fail(db, err, "cannot connect to PostgreSQL")
@@ -165,6 +178,53 @@ vg_code db_set_job(db_conn *db, const char *job, long long run_id,
                           "SELECT set_config('application_name', $1, false), "
                           "set_config('statement_timeout', $2, false)",
                           2, p, NULL, err);
+}
+
+vg_code db_connect_again(db_conn *db, db_conn **out, vg_error *err)
+{
+    *out = NULL;
+    PQconninfoOption *opts = PQconninfo(db->pg);
+    PGresult *r = NULL;
+    const char *kw[64], *val[64];
+    int nk = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword && nk < 63; o++)
+        if (o->val && *o->val) {
+            kw[nk] = o->keyword;
+            val[nk++] = o->val;
+        }
+    kw[nk] = NULL;
+    val[nk] = NULL;
+    db_conn *again = calloc(1, sizeof *again);
+    vg_code rc = VG_OK;
+    if (!opts || !again) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        free(again);
+        goto cleanup;
+    }
+    again->pg = PQconnectdbParams(kw, val, 0);
+    again->stop = db->stop;
+    if ((rc = connect_finish(again, out, err)) != VG_OK)
+        goto cleanup;
+    /* the job's name and statement timeout, as the first session has them */
+    rc = db_exec(db,
+                 "SELECT current_setting('application_name'), "
+                 "current_setting('statement_timeout')",
+                 0, NULL, &r, err);
+    if (rc == VG_OK) {
+        const char *p[2] = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)};
+        rc = db_exec(*out,
+                     "SELECT set_config('application_name', $1, false), "
+                     "set_config('statement_timeout', $2, false)",
+                     2, p, NULL, err);
+    }
+    if (rc != VG_OK) {
+        db_close(*out);
+        *out = NULL;
+    }
+cleanup:
+    PQclear(r);
+    PQconninfoFree(opts);
+    return rc;
 }
 
 void db_close(db_conn *db)

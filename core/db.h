@@ -21,6 +21,10 @@ typedef struct db_conn db_conn;
 #define DB_CONNECT_TIMEOUT_S "10"
 vg_code db_connect(const char *dsn, db_conn **out, vg_error *err);
 void db_close(db_conn *db);
+/* A second session to the same server with the same connection parameters,
+ * job name, statement timeout and stop flag as db: for reading on one
+ * session while another writes. The caller owns *out (db_close). */
+vg_code db_connect_again(db_conn *db, db_conn **out, vg_error *err);
 /* Name the session after a run (application_name vigil/<job>/<run_id>, seen
  * in pg_stat_activity) and bound every statement of it (statement_timeout,
  * seconds; 0 = none). */
@@ -29,6 +33,9 @@ vg_code db_set_job(db_conn *db, const char *job, long long run_id,
 /* While *flag is non-zero (a signal arrived), every new statement or COPY
  * fails with VG_ECANCELED instead of starting. NULL stops checking. */
 void db_set_stop(db_conn *db, const volatile sig_atomic_t *flag);
+/* Whether the flag of db_set_stop is up: for a thread waiting on something
+ * other than a statement. */
+int db_stop_requested(const db_conn *db);
 PGconn *db_pg(db_conn *db);
 
 /* Run a statement with text parameters (values may be NULL for SQL NULL).

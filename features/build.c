@@ -78,6 +78,8 @@ typedef struct build {
     int nwords;        /* 64-bit words of interval bitmasks */
     uint64_t *winmask; /* ndates x 2 (7d, 30d) x nwords */
 
+    int slice, nslices; /* streaming one hash slice of the customers */
+
     feat_matrix *m;
     double *last_act; /* per row */
     float *weeks;     /* per row x NWEEKS */
@@ -96,6 +98,18 @@ typedef struct build {
 
 static vg_code run_query(build *B, const char *name, const char *sql,
                          db_row_fn fn, void *ctx, size_t *rows, vg_error *err);
+/* The condition of one hash slice of the customers (feat_request.slice), on
+ * a row's customer_id. Built-ins only and the slice as initplan parameters,
+ * so a sharded source still runs it on its shards. */
+static const char *slice_filter(const build *B)
+{
+    return B->nslices > 1
+               ? " AND (CASE WHEN customer_id IS NULL THEN 0 ELSE "
+                 "(hashtext(customer_id::text) & 2147483647) % (SELECT "
+                 "current_setting('vigil.nslices')::int) END) = (SELECT "
+                 "current_setting('vigil.slice')::int)"
+               : "";
+}
 /* Streaming reads every query in customer-id order (byte order, as strcmp
  * and the rows of the matrix): the chunks then merge like sorted files. */
 static const char *stream_order(const build *B)
@@ -301,7 +315,8 @@ static vg_code read_customers(build *B, vg_error *err)
         }
         free(col);
     }
-    strbuf_printf(&sql, " FROM %s%s", customers, stream_order(B));
+    strbuf_printf(&sql, " FROM %s WHERE true%s%s", customers, slice_filter(B),
+                  stream_order(B));
     vg_code rc = VG_OK;
     if (sql.failed) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
@@ -895,7 +910,7 @@ static const char *usage_inner =
     "OR NOT (quantity < 0 OR quantity = 'NaN'::float8 OR quantity > 1e12)) "
     "AS ok "
     "FROM %s WHERE (occurred_at >= (SELECT current_setting('%s')::timestamptz) "
-    "OR occurred_at IS NULL OR occurred_at = '-infinity') %s";
+    "OR occurred_at IS NULL OR occurred_at = '-infinity') %s%s";
 
 /* With sampling, only the sampled customers' events are aggregated. (On a
  * sharded source this semi-join with the coordinator's temporary table keeps
@@ -930,15 +945,15 @@ static vg_code explain_query(build *B, const char *name, const char *sql,
 static vg_code read_usage(build *B, vg_error *err)
 {
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
-    size_t cap = 4096 + (size_t)B->s->ntypes * 128 + (size_t)B->nwords * 128;
-    char *inner = malloc(2048), *sql = malloc(cap);
+    size_t cap = 8192 + (size_t)B->s->ntypes * 128 + (size_t)B->nwords * 128;
+    char *inner = malloc(4096), *sql = malloc(cap);
     vg_code rc = VG_OK;
     if (!events || !inner || !sql) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 2048, usage_inner, events, "vigil.from",
-             B->sampled ? sampled_filter : "");
+    snprintf(inner, 4096, usage_inner, events, "vigil.from",
+             B->sampled ? sampled_filter : "", slice_filter(B));
     /* Everything at or after the last boundary (after the as-of date) is
      * only counted, in a single group, not per customer. */
     size_t len = (size_t)snprintf(
@@ -1015,15 +1030,15 @@ static vg_code read_users(build *B, vg_error *err)
                        "shorten --lookback",
                        B->req->ndates);
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
-    size_t cap = 4096 + (size_t)B->nwords * 128;
-    char *inner = malloc(2048), *sql = malloc(cap);
+    size_t cap = 8192 + (size_t)B->nwords * 128;
+    char *inner = malloc(4096), *sql = malloc(cap);
     vg_code rc = VG_OK;
     if (!events || !inner || !sql) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 2048, usage_inner, events, "vigil.users_from",
-             B->sampled ? sampled_filter : "");
+    snprintf(inner, 4096, usage_inner, events, "vigil.users_from",
+             B->sampled ? sampled_filter : "", slice_filter(B));
     size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id::text");
     for (int w = 0; w < B->nwords; w++)
         len += (size_t)snprintf(sql + len, cap - len,
@@ -1255,7 +1270,7 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
 static vg_code read_tickets(build *B, vg_error *err)
 {
     char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
-    char sql[2048];
+    char sql[4096];
     tk_acc local = {B, NULL, -1, NULL, 0, 0, NULL, 0};
     tk_acc *stream_tk = B->st ? &B->st->tk : NULL;
     PGresult *r = NULL;
@@ -1283,8 +1298,8 @@ static vg_code read_tickets(build *B, vg_error *err)
              " count(*) FILTER (WHERE created_at < $1::date AND NOT ("
              "isfinite(created_at) AND coalesce(isfinite(first_response_at), "
              "true) AND coalesce(isfinite(resolved_at), true))) "
-             "FROM %s",
-             tickets);
+             "FROM %s WHERE true%s",
+             tickets, slice_filter(B));
     rc = db_exec(B->db, sql, 1, p, &r, err);
     if (rc != VG_OK) {
         vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
@@ -1318,13 +1333,13 @@ static vg_code read_tickets(build *B, vg_error *err)
         "AS priority, csat::float8 AS csat, "
         "  reopens::float8 AS reopens, escalated::bool AS escalated "
         " FROM %s WHERE created_at < (SELECT "
-        "current_setting('vigil.until')::date) AND isfinite(created_at) "
+        "current_setting('vigil.until')::date) AND isfinite(created_at)%s "
         " ORDER BY ticket_id, created_at) t %s"
         "ORDER BY customer_id, c",
         topics ? "tt.first_topic_id, (tt.first_assigned_on - DATE "
                  "'1970-01-01')::float8"
                : "NULL::bigint, NULL::float8",
-        tickets,
+        tickets, slice_filter(B),
         topics ? "LEFT JOIN vigil.ticket_topics tt ON tt.ticket_id = "
                  "t.ticket_id "
                : "");
@@ -1752,6 +1767,16 @@ vg_code feat_stream_open(db_conn *db, const vg_config *cfg,
                          const vg_log *lg, size_t chunk, json_t *stats,
                          feat_stream **out, vg_error *err)
 {
+    return feat_stream_open_slice(db, cfg, spec, req, 0, 1, lg, chunk, stats,
+                                  out, err);
+}
+
+vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
+                               const feat_spec *spec, const feat_request *req,
+                               int slice, int nslices, const vg_log *lg,
+                               size_t chunk, json_t *stats, feat_stream **out,
+                               vg_error *err)
+{
     *out = NULL;
     if (req->ndates != 1 || req->max_rows > 0 || req->explain)
         return vg_fail(err, VG_EINTERNAL,
@@ -1767,6 +1792,8 @@ vg_code feat_stream_open(db_conn *db, const vg_config *cfg,
     B->req = req;
     B->lg = lg;
     B->stats = stats;
+    B->slice = slice;
+    B->nslices = nslices;
     st->chunk = chunk ? chunk : 1;
     st->tk.B = B;
     st->tk.cur_ci = -1;
@@ -1776,6 +1803,14 @@ vg_code feat_stream_open(db_conn *db, const vg_config *cfg,
     vg_code rc = VG_OK;
     if (!(B->ids = strmap_new(1024)))
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    if (rc == VG_OK && nslices > 1) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", nslices);
+        rc = set_param(B, "vigil.nslices", v, err);
+        snprintf(v, sizeof v, "%d", slice);
+        if (rc == VG_OK)
+            rc = set_param(B, "vigil.slice", v, err);
+    }
     /* Cursors are planned for all their rows, like the COPY they replace. */
     if (rc == VG_OK)
         rc = set_param(B, "cursor_tuple_fraction", "1", err);
@@ -1844,6 +1879,14 @@ void feat_stream_close(feat_stream *st)
 {
     if (!st)
         return;
+    /* Closed, so the next stream of the transaction (another slice) can
+     * use the names; in a failed transaction this fails and changes nothing. */
+    for (int k = 0; k < st->ncursors; k++) {
+        char q[64];
+        vg_error ignored;
+        snprintf(q, sizeof q, "CLOSE %s", st->c[k].name);
+        db_run(st->B.db, q, &ignored);
+    }
     for (int k = 0; k < SC_N; k++)
         PQclear(st->c[k].r);
     free(st->fields);

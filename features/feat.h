@@ -119,6 +119,15 @@ vg_code feat_stream_open(db_conn *db, const vg_config *cfg,
                          const feat_spec *spec, const feat_request *req,
                          const vg_log *lg, size_t chunk, json_t *stats,
                          feat_stream **out, vg_error *err);
+/* The same for one hash slice of the customers: those whose id hashes to
+ * `slice` of `nslices` (a NULL id is in slice 0). Every query filters on
+ * it, so a run can read one slice while it scores the previous one; the
+ * slices of one snapshot partition the customers. */
+vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
+                               const feat_spec *spec, const feat_request *req,
+                               int slice, int nslices, const vg_log *lg,
+                               size_t chunk, json_t *stats, feat_stream **out,
+                               vg_error *err);
 vg_code feat_stream_next(feat_stream *st, feat_matrix **out, vg_error *err);
 void feat_stream_close(feat_stream *st);
 

@@ -57,6 +57,14 @@ vg_code booster_predict(booster *b, const float *x, size_t nrows, size_t ncols,
  * column is the bias, and each row sums to logit(probability). */
 vg_code booster_contribs(booster *b, const float *x, size_t nrows, size_t ncols,
                          int exact, float *out, vg_error *err);
+/* 1 once approximate contributions come from the model's own trees (after
+ * the first call, which checks them against XGBoost's), else 0. */
+int booster_contribs_own(const booster *b);
+/* The same, always computed by XGBoost itself (booster_contribs computes
+ * the approximate ones from the trees; tests compare the two). */
+vg_code booster_contribs_xgboost(booster *b, const float *x, size_t nrows,
+                                 size_t ncols, int exact, float *out,
+                                 vg_error *err);
 
 /* The model as UBJSON bytes (for a bytea column); *buf is malloc'd and owned
  * by the caller. The best round count travels inside as an attribute. */

@@ -1,11 +1,13 @@
 /* score.c — the daily scoring job: champion model, features as of D,
  * calibrated risk, health, tier, drivers; one transaction replaces D's rows.
  *
- * Drivers use XGBoost's approximate contributions (Saabas, prediction type 3):
- * they sum to the margin exactly like SHAP values and rank features the same
- * way in practice, at ~100x the speed of exact SHAP (TOOLCHAIN.md: exact SHAP
- * needs minutes per million rows). Rows are processed in fixed-size batches
- * so memory does not grow with contributions. */
+ * Drivers use approximate contributions (Saabas, XGBoost's prediction type
+ * 3, computed by model/booster.c from the trees): they sum to the margin
+ * exactly like SHAP values and rank features the same way in practice, at
+ * ~100x the speed of exact SHAP (TOOLCHAIN.md: exact SHAP needs minutes per
+ * million rows). Features arrive in chunks from a reading thread on its own
+ * session; rows are processed in fixed-size batches, so memory does not
+ * grow with the customers. */
 #include "score.h"
 
 #include <math.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/date.h"
 #include "drivers.h"
@@ -184,7 +187,17 @@ typedef struct scoring {
     long tiers[SCORE_NTIERS];
     size_t scored;
     double risk_sum;
+    /* seconds spent per phase, for --json: where a run's time goes */
+    double t_read, t_predict, t_contrib, t_word, t_copy;
+    int nslices;
 } scoring;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static vg_code scoring_alloc(scoring *S, vg_error *err)
 {
@@ -214,9 +227,14 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
 {
     size_t nc = S->m->ncols;
     const float *x = &S->m->x[start * nc];
+    double t0 = now_s();
     vg_code rc = booster_predict(S->sm->b, x, n, nc, S->prob, err);
+    double t1 = now_s();
     if (rc == VG_OK)
         rc = booster_contribs(S->sm->b, x, n, nc, 0, S->contrib, err);
+    double t2 = now_s();
+    S->t_predict += t1 - t0;
+    S->t_contrib += t2 - t1;
     if (rc != VG_OK)
         return rc;
     word_job jobs[2];
@@ -240,6 +258,7 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
         pthread_join(th, NULL);
     else
         word_rows(&jobs[1]);
+    S->t_word += now_s() - t2;
     if (jobs[0].failed || jobs[1].failed)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     return VG_OK;
@@ -272,10 +291,25 @@ static vg_code copy_batch(scoring *S, db_copy_in *cp, size_t start, size_t n,
     return VG_OK;
 }
 
+/* The model's "typical customer" (train stores each column's median over
+ * its latest observation date): the same whichever slice or chunk comes
+ * first. 0 when the model predates it. */
+static int typical_from_model(scoring *S)
+{
+    json_t *a = json_object_get(S->sm->features, "typical");
+    size_t nc = feat_spec_ncols(S->spec);
+    if (!json_is_array(a) || json_array_size(a) != nc)
+        return 0;
+    for (size_t j = 0; j < nc; j++) {
+        json_t *v = json_array_get(a, j);
+        S->typical[j] = json_is_number(v) ? json_number_value(v) : NAN;
+    }
+    return 1;
+}
+
 /* Predict, word and COPY one chunk of customers, batch by batch. The
- * "typical" values are the first chunk's medians: up to SCORE_CHUNK
- * customers in id order, a sample independent of the features (with fewer
- * customers, the whole population). */
+ * "typical" values are the model's, or for a model from before it stored
+ * them the first chunk's medians. */
 static vg_code score_chunk(db_conn *db, scoring *S, vg_error *err)
 {
     db_copy_in *cp = NULL;
@@ -295,53 +329,239 @@ static vg_code score_chunk(db_conn *db, scoring *S, vg_error *err)
         size_t n = S->m->nrows - start < SCORE_BATCH ? S->m->nrows - start
                                                      : SCORE_BATCH;
         rc = predict_batch(S, start, n, err);
+        double t0 = now_s();
         if (rc == VG_OK)
             rc = copy_batch(S, cp, start, n, err);
+        S->t_copy += now_s() - t0;
     }
     if (cp) {
+        double t0 = now_s();
         vg_code rc2 = db_copy_in_end(cp, rc != VG_OK, err);
+        S->t_copy += now_s() - t0;
         if (rc == VG_OK)
             rc = rc2;
     }
     return rc;
 }
 
-/* Replace the date's rows in vigil.scores in one transaction: the old rows
- * go, the feature stream is read chunk by chunk inside it (its cursors live
- * in the transaction) and each chunk is written before the next is read, so
- * memory does not grow with the customers and readers see one run whole. */
-static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
-                            int as_of, int quiet, json_t *stats, vg_error *err)
+/* Add every count of `from` into `into` (the skipped-row counts of one
+ * slice into the run's): integers add up, objects recurse. */
+static void add_counts(json_t *into, json_t *from)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(from, k, v)
+    {
+        json_t *have = json_object_get(into, k);
+        if (json_is_object(v)) {
+            if (!have)
+                json_object_set_new(into, k, have = json_object());
+            add_counts(have, v);
+        } else if (json_is_integer(v)) {
+            json_int_t n = json_is_integer(have) ? json_integer_value(have) : 0;
+            json_object_set_new(into, k,
+                                json_integer(n + json_integer_value(v)));
+        }
+    }
+}
+
+/* The reading side of a run: a session and a thread of its own build the
+ * feature chunks, slice by slice, and hand them over one at a time. A hash
+ * aggregate returns nothing until it has read all its input, so one stream
+ * would keep the writing side idle for the whole aggregation; with slices,
+ * PostgreSQL aggregates slice k+1 while the writing side predicts, words
+ * and COPYs slice k. One REPEATABLE READ snapshot serves every slice, so
+ * each customer is in exactly one. */
+typedef struct reader {
+    db_conn *db;
+    const vg_config *cfg;
+    const feat_spec *spec;
+    const vg_log *lg;
+    int as_of, quiet, nslices;
+    json_t *stats; /* the slices' skipped-row counts, added up */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    feat_matrix *slot; /* the chunk handed over; NULL when taken */
+    int done, stop;
+    vg_code rc;
+    vg_error err;
+} reader;
+
+/* Hand a chunk over, waiting while the previous one is still untaken;
+ * 0 (and the chunk freed) when the writing side stopped. */
+static int reader_put(reader *R, feat_matrix *m)
+{
+    pthread_mutex_lock(&R->mu);
+    while (R->slot && !R->stop)
+        pthread_cond_wait(&R->cv, &R->mu);
+    int ok = !R->stop;
+    if (ok)
+        R->slot = m;
+    pthread_cond_broadcast(&R->cv);
+    pthread_mutex_unlock(&R->mu);
+    if (!ok)
+        feat_matrix_free(m);
+    return ok;
+}
+
+static vg_code read_slice(reader *R, int k, vg_error *err)
 {
     feat_stream *fs = NULL;
     feat_matrix *m = NULL;
-    vg_code rc = db_begin(db, err);
-    if (rc != VG_OK)
-        return rc;
-    const char *p[1] = {S->d};
-    rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1, p,
-                 NULL, err);
-    feat_request req = {&as_of, 1, 0, 0, -1, 0, quiet, NULL};
+    json_t *st = json_object();
+    if (!st)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    feat_request req = {&R->as_of, 1, 0, 0, -1, 0, R->quiet, NULL};
+    vg_code rc =
+        feat_stream_open_slice(R->db, R->cfg, R->spec, &req, k, R->nslices,
+                               R->lg, SCORE_CHUNK, st, &fs, err);
+    while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m)
+        if (!reader_put(R, m))
+            rc = vg_fail(err, VG_ECANCELED, "scoring stopped");
+    feat_stream_close(fs);
     if (rc == VG_OK)
-        rc = feat_stream_open(db, S->cfg, S->spec, &req, lg, SCORE_CHUNK, stats,
-                              &fs, err);
-    while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m) {
+        add_counts(R->stats, st);
+    json_decref(st);
+    return rc;
+}
+
+static void *reader_main(void *arg)
+{
+    reader *R = arg;
+    vg_error err = {0};
+    vg_code rc =
+        db_run(R->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &err);
+    for (int k = 0; rc == VG_OK && k < R->nslices; k++)
+        rc = read_slice(R, k, &err);
+    db_rollback(R->db); /* read only: nothing to keep */
+    pthread_mutex_lock(&R->mu);
+    R->rc = rc;
+    R->err = err;
+    R->done = 1;
+    pthread_cond_broadcast(&R->cv);
+    pthread_mutex_unlock(&R->mu);
+    return NULL;
+}
+
+/* The next chunk, NULL once the reader has finished (R->rc says how) or
+ * the job was asked to stop (db's flag: the reader's long FETCH must not
+ * delay a canceled run). */
+static feat_matrix *reader_take(reader *R, const db_conn *db)
+{
+    pthread_mutex_lock(&R->mu);
+    while (!R->slot && !R->done && !db_stop_requested(db)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&R->cv, &R->mu, &until);
+    }
+    feat_matrix *m = R->slot;
+    R->slot = NULL;
+    pthread_cond_broadcast(&R->cv);
+    pthread_mutex_unlock(&R->mu);
+    return m;
+}
+
+/* Stop the reader: its running query is canceled, its chunk dropped. */
+static void reader_stop(reader *R)
+{
+    pthread_mutex_lock(&R->mu);
+    R->stop = 1;
+    feat_matrix_free(R->slot);
+    R->slot = NULL;
+    pthread_cond_broadcast(&R->cv);
+    int done = R->done;
+    pthread_mutex_unlock(&R->mu);
+    PGcancel *c = done ? NULL : PQgetCancel(db_pg(R->db));
+    char buf[256];
+    if (c)
+        PQcancel(c, buf, sizeof buf);
+    PQfreeCancel(c);
+}
+
+/* Score every chunk the reader hands over, each written before the next is
+ * taken, so memory holds at most three chunks whatever the customers. */
+static vg_code score_chunks(db_conn *db, const vg_log *lg, scoring *S,
+                            reader *R, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    double t0 = now_s();
+    feat_matrix *m;
+    while ((m = reader_take(R, db)) != NULL) {
+        S->t_read += now_s() - t0;
         S->m = m;
         rc = score_chunk(db, S, err);
         S->m = NULL;
         feat_matrix_free(m);
-        m = NULL;
+        if (rc != VG_OK)
+            return rc;
         log_debug(lg, "scored %zu customers so far", S->scored);
+        t0 = now_s();
     }
-    feat_stream_close(fs);
+    S->t_read += now_s() - t0;
+    if (db_stop_requested(db))
+        return vg_fail(err, VG_ECANCELED, "canceled by a signal");
+    if (R->rc != VG_OK) {
+        *err = R->err;
+        return R->rc;
+    }
+    return VG_OK;
+}
+
+/* Replace the date's rows in vigil.scores in one transaction: the old rows
+ * go, then the chunks the reader builds on its own session are predicted,
+ * worded and COPYed one by one; readers of vigil.scores see one run whole. */
+static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
+                            int as_of, int quiet, json_t *stats, vg_error *err)
+{
+    reader R = {.cfg = S->cfg,
+                .spec = S->spec,
+                .lg = lg,
+                .as_of = as_of,
+                .quiet = quiet,
+                .nslices = S->nslices,
+                .stats = stats};
+    pthread_t th;
+    int started = 0;
+    pthread_mutex_init(&R.mu, NULL);
+    pthread_cond_init(&R.cv, NULL);
+    vg_code rc = db_connect_again(db, &R.db, err);
+    if (rc == VG_OK)
+        rc = db_begin(db, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    const char *p[1] = {S->d};
+    rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1, p,
+                 NULL, err);
+    if (rc == VG_OK) {
+        if (pthread_create(&th, NULL, reader_main, &R) != 0)
+            rc = vg_fail(err, VG_ENOMEM, "cannot start the reading thread");
+        else
+            started = 1;
+    }
+    if (rc == VG_OK)
+        rc = score_chunks(db, lg, S, &R, err);
+    if (rc != VG_OK && started)
+        reader_stop(&R);
+    if (started)
+        pthread_join(th, NULL);
     if (rc != VG_OK) {
         db_rollback(db); /* the rollback reports nothing */
-        return rc;
+        goto cleanup;
     }
     log_debug(lg, "predictions and drivers written; committing");
     rc = db_commit(db, err);
     if (rc != VG_OK)
         db_rollback(db);
+cleanup:
+    feat_matrix_free(R.slot);
+    db_close(R.db);
+    pthread_cond_destroy(&R.cv);
+    pthread_mutex_destroy(&R.mu);
     return rc;
 }
 
@@ -358,11 +578,20 @@ static json_t *score_summary(const scoring *S, json_t *stats)
         }
     if (!tiers)
         return NULL;
-    return json_pack(
-        "{s:s, s:I, s:I, s:o, s:f, s:s, s:O}", "as_of", S->d, "scored",
-        (json_int_t)S->scored, "model_id", (json_int_t)S->sm->model_id, "tiers",
-        tiers, "mean_churn_risk", mean, "drivers_method",
-        "xgboost approximate contributions (Saabas)", "skipped", stats);
+    json_t *t =
+        json_pack("{s:f, s:f, s:f, s:f, s:f}", "read_features", S->t_read,
+                  "predict", S->t_predict, "contributions", S->t_contrib,
+                  "drivers_wording", S->t_word, "copy_out", S->t_copy);
+    if (!t) {
+        json_decref(tiers);
+        return NULL;
+    }
+    return json_pack("{s:s, s:I, s:I, s:o, s:f, s:s, s:O, s:o, s:i}", "as_of",
+                     S->d, "scored", (json_int_t)S->scored, "model_id",
+                     (json_int_t)S->sm->model_id, "tiers", tiers,
+                     "mean_churn_risk", mean, "drivers_method",
+                     "xgboost approximate contributions (Saabas)", "skipped",
+                     stats, "phase_seconds", t, "slices", S->nslices);
 }
 
 vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
@@ -373,7 +602,9 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     feat_spec *spec = NULL;
     char d[DATE_BUF];
     date_format(as_of, d);
-    scoring S = {.cfg = cfg, .d = d};
+    scoring S = {.cfg = cfg,
+                 .d = d,
+                 .nslices = cfg->score_slices > 0 ? cfg->score_slices : 1};
     *summary = NULL;
     json_t *stats = json_object();
     if (!stats)
@@ -386,8 +617,10 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
         goto cleanup;
     S.sm = sm;
     S.spec = spec;
-    if ((rc = scoring_alloc(&S, err)) != VG_OK ||
-        (rc = write_scores(db, lg, &S, as_of, quiet, stats, err)) != VG_OK)
+    if ((rc = scoring_alloc(&S, err)) != VG_OK)
+        goto cleanup;
+    S.have_typical = typical_from_model(&S);
+    if ((rc = write_scores(db, lg, &S, as_of, quiet, stats, err)) != VG_OK)
         goto cleanup;
     *summary = score_summary(&S, stats);
     if (!*summary) {

@@ -121,6 +121,96 @@ static inline int stream_same(db_conn *db, const vg_config *cfg,
     return ok;
 }
 
+/* Every count of `from` added into `into` (integers add, objects recurse). */
+static inline void add_json_counts(json_t *into, json_t *from)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(from, k, v)
+    {
+        json_t *have = json_object_get(into, k);
+        if (json_is_object(v)) {
+            if (!have)
+                json_object_set_new(into, k, have = json_object());
+            add_json_counts(have, v);
+        } else if (json_is_integer(v)) {
+            json_int_t n = json_is_integer(have) ? json_integer_value(have) : 0;
+            json_object_set_new(into, k,
+                                json_integer(n + json_integer_value(v)));
+        }
+    }
+}
+
+static inline int cmp_id_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The hash slices 0..nslices-1 of the stream (each its own stream, in one
+ * transaction) hold every row of the whole matrix exactly once, with its
+ * values, and their skipped-row counts add up to the whole's. */
+static inline int slices_same(db_conn *db, const vg_config *cfg,
+                              const feat_spec *spec, int day, int nslices,
+                              const feat_matrix *whole, const json_t *stats)
+{
+    feat_request req = {&day, 1, 0, 0, -1, 1, 1, NULL};
+    json_t *sum = json_object();
+    char **seen = calloc(whole->nrows + 1, sizeof *seen);
+    size_t nseen = 0;
+    vg_error err;
+    int ok = seen && sum && db_begin(db, &err) == VG_OK;
+    for (int k = 0; ok && k < nslices; k++) {
+        json_t *st = json_object();
+        feat_stream *fs = NULL;
+        feat_matrix *m = NULL;
+        ok = feat_stream_open_slice(db, cfg, spec, &req, k, nslices, NULL, 7,
+                                    st, &fs, &err) == VG_OK;
+        while (ok && (ok = feat_stream_next(fs, &m, &err) == VG_OK) && m) {
+            for (size_t r = 0; ok && r < m->nrows; r++) {
+                size_t w = 0;
+                while (w < whole->nrows && strcmp(whole->ids[w], m->ids[r]))
+                    w++;
+                ok = w < whole->nrows && nseen < whole->nrows;
+                for (size_t j = 0; ok && j < m->ncols; j++) {
+                    float x = m->x[r * m->ncols + j];
+                    float y = whole->x[w * whole->ncols + j];
+                    ok = x == y || (isnan(x) && isnan(y));
+                }
+                if (ok)
+                    seen[nseen++] = whole->ids[w];
+                else
+                    fprintf(stderr, "slice %d: row %s differs\n", k, m->ids[r]);
+            }
+            feat_matrix_free(m);
+            m = NULL;
+        }
+        if (!ok)
+            fprintf(stderr, "slice %d: %s\n", k, err.msg);
+        feat_stream_close(fs);
+        add_json_counts(sum, st);
+        json_decref(st);
+    }
+    db_rollback(db);
+    /* each customer once */
+    if (ok) {
+        qsort(seen, nseen, sizeof *seen, cmp_id_ptr);
+        for (size_t i = 1; ok && i < nseen; i++)
+            ok = strcmp(seen[i - 1], seen[i]) != 0;
+        ok = ok && nseen == whole->nrows;
+    }
+    if (ok && stats && !json_equal(sum, stats)) {
+        char *a = json_dumps(sum, JSON_COMPACT),
+             *b = json_dumps(stats, JSON_COMPACT);
+        fprintf(stderr, "slices' stats differ:\n  %s\n  %s\n", a, b);
+        free(a);
+        free(b);
+        ok = 0;
+    }
+    free(seen);
+    json_decref(sum);
+    return ok;
+}
+
 /* Same rows, same values (NaN equals NaN). */
 static inline int same_matrix(const feat_matrix *a, const feat_matrix *b)
 {

@@ -170,6 +170,36 @@ cleanup:
     free(prob);
 }
 
+/* booster_contribs computes the approximate contributions from the trees
+ * itself: the same floats as XGBoost's, bit for bit, missing values (the
+ * default branch) included. */
+static void contribs_match_xgboost(booster *b, const dataset *te)
+{
+    vg_error err = {0};
+    size_t n = 500, w = NCOLS + 1;
+    float *x = malloc(n * NCOLS * sizeof *x),
+          *mine = malloc(n * w * sizeof *mine),
+          *ref = malloc(n * w * sizeof *ref);
+    if (!x || !mine || !ref)
+        goto cleanup;
+    memcpy(x, te->x, n * NCOLS * sizeof *x);
+    for (size_t i = 0; i < n; i += 3)
+        x[i * NCOLS + i % NCOLS] = NAN;
+    CHECK(!booster_contribs_own(b));
+    CHECK_INT_EQ(booster_contribs(b, x, n, NCOLS, 0, mine, &err), VG_OK);
+    CHECK(booster_contribs_own(b));
+    CHECK_INT_EQ(booster_contribs_xgboost(b, x, n, NCOLS, 0, ref, &err), VG_OK);
+    CHECK(memcmp(mine, ref, n * w * sizeof *mine) == 0);
+    /* later calls (past the first call's check) too */
+    CHECK_INT_EQ(
+        booster_contribs(b, x + 7 * NCOLS, n - 7, NCOLS, 0, mine, &err), VG_OK);
+    CHECK(memcmp(mine, ref + 7 * w, (n - 7) * w * sizeof *mine) == 0);
+cleanup:
+    free(x);
+    free(mine);
+    free(ref);
+}
+
 static void test_contribs(const dataset *tr, const dataset *va,
                           const dataset *te)
 {
@@ -179,6 +209,7 @@ static void test_contribs(const dataset *tr, const dataset *va,
     booster *b = train(&p, tr, va, &best);
     if (!b)
         return;
+    contribs_match_xgboost(b, te);
     check_contribs(b, te, 1);
     check_contribs(b, te, 0);
     booster_free(b);

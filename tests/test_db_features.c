@@ -123,6 +123,10 @@ static void streamed_build_equals_whole(void)
      * the dirty rows in between), or all in one */
     CHECK(stream_same(db, &cfg, spec, D, 1, m, stats));
     CHECK(stream_same(db, &cfg, spec, D, 1000, m, stats));
+    /* in hash slices: every row once, the dirty rows (a NULL id is in
+     * slice 0) counted once */
+    CHECK(slices_same(db, &cfg, spec, D, 2, m, stats));
+    CHECK(slices_same(db, &cfg, spec, D, 5, m, stats));
     CHECK_INT_EQ(m->nrows, 2); /* A and E */
     a = row_of(m, "A", D);
     e = row_of(m, "E", D);

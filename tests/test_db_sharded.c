@@ -191,6 +191,8 @@ static void same_matrix_and_dirty_counts(void)
     CHECK(same_matrix(mo, mc));
     CHECK(json_equal(st_one, st_coord));
     CHECK(stream_same(dbc, &cfg, spec, D, 50, mo, st_one));
+    /* in hash slices (score.slices) from the coordinator: the same rows */
+    CHECK(slices_same(dbc, &cfg, spec, D, 3, mo, st_one));
     if (!json_equal(st_one, st_coord)) {
         char *a = json_dumps(st_one, JSON_COMPACT),
              *b = json_dumps(st_coord, JSON_COMPACT);

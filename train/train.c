@@ -949,10 +949,41 @@ static json_t *summary_json(const fit_state *st)
         "best_rounds", st->sel.rounds, "skipped", st->stats);
 }
 
+/* Each column's median over the customers of the latest observation date
+ * (never sampled): the "typical customer" score's drivers compare with, the
+ * same for every scoring run of this model however it reads its customers.
+ * null where no customer had a value. */
+static json_t *typical_json(const fit_state *st)
+{
+    const feat_matrix *m = st->m;
+    float *v = malloc((m->nrows + 1) * sizeof *v);
+    json_t *a = json_array();
+    for (size_t j = 0; v && a && j < m->ncols; j++) {
+        size_t n = 0;
+        for (size_t r = 0; r < m->nrows; r++) {
+            float x = m->x[r * m->ncols + j];
+            if (m->date_index[r] == st->req.keep_all_date && !isnan(x))
+                v[n++] = x;
+        }
+        if (json_array_append_new(a, n ? json_real(median_float_inplace(v, n))
+                                       : json_null()))
+            break;
+    }
+    if (!v || !a || json_array_size(a) != m->ncols) {
+        json_decref(a);
+        a = NULL;
+    }
+    free(v);
+    return a;
+}
+
 static vg_code store_model(db_conn *db, const fit_state *st, const decision *d,
                            long long *model_id, vg_error *err)
 {
     json_t *features = feat_spec_to_json(st->spec), *params = params_json(st);
+    json_t *typical = features ? typical_json(st) : NULL;
+    if (typical) /* without it, score falls back to its first chunk */
+        json_object_set_new(features, "typical", typical);
     char d0[DATE_BUF] = "";
     if (st->plan.purged)
         date_format(st->dates[0], d0);
