@@ -12,6 +12,9 @@
 # averaged over the worlds (positive: the family helps). Raw JSON in
 # build/bench/ablation-*.json. Uses its own private PostgreSQL
 # (BENCH_PG_DIR, default /tmp/vigil-ablation-pg); stops it at the end.
+# Worlds can run as separate invocations side by side (each with its own
+# BENCH_PG_DIR); SUMMARY_ONLY=1 then prints the table of all of them from
+# the JSON files without running anything.
 set -euo pipefail
 N=${1:-3000}
 WORLDS=${WORLDS:-"saas onboarding support price champion seasonal silent"}
@@ -21,8 +24,35 @@ END=2026-11-01
 FROM=2026-08-02
 TO=2026-10-01
 H=30
+summary() {
+  /usr/bin/python3 - "$N" "$WORLDS" "$configs" <<'PY'
+import json, statistics, sys
+n, worlds, configs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+def auc(w, c):
+    v = json.load(open(f"build/bench/ablation-{w}-{n}-{c}.json"))
+    return statistics.mean(d["realised"]["auc"] for d in v["dates"])
+a = {(w, c): auc(w, c) for w in worlds for c in configs}
+print(f"| configuration ({n} customers) | " + " | ".join(worlds) + " | mean | worth of the family (all − this) |")
+print("|---|" + "---|" * (len(worlds) + 2))
+for c in configs:
+    row = [a[(w, c)] for w in worlds]
+    worth = ""
+    if c != "all":
+        d = [a[(w, "all")] - a[(w, c)] for w in worlds]
+        helps = sum(x > 0 for x in d)
+        worth = f"{statistics.mean(d):+.4f} (helps on {helps} of {len(d)})"
+    print(f"| {c} | " + " | ".join(f"{x:.3f}" for x in row) +
+          f" | {statistics.mean(row):.4f} | {worth} |")
+PY
+}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+configs="all none"
+for f in $FAMILIES; do configs="$configs no-$f"; done
+if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
+  summary
+  exit 0
+fi
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j2 >/dev/null
 vigil="$root/build/release/vigil"
@@ -43,11 +73,9 @@ config() {
 }
 config all $ALL
 config none
-configs="all none"
 for f in $FAMILIES; do
   # shellcheck disable=SC2086
   config "no-$f" $(echo $ALL | tr ' ' '\n' | grep -vx "$f")
-  configs="$configs no-$f"
 done
 
 "$vigil" --quiet init >/dev/null
@@ -61,22 +89,4 @@ for w in $WORLDS; do
 done
 rm -rf "$cfgdir"
 
-/usr/bin/python3 - "$N" "$WORLDS" "$configs" <<'PY'
-import json, statistics, sys
-n, worlds, configs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
-def auc(w, c):
-    v = json.load(open(f"build/bench/ablation-{w}-{n}-{c}.json"))
-    return statistics.mean(d["realised"]["auc"] for d in v["dates"])
-a = {(w, c): auc(w, c) for w in worlds for c in configs}
-print(f"| configuration ({n} customers) | " + " | ".join(worlds) + " | mean | worth of the family (all − this) |")
-print("|---|" + "---|" * (len(worlds) + 2))
-for c in configs:
-    row = [a[(w, c)] for w in worlds]
-    worth = ""
-    if c != "all":
-        d = [a[(w, "all")] - a[(w, c)] for w in worlds]
-        helps = sum(x > 0 for x in d)
-        worth = f"{statistics.mean(d):+.4f} (helps on {helps} of {len(d)})"
-    print(f"| {c} | " + " | ".join(f"{x:.3f}" for x in row) +
-          f" | {statistics.mean(row):.4f} | {worth} |")
-PY
+summary
