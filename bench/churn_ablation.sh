@@ -6,6 +6,7 @@
 #   bench/churn_ablation.sh [CUSTOMERS]    default 3000
 #   WORLDS="saas price"                    worlds (default: all seven)
 #   FAMILIES="long_windows users"          families measured (default: all)
+#   JOBS=4                                 configurations run side by side
 #
 # Prints a Markdown table of mean realised ROC AUC per configuration and
 # world, and each family's worth: AUC(all) − AUC(all but that family),
@@ -81,11 +82,11 @@ done
 "$vigil" --quiet init >/dev/null
 for w in $WORLDS; do
   "$vigil" --quiet demo --world "$w" --customers "$N" --end "$END" >/dev/null
-  for c in $configs; do
-    out="build/bench/ablation-$w-$N-$c.json"
-    "$vigil" --quiet --config "$cfgdir/$c.json" backtest --from "$FROM" \
-      --to "$TO" --every 30 --horizon "$H" --json >"$out"
-  done
+  # backtest writes nothing, so configurations can run side by side
+  for c in $configs; do echo "$c"; done |
+    xargs -P "${JOBS:-1}" -I{} sh -c "\"$vigil\" --quiet --config \"$cfgdir/{}.json\" \
+      backtest --from $FROM --to $TO --every 30 --horizon $H --json \
+      >build/bench/ablation-$w-$N-{}.json"
 done
 rm -rf "$cfgdir"
 

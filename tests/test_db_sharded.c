@@ -200,6 +200,13 @@ int main(void)
     vg_config cfg;
     vg_error err;
     cfg_defaults(&cfg);
+    /* every optional feature family, whatever the defaults: their
+     * aggregates must run on the shards too */
+    CHECK(cfg_load_string(&cfg,
+                          "{\"features\": {\"families\": [\"long_windows\", "
+                          "\"type_trends\", \"recency\", \"users\", "
+                          "\"ticket_trends\", \"tenure\"]}}",
+                          "test", &err) == VG_OK);
     int D;
     date_parse("2024-06-01", &D);
     feat_spec *spec = NULL;
