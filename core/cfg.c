@@ -33,6 +33,11 @@ static const cfg_key keys[] = {
      "customer columns never used as features (e.g. ones updated at "
      "cancellation)",
      NULL, OFF(feat_exclude_n)},
+    {"features.families", CFG_STRLIST, OFF(feat_families), 0, 0,
+     CFG_FEAT_FAMILIES_DEFAULT,
+     "optional feature families computed besides the core ones (README, "
+     "\"Features\"); [] keeps the core only",
+     CFG_FEAT_FAMILIES, OFF(feat_families_n)},
     {"train.horizon_days", CFG_INT, OFF(train_horizon_days), 1, 730, "30",
      "churn horizon H in days", NULL, 0},
     {"train.lookback_days", CFG_INT, OFF(train_lookback_days), 0, 3650, "180",
@@ -155,6 +160,24 @@ static const cfg_key keys[] = {
 #undef OFF
 #define NKEYS (sizeof keys / sizeof keys[0])
 
+static vg_code set_strlist(char *obj, const cfg_key *k, json_t *v,
+                           const char *origin, vg_error *err);
+
+/* A list key's default, from the table's own documented default (one
+ * truth for the code and the README). */
+static void default_strlist(vg_config *c, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(keys[i].name, name) != 0)
+            continue;
+        json_t *v = json_loads(keys[i].dflt, 0, NULL);
+        vg_error err;
+        if (v)
+            (void)set_strlist((char *)c, &keys[i], v, "defaults", &err);
+        json_decref(v);
+    }
+}
+
 void cfg_defaults(vg_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -164,6 +187,7 @@ void cfg_defaults(vg_config *c)
     c->feat_max_categories = 20;
     c->feat_max_topics = 8;
     snprintf(c->feat_work_mem, CFG_STR, "512MB");
+    default_strlist(c, "features.families");
     c->train_horizon_days = 30;
     c->train_lookback_days = 180;
     c->train_step_days = 7;
@@ -389,7 +413,16 @@ static vg_code set_strlist(char *obj, const cfg_key *k, json_t *v,
                            "%s: key '%s' item %zu must be a string under %d "
                            "bytes",
                            origin, k->name, i, CFG_STR);
-        snprintf(items[(*count)++], CFG_STR, "%s", json_string_value(e));
+        const char *item = json_string_value(e);
+        if (k->choices && choice_index(k->choices, item) < 0)
+            return vg_fail(err, VG_ECONFIG,
+                           "%s: key '%s' item '%s' is not one of %s", origin,
+                           k->name, item, k->choices);
+        for (int j = 0; j < *count; j++)
+            if (strcmp(items[j], item) == 0)
+                return vg_fail(err, VG_ECONFIG, "%s: key '%s' lists '%s' twice",
+                               origin, k->name, item);
+        snprintf(items[(*count)++], CFG_STR, "%s", item);
     }
     return VG_OK;
 }

@@ -13,6 +13,13 @@
 
 #define CFG_STR 256
 #define CFG_MAX_LIST 32
+/* The optional feature families (features/spec.c computes them) and the ones
+ * on by default: only those that helped across the demo worlds in
+ * bench/churn_ablation.sh (docs/BENCHMARKS.md, "Feature families:
+ * ablation"); none has shown that yet. */
+#define CFG_FEAT_FAMILIES                                                      \
+    "long_windows|type_trends|recency|users|ticket_trends|tenure"
+#define CFG_FEAT_FAMILIES_DEFAULT "[]"
 
 typedef struct vg_config {
     char path[CFG_STR]; /* file it came from, "" for defaults */
@@ -31,6 +38,8 @@ typedef struct vg_config {
     char feat_work_mem[CFG_STR]; /* PostgreSQL work_mem for the aggregations */
     int feat_exclude_n;          /* customer columns never used */
     char feat_exclude[CFG_MAX_LIST][CFG_STR];
+    int feat_families_n; /* optional feature families switched on */
+    char feat_families[CFG_MAX_LIST][CFG_STR];
 
     /* train.* */
     int train_horizon_days;
@@ -99,7 +108,7 @@ typedef struct cfg_key {
     double min, max;
     const char *dflt; /* for documentation */
     const char *help;
-    const char *choices; /* CFG_CHOICE */
+    const char *choices; /* CFG_CHOICE; CFG_STRLIST: allowed items, or NULL */
     size_t count_offset; /* CFG_STRLIST */
 } cfg_key;
 

@@ -23,12 +23,21 @@
 
 /* Windows every date needs, as [t - from, t - to) in days. The first three
  * are feat_windows; then the previous 30 days; then 12 weekly windows for the
- * activity trend. */
+ * activity trend. With the long_windows family, the last 180 and 365 days,
+ * and pieces of at most 50 days that only add boundaries: an interval's
+ * active days are a 64-bit mask of its days, so no interval may be longer. */
 #define NWEEKS 12
 #define W_PREV30 3
 #define W_WEEK0 4
-#define NWINDOWS (W_WEEK0 + NWEEKS)
+#define W_LONG0 (W_WEEK0 + NWEEKS)
+#define W_PIECE0 (W_LONG0 + 2)
+#define NPIECES 6
+#define NWINDOWS (W_PIECE0 + NPIECES)
 #define POS_SHARE 0.4
+static const int long_days[2] = {180, 365};
+/* Multiples of 7 where possible: they coincide with other dates' weekly
+ * boundaries when observation dates are a week apart. */
+static const int piece_from[NPIECES + 1] = {90, 133, 180, 224, 273, 322, 365};
 static void window_range(int w, int *from, int *to)
 {
     if (w < FEAT_NWIN) {
@@ -37,10 +46,16 @@ static void window_range(int w, int *from, int *to)
     } else if (w == W_PREV30) {
         *from = 60;
         *to = 30;
-    } else {
+    } else if (w < W_LONG0) {
         int j = w - W_WEEK0;
         *from = 7 * j + 7;
         *to = 7 * j;
+    } else if (w < W_PIECE0) {
+        *from = long_days[w - W_LONG0];
+        *to = 0;
+    } else {
+        *from = piece_from[w - W_PIECE0 + 1];
+        *to = piece_from[w - W_PIECE0];
     }
 }
 
@@ -81,8 +96,11 @@ typedef struct build {
     int slice, nslices; /* streaming one hash slice of the customers */
 
     feat_matrix *m;
-    double *last_act; /* per row */
-    float *weeks;     /* per row x NWEEKS */
+    double *last_act;  /* per row */
+    float *weeks;      /* per row x NWEEKS */
+    double *type_last; /* per row x ntypes (family recency), else NULL */
+    int nwindows;      /* windows in use: NWINDOWS or W_LONG0 */
+    int nuw;           /* user windows per date: 7d, 30d (, prev 30d) */
 
     /* counters */
     long c_null_id, c_null_created, c_dup, c_cancel_before, c_bad_mrr,
@@ -520,9 +538,12 @@ static vg_code plan_rows(build *B, vg_error *err)
                 m->weight = malloc(cap * sizeof *m->weight);
             B->last_act = malloc(cap * sizeof *B->last_act);
             B->weeks = calloc(cap * NWEEKS, sizeof *B->weeks);
+            int ntl = (B->s->families & FEAT_FAM_RECENCY) ? B->s->ntypes : 0;
+            if (ntl > 0)
+                B->type_last = malloc(cap * (size_t)ntl * sizeof *B->type_last);
             if (!m->x || !m->ids || !m->day || !m->date_index || !m->mrr ||
                 (H > 0 && !m->label) || (B->sampled && !m->weight) ||
-                !B->last_act || !B->weeks) {
+                !B->last_act || !B->weeks || (ntl > 0 && !B->type_last)) {
                 rc = vg_fail(err, VG_ENOMEM,
                              "out of memory for %zu rows x %zu features", n,
                              ncols);
@@ -540,6 +561,10 @@ static vg_code plan_rows(build *B, vg_error *err)
                 for (int t = 0; fc->t_topic0 >= 0 && t < B->s->ntopics; t++)
                     x[fc->t_topic0 + t] = NAN;
                 B->last_act[r] = NAN;
+                for (int t = 0; t < ntl; t++)
+                    B->type_last[r * (size_t)ntl + (size_t)t] = NAN;
+                if (fc->t_csat_mean30 >= 0)
+                    x[fc->t_csat_mean30] = x[fc->t_csat_change] = NAN;
             }
         }
     }
@@ -582,13 +607,15 @@ static int bucket_of(const build *B, int day)
 static vg_code make_bounds(build *B, vg_error *err)
 {
     const feat_request *req = B->req;
+    B->nwindows = (B->s->families & FEAT_FAM_LONG) ? NWINDOWS : W_LONG0;
+    B->nuw = (B->s->families & FEAT_FAM_USERS) ? 3 : 2;
     size_t cap = (size_t)req->ndates * (NWINDOWS * 2);
     B->bounds = malloc(cap * sizeof *B->bounds);
     if (!B->bounds)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     int n = 0;
     for (int k = 0; k < req->ndates; k++)
-        for (int w = 0; w < NWINDOWS; w++) {
+        for (int w = 0; w < B->nwindows; w++) {
             int from, to;
             window_range(w, &from, &to);
             B->bounds[n++] = req->dates[k] - from;
@@ -604,12 +631,13 @@ static vg_code make_bounds(build *B, vg_error *err)
     B->contrib =
         calloc((size_t)(u + 1) * (size_t)req->ndates, sizeof *B->contrib);
     B->winmask =
-        calloc((size_t)req->ndates * 2 * (size_t)B->nwords, sizeof *B->winmask);
+        calloc((size_t)req->ndates * (size_t)B->nuw * (size_t)B->nwords,
+               sizeof *B->winmask);
     if (!B->contrib || !B->winmask)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     for (int k = 0; k < req->ndates; k++) {
         int t = req->dates[k];
-        for (int w = 0; w < NWINDOWS; w++) {
+        for (int w = 0; w < B->nwindows; w++) {
             int from, to;
             window_range(w, &from, &to);
             /* intervals b with bounds[b-1] >= t-from and bounds[b] <= t-to */
@@ -617,9 +645,12 @@ static vg_code make_bounds(build *B, vg_error *err)
             for (int b = b0; b < b1; b++) {
                 B->contrib[(size_t)b * (size_t)req->ndates + (size_t)k] |= 1u
                                                                            << w;
-                int uw = w == 0 ? 0 : w == 1 ? 1 : -1;
+                int uw = w == 0                        ? 0
+                         : w == 1                      ? 1
+                         : w == W_PREV30 && B->nuw > 2 ? 2
+                                                       : -1;
                 if (uw >= 0)
-                    B->winmask[((size_t)k * 2 + (size_t)uw) *
+                    B->winmask[((size_t)k * (size_t)B->nuw + (size_t)uw) *
                                    (size_t)B->nwords +
                                (size_t)(b / 64)] |= 1ull << (b % 64);
             }
@@ -747,7 +778,8 @@ static vg_code publish_params(build *B, vg_error *err)
     date_format(B->bounds[0], d);
     if ((rc = set_param(B, "vigil.from", d, err)) != VG_OK)
         return rc;
-    date_format(mint - 30, d); /* the widest window users are counted over */
+    /* the widest window users are counted over */
+    date_format(mint - (B->nuw > 2 ? 60 : 30), d);
     if ((rc = set_param(B, "vigil.users_from", d, err)) != VG_OK)
         return rc;
     json_t *types = json_array();
@@ -814,7 +846,8 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     build *B = ctx;
     const feat_spec *s = B->s;
     const feat_cols *c = &s->c;
-    if (nf != U_TYPE0 + s->ntypes)
+    int recency = (s->families & FEAT_FAM_RECENCY) != 0;
+    if (nf != U_TYPE0 + s->ntypes * (1 + recency) || s->ntypes > 64)
         return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d",
                        nf);
     long n = atol(f[U_N]);
@@ -850,6 +883,12 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     int ndays = __builtin_popcountll(days);
     double last = parse_num(f[U_LAST]);
     size_t ncols = B->m->ncols;
+    /* per type: events, and the last one (family recency) */
+    double tq[64], tl[64];
+    for (int t = 0; t < s->ntypes && t < 64; t++) {
+        tq[t] = f[U_TYPE0 + t] ? parse_num(f[U_TYPE0 + t]) : 0;
+        tl[t] = recency ? parse_num(f[U_TYPE0 + s->ntypes + t]) : NAN;
+    }
     for (int r = 0; r < cu->nrows; r++) {
         long row = cu->first_row + r;
         int k = B->m->date_index[row];
@@ -857,9 +896,16 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
             B->contrib[(size_t)b * (size_t)B->req->ndates + (size_t)k];
         float *x = &B->m->x[(size_t)row * ncols];
         /* An interval ends at or before t exactly when it starts before t. */
-        if ((b == 0 || B->bounds[b - 1] < B->m->day[row]) &&
-            (isnan(B->last_act[row]) || last > B->last_act[row]))
-            B->last_act[row] = last;
+        if (b == 0 || B->bounds[b - 1] < B->m->day[row]) {
+            if (isnan(B->last_act[row]) || last > B->last_act[row])
+                B->last_act[row] = last;
+            for (int t = 0; recency && t < s->ntypes; t++) {
+                double *tlr =
+                    &B->type_last[(size_t)row * (size_t)s->ntypes + (size_t)t];
+                if (!isnan(tl[t]) && (isnan(*tlr) || tl[t] > *tlr))
+                    *tlr = tl[t];
+            }
+        }
         if (!wm)
             continue;
         for (int w = 0; w < FEAT_NWIN; w++) {
@@ -868,14 +914,19 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
             x[c->ev_total[w]] += (float)total;
             x[c->act_days[w]] += (float)ndays;
             for (int t = 0; t < s->ntypes; t++)
-                if (f[U_TYPE0 + t])
-                    x[c->ev_type[t * FEAT_NWIN + w]] +=
-                        (float)parse_num(f[U_TYPE0 + t]);
+                x[c->ev_type[t * FEAT_NWIN + w]] += (float)tq[t];
         }
         if (wm & (1u << W_PREV30)) {
             x[c->ev_total_prev30] += (float)total;
             x[c->act_days_prev30] += (float)ndays;
+            for (int t = 0; c->ev_type_prev30[0] >= 0 && t < s->ntypes; t++)
+                x[c->ev_type_prev30[t]] += (float)tq[t];
         }
+        for (int w = 0; c->ev_total_long[0] >= 0 && w < 2; w++)
+            if (wm & (1u << (W_LONG0 + w))) {
+                x[c->ev_total_long[w]] += (float)total;
+                x[c->act_days_long[w]] += (float)ndays;
+            }
         for (int j = 0; j < NWEEKS; j++)
             if (wm & (1u << (W_WEEK0 + j)))
                 B->weeks[(size_t)row * NWEEKS + (size_t)j] += (float)total;
@@ -945,7 +996,7 @@ static vg_code explain_query(build *B, const char *name, const char *sql,
 static vg_code read_usage(build *B, vg_error *err)
 {
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
-    size_t cap = 8192 + (size_t)B->s->ntypes * 128 + (size_t)B->nwords * 128;
+    size_t cap = 8192 + (size_t)B->s->ntypes * 256 + (size_t)B->nwords * 128;
     char *inner = malloc(4096), *sql = malloc(cap);
     vg_code rc = VG_OK;
     if (!events || !inner || !sql) {
@@ -971,6 +1022,14 @@ static vg_code read_usage(build *B, vg_error *err)
             sql + len, cap - len,
             ", sum(q) FILTER (WHERE ok AND event_type::text = (SELECT "
             "current_setting('vigil.types')::json->>%d))",
+            t);
+    for (int t = 0; (B->s->families & FEAT_FAM_RECENCY) && t < B->s->ntypes;
+         t++)
+        len += (size_t)snprintf(
+            sql + len, cap - len,
+            ", date_part('epoch', max(occurred_at) FILTER (WHERE ok AND "
+            "event_type::text = (SELECT current_setting('vigil.types')::json->>"
+            "%d))) / 86400",
             t);
     /* Grouped by the customer itself, even for the events after the last
      * boundary (counted only): a group that is not the partition key would
@@ -1008,15 +1067,18 @@ static vg_code on_users(void *ctx, int nf, char **f, vg_error *err)
     for (int r = 0; r < cu->nrows; r++) {
         long row = cu->first_row + r;
         int k = B->m->date_index[row];
-        for (int uw = 0; uw < 2; uw++) {
+        for (int uw = 0; uw < B->nuw; uw++) {
             const uint64_t *wm =
-                &B->winmask[((size_t)k * 2 + (size_t)uw) * (size_t)B->nwords];
+                &B->winmask[((size_t)k * (size_t)B->nuw + (size_t)uw) *
+                            (size_t)B->nwords];
             int hit = 0;
             for (int w = 0; w < nw && !hit; w++)
                 hit = (wm[w] & mask[w]) != 0;
+            int col = uw == 0   ? c->users7
+                      : uw == 1 ? c->users30
+                                : c->users_prev30;
             if (hit)
-                B->m->x[(size_t)row * ncols +
-                        (size_t)(uw == 0 ? c->users7 : c->users30)] += 1.0f;
+                B->m->x[(size_t)row * ncols + (size_t)col] += 1.0f;
         }
     }
     return VG_OK;
@@ -1129,7 +1191,8 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
         double t = B->m->day[row];
         float *x = &B->m->x[(size_t)row * ncols];
         double last = NAN, csat_sum = 0, csat_min = NAN;
-        int csat_n = 0, topic_n = 0;
+        double csat30_sum = 0, csat_prev_sum = 0; /* family ticket_trends */
+        int csat_n = 0, topic_n = 0, csat30_n = 0, csat_prev_n = 0;
         for (int i = 0; c->t_topic0 >= 0 && i < B->s->ntopics; i++)
             x[c->t_topic0 + i] = 0; /* counted below, then divided */
         size_t nfrt = 0, nres = 0;
@@ -1162,6 +1225,8 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
             }
             if (in30)
                 x[c->t_count30] += 1;
+            else if (c->t_count_prev30 >= 0 && k->created >= t - 60)
+                x[c->t_count_prev30] += 1;
             /* Ratings, reopens and escalations carry no timestamp of their own:
              * they count once the ticket is resolved, never earlier. */
             if (resolved_before && k->resolved >= t - 90) {
@@ -1170,6 +1235,13 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
                 if (!isnan(k->csat)) {
                     csat_sum += k->csat;
                     csat_n++;
+                    if (k->resolved >= t - 30) {
+                        csat30_sum += k->csat;
+                        csat30_n++;
+                    } else {
+                        csat_prev_sum += k->csat;
+                        csat_prev_n++;
+                    }
                     if (isnan(csat_min) || k->csat < csat_min)
                         csat_min = k->csat;
                 }
@@ -1187,6 +1259,12 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
         x[c->t_csat_mean] = csat_n ? (float)(csat_sum / csat_n) : NAN;
         x[c->t_csat_min] = (float)csat_min;
         x[c->t_days_since] = isnan(last) ? NAN : (float)(t - last);
+        if (c->t_csat_mean30 >= 0) {
+            double m30 = csat30_n ? csat30_sum / csat30_n : NAN;
+            double mprev = csat_prev_n ? csat_prev_sum / csat_prev_n : NAN;
+            x[c->t_csat_mean30] = (float)m30;
+            x[c->t_csat_change] = (float)(m30 - mprev); /* NaN if either is */
+        }
         for (int i = 0; c->t_topic0 >= 0 && i < B->s->ntopics; i++)
             x[c->t_topic0 + i] =
                 topic_n ? x[c->t_topic0 + i] / (float)topic_n : NAN;
@@ -1365,6 +1443,41 @@ cleanup:
 /* ---- derived features
  * --------------------------------------------------------- */
 
+/* (now + 1) / (before + 1), unknown for accounts younger than both
+ * windows together: their "before" is not a real zero. */
+static float ratio_or_nan(double now, double before, double tenure)
+{
+    return tenure >= 60 ? (float)((now + 1.0) / (before + 1.0)) : NAN;
+}
+
+/* The optional families' derived values of row r (x) at day t. */
+static void finish_families(build *B, size_t r, float *x, double t,
+                            double tenure)
+{
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    if (c->users_ratio >= 0)
+        x[c->users_ratio] =
+            ratio_or_nan(x[c->users30], x[c->users_prev30], tenure);
+    for (int k = 0; c->ev_type_ratio[0] >= 0 && k < s->ntypes; k++)
+        x[c->ev_type_ratio[k]] = ratio_or_nan(x[c->ev_type[k * FEAT_NWIN + 1]],
+                                              x[c->ev_type_prev30[k]], tenure);
+    /* Days since the last event of each type, else since signup, capped
+     * like days_since_last_activity (the same reasons). */
+    for (int k = 0; B->type_last && k < s->ntypes; k++) {
+        double seen = t - tenure,
+               tl = B->type_last[r * (size_t)s->ntypes + (size_t)k];
+        if (!isnan(tl) && tl > seen)
+            seen = tl;
+        x[c->type_since[k]] = (float)fmin(t - seen, FEAT_DAYS_SINCE_CAP);
+    }
+    /* Renewals and billing fall on anniversaries of the signup. */
+    if (c->anniv_year >= 0 && !isnan(tenure)) {
+        x[c->anniv_year] = (float)(365.25 - fmod(tenure, 365.25));
+        x[c->anniv_month] = (float)(30.4375 - fmod(tenure, 30.4375));
+    }
+}
+
 static void finish_rows(build *B)
 {
     feat_matrix *m = B->m;
@@ -1385,6 +1498,7 @@ static void finish_rows(build *B)
         x[c->ratio30] = tenure >= 60 ? (float)((x[c->ev_total[1]] + 1.0) /
                                                (x[c->ev_total_prev30] + 1.0))
                                      : NAN;
+        finish_families(B, r, x, t, tenure);
         /* Least-squares slope over the whole weeks the customer existed. */
         int nw = (int)(tenure / 7);
         if (nw > NWEEKS)
@@ -1536,6 +1650,7 @@ cleanup:
     free(B.winmask);
     free(B.last_act);
     free(B.weeks);
+    free(B.type_last);
     return rc;
 }
 
@@ -1740,6 +1855,8 @@ static vg_code reset_chunk(build *B, vg_error *err)
     B->last_act = NULL;
     free(B->weeks);
     B->weeks = NULL;
+    free(B->type_last);
+    B->type_last = NULL;
     strmap_free(B->ids);
     B->ncust = 0;
     if (!(B->ids = strmap_new(1024)))
@@ -1760,6 +1877,7 @@ static void free_build(build *B)
     free(B->winmask);
     free(B->last_act);
     free(B->weeks);
+    free(B->type_last);
 }
 
 vg_code feat_stream_open(db_conn *db, const vg_config *cfg,

@@ -11,6 +11,9 @@
 
 const int feat_windows[FEAT_NWIN] = {7, 30, 90};
 const char *const feat_priorities[4] = {"low", "normal", "high", "urgent"};
+const char *const feat_family_names[FEAT_NFAM] = {
+    "long_windows", "type_trends",   "recency",
+    "users",        "ticket_trends", "tenure"};
 
 /* Columns the contract gives a meaning; every other customers column is an
  * attribute feature. plan and language are categorical attributes. */
@@ -44,6 +47,9 @@ void feat_spec_free(feat_spec *s)
     free(s->phrases);
     free(s->info);
     free(s->c.ev_type);
+    free(s->c.ev_type_prev30);
+    free(s->c.ev_type_ratio);
+    free(s->c.type_since);
     free(s);
 }
 
@@ -82,6 +88,7 @@ typedef struct feat_wording {
 static const feat_wording wording[] = {
     {"usage.days_since_last_activity", FEAT_UNIT_DAYS_AGO, FEAT_WORSE_HIGHER, 0,
      "adoption"},
+    {"usage.days_since_", FEAT_UNIT_DAYS_AGO, FEAT_WORSE_HIGHER, 0, "adoption"},
     {"usage.seat_utilisation_", FEAT_UNIT_SHARE, FEAT_WORSE_LOWER, 0,
      "adoption"},
     {"usage.ratio_", FEAT_UNIT_SHARE, FEAT_WORSE_LOWER, 0, "adoption"},
@@ -91,9 +98,13 @@ static const feat_wording wording[] = {
      "onboarding"},
     {"account.mrr", FEAT_UNIT_MONEY, FEAT_WORSE_UNKNOWN, 1, "commercial"},
     {"account.seats", FEAT_UNIT_COUNT, FEAT_WORSE_UNKNOWN, 1, "commercial"},
+    {"account.days_to_", FEAT_UNIT_DAYS_UNTIL, FEAT_WORSE_UNKNOWN, 1,
+     "commercial"},
     {"account.", FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN, 1, "commercial"},
     {"tickets.median_", FEAT_UNIT_HOURS, FEAT_WORSE_HIGHER, 0,
      "support_friction"},
+    {"tickets.csat_change_", FEAT_UNIT_NUMBER, FEAT_WORSE_LOWER, 0,
+     "satisfaction"},
     {"tickets.csat_count_", FEAT_UNIT_COUNT, FEAT_WORSE_UNKNOWN, 0,
      "satisfaction"},
     {"tickets.csat_", FEAT_UNIT_RATING, FEAT_WORSE_LOWER, 0, "satisfaction"},
@@ -203,6 +214,52 @@ static int add_col(layout *L, const char *phrase, const char *name_fmt, ...)
     return (int)i;
 }
 
+/* Family long_windows: the half and the whole year before t. */
+static void layout_long(layout *L)
+{
+    static const int days[2] = {180, 365};
+    feat_cols *c = &L->s->c;
+    char phrase[128];
+    for (int w = 0; w < 2; w++) {
+        snprintf(phrase, sizeof phrase, "product events in the last %d days",
+                 days[w]);
+        c->ev_total_long[w] =
+            add_col(L, phrase, "usage.events_total_%dd", days[w]);
+    }
+    for (int w = 0; w < 2; w++) {
+        snprintf(phrase, sizeof phrase, "active days in the last %d days",
+                 days[w]);
+        c->act_days_long[w] =
+            add_col(L, phrase, "usage.active_days_%dd", days[w]);
+    }
+}
+
+/* Families type_trends and recency for event type t. */
+static void layout_type(layout *L, int t)
+{
+    feat_spec *s = L->s;
+    feat_cols *c = &s->c;
+    char human[256], phrase[512];
+    feat_humanise(s->types[t], human, sizeof human);
+    if (s->families & FEAT_FAM_TYPE_TRENDS) {
+        snprintf(phrase, sizeof phrase,
+                 "\"%s\" events in the 30 days before that", human);
+        c->ev_type_prev30[t] =
+            add_col(L, phrase, "usage.events_%s_prev30d", s->types[t]);
+        snprintf(phrase, sizeof phrase,
+                 "\"%s\" events in the last 30 days compared with the 30 "
+                 "days before",
+                 human);
+        c->ev_type_ratio[t] =
+            add_col(L, phrase, "usage.ratio_%s_30d_prev30d", s->types[t]);
+    }
+    if (s->families & FEAT_FAM_RECENCY) {
+        snprintf(phrase, sizeof phrase, "last \"%s\" event", human);
+        c->type_since[t] =
+            add_col(L, phrase, "usage.days_since_%s", s->types[t]);
+    }
+}
+
 vg_code feat_spec_layout(feat_spec *s, vg_error *err)
 {
     layout L = {s, 0, 0};
@@ -210,10 +267,24 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     char phrase[512];
     s->ncols = 0;
     free(c->ev_type);
-    c->ev_type = calloc((size_t)(s->ntypes ? s->ntypes : 1) * FEAT_NWIN,
-                        sizeof *c->ev_type);
-    if (!c->ev_type)
+    free(c->ev_type_prev30);
+    free(c->ev_type_ratio);
+    free(c->type_since);
+    size_t nt = (size_t)(s->ntypes ? s->ntypes : 1);
+    c->ev_type = calloc(nt * FEAT_NWIN, sizeof *c->ev_type);
+    c->ev_type_prev30 = malloc(nt * sizeof *c->ev_type_prev30);
+    c->ev_type_ratio = malloc(nt * sizeof *c->ev_type_ratio);
+    c->type_since = malloc(nt * sizeof *c->type_since);
+    if (!c->ev_type || !c->ev_type_prev30 || !c->ev_type_ratio ||
+        !c->type_since)
         return vg_fail(err, VG_ENOMEM, "out of memory");
+    for (size_t t = 0; t < nt; t++)
+        c->ev_type_prev30[t] = c->ev_type_ratio[t] = c->type_since[t] = -1;
+    c->ev_total_long[0] = c->ev_total_long[1] = -1;
+    c->act_days_long[0] = c->act_days_long[1] = -1;
+    c->users_prev30 = c->users_ratio = -1;
+    c->t_count_prev30 = c->t_csat_mean30 = c->t_csat_change = -1;
+    c->anniv_year = c->anniv_month = -1;
 
     for (int w = 0; w < FEAT_NWIN; w++) {
         snprintf(phrase, sizeof phrase, "product events in the last %d days",
@@ -245,6 +316,16 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         "usage.ratio_30d_prev30d");
     c->days_since_activity =
         add_col(&L, "last product activity", "usage.days_since_last_activity");
+    if (s->families & FEAT_FAM_LONG)
+        layout_long(&L);
+    if (s->families & FEAT_FAM_USERS) {
+        c->users_prev30 = add_col(&L, "active users in the 30 days before that",
+                                  "usage.users_prev30d");
+        c->users_ratio = add_col(&L,
+                                 "active users in the last 30 days compared "
+                                 "with the 30 days before",
+                                 "usage.ratio_users_30d_prev30d");
+    }
     for (int t = 0; t < s->ntypes; t++)
         for (int w = 0; w < FEAT_NWIN; w++) {
             char human[256];
@@ -255,9 +336,17 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
                 add_col(&L, phrase, "usage.events_%s_%dd", s->types[t],
                         feat_windows[w]);
         }
+    for (int t = 0; t < s->ntypes; t++)
+        layout_type(&L, t);
     c->tenure = add_col(&L, "time as a customer", "account.tenure_days");
     c->mrr = add_col(&L, "monthly recurring revenue", "account.mrr");
     c->seats = add_col(&L, "paid seats", "account.seats");
+    if (s->families & FEAT_FAM_TENURE) {
+        c->anniv_year = add_col(&L, "next yearly anniversary of the signup",
+                                "account.days_to_anniversary");
+        c->anniv_month = add_col(&L, "next monthly anniversary of the signup",
+                                 "account.days_to_monthly_anniversary");
+    }
     c->t_count30 =
         add_col(&L, "support tickets in the last 30 days", "tickets.count_30d");
     c->t_count90 =
@@ -287,6 +376,17 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         add_col(&L, "rated tickets (90 days)", "tickets.csat_count_90d");
     c->t_days_since =
         add_col(&L, "last support ticket", "tickets.days_since_last_ticket");
+    if (s->families & FEAT_FAM_TICKET_TRENDS) {
+        c->t_count_prev30 = add_col(&L, "support tickets in the 30 days before",
+                                    "tickets.count_prev30d");
+        c->t_csat_mean30 = add_col(&L, "average satisfaction rating (30 days)",
+                                   "tickets.csat_mean_30d");
+        c->t_csat_change =
+            add_col(&L,
+                    "change in average satisfaction: last 30 days against the "
+                    "60 before",
+                    "tickets.csat_change_30d");
+    }
     c->t_topic0 = -1;
     for (int t = 0; t < s->ntopics; t++) {
         snprintf(phrase, sizeof phrase,
@@ -343,6 +443,13 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     s->info[c->ev_total[1]].prev = c->ev_total_prev30;
     s->info[c->act_days[1]].prev = c->act_days_prev30;
     s->info[c->days_since_activity].cap = FEAT_DAYS_SINCE_CAP;
+    s->info[c->users30].prev = c->users_prev30;
+    s->info[c->t_count30].prev = c->t_count_prev30;
+    for (int t = 0; t < s->ntypes; t++) {
+        s->info[c->ev_type[t * FEAT_NWIN + 1]].prev = c->ev_type_prev30[t];
+        if (c->type_since[t] >= 0)
+            s->info[c->type_since[t]].cap = FEAT_DAYS_SINCE_CAP;
+    }
     return VG_OK;
 }
 
@@ -514,6 +621,15 @@ static vg_code discover_topics(db_conn *db, const vg_config *cfg,
     return rc;
 }
 
+/* The family bit of a name, 0 when unknown. */
+static unsigned family_bit(const char *name)
+{
+    for (int i = 0; i < FEAT_NFAM; i++)
+        if (strcmp(name, feat_family_names[i]) == 0)
+            return 1u << i;
+    return 0;
+}
+
 vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
                            feat_spec **out, vg_error *err)
 {
@@ -527,6 +643,17 @@ vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
     if (!s || !customers) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
+    }
+    for (int i = 0; i < cfg->feat_families_n; i++) {
+        unsigned bit = family_bit(cfg->feat_families[i]);
+        if (!bit) {
+            rc = vg_fail(err, VG_ECONFIG,
+                         "config key 'features.families': unknown family "
+                         "'%s'",
+                         cfg->feat_families[i]);
+            goto cleanup;
+        }
+        s->families |= bit;
     }
     rc = discover_types(db, cfg, asof, s, err);
     if (rc != VG_OK)
@@ -630,9 +757,13 @@ json_t *feat_spec_to_json(const feat_spec *s)
         json_array_append_new(topics, json_pack("{s:I, s:s}", "id",
                                                 (json_int_t)s->topic_ids[i],
                                                 "label", s->topic_labels[i]));
-    return json_pack("{s:i, s:o, s:o, s:o, s:o}", "version", 1, "event_types",
-                     types, "attributes", attrs, "columns", cols, "topics",
-                     topics);
+    json_t *fams = json_array();
+    for (int i = 0; i < FEAT_NFAM; i++)
+        if (s->families & (1u << i))
+            json_array_append_new(fams, json_string(feat_family_names[i]));
+    return json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "version", 1,
+                     "event_types", types, "attributes", attrs, "columns", cols,
+                     "topics", topics, "families", fams);
 }
 
 vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
@@ -689,6 +820,20 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
         json_t *lvv;
         json_array_foreach(lv, l, lvv) ad->levels[ad->nlevels++] =
             strdup(json_is_string(lvv) ? json_string_value(lvv) : "");
+    }
+    /* Models stored before feature families have none. */
+    json_t *fams = json_object_get(j, "families");
+    json_array_foreach(fams, i, v)
+    {
+        unsigned bit = json_is_string(v) ? family_bit(json_string_value(v)) : 0;
+        if (!bit) {
+            rc = vg_fail(err, VG_EMODEL,
+                         "model uses feature family '%s', which this vigil "
+                         "does not compute: retrain with `vigil train`",
+                         json_is_string(v) ? json_string_value(v) : "?");
+            goto cleanup;
+        }
+        s->families |= bit;
     }
     /* Models stored before topic features have no "topics": none. */
     json_t *topics = json_object_get(j, "topics");

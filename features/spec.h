@@ -25,6 +25,20 @@ typedef struct attr_def {
     int col;       /* first matrix column */
 } attr_def;
 
+/* Optional feature families (config key features.families), one bit each;
+ * a model's spec keeps the set it was trained with. The order is that of
+ * feat_family_names. */
+enum {
+    FEAT_FAM_LONG = 1 << 0,        /* events and active days, 180/365 days */
+    FEAT_FAM_TYPE_TRENDS = 1 << 1, /* per type: 30 days vs the 30 before */
+    FEAT_FAM_RECENCY = 1 << 2,     /* per type: days since the last one */
+    FEAT_FAM_USERS = 1 << 3,       /* active users: 30 days vs the 30 before */
+    FEAT_FAM_TICKET_TRENDS = 1 << 4, /* tickets and ratings, 30 vs before */
+    FEAT_FAM_TENURE = 1 << 5, /* days to the yearly/monthly anniversary */
+    FEAT_NFAM = 6
+};
+extern const char *const feat_family_names[FEAT_NFAM];
+
 /* Matrix column of every computed feature, -1 when not present. */
 typedef struct feat_cols {
     int ev_total[FEAT_NWIN], ev_total_prev30;
@@ -37,9 +51,17 @@ typedef struct feat_cols {
     int t_frt_med, t_res_med, t_reopens, t_escal, t_csat_mean, t_csat_min,
         t_csat_n, t_days_since;
     int t_topic0; /* first of ntopics topic-share columns, -1 if none */
+    /* optional families; -1 (or NULL) when the family is off */
+    int ev_total_long[2], act_days_long[2]; /* 180, 365 days */
+    int *ev_type_prev30, *ev_type_ratio;    /* ntypes each */
+    int *type_since;                        /* ntypes */
+    int users_prev30, users_ratio;
+    int t_count_prev30, t_csat_mean30, t_csat_change;
+    int anniv_year, anniv_month;
 } feat_cols;
 
 struct feat_spec {
+    unsigned families; /* FEAT_FAM_* bits */
     int ntypes;
     char **types;
     int nattrs;

@@ -75,6 +75,19 @@ int main(void)
     CHECK(strstr(err.msg, "'log.level'") != NULL);
     CHECK(load(&c, "{\"source\": {\"schema\": \"\"}}", &err) == VG_ECONFIG);
     CHECK(load(&c, "{\"features\": {\"exclude\": [1]}}", &err) == VG_ECONFIG);
+    /* feature families: only known names, each once */
+    CHECK(load(&c, "{\"features\": {\"families\": [\"users\", \"tenure\"]}}",
+               &err) == VG_OK);
+    CHECK_INT_EQ(c.feat_families_n, 2);
+    CHECK_STR_EQ(c.feat_families[1], "tenure");
+    CHECK(load(&c, "{\"features\": {\"families\": []}}", &err) == VG_OK);
+    CHECK_INT_EQ(c.feat_families_n, 0);
+    CHECK(load(&c, "{\"features\": {\"families\": [\"usrs\"]}}", &err) ==
+          VG_ECONFIG);
+    CHECK(strstr(err.msg, "'features.families'") && strstr(err.msg, "usrs") &&
+          strstr(err.msg, "test.json"));
+    CHECK(load(&c, "{\"features\": {\"families\": [\"users\", \"users\"]}}",
+               &err) == VG_ECONFIG);
     /* ranges and cross-key rules */
     CHECK(load(&c, "{\"train\": {\"horizon_days\": 0}}", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "between") != NULL);

@@ -185,6 +185,77 @@ static void ticket_values(void)
                (48 + 24) / 2.0, 1e-3);
 }
 
+/* The optional families on A (active) and E (signed up 2024-05-20). */
+static void family_values(void)
+{
+    /* long_windows: the login 92 days before D is in 180 and 365 days */
+    CHECK_NEAR(val(m, spec, a, "usage.events_total_180d"), 10, 1e-6);
+    CHECK_NEAR(val(m, spec, a, "usage.events_total_365d"), 10, 1e-6);
+    CHECK_NEAR(val(m, spec, a, "usage.active_days_180d"), 6, 1e-6);
+    CHECK_NEAR(val(m, spec, a, "usage.active_days_365d"), 6, 1e-6);
+    /* type_trends: one login 47 days before D; three in the last 30 */
+    CHECK_NEAR(val(m, spec, a, "usage.events_login_prev30d"), 1, 1e-6);
+    CHECK_NEAR(val(m, spec, a, "usage.events_report_run_prev30d"), 0, 1e-6);
+    CHECK_NEAR(val(m, spec, a, "usage.ratio_login_30d_prev30d"),
+               (3.0 + 1) / (1 + 1), 1e-6);
+    CHECK(isnan(val(m, spec, e, "usage.ratio_login_30d_prev30d")));
+    /* recency: a login one second before D, a report run 7 days before */
+    CHECK_NEAR(val(m, spec, a, "usage.days_since_login"), 1.0 / 86400, 1e-4);
+    CHECK_NEAR(val(m, spec, a, "usage.days_since_report_run"), 7, 1e-4);
+    /* E never ran a report: days since signup */
+    CHECK_NEAR(val(m, spec, e, "usage.days_since_report_run"), 12, 1e-4);
+    /* users: u1, u2, u3 in the last 30 days; u1 in the 30 before */
+    CHECK_NEAR(val(m, spec, a, "usage.users_prev30d"), 1, 1e-6);
+    CHECK_NEAR(val(m, spec, a, "usage.ratio_users_30d_prev30d"), 2, 1e-6);
+    /* ticket_trends: t1 rated 2, resolved within 30 days; nothing before */
+    CHECK_NEAR(val(m, spec, a, "tickets.count_prev30d"), 0, 0);
+    CHECK_NEAR(val(m, spec, a, "tickets.csat_mean_30d"), 2, 1e-6);
+    CHECK(isnan(val(m, spec, a, "tickets.csat_change_30d")));
+    CHECK(isnan(val(m, spec, e, "tickets.csat_mean_30d")));
+    /* tenure: 152 days since 2024-01-01 */
+    CHECK_NEAR(val(m, spec, a, "account.days_to_anniversary"), 365.25 - 152,
+               1e-3);
+    CHECK_NEAR(val(m, spec, a, "account.days_to_monthly_anniversary"),
+               30.4375 * 5 - 152, 1e-3);
+}
+
+/* A model keeps the families it was trained with: its stored spec lays out
+ * the same columns whatever the config says now, and a model stored before
+ * families existed (no "families") is the core set. */
+static void a_model_keeps_its_families(void)
+{
+    vg_error err;
+    feat_spec *back = NULL, *core = NULL, *old = NULL;
+    json_t *j = feat_spec_to_json(spec);
+    CHECK(feat_spec_from_json(j, &back, &err) == VG_OK);
+    CHECK(back && feat_spec_ncols(back) == feat_spec_ncols(spec));
+    json_decref(j);
+    vg_config none;
+    cfg_defaults(&none);
+    CHECK(cfg_load_string(&none,
+                          "{\"source\": {\"schema\": \"src\"}, \"features\": "
+                          "{\"families\": []}}",
+                          "test", &err) == VG_OK);
+    CHECK(feat_spec_discover(db, &none, D, &core, &err) == VG_OK);
+    CHECK(core && feat_spec_ncols(core) < feat_spec_ncols(spec));
+    CHECK(core && feat_spec_find(core, "usage.days_since_login") < 0);
+    if (core) {
+        j = feat_spec_to_json(core);
+        json_object_del(j, "families");
+        CHECK(feat_spec_from_json(j, &old, &err) == VG_OK);
+        CHECK(old && feat_spec_ncols(old) == feat_spec_ncols(core));
+        /* an unknown family is a model this vigil cannot compute */
+        json_object_set_new(j, "families", json_pack("[s]", "crystal_ball"));
+        feat_spec *bad = NULL;
+        CHECK(feat_spec_from_json(j, &bad, &err) == VG_EMODEL);
+        CHECK(strstr(err.msg, "crystal_ball") != NULL);
+        json_decref(j);
+    }
+    feat_spec_free(back);
+    feat_spec_free(core);
+    feat_spec_free(old);
+}
+
 static void unknown_values_are_nan(void)
 {
     /* E: no tickets, a short tenure */
@@ -299,8 +370,13 @@ int main(void)
     db = connect_or_die(dsn);
     vg_error err;
     cfg_defaults(&cfg);
-    CHECK(cfg_load_string(&cfg, "{\"source\": {\"schema\": \"src\"}}", "test",
-                          &err) == VG_OK);
+    /* every optional family on, whatever the defaults are */
+    CHECK(cfg_load_string(&cfg,
+                          "{\"source\": {\"schema\": \"src\"}, \"features\": "
+                          "{\"families\": [\"long_windows\", \"type_trends\", "
+                          "\"recency\", \"users\", \"ticket_trends\", "
+                          "\"tenure\"]}}",
+                          "test", &err) == VG_OK);
     date_parse("2024-06-01", &D);
     spec = discover_or_die(db, &cfg, D);
     stats = json_object();
@@ -310,6 +386,8 @@ int main(void)
         CHECK_CASE(streamed_build_equals_whole),
         CHECK_CASE(usage_and_account_values),
         CHECK_CASE(ticket_values),
+        CHECK_CASE(family_values),
+        CHECK_CASE(a_model_keeps_its_families),
         CHECK_CASE(unknown_values_are_nan),
         CHECK_CASE(dirty_rows_counted_by_reason),
         CHECK_CASE(rows_from_as_of_on_change_nothing),

@@ -275,6 +275,17 @@ int main(void)
     dbo = connect_or_die(one);
     dbc = connect_or_die(coord);
     cfg_defaults(&cfg);
+    /* every optional feature family, whatever the defaults: their
+     * aggregates must run on the shards too */
+    vg_error err;
+    if (cfg_load_string(&cfg,
+                        "{\"features\": {\"families\": [\"long_windows\", "
+                        "\"type_trends\", \"recency\", \"users\", "
+                        "\"ticket_trends\", \"tenure\"]}}",
+                        "test", &err) != VG_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
     date_parse("2024-06-01", &D);
     spec = discover_or_die(dbo, &cfg, D);
     st_one = json_object();
