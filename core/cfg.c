@@ -64,8 +64,10 @@ static const cfg_key keys[] = {
     {"topics.window_days", CFG_INT, OFF(topics_window_days), 7, 730, "90",
      "days of tickets before the as-of date that topics are fitted on", NULL,
      0},
-    {"topics.refit_days", CFG_INT, OFF(topics_refit_days), 1, 365, "1",
-     "re-cluster when the latest topic model is this many days old", NULL, 0},
+    {"topics.refit_days", CFG_INT, OFF(topics_refit_days), 1, 365, "7",
+     "re-cluster when the latest topic model is this many days old (new "
+     "tickets are assigned to it in between)",
+     NULL, 0},
     {"topics.k", CFG_INT, OFF(topics_k), 0, 500, "0",
      "fixed number of topics; 0 chooses it in [k_min, k_max]", NULL, 0},
     {"topics.k_min", CFG_INT, OFF(topics_k_min), 2, 500, "8",
@@ -172,7 +174,7 @@ void cfg_defaults(vg_config *c)
     c->tier_at_risk = 0.25;
     c->tier_critical = 0.50;
     c->topics_window_days = 90;
-    c->topics_refit_days = 1;
+    c->topics_refit_days = 7;
     c->topics_k_min = 8;
     c->topics_k_max = 40;
     c->topics_outlier_budget = 0.10;
@@ -199,6 +201,8 @@ void cfg_defaults(vg_config *c)
     c->serve_stop_timeout = 30;
     c->serve_max_retries = 5;
     c->serve_sweep_seconds = 15;
+    c->db_statement_timeout = 1800;
+    c->db_train_statement_timeout = 21600;
 }
 
 static const cfg_key *find_key(const cfg_key *t, size_t n, const char *name)

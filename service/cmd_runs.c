@@ -143,7 +143,7 @@ static const undo_step undo_steps[] = {
      " sample_ticket_ids = l.sample_ticket_ids, updated_on = l.as_of, "
      " label = coalesce(l.label, a.label), key_terms = l.key_terms, "
      " languages = l.languages, topic_ids = l.topic_ids, ticket_ids = "
-     " l.ticket_ids, "
+     " l.ticket_ids, strong_terms = l.strong_terms, "
      " resolved_on = CASE WHEN l.status = 'resolved' THEN a.resolved_on END "
      " FROM (SELECT DISTINCT ON (alert_id) * FROM vigil.trend_alert_days "
      "  WHERE run_id IS DISTINCT FROM $1 ORDER BY alert_id, as_of DESC) l "

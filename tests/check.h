@@ -111,6 +111,16 @@ static inline int check_run(const char *program, const check_case *cases,
     return failed || check_failures || n == 0 ? 1 : 0;
 }
 
+/* Writes `text` to `path` (replacing it); the test ends when it cannot. */
+static inline void check_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+}
+
 /* The whole file at `path`, NUL-terminated (the caller frees); its size in
  * *len when len is not NULL. NULL when it cannot be read. */
 static inline char *check_read_file(const char *path, size_t *len)

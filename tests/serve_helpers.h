@@ -34,12 +34,7 @@ static inline double sv_now(void)
 
 static inline void sv_write(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(text, f) < 0) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-    fclose(f);
+    check_write_file(path, text);
 }
 
 /* Start `vigil --config CONFIG serve` with VIGIL_DSN=dsn, stderr to LOG and

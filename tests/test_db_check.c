@@ -46,15 +46,6 @@ static const char *verdict(json_t *rep)
 static const char *src, *dsn;
 static char cfg_bad[256];
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
-
 /* Nothing mapped yet, no `vigil init` either: errors that say what to
  * create, exit 5. */
 static void nothing_mapped_says_what_to_create(void)
@@ -152,7 +143,7 @@ static void broken_mapping_says_how_to_fix(void)
                 " created_at, first_response_at, resolved_at, status, "
                 " priority, channel, subject, body, reopens, escalated "
                 " FROM crm.tickets;");
-    write_file(cfg_bad, "{\"source\": {\"schema\": \"crm_bad\"}}");
+    check_write_file(cfg_bad, "{\"source\": {\"schema\": \"crm_bad\"}}");
     cli_result *r = check_bad();
     CHECK_INT_EQ(r->status, 5);
     json_t *rep = cli_json(r);
@@ -220,7 +211,7 @@ static void write_serve_config(const char *path, const char *column)
              "{\"type\": \"date_within\", \"column\": \"%s\", "
              "\"days\": 45}, \"task\": {\"title\": \"Renewal\"}}]}}",
              column);
-    write_file(path, text);
+    check_write_file(path, text);
 }
 
 /* serve checks the playbooks' columns at start: a misspelt date_within
@@ -250,12 +241,12 @@ static void reload_rejects_misspelt_column(void)
     CHECK(sv_wait_log(log, "vigil serve started", 60));
     /* the same file, now with the misspelt column */
     char *good = read_text(cfg_good), *bad = read_text(cfg_bad);
-    write_file(cfg_good, bad);
+    check_write_file(cfg_good, bad);
     kill(sv, SIGHUP);
     CHECK(sv_wait_log(log, "configuration rejected", 30));
     CHECK(strstr(sv_log(log), "renewl_date") != NULL);
     CHECK(waitpid(sv, NULL, WNOHANG) == 0); /* still serving */
-    write_file(cfg_good, good);
+    check_write_file(cfg_good, good);
     kill(sv, SIGHUP);
     CHECK(sv_wait_log(log, "configuration reloaded", 30));
     CHECK_INT_EQ(sv_stop(sv, SIGTERM, 30), 0);

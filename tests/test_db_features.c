@@ -66,13 +66,7 @@ static feat_matrix *build(db_conn *db, const vg_config *cfg,
                           int horizon, json_t *stats)
 {
     feat_request req = {dates, n, horizon, 0, -1, 1, 1, NULL};
-    feat_matrix *m = NULL;
-    vg_error err;
-    if (feat_build(db, cfg, spec, &req, NULL, &m, stats, &err) != VG_OK) {
-        fprintf(stderr, "feat_build: %s\n", err.msg);
-        exit(1);
-    }
-    return m;
+    return build_or_die(db, cfg, spec, &req, stats);
 }
 
 static long row_of(const feat_matrix *m, const char *id, int day)

@@ -15,13 +15,7 @@ static char cfg_path[256];
 
 static void write_config(const char *text)
 {
-    FILE *f = fopen(cfg_path, "w");
-    if (!f) {
-        perror(cfg_path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
+    check_write_file(cfg_path, text);
 }
 
 /* `vigil --config cfg outreach --as-of d --json`, parsed (NULL on failure) */

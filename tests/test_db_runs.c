@@ -25,17 +25,6 @@ static long long num(const char *sql)
     return atoll(testdb_value(dsn, sql));
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Run a job with --json; its run_id (0 on failure). */
 static long long run_job(const char *job, long long *created_out)
 {
@@ -75,7 +64,7 @@ static void missing_relations_say_what_to_create(void)
     char cfg2[128], args[512];
     snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-b.json",
              (int)getpid());
-    write_file(cfg2, "{\"source\": {\"schema\": \"crm\"}}");
+    check_write_file(cfg2, "{\"source\": {\"schema\": \"crm\"}}");
     snprintf(args, sizeof args, "--config %s train --as-of 2026-06-01", cfg2);
     cli_result *r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 5);
@@ -101,7 +90,7 @@ static void weekend_gap_passes_the_guard(void)
                 " WHERE extract(isodow FROM d) < 6");
     snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-c.json",
              (int)getpid());
-    write_file(cfg2, "{\"source\": {\"schema\": \"wk\"}}");
+    check_write_file(cfg2, "{\"source\": {\"schema\": \"wk\"}}");
     snprintf(args, sizeof args, "--config %s score --as-of 2026-06-01", cfg2);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 6);
     snprintf(args, sizeof args, "--config %s score --as-of 2026-06-02", cfg2);
@@ -292,11 +281,42 @@ static void what_cannot_be_undone_says_why(void)
     CHECK(strstr(r->err, "rolled its work back") != NULL);
 }
 
+/* topics is judged by the tickets it reads: tickets that stopped on
+ * Friday 2026-05-29 refuse it on Wednesday although usage events go on
+ * (score, judged by both, passes the guard and stops later for want of a
+ * model: exit 6). Last: its refusal is a failed run in the ledger. */
+static void topics_judged_by_its_tickets(void)
+{
+    char cfg3[128], args[512];
+    testdb_source_tables(dsn, "tk", NULL);
+    testdb_exec(dsn,
+                "INSERT INTO tk.customers VALUES ('W1', 'w', '2026-01-01', "
+                " NULL, 'team', 10, 1, 'en');"
+                "INSERT INTO tk.usage_events SELECT 'W1', d + interval "
+                " '10 hours', 'login', 'u', NULL FROM generate_series("
+                " '2026-03-02'::timestamptz, '2026-06-02', '1 day') d;"
+                "INSERT INTO tk.tickets (ticket_id, customer_id, created_at, "
+                " subject, body) SELECT 'T' || extract(doy FROM d), 'W1', d + "
+                " interval '9 hours', 'login', 'cannot log in' FROM "
+                " generate_series('2026-03-02'::timestamptz, '2026-05-29', "
+                " '1 day') d WHERE extract(isodow FROM d) < 6");
+    snprintf(cfg3, sizeof cfg3, "/tmp/vigil-test-runs-%d-d.json",
+             (int)getpid());
+    check_write_file(cfg3, "{\"source\": {\"schema\": \"tk\"}}");
+    snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-03", cfg3);
+    cli_result *r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 5);
+    CHECK(strstr(r->err, "(tickets in schema tk) is from 2026-05-29") != NULL);
+    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-03", cfg3);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 6);
+    remove(cfg3);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vigil_test_runs");
     snprintf(cfg, sizeof cfg, "/tmp/vigil-test-runs-%d.json", (int)getpid());
-    write_file(cfg, "{\"train\": {\"search\": false}}");
+    check_write_file(cfg, "{\"train\": {\"search\": false}}");
 
     /* Data up to 2026-05-31 (the day before --end). */
     CHECK_INT_EQ(
@@ -317,6 +337,7 @@ int main(void)
         CHECK_CASE(undo_train_restores_the_champion),
         CHECK_CASE(undo_topics_run),
         CHECK_CASE(what_cannot_be_undone_says_why),
+        CHECK_CASE(topics_judged_by_its_tickets),
     };
     int rc = check_run("db_runs", cases, sizeof cases / sizeof cases[0]);
     remove(cfg);

@@ -42,6 +42,15 @@ static const char *in_tx_sql =
 static char dsn[1024], cfg[128], log_path[128], when[32];
 static time_t t0;
 
+/* SQL: the attempts of the run scheduled `when`, "1:failed,2:ok". */
+static void attempts_sql(char *sql, size_t n)
+{
+    snprintf(sql, n,
+             "SELECT string_agg(attempt || ':' || status, ',' ORDER BY "
+             "attempt) FROM vigil.job_runs WHERE scheduled_for = '%s'",
+             when);
+}
+
 /* kill -9 while the job's transaction is open. */
 static void kill_9_leaves_nothing_half_written(void)
 {
@@ -71,10 +80,7 @@ static void restart_redoes_the_abandoned_run_once(void)
 {
     char sql[512];
     pid_t pid = sv_start(dsn, cfg, log_path, NULL);
-    snprintf(sql, sizeof sql,
-             "SELECT string_agg(attempt || ':' || status, ',' ORDER BY "
-             "attempt) FROM vigil.job_runs WHERE scheduled_for = '%s'",
-             when);
+    attempts_sql(sql, sizeof sql);
     CHECK(sv_wait_sql(dsn, sql, "1:failed,2:ok", 40));
     snprintf(sql, sizeof sql,
              "SELECT error FROM vigil.job_runs WHERE scheduled_for = '%s' AND "
@@ -112,10 +118,7 @@ static void next_start_catches_up_the_canceled_run(void)
     /* The next start catches the canceled run up. */
     char sql[512];
     pid_t pid = sv_start(dsn, cfg, log_path, NULL);
-    snprintf(sql, sizeof sql,
-             "SELECT string_agg(attempt || ':' || status, ',' ORDER BY "
-             "attempt) FROM vigil.job_runs WHERE scheduled_for = '%s'",
-             when);
+    attempts_sql(sql, sizeof sql);
     CHECK(sv_wait_sql(dsn, sql, "1:canceled,2:ok", 40));
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.models"), "2");
     CHECK_INT_EQ(sv_stop(pid, SIGTERM, 30), 0);

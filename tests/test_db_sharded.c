@@ -123,13 +123,7 @@ static feat_matrix *build(db_conn *db, const vg_config *cfg,
                           json_t *stats)
 {
     feat_request req = {&day, 1, 0, 0, -1, 1, 1, explain};
-    feat_matrix *m = NULL;
-    vg_error err;
-    if (feat_build(db, cfg, spec, &req, NULL, &m, stats, &err) != VG_OK) {
-        fprintf(stderr, "feat_build: %s\n", err.msg);
-        exit(1);
-    }
-    return m;
+    return build_or_die(db, cfg, spec, &req, stats);
 }
 
 static int count_lines(const char *plan, const char *needle)
