@@ -7,12 +7,13 @@
 #   VIGIL_FUZZ_RUNS=10000000 scripts/fuzz.sh 7200 text
 #                                   stop a target after that many executions
 #
-# The test suite's CTest `fuzz_smoke` runs `scripts/fuzz.sh 4` (clang comes
-# with scripts/install-deps.sh; without it the test fails, it never skips);
-# long runs: VIGIL_FUZZ_RUNS=10000000 nice -n 10 scripts/fuzz.sh 3600 TARGET. Corpora live in
-# build/fuzz/corpus/TARGET (kept between runs); a crash leaves its input in
-# build/fuzz/ and fails the script. Prints one line per target: executions,
-# coverage, and the outcome.
+# The test suite's CTest `fuzz_smoke` runs 20,000 executions of each target
+# (VIGIL_FUZZ_RUNS=20000 scripts/fuzz.sh 60); clang comes with
+# scripts/install-deps.sh, and without it the test fails, it never skips.
+# Long runs: VIGIL_FUZZ_RUNS=10000000 nice -n 10 scripts/fuzz.sh 3600 TARGET.
+# Corpora live in build/fuzz/corpus/TARGET (kept between runs); a crash
+# leaves its input in build/fuzz/ and fails the script. Prints one line per
+# target: executions, executions per second, coverage, and the outcome.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
