@@ -25,14 +25,14 @@ BIN=$OUT/topics_demo_eval
 cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -pthread -I"$ROOT" \
     "$ROOT/bench/topics_demo_eval.c" "$ROOT/topics/text.c" \
     "$ROOT/topics/tfidf.c" "$ROOT/topics/cluster.c" "$ROOT/bench/quality.c" "$ROOT/core/util.c" \
-    "$ROOT/core/err.c" -lstemmer -lm -o "$BIN"
+    "$ROOT/core/err.c" -ljansson -lstemmer -lm -o "$BIN"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 if [ -n "${VIGIL_CFPB_CSV:-}" ]; then
     echo "== CFPB complaint sample =="
     cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -pthread \
         -I"$ROOT" "$ROOT/bench/topics_eval.c" "$ROOT/topics/text.c" \
         "$ROOT/topics/tfidf.c" "$ROOT/topics/cluster.c" "$ROOT/bench/quality.c" "$ROOT/core/util.c" \
-        "$ROOT/core/err.c" -lstemmer -lm -o "$OUT/topics_eval"
+        "$ROOT/core/err.c" -ljansson -lstemmer -lm -o "$OUT/topics_eval"
     "$OUT/topics_eval" | grep -v '^  *topic '
     if [ "${SKLEARN:-1}" != 0 ]; then
         /usr/bin/python3 "$ROOT/bench/topics_sklearn.py"

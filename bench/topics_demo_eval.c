@@ -120,21 +120,10 @@ int main(int argc, char **argv)
     if (threads < 1)
         threads = 1;
     double t0 = now();
-    FILE *fp = fopen(argv[1], "rb");
-    if (!fp) {
-        perror(argv[1]);
+    size_t sz = 0;
+    char *buf = csv_read_file(argv[1], &sz);
+    if (!buf)
         return 1;
-    }
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)sz + 1);
-    if (fread(buf, 1, (size_t)sz, fp) != (size_t)sz) {
-        fclose(fp);
-        return 1;
-    }
-    fclose(fp);
-    buf[sz] = '\0';
     size_t cap = 1024, n = 0, pos = 0;
     topic_doc *docs = malloc(cap * sizeof *docs);
     char **ids = malloc(cap * sizeof *ids);
@@ -142,7 +131,7 @@ int main(int argc, char **argv)
     strmap *tm = strmap_new(64);
     char *f[8];
     int nf;
-    while ((nf = csv_record(buf, (size_t)sz, &pos, f, 8)) > 0) {
+    while ((nf = csv_record(buf, sz, &pos, f, 8)) > 0) {
         if (nf < 5 || fnv1a(f[0]) % 1000 >= (uint64_t)permille)
             continue;
         if (n == cap) {

@@ -17,7 +17,6 @@
 #include "bench/quality.h"
 #include "bench/csv.h"
 
-
 static double now(void)
 {
     struct timespec ts;
@@ -117,28 +116,17 @@ int main(int argc, char **argv)
                         "VIGIL_CFPB_CSV): the CFPB complaint sample\n");
         return 2;
     }
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        perror(path);
+    size_t sz = 0;
+    char *buf = csv_read_file(path, &sz);
+    if (!buf)
         return 1;
-    }
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)sz + 1);
-    if (fread(buf, 1, (size_t)sz, fp) != (size_t)sz) {
-        fclose(fp);
-        return 1;
-    }
-    fclose(fp);
-    buf[sz] = '\0';
     size_t pos = 0;
     for (int skip = 0; skip < 2; skip++) {
-        char *nl = memchr(buf + pos, '\n', (size_t)sz - pos);
-        pos = nl ? (size_t)(nl - buf) + 1 : (size_t)sz;
+        char *nl = memchr(buf + pos, '\n', sz - pos);
+        pos = nl ? (size_t)(nl - buf) + 1 : sz;
     }
     char *f[32];
-    csv_record(buf, (size_t)sz, &pos, f, 32); /* header */
+    csv_record(buf, sz, &pos, f, 32); /* header */
     data d = {0};
     size_t cap = 8192;
     d.text = malloc(cap * sizeof *d.text);
@@ -147,7 +135,7 @@ int main(int argc, char **argv)
     d.issue = malloc(cap * sizeof *d.issue);
     strmap *pm = strmap_new(64), *im = strmap_new(256);
     int nf;
-    while ((nf = csv_record(buf, (size_t)sz, &pos, f, 32)) > 0) {
+    while ((nf = csv_record(buf, sz, &pos, f, 32)) > 0) {
         if (nf < 18 || !f[5][0] || d.n == cap)
             continue;
         d.text[d.n] = f[5];

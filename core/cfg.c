@@ -64,8 +64,10 @@ static const cfg_key keys[] = {
     {"topics.window_days", CFG_INT, OFF(topics_window_days), 7, 730, "90",
      "days of tickets before the as-of date that topics are fitted on", NULL,
      0},
-    {"topics.refit_days", CFG_INT, OFF(topics_refit_days), 1, 365, "1",
-     "re-cluster when the latest topic model is this many days old", NULL, 0},
+    {"topics.refit_days", CFG_INT, OFF(topics_refit_days), 1, 365, "7",
+     "re-cluster when the latest topic model is this many days old (new "
+     "tickets are assigned to it in between)",
+     NULL, 0},
     {"topics.k", CFG_INT, OFF(topics_k), 0, 500, "0",
      "fixed number of topics; 0 chooses it in [k_min, k_max]", NULL, 0},
     {"topics.k_min", CFG_INT, OFF(topics_k_min), 2, 500, "8",
@@ -100,9 +102,10 @@ static const cfg_key keys[] = {
     {"trend.new_days", CFG_INT, OFF(trend_new_days), 1, 90, "14",
      "a topic first seen this recently with no history alerts as 'new'", NULL,
      0},
-    {"trend.min_customers", CFG_INT, OFF(trend_min_customers), 1, 100000,
-     "5", "fewest distinct customers behind a new-issue alert (bursting "
-     "words)", NULL, 0},
+    {"trend.min_customers", CFG_INT, OFF(trend_min_customers), 1, 100000, "5",
+     "fewest distinct customers behind a new-issue alert (bursting "
+     "words)",
+     NULL, 0},
     {"topics.backfill_days", CFG_INT, OFF(topics_backfill_days), 0, 365, "60",
      "days of alert history the first topics run builds (0: none)", NULL, 0},
     {"schedule.timezone", CFG_STRING, OFF(sched_timezone), 0, 0, "\"UTC\"",
@@ -171,7 +174,7 @@ void cfg_defaults(vg_config *c)
     c->tier_at_risk = 0.25;
     c->tier_critical = 0.50;
     c->topics_window_days = 90;
-    c->topics_refit_days = 1;
+    c->topics_refit_days = 7;
     c->topics_k_min = 8;
     c->topics_k_max = 40;
     c->topics_outlier_budget = 0.10;
@@ -198,6 +201,8 @@ void cfg_defaults(vg_config *c)
     c->serve_stop_timeout = 30;
     c->serve_max_retries = 5;
     c->serve_sweep_seconds = 15;
+    c->db_statement_timeout = 1800;
+    c->db_train_statement_timeout = 21600;
 }
 
 static const cfg_key *find_key(const cfg_key *t, size_t n, const char *name)
@@ -219,30 +224,45 @@ static int is_section(const cfg_key *t, size_t n, const char *prefix)
 }
 
 /* Edit distance (insertions, deletions, substitutions, adjacent swaps),
- * capped: anything above `cap` is reported as cap + 1. */
+ * capped: anything above `cap` is reported as cap + 1. The loader asks this
+ * for every key of the table on every unknown key, so only the band of cells
+ * within `cap` of the diagonal is filled (the others already exceed cap), and
+ * the search stops at the first row that is all above cap. */
 static size_t edit_distance(const char *a, const char *b, size_t cap)
 {
     size_t na = strlen(a), nb = strlen(b);
     if (na > 64 || nb > 64 || (na > nb ? na - nb : nb - na) > cap)
         return cap + 1;
+    const size_t inf = cap + 1;
     size_t d[65][65];
-    for (size_t i = 0; i <= na; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= nb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= na; i++)
-        for (size_t j = 1; j <= nb; j++) {
-            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-                a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
+#define ED_AT(i, j) ((i) > (j) + cap || (j) > (i) + cap ? inf : d[i][j])
+    for (size_t i = 0; i <= na; i++) {
+        size_t lo = i > cap ? i - cap : 0;
+        size_t hi = i + cap < nb ? i + cap : nb;
+        size_t row_min = inf;
+        for (size_t j = lo; j <= hi; j++) {
+            size_t best;
+            if (i == 0 || j == 0) {
+                best = i + j;
+            } else {
+                best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+                if (ED_AT(i - 1, j) + 1 < best)
+                    best = ED_AT(i - 1, j) + 1;
+                if (ED_AT(i, j - 1) + 1 < best)
+                    best = ED_AT(i, j - 1) + 1;
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                    best = d[i - 2][j - 2] + 1;
+            }
+            d[i][j] = best < inf ? best : inf;
+            if (d[i][j] < row_min)
+                row_min = d[i][j];
         }
-    return d[na][nb] > cap ? cap + 1 : d[na][nb];
+        if (row_min > cap)
+            return inf;
+    }
+#undef ED_AT
+    return d[na][nb];
 }
 
 const char *cfg_closest(const char *word, const char *const *candidates,

@@ -330,6 +330,8 @@ void db_rollback(db_conn *db)
 {
     if (PQtransactionStatus(db->pg) == PQTRANS_IDLE)
         return; /* nothing to undo (PostgreSQL would warn) */
+    /* The result is deliberately ignored: a ROLLBACK fails only when the
+     * connection is gone, and then the server has ended the transaction. */
     PGresult *r = PQexec(db->pg, "ROLLBACK");
     PQclear(r);
 }

@@ -17,11 +17,12 @@ vg_code fresh_latest_day(db_conn *db, const char *schema, int until, int *day,
                          vg_error *err);
 
 /* Refuse a job for as_of: VG_EUSAGE for a date after today; VG_EDATA when
- * as_of is further after the newest source data than the source's longest
- * quiet spell in the 90 days before (at least one day: data up to D-1 is
- * what a run for D reads), naming the latest data date and what to do. No
- * verdict on data with fewer than 7 days of rows in that span (too sparse
- * to tell a gap from normal) or none at all. `job` names the command. */
+ * as_of is further after the newest source data up to as_of (later rows
+ * are not read) than the source's longest quiet spell in the 90 days before (at
+ * least one day: data up to D-1 is what a run for D reads), naming the latest
+ * data date and what to do. No verdict on data with fewer than 7 days of rows
+ * in that span (too sparse to tell a gap from normal) or none at all. `job`
+ * names the command; `topics` is judged by tickets alone, the rows it reads. */
 vg_code fresh_check(db_conn *db, const char *schema, const char *job, int as_of,
                     int today, vg_error *err);
 

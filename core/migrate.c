@@ -87,10 +87,14 @@ vg_code migrate_run(db_conn *db, int *from, int *to, vg_error *err)
     }
     if (to) {
         int now = have;
+        /* only to report the version reached: on failure `now` keeps the
+         * version read at the start, and the error is rc's */
         if (rc == VG_OK)
             migrate_version(db, &now, NULL);
         *to = now;
     }
+    /* Ignored on purpose: an unlock fails only with the connection, and a
+     * session's advisory locks end with it. */
     PGresult *r =
         PQexec(db_pg(db), "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
     PQclear(r);

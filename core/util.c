@@ -378,3 +378,20 @@ size_t utf8_cut_invalid(char *s)
     s[i] = '\0';
     return i;
 }
+
+void join_json_strings(const json_t *arr, const char *sep, char *buf, size_t n)
+{
+    size_t i, k = 0;
+    json_t *e;
+    buf[0] = '\0';
+    json_array_foreach(arr, i, e)
+    {
+        const char *v = json_string_value(e);
+        int w = snprintf(buf + k, n - k, "%s%s", i ? sep : "", v ? v : "");
+        if (w < 0 || (size_t)w >= n - k) {
+            buf[k] = '\0'; /* the element that did not fit is left out */
+            break;
+        }
+        k += (size_t)w;
+    }
+}

@@ -1,9 +1,10 @@
 /* util.h — small shared helpers: a string→index hash map, the growable
- * string buffer, a UTF-8 decoder, deterministic hashing. Nothing here knows
- * about vigil's data. */
+ * string buffer, a UTF-8 decoder, joining a JSON array's strings,
+ * deterministic hashing. Nothing here knows about vigil's data. */
 #ifndef VG_UTIL_H
 #define VG_UTIL_H
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,12 @@ size_t utf8_encode(uint32_t c, char *o);
  * left by cutting text to a fixed buffer mid-character), so JSON encoders,
  * which refuse invalid UTF-8, accept it. Returns the new length. */
 size_t utf8_cut_invalid(char *s);
+
+/* The strings of JSON array `arr` joined by `sep` into buf[0..n) (n >= 1),
+ * for a line of text; "" for an empty or missing array, non-strings as "".
+ * Cut at the last element that fits whole: a list is never shown half a
+ * word. */
+void join_json_strings(const json_t *arr, const char *sep, char *buf, size_t n);
 
 /* Open-addressing map from strings (copied in) to dense indices 0..n-1. */
 typedef struct strmap strmap;

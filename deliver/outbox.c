@@ -149,8 +149,11 @@ static vg_code send_webhook(const deliver_config *dc, const char *key,
                             vg_error *err)
 {
     memset(a, 0, sizeof *a);
+    /* payload_s is a jsonb value's text: only memory can fail to load it */
     json_t *payload = json_loads(payload_s, 0, NULL);
-    char *body = dc->webhook_slack ? slack_body(payload) : strdup(payload_s);
+    char *body = !payload            ? NULL
+                 : dc->webhook_slack ? slack_body(payload)
+                                     : strdup(payload_s);
     char hk[300], he[128];
     snprintf(hk, sizeof hk, "Idempotency-Key: %s", key);
     snprintf(he, sizeof he, "X-Vigil-Event: %s",
@@ -188,6 +191,8 @@ static vg_code send_rt(const deliver_config *dc, long long ref_id,
 {
     json_t *payload = json_loads(payload_s, 0, NULL);
     vg_code rc = VG_OK;
+    if (!payload) /* a jsonb value's text: only memory can fail */
+        return vg_fail(err, VG_ENOMEM, "out of memory");
     if (json_object_get(payload, "action")) {
         char id[32];
         snprintf(id, sizeof id, "%lld",

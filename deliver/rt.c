@@ -82,6 +82,12 @@ vg_code deliver_rt_ensure_ticket(const deliver_config *dc, long long task_id,
         goto cleanup;
     }
     j = json_loads(r.body ? r.body : "", 0, NULL);
+    if (!j) {
+        /* A 200 that is not JSON (a proxy's page) does not say "no ticket":
+         * creating one now could make a second ticket for the task. */
+        failed(a, "RT search", &r);
+        goto cleanup;
+    }
     json_t *items = json_object_get(j, "items");
     if (json_array_size(items) > 0) {
         id_text(json_object_get(json_array_get(items, 0), "id"), a->external_id,

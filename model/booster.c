@@ -1,5 +1,8 @@
 /* booster.c — wraps the XGBoost C API: every return code is checked and
- * XGBGetLastError() becomes a vg_error; every DMatrix is freed on all paths. */
+ * XGBGetLastError() becomes a vg_error; every DMatrix is freed on all paths.
+ * The one exception, deliberate: XGDMatrixFree and XGBoosterFree results are
+ * ignored — they fail only on a NULL handle, never passed here, and a
+ * cleanup path has nothing better to do with a failure. */
 #include "model/booster.h"
 
 #include <math.h>

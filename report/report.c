@@ -667,6 +667,7 @@ static void customer_row(rctx *x, PGresult *r, int i)
     html_text_max(h, is_null(r, i, 6) ? "" : PQgetvalue(r, i, 6), 40);
     html_raw(h, "</td><td>");
     json_error_t je;
+    /* unreadable drivers (NULL) list nothing: the row shows "—" */
     json_t *dr = json_loads(PQgetvalue(r, i, 4), 0, &je);
     int any = reasons_list(h, dr);
     json_decref(dr);
@@ -1188,6 +1189,8 @@ static void mover_row(rctx *x, PGresult *r, int i)
     html_raw(h, " → ");
     html_text(h, PQgetvalue(r, i, 6));
     html_printf(h, "</td><td class=\"num\">%s</td><td>", g);
+    /* NULL (no earlier drivers, or unreadable) compares the drivers with
+     * themselves: none reads as new or gone */
     json_t *before = json_loads(PQgetvalue(r, i, 7), 0, NULL);
     json_t *now = json_loads(PQgetvalue(r, i, 8), 0, NULL);
     json_t *ch = drivers_changes(PQgetvalue(r, i, 2), num(r, i, 3),

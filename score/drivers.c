@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+#include "score/score.h"
+
 /* ---- numbers ---------------------------------------------------------------
  */
 
@@ -417,29 +420,6 @@ static json_t *missing_from(const json_t *a, const json_t *b)
     return out;
 }
 
-static void tier_words(const char *tier, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s", tier ? tier : "unscored");
-    for (char *p = buf; *p; p++)
-        if (*p == '_')
-            *p = ' ';
-}
-
-static void join_texts(const json_t *arr, char *buf, size_t n)
-{
-    size_t i, k = 0;
-    json_t *e;
-    buf[0] = '\0';
-    json_array_foreach(arr, i, e)
-    {
-        int w = snprintf(buf + k, n - k, "%s%s", i ? "; " : "",
-                         json_string_value(e));
-        if (w < 0 || (size_t)w >= n - k)
-            break;
-        k += (size_t)w;
-    }
-}
-
 json_t *drivers_changes(const char *prev_as_of, double prev_risk,
                         const char *prev_tier, const json_t *prev_drivers,
                         double risk, const char *tier, const json_t *drivers)
@@ -449,8 +429,8 @@ json_t *drivers_changes(const char *prev_as_of, double prev_risk,
     json_t *added = missing_from(drivers, prev_drivers);
     json_t *gone = missing_from(prev_drivers, drivers);
     char text[2048], tb[32], ta[32], list[900];
-    tier_words(prev_tier, tb, sizeof tb);
-    tier_words(tier, ta, sizeof ta);
+    score_tier_words(prev_tier, tb, sizeof tb);
+    score_tier_words(tier, ta, sizeof ta);
     long pb = lround(prev_risk * 100), pa = lround(risk * 100);
     const char *since = prev_as_of ? prev_as_of : "the previous score";
     int k = pa == pb ? snprintf(text, sizeof text,
@@ -461,11 +441,11 @@ json_t *drivers_changes(const char *prev_as_of, double prev_risk,
     if (k > 0 && strcmp(tb, ta) != 0)
         k += snprintf(text + k, sizeof text - (size_t)k, " (%s to %s)", tb, ta);
     if (k > 0 && json_array_size(added) > 0 && (size_t)k < sizeof text) {
-        join_texts(added, list, sizeof list);
+        join_json_strings(added, "; ", list, sizeof list);
         k += snprintf(text + k, sizeof text - (size_t)k, "; new: %s", list);
     }
     if (k > 0 && json_array_size(gone) > 0 && (size_t)k < sizeof text) {
-        join_texts(gone, list, sizeof list);
+        join_json_strings(gone, "; ", list, sizeof list);
         snprintf(text + k, sizeof text - (size_t)k, "; no longer: %s", list);
     }
     return json_pack("{s:s?, s:f, s:f, s:s?, s:s?, s:o, s:o, s:s}",

@@ -50,6 +50,14 @@ int score_tier_rank(const char *name)
     return -1;
 }
 
+void score_tier_words(const char *tier, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", tier ? tier : "unscored");
+    for (char *p = buf; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+}
+
 /* The rank of a churn risk by the config's cut-offs. */
 static int tier_rank_of(const vg_config *cfg, double risk)
 {

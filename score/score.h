@@ -52,6 +52,9 @@ int score_health(double risk);
 const char *score_tier_name(int rank);
 /* The rank of a tier name, or -1 when it is not one. */
 int score_tier_rank(const char *name);
+/* A tier as a support lead reads it ("at_risk" → "at risk") into
+ * buf[0..n); NULL, a customer not scored, reads "unscored". */
+void score_tier_words(const char *tier, char *buf, size_t n);
 /* The tier of a churn risk by the config's cut-offs. */
 const char *score_tier(const vg_config *cfg, double risk);
 

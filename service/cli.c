@@ -43,13 +43,22 @@ void cli_release(cli *c)
     c->oc = NULL;
 }
 
-void cli_print_json(json_t *j)
+vg_code cli_print_json(const json_t *j, vg_error *err)
 {
+    /* A NULL result is a json_pack that met a NULL string or ran out of
+     * memory: never printed as if nothing were wrong. */
+    if (!j)
+        return vg_fail(err, VG_EINTERNAL,
+                       "the JSON result could not be built (the work itself "
+                       "is done); please report the command");
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    if (s) {
-        puts(s);
-        free(s);
-    }
+    if (!s)
+        return vg_fail(err, VG_ENOMEM,
+                       "out of memory printing the JSON result (the work "
+                       "itself is done)");
+    puts(s);
+    free(s);
+    return VG_OK;
 }
 
 double cli_now_s(void)
@@ -241,7 +250,7 @@ vg_code cli_job_command(cli *c, const char *job, int as_of, cli_job_body body,
         rc = cli_run_job(c, db, job, as_of, body, arg, &summary, err);
     if (rc == VG_OK) {
         if (json)
-            cli_print_json(summary);
+            rc = cli_print_json(summary, err);
         else
             print(db, summary);
     }

@@ -50,8 +50,11 @@ vg_code cli_load_config(cli *c, vg_error *err);
 /* Free what cli_load_config allocated. Safe to call twice. */
 void cli_release(cli *c);
 
-/* Prints j compactly with sorted keys and a newline on stdout. */
-void cli_print_json(json_t *j);
+/* Prints j compactly with sorted keys and a newline on stdout: the one JSON
+ * object of --json. A NULL j (a json_pack that failed: VG_EINTERNAL) or a
+ * failed dump (VG_ENOMEM) prints nothing and fails, so the exit status
+ * says it. */
+vg_code cli_print_json(const json_t *j, vg_error *err);
 double cli_now_s(void);
 /* Peak resident memory of this process so far, for summaries and benchmarks. */
 double cli_peak_rss_mb(void);

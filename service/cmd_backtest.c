@@ -250,7 +250,7 @@ static int run_backtest(cli *c, int argc, char **argv, vg_error *err)
         json_t *out = json_pack("{s:O, s:o}", "dates", dates, "summary",
                                 summary_json(dates));
         if (b.json)
-            cli_print_json(out);
+            rc = cli_print_json(out, err);
         else
             print_human(out);
         json_decref(out);

@@ -137,12 +137,14 @@ static int run_check(cli *c, int argc, char **argv, vg_error *err)
     char verdict[512];
     verdict_line(rep, verdict, sizeof verdict);
     if (json) {
-        cli_print_json(rep);
+        rc = cli_print_json(rep, err);
     } else {
         print_report(rep);
         printf("verdict: %s\n", verdict);
     }
     json_decref(rep);
+    if (rc != VG_OK)
+        return rc;
     if (worst == DOCTOR_ERROR)
         return vg_fail(err, VG_EDATA, "%s", verdict);
     if (worst == DOCTOR_WARN)

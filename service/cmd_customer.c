@@ -23,14 +23,6 @@ static double jn(const json_t *o, const char *k)
     return json_number_value(json_object_get(o, k));
 }
 
-static void tier_words(const char *tier, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s", tier);
-    for (char *p = buf; *p; p++)
-        if (*p == '_')
-            *p = ' ';
-}
-
 static void print_profile(const json_t *all)
 {
     const json_t *c = json_object_get(all, "customer");
@@ -57,7 +49,7 @@ static void print_scores(const json_t *scores)
     }
     json_t *now = json_array_get(scores, 0);
     char tw[32];
-    tier_words(js(now, "tier", "?"), tw, sizeof tw);
+    score_tier_words(js(now, "tier", "?"), tw, sizeof tw);
     printf("\nchurn risk %.0f%% (%s, health %lld) on %s\n",
            100 * jn(now, "churn_risk"), tw,
            (long long)json_integer_value(json_object_get(now, "health")),
@@ -77,7 +69,7 @@ static void print_scores(const json_t *scores)
     printf("\nscore history (newest first):\n");
     json_array_foreach(scores, i, s)
     {
-        tier_words(js(s, "tier", "?"), tw, sizeof tw);
+        score_tier_words(js(s, "tier", "?"), tw, sizeof tw);
         const json_t *c = json_object_get(s, "changes");
         printf("  %s  risk %3.0f%%  health %3lld  %-9s %s\n",
                js(s, "as_of", "?"), 100 * jn(s, "churn_risk"),
@@ -205,7 +197,7 @@ static int run_customer(cli *c, int argc, char **argv, vg_error *err)
     if ((rc = gather(db, &c->cfg, id, as_of, n, &all, err)) != VG_OK)
         goto cleanup;
     if (json) {
-        cli_print_json(all);
+        rc = cli_print_json(all, err);
     } else {
         print_profile(all);
         print_scores(json_object_get(all, "scores"));

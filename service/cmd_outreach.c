@@ -372,9 +372,9 @@ static vg_code tasks_print_list(db_conn *db, const tasks_args *a, json_t *res,
         json_t *w = json_pack("{s:O, s:I, s:I, s:b}", "tasks", res, "count",
                               (json_int_t)shown, "total", (json_int_t)total,
                               "more", (long)shown < total);
-        cli_print_json(w);
+        rc = cli_print_json(w, err);
         json_decref(w);
-        return VG_OK;
+        return rc;
     }
     if (a->format && !strcmp(a->format, "csv")) {
         print_tasks_csv(res);
@@ -461,7 +461,7 @@ static int run_tasks(cli *c, int argc, char **argv, vg_error *err)
     if (is_list)
         rc = tasks_print_list(db, &a, res, err);
     else if (a.json)
-        cli_print_json(res);
+        rc = cli_print_json(res, err);
     else if (is_report)
         print_report(res, c->cfg.train_horizon_days);
     else if (is_show)

@@ -105,7 +105,7 @@ static int run_report(cli *c, int argc, char **argv, vg_error *err)
         json_object_set_new(summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));
         if (json)
-            cli_print_json(summary);
+            rc = cli_print_json(summary, err);
         else
             print_report(summary);
     }

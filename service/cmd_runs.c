@@ -66,8 +66,10 @@ static vg_code runs_list(cli *c, const char *job, int limit, int json,
     if (json) {
         json_t *o = json_pack("{s:o, s:I, s:i}", "runs", arr, "total",
                               (json_int_t)total, "shown", n);
-        cli_print_json(o);
+        vg_code prc = cli_print_json(o, err);
         json_decref(o);
+        if (prc != VG_OK)
+            return prc;
     } else {
         json_decref(arr);
         if (n == 0)
@@ -141,7 +143,7 @@ static const undo_step undo_steps[] = {
      " sample_ticket_ids = l.sample_ticket_ids, updated_on = l.as_of, "
      " label = coalesce(l.label, a.label), key_terms = l.key_terms, "
      " languages = l.languages, topic_ids = l.topic_ids, ticket_ids = "
-     " l.ticket_ids, "
+     " l.ticket_ids, strong_terms = l.strong_terms, "
      " resolved_on = CASE WHEN l.status = 'resolved' THEN a.resolved_on END "
      " FROM (SELECT DISTINCT ON (alert_id) * FROM vigil.trend_alert_days "
      "  WHERE run_id IS DISTINCT FROM $1 ORDER BY alert_id, as_of DESC) l "
@@ -323,7 +325,7 @@ static vg_code runs_undo(cli *c, const char *id_s, int json, vg_error *err)
     if (rc == VG_OK) {
         json_object_set_new(done, "run_id", json_integer(id));
         if (json)
-            cli_print_json(done);
+            rc = cli_print_json(done, err);
         else
             print_undo(id, done);
     }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "outreach/specialists.h"
 #include "service/commands.h"
 
@@ -14,19 +15,10 @@ static const char *jstr(const json_t *o, const char *k)
     return v ? v : "";
 }
 
+/* A list column: its items comma-separated, "-" when there are none. */
 static void join_array(const json_t *a, char *buf, size_t n)
 {
-    size_t i, k = 0;
-    json_t *e;
-    buf[0] = '\0';
-    json_array_foreach(a, i, e)
-    {
-        int w = snprintf(buf + k, n - k, "%s%s", i ? "," : "",
-                         json_string_value(e));
-        if (w < 0 || (size_t)w >= n - k)
-            break;
-        k += (size_t)w;
-    }
+    join_json_strings(a, ",", buf, n);
     if (!buf[0])
         snprintf(buf, n, "-");
 }
@@ -134,10 +126,10 @@ static int run_specialists(cli *c, int argc, char **argv, vg_error *err)
     if (json && is_list) {
         json_t *w = json_pack("{s:O, s:I}", "specialists", res, "count",
                               (json_int_t)json_array_size(res));
-        cli_print_json(w);
+        rc = cli_print_json(w, err);
         json_decref(w);
     } else if (json) {
-        cli_print_json(res);
+        rc = cli_print_json(res, err);
     } else if (is_list) {
         size_t i;
         json_t *s;

@@ -50,7 +50,7 @@ static int run_init(cli *c, int argc, char **argv, vg_error *err)
         if (json) {
             json_t *j =
                 json_pack("{s:i, s:i}", "from_version", from, "version", to);
-            cli_print_json(j);
+            rc = cli_print_json(j, err);
             json_decref(j);
         } else if (from == to) {
             printf("schema vigil is up to date (version %d)\n", to);
@@ -155,7 +155,7 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
                 "churned", (json_int_t)st.churned, "dirty_events",
                 (json_int_t)st.dirty_events, "dirty_tickets",
                 (json_int_t)st.dirty_tickets);
-            cli_print_json(j);
+            rc = cli_print_json(j, err);
             json_decref(j);
         } else {
             printf("demo company loaded into schema %s (data up to %s): %ld "
@@ -238,18 +238,17 @@ static vg_code write_features_streamed(cli *c, db_conn *db,
 }
 
 /* `features --explain`: the plan of each aggregation query. */
-static void print_plans(json_t *plans, int json)
+static vg_code print_plans(json_t *plans, int json, vg_error *err)
 {
-    if (json) {
-        cli_print_json(plans);
-        return;
-    }
+    if (json)
+        return cli_print_json(plans, err);
     const char *name;
     json_t *plan;
     json_object_foreach(plans, name, plan)
     {
         printf("---- %s query\n%s", name, json_string_value(plan));
     }
+    return VG_OK;
 }
 
 static int run_features(cli *c, int argc, char **argv, vg_error *err)
@@ -315,7 +314,7 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
             json_object_set_new(stats, "cli_peak_rss_mb",
                                 json_real(cli_peak_rss_mb()));
             if (json)
-                cli_print_json(stats);
+                rc = cli_print_json(stats, err);
             else if (strcmp(out, "-") != 0)
                 printf("%zu customers active on %s, %zu features, written "
                        "to %s\n",
@@ -335,7 +334,7 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
         rc = feat_build(db, &c->cfg, spec, &req, &c->log, &m, stats, err);
         if (explain) {
             if (rc == VG_OK)
-                print_plans(req.explain, json);
+                rc = print_plans(req.explain, json, err);
             json_decref(req.explain);
             json_decref(stats);
             feat_matrix_free(m);
@@ -368,7 +367,7 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
         if (pg_only)
             json_object_set_new(stats, "pg_only", json_true());
         if (json) {
-            cli_print_json(stats);
+            rc = cli_print_json(stats, err);
         } else if (!out || strcmp(out, "-") != 0) {
             printf("%zu customers active on %s, %zu features%s%s\n", m->nrows,
                    d, m->ncols,

@@ -111,6 +111,27 @@ static inline int check_run(const char *program, const check_case *cases,
     return failed || check_failures || n == 0 ? 1 : 0;
 }
 
+/* The whole file at `path`, NUL-terminated (the caller frees); its size in
+ * *len when len is not NULL. NULL when it cannot be read. */
+static inline char *check_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    char *s =
+        n >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)n + 1) : NULL;
+    size_t k = s ? fread(s, 1, (size_t)n, f) : 0;
+    fclose(f);
+    if (s)
+        s[k] = '\0';
+    if (len)
+        *len = k;
+    return s;
+}
+
 /* The DSN of the throwaway test database (scripts/test.sh sets it). A test
  * that needs PostgreSQL fails — never skips — when it is missing. */
 static inline const char *check_test_dsn(void)

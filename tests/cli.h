@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
+
 typedef struct cli_result {
     int status;      /* exit status, -1 if it did not exit normally */
     char out[65536]; /* stdout */
@@ -64,6 +66,22 @@ static inline json_t *cli_json(const cli_result *r)
         json_decref(j);
         return NULL;
     }
+    return j;
+}
+
+/* `vigil args` where args ask for --json and the command must succeed:
+ * checks exit 0 and one JSON object on stdout; returns it (the caller
+ * decrefs), NULL when either check failed. */
+static inline json_t *cli_json_ok(const char *dsn, const char *args)
+{
+    cli_result *r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    if (r->status != 0) {
+        fprintf(stderr, "vigil %s: exit %d: %s", args, r->status, r->err);
+        return NULL;
+    }
+    json_t *j = cli_json(r);
+    CHECK(j != NULL);
     return j;
 }
 

@@ -26,6 +26,33 @@ static inline db_conn *connect_or_die(const char *dsn)
     return db;
 }
 
+/* The spec discovered at `day`, or the test ends with the reason. */
+static inline feat_spec *discover_or_die(db_conn *db, const vg_config *cfg,
+                                         int day)
+{
+    feat_spec *spec = NULL;
+    vg_error err;
+    if (feat_spec_discover(db, cfg, day, &spec, &err) != VG_OK) {
+        fprintf(stderr, "feat_spec_discover: %s\n", err.msg);
+        exit(1);
+    }
+    return spec;
+}
+
+/* feat_build's matrix for `req`, or the test ends with the reason. */
+static inline feat_matrix *build_or_die(db_conn *db, const vg_config *cfg,
+                                        const feat_spec *spec,
+                                        const feat_request *req, json_t *stats)
+{
+    feat_matrix *m = NULL;
+    vg_error err;
+    if (feat_build(db, cfg, spec, req, NULL, &m, stats, &err) != VG_OK) {
+        fprintf(stderr, "feat_build: %s\n", err.msg);
+        exit(1);
+    }
+    return m;
+}
+
 /* The streamed matrix (chunks of `chunk` customers, inside a transaction)
  * is the whole one, row for row, with the same skipped-row counts. */
 static inline int stream_same(db_conn *db, const vg_config *cfg,

@@ -170,6 +170,22 @@ typedef struct sv_http {
     char body[1 << 18];
 } sv_http;
 
+/* A TCP connection to 127.0.0.1:port; -1 when it failed. */
+static inline int sv_dial(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* One HTTP/1.0 request to 127.0.0.1:port; extra is more header lines
  * ("Name: value\r\n"). status 0 when the connection failed. */
 static inline sv_http *sv_request(int port, const char *method,
@@ -179,17 +195,9 @@ static inline sv_http *sv_request(int port, const char *method,
     static sv_http r;
     r.status = 0;
     r.headers[0] = r.body[0] = '\0';
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (fd >= 0)
-            close(fd);
+    int fd = sv_dial(port);
+    if (fd < 0)
         return &r;
-    }
     char req[2048];
     int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: localhost\r\n",
                      method, path);

@@ -47,39 +47,21 @@ static double num(const json_t *o, const char *a, const char *k)
     return json_number_value(json_object_get(json_object_get(o, a), k));
 }
 
-int main(void)
-{
-    const char *dsn = testdb_fresh("vt_backtest");
-    cli_result *r = cli_run(dsn, "--quiet init");
-    CHECK_INT_EQ(r->status, 0);
-    r = cli_run(dsn, "--quiet demo --customers 700 --seed 11 --end " END);
-    CHECK_INT_EQ(r->status, 0);
+/* One demo world scored once with a fresh model: the outside evaluation of
+ * those scores and what the database held before the backtest. */
+static const char *dsn;
+static double auc = NAN, brier = NAN;
+static long rows, churned;
+static char models[32], scores[32];
 
-    r = cli_run(dsn, "--quiet train --as-of " DAY " --json");
+/* The backtest of a day is the evaluation of that day's scores computed
+ * here, realised against the cancellations; baseline and estimate beside. */
+static void backtest_equals_the_outside_evaluation(void)
+{
+    cli_result *r =
+        cli_run(dsn, "--quiet backtest --from " DAY " --to " DAY " --json");
     CHECK_INT_EQ(r->status, 0);
     json_t *j = cli_json(r);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "--quiet score --as-of " DAY " --model %lld",
-             (long long)json_integer_value(json_object_get(j, "model_id")));
-    json_decref(j);
-    r = cli_run(dsn, cmd);
-    CHECK_INT_EQ(r->status, 0);
-    double auc = NAN, brier = NAN;
-    long rows = 0, churned = 0;
-    outside_eval(dsn, &auc, &brier, &rows, &churned);
-    CHECK(rows > 300 && churned > 3);
-
-    char models[32], scores[32];
-    snprintf(models, sizeof models, "%s",
-             testdb_value(dsn, "SELECT count(*) || ':' || "
-                               "max(model_id) FILTER (WHERE is_champion) "
-                               "FROM vigil.models"));
-    snprintf(scores, sizeof scores, "%s",
-             testdb_value(dsn, "SELECT count(*) FROM vigil.scores"));
-
-    r = cli_run(dsn, "--quiet backtest --from " DAY " --to " DAY " --json");
-    CHECK_INT_EQ(r->status, 0);
-    j = cli_json(r);
     json_t *d = json_array_get(json_object_get(j, "dates"), 0);
     CHECK(d != NULL);
     CHECK_STR_EQ(json_string_value(json_object_get(d, "as_of")), DAY);
@@ -98,24 +80,72 @@ int main(void)
     CHECK_INT_EQ(json_integer_value(json_object_get(s, "dates")), 1);
     CHECK(fabs(num(s, "realised", "auc") - auc) < 1e-12);
     json_decref(j);
-    /* nothing written, no champion changed */
+}
+
+/* Nothing written, no champion changed. */
+static void backtest_writes_nothing(void)
+{
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) || ':' || "
                                    "max(model_id) FILTER (WHERE is_champion) "
                                    "FROM vigil.models"),
                  models);
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores"),
                  scores);
+}
 
-    /* the horizon of 2025-05-10 ends after the data: refused, saying which
-     * date would do */
-    r = cli_run(dsn, "--quiet backtest --from 2025-05-10 --to 2025-05-10");
+/* The horizon of 2025-05-10 ends after the data: refused, saying which
+ * date would do. */
+static void horizon_after_the_data_refused(void)
+{
+    cli_result *r =
+        cli_run(dsn, "--quiet backtest --from 2025-05-10 --to 2025-05-10");
     CHECK_INT_EQ(r->status, 2);
     CHECK(strstr(r->err, "2025-05-10 cannot be backtested yet") != NULL);
     CHECK(strstr(r->err, "--to 2025-05-02") != NULL);
-    r = cli_run(dsn, "--quiet backtest --from " DAY);
+}
+
+/* --from without --to is a usage mistake; --help answers. */
+static void usage_mistakes_and_help(void)
+{
+    cli_result *r = cli_run(dsn, "--quiet backtest --from " DAY);
     CHECK_INT_EQ(r->status, 2);
     r = cli_run(dsn, "backtest --help");
     CHECK_INT_EQ(r->status, 0);
     CHECK(strstr(r->out, "--every") != NULL);
-    return check_done("db_backtest");
+}
+
+int main(void)
+{
+    dsn = testdb_fresh("vt_backtest");
+    cli_result *r = cli_run(dsn, "--quiet init");
+    CHECK_INT_EQ(r->status, 0);
+    r = cli_run(dsn, "--quiet demo --customers 700 --seed 11 --end " END);
+    CHECK_INT_EQ(r->status, 0);
+
+    r = cli_run(dsn, "--quiet train --as-of " DAY " --json");
+    CHECK_INT_EQ(r->status, 0);
+    json_t *j = cli_json(r);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "--quiet score --as-of " DAY " --model %lld",
+             (long long)json_integer_value(json_object_get(j, "model_id")));
+    json_decref(j);
+    r = cli_run(dsn, cmd);
+    CHECK_INT_EQ(r->status, 0);
+    outside_eval(dsn, &auc, &brier, &rows, &churned);
+    CHECK(rows > 300 && churned > 3);
+
+    snprintf(models, sizeof models, "%s",
+             testdb_value(dsn, "SELECT count(*) || ':' || "
+                               "max(model_id) FILTER (WHERE is_champion) "
+                               "FROM vigil.models"));
+    snprintf(scores, sizeof scores, "%s",
+             testdb_value(dsn, "SELECT count(*) FROM vigil.scores"));
+
+    static const check_case cases[] = {
+        CHECK_CASE(backtest_equals_the_outside_evaluation),
+        CHECK_CASE(backtest_writes_nothing),
+        CHECK_CASE(horizon_after_the_data_refused),
+        CHECK_CASE(usage_mistakes_and_help),
+    };
+    return check_run("db_backtest", cases, sizeof cases / sizeof cases[0]);
 }

@@ -11,21 +11,14 @@
 #include "serve_helpers.h"
 #include "testdb.h"
 
+/* A file the test cannot do without (exits when it is unreadable). */
 static char *read_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *s = check_read_file(path, NULL);
+    if (!s) {
         perror(path);
         exit(1);
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (!s || fread(s, 1, (size_t)n, f) != (size_t)n)
-        exit(1);
-    s[n] = '\0';
-    fclose(f);
     return s;
 }
 
@@ -50,6 +43,9 @@ static const char *verdict(json_t *rep)
     return json_string_value(json_object_get(rep, "verdict"));
 }
 
+static const char *src, *dsn;
+static char cfg_bad[256];
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -59,20 +55,10 @@ static void write_file(const char *path, const char *text)
     }
 }
 
-int main(void)
+/* Nothing mapped yet, no `vigil init` either: errors that say what to
+ * create, exit 5. */
+static void nothing_mapped_says_what_to_create(void)
 {
-    const char *src = getenv("VIGIL_SRC");
-    if (!src) {
-        fprintf(stderr, "VIGIL_SRC is not set (ctest sets it)\n");
-        return 1;
-    }
-    const char *dsn = testdb_fresh("vigil_test_check");
-    char args[1024], path[512], cfg_bad[256];
-    snprintf(cfg_bad, sizeof cfg_bad, "/tmp/vigil-test-check-%d.json",
-             (int)getpid());
-
-    /* Nothing mapped yet, no `vigil init` either: errors that say what to
-     * create, exit 5. */
     cli_result *r = cli_run(dsn, "check --as-of 2026-06-01");
     CHECK_INT_EQ(r->status, 5);
     CHECK(strstr(r->out, "create a view public.customers with columns "
@@ -80,18 +66,28 @@ int main(void)
                          "timestamptz") != NULL);
     CHECK(strstr(r->out, "verdict: not ready: 3 errors") != NULL);
     CHECK(strstr(r->err, "not ready") != NULL);
+}
 
-    /* The worked example: a product-analytics and a helpdesk schema mapped
-     * with views, checked with the sample config. */
+/* `vigil --config docs/vigil.sample.json check --as-of <day> [--json]` */
+static cli_result *check_sample(const char *day, const char *json)
+{
+    char args[1024];
+    snprintf(args, sizeof args,
+             "--config %s/docs/vigil.sample.json check --as-of %s%s", src, day,
+             json);
+    return cli_run(dsn, args);
+}
+
+/* The worked example: a product-analytics and a helpdesk schema mapped
+ * with views, checked with the sample config. */
+static void worked_example_is_ready(void)
+{
+    char path[512];
     snprintf(path, sizeof path, "%s/docs/mapping-example.sql", src);
     char *sql = read_text(path);
     testdb_exec(dsn, sql);
     free(sql);
-    snprintf(args, sizeof args,
-             "--config %s/docs/vigil.sample.json check --as-of 2026-06-01 "
-             "--json",
-             src);
-    r = cli_run(dsn, args);
+    cli_result *r = check_sample("2026-06-01", " --json");
     CHECK_INT_EQ(r->status, 0);
     json_t *rep = cli_json(r);
     CHECK(rep != NULL);
@@ -115,30 +111,38 @@ int main(void)
         CHECK_INT_EQ(json_integer_value(json_object_get(rep, "errors")), 0);
         json_decref(rep);
     }
-    snprintf(args, sizeof args,
-             "--config %s/docs/vigil.sample.json check --as-of 2026-06-01",
-             src);
-    r = cli_run(dsn, args);
+    r = check_sample("2026-06-01", "");
     CHECK_INT_EQ(r->status, 0);
     CHECK(strstr(r->out, "\nverdict: ready") != NULL);
     CHECK(strstr(r->out, "customers     view, 400 rows") != NULL);
+}
 
-    /* A date well after the data: a warning naming the latest data date,
-     * exit 12. */
-    snprintf(args, sizeof args,
-             "--config %s/docs/vigil.sample.json check --as-of 2026-06-10 "
-             "--json",
-             src);
-    r = cli_run(dsn, args);
+/* A date well after the data: a warning naming the latest data date,
+ * exit 12. */
+static void date_after_data_warns(void)
+{
+    cli_result *r = check_sample("2026-06-10", " --json");
     CHECK_INT_EQ(r->status, 12);
-    rep = cli_json(r);
+    json_t *rep = cli_json(r);
     CHECK(rep && !strcmp(verdict(rep), "ready_with_warnings"));
     CHECK(rep && has_finding(rep, "jobs for 2026-06-10 will be refused",
                              "is from 2026-05-31"));
     json_decref(rep);
+}
 
-    /* A broken mapping: mrr as text, tickets without csat, no usage_events
-     * in the schema (there is one in crm), a required column missing. */
+/* `vigil --config cfg_bad check --as-of 2026-06-01 --json` */
+static cli_result *check_bad(void)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "--config %s check --as-of 2026-06-01 --json",
+             cfg_bad);
+    return cli_run(dsn, args);
+}
+
+/* A broken mapping: mrr as text, tickets without csat, no usage_events
+ * in the schema (there is one in crm), a required column missing. */
+static void broken_mapping_says_how_to_fix(void)
+{
     testdb_exec(dsn,
                 "CREATE SCHEMA crm_bad;"
                 "CREATE VIEW crm_bad.customers AS SELECT customer_id, name, "
@@ -149,11 +153,9 @@ int main(void)
                 " priority, channel, subject, body, reopens, escalated "
                 " FROM crm.tickets;");
     write_file(cfg_bad, "{\"source\": {\"schema\": \"crm_bad\"}}");
-    snprintf(args, sizeof args, "--config %s check --as-of 2026-06-01 --json",
-             cfg_bad);
-    r = cli_run(dsn, args);
+    cli_result *r = check_bad();
     CHECK_INT_EQ(r->status, 5);
-    rep = cli_json(r);
+    json_t *rep = cli_json(r);
     CHECK(rep != NULL);
     if (rep) {
         CHECK_STR_EQ(verdict(rep), "not_ready");
@@ -166,8 +168,11 @@ int main(void)
         CHECK_INT_EQ(json_integer_value(json_object_get(rep, "errors")), 3);
         json_decref(rep);
     }
+}
 
-    /* A thin mapping: no revenue and no cancellations on record. */
+/* A thin mapping: no revenue and no cancellations on record. */
+static void thin_mapping_is_not_ready(void)
+{
     testdb_exec(dsn,
                 "DROP VIEW crm_bad.customers;"
                 "CREATE VIEW crm_bad.customers AS SELECT customer_id, "
@@ -178,9 +183,9 @@ int main(void)
                 " crm.usage_events;"
                 "DROP VIEW crm_bad.tickets;"
                 "CREATE VIEW crm_bad.tickets AS SELECT * FROM crm.tickets");
-    r = cli_run(dsn, args);
+    cli_result *r = check_bad();
     CHECK_INT_EQ(r->status, 5);
-    rep = cli_json(r);
+    json_t *rep = cli_json(r);
     CHECK(rep && has_finding(rep,
                              "no customer has a canceled_at before "
                              "2026-06-01",
@@ -188,44 +193,59 @@ int main(void)
     CHECK(rep &&
           has_finding(rep, "mrr is empty in every row", "task priority"));
     json_decref(rep);
-    /* With cancellations back, the empty mrr alone is a warning: exit 12. */
+}
+
+/* With cancellations back, the empty mrr alone is a warning: exit 12. */
+static void empty_mrr_alone_warns(void)
+{
     testdb_exec(dsn, "CREATE OR REPLACE VIEW crm_bad.customers AS SELECT "
                      " customer_id, name, created_at, canceled_at, plan, "
                      " NULL::numeric AS mrr, seats, language "
                      " FROM crm.customers");
-    r = cli_run(dsn, args);
+    cli_result *r = check_bad();
     CHECK_INT_EQ(r->status, 12);
     CHECK(strstr(r->err, "ready with warnings") != NULL);
+}
 
-    /* serve checks the playbooks' columns at start: a misspelt
-     * date_within column stops it at once, naming the key. */
+/* A serve config on the crm schema with one date_within playbook on
+ * `column`. */
+static void write_serve_config(const char *path, const char *column)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"source\": {\"schema\": \"crm\"}, \"http\": {\"listen\": "
+             "\"127.0.0.1:0\"}, \"schedule\": {\"daily\": null, "
+             "\"topics\": null, \"train\": null}, \"outreach\": "
+             "{\"playbooks\": [{\"name\": \"renewal\", \"trigger\": "
+             "{\"type\": \"date_within\", \"column\": \"%s\", "
+             "\"days\": 45}, \"task\": {\"title\": \"Renewal\"}}]}}",
+             column);
+    write_file(path, text);
+}
+
+/* serve checks the playbooks' columns at start: a misspelt date_within
+ * column stops it at once, naming the key. */
+static void serve_refuses_misspelt_column(void)
+{
+    char args[512];
     CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
-    write_file(cfg_bad,
-               "{\"source\": {\"schema\": \"crm\"}, \"http\": {\"listen\": "
-               "\"127.0.0.1:0\"}, \"schedule\": {\"daily\": null, "
-               "\"topics\": null, \"train\": null}, \"outreach\": "
-               "{\"playbooks\": [{\"name\": \"renewal\", \"trigger\": "
-               "{\"type\": \"date_within\", \"column\": \"renewl_date\", "
-               "\"days\": 45}, \"task\": {\"title\": \"Renewal\"}}]}}");
+    write_serve_config(cfg_bad, "renewl_date");
     snprintf(args, sizeof args, "--config %s serve", cfg_bad);
-    r = cli_run(dsn, args);
+    cli_result *r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 3);
     CHECK(strstr(r->err, "outreach.playbooks[0].trigger.column") != NULL);
     CHECK(strstr(r->err, "renewl_date") != NULL);
+}
 
-    /* ... and on SIGHUP: the misspelt column is rejected, the running
-     * configuration kept. */
+/* ... and on SIGHUP: the misspelt column is rejected, the running
+ * configuration kept; a good file again is taken. */
+static void reload_rejects_misspelt_column(void)
+{
     char log[128], cfg_good[128];
     snprintf(log, sizeof log, "/tmp/vigil-test-check-%d.log", (int)getpid());
     snprintf(cfg_good, sizeof cfg_good, "/tmp/vigil-test-check-%d-ok.json",
              (int)getpid());
-    write_file(cfg_good,
-               "{\"source\": {\"schema\": \"crm\"}, \"http\": {\"listen\": "
-               "\"127.0.0.1:0\"}, \"schedule\": {\"daily\": null, "
-               "\"topics\": null, \"train\": null}, \"outreach\": "
-               "{\"playbooks\": [{\"name\": \"renewal\", \"trigger\": "
-               "{\"type\": \"date_within\", \"column\": \"renewal_date\", "
-               "\"days\": 45}, \"task\": {\"title\": \"Renewal\"}}]}}");
+    write_serve_config(cfg_good, "renewal_date");
     pid_t sv = sv_start(dsn, cfg_good, log, NULL);
     CHECK(sv_wait_log(log, "vigil serve started", 60));
     /* the same file, now with the misspelt column */
@@ -235,7 +255,6 @@ int main(void)
     CHECK(sv_wait_log(log, "configuration rejected", 30));
     CHECK(strstr(sv_log(log), "renewl_date") != NULL);
     CHECK(waitpid(sv, NULL, WNOHANG) == 0); /* still serving */
-    /* and a good file again is taken */
     write_file(cfg_good, good);
     kill(sv, SIGHUP);
     CHECK(sv_wait_log(log, "configuration reloaded", 30));
@@ -244,7 +263,30 @@ int main(void)
     free(bad);
     remove(cfg_good);
     remove(log);
+}
 
+int main(void)
+{
+    src = getenv("VIGIL_SRC");
+    if (!src) {
+        fprintf(stderr, "VIGIL_SRC is not set (ctest sets it)\n");
+        return 1;
+    }
+    dsn = testdb_fresh("vigil_test_check");
+    snprintf(cfg_bad, sizeof cfg_bad, "/tmp/vigil-test-check-%d.json",
+             (int)getpid());
+
+    static const check_case cases[] = {
+        CHECK_CASE(nothing_mapped_says_what_to_create),
+        CHECK_CASE(worked_example_is_ready),
+        CHECK_CASE(date_after_data_warns),
+        CHECK_CASE(broken_mapping_says_how_to_fix),
+        CHECK_CASE(thin_mapping_is_not_ready),
+        CHECK_CASE(empty_mrr_alone_warns),
+        CHECK_CASE(serve_refuses_misspelt_column),
+        CHECK_CASE(reload_rejects_misspelt_column),
+    };
+    int rc = check_run("db_check", cases, sizeof cases / sizeof cases[0]);
     remove(cfg_bad);
-    return check_done("db_check");
+    return rc;
 }

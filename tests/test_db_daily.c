@@ -9,15 +9,12 @@
 
 #define D "2026-10-01"
 
-int main(void)
-{
-    const char *dsn = testdb_fresh("vt_daily");
-    CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
-    CHECK_INT_EQ(
-        cli_run(dsn, "--quiet demo --customers 400 --seed 3 --end " D)->status,
-        0);
+static const char *dsn;
 
-    /* No champion yet: scoring is skipped with the reason, the rest runs. */
+/* No champion yet: scoring is skipped with the reason, the rest runs;
+ * one ledger row for the whole run. */
+static void no_champion_skips_scoring(void)
+{
     cli_result *r = cli_run(dsn, "--quiet daily --as-of " D " --json");
     CHECK_INT_EQ(r->status, 0);
     json_t *j = cli_json(r);
@@ -34,16 +31,19 @@ int main(void)
         CHECK(json_is_string(json_object_get(j, "as_of")));
         json_decref(j);
     }
-    /* One ledger row for the whole run. */
     CHECK_STR_EQ(testdb_value(dsn, "SELECT string_agg(job || ':' || status, "
                                    "',' ORDER BY run_id) FROM vigil.job_runs"),
                  "daily:ok");
+}
 
-    /* With a model, all three steps write their results for D. */
+/* With a model, all three steps write their results for D. */
+static void with_a_model_every_step_writes(void)
+{
     CHECK_INT_EQ(cli_run(dsn, "--quiet train --as-of " D)->status, 0);
-    r = cli_run(dsn, "--quiet daily --as-of " D " --json");
+    cli_result *r = cli_run(dsn, "--quiet daily --as-of " D " --json");
     CHECK_INT_EQ(r->status, 0);
-    j = cli_json(r);
+    json_t *j = cli_json(r);
+    CHECK(j != NULL);
     if (j) {
         CHECK(json_integer_value(json_object_get(json_object_get(j, "score"),
                                                  "scored")) > 100);
@@ -55,19 +55,28 @@ int main(void)
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.topic_models "
                                    "WHERE as_of = '" D "'"),
                  "1");
-    /* Readable output names every step. */
-    r = cli_run(dsn, "--quiet daily --as-of " D);
+}
+
+/* Readable output names every step. */
+static void readable_output_names_every_step(void)
+{
+    cli_result *r = cli_run(dsn, "--quiet daily --as-of " D);
     CHECK_INT_EQ(r->status, 0);
     CHECK(strstr(r->out, "score:") && strstr(r->out, "topics:") &&
           strstr(r->out, "outreach:"));
-    /* A catch-up for an earlier date leaves the newer topics alone... */
+}
+
+/* A catch-up for an earlier date leaves the newer topics alone... */
+static void catch_up_leaves_newer_topics_alone(void)
+{
     char before[64];
     snprintf(before, sizeof before, "%s",
              testdb_value(dsn, "SELECT count(*) || ':' || max(as_of) FROM "
                                "vigil.topic_models"));
-    r = cli_run(dsn, "--quiet daily --as-of 2026-09-30 --json");
+    cli_result *r = cli_run(dsn, "--quiet daily --as-of 2026-09-30 --json");
     CHECK_INT_EQ(r->status, 0);
-    j = cli_json(r);
+    json_t *j = cli_json(r);
+    CHECK(j != NULL);
     if (j) {
         CHECK(json_string_value(json_object_get(json_object_get(j, "topics"),
                                                 "skipped")) != NULL);
@@ -76,11 +85,33 @@ int main(void)
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) || ':' || max(as_of) "
                                    "FROM vigil.topic_models"),
                  before);
-    /* ... and --replay rewrites from that date on. */
-    r = cli_run(dsn, "--quiet daily --as-of 2026-09-30 --replay");
+}
+
+/* ... and --replay rewrites from that date on. */
+static void replay_rewrites_from_that_date(void)
+{
+    cli_result *r = cli_run(dsn, "--quiet daily --as-of 2026-09-30 --replay");
     CHECK_INT_EQ(r->status, 0);
     CHECK_STR_EQ(testdb_value(dsn, "SELECT max(as_of) FROM "
                                    "vigil.topic_models"),
                  "2026-09-30");
-    return check_done("db_daily");
+}
+
+int main(void)
+{
+    dsn = testdb_fresh("vt_daily");
+    CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
+    CHECK_INT_EQ(
+        cli_run(dsn, "--quiet demo --customers 400 --seed 3 --end " D)->status,
+        0);
+
+    static const check_case cases[] = {
+        CHECK_CASE(no_champion_skips_scoring),
+        CHECK_CASE(with_a_model_every_step_writes),
+        CHECK_CASE(readable_output_names_every_step),
+        CHECK_CASE(catch_up_leaves_newer_topics_alone),
+        CHECK_CASE(replay_rewrites_from_that_date),
+    };
+    int rc = check_run("db_daily", cases, sizeof cases / sizeof cases[0]);
+    return rc;
 }

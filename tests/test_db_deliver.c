@@ -121,15 +121,19 @@ static void receiver(int lfd)
 /* ---- helpers --------------------------------------------------------------
  */
 
-static void write_config(int port, const char *path, int attempts,
+static void write_config(int to_port, const char *path, int attempts,
                          const char *format)
 {
     FILE *f = fopen(cfg_path, "w");
+    if (!f) {
+        perror(cfg_path);
+        exit(1);
+    }
     fprintf(f,
             "{\"notify\": {\"webhook\": {\"url\": \"http://127.0.0.1:%d%s\", "
             "\"format\": \"%s\", \"max_attempts\": %d, \"backoff_seconds\": "
             "0.05, \"timeout_seconds\": 2}}}",
-            port, path, format, attempts);
+            to_port, path, format, attempts);
     fclose(f);
 }
 
@@ -139,9 +143,7 @@ static json_t *deliver(const char *dsn, const char *extra)
     snprintf(args, sizeof args,
              "--quiet --config %s deliver --wait 20 %s --json", cfg_path,
              extra);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    return r->status == 0 ? cli_json(r) : NULL;
+    return cli_json_ok(dsn, args);
 }
 
 static long jl(json_t *j, const char *k)
@@ -162,52 +164,30 @@ static int log_count(const char *what)
     return n;
 }
 
-int main(void)
+/* the receiver's port and one nobody listens on; the cases run in order on
+ * one queue */
+static const char *dsn;
+static int port, dead_port;
+
+static void tasks_and_deliveries_queued_together(void)
 {
-    const char *dsn = testdb_fresh("vt_notify");
-    snprintf(cfg_path, sizeof cfg_path, "/tmp/vt_notify_%d.json",
-             (int)getpid());
-    snprintf(log_path, sizeof log_path, "/tmp/vt_notify_%d.log", (int)getpid());
-    remove(log_path);
-    int port = 0;
-    int lfd = listen_any(&port);
-    pid_t rpid = fork();
-    if (rpid == 0) {
-        receiver(lfd);
-        _exit(0);
-    }
-    close(lfd);
-    /* a port nobody listens on: bind one, then close it */
-    int dead_port = 0;
-    close(listen_any(&dead_port));
-
-    cli_result *r = cli_run(dsn, "init");
-    CHECK_INT_EQ(r->status, 0);
-    testdb_source_tables(dsn, "public", NULL);
-    testdb_exec(
-        dsn,
-        "INSERT INTO public.customers VALUES "
-        " ('A', 'Acme', '2024-01-01', NULL, 'pro', 1000, 1, 'en'),"
-        " ('B', 'Bolt', '2024-01-01', NULL, 'pro', 500, 1, 'en'),"
-        " ('C', 'Core', '2024-01-01', NULL, 'pro', 200, 1, 'en');"
-        "INSERT INTO vigil.scores (as_of, customer_id, churn_risk, health, "
-        " tier) SELECT '2025-03-10', id, 0.6, 23, 'critical' FROM "
-        " unnest('{A,B,C}'::text[]) id;"
-        "INSERT INTO vigil.specialists (specialist_id, languages) VALUES "
-        " ('s1', '{en}')");
-
     /* tasks and their deliveries are queued in one transaction */
     write_config(port, "/hook", 5, "json");
     char args[512];
     snprintf(args, sizeof args,
              "--quiet --config %s outreach --as-of 2025-03-10 --json",
              cfg_path);
-    r = cli_run(dsn, args);
+    cli_result *r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 0);
     json_t *j = cli_json(r);
     CHECK_INT_EQ(jl(j, "created"), 3);
     CHECK_INT_EQ(jl(j, "deliveries_queued"), 3);
     json_decref(j);
+}
+
+/* 503, a lost answer, retries: one accepted delivery per key. */
+static void retries_give_one_delivery_per_key(void)
+{
     /* an open trend alert is delivered too */
     testdb_exec(dsn, "INSERT INTO vigil.topics (topic_id, label) VALUES (7, "
                      "'login loop'); INSERT INTO vigil.trend_alerts "
@@ -215,8 +195,7 @@ int main(void)
                      "customers, status) VALUES (1, 7, '2025-03-10', 30, 4.5, "
                      "12, 'open')");
 
-    /* ---- 503, a lost answer, retries: one accepted delivery per key ------ */
-    j = deliver(dsn, "");
+    json_t *j = deliver(dsn, "");
     CHECK_INT_EQ(jl(j, "queued"), 1); /* the alert */
     CHECK_INT_EQ(jl(j, "delivered"), 4);
     CHECK_INT_EQ(jl(j, "retried"), 2);
@@ -239,16 +218,23 @@ int main(void)
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.deliveries "
                                    "WHERE last_status = 200"),
                  "4");
+}
+
+static void nothing_left_to_deliver(void)
+{
     /* again: nothing to do */
-    j = deliver(dsn, "");
+    json_t *j = deliver(dsn, "");
     CHECK_INT_EQ(jl(j, "attempted"), 0);
     CHECK_INT_EQ(jl(j, "queued"), 0);
     json_decref(j);
+}
 
-    /* ---- connection refused: retried, then given up with the error ------ */
+/* Connection refused: retried, then given up with the error. */
+static void connection_refused_gives_up_with_error(void)
+{
     testdb_exec(dsn, "DELETE FROM vigil.deliveries");
     write_config(dead_port, "/hook", 3, "json");
-    j = deliver(dsn, "");
+    json_t *j = deliver(dsn, "");
     CHECK_INT_EQ(jl(j, "queued"), 4);
     CHECK_INT_EQ(jl(j, "gave_up"), 4);
     CHECK_INT_EQ(jl(j, "attempted"), 12);
@@ -260,11 +246,14 @@ int main(void)
                                    "WHERE attempts = 3 AND gave_up_at IS NOT "
                                    "NULL AND delivered_at IS NULL"),
                  "4");
+}
 
-    /* ---- 4xx: given up at once ------------------------------------------- */
+/* 4xx: given up at once. */
+static void client_error_gives_up_at_once(void)
+{
     testdb_exec(dsn, "DELETE FROM vigil.deliveries");
     write_config(port, "/gone", 5, "json");
-    j = deliver(dsn, "");
+    json_t *j = deliver(dsn, "");
     CHECK_INT_EQ(jl(j, "gave_up"), 4);
     CHECK_INT_EQ(jl(j, "attempted"), 4);
     json_decref(j);
@@ -272,20 +261,26 @@ int main(void)
                                    "WHERE last_status = 410 AND last_error "
                                    "LIKE 'HTTP 410%'"),
                  "4");
+}
 
-    /* ---- --retry-failed, Slack-shaped: the receiver already has them all */
+/* --retry-failed, Slack-shaped: the receiver already has them all. */
+static void retry_failed_in_slack_shape(void)
+{
     write_config(port, "/hook", 5, "slack");
-    j = deliver(dsn, "--retry-failed");
+    json_t *j = deliver(dsn, "--retry-failed");
     CHECK_INT_EQ(jl(j, "retried_failed"), 4);
     CHECK_INT_EQ(jl(j, "delivered"), 4);
     json_decref(j);
     CHECK_INT_EQ(log_count(" created ") + log_count(" lost "), 4);
     CHECK_INT_EQ(log_count(" duplicate {\"text\":\"*"), 4);
+}
 
-    /* ---- a webhook configured for the first time: no backlog ------------ */
+/* A webhook configured for the first time: no backlog. */
+static void new_webhook_has_no_backlog(void)
+{
     testdb_exec(dsn, "DELETE FROM vigil.deliveries; "
                      "DELETE FROM vigil.delivery_targets");
-    j = deliver(dsn, "");
+    json_t *j = deliver(dsn, "");
     CHECK_INT_EQ(jl(j, "queued"), 0); /* 3 open tasks and 1 alert: backlog */
     json_decref(j);
     /* what is created from then on is delivered */
@@ -305,10 +300,53 @@ int main(void)
                                    "ORDER BY idempotency_key) FROM "
                                    "vigil.deliveries"),
                  "vigil-alert-3 vigil-task-4");
+}
 
+int main(void)
+{
+    dsn = testdb_fresh("vt_notify");
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/vt_notify_%d.json",
+             (int)getpid());
+    snprintf(log_path, sizeof log_path, "/tmp/vt_notify_%d.log", (int)getpid());
+    remove(log_path);
+    int lfd = listen_any(&port);
+    pid_t rpid = fork();
+    if (rpid == 0) {
+        receiver(lfd);
+        _exit(0);
+    }
+    close(lfd);
+    /* a port nobody listens on: bind one, then close it */
+    close(listen_any(&dead_port));
+
+    cli_result *r = cli_run(dsn, "init");
+    CHECK_INT_EQ(r->status, 0);
+    testdb_source_tables(dsn, "public", NULL);
+    testdb_exec(
+        dsn,
+        "INSERT INTO public.customers VALUES "
+        " ('A', 'Acme', '2024-01-01', NULL, 'pro', 1000, 1, 'en'),"
+        " ('B', 'Bolt', '2024-01-01', NULL, 'pro', 500, 1, 'en'),"
+        " ('C', 'Core', '2024-01-01', NULL, 'pro', 200, 1, 'en');"
+        "INSERT INTO vigil.scores (as_of, customer_id, churn_risk, health, "
+        " tier) SELECT '2025-03-10', id, 0.6, 23, 'critical' FROM "
+        " unnest('{A,B,C}'::text[]) id;"
+        "INSERT INTO vigil.specialists (specialist_id, languages) VALUES "
+        " ('s1', '{en}')");
+
+    static const check_case cases[] = {
+        CHECK_CASE(tasks_and_deliveries_queued_together),
+        CHECK_CASE(retries_give_one_delivery_per_key),
+        CHECK_CASE(nothing_left_to_deliver),
+        CHECK_CASE(connection_refused_gives_up_with_error),
+        CHECK_CASE(client_error_gives_up_at_once),
+        CHECK_CASE(retry_failed_in_slack_shape),
+        CHECK_CASE(new_webhook_has_no_backlog),
+    };
+    int rc = check_run("db_deliver", cases, sizeof cases / sizeof cases[0]);
     kill(rpid, SIGKILL);
     waitpid(rpid, NULL, 0);
     remove(cfg_path);
     remove(log_path);
-    return check_done("db_deliver");
+    return rc;
 }

@@ -66,13 +66,7 @@ static feat_matrix *build(db_conn *db, const vg_config *cfg,
                           int horizon, json_t *stats)
 {
     feat_request req = {dates, n, horizon, 0, -1, 1, 1, NULL};
-    feat_matrix *m = NULL;
-    vg_error err;
-    if (feat_build(db, cfg, spec, &req, NULL, &m, stats, &err) != VG_OK) {
-        fprintf(stderr, "feat_build: %s\n", err.msg);
-        exit(1);
-    }
-    return m;
+    return build_or_die(db, cfg, spec, &req, stats);
 }
 
 static long row_of(const feat_matrix *m, const char *id, int day)
@@ -94,28 +88,19 @@ static double val(const feat_matrix *m, const feat_spec *s, long row,
     return m->x[(size_t)row * m->ncols + (size_t)c];
 }
 
-int main(void)
-{
-    const char *dsn = testdb_fresh("vt_features");
-    testdb_source_tables(dsn, "src",
-                         ", segment text, score numeric, vip boolean, "
-                         "renewal_date date, notes jsonb");
-    testdb_exec(dsn, fixture);
-    db_conn *db = connect_or_die(dsn);
-    vg_config cfg;
-    vg_error err;
-    cfg_defaults(&cfg);
-    CHECK(cfg_load_string(&cfg, "{\"source\": {\"schema\": \"src\"}}", "test",
-                          &err) == VG_OK);
-    int D;
-    date_parse("2024-06-01", &D);
+/* Shared by the cases, which run in order: the fixture's spec and its
+ * matrix at D (A and E are its rows). */
+static const char *dsn;
+static db_conn *db;
+static vg_config cfg;
+static feat_spec *spec;
+static int D;
+static json_t *stats;
+static feat_matrix *m;
+static long a = -1, e = -1;
 
-    feat_spec *spec = NULL;
-    CHECK(feat_spec_discover(db, &cfg, D, &spec, &err) == VG_OK);
-    if (!spec) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
+static void spec_discovers_types_and_attributes(void)
+{
     /* event types seen in the 90 days before D, sorted; attributes by type */
     CHECK(feat_spec_find(spec, "usage.events_login_30d") >= 0);
     CHECK(feat_spec_find(spec, "usage.events_report_run_7d") >= 0);
@@ -128,16 +113,24 @@ int main(void)
     CHECK(feat_spec_find(spec, "attr.renewal_date_days_from_as_of") >= 0);
     CHECK(feat_spec_find(spec, "attr.notes") < 0); /* jsonb is not a feature */
     CHECK(feat_spec_find(spec, "attr.name") < 0);
+}
 
-    json_t *stats = json_object();
-    feat_matrix *m = build(db, &cfg, spec, &D, 1, 0, stats);
+/* One matrix at D with its dirty-row stats. */
+static void streamed_build_equals_whole(void)
+{
+    m = build(db, &cfg, spec, &D, 1, 0, stats);
     /* streamed, one customer per chunk (every boundary a chunk boundary,
      * the dirty rows in between), or all in one */
     CHECK(stream_same(db, &cfg, spec, D, 1, m, stats));
     CHECK(stream_same(db, &cfg, spec, D, 1000, m, stats));
     CHECK_INT_EQ(m->nrows, 2); /* A and E */
-    long a = row_of(m, "A", D), e = row_of(m, "E", D);
+    a = row_of(m, "A", D);
+    e = row_of(m, "E", D);
     CHECK(a >= 0 && e >= 0);
+}
+
+static void usage_and_account_values(void)
+{
     CHECK_NEAR(val(m, spec, a, "usage.events_total_7d"), 2 + 3, 1e-6);
     CHECK_NEAR(val(m, spec, a, "usage.events_login_7d"), 2, 1e-6);
     CHECK_NEAR(val(m, spec, a, "usage.events_report_run_7d"), 3, 1e-6);
@@ -164,6 +157,10 @@ int main(void)
     CHECK_NEAR(val(m, spec, a, "attr.vip"), 1, 0);
     CHECK_NEAR(val(m, spec, a, "attr.score"), 7.5, 1e-6);
     CHECK_NEAR(val(m, spec, a, "attr.renewal_date_days_from_as_of"), 30, 1e-3);
+}
+
+static void ticket_values(void)
+{
     /* tickets: t1 (high, resolved, csat 2, escalated, 1 reopen), t2 (urgent,
      * open, unanswered), t3 (low, resolved after D: open at D, csat unknown),
      * t6 (normal, csat 9 is out of range) */
@@ -182,13 +179,20 @@ int main(void)
                1e-3); /* 2, 4, 1 → 2 */
     CHECK_NEAR(val(m, spec, a, "tickets.median_resolution_hours_90d"),
                (48 + 24) / 2.0, 1e-3);
+}
+
+static void unknown_values_are_nan(void)
+{
     /* E: no tickets, a short tenure */
     CHECK(isnan(val(m, spec, e, "tickets.csat_mean_90d")));
     CHECK(isnan(val(m, spec, e, "tickets.days_since_last_ticket")));
     CHECK(isnan(val(m, spec, e, "usage.trend_slope_12w")));
     CHECK(isnan(
         val(m, spec, e, "attr.segment=smb"))); /* segment is NULL: unknown */
+}
 
+static void dirty_rows_counted_by_reason(void)
+{
     /* dirty rows: counted by reason */
     json_t *ue = json_object_get(stats, "usage_events"),
            *tk = json_object_get(stats, "tickets");
@@ -209,7 +213,10 @@ int main(void)
                  1);
     CHECK_INT_EQ(json_integer_value(json_object_get(tk, "csat_out_of_range")),
                  1);
+}
 
+static void rows_from_as_of_on_change_nothing(void)
+{
     /* Leakage: everything from D on — events, tickets, a cancellation, a new
      * customer, a changed rating of a ticket resolved after D — changes
      * nothing. */
@@ -229,7 +236,10 @@ int main(void)
     feat_matrix *m2 = build(db, &cfg, spec, &D, 1, 0, NULL);
     CHECK(same_matrix(m, m2));
     feat_matrix_free(m2);
+}
 
+static void multi_date_equals_single_date(void)
+{
     /* Multi-date extraction gives exactly the single-date rows. */
     int dates[3] = {D, D - 7, D - 30};
     feat_matrix *mm = build(db, &cfg, spec, dates, 3, 0, NULL);
@@ -258,7 +268,10 @@ int main(void)
         feat_matrix_free(one);
     }
     feat_matrix_free(mm);
+}
 
+static void labels_use_the_horizon_window(void)
+{
     /* Labels for t = D - 30 with a 30-day horizon look at [D - 30, D): A's
      * cancellation (set above to D + 1 day) is outside, B's inside. */
     int t = D - 30;
@@ -270,10 +283,39 @@ int main(void)
         CHECK_NEAR(ml->label[lb], 1, 0); /* B canceled 2024-05-15 */
     }
     feat_matrix_free(ml);
+}
 
+int main(void)
+{
+    dsn = testdb_fresh("vt_features");
+    testdb_source_tables(dsn, "src",
+                         ", segment text, score numeric, vip boolean, "
+                         "renewal_date date, notes jsonb");
+    testdb_exec(dsn, fixture);
+    db = connect_or_die(dsn);
+    vg_error err;
+    cfg_defaults(&cfg);
+    CHECK(cfg_load_string(&cfg, "{\"source\": {\"schema\": \"src\"}}", "test",
+                          &err) == VG_OK);
+    date_parse("2024-06-01", &D);
+    spec = discover_or_die(db, &cfg, D);
+    stats = json_object();
+
+    static const check_case cases[] = {
+        CHECK_CASE(spec_discovers_types_and_attributes),
+        CHECK_CASE(streamed_build_equals_whole),
+        CHECK_CASE(usage_and_account_values),
+        CHECK_CASE(ticket_values),
+        CHECK_CASE(unknown_values_are_nan),
+        CHECK_CASE(dirty_rows_counted_by_reason),
+        CHECK_CASE(rows_from_as_of_on_change_nothing),
+        CHECK_CASE(multi_date_equals_single_date),
+        CHECK_CASE(labels_use_the_horizon_window),
+    };
+    int rc = check_run("db_features", cases, sizeof cases / sizeof cases[0]);
     json_decref(stats);
     feat_matrix_free(m);
     feat_spec_free(spec);
     db_close(db);
-    return check_done("db_features");
+    return rc;
 }

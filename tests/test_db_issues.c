@@ -117,25 +117,24 @@ static const char *DIGEST =
     " window_start, window_end, detected_at), ';' ORDER BY detected_at, "
     " label), '')) FROM vigil.trend_alerts";
 
-int main(void)
-{
-    const char *dsn = testdb_fresh("vt_issues");
-    testdb_exec(dsn, SCHEMA_SQL);
-    CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
-    char cfg[64], args[256];
-    snprintf(cfg, sizeof cfg, "/tmp/vt_issues_cfg.%d.json", (int)getpid());
-    FILE *f = fopen(cfg, "w");
-    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 8, \"window_days\": 40, "
-          "\"backfill_days\": 4}}",
-          f);
-    fclose(f);
+static const char *DAYS_DIGEST =
+    "SELECT md5(coalesce(string_agg(concat_ws('|', d.as_of, a.label, "
+    " d.kind, d.status, d.observed, round(d.expected::numeric, 6), "
+    " d.ticket_ids, d.strong_terms), ';' ORDER BY d.as_of, a.label), '')) "
+    "FROM vigil.trend_alert_days d JOIN vigil.trend_alerts a USING "
+    "(alert_id)";
 
-    /* The first run builds four days of history first. */
+/* The cases run in order on one database: a day, its replay, the next. */
+static const char *dsn;
+static char cfg[64];
+
+/* The first run builds four days of history first. */
+static void first_run_backfills_history(void)
+{
+    char args[256];
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-01 --json",
              cfg);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    json_t *j = cli_json(r);
+    json_t *j = cli_json_ok(dsn, args);
     if (j) {
         json_t *bf = json_object_get(j, "backfill");
         CHECK_INT_EQ((long)json_integer_value(json_object_get(bf, "days")), 4);
@@ -147,8 +146,11 @@ int main(void)
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(DISTINCT as_of) >= 2 FROM "
                                    "vigil.trend_alert_days"),
                  "t");
+}
 
-    /* Each language's new issue, with its own words in its label. */
+/* Each language's new issue, with its own words in its label. */
+static void each_language_new_issue_labelled(void)
+{
     char buf[512];
     alert_of(dsn, "avatar", buf, sizeof buf);
     CHECK(strncmp(buf, "new|en|", 7) == 0 && strstr(buf, "avatar"));
@@ -158,7 +160,12 @@ int main(void)
     CHECK(strncmp(buf, "new|fr|", 7) == 0 && strstr(buf, "scanner"));
     alert_of(dsn, "mapa", buf, sizeof buf);
     CHECK(strncmp(buf, "new|es|", 7) == 0 && strstr(buf, "mapa"));
-    /* The four-language issue is one alert listing every language. */
+}
+
+/* The four-language issue is one alert listing every language. */
+static void four_language_issue_is_one_alert(void)
+{
+    char buf[512];
     alert_of(dsn, "cal", buf, sizeof buf);
     CHECK(strncmp(buf, "new|de,en,es,fr|", 16) == 0 && strstr(buf, "cal-9001"));
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts "
@@ -166,16 +173,24 @@ int main(void)
                                    "unnest(a.ticket_ids) x WHERE x LIKE "
                                    "'cal-%')"),
                  "1");
-    /* No other alert: the steady background raises nothing, and no label
-     * shows a placeholder. */
+}
+
+/* No other alert: the steady background raises nothing, and no label
+ * shows a placeholder. */
+static void background_raises_nothing(void)
+{
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts"),
                  "5");
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts "
                                    "WHERE label LIKE '%<%' OR label = ''"),
                  "0");
+}
 
-    /* A replay of the same day says exactly the same. */
+/* A replay of the same day says exactly the same. */
+static void replay_says_the_same(void)
+{
     char digest[64];
+    char args[256];
     snprintf(digest, sizeof digest, "%s", testdb_value(dsn, DIGEST));
     snprintf(args, sizeof args,
              "--config %s topics --as-of 2026-06-01 "
@@ -183,14 +198,34 @@ int main(void)
              cfg);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     CHECK_STR_EQ(testdb_value(dsn, DIGEST), digest);
+}
 
-    /* The next day the same issues update their alerts, none is raised
-     * again. */
+/* Replayed day by day, each run on its own (no words kept from the day
+ * before, as the backfill keeps them), the history is the same, day for
+ * day: the backfill is what the daily runs would have said. */
+static void day_by_day_replay_says_the_same(void)
+{
+    char days[64], digest[64], args[256];
+    snprintf(days, sizeof days, "%s", testdb_value(dsn, DAYS_DIGEST));
+    snprintf(digest, sizeof digest, "%s", testdb_value(dsn, DIGEST));
+    static const char *const replay[] = {
+        "2026-05-28", "2026-05-29", "2026-05-30", "2026-05-31", "2026-06-01"};
+    for (size_t i = 0; i < sizeof replay / sizeof replay[0]; i++) {
+        snprintf(args, sizeof args, "--config %s topics --as-of %s --replay",
+                 cfg, replay[i]);
+        CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, DAYS_DIGEST), days);
+    CHECK_STR_EQ(testdb_value(dsn, DIGEST), digest);
+}
+
+/* The next day the same issues update their alerts, none is raised again. */
+static void next_day_updates_raises_none(void)
+{
+    char args[256];
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-02 --json",
              cfg);
-    r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    j = cli_json(r);
+    json_t *j = cli_json_ok(dsn, args);
     if (j) {
         CHECK_INT_EQ(
             (long)json_integer_value(json_object_get(j, "alerts_raised")), 0);
@@ -198,6 +233,34 @@ int main(void)
     }
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts"),
                  "5");
+}
+
+int main(void)
+{
+    dsn = testdb_fresh("vt_issues");
+    testdb_exec(dsn, SCHEMA_SQL);
+    CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
+    snprintf(cfg, sizeof cfg, "/tmp/vt_issues_cfg.%d.json", (int)getpid());
+    FILE *f = fopen(cfg, "w");
+    if (!f) {
+        perror(cfg);
+        return 1;
+    }
+    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 8, \"window_days\": 40, "
+          "\"backfill_days\": 4}}",
+          f);
+    fclose(f);
+
+    static const check_case cases[] = {
+        CHECK_CASE(first_run_backfills_history),
+        CHECK_CASE(each_language_new_issue_labelled),
+        CHECK_CASE(four_language_issue_is_one_alert),
+        CHECK_CASE(background_raises_nothing),
+        CHECK_CASE(replay_says_the_same),
+        CHECK_CASE(day_by_day_replay_says_the_same),
+        CHECK_CASE(next_day_updates_raises_none),
+    };
+    int rc = check_run("db_issues", cases, sizeof cases / sizeof cases[0]);
     remove(cfg);
-    return check_done("db_issues");
+    return rc;
 }

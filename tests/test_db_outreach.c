@@ -30,9 +30,7 @@ static json_t *run_outreach(const char *dsn, const char *d)
     char args[512];
     snprintf(args, sizeof args,
              "--quiet --config %s outreach --as-of %s --json", cfg_path, d);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    return r->status == 0 ? cli_json(r) : NULL;
+    return cli_json_ok(dsn, args);
 }
 
 static const char *q(const char *dsn, const char *sql)

@@ -51,9 +51,138 @@ static int run_parallel(const char *dsn, int n, long *created, long *assigned)
     return ok;
 }
 
+static const char *dsn;
+
+/* Four runs at once: each task created once, capacity never exceeded. */
+static void four_runs_at_once_never_duplicate(void)
+{
+    long created = 0, assigned = 0;
+    CHECK_INT_EQ(run_parallel(dsn, 4, &created, &assigned), 4);
+    CHECK_INT_EQ(created, atol(N_TRIGGERED)); /* each task created once */
+    CHECK_INT_EQ(assigned, 180); /* 100 + 50 + 30: capacity, never more */
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"),
+                 N_TRIGGERED);
+    CHECK_STR_EQ(q(dsn, "SELECT count(DISTINCT dedupe_key) FROM "
+                        "vigil.outreach_tasks"),
+                 N_TRIGGERED);
+    CHECK_STR_EQ(q(dsn, "SELECT string_agg(assignee || '=' || n, ' ' ORDER BY "
+                        "assignee) FROM (SELECT assignee, count(*) n FROM "
+                        "vigil.outreach_tasks WHERE assignee IS NOT NULL "
+                        "GROUP BY 1) x"),
+                 "a=100 b=50 c=30");
+}
+
+static void assigned_work_is_the_most_valuable(void)
+{
+    /* assigned work is the most valuable: nothing unassigned outranks an
+     * assigned task its specialist could have taken (same language) */
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks u WHERE "
+                        "u.status = 'open' AND reason->>'unassigned' IS NULL"),
+                 "0");
+    CHECK_STR_EQ(q(dsn,
+                   "SELECT count(*) FROM vigil.outreach_tasks u JOIN "
+                   "vigil.outreach_tasks a ON a.assignee = 'a' AND u.status = "
+                   "'open' AND u.reason->'customer'->>'language' = 'en' AND "
+                   "u.priority > a.priority"),
+                 "0");
+}
+
+static void failure_half_way_leaves_nothing(void)
+{
+    testdb_exec(dsn, "DELETE FROM vigil.deliveries; DELETE FROM "
+                     "vigil.outreach_tasks");
+    testdb_exec(dsn,
+                "CREATE FUNCTION public.vt_boom() RETURNS trigger LANGUAGE "
+                "plpgsql AS $$ BEGIN IF NEW.customer_id = 'C02400' THEN RAISE "
+                "EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$;"
+                "CREATE TRIGGER vt_boom BEFORE INSERT ON vigil.outreach_tasks "
+                "FOR EACH ROW EXECUTE FUNCTION public.vt_boom()");
+    cli_result *r = cli_run(dsn, "--quiet outreach --as-of " D);
+    CHECK_INT_EQ(r->status, 4);
+    CHECK(strstr(r->err, "injected failure") != NULL);
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"), "0");
+    CHECK_STR_EQ(q(dsn, "SELECT status FROM vigil.job_runs WHERE job = "
+                        "'outreach' ORDER BY run_id DESC LIMIT 1"),
+                 "failed");
+}
+
+/* Killed mid-transaction: nothing, and the lock is released.
+ * The trigger holds the run on C02400's task until the test lets go of an
+ * advisory lock; the kill comes only once PostgreSQL shows the run waiting
+ * there, inside its transaction (checked, never assumed). */
+static void killed_run_leaves_nothing(void)
+{
+    testdb_exec(dsn,
+                "CREATE OR REPLACE FUNCTION public.vt_boom() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN IF NEW.customer_id = 'C02400' "
+                "THEN PERFORM pg_advisory_lock_shared(4244); "
+                "PERFORM pg_advisory_unlock_shared(4244); END IF; "
+                "RETURN NEW; END $$");
+    {
+        PGconn *hold = PQconnectdb(dsn);
+        PGresult *lock = PQexec(hold, "SELECT pg_advisory_lock(4244)");
+        CHECK_INT_EQ(PQresultStatus(lock), PGRES_TUPLES_OK);
+        PQclear(lock);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char env[1100];
+            snprintf(env, sizeof env, "VIGIL_DSN=%s", dsn);
+            putenv(env);
+            execl(getenv("VIGIL_BIN"), "vigil", "--quiet", "outreach",
+                  "--as-of", D, (char *)NULL);
+            _exit(127);
+        }
+        int seen = 0;
+        for (int i = 0; i < 1200 && !seen; i++) {
+            seen = atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                               "application_name LIKE 'vigil/outreach/%' "
+                               "AND wait_event_type = 'Lock' AND "
+                               "xact_start IS NOT NULL")) > 0;
+            if (!seen)
+                usleep(50000);
+        }
+        CHECK(seen); /* the kill below hits the run inside its transaction */
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        CHECK(WIFSIGNALED(st));
+        PGresult *unlock = PQexec(hold, "SELECT pg_advisory_unlock(4244)");
+        CHECK_INT_EQ(PQresultStatus(unlock), PGRES_TUPLES_OK);
+        PQclear(unlock);
+        PQfinish(hold);
+    }
+    /* the server ends the orphaned transaction once its client is gone */
+    int gone = 0;
+    for (int i = 0; i < 1200 && !gone; i++) {
+        gone = atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                           "application_name LIKE 'vigil/outreach/%'")) == 0;
+        if (!gone)
+            usleep(50000);
+    }
+    CHECK(gone);
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"), "0");
+}
+
+static void next_run_does_all_of_it(void)
+{
+    testdb_exec(dsn, "DROP TRIGGER vt_boom ON vigil.outreach_tasks");
+    cli_result *r = cli_run(dsn, "--quiet outreach --as-of " D " --json");
+    CHECK_INT_EQ(r->status, 0);
+    json_t *j = cli_json(r);
+    CHECK_INT_EQ(json_integer_value(json_object_get(j, "created")),
+                 atol(N_TRIGGERED));
+    json_decref(j);
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"),
+                 N_TRIGGERED);
+    /* the killed run's row was closed by the next run's start */
+    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.job_runs WHERE status = "
+                        "'running'"),
+                 "0");
+}
+
 int main(void)
 {
-    const char *dsn = testdb_fresh("vt_outreach_conc");
+    dsn = testdb_fresh("vt_outreach_conc");
     cli_result *r = cli_run(dsn, "init");
     CHECK_INT_EQ(r->status, 0);
     /* 3000 customers; every third enters at_risk or critical on D */
@@ -78,113 +207,13 @@ int main(void)
         " daily_capacity) VALUES ('a', '{en}', '{}', 100), ('b', '{en,de}', "
         " '{}', 50), ('c', '{de}', '{}', 30)");
 
-    /* ---- four runs at once ------------------------------------------------
-     */
-    long created = 0, assigned = 0;
-    CHECK_INT_EQ(run_parallel(dsn, 4, &created, &assigned), 4);
-    CHECK_INT_EQ(created, atol(N_TRIGGERED)); /* each task created once */
-    CHECK_INT_EQ(assigned, 180); /* 100 + 50 + 30: capacity, never more */
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"),
-                 N_TRIGGERED);
-    CHECK_STR_EQ(q(dsn, "SELECT count(DISTINCT dedupe_key) FROM "
-                        "vigil.outreach_tasks"),
-                 N_TRIGGERED);
-    CHECK_STR_EQ(q(dsn, "SELECT string_agg(assignee || '=' || n, ' ' ORDER BY "
-                        "assignee) FROM (SELECT assignee, count(*) n FROM "
-                        "vigil.outreach_tasks WHERE assignee IS NOT NULL "
-                        "GROUP BY 1) x"),
-                 "a=100 b=50 c=30");
-    /* assigned work is the most valuable: nothing unassigned outranks an
-     * assigned task its specialist could have taken (same language) */
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks u WHERE "
-                        "u.status = 'open' AND reason->>'unassigned' IS NULL"),
-                 "0");
-    CHECK_STR_EQ(q(dsn,
-                   "SELECT count(*) FROM vigil.outreach_tasks u JOIN "
-                   "vigil.outreach_tasks a ON a.assignee = 'a' AND u.status = "
-                   "'open' AND u.reason->'customer'->>'language' = 'en' AND "
-                   "u.priority > a.priority"),
-                 "0");
-
-    /* ---- a failure half-way leaves nothing ---------------------------------
-     */
-    testdb_exec(dsn, "DELETE FROM vigil.deliveries; DELETE FROM "
-                     "vigil.outreach_tasks");
-    testdb_exec(dsn,
-                "CREATE FUNCTION public.vt_boom() RETURNS trigger LANGUAGE "
-                "plpgsql AS $$ BEGIN IF NEW.customer_id = 'C02400' THEN RAISE "
-                "EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$;"
-                "CREATE TRIGGER vt_boom BEFORE INSERT ON vigil.outreach_tasks "
-                "FOR EACH ROW EXECUTE FUNCTION public.vt_boom()");
-    r = cli_run(dsn, "--quiet outreach --as-of " D);
-    CHECK_INT_EQ(r->status, 4);
-    CHECK(strstr(r->err, "injected failure") != NULL);
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"), "0");
-    CHECK_STR_EQ(q(dsn, "SELECT status FROM vigil.job_runs WHERE job = "
-                        "'outreach' ORDER BY run_id DESC LIMIT 1"),
-                 "failed");
-
-    /* ---- killed mid-transaction: nothing, and the lock is released --------
-     * The trigger holds the run on C02400's task until the test lets go of
-     * an advisory lock; the kill comes only once PostgreSQL shows the run
-     * waiting there, inside its transaction (checked, never assumed). */
-    testdb_exec(dsn,
-                "CREATE OR REPLACE FUNCTION public.vt_boom() RETURNS trigger "
-                "LANGUAGE plpgsql AS $$ BEGIN IF NEW.customer_id = 'C02400' "
-                "THEN PERFORM pg_advisory_lock_shared(4244); "
-                "PERFORM pg_advisory_unlock_shared(4244); END IF; "
-                "RETURN NEW; END $$");
-    {
-        PGconn *hold = PQconnectdb(dsn);
-        PQclear(PQexec(hold, "SELECT pg_advisory_lock(4244)"));
-        pid_t pid = fork();
-        if (pid == 0) {
-            char env[1100];
-            snprintf(env, sizeof env, "VIGIL_DSN=%s", dsn);
-            putenv(env);
-            execl(getenv("VIGIL_BIN"), "vigil", "--quiet", "outreach",
-                  "--as-of", D, (char *)NULL);
-            _exit(127);
-        }
-        int seen = 0;
-        for (int i = 0; i < 1200 && !seen; i++) {
-            seen = atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
-                               "application_name LIKE 'vigil/outreach/%' "
-                               "AND wait_event_type = 'Lock' AND "
-                               "xact_start IS NOT NULL")) > 0;
-            if (!seen)
-                usleep(50000);
-        }
-        CHECK(seen); /* the kill below hits the run inside its transaction */
-        kill(pid, SIGKILL);
-        int st;
-        waitpid(pid, &st, 0);
-        CHECK(WIFSIGNALED(st));
-        PQclear(PQexec(hold, "SELECT pg_advisory_unlock(4244)"));
-        PQfinish(hold);
-    }
-    /* the server ends the orphaned transaction once its client is gone */
-    int gone = 0;
-    for (int i = 0; i < 1200 && !gone; i++) {
-        gone = atoi(q(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
-                           "application_name LIKE 'vigil/outreach/%'")) == 0;
-        if (!gone)
-            usleep(50000);
-    }
-    CHECK(gone);
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"), "0");
-    testdb_exec(dsn, "DROP TRIGGER vt_boom ON vigil.outreach_tasks");
-    r = cli_run(dsn, "--quiet outreach --as-of " D " --json");
-    CHECK_INT_EQ(r->status, 0);
-    json_t *j = cli_json(r);
-    CHECK_INT_EQ(json_integer_value(json_object_get(j, "created")),
-                 atol(N_TRIGGERED));
-    json_decref(j);
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks"),
-                 N_TRIGGERED);
-    /* the killed run's row was closed by the next run's start */
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.job_runs WHERE status = "
-                        "'running'"),
-                 "0");
-    return check_done("db_outreach_concurrency");
+    static const check_case cases[] = {
+        CHECK_CASE(four_runs_at_once_never_duplicate),
+        CHECK_CASE(assigned_work_is_the_most_valuable),
+        CHECK_CASE(failure_half_way_leaves_nothing),
+        CHECK_CASE(killed_run_leaves_nothing),
+        CHECK_CASE(next_run_does_all_of_it),
+    };
+    return check_run("db_outreach_concurrency", cases,
+                     sizeof cases / sizeof cases[0]);
 }

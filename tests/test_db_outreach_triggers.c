@@ -18,9 +18,7 @@ static json_t *run_outreach(const char *dsn, const char *d)
     char args[512];
     snprintf(args, sizeof args,
              "--quiet --config %s outreach --as-of %s --json", cfg_path, d);
-    cli_result *r = cli_run(dsn, args);
-    CHECK_INT_EQ(r->status, 0);
-    return r->status == 0 ? cli_json(r) : NULL;
+    return cli_json_ok(dsn, args);
 }
 
 static const char *keys(const char *dsn)
@@ -30,12 +28,106 @@ static const char *keys(const char *dsn)
                              "status IN ('open', 'assigned')");
 }
 
+static const char *dsn;
+
+/* 2025-03-10: a drop, an alert in its window, two stale tickets, a renewal
+ * within 30 days; no specialist, so all unassigned. */
+static void each_trigger_fires_on_its_rows(void)
+{
+    json_t *j = run_outreach(dsn, "2025-03-10");
+    CHECK_INT_EQ(jint(j, "created"), 5);
+    CHECK_INT_EQ(jint(j, "assigned"), 0);
+    CHECK_INT_EQ(jint(j, "unassigned"), 5);
+    json_decref(j);
+    CHECK_STR_EQ(keys(dsn), "alert:H1 drop:H1 renewal:H1 stale:H2 stale:H3");
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.outreach_tasks "
+                                   "WHERE reason->>'unassigned' = 'no active "
+                                   "specialist'"),
+                 "5");
+}
+
+static void reasons_say_what_happened(void)
+{
+    /* what the specialist reads */
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT reason->>'summary' FROM "
+                                   "vigil.outreach_tasks WHERE dedupe_key = "
+                                   "'drop:H1'"),
+                 "health fell from 80 to 55 within 7 days");
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT reason->'trigger'->'alerts'->0->>"
+                                   "'alert_id' || ':' || (reason->'trigger'->"
+                                   "'alerts'->0->'tickets')::text FROM "
+                                   "vigil.outreach_tasks WHERE dedupe_key = "
+                                   "'alert:H1'"),
+                 "1:[\"K1\"]");
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT reason->>'summary' FROM "
+                                   "vigil.outreach_tasks WHERE dedupe_key = "
+                                   "'stale:H2'"),
+                 "ticket S1 \"down\" (urgent) unresolved for 72 hours");
+    CHECK(strstr(testdb_value(dsn, "SELECT reason->>'summary' FROM "
+                                   "vigil.outreach_tasks WHERE dedupe_key = "
+                                   "'stale:H3'"),
+                 "S5") != NULL);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT title FROM vigil.outreach_tasks "
+                                   "WHERE dedupe_key = 'renewal:H1'"),
+                 "Renewal of One: renewal_date is 2025-03-30 (in 20 days)");
+}
+
+static void open_drop_keeps_its_baseline(void)
+{
+    /* health drop: the baseline of the open task keeps it while health
+     * stays down, even when the window no longer sees the old score */
+    testdb_exec(dsn, "INSERT INTO vigil.scores (as_of, customer_id, "
+                     "churn_risk, health, tier) VALUES "
+                     "('2025-03-19', 'H1', 0.2, 57, 'watch'),"
+                     "('2025-03-20', 'H1', 0.2, 58, 'watch'),"
+                     "('2025-03-21', 'H1', 0.1, 70, 'watch')");
+    json_t *j = run_outreach(dsn, "2025-03-20");
+    json_t *pb = json_object_get(json_object_get(j, "playbooks"), "drop");
+    CHECK_INT_EQ(jint(pb, "updated"), 1);
+    CHECK_INT_EQ(jint(pb, "auto_closed"), 0);
+    json_decref(j);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT reason->'trigger'->>'health_before'"
+                                   " || '>' || (reason->'trigger'->>"
+                                   "'health_now') FROM vigil.outreach_tasks "
+                                   "WHERE dedupe_key = 'drop:H1'"),
+                 "80>58");
+}
+
+/* Health recovered to 70: the drop task closes itself. */
+static void recovered_drop_closes_itself(void)
+{
+    json_t *j = run_outreach(dsn, "2025-03-21");
+    json_t *pb = json_object_get(json_object_get(j, "playbooks"), "drop");
+    CHECK_INT_EQ(jint(pb, "auto_closed"), 1);
+    json_decref(j);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT status FROM vigil.outreach_tasks "
+                                   "WHERE dedupe_key = 'drop:H1'"),
+                 "dismissed");
+}
+
+static void no_scores_for_the_date_warns(void)
+{
+    /* no scores for the date: tier/health triggers do not fire, warned */
+    cli_result *r = cli_run(dsn, "outreach --as-of 2025-03-25 --json");
+    CHECK_INT_EQ(r->status, 0);
+    CHECK(strstr(r->err, "no scores for 2025-03-25") != NULL);
+    json_t *j = cli_json(r);
+    CHECK(json_is_true(json_object_get(j, "default_playbooks")));
+    CHECK_STR_EQ(json_string_value(json_object_get(j, "score_as_of")),
+                 "2025-03-21");
+    json_decref(j);
+}
+
 int main(void)
 {
-    const char *dsn = testdb_fresh("vt_outreach_triggers");
+    dsn = testdb_fresh("vt_outreach_triggers");
     snprintf(cfg_path, sizeof cfg_path, "/tmp/vt_outreach_trig_%d.json",
              (int)getpid());
     FILE *f = fopen(cfg_path, "w");
+    if (!f) {
+        perror(cfg_path);
+        return 1;
+    }
     fputs("{\"outreach\": {\"playbooks\": ["
           "{\"name\": \"drop\", \"trigger\": {\"type\": \"health_drop\", "
           " \"points\": 20, \"days\": 7}},"
@@ -98,73 +190,15 @@ int main(void)
         "INSERT INTO vigil.ticket_topics (ticket_id, topic_id) VALUES "
         " ('K1', 1), ('K2', 1), ('K3', 2), ('K4', 3)");
 
-    json_t *j = run_outreach(dsn, "2025-03-10");
-    CHECK_INT_EQ(jint(j, "created"), 5);
-    CHECK_INT_EQ(jint(j, "assigned"), 0);
-    CHECK_INT_EQ(jint(j, "unassigned"), 5);
-    json_decref(j);
-    CHECK_STR_EQ(keys(dsn), "alert:H1 drop:H1 renewal:H1 stale:H2 stale:H3");
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.outreach_tasks "
-                                   "WHERE reason->>'unassigned' = 'no active "
-                                   "specialist'"),
-                 "5");
-    /* what the specialist reads */
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT reason->>'summary' FROM "
-                                   "vigil.outreach_tasks WHERE dedupe_key = "
-                                   "'drop:H1'"),
-                 "health fell from 80 to 55 within 7 days");
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT reason->'trigger'->'alerts'->0->>"
-                                   "'alert_id' || ':' || (reason->'trigger'->"
-                                   "'alerts'->0->'tickets')::text FROM "
-                                   "vigil.outreach_tasks WHERE dedupe_key = "
-                                   "'alert:H1'"),
-                 "1:[\"K1\"]");
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT reason->>'summary' FROM "
-                                   "vigil.outreach_tasks WHERE dedupe_key = "
-                                   "'stale:H2'"),
-                 "ticket S1 \"down\" (urgent) unresolved for 72 hours");
-    CHECK(strstr(testdb_value(dsn, "SELECT reason->>'summary' FROM "
-                                   "vigil.outreach_tasks WHERE dedupe_key = "
-                                   "'stale:H3'"),
-                 "S5") != NULL);
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT title FROM vigil.outreach_tasks "
-                                   "WHERE dedupe_key = 'renewal:H1'"),
-                 "Renewal of One: renewal_date is 2025-03-30 (in 20 days)");
-
-    /* health drop: the baseline of the open task keeps it while health
-     * stays down, even when the window no longer sees the old score */
-    testdb_exec(dsn, "INSERT INTO vigil.scores (as_of, customer_id, "
-                     "churn_risk, health, tier) VALUES "
-                     "('2025-03-19', 'H1', 0.2, 57, 'watch'),"
-                     "('2025-03-20', 'H1', 0.2, 58, 'watch'),"
-                     "('2025-03-21', 'H1', 0.1, 70, 'watch')");
-    j = run_outreach(dsn, "2025-03-20");
-    json_t *pb = json_object_get(json_object_get(j, "playbooks"), "drop");
-    CHECK_INT_EQ(jint(pb, "updated"), 1);
-    CHECK_INT_EQ(jint(pb, "auto_closed"), 0);
-    json_decref(j);
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT reason->'trigger'->>'health_before'"
-                                   " || '>' || (reason->'trigger'->>"
-                                   "'health_now') FROM vigil.outreach_tasks "
-                                   "WHERE dedupe_key = 'drop:H1'"),
-                 "80>58");
-    j = run_outreach(dsn, "2025-03-21"); /* recovered to 70: closes itself */
-    pb = json_object_get(json_object_get(j, "playbooks"), "drop");
-    CHECK_INT_EQ(jint(pb, "auto_closed"), 1);
-    json_decref(j);
-    CHECK_STR_EQ(testdb_value(dsn, "SELECT status FROM vigil.outreach_tasks "
-                                   "WHERE dedupe_key = 'drop:H1'"),
-                 "dismissed");
-    /* no scores for the date: tier/health triggers do not fire, warned */
-    r = cli_run(dsn, "outreach --as-of 2025-03-25 --json");
-    CHECK_INT_EQ(r->status, 0);
-    CHECK(strstr(r->err, "no scores for 2025-03-25") != NULL);
-    j = cli_json(r);
-    CHECK(json_is_true(json_object_get(j, "default_playbooks")));
-    CHECK_STR_EQ(json_string_value(json_object_get(j, "score_as_of")),
-                 "2025-03-21");
-    json_decref(j);
-
+    static const check_case cases[] = {
+        CHECK_CASE(each_trigger_fires_on_its_rows),
+        CHECK_CASE(reasons_say_what_happened),
+        CHECK_CASE(open_drop_keeps_its_baseline),
+        CHECK_CASE(recovered_drop_closes_itself),
+        CHECK_CASE(no_scores_for_the_date_warns),
+    };
+    int rc = check_run("db_outreach_triggers", cases,
+                       sizeof cases / sizeof cases[0]);
     remove(cfg_path);
-    return check_done("db_outreach_triggers");
+    return rc;
 }

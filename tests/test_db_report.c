@@ -27,25 +27,6 @@ static const char *jstr(const json_t *o, const char *k)
     return s ? s : "";
 }
 
-/* The whole file, NUL-terminated (caller frees); NULL when unreadable. */
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t k = s ? fread(s, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (s)
-        s[k] = '\0';
-    if (len)
-        *len = k;
-    return s;
-}
-
 static int contains_ci(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
@@ -171,7 +152,7 @@ static char *chromium_dom(const char *html_path, const char *png_path,
     *secs = now_s() - t0;
     char *out = NULL;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        out = read_all(dom, NULL);
+        out = check_read_file(dom, NULL);
     else
         fprintf(stderr,
                 "chromium failed (status %d): is it installed? "
@@ -235,7 +216,7 @@ static void check_render(const char *path)
         free(dom);
     }
     size_t n = 0;
-    char *p = read_all(png, &n);
+    char *p = check_read_file(png, &n);
     /* a real page: a PNG, and far more than a blank screen compresses to */
     CHECK(p && n > 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0);
     CHECK(n > 40000);
@@ -301,7 +282,7 @@ static void empty_vigil_says_what_to_run(void)
         CHECK_STR_EQ(jstr(sec, names[i]), "empty");
     CHECK(json_is_null(json_object_get(j, "model_id")));
     json_decref(j);
-    char *html = read_all(out, NULL);
+    char *html = check_read_file(out, NULL);
     CHECK(html != NULL);
     if (html) {
         CHECK(strstr(html, "run <code>vigil train --as-of " D "</code>"));
@@ -366,7 +347,7 @@ static void demo_company_every_section(void)
     CHECK_STR_EQ(jstr(sec, "queue"), "empty");
     CHECK(jint(rows, "movers") >= 1 && jint(rows, "movers") <= 10);
     size_t len = 0;
-    html = read_all(out, &len);
+    html = check_read_file(out, &len);
     CHECK(html != NULL);
     CHECK_INT_EQ(jint(j, "bytes"), (json_int_t)len);
     json_decref(j);
@@ -428,7 +409,8 @@ static void same_data_same_bytes(void)
     r = cli_run(dsn, cmd);
     CHECK_INT_EQ(r->status, 0);
     CHECK(strstr(r->out, "report as of " D " written to") != NULL);
-    char *html = read_all(out, NULL), *html2 = read_all(out2, NULL);
+    char *html = check_read_file(out, NULL),
+         *html2 = check_read_file(out2, NULL);
     CHECK(html && html2 && strcmp(html, html2) == 0);
     free(html);
     free(html2);
@@ -458,7 +440,7 @@ static void week_earlier(void)
     CHECK_STR_EQ(jstr(sec, "alerts"), "empty");
     CHECK_STR_EQ(jstr(j, "scores_as_of"), D_M7);
     json_decref(j);
-    html2 = read_all(out2, NULL);
+    html2 = check_read_file(out2, NULL);
     CHECK(html2 && no_date_after(html2, D_M7));
     free(html2);
 }
@@ -478,7 +460,7 @@ static void one_score_date_one_bar(void)
     CHECK_INT_EQ(jint(json_object_get(j, "rows"), "tiers"), 1);
     CHECK_STR_EQ(jstr(json_object_get(j, "sections"), "movers"), "empty");
     json_decref(j);
-    html2 = read_all(out2, NULL);
+    html2 = check_read_file(out2, NULL);
     CHECK(html2 && strstr(html2, "<svg class=\"chart tiers\""));
     CHECK(html2 && !strstr(html2, "Customers per tier by score date"));
     CHECK(html2 && strstr(html2, "<title>Customers per tier</title>"));
@@ -533,7 +515,7 @@ static void unreadable_source_costs_its_section(void)
     CHECK_STR_EQ(jstr(sec, "topics"), "error");
     CHECK_STR_EQ(jstr(sec, "alerts"), "data");
     json_decref(j);
-    html2 = read_all(out2, NULL);
+    html2 = check_read_file(out2, NULL);
     CHECK(html2 && strstr(html2, "Names, plans and MRR are missing"));
     CHECK(html2 && strstr(html2, "Could not read the tickets' topics"));
     free(html2);

@@ -10,45 +10,36 @@
 #include "core/db.h"
 #include "demo/demo.h"
 #include "features/feat.h"
+#include "featcheck.h"
 #include "testdb.h"
 #include "train/train.h"
 
-int main(void)
-{
-    const char *dsn = testdb_fresh("vt_sampling");
-    db_conn *db = NULL;
-    vg_error err;
-    if (db_connect(dsn, &db, &err) != VG_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    demo_opts o;
-    demo_opts_default(&o);
-    o.customers = 1200;
-    o.quiet = 1;
-    date_parse("2025-06-01", &o.end_day);
-    demo_stats st;
-    CHECK(demo_generate(db, &o, &st, &err) == VG_OK);
+/* The demo company, its spec, and the full matrix of the training dates
+ * (what the capped builds are compared with); the cases run in order. */
+static db_conn *db;
+static vg_config cfg;
+static feat_spec *spec;
+static int *dates, nd;
+static feat_matrix *a;
+static double pos_a;
 
-    vg_config cfg;
-    cfg_defaults(&cfg);
-    feat_spec *spec = NULL;
-    CHECK(feat_spec_discover(db, &cfg, o.end_day, &spec, &err) == VG_OK);
-    int *dates = NULL;
-    int nd = train_observation_dates(o.end_day, 30, 180, 7, &dates);
-    feat_request full = {dates, nd, 30, 0, 0, 42, 1, NULL};
+/* With a row cap: every positive row is kept, the rows kept carry exactly
+ * the features they have without sampling, and weights make the negatives
+ * add up to their true count. */
+static void cap_keeps_positives_and_values(void)
+{
+    vg_error err;
     feat_request capped = {dates, nd, 30, 3000, 0, 42, 1, NULL};
-    feat_matrix *a = NULL, *b = NULL;
-    CHECK(feat_build(db, &cfg, spec, &full, NULL, &a, NULL, &err) == VG_OK);
+    feat_matrix *b = NULL;
     CHECK(feat_build(db, &cfg, spec, &capped, NULL, &b, NULL, &err) == VG_OK);
-    if (!a || !b) {
+    if (!b) {
         fprintf(stderr, "%s\n", err.msg);
-        return check_done("db_sampling");
+        return;
     }
     CHECK(a->weight == NULL);
     CHECK(b->weight != NULL);
     CHECK(b->nrows < a->nrows);
-    double pos_a = 0, pos_b = 0, neg_a = 0, neg_b_w = 0;
+    double pos_b = 0, neg_a = 0, neg_b_w = 0;
     for (size_t r = 0; r < a->nrows; r++) {
         pos_a += a->label[r];
         neg_a += 1 - a->label[r];
@@ -86,9 +77,15 @@ int main(void)
     CHECK_NEAR(pos_b, pos_a, 0); /* every positive kept */
     CHECK(fabs(neg_b_w - neg_a) / neg_a <
           0.15); /* weights restore the negatives */
+    feat_matrix_free(b);
+}
 
-    /* A tighter cap samples positives too (at most 40 % of the rows), except
-     * on the validation date, where every positive stays. */
+/* A tighter cap samples positives too (at most 40 % of the rows), except on
+ * the validation date, where every positive stays. */
+static void tight_cap_samples_positives(void)
+{
+    vg_error err;
+    CHECK(pos_a > 20);
     feat_request tight = {dates, nd, 30, (long)(pos_a / 2), 0, 42, 1, NULL};
     feat_matrix *c = NULL;
     CHECK(feat_build(db, &cfg, spec, &tight, NULL, &c, NULL, &err) == VG_OK);
@@ -109,10 +106,38 @@ int main(void)
         CHECK(fabs(pos_c_w - pos_a) / pos_a < 0.2); /* weights restore them */
         feat_matrix_free(c);
     }
+}
+
+int main(void)
+{
+    db = connect_or_die(testdb_fresh("vt_sampling"));
+    vg_error err;
+    demo_opts o;
+    demo_opts_default(&o);
+    o.customers = 1200;
+    o.quiet = 1;
+    date_parse("2025-06-01", &o.end_day);
+    demo_stats st;
+    CHECK(demo_generate(db, &o, &st, &err) == VG_OK);
+
+    cfg_defaults(&cfg);
+    CHECK(feat_spec_discover(db, &cfg, o.end_day, &spec, &err) == VG_OK);
+    nd = train_observation_dates(o.end_day, 30, 180, 7, &dates);
+    feat_request full = {dates, nd, 30, 0, 0, 42, 1, NULL};
+    CHECK(feat_build(db, &cfg, spec, &full, NULL, &a, NULL, &err) == VG_OK);
+    if (!a) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+
+    static const check_case cases[] = {
+        CHECK_CASE(cap_keeps_positives_and_values),
+        CHECK_CASE(tight_cap_samples_positives),
+    };
+    int rc = check_run("db_sampling", cases, sizeof cases / sizeof cases[0]);
     feat_matrix_free(a);
-    feat_matrix_free(b);
     feat_spec_free(spec);
     free(dates);
     db_close(db);
-    return check_done("db_sampling");
+    return rc;
 }

@@ -11,21 +11,13 @@ static const char *q(const char *dsn, const char *sql)
     return buf;
 }
 
-int main(void)
+static char dsn[1024], cfg[128], logA[128], logB[128];
+/* the newest scheduled time before the two-instance cases */
+static char before[64];
+
+/* One instance, a run every 3 seconds. */
+static void one_instance_runs_on_schedule(void)
 {
-    const char *dsn0 = testdb_fresh("vt_serve");
-    char dsn[1024];
-    snprintf(dsn, sizeof dsn, "%s", dsn0);
-    char cfg[128], logA[128], logB[128];
-    snprintf(cfg, sizeof cfg, "/tmp/vt_serve_%d.json", (int)getpid());
-    snprintf(logA, sizeof logA, "/tmp/vt_serve_%d_a.log", (int)getpid());
-    snprintf(logB, sizeof logB, "/tmp/vt_serve_%d_b.log", (int)getpid());
-
-    CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
-    CHECK_INT_EQ(cli_run(dsn, "--quiet demo --customers 300 --seed 3")->status,
-                 0);
-
-    /* ---- one instance, a run every 3 seconds ---------------------------- */
     sv_write(cfg, "{\"schedule\": {\"train\": \"*/3 * * * * *\", \"daily\": "
                   "null, \"topics\": null},"
                   " \"http\": {\"listen\": \"127.0.0.1:0\"},"
@@ -39,7 +31,10 @@ int main(void)
                       "t", 40));
     CHECK_INT_EQ(sv_stop(a, SIGTERM, 30), 0);
     CHECK(strstr(sv_log(logA), "vigil serve stopped") != NULL);
+}
 
+static void each_scheduled_time_runs_once(void)
+{
     /* Each scheduled time once, on the schedule, and each run really ran
      * once: one model per successful run. */
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM (SELECT scheduled_for FROM "
@@ -57,6 +52,10 @@ int main(void)
                    "SELECT count(*) = (SELECT count(*) FROM "
                    "vigil.job_runs WHERE status = 'ok') FROM vigil.models"),
                  "t");
+}
+
+static void ledger_records_each_run(void)
+{
     /* The ledger: start, end, stats of the job, as-of = scheduled UTC day. */
     CHECK_STR_EQ(q(dsn, "SELECT bool_and(started_at >= scheduled_for AND "
                         "finished_at >= started_at AND stats ? 'model_id' AND "
@@ -64,10 +63,12 @@ int main(void)
                         "AND attempt = 1) FROM vigil.job_runs WHERE status = "
                         "'ok'"),
                  "t");
+}
 
-    /* ---- two instances, a run every 2 seconds ---------------------------- */
-    char before[64];
-    snprintf(before, sizeof before, "%s",
+/* Two instances, a run every 2 seconds. */
+static void two_instances_both_fire(void)
+{
+    snprintf(before, sizeof before, "%.63s",
              q(dsn, "SELECT max(scheduled_for) FROM vigil.job_runs"));
     /* No catch-up here: a missed even second just before the start would
      * run once more, outside the times this phase counts. */
@@ -76,7 +77,7 @@ int main(void)
                   " \"http\": {\"listen\": \"127.0.0.1:0\"},"
                   " \"serve\": {\"sweep_seconds\": 1},"
                   " \"train\": {\"search\": false}}");
-    a = sv_start(dsn, cfg, logA, NULL);
+    pid_t a = sv_start(dsn, cfg, logA, NULL);
     pid_t b = sv_start(dsn, cfg, logB, NULL);
     CHECK(sv_port(logA) > 0 && sv_port(logB) > 0);
     char sql[512];
@@ -87,7 +88,11 @@ int main(void)
     CHECK(sv_wait_sql(dsn, sql, "t", 60));
     CHECK_INT_EQ(sv_stop(a, SIGTERM, 30), 0);
     CHECK_INT_EQ(sv_stop(b, SIGTERM, 30), 0);
+}
 
+static void two_instances_run_each_time_once(void)
+{
+    char sql[512];
     /* Both instances fired for every time; the ledger let one run it: one
      * attempt per time, except that a run canceled when A stopped may be
      * redone by B (a second attempt, never a second success). */
@@ -127,9 +132,29 @@ int main(void)
     fprintf(stderr, "two instances: %d runs, %d by A, %d by B\n", rows,
             sv_count(la, "train: running the "),
             sv_count(lb, "train: running the "));
+}
 
+int main(void)
+{
+    snprintf(dsn, sizeof dsn, "%s", testdb_fresh("vt_serve"));
+    snprintf(cfg, sizeof cfg, "/tmp/vt_serve_%d.json", (int)getpid());
+    snprintf(logA, sizeof logA, "/tmp/vt_serve_%d_a.log", (int)getpid());
+    snprintf(logB, sizeof logB, "/tmp/vt_serve_%d_b.log", (int)getpid());
+
+    CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
+    CHECK_INT_EQ(cli_run(dsn, "--quiet demo --customers 300 --seed 3")->status,
+                 0);
+
+    static const check_case cases[] = {
+        CHECK_CASE(one_instance_runs_on_schedule),
+        CHECK_CASE(each_scheduled_time_runs_once),
+        CHECK_CASE(ledger_records_each_run),
+        CHECK_CASE(two_instances_both_fire),
+        CHECK_CASE(two_instances_run_each_time_once),
+    };
+    int rc = check_run("db_serve", cases, sizeof cases / sizeof cases[0]);
     remove(cfg);
     remove(logA);
     remove(logB);
-    return check_done("db_serve");
+    return rc;
 }

@@ -37,23 +37,28 @@ static const char *in_tx_sql =
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
     "AND state = 'idle in transaction'";
 
-int main(void)
-{
-    const char *dsn0 = testdb_fresh("vt_serve_crash");
-    char dsn[1024];
-    snprintf(dsn, sizeof dsn, "%s", dsn0);
-    char cfg[128], log[128], sql[512], when[32];
-    snprintf(cfg, sizeof cfg, "/tmp/vt_serve_crash_%d.json", (int)getpid());
-    snprintf(log, sizeof log, "/tmp/vt_serve_crash_%d.log", (int)getpid());
-    CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
-    CHECK_INT_EQ(cli_run(dsn, "--quiet demo --customers 300 --seed 5")->status,
-                 0);
+/* The cases run in order on one database and one schedule: `when` is the
+ * scheduled time of the case at hand, t0 that of the first. */
+static char dsn[1024], cfg[128], log_path[128], when[32];
+static time_t t0;
 
-    /* ---- kill -9 while the job's transaction is open ----------------------
-     */
-    time_t t0 = one_shot(cfg, 3, "none");
+/* SQL: the attempts of the run scheduled `when`, "1:failed,2:ok". */
+static void attempts_sql(char *sql, size_t n)
+{
+    snprintf(sql, n,
+             "SELECT string_agg(attempt || ':' || status, ',' ORDER BY "
+             "attempt) FROM vigil.job_runs WHERE scheduled_for = '%s'",
+             when);
+}
+
+/* kill -9 while the job's transaction is open. */
+static void kill_9_leaves_nothing_half_written(void)
+{
+    char sql[512];
+    t0 = one_shot(cfg, 3, "none");
     sv_iso(t0, when);
-    pid_t pid = sv_start(dsn, cfg, log, "VIGIL_TEST_COMMIT_DELAY_MS=60000");
+    pid_t pid =
+        sv_start(dsn, cfg, log_path, "VIGIL_TEST_COMMIT_DELAY_MS=60000");
     CHECK(
         sv_wait_sql(dsn, in_tx_sql, "1", 40)); /* model written, uncommitted */
     snprintf(sql, sizeof sql,
@@ -68,13 +73,14 @@ int main(void)
                       "0", 10));
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.models"), "0");
     CHECK_STR_EQ(q(dsn, sql), "running"); /* nobody could close it */
+}
 
-    /* Restart: the run is found abandoned and redone, once. */
-    pid = sv_start(dsn, cfg, log, NULL);
-    snprintf(sql, sizeof sql,
-             "SELECT string_agg(attempt || ':' || status, ',' ORDER BY "
-             "attempt) FROM vigil.job_runs WHERE scheduled_for = '%s'",
-             when);
+/* Restart: the run is found abandoned and redone, once. */
+static void restart_redoes_the_abandoned_run_once(void)
+{
+    char sql[512];
+    pid_t pid = sv_start(dsn, cfg, log_path, NULL);
+    attempts_sql(sql, sizeof sql);
     CHECK(sv_wait_sql(dsn, sql, "1:failed,2:ok", 40));
     snprintf(sql, sizeof sql,
              "SELECT error FROM vigil.job_runs WHERE scheduled_for = '%s' AND "
@@ -82,13 +88,18 @@ int main(void)
              when);
     CHECK_STR_EQ(q(dsn, sql), "abandoned: the process running it died");
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.models"), "1");
-    CHECK(strstr(sv_log(log), "abandoned by a process that died") != NULL);
+    CHECK(strstr(sv_log(log_path), "abandoned by a process that died") != NULL);
     CHECK_INT_EQ(sv_stop(pid, SIGTERM, 30), 0);
+}
 
-    /* ---- SIGTERM while the job's transaction is open --------------------- */
+/* SIGTERM while the job's transaction is open. */
+static void sigterm_cancels_and_rolls_back(void)
+{
     time_t t1 = one_shot(cfg, 3, "none");
     sv_iso(t1, when);
-    pid = sv_start(dsn, cfg, log, "VIGIL_TEST_COMMIT_DELAY_MS=60000");
+    char sql[512];
+    pid_t pid =
+        sv_start(dsn, cfg, log_path, "VIGIL_TEST_COMMIT_DELAY_MS=60000");
     CHECK(sv_wait_sql(dsn, in_tx_sql, "1", 40));
     double s0 = sv_now();
     CHECK_INT_EQ(sv_stop(pid, SIGTERM, 30), 0);
@@ -100,24 +111,28 @@ int main(void)
     CHECK_STR_EQ(q(dsn, sql), "canceled canceled: the service was stopping");
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.models"), "1");
     CHECK(sv_wait_sql(dsn, in_tx_sql, "0", 10));
+}
 
+static void next_start_catches_up_the_canceled_run(void)
+{
     /* The next start catches the canceled run up. */
-    pid = sv_start(dsn, cfg, log, NULL);
-    snprintf(sql, sizeof sql,
-             "SELECT string_agg(attempt || ':' || status, ',' ORDER BY "
-             "attempt) FROM vigil.job_runs WHERE scheduled_for = '%s'",
-             when);
+    char sql[512];
+    pid_t pid = sv_start(dsn, cfg, log_path, NULL);
+    attempts_sql(sql, sizeof sql);
     CHECK(sv_wait_sql(dsn, sql, "1:canceled,2:ok", 40));
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.models"), "2");
     CHECK_INT_EQ(sv_stop(pid, SIGTERM, 30), 0);
+}
 
-    /* ---- missed runs: caught up once, not once per missed day -------------
-     */
+/* Missed runs: caught up once, not once per missed day. */
+static void missed_runs_caught_up_once(void)
+{
     /* An hour before t0's time of day: today's occurrence has passed, like
      * the 6 before it, and none of them ran. */
     time_t t2 = one_shot(cfg, (int)(t0 - 3600 - time(NULL)), "latest");
     sv_iso(t2, when);
-    pid = sv_start(dsn, cfg, log, NULL);
+    char sql[512];
+    pid_t pid = sv_start(dsn, cfg, log_path, NULL);
     snprintf(sql, sizeof sql,
              "SELECT status FROM vigil.job_runs WHERE scheduled_for = '%s'",
              when);
@@ -126,13 +141,37 @@ int main(void)
     CHECK_INT_EQ(sv_stop(pid, SIGTERM, 30), 0);
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.job_runs"), "5");
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.models"), "3");
+}
 
+static void every_scheduled_time_one_success(void)
+{
     /* Every scheduled time ended with exactly one success. */
     CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM (SELECT scheduled_for FROM "
                         "vigil.job_runs GROUP BY 1 HAVING count(*) FILTER "
                         "(WHERE status = 'ok') <> 1) x"),
                  "0");
+}
+
+int main(void)
+{
+    snprintf(dsn, sizeof dsn, "%s", testdb_fresh("vt_serve_crash"));
+    snprintf(cfg, sizeof cfg, "/tmp/vt_serve_crash_%d.json", (int)getpid());
+    snprintf(log_path, sizeof log_path, "/tmp/vt_serve_crash_%d.log",
+             (int)getpid());
+    CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
+    CHECK_INT_EQ(cli_run(dsn, "--quiet demo --customers 300 --seed 5")->status,
+                 0);
+
+    static const check_case cases[] = {
+        CHECK_CASE(kill_9_leaves_nothing_half_written),
+        CHECK_CASE(restart_redoes_the_abandoned_run_once),
+        CHECK_CASE(sigterm_cancels_and_rolls_back),
+        CHECK_CASE(next_start_catches_up_the_canceled_run),
+        CHECK_CASE(missed_runs_caught_up_once),
+        CHECK_CASE(every_scheduled_time_one_success),
+    };
+    int rc = check_run("db_serve_crash", cases, sizeof cases / sizeof cases[0]);
     remove(cfg);
-    remove(log);
-    return check_done("db_serve_crash");
+    remove(log_path);
+    return rc;
 }

@@ -123,13 +123,7 @@ static feat_matrix *build(db_conn *db, const vg_config *cfg,
                           json_t *stats)
 {
     feat_request req = {&day, 1, 0, 0, -1, 1, 1, explain};
-    feat_matrix *m = NULL;
-    vg_error err;
-    if (feat_build(db, cfg, spec, &req, NULL, &m, stats, &err) != VG_OK) {
-        fprintf(stderr, "feat_build: %s\n", err.msg);
-        exit(1);
-    }
-    return m;
+    return build_or_die(db, cfg, spec, &req, stats);
 }
 
 static int count_lines(const char *plan, const char *needle)
@@ -164,30 +158,20 @@ static int local_aggregates(const char *plan)
     return n;
 }
 
-int main(void)
+/* The single server, the coordinator over the two shards, and what the
+ * cases build on them (they run in order). */
+static char *one, *coord;
+static char shard[2][1024];
+static db_conn *dbo, *dbc;
+static vg_config cfg;
+static int D;
+static feat_spec *spec;
+static json_t *st_one, *st_coord;
+static feat_matrix *mo, *mc;
+
+/* The rows really are on the shards, split by customer. */
+static void rows_are_split_over_the_shards(void)
 {
-    const char *one = strdup(testdb_fresh("vt_sharded_one"));
-    char shard[2][1024];
-    for (int i = 0; i < 2; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "vt_sharded_s%d", i);
-        snprintf(shard[i], sizeof shard[i], "%s", testdb_fresh(name));
-    }
-    const char *coord = strdup(testdb_fresh("vt_sharded"));
-    char sql[4096];
-    snprintf(sql, sizeof sql, TABLES, "", "", "");
-    testdb_exec(one, sql);
-    for (int i = 0; i < 2; i++)
-        testdb_exec(shard[i], sql);
-    make_coordinator(coord);
-    testdb_exec(one, data);
-    testdb_exec(coord, data);
-    testdb_exec(one, "ANALYZE");
-    for (int i = 0; i < 2; i++)
-        testdb_exec(shard[i], "ANALYZE");
-    testdb_exec(coord, "ANALYZE public.customers, public.usage_events, "
-                       "public.tickets");
-    /* the rows really are on the shards, split by customer */
     long s0 = atol(testdb_value(shard[0], "SELECT count(*) FROM usage_events"));
     long s1 = atol(testdb_value(shard[1], "SELECT count(*) FROM usage_events"));
     CHECK(s0 > 1000 && s1 > 1000);
@@ -195,28 +179,17 @@ int main(void)
                  atol(testdb_value(one, "SELECT count(*) FROM usage_events")));
     CHECK_INT_EQ(0, atol(testdb_value(coord, "SELECT count(*) FROM ONLY "
                                              "public.usage_events")));
+}
 
-    db_conn *dbo = connect_or_die(one), *dbc = connect_or_die(coord);
-    vg_config cfg;
-    vg_error err;
-    cfg_defaults(&cfg);
-    int D;
-    date_parse("2024-06-01", &D);
-    feat_spec *spec = NULL;
-    CHECK(feat_spec_discover(dbo, &cfg, D, &spec, &err) == VG_OK);
-    if (!spec) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-
-    /* identical matrices and identical dirty-row counts */
-    json_t *st_one = json_object(), *st_coord = json_object();
-    feat_matrix *mo = build(dbo, &cfg, spec, D, NULL, st_one);
-    feat_matrix *mc = build(dbc, &cfg, spec, D, NULL, st_coord);
+/* Identical matrices and identical dirty-row counts; streamed from the
+ * coordinator in chunks: still the same. */
+static void same_matrix_and_dirty_counts(void)
+{
+    mo = build(dbo, &cfg, spec, D, NULL, st_one);
+    mc = build(dbc, &cfg, spec, D, NULL, st_coord);
     CHECK(mo->nrows > 150);
     CHECK(same_matrix(mo, mc));
     CHECK(json_equal(st_one, st_coord));
-    /* streamed from the coordinator in chunks: still the same */
     CHECK(stream_same(dbc, &cfg, spec, D, 50, mo, st_one));
     if (!json_equal(st_one, st_coord)) {
         char *a = json_dumps(st_one, JSON_COMPACT),
@@ -225,15 +198,22 @@ int main(void)
         free(a);
         free(b);
     }
-    /* some of the features are not trivially zero: the data reached them */
+}
+
+/* Some of the features are not trivially zero: the data reached them. */
+static void features_reach_the_data(void)
+{
     int c7 = feat_spec_find(spec, "usage.events_login_30d");
     CHECK(c7 >= 0);
     double total = 0;
     for (size_t r = 0; c7 >= 0 && r < mc->nrows; r++)
         total += mc->x[r * mc->ncols + (size_t)c7];
     CHECK(total > 100);
+}
 
-    /* the plans: every per-customer aggregation on the shards */
+/* The plans: every per-customer aggregation on the shards. */
+static void aggregation_runs_on_the_shards(void)
+{
     json_t *plans = json_object();
     feat_matrix *me = build(dbc, &cfg, spec, D, plans, NULL);
     const char *names[2] = {"usage", "users"};
@@ -251,25 +231,69 @@ int main(void)
             local_aggregates(plan) != 0)
             fprintf(stderr, "---- %s plan:\n%s", names[q], plan);
     }
-    /* the same request on the single server aggregates there, of course:
-     * the explain mode itself is not what makes the difference */
+    json_decref(plans);
+    feat_matrix_free(me);
+}
+
+/* The same request on the single server aggregates there, of course: the
+ * explain mode itself is not what makes the difference. */
+static void single_server_aggregates_locally(void)
+{
     json_t *plans_one = json_object();
     feat_matrix *meo = build(dbo, &cfg, spec, D, plans_one, NULL);
     CHECK(local_aggregates(
               json_string_value(json_object_get(plans_one, "usage"))) > 0);
-
-    json_decref(plans);
     json_decref(plans_one);
+    feat_matrix_free(meo);
+}
+
+int main(void)
+{
+    one = strdup(testdb_fresh("vt_sharded_one"));
+    for (int i = 0; i < 2; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "vt_sharded_s%d", i);
+        snprintf(shard[i], sizeof shard[i], "%s", testdb_fresh(name));
+    }
+    coord = strdup(testdb_fresh("vt_sharded"));
+    char sql[4096];
+    snprintf(sql, sizeof sql, TABLES, "", "", "");
+    testdb_exec(one, sql);
+    for (int i = 0; i < 2; i++)
+        testdb_exec(shard[i], sql);
+    make_coordinator(coord);
+    testdb_exec(one, data);
+    testdb_exec(coord, data);
+    testdb_exec(one, "ANALYZE");
+    for (int i = 0; i < 2; i++)
+        testdb_exec(shard[i], "ANALYZE");
+    testdb_exec(coord, "ANALYZE public.customers, public.usage_events, "
+                       "public.tickets");
+
+    dbo = connect_or_die(one);
+    dbc = connect_or_die(coord);
+    cfg_defaults(&cfg);
+    date_parse("2024-06-01", &D);
+    spec = discover_or_die(dbo, &cfg, D);
+    st_one = json_object();
+    st_coord = json_object();
+
+    static const check_case cases[] = {
+        CHECK_CASE(rows_are_split_over_the_shards),
+        CHECK_CASE(same_matrix_and_dirty_counts),
+        CHECK_CASE(features_reach_the_data),
+        CHECK_CASE(aggregation_runs_on_the_shards),
+        CHECK_CASE(single_server_aggregates_locally),
+    };
+    int rc = check_run("db_sharded", cases, sizeof cases / sizeof cases[0]);
     json_decref(st_one);
     json_decref(st_coord);
     feat_matrix_free(mo);
     feat_matrix_free(mc);
-    feat_matrix_free(me);
-    feat_matrix_free(meo);
     feat_spec_free(spec);
     db_close(dbo);
     db_close(dbc);
-    free((void *)one);
-    free((void *)coord);
-    return check_done("db_sharded");
+    free(one);
+    free(coord);
+    return rc;
 }

@@ -82,22 +82,6 @@ static const char *theme_topics(const char *dsn, char *buf, size_t n)
     return buf;
 }
 
-static char *slurp_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t k = b ? fread(b, 1, (size_t)n, f) : 0;
-    if (b)
-        b[k] = '\0';
-    fclose(f);
-    return b;
-}
-
 /* Field `col` of the row starting "customer," in a features CSV ("" if
  * absent); static buffer. */
 static const char *csv_field(const char *csv, const char *customer,
@@ -177,7 +161,7 @@ static void config_mistakes_name_keys_and_file(void)
           strstr(r->err, "trend.baseline_days") && strstr(r->err, cfgpath));
     g = fopen(cfgpath, "w");
     fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60, "
-          "\"backfill_days\": 0}}",
+          "\"backfill_days\": 0, \"refit_days\": 1}}",
           g);
     fclose(g);
 }
@@ -281,7 +265,7 @@ static void topic_shares_become_features(void)
              "--config %s features --as-of 2026-05-27 --out %s", cfgpath,
              feat1);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
-    csv1 = slurp_file(feat1);
+    csv1 = check_read_file(feat1, NULL);
     CHECK(csv1 && strstr(csv1, "tickets.topic_share_") != NULL);
     char billing[32], billing_col[64];
     snprintf(billing, sizeof billing, "%s",
@@ -456,7 +440,7 @@ static void features_unchanged_by_later_runs(void)
              "--config %s features --as-of 2026-05-27 --out %s", cfgpath,
              feat2);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
-    char *csv2 = slurp_file(feat2);
+    char *csv2 = check_read_file(feat2, NULL);
     CHECK(csv1 && csv2 && strcmp(csv1, csv2) == 0);
     free(csv1);
     csv1 = NULL;
@@ -472,7 +456,7 @@ static void old_models_pruned(void)
     /* Old models are pruned after topics.keep_models_days. */
     FILE *kf = fopen(cfgpath, "w");
     fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60, "
-          "\"backfill_days\": 0, "
+          "\"backfill_days\": 0, \"refit_days\": 1, "
           "\"keep_models_days\": 7}}",
           kf);
     fclose(kf);
@@ -570,6 +554,43 @@ static void single_ticket_at_most_one_topic(void)
     }
 }
 
+static void default_refit_is_weekly(void)
+{
+    /* Without topics.refit_days the model is refitted weekly: the next
+     * days assign new tickets to it, the 7th day re-clusters. */
+    FILE *f = fopen(cfgpath, "w");
+    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60, "
+          "\"backfill_days\": 0}}",
+          f);
+    fclose(f);
+    static const struct {
+        const char *day;
+        int refit;
+        const char *model; /* the latest model's date after the run */
+    } runs[] = {{"2026-06-14", 0, "2026-06-13"},
+                {"2026-06-19", 0, "2026-06-13"},
+                {"2026-06-20", 1, "2026-06-20"}};
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT max(as_of) FROM vigil.topic_models"),
+                 "2026-06-13");
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        snprintf(args, sizeof args,
+                 "--config %s topics --as-of %s --force --json", cfgpath,
+                 runs[i].day);
+        cli_result *r = cli_run(dsn, args);
+        CHECK_INT_EQ(r->status, 0);
+        json_t *j = cli_json(r);
+        CHECK(j != NULL);
+        if (j) {
+            CHECK_INT_EQ(json_is_true(json_object_get(j, "refit")),
+                         runs[i].refit);
+            json_decref(j);
+        }
+        CHECK_STR_EQ(
+            testdb_value(dsn, "SELECT max(as_of) FROM vigil.topic_models"),
+            runs[i].model);
+    }
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_topics");
@@ -577,7 +598,7 @@ int main(void)
              (int)getpid());
     FILE *f = fopen(cfgpath, "w");
     fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 6, \"window_days\": 60, "
-          "\"backfill_days\": 0}}",
+          "\"backfill_days\": 0, \"refit_days\": 1}}",
           f);
     fclose(f);
     snprintf(feat1, sizeof feat1, "/tmp/vt_topics_f1.%d.csv", (int)getpid());
@@ -606,6 +627,7 @@ int main(void)
         CHECK_CASE(old_models_pruned),
         CHECK_CASE(report_counts_alerts_as_of_its_date),
         CHECK_CASE(report_shows_alert_window_as_of_its_date),
+        CHECK_CASE(default_refit_is_weekly),
         CHECK_CASE(no_tickets_no_topics),
         CHECK_CASE(single_ticket_at_most_one_topic),
     };

@@ -37,37 +37,54 @@ static void expect_fail(const char *dsn, const char *args, const char *needle)
     CHECK(strchr(r->err, '\n') == r->err + strlen(r->err) - 1); /* one line */
 }
 
-int main(void)
+/* Each case loads its own data over the last case's tables. */
+static const char *dsn;
+
+static void no_customers(void)
 {
-    const char *dsn = testdb_fresh("vt_train_errors");
-    CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
-
-    testdb_source_tables(dsn, "public", NULL);
     expect_fail(dsn, "--quiet train --as-of 2025-06-01", "no customers");
+}
 
+static void no_customer_churned(void)
+{
     load(dsn, 300, 0, "2024-01-01", "2024-01-01");
     expect_fail(dsn, "--quiet train --as-of 2025-06-01", "no customer churned");
+}
 
+static void horizon_longer_than_the_history(void)
+{
     load(dsn, 300, 40, "2025-03-01", "2025-04-10");
     expect_fail(dsn, "--quiet train --as-of 2025-06-01 --horizon 120",
                 "longer than the history");
+}
 
-    /* every customer active at the only observation date churns (so the
-     * data really stops on 2025-05-10: --force past the date guard rail) */
+/* Every customer active at the only observation date churns (so the data
+ * really stops on 2025-05-10: --force past the date guard rail). */
+static void every_row_churned(void)
+{
     load(dsn, 300, 300, "2024-01-01", "2025-05-10");
     expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0 --force",
                 "every row churned");
+}
 
+static void too_few_rows(void)
+{
     load(dsn, 20, 5, "2024-01-01", "2025-05-10");
     expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 0",
                 "too few rows");
+}
 
-    /* churn only on one date: time validation has nothing to validate on */
+/* Churn only on one date: time validation has nothing to validate on. */
+static void churn_on_one_date_only(void)
+{
     load(dsn, 400, 60, "2024-01-01", "2025-05-28");
     expect_fail(dsn, "--quiet train --as-of 2025-06-01 --lookback 140",
                 "not enough churn to split by time");
+}
 
-    /* one observation date: 5-fold cross-validation, summary says "cv" */
+/* One observation date: 5-fold cross-validation, summary says "cv". */
+static void one_date_cross_validates(void)
+{
     testdb_exec(dsn,
                 "UPDATE customers SET canceled_at = '2025-05-02'::timestamptz "
                 "+ (abs(hashtext(customer_id)) % 20) * interval '1 day' "
@@ -85,5 +102,23 @@ int main(void)
                   json_object_get(json_object_get(j, "metrics"), "auc")) > 0.5);
     }
     json_decref(j);
-    return check_done("db_train_errors");
+}
+
+int main(void)
+{
+    dsn = testdb_fresh("vt_train_errors");
+    CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
+
+    testdb_source_tables(dsn, "public", NULL);
+
+    static const check_case cases[] = {
+        CHECK_CASE(no_customers),
+        CHECK_CASE(no_customer_churned),
+        CHECK_CASE(horizon_longer_than_the_history),
+        CHECK_CASE(every_row_churned),
+        CHECK_CASE(too_few_rows),
+        CHECK_CASE(churn_on_one_date_only),
+        CHECK_CASE(one_date_cross_validates),
+    };
+    return check_run("db_train_errors", cases, sizeof cases / sizeof cases[0]);
 }

@@ -14,6 +14,7 @@
 #include "core/db.h"
 #include "demo/demo.h"
 #include "features/feat.h"
+#include "featcheck.h"
 #include "testdb.h"
 #include "train/train.h"
 
@@ -207,12 +208,8 @@ int main(void)
 {
     grid_check();
     const char *dsn = testdb_fresh("vt_train_purge");
-    db_conn *db = NULL;
+    db_conn *db = connect_or_die(dsn);
     vg_error err;
-    if (db_connect(dsn, &db, &err) != VG_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
     demo_opts o;
     demo_opts_default(&o);
     o.customers = 800;
@@ -222,7 +219,7 @@ int main(void)
     CHECK(demo_generate(db, &o, &st, &err) == VG_OK);
     matrix_check(db, o.end_day);
     db_close(db);
-    cli_run(dsn, "--quiet init");
+    CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
     summary_check(dsn);
     return check_done("db_train_purge");
 }

@@ -2,7 +2,8 @@
  * a new issue with zero baseline is found from ~8 tickets of >= 5
  * customers, grouped across languages through a shared term, labelled new;
  * too few customers or plain noise raise nothing; a doubled term is a
- * spike; burst_eval follows an issue by its terms. */
+ * spike; burst_eval follows an issue by its terms, and by the words that
+ * raised it once they are no longer rare. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,8 +119,8 @@ int main(void)
         CHECK(find_term(g, ng, 0) == NULL); /* a common word does not burst */
         /* Following the issue by its terms finds the same tickets. */
         burst_group e;
-        CHECK(burst_eval(&o, c.docs, c.n, ND, x->terms, x->nterms, &e, NULL) ==
-              VG_OK);
+        CHECK(burst_eval(&o, c.docs, c.n, ND, x->terms, NULL, x->nterms, &e,
+                         NULL) == VG_OK);
         CHECK_INT_EQ(e.observed, 8);
         burst_group_clear(&e);
     }
@@ -183,6 +184,30 @@ int main(void)
         CHECK(!x->is_new);
     burst_groups_free(g, ng);
     o.new_only = 1;
+
+    /* An issue running for a month: its own word (300) is in its baseline
+     * now, so no term is strong today and "two of its words" also picks
+     * ordinary tickets with its plain words (301, 302: "csv export");
+     * anchored as strong (the word that raised the alert), only the
+     * issue's tickets count. */
+    background(&c, 13);
+    for (int d = 0; d < ND; d++)
+        for (int i = 0; i < 2; i++) {
+            uint32_t issue[3] = {300, 301, 302}, plain[2] = {301, 302};
+            add(&c, d, 30000 + (uint32_t)(d * 4 + i), issue, 3);
+            add(&c, d, 40000 + (uint32_t)(d * 4 + i), plain, 2);
+        }
+    uint32_t words[3] = {300, 301, 302};
+    int anchor[3] = {1, 0, 0};
+    burst_group e;
+    CHECK(burst_eval(&o, c.docs, c.n, ND, words, NULL, 3, &e, NULL) == VG_OK);
+    CHECK(e.term_lift[0] < BURST_STRONG_LIFT);
+    CHECK_INT_EQ(e.observed, 12);
+    burst_group_clear(&e);
+    CHECK(burst_eval(&o, c.docs, c.n, ND, words, anchor, 3, &e, NULL) == VG_OK);
+    CHECK_INT_EQ(e.observed, 6);
+    CHECK_INT_EQ(e.baseline, 56);
+    burst_group_clear(&e);
 
     CHECK(burst_find(&o, c.docs, c.n, 3, &g, &ng, NULL) != VG_OK);
     return check_done("topics_burst");

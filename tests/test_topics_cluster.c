@@ -95,17 +95,6 @@ static void test_tfidf_values(void)
     topic_vocab_opts dflt;
     topic_vocab_opts_default(&dflt);
     CHECK_NEAR(dflt.min_df_ratio, 0.00005, 1e-12);
-    /* New documents against the vocabulary. */
-    text_toklist *t = text_toklist_new();
-    CHECK_INT_EQ(text_tokens(P, NULL, "gamma gamma unknown", "en", t, &err),
-                 VG_OK);
-    const text_toklist *docs1[] = {t};
-    topic_csr Y = {0};
-    CHECK_INT_EQ(topic_vectorize(v, docs1, 1, &Y, &err), VG_OK);
-    CHECK_INT_EQ(Y.rowptr[1], 1);
-    CHECK_NEAR(entry(&Y, 0, g), 1.0, 1e-6);
-    text_toklist_free(t);
-    topic_csr_free(&Y);
     topic_csr_free(&X);
     topic_csr_free(&C);
     topic_vocab_free(v);

@@ -28,7 +28,7 @@ vg_code topics_alerts_rewind(db_conn *db, const char *from, vg_error *err)
         " sample_ticket_ids = d.sample_ticket_ids, updated_on = d.as_of, "
         " label = coalesce(d.label, a.label), key_terms = d.key_terms, "
         " languages = d.languages, topic_ids = d.topic_ids, "
-        " ticket_ids = d.ticket_ids, "
+        " ticket_ids = d.ticket_ids, strong_terms = d.strong_terms, "
         " resolved_on = CASE WHEN d.status = 'resolved' THEN d.as_of END "
         "FROM (SELECT DISTINCT ON (alert_id) * FROM vigil.trend_alert_days "
         "      ORDER BY alert_id, as_of DESC) d "
@@ -572,7 +572,8 @@ static vg_code summary(alert_ctx *x, const issue_counts *ic, json_t **stats,
 
 vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                       int as_of, long long model_id, const char *tickets,
-                      const char *customers, json_t **stats, vg_error *err)
+                      const char *customers, issue_cache *cache, json_t **stats,
+                      vg_error *err)
 {
     *stats = NULL;
     trend_opts o = {cfg->trend_window_days, cfg->trend_baseline_days,
@@ -589,8 +590,8 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
     issue_counts ic = {0};
     vg_code rc = topics_alerts_rewind(db, day, err);
     if (rc == VG_OK)
-        rc = issues_alerts(db, cfg, lg, as_of, tickets, customers, &issues, &ic,
-                           err);
+        rc = issues_alerts(db, cfg, lg, as_of, tickets, customers, cache,
+                           &issues, &ic, err);
     x.issues = issues;
     if (rc == VG_OK)
         rc = load_topics(db, model_id, day, &T, err);

@@ -8,6 +8,7 @@
 #include "core/cfg.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "topics/issues.h"
 
 /* Inside the caller's transaction, after the tickets before as_of have their
  * topics (model_id's): first forgets what earlier runs for as_of or later
@@ -16,10 +17,12 @@
  * customers, MRR and samples over its whole window, which grows to as_of - 1)
  * or resolves it (back to normal, or its topic left the model). tickets and
  * customers are quoted, qualified names. *stats: {"alerts" (open after the
- * run), "alerts_raised", "alerts_updated", "alerts_resolved"}. */
+ * run), "alerts_raised", "alerts_updated", "alerts_resolved"}. cache (may
+ * be NULL) keeps the words of tickets across the days of one process. */
 vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                       int as_of, long long model_id, const char *tickets,
-                      const char *customers, json_t **stats, vg_error *err);
+                      const char *customers, issue_cache *cache, json_t **stats,
+                      vg_error *err);
 
 /* Removes alert history written by runs for dates >= from (YYYY-MM-DD) and
  * restores each earlier alert to what its last earlier day said. */

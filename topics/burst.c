@@ -9,9 +9,6 @@
 
 #include "topics/trend.h"
 
-/* A term this many times above its baseline was hardly used before: one of
- * them is enough to put a ticket into its issue. */
-#define STRONG_LIFT 6.0
 #define MIN_SHARED 3
 #define MAX_SHARE 0.5
 /* An issue this many times above its baseline is new in all but name
@@ -96,7 +93,7 @@ static int is_member(const burst_doc *d, const uint32_t *terms,
 {
     int hits = 0, strong = 0;
     for (size_t j = 0; j < nterms; j++) {
-        int s = lift[j] >= STRONG_LIFT;
+        int s = lift[j] >= BURST_STRONG_LIFT;
         strong |= s;
         if (has_term(d, terms[j])) {
             if (s)
@@ -189,8 +186,8 @@ vg_code burst_members(const burst_group *g, const burst_doc *docs, size_t n,
 }
 
 vg_code burst_eval(const burst_opts *o, const burst_doc *docs, size_t n,
-                   int ndays, const uint32_t *terms, size_t nterms,
-                   burst_group *out, vg_error *err)
+                   int ndays, const uint32_t *terms, const int *anchored,
+                   size_t nterms, burst_group *out, vg_error *err)
 {
     memset(out, 0, sizeof *out);
     volume v = volume_of(o, docs, n, ndays);
@@ -210,6 +207,8 @@ vg_code burst_eval(const burst_opts *o, const burst_doc *docs, size_t n,
                 *(docs[i].day >= v.nb ? &w : &b) += 1;
         double e = expected_of(&v, b, w, NULL);
         out->term_lift[j] = e > 0 ? w / e : 0;
+        if (anchored && anchored[j] && out->term_lift[j] < BURST_STRONG_LIFT)
+            out->term_lift[j] = BURST_STRONG_LIFT;
     }
     vg_code rc = group_stats(o, docs, n, ndays, out, 1.0, err);
     if (rc != VG_OK)

@@ -71,12 +71,20 @@ vg_code burst_find(const burst_opts *o, const burst_doc *docs, size_t n,
                    int ndays, burst_group **groups, size_t *ngroups,
                    vg_error *err);
 
+/* A term this many times above its baseline was hardly used before: one of
+ * them puts a ticket into its issue (burst_find step 3). */
+#define BURST_STRONG_LIFT 6.0
+
 /* The figures of an issue given by its terms (an open alert's key terms, to
  * see whether it still holds): window tickets, baseline and expectation by
- * the rule of burst_find step 3, with lifts computed from docs. */
+ * the rule of burst_find step 3, with lifts computed from docs. anchored
+ * (may be NULL) flags terms that count as strong whatever their lift today:
+ * an issue's own words, strong when it was raised, stop being rare once its
+ * earlier tickets are the baseline, and its ordinary words alone would then
+ * pick ordinary tickets. */
 vg_code burst_eval(const burst_opts *o, const burst_doc *docs, size_t n,
-                   int ndays, const uint32_t *terms, size_t nterms,
-                   burst_group *out, vg_error *err);
+                   int ndays, const uint32_t *terms, const int *anchored,
+                   size_t nterms, burst_group *out, vg_error *err);
 
 /* The issue's tickets from day `from` (0 = oldest) to the end, by the
  * membership rule of burst_find step 3: *idx (malloc'ed indices into docs)

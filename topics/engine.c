@@ -12,6 +12,7 @@
 #include "core/date.h"
 #include "core/util.h"
 #include "topics/alerts.h"
+#include "topics/issues.h"
 #include "topics/cluster.h"
 #include "topics/text.h"
 #include "topics/tfidf.h"
@@ -1021,7 +1022,8 @@ static vg_code check_later(run *R, vg_error *err)
 }
 
 static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
-                       const topics_opts *o, json_t **summary, vg_error *err)
+                       const topics_opts *o, issue_cache *cache,
+                       json_t **summary, vg_error *err)
 {
     *summary = NULL;
     if (cfg->topics_k_min > cfg->topics_k_max)
@@ -1114,7 +1116,7 @@ static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
     progress_update(&R.prog, "topics: trend alerts");
     json_t *alerts = NULL;
     rc = topics_alerts(db, cfg, lg, o->as_of, R.model_id, R.tickets,
-                       R.customers, &alerts, err);
+                       R.customers, cache, &alerts, err);
     if (rc != VG_OK)
         goto rollback;
     if ((rc = db_commit(db, err)) != VG_OK) {
@@ -1196,20 +1198,26 @@ static vg_code first_run(db_conn *db, int *first, vg_error *err)
 }
 
 /* Every day of [as_of - days, as_of) in order, as the daily runs would
- * have seen it, but cheaply: a full re-clustering on the first day and
- * every BACKFILL_REFIT days, new tickets assigned to the latest model in
- * between (issue alerts need no clusters; topic alerts get week-old
- * topics). Each day commits on its own. */
+ * have seen it: a full re-clustering on the first day and then every
+ * topics.refit_days (every BACKFILL_REFIT days at least, so a configured
+ * daily refit does not make the first run slow), new tickets assigned to
+ * the latest model in between (issue alerts need no clusters; topic alerts
+ * get topics up to a week old). With the default cadence this is what the
+ * daily runs from the first day on would have done. Each day commits on its
+ * own. */
 #define BACKFILL_REFIT 7
 static vg_code backfill(db_conn *db, const vg_config *cfg, const vg_log *lg,
-                        const topics_opts *o, int days, json_t **out,
-                        vg_error *err)
+                        const topics_opts *o, int days, issue_cache *cache,
+                        json_t **out, vg_error *err)
 {
     progress prog;
     progress_init(&prog, o->quiet);
     long raised = 0, resolved = 0;
     vg_code rc = VG_OK;
     int first = o->as_of - days;
+    int cadence = cfg->topics_refit_days > BACKFILL_REFIT
+                      ? cfg->topics_refit_days
+                      : BACKFILL_REFIT;
     for (int d = first; rc == VG_OK && d < o->as_of; d++) {
         topics_opts day = *o;
         day.as_of = d;
@@ -1218,14 +1226,14 @@ static vg_code backfill(db_conn *db, const vg_config *cfg, const vg_log *lg,
         day.skip_if_later = 0;
         day.quiet = 1;
         day.backfill = -1;
-        day.refit = (d - first) % BACKFILL_REFIT == 0;
+        day.refit = (d - first) % cadence == 0;
         day.incremental = !day.refit;
         char ds[DATE_BUF];
         date_format(d, ds);
         progress_update(&prog, "topics: building history, %s (%d of %d)", ds,
                         d - first + 1, days);
         json_t *s = NULL;
-        rc = run_day(db, cfg, lg, &day, &s, err);
+        rc = run_day(db, cfg, lg, &day, cache, &s, err);
         raised += (long)json_integer_value(json_object_get(s, "alerts_raised"));
         resolved +=
             (long)json_integer_value(json_object_get(s, "alerts_resolved"));
@@ -1259,12 +1267,15 @@ vg_code topics_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
         days = first ? cfg->topics_backfill_days : 0;
     }
     json_t *bf = NULL;
-    if (days > 0 && (rc = backfill(db, cfg, lg, o, days, &bf, err)) != VG_OK)
-        return rc;
-    rc = run_day(db, cfg, lg, o, summary, err);
+    issue_cache *cache = NULL;
+    if (days > 0 && (rc = issue_cache_new(&cache, err)) == VG_OK)
+        rc = backfill(db, cfg, lg, o, days, cache, &bf, err);
+    if (rc == VG_OK)
+        rc = run_day(db, cfg, lg, o, cache, summary, err);
     if (rc == VG_OK && bf)
         json_object_set_new(*summary, "backfill", bf);
     else
         json_decref(bf);
+    issue_cache_free(cache);
     return rc;
 }

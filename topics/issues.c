@@ -80,23 +80,37 @@ static int is_calendar(const char *word)
     return strstr(calendar, w) != NULL;
 }
 
-const char *issues_concept(const char *word)
+static int concept_index(const char *word)
 {
     for (size_t i = 0; i < sizeof vocab / sizeof vocab[0]; i++) {
         const char *p = vocab[i].prefixes;
         while (*p) {
             size_t n = strcspn(p, " ");
             if (n && strncmp(word, p, n) == 0)
-            return vocab[i].concept;
+                return (int)i;
             p += n;
             p += *p == ' ';
         }
     }
-    return NULL;
+    return -1;
+}
+
+const char *issues_concept(const char *word)
+{
+    int i = concept_index(word);
+    return i >= 0 ? vocab[i].concept : NULL;
 }
 
 /* ---- the tickets ----------------------------------------------------------
  */
+
+/* What a case-folded word is for issues, worked out once per day and word
+ * (a month's tickets repeat the same few thousand words). */
+enum { W_WORTHY = 1, W_CALENDAR = 2 };
+typedef struct word_info {
+    uint8_t flags;
+    int8_t concept; /* index into vocab, -1: none */
+} word_info;
 
 typedef struct doc_meta {
     char *ticket_id, *subject;
@@ -105,11 +119,35 @@ typedef struct doc_meta {
     size_t off, n; /* terms in issue_day.terms */
 } doc_meta;
 
+/* One ticket's words as add_terms found them: the (key, readable form)
+ * pairs in the order it gave them ids, so replaying them gives the same
+ * ids as tokenising again; valid for the same subject, body and language. */
+typedef struct cached_doc {
+    char *pairs; /* key \0 surface \0, ...; NULL: nothing kept */
+    size_t len;
+    size_t subject_len, body_len;
+    char given_lang[8], lang[4];
+    long used; /* the day (cache generation) that last read it */
+} cached_doc;
+
+struct issue_cache {
+    strmap *ids; /* ticket_id -> index into docs */
+    cached_doc *docs;
+    size_t cap;
+    long day;
+};
+
 struct issue_day {
     int ndays;
+    issue_cache *cache;
+    cached_doc *rec; /* the entry add_terms records into, or NULL */
+    strbuf pairs;
     text_pipe *pipe;
     text_toklist *toks;
     strmap *terms_map, *customers;
+    strmap *words; /* case-folded words seen, with winfo */
+    word_info *winfo;
+    size_t wcap;
     char **surface; /* per term id: its readable form (first seen) */
     size_t nsurface, surfcap;
     doc_meta *meta;
@@ -125,14 +163,73 @@ struct issue_day {
     size_t nalerts;
 };
 
+vg_code issue_cache_new(issue_cache **out, vg_error *err)
+{
+    issue_cache *c = calloc(1, sizeof *c);
+    if (c)
+        c->ids = strmap_new(16384);
+    if (!c || !c->ids) {
+        free(c);
+        return vg_fail(err, VG_ENOMEM, "issues: out of memory");
+    }
+    *out = c;
+    return VG_OK;
+}
+
+void issue_cache_free(issue_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < strmap_size(c->ids); i++)
+        free(c->docs[i].pairs);
+    free(c->docs);
+    strmap_free(c->ids);
+    free(c);
+}
+
+/* The entry of a ticket (created empty when new); NULL on OOM. */
+static cached_doc *cache_entry(issue_cache *c, const char *ticket_id)
+{
+    /* Room first: a key in the map always has an entry. */
+    if (strmap_size(c->ids) >= c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 8192;
+        cached_doc *v = realloc(c->docs, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        c->docs = v;
+        c->cap = cap;
+    }
+    int added = 0;
+    long i = strmap_put(c->ids, ticket_id, &added);
+    if (i < 0)
+        return NULL;
+    if (added)
+        memset(&c->docs[i], 0, sizeof c->docs[i]);
+    return &c->docs[i];
+}
+
+/* Tickets today did not read: the days only move forward, so the window
+ * has moved past them. */
+static void cache_evict(issue_cache *c)
+{
+    for (size_t i = 0; i < strmap_size(c->ids); i++)
+        if (c->docs[i].pairs && c->docs[i].used < c->day) {
+            free(c->docs[i].pairs);
+            c->docs[i].pairs = NULL;
+        }
+}
+
 void issue_day_free(issue_day *d)
 {
     if (!d)
         return;
+    strbuf_free(&d->pairs);
     text_pipe_free(d->pipe);
     text_toklist_free(d->toks);
     strmap_free(d->terms_map);
     strmap_free(d->customers);
+    strmap_free(d->words);
+    free(d->winfo);
     for (size_t i = 0; i < d->nsurface; i++)
         free(d->surface[i]);
     free(d->surface);
@@ -171,6 +268,32 @@ static long term_id(issue_day *d, const char *s, const char *surface)
     return id;
 }
 
+static int word_of(issue_day *d, const char *w, word_info *out)
+{
+    int added = 0;
+    long id = strmap_put(d->words, w, &added);
+    if (id < 0)
+        return -1;
+    if ((size_t)id >= d->wcap) {
+        size_t cap = d->wcap ? d->wcap * 2 : 4096;
+        word_info *v = realloc(d->winfo, cap * sizeof *v);
+        if (!v)
+            return -1;
+        d->winfo = v;
+        d->wcap = cap;
+    }
+    if (added) {
+        word_info x = {0, (int8_t)concept_index(w)};
+        if (text_pipe_label_worthy(d->pipe, w))
+            x.flags |= W_WORTHY;
+        if (is_calendar(w))
+            x.flags |= W_CALENDAR;
+        d->winfo[id] = x;
+    }
+    *out = d->winfo[id];
+    return 0;
+}
+
 static int push_term(issue_day *d, uint32_t t)
 {
     if (d->nterms == d->tcap) {
@@ -191,6 +314,22 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Term key (readable form surface) of the current ticket: its id appended
+ * to d->terms, and the pair to the ticket's cache entry when recording. */
+static int add_term(issue_day *d, const char *key, const char *surface)
+{
+    long id = term_id(d, key, surface);
+    if (id < 0 || push_term(d, (uint32_t)id))
+        return -1;
+    if (d->rec) {
+        strbuf_append(&d->pairs, key, strlen(key) + 1);
+        strbuf_append(&d->pairs, surface, strlen(surface) + 1);
+    }
+    return 0;
+}
+
+static int finish_terms(issue_day *d, doc_meta *m);
+
 /* The tokens of the current ticket as term ids (+ concepts), sorted and
  * distinct, appended to d->terms. Bigram surfaces are rebuilt from the two
  * unigrams before them ("csv export" rather than the stems). */
@@ -198,38 +337,51 @@ static int add_terms(issue_day *d, doc_meta *m)
 {
     const text_toklist *t = d->toks;
     const char *prev = NULL, *cur = NULL;
+    word_info pw = {0, -1}, cw = {0, -1}; /* of prev and cur */
     m->off = d->nterms;
     char both[256];
     for (size_t i = 0; i < text_toklist_size(t); i++) {
         const char *tok = text_toklist_get(t, i), *surf = NULL;
         int bigram = text_toklist_is_bigram(t, i);
+        word_info wi = {0, -1};
         if (bigram) {
             if (prev && cur) {
                 snprintf(both, sizeof both, "%s %s", prev, cur);
                 surf = both;
+                /* A phrase is worthy when both its words are. */
+                wi.flags = (uint8_t)((pw.flags & cw.flags & W_WORTHY) |
+                                     ((pw.flags | cw.flags) & W_CALENDAR));
             }
         } else {
             surf = text_toklist_surface(t, i);
             prev = cur;
             cur = surf;
+            pw = cw;
+            cw = (word_info){0, -1};
+            if (surf && word_of(d, surf, &cw) != 0)
+                return -1;
+            wi = cw;
         }
         /* Masks ("<num>"), filler of any language ("seit" in a German
          * ticket is not about the issue) and calendar words name no
          * issue. */
-        if (strchr(tok, '<') || !surf || !text_label_worthy(surf) ||
-            (!bigram && is_calendar(surf)) ||
-            (bigram && (is_calendar(prev) || is_calendar(cur))))
+        if (strchr(tok, '<') || !surf || !(wi.flags & W_WORTHY) ||
+            (wi.flags & W_CALENDAR))
             continue;
-        if (!bigram) {
-            const char *c = surf ? issues_concept(surf) : NULL;
-            long cid = c ? term_id(d, c, c) : 0;
-            if (cid < 0 || (c && push_term(d, (uint32_t)cid)))
+        if (!bigram && wi.concept >= 0) {
+            const char *c = vocab[wi.concept].concept;
+            if (add_term(d, c, c))
                 return -1;
         }
-        long id = term_id(d, tok, surf);
-        if (id < 0 || push_term(d, (uint32_t)id))
+        if (add_term(d, tok, surf))
             return -1;
     }
+    return finish_terms(d, m);
+}
+
+/* The ticket's terms, sorted and distinct. */
+static int finish_terms(issue_day *d, doc_meta *m)
+{
     uint32_t *v = d->terms + m->off;
     size_t n = d->nterms - m->off, w = 0;
     qsort(v, n, sizeof *v, cmp_u32);
@@ -239,6 +391,73 @@ static int add_terms(issue_day *d, doc_meta *m)
     d->nterms = m->off + w;
     m->n = w;
     return 0;
+}
+
+/* Replays a cached ticket's pairs; -1 on OOM. */
+static int replay_terms(issue_day *d, doc_meta *m, const cached_doc *c)
+{
+    memcpy(m->lang, c->lang, sizeof m->lang);
+    m->off = d->nterms;
+    for (const char *p = c->pairs; p < c->pairs + c->len;) {
+        const char *key = p, *surf = p + strlen(p) + 1;
+        p = surf + strlen(surf) + 1;
+        long id = term_id(d, key, surf);
+        if (id < 0 || push_term(d, (uint32_t)id))
+            return -1;
+    }
+    return finish_terms(d, m);
+}
+
+/* Keeps what add_terms recorded for the ticket in its cache entry. */
+static int keep_terms(issue_day *d, cached_doc *c, const doc_meta *m,
+                      size_t subject_len, size_t body_len, const char *lang)
+{
+    if (d->pairs.failed)
+        return -1;
+    char *copy = malloc(d->pairs.len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, strbuf_str(&d->pairs), d->pairs.len + 1);
+    free(c->pairs);
+    c->pairs = copy;
+    c->len = d->pairs.len;
+    c->subject_len = subject_len;
+    c->body_len = body_len;
+    snprintf(c->given_lang, sizeof c->given_lang, "%s", lang);
+    memcpy(c->lang, m->lang, sizeof c->lang);
+    c->used = d->cache->day;
+    return 0;
+}
+
+/* The ticket's terms: replayed from the cache when an earlier day of the
+ * same run tokenised the same text (a backfill reads each ticket on up to
+ * 31 days), else tokenised, and recorded when there is a cache. */
+static vg_code ticket_terms(issue_day *d, doc_meta *m, char **f, vg_error *err)
+{
+    const char *lang = f[5] && *f[5] ? f[5] : NULL;
+    size_t sl = f[3] ? strlen(f[3]) : 0, bl = f[4] ? strlen(f[4]) : 0;
+    cached_doc *c = NULL;
+    if (d->cache && !(c = cache_entry(d->cache, m->ticket_id)))
+        return vg_fail(err, VG_ENOMEM, "issues: out of memory");
+    if (c && c->pairs && c->subject_len == sl && c->body_len == bl &&
+        strcmp(c->given_lang, lang ? lang : "") == 0) {
+        c->used = d->cache->day;
+        return replay_terms(d, m, c) == 0
+                   ? VG_OK
+                   : vg_fail(err, VG_ENOMEM, "issues: out of memory");
+    }
+    vg_code rc = text_tokens(d->pipe, f[3], f[4], lang, d->toks, err);
+    if (rc != VG_OK)
+        return rc;
+    snprintf(m->lang, sizeof m->lang, "%s", text_toklist_lang(d->toks));
+    if (c && strlen(lang ? lang : "") < sizeof c->given_lang) {
+        d->rec = c;
+        strbuf_reset(&d->pairs);
+    }
+    int bad = add_terms(d, m) != 0 ||
+              (d->rec && keep_terms(d, c, m, sl, bl, lang ? lang : "") != 0);
+    d->rec = NULL;
+    return bad ? vg_fail(err, VG_ENOMEM, "issues: out of memory") : VG_OK;
 }
 
 /* COPY row: ticket_id, customer_id, days before as_of, subject, body,
@@ -271,15 +490,13 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
     if (!m->ticket_id || !m->subject)
         return vg_fail(err, VG_ENOMEM, "issues: out of memory");
     m->topic_id = f[6] ? atoll(f[6]) : 0;
-    vg_code rc = text_tokens(d->pipe, f[3], f[4], f[5] && *f[5] ? f[5] : NULL,
-                             d->toks, err);
-    if (rc != VG_OK)
-        return rc;
-    snprintf(m->lang, sizeof m->lang, "%s", text_toklist_lang(d->toks));
     /* A ticket without a customer is its own customer. */
     long cust = strmap_put(d->customers, f[1] ? f[1] : f[0], NULL);
-    if (cust < 0 || add_terms(d, m) != 0)
+    if (cust < 0)
         return vg_fail(err, VG_ENOMEM, "issues: out of memory");
+    vg_code rc = ticket_terms(d, m, f, err);
+    if (rc != VG_OK)
+        return rc;
     d->docs[d->n - 1] = (burst_doc){d->ndays - ago, (uint32_t)cust, NULL, m->n};
     return VG_OK;
 }
@@ -331,7 +548,8 @@ static vg_code day_new(int ndays, issue_day **out, vg_error *err)
         d->toks = text_toklist_new();
         d->terms_map = strmap_new(65536);
         d->customers = strmap_new(4096);
-        if (!d->toks || !d->terms_map || !d->customers)
+        d->words = strmap_new(65536);
+        if (!d->toks || !d->terms_map || !d->customers || !d->words)
             rc = vg_fail(err, VG_ENOMEM, "issues: out of memory");
     }
     if (rc != VG_OK) {
@@ -427,7 +645,7 @@ static int ranked_terms(const issue_day *d, const burst_group *g,
         goto fail;
     for (uint32_t t = 0; t < V; t++) {
         if (in[t] < floor_n || strmap_key(d->terms_map, (long)t)[0] == '~' ||
-            !text_label_worthy(d->surface[t]))
+            !text_pipe_label_worthy(d->pipe, d->surface[t]))
             continue;
         double e = (double)all[t] * (double)g->ndocs / (double)d->n;
         double gain = log((in[t] + 0.5) / (e + 0.5));
@@ -517,7 +735,7 @@ static int array_add(strbuf *b, const char *s)
 
 /* The arrays one alert row carries. */
 typedef struct alert_arrays {
-    strbuf key, terms, langs, topics, tickets, samples;
+    strbuf key, terms, langs, topics, tickets, samples, strong;
 } alert_arrays;
 
 static void arrays_free(alert_arrays *a)
@@ -528,6 +746,7 @@ static void arrays_free(alert_arrays *a)
     strbuf_free(&a->topics);
     strbuf_free(&a->tickets);
     strbuf_free(&a->samples);
+    strbuf_free(&a->strong);
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -629,6 +848,8 @@ typedef struct open_alert {
     size_t nkeys;
     char **tickets;
     size_t ntickets;
+    char **strong; /* its words strong on some day (strong_terms) */
+    size_t nstrong;
     int matched;
 } open_alert;
 
@@ -639,8 +860,11 @@ static void open_alerts_free(open_alert *a, size_t n)
             free(a[i].keys[j]);
         for (size_t j = 0; j < a[i].ntickets; j++)
             free(a[i].tickets[j]);
+        for (size_t j = 0; j < a[i].nstrong; j++)
+            free(a[i].strong[j]);
         free(a[i].keys);
         free(a[i].tickets);
+        free(a[i].strong);
     }
     free(a);
 }
@@ -694,7 +918,8 @@ static vg_code load_open(db_conn *db, open_alert **out, size_t *n,
     vg_code rc = db_exec(db,
                          "SELECT alert_id, window_start - DATE '1970-01-01', "
                          "kind, coalesce(key_terms, '{}'), "
-                         "coalesce(ticket_ids, '{}') FROM vigil.trend_alerts "
+                         "coalesce(ticket_ids, '{}'), "
+                         "coalesce(strong_terms, '{}') FROM vigil.trend_alerts "
                          "WHERE status = 'open' AND source = 'terms' "
                          "ORDER BY alert_id",
                          0, NULL, &r, err);
@@ -714,7 +939,9 @@ static vg_code load_open(db_conn *db, open_alert **out, size_t *n,
         *n = (size_t)i + 1;
         if (issues_split_array(PQgetvalue(r, i, 3), &a[i].keys, &a[i].nkeys) ||
             issues_split_array(PQgetvalue(r, i, 4), &a[i].tickets,
-                               &a[i].ntickets)) {
+                               &a[i].ntickets) ||
+            issues_split_array(PQgetvalue(r, i, 5), &a[i].strong,
+                               &a[i].nstrong)) {
             PQclear(r);
             return vg_fail(err, VG_ENOMEM, "issues: out of memory");
         }
@@ -758,11 +985,12 @@ vg_code issues_save_day(db_conn *db, long long alert, const char *day,
         "INSERT INTO vigil.trend_alert_days (alert_id, as_of, kind, status, "
         " window_start, window_end, observed, expected, p_value, customers, "
         " mrr_at_risk, sample_ticket_ids, label, key_terms, languages, "
-        " topic_ids, ticket_ids) "
+        " topic_ids, ticket_ids, strong_terms) "
         "SELECT alert_id, $2::date, kind, status, window_start, window_end, "
         " observed, expected, p_value, customers, mrr_at_risk, "
         " sample_ticket_ids, label, key_terms, languages, topic_ids, "
-        " ticket_ids FROM vigil.trend_alerts WHERE alert_id = $1 "
+        " ticket_ids, strong_terms FROM vigil.trend_alerts WHERE alert_id = "
+        " $1 "
         "ON CONFLICT (alert_id, as_of) DO UPDATE SET kind = EXCLUDED.kind, "
         " status = EXCLUDED.status, window_start = EXCLUDED.window_start, "
         " window_end = EXCLUDED.window_end, observed = EXCLUDED.observed, "
@@ -771,17 +999,82 @@ vg_code issues_save_day(db_conn *db, long long alert, const char *day,
         " sample_ticket_ids = EXCLUDED.sample_ticket_ids, "
         " label = EXCLUDED.label, key_terms = EXCLUDED.key_terms, "
         " languages = EXCLUDED.languages, topic_ids = EXCLUDED.topic_ids, "
-        " ticket_ids = EXCLUDED.ticket_ids",
+        " ticket_ids = EXCLUDED.ticket_ids, "
+        " strong_terms = EXCLUDED.strong_terms",
         2, p, NULL, err);
+}
+
+/* The issue of g's terms with the open alert's strong words added, those
+ * counting as strong whatever their lift today (burst_eval): the tickets
+ * of an alert's later days are picked by the words that made it, not by
+ * its ordinary ones once its own tickets are the baseline. */
+static vg_code anchored(const issue_day *d, const burst_opts *bo,
+                        const burst_group *g, const open_alert *a,
+                        burst_group *out, vg_error *err)
+{
+    size_t cap = g->nterms + a->nstrong + 1, n = g->nterms;
+    uint32_t *ids = malloc(cap * sizeof *ids);
+    int *flag = calloc(cap, sizeof *flag);
+    vg_code rc = VG_OK;
+    if (!ids || !flag) {
+        rc = vg_fail(err, VG_ENOMEM, "issues: out of memory");
+        goto cleanup;
+    }
+    memcpy(ids, g->terms, n * sizeof *ids);
+    for (size_t i = 0; i < a->nstrong; i++) {
+        long id = strmap_get(d->terms_map, a->strong[i]);
+        if (id < 0)
+            continue; /* not in today's tickets */
+        size_t j = 0;
+        while (j < n && ids[j] != (uint32_t)id)
+            j++;
+        if (j == n)
+            ids[n++] = (uint32_t)id;
+        flag[j] = 1;
+    }
+    rc = burst_eval(bo, d->docs, d->n, d->ndays, ids, flag, n, out, err);
+    if (rc == VG_OK && g->dispersion > out->dispersion)
+        out->dispersion = g->dispersion;
+cleanup:
+    free(ids);
+    free(flag);
+    return rc;
+}
+
+/* The alert's strong words: those of the open alert, then g's terms strong
+ * today, most significant first, up to KEY_TERMS in all (a long-running
+ * issue picks up rare words of a few of its tickets; they must not come to
+ * define it). */
+static int strong_array(const issue_day *d, const burst_group *g,
+                        const open_alert *a, strbuf *out)
+{
+    int bad = strbuf_putc(out, '{');
+    size_t k = a ? a->nstrong : 0;
+    for (size_t i = 0; a && i < a->nstrong && !bad; i++)
+        bad = array_add(out, a->strong[i]);
+    for (size_t j = 0; j < g->nterms && k < KEY_TERMS && !bad; j++) {
+        if (g->term_lift[j] < BURST_STRONG_LIFT)
+            continue;
+        const char *key = strmap_key(d->terms_map, (long)g->terms[j]);
+        int dup = 0;
+        for (size_t i = 0; a && i < a->nstrong && !dup; i++)
+            dup = strcmp(a->strong[i], key) == 0;
+        if (!dup) {
+            bad = array_add(out, key);
+            k++;
+        }
+    }
+    return bad || strbuf_putc(out, '}');
 }
 
 /* Raises (a == NULL) or updates the alert of issue g as of day. Customers
  * and MRR at risk come from the issue's tickets, in SQL. */
 static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
-                      const open_alert *a, int as_of, int window_days,
+                      const open_alert *a, int as_of, const burst_opts *bo,
                       const char *tickets, const char *customers, long long *id,
                       vg_error *err)
 {
+    int window_days = bo->window_days;
     char ws[DATE_BUF], we[DATE_BUF], day[DATE_BUF];
     /* An update covers the alert's whole window, from its first detection
      * (as far back as the tickets read reach) to as_of - 1. */
@@ -796,10 +1089,26 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
     size_t nr = 0, *idx = NULL, nidx = 0;
     char *label = NULL;
     double others = 0;
-    vg_code rc = burst_members(g, d->docs, d->n, d->ndays, ws_day - first, &idx,
-                               &nidx, &others, err);
-    if (rc != VG_OK)
+    burst_group anch = {0};
+    vg_code rc = VG_OK;
+    if (strong_array(d, g, a, &arr.strong)) {
+        arrays_free(&arr);
+        return vg_fail(err, VG_ENOMEM, "issues: out of memory");
+    }
+    if (a && a->nstrong) {
+        if ((rc = anchored(d, bo, g, a, &anch, err)) != VG_OK) {
+            arrays_free(&arr);
+            return rc;
+        }
+        g = &anch;
+    }
+    rc = burst_members(g, d->docs, d->n, d->ndays, ws_day - first, &idx, &nidx,
+                       &others, err);
+    if (rc != VG_OK) {
+        burst_group_clear(&anch);
+        arrays_free(&arr);
         return rc;
+    }
     burst_group span = *g; /* borrows g's terms; only idx is ours */
     span.docs = idx;
     span.ndocs = nidx;
@@ -825,7 +1134,7 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
              g->baseline, g->rate, g->nterms);
     long long aid = a ? a->id : 0;
     const char *kind = a ? a->kind : g->is_new ? "new" : "spike";
-    const db_param p[16] = {DB_INT(aid),
+    const db_param p[17] = {DB_INT(aid),
                             DB_TEXT(ws),
                             DB_TEXT(we),
                             DB_INT(g->observed),
@@ -840,7 +1149,8 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
                             DB_TEXT(strbuf_str(&arr.langs)),
                             DB_TEXT(strbuf_str(&arr.topics)),
                             DB_TEXT(det),
-                            DB_TEXT(strbuf_str(&arr.samples))};
+                            DB_TEXT(strbuf_str(&arr.samples)),
+                            DB_TEXT(strbuf_str(&arr.strong))};
     size_t cap = 3072 + 2 * strlen(tickets) + strlen(customers);
     char *sql = malloc(cap);
     if (!sql) {
@@ -867,20 +1177,21 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
                  " key_terms = $12::text[], languages = $13::text[], "
                  " topic_ids = $14::bigint[], details = $15::jsonb, "
                  " sample_ticket_ids = $16::text[], customers = fig.n, "
-                 " mrr_at_risk = fig.mrr FROM fig WHERE alert_id = "
-                 " $1::bigint RETURNING alert_id"
+                 " mrr_at_risk = fig.mrr, strong_terms = $17::text[] "
+                 "FROM fig WHERE alert_id = $1::bigint RETURNING alert_id"
                : "INSERT INTO vigil.trend_alerts (source, topic_id, "
                  " detected_at, window_start, window_end, observed, "
                  " expected, p_value, ticket_ids, updated_on, status, kind, "
                  " label, terms, key_terms, languages, topic_ids, details, "
-                 " sample_ticket_ids, customers, mrr_at_risk) "
+                 " sample_ticket_ids, customers, mrr_at_risk, strong_terms) "
                  "SELECT 'terms', NULL, ($8 || ' 00:00:00+00')::timestamptz, "
                  " $2::date, $3::date, $4, $5, $6, $7::text[], $8::date, "
                  " 'open', $9, $10, $11::text[], $12::text[], $13::text[], "
-                 " $14::bigint[], $15::jsonb, $16::text[], fig.n, fig.mrr "
-                 "FROM fig WHERE $1::bigint = 0 RETURNING alert_id");
+                 " $14::bigint[], $15::jsonb, $16::text[], fig.n, fig.mrr, "
+                 " $17::text[] FROM fig WHERE $1::bigint = 0 "
+                 "RETURNING alert_id");
     PGresult *r = NULL;
-    rc = db_exec_params(db, sql, 16, p, &r, err);
+    rc = db_exec_params(db, sql, 17, p, &r, err);
     free(sql);
     if (rc == VG_OK && PQntuples(r) != 1)
         rc = vg_fail(err, VG_EINTERNAL, "issues: alert %lld vanished", aid);
@@ -893,6 +1204,7 @@ cleanup:
     free(label);
     free(ranked);
     free(idx);
+    burst_group_clear(&anch);
     arrays_free(&arr);
     return rc;
 }
@@ -946,16 +1258,17 @@ static vg_code follow_up(db_conn *db, issue_day *d, const burst_opts *bo,
         if (id >= 0)
             ids[n++] = (uint32_t)id;
     }
-    burst_group g = {0};
-    vg_code rc = burst_eval(bo, d->docs, d->n, d->ndays, ids, n, &g, err);
+    burst_group g = {0}, keys = {0};
+    keys.terms = ids;
+    keys.nterms = n;
+    vg_code rc = anchored(d, bo, &keys, a, &g, err);
     free(ids);
     if (rc != VG_OK)
         return rc;
     double lift = g.expected > 0 ? g.observed / g.expected : INFINITY;
     long long id = a->id;
     if (g.observed >= 2 && lift >= resolve_ratio) {
-        rc = upsert(db, d, &g, a, as_of, bo->window_days, tickets, customers,
-                    &id, err);
+        rc = upsert(db, d, &g, a, as_of, bo, tickets, customers, &id, err);
         c->updated++;
         if (rc == VG_OK && remember(d, id, &g))
             rc = vg_fail(err, VG_ENOMEM, "issues: out of memory");
@@ -1014,8 +1327,8 @@ static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
         if (seen || covered(d, &groups[i]))
             continue;
         long long id = 0;
-        rc = upsert(db, d, &groups[i], a, as_of, bo->window_days, tickets,
-                    customers, &id, err);
+        rc = upsert(db, d, &groups[i], a, as_of, bo, tickets, customers, &id,
+                    err);
         if (rc != VG_OK)
             break;
         if (a) {
@@ -1038,7 +1351,8 @@ static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
 
 vg_code issues_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                       int as_of, const char *tickets, const char *customers,
-                      issue_day **day, issue_counts *counts, vg_error *err)
+                      issue_cache *cache, issue_day **day, issue_counts *counts,
+                      vg_error *err)
 {
     *day = NULL;
     memset(counts, 0, sizeof *counts);
@@ -1052,7 +1366,13 @@ vg_code issues_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
         day_new(cfg->trend_baseline_days + cfg->trend_window_days, &d, err);
     if (rc != VG_OK)
         return rc;
-    if ((rc = read_tickets(db, d, as_of, tickets, customers, err)) != VG_OK ||
+    d->cache = cache;
+    if (cache)
+        cache->day++;
+    if ((rc = read_tickets(db, d, as_of, tickets, customers, err)) == VG_OK &&
+        cache)
+        cache_evict(cache);
+    if (rc != VG_OK ||
         (rc = burst_find(&bo, d->docs, d->n, d->ndays, &groups, &ng, err)) !=
             VG_OK ||
         (rc = load_open(db, &open, &nopen, err)) != VG_OK)

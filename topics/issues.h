@@ -12,6 +12,13 @@
  * raised or updated), for topic alerts to defer to. */
 typedef struct issue_day issue_day;
 
+/* Opaque: the words of tickets read on earlier days of one process (a
+ * backfill), so each ticket is tokenised once rather than on each of the
+ * 31 days that read it. Results are the same with or without it. */
+typedef struct issue_cache issue_cache;
+vg_code issue_cache_new(issue_cache **out, vg_error *err);
+void issue_cache_free(issue_cache *c);
+
 typedef struct issue_counts {
     int raised, updated, resolved;
 } issue_counts;
@@ -23,10 +30,12 @@ typedef struct issue_counts {
  * when it had almost no baseline, else 'spike'; its own label: 2-3
  * distinctive phrases and a representative ticket's subject), updates the
  * open alert of the same issue (shared tickets or key terms), and resolves
- * open ones that no longer hold. *day is owned by the caller. */
+ * open ones that no longer hold. cache may be NULL. *day is owned by the
+ * caller. */
 vg_code issues_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                       int as_of, const char *tickets, const char *customers,
-                      issue_day **day, issue_counts *counts, vg_error *err);
+                      issue_cache *cache, issue_day **day, issue_counts *counts,
+                      vg_error *err);
 
 /* The issue alert raised or updated today that holds most of topic_id's
  * window tickets: its id (0: none) and how many (*tickets). */

@@ -107,7 +107,8 @@ struct text_pipe {
     text_opts opts;
     struct sb_stemmer *stem[NLANG];
     strmap *stop[NLANG];
-    char *scratch; /* cleaned text: subject, '\n\n', body */
+    strmap *filler; /* every word of every stop and label-stop list */
+    char *scratch;  /* cleaned text: subject, '\n\n', body */
     size_t scap;
     rawtok *raw;
     size_t nraw, rawcap;
@@ -237,10 +238,30 @@ void text_pipe_free(text_pipe *p)
             sb_stemmer_delete(p->stem[l]);
         strmap_free(p->stop[l]);
     }
+    strmap_free(p->filler);
     free(p->scratch);
     free(p->raw);
     free(p->norm);
     free(p);
+}
+
+/* Adds the space-separated words of list to m; -1 on OOM. */
+static int add_words(strmap *m, const char *s)
+{
+    while (*s) {
+        char w[64];
+        size_t n = strcspn(s, " ");
+        if (n > 0 && n < sizeof w) {
+            memcpy(w, s, n);
+            w[n] = '\0';
+            if (strmap_put(m, w, NULL) < 0)
+                return -1;
+        }
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    return 0;
 }
 
 vg_code text_pipe_new(const text_opts *opts, text_pipe **out, vg_error *err)
@@ -262,26 +283,21 @@ vg_code text_pipe_new(const text_opts *opts, text_pipe **out, vg_error *err)
             goto cleanup;
         }
         p->stop[l] = strmap_new(256);
-        if (!p->stop[l]) {
+        if (!p->stop[l] || add_words(p->stop[l], stop_src[l]) != 0) {
             rc = vg_fail(err, VG_ENOMEM, "text: out of memory");
             goto cleanup;
         }
-        const char *s = stop_src[l];
-        while (*s) {
-            char w[64];
-            size_t n = strcspn(s, " ");
-            if (n > 0 && n < sizeof w) {
-                memcpy(w, s, n);
-                w[n] = '\0';
-                if (strmap_put(p->stop[l], w, NULL) < 0) {
-                    rc = vg_fail(err, VG_ENOMEM, "text: out of memory");
-                    goto cleanup;
-                }
-            }
-            s += n;
-            while (*s == ' ')
-                s++;
+    }
+    p->filler = strmap_new(2048);
+    for (int l = 0; p->filler && l < 2 * NLANG; l++)
+        if (add_words(p->filler,
+                      l < NLANG ? stop_src[l] : label_stop_src[l - NLANG])) {
+            strmap_free(p->filler);
+            p->filler = NULL;
         }
+    if (!p->filler) {
+        rc = vg_fail(err, VG_ENOMEM, "text: out of memory");
+        goto cleanup;
     }
     *out = p;
     p = NULL;
@@ -1077,7 +1093,8 @@ int text_is_stopword(const char *word)
     return 0;
 }
 
-int text_label_worthy(const char *phrase)
+/* One rule for both: p NULL scans the lists, else the pipe's hash set. */
+static int label_worthy(const text_pipe *p, const char *phrase)
 {
     char w[64];
     const char *s = phrase;
@@ -1087,12 +1104,22 @@ int text_label_worthy(const char *phrase)
             return 0;
         memcpy(w, s, n);
         w[n] = '\0';
-        if (text_is_stopword(w))
+        if (p ? strmap_get(p->filler, w) >= 0 : text_is_stopword(w))
             return 0;
         s += n;
         s += *s == ' ';
     }
     return phrase[0] != '\0';
+}
+
+int text_label_worthy(const char *phrase)
+{
+    return label_worthy(NULL, phrase);
+}
+
+int text_pipe_label_worthy(const text_pipe *p, const char *phrase)
+{
+    return label_worthy(p, phrase);
 }
 
 const char *text_normalize(text_pipe *p, const char *body, int is_body)

@@ -72,6 +72,9 @@ int text_is_stopword(const char *word);
 /* 1 when a label may show the phrase: no mask ("<num>") and no stop word
  * of any language among its space-separated words. */
 int text_label_worthy(const char *phrase);
+/* The same through the pipe's hash set of those words: for a check per
+ * token rather than per label. */
+int text_pipe_label_worthy(const text_pipe *p, const char *phrase);
 
 /* NULL only when out of memory. */
 text_toklist *text_toklist_new(void);

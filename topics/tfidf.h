@@ -99,9 +99,4 @@ vg_code topic_vocab_restore(const char *const *terms,
                             size_t n, size_t ndocs, topic_vocab **out,
                             vg_error *err);
 
-/* TF-IDF rows for new documents against an existing vocabulary (terms it
- * lacks are ignored); n may be 0. */
-vg_code topic_vectorize(const topic_vocab *v, const text_toklist *const *docs,
-                        size_t n, topic_csr *out, vg_error *err);
-
 #endif
