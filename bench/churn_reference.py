@@ -56,7 +56,8 @@ def features(cust, ev, tk, t, horizon):
     k = tk[(tk.day < t) & (tk.day >= t - 90)]
     c["tickets_90"] = k.groupby("customer_id").day.count()
     r = k[k.resolved < t]
-    c["csat_90"] = r.groupby("customer_id").csat.mean()
+    # float even with no rated ticket (an empty mean is an object column)
+    c["csat_90"] = r.groupby("customer_id").csat.mean().astype(float)
     for col in ("ev_7", "ev_30", "ev_90", "active_30", "tickets_90"):
         c[col] = c[col].fillna(0)
     c["tenure"] = t - c.created

@@ -20,11 +20,23 @@ typedef struct booster_params {
     int early_stopping_rounds; /* 0 = never stop early (best still kept) */
     int nthread;               /* 0 = every core */
     unsigned long seed;        /* XGBoost takes int64: reduced modulo 2^63 */
+    /* 1: a regularised linear model (XGBoost's gblinear, shotgun updater on
+     * one thread: deterministic; nthread is ignored) instead of trees. Its inputs are transformed inside the
+     * booster — log1p for wide non-negative columns, standardised, clipped to
+     * +-5, missing as the mean — and the transform travels with the saved
+     * model, so prediction, contributions and storage are the same calls.
+     * Uses eta, lambda, alpha (per row: XGBoost scales them by the weight
+     * sum), rounds and early stopping; the tree fields are ignored. */
+    int linear;
 } booster_params;
 
 /* depth 4, eta 0.1, min_child_weight 5, subsample 0.8, colsample 0.8,
  * lambda 1, alpha 0, gamma 0, 400 rounds, early stop 30, 2 threads, seed 42. */
 void booster_params_default(booster_params *p);
+
+/* The linear model's defaults: eta 0.5, lambda 0.001, alpha 0, 100 rounds,
+ * early stop 5, seed 42. */
+void booster_params_default_linear(booster_params *p);
 
 /* Every field under its own name, plus the fixed "objective" and
  * "tree_method", for the model record. New reference or NULL (no memory). */
@@ -53,7 +65,8 @@ vg_code booster_predict(booster *b, const float *x, size_t nrows, size_t ncols,
 
 /* Per-feature contributions to the margin (log-odds): approximate (Saabas,
  * XGBoost prediction type 3) when exact is 0, exact TreeSHAP (type 2, about
- * 100x slower) otherwise. out is nrows x (ncols + 1), row-major; the last
+ * 100x slower) otherwise; for a linear model weight x transformed input
+ * (exact either way). out is nrows x (ncols + 1), row-major; the last
  * column is the bias, and each row sums to logit(probability). */
 vg_code booster_contribs(booster *b, const float *x, size_t nrows, size_t ncols,
                          int exact, float *out, vg_error *err);
@@ -82,6 +95,8 @@ vg_code booster_load(const unsigned char *buf, size_t len, int best_rounds,
 int booster_best_rounds(const booster *b);
 int booster_total_rounds(const booster *b);
 size_t booster_num_features(const booster *b);
+/* 1 for a linear model (gblinear), 0 for trees. */
+int booster_is_linear(const booster *b);
 
 void booster_free(booster *b);
 

@@ -123,7 +123,8 @@ static vg_code one_date(db_conn *db, cli *c, const vg_log *quiet_log,
     if (rc == VG_OK) {
         const json_t *s = tm.summary;
         *out =
-            json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:{s:O, s:O, s:O, s:O}}",
+            json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:{s:O, s:O, s:O, s:O, "
+                      "s:O}}",
                       "as_of", day, "customers", (json_int_t)real.n, "churned",
                       (json_int_t)real.positives, "realised",
                       figures_json(&real), "baseline", figures_json(&base),
@@ -131,7 +132,8 @@ static vg_code one_date(db_conn *db, cli *c, const vg_log *quiet_log,
                       "validation", json_object_get(s, "validation"), "rows",
                       json_object_get(s, "rows"), "positives",
                       json_object_get(s, "positives"), "best_rounds",
-                      json_object_get(s, "best_rounds"));
+                      json_object_get(s, "best_rounds"), "model_kind",
+                      json_object_get(s, "model_kind"));
     } else {
         vg_wrap(err, "backtest as of %s: ", day);
     }

@@ -481,6 +481,13 @@ static void print_train(db_conn *db, const json_t *s)
            (long long)json_integer_value(json_object_get(s, "positives")),
            (long long)json_integer_value(json_object_get(s, "features")),
            json_string_value(json_object_get(s, "validation")));
+    const char *kind = json_string_value(json_object_get(s, "model_kind"));
+    printf("  kind: %s\n",
+           kind && !strcmp(kind, "linear")
+               ? "linear (regularised, XGBoost gblinear): it matched or beat "
+                 "the trees on the held-out rows"
+               : "trees (XGBoost): better than the linear model on the "
+                 "held-out rows");
     printf("  %-10s %8s %8s %8s %8s %8s\n", "", "ROC AUC", "PR AUC", "Brier",
            "log loss", "lift@10%");
     const json_t *rows[2] = {m, b};

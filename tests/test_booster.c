@@ -215,6 +215,71 @@ static void test_contribs(const dataset *tr, const dataset *va,
     booster_free(b);
 }
 
+/* The linear model on the same data (its signal is linear in x0, x1): as
+ * accurate as the trees, contributions that sum to the margin, the input
+ * transform and the best round survive save and load, and a column scaled
+ * by 1000 and shifted (what standardising is for) changes nothing much. */
+static void test_linear(const dataset *tr, const dataset *va, const dataset *te)
+{
+    booster_params p;
+    int best = 0;
+    vg_error err = {0};
+    booster *b = NULL, *b2 = NULL, *bs = NULL;
+    unsigned char *buf = NULL;
+    size_t len = 0, n = te->n;
+    double *prob = calloc(n, sizeof *prob), *prob2 = calloc(n, sizeof *prob2);
+    float *xs[3] = {malloc(tr->n * NCOLS * sizeof(float)),
+                    malloc(va->n * NCOLS * sizeof(float)),
+                    malloc(n * NCOLS * sizeof(float))};
+    const dataset *ds[3] = {tr, va, te};
+
+    booster_params_default_linear(&p);
+    CHECK(p.linear == 1);
+    b = train(&p, tr, va, &best);
+    if (!b || !prob || !prob2 || !xs[0] || !xs[1] || !xs[2])
+        goto cleanup;
+    CHECK(booster_is_linear(b));
+    CHECK(best >= 1 && best <= p.max_rounds);
+    CHECK_INT_EQ(booster_total_rounds(b), best);
+    CHECK_INT_EQ(booster_predict(b, te->x, n, NCOLS, prob, &err), VG_OK);
+    double auc = metrics_roc_auc(prob, te->yd, NULL, n);
+    fprintf(stderr, "linear: held-out AUC %.4f, %d rounds\n", auc, best);
+    CHECK(auc > 0.75);
+    check_contribs(b, te, 0);
+    check_contribs(b, te, 1);
+
+    CHECK_INT_EQ(booster_save(b, &buf, &len, &err), VG_OK);
+    CHECK_INT_EQ(booster_load(buf, len, 0, &b2, &err), VG_OK);
+    if (b2) {
+        CHECK(booster_is_linear(b2));
+        CHECK_INT_EQ(booster_best_rounds(b2), best);
+        CHECK_INT_EQ(booster_predict(b2, te->x, n, NCOLS, prob2, &err), VG_OK);
+        CHECK(memcmp(prob, prob2, n * sizeof *prob) == 0);
+    }
+
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < ds[k]->n * NCOLS; i++)
+            xs[k][i] =
+                i % NCOLS == 0 ? ds[k]->x[i] * 1000.0f - 5000.0f : ds[k]->x[i];
+    CHECK_INT_EQ(booster_train(&p, xs[0], tr->y, NULL, tr->n, xs[1], va->y,
+                               NULL, va->n, NCOLS, &bs, NULL, &err),
+                 VG_OK);
+    if (bs) {
+        CHECK_INT_EQ(booster_predict(bs, xs[2], n, NCOLS, prob2, &err), VG_OK);
+        CHECK_NEAR(metrics_roc_auc(prob2, te->yd, NULL, n), auc, 0.01);
+    }
+
+cleanup:
+    free(buf);
+    free(prob);
+    free(prob2);
+    for (int k = 0; k < 3; k++)
+        free(xs[k]);
+    booster_free(b);
+    booster_free(b2);
+    booster_free(bs);
+}
+
 static void test_early_stopping(gsl_rng *r, const dataset *tr)
 {
     dataset noise = {0};
@@ -438,6 +503,7 @@ int main(void)
     test_params_json();
     test_accuracy_and_io(&tr, &va, &te);
     test_contribs(&tr, &va, &te);
+    test_linear(&tr, &va, &te);
     test_early_stopping(r, &tr);
     test_determinism_and_weights(&tr, &va, &te);
     test_blocks(r, &tr, &va);

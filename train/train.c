@@ -176,6 +176,31 @@ static vg_code subset_yw(const subset *s, double **out, vg_error *err)
     return VG_OK;
 }
 
+/* Every ceil(n/max)-th row of s into *out (at most max rows). */
+static vg_code subset_stride(const subset *s, size_t max, subset *out,
+                             vg_error *err)
+{
+    size_t step = (s->n + max - 1) / max, n = (s->n + step - 1) / step;
+    memset(out, 0, sizeof *out);
+    out->ncols = s->ncols;
+    out->x = malloc((n + 1) * s->ncols * sizeof *out->x);
+    out->y = malloc((n + 1) * sizeof *out->y);
+    out->w = malloc((n + 1) * sizeof *out->w);
+    if (!out->x || !out->y || !out->w) {
+        subset_free(out);
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < s->n; r += step, out->n++) {
+        memcpy(&out->x[out->n * s->ncols], &s->x[r * s->ncols],
+               s->ncols * sizeof *out->x);
+        out->y[out->n] = s->y[r];
+        out->w[out->n] = s->w[r];
+    }
+    out->first_day = s->first_day;
+    out->last_day = s->last_day;
+    return VG_OK;
+}
+
 static json_t *subset_json(const subset *s)
 {
     char a[DATE_BUF], b[DATE_BUF];
@@ -184,6 +209,36 @@ static json_t *subset_json(const subset *s)
     return json_pack("{s:s, s:s, s:I, s:f}", "first_date", a, "last_date", b,
                      "rows", (json_int_t)s->n, "churned", subset_positives(s));
 }
+
+/* The linear rival: XGBoost's gblinear on standardised inputs (booster.h),
+ * its L2 penalty from a small grid. XGBoost scales lambda by the weight sum,
+ * so these are per row: against a standardised column's Hessian of about
+ * p(1-p) per row (0.01..0.25 for churn), 1e-4 barely shrinks, 1e-2 shrinks
+ * a rare-class weight by a tenth or more. Without the search, the middle. */
+static int linear_grid(const vg_config *cfg, booster_params *c)
+{
+    static const double lambda[] = {1e-4, 1e-3, 1e-2};
+    int n = cfg->train_search ? 3 : 1;
+    for (int i = 0; i < n; i++) {
+        booster_params_default_linear(&c[i]);
+        c[i].nthread = cfg->train_nthread;
+        c[i].seed = (unsigned long)cfg->train_seed;
+        c[i].lambda = n == 1 ? lambda[1] : lambda[i];
+    }
+    return n;
+}
+
+/* Trees and the linear model are compared on the same held-out rows by log
+ * loss; within this relative margin they count as tied and the linear model
+ * (fewer ways to overfit, contributions that read as weights) is kept. The
+ * margin is small: a tie, not a handicap for the trees. */
+#define TRAIN_LINEAR_TIE 0.001
+
+/* The linear candidates of the search fit at most this many rows (every
+ * n-th, weights kept): 83 weights are pinned down long before, and the
+ * search then costs about a second at 250,000 rows instead of three. The
+ * validate and final fits of a chosen line use every row. */
+#define TRAIN_LINEAR_SELECT_ROWS 50000
 
 /* ---- the search -----------------------------------------------------------
  * A small grid whose scale follows the data: with few churned rows a low
@@ -223,7 +278,7 @@ static int candidate_grid(const vg_config *cfg, double rows, double pos,
         c[i].lambda = scale[s].lambda[i];
         c[i].min_child_weight = mcw * (i + 1);
     }
-    return n;
+    return n + linear_grid(cfg, c + n);
 }
 
 /* What the select stage chose, and the maps it fitted on its holdout. */
@@ -231,9 +286,10 @@ typedef struct selection {
     booster_params params; /* max_rounds = the chosen rounds, no stopping */
     int rounds;
     double holdout_logloss;
-    booster *b;      /* the select-stage model (CV: the fold's model) */
-    calib *cal;      /* its calibration on the holdout */
-    calib *base_cal; /* the baseline's map on the holdout */
+    double kind_logloss[2]; /* best held-out log loss: [0] trees, [1] linear */
+    booster *b;             /* the select-stage model (CV: the fold's model) */
+    calib *cal;             /* its calibration on the holdout */
+    calib *base_cal;        /* the baseline's map on the holdout */
     json_t *candidates;
 } selection;
 
@@ -283,25 +339,71 @@ static vg_code baseline_measure(int col, const calib *cal, const subset *s,
     return rc;
 }
 
-/* Try the grid on `tr` with early stopping on `ho`; keep the lowest held-out
- * log loss; calibrate it (and the baseline) on `ho`. */
+static void candidate_log(const vg_log *lg, int i, const booster_params *p,
+                          int best, double ll, double auc)
+{
+    if (p->linear)
+        log_info(lg,
+                 "candidate %d (linear, lambda %g): %d rounds, held-out log "
+                 "loss %.5f, AUC %.4f",
+                 i, p->lambda, best, ll, auc);
+    else
+        log_info(lg,
+                 "candidate %d (trees, eta %.2f, depth %d, min_child_weight "
+                 "%.1f, lambda %.0f): %d rounds, held-out log loss %.5f, AUC "
+                 "%.4f",
+                 i, p->eta, p->max_depth, p->min_child_weight, p->lambda, best,
+                 ll, auc);
+}
+
+/* Keeps the better of the trees and the linear model: the lower held-out
+ * log loss, the linear one when they are within TRAIN_LINEAR_TIE. */
+static void keep_kind(selection *out, booster *kb[2], booster_params kp[2],
+                      int kr[2])
+{
+    double t = out->kind_logloss[0], l = out->kind_logloss[1];
+    int k = kb[0] == NULL || (kb[1] && l <= t * (1 + TRAIN_LINEAR_TIE));
+    out->b = kb[k];
+    out->params = kp[k];
+    out->rounds = kr[k];
+    out->holdout_logloss = out->kind_logloss[k];
+    kb[k] = NULL;
+    booster_free(kb[!k]);
+    kb[!k] = NULL;
+}
+
+/* Try the grid — trees and the linear model — on `tr` with early stopping on
+ * `ho`; keep the lowest held-out log loss of each kind, then the better kind
+ * (keep_kind); calibrate it (and the baseline) on `ho`. */
 static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
                           const feat_spec *spec, const subset *tr,
                           const subset *ho, selection *out, vg_error *err)
 {
-    booster_params grid[2];
+    booster_params grid[8], kp[2];
+    booster *kb[2] = {NULL, NULL};
+    int kr[2] = {0, 0};
+    subset lin_rows = {0};
     int ncand = candidate_grid(cfg, (double)tr->n, subset_positives(tr), grid);
     double *raw = malloc((ho->n + 1) * sizeof *raw), *yw = NULL;
     memset(out, 0, sizeof *out);
+    memset(kp, 0, sizeof kp);
     out->holdout_logloss = INFINITY;
+    out->kind_logloss[0] = out->kind_logloss[1] = INFINITY;
     out->candidates = json_array();
     vg_code rc = raw ? subset_yw(ho, &yw, err)
                      : vg_fail(err, VG_ENOMEM, "out of memory");
     for (int i = 0; rc == VG_OK && i < ncand; i++) {
         booster *b = NULL;
-        int best = 0;
-        rc = booster_train(&grid[i], tr->x, tr->y, tr->w, tr->n, ho->x, ho->y,
-                           ho->w, ho->n, tr->ncols, &b, &best, err);
+        int best = 0, k = grid[i].linear;
+        const subset *fit = tr;
+        if (k && tr->n > TRAIN_LINEAR_SELECT_ROWS) {
+            if (!lin_rows.x && (rc = subset_stride(tr, TRAIN_LINEAR_SELECT_ROWS,
+                                                   &lin_rows, err)) != VG_OK)
+                break;
+            fit = &lin_rows;
+        }
+        rc = booster_train(&grid[i], fit->x, fit->y, fit->w, fit->n, ho->x,
+                           ho->y, ho->w, ho->n, fit->ncols, &b, &best, err);
         if (rc == VG_OK)
             rc = booster_predict(b, ho->x, ho->n, ho->ncols, raw, err);
         if (rc != VG_OK) {
@@ -309,25 +411,30 @@ static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
             break;
         }
         double ll = metrics_logloss(raw, yw, yw + ho->n, ho->n);
-        log_info(lg,
-                 "candidate %d (eta %.2f, depth %d, min_child_weight %.1f, "
-                 "lambda %.0f): %d rounds, held-out log loss %.5f",
-                 i, grid[i].eta, grid[i].max_depth, grid[i].min_child_weight,
-                 grid[i].lambda, best, ll);
+        double auc = metrics_roc_auc(raw, yw, yw + ho->n, ho->n);
+        candidate_log(lg, i, &grid[i], best, ll, auc);
         json_t *cj = booster_params_json(&grid[i]);
+        json_object_set_new(cj, "kind", json_string(k ? "linear" : "trees"));
         json_object_set_new(cj, "best_rounds", json_integer(best));
         json_object_set_new(cj, "holdout_logloss", json_real(ll));
+        json_object_set_new(cj, "holdout_auc", json_real(auc));
         json_array_append_new(out->candidates, cj);
-        if (ll < out->holdout_logloss) {
-            booster_free(out->b);
-            out->b = b;
-            out->params = grid[i];
-            out->rounds = best;
-            out->holdout_logloss = ll;
+        if (ll < out->kind_logloss[k]) {
+            booster_free(kb[k]);
+            kb[k] = b;
+            kp[k] = grid[i];
+            kr[k] = best;
+            out->kind_logloss[k] = ll;
         } else {
             booster_free(b);
         }
     }
+    if (rc == VG_OK)
+        keep_kind(out, kb, kp, kr);
+    if (rc == VG_OK)
+        log_info(lg, "chosen: %s (held-out log loss trees %.5f, linear %.5f)",
+                 out->params.linear ? "linear" : "trees", out->kind_logloss[0],
+                 out->kind_logloss[1]);
     if (rc == VG_OK)
         rc = booster_predict(out->b, ho->x, ho->n, ho->ncols, raw, err);
     if (rc == VG_OK && (rc = calib_choose(raw, yw, yw + ho->n, ho->n, &out->cal,
@@ -340,9 +447,31 @@ static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
     out->params.early_stopping_rounds = 0;
     free(raw);
     free(yw);
+    booster_free(kb[0]);
+    booster_free(kb[1]);
+    subset_free(&lin_rows);
     if (rc != VG_OK)
         selection_free(out);
     return rc;
+}
+
+static const char *selection_kind(const selection *s)
+{
+    return s->params.linear ? "linear" : "trees";
+}
+
+/* How the kind was chosen, for the plan and the stored metrics. */
+static json_t *kind_json(const selection *s)
+{
+    json_t *j = json_pack("{s:s, s:s}", "chosen", selection_kind(s), "rule",
+                          "lower held-out log loss on the purged choice "
+                          "rows; the linear model when within 0.1%");
+    for (int k = 0; k < 2; k++)
+        json_object_set_new(j, k ? "linear_logloss" : "trees_logloss",
+                            isfinite(s->kind_logloss[k])
+                                ? json_real(s->kind_logloss[k])
+                                : json_null());
+    return j;
 }
 
 /* Raw (uncalibrated) probabilities of b on s; *raw malloc'd. */
@@ -539,11 +668,12 @@ static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
     }
     if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err)) != VG_OK)
         goto cleanup;
-    json_object_set_new(
-        st->plan_json, "select",
-        json_pack("{s:o, s:o, s:O, s:s}", "fit", subset_json(&tr), "holdout",
-                  subset_json(&ho), "candidates", st->sel.candidates, "split",
-                  st->plan.grouped_select ? "customer" : "time"));
+    json_object_set_new(st->plan_json, "select",
+                        json_pack("{s:o, s:o, s:O, s:s, s:o}", "fit",
+                                  subset_json(&tr), "holdout", subset_json(&ho),
+                                  "candidates", st->sel.candidates, "split",
+                                  st->plan.grouped_select ? "customer" : "time",
+                                  "kind", kind_json(&st->sel)));
 cleanup:
     subset_free(&tr);
     subset_free(&ho);
@@ -683,12 +813,12 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
         st->sel.b = NULL;
         st->sel.cal = NULL;
         st->sel.base_cal = NULL;
-        json_object_set_new(st->plan_json, "cv",
-                            json_pack("{s:i, s:s, s:o, s:o, s:O}", "folds", 5,
-                                      "grouped_by", "customer", "final_fit",
-                                      subset_json(&tr), "final_holdout",
-                                      subset_json(&ho), "candidates",
-                                      st->sel.candidates));
+        json_object_set_new(
+            st->plan_json, "cv",
+            json_pack("{s:i, s:s, s:o, s:o, s:O, s:o}", "folds", 5,
+                      "grouped_by", "customer", "final_fit", subset_json(&tr),
+                      "final_holdout", subset_json(&ho), "candidates",
+                      st->sel.candidates, "kind", kind_json(&st->sel)));
     }
     free(raw);
     selection_free(&s);
@@ -908,6 +1038,8 @@ static vg_code decide(db_conn *db, const vg_config *cfg, const vg_log *lg,
 static json_t *model_metrics_json(const fit_state *st)
 {
     json_t *metrics = metrics_summary_json(&st->ms);
+    json_object_set_new(metrics, "model_kind",
+                        json_string(selection_kind(&st->sel)));
     json_object_set_new(metrics, "calibration_table",
                         calibration_json(st->prob, st->y, st->w, st->nva));
     return metrics;
@@ -927,6 +1059,7 @@ static json_t *params_json(const fit_state *st)
         st->o.step_days, "observation_dates", st->nd, "first_date", dn,
         "last_date", d0, "validation_plan", st->plan_json);
     json_object_set(p, "sampling", json_object_get(st->stats, "sampling"));
+    json_object_set_new(p, "model_kind", json_string(selection_kind(&st->sel)));
     return p;
 }
 
@@ -938,15 +1071,16 @@ static json_t *summary_json(const fit_state *st)
     date_format(st->o.as_of, asof);
     date_format(st->dates[0], d0);
     return json_pack(
-        "{s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:O, s:i, s:i, s:O}", "as_of",
-        asof, "rows", (json_int_t)st->m->nrows, "positives",
+        "{s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:O, s:i, s:i, s:O, s:s}",
+        "as_of", asof, "rows", (json_int_t)st->m->nrows, "positives",
         (json_int_t)st->positives, "features", (json_int_t)st->m->ncols,
         "validation", st->plan.purged ? "time" : "cv", "validation_date",
         st->plan.purged ? d0 : "", "metrics", model_metrics_json(st),
         "baseline",
         st->have_baseline ? metrics_summary_json(&st->mb) : json_null(),
         "validation_plan", st->plan_json, "observation_dates", st->nd,
-        "best_rounds", st->sel.rounds, "skipped", st->stats);
+        "best_rounds", st->sel.rounds, "skipped", st->stats, "model_kind",
+        selection_kind(&st->sel));
 }
 
 /* Each column's median over the customers of the latest observation date
@@ -988,13 +1122,14 @@ static vg_code store_model(db_conn *db, const fit_state *st, const decision *d,
     if (st->plan.purged)
         date_format(st->dates[0], d0);
     json_t *mjs = json_pack(
-        "{s:o, s:o, s:s, s:s, s:s, s:I, s:o}", "model", model_metrics_json(st),
-        "baseline",
+        "{s:o, s:o, s:s, s:s, s:s, s:I, s:o, s:s}", "model",
+        model_metrics_json(st), "baseline",
         st->have_baseline ? metrics_summary_json(&st->mb) : json_null(),
         "validation", st->plan.purged ? "time" : "cv", "validation_date", d0,
         "baseline_feature", "usage.days_since_last_activity", "validation_rows",
         (json_int_t)st->nva, "champion_logloss",
-        isnan(d->champ_ll) ? json_null() : json_real(d->champ_ll));
+        isnan(d->champ_ll) ? json_null() : json_real(d->champ_ll), "model_kind",
+        selection_kind(&st->sel));
     vg_code rc = db_begin(db, err);
     if (rc == VG_OK)
         rc = store_insert(db, st->o.as_of, st->o.horizon_days, features, params,
