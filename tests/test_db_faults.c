@@ -101,7 +101,7 @@ static void snapshot(char *out, size_t n)
     size_t w = 0;
     out[0] = '\0';
     for (int i = 0; i < nrun_tables && w < n; i++) {
-        char sql[512];
+        char sql[2560];
         snprintf(sql, sizeof sql,
                  "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, "
                  "',' ORDER BY t::text)), '') FROM vigil.%s t",
