@@ -395,3 +395,22 @@ void join_json_strings(const json_t *arr, const char *sep, char *buf, size_t n)
         k += (size_t)w;
     }
 }
+
+void json_add_counts(json_t *into, json_t *from)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(from, k, v)
+    {
+        json_t *have = json_object_get(into, k);
+        if (json_is_object(v)) {
+            if (!have)
+                json_object_set_new(into, k, have = json_object());
+            json_add_counts(have, v);
+        } else if (json_is_integer(v)) {
+            json_int_t n = json_is_integer(have) ? json_integer_value(have) : 0;
+            json_object_set_new(into, k,
+                                json_integer(n + json_integer_value(v)));
+        }
+    }
+}

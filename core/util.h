@@ -58,6 +58,10 @@ size_t utf8_cut_invalid(char *s);
  * word. */
 void join_json_strings(const json_t *arr, const char *sep, char *buf, size_t n);
 
+/* Add every count of `from` into `into`: integers add up, objects recurse
+ * (the skipped-row counts of several reads summed into one). */
+void json_add_counts(json_t *into, json_t *from);
+
 /* Open-addressing map from strings (copied in) to dense indices 0..n-1. */
 typedef struct strmap strmap;
 strmap *strmap_new(size_t expected);

@@ -344,27 +344,6 @@ static vg_code score_chunk(db_conn *db, scoring *S, vg_error *err)
     return rc;
 }
 
-/* Add every count of `from` into `into` (the skipped-row counts of one
- * slice into the run's): integers add up, objects recurse. */
-static void add_counts(json_t *into, json_t *from)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(from, k, v)
-    {
-        json_t *have = json_object_get(into, k);
-        if (json_is_object(v)) {
-            if (!have)
-                json_object_set_new(into, k, have = json_object());
-            add_counts(have, v);
-        } else if (json_is_integer(v)) {
-            json_int_t n = json_is_integer(have) ? json_integer_value(have) : 0;
-            json_object_set_new(into, k,
-                                json_integer(n + json_integer_value(v)));
-        }
-    }
-}
-
 /* The reading side of a run: a session and a thread of its own build the
  * feature chunks, slice by slice, and hand them over one at a time. A hash
  * aggregate returns nothing until it has read all its input, so one stream
@@ -420,7 +399,7 @@ static vg_code read_slice(reader *R, int k, vg_error *err)
             rc = vg_fail(err, VG_ECANCELED, "scoring stopped");
     feat_stream_close(fs);
     if (rc == VG_OK)
-        add_counts(R->stats, st);
+        json_add_counts(R->stats, st);
     json_decref(st);
     return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "core/cfg.h"
 #include "core/db.h"
+#include "core/util.h"
 #include "features/feat.h"
 
 /* A core/db connection, or the test ends with the reason. */
@@ -121,26 +122,6 @@ static inline int stream_same(db_conn *db, const vg_config *cfg,
     return ok;
 }
 
-/* Every count of `from` added into `into` (integers add, objects recurse). */
-static inline void add_json_counts(json_t *into, json_t *from)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(from, k, v)
-    {
-        json_t *have = json_object_get(into, k);
-        if (json_is_object(v)) {
-            if (!have)
-                json_object_set_new(into, k, have = json_object());
-            add_json_counts(have, v);
-        } else if (json_is_integer(v)) {
-            json_int_t n = json_is_integer(have) ? json_integer_value(have) : 0;
-            json_object_set_new(into, k,
-                                json_integer(n + json_integer_value(v)));
-        }
-    }
-}
-
 static inline int cmp_id_ptr(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -187,7 +168,7 @@ static inline int slices_same(db_conn *db, const vg_config *cfg,
         if (!ok)
             fprintf(stderr, "slice %d: %s\n", k, err.msg);
         feat_stream_close(fs);
-        add_json_counts(sum, st);
+        json_add_counts(sum, st);
         json_decref(st);
     }
     db_rollback(db);
