@@ -29,6 +29,13 @@ static const cfg_key keys[] = {
      "PostgreSQL work_mem for vigil's aggregation queries (hash tables stay in "
      "memory)",
      NULL, 0},
+    {"features.stream_read", CFG_CHOICE, OFF(feat_stream_read), 0, 0,
+     "\"auto\"",
+     "how score and features --out read their queries: copy (COPY on a "
+     "session per query, one shared snapshot, parallel plans allowed), "
+     "cursor (cursors on one session), auto (copy, or cursor on a sharded "
+     "source)",
+     "auto|copy|cursor", 0},
     {"features.exclude", CFG_STRLIST, OFF(feat_exclude), 0, 0, "[]",
      "customer columns never used as features (e.g. ones updated at "
      "cancellation)",

@@ -20,6 +20,8 @@
 #define CFG_FEAT_FAMILIES                                                      \
     "long_windows|type_trends|recency|users|ticket_trends|tenure"
 #define CFG_FEAT_FAMILIES_DEFAULT "[]"
+/* features.stream_read, in the order of its choices */
+enum { CFG_STREAM_READ_AUTO, CFG_STREAM_READ_COPY, CFG_STREAM_READ_CURSOR };
 
 typedef struct vg_config {
     char path[CFG_STR]; /* file it came from, "" for defaults */
@@ -36,7 +38,8 @@ typedef struct vg_config {
     int feat_max_categories;     /* levels kept per categorical column */
     int feat_max_topics;         /* ticket topics that become features */
     char feat_work_mem[CFG_STR]; /* PostgreSQL work_mem for the aggregations */
-    int feat_exclude_n;          /* customer columns never used */
+    int feat_stream_read; /* CFG_STREAM_READ_*: how streams read the queries */
+    int feat_exclude_n;   /* customer columns never used */
     char feat_exclude[CFG_MAX_LIST][CFG_STR];
     int feat_families_n; /* optional feature families switched on */
     char feat_families[CFG_MAX_LIST][CFG_STR];

@@ -481,34 +481,86 @@ static char *decode_field(char *s)
     return s;
 }
 
+/* Split one COPY text line (its newline dropped) into decoded fields in
+ * *fields, grown as needed; the number of fields, or -1 out of memory. */
+static int split_line(char *line, int len, char ***fields, size_t *cap)
+{
+    if (len > 0 && line[len - 1] == '\n')
+        line[len - 1] = '\0';
+    size_t nf = 0;
+    char *p = line;
+    for (;;) {
+        if (nf == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 64;
+            char **nfields = realloc(*fields, ncap * sizeof **fields);
+            if (!nfields)
+                return -1;
+            *fields = nfields;
+            *cap = ncap;
+        }
+        char *tab = strchr(p, '\t');
+        if (tab)
+            *tab = '\0';
+        (*fields)[nf++] = decode_field(p);
+        if (!tab)
+            return (int)nf;
+        p = tab + 1;
+    }
+}
+
+/* Start COPY (query) TO STDOUT; the rows follow with PQgetCopyData. */
+static vg_code copy_out_start(db_conn *db, const char *query, vg_error *err)
+{
+    vg_code rc = stopped(db, err);
+    if (rc != VG_OK)
+        return rc;
+    size_t sqllen = strlen(query) + 48;
+    char *sql = malloc(sqllen);
+    if (!sql)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    snprintf(sql, sqllen, "COPY (%s) TO STDOUT", query);
+    PGresult *r = PQexec(db->pg, sql);
+    free(sql);
+    if (!r || PQresultStatus(r) != PGRES_COPY_OUT)
+        rc = r ? res_fail(db, r, err, "query failed")
+               : pg_fail(db, err, "query failed");
+    PQclear(r);
+    return rc;
+}
+
+/* Read the COPY's final status; required before the connection is
+ * reusable. Keeps an earlier error (rc) over the status. */
+static vg_code copy_out_finish(db_conn *db, vg_code rc, vg_error *err)
+{
+    PGresult *fin;
+    while ((fin = PQgetResult(db->pg)) != NULL) {
+        if (PQresultStatus(fin) != PGRES_COMMAND_OK && rc == VG_OK)
+            rc = res_fail(db, fin, err, "query failed");
+        PQclear(fin);
+    }
+    return rc;
+}
+
 vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
                     size_t *rows_out, vg_error *err)
 {
     vg_code rc = VG_OK;
-    size_t rows = 0, cap = 64;
-    char **fields = malloc(cap * sizeof *fields);
-    size_t sqllen = strlen(query) + 48;
-    char *sql = malloc(sqllen);
-    if (!fields || !sql) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
+    size_t rows = 0, cap = 0;
+    char **fields = NULL;
     if (db->copy_sink) {
+        size_t sqllen = strlen(query) + 48;
+        char *sql = malloc(sqllen);
+        if (!sql) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
         snprintf(sql, sqllen, "COPY (%s) TO '/dev/null'", query);
         rc = db_run(db, sql, err);
+        free(sql);
         goto cleanup;
     }
-    snprintf(sql, sqllen, "COPY (%s) TO STDOUT", query);
-    if ((rc = stopped(db, err)) != VG_OK)
+    if ((rc = copy_out_start(db, query, err)) != VG_OK)
         goto cleanup;
-    PGresult *r = PQexec(db->pg, sql);
-    if (!r || PQresultStatus(r) != PGRES_COPY_OUT) {
-        rc = r ? res_fail(db, r, err, "query failed")
-               : pg_fail(db, err, "query failed");
-        PQclear(r);
-        goto cleanup;
-    }
-    PQclear(r);
     for (;;) {
         char *line = NULL;
         int len = PQgetCopyData(db->pg, &line, 0);
@@ -523,47 +575,139 @@ vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
             PQfreemem(line);
             continue;
         }
-        if (len > 0 && line[len - 1] == '\n')
-            line[len - 1] = '\0';
-        size_t nf = 0;
-        char *p = line;
-        for (;;) {
-            if (nf == cap) {
-                cap *= 2;
-                char **nfields = realloc(fields, cap * sizeof *fields);
-                if (!nfields) {
-                    rc = vg_fail(err, VG_ENOMEM, "out of memory");
-                    break;
-                }
-                fields = nfields;
-            }
-            char *tab = strchr(p, '\t');
-            if (tab)
-                *tab = '\0';
-            fields[nf++] = decode_field(p);
-            if (!tab)
-                break;
-            p = tab + 1;
-        }
-        if (rc == VG_OK) {
-            rc = fn(ctx, (int)nf, fields, err);
+        int nf = split_line(line, len, &fields, &cap);
+        if (nf < 0) {
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        } else {
+            rc = fn(ctx, nf, fields, err);
             rows++;
         }
         PQfreemem(line);
     }
-    /* Read the final status; required before the connection is reusable. */
-    PGresult *fin;
-    while ((fin = PQgetResult(db->pg)) != NULL) {
-        if (PQresultStatus(fin) != PGRES_COMMAND_OK && rc == VG_OK)
-            rc = res_fail(db, fin, err, "query failed");
-        PQclear(fin);
-    }
+    rc = copy_out_finish(db, rc, err);
 cleanup:
     if (rows_out)
         *rows_out = rows;
     free(fields);
+    return rc;
+}
+
+struct db_copy_reader {
+    db_conn *db;
+    int started; /* the server's COPY response was read */
+    char *line;  /* the current row's text, fields point into it */
+    char **fields;
+    size_t cap;
+    int done;
+};
+
+/* Only sent: the server announces the COPY in the same buffer as its first
+ * rows, i.e. after an aggregation has finished, so waiting here would run
+ * the queries of a stream one after the other instead of all at once. */
+vg_code db_copy_reader_begin(db_conn *db, const char *query,
+                             db_copy_reader **out, vg_error *err)
+{
+    *out = NULL;
+    vg_code rc = stopped(db, err);
+    if (rc != VG_OK)
+        return rc;
+    db_copy_reader *rd = calloc(1, sizeof *rd);
+    size_t sqllen = strlen(query) + 48;
+    char *sql = malloc(sqllen);
+    if (!rd || !sql) {
+        free(rd);
+        free(sql);
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    snprintf(sql, sqllen, "COPY (%s) TO STDOUT", query);
+    if (!PQsendQuery(db->pg, sql)) {
+        rc = pg_fail(db, err, "query failed");
+        free(rd);
+    } else {
+        rd->db = db;
+        *out = rd;
+    }
     free(sql);
     return rc;
+}
+
+/* The server's answer to the COPY: PGRES_COPY_OUT, or its error. */
+static vg_code copy_reader_start(db_copy_reader *rd, vg_error *err)
+{
+    rd->started = 1;
+    PGresult *r = PQgetResult(rd->db->pg);
+    vg_code rc = VG_OK;
+    if (!r || PQresultStatus(r) != PGRES_COPY_OUT) {
+        rc = r ? res_fail(rd->db, r, err, "query failed")
+               : pg_fail(rd->db, err, "query failed");
+        rd->done = 1;
+    }
+    PQclear(r);
+    if (rc != VG_OK) /* the rest of the results, so the session is reusable */
+        while ((r = PQgetResult(rd->db->pg)) != NULL)
+            PQclear(r);
+    return rc;
+}
+
+vg_code db_copy_reader_next(db_copy_reader *rd, int *nfields, char ***fields,
+                            vg_error *err)
+{
+    *nfields = 0;
+    *fields = NULL;
+    PQfreemem(rd->line);
+    rd->line = NULL;
+    if (!rd->started) {
+        vg_code rc = copy_reader_start(rd, err);
+        if (rc != VG_OK)
+            return rc;
+    }
+    if (rd->done)
+        return VG_OK;
+    int len = PQgetCopyData(rd->db->pg, &rd->line, 0);
+    if (len < 0) {
+        rd->line = NULL;
+        rd->done = 1;
+        vg_code rc =
+            len == -1 ? VG_OK : pg_fail(rd->db, err, "reading query results");
+        return copy_out_finish(rd->db, rc, err);
+    }
+    int nf = split_line(rd->line, len, &rd->fields, &rd->cap);
+    if (nf < 0)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    *nfields = nf;
+    *fields = rd->fields;
+    return VG_OK;
+}
+
+static void cancel_query(db_conn *db)
+{
+    PGcancel *c = PQgetCancel(db->pg);
+    char buf[256];
+    if (c)
+        PQcancel(c, buf, sizeof buf);
+    PQfreeCancel(c);
+}
+
+void db_copy_reader_end(db_copy_reader *rd)
+{
+    if (!rd)
+        return;
+    PQfreemem(rd->line);
+    if (!rd->done) {
+        /* Stopped early: cancel the query and drain what is in flight so
+         * the session is reusable (or at least closable) at once. */
+        cancel_query(rd->db);
+        PGresult *r = rd->started ? NULL : PQgetResult(rd->db->pg);
+        PQclear(r);
+        char *line;
+        int len;
+        while ((len = PQgetCopyData(rd->db->pg, &line, 0)) >= 0)
+            PQfreemem(line);
+        vg_error ignored;
+        copy_out_finish(rd->db, VG_OK, &ignored);
+    }
+    free(rd->fields);
+    free(rd);
 }
 
 /* ---- COPY in ------------------------------------------------------------- */

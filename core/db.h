@@ -105,6 +105,19 @@ typedef vg_code (*db_row_fn)(void *ctx, int nfields, char **fields,
 vg_code db_copy_out(db_conn *db, const char *query, db_row_fn fn, void *ctx,
                     size_t *rows_out, vg_error *err);
 
+/* The same, pulled row by row by the caller: several ordered queries, each
+ * on a session of its own, can then be merged like sorted files. The rows
+ * are produced by the server while the caller reads (its parallel plan, if
+ * any, included). db_copy_reader_next gives the next row's decoded fields
+ * (valid until the next call), *fields NULL at the end; _end cancels a
+ * query not read to its end, and frees the reader. */
+typedef struct db_copy_reader db_copy_reader;
+vg_code db_copy_reader_begin(db_conn *db, const char *query,
+                             db_copy_reader **out, vg_error *err);
+vg_code db_copy_reader_next(db_copy_reader *rd, int *nfields, char ***fields,
+                            vg_error *err);
+void db_copy_reader_end(db_copy_reader *rd);
+
 /* Benchmarking aid: while set, db_copy_out runs COPY (query) TO '/dev/null'
  * on the server and calls no callback, so a caller's time is PostgreSQL's
  * alone. Needs a role allowed to write server files (superuser or

@@ -85,6 +85,7 @@ typedef struct build {
     float *static_vals;  /* ncust x nstatic */
     double visible_limit;
     int sampled; /* only some customers have rows: restrict the queries */
+    int sharded; /* usage_events has foreign partitions (postgres_fdw) */
 
     /* boundaries */
     int *bounds; /* sorted unique days */
@@ -133,6 +134,23 @@ static const char *slice_filter(const build *B)
 static const char *stream_order(const build *B)
 {
     return B->st ? " ORDER BY customer_id::text COLLATE \"C\"" : "";
+}
+/* What the per-customer aggregations group by. Streamed from one server,
+ * the customer id in byte order: a sorted (parallel) aggregation then
+ * already delivers stream_order's order, where grouping by the column's own
+ * collation needs a second, single-process sort of every aggregated row.
+ * On a sharded source the partition key itself, which alone lets the
+ * aggregation run on the shards. */
+static const char *group_key(const build *B)
+{
+    return B->st && !B->sharded ? "customer_id::text COLLATE \"C\""
+                                : "customer_id";
+}
+/* The id column of those aggregations: the group key as text. */
+static const char *group_id(const build *B)
+{
+    return B->st && !B->sharded ? "customer_id::text COLLATE \"C\""
+                                : "customer_id::text";
 }
 
 void feat_matrix_free(feat_matrix *m)
@@ -661,11 +679,17 @@ static vg_code make_bounds(build *B, vg_error *err)
 
 /* Publish a value to the session so COPY queries (which take no parameters)
  * read it with current_setting(): values still never enter SQL text. */
+static vg_code stream_remember(feat_stream *st, const char *name,
+                               const char *value, vg_error *err);
 static vg_code set_param(build *B, const char *name, const char *value,
                          vg_error *err)
 {
     const char *p[2] = {name, value};
-    return db_exec(B->db, "SELECT set_config($1, $2, false)", 2, p, NULL, err);
+    vg_code rc =
+        db_exec(B->db, "SELECT set_config($1, $2, false)", 2, p, NULL, err);
+    if (rc == VG_OK && B->st)
+        rc = stream_remember(B->st, name, value, err);
+    return rc;
 }
 
 /* Every day from the first boundary to the last, for the active-days
@@ -726,6 +750,7 @@ static vg_code allow_pushdown(build *B, vg_error *err)
     }
     int sharded = 0;
     vg_code rc = has_foreign_partitions(B, &sharded, err);
+    B->sharded = sharded;
     if (rc != VG_OK || !sharded || B->sampled)
         return rc;
     /* The planner cannot tell how much GROUP BY (customer, interval) reduces
@@ -1009,14 +1034,14 @@ static vg_code read_usage(build *B, vg_error *err)
      * only counted, in a single group, not per customer. */
     size_t len = (size_t)snprintf(
         sql, cap,
-        "SELECT customer_id::text, b, count(*), "
+        "SELECT %s, b, count(*), "
         " count(*) FILTER (WHERE event_type IS NULL), "
         " count(*) FILTER (WHERE bad_q), count(*) FILTER (WHERE occurred_at > "
         "(SELECT now())), count(*) FILTER (WHERE NOT isfinite(occurred_at)), "
         " sum(q) FILTER (WHERE ok), "
         " bit_or(1::int8 << (d %% 64)) FILTER (WHERE ok AND b < %d), "
         " date_part('epoch', max(occurred_at) FILTER (WHERE ok)) / 86400",
-        B->nb);
+        group_id(B), B->nb);
     for (int t = 0; t < B->s->ntypes; t++)
         len += (size_t)snprintf(
             sql + len, cap - len,
@@ -1034,8 +1059,8 @@ static vg_code read_usage(build *B, vg_error *err)
     /* Grouped by the customer itself, even for the events after the last
      * boundary (counted only): a group that is not the partition key would
      * keep the aggregation on a sharded source's coordinator. */
-    snprintf(sql + len, cap - len, " FROM (%s) e GROUP BY customer_id, b%s",
-             inner, stream_order(B));
+    snprintf(sql + len, cap - len, " FROM (%s) e GROUP BY %s, b%s", inner,
+             group_key(B), stream_order(B));
     size_t rows = 0;
     log_debug(B->lg, "usage query: %s", sql);
     rc = run_query(B, "usage", sql, on_usage, B, &rows, err);
@@ -1101,7 +1126,7 @@ static vg_code read_users(build *B, vg_error *err)
     }
     snprintf(inner, 4096, usage_inner, events, "vigil.users_from",
              B->sampled ? sampled_filter : "", slice_filter(B));
-    size_t len = (size_t)snprintf(sql, cap, "SELECT customer_id::text");
+    size_t len = (size_t)snprintf(sql, cap, "SELECT %s", group_id(B));
     for (int w = 0; w < B->nwords; w++)
         len += (size_t)snprintf(sql + len, cap - len,
                                 ", bit_or(CASE WHEN b / 64 = %d THEN 1::int8 "
@@ -1111,8 +1136,8 @@ static vg_code read_users(build *B, vg_error *err)
         sql + len, cap - len,
         " FROM (%s) e WHERE user_id IS NOT NULL AND customer_id IS NOT NULL "
         "AND ok AND b BETWEEN 1 AND %d "
-        "GROUP BY customer_id, user_id%s",
-        inner, B->nb - 1, stream_order(B));
+        "GROUP BY %s, user_id%s",
+        inner, B->nb - 1, group_key(B), stream_order(B));
     log_debug(B->lg, "users query: %s", sql);
     rc = run_query(B, "users", sql, on_users, B, NULL, err);
     if (rc != VG_OK)
@@ -1148,13 +1173,19 @@ typedef struct tk_acc {
     size_t tmpcap;
 } tk_acc;
 
-/* A cursor read FETCH by FETCH, with the row under the read head. */
+/* One ordered query of a stream, with the row under the read head: a
+ * cursor read FETCH by FETCH, or a COPY on a session of its own. */
 typedef struct stream_cursor {
     char name[32];
     db_row_fn fn;
     void *ctx;
-    PGresult *r;
+    PGresult *r; /* cursor: the current block */
     int row, done;
+    db_conn *side;      /* COPY: the query's own session */
+    PGcancel *cancel;   /* COPY: stops it from another thread */
+    db_copy_reader *rd; /* COPY: its rows */
+    char **cf;          /* COPY: the current row's fields, NULL if none */
+    int ncf;
 } stream_cursor;
 
 enum { SC_CUSTOMERS, SC_USAGE, SC_USERS, SC_TICKETS, SC_N };
@@ -1169,6 +1200,15 @@ struct feat_stream {
     size_t chunk; /* customers per chunk */
     long ncust;   /* customers read so far */
     int finished;
+    /* COPY reading: each query on a session of its own, all importing
+     * this snapshot of the caller's transaction, so the merged rows are of
+     * one state of the source; the session settings the queries read
+     * (set_param) are replayed on each. */
+    int use_copy;
+    char snapshot[64];
+    char **set_name, **set_value;
+    int nset;
+    PGcancel *cancel; /* cursors: stops the reading session's FETCH */
 };
 
 static vg_code flush_customer(tk_acc *A, vg_error *err)
@@ -1717,6 +1757,71 @@ vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
 /* ---- streaming
  * ----------------------------------------------------------------- */
 
+static vg_code stream_remember(feat_stream *st, const char *name,
+                               const char *value, vg_error *err)
+{
+    char **nn = realloc(st->set_name, (size_t)(st->nset + 1) * sizeof *nn);
+    if (nn)
+        st->set_name = nn;
+    char **nv = realloc(st->set_value, (size_t)(st->nset + 1) * sizeof *nv);
+    if (nv)
+        st->set_value = nv;
+    if (!nn || !nv)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    st->set_name[st->nset] = strdup(name);
+    st->set_value[st->nset] = strdup(value);
+    st->nset++; /* freed at close even when half-made */
+    if (!st->set_name[st->nset - 1] || !st->set_value[st->nset - 1])
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return VG_OK;
+}
+
+/* A query's own session, in the snapshot of the caller's transaction and
+ * with the stream's settings, running COPY (sql) TO STDOUT. PostgreSQL
+ * plans a cursor without parallel workers but a COPY with them, and one
+ * session holds one COPY at a time: hence a session per query. */
+static vg_code side_copy_start(feat_stream *st, stream_cursor *c,
+                               const char *sql, vg_error *err)
+{
+    char q[128];
+    snprintf(q, sizeof q, "SET TRANSACTION SNAPSHOT '%s'", st->snapshot);
+    vg_code rc = db_connect_again(st->B.db, &c->side, err);
+    if (rc == VG_OK)
+        rc = db_run(c->side, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                    err);
+    if (rc == VG_OK)
+        rc = db_run(c->side, q, err);
+    for (int i = 0; rc == VG_OK && i < st->nset; i++) {
+        const char *p[2] = {st->set_name[i], st->set_value[i]};
+        rc = db_exec(c->side, "SELECT set_config($1, $2, false)", 2, p, NULL,
+                     err);
+    }
+    if (rc == VG_OK && !(c->cancel = PQgetCancel(db_pg(c->side))))
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    if (rc == VG_OK)
+        rc = db_copy_reader_begin(c->side, sql, &c->rd, err);
+    return rc;
+}
+
+/* The caller's snapshot, for the side sessions to import. */
+static vg_code export_snapshot(feat_stream *st, vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc =
+        db_exec(st->B.db, "SELECT pg_export_snapshot()", 0, NULL, &r, err);
+    if (rc == VG_OK) {
+        const char *id = PQgetvalue(r, 0, 0);
+        /* embedded in SET TRANSACTION SNAPSHOT (no parameters there) */
+        if (strlen(id) >= sizeof st->snapshot ||
+            strspn(id, "0123456789ABCDEFabcdef-") != strlen(id))
+            rc = vg_fail(err, VG_EINTERNAL, "unexpected snapshot id");
+        else
+            snprintf(st->snapshot, sizeof st->snapshot, "%s", id);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Where every query goes: its plan (explain), a cursor the stream reads in
  * chunks, or one COPY into the matrix. */
 static vg_code run_query(build *B, const char *name, const char *sql,
@@ -1733,6 +1838,12 @@ static vg_code run_query(build *B, const char *name, const char *sql,
     snprintf(c->name, sizeof c->name, "vigil_feat_%d", st->ncursors);
     c->fn = fn;
     c->ctx = ctx;
+    if (st->use_copy) {
+        vg_code rc = side_copy_start(st, c, sql, err);
+        if (rc == VG_OK)
+            st->ncursors++;
+        return rc;
+    }
     strbuf q = {0};
     strbuf_printf(&q, "DECLARE %s NO SCROLL CURSOR FOR %s", c->name, sql);
     vg_code rc = q.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
@@ -1750,6 +1861,16 @@ static vg_code cursor_peek(feat_stream *st, stream_cursor *c, int *has,
                            vg_error *err)
 {
     *has = 0;
+    if (c->rd) {
+        if (!c->cf && !c->done) {
+            vg_code rc = db_copy_reader_next(c->rd, &c->ncf, &c->cf, err);
+            if (rc != VG_OK)
+                return rc;
+            c->done = !c->cf;
+        }
+        *has = c->cf != NULL;
+        return VG_OK;
+    }
     if (c->r && c->row < PQntuples(c->r)) {
         *has = 1;
         return VG_OK;
@@ -1782,12 +1903,19 @@ static vg_code cursor_peek(feat_stream *st, stream_cursor *c, int *has,
 
 static const char *cursor_id(const stream_cursor *c)
 {
+    if (c->rd)
+        return c->cf[0];
     return PQgetisnull(c->r, c->row, 0) ? NULL : PQgetvalue(c->r, c->row, 0);
 }
 
 /* Hand the row under the read head to the query's row callback. */
 static vg_code cursor_take(feat_stream *st, stream_cursor *c, vg_error *err)
 {
+    if (c->rd) {
+        char **f = c->cf;
+        c->cf = NULL; /* taken: the next peek reads the next row */
+        return c->fn(c->ctx, c->ncf, f, err);
+    }
     int nf = PQnfields(c->r);
     for (int j = 0; j < nf; j++)
         st->fields[j] =
@@ -1880,6 +2008,36 @@ static void free_build(build *B)
     free(B->type_last);
 }
 
+/* COPY on side sessions (parallel plans) unless configured otherwise or
+ * the source is sharded: a coordinator's sessions would each open their
+ * own remote transactions on the shards, which share no snapshot, while one
+ * session's cursors see every shard in one remote transaction each. */
+static vg_code choose_read(feat_stream *st, vg_error *err)
+{
+    int mode = st->B.cfg->feat_stream_read, sharded = 0;
+    vg_code rc = VG_OK;
+    if (mode == CFG_STREAM_READ_AUTO)
+        rc = has_foreign_partitions(&st->B, &sharded, err);
+    st->use_copy = rc == VG_OK && (mode == CFG_STREAM_READ_COPY ||
+                                   (mode == CFG_STREAM_READ_AUTO && !sharded));
+    if (rc == VG_OK && st->use_copy)
+        rc = export_snapshot(st, err);
+    if (rc == VG_OK && !st->use_copy &&
+        !(st->cancel = PQgetCancel(db_pg(st->B.db))))
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    return rc;
+}
+
+void feat_stream_cancel(feat_stream *st)
+{
+    char buf[256];
+    if (st->cancel)
+        PQcancel(st->cancel, buf, sizeof buf);
+    for (int k = 0; k < SC_N; k++)
+        if (st->c[k].cancel)
+            PQcancel(st->c[k].cancel, buf, sizeof buf);
+}
+
 vg_code feat_stream_open(db_conn *db, const vg_config *cfg,
                          const feat_spec *spec, const feat_request *req,
                          const vg_log *lg, size_t chunk, json_t *stats,
@@ -1929,8 +2087,10 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
         if (rc == VG_OK)
             rc = set_param(B, "vigil.slice", v, err);
     }
-    /* Cursors are planned for all their rows, like the COPY they replace. */
     if (rc == VG_OK)
+        rc = choose_read(st, err);
+    /* Cursors are planned for all their rows, like the COPY they replace. */
+    if (rc == VG_OK && !st->use_copy)
         rc = set_param(B, "cursor_tuple_fraction", "1", err);
     if (rc == VG_OK)
         rc = read_customers(B, err);
@@ -1999,14 +2159,26 @@ void feat_stream_close(feat_stream *st)
         return;
     /* Closed, so the next stream of the transaction (another slice) can
      * use the names; in a failed transaction this fails and changes nothing. */
-    for (int k = 0; k < st->ncursors; k++) {
+    for (int k = 0; k < st->ncursors && !st->use_copy; k++) {
         char q[64];
         vg_error ignored;
         snprintf(q, sizeof q, "CLOSE %s", st->c[k].name);
         db_run(st->B.db, q, &ignored);
     }
-    for (int k = 0; k < SC_N; k++)
-        PQclear(st->c[k].r);
+    for (int k = 0; k < SC_N; k++) {
+        stream_cursor *c = &st->c[k];
+        PQclear(c->r);
+        db_copy_reader_end(c->rd); /* cancels a query not read to its end */
+        PQfreeCancel(c->cancel);
+        db_close(c->side);
+    }
+    PQfreeCancel(st->cancel);
+    for (int i = 0; i < st->nset; i++) {
+        free(st->set_name[i]);
+        free(st->set_value[i]);
+    }
+    free(st->set_name);
+    free(st->set_value);
     free(st->fields);
     free(st->tk.cur);
     free(st->tk.v);

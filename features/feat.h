@@ -109,11 +109,15 @@ void feat_matrix_free(feat_matrix *m);
 
 /* The same matrix for one date, unsampled, in chunks of about `chunk`
  * customers, so memory does not grow with the number of customers: every
- * query becomes a cursor ordered by customer_id, read block by block and
- * merged. Must run inside a transaction (the cursors live in it; the caller
- * commits or rolls back). feat_stream_next gives the next chunk's rows in
- * customer-id order, *out NULL at the end; skipped-row counts go into
- * `stats` once the last chunk is read. The rows are those of feat_build. */
+ * query is ordered by customer_id, read as it arrives and merged. Each
+ * query runs as a COPY on a session of its own that imports the snapshot
+ * of db's transaction (so PostgreSQL may give it parallel workers), or, as
+ * configured (features.stream_read) and on a sharded source, as a cursor
+ * on db read block by block. Must run inside a transaction (the snapshot
+ * and the cursors live in it; the caller commits or rolls back).
+ * feat_stream_next gives the next chunk's rows in customer-id order, *out NULL
+ * at the end; skipped-row counts go into `stats` once the last chunk is read.
+ * The rows are those of feat_build. */
 typedef struct feat_stream feat_stream;
 vg_code feat_stream_open(db_conn *db, const vg_config *cfg,
                          const feat_spec *spec, const feat_request *req,
@@ -129,6 +133,9 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
                                size_t chunk, json_t *stats, feat_stream **out,
                                vg_error *err);
 vg_code feat_stream_next(feat_stream *st, feat_matrix **out, vg_error *err);
+/* From another thread: cancel the queries a feat_stream_next may be waiting
+ * on, so it returns (with an error) soon. */
+void feat_stream_cancel(feat_stream *st);
 void feat_stream_close(feat_stream *st);
 
 /* CSV with a header: customer_id, as_of, then one column per feature. */

@@ -361,6 +361,7 @@ typedef struct reader {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     feat_matrix *slot; /* the chunk handed over; NULL when taken */
+    feat_stream *fs;   /* the slice being read, for reader_stop to cancel */
     int done, stop;
     vg_code rc;
     vg_error err;
@@ -383,6 +384,17 @@ static int reader_put(reader *R, feat_matrix *m)
     return ok;
 }
 
+/* Make the stream being read cancelable by reader_stop (NULL: no longer);
+ * 0 when the writing side already stopped. */
+static int reader_publish(reader *R, feat_stream *fs)
+{
+    pthread_mutex_lock(&R->mu);
+    R->fs = fs;
+    int ok = !R->stop;
+    pthread_mutex_unlock(&R->mu);
+    return ok;
+}
+
 static vg_code read_slice(reader *R, int k, vg_error *err)
 {
     feat_stream *fs = NULL;
@@ -394,9 +406,12 @@ static vg_code read_slice(reader *R, int k, vg_error *err)
     vg_code rc =
         feat_stream_open_slice(R->db, R->cfg, R->spec, &req, k, R->nslices,
                                R->lg, SCORE_CHUNK, st, &fs, err);
+    if (rc == VG_OK && !reader_publish(R, fs))
+        rc = vg_fail(err, VG_ECANCELED, "scoring stopped");
     while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m)
         if (!reader_put(R, m))
             rc = vg_fail(err, VG_ECANCELED, "scoring stopped");
+    reader_publish(R, NULL);
     feat_stream_close(fs);
     if (rc == VG_OK)
         json_add_counts(R->stats, st);
@@ -445,7 +460,8 @@ static feat_matrix *reader_take(reader *R, const db_conn *db)
     return m;
 }
 
-/* Stop the reader: its running query is canceled, its chunk dropped. */
+/* Stop the reader: its running queries are canceled (the stream's own
+ * sessions too), its chunk dropped. */
 static void reader_stop(reader *R)
 {
     pthread_mutex_lock(&R->mu);
@@ -454,6 +470,8 @@ static void reader_stop(reader *R)
     R->slot = NULL;
     pthread_cond_broadcast(&R->cv);
     int done = R->done;
+    if (R->fs)
+        feat_stream_cancel(R->fs);
     pthread_mutex_unlock(&R->mu);
     PGcancel *c = done ? NULL : PQgetCancel(db_pg(R->db));
     char buf[256];
