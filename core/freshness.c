@@ -89,22 +89,26 @@ static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
     /* Bounded above too: a replay of an old date must not count (and scan)
      * every event since, which made the check the costliest part of a
      * replayed `topics` day. */
+    /* One count over the rows of both tables, not a sum of two grouped
+     * branches: an Append of grouped branches runs each branch in one
+     * process, while plain scans under it get parallel workers (the events
+     * scan took 53 s alone at a million customers). */
     char events[768] = "";
     if (!tickets_only)
         snprintf(events, sizeof events,
-                 " SELECT (occurred_at AT TIME ZONE 'UTC')::date AS d, "
-                 "  count(*) AS n FROM %s WHERE occurred_at >= "
+                 " SELECT (occurred_at AT TIME ZONE 'UTC')::date AS d "
+                 "  FROM %s WHERE occurred_at >= "
                  "  ($1::date)::timestamp AT TIME ZONE 'UTC' AND occurred_at "
                  "  < ($2::date)::timestamp AT TIME ZONE 'UTC' AND "
-                 "  occurred_at <= now() GROUP BY 1 UNION ALL",
+                 "  occurred_at <= now() UNION ALL",
                  ev);
     snprintf(sql, sizeof sql,
-             "SELECT d::text, sum(n) FROM (%s"
-             " SELECT (created_at AT TIME ZONE 'UTC')::date AS d, "
-             "  count(*) AS n FROM %s WHERE created_at >= "
+             "SELECT d::text, count(*) FROM (%s"
+             " SELECT (created_at AT TIME ZONE 'UTC')::date AS d "
+             "  FROM %s WHERE created_at >= "
              "  ($1::date)::timestamp AT TIME ZONE 'UTC' AND created_at < "
              "  ($2::date)::timestamp AT TIME ZONE 'UTC' AND "
-             "  created_at <= now() GROUP BY 1) x "
+             "  created_at <= now()) x "
              "GROUP BY d ORDER BY d",
              events, tk);
     if ((rc = db_exec(db, sql, 2, p, &r, err)) != VG_OK)

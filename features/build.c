@@ -2028,6 +2028,11 @@ static vg_code choose_read(feat_stream *st, vg_error *err)
     return rc;
 }
 
+const char *feat_stream_read_mode(const feat_stream *st)
+{
+    return st->use_copy ? "copy" : "cursor";
+}
+
 void feat_stream_cancel(feat_stream *st)
 {
     char buf[256];

@@ -133,6 +133,8 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
                                size_t chunk, json_t *stats, feat_stream **out,
                                vg_error *err);
 vg_code feat_stream_next(feat_stream *st, feat_matrix **out, vg_error *err);
+/* "copy" or "cursor": how this stream reads its queries. */
+const char *feat_stream_read_mode(const feat_stream *st);
 /* From another thread: cancel the queries a feat_stream_next may be waiting
  * on, so it returns (with an error) soon. */
 void feat_stream_cancel(feat_stream *st);

@@ -190,6 +190,7 @@ typedef struct scoring {
     /* seconds spent per phase, for --json: where a run's time goes */
     double t_read, t_predict, t_contrib, t_word, t_copy;
     int nslices;
+    const char *read_mode; /* feat_stream_read_mode of the slices */
 } scoring;
 
 static double now_s(void)
@@ -362,6 +363,7 @@ typedef struct reader {
     pthread_cond_t cv;
     feat_matrix *slot; /* the chunk handed over; NULL when taken */
     feat_stream *fs;   /* the slice being read, for reader_stop to cancel */
+    const char *read_mode;
     int done, stop;
     vg_code rc;
     vg_error err;
@@ -406,6 +408,8 @@ static vg_code read_slice(reader *R, int k, vg_error *err)
     vg_code rc =
         feat_stream_open_slice(R->db, R->cfg, R->spec, &req, k, R->nslices,
                                R->lg, SCORE_CHUNK, st, &fs, err);
+    if (rc == VG_OK)
+        R->read_mode = feat_stream_read_mode(fs); /* a static string */
     if (rc == VG_OK && !reader_publish(R, fs))
         rc = vg_fail(err, VG_ECANCELED, "scoring stopped");
     while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m)
@@ -527,19 +531,19 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     pthread_mutex_init(&R.mu, NULL);
     pthread_cond_init(&R.cv, NULL);
     vg_code rc = db_connect_again(db, &R.db, err);
-    if (rc == VG_OK)
-        rc = db_begin(db, err);
     if (rc != VG_OK)
         goto cleanup;
+    /* The reader first: PostgreSQL aggregates while the old rows go. */
+    if (pthread_create(&th, NULL, reader_main, &R) != 0)
+        rc = vg_fail(err, VG_ENOMEM, "cannot start the reading thread");
+    else
+        started = 1;
+    if (rc == VG_OK)
+        rc = db_begin(db, err);
     const char *p[1] = {S->d};
-    rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1, p,
-                 NULL, err);
-    if (rc == VG_OK) {
-        if (pthread_create(&th, NULL, reader_main, &R) != 0)
-            rc = vg_fail(err, VG_ENOMEM, "cannot start the reading thread");
-        else
-            started = 1;
-    }
+    if (rc == VG_OK)
+        rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1,
+                     p, NULL, err);
     if (rc == VG_OK)
         rc = score_chunks(db, lg, S, &R, err);
     if (rc != VG_OK && started)
@@ -550,6 +554,7 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
         db_rollback(db); /* the rollback reports nothing */
         goto cleanup;
     }
+    S->read_mode = R.read_mode;
     log_debug(lg, "predictions and drivers written; committing");
     rc = db_commit(db, err);
     if (rc != VG_OK)
@@ -583,12 +588,13 @@ static json_t *score_summary(const scoring *S, json_t *stats)
         json_decref(tiers);
         return NULL;
     }
-    return json_pack("{s:s, s:I, s:I, s:o, s:f, s:s, s:O, s:o, s:i}", "as_of",
-                     S->d, "scored", (json_int_t)S->scored, "model_id",
+    return json_pack("{s:s, s:I, s:I, s:o, s:f, s:s, s:O, s:o, s:i, s:s}",
+                     "as_of", S->d, "scored", (json_int_t)S->scored, "model_id",
                      (json_int_t)S->sm->model_id, "tiers", tiers,
                      "mean_churn_risk", mean, "drivers_method",
                      "xgboost approximate contributions (Saabas)", "skipped",
-                     stats, "phase_seconds", t, "slices", S->nslices);
+                     stats, "phase_seconds", t, "slices", S->nslices, "read",
+                     S->read_mode ? S->read_mode : "none");
 }
 
 vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,

@@ -127,6 +127,12 @@ static void streamed_build_equals_whole(void)
      * slice 0) counted once */
     CHECK(slices_same(db, &cfg, spec, D, 2, m, stats));
     CHECK(slices_same(db, &cfg, spec, D, 5, m, stats));
+    /* the same through cursors on the one session (features.stream_read)
+     * as through a COPY per query on sessions of their own (the default) */
+    vg_config cur = cfg;
+    cur.feat_stream_read = CFG_STREAM_READ_CURSOR;
+    CHECK(stream_same(db, &cur, spec, D, 1, m, stats));
+    CHECK(slices_same(db, &cur, spec, D, 2, m, stats));
     CHECK_INT_EQ(m->nrows, 2); /* A and E */
     a = row_of(m, "A", D);
     e = row_of(m, "E", D);

@@ -30,15 +30,19 @@ static const char *scores_md5(const char *what)
     "customer_id || ':' || churn_risk || ':' || health || ':' || tier || "     \
     "':' || drivers::text"
 
-/* Score D with score.slices = n; the --json summary (caller frees). */
-static json_t *score_with(int n)
+/* Score D with score.slices = n and features.stream_read = how; the --json
+ * summary (caller frees). */
+static json_t *score_read(int n, const char *how)
 {
     char path[64], args[256];
     snprintf(path, sizeof path, "/tmp/vigil-slices-%d.json", (int)getpid());
     FILE *f = fopen(path, "w");
     if (!f)
         return NULL;
-    fprintf(f, "{\"score\": {\"slices\": %d}}\n", n);
+    fprintf(f,
+            "{\"score\": {\"slices\": %d}, \"features\": "
+            "{\"stream_read\": \"%s\"}}\n",
+            n, how);
     fclose(f);
     snprintf(args, sizeof args,
              "--config %s --quiet score --as-of " D " --json", path);
@@ -46,6 +50,11 @@ static json_t *score_with(int n)
     remove(path);
     CHECK_INT_EQ(r->status, 0);
     return r->status == 0 ? cli_json(r) : NULL;
+}
+
+static json_t *score_with(int n)
+{
+    return score_read(n, "auto");
 }
 
 static void demo_and_model(void)
@@ -69,6 +78,8 @@ static void one_slice(void)
     if (!j)
         return;
     CHECK_INT_EQ(json_integer_value(json_object_get(j, "slices")), 1);
+    /* one server: a COPY per query, on sessions of their own */
+    CHECK_STR_EQ(json_string_value(json_object_get(j, "read")), "copy");
     scored_one = json_integer_value(json_object_get(j, "scored"));
     CHECK(scored_one > 500);
     skipped_one = json_dumps(json_object_get(j, "skipped"), JSON_SORT_KEYS);
@@ -80,10 +91,11 @@ static void one_slice(void)
     json_decref(j);
 }
 
-/* n slices give every row and every count of the one-slice run. */
-static void same_as_one(int n)
+/* n slices, read as `how` says, give every row and every count of the
+ * one-slice run. */
+static void same_as_one_read(int n, const char *how)
 {
-    json_t *j = score_with(n);
+    json_t *j = score_read(n, how);
     CHECK(j != NULL);
     if (!j)
         return;
@@ -93,7 +105,22 @@ static void same_as_one(int n)
     CHECK_STR_EQ(sk, skipped_one);
     free(sk);
     CHECK_STR_EQ(scores_md5(EVERYTHING), md5_one);
+    if (strcmp(how, "auto") != 0)
+        CHECK_STR_EQ(json_string_value(json_object_get(j, "read")), how);
     json_decref(j);
+}
+
+static void same_as_one(int n)
+{
+    same_as_one_read(n, "auto");
+}
+
+/* Cursors on the reading session, as before COPY and as on a sharded
+ * source: the same scores, drivers and counts. */
+static void cursors_same_scores(void)
+{
+    same_as_one_read(1, "cursor");
+    same_as_one_read(3, "cursor");
 }
 
 static void three_slices_same_scores(void)
@@ -135,6 +162,7 @@ int main(void)
         CHECK_CASE(demo_and_model),
         CHECK_CASE(one_slice),
         CHECK_CASE(three_slices_same_scores),
+        CHECK_CASE(cursors_same_scores),
         CHECK_CASE(more_slices_than_chunks_same_scores),
         CHECK_CASE(model_without_typical_still_scores),
     };

@@ -193,6 +193,11 @@ static void same_matrix_and_dirty_counts(void)
     CHECK(stream_same(dbc, &cfg, spec, D, 50, mo, st_one));
     /* in hash slices (score.slices) from the coordinator: the same rows */
     CHECK(slices_same(dbc, &cfg, spec, D, 3, mo, st_one));
+    /* COPY per query forced on the coordinator (auto reads a sharded
+     * source through cursors): the same rows */
+    vg_config copy = cfg;
+    copy.feat_stream_read = CFG_STREAM_READ_COPY;
+    CHECK(stream_same(dbc, &copy, spec, D, 50, mo, st_one));
     if (!json_equal(st_one, st_coord)) {
         char *a = json_dumps(st_one, JSON_COMPACT),
              *b = json_dumps(st_coord, JSON_COMPACT);
