@@ -661,15 +661,20 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
             goto cleanup;
         }
     }
-    /* The customer's owner: whoever already holds one of their tasks. */
+    /* The customer's owner: whoever already holds one of their tasks (the
+     * earliest assigned). Joined once, not looked up per open task: with
+     * no index on customer_id that lookup scanned the table for every
+     * task, minutes at a million customers. */
     rc = db_exec(db,
                  "SELECT t.task_id, coalesce(t.reason->'customer'->>"
                  "'language', ''), coalesce(t.reason->'skills', '[]')::text, "
-                 " t.customer_id, coalesce((SELECT a.assignee FROM "
-                 " vigil.outreach_tasks a WHERE a.customer_id = t.customer_id "
-                 " AND a.status = 'assigned' ORDER BY a.assigned_at, "
-                 " a.task_id LIMIT 1), '') "
-                 "FROM vigil.outreach_tasks t WHERE t.status = 'open' "
+                 " t.customer_id, coalesce(o.assignee, '') "
+                 "FROM vigil.outreach_tasks t LEFT JOIN (SELECT DISTINCT ON "
+                 " (a.customer_id) a.customer_id, a.assignee FROM "
+                 " vigil.outreach_tasks a WHERE a.status = 'assigned' "
+                 " ORDER BY a.customer_id, a.assigned_at, a.task_id) o "
+                 " ON o.customer_id = t.customer_id "
+                 "WHERE t.status = 'open' "
                  "ORDER BY t.priority DESC NULLS LAST, t.task_id",
                  0, NULL, &rt, err);
     if (rc != VG_OK)
