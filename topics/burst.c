@@ -41,6 +41,13 @@ void burst_groups_free(burst_group *g, size_t n)
     free(g);
 }
 
+/* Baseline tickets that still leave something new: max(2, 10% of the
+ * window's). */
+static double little_of(int observed)
+{
+    return observed * 0.1 > 2 ? observed * 0.1 : 2;
+}
+
 /* Day totals split into the baseline and the window. */
 typedef struct volume {
     int nb;              /* first window day */
@@ -160,8 +167,7 @@ static vg_code group_stats(const burst_opts *o, const burst_doc *docs, size_t n,
     g->expected = expected_of(&v, g->baseline, g->observed, &g->rate);
     g->p_value = trend_tail(g->observed, g->expected, phi);
     g->dispersion = phi;
-    double little = g->observed * 0.1 > 2 ? g->observed * 0.1 : 2;
-    g->is_new = g->baseline <= little;
+    g->is_new = g->baseline <= little_of(g->observed);
     return VG_OK;
 }
 
@@ -434,6 +440,7 @@ typedef struct rank_term {
     double p;
     uint32_t term;
     double lift;
+    int core; /* (almost) never used before the window */
 } rank_term;
 
 static int cmp_rank(const void *a, const void *b)
@@ -452,6 +459,44 @@ static int cmp_group(const void *a, const void *b)
     return x->terms[0] < y->terms[0] ? -1 : x->terms[0] > y->terms[0];
 }
 
+/* An issue's words that were (almost) never used before its window say
+ * what is new about it; a word it merely uses far more often than before
+ * ("registros", a product's own module) also has tickets in the baseline.
+ * When the never-seen words hold at least half of the issue's window
+ * tickets, they alone are its strong words: the issue's tickets are theirs,
+ * and its baseline is theirs too (a new issue is not a spike of the
+ * look-alikes a common word drags in). Else g stays as it is. */
+static vg_code prefer_core(const burst_opts *o, const burst_doc *docs, size_t n,
+                           int ndays, const rank_term *rt, burst_group *g,
+                           double phi, vg_error *err)
+{
+    burst_group c = {0};
+    c.terms = malloc((g->nterms + 1) * sizeof *c.terms);
+    c.term_lift = malloc((g->nterms + 1) * sizeof *c.term_lift);
+    if (!c.terms || !c.term_lift) {
+        burst_group_clear(&c);
+        return vg_fail(err, VG_ENOMEM, "burst: out of memory");
+    }
+    c.nterms = g->nterms;
+    int strong = 0;
+    for (size_t j = 0; j < g->nterms; j++) {
+        c.terms[j] = g->terms[j];
+        c.term_lift[j] = g->term_lift[j];
+        if (!rt[j].core && c.term_lift[j] >= BURST_STRONG_LIFT)
+            c.term_lift[j] = BURST_STRONG_LIFT / 2; /* a plain word now */
+        strong |= c.term_lift[j] >= BURST_STRONG_LIFT;
+    }
+    vg_code rc = strong ? group_stats(o, docs, n, ndays, &c, phi, err) : VG_OK;
+    if (rc == VG_OK && strong && c.observed >= o->min_tickets &&
+        2 * c.observed >= g->observed) {
+        burst_group_clear(g);
+        *g = c;
+        return VG_OK;
+    }
+    burst_group_clear(&c);
+    return rc;
+}
+
 /* Step 3: one candidate issue per connected set, kept when it holds. */
 static vg_code build_group(const burst_opts *o, const burst_doc *docs, size_t n,
                            int ndays, const term_scan *s, const sig_terms *g,
@@ -467,11 +512,14 @@ static vg_code build_group(const burst_opts *o, const burst_doc *docs, size_t n,
         return vg_fail(err, VG_ENOMEM, "burst: out of memory");
     }
     double phi = 1.0;
+    int ncore = 0;
     for (size_t j = 0; j < nm; j++) {
         const trend_result *r = &s->res[g->cand[members[j]]];
         rt[j] =
             (rank_term){r->p_value, s->cand_term[g->cand[members[j]]],
-                        r->expected > 0 ? r->observed / r->expected : INFINITY};
+                        r->expected > 0 ? r->observed / r->expected : INFINITY,
+                        r->baseline <= little_of(r->observed)};
+        ncore += rt[j].core;
         if (j == 0 || r->dispersion < phi)
             phi = r->dispersion;
     }
@@ -481,8 +529,11 @@ static vg_code build_group(const burst_opts *o, const burst_doc *docs, size_t n,
         out->term_lift[j] = rt[j].lift;
     }
     out->nterms = nm;
+    vg_code rc = group_stats(o, docs, n, ndays, out, phi, err);
+    if (rc == VG_OK && ncore > 0)
+        rc = prefer_core(o, docs, n, ndays, rt, out, phi, err);
     free(rt);
-    return group_stats(o, docs, n, ndays, out, phi, err);
+    return rc;
 }
 
 static int group_holds(const burst_opts *o, const burst_group *g, size_t ncomp,
