@@ -2,7 +2,8 @@
  * a new issue with zero baseline is found from ~8 tickets of >= 5
  * customers, grouped across languages through a shared term, labelled new;
  * too few customers or plain noise raise nothing; a doubled term is a
- * spike; a one-day burst whose words link with an older word is new;
+ * spike; a one-day burst whose words link with an older word is new, and
+ * so is an issue whose first slow tickets are in the baseline;
  * burst_eval follows an issue by its terms, and by the words that
  * raised it once they are no longer rare. */
 #include <stdlib.h>
@@ -216,6 +217,25 @@ int main(void)
         for (size_t j = 0; j < x->nterms; j++)
             if (x->terms[j] == 60)
                 CHECK(x->term_lift[j] < BURST_STRONG_LIFT);
+    }
+    burst_groups_free(g, ng);
+
+    /* A new issue that starts slowly: two tickets a day on the three days
+     * before the window (in the baseline now), then 8 in the window. Its
+     * words were never used before it: new, not a spike of itself. */
+    background(&c, 19);
+    for (int i = 0; i < 14; i++) {
+        uint32_t t[3] = {500, 501, 3};
+        int day = i < 6 ? ND - 6 + i / 2 : ND - 3 + i % 3;
+        add(&c, day, 900 + (uint32_t)i, t, 3);
+    }
+    CHECK(burst_find(&o, c.docs, c.n, ND, &g, &ng, NULL) == VG_OK);
+    x = find_term(g, ng, 500);
+    CHECK(x != NULL);
+    if (x) {
+        CHECK(x->is_new);
+        CHECK_INT_EQ(x->observed, 8);
+        CHECK_INT_EQ(x->baseline, 6);
     }
     burst_groups_free(g, ng);
 
