@@ -35,7 +35,9 @@ dsn=$("$root/scripts/pg.sh" start "$pgdir")
 export VIGIL_DSN=$dsn
 # Day by day as the daily runs would: no history built by the first run.
 cfg=$pgdir/replay.json
-echo '{"topics": {"backfill_days": 0}}' >"$cfg"
+# MAX_P: trend.max_p for the run (1: every alert the tests pass, to draw
+# the whole delay / false-alert curve; default: the configured default).
+echo "{\"topics\": {\"backfill_days\": 0}${MAX_P:+, \"trend\": {\"max_p\": $MAX_P\}}}" >"$cfg"
 q() { psql "$dsn" -XAtqc "$1"; }
 
 "$bin" --quiet init >/dev/null

@@ -15,7 +15,7 @@
 #   bench/topics_worlds.sh [CUSTOMERS] [DAYS] [WORLDS]   20000, 60, "1 2 3 4"
 #
 # Environment: PGDIR (default /tmp/vigil-worlds-pg), END (2026-11-01), BIN (a
-# vigil binary instead of building the Release one), KEEP=1 keeps the
+# vigil binary instead of building the Release one), MAX_P (below), KEEP=1 keeps the
 # database. Run it with `nice` on a shared machine.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,7 +38,9 @@ dsn=$("$root/scripts/pg.sh" start "$pgdir")
 [ "${KEEP:-0}" = 1 ] || trap '"$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true' EXIT
 export VIGIL_DSN=$dsn PGTZ=UTC
 cfg=$pgdir/worlds.json
-echo '{"topics": {"backfill_days": 0}}' >"$cfg"
+# MAX_P: trend.max_p for the run (1: every alert the tests pass, to draw
+# the whole delay / false-alert curve; default: the configured default).
+echo "{\"topics\": {\"backfill_days\": 0}${MAX_P:+, \"trend\": {\"max_p\": $MAX_P\}}}" >"$cfg"
 q() { psql "$dsn" -XAtqc "$1"; }
 
 # The worlds. Onsets are days before END; each world differs in seed,
@@ -138,7 +140,7 @@ for w in $worlds; do
   # at or below the threshold (stricter thresholds than the run's only).
   q "INSERT INTO bench.first_day
      SELECT $w, th.t, r.alert_id, r.truth, min(d.as_of)
-     FROM (VALUES (1e-3), (1e-4), (1e-5), (1e-6), (1e-8), (1e-10), (1e-12)) th(t)
+     FROM (VALUES (1e-3), (1e-4), (1e-5), (1e-6), (1e-7), (1e-8), (1e-10), (1e-12)) th(t)
      CROSS JOIN bench.alerts r
      JOIN vigil.trend_alert_days d ON d.alert_id = r.alert_id
      WHERE r.world = $w AND d.status = 'open' AND d.p_value <= th.t

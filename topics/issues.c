@@ -1309,9 +1309,9 @@ static int covered(const issue_day *d, const burst_group *g)
  * alert, a new one raises one, a second issue matching an alert already
  * updated today is part of it. */
 static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
-                            const burst_opts *bo, burst_group *groups,
-                            size_t ng, open_alert *open, size_t nopen,
-                            int as_of, const char *tickets,
+                            const burst_opts *bo, double max_p,
+                            burst_group *groups, size_t ng, open_alert *open,
+                            size_t nopen, int as_of, const char *tickets,
                             const char *customers, issue_counts *c,
                             vg_error *err)
 {
@@ -1324,7 +1324,8 @@ static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
                 seen = open[j].matched;
                 a = seen ? NULL : &open[j];
             }
-        if (seen || covered(d, &groups[i]))
+        /* A new alert needs trend.max_p; an open one is followed. */
+        if (seen || covered(d, &groups[i]) || (!a && groups[i].p_value > max_p))
             continue;
         long long id = 0;
         rc = upsert(db, d, &groups[i], a, as_of, bo, tickets, customers, &id,
@@ -1377,8 +1378,8 @@ vg_code issues_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
             VG_OK ||
         (rc = load_open(db, &open, &nopen, err)) != VG_OK)
         goto cleanup;
-    rc = match_issues(db, lg, d, &bo, groups, ng, open, nopen, as_of, tickets,
-                      customers, counts, err);
+    rc = match_issues(db, lg, d, &bo, cfg->trend_max_p, groups, ng, open, nopen,
+                      as_of, tickets, customers, counts, err);
     for (size_t j = 0; rc == VG_OK && j < nopen; j++)
         if (!open[j].matched)
             rc = follow_up(db, d, &bo, cfg->trend_resolve_ratio, &open[j],
