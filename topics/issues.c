@@ -950,9 +950,41 @@ static vg_code load_open(db_conn *db, open_alert **out, size_t *n,
     return VG_OK;
 }
 
+/* Whether most of g's tickets use two of the open alert's key words (not
+ * support notions): the same outage written another way in one language
+ * ("Okta devuelve ... SAML") bursts in its own phrases days later, yet
+ * says what the alert says. */
+static int written_alike(const issue_day *d, const burst_group *g,
+                         const open_alert *a)
+{
+    uint32_t ids[KEY_TERMS];
+    size_t n = 0;
+    for (size_t i = 0; i < a->nkeys && n < KEY_TERMS; i++) {
+        long id =
+            a->keys[i][0] == '~' ? -1 : strmap_get(d->terms_map, a->keys[i]);
+        if (id >= 0)
+            ids[n++] = (uint32_t)id;
+    }
+    if (n < 2 || g->ndocs == 0)
+        return 0;
+    size_t alike = 0;
+    for (size_t k = 0; k < g->ndocs; k++) {
+        const burst_doc *doc = &d->docs[g->docs[k]];
+        int hits = 0;
+        for (size_t i = 0; i < n && hits < 2; i++)
+            for (size_t j = 0; j < doc->nterms; j++)
+                if (doc->terms[j] == ids[i]) {
+                    hits++;
+                    break;
+                }
+        alike += hits >= 2;
+    }
+    return 2 * alike > g->ndocs;
+}
+
 /* Whether today's issue g is the open alert a: a third of the smaller
- * ticket list shared (windows overlap from day to day), or two key terms
- * other than shared support words. */
+ * ticket list shared (windows overlap from day to day), two key terms
+ * other than shared support words, or its tickets written alike. */
 static int same_issue(const issue_day *d, const burst_group *g,
                       const open_alert *a)
 {
@@ -973,7 +1005,7 @@ static int same_issue(const issue_day *d, const burst_group *g,
         for (size_t i = 0; i < a->nkeys; i++)
             keys += strcmp(k, a->keys[i]) == 0;
     }
-    return keys >= 2;
+    return keys >= 2 || written_alike(d, g, a);
 }
 
 vg_code issues_save_day(db_conn *db, long long alert, const char *day,
