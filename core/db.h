@@ -119,8 +119,9 @@ vg_code db_copy_reader_next(db_copy_reader *rd, int *nfields, char ***fields,
 void db_copy_reader_end(db_copy_reader *rd);
 
 /* Benchmarking aid: while set, db_copy_out runs COPY (query) TO '/dev/null'
- * on the server and calls no callback, so a caller's time is PostgreSQL's
- * alone. Needs a role allowed to write server files (superuser or
+ * on the server and calls no callback, and a db_copy_reader reads no rows
+ * (sessions from db_connect_again inherit it), so a caller's time is
+ * PostgreSQL's alone. Needs a role allowed to write server files (superuser or
  * pg_write_server_files). */
 void db_set_copy_sink(db_conn *db, int on);
 

@@ -286,6 +286,36 @@ static vg_code write_features_streamed(cli *c, db_conn *db,
     return rc;
 }
 
+/* `features --pg-only`: PostgreSQL alone on the queries `score` reads, the
+ * way it reads them (ordered, each on a session of its own, all at once, to
+ * the server's /dev/null). *done 0 when the stream would use cursors (a
+ * sharded source): the caller then runs them one after the other. */
+static vg_code pg_only_streamed(cli *c, db_conn *db, const feat_spec *spec,
+                                int as_of, json_t *stats, int *done,
+                                vg_error *err)
+{
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
+    feat_stream *fs = NULL;
+    feat_matrix *m = NULL;
+    *done = 0;
+    db_set_copy_sink(db, 1);
+    vg_code rc =
+        db_run(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+    int in_tx = rc == VG_OK;
+    if (rc == VG_OK)
+        rc = feat_stream_open(db, &c->cfg, spec, &req, &c->log, 32768, stats,
+                              &fs, err);
+    if (rc == VG_OK && strcmp(feat_stream_read_mode(fs), "copy") == 0) {
+        *done = 1;
+        while ((rc = feat_stream_next(fs, &m, err)) == VG_OK && m)
+            feat_matrix_free(m); /* never: the rows went to /dev/null */
+    }
+    feat_stream_close(fs);
+    if (in_tx)
+        db_rollback(db);
+    return rc;
+}
+
 /* `features --explain`: the plan of each aggregation query. */
 static vg_code print_plans(json_t *plans, int json, vg_error *err)
 {
@@ -374,7 +404,10 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
         db_close(db);
         return rc;
     }
-    if (rc == VG_OK) {
+    int streamed = 0;
+    if (rc == VG_OK && pg_only && !explain)
+        rc = pg_only_streamed(c, db, spec, as_of, stats, &streamed, err);
+    if (rc == VG_OK && !streamed) {
         feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
         if (explain)
             req.explain = json_object();
@@ -393,7 +426,7 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
         }
     }
     double secs = cli_now_s() - t0;
-    if (rc == VG_OK && out) {
+    if (rc == VG_OK && out && m) {
         f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
         if (!f)
             rc = vg_fail(err, VG_EIO, "cannot write %s", out);
@@ -406,20 +439,25 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
         char d[DATE_BUF];
         date_format(as_of, d);
         json_object_set_new(stats, "as_of", json_string(d));
+        size_t nrows = m ? m->nrows : 0;
+        size_t ncols = m ? m->ncols : feat_spec_ncols(spec);
         json_object_set_new(stats, "customers",
-                            json_integer((json_int_t)m->nrows));
-        json_object_set_new(stats, "features",
-                            json_integer((json_int_t)m->ncols));
+                            json_integer((json_int_t)nrows));
+        json_object_set_new(stats, "features", json_integer((json_int_t)ncols));
         json_object_set_new(stats, "elapsed_seconds", json_real(secs));
         json_object_set_new(stats, "cli_peak_rss_mb",
                             json_real(cli_peak_rss_mb()));
-        if (pg_only)
+        if (pg_only) {
             json_object_set_new(stats, "pg_only", json_true());
+            /* score's queries at once, or the matrix's one after another */
+            json_object_set_new(stats, "read",
+                                json_string(streamed ? "copy" : "sequential"));
+        }
         if (json) {
             rc = cli_print_json(stats, err);
         } else if (!out || strcmp(out, "-") != 0) {
-            printf("%zu customers active on %s, %zu features%s%s\n", m->nrows,
-                   d, m->ncols,
+            printf("%zu customers active on %s, %zu features%s%s\n", nrows, d,
+                   ncols,
                    out ? ", written to "
                        : " (use --out FILE.csv to write them)",
                    out ? out : "");
@@ -445,13 +483,13 @@ static const command cmd_features = {
         "as-of\n"
         "date (default today, UTC) and report skipped rows. --out writes the "
         "matrix as\n"
-        "CSV (- for stdout). --pg-only (benchmarking) runs the same "
-        "aggregation "
-        "queries\n"
-        "with COPY ... TO '/dev/null' on the server and reports PostgreSQL's "
-        "time "
-        "alone\n"
-        "(needs a role that may write server files). --explain prints the plan "
+        "CSV (- for stdout). --pg-only (benchmarking) runs the queries "
+        "score reads, as it\n"
+        "reads them (all at once, each on a session of its own), with COPY "
+        "... TO\n"
+        "'/dev/null' on the server and reports PostgreSQL's time alone "
+        "(needs a role\n"
+        "that may write server files). --explain prints the plan "
         "of each\n"
         "aggregation query instead of running it (EXPLAIN VERBOSE): on a "
         "sharded "
