@@ -998,7 +998,8 @@ static int alert_words(const issue_day *d, const open_alert *a, uint32_t **ids,
     for (size_t i = 0; i < a->nkeys; i++) {
         long id =
             a->keys[i][0] == '~' ? -1 : strmap_get(d->terms_map, a->keys[i]);
-        if (id >= 0 && in[id] * 10 < 4 * found)
+        int listed = id >= 0 && 10 * in[id] >= 4 * found && 20 * df[id] <= d->n;
+        if (id >= 0 && !listed)
             (*ids)[(*n)++] = (uint32_t)id;
     }
     free(in);
