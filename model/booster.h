@@ -21,8 +21,9 @@ typedef struct booster_params {
     int nthread;               /* 0 = every core */
     unsigned long seed;        /* XGBoost takes int64: reduced modulo 2^63 */
     /* 1: a regularised linear model (XGBoost's gblinear, shotgun updater on
-     * one thread: deterministic; nthread is ignored) instead of trees. Its inputs are transformed inside the
-     * booster — log1p for wide non-negative columns, standardised, clipped to
+     * one thread: deterministic; nthread is ignored) instead of trees. Its
+     * inputs are transformed inside the booster — log1p for wide non-negative
+     * columns, standardised, clipped to
      * +-5, missing as the mean — and the transform travels with the saved
      * model, so prediction, contributions and storage are the same calls.
      * Uses eta, lambda, alpha (per row: XGBoost scales them by the weight
@@ -97,6 +98,28 @@ int booster_total_rounds(const booster *b);
 size_t booster_num_features(const booster *b);
 /* 1 for a linear model (gblinear), 0 for trees. */
 int booster_is_linear(const booster *b);
+
+/* A run of columns that are one categorical attribute's indicators (its
+ * one-hot levels and "other"): [first, first + width). */
+typedef struct booster_group {
+    size_t first, width;
+} booster_group;
+
+/* Declares the model's indicator runs (sorted, disjoint, within its
+ * columns, width >= 2; else VG_EDATA). They travel with the saved model
+ * (an attribute old vigil ignores; a model without one has no runs) and
+ * change two things:
+ * - contributions (both calls above): per row, a run's contributions are
+ *   summed onto its column that is on (value >= 0.5), the others become 0,
+ *   so a reason names the attribute once, with the customer's own level
+ *   ("country is Spain", not also "country is not France"); rows stay
+ *   summing to the margin. A row with no column on (missing) is unchanged.
+ * - a linear model's inputs: a level its fitting rows never had (all 0
+ *   there, so it has no weight) moves the whole run to the mean, as a
+ *   missing value does, instead of reading as "none of the known levels". */
+vg_code booster_set_groups(booster *b, const booster_group *g, size_t ng,
+                           vg_error *err);
+size_t booster_ngroups(const booster *b);
 
 void booster_free(booster *b);
 

@@ -828,6 +828,41 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
     return rc;
 }
 
+/* Whether indicator columns a and b are levels of one attribute: names
+ * "<attribute>=<level>" with the same attribute. */
+static int same_attribute(const feat_info *a, const feat_info *b)
+{
+    const char *ea = strchr(a->name, '='), *eb = strchr(b->name, '=');
+    return ea && eb && ea - a->name == eb - b->name &&
+           strncmp(a->name, b->name, (size_t)(ea - a->name)) == 0;
+}
+
+/* Tells the model which columns are one categorical attribute's levels, so
+ * its reasons name the attribute once and a linear model reads a level it
+ * never saw as the mean (booster_set_groups). */
+static vg_code set_indicator_runs(const feat_spec *spec, booster *b,
+                                  vg_error *err)
+{
+    size_t nc = feat_spec_ncols(spec), ng = 0;
+    booster_group *g = malloc((nc / 2 + 1) * sizeof *g);
+    if (!g)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    for (size_t j = 0; j < nc;) {
+        const feat_info *fi = feat_spec_info(spec, j);
+        size_t w = 1;
+        while (fi->is_indicator && j + w < nc &&
+               feat_spec_info(spec, j + w)->is_indicator &&
+               same_attribute(fi, feat_spec_info(spec, j + w)))
+            w++;
+        if (fi->is_indicator && w >= 2)
+            g[ng++] = (booster_group){j, w};
+        j += w;
+    }
+    vg_code rc = booster_set_groups(b, g, ng, err);
+    free(g);
+    return rc;
+}
+
 /* Everything up to a model in memory. */
 static vg_code fit_everything(db_conn *db, const vg_config *cfg,
                               const vg_log *lg, const train_opts *o,
@@ -857,6 +892,8 @@ static vg_code fit_everything(db_conn *db, const vg_config *cfg,
                (rc = stage_validate(cfg, st, err)) == VG_OK) {
         rc = stage_final(st, err);
     }
+    if (rc == VG_OK)
+        rc = set_indicator_runs(st->spec, st->final_b, err);
     st->t_fit = now_s();
     return rc;
 }
