@@ -63,6 +63,7 @@ void booster_params_default(booster_params *p)
     p->gamma = 0.0;
     p->max_rounds = 400;
     p->early_stopping_rounds = 30;
+    p->min_gain = 0.0;
     p->nthread = 2;
     p->seed = 42;
     p->linear = 0;
@@ -77,18 +78,23 @@ void booster_params_default_linear(booster_params *p)
     /* On standardised inputs eta 0.5 converges in about ten rounds. */
     p->max_rounds = 100;
     p->early_stopping_rounds = 5;
+    /* Coordinate descent creeps on correlated columns: at 250,000 demo rows
+     * the held-out loss still fell by ~1e-6 a round at round 100. A gain
+     * below 0.01% a round is no gain (the trees-or-line tie is 0.1%). */
+    p->min_gain = 1e-4;
 }
 
 json_t *booster_params_json(const booster_params *p)
 {
     if (p->linear)
         return json_pack(
-            "{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:i, s:i, s:i, s:I}",
+            "{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:i, s:i, s:f, s:i, s:I}",
             "objective", "binary:logistic", "booster", "gblinear", "updater",
             "shotgun", "inputs", "log1p when wide, standardised, clipped",
             "eta", p->eta, "lambda", p->lambda, "alpha", p->alpha, "max_rounds",
             p->max_rounds, "early_stopping_rounds", p->early_stopping_rounds,
-            "nthread", 1, "seed", (json_int_t)booster_seed(p->seed));
+            "min_gain", p->min_gain, "nthread", 1, "seed",
+            (json_int_t)booster_seed(p->seed));
     return json_pack(
         "{s:s, s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, "
         "s:i, s:i, s:I}",
@@ -121,10 +127,12 @@ static vg_code booster_check_params(const booster_params *p, vg_error *err)
         return vg_fail(err, VG_ECONFIG,
                        "booster: min_child_weight, lambda, alpha and gamma "
                        "must be finite and >= 0");
-    if (p->max_rounds < 1 || p->early_stopping_rounds < 0 || p->nthread < 0)
+    if (p->max_rounds < 1 || p->early_stopping_rounds < 0 || p->nthread < 0 ||
+        !(p->min_gain >= 0.0 && p->min_gain < 1.0))
         return vg_fail(err, VG_ECONFIG,
                        "booster: need max_rounds >= 1, "
-                       "early_stopping_rounds >= 0, nthread >= 0");
+                       "early_stopping_rounds >= 0, nthread >= 0, "
+                       "min_gain in [0, 1)");
     return VG_OK;
 }
 
@@ -424,7 +432,7 @@ vg_code booster_train(const booster_params *p, const float *x_train,
         rc = booster_parse_eval(res, &loss, err);
         if (rc != VG_OK)
             goto cleanup;
-        if (loss < best_loss) {
+        if (loss < best_loss * (1.0 - p->min_gain)) {
             best_loss = loss;
             best = rounds;
             if (p->linear &&

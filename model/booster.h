@@ -18,8 +18,11 @@ typedef struct booster_params {
         gamma;
     int max_rounds;
     int early_stopping_rounds; /* 0 = never stop early (best still kept) */
-    int nthread;               /* 0 = every core */
-    unsigned long seed;        /* XGBoost takes int64: reduced modulo 2^63 */
+    /* A round improves on the best only when it lowers the held-out log
+     * loss by more than this fraction of it (0: any decrease). */
+    double min_gain;
+    int nthread;        /* 0 = every core */
+    unsigned long seed; /* XGBoost takes int64: reduced modulo 2^63 */
     /* 1: a regularised linear model (XGBoost's gblinear, shotgun updater on
      * one thread: deterministic; nthread is ignored) instead of trees. Its
      * inputs are transformed inside the booster — log1p for wide non-negative
@@ -32,11 +35,12 @@ typedef struct booster_params {
 } booster_params;
 
 /* depth 4, eta 0.1, min_child_weight 5, subsample 0.8, colsample 0.8,
- * lambda 1, alpha 0, gamma 0, 400 rounds, early stop 30, 2 threads, seed 42. */
+ * lambda 1, alpha 0, gamma 0, 400 rounds, early stop 30 (min_gain 0),
+ * 2 threads, seed 42. */
 void booster_params_default(booster_params *p);
 
 /* The linear model's defaults: eta 0.5, lambda 0.001, alpha 0, 100 rounds,
- * early stop 5, seed 42. */
+ * early stop 5 with min_gain 1e-4, seed 42. */
 void booster_params_default_linear(booster_params *p);
 
 /* Every field under its own name, plus the fixed "objective" and

@@ -247,6 +247,26 @@ static void test_linear(const dataset *tr, const dataset *va, const dataset *te)
     CHECK(auc > 0.75);
     check_contribs(b, te, 0);
     check_contribs(b, te, 1);
+    {
+        /* a coarser min_gain stops sooner; 1 or more is refused */
+        booster_params q = p;
+        booster *bq = NULL;
+        int bestq = 0;
+        q.min_gain = 0.02;
+        CHECK_INT_EQ(booster_train(&q, tr->x, tr->y, NULL, tr->n, va->x, va->y,
+                                   NULL, va->n, NCOLS, &bq, &bestq, &err),
+                     VG_OK);
+        fprintf(stderr, "linear: best round %d at min_gain 0.02, %d at %g\n",
+                bestq, best, p.min_gain);
+        CHECK(bestq >= 1 && bestq < best);
+        booster_free(bq);
+        bq = NULL;
+        q.min_gain = 1.0;
+        CHECK_INT_EQ(booster_train(&q, tr->x, tr->y, NULL, tr->n, va->x, va->y,
+                                   NULL, va->n, NCOLS, &bq, NULL, &err),
+                     VG_ECONFIG);
+        booster_free(bq);
+    }
 
     CHECK_INT_EQ(booster_save(b, &buf, &len, &err), VG_OK);
     CHECK_INT_EQ(booster_load(buf, len, 0, &b2, &err), VG_OK);
