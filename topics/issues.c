@@ -950,9 +950,41 @@ static vg_code load_open(db_conn *db, open_alert **out, size_t *n,
     return VG_OK;
 }
 
+/* Whether most of g's tickets use two of the open alert's key words (not
+ * support notions): the same outage written another way in one language
+ * ("Okta devuelve ... SAML") bursts in its own phrases days later, yet
+ * says what the alert says. */
+static int written_alike(const issue_day *d, const burst_group *g,
+                         const open_alert *a)
+{
+    uint32_t ids[KEY_TERMS];
+    size_t n = 0;
+    for (size_t i = 0; i < a->nkeys && n < KEY_TERMS; i++) {
+        long id =
+            a->keys[i][0] == '~' ? -1 : strmap_get(d->terms_map, a->keys[i]);
+        if (id >= 0)
+            ids[n++] = (uint32_t)id;
+    }
+    if (n < 2 || g->ndocs == 0)
+        return 0;
+    size_t alike = 0;
+    for (size_t k = 0; k < g->ndocs; k++) {
+        const burst_doc *doc = &d->docs[g->docs[k]];
+        int hits = 0;
+        for (size_t i = 0; i < n && hits < 2; i++)
+            for (size_t j = 0; j < doc->nterms; j++)
+                if (doc->terms[j] == ids[i]) {
+                    hits++;
+                    break;
+                }
+        alike += hits >= 2;
+    }
+    return 2 * alike > g->ndocs;
+}
+
 /* Whether today's issue g is the open alert a: a third of the smaller
- * ticket list shared (windows overlap from day to day), or two key terms
- * other than shared support words. */
+ * ticket list shared (windows overlap from day to day), two key terms
+ * other than shared support words, or its tickets written alike. */
 static int same_issue(const issue_day *d, const burst_group *g,
                       const open_alert *a)
 {
@@ -973,7 +1005,7 @@ static int same_issue(const issue_day *d, const burst_group *g,
         for (size_t i = 0; i < a->nkeys; i++)
             keys += strcmp(k, a->keys[i]) == 0;
     }
-    return keys >= 2;
+    return keys >= 2 || written_alike(d, g, a);
 }
 
 vg_code issues_save_day(db_conn *db, long long alert, const char *day,
@@ -1309,9 +1341,9 @@ static int covered(const issue_day *d, const burst_group *g)
  * alert, a new one raises one, a second issue matching an alert already
  * updated today is part of it. */
 static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
-                            const burst_opts *bo, burst_group *groups,
-                            size_t ng, open_alert *open, size_t nopen,
-                            int as_of, const char *tickets,
+                            const burst_opts *bo, double max_p,
+                            burst_group *groups, size_t ng, open_alert *open,
+                            size_t nopen, int as_of, const char *tickets,
                             const char *customers, issue_counts *c,
                             vg_error *err)
 {
@@ -1324,7 +1356,8 @@ static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
                 seen = open[j].matched;
                 a = seen ? NULL : &open[j];
             }
-        if (seen || covered(d, &groups[i]))
+        /* A new alert needs trend.max_p; an open one is followed. */
+        if (seen || covered(d, &groups[i]) || (!a && groups[i].p_value > max_p))
             continue;
         long long id = 0;
         rc = upsert(db, d, &groups[i], a, as_of, bo, tickets, customers, &id,
@@ -1377,8 +1410,8 @@ vg_code issues_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
             VG_OK ||
         (rc = load_open(db, &open, &nopen, err)) != VG_OK)
         goto cleanup;
-    rc = match_issues(db, lg, d, &bo, groups, ng, open, nopen, as_of, tickets,
-                      customers, counts, err);
+    rc = match_issues(db, lg, d, &bo, cfg->trend_max_p, groups, ng, open, nopen,
+                      as_of, tickets, customers, counts, err);
     for (size_t j = 0; rc == VG_OK && j < nopen; j++)
         if (!open[j].matched)
             rc = follow_up(db, d, &bo, cfg->trend_resolve_ratio, &open[j],
