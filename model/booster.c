@@ -5,6 +5,9 @@
  * cleanup path has nothing better to do with a failure. */
 #include "model/booster.h"
 
+#include "model/flattrees.h"
+#include "model/lininput.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,40 +22,14 @@
 #define BOOSTER_BEST_ATTR "vigil_best_rounds"
 /* Model attribute of a linear model: its input transform, per column. */
 #define BOOSTER_LINEAR_ATTR "vigil_linear_transform"
-/* Standardised inputs are clipped here: one outlier (a customer with 100x
- * the usual events) must not own a linear model's weight. */
-#define BOOSTER_LINEAR_CLIP 5.0
-
-/* One column of a linear model's input: z = clip((f(x) - mu) / sd), with
- * f = log1p for wide non-negative columns (counts, days, money are skewed:
- * on the raw scale a linear model sees only the largest customers). A
- * missing value becomes z = 0, the mean. */
-typedef struct lin_col {
-    int log;
-    double mu, sd;
-} lin_col;
-
-/* The trees of a model as flat arrays, for approximate contributions
- * computed here (see booster_contribs). */
-typedef struct flat_trees {
-    int ntrees;
-    int *first;          /* per tree: index of its root in the node arrays */
-    int *left, *right;   /* per node: children (absolute), -1 for a leaf */
-    int *feature;        /* per node: split feature */
-    unsigned char *dflt; /* per node: missing goes left */
-    float *cond;         /* per node: split condition */
-    float *mean;         /* per node: mean value (leaf: the leaf value) */
-    float base_margin;
-} flat_trees;
-
 struct booster {
     BoosterHandle h;
     int best_rounds;  /* trees used for prediction */
     int total_rounds; /* trees held */
     size_t ncols;
     int nthread;    /* for DMatrix construction; 0 = every core */
-    lin_col *tf;    /* linear model: the input transform; NULL for trees */
-    flat_trees *ft; /* built on the first approximate contributions */
+    lininput *tf;   /* linear model: the input transform; NULL for trees */
+    flattrees *ft;  /* built on the first approximate contributions */
     int ft_refused; /* they did not match XGBoost's: always ask XGBoost */
 };
 
@@ -274,98 +251,6 @@ static vg_code booster_set_linear_params(BoosterHandle h,
     return rc;
 }
 
-/* ---- the linear model's input transform --------------------------------- */
-
-static lin_col *linear_transform_fit(const float *x, size_t n, size_t ncols)
-{
-    lin_col *tf = calloc(ncols, sizeof *tf);
-    if (!tf)
-        return NULL;
-    for (size_t j = 0; j < ncols; j++) {
-        double lo = INFINITY, hi = -INFINITY, s = 0, ss = 0;
-        size_t cnt = 0;
-        for (size_t i = 0; i < n; i++) {
-            double v = x[i * ncols + j];
-            if (isnan(v))
-                continue;
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-        }
-        tf[j].log = lo >= 0 && hi > 20;
-        for (size_t i = 0; i < n; i++) {
-            double v = x[i * ncols + j];
-            if (isnan(v) || isinf(v))
-                continue;
-            v = tf[j].log ? log1p(v) : v;
-            s += v;
-            ss += v * v;
-            cnt++;
-        }
-        double mu = cnt ? s / (double)cnt : 0;
-        double var = cnt ? ss / (double)cnt - mu * mu : 0;
-        tf[j].mu = mu;
-        tf[j].sd = var > 1e-12 && isfinite(var) ? sqrt(var) : 1.0;
-    }
-    return tf;
-}
-
-static void linear_transform_apply(const lin_col *tf, const float *x, size_t n,
-                                   size_t ncols, float *z)
-{
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < ncols; j++) {
-            double v = x[i * ncols + j];
-            if (isnan(v)) {
-                z[i * ncols + j] = 0.0f;
-                continue;
-            }
-            v = ((tf[j].log ? log1p(v > 0 ? v : 0) : v) - tf[j].mu) / tf[j].sd;
-            v = v > BOOSTER_LINEAR_CLIP    ? BOOSTER_LINEAR_CLIP
-                : v < -BOOSTER_LINEAR_CLIP ? -BOOSTER_LINEAR_CLIP
-                                           : v;
-            z[i * ncols + j] = (float)v;
-        }
-}
-
-/* "log mu sd" per column, space-separated; *out malloc'd. */
-static char *linear_transform_format(const lin_col *tf, size_t ncols)
-{
-    size_t cap = ncols * 64 + 1, at = 0;
-    char *s = malloc(cap);
-    if (!s)
-        return NULL;
-    s[0] = '\0';
-    for (size_t j = 0; j < ncols; j++)
-        at += (size_t)snprintf(s + at, cap - at, "%s%d %.17g %.17g",
-                               j ? " " : "", tf[j].log, tf[j].mu, tf[j].sd);
-    return s;
-}
-
-static lin_col *linear_transform_parse(const char *s, size_t ncols)
-{
-    lin_col *tf = calloc(ncols ? ncols : 1, sizeof *tf);
-    char *end = NULL;
-    for (size_t j = 0; tf && j < ncols; j++) {
-        long lg = strtol(s, &end, 10);
-        if (end == s || (lg != 0 && lg != 1))
-            goto bad;
-        tf[j].log = (int)lg;
-        s = end;
-        tf[j].mu = strtod(s, &end);
-        if (end == s)
-            goto bad;
-        s = end;
-        tf[j].sd = strtod(s, &end);
-        if (end == s || !(tf[j].sd > 0) || !isfinite(tf[j].mu))
-            goto bad;
-        s = end;
-    }
-    return tf;
-bad:
-    free(tf);
-    return NULL;
-}
-
 /* Reads "valid-logloss:0.123" out of XGBoosterEvalOneIter's report. */
 static vg_code booster_parse_eval(const char *res, double *loss, vg_error *err)
 {
@@ -427,14 +312,14 @@ static vg_code booster_linear_inputs(booster *b, const float *x_train,
                                      size_t n_valid, float **z, vg_error *err)
 {
     size_t nc = b->ncols;
-    b->tf = linear_transform_fit(x_train, n_train, nc);
+    b->tf = lininput_fit(x_train, n_train, nc);
     z[0] = malloc(n_train * nc * sizeof **z);
     z[1] = n_valid ? malloc(n_valid * nc * sizeof **z) : NULL;
     if (!b->tf || !z[0] || (n_valid && !z[1]))
         return vg_fail(err, VG_ENOMEM, "booster: out of memory");
-    linear_transform_apply(b->tf, x_train, n_train, nc, z[0]);
+    lininput_apply(b->tf, x_train, n_train, nc, z[0]);
     if (n_valid)
-        linear_transform_apply(b->tf, x_valid, n_valid, nc, z[1]);
+        lininput_apply(b->tf, x_valid, n_valid, nc, z[1]);
     return VG_OK;
 }
 
@@ -446,7 +331,7 @@ static vg_code booster_set_attrs(booster *b, int best, vg_error *err)
         return booster_xgb_fail(err, "recording the best round");
     if (!b->tf)
         return VG_OK;
-    char *t = linear_transform_format(b->tf, b->ncols);
+    char *t = lininput_format(b->tf, b->ncols);
     if (!t)
         return vg_fail(err, VG_ENOMEM, "booster: out of memory");
     int bad = XGBoosterSetAttr(b->h, BOOSTER_LINEAR_ATTR, t) != 0;
@@ -615,7 +500,7 @@ static vg_code booster_dm_run(booster *b, const float *x, size_t nrows,
         const float *res = NULL, *in = x + r0 * ncols;
 
         if (z) {
-            linear_transform_apply(b->tf, in, m, ncols, z);
+            lininput_apply(b->tf, in, m, ncols, z);
             in = z;
         }
         /* A fresh matrix per call: XGBoost caches predictions per DMatrix
@@ -713,195 +598,6 @@ cleanup:
     return rc;
 }
 
-static void flat_trees_free(flat_trees *t)
-{
-    if (!t)
-        return;
-    free(t->first);
-    free(t->left);
-    free(t->right);
-    free(t->feature);
-    free(t->dflt);
-    free(t->cond);
-    free(t->mean);
-    free(t);
-}
-
-/* A node's mean value exactly as XGBoost computes it (RegTree::
- * FillNodeMeanValue, in float): a leaf's value, else the children's means
- * weighted by their hessian sums. */
-static float fill_mean(flat_trees *t, const float *hess, int n, int depth)
-{
-    if (t->left[n] < 0 || depth > 64)
-        return t->mean[n] = t->cond[n];
-    float r = fill_mean(t, hess, t->left[n], depth + 1) * hess[t->left[n]];
-    r += fill_mean(t, hess, t->right[n], depth + 1) * hess[t->right[n]];
-    r /= hess[n];
-    return t->mean[n] = r;
-}
-
-static int json_int_at(json_t *a, size_t i)
-{
-    json_t *v = json_array_get(a, i);
-    return json_is_true(v)      ? 1
-           : json_is_integer(v) ? (int)json_integer_value(v)
-                                : 0;
-}
-
-/* One tree of the JSON model into the flat arrays from node `base` on;
- * 0 when its shape is not the plain numeric tree this code walks. */
-static int flat_tree_add(flat_trees *t, json_t *tree, int base, float *hess,
-                         size_t ncols)
-{
-    json_t *l = json_object_get(tree, "left_children"),
-           *r = json_object_get(tree, "right_children"),
-           *f = json_object_get(tree, "split_indices"),
-           *c = json_object_get(tree, "split_conditions"),
-           *d = json_object_get(tree, "default_left"),
-           *h = json_object_get(tree, "sum_hessian"),
-           *st = json_object_get(tree, "split_type");
-    size_t n = json_array_size(l);
-    if (n == 0 || json_array_size(r) != n || json_array_size(f) != n ||
-        json_array_size(c) != n || json_array_size(d) != n ||
-        json_array_size(h) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        int li = json_int_at(l, i), ri = json_int_at(r, i);
-        int fi = json_int_at(f, i);
-        if (li >= (int)n || ri >= (int)n || (li < 0) != (ri < 0) ||
-            (li >= 0 && (fi < 0 || (size_t)fi >= ncols)) ||
-            (st && json_int_at(st, i) != 0)) /* a categorical split */
-            return 0;
-        t->left[base + i] = li < 0 ? -1 : base + li;
-        t->right[base + i] = ri < 0 ? -1 : base + ri;
-        t->feature[base + i] = fi;
-        t->dflt[base + i] = (unsigned char)json_int_at(d, i);
-        t->cond[base + i] = (float)json_number_value(json_array_get(c, i));
-        hess[base + i] = (float)json_number_value(json_array_get(h, i));
-    }
-    fill_mean(t, hess, base, 0);
-    return 1;
-}
-
-/* The first `rounds` trees of a binary:logistic gbtree model, from its JSON
- * form; NULL when the model is anything else (then XGBoost answers). */
-static flat_trees *flat_trees_build(booster *b)
-{
-    bst_ulong len = 0;
-    const char *raw = NULL;
-    if (XGBoosterSaveModelToBuffer(b->h, "{\"format\": \"json\"}", &len,
-                                   &raw) != 0)
-        return NULL;
-    json_t *root = json_loadb(raw, len, 0, NULL);
-    json_t *learner = json_object_get(root, "learner");
-    json_t *gb = json_object_get(learner, "gradient_booster");
-    json_t *trees = json_object_get(json_object_get(gb, "model"), "trees");
-    json_t *info = json_object_get(json_object_get(gb, "model"), "tree_info");
-    const char *obj = json_string_value(
-        json_object_get(json_object_get(learner, "objective"), "name"));
-    const char *bs = json_string_value(json_object_get(
-        json_object_get(learner, "learner_model_param"), "base_score"));
-    const char *gbn = json_string_value(json_object_get(gb, "name"));
-    const char *npt = json_string_value(json_object_get(
-        json_object_get(json_object_get(gb, "model"), "gbtree_model_param"),
-        "num_parallel_tree"));
-    flat_trees *t = NULL;
-    float *hess = NULL;
-    size_t nt = (size_t)b->best_rounds;
-    if (!obj || strcmp(obj, "binary:logistic") != 0 || !gbn ||
-        strcmp(gbn, "gbtree") != 0 || !bs || (npt && strcmp(npt, "1") != 0) ||
-        json_array_size(trees) < nt || nt == 0)
-        goto fail;
-    size_t nodes = 0;
-    for (size_t i = 0; i < nt; i++) {
-        if (json_int_at(info, i) != 0)
-            goto fail;
-        nodes += json_array_size(
-            json_object_get(json_array_get(trees, i), "left_children"));
-    }
-    t = calloc(1, sizeof *t);
-    hess = malloc(nodes * sizeof *hess);
-    if (!t || !hess)
-        goto fail;
-    t->first = malloc(nt * sizeof *t->first);
-    t->left = malloc(nodes * sizeof *t->left);
-    t->right = malloc(nodes * sizeof *t->right);
-    t->feature = malloc(nodes * sizeof *t->feature);
-    t->dflt = malloc(nodes);
-    t->cond = malloc(nodes * sizeof *t->cond);
-    t->mean = malloc(nodes * sizeof *t->mean);
-    if (!t->first || !t->left || !t->right || !t->feature || !t->dflt ||
-        !t->cond || !t->mean)
-        goto fail;
-    int base = 0;
-    for (size_t i = 0; i < nt; i++) {
-        json_t *tree = json_array_get(trees, i);
-        t->first[i] = base;
-        if (!flat_tree_add(t, tree, base, hess, b->ncols))
-            goto fail;
-        base += (int)json_array_size(json_object_get(tree, "left_children"));
-    }
-    t->ntrees = (int)nt;
-    /* The bias starts at the margin of base_score, as XGBoost's own
-     * (ProbToMargin, in float). */
-    float p = strtof(bs, NULL);
-    t->base_margin = -logf(1.0f / p - 1.0f);
-    free(hess);
-    json_decref(root);
-    return t;
-fail:
-    free(hess);
-    flat_trees_free(t);
-    json_decref(root);
-    return NULL;
-}
-
-/* Saabas contributions of one row, in XGBoost's order of float operations
- * (CPUPredictor::PredictContribution with RegTree::
- * CalculateContributionsApprox): each tree's deltas are summed per feature
- * first, then added to the row's totals. */
-static void flat_contribs_row(const flat_trees *t, const float *x, size_t ncols,
-                              float *out)
-{
-    memset(out, 0, (ncols + 1) * sizeof *out);
-    for (int k = 0; k < t->ntrees; k++) {
-        int n = t->first[k];
-        float node = t->mean[n];
-        out[ncols] += node;
-        if (t->left[n] < 0)
-            continue;
-        int feats[128];
-        float part[128];
-        int np = 0, split = 0;
-        while (t->left[n] >= 0 && np < 128) {
-            split = t->feature[n];
-            float v = x[split];
-            n = isnan(v)         ? (t->dflt[n] ? t->left[n] : t->right[n])
-                : v < t->cond[n] ? t->left[n]
-                                 : t->right[n];
-            float nv = t->mean[n];
-            int q = 0;
-            while (q < np && feats[q] != split)
-                q++;
-            if (q == np) {
-                feats[np] = split;
-                part[np++] = 0.0f;
-            }
-            part[q] += nv - node;
-            node = nv;
-        }
-        /* XGBoost adds the leaf value minus the last mean: zero */
-        int q = 0;
-        while (q < np && feats[q] != split)
-            q++;
-        if (q < np)
-            part[q] += t->cond[n] - node;
-        for (int i = 0; i < np; i++)
-            out[feats[i]] += part[i];
-    }
-    out[ncols] += t->base_margin;
-}
-
 int booster_contribs_own(const booster *b)
 {
     return b->ft != NULL;
@@ -914,10 +610,23 @@ vg_code booster_contribs_xgboost(booster *b, const float *x, size_t nrows,
     return booster_dm_run(b, x, nrows, ncols, exact ? 2 : 3, out, err);
 }
 
+/* The model's trees as flat arrays, from its JSON form; NULL when XGBoost
+ * cannot give that form or the model is not one flattrees walks. */
+static flattrees *booster_flat_build(booster *b)
+{
+    bst_ulong len = 0;
+    const char *raw = NULL;
+    if (XGBoosterSaveModelToBuffer(b->h, "{\"format\": \"json\"}", &len,
+                                   &raw) != 0)
+        return NULL;
+    return flattrees_from_json(raw, (size_t)len, (size_t)b->best_rounds,
+                               b->ncols);
+}
+
 /* Whether the flat trees give XGBoost's own contributions on these rows,
  * bit for bit. */
-static vg_code flat_trees_check(booster *b, const float *x, size_t nrows,
-                                size_t ncols, int *same, vg_error *err)
+static vg_code booster_flat_check(booster *b, const float *x, size_t nrows,
+                                  size_t ncols, int *same, vg_error *err)
 {
     size_t n = nrows < 256 ? nrows : 256, w = ncols + 1;
     float *ref = malloc(n * w * sizeof *ref), *mine = malloc(w * sizeof *mine);
@@ -926,7 +635,7 @@ static vg_code flat_trees_check(booster *b, const float *x, size_t nrows,
         rc = booster_dm_run(b, x, n, ncols, 3, ref, err);
     *same = 1;
     for (size_t r = 0; rc == VG_OK && *same && r < n; r++) {
-        flat_contribs_row(b->ft, x + r * ncols, ncols, mine);
+        flattrees_contribs_row(b->ft, x + r * ncols, ncols, mine);
         *same = memcmp(mine, ref + r * w, w * sizeof *mine) == 0;
     }
     free(ref);
@@ -950,19 +659,20 @@ vg_code booster_contribs(booster *b, const float *x, size_t nrows, size_t ncols,
                                             out, err);
     if (!b->ft) {
         int same = 0;
-        b->ft = flat_trees_build(b);
+        b->ft = booster_flat_build(b);
         if (b->ft &&
-            (rc = flat_trees_check(b, x, nrows, ncols, &same, err)) != VG_OK)
+            (rc = booster_flat_check(b, x, nrows, ncols, &same, err)) != VG_OK)
             return rc;
         if (!b->ft || !same) {
-            flat_trees_free(b->ft);
+            flattrees_free(b->ft);
             b->ft = NULL;
             b->ft_refused = 1;
             return booster_dm_run(b, x, nrows, ncols, 3, out, err);
         }
     }
     for (size_t r = 0; r < nrows; r++)
-        flat_contribs_row(b->ft, x + r * ncols, ncols, out + r * (ncols + 1));
+        flattrees_contribs_row(b->ft, x + r * ncols, ncols,
+                               out + r * (ncols + 1));
     return VG_OK;
 }
 
@@ -1033,7 +743,7 @@ vg_code booster_load(const unsigned char *buf, size_t len, int best_rounds,
         rc = booster_xgb_fail(err, "reading the loaded model");
         goto cleanup;
     }
-    if (found && attr && !(b->tf = linear_transform_parse(attr, b->ncols))) {
+    if (found && attr && !(b->tf = lininput_parse(attr, b->ncols))) {
         rc = vg_fail(err, VG_EMODEL,
                      "booster: the linear model's input transform is "
                      "damaged; train again");
@@ -1087,7 +797,7 @@ void booster_free(booster *b)
         return;
     if (b->h)
         XGBoosterFree(b->h);
-    flat_trees_free(b->ft);
-    free(b->tf);
+    flattrees_free(b->ft);
+    lininput_free(b->tf);
     free(b);
 }
