@@ -112,7 +112,16 @@ bank() {
       --json >"$out/real-bank-train-$f.json"
     "$vigil" --quiet --config "$cfg" score --as-of $asof --json >/dev/null
     $py bench/churn_real.py bank-eval "$VIGIL_DSN" "$csv" $f $asof |
-      $py -c "import json,sys; r=json.load(sys.stdin); t=json.load(open('$out/real-bank-train-$f.json')); r['estimate_auc']=t['metrics']['auc']; r['kind']=t.get('model_kind'); print(json.dumps(r))" \
+      $py -c "
+import json, sys
+r = json.load(sys.stdin); t = json.load(open('$out/real-bank-train-$f.json'))
+r['estimate_auc'] = t['metrics']['auc']; r['kind'] = t.get('model_kind')
+# each kind's best candidate (by held-out log loss) on vigil's own CV holdout
+c = t['validation_plan']['cv']['candidates']
+for k in ('trees', 'linear'):
+    b = min((x for x in c if x['kind'] == k), key=lambda x: x['holdout_logloss'])
+    r[k + '_cv_auc'] = b['holdout_auc']; r[k + '_cv_logloss'] = b['holdout_logloss']
+print(json.dumps(r))" \
       >>"$out/real-bank.json.lines"
   done
   $py - "$out" <<'PY'
@@ -128,6 +137,14 @@ va, la, xa = m([x["auc"] for x in v]), m([x["logreg"]["auc"] for x in r]), m([x[
 print(f"| mean | {va:.4f} | {m([x['estimate_auc'] for x in v]):.4f} | {m([x['brier'] for x in v]):.4f} | "
       f"{la:.4f} | {m([x['logreg']['brier'] for x in r]):.4f} | {xa:.4f} | {m([x['xgboost']['brier'] for x in r]):.4f} | "
       f"{va - la:+.4f} | {va - xa:+.4f} | {', '.join(x['kind'] or '?' for x in v)} |")
+print()
+print("| fold | kind chosen | vigil AUC | vigil estimate | LR AUC | xgboost AUC | CV holdout inside vigil: trees AUC | line AUC | trees log loss | line log loss |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+ref = {x["fold"]: x for x in r}
+for x in sorted(v, key=lambda x: x["fold"]):
+    y = ref[x["fold"]]
+    print(f"| {x['fold']} | {x['kind']} | {x['auc']:.4f} | {x['estimate_auc']:.4f} | {y['logreg']['auc']:.4f} | {y['xgboost']['auc']:.4f} | "
+          f"{x['trees_cv_auc']:.4f} | {x['linear_cv_auc']:.4f} | {x['trees_cv_logloss']:.4f} | {x['linear_cv_logloss']:.4f} |")
 PY
 }
 

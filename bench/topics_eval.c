@@ -3,9 +3,10 @@
  */
 // Build from the repository root:
 //   gcc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -pthread -I.
-//     bench/topics_eval.c topics/text.c topics/tfidf.c topics/cluster.c
-//     topics/quality.c core/util.c core/err.c -lstemmer -lm -o /tmp/topics_eval
-//   /tmp/topics_eval [file.csv]
+//     bench/topics_eval.c bench/quality.c topics/text.c topics/tfidf.c
+//     topics/cluster.c core/util.c core/err.c -lstemmer -ljansson -lm
+//     -o /tmp/topics_eval
+//   VIGIL_CFPB_CSV=.../complaints_sample.csv /tmp/topics_eval [file.csv]
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

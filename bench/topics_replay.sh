@@ -16,6 +16,8 @@
 # `vigil demo`, e.g. injected issues).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/topics_judge.sh
+. "$root/bench/topics_judge.sh"
 n=${1:-20000}
 days=${2:-75}
 end=${END:-2026-11-01}
@@ -33,7 +35,9 @@ dsn=$("$root/scripts/pg.sh" start "$pgdir")
 export VIGIL_DSN=$dsn
 # Day by day as the daily runs would: no history built by the first run.
 cfg=$pgdir/replay.json
-echo '{"topics": {"backfill_days": 0}}' >"$cfg"
+# MAX_P: trend.max_p for the run (1: every alert the tests pass, to draw
+# the whole delay / false-alert curve; default: the configured default).
+echo "{\"topics\": {\"backfill_days\": 0}${MAX_P:+, \"trend\": {\"max_p\": $MAX_P\}}}" >"$cfg"
 q() { psql "$dsn" -XAtqc "$1"; }
 
 "$bin" --quiet init >/dev/null
@@ -44,44 +48,19 @@ q "TRUNCATE vigil.trend_alert_days, vigil.ticket_topics, vigil.topic_links,
    vigil.trend_alerts, vigil.topics CASCADE"
 first=$(date -u -d "$end - $days days" +%F)
 # What an alert is about is judged on the day it is raised, with that day's
-# topic assignments: the injected issue with the most tickets among the
-# alert's tickets (an issue alert's own ticket_ids; a topic alert's topic in
-# its window), if they make up at least half of the excess (observed -
-# expected). Any other alert is a false alert. precision: the share of the
-# alert's tickets from that issue; mixed: a second injected issue holds at
-# least a fifth of them (a wrong merge).
+# topic assignments (bench/topics_judge.sh).
 q "DROP TABLE IF EXISTS public.replay_alert_truth;
    CREATE TABLE public.replay_alert_truth (alert_id bigint, detected date,
      kind text, source text, label text, observed int, expected float8,
      truth text, precision float8, mixed boolean, languages text)"
 judge() {
-  q "WITH a AS (SELECT * FROM vigil.trend_alerts
-                WHERE detected_at = ('$1' || ' 00:00+00')::timestamptz),
-     tk AS (SELECT a.alert_id, t.ticket_id FROM a JOIN tickets t
-              ON t.ticket_id = ANY(a.ticket_ids) WHERE a.source = 'terms'
-            UNION ALL
-            SELECT a.alert_id, t.ticket_id FROM a
-              JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id
-              JOIN tickets t USING (ticket_id)
-             WHERE a.source = 'topic'
-               AND t.created_at >= (a.window_start::text || ' 00:00+00')::timestamptz
-               AND t.created_at < ((a.window_end + 1)::text || ' 00:00+00')::timestamptz),
-     per AS (SELECT tk.alert_id, g.topic, count(*) AS n FROM tk
-               JOIN vigil_demo_truth.ticket_topics g USING (ticket_id)
-              WHERE g.topic IN (SELECT topic FROM vigil_demo_truth.emerging_issues)
-              GROUP BY 1, 2),
-     tot AS (SELECT alert_id, count(*) AS n FROM tk GROUP BY 1)
+  q "$(judge_ctes "SELECT * FROM vigil.trend_alerts
+                WHERE detected_at = ('$1' || ' 00:00+00')::timestamptz")
      INSERT INTO public.replay_alert_truth
      SELECT a.alert_id, a.detected_at::date, a.kind, a.source, a.label,
-       a.observed, a.expected, best.topic,
-       best.n::float8 / nullif(tot.n, 0),
-       (SELECT count(*) FROM per p WHERE p.alert_id = a.alert_id
-          AND p.n >= 0.2 * tot.n) >= 2,
+       a.observed, a.expected, j.truth, j.precision, j.mixed,
        array_to_string(a.languages, ',')
-     FROM a LEFT JOIN tot USING (alert_id)
-     LEFT JOIN LATERAL (SELECT p.topic, p.n FROM per p WHERE p.alert_id = a.alert_id
-          AND p.n >= 0.5 * (a.observed - a.expected)
-          ORDER BY p.n DESC, p.topic LIMIT 1) best ON true"
+     FROM a JOIN judged j USING (alert_id)"
 }
 tickets=$(q "SELECT count(*) FROM tickets")
 times=()

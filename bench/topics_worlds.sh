@@ -15,10 +15,12 @@
 #   bench/topics_worlds.sh [CUSTOMERS] [DAYS] [WORLDS]   20000, 60, "1 2 3 4"
 #
 # Environment: PGDIR (default /tmp/vigil-worlds-pg), END (2026-11-01), BIN (a
-# vigil binary instead of building the Release one), KEEP=1 keeps the
+# vigil binary instead of building the Release one), MAX_P (below), KEEP=1 keeps the
 # database. Run it with `nice` on a shared machine.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/topics_judge.sh
+. "$root/bench/topics_judge.sh"
 n=${1:-20000}
 days=${2:-60}
 worlds=${3:-1 2 3 4}
@@ -36,7 +38,9 @@ dsn=$("$root/scripts/pg.sh" start "$pgdir")
 [ "${KEEP:-0}" = 1 ] || trap '"$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true' EXIT
 export VIGIL_DSN=$dsn PGTZ=UTC
 cfg=$pgdir/worlds.json
-echo '{"topics": {"backfill_days": 0}}' >"$cfg"
+# MAX_P: trend.max_p for the run (1: every alert the tests pass, to draw
+# the whole delay / false-alert curve; default: the configured default).
+echo "{\"topics\": {\"backfill_days\": 0}${MAX_P:+, \"trend\": {\"max_p\": $MAX_P\}}}" >"$cfg"
 q() { psql "$dsn" -XAtqc "$1"; }
 
 # The worlds. Onsets are days before END; each world differs in seed,
@@ -107,39 +111,18 @@ for w in $worlds; do
        ORDER BY d LIMIT 1) r ON true
      WHERE e.onset >= '$first'"
   # Each alert judged on the day it was raised, with that day's view of it
-  # (an issue alert's ticket_ids then; a topic alert's topic in its window):
-  # the injected issue with most of its tickets explains it if those make up
-  # half of the excess (observed - expected); otherwise a false alert.
-  q "WITH a AS (SELECT a.alert_id, a.source, a.topic_id, d.as_of AS detected,
+  # (bench/topics_judge.sh).
+  q "$(judge_ctes "SELECT a.alert_id, a.source, a.topic_id, d.as_of AS detected,
                   d.kind, d.label, d.observed, d.expected, d.ticket_ids,
                   d.window_start, d.window_end, d.languages
                 FROM vigil.trend_alerts a JOIN vigil.trend_alert_days d
                   ON d.alert_id = a.alert_id
-                 AND d.as_of = (a.detected_at AT TIME ZONE 'UTC')::date),
-     tk AS (SELECT a.alert_id, t.ticket_id FROM a JOIN tickets t
-              ON t.ticket_id = ANY(a.ticket_ids) WHERE a.source = 'terms'
-            UNION ALL
-            SELECT a.alert_id, t.ticket_id FROM a
-              JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id
-              JOIN tickets t USING (ticket_id)
-             WHERE a.source = 'topic'
-               AND t.created_at >= (a.window_start::text || ' 00:00+00')::timestamptz
-               AND t.created_at < ((a.window_end + 1)::text || ' 00:00+00')::timestamptz),
-     per AS (SELECT tk.alert_id, g.topic, count(*) AS n FROM tk
-               JOIN vigil_demo_truth.ticket_topics g USING (ticket_id)
-              WHERE g.topic IN (SELECT topic FROM vigil_demo_truth.emerging_issues)
-              GROUP BY 1, 2),
-     tot AS (SELECT alert_id, count(*) AS n FROM tk GROUP BY 1)
+                 AND d.as_of = (a.detected_at AT TIME ZONE 'UTC')::date")
      INSERT INTO bench.alerts
      SELECT $w, a.alert_id, a.detected, a.kind, a.source, a.label,
-       a.observed, a.expected, best.topic, best.n::float8 / nullif(tot.n, 0),
-       (SELECT count(*) FROM per p WHERE p.alert_id = a.alert_id
-          AND p.n >= 0.2 * tot.n) >= 2,
+       a.observed, a.expected, j.truth, j.precision, j.mixed,
        array_to_string(a.languages, ','), NULL
-     FROM a LEFT JOIN tot USING (alert_id)
-     LEFT JOIN LATERAL (SELECT p.topic, p.n FROM per p WHERE p.alert_id = a.alert_id
-          AND p.n >= 0.5 * (a.observed - a.expected)
-          ORDER BY p.n DESC, p.topic LIMIT 1) best ON true"
+     FROM a JOIN judged j USING (alert_id)"
   # Own words: a phrase of the label (before the subject) found in at least
   # 30% of the issue's tickets and in at most 0.2% of the tickets before it.
   q "UPDATE bench.alerts b SET own_words = EXISTS (
@@ -157,7 +140,7 @@ for w in $worlds; do
   # at or below the threshold (stricter thresholds than the run's only).
   q "INSERT INTO bench.first_day
      SELECT $w, th.t, r.alert_id, r.truth, min(d.as_of)
-     FROM (VALUES (1e-3), (1e-4), (1e-5), (1e-6), (1e-8), (1e-10), (1e-12)) th(t)
+     FROM (VALUES (1e-3), (1e-4), (1e-5), (1e-6), (1e-7), (1e-8), (1e-10), (1e-12)) th(t)
      CROSS JOIN bench.alerts r
      JOIN vigil.trend_alert_days d ON d.alert_id = r.alert_id
      WHERE r.world = $w AND d.status = 'open' AND d.p_value <= th.t

@@ -18,11 +18,15 @@ typedef struct booster_params {
         gamma;
     int max_rounds;
     int early_stopping_rounds; /* 0 = never stop early (best still kept) */
-    int nthread;               /* 0 = every core */
-    unsigned long seed;        /* XGBoost takes int64: reduced modulo 2^63 */
+    /* A round improves on the best only when it lowers the held-out log
+     * loss by more than this fraction of it (0: any decrease). */
+    double min_gain;
+    int nthread;        /* 0 = every core */
+    unsigned long seed; /* XGBoost takes int64: reduced modulo 2^63 */
     /* 1: a regularised linear model (XGBoost's gblinear, shotgun updater on
-     * one thread: deterministic; nthread is ignored) instead of trees. Its inputs are transformed inside the
-     * booster — log1p for wide non-negative columns, standardised, clipped to
+     * one thread: deterministic; nthread is ignored) instead of trees. Its
+     * inputs are transformed inside the booster — log1p for wide non-negative
+     * columns, standardised, clipped to
      * +-5, missing as the mean — and the transform travels with the saved
      * model, so prediction, contributions and storage are the same calls.
      * Uses eta, lambda, alpha (per row: XGBoost scales them by the weight
@@ -31,11 +35,12 @@ typedef struct booster_params {
 } booster_params;
 
 /* depth 4, eta 0.1, min_child_weight 5, subsample 0.8, colsample 0.8,
- * lambda 1, alpha 0, gamma 0, 400 rounds, early stop 30, 2 threads, seed 42. */
+ * lambda 1, alpha 0, gamma 0, 400 rounds, early stop 30 (min_gain 0),
+ * 2 threads, seed 42. */
 void booster_params_default(booster_params *p);
 
 /* The linear model's defaults: eta 0.5, lambda 0.001, alpha 0, 100 rounds,
- * early stop 5, seed 42. */
+ * early stop 5 with min_gain 1e-4, seed 42. */
 void booster_params_default_linear(booster_params *p);
 
 /* Every field under its own name, plus the fixed "objective" and
@@ -97,6 +102,28 @@ int booster_total_rounds(const booster *b);
 size_t booster_num_features(const booster *b);
 /* 1 for a linear model (gblinear), 0 for trees. */
 int booster_is_linear(const booster *b);
+
+/* A run of columns that are one categorical attribute's indicators (its
+ * one-hot levels and "other"): [first, first + width). */
+typedef struct booster_group {
+    size_t first, width;
+} booster_group;
+
+/* Declares the model's indicator runs (sorted, disjoint, within its
+ * columns, width >= 2; else VG_EDATA). They travel with the saved model
+ * (an attribute old vigil ignores; a model without one has no runs) and
+ * change two things:
+ * - contributions (both calls above): per row, a run's contributions are
+ *   summed onto its column that is on (value >= 0.5), the others become 0,
+ *   so a reason names the attribute once, with the customer's own level
+ *   ("country is Spain", not also "country is not France"); rows stay
+ *   summing to the margin. A row with no column on (missing) is unchanged.
+ * - a linear model's inputs: a level its fitting rows never had (all 0
+ *   there, so it has no weight) moves the whole run to the mean, as a
+ *   missing value does, instead of reading as "none of the known levels". */
+vg_code booster_set_groups(booster *b, const booster_group *g, size_t ng,
+                           vg_error *err);
+size_t booster_ngroups(const booster *b);
 
 void booster_free(booster *b);
 

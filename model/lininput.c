@@ -137,6 +137,14 @@ bad:
     return NULL;
 }
 
+int lininput_unseen(const lininput *tf, size_t j)
+{
+    /* What lininput_fit_col leaves for such a column, and only for it among
+     * 0/1 columns (their variance is at most 1/4). */
+    const lin_col *c = &tf->col[j];
+    return !c->log && c->mu == 0.0 && c->sd == 1.0;
+}
+
 void lininput_free(lininput *tf)
 {
     if (!tf)

@@ -29,6 +29,10 @@ char *lininput_format(const lininput *tf, size_t ncols);
  * well-formed columns (a damaged model) or out of memory. */
 lininput *lininput_parse(const char *s, size_t ncols);
 
+/* 1 when column j was 0 or missing on every fitting row (so the model can
+ * have learnt nothing from it: for an indicator, a level never seen). */
+int lininput_unseen(const lininput *tf, size_t j);
+
 void lininput_free(lininput *tf);
 
 #endif

@@ -286,7 +286,10 @@ json_t *drivers_for_row(const feat_spec *spec, const float *x,
     for (int i = 0; i < k; i++) {
         long best = -1;
         for (size_t j = 0; j < ncols; j++) {
-            if (!(contrib[j] > 0))
+            /* effects are written to 4 decimals: one that rounds to 0 is
+             * no reason (a categorical attribute's summed levels can
+             * nearly cancel) */
+            if (!(contrib[j] >= 0.00005f))
                 continue;
             int dup = 0;
             for (int q = 0; q < np; q++)

@@ -247,6 +247,26 @@ static void test_linear(const dataset *tr, const dataset *va, const dataset *te)
     CHECK(auc > 0.75);
     check_contribs(b, te, 0);
     check_contribs(b, te, 1);
+    {
+        /* a coarser min_gain stops sooner; 1 or more is refused */
+        booster_params q = p;
+        booster *bq = NULL;
+        int bestq = 0;
+        q.min_gain = 0.02;
+        CHECK_INT_EQ(booster_train(&q, tr->x, tr->y, NULL, tr->n, va->x, va->y,
+                                   NULL, va->n, NCOLS, &bq, &bestq, &err),
+                     VG_OK);
+        fprintf(stderr, "linear: best round %d at min_gain 0.02, %d at %g\n",
+                bestq, best, p.min_gain);
+        CHECK(bestq >= 1 && bestq < best);
+        booster_free(bq);
+        bq = NULL;
+        q.min_gain = 1.0;
+        CHECK_INT_EQ(booster_train(&q, tr->x, tr->y, NULL, tr->n, va->x, va->y,
+                                   NULL, va->n, NCOLS, &bq, NULL, &err),
+                     VG_ECONFIG);
+        booster_free(bq);
+    }
 
     CHECK_INT_EQ(booster_save(b, &buf, &len, &err), VG_OK);
     CHECK_INT_EQ(booster_load(buf, len, 0, &b2, &err), VG_OK);
@@ -278,6 +298,167 @@ cleanup:
     booster_free(b);
     booster_free(b2);
     booster_free(bs);
+}
+
+/* ---- indicator runs --------------------------------------------------------
+ * Column 0 numeric, columns 1..4 one categorical attribute's indicators
+ * (levels a, b, c and "other"); y ~ Bernoulli(sigmoid(x0 + effect)). The
+ * fitting rows never have "other"; 5% of rows miss the attribute (NaN). */
+#define RUN_COLS 5
+static const booster_group run_g = {1, 4};
+
+static void gen_runs(gsl_rng *r, size_t n, int other, float *x, float *y)
+{
+    static const double effect[4] = {1.5, 0.0, -1.5, 0.0};
+    for (size_t i = 0; i < n; i++) {
+        float *row = x + i * RUN_COLS;
+        int lv = other && i % 7 == 0 ? 3 : (int)(i % 3);
+        row[0] = (float)gsl_ran_gaussian(r, 1.0);
+        for (int l = 0; l < 4; l++)
+            row[1 + l] = l == lv ? 1.0f : 0.0f;
+        y[i] = gsl_rng_uniform(r) < 1.0 / (1.0 + exp(-(row[0] + effect[lv])))
+                   ? 1.0f
+                   : 0.0f;
+        if (gsl_rng_uniform(r) < 0.05)
+            for (int l = 0; l < 4; l++)
+                row[1 + l] = NAN;
+    }
+}
+
+/* b's contributions on x: rows sum to the margin; in a row with a level on,
+ * the run's sum sits on that level's column (the others 0) and equals the
+ * unfolded sum of `raw` (a model without runs) — except, for a linear
+ * model, in rows with the level it never saw ("other"): 0, the mean. */
+static void check_folded(booster *b, booster *raw, const float *x, size_t n)
+{
+    int lin = booster_is_linear(b);
+    size_t w = RUN_COLS + 1;
+    float *c = malloc(n * w * sizeof *c), *u = malloc(n * w * sizeof *u);
+    double *p = malloc(n * sizeof *p);
+    vg_error err = {0};
+    if (!c || !u || !p)
+        goto cleanup;
+    CHECK_INT_EQ(booster_contribs(b, x, n, RUN_COLS, 0, c, &err), VG_OK);
+    CHECK_INT_EQ(booster_contribs(raw, x, n, RUN_COLS, 0, u, &err), VG_OK);
+    CHECK_INT_EQ(booster_predict(b, x, n, RUN_COLS, p, &err), VG_OK);
+    int bad_sum = 0, bad_fold = 0, unfolded = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *row = x + i * RUN_COLS;
+        double sum = 0, run = 0, urun = 0;
+        for (size_t j = 0; j < w; j++)
+            sum += c[i * w + j];
+        bad_sum += fabs(sum - log(p[i] / (1 - p[i]))) > 1e-3;
+        if (isnan(row[1]))
+            continue;
+        for (int l = 0; l < 4; l++) {
+            run += c[i * w + 1 + l];
+            urun += u[i * w + 1 + l];
+            bad_fold += row[1 + l] < 0.5f && c[i * w + 1 + l] != 0.0f;
+            unfolded += row[1 + l] < 0.5f && u[i * w + 1 + l] != 0.0f;
+        }
+        bad_fold += fabs(run - (lin && row[4] > 0.5f ? 0 : urun)) > 1e-5;
+    }
+    CHECK_INT_EQ(bad_sum, 0);
+    CHECK_INT_EQ(bad_fold, 0);
+    CHECK(unfolded > 0); /* folding changed something */
+cleanup:
+    free(c);
+    free(u);
+    free(p);
+}
+
+static void test_indicator_runs(gsl_rng *r)
+{
+    enum { NTR = 3000, NTE = 700 };
+    float *x = malloc(NTR * RUN_COLS * sizeof *x), *y = malloc(NTR * sizeof *y);
+    float *xt = malloc(NTE * RUN_COLS * sizeof *xt), *yt = malloc(NTE * 4);
+    booster *b[2] = {NULL, NULL}, *old[2] = {NULL, NULL}, *re = NULL;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    vg_error err = {0};
+    if (!x || !y || !xt || !yt)
+        goto cleanup;
+    gen_runs(r, NTR, 0, x, y);
+    gen_runs(r, NTE, 1, xt, yt);
+    for (int k = 0; k < 2; k++) {
+        booster_params p;
+        if (k)
+            booster_params_default_linear(&p);
+        else
+            booster_params_default(&p);
+        p.max_rounds = k ? 100 : 60;
+        p.early_stopping_rounds = 0;
+        CHECK_INT_EQ(booster_train(&p, x, y, NULL, NTR, NULL, NULL, NULL, 0,
+                                   RUN_COLS, &b[k], NULL, &err),
+                     VG_OK);
+        if (!b[k])
+            goto cleanup;
+        /* saved before the runs are declared: a model of older vigil */
+        CHECK_INT_EQ(booster_save(b[k], &buf, &len, &err), VG_OK);
+        CHECK_INT_EQ(booster_load(buf, len, 0, &old[k], &err), VG_OK);
+        free(buf);
+        buf = NULL;
+        if (!old[k])
+            goto cleanup;
+        CHECK_INT_EQ((int)booster_ngroups(old[k]), 0);
+        CHECK_INT_EQ(booster_set_groups(b[k], &run_g, 1, &err), VG_OK);
+        CHECK_INT_EQ((int)booster_ngroups(b[k]), 1);
+        check_folded(b[k], old[k], xt, NTE);
+    }
+
+    /* bad runs are refused and leave the model's own */
+    booster_group bad[3][2] = {{{1, 1}}, {{1, 3}, {2, 2}}, {{3, 3}}};
+    size_t nbad[3] = {1, 2, 1};
+    for (int k = 0; k < 3; k++)
+        CHECK_INT_EQ(booster_set_groups(b[1], bad[k], nbad[k], &err), VG_EDATA);
+    CHECK_INT_EQ((int)booster_ngroups(b[1]), 1);
+
+    /* save/load round trip: same runs, same numbers to the bit */
+    CHECK_INT_EQ(booster_save(b[1], &buf, &len, &err), VG_OK);
+    CHECK_INT_EQ(booster_load(buf, len, 0, &re, &err), VG_OK);
+    if (!re)
+        goto cleanup;
+    CHECK_INT_EQ((int)booster_ngroups(re), 1);
+    {
+        size_t w = RUN_COLS + 1;
+        float *c1 = malloc(NTE * w * 4), *c2 = malloc(NTE * w * 4);
+        double *p1 = malloc(NTE * 8), *p2 = malloc(NTE * 8);
+        if (c1 && c2 && p1 && p2) {
+            booster_contribs(b[1], xt, NTE, RUN_COLS, 0, c1, &err);
+            booster_contribs(re, xt, NTE, RUN_COLS, 0, c2, &err);
+            CHECK(memcmp(c1, c2, NTE * w * 4) == 0);
+            booster_predict(b[1], xt, NTE, RUN_COLS, p1, &err);
+            booster_predict(re, xt, NTE, RUN_COLS, p2, &err);
+            CHECK(memcmp(p1, p2, NTE * 8) == 0);
+            /* the linear model never saw "other": such a row scores as
+             * if the attribute were missing; without runs it did not */
+            float row[2][RUN_COLS] = {{0.3f, 0, 0, 0, 1},
+                                      {0.3f, NAN, NAN, NAN, NAN}};
+            double q[2], qo;
+            booster_predict(re, row[0], 1, RUN_COLS, &q[0], &err);
+            booster_predict(re, row[1], 1, RUN_COLS, &q[1], &err);
+            booster_predict(old[1], row[0], 1, RUN_COLS, &qo, &err);
+            fprintf(stderr, "unseen level: %.4f, missing %.4f, old %.4f\n",
+                    q[0], q[1], qo);
+            CHECK(q[0] == q[1]);
+            CHECK(fabs(qo - q[1]) > 1e-3);
+        }
+        free(c1);
+        free(c2);
+        free(p1);
+        free(p2);
+    }
+cleanup:
+    free(x);
+    free(y);
+    free(xt);
+    free(yt);
+    free(buf);
+    for (int k = 0; k < 2; k++) {
+        booster_free(b[k]);
+        booster_free(old[k]);
+    }
+    booster_free(re);
 }
 
 static void test_early_stopping(gsl_rng *r, const dataset *tr)
@@ -504,6 +685,7 @@ int main(void)
     test_accuracy_and_io(&tr, &va, &te);
     test_contribs(&tr, &va, &te);
     test_linear(&tr, &va, &te);
+    test_indicator_runs(r);
     test_early_stopping(r, &tr);
     test_determinism_and_weights(&tr, &va, &te);
     test_blocks(r, &tr, &va);

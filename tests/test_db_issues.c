@@ -6,7 +6,7 @@
  * "fallo": a new word it shared with the English one would link them, a
  * known limit); steady background
  * raises nothing; the first run builds alert history; a replay of the same
- * day gives the same alerts. */
+ * day gives the same alerts; trend.max_p gates raising. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -237,6 +237,34 @@ static void next_day_updates_raises_none(void)
                  "5");
 }
 
+/* trend.max_p above every p-value of the fixtures: the same days replayed
+ * raise no alert at all (the default, 1e-6, raised all five). */
+static void strict_max_p_raises_nothing(void)
+{
+    char strict[64], args[320];
+    snprintf(strict, sizeof strict, "/tmp/vt_issues_strict.%d.json",
+             (int)getpid());
+    FILE *f = fopen(strict, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 8, \"window_days\": 40, "
+          "\"backfill_days\": 4}, \"trend\": {\"max_p\": 1e-30}}",
+          f);
+    fclose(f);
+    static const char *const replay[] = {"2026-05-28", "2026-05-29",
+                                         "2026-05-30", "2026-05-31",
+                                         "2026-06-01", "2026-06-02"};
+    for (size_t i = 0; i < sizeof replay / sizeof replay[0]; i++) {
+        snprintf(args, sizeof args, "--config %s topics --as-of %s --replay",
+                 strict, replay[i]);
+        CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts"),
+                 "0");
+    remove(strict);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_issues");
@@ -261,6 +289,7 @@ int main(void)
         CHECK_CASE(replay_says_the_same),
         CHECK_CASE(day_by_day_replay_says_the_same),
         CHECK_CASE(next_day_updates_raises_none),
+        CHECK_CASE(strict_max_p_raises_nothing),
     };
     int rc = check_run("db_issues", cases, sizeof cases / sizeof cases[0]);
     remove(cfg);

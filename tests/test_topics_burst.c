@@ -2,7 +2,9 @@
  * a new issue with zero baseline is found from ~8 tickets of >= 5
  * customers, grouped across languages through a shared term, labelled new;
  * too few customers or plain noise raise nothing; a doubled term is a
- * spike; burst_eval follows an issue by its terms, and by the words that
+ * spike; a one-day burst whose words link with an older word is new, and
+ * so is an issue whose first slow tickets are in the baseline;
+ * burst_eval follows an issue by its terms, and by the words that
  * raised it once they are no longer rare. */
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +186,58 @@ int main(void)
         CHECK(!x->is_new);
     burst_groups_free(g, ng);
     o.new_only = 1;
+
+    /* A one-day burst: 20 tickets of 15 customers on the first window day
+     * (then nothing), with never-seen words (400, 401) and a word the
+     * product uses now and then (60, three tickets in four days before). 60
+     * bursts too and links with them, but its old tickets are not the issue's:
+     * the issue is new, with no baseline, its tickets those of its new
+     * words. */
+    background(&c, 17);
+    for (int d = 0; d < ND - 3; d++) {
+        if (d % 4 == 0)
+            continue;
+        uint32_t t[2] = {60, 5};
+        add(&c, d, 50000 + (uint32_t)d, t, 2);
+    }
+    for (int i = 0; i < 20; i++) {
+        uint32_t t[4] = {400, 401, 60, 2};
+        add(&c, ND - 3, 600 + (uint32_t)(i % 15), t, 4);
+    }
+    CHECK(burst_find(&o, c.docs, c.n, ND, &g, &ng, NULL) == VG_OK);
+    CHECK_INT_EQ((long)ng, 1);
+    x = find_term(g, ng, 400);
+    CHECK(x != NULL);
+    if (x) {
+        CHECK(x->is_new);
+        CHECK_INT_EQ(x->observed, 20);
+        CHECK_INT_EQ(x->customers, 15);
+        CHECK_INT_EQ(x->baseline, 0);
+        /* 60 is one of its words but no longer picks tickets alone. */
+        for (size_t j = 0; j < x->nterms; j++)
+            if (x->terms[j] == 60)
+                CHECK(x->term_lift[j] < BURST_STRONG_LIFT);
+    }
+    burst_groups_free(g, ng);
+
+    /* A new issue that starts slowly: two tickets a day on the three days
+     * before the window (in the baseline now), then 8 in the window. Its
+     * words were never used before it: new, not a spike of itself. */
+    background(&c, 19);
+    for (int i = 0; i < 14; i++) {
+        uint32_t t[3] = {500, 501, 3};
+        int day = i < 6 ? ND - 6 + i / 2 : ND - 3 + i % 3;
+        add(&c, day, 900 + (uint32_t)i, t, 3);
+    }
+    CHECK(burst_find(&o, c.docs, c.n, ND, &g, &ng, NULL) == VG_OK);
+    x = find_term(g, ng, 500);
+    CHECK(x != NULL);
+    if (x) {
+        CHECK(x->is_new);
+        CHECK_INT_EQ(x->observed, 8);
+        CHECK_INT_EQ(x->baseline, 6);
+    }
+    burst_groups_free(g, ng);
 
     /* An issue running for a month: its own word (300) is in its baseline
      * now, so no term is strong today and "two of its words" also picks

@@ -432,6 +432,7 @@ typedef struct alert_ctx {
     const trend_opts *o;
     const char *tickets, *customers;
     int as_of;
+    double max_p; /* trend.max_p */
     const issue_day *issues;
     int raised, updated, resolved, deferred;
 } alert_ctx;
@@ -473,6 +474,8 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
                 into = T->tp[j].open_alert ? T->tp[j].open_alert
                                            : T->tp[j].part_of;
     }
+    if (!into && r->p_value > x->max_p)
+        return VG_OK; /* not strong enough to raise (trend.max_p) */
     if (into) {
         char day[DATE_BUF];
         date_format(x->as_of, day);
@@ -585,7 +588,8 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
     char day[DATE_BUF], start[DATE_BUF];
     date_format(as_of, day);
     date_format(as_of - T.nd, start);
-    alert_ctx x = {db, lg, &o, tickets, customers, as_of, NULL, 0, 0, 0, 0};
+    alert_ctx x = {db,   lg, &o, tickets, customers, as_of, cfg->trend_max_p,
+                   NULL, 0,  0,  0,       0};
     issue_day *issues = NULL;
     issue_counts ic = {0};
     vg_code rc = topics_alerts_rewind(db, day, err);

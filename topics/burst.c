@@ -41,6 +41,13 @@ void burst_groups_free(burst_group *g, size_t n)
     free(g);
 }
 
+/* Baseline tickets that still leave something new: max(2, 10% of the
+ * window's). */
+static double little_of(int observed)
+{
+    return observed * 0.1 > 2 ? observed * 0.1 : 2;
+}
+
 /* Day totals split into the baseline and the window. */
 typedef struct volume {
     int nb;              /* first window day */
@@ -160,8 +167,7 @@ static vg_code group_stats(const burst_opts *o, const burst_doc *docs, size_t n,
     g->expected = expected_of(&v, g->baseline, g->observed, &g->rate);
     g->p_value = trend_tail(g->observed, g->expected, phi);
     g->dispersion = phi;
-    double little = g->observed * 0.1 > 2 ? g->observed * 0.1 : 2;
-    g->is_new = g->baseline <= little;
+    g->is_new = g->baseline <= little_of(g->observed);
     return VG_OK;
 }
 
@@ -226,6 +232,10 @@ typedef struct term_scan {
     size_t ncand;
     int *counts; /* ncand x ndays */
     int *totals; /* ndays */
+    int ndays;
+    int old_end; /* days before this are "before the issue": the baseline
+                    less its last window_days (an issue's first, slow
+                    tickets) */
     trend_result *res;
 } term_scan;
 
@@ -252,6 +262,8 @@ static vg_code test_terms(const burst_opts *o, const burst_doc *docs, size_t n,
     s->win = calloc((size_t)s->nvocab + 1, sizeof *s->win);
     s->cand = malloc(((size_t)s->nvocab + 1) * sizeof *s->cand);
     s->totals = calloc((size_t)ndays + 1, sizeof *s->totals);
+    s->ndays = ndays;
+    s->old_end = nb - o->window_days > 0 ? nb - o->window_days : 0;
     if (!s->win || !s->cand || !s->totals)
         return vg_fail(err, VG_ENOMEM, "burst: out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -452,6 +464,74 @@ static int cmp_group(const void *a, const void *b)
     return x->terms[0] < y->terms[0] ? -1 : x->terms[0] > y->terms[0];
 }
 
+/* A tested term with (almost) no tickets before the issue: none to speak
+ * of in the baseline but its last window_days, where a new issue's first
+ * slow tickets may be (a step of two tickets a day is detectable only
+ * once it has been going for a few days). */
+static int is_core(const term_scan *s, uint32_t t)
+{
+    if (t >= s->nvocab || s->cand[t] < 0)
+        return 0;
+    const int *c = s->counts + (size_t)s->cand[t] * (size_t)s->ndays;
+    int old = 0;
+    for (int d = 0; d < s->old_end; d++)
+        old += c[d];
+    return old <= little_of(s->res[s->cand[t]].observed);
+}
+
+/* An issue's words that were (almost) never used before its window say
+ * what is new about it; a word it merely uses far more often than before
+ * ("registros", a product's own module) also has tickets in the baseline.
+ * When the never-seen words hold at least half of the issue's window
+ * tickets, they alone are its strong words: the issue's tickets are theirs,
+ * and its baseline is theirs too (a new issue is not a spike of the
+ * look-alikes a common word drags in). Else g stays as it is. */
+static vg_code prefer_core(const burst_opts *o, const burst_doc *docs, size_t n,
+                           int ndays, const term_scan *s, burst_group *g,
+                           double phi, vg_error *err)
+{
+    int ncore = 0;
+    for (size_t j = 0; j < g->nterms; j++)
+        ncore += is_core(s, g->terms[j]);
+    if (ncore == 0)
+        return VG_OK;
+    burst_group c = {0};
+    c.terms = malloc((g->nterms + 1) * sizeof *c.terms);
+    c.term_lift = malloc((g->nterms + 1) * sizeof *c.term_lift);
+    if (!c.terms || !c.term_lift) {
+        burst_group_clear(&c);
+        return vg_fail(err, VG_ENOMEM, "burst: out of memory");
+    }
+    c.nterms = g->nterms;
+    int strong = 0;
+    for (size_t j = 0; j < g->nterms; j++) {
+        c.terms[j] = g->terms[j];
+        c.term_lift[j] = g->term_lift[j];
+        if (!is_core(s, c.terms[j]) && c.term_lift[j] >= BURST_STRONG_LIFT)
+            c.term_lift[j] = BURST_STRONG_LIFT / 2; /* a plain word now */
+        strong |= c.term_lift[j] >= BURST_STRONG_LIFT;
+    }
+    vg_code rc = strong ? group_stats(o, docs, n, ndays, &c, phi, err) : VG_OK;
+    if (rc == VG_OK && strong && c.observed >= o->min_tickets &&
+        2 * c.observed >= g->observed) {
+        /* New when a never-seen word is in most of its tickets, though a
+         * few of its other rare words ("minuscule") were used before. */
+        for (size_t j = 0; j < c.nterms && !c.is_new; j++) {
+            if (!is_core(s, c.terms[j]))
+                continue;
+            size_t in = 0;
+            for (size_t k = 0; k < c.ndocs; k++)
+                in += has_term(&docs[c.docs[k]], c.terms[j]);
+            c.is_new = 2 * in >= c.ndocs;
+        }
+        burst_group_clear(g);
+        *g = c;
+        return VG_OK;
+    }
+    burst_group_clear(&c);
+    return rc;
+}
+
 /* Step 3: one candidate issue per connected set, kept when it holds. */
 static vg_code build_group(const burst_opts *o, const burst_doc *docs, size_t n,
                            int ndays, const term_scan *s, const sig_terms *g,
@@ -482,7 +562,8 @@ static vg_code build_group(const burst_opts *o, const burst_doc *docs, size_t n,
     }
     out->nterms = nm;
     free(rt);
-    return group_stats(o, docs, n, ndays, out, phi, err);
+    vg_code rc = group_stats(o, docs, n, ndays, out, phi, err);
+    return rc == VG_OK ? prefer_core(o, docs, n, ndays, s, out, phi, err) : rc;
 }
 
 static int group_holds(const burst_opts *o, const burst_group *g, size_t ncomp,
@@ -536,9 +617,9 @@ static size_t drop_hubs(burst_group *g, size_t n)
  * uses a few of them) link weakly word by word, yet share their tickets: a
  * third of the smaller group's tickets shared makes them one issue. */
 static vg_code merge_overlapping(const burst_opts *o, const burst_doc *docs,
-                                 size_t n, int ndays, burst_group *g,
-                                 size_t *ng, const volume *vol, size_t ncomp,
-                                 vg_error *err)
+                                 size_t n, int ndays, const term_scan *ts,
+                                 burst_group *g, size_t *ng, const volume *vol,
+                                 size_t ncomp, vg_error *err)
 {
     for (size_t i = 0; i < *ng; i++)
         for (size_t j = i + 1; j < *ng; j++) {
@@ -567,6 +648,8 @@ static vg_code merge_overlapping(const burst_opts *o, const burst_doc *docs,
             memset(&g[*ng - 1], 0, sizeof g[*ng - 1]);
             (*ng)--;
             vg_code rc = group_stats(o, docs, n, ndays, &g[i], phi, err);
+            if (rc == VG_OK)
+                rc = prefer_core(o, docs, n, ndays, ts, &g[i], phi, err);
             if (rc != VG_OK)
                 return rc;
             if (!group_holds(o, &g[i], ncomp, vol)) {
@@ -634,7 +717,7 @@ vg_code burst_find(const burst_opts *o, const burst_doc *docs, size_t n,
     if (rc != VG_OK)
         goto cleanup;
     nout = drop_hubs(out, nout);
-    if ((rc = merge_overlapping(o, docs, n, ndays, out, &nout, &vol, ncomp,
+    if ((rc = merge_overlapping(o, docs, n, ndays, &s, out, &nout, &vol, ncomp,
                                 err)) != VG_OK)
         goto cleanup;
     if (nout > 1)

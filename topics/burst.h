@@ -60,7 +60,10 @@ typedef struct burst_group {
  *     least 3 shared) and each connected set is one issue;
  *  3. an issue's tickets are the window tickets with one of its strong
  *     terms (lift >= 6: a word hardly seen before), or, when it has none,
- *     two of its terms; the same rule over the baseline days gives its
+ *     two of its terms — its never-seen terms alone (almost no tickets
+ *     before the baseline's last window_days) when they hold at least half
+ *     of those tickets, and it is new when one of them is in most of its
+ *     tickets; the same rule over the baseline days gives its
  *     expectation, and the issue needs min_tickets, min_customers and
  *     min_ratio again, a Bonferroni-corrected tail across issues, and with
  *     new_only a baseline of at most max(2, 10% of its window tickets) or

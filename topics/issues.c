@@ -145,7 +145,9 @@ struct issue_day {
     text_pipe *pipe;
     text_toklist *toks;
     strmap *terms_map, *customers;
-    strmap *words; /* case-folded words seen, with winfo */
+    strmap *ticket_ix; /* ticket_id -> slot in doc_of */
+    size_t *doc_of;    /* index into docs of each ticket id */
+    strmap *words;     /* case-folded words seen, with winfo */
     word_info *winfo;
     size_t wcap;
     char **surface; /* per term id: its readable form (first seen) */
@@ -228,6 +230,8 @@ void issue_day_free(issue_day *d)
     text_toklist_free(d->toks);
     strmap_free(d->terms_map);
     strmap_free(d->customers);
+    strmap_free(d->ticket_ix);
+    free(d->doc_of);
     strmap_free(d->words);
     free(d->winfo);
     for (size_t i = 0; i < d->nsurface; i++)
@@ -529,6 +533,16 @@ static vg_code read_tickets(db_conn *db, issue_day *d, int as_of,
         return rc;
     for (size_t i = 0; i < d->n; i++)
         d->docs[i].terms = d->terms + d->meta[i].off;
+    d->ticket_ix = strmap_new(d->n + 16);
+    d->doc_of = malloc((d->n + 1) * sizeof *d->doc_of);
+    if (!d->ticket_ix || !d->doc_of)
+        return vg_fail(err, VG_ENOMEM, "issues: out of memory");
+    for (size_t i = 0; i < d->n; i++) {
+        long k = strmap_put(d->ticket_ix, d->meta[i].ticket_id, NULL);
+        if (k < 0)
+            return vg_fail(err, VG_ENOMEM, "issues: out of memory");
+        d->doc_of[k] = i;
+    }
     return VG_OK;
 }
 
@@ -950,9 +964,79 @@ static vg_code load_open(db_conn *db, open_alert **out, size_t *n,
     return VG_OK;
 }
 
+/* The words of an open alert's tickets: in at least 40% of those read
+ * today and in at most 5% of all tickets (its own vocabulary, "saml",
+ * "sso", not the language's), plus its key words. *ids is malloc'ed. */
+static int alert_words(const issue_day *d, const open_alert *a, uint32_t **ids,
+                       size_t *n)
+{
+    size_t V = d->nsurface, found = 0;
+    uint32_t *in = calloc(V + 1, sizeof *in), *df = calloc(V + 1, sizeof *df);
+    *ids = malloc((V + KEY_TERMS + 1) * sizeof **ids);
+    *n = 0;
+    if (!in || !df || !*ids) {
+        free(in);
+        free(df);
+        return -1;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t j = 0; j < d->docs[i].nterms; j++)
+            df[d->docs[i].terms[j]]++;
+    for (size_t t = 0; t < a->ntickets; t++) {
+        long k = d->ticket_ix ? strmap_get(d->ticket_ix, a->tickets[t]) : -1;
+        if (k < 0)
+            continue;
+        const burst_doc *doc = &d->docs[d->doc_of[k]];
+        found++;
+        for (size_t j = 0; j < doc->nterms; j++)
+            in[doc->terms[j]]++;
+    }
+    for (uint32_t t = 0; found && t < V; t++)
+        if (10 * in[t] >= 4 * found && 20 * df[t] <= d->n &&
+            strmap_key(d->terms_map, (long)t)[0] != '~')
+            (*ids)[(*n)++] = t;
+    for (size_t i = 0; i < a->nkeys; i++) {
+        long id =
+            a->keys[i][0] == '~' ? -1 : strmap_get(d->terms_map, a->keys[i]);
+        int listed = id >= 0 && 10 * in[id] >= 4 * found && 20 * df[id] <= d->n;
+        if (id >= 0 && !listed)
+            (*ids)[(*n)++] = (uint32_t)id;
+    }
+    free(in);
+    free(df);
+    return 0;
+}
+
+/* Whether most of g's tickets use two of the open alert's words: the same
+ * outage written another way in one language ("Okta devuelve ... SAML")
+ * bursts in its own phrases days later, yet says what the alert says.
+ * Out of memory it says no: the issue gets an alert of its own. */
+static int written_alike(const issue_day *d, const burst_group *g,
+                         const open_alert *a)
+{
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    if (alert_words(d, a, &ids, &n))
+        return 0;
+    size_t alike = 0;
+    for (size_t k = 0; n >= 2 && k < g->ndocs; k++) {
+        const burst_doc *doc = &d->docs[g->docs[k]];
+        int hits = 0;
+        for (size_t i = 0; i < n && hits < 2; i++)
+            for (size_t j = 0; j < doc->nterms; j++)
+                if (doc->terms[j] == ids[i]) {
+                    hits++;
+                    break;
+                }
+        alike += hits >= 2;
+    }
+    free(ids);
+    return g->ndocs && 2 * alike > g->ndocs;
+}
+
 /* Whether today's issue g is the open alert a: a third of the smaller
- * ticket list shared (windows overlap from day to day), or two key terms
- * other than shared support words. */
+ * ticket list shared (windows overlap from day to day), two key terms
+ * other than shared support words, or its tickets written alike. */
 static int same_issue(const issue_day *d, const burst_group *g,
                       const open_alert *a)
 {
@@ -973,7 +1057,7 @@ static int same_issue(const issue_day *d, const burst_group *g,
         for (size_t i = 0; i < a->nkeys; i++)
             keys += strcmp(k, a->keys[i]) == 0;
     }
-    return keys >= 2;
+    return keys >= 2 || written_alike(d, g, a);
 }
 
 vg_code issues_save_day(db_conn *db, long long alert, const char *day,
@@ -1309,9 +1393,9 @@ static int covered(const issue_day *d, const burst_group *g)
  * alert, a new one raises one, a second issue matching an alert already
  * updated today is part of it. */
 static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
-                            const burst_opts *bo, burst_group *groups,
-                            size_t ng, open_alert *open, size_t nopen,
-                            int as_of, const char *tickets,
+                            const burst_opts *bo, double max_p,
+                            burst_group *groups, size_t ng, open_alert *open,
+                            size_t nopen, int as_of, const char *tickets,
                             const char *customers, issue_counts *c,
                             vg_error *err)
 {
@@ -1324,7 +1408,8 @@ static vg_code match_issues(db_conn *db, const vg_log *lg, issue_day *d,
                 seen = open[j].matched;
                 a = seen ? NULL : &open[j];
             }
-        if (seen || covered(d, &groups[i]))
+        /* A new alert needs trend.max_p; an open one is followed. */
+        if (seen || covered(d, &groups[i]) || (!a && groups[i].p_value > max_p))
             continue;
         long long id = 0;
         rc = upsert(db, d, &groups[i], a, as_of, bo, tickets, customers, &id,
@@ -1377,8 +1462,8 @@ vg_code issues_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
             VG_OK ||
         (rc = load_open(db, &open, &nopen, err)) != VG_OK)
         goto cleanup;
-    rc = match_issues(db, lg, d, &bo, groups, ng, open, nopen, as_of, tickets,
-                      customers, counts, err);
+    rc = match_issues(db, lg, d, &bo, cfg->trend_max_p, groups, ng, open, nopen,
+                      as_of, tickets, customers, counts, err);
     for (size_t j = 0; rc == VG_OK && j < nopen; j++)
         if (!open[j].matched)
             rc = follow_up(db, d, &bo, cfg->trend_resolve_ratio, &open[j],

@@ -38,6 +38,15 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* CPU time of the process, every thread: what a fit costs whatever else
+ * runs on the machine (wall time measures the neighbours too). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* ---- the plan ------------------------------------------------------------ */
 
 void train_plan_make(const int *dates, int nd, int horizon, unsigned seed,
@@ -402,8 +411,10 @@ static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
                 break;
             fit = &lin_rows;
         }
+        double t0 = now_s(), c0 = cpu_s();
         rc = booster_train(&grid[i], fit->x, fit->y, fit->w, fit->n, ho->x,
                            ho->y, ho->w, ho->n, fit->ncols, &b, &best, err);
+        double t1 = now_s(), c1 = cpu_s();
         if (rc == VG_OK)
             rc = booster_predict(b, ho->x, ho->n, ho->ncols, raw, err);
         if (rc != VG_OK) {
@@ -418,6 +429,9 @@ static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
         json_object_set_new(cj, "best_rounds", json_integer(best));
         json_object_set_new(cj, "holdout_logloss", json_real(ll));
         json_object_set_new(cj, "holdout_auc", json_real(auc));
+        json_object_set_new(cj, "rows", json_integer((json_int_t)fit->n));
+        json_object_set_new(cj, "seconds", json_real(t1 - t0));
+        json_object_set_new(cj, "cpu_seconds", json_real(c1 - c0));
         json_array_append_new(out->candidates, cj);
         if (ll < out->kind_logloss[k]) {
             booster_free(kb[k]);
@@ -693,9 +707,11 @@ static vg_code stage_validate(const vg_config *cfg, fit_state *st,
     const subset *va = &st->va;
     vg_code rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
                              TRAIN_ROLE_FIT, &tr, err);
+    double t0 = now_s(), c0 = cpu_s();
     if (rc == VG_OK)
         rc = booster_train(&st->sel.params, tr.x, tr.y, tr.w, tr.n, NULL, NULL,
                            NULL, 0, tr.ncols, &b, &rounds, err);
+    double t1 = now_s(), c1 = cpu_s();
     if (rc == VG_OK)
         rc = predict_raw(b, va, &raw, err);
     if (rc == VG_OK)
@@ -721,8 +737,9 @@ static vg_code stage_validate(const vg_config *cfg, fit_state *st,
     if (rc != VG_OK)
         goto cleanup;
     json_object_set_new(st->plan_json, "validate",
-                        json_pack("{s:o, s:o}", "fit", subset_json(&tr),
-                                  "holdout", subset_json(va)));
+                        json_pack("{s:o, s:o, s:f, s:f}", "fit",
+                                  subset_json(&tr), "holdout", subset_json(va),
+                                  "seconds", t1 - t0, "cpu_seconds", c1 - c0));
     (void)cfg;
 cleanup:
     subset_free(&tr);
@@ -737,9 +754,11 @@ static vg_code stage_final(fit_state *st, vg_error *err)
 {
     const feat_matrix *m = st->m;
     int rounds = 0;
+    double t0 = now_s(), c0 = cpu_s();
     vg_code rc = booster_train(&st->sel.params, m->x, m->label, m->weight,
                                m->nrows, NULL, NULL, NULL, 0, m->ncols,
                                &st->final_b, &rounds, err);
+    double t1 = now_s(), c1 = cpu_s();
     if (rc != VG_OK)
         return rc;
     char a[DATE_BUF], b[DATE_BUF];
@@ -747,11 +766,12 @@ static vg_code stage_final(fit_state *st, vg_error *err)
     date_format(st->dates[0], b);
     json_object_set_new(
         st->plan_json, "final",
-        json_pack("{s:s, s:s, s:I, s:f, s:s}", "first_date", a, "last_date", b,
-                  "rows", (json_int_t)m->nrows, "churned", st->positives,
-                  "calibration",
+        json_pack("{s:s, s:s, s:I, s:f, s:s, s:f, s:f}", "first_date", a,
+                  "last_date", b, "rows", (json_int_t)m->nrows, "churned",
+                  st->positives, "calibration",
                   "fitted on the validate stage's out-of-sample predictions "
-                  "on the validation date"));
+                  "on the validation date",
+                  "seconds", t1 - t0, "cpu_seconds", c1 - c0));
     return VG_OK;
 }
 
@@ -828,6 +848,41 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
     return rc;
 }
 
+/* Whether indicator columns a and b are levels of one attribute: names
+ * "<attribute>=<level>" with the same attribute. */
+static int same_attribute(const feat_info *a, const feat_info *b)
+{
+    const char *ea = strchr(a->name, '='), *eb = strchr(b->name, '=');
+    return ea && eb && ea - a->name == eb - b->name &&
+           strncmp(a->name, b->name, (size_t)(ea - a->name)) == 0;
+}
+
+/* Tells the model which columns are one categorical attribute's levels, so
+ * its reasons name the attribute once and a linear model reads a level it
+ * never saw as the mean (booster_set_groups). */
+static vg_code set_indicator_runs(const feat_spec *spec, booster *b,
+                                  vg_error *err)
+{
+    size_t nc = feat_spec_ncols(spec), ng = 0;
+    booster_group *g = malloc((nc / 2 + 1) * sizeof *g);
+    if (!g)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    for (size_t j = 0; j < nc;) {
+        const feat_info *fi = feat_spec_info(spec, j);
+        size_t w = 1;
+        while (fi->is_indicator && j + w < nc &&
+               feat_spec_info(spec, j + w)->is_indicator &&
+               same_attribute(fi, feat_spec_info(spec, j + w)))
+            w++;
+        if (fi->is_indicator && w >= 2)
+            g[ng++] = (booster_group){j, w};
+        j += w;
+    }
+    vg_code rc = booster_set_groups(b, g, ng, err);
+    free(g);
+    return rc;
+}
+
 /* Everything up to a model in memory. */
 static vg_code fit_everything(db_conn *db, const vg_config *cfg,
                               const vg_log *lg, const train_opts *o,
@@ -857,6 +912,8 @@ static vg_code fit_everything(db_conn *db, const vg_config *cfg,
                (rc = stage_validate(cfg, st, err)) == VG_OK) {
         rc = stage_final(st, err);
     }
+    if (rc == VG_OK)
+        rc = set_indicator_runs(st->spec, st->final_b, err);
     st->t_fit = now_s();
     return rc;
 }
