@@ -7,6 +7,10 @@
 #   WORLDS="saas price"                    worlds (default: all seven)
 #   FAMILIES="long_windows users"          families measured (default: all)
 #   JOBS=4                                 configurations run side by side
+#   CONFIGS="none only-lifetime all"       the configurations instead (all,
+#                                          none, no-FAMILY, only-FAMILY)
+#   REFERENCE=1                            also bench/churn_reference.py on
+#                                          each world (same data and dates)
 #
 # Prints a Markdown table of mean realised ROC AUC per configuration and
 # world, and each family's worth: AUC(all) − AUC(all but that family),
@@ -19,7 +23,7 @@
 set -euo pipefail
 N=${1:-3000}
 WORLDS=${WORLDS:-"saas onboarding support price champion seasonal silent"}
-ALL="long_windows type_trends recency users ticket_trends tenure"
+ALL="long_windows type_trends recency users ticket_trends tenure lifetime"
 FAMILIES=${FAMILIES:-$ALL}
 END=2026-11-01
 FROM=2026-08-02
@@ -27,29 +31,47 @@ TO=2026-10-01
 H=30
 summary() {
   /usr/bin/python3 - "$N" "$WORLDS" "$configs" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 n, worlds, configs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
-def auc(w, c):
-    v = json.load(open(f"build/bench/ablation-{w}-{n}-{c}.json"))
-    return statistics.mean(d["realised"]["auc"] for d in v["dates"])
-a = {(w, c): auc(w, c) for w in worlds for c in configs}
-print(f"| configuration ({n} customers) | " + " | ".join(worlds) + " | mean | worth of the family (all − this) |")
+def dates(w, c):
+    return json.load(open(f"build/bench/ablation-{w}-{n}-{c}.json"))["dates"]
+def mean(w, c, g, k):
+    return statistics.mean(d[g][k] for d in dates(w, c))
+a = {(w, c): mean(w, c, "realised", "auc") for w in worlds for c in configs}
+base = "all" if "all" in configs else configs[0]
+print(f"| configuration ({n} customers) | " + " | ".join(worlds) + f" | mean | this − {base} (mean; better on) |")
 print("|---|" + "---|" * (len(worlds) + 2))
 for c in configs:
     row = [a[(w, c)] for w in worlds]
     worth = ""
-    if c != "all":
-        d = [a[(w, "all")] - a[(w, c)] for w in worlds]
-        helps = sum(x > 0 for x in d)
-        worth = f"{statistics.mean(d):+.4f} (helps on {helps} of {len(d)})"
+    if c != base:
+        d = [a[(w, c)] - a[(w, base)] for w in worlds]
+        worth = f"{statistics.mean(d):+.4f} ({sum(x > 0 for x in d)} of {len(d)})"
     print(f"| {c} | " + " | ".join(f"{x:.3f}" for x in row) +
           f" | {statistics.mean(row):.4f} | {worth} |")
+# Per world and date: AUC, estimate and Brier of each configuration, and
+# the reference's when it ran.
+print()
+print("| world | configuration | AUC per date | mean AUC | estimate − realised | Brier | reference AUC | vigil − reference | reference Brier |")
+print("|---|---|---|---|---|---|---|---|---|")
+for w in worlds:
+    rf = f"build/bench/ablation-{w}-{n}-ref.json"
+    ref = [json.loads(l) for l in open(rf)] if os.path.exists(rf) else []
+    ra = statistics.mean(r["auc"] for r in ref) if ref else None
+    rb = statistics.mean(r["brier"] for r in ref) if ref else None
+    for c in configs:
+        per = ", ".join(f"{d['realised']['auc']:.3f}" for d in dates(w, c))
+        ma = a[(w, c)]
+        gap = mean(w, c, "estimated", "auc") - ma
+        print(f"| {w} | {c} | {per} | {ma:.3f} | {gap:+.3f} | {mean(w, c, 'realised', 'brier'):.4f} | "
+              + (f"{ra:.3f} | {ma - ra:+.3f} | {rb:.4f} |" if ref else "– | – | – |"))
 PY
 }
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 configs="all none"
 for f in $FAMILIES; do configs="$configs no-$f"; done
+configs=${CONFIGS:-$configs}
 if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
   summary
   exit 0
@@ -74,9 +96,10 @@ config() {
 }
 config all $ALL
 config none
-for f in $FAMILIES; do
+for f in $ALL; do
   # shellcheck disable=SC2086
   config "no-$f" $(echo $ALL | tr ' ' '\n' | grep -vx "$f")
+  config "only-$f" "$f"
 done
 
 "$vigil" --quiet init >/dev/null
@@ -87,6 +110,10 @@ for w in $WORLDS; do
     xargs -P "${JOBS:-1}" -I{} sh -c "\"$vigil\" --quiet --config \"$cfgdir/{}.json\" \
       backtest --from $FROM --to $TO --every 30 --horizon $H --json \
       >build/bench/ablation-$w-$N-{}.json"
+  if [ "${REFERENCE:-0}" = 1 ]; then
+    /usr/bin/python3 bench/churn_reference.py "$VIGIL_DSN" "$H" $FROM 2026-09-01 $TO \
+      >"build/bench/ablation-$w-$N-ref.json"
+  fi
 done
 rm -rf "$cfgdir"
 

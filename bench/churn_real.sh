@@ -12,6 +12,8 @@
 # own private PostgreSQL in /tmp/vigil-real-pg. Needs python3-xgboost,
 # python3-pandas and python3-sklearn (Debian).
 #
+# FAMILIES='["lifetime"]' sets features.families (default: vigil's own);
+# REFERENCE=0 reuses the cdnow reference of an earlier run.
 # FOLDS="0 1" limits the bank set to some of its five folds (each is one
 # `train` with 5-fold CV inside: about two CPU-minutes; 22 minutes under a load of 45).
 #
@@ -55,6 +57,10 @@ out=build/bench
 mkdir -p "$out"
 "$vigil" --quiet init >/dev/null
 sql() { psql "$VIGIL_DSN" -qX -v ON_ERROR_STOP=1 "$@"; }
+# FAMILIES='["lifetime"]' (a JSON list) sets features.families; unset keeps
+# vigil's default.
+fams=""
+[ -n "${FAMILIES:-}" ] && fams=", \"features\": {\"families\": $FAMILIES}"
 
 # The relations vigil needs but these sets do not have: typed and empty.
 empty_relations() {
@@ -97,7 +103,7 @@ bank() {
       NULL::timestamptz AS occurred_at, NULL::text AS event_type,
       NULL::text AS user_id, NULL::double precision AS quantity WHERE false"
   empty_relations bank
-  echo '{"source": {"schema": "bank"}}' >"$cfg"
+  echo "{\"source\": {\"schema\": \"bank\"}$fams}" >"$cfg"
   $py bench/churn_real.py bank-reference "$csv" >"$out/real-bank-ref.json"
   : >"$out/real-bank.json.lines"
   for f in ${FOLDS:-0 1 2 3 4}; do
@@ -170,12 +176,15 @@ cdnow() {
         ELSE dollars::double precision END AS quantity
     FROM cdnow.purchases CROSS JOIN (VALUES ('cds'), ('dollars')) t(event_type)"
   empty_relations cdnow
-  echo '{"source": {"schema": "cdnow"}}' >"$cfg"
+  echo "{\"source\": {\"schema\": \"cdnow\"}$fams}" >"$cfg"
   "$vigil" --quiet --config "$cfg" backtest --from 1998-01-31 --to 1998-04-01 \
     --every 30 --horizon 90 --json >"$out/real-cdnow.json"
   # churn_reference.py reads public's relations: point a session at cdnow.
-  PGOPTIONS="-c search_path=cdnow" $py bench/churn_reference.py "$VIGIL_DSN" 90 \
-    1998-01-31 1998-03-02 1998-04-01 >"$out/real-cdnow-ref.json"
+  # REFERENCE=0 keeps the reference figures of an earlier run (same data).
+  if [ "${REFERENCE:-1}" != 0 ] || [ ! -s "$out/real-cdnow-ref.json" ]; then
+    PGOPTIONS="-c search_path=cdnow" $py bench/churn_reference.py "$VIGIL_DSN" 90 \
+      1998-01-31 1998-03-02 1998-04-01 >"$out/real-cdnow-ref.json"
+  fi
   $py - "$out" <<'PY'
 import json, statistics as st, sys
 o = sys.argv[1]

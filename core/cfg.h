@@ -18,7 +18,7 @@
  * bench/churn_ablation.sh (docs/BENCHMARKS.md, "Feature families:
  * ablation"); none has shown that yet. */
 #define CFG_FEAT_FAMILIES                                                      \
-    "long_windows|type_trends|recency|users|ticket_trends|tenure"
+    "long_windows|type_trends|recency|users|ticket_trends|tenure|lifetime"
 #define CFG_FEAT_FAMILIES_DEFAULT "[]"
 /* features.stream_read, in the order of its choices */
 enum { CFG_STREAM_READ_AUTO, CFG_STREAM_READ_COPY, CFG_STREAM_READ_CURSOR };

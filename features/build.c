@@ -803,6 +803,8 @@ static vg_code publish_params(build *B, vg_error *err)
     date_format(B->bounds[0], d);
     if ((rc = set_param(B, "vigil.from", d, err)) != VG_OK)
         return rc;
+    if ((rc = set_param(B, "vigil.history_from", "-infinity", err)) != VG_OK)
+        return rc;
     /* the widest window users are counted over */
     date_format(mint - (B->nuw > 2 ? 60 : 30), d);
     if ((rc = set_param(B, "vigil.users_from", d, err)) != VG_OK)
@@ -872,7 +874,8 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     const feat_spec *s = B->s;
     const feat_cols *c = &s->c;
     int recency = (s->families & FEAT_FAM_RECENCY) != 0;
-    if (nf != U_TYPE0 + s->ntypes * (1 + recency) || s->ntypes > 64)
+    int lifetime = (s->families & FEAT_FAM_LIFETIME) != 0;
+    if (nf != U_TYPE0 + s->ntypes * (1 + recency) + lifetime || s->ntypes > 64)
         return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d",
                        nf);
     long n = atol(f[U_N]);
@@ -907,6 +910,7 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     uint64_t days = f[U_DAYS] ? (uint64_t)strtoll(f[U_DAYS], NULL, 10) : 0;
     int ndays = __builtin_popcountll(days);
     double last = parse_num(f[U_LAST]);
+    double nok = lifetime ? parse_num(f[nf - 1]) : 0;
     size_t ncols = B->m->ncols;
     /* per type: events, and the last one (family recency) */
     double tq[64], tl[64];
@@ -929,6 +933,12 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
                     &B->type_last[(size_t)row * (size_t)s->ntypes + (size_t)t];
                 if (!isnan(tl[t]) && (isnan(*tlr) || tl[t] > *tlr))
                     *tlr = tl[t];
+            }
+            if (lifetime) {
+                x[c->life_total] += (float)total;
+                x[c->life_count] += (float)nok;
+                for (int t = 0; t < s->ntypes; t++)
+                    x[c->ev_type_life[t]] += (float)tq[t];
             }
         }
         if (!wm)
@@ -1028,7 +1038,11 @@ static vg_code read_usage(build *B, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    snprintf(inner, 4096, usage_inner, events, "vigil.from",
+    /* Family lifetime reads the whole history: what lies before the first
+     * boundary falls into interval 0, which no window uses. */
+    snprintf(inner, 4096, usage_inner, events,
+             (B->s->families & FEAT_FAM_LIFETIME) ? "vigil.history_from"
+                                                  : "vigil.from",
              B->sampled ? sampled_filter : "", slice_filter(B));
     /* Everything at or after the last boundary (after the as-of date) is
      * only counted, in a single group, not per customer. */
@@ -1056,6 +1070,9 @@ static vg_code read_usage(build *B, vg_error *err)
             "event_type::text = (SELECT current_setting('vigil.types')::json->>"
             "%d))) / 86400",
             t);
+    if (B->s->families & FEAT_FAM_LIFETIME)
+        len += (size_t)snprintf(sql + len, cap - len,
+                                ", count(*) FILTER (WHERE ok)");
     /* Grouped by the customer itself, even for the events after the last
      * boundary (counted only): a group that is not the partition key would
      * keep the aggregation on a sharded source's coordinator. */
@@ -1510,6 +1527,16 @@ static void finish_families(build *B, size_t r, float *x, double t,
         if (!isnan(tl) && tl > seen)
             seen = tl;
         x[c->type_since[k]] = (float)fmin(t - seen, FEAT_DAYS_SINCE_CAP);
+    }
+    /* Family lifetime: the last event of the whole history (else the
+     * signup), uncapped, and the events per 30 days of tenure (at least 30
+     * days, so a week-old account is not extrapolated). */
+    if (c->life_since >= 0) {
+        double seen = t - tenure;
+        if (!isnan(B->last_act[r]) && B->last_act[r] > seen)
+            seen = B->last_act[r];
+        x[c->life_since] = (float)(t - seen);
+        x[c->life_rate] = (float)(x[c->life_total] * 30.0 / fmax(tenure, 30.0));
     }
     /* Renewals and billing fall on anniversaries of the signup. */
     if (c->anniv_year >= 0 && !isnan(tenure)) {

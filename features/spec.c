@@ -12,8 +12,8 @@
 const int feat_windows[FEAT_NWIN] = {7, 30, 90};
 const char *const feat_priorities[4] = {"low", "normal", "high", "urgent"};
 const char *const feat_family_names[FEAT_NFAM] = {
-    "long_windows", "type_trends",   "recency",
-    "users",        "ticket_trends", "tenure"};
+    "long_windows",  "type_trends", "recency", "users",
+    "ticket_trends", "tenure",      "lifetime"};
 
 /* Columns the contract gives a meaning; every other customers column is an
  * attribute feature. plan and language are categorical attributes. */
@@ -50,6 +50,7 @@ void feat_spec_free(feat_spec *s)
     free(s->c.ev_type_prev30);
     free(s->c.ev_type_ratio);
     free(s->c.type_since);
+    free(s->c.ev_type_life);
     free(s);
 }
 
@@ -86,6 +87,8 @@ typedef struct feat_wording {
 } feat_wording;
 
 static const feat_wording wording[] = {
+    {"usage.events_per_30d_", FEAT_UNIT_NUMBER, FEAT_WORSE_LOWER, 0,
+     "adoption"},
     {"usage.days_since_last_activity", FEAT_UNIT_DAYS_AGO, FEAT_WORSE_HIGHER, 0,
      "adoption"},
     {"usage.days_since_", FEAT_UNIT_DAYS_AGO, FEAT_WORSE_HIGHER, 0, "adoption"},
@@ -258,6 +261,28 @@ static void layout_type(layout *L, int t)
         c->type_since[t] =
             add_col(L, phrase, "usage.days_since_%s", s->types[t]);
     }
+    if (s->families & FEAT_FAM_LIFETIME) {
+        snprintf(phrase, sizeof phrase, "\"%s\" events since signing up",
+                 human);
+        c->ev_type_life[t] =
+            add_col(L, phrase, "usage.events_%s_lifetime", s->types[t]);
+    }
+}
+
+/* Family lifetime: the whole history before t, not only the last 90 days.
+ * Recency is not capped here: a customer silent for 150 days is not one
+ * silent for 95 (purchase logs, yearly products). */
+static void layout_lifetime(layout *L)
+{
+    feat_cols *c = &L->s->c;
+    c->life_since = add_col(L, "last product activity (whole history)",
+                            "usage.days_since_last_activity_lifetime");
+    c->life_total = add_col(L, "product events since signing up",
+                            "usage.events_total_lifetime");
+    c->life_count = add_col(L, "recorded product events since signing up",
+                            "usage.event_rows_lifetime");
+    c->life_rate = add_col(L, "product events per 30 days since signing up",
+                           "usage.events_per_30d_lifetime");
 }
 
 vg_code feat_spec_layout(feat_spec *s, vg_error *err)
@@ -270,16 +295,20 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     free(c->ev_type_prev30);
     free(c->ev_type_ratio);
     free(c->type_since);
+    free(c->ev_type_life);
     size_t nt = (size_t)(s->ntypes ? s->ntypes : 1);
     c->ev_type = calloc(nt * FEAT_NWIN, sizeof *c->ev_type);
     c->ev_type_prev30 = malloc(nt * sizeof *c->ev_type_prev30);
     c->ev_type_ratio = malloc(nt * sizeof *c->ev_type_ratio);
     c->type_since = malloc(nt * sizeof *c->type_since);
+    c->ev_type_life = malloc(nt * sizeof *c->ev_type_life);
     if (!c->ev_type || !c->ev_type_prev30 || !c->ev_type_ratio ||
-        !c->type_since)
+        !c->type_since || !c->ev_type_life)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     for (size_t t = 0; t < nt; t++)
-        c->ev_type_prev30[t] = c->ev_type_ratio[t] = c->type_since[t] = -1;
+        c->ev_type_prev30[t] = c->ev_type_ratio[t] = c->type_since[t] =
+            c->ev_type_life[t] = -1;
+    c->life_total = c->life_count = c->life_rate = c->life_since = -1;
     c->ev_total_long[0] = c->ev_total_long[1] = -1;
     c->act_days_long[0] = c->act_days_long[1] = -1;
     c->users_prev30 = c->users_ratio = -1;
@@ -318,6 +347,8 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         add_col(&L, "last product activity", "usage.days_since_last_activity");
     if (s->families & FEAT_FAM_LONG)
         layout_long(&L);
+    if (s->families & FEAT_FAM_LIFETIME)
+        layout_lifetime(&L);
     if (s->families & FEAT_FAM_USERS) {
         c->users_prev30 = add_col(&L, "active users in the 30 days before that",
                                   "usage.users_prev30d");

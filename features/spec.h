@@ -34,8 +34,9 @@ enum {
     FEAT_FAM_RECENCY = 1 << 2,     /* per type: days since the last one */
     FEAT_FAM_USERS = 1 << 3,       /* active users: 30 days vs the 30 before */
     FEAT_FAM_TICKET_TRENDS = 1 << 4, /* tickets and ratings, 30 vs before */
-    FEAT_FAM_TENURE = 1 << 5, /* days to the yearly/monthly anniversary */
-    FEAT_NFAM = 6
+    FEAT_FAM_TENURE = 1 << 5,   /* days to the yearly/monthly anniversary */
+    FEAT_FAM_LIFETIME = 1 << 6, /* whole history: totals, uncapped recency */
+    FEAT_NFAM = 7
 };
 extern const char *const feat_family_names[FEAT_NFAM];
 
@@ -58,6 +59,8 @@ typedef struct feat_cols {
     int users_prev30, users_ratio;
     int t_count_prev30, t_csat_mean30, t_csat_change;
     int anniv_year, anniv_month;
+    int life_total, life_count, life_rate, life_since;
+    int *ev_type_life; /* ntypes */
 } feat_cols;
 
 struct feat_spec {

@@ -223,6 +223,71 @@ static void family_values(void)
                1e-3);
     CHECK_NEAR(val(m, spec, a, "account.days_to_monthly_anniversary"),
                30.4375 * 5 - 152, 1e-3);
+    /* lifetime: everything before D, with long windows on as well */
+    CHECK_NEAR(val(m, spec, a, "usage.events_total_lifetime"), 10, 1e-6);
+    CHECK_NEAR(val(m, spec, e, "usage.event_rows_lifetime"), 1, 1e-6);
+}
+
+/* Family lifetime alone: the usage query then reads events older than the
+ * first window boundary (D - 90), and recency is not capped. */
+static void lifetime_reads_the_whole_history(void)
+{
+    vg_config lc;
+    vg_error err;
+    cfg_defaults(&lc);
+    CHECK(cfg_load_string(&lc,
+                          "{\"source\": {\"schema\": \"src\"}, \"features\": "
+                          "{\"families\": [\"lifetime\"]}}",
+                          "test", &err) == VG_OK);
+    feat_spec *ls = discover_or_die(db, &lc, D);
+    CHECK(feat_spec_find(ls, "usage.events_total_180d") < 0);
+    /* 106 days after D, A's last event is the login at D itself */
+    int t2 = D + 106, dates[2] = {D, D + 106};
+    feat_matrix *one = build(db, &lc, ls, &D, 1, 0, NULL);
+    feat_matrix *two = build(db, &lc, ls, &t2, 1, 0, NULL);
+    feat_matrix *both = build(db, &lc, ls, dates, 2, 0, NULL);
+    long la = row_of(one, "A", D), le = row_of(one, "E", D);
+    long la2 = row_of(two, "A", t2);
+    CHECK(la >= 0 && le >= 0 && la2 >= 0);
+    /* A at D: seven usable events (the one 92 days before D included;
+     * not the one at D, nor the rows without a type or with quantity -5) */
+    CHECK_NEAR(val(one, ls, la, "usage.events_total_lifetime"), 10, 1e-6);
+    CHECK_NEAR(val(one, ls, la, "usage.event_rows_lifetime"), 7, 1e-6);
+    CHECK_NEAR(val(one, ls, la, "usage.events_login_lifetime"), 5, 1e-6);
+    CHECK_NEAR(val(one, ls, la, "usage.events_report_run_lifetime"), 5, 1e-6);
+    CHECK_NEAR(val(one, ls, la, "usage.events_per_30d_lifetime"),
+               10 * 30.0 / 152, 1e-4);
+    CHECK_NEAR(val(one, ls, la, "usage.days_since_last_activity_lifetime"),
+               1.0 / 86400, 1e-5);
+    /* E: one login 1 day 16 hours before D; tenure 12 days counts as 30 */
+    CHECK_NEAR(val(one, ls, le, "usage.days_since_last_activity_lifetime"),
+               1 + 16.0 / 24, 1e-4);
+    CHECK_NEAR(val(one, ls, le, "usage.events_per_30d_lifetime"), 1, 1e-5);
+    /* A at D + 106: the login at D is the last; the capped one stops at 91 */
+    CHECK_NEAR(val(two, ls, la2, "usage.days_since_last_activity_lifetime"),
+               106, 1e-4);
+    CHECK_NEAR(val(two, ls, la2, "usage.days_since_last_activity"), 91, 0);
+    CHECK_NEAR(val(two, ls, la2, "usage.events_total_lifetime"), 11, 1e-6);
+    CHECK_NEAR(val(two, ls, la2, "usage.events_total_90d"), 0, 0);
+    /* both dates at once are the two single dates; streamed is whole */
+    for (int k = 0; k < 2; k++) {
+        feat_matrix *single = k ? two : one;
+        for (size_t r = 0; r < single->nrows; r++) {
+            long mr = row_of(both, single->ids[r], dates[k]);
+            CHECK(mr >= 0);
+            for (size_t j = 0; mr >= 0 && j < single->ncols; j++) {
+                float x = single->x[r * single->ncols + j],
+                      y = both->x[(size_t)mr * both->ncols + j];
+                CHECK(x == y || (isnan(x) && isnan(y)));
+            }
+        }
+    }
+    CHECK(stream_same(db, &lc, ls, D, 1, one, NULL));
+    CHECK(slices_same(db, &lc, ls, D, 3, one, NULL));
+    feat_matrix_free(one);
+    feat_matrix_free(two);
+    feat_matrix_free(both);
+    feat_spec_free(ls);
 }
 
 /* A model keeps the families it was trained with: its stored spec lays out
@@ -381,7 +446,7 @@ int main(void)
                           "{\"source\": {\"schema\": \"src\"}, \"features\": "
                           "{\"families\": [\"long_windows\", \"type_trends\", "
                           "\"recency\", \"users\", \"ticket_trends\", "
-                          "\"tenure\"]}}",
+                          "\"tenure\", \"lifetime\"]}}",
                           "test", &err) == VG_OK);
     date_parse("2024-06-01", &D);
     spec = discover_or_die(db, &cfg, D);
@@ -393,6 +458,7 @@ int main(void)
         CHECK_CASE(usage_and_account_values),
         CHECK_CASE(ticket_values),
         CHECK_CASE(family_values),
+        CHECK_CASE(lifetime_reads_the_whole_history),
         CHECK_CASE(a_model_keeps_its_families),
         CHECK_CASE(unknown_values_are_nan),
         CHECK_CASE(dirty_rows_counted_by_reason),

@@ -286,7 +286,7 @@ int main(void)
     if (cfg_load_string(&cfg,
                         "{\"features\": {\"families\": [\"long_windows\", "
                         "\"type_trends\", \"recency\", \"users\", "
-                        "\"ticket_trends\", \"tenure\"]}}",
+                        "\"ticket_trends\", \"tenure\", \"lifetime\"]}}",
                         "test", &err) != VG_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
