@@ -94,5 +94,5 @@ print(f"\nBase rate {m['base_rate']:.4f}; the validation rows stand for {int(m['
 print("| bin | rows | mean predicted | observed |")
 print("|---|---|---|---|")
 for c in m.get("calibration_table", []):
-    print(f"| {c['lo']:.1f}–{c['hi']:.1f} | {c['rows']:,} | {c['mean_predicted']:.4f} | {c['observed']:.4f} |")
+    print(f"| {c['lo']:.4f}–{c['hi']:.4f} | {c['rows']:,} | {c['mean_predicted']:.4f} | {c['observed']:.4f} |")
 PY
