@@ -105,7 +105,8 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'n':
-            rc = cli_parse_int_opt("--customers", optarg, 1, 1000000, &v, err);
+            rc = cli_parse_int_opt("--customers", optarg, 1, DEMO_MAX_CUSTOMERS,
+                                   &v, err);
             d.customers = v;
             break;
         case 's':
