@@ -757,17 +757,16 @@ static void field_sep(db_copy_in *c)
         strbuf_putc(&c->buf, '\t');
 }
 
-void db_copy_field(db_copy_in *c, const char *v)
+void db_copy_escape(strbuf *b, const char *v)
 {
-    field_sep(c);
     if (!v) {
-        strbuf_append(&c->buf, "\\N", 2);
+        strbuf_append(b, "\\N", 2);
         return;
     }
     size_t n = strlen(v);
-    if (strbuf_reserve(&c->buf, 2 * n) != 0)
+    if (strbuf_reserve(b, 2 * n) != 0)
         return;
-    char *w = c->buf.s + c->buf.len;
+    char *w = b->s + b->len;
     for (size_t i = 0; i < n; i++) {
         char ch = v[i];
         switch (ch) {
@@ -792,7 +791,13 @@ void db_copy_field(db_copy_in *c, const char *v)
         }
     }
     *w = '\0';
-    c->buf.len = (size_t)(w - c->buf.s);
+    b->len = (size_t)(w - b->s);
+}
+
+void db_copy_field(db_copy_in *c, const char *v)
+{
+    field_sep(c);
+    db_copy_escape(&c->buf, v);
 }
 
 void db_copy_field_null(db_copy_in *c)
@@ -845,6 +850,14 @@ vg_code db_copy_row_end(db_copy_in *c, vg_error *err)
     if (c->buf.len >= COPY_FLUSH_BYTES)
         return flush(c, err);
     return VG_OK;
+}
+
+vg_code db_copy_in_put(db_copy_in *c, const char *rows, size_t n, vg_error *err)
+{
+    vg_code rc = flush(c, err);
+    if (rc == VG_OK && n > 0 && PQputCopyData(c->db->pg, rows, (int)n) != 1)
+        rc = pg_fail(c->db, err, "COPY failed");
+    return rc;
 }
 
 vg_code db_copy_in_end(db_copy_in *c, int abort, vg_error *err)

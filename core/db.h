@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "util.h"
 
 typedef struct db_conn db_conn;
 
@@ -136,6 +137,13 @@ void db_copy_field(db_copy_in *c, const char *value);
 void db_copy_field_fmt(db_copy_in *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void db_copy_field_null(db_copy_in *c);
+/* The COPY text form of one field appended to b (NULL: \N): what
+ * db_copy_field writes, for rows built away from the connection. */
+void db_copy_escape(strbuf *b, const char *value);
+/* Send rows already in COPY text form (each ending in a newline), after
+ * whatever the handle buffered; n fits an int. */
+vg_code db_copy_in_put(db_copy_in *c, const char *rows, size_t n,
+                       vg_error *err);
 /* End the current row; flushes to the server when the buffer is large. */
 vg_code db_copy_row_end(db_copy_in *c, vg_error *err);
 /* Finish (or, with abort non-zero, cancel) the COPY and free the handle. */

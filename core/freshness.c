@@ -89,6 +89,9 @@ static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
     /* Bounded above too: a replay of an old date must not count (and scan)
      * every event since, which made the check the costliest part of a
      * replayed `topics` day. */
+    /* Days are binned from the window's start (every row is at or after
+     * it): plain arithmetic on the timestamp, where a conversion to a
+     * date per row cost ~10% of the check's CPU. */
     /* One count over the rows of both tables, not a sum of two grouped
      * branches: an Append of grouped branches runs each branch in one
      * process, while plain scans under it get parallel workers (the events
@@ -96,15 +99,17 @@ static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
     char events[768] = "";
     if (!tickets_only)
         snprintf(events, sizeof events,
-                 " SELECT (occurred_at AT TIME ZONE 'UTC')::date AS d "
+                 " SELECT date_bin('1 day', occurred_at, "
+                 "  ($1::date)::timestamp AT TIME ZONE 'UTC') AS d "
                  "  FROM %s WHERE occurred_at >= "
                  "  ($1::date)::timestamp AT TIME ZONE 'UTC' AND occurred_at "
                  "  < ($2::date)::timestamp AT TIME ZONE 'UTC' AND "
                  "  occurred_at <= now() UNION ALL",
                  ev);
     snprintf(sql, sizeof sql,
-             "SELECT d::text, count(*) FROM (%s"
-             " SELECT (created_at AT TIME ZONE 'UTC')::date AS d "
+             "SELECT (d AT TIME ZONE 'UTC')::date::text, count(*) FROM (%s"
+             " SELECT date_bin('1 day', created_at, "
+             "  ($1::date)::timestamp AT TIME ZONE 'UTC') AS d "
              "  FROM %s WHERE created_at >= "
              "  ($1::date)::timestamp AT TIME ZONE 'UTC' AND created_at < "
              "  ($2::date)::timestamp AT TIME ZONE 'UTC' AND "

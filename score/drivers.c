@@ -4,6 +4,7 @@
 #include "drivers.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,74 +272,218 @@ const char *drivers_theme_for(const feat_info *fi, double value)
 /* ---- a row's reasons -------------------------------------------------------
  */
 
-json_t *drivers_for_row(const feat_spec *spec, const float *x,
+#define DRIVERS_MAX 16
+
+/* The columns of a row's reasons, strongest first, into picked[0..k)
+ * (k <= DRIVERS_MAX); their count, -1 when out of memory. */
+static int pick_reasons(const feat_spec *spec, const float *x,
                         const float *contrib, size_t ncols,
-                        const double *typical, int k)
+                        const double *typical, int k, size_t *picked)
 {
-    json_t *arr = json_array();
-    if (!arr)
-        return NULL;
-    /* k is small (<= 10): repeated selection beats sorting every row. */
-    size_t picked[16];
+    /* k is small (<= 10). Candidates are visited from the strongest
+     * effect down (ties: the lower column first), each judged once: a
+     * candidate's direction formats its values for people, which costs
+     * more than the rest of the row, so judging every candidate again for
+     * each of the k picks was most of a score run's wording time. */
     int np = 0;
-    if (k > 16)
-        k = 16;
-    for (int i = 0; i < k; i++) {
+    if (k > DRIVERS_MAX)
+        k = DRIVERS_MAX;
+    /* candidates visited (picked or not): one flag per column */
+    unsigned char seen_small[256];
+    unsigned char *seen =
+        ncols <= sizeof seen_small ? seen_small : calloc(ncols, 1);
+    if (!seen)
+        return -1;
+    if (seen == seen_small)
+        memset(seen, 0, ncols);
+    while (np < k) {
         long best = -1;
         for (size_t j = 0; j < ncols; j++) {
             /* effects are written to 4 decimals: one that rounds to 0 is
              * no reason (a categorical attribute's summed levels can
              * nearly cancel) */
-            if (!(contrib[j] >= 0.00005f))
-                continue;
-            int dup = 0;
-            for (int q = 0; q < np; q++)
-                dup |= picked[q] == j;
-            if (dup || (best >= 0 && !(contrib[j] > contrib[best])))
-                continue;
-            const feat_info *fi = feat_spec_info(spec, j);
-            double prev = fi->prev >= 0 ? x[fi->prev] : NAN;
-            const char *dir =
-                drivers_direction(fi, x[j], prev, typical ? typical[j] : NAN);
-            /* better or typical: the model's interaction, not advice */
-            if (strcmp(dir, "worse") != 0 && strcmp(dir, "fact") != 0)
+            if (!(contrib[j] >= 0.00005f) || seen[j] ||
+                (best >= 0 && !(contrib[j] > contrib[best])))
                 continue;
             best = (long)j;
         }
         if (best < 0)
             break;
-        picked[np] = (size_t)best;
-        np++;
-    }
-    for (int i = 0; i < np; i++) {
-        size_t j = picked[i];
+        size_t j = (size_t)best;
+        seen[j] = 1;
         const feat_info *fi = feat_spec_info(spec, j);
-        double v = x[j];
         double prev = fi->prev >= 0 ? x[fi->prev] : NAN;
-        double typ = typical ? typical[j] : NAN;
-        char text[512];
-        drivers_text(fi, v, prev, typ, text, sizeof text);
-        const char *theme = drivers_theme_for(fi, v);
-        json_t *val = isnan(v) ? json_string("unknown")
-                               : json_real(round(v * 1000) / 1000);
-        if (!val) {
-            json_decref(arr);
-            return NULL;
+        const char *dir =
+            drivers_direction(fi, x[j], prev, typical ? typical[j] : NAN);
+        /* better or typical: the model's interaction, not advice */
+        if (strcmp(dir, "worse") == 0 || strcmp(dir, "fact") == 0)
+            picked[np++] = j;
+    }
+    if (seen != seen_small)
+        free(seen);
+    return np;
+}
+
+/* Cut b back to `len` bytes: a reason that cannot be written whole is left
+ * out whole. */
+static void truncate_to(strbuf *b, size_t len)
+{
+    if (b->s && len <= b->len) {
+        b->len = len;
+        b->s[len] = '\0';
+    }
+}
+
+/* s as a JSON string; 0 when s is NULL or not UTF-8 (JSON refuses it). */
+static int put_string(strbuf *b, const char *s)
+{
+    if (!s)
+        return 0;
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    strbuf_putc(b, '"');
+    while (*p) {
+        unsigned c = *p;
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t n = utf8_decode(p, SIZE_MAX, &cp);
+            if (cp == 0xFFFD && n == 1)
+                return 0;
+            p += n;
+            continue;
         }
-        /* NULL when out of memory or when a text is not UTF-8 (a name from
-         * the source cut mid-character): that driver is left out rather than
-         * failing the whole score. */
-        json_t *o = json_pack(
-            "{s:s, s:o, s:f, s:s, s:s, s:s, s:s, s:s}", "feature", fi->name,
-            "value", val, "effect", round(contrib[j] * 10000) / 10000, "text",
-            text, "theme", theme, "kind", fi->profile ? "profile" : "behaviour",
-            "direction", drivers_direction(fi, v, prev, typ), "action",
-            drivers_action(theme));
-        if (o && json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            return NULL;
+        if (c != '"' && c != '\\' && c >= 0x20) {
+            p++;
+            continue;
+        }
+        strbuf_append(b, (const char *)run, (size_t)(p - run));
+        if (c == '"' || c == '\\') {
+            strbuf_putc(b, '\\');
+            strbuf_putc(b, (char)c);
+        } else if (c == '\n') {
+            strbuf_puts(b, "\\n");
+        } else if (c == '\t') {
+            strbuf_puts(b, "\\t");
+        } else {
+            strbuf_printf(b, "\\u%04x", c);
+        }
+        run = ++p;
+    }
+    strbuf_append(b, (const char *)run, (size_t)(p - run));
+    strbuf_putc(b, '"');
+    return 1;
+}
+
+/* A real the way jansson writes one (17 significant digits, always a dot
+ * or an exponent, no '+' or leading zeros in the exponent): the stored
+ * jsonb numbers stay what they were. 0 when not finite. */
+static int put_real(strbuf *b, double v)
+{
+    if (!isfinite(v))
+        return 0;
+    char buf[40];
+    int n = snprintf(buf, sizeof buf - 2, "%.17g", v);
+    if (n <= 0 || (size_t)n >= sizeof buf - 2)
+        return 0;
+    size_t len = (size_t)n;
+    char *e = strchr(buf, 'e');
+    if (!e && !strchr(buf, '.')) {
+        memcpy(buf + len, ".0", 3);
+        len += 2;
+    }
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, len - (size_t)(end - buf) + 1);
+            len -= (size_t)(end - start);
         }
     }
+    strbuf_append(b, buf, len);
+    return 1;
+}
+
+/* One reason as a JSON object; 0 when one of its texts is not UTF-8 or its
+ * effect not finite (left out, as a JSON encoder would refuse it), -1 when
+ * its value is not finite. */
+static int put_reason(strbuf *b, const feat_spec *spec, const float *x,
+                      const float *contrib, const double *typical, size_t j)
+{
+    const feat_info *fi = feat_spec_info(spec, j);
+    double v = x[j];
+    double prev = fi->prev >= 0 ? x[fi->prev] : NAN;
+    double typ = typical ? typical[j] : NAN;
+    char text[512];
+    drivers_text(fi, v, prev, typ, text, sizeof text);
+    const char *theme = drivers_theme_for(fi, v);
+    if (!isnan(v) && !isfinite(round(v * 1000) / 1000))
+        return -1;
+    strbuf_puts(b, "{\"feature\":");
+    if (!put_string(b, fi->name))
+        return 0;
+    strbuf_puts(b, ",\"value\":");
+    if (isnan(v))
+        strbuf_puts(b, "\"unknown\"");
+    else
+        put_real(b, round(v * 1000) / 1000);
+    strbuf_puts(b, ",\"effect\":");
+    if (!put_real(b, round(contrib[j] * 10000) / 10000))
+        return 0;
+    strbuf_puts(b, ",\"text\":");
+    if (!put_string(b, text))
+        return 0;
+    strbuf_puts(b, ",\"theme\":");
+    if (!put_string(b, theme))
+        return 0;
+    strbuf_puts(b, fi->profile ? ",\"kind\":\"profile\",\"direction\":"
+                               : ",\"kind\":\"behaviour\",\"direction\":");
+    put_string(b, drivers_direction(fi, v, prev, typ));
+    strbuf_puts(b, ",\"action\":");
+    if (!put_string(b, drivers_action(theme)))
+        return 0;
+    strbuf_putc(b, '}');
+    return 1;
+}
+
+/* Written directly rather than through JSON objects: building and dumping
+ * them was a third of a score run's CPU in the vigil process. */
+int drivers_write_row(const feat_spec *spec, const float *x,
+                      const float *contrib, size_t ncols, const double *typical,
+                      int k, strbuf *out)
+{
+    size_t picked[DRIVERS_MAX];
+    int np = pick_reasons(spec, x, contrib, ncols, typical, k, picked);
+    if (np < 0)
+        return -1;
+    strbuf_putc(out, '[');
+    int written = 0;
+    for (int i = 0; i < np; i++) {
+        size_t mark = out->len;
+        if (written)
+            strbuf_putc(out, ',');
+        int r = put_reason(out, spec, x, contrib, typical, picked[i]);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            truncate_to(out, mark);
+        else
+            written++;
+    }
+    strbuf_putc(out, ']');
+    return out->failed ? -1 : 0;
+}
+
+json_t *drivers_for_row(const feat_spec *spec, const float *x,
+                        const float *contrib, size_t ncols,
+                        const double *typical, int k)
+{
+    strbuf b = {0};
+    json_t *arr = NULL;
+    if (drivers_write_row(spec, x, contrib, ncols, typical, k, &b) == 0)
+        arr = json_loads(strbuf_str(&b), 0, NULL);
+    strbuf_free(&b);
     return arr;
 }
 

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "core/util.h"
 #include "features/feat.h"
 
 /* A value in the feature's unit, rounded for people: "3", "6 hours",
@@ -53,6 +54,12 @@ const char *drivers_theme_for(const feat_info *fi, double value);
 json_t *drivers_for_row(const feat_spec *spec, const float *x,
                         const float *contrib, size_t ncols,
                         const double *typical, int k);
+
+/* The same array as JSON text appended to `out` (what `score` stores):
+ * 0, or -1 when out of memory or a value is not finite. */
+int drivers_write_row(const feat_spec *spec, const float *x,
+                      const float *contrib, size_t ncols, const double *typical,
+                      int k, strbuf *out);
 
 /* Reasons grouped by theme for reading: behaviour themes first (strongest
  * first), then profile facts; each {"theme", "title", "kind", "action",

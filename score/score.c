@@ -23,7 +23,9 @@
 #include "core/util.h"
 #include "model/store.h"
 
-#define SCORE_BATCH 16384
+/* Rows per XGBoost batch, and per hand-over to the COPY's writing thread
+ * (which holds up to three batches' rows at once). */
+#define SCORE_BATCH 4096
 /* Customers per chunk of the feature stream: with the batch, what bounds
  * memory whatever the number of customers. */
 #define SCORE_CHUNK 32768
@@ -101,24 +103,45 @@ static vg_code column_medians(const feat_matrix *m, double *out, vg_error *err)
     return VG_OK;
 }
 
-/* One thread's share of a batch: calibrate, then word the drivers. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One thread's share of a batch: contributions (when they come from the
+ * model's own trees), calibrate, then word the drivers. */
 typedef struct word_job {
     const vg_config *cfg;
     const feat_spec *spec;
     const calib *cal;
-    const float *x;       /* batch rows */
-    const float *contrib; /* batch contributions, ncols+1 per row */
+    booster *b;     /* computes its rows' contributions first, or NULL */
+    const float *x; /* batch rows */
+    float *contrib; /* batch contributions, ncols+1 per row */
     const double *typical;
     size_t nc;
     double *prob; /* in: raw probabilities; out: calibrated risk */
     char **drs;   /* out: drivers JSON per row (caller frees) */
     size_t from, to;
     int failed;
+    double t_contrib; /* seconds in the contributions */
 } word_job;
 
 static void *word_rows(void *arg)
 {
     word_job *j = arg;
+    if (j->b) {
+        double t0 = now_s();
+        vg_error e;
+        if (booster_contribs(j->b, &j->x[j->from * j->nc], j->to - j->from,
+                             j->nc, 0, &j->contrib[j->from * (j->nc + 1)],
+                             &e) != VG_OK)
+            j->failed = 1;
+        j->t_contrib = now_s() - t0;
+        if (j->failed)
+            return NULL;
+    }
     for (size_t i = j->from; i < j->to; i++) {
         double risk = calib_apply(j->cal, j->prob[i]);
         if (!(risk >= 0))
@@ -126,11 +149,13 @@ static void *word_rows(void *arg)
         if (risk > 1)
             risk = 1;
         j->prob[i] = risk;
-        json_t *dr = drivers_for_row(j->spec, &j->x[i * j->nc],
-                                     &j->contrib[i * (j->nc + 1)], j->nc,
-                                     j->typical, j->cfg->score_drivers);
-        j->drs[i] = dr ? json_dumps(dr, JSON_COMPACT) : NULL;
-        json_decref(dr);
+        strbuf b = {0};
+        if (drivers_write_row(j->spec, &j->x[i * j->nc],
+                              &j->contrib[i * (j->nc + 1)], j->nc, j->typical,
+                              j->cfg->score_drivers, &b) == 0)
+            j->drs[i] = b.s; /* the text changes owner */
+        else
+            strbuf_free(&b);
         if (!j->drs[i])
             j->failed = 1;
     }
@@ -189,16 +214,14 @@ typedef struct scoring {
     double risk_sum;
     /* seconds spent per phase, for --json: where a run's time goes */
     double t_read, t_predict, t_contrib, t_word, t_copy;
+    /* before the first chunk: model, reading sessions, DELETE; and the
+     * COMMIT */
+    double t_setup, t_delete, t_commit;
     int nslices;
     const char *read_mode; /* feat_stream_read_mode of the slices */
+    struct writer *w;      /* sends the COPY rows into vigil.scores */
+    strbuf rows;           /* the batch's rows in COPY text form */
 } scoring;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static vg_code scoring_alloc(scoring *S, vg_error *err)
 {
@@ -220,6 +243,7 @@ static void scoring_free(scoring *S)
     for (size_t i = 0; S->drs && i < SCORE_BATCH; i++)
         free(S->drs[i]);
     free(S->drs);
+    strbuf_free(&S->rows);
 }
 
 /* Predict rows [start, start+n) and word their drivers. Wording (JSON)
@@ -231,7 +255,11 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
     double t0 = now_s();
     vg_code rc = booster_predict(S->sm->b, x, n, nc, S->prob, err);
     double t1 = now_s();
-    if (rc == VG_OK)
+    /* Contributions from the model's own trees are read-only work per row:
+     * the two wording threads compute their own rows' (the first call
+     * checks them against XGBoost's, single-threaded). */
+    int own = booster_contribs_own(S->sm->b);
+    if (rc == VG_OK && !own)
         rc = booster_contribs(S->sm->b, x, n, nc, 0, S->contrib, err);
     double t2 = now_s();
     S->t_predict += t1 - t0;
@@ -241,34 +269,124 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
     word_job jobs[2];
     pthread_t th;
     for (int w = 0; w < 2; w++)
-        jobs[w] = (word_job){S->cfg,
-                             S->spec,
-                             S->sm->cal,
-                             x,
-                             S->contrib,
-                             S->typical,
-                             nc,
-                             S->prob,
-                             S->drs,
-                             w == 0 ? 0 : n / 2,
-                             w == 0 ? n / 2 : n,
-                             0};
+        jobs[w] = (word_job){
+            S->cfg,  S->spec,    S->sm->cal,         own ? S->sm->b : NULL,
+            x,       S->contrib, S->typical,         nc,
+            S->prob, S->drs,     w == 0 ? 0 : n / 2, w == 0 ? n / 2 : n,
+            0,       0};
     int threaded = pthread_create(&th, NULL, word_rows, &jobs[1]) == 0;
     word_rows(&jobs[0]);
     if (threaded)
         pthread_join(th, NULL);
     else
         word_rows(&jobs[1]);
-    S->t_word += now_s() - t2;
+    /* the main thread's share of the contributions counts as theirs */
+    S->t_contrib += jobs[0].t_contrib;
+    S->t_word += now_s() - t2 - jobs[0].t_contrib;
     if (jobs[0].failed || jobs[1].failed)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
+        return vg_fail(err, VG_ENOMEM,
+                       "out of memory wording drivers or computing "
+                       "contributions");
     return VG_OK;
 }
 
-/* Append rows [start, start+n) to the COPY into vigil.scores. */
-static vg_code copy_batch(scoring *S, db_copy_in *cp, size_t start, size_t n,
-                          vg_error *err)
+/* The writing side of the COPY into vigil.scores: a thread that sends
+ * one batch's rows while the main thread predicts and words the next.
+ * PostgreSQL parses, checks and indexes each row (~30 us, more than
+ * vigil's own work on it); sent from the main thread, that time was spent
+ * with vigil idle, and after the aggregation's last row it was most of
+ * what was left of a run. The connection is the writer's alone from the
+ * COPY's start to its end. */
+typedef struct writer {
+    db_copy_in *cp;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    strbuf slot; /* rows handed over, not yet taken */
+    int full, finish, busy;
+    vg_code rc;
+    vg_error err;
+} writer;
+
+static void *writer_main(void *arg)
 {
+    writer *W = arg;
+    strbuf mine = {0};
+    pthread_mutex_lock(&W->mu);
+    for (;;) {
+        while (!W->full && !W->finish)
+            pthread_cond_wait(&W->cv, &W->mu);
+        if (!W->full)
+            break;
+        strbuf t = W->slot;
+        W->slot = mine;
+        mine = t;
+        W->full = 0;
+        W->busy = 1;
+        pthread_cond_broadcast(&W->cv);
+        pthread_mutex_unlock(&W->mu);
+        vg_error e = {0};
+        vg_code rc = db_copy_in_put(W->cp, mine.s, mine.len, &e);
+        strbuf_reset(&mine);
+        pthread_mutex_lock(&W->mu);
+        W->busy = 0;
+        if (rc != VG_OK && W->rc == VG_OK) {
+            W->rc = rc;
+            W->err = e;
+        }
+        pthread_cond_broadcast(&W->cv);
+    }
+    pthread_mutex_unlock(&W->mu);
+    strbuf_free(&mine);
+    return NULL;
+}
+
+/* Hand the rows in *b over (b is left empty), waiting while the previous
+ * batch is still untaken; the writer's error once it failed. */
+static vg_code writer_put(writer *W, strbuf *b, vg_error *err)
+{
+    if (b->failed)
+        return vg_fail(err, VG_ENOMEM, "out of memory buffering COPY data");
+    pthread_mutex_lock(&W->mu);
+    while (W->full && W->rc == VG_OK)
+        pthread_cond_wait(&W->cv, &W->mu);
+    vg_code rc = W->rc;
+    if (rc == VG_OK) {
+        strbuf t = W->slot;
+        W->slot = *b;
+        *b = t;
+        W->full = 1;
+        pthread_cond_broadcast(&W->cv);
+    } else {
+        *err = W->err;
+    }
+    pthread_mutex_unlock(&W->mu);
+    strbuf_reset(b);
+    return rc;
+}
+
+/* Wait until everything handed over was sent (or failed), then stop the
+ * thread; its error, if any. */
+static vg_code writer_finish(writer *W, pthread_t th, vg_error *err)
+{
+    pthread_mutex_lock(&W->mu);
+    while ((W->full || W->busy) && W->rc == VG_OK)
+        pthread_cond_wait(&W->cv, &W->mu);
+    W->finish = 1;
+    W->full = 0; /* after a failure nothing more is sent */
+    pthread_cond_broadcast(&W->cv);
+    pthread_mutex_unlock(&W->mu);
+    pthread_join(th, NULL);
+    if (W->rc != VG_OK)
+        *err = W->err;
+    return W->rc;
+}
+
+/* Rows [start, start+n) in COPY text form, handed to the writer. */
+static vg_code copy_batch(scoring *S, size_t start, size_t n, vg_error *err)
+{
+    char head[64], num[40];
+    /* as_of and model_id are the same on every row */
+    int hl = snprintf(head, sizeof head, "%s", S->d);
     for (size_t i = 0; i < n; i++) {
         size_t r = start + i;
         double risk = S->prob[i];
@@ -276,20 +394,20 @@ static vg_code copy_batch(scoring *S, db_copy_in *cp, size_t start, size_t n,
         S->tiers[t]++;
         S->risk_sum += risk;
         S->scored++;
-        db_copy_field(cp, S->d);
-        db_copy_field(cp, S->m->ids[r]);
-        db_copy_field_fmt(cp, "%lld", S->sm->model_id);
-        db_copy_field_fmt(cp, "%.17g", risk);
-        db_copy_field_fmt(cp, "%d", score_health(risk));
-        db_copy_field(cp, tier_names[t]);
-        db_copy_field(cp, S->drs[i]);
+        strbuf_append(&S->rows, head, (size_t)hl);
+        strbuf_putc(&S->rows, '\t');
+        db_copy_escape(&S->rows, S->m->ids[r]);
+        int k = snprintf(num, sizeof num, "\t%lld\t%.17g\t%d\t",
+                         S->sm->model_id, risk, score_health(risk));
+        strbuf_append(&S->rows, num, (size_t)k);
+        strbuf_puts(&S->rows, tier_names[t]);
+        strbuf_putc(&S->rows, '\t');
+        db_copy_escape(&S->rows, S->drs[i]);
+        strbuf_putc(&S->rows, '\n');
         free(S->drs[i]);
         S->drs[i] = NULL;
-        vg_code rc = db_copy_row_end(cp, err);
-        if (rc != VG_OK)
-            return rc;
     }
-    return VG_OK;
+    return writer_put(S->w, &S->rows, err);
 }
 
 /* The model's "typical customer" (train stores each column's median over
@@ -311,20 +429,14 @@ static int typical_from_model(scoring *S)
 /* Predict, word and COPY one chunk of customers, batch by batch. The
  * "typical" values are the model's, or for a model from before it stored
  * them the first chunk's medians. */
-static vg_code score_chunk(db_conn *db, scoring *S, vg_error *err)
+static vg_code score_chunk(scoring *S, vg_error *err)
 {
-    db_copy_in *cp = NULL;
     vg_code rc = VG_OK;
     if (!S->have_typical) {
         if ((rc = column_medians(S->m, S->typical, err)) != VG_OK)
             return rc;
         S->have_typical = 1;
     }
-    rc = db_copy_in_begin(db,
-                          "COPY vigil.scores (as_of, customer_id, "
-                          "model_id, churn_risk, health, "
-                          "tier, drivers) FROM STDIN",
-                          &cp, err);
     for (size_t start = 0; rc == VG_OK && start < S->m->nrows;
          start += SCORE_BATCH) {
         size_t n = S->m->nrows - start < SCORE_BATCH ? S->m->nrows - start
@@ -332,15 +444,8 @@ static vg_code score_chunk(db_conn *db, scoring *S, vg_error *err)
         rc = predict_batch(S, start, n, err);
         double t0 = now_s();
         if (rc == VG_OK)
-            rc = copy_batch(S, cp, start, n, err);
+            rc = copy_batch(S, start, n, err);
         S->t_copy += now_s() - t0;
-    }
-    if (cp) {
-        double t0 = now_s();
-        vg_code rc2 = db_copy_in_end(cp, rc != VG_OK, err);
-        S->t_copy += now_s() - t0;
-        if (rc == VG_OK)
-            rc = rc2;
     }
     return rc;
 }
@@ -495,7 +600,7 @@ static vg_code score_chunks(db_conn *db, const vg_log *lg, scoring *S,
     while ((m = reader_take(R, db)) != NULL) {
         S->t_read += now_s() - t0;
         S->m = m;
-        rc = score_chunk(db, S, err);
+        rc = score_chunk(S, err);
         S->m = NULL;
         feat_matrix_free(m);
         if (rc != VG_OK)
@@ -530,7 +635,9 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     int started = 0;
     pthread_mutex_init(&R.mu, NULL);
     pthread_cond_init(&R.cv, NULL);
+    double t0 = now_s();
     vg_code rc = db_connect_again(db, &R.db, err);
+    S->t_setup += now_s() - t0;
     if (rc != VG_OK)
         goto cleanup;
     /* The reader first: PostgreSQL aggregates while the old rows go. */
@@ -541,13 +648,55 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     if (rc == VG_OK)
         rc = db_begin(db, err);
     const char *p[1] = {S->d};
+    t0 = now_s();
     if (rc == VG_OK)
         rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1,
                      p, NULL, err);
+    S->t_delete = now_s() - t0;
+    writer W = {0};
+    pthread_t wth;
+    int writing = 0;
+    pthread_mutex_init(&W.mu, NULL);
+    pthread_cond_init(&W.cv, NULL);
+    if (rc == VG_OK)
+        rc = db_copy_in_begin(db,
+                              "COPY vigil.scores (as_of, customer_id, "
+                              "model_id, churn_risk, health, "
+                              "tier, drivers) FROM STDIN",
+                              &W.cp, err);
+    if (rc == VG_OK) {
+        if (pthread_create(&wth, NULL, writer_main, &W) != 0)
+            rc = vg_fail(err, VG_ENOMEM, "cannot start the writing thread");
+        else
+            writing = 1;
+    }
+    S->w = &W;
     if (rc == VG_OK)
         rc = score_chunks(db, lg, S, &R, err);
     if (rc != VG_OK && started)
         reader_stop(&R);
+    t0 = now_s();
+    if (writing) {
+        vg_error e2 = {0};
+        vg_code rc2 = writer_finish(&W, wth, &e2);
+        if (rc == VG_OK && rc2 != VG_OK) {
+            rc = rc2;
+            *err = e2;
+        }
+    }
+    if (W.cp) {
+        vg_error e2 = {0};
+        vg_code rc2 = db_copy_in_end(W.cp, rc != VG_OK, &e2);
+        if (rc == VG_OK && rc2 != VG_OK) {
+            rc = rc2;
+            *err = e2;
+        }
+    }
+    S->t_copy += now_s() - t0;
+    S->w = NULL;
+    strbuf_free(&W.slot);
+    pthread_cond_destroy(&W.cv);
+    pthread_mutex_destroy(&W.mu);
     if (started)
         pthread_join(th, NULL);
     if (rc != VG_OK) {
@@ -556,7 +705,9 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     }
     S->read_mode = R.read_mode;
     log_debug(lg, "predictions and drivers written; committing");
+    t0 = now_s();
     rc = db_commit(db, err);
+    S->t_commit = now_s() - t0;
     if (rc != VG_OK)
         db_rollback(db);
 cleanup:
@@ -580,10 +731,11 @@ static json_t *score_summary(const scoring *S, json_t *stats)
         }
     if (!tiers)
         return NULL;
-    json_t *t =
-        json_pack("{s:f, s:f, s:f, s:f, s:f}", "read_features", S->t_read,
-                  "predict", S->t_predict, "contributions", S->t_contrib,
-                  "drivers_wording", S->t_word, "copy_out", S->t_copy);
+    json_t *t = json_pack(
+        "{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "setup", S->t_setup,
+        "delete_previous", S->t_delete, "read_features", S->t_read, "predict",
+        S->t_predict, "contributions", S->t_contrib, "drivers_wording",
+        S->t_word, "copy_out", S->t_copy, "commit", S->t_commit);
     if (!t) {
         json_decref(tiers);
         return NULL;
@@ -613,6 +765,7 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     if (!stats)
         return vg_fail(err, VG_ENOMEM, "out of memory");
 
+    double t0 = now_s();
     vg_code rc = load_model(db, cfg, lg, as_of, model_id, &sm, err);
     if (rc == VG_OK)
         rc = feat_spec_from_json(sm->features, &spec, err);
@@ -623,6 +776,7 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     if ((rc = scoring_alloc(&S, err)) != VG_OK)
         goto cleanup;
     S.have_typical = typical_from_model(&S);
+    S.t_setup = now_s() - t0;
     if ((rc = write_scores(db, lg, &S, as_of, quiet, stats, err)) != VG_OK)
         goto cleanup;
     *summary = score_summary(&S, stats);

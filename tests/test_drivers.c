@@ -3,6 +3,9 @@
  * as risks, themes with a next step, and what changed since the previous
  * score. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "features/spec.h"
@@ -265,11 +268,60 @@ static void check_rows(void)
     feat_spec_free(s);
 }
 
+/* What score stores: the drivers as JSON text, numbers written the way
+ * jansson writes them (jsonb keeps a number's digits, so stored scores do
+ * not change), and a reason whose name is not UTF-8 left out whole. */
+static void check_row_text(void)
+{
+    feat_spec *s = calloc(1, sizeof *s);
+    s->attrs = calloc(1, sizeof *s->attrs);
+    s->attrs[0].column = strdup("seats\xc3"); /* cut mid-character */
+    s->attrs[0].prefix = strdup("attr.seats\xc3");
+    s->attrs[0].kind = ATTR_NUMERIC;
+    s->nattrs = 1;
+    vg_error err;
+    CHECK(feat_spec_layout(s, &err) == VG_OK);
+    size_t nc = feat_spec_ncols(s);
+    int cnt = feat_spec_find(s, "tickets.count_30d");
+    int bad = feat_spec_find(s, "attr.seats\xc3");
+    int mrr = feat_spec_find(s, "account.mrr");
+    CHECK(cnt >= 0 && bad >= 0 && mrr >= 0);
+    float *x = calloc(nc, sizeof *x), *contrib = calloc(nc + 1, sizeof *x);
+    for (size_t j = 0; j < nc; j++)
+        x[j] = NAN;
+    x[cnt] = 6, contrib[cnt] = 0.5f;
+    x[bad] = 3, contrib[bad] = 0.4f;
+    x[mrr] = 1e21f, contrib[mrr] = 0.123456f;
+    strbuf b = {0};
+    CHECK(drivers_write_row(s, x, contrib, nc, NULL, 5, &b) == 0);
+    const char *t = strbuf_str(&b);
+    json_t *d = json_loads(t, 0, NULL);
+    CHECK_INT_EQ(json_array_size(d), 2); /* the non-UTF-8 one left out */
+    CHECK(strstr(t, "\"value\":6.0,\"effect\":0.5,") != NULL);
+    /* the same digits as jansson's own dump of the same doubles */
+    double v = round((double)x[mrr] * 1000) / 1000;
+    double e = round((double)contrib[mrr] * 10000) / 10000;
+    json_t *ref = json_pack("{s:f, s:f}", "value", v, "effect", e);
+    char *rs = json_dumps(ref, JSON_COMPACT);
+    char want[128];
+    snprintf(want, sizeof want, "%.*s,", (int)strlen(rs) - 2, rs + 1);
+    CHECK(strstr(rs, "e21") != NULL && strstr(rs, "e+") == NULL);
+    CHECK(strstr(t, want) != NULL);
+    free(rs);
+    json_decref(ref);
+    json_decref(d);
+    strbuf_free(&b);
+    free(x);
+    free(contrib);
+    feat_spec_free(s);
+}
+
 int main(void)
 {
     check_humanise();
     check_units();
     check_texts();
     check_rows();
+    check_row_text();
     return check_done("drivers");
 }
