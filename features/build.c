@@ -1223,6 +1223,37 @@ static vg_code on_history(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
+/* One customer's summary row: rows, quantity, last, then the quantity of
+ * each of the spec's event types (NULL: none of that type). */
+static vg_code on_history_summary(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    if (nf != 4 + s->ntypes)
+        return vg_fail(err, VG_EINTERNAL,
+                       "history summary: unexpected column count %d", nf);
+    long ci = f[0] ? strmap_get(B->ids, f[0]) : -1;
+    if (ci < 0)
+        return VG_OK;
+    const cust *cu = &B->cs[ci];
+    double rows = parse_num(f[1]), total = parse_num(f[2]),
+           last = parse_num(f[3]);
+    size_t ncols = B->m->ncols;
+    for (int r = 0; r < cu->nrows; r++) {
+        long row = cu->first_row + r;
+        float *x = &B->m->x[(size_t)row * ncols];
+        x[c->life_total] += (float)total;
+        x[c->life_count] += (float)rows;
+        for (int t = 0; t < s->ntypes; t++)
+            if (f[4 + t])
+                x[c->ev_type_life[t]] += (float)parse_num(f[4 + t]);
+        if (isnan(B->last_act[row]) || last > B->last_act[row])
+            B->last_act[row] = last;
+    }
+    return VG_OK;
+}
+
 /* Family lifetime's aggregate of the events before vigil.from, per
  * customer and type — usable rows, quantity and the last one — without the
  * per-interval expressions of the usage query (no buckets, no day masks, no
@@ -1268,10 +1299,8 @@ static vg_code ensure_history(build *B, db_conn *hs, int *built, vg_error *err)
     if (rc != VG_OK || PQntuples(r) > 0)
         goto cleanup;
     strbuf_printf(&q, "INSERT INTO vigil.usage_history SELECT $1, $2::date, "
-                      "customer_id, array_agg(event_type ORDER BY event_type), "
-                      "array_agg(n ORDER BY event_type), "
-                      "array_agg(q ORDER BY event_type), "
-                      "array_agg(last ORDER BY event_type) FROM (");
+                      "customer_id, sum(n), sum(q), max(last), "
+                      "array_agg(event_type), array_agg(q) FROM (");
     strbuf_printf(&q, history_sql, "customer_id::text", events, "", "",
                   "customer_id", "");
     strbuf_printf(&q, ") h GROUP BY customer_id");
@@ -1336,21 +1365,27 @@ static vg_code read_history_cached(build *B, int *fallback, vg_error *err)
                             built ? "history_summaries_built"
                                   : "history_summaries_reused",
                             json_integer(1));
+    /* one row per customer: the quantity of each of the spec's types is
+     * picked out of the arrays here, so only customers are sorted */
+    strbuf_printf(&q, "SELECT customer_id, event_rows, quantity, last_day");
+    for (int t = 0; t < B->s->ntypes; t++)
+        strbuf_printf(&q,
+                      ", quantities[array_position(event_types, (SELECT "
+                      "current_setting('vigil.types')::json->>%d))]",
+                      t);
     strbuf_printf(&q,
-                  "SELECT h.customer_id, t.* FROM vigil.usage_history h, "
-                  "unnest(h.event_types, h.event_rows, h.quantities, "
-                  "h.last_days) t WHERE h.source_schema = (SELECT "
-                  "current_setting('vigil.hist_schema')) AND h.cut = (SELECT "
+                  " FROM vigil.usage_history WHERE source_schema = (SELECT "
+                  "current_setting('vigil.hist_schema')) AND cut = (SELECT "
                   "current_setting('vigil.hist_cut')::date) %s%s",
                   slice_filter(B),
-                  B->st ? " ORDER BY h.customer_id COLLATE \"C\"" : "");
+                  B->st ? " ORDER BY customer_id COLLATE \"C\"" : "");
     if (q.failed)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
     if (rc == VG_OK && B->st) {
         rc = history_cursor(B, hs, q.s, err);
         hs = NULL; /* the cursor's now */
     } else if (rc == VG_OK) {
-        rc = db_copy_out(hs, q.s, on_history, B, NULL, err);
+        rc = db_copy_out(hs, q.s, on_history_summary, B, NULL, err);
     }
     db_close(hs);
     strbuf_free(&q);
@@ -2069,6 +2104,17 @@ static vg_code history_settings(build *B, db_conn *hs, vg_error *err)
     for (int i = 0; rc == VG_OK && i < 3; i++)
         rc = db_exec(hs, "SELECT set_config($1, $2, false)", 2, &p[2 * i], NULL,
                      err);
+    if (rc == VG_OK && !B->st) { /* a stream's settings include it */
+        PGresult *r = NULL;
+        rc = db_exec(B->db, "SELECT current_setting('vigil.types')", 0, NULL,
+                     &r, err);
+        const char *tp[2] = {"vigil.types",
+                             rc == VG_OK ? PQgetvalue(r, 0, 0) : ""};
+        if (rc == VG_OK)
+            rc = db_exec(hs, "SELECT set_config($1, $2, false)", 2, tp, NULL,
+                         err);
+        PQclear(r);
+    }
     for (int i = 0; rc == VG_OK && B->st && i < B->st->nset; i++) {
         const char *q[2] = {B->st->set_name[i], B->st->set_value[i]};
         rc = db_exec(hs, "SELECT set_config($1, $2, false)", 2, q, NULL, err);
@@ -2088,7 +2134,7 @@ static vg_code history_cursor(build *B, db_conn *hs, const char *sql,
     }
     stream_cursor *c = &st->c[st->ncursors++];
     snprintf(c->name, sizeof c->name, "vigil_feat_history");
-    c->fn = on_history;
+    c->fn = on_history_summary;
     c->ctx = B;
     c->side = hs;
     if (!(c->cancel = PQgetCancel(db_pg(hs))))
