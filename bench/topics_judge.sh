@@ -2,11 +2,12 @@
 # bench/topics_worlds.sh: how an alert is judged against the demo's truth.
 #
 # judge_ctes A_SQL prints the WITH clause that judges the alerts A_SQL
-# selects (columns alert_id, source, topic_id, ticket_ids, window_start,
-# window_end, observed, expected: the alert as seen on the day it is
-# judged). It defines `a` (A_SQL) and `judged` (alert_id, truth, precision,
-# mixed): an alert's tickets are an issue alert's ticket_ids, or a topic
-# alert's topic's tickets inside its window; the injected issue with the
+# selects (columns alert_id, source, topic_id, topic_ids, ticket_ids,
+# window_start, window_end, observed, expected: the alert as seen on the day
+# it is judged). It defines `a` (A_SQL) and `judged` (alert_id, truth,
+# precision, mixed): an alert's tickets are an issue alert's ticket_ids, or
+# the tickets of a topic alert's topics (its topic and the sibling topics it
+# lists) inside its window; the injected issue with the
 # most tickets among them explains the alert if those make up at least half
 # of its excess (observed - expected), else truth is NULL (a false alert);
 # precision is that issue's share of the alert's tickets; mixed: a second
@@ -20,6 +21,7 @@ tk AS (SELECT a.alert_id, t.ticket_id FROM a JOIN tickets t
        UNION ALL
        SELECT a.alert_id, t.ticket_id FROM a
          JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id
+           OR tt.topic_id = ANY(coalesce(a.topic_ids, '{}'))
          JOIN tickets t USING (ticket_id)
         WHERE a.source = 'topic'
           AND t.created_at >= (a.window_start::text || ' 00:00+00')::timestamptz

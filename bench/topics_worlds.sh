@@ -112,7 +112,7 @@ for w in $worlds; do
      WHERE e.onset >= '$first'"
   # Each alert judged on the day it was raised, with that day's view of it
   # (bench/topics_judge.sh).
-  q "$(judge_ctes "SELECT a.alert_id, a.source, a.topic_id, d.as_of AS detected,
+  q "$(judge_ctes "SELECT a.alert_id, a.source, a.topic_id, d.topic_ids, d.as_of AS detected,
                   d.kind, d.label, d.observed, d.expected, d.ticket_ids,
                   d.window_start, d.window_end, d.languages
                 FROM vigil.trend_alerts a JOIN vigil.trend_alert_days d

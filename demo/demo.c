@@ -37,9 +37,10 @@ static vg_code check_opts(const demo_opts *o, vg_error *err)
         return vg_fail(err, VG_EUSAGE,
                        "demo: schema \"%s\" is reserved; choose another",
                        o->schema);
-    if (o->customers < 1 || o->customers > 1000000)
+    if (o->customers < 1 || o->customers > DEMO_MAX_CUSTOMERS)
         return vg_fail(err, VG_EUSAGE,
-                       "demo: customers must be between 1 and 1000000");
+                       "demo: customers must be between 1 and %d",
+                       DEMO_MAX_CUSTOMERS);
     if (o->history_days < 30 || o->history_days > 3650)
         return vg_fail(err, VG_EUSAGE,
                        "demo: history must be between 30 and 3650 days");

@@ -9,7 +9,7 @@
 typedef struct demo_opts {
     const char *schema; /* source schema to (re)create the three tables in;
                            default "public" */
-    long customers;     /* number of customers, 1..1000000; default 2000 */
+    long customers;     /* 1..DEMO_MAX_CUSTOMERS; default 2000 */
     unsigned long seed; /* default 42 */
     int end_day;        /* days since 1970-01-01 (UTC) of the first day NOT
                            generated: all normal data is < end_day; the default
@@ -31,6 +31,10 @@ typedef struct demo_opts {
      * the default 55/20/13/12. */
     double lang_weight[4];
 } demo_opts;
+
+/* The largest company `demo` makes: it streams customer by customer, so
+ * memory does not grow with it; customer ids C000001..C10000000. */
+#define DEMO_MAX_CUSTOMERS 10000000
 
 /* At most this many injected issues per run (specs plus random ones). */
 #define DEMO_MAX_ISSUES 12

@@ -872,7 +872,9 @@ void demo_ticket_id(const demo_ctx *x, long idx, int seq, char *buf)
     snprintf(buf, 16, "T%010u", v);
 }
 
+/* Above every real id (customers are C000001..C10000000 at most), so a
+ * dirty row's customer is unknown at any size. */
 void demo_unknown_customer_id(demo_rng *r, char *buf)
 {
-    snprintf(buf, 16, "C%07ld", demo_rng_range(r, 2000000, 9999999));
+    snprintf(buf, 16, "C%08ld", demo_rng_range(r, 90000000, 99999999));
 }

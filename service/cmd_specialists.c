@@ -42,15 +42,20 @@ static void print_header(void)
            "languages", "skills", "load/cap", "status");
 }
 
-static int run_specialists(cli *c, int argc, char **argv, vg_error *err)
+typedef struct spec_args {
+    const char *action, *id;
+    specialist_fields f;
+    int json, all, is_list, is_add, is_deact;
+} spec_args;
+
+static vg_code spec_parse(int argc, char **argv, spec_args *a, vg_error *err)
 {
     if (argc < 2)
         return vg_fail(err, VG_EUSAGE,
                        "which action? add, list, update or deactivate (see "
                        "`vigil specialists --help`)");
-    const char *action = argv[1];
-    specialist_fields f = {NULL, NULL, NULL, NULL, -1, -1};
-    int json = 0, all = 0, cap = 0;
+    a->action = argv[1];
+    a->f = (specialist_fields){NULL, NULL, NULL, NULL, -1, -1};
     static const struct option opts[] = {
         {"name", required_argument, 0, 'n'},
         {"email", required_argument, 0, 'e'},
@@ -61,35 +66,35 @@ static int run_specialists(cli *c, int argc, char **argv, vg_error *err)
         {"all", no_argument, 0, 'A'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
-    int o;
+    int o, cap = 0;
     vg_code rc = VG_OK;
     optind = 0; /* options follow the action (see cmd_tasks) */
     while ((o = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
         switch (o) {
         case 'n':
-            f.name = optarg;
+            a->f.name = optarg;
             break;
         case 'e':
-            f.email = optarg;
+            a->f.email = optarg;
             break;
         case 'l':
-            f.languages = optarg;
+            a->f.languages = optarg;
             break;
         case 's':
-            f.skills = optarg;
+            a->f.skills = optarg;
             break;
         case 'c':
             rc = cli_parse_int_opt("--capacity", optarg, 0, 100000, &cap, err);
-            f.capacity = cap;
+            a->f.capacity = cap;
             break;
         case 'a':
-            f.active = 1;
+            a->f.active = 1;
             break;
         case 'A':
-            all = 1;
+            a->all = 1;
             break;
         case 'j':
-            json = 1;
+            a->json = 1;
             break;
         default:
             return vg_fail(err, VG_EUSAGE, "see `vigil specialists --help`");
@@ -97,56 +102,73 @@ static int run_specialists(cli *c, int argc, char **argv, vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
-    const char *id = optind < argc - 1 ? argv[1 + optind] : NULL;
-    int is_list = !strcmp(action, "list"), is_add = !strcmp(action, "add"),
-        is_update = !strcmp(action, "update"),
-        is_deact = !strcmp(action, "deactivate");
-    if (!is_list && !is_add && !is_update && !is_deact)
+    a->id = optind < argc - 1 ? argv[1 + optind] : NULL;
+    a->is_list = !strcmp(a->action, "list");
+    a->is_add = !strcmp(a->action, "add");
+    a->is_deact = !strcmp(a->action, "deactivate");
+    if (!a->is_list && !a->is_add && !a->is_deact &&
+        strcmp(a->action, "update") != 0)
         return vg_fail(err, VG_EUSAGE,
                        "unknown action '%s': add, list, update or deactivate",
-                       action);
-    if (!is_list && (!id || !*id))
+                       a->action);
+    if (!a->is_list && (!a->id || !*a->id))
         return vg_fail(err, VG_EUSAGE,
                        "%s needs a specialist id: vigil specialists %s ID ...",
-                       action, action);
-    if (is_deact)
-        f.active = 0;
-    db_conn *db = NULL;
-    json_t *res = NULL;
-    if ((rc = cli_connect(c, &db, 1, err)) != VG_OK)
-        goto cleanup;
-    if (is_list)
-        rc = specialists_list(db, all, &res, err);
-    else if (is_add)
-        rc = specialists_add(db, id, &f, &res, err);
-    else
-        rc = specialists_update(db, id, &f, &res, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    if (json && is_list) {
-        json_t *w = json_pack("{s:O, s:I}", "specialists", res, "count",
-                              (json_int_t)json_array_size(res));
-        rc = cli_print_json(w, err);
-        json_decref(w);
-    } else if (json) {
-        rc = cli_print_json(res, err);
-    } else if (is_list) {
-        size_t i;
-        json_t *s;
-        print_header();
-        json_array_foreach(res, i, s) print_one(s);
-        if (json_array_size(res) == 0)
-            printf("no %sspecialists yet: add one with `vigil specialists "
-                   "add ID --name N --email E --languages en`\n",
-                   all ? "" : "active ");
-    } else {
-        print_header();
+                       a->action, a->action);
+    if (a->is_deact)
+        a->f.active = 0;
+    return VG_OK;
+}
+
+/* The table for people: the list, or the one specialist changed. */
+static void spec_print(const spec_args *a, json_t *res)
+{
+    print_header();
+    if (!a->is_list) {
         print_one(res);
         long long released =
             json_integer_value(json_object_get(res, "released_tasks"));
         if (released > 0)
             printf("%lld assigned task%s went back to the queue\n", released,
                    released == 1 ? "" : "s");
+        return;
+    }
+    size_t i;
+    json_t *s;
+    json_array_foreach(res, i, s) print_one(s);
+    if (json_array_size(res) == 0)
+        printf("no %sspecialists yet: add one with `vigil specialists "
+               "add ID --name N --email E --languages en`\n",
+               a->all ? "" : "active ");
+}
+
+static int run_specialists(cli *c, int argc, char **argv, vg_error *err)
+{
+    spec_args a = {0};
+    vg_code rc = spec_parse(argc, argv, &a, err);
+    if (rc != VG_OK)
+        return rc;
+    db_conn *db = NULL;
+    json_t *res = NULL;
+    if ((rc = cli_connect(c, &db, 1, err)) != VG_OK)
+        goto cleanup;
+    if (a.is_list)
+        rc = specialists_list(db, a.all, &res, err);
+    else if (a.is_add)
+        rc = specialists_add(db, a.id, &a.f, &res, err);
+    else
+        rc = specialists_update(db, a.id, &a.f, &res, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    if (a.json && a.is_list) {
+        json_t *w = json_pack("{s:O, s:I}", "specialists", res, "count",
+                              (json_int_t)json_array_size(res));
+        rc = cli_print_json(w, err);
+        json_decref(w);
+    } else if (a.json) {
+        rc = cli_print_json(res, err);
+    } else {
+        spec_print(&a, res);
     }
 cleanup:
     json_decref(res);

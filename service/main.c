@@ -1,6 +1,7 @@
 /* main.c — the `vigil` command line: global options, then one subcommand.
  * Each command is a row in a table; each parses its own options and prints
  * either a readable summary or (--json) exactly one JSON object. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -104,7 +105,8 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'n':
-            rc = cli_parse_int_opt("--customers", optarg, 1, 1000000, &v, err);
+            rc = cli_parse_int_opt("--customers", optarg, 1, DEMO_MAX_CUSTOMERS,
+                                   &v, err);
             d.customers = v;
             break;
         case 's':
@@ -251,89 +253,16 @@ static const command cmd_demo = {
 /* ---- features --------------------------------------------------------------
  */
 
-/* `features --out`: the matrix written chunk by chunk as the feature
- * stream reads it, so a million customers never sit in memory at once. */
-static vg_code write_features_streamed(cli *c, db_conn *db,
-                                       const feat_spec *spec, int as_of,
-                                       const char *out, json_t *stats,
-                                       size_t *nrows, vg_error *err)
-{
-    feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
-    feat_stream *fs = NULL;
-    feat_matrix *m = NULL;
-    FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
-    *nrows = 0;
-    if (!f)
-        return vg_fail(err, VG_EIO, "cannot write %s", out);
-    vg_code rc = db_begin(db, err);
-    int in_tx = rc == VG_OK;
-    if (rc == VG_OK)
-        rc = feat_stream_open(db, &c->cfg, spec, &req, &c->log, 65536, stats,
-                              &fs, err);
-    if (rc == VG_OK)
-        feat_write_csv_header(spec, feat_spec_ncols(spec), f);
-    while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m) {
-        rc = feat_write_csv_rows(m, f, err);
-        *nrows += m->nrows;
-        feat_matrix_free(m);
-        m = NULL;
-    }
-    feat_stream_close(fs);
-    if (in_tx)
-        db_rollback(db); /* read only: nothing to keep */
-    if (f != stdout && fclose(f) != 0 && rc == VG_OK)
-        rc = vg_fail(err, VG_EIO, "writing %s failed", out);
-    return rc;
-}
+typedef struct features_args {
+    int as_of;
+    const char *out; /* --out FILE or "-"; NULL: count only */
+    int json, pg_only, explain;
+} features_args;
 
-/* `features --pg-only`: PostgreSQL alone on the queries `score` reads, the
- * way it reads them (ordered, each on a session of its own, all at once, to
- * the server's /dev/null). *done 0 when the stream would use cursors (a
- * sharded source): the caller then runs them one after the other. */
-static vg_code pg_only_streamed(cli *c, db_conn *db, const feat_spec *spec,
-                                int as_of, json_t *stats, int *done,
-                                vg_error *err)
+static vg_code features_parse(int argc, char **argv, features_args *a,
+                              vg_error *err)
 {
-    feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
-    feat_stream *fs = NULL;
-    feat_matrix *m = NULL;
-    *done = 0;
-    db_set_copy_sink(db, 1);
-    vg_code rc =
-        db_run(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
-    int in_tx = rc == VG_OK;
-    if (rc == VG_OK)
-        rc = feat_stream_open(db, &c->cfg, spec, &req, &c->log, 32768, stats,
-                              &fs, err);
-    if (rc == VG_OK && strcmp(feat_stream_read_mode(fs), "copy") == 0) {
-        *done = 1;
-        while ((rc = feat_stream_next(fs, &m, err)) == VG_OK && m)
-            feat_matrix_free(m); /* never: the rows went to /dev/null */
-    }
-    feat_stream_close(fs);
-    if (in_tx)
-        db_rollback(db);
-    return rc;
-}
-
-/* `features --explain`: the plan of each aggregation query. */
-static vg_code print_plans(json_t *plans, int json, vg_error *err)
-{
-    if (json)
-        return cli_print_json(plans, err);
-    const char *name;
-    json_t *plan;
-    json_object_foreach(plans, name, plan)
-    {
-        printf("---- %s query\n%s", name, json_string_value(plan));
-    }
-    return VG_OK;
-}
-
-static int run_features(cli *c, int argc, char **argv, vg_error *err)
-{
-    const char *as_of_s = NULL, *out = NULL;
-    int json = 0, pg_only = 0, explain = 0;
+    const char *as_of_s = NULL;
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"out", required_argument, 0, 'o'},
                                          {"json", no_argument, 0, 'j'},
@@ -347,124 +276,207 @@ static int run_features(cli *c, int argc, char **argv, vg_error *err)
             as_of_s = optarg;
             break;
         case 'o':
-            out = optarg;
+            a->out = optarg;
             break;
         case 'j':
-            json = 1;
+            a->json = 1;
             break;
         case 'p':
-            pg_only = 1;
+            a->pg_only = 1;
             break;
         case 'e':
-            explain = 1;
+            a->explain = 1;
             break;
         default:
             return vg_fail(err, VG_EUSAGE, "see `vigil features --help`");
         }
     }
-    int as_of;
-    vg_code rc = cli_parse_as_of(as_of_s, &as_of, err);
+    if (a->out != NULL && (a->pg_only || a->explain))
+        return vg_fail(err, VG_EUSAGE,
+                       "--out writes the matrix, which --pg-only and "
+                       "--explain do not compute: use one of them");
+    if (a->pg_only && a->explain)
+        return vg_fail(err, VG_EUSAGE,
+                       "--pg-only and --explain do not go together: use one");
+    return cli_parse_as_of(as_of_s, &a->as_of, err);
+}
+
+/* The matrix as the feature stream reads it, chunk by chunk, written as CSV
+ * to f (or only counted when f is NULL): a million customers never sit in
+ * memory at once. */
+static vg_code features_stream(cli *c, db_conn *db, const feat_spec *spec,
+                               int as_of, FILE *f, json_t *stats, size_t *nrows,
+                               vg_error *err)
+{
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
+    feat_stream *fs = NULL;
+    feat_matrix *m = NULL;
+    *nrows = 0;
+    vg_code rc = db_begin(db, err);
+    int in_tx = rc == VG_OK;
+    if (rc == VG_OK)
+        rc = feat_stream_open(db, &c->cfg, spec, &req, &c->log, 65536, stats,
+                              &fs, err);
+    if (rc == VG_OK && f)
+        feat_write_csv_header(spec, feat_spec_ncols(spec), f);
+    while (rc == VG_OK && (rc = feat_stream_next(fs, &m, err)) == VG_OK && m) {
+        if (f)
+            rc = feat_write_csv_rows(m, f, err);
+        *nrows += m->nrows;
+        feat_matrix_free(m);
+        m = NULL;
+    }
+    feat_stream_close(fs);
+    if (in_tx)
+        db_rollback(db); /* read only: nothing to keep */
+    return rc;
+}
+
+/* `features [--out]`: the streamed matrix, to a file, stdout or nowhere. */
+static vg_code features_matrix(cli *c, db_conn *db, const feat_spec *spec,
+                               const features_args *a, json_t *stats,
+                               size_t *nrows, vg_error *err)
+{
+    FILE *f = NULL;
+    if (a->out)
+        f = strcmp(a->out, "-") == 0 ? stdout : fopen(a->out, "w");
+    if (a->out && !f)
+        return vg_fail(err, VG_EIO, "cannot write %s: %s", a->out,
+                       strerror(errno));
+    vg_code rc = features_stream(c, db, spec, a->as_of, f, stats, nrows, err);
+    if (f && f != stdout && fclose(f) != 0 && rc == VG_OK)
+        rc = vg_fail(err, VG_EIO, "writing %s failed", a->out);
+    return rc;
+}
+
+/* The server writes --pg-only's rows to its own /dev/null, which only a
+ * role with pg_write_server_files may do; say so before any query runs. */
+static vg_code pg_only_allowed(db_conn *db, vg_error *err)
+{
+    PGresult *res = NULL;
+    vg_code rc = db_exec(
+        db,
+        "SELECT pg_has_role(current_user, 'pg_write_server_files', 'USAGE')", 0,
+        NULL, &res, err);
+    if (rc == VG_OK && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        rc = vg_fail(err, VG_EUSAGE,
+                     "--pg-only has the server write to its own /dev/null, "
+                     "which needs the pg_write_server_files role: run as a "
+                     "role that has it (GRANT pg_write_server_files TO ...)");
+    PQclear(res);
+    return rc;
+}
+
+/* `features --pg-only`: PostgreSQL alone on the queries `score` reads, the
+ * way it reads them (ordered, each on a session of its own, all at once, to
+ * the server's /dev/null). When the stream would use cursors (a sharded
+ * source) the matrix's queries run one after the other instead. */
+static vg_code features_pg_only(cli *c, db_conn *db, const feat_spec *spec,
+                                int as_of, json_t *stats, vg_error *err)
+{
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
+    feat_stream *fs = NULL;
+    feat_matrix *m = NULL;
+    int streamed = 0;
+    vg_code rc = pg_only_allowed(db, err);
+    if (rc != VG_OK)
+        return rc;
+    db_set_copy_sink(db, 1);
+    rc = db_run(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+    int in_tx = rc == VG_OK;
+    if (rc == VG_OK)
+        rc = feat_stream_open(db, &c->cfg, spec, &req, &c->log, 32768, stats,
+                              &fs, err);
+    if (rc == VG_OK && strcmp(feat_stream_read_mode(fs), "copy") == 0) {
+        streamed = 1;
+        while ((rc = feat_stream_next(fs, &m, err)) == VG_OK && m)
+            feat_matrix_free(m); /* never: the rows went to /dev/null */
+    }
+    feat_stream_close(fs);
+    if (in_tx)
+        db_rollback(db);
+    if (rc == VG_OK && !streamed) {
+        rc = feat_build(db, &c->cfg, spec, &req, &c->log, &m, stats, err);
+        feat_matrix_free(m);
+    }
+    json_object_set_new(stats, "pg_only", json_true());
+    /* score's queries at once, or the matrix's one after another */
+    json_object_set_new(stats, "read",
+                        json_string(streamed ? "copy" : "sequential"));
+    return rc;
+}
+
+/* `features --explain`: the plan of each aggregation query. */
+static vg_code features_explain(cli *c, db_conn *db, const feat_spec *spec,
+                                const features_args *a, vg_error *err)
+{
+    int as_of = a->as_of;
+    feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
+    feat_matrix *m = NULL;
+    json_t *stats = json_object();
+    req.explain = json_object();
+    vg_code rc = feat_build(db, &c->cfg, spec, &req, &c->log, &m, stats, err);
+    feat_matrix_free(m);
+    json_decref(stats);
+    if (rc == VG_OK && a->json) {
+        rc = cli_print_json(req.explain, err);
+    } else if (rc == VG_OK) {
+        const char *name;
+        json_t *plan;
+        json_object_foreach(req.explain, name, plan)
+        {
+            printf("---- %s query\n%s", name, json_string_value(plan));
+        }
+    }
+    json_decref(req.explain);
+    return rc;
+}
+
+static int run_features(cli *c, int argc, char **argv, vg_error *err)
+{
+    features_args a = {0};
+    vg_code rc = features_parse(argc, argv, &a, err);
     if (rc != VG_OK)
         return rc;
     db_conn *db = NULL;
     feat_spec *spec = NULL;
-    feat_matrix *m = NULL;
     json_t *stats = json_object();
-    FILE *f = NULL;
-    rc = db_connect(c->dsn, &db, err);
-    if (rc == VG_OK)
-        rc = feat_spec_discover(db, &c->cfg, as_of, &spec, err);
+    size_t nrows = 0;
+    if ((rc = db_connect(c->dsn, &db, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = feat_spec_discover(db, &c->cfg, a.as_of, &spec, err)) != VG_OK)
+        goto cleanup;
+    if (a.explain) {
+        rc = features_explain(c, db, spec, &a, err);
+        goto cleanup;
+    }
     double t0 = cli_now_s();
-    if (rc == VG_OK && out && !pg_only && !explain) {
-        size_t nrows = 0;
-        rc = write_features_streamed(c, db, spec, as_of, out, stats, &nrows,
-                                     err);
-        if (rc == VG_OK) {
-            char d[DATE_BUF];
-            date_format(as_of, d);
-            json_object_set_new(stats, "as_of", json_string(d));
-            json_object_set_new(stats, "customers",
-                                json_integer((json_int_t)nrows));
-            json_object_set_new(
-                stats, "features",
-                json_integer((json_int_t)feat_spec_ncols(spec)));
-            json_object_set_new(stats, "elapsed_seconds",
-                                json_real(cli_now_s() - t0));
-            json_object_set_new(stats, "cli_peak_rss_mb",
-                                json_real(cli_peak_rss_mb()));
-            if (json)
-                rc = cli_print_json(stats, err);
-            else if (strcmp(out, "-") != 0)
-                printf("%zu customers active on %s, %zu features, written "
-                       "to %s\n",
-                       nrows, d, feat_spec_ncols(spec), out);
-        }
-        json_decref(stats);
-        feat_spec_free(spec);
-        db_close(db);
-        return rc;
-    }
-    int streamed = 0;
-    if (rc == VG_OK && pg_only && !explain)
-        rc = pg_only_streamed(c, db, spec, as_of, stats, &streamed, err);
-    if (rc == VG_OK && !streamed) {
-        feat_request req = {&as_of, 1, 0, 0, -1, 0, c->quiet, NULL};
-        if (explain)
-            req.explain = json_object();
-        if (pg_only)
-            db_set_copy_sink(db, 1);
-        rc = feat_build(db, &c->cfg, spec, &req, &c->log, &m, stats, err);
-        if (explain) {
-            if (rc == VG_OK)
-                rc = print_plans(req.explain, json, err);
-            json_decref(req.explain);
-            json_decref(stats);
-            feat_matrix_free(m);
-            feat_spec_free(spec);
-            db_close(db);
-            return rc;
-        }
-    }
-    double secs = cli_now_s() - t0;
-    if (rc == VG_OK && out && m) {
-        f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
-        if (!f)
-            rc = vg_fail(err, VG_EIO, "cannot write %s", out);
-        else
-            rc = feat_write_csv(m, spec, f, err);
-        if (f && f != stdout && fclose(f) != 0 && rc == VG_OK)
-            rc = vg_fail(err, VG_EIO, "writing %s failed", out);
-    }
-    if (rc == VG_OK) {
-        char d[DATE_BUF];
-        date_format(as_of, d);
-        json_object_set_new(stats, "as_of", json_string(d));
-        size_t nrows = m ? m->nrows : 0;
-        size_t ncols = m ? m->ncols : feat_spec_ncols(spec);
-        json_object_set_new(stats, "customers",
-                            json_integer((json_int_t)nrows));
-        json_object_set_new(stats, "features", json_integer((json_int_t)ncols));
-        json_object_set_new(stats, "elapsed_seconds", json_real(secs));
-        json_object_set_new(stats, "cli_peak_rss_mb",
-                            json_real(cli_peak_rss_mb()));
-        if (pg_only) {
-            json_object_set_new(stats, "pg_only", json_true());
-            /* score's queries at once, or the matrix's one after another */
-            json_object_set_new(stats, "read",
-                                json_string(streamed ? "copy" : "sequential"));
-        }
-        if (json) {
-            rc = cli_print_json(stats, err);
-        } else if (!out || strcmp(out, "-") != 0) {
-            printf("%zu customers active on %s, %zu features%s%s\n", nrows, d,
-                   ncols,
-                   out ? ", written to "
-                       : " (use --out FILE.csv to write them)",
-                   out ? out : "");
-        }
-    }
+    rc = a.pg_only ? features_pg_only(c, db, spec, a.as_of, stats, err)
+                   : features_matrix(c, db, spec, &a, stats, &nrows, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    char d[DATE_BUF];
+    date_format(a.as_of, d);
+    json_object_set_new(stats, "as_of", json_string(d));
+    json_object_set_new(stats, "customers", json_integer((json_int_t)nrows));
+    json_object_set_new(stats, "features",
+                        json_integer((json_int_t)feat_spec_ncols(spec)));
+    json_object_set_new(stats, "elapsed_seconds", json_real(cli_now_s() - t0));
+    json_object_set_new(stats, "cli_peak_rss_mb", json_real(cli_peak_rss_mb()));
+    if (a.json)
+        rc = cli_print_json(stats, err);
+    else if (a.pg_only)
+        printf("PostgreSQL alone: the feature queries for %s took %.2f s\n", d,
+               json_real_value(json_object_get(stats, "elapsed_seconds")));
+    else if (!a.out)
+        printf("%zu customers active on %s, %zu features (use --out FILE.csv "
+               "to write them)\n",
+               nrows, d, feat_spec_ncols(spec));
+    else if (strcmp(a.out, "-") != 0)
+        printf("%zu customers active on %s, %zu features, written to %s\n",
+               nrows, d, feat_spec_ncols(spec), a.out);
+cleanup:
     json_decref(stats);
-    feat_matrix_free(m);
     feat_spec_free(spec);
     db_close(db);
     return rc;
@@ -604,13 +616,16 @@ static const command cmd_train = {
         "[--lookback DAYS]\n"
         "                                   [--step DAYS] [--force] "
         "[--json]\n\n"
-        "Label customers at observation dates D-H-k*step (k = 0, 1, ... within "
-        "the\n"
-        "lookback), train XGBoost on the earlier dates, calibrate, validate on "
-        "the latest\n"
-        "(5-fold CV when there is one date), store the model in vigil.models "
-        "and "
-        "make it\n"
+        "Label customers at observation dates D-H-k*step (k = 0, 1, ... "
+        "within the\n"
+        "lookback). Settings and rounds are chosen on rows at least H days "
+        "after the\n"
+        "rows the trees were fitted on (purged validation); the reported "
+        "metrics come\n"
+        "from the newest date D-H, held out the same way; the stored model is "
+        "refitted\n"
+        "on every date and calibrated on predictions its trees never saw. "
+        "It becomes\n"
         "champion when it is not worse than the current one on the same "
         "rows.\n" CLI_FORCE_HELP,
 };

@@ -499,16 +499,13 @@ static void child_exit(struct ev_loop *loop, ev_child *w, int revents)
 
 /* fork + exec of vigil itself. The child dies with us (PDEATHSIG), so a
  * killed service leaves no job behind, and its transaction rolls back. */
-static vg_code spawn(job *j, vg_error *err)
+/* The job's command line: the service's own binary with its logging, the
+ * claimed run and scheduled time, the job's arguments and its date. The
+ * strings live in the caller's buffers (id, when, asof). */
+static void job_argv(const job *j, const char *id, const char *when,
+                     const char *asof, const char *argv[32])
 {
-    serve *sv = j->sv;
-    char id[32], when[32], asof[DATE_BUF];
-    snprintf(id, sizeof id, "%lld", j->run_id);
-    fmt_iso(j->run_for, when);
-    date_format((int)(j->run_for >= 0 ? j->run_for / 86400
-                                      : -((-j->run_for + 86399) / 86400)),
-                asof);
-    const char *argv[32];
+    const serve *sv = j->sv;
     int n = 0;
     argv[n++] = sv->exe;
     argv[n++] = "--log-level";
@@ -529,83 +526,117 @@ static vg_code spawn(job *j, vg_error *err)
     argv[n++] = asof;
     argv[n++] = "--json";
     argv[n] = NULL;
+}
 
-    /* Environment built before fork: only async-signal-safe calls after. The
-     * DSN travels in the environment, not argv, which `ps` shows. */
+/* The job's environment, built before fork (only async-signal-safe calls
+ * after it): the service's own, with the DSN it was given (the environment,
+ * not argv, which `ps` shows) and without VIGIL_CONFIG (the configuration
+ * travels as fd 3). *envp and *dsn_env are the caller's to free. */
+static vg_code job_envp(const serve *sv, char ***envp, char **dsn_env,
+                        vg_error *err)
+{
     size_t ne = 0;
     while (environ[ne])
         ne++;
-    char **envp = calloc(ne + 2, sizeof *envp);
-    char *dsn_env = NULL;
-    if (!envp)
+    *dsn_env = NULL;
+    *envp = calloc(ne + 2, sizeof **envp);
+    if (!*envp)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     size_t k = 0;
     for (size_t i = 0; i < ne; i++)
         if (!(sv->o->dsn && strncmp(environ[i], "VIGIL_DSN=", 10) == 0) &&
             strncmp(environ[i], "VIGIL_CONFIG=", 13) != 0)
-            envp[k++] = environ[i];
+            (*envp)[k++] = environ[i];
     if (sv->o->dsn) {
         size_t len = strlen(sv->o->dsn) + 11;
-        dsn_env = malloc(len);
-        if (!dsn_env) {
-            free(envp);
+        *dsn_env = malloc(len);
+        if (!*dsn_env)
             return vg_fail(err, VG_ENOMEM, "out of memory");
-        }
-        snprintf(dsn_env, len, "VIGIL_DSN=%s", sv->o->dsn);
-        envp[k++] = dsn_env;
+        snprintf(*dsn_env, len, "VIGIL_DSN=%s", sv->o->dsn);
+        (*envp)[k++] = *dsn_env;
     }
-    envp[k] = NULL;
+    (*envp)[k] = NULL;
+    return VG_OK;
+}
 
-    int pfd[2] = {-1, -1};
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    vg_code rc = VG_OK;
-    if (devnull < 0 || pipe2(pfd, O_CLOEXEC) != 0) {
-        rc = vg_fail(err, VG_EIO, "cannot start %s: %s", j->def->name,
-                     strerror(errno));
-        goto cleanup;
-    }
-    pid_t parent = getpid();
-    int memfd = sv->conf.memfd;
-    pid_t pid = fork();
-    if (pid < 0) {
-        rc = vg_fail(err, VG_EIO, "cannot start %s: fork: %s", j->def->name,
-                     strerror(errno));
-        goto cleanup;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127); /* the service died before prctl */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        sigaction(SIGPIPE, &dfl, NULL);
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-        dup2(pfd[1], 2);
-        if (memfd == 3)
-            fcntl(3, F_SETFD, 0);
-        else if (memfd >= 0)
-            dup2(memfd, 3);
-        close_range(memfd >= 0 ? 4 : 3, ~0U, 0);
-        execve(argv[0], (char *const *)argv, envp);
-        _exit(127);
-    }
+/* In the child, between fork and exec: die with the service, default
+ * signals, stdin/stdout on /dev/null, stderr into the service's pipe, the
+ * configuration on fd 3 and nothing else open. Never returns. */
+_Noreturn static void job_exec(pid_t parent, int devnull, int err_fd, int memfd,
+                               const char *const *argv, char **envp)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127); /* the service died before prctl */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dfl, NULL);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(err_fd, 2);
+    if (memfd == 3)
+        fcntl(3, F_SETFD, 0);
+    else if (memfd >= 0)
+        dup2(memfd, 3);
+    close_range(memfd >= 0 ? 4 : 3, ~0U, 0);
+    execve(argv[0], (char *const *)argv, envp);
+    _exit(127);
+}
+
+/* The started child: its stderr lines and its exit, on the loop. */
+static void job_watch(job *j, pid_t pid, int err_fd)
+{
     j->pid = pid;
-    j->err_fd = pfd[0];
-    pfd[0] = -1;
+    j->err_fd = err_fd;
     fcntl(j->err_fd, F_SETFL, fcntl(j->err_fd, F_GETFL) | O_NONBLOCK);
     j->line_len = 0;
     j->last[0] = '\0';
     j->canceled = 0;
     j->started = ev_time();
     ev_io_set(&j->err_io, j->err_fd, EV_READ);
-    ev_io_start(sv->loop, &j->err_io);
+    ev_io_start(j->sv->loop, &j->err_io);
     ev_child_set(&j->child, pid, 0);
-    ev_child_start(sv->loop, &j->child);
+    ev_child_start(j->sv->loop, &j->child);
+}
+
+static vg_code spawn(job *j, vg_error *err)
+{
+    serve *sv = j->sv;
+    char id[32], when[32], asof[DATE_BUF];
+    snprintf(id, sizeof id, "%lld", j->run_id);
+    fmt_iso(j->run_for, when);
+    date_format((int)(j->run_for >= 0 ? j->run_for / 86400
+                                      : -((-j->run_for + 86399) / 86400)),
+                asof);
+    const char *argv[32];
+    job_argv(j, id, when, asof, argv);
+    char **envp = NULL, *dsn_env = NULL;
+    int pfd[2] = {-1, -1};
+    int devnull = -1;
+    vg_code rc = job_envp(sv, &envp, &dsn_env, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0 || pipe2(pfd, O_CLOEXEC) != 0) {
+        rc = vg_fail(err, VG_EIO, "cannot start %s: %s", j->def->name,
+                     strerror(errno));
+        goto cleanup;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = vg_fail(err, VG_EIO, "cannot start %s: fork: %s", j->def->name,
+                     strerror(errno));
+        goto cleanup;
+    }
+    if (pid == 0)
+        job_exec(parent, devnull, pfd[1], sv->conf.memfd, argv, envp);
+    job_watch(j, pid, pfd[0]);
+    pfd[0] = -1;
 cleanup:
     if (pfd[0] >= 0)
         close(pfd[0]);

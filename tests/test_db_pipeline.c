@@ -332,6 +332,20 @@ static void features_csv_one_row_per_customer(void)
     CHECK_INT_EQ(lines, scored + 1);
 }
 
+/* features without --out counts the same customers it would write; --out
+ * with --pg-only (which computes no matrix) is a usage error. */
+static void features_count_matches_and_modes_exclude(void)
+{
+    cli_result *r = cli_run(dsn, "--quiet features --as-of " D " --json");
+    CHECK_INT_EQ(r->status, 0);
+    json_t *j = cli_json(r);
+    CHECK(j && jint(j, "customers") == scored);
+    json_decref(j);
+    r = cli_run(dsn, "features --as-of " D " --pg-only --out /dev/null");
+    CHECK_INT_EQ(r->status, 2);
+    CHECK(strstr(r->err, "--out") != NULL);
+}
+
 static void backtest_with_later_model_refused(void)
 {
     cli_result *r;
@@ -417,6 +431,7 @@ int main(void)
         CHECK_CASE(train_is_leak_free),
         CHECK_CASE(ledger_records_every_run),
         CHECK_CASE(features_csv_one_row_per_customer),
+        CHECK_CASE(features_count_matches_and_modes_exclude),
         CHECK_CASE(backtest_with_later_model_refused),
         CHECK_CASE(usage_and_config_errors),
         CHECK_CASE(json_logs_one_object_per_line),

@@ -50,6 +50,15 @@ static void out_on_a_device_writes_into_it(void)
     CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
 }
 
+/* --pg-only has the server write files: without pg_write_server_files the
+ * role is told what it lacks before any query runs (usage error, 2). */
+static void pg_only_names_the_missing_role(void)
+{
+    cli_result *r = cli_run(lp, "features --as-of " AS_OF " --pg-only");
+    CHECK_INT_EQ(r->status, 2);
+    CHECK(strstr(r->err, "pg_write_server_files") != NULL);
+}
+
 static void no_job_failed(void)
 {
     CHECK_STR_EQ(testdb_value(lp, "SELECT count(*) FROM vigil.job_runs "
@@ -116,6 +125,7 @@ int main(void)
         CHECK_CASE(role_is_no_administrator),
         CHECK_CASE(every_job_runs_as_the_role),
         CHECK_CASE(out_on_a_device_writes_into_it),
+        CHECK_CASE(pg_only_names_the_missing_role),
         CHECK_CASE(no_job_failed),
         CHECK_CASE(role_never_writes_outside_its_schema),
         CHECK_CASE(empty_token_refused),

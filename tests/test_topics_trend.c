@@ -75,7 +75,13 @@ int main(void)
     CHECK(r[2].significant);
     CHECK(r[2].kind == TREND_SPIKE);
     CHECK(!r[0].significant && !r[1].significant);
-    CHECK(r[2].p_value < 1e-6);
+    /* A step over the whole window is best seen over all three days; the
+     * scan pays its factor 3 for having looked at one and two days too. */
+    CHECK_INT_EQ(r[2].scan_days, 3);
+    CHECK_NEAR(r[2].p_value,
+               3 * trend_tail(r[2].observed, r[2].expected, r[2].dispersion),
+               1e-15);
+    CHECK(r[2].p_value < 1e-5);
 
     /* The same excess spread over the weekend days of a quiet week is
      * relative to a smaller volume: still found. A tiny excess is not. */
@@ -133,6 +139,55 @@ int main(void)
     CHECK(trend_test(&o, counts, totals, 3, ND, NULL, r, NULL) == VG_OK);
     CHECK(r[2].dispersion > 1.5);
     CHECK(r[2].p_value > p_calm);
+
+    /* One problem split over four per-language topics (0-3, 3 tickets a
+     * weekday each) doubles on the last two days: no topic alone is
+     * significant, their sum is, on those two days; four sibling topics
+     * that stay the same (4-7) are not. */
+    {
+        enum { NT = 9, NG = 2 };
+        int c9[(NT + NG) * ND], t9[ND];
+        trend_result r9[NT + NG];
+        for (int d = 0; d < ND; d++) {
+            t9[d] = d % 7 >= 5 ? 20 : 100;
+            int rest = t9[d];
+            for (int t = 0; t < 8; t++) {
+                c9[t * ND + d] = (int)lround(t9[d] * 0.03);
+                if (t < 4 && d >= ND - 2) /* days 29, 30: weekdays */
+                    c9[t * ND + d] *= 2;
+                rest -= (int)lround(t9[d] * 0.03);
+            }
+            c9[8 * ND + d] = rest;
+            for (int t = 0; t < 4; t++)
+                t9[d] += c9[t * ND + d] - (int)lround(t9[d] * 0.03);
+        }
+        const size_t start[NG + 1] = {0, 4, 8};
+        const size_t member[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+        trend_sum_rows(c9, ND, start, member, NG, c9 + NT * ND);
+        CHECK_INT_EQ(c9[NT * ND + ND - 1], 24);
+        CHECK_INT_EQ(c9[(NT + 1) * ND + ND - 1], 12);
+        CHECK(trend_test(&o, c9, t9, NT + NG, ND, NULL, r9, NULL) == VG_OK);
+        for (int t = 0; t < NT; t++)
+            CHECK(!r9[t].significant);
+        CHECK(r9[NT].significant);
+        CHECK(r9[NT].kind == TREND_SPIKE);
+        CHECK_INT_EQ(r9[NT].scan_days, 2);
+        CHECK(r9[NT].p_value < 1e-3);
+        CHECK(!r9[NT + 1].significant);
+        CHECK(r9[NT + 1].p_value > 0.1);
+    }
+
+    /* A one-day burst: the scan tests the last day alone (p times 3), far
+     * stronger than the 3-day sum that dilutes it with two ordinary days. */
+    steady(counts, totals, 3, 1.0);
+    counts[2 * ND + ND - 1] += 12;
+    totals[ND - 1] += 12;
+    CHECK(trend_test(&o, counts, totals, 3, ND, NULL, r, NULL) == VG_OK);
+    CHECK_INT_EQ(r[2].scan_days, 1);
+    {
+        double e3 = r[2].expected;
+        CHECK(r[2].p_value < trend_tail(r[2].observed, e3, r[2].dispersion));
+    }
 
     /* Degenerate input: a day with no tickets at all, and no topics. */
     memset(counts, 0, sizeof counts);

@@ -8,10 +8,15 @@
 #include <string.h>
 
 #include "core/date.h"
+#include "core/util.h"
 #include "topics/issues.h"
 #include "topics/trend.h"
 
 #define SAMPLES 5
+#define LEAD_TERMS 3    /* a topic's terms that say what it is about */
+#define LEAD_CONCEPTS 4 /* support notions kept from them */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 vg_code topics_alerts_rewind(db_conn *db, const char *from, vg_error *err)
 {
@@ -51,6 +56,11 @@ typedef struct topic_row {
     char **words;         /* its terms' words, support notions for words
                              of the built-in vocabulary ("~login") */
     size_t nwords;
+    const char *concepts[LEAD_CONCEPTS]; /* support notions of its first
+                                            LEAD_TERMS terms (static) */
+    char *members; /* the open alert's topics, a bigint[] literal with
+                      this topic first ("{7}": itself alone) */
+    long unit;     /* row of the open alert's topics summed (-1: none) */
 } topic_row;
 
 /* The window's figures for one alert, from SQL. */
@@ -61,7 +71,7 @@ typedef struct window_stats {
 } window_stats;
 
 static vg_code window_figures(db_conn *db, const char *tickets,
-                              const char *customers, long long topic,
+                              const char *customers, const char *topics,
                               const char *ws, const char *day, window_stats *w,
                               vg_error *err)
 {
@@ -73,24 +83,24 @@ static vg_code window_figures(db_conn *db, const char *tickets,
         "  ON tt.ticket_id = t.ticket_id "
         "  WHERE t.created_at >= ($2 || ' 00:00:00+00')::timestamptz "
         "  AND t.created_at < ($3 || ' 00:00:00+00')::timestamptz) "
-        "SELECT (SELECT count(*) FROM w WHERE topic_id = $1::bigint), "
-        " (SELECT count(*) FROM w WHERE topic_id IS DISTINCT FROM "
-        "  $1::bigint), "
+        "SELECT (SELECT count(*) FROM w WHERE topic_id = ANY($1::bigint[])), "
+        " (SELECT count(*) FROM w WHERE topic_id IS NULL OR NOT topic_id = "
+        "  ANY($1::bigint[])), "
         " (SELECT count(DISTINCT c.customer_id) FROM %s c WHERE "
         "  c.customer_id IN (SELECT customer_id FROM w "
-        "  WHERE topic_id = $1::bigint)), "
+        "  WHERE topic_id = ANY($1::bigint[]))), "
         " (SELECT coalesce(sum(greatest(c.mrr, 0)), 0) FROM %s c WHERE "
         "  c.customer_id IN (SELECT customer_id FROM w "
-        "  WHERE topic_id = $1::bigint) "
+        "  WHERE topic_id = ANY($1::bigint[])) "
         "  AND c.created_at < ($3 || ' 00:00:00+00')::timestamptz "
         "  AND (c.canceled_at IS NULL OR "
         "       c.canceled_at >= ($3 || ' 00:00:00+00')::timestamptz)), "
         " (SELECT coalesce(array_agg(ticket_id ORDER BY similarity DESC, "
         "  ticket_id), '{}') FROM (SELECT ticket_id, similarity FROM w "
-        "  WHERE topic_id = $1::bigint ORDER BY similarity DESC, ticket_id "
-        "  LIMIT %d) s)",
+        "  WHERE topic_id = ANY($1::bigint[]) ORDER BY similarity DESC, "
+        "  ticket_id LIMIT %d) s)",
         tickets, customers, customers, SAMPLES);
-    const db_param p[3] = {DB_INT(topic), DB_TEXT(ws), DB_TEXT(day)};
+    const db_param p[3] = {DB_TEXT(topics), DB_TEXT(ws), DB_TEXT(day)};
     PGresult *r = NULL;
     vg_code rc = db_exec_params(db, sql, 3, p, &r, err);
     if (rc != VG_OK)
@@ -153,11 +163,17 @@ static vg_code refresh_alert(db_conn *db, const char *tickets,
     return rc;
 }
 
+static vg_code add_topic(db_conn *db, long long alert, long long topic,
+                         vg_error *err);
+
+/* Raises (t->open_alert == 0) or updates the alert of topic t and the
+ * topics of t->members over [ws_day, as_of); a raised alert lists the
+ * topics join[0..njoin) besides t (siblings summed). */
 static vg_code upsert_alert(db_conn *db, const char *tickets,
                             const char *customers, const topic_row *t,
                             const trend_result *tr, const int *daily, int ndays,
-                            int ws_day, int as_of, long long *alert_id,
-                            vg_error *err)
+                            int ws_day, int as_of, const long long *join,
+                            size_t njoin, long long *alert_id, vg_error *err)
 {
     char ws[DATE_BUF], we[DATE_BUF], day[DATE_BUF];
     date_format(ws_day, ws);
@@ -165,11 +181,15 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
     date_format(as_of, day);
     window_stats w = {0};
     vg_code rc =
-        window_figures(db, tickets, customers, t->id, ws, day, &w, err);
+        window_figures(db, tickets, customers, t->members, ws, day, &w, err);
     if (rc != VG_OK)
         return rc;
     double expected = tr->rate * w.others;
     double p = trend_tail(w.observed, expected, tr->dispersion);
+    /* Today's scan may see more than the whole window (a one-day burst in
+     * a long window): the alert says the strongest evidence of the day. */
+    if (tr->p_value < p)
+        p = tr->p_value;
     /* A kind is set when the alert is raised; sustained growth later
      * upgrades a new topic or a spike to 'emerging', nothing else changes
      * it. */
@@ -222,6 +242,8 @@ static vg_code upsert_alert(db_conn *db, const char *tickets,
                          t->id);
         if (rc == VG_OK)
             al = atoll(PQgetvalue(r, 0, 0));
+        for (size_t k = 0; rc == VG_OK && k < njoin; k++)
+            rc = add_topic(db, al, join[k], err);
     } else {
         pr[0] = DB_INT(al);
         rc = db_exec_params(
@@ -257,6 +279,13 @@ typedef struct topic_table {
     int *totals;   /* nd: every ticket, assigned or not */
     int *age;      /* nt */
     trend_result *res;
+    /* Units: sums of topics tested as one (rows nt + u of counts, age and
+     * res after add_units): an open alert's topics, or the topics sharing
+     * a support notion ("~password" in any language). */
+    size_t nu;
+    size_t *ustart;    /* nu + 1 offsets into umember */
+    size_t *umember;   /* topic indices */
+    long long *ualert; /* the open alert it follows, 0: a notion's topics */
 } topic_table;
 
 static void table_free(topic_table *T)
@@ -265,12 +294,41 @@ static void table_free(topic_table *T)
         for (size_t j = 0; j < T->tp[i].nwords; j++)
             free(T->tp[i].words[j]);
         free(T->tp[i].words);
+        free(T->tp[i].members);
     }
     free(T->tp);
     free(T->counts);
     free(T->totals);
     free(T->age);
     free(T->res);
+    free(T->ustart);
+    free(T->umember);
+    free(T->ualert);
+}
+
+/* The support notions of a topic's first terms ("reset password" ->
+ * "~password"), each once: what the topic is about, in any language. */
+static int lead_concepts(topic_row *t, const char *terms)
+{
+    char **v = NULL;
+    size_t n = 0, k = 0;
+    int rc = issues_split_array(terms, &v, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char *save = NULL;
+        for (char *w = strtok_r(v[i], " ", &save); w;
+             w = strtok_r(NULL, " ", &save)) {
+            const char *c = issues_concept(w);
+            int seen = !c;
+            for (size_t j = 0; j < k && !seen; j++)
+                seen = strcmp(t->concepts[j], c) == 0;
+            if (!seen && k < LEAD_CONCEPTS)
+                t->concepts[k++] = c;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return rc;
 }
 
 /* The model's topics, their age and their open alert. */
@@ -279,23 +337,29 @@ static vg_code load_topics(db_conn *db, long long model_id, const char *day,
 {
     PGresult *r = NULL;
     const db_param p[2] = {DB_INT(model_id), DB_TEXT(day)};
-    vg_code rc =
-        db_exec_params(db,
-                       "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
-                       " $2::date), a.alert_id, "
-                       " a.window_start - DATE '1970-01-01', a.kind, "
-                       " (SELECT coalesce(array_agg(DISTINCT w), '{}') "
-                       "  FROM unnest(t.surface_terms) s, "
-                       "  regexp_split_to_table(s, ' ') w), "
-                       " (SELECT min(m.alert_id) FROM vigil.trend_alerts m "
-                       "  WHERE m.status = 'open' AND c.topic_id = "
-                       "  ANY(m.topic_ids)) "
-                       "FROM vigil.topic_centroids c JOIN vigil.topics t "
-                       " USING (topic_id) "
-                       "LEFT JOIN vigil.trend_alerts a ON a.topic_id = "
-                       " c.topic_id AND a.status = 'open' "
-                       "WHERE c.model_id = $1 ORDER BY c.topic_id",
-                       2, p, &r, err);
+    vg_code rc = db_exec_params(
+        db,
+        "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
+        " $2::date), a.alert_id, "
+        " a.window_start - DATE '1970-01-01', a.kind, "
+        " (SELECT coalesce(array_agg(DISTINCT w), '{}') "
+        "  FROM unnest(t.surface_terms) s, "
+        "  regexp_split_to_table(s, ' ') w), "
+        " (SELECT min(m.alert_id) FROM vigil.trend_alerts m "
+        "  WHERE m.status = 'open' AND c.topic_id = "
+        "  ANY(m.topic_ids)), "
+        " coalesce(t.surface_terms[1:" STR(
+            LEAD_TERMS) "], "
+                        "  '{}'), "
+                        " '{' || concat_ws(',', c.topic_id, "
+                        "  nullif(array_to_string(a.topic_ids, ','), '')) "
+                        "  || '}' "
+                        "FROM vigil.topic_centroids c JOIN vigil.topics t "
+                        " USING (topic_id) "
+                        "LEFT JOIN vigil.trend_alerts a ON a.topic_id = "
+                        " c.topic_id AND a.status = 'open' "
+                        "WHERE c.model_id = $1 ORDER BY c.topic_id",
+        2, p, &r, err);
     if (rc != VG_OK)
         return rc;
     size_t nt = (size_t)PQntuples(r);
@@ -320,6 +384,12 @@ static vg_code load_topics(db_conn *db, long long model_id, const char *day,
         }
         if (!PQgetisnull(r, (int)i, 6))
             t->part_of = atoll(PQgetvalue(r, (int)i, 6));
+        t->unit = -1;
+        if (!(t->members = strdup(PQgetvalue(r, (int)i, 8))) ||
+            lead_concepts(t, PQgetvalue(r, (int)i, 7))) {
+            PQclear(r);
+            return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+        }
         if (issues_split_array(PQgetvalue(r, (int)i, 5), &t->words,
                                &t->nwords)) {
             PQclear(r);
@@ -412,6 +482,107 @@ static vg_code load_counts(db_conn *db, const char *tickets, const char *start,
     return VG_OK;
 }
 
+/* Appends unit u's members (topic indices, n of them) to T. -1 on OOM. */
+static int unit_push(topic_table *T, const size_t *idx, size_t n,
+                     long long alert, size_t *cap)
+{
+    size_t have = T->nu ? T->ustart[T->nu] : 0;
+    if (have + n > *cap) {
+        size_t c = (have + n) * 2 + 16;
+        size_t *m = realloc(T->umember, c * sizeof *m);
+        if (!m)
+            return -1;
+        T->umember = m;
+        *cap = c;
+    }
+    size_t *st = realloc(T->ustart, (T->nu + 2) * sizeof *st);
+    long long *al = realloc(T->ualert, (T->nu + 1) * sizeof *al);
+    if (st)
+        T->ustart = st;
+    if (al)
+        T->ualert = al;
+    if (!st || !al)
+        return -1;
+    if (T->nu == 0)
+        T->ustart[0] = 0;
+    memcpy(T->umember + have, idx, n * sizeof *idx);
+    T->ualert[T->nu] = alert;
+    T->ustart[++T->nu] = have + n;
+    return 0;
+}
+
+/* The units to test besides the topics: each open alert over several
+ * topics (followed on their sum) and each support notion that leads two or
+ * more topics (one problem split over languages or sub-topics: its spike
+ * is tested on the sum, against the sum's baseline). Their summed rows are
+ * appended to counts; their age is 'old' (a spike, not a new topic). */
+static vg_code add_units(topic_table *T, vg_error *err)
+{
+    size_t cap = 0, *idx = malloc((T->nt + 1) * sizeof *idx);
+    vg_code rc = VG_OK;
+    if (!idx)
+        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    for (size_t i = 0; rc == VG_OK && i < T->nt; i++) {
+        topic_row *t = &T->tp[i];
+        size_t n = 0;
+        for (const char *p = t->members + 1; t->open_alert && *p;) {
+            long k = topic_index(T, atoll(p));
+            int dup = k < 0;
+            for (size_t j = 0; j < n && !dup; j++)
+                dup = idx[j] == (size_t)k;
+            if (!dup)
+                idx[n++] = (size_t)k;
+            p += strcspn(p, ",}");
+            p += *p != '\0';
+        }
+        if (n < 2)
+            continue;
+        t->unit = (long)(T->nt + T->nu);
+        if (unit_push(T, idx, n, t->open_alert, &cap))
+            rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    }
+    for (size_t i = 0; rc == VG_OK && i < T->nt; i++)
+        for (size_t c = 0; rc == VG_OK && c < LEAD_CONCEPTS; c++) {
+            const char *cn = T->tp[i].concepts[c];
+            int first = cn != NULL;
+            /* Each notion once: from the first topic that leads with it. */
+            for (size_t j = 0; j < i && first; j++)
+                for (size_t k = 0; k < LEAD_CONCEPTS && first; k++)
+                    first = !(T->tp[j].concepts[k] &&
+                              strcmp(T->tp[j].concepts[k], cn) == 0);
+            size_t n = 0;
+            for (size_t j = i; first && j < T->nt; j++)
+                for (size_t k = 0; k < LEAD_CONCEPTS; k++)
+                    if (T->tp[j].concepts[k] &&
+                        strcmp(T->tp[j].concepts[k], cn) == 0) {
+                        idx[n++] = j;
+                        break;
+                    }
+            if (n >= 2 && unit_push(T, idx, n, 0, &cap))
+                rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+        }
+    free(idx);
+    if (rc != VG_OK || T->nu == 0)
+        return rc;
+    size_t rows = T->nt + T->nu, nd = (size_t)T->nd;
+    int *counts = realloc(T->counts, rows * nd * sizeof *counts);
+    if (counts)
+        T->counts = counts;
+    int *age = realloc(T->age, rows * sizeof *age);
+    if (age)
+        T->age = age;
+    trend_result *res = realloc(T->res, rows * sizeof *res);
+    if (res)
+        T->res = res;
+    if (!counts || !age || !res)
+        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    trend_sum_rows(T->counts, nd, T->ustart, T->umember, T->nu,
+                   T->counts + T->nt * nd);
+    for (size_t u = 0; u < T->nu; u++)
+        T->age[T->nt + u] = 1 << 30;
+    return VG_OK;
+}
+
 /* Adds a topic to the issue alert that explains its rise. */
 static vg_code add_topic(db_conn *db, long long alert, long long topic,
                          vg_error *err)
@@ -437,22 +608,38 @@ typedef struct alert_ctx {
     int raised, updated, resolved, deferred;
 } alert_ctx;
 
-/* A topic with an open alert: still elevated (update it) or resolved. */
+/* A topic with an open alert: still elevated (update it) or resolved. An
+ * alert over several topics is judged on their sum. */
 static vg_code follow_topic(alert_ctx *x, topic_table *T, size_t i,
                             vg_error *err)
 {
     topic_row *t = &T->tp[i];
-    const trend_result *r = &T->res[i];
+    size_t row = t->unit >= 0 ? (size_t)t->unit : i;
+    const trend_result *r = &T->res[row];
     if (r->elevated || r->significant) {
         x->updated++;
         return upsert_alert(x->db, x->tickets, x->customers, t, r,
-                            T->counts + i * (size_t)T->nd, T->nd,
-                            t->window_start, x->as_of, &t->open_alert, err);
+                            T->counts + row * (size_t)T->nd, T->nd,
+                            t->window_start, x->as_of, NULL, 0, &t->open_alert,
+                            err);
     }
     x->resolved++;
     long long id = t->open_alert;
     t->open_alert = 0;
     return issues_resolve(x->db, id, x->as_of, err);
+}
+
+/* Joins topic j into alert `into` (part of it from now on). */
+static vg_code join_topic(alert_ctx *x, topic_table *T, size_t j,
+                          long long into, vg_error *err)
+{
+    char day[DATE_BUF];
+    date_format(x->as_of, day);
+    T->tp[j].part_of = into;
+    vg_code rc = add_topic(x->db, into, T->tp[j].id, err);
+    if (rc == VG_OK)
+        rc = refresh_alert(x->db, x->tickets, x->customers, into, day, err);
+    return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
 }
 
 /* A significant topic without an alert: part of an issue alert of today
@@ -477,14 +664,8 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
     if (!into && r->p_value > x->max_p)
         return VG_OK; /* not strong enough to raise (trend.max_p) */
     if (into) {
-        char day[DATE_BUF];
-        date_format(x->as_of, day);
         x->deferred++;
-        t->part_of = into;
-        vg_code rc = add_topic(x->db, into, t->id, err);
-        if (rc == VG_OK)
-            rc = refresh_alert(x->db, x->tickets, x->customers, into, day, err);
-        return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
+        return join_topic(x, T, i, into, err);
     }
     x->raised++;
     log_info(x->lg,
@@ -492,9 +673,77 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
              "expected, p = %.2g",
              trend_kind_name(r->kind), t->id, r->observed, x->o->window_days,
              r->expected, r->p_value);
-    return upsert_alert(
-        x->db, x->tickets, x->customers, t, r, T->counts + i * (size_t)T->nd,
-        T->nd, x->as_of - x->o->window_days, x->as_of, &t->open_alert, err);
+    return upsert_alert(x->db, x->tickets, x->customers, t, r,
+                        T->counts + i * (size_t)T->nd, T->nd,
+                        x->as_of - x->o->window_days, x->as_of, NULL, 0,
+                        &t->open_alert, err);
+}
+
+/* A significant sum of topics sharing a support notion, none of them in
+ * an alert yet: part of today's issue alert that holds half of its excess,
+ * else one alert led by its busiest topic and listing the others. */
+static vg_code raise_unit(alert_ctx *x, topic_table *T, size_t u, vg_error *err)
+{
+    const size_t *m = T->umember + T->ustart[u];
+    size_t n = T->ustart[u + 1] - T->ustart[u], lead = m[0];
+    const trend_result *r = &T->res[T->nt + u];
+    for (size_t k = 0; k < n; k++)
+        if (T->tp[m[k]].open_alert || T->tp[m[k]].part_of)
+            return VG_OK; /* part of an alert already: one per issue */
+    int held = 0, sum = 0;
+    long long into = 0;
+    for (size_t k = 0; k < n; k++) {
+        long long a = issues_explain(x->issues, T->tp[m[k]].id, &held);
+        if (a && (!into || a == into)) {
+            into = a;
+            sum += held;
+        }
+        if (T->res[m[k]].observed > T->res[lead].observed)
+            lead = m[k];
+    }
+    if (!(into && sum >= 0.5 * (r->observed - r->expected)))
+        into = 0;
+    if (!into && r->p_value > x->max_p)
+        return VG_OK;
+    vg_code rc = VG_OK;
+    if (into) {
+        x->deferred++;
+        for (size_t k = 0; rc == VG_OK && k < n; k++)
+            rc = join_topic(x, T, m[k], into, err);
+        return rc;
+    }
+    topic_row *t = &T->tp[lead];
+    long long *join = malloc((n + 1) * sizeof *join);
+    strbuf ids = {0};
+    int bad = !join || strbuf_printf(&ids, "{%lld", t->id);
+    size_t nj = 0;
+    for (size_t k = 0; !bad && k < n; k++)
+        if (m[k] != lead) {
+            join[nj++] = T->tp[m[k]].id;
+            bad = strbuf_printf(&ids, ",%lld", T->tp[m[k]].id);
+        }
+    if (bad || strbuf_putc(&ids, '}')) {
+        free(join);
+        strbuf_free(&ids);
+        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    }
+    free(t->members);
+    t->members = ids.s; /* the buffer now belongs to the topic row */
+    x->raised++;
+    log_info(x->lg,
+             "trend alert (%s): %zu sibling topics led by %lld, %d tickets "
+             "in %d days, %.1f expected, p = %.2g",
+             trend_kind_name(r->kind), n, t->id, r->observed, x->o->window_days,
+             r->expected, r->p_value);
+    rc = upsert_alert(x->db, x->tickets, x->customers, t, r,
+                      T->counts + (T->nt + u) * (size_t)T->nd, T->nd,
+                      x->as_of - x->o->window_days, x->as_of, join, nj,
+                      &t->open_alert, err);
+    for (size_t k = 0; rc == VG_OK && k < n; k++)
+        if (m[k] != lead)
+            T->tp[m[k]].part_of = t->open_alert;
+    free(join);
+    return rc;
 }
 
 typedef struct by_p {
@@ -510,15 +759,16 @@ static int cmp_by_p(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Open alerts first (so siblings can join them), then new ones, most
- * significant first, so the clearest topic of an issue leads its alert. */
+/* Open alerts first (so siblings can join them), then new ones, topics
+ * and sums of sibling topics together, most significant first, so the
+ * clearest view of an issue leads its alert. */
 static vg_code act_on_topics(alert_ctx *x, topic_table *T, vg_error *err)
 {
     vg_code rc = VG_OK;
     for (size_t i = 0; rc == VG_OK && i < T->nt; i++)
         if (T->tp[i].open_alert)
             rc = follow_topic(x, T, i, err);
-    by_p *order = malloc((T->nt + 1) * sizeof *order);
+    by_p *order = malloc((T->nt + T->nu + 1) * sizeof *order);
     if (!order)
         return rc == VG_OK ? vg_fail(err, VG_ENOMEM, "alerts: out of memory")
                            : rc;
@@ -526,9 +776,13 @@ static vg_code act_on_topics(alert_ctx *x, topic_table *T, vg_error *err)
     for (size_t i = 0; i < T->nt; i++)
         if (!T->tp[i].open_alert && T->res[i].significant)
             order[n++] = (by_p){T->res[i].p_value, i};
+    for (size_t u = 0; u < T->nu; u++)
+        if (!T->ualert[u] && T->res[T->nt + u].significant)
+            order[n++] = (by_p){T->res[T->nt + u].p_value, T->nt + u};
     qsort(order, n, sizeof *order, cmp_by_p);
     for (size_t k = 0; rc == VG_OK && k < n; k++)
-        rc = raise_topic(x, T, order[k].i, err);
+        rc = order[k].i < T->nt ? raise_topic(x, T, order[k].i, err)
+                                : raise_unit(x, T, order[k].i - T->nt, err);
     free(order);
     return rc;
 }
@@ -602,8 +856,10 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
     if (rc == VG_OK)
         rc = load_counts(db, tickets, start, day, model_id, &T, err);
     if (rc == VG_OK)
-        rc = trend_test(&o, T.counts, T.totals, T.nt, (size_t)T.nd, T.age,
-                        T.res, err);
+        rc = add_units(&T, err);
+    if (rc == VG_OK)
+        rc = trend_test(&o, T.counts, T.totals, T.nt + T.nu, (size_t)T.nd,
+                        T.age, T.res, err);
     if (rc == VG_OK)
         rc = act_on_topics(&x, &T, err);
     if (rc == VG_OK)

@@ -50,6 +50,44 @@ double trend_tail(int k, double mu, double phi)
     return gsl_cdf_negative_binomial_Q((unsigned)(k - 1), 1.0 / phi, r);
 }
 
+void trend_sum_rows(const int *counts, size_t ndays, const size_t *start,
+                    const size_t *member, size_t ngroups, int *out)
+{
+    memset(out, 0, ngroups * ndays * sizeof *out);
+    for (size_t g = 0; g < ngroups; g++)
+        for (size_t m = start[g]; m < start[g + 1]; m++)
+            for (size_t d = 0; d < ndays; d++)
+                out[g * ndays + d] += counts[member[m] * ndays + d];
+}
+
+/* The scan of the last 1..w days (trend.h): the smallest tail of the sum
+ * of the last k days against share x the other tickets of those days,
+ * times w; *days and *lift of that k. */
+static double scan_tail(const int *c, const int *totals, size_t ndays, size_t w,
+                        double share, double phi, int *days, double *lift)
+{
+    double best = 1.0 / (double)w, o = 0, tot = 0;
+    *days = (int)w;
+    *lift = 0;
+    /* Nothing seen (no day with other tickets, or no tail below 1): p 1. */
+    for (size_t k = 1; k <= w; k++) {
+        o += c[ndays - k];
+        tot += totals[ndays - k];
+        /* Days with no other ticket say nothing of a change of mix. */
+        if (tot - o <= 0)
+            continue;
+        double e = share * (tot - o);
+        double p = trend_tail((int)o, e, phi);
+        if (p < best) {
+            best = p;
+            *days = (int)k;
+            *lift = e > 0 ? o / e : INFINITY;
+        }
+    }
+    best *= (double)w;
+    return best < 1.0 ? best : 1.0;
+}
+
 typedef struct pidx {
     double p;
     size_t i;
@@ -101,7 +139,8 @@ vg_code trend_test(const trend_opts *opts, const int *counts, const int *totals,
     double *q = malloc((ntopics + 1) * sizeof *q);
     size_t *tested = malloc((ntopics + 1) * sizeof *tested);
     double *x2s = malloc((ntopics + 1) * sizeof *x2s);
-    if (!ratio || !p || !q || !tested || !x2s) {
+    double *lift = malloc((ntopics + 1) * sizeof *lift);
+    if (!ratio || !p || !q || !tested || !x2s || !lift) {
         rc = vg_fail(err, VG_ENOMEM, "trend: out of memory");
         goto cleanup;
     }
@@ -168,7 +207,8 @@ vg_code trend_test(const trend_opts *opts, const int *counts, const int *totals,
             phit = own > phi ? own : phi;
         }
         r->dispersion = phit;
-        r->p_value = trend_tail(r->observed, r->expected, phit);
+        r->p_value = scan_tail(c, totals, ndays, w, share, phit, &r->scan_days,
+                               &lift[t]);
         r->elevated =
             r->expected > 0 && o / r->expected >= opts->resolve_ratio && o > 0;
         if (o > 0) {
@@ -183,9 +223,9 @@ vg_code trend_test(const trend_opts *opts, const int *counts, const int *totals,
         goto cleanup;
     for (size_t i = 0; i < nt; i++) {
         trend_result *r = &out[tested[i]];
-        double lift = r->expected > 0 ? r->observed / r->expected : INFINITY;
+        double whole = r->expected > 0 ? r->observed / r->expected : INFINITY;
         if (q[i] > opts->fdr || r->observed < opts->min_count ||
-            lift < opts->min_ratio)
+            lift[tested[i]] < opts->min_ratio)
             continue;
         r->significant = 1;
         int age = age_days ? age_days[tested[i]] : 1 << 30;
@@ -193,7 +233,7 @@ vg_code trend_test(const trend_opts *opts, const int *counts, const int *totals,
         if (age < opts->new_days && r->baseline <= little)
             r->kind = TREND_NEW;
         else if (ratio[tested[i]] >= opts->resolve_ratio &&
-                 lift > ratio[tested[i]])
+                 whole > ratio[tested[i]])
             r->kind = TREND_EMERGING;
         else
             r->kind = TREND_SPIKE;
@@ -204,5 +244,6 @@ cleanup:
     free(q);
     free(tested);
     free(x2s);
+    free(lift);
     return rc;
 }

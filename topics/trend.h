@@ -29,11 +29,14 @@ typedef struct trend_result {
     int observed;      /* tickets of the topic in the window */
     double expected;   /* what its baseline share of the window's volume
                           predicts */
-    double p_value;    /* P(X >= observed) under the count model */
+    double p_value;    /* the scan's p-value: the smallest tail over the
+                          last 1..window_days days, times window_days
+                          (Bonferroni over the nested windows) */
     double rate;       /* expected tickets of the topic per ticket of the
                           others (expected / other tickets in the window) */
     double dispersion; /* variance / mean used (1 = Poisson) */
     int baseline;      /* tickets of the topic in the baseline days */
+    int scan_days;     /* the last days whose sum gave p_value */
     int significant;   /* passes FDR, min_count and min_ratio */
     int elevated;      /* observed / expected >= resolve_ratio: an open
                           alert stays open */
@@ -54,15 +57,30 @@ typedef struct trend_result {
  * Pearson residuals (median of the per-topic ratios, at least 1); a topic
  * noisier than that keeps its own ratio, shrunk towards the common one. The
  * tail is negative binomial with that variance/mean ratio (Poisson when 1).
- * p-values of all topics with any window ticket are adjusted together
- * (Benjamini-Hochberg at opts->fdr). Kinds: 'new' when the topic is younger
- * than new_days and had at most max(2, 10% of observed) baseline tickets;
- * 'emerging' when the window's ratio is higher than the previous window's and
- * that one was already elevated (growth sustained over two windows); else
- * 'spike'. */
+ * The recent days are scanned: the sum of the last k days (k = 1 ..
+ * window_days) against its own expectation, one-sided; the smallest tail,
+ * times window_days, is the p-value — a one-day burst is not diluted by two
+ * ordinary days and a two-day doubling is not by a third, and the
+ * Bonferroni factor pays for looking three times. min_ratio applies to the
+ * scanned days, min_count to the whole window. p-values of all topics with any
+ * window ticket are adjusted together (Benjamini-Hochberg at opts->fdr). Kinds:
+ * 'new' when the topic is younger than new_days and had at most max(2, 10% of
+ * observed) baseline tickets; 'emerging' when the window's ratio is higher than
+ * the previous window's and that one was already elevated (growth sustained
+ * over two windows); else 'spike'. */
 vg_code trend_test(const trend_opts *opts, const int *counts, const int *totals,
                    size_t ntopics, size_t ndays, const int *age_days,
                    trend_result *out, vg_error *err);
+
+/* Sibling topics summed: row g of out (ngroups rows of ndays) is the sum of
+ * the counts rows member[start[g]] .. member[start[g + 1] - 1] (indices
+ * into counts, ntopics rows of ndays). One problem split over topics — one
+ * per language, or a split of it — is tested as one count appended to the
+ * topics' (trend_test over ntopics + ngroups rows): a doubling of four
+ * small topics is one doubling of their sum, with four times the tickets
+ * behind it. */
+void trend_sum_rows(const int *counts, size_t ndays, const size_t *start,
+                    const size_t *member, size_t ngroups, int *out);
 
 /* Upper tail P(X >= k) of a count with mean mu and variance phi * mu
  * (Poisson for phi <= 1, else negative binomial). 1 for k <= 0. */
