@@ -40,6 +40,12 @@ static const cfg_key keys[] = {
      "customer columns never used as features (e.g. ones updated at "
      "cancellation)",
      NULL, OFF(feat_exclude_n)},
+    {"features.history_cache", CFG_BOOL, OFF(feat_history_cache), 0, 0,
+     "true",
+     "family lifetime: keep a weekly summary of the events before the "
+     "windows in vigil.usage_history instead of reading the whole history "
+     "on every run",
+     NULL, 0},
     {"features.families", CFG_STRLIST, OFF(feat_families), 0, 0,
      CFG_FEAT_FAMILIES_DEFAULT,
      "optional feature families computed besides the core ones (README, "
@@ -199,6 +205,7 @@ void cfg_defaults(vg_config *c)
     c->feat_max_topics = 8;
     snprintf(c->feat_work_mem, CFG_STR, "512MB");
     default_strlist(c, "features.families");
+    c->feat_history_cache = 1;
     c->train_horizon_days = 30;
     c->train_lookback_days = 180;
     c->train_step_days = 7;

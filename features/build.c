@@ -95,6 +95,8 @@ typedef struct build {
     uint64_t *winmask; /* ndates x 2 (7d, 30d) x nwords */
 
     int slice, nslices; /* streaming one hash slice of the customers */
+    int hist_cut;       /* lifetime: the history before this day is read
+                           from vigil.usage_history, -1: live or none */
 
     feat_matrix *m;
     double *last_act;  /* per row */
@@ -765,6 +767,22 @@ static vg_code allow_pushdown(build *B, vg_error *err)
     return rc;
 }
 
+/* Where the usage query starts and family lifetime's history ends: the
+ * first boundary, or with the history cache the Monday at or before it
+ * (epoch day 4 was one), so every run of a week shares one summary; the
+ * days between the cut and the first boundary then fall into interval 0 of
+ * the usage query, which no window uses and lifetime adds up. */
+static int history_split(build *B)
+{
+    B->hist_cut = -1;
+    if (!(B->s->families & FEAT_FAM_LIFETIME) || !B->cfg->feat_history_cache ||
+        B->req->explain)
+        return B->bounds[0];
+    int d = B->bounds[0] - 4;
+    B->hist_cut = 4 + (d >= 0 ? d - d % 7 : d - ((d % 7) + 7) % 7);
+    return B->hist_cut;
+}
+
 static vg_code publish_params(build *B, vg_error *err)
 {
     size_t cap = (size_t)B->nb * 32 + 16;
@@ -799,11 +817,11 @@ static vg_code publish_params(build *B, vg_error *err)
     for (int k = 1; k < B->req->ndates; k++)
         if (B->req->dates[k] < mint)
             mint = B->req->dates[k];
-    char d[DATE_BUF];
-    date_format(B->bounds[0], d);
-    if ((rc = set_param(B, "vigil.from", d, err)) != VG_OK)
-        return rc;
-    if ((rc = set_param(B, "vigil.history_from", "-infinity", err)) != VG_OK)
+    char d[DATE_BUF], from[DATE_BUF + 16];
+    date_format(history_split(B), d);
+    /* UTC like the boundaries, whatever the session's TimeZone */
+    snprintf(from, sizeof from, "%s 00:00:00+00", d);
+    if ((rc = set_param(B, "vigil.from", from, err)) != VG_OK)
         return rc;
     /* the widest window users are counted over */
     date_format(mint - (B->nuw > 2 ? 60 : 30), d);
@@ -1038,11 +1056,9 @@ static vg_code read_usage(build *B, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    /* Family lifetime reads the whole history: what lies before the first
-     * boundary falls into interval 0, which no window uses. */
-    snprintf(inner, 4096, usage_inner, events,
-             (B->s->families & FEAT_FAM_LIFETIME) ? "vigil.history_from"
-                                                  : "vigil.from",
+    /* What lies before the first boundary is family lifetime's, read by
+     * the cheaper history query (read_history). */
+    snprintf(inner, 4096, usage_inner, events, "vigil.from",
              B->sampled ? sampled_filter : "", slice_filter(B));
     /* Everything at or after the last boundary (after the as-of date) is
      * only counted, in a single group, not per customer. */
@@ -1166,6 +1182,249 @@ cleanup:
     return rc;
 }
 
+/* ---- history (family lifetime)
+ * ------------------------------------------------------------- */
+
+/* Columns of the history query, in order. */
+enum { H_CUST, H_TYPE, H_ROWS, H_TOTAL, H_LAST, H_NCOLS };
+
+/* One (customer, event type) of the events before the first boundary. They
+ * lie before every row's date (the first boundary is the earliest date minus
+ * the longest window), so they count for every row of the customer. */
+static vg_code on_history(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    if (nf != H_NCOLS)
+        return vg_fail(err, VG_EINTERNAL, "history: unexpected column count %d",
+                       nf);
+    long ci = f[H_CUST] ? strmap_get(B->ids, f[H_CUST]) : -1;
+    if (ci < 0 || !f[H_TOTAL])
+        return VG_OK; /* unknown ids are counted by the usage query */
+    const cust *cu = &B->cs[ci];
+    int type = -1;
+    for (int t = 0; f[H_TYPE] && t < s->ntypes && type < 0; t++)
+        if (!strcmp(s->types[t], f[H_TYPE]))
+            type = t;
+    double rows = parse_num(f[H_ROWS]), total = parse_num(f[H_TOTAL]);
+    double last = parse_num(f[H_LAST]);
+    size_t ncols = B->m->ncols;
+    for (int r = 0; r < cu->nrows; r++) {
+        long row = cu->first_row + r;
+        float *x = &B->m->x[(size_t)row * ncols];
+        x[c->life_total] += (float)total;
+        x[c->life_count] += (float)rows;
+        if (type >= 0)
+            x[c->ev_type_life[type]] += (float)total;
+        if (isnan(B->last_act[row]) || last > B->last_act[row])
+            B->last_act[row] = last;
+    }
+    return VG_OK;
+}
+
+/* One customer's summary row: rows, quantity, last, then the quantity of
+ * each of the spec's event types (NULL: none of that type). */
+static vg_code on_history_summary(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    if (nf != 4 + s->ntypes)
+        return vg_fail(err, VG_EINTERNAL,
+                       "history summary: unexpected column count %d", nf);
+    long ci = f[0] ? strmap_get(B->ids, f[0]) : -1;
+    if (ci < 0)
+        return VG_OK;
+    const cust *cu = &B->cs[ci];
+    double rows = parse_num(f[1]), total = parse_num(f[2]),
+           last = parse_num(f[3]);
+    size_t ncols = B->m->ncols;
+    for (int r = 0; r < cu->nrows; r++) {
+        long row = cu->first_row + r;
+        float *x = &B->m->x[(size_t)row * ncols];
+        x[c->life_total] += (float)total;
+        x[c->life_count] += (float)rows;
+        for (int t = 0; t < s->ntypes; t++)
+            if (f[4 + t])
+                x[c->ev_type_life[t]] += (float)parse_num(f[4 + t]);
+        if (isnan(B->last_act[row]) || last > B->last_act[row])
+            B->last_act[row] = last;
+    }
+    return VG_OK;
+}
+
+/* Family lifetime's aggregate of the events before vigil.from, per
+ * customer and type — usable rows, quantity and the last one — without the
+ * per-interval expressions of the usage query (no buckets, no day masks, no
+ * per-type filters). The same usable-row rule as the usage query's `ok`.
+ * %1$s: the customer id, %2$s: the relation, then the filters, the group
+ * key and the order. */
+static const char *history_sql =
+    "SELECT %s AS customer_id, event_type::text AS event_type, count(*) AS n, "
+    " sum(CASE WHEN quantity IS NULL THEN 1 ELSE quantity END) AS q, "
+    " date_part('epoch', max(occurred_at)) / 86400 AS last "
+    "FROM %s WHERE occurred_at < (SELECT "
+    "current_setting('vigil.from')::timestamptz) "
+    "AND occurred_at > '-infinity' AND customer_id IS NOT NULL "
+    "AND event_type IS NOT NULL AND (quantity IS NULL OR NOT (quantity < 0 "
+    "OR quantity = 'NaN'::float8 OR quantity > 1e12)) %s%s "
+    "GROUP BY %s, event_type%s";
+
+/* The summary of the week's cut, built unless it exists (one builder at a
+ * time: a transaction-level advisory lock), on the side session `hs`. Only
+ * the four summaries used last are kept. */
+static vg_code ensure_history(build *B, db_conn *hs, int *built, vg_error *err)
+{
+    char *events = db_qualify(hs, B->cfg->source_schema, "usage_events");
+    strbuf q = {0};
+    PGresult *r = NULL;
+    char cut[DATE_BUF];
+    date_format(B->hist_cut, cut);
+    const char *p[2] = {B->cfg->source_schema, cut};
+    *built = 0;
+    vg_code rc = events ? db_run(hs, "BEGIN", err)
+                        : vg_fail(err, VG_ENOMEM, "out of memory");
+    if (rc == VG_OK)
+        rc = db_run(hs,
+                    "SELECT pg_advisory_xact_lock(hashtext('vigil.usage_"
+                    "history'))",
+                    err);
+    if (rc == VG_OK)
+        rc = db_exec(hs,
+                     "UPDATE vigil.usage_history_cuts SET used_at = now() "
+                     "WHERE source_schema = $1 AND cut = $2::date "
+                     "RETURNING 1",
+                     2, p, &r, err);
+    if (rc != VG_OK || PQntuples(r) > 0)
+        goto cleanup;
+    strbuf_printf(&q, "INSERT INTO vigil.usage_history SELECT $1, $2::date, "
+                      "customer_id, sum(n), sum(q), max(last), "
+                      "array_agg(event_type), array_agg(q) FROM (");
+    strbuf_printf(&q, history_sql, "customer_id::text", events, "", "",
+                  "customer_id", "");
+    strbuf_printf(&q, ") h GROUP BY customer_id");
+    rc = q.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
+                  : db_exec(hs,
+                            "INSERT INTO vigil.usage_history_cuts "
+                            "(source_schema, cut) VALUES ($1, $2::date)",
+                            2, p, NULL, err);
+    if (rc == VG_OK)
+        rc = db_exec(hs, q.s, 2, p, NULL, err);
+    if (rc == VG_OK)
+        rc =
+            db_run(hs,
+                   "DELETE FROM vigil.usage_history_cuts WHERE (source_schema, "
+                   "cut) NOT IN (SELECT source_schema, cut FROM "
+                   "vigil.usage_history_cuts ORDER BY used_at DESC LIMIT 4)",
+                   err);
+    *built = rc == VG_OK;
+cleanup:
+    PQclear(r);
+    if (rc == VG_OK)
+        rc = db_commit(hs, err);
+    else
+        db_rollback(hs);
+    free(events);
+    strbuf_free(&q);
+    return rc;
+}
+
+static vg_code history_settings(build *B, db_conn *hs, vg_error *err);
+static vg_code history_cursor(build *B, db_conn *hs, const char *sql,
+                              vg_error *err);
+
+/* The history from the summary of the cut (built first if missing), read
+ * on a session of its own: outside the caller's snapshot, which may predate
+ * the summary — it holds only events before the cut, which a later snapshot
+ * would not change either, except for rows inserted with old times (see
+ * README, "features.history_cache"). */
+static vg_code read_history_cached(build *B, int *fallback, vg_error *err)
+{
+    db_conn *hs = NULL;
+    strbuf q = {0};
+    int built = 0;
+    *fallback = 0;
+    vg_code rc = db_connect_again(B->db, &hs, err);
+    if (rc == VG_OK)
+        rc = history_settings(B, hs, err);
+    if (rc == VG_OK)
+        rc = ensure_history(B, hs, &built, err);
+    if (rc != VG_OK) {
+        /* a read-only role or replica: read the history live instead */
+        log_warn(B->lg,
+                 "history summary unavailable (%s); reading the whole "
+                 "history of usage_events instead",
+                 err->msg);
+        *fallback = 1;
+        db_close(hs);
+        return VG_OK;
+    }
+    if (B->stats)
+        json_object_set_new(B->stats,
+                            built ? "history_summaries_built"
+                                  : "history_summaries_reused",
+                            json_integer(1));
+    /* one row per customer: the quantity of each of the spec's types is
+     * picked out of the arrays here, so only customers are sorted */
+    strbuf_printf(&q, "SELECT customer_id, event_rows, quantity, last_day");
+    for (int t = 0; t < B->s->ntypes; t++)
+        strbuf_printf(&q,
+                      ", quantities[array_position(event_types, (SELECT "
+                      "current_setting('vigil.types')::json->>%d))]",
+                      t);
+    strbuf_printf(&q,
+                  " FROM vigil.usage_history WHERE source_schema = (SELECT "
+                  "current_setting('vigil.hist_schema')) AND cut = (SELECT "
+                  "current_setting('vigil.hist_cut')::date) %s%s",
+                  slice_filter(B),
+                  B->st ? " ORDER BY customer_id COLLATE \"C\"" : "");
+    if (q.failed)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    if (rc == VG_OK && B->st) {
+        rc = history_cursor(B, hs, q.s, err);
+        hs = NULL; /* the cursor's now */
+    } else if (rc == VG_OK) {
+        rc = db_copy_out(hs, q.s, on_history_summary, B, NULL, err);
+    }
+    db_close(hs);
+    strbuf_free(&q);
+    return rc;
+}
+
+/* Family lifetime: the events before vigil.from, from the week's summary
+ * (features.history_cache) or read live. */
+static vg_code read_history(build *B, vg_error *err)
+{
+    if (!(B->s->families & FEAT_FAM_LIFETIME))
+        return VG_OK;
+    int fallback = 1;
+    vg_code rc = VG_OK;
+    if (B->hist_cut >= 0)
+        rc = read_history_cached(B, &fallback, err);
+    if (rc != VG_OK || !fallback)
+        goto done;
+    char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
+    strbuf q = {0};
+    if (events)
+        strbuf_printf(&q, history_sql, group_id(B), events,
+                      B->sampled ? sampled_filter : "", slice_filter(B),
+                      group_key(B), stream_order(B));
+    if (!events || q.failed)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    if (rc == VG_OK) {
+        log_debug(B->lg, "history query: %s", q.s);
+        rc = run_query(B, "history", q.s, on_history, B, NULL, err);
+    }
+    free(events);
+    strbuf_free(&q);
+done:
+    if (rc != VG_OK)
+        vg_wrap(err, "reading the history of %s.usage_events: ",
+                B->cfg->source_schema);
+    return rc;
+}
+
 /* ---- tickets
  * ------------------------------------------------------------------- */
 
@@ -1205,7 +1464,7 @@ typedef struct stream_cursor {
     int ncf;
 } stream_cursor;
 
-enum { SC_CUSTOMERS, SC_USAGE, SC_USERS, SC_TICKETS, SC_N };
+enum { SC_CUSTOMERS, SC_USAGE, SC_USERS, SC_TICKETS, SC_HISTORY, SC_N };
 
 struct feat_stream {
     build B;
@@ -1697,7 +1956,8 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
         goto cleanup;
     progress_update(&B.prog, "features: reading tickets");
     log_debug(lg, "features: reading tickets");
-    if ((rc = read_tickets(&B, err)) != VG_OK)
+    if ((rc = read_tickets(&B, err)) != VG_OK ||
+        (rc = read_history(&B, err)) != VG_OK)
         goto cleanup;
     finish_rows(&B);
     clear_nonfinite(&B);
@@ -1828,6 +2088,58 @@ static vg_code side_copy_start(feat_stream *st, stream_cursor *c,
     if (rc == VG_OK)
         rc = db_copy_reader_begin(c->side, sql, &c->rd, err);
     return rc;
+}
+
+/* The session settings the history's own session needs: the stream's (the
+ * slice among them), or this build's cut and source schema. */
+static vg_code history_settings(build *B, db_conn *hs, vg_error *err)
+{
+    char cut[DATE_BUF], from[DATE_BUF + 16];
+    date_format(B->hist_cut, cut);
+    snprintf(from, sizeof from, "%s 00:00:00+00", cut);
+    const char *p[6] = {"vigil.hist_cut",    cut,
+                        "vigil.hist_schema", B->cfg->source_schema,
+                        "vigil.from",        from};
+    vg_code rc = VG_OK;
+    for (int i = 0; rc == VG_OK && i < 3; i++)
+        rc = db_exec(hs, "SELECT set_config($1, $2, false)", 2, &p[2 * i], NULL,
+                     err);
+    if (rc == VG_OK && !B->st) { /* a stream's settings include it */
+        PGresult *r = NULL;
+        rc = db_exec(B->db, "SELECT current_setting('vigil.types')", 0, NULL,
+                     &r, err);
+        const char *tp[2] = {"vigil.types",
+                             rc == VG_OK ? PQgetvalue(r, 0, 0) : ""};
+        if (rc == VG_OK)
+            rc = db_exec(hs, "SELECT set_config($1, $2, false)", 2, tp, NULL,
+                         err);
+        PQclear(r);
+    }
+    for (int i = 0; rc == VG_OK && B->st && i < B->st->nset; i++) {
+        const char *q[2] = {B->st->set_name[i], B->st->set_value[i]};
+        rc = db_exec(hs, "SELECT set_config($1, $2, false)", 2, q, NULL, err);
+    }
+    return rc;
+}
+
+/* The history summary's cursor: its session `hs` (set up, outside the
+ * snapshot) becomes the cursor's. */
+static vg_code history_cursor(build *B, db_conn *hs, const char *sql,
+                              vg_error *err)
+{
+    feat_stream *st = B->st;
+    if (st->ncursors >= SC_N) {
+        db_close(hs);
+        return vg_fail(err, VG_EINTERNAL, "too many stream cursors");
+    }
+    stream_cursor *c = &st->c[st->ncursors++];
+    snprintf(c->name, sizeof c->name, "vigil_feat_history");
+    c->fn = on_history_summary;
+    c->ctx = B;
+    c->side = hs;
+    if (!(c->cancel = PQgetCancel(db_pg(hs))))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return db_copy_reader_begin(hs, sql, &c->rd, err);
 }
 
 /* The caller's snapshot, for the side sessions to import. */
@@ -2136,6 +2448,8 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
         rc = read_users(B, err);
     if (rc == VG_OK)
         rc = read_tickets(B, err);
+    if (rc == VG_OK) /* last: the history cursor, when there is one */
+        rc = read_history(B, err);
     if (rc != VG_OK) {
         feat_stream_close(st);
         return rc;
@@ -2157,7 +2471,7 @@ vg_code feat_stream_next(feat_stream *st, feat_matrix **out, vg_error *err)
             break;
         st->ncust += (long)B->ncust;
         progress_update(&B->prog, "features: %ld customers read", st->ncust);
-        for (int k = SC_USAGE; k < SC_N && rc == VG_OK; k++)
+        for (int k = SC_USAGE; k < st->ncursors && rc == VG_OK; k++)
             rc = take_upto(st, &st->c[k], last, err);
         /* the last customer's tickets: no later row can belong to it */
         if (rc == VG_OK)

@@ -7,6 +7,7 @@
 #include "core/cfg.h"
 #include "core/date.h"
 #include "core/db.h"
+#include "core/migrate.h"
 #include "features/feat.h"
 #include "featcheck.h"
 #include "testdb.h"
@@ -237,7 +238,8 @@ static void lifetime_reads_the_whole_history(void)
     cfg_defaults(&lc);
     CHECK(cfg_load_string(&lc,
                           "{\"source\": {\"schema\": \"src\"}, \"features\": "
-                          "{\"families\": [\"lifetime\"]}}",
+                          "{\"families\": [\"lifetime\"], "
+                          "\"history_cache\": false}}",
                           "test", &err) == VG_OK);
     feat_spec *ls = discover_or_die(db, &lc, D);
     CHECK(feat_spec_find(ls, "usage.events_total_180d") < 0);
@@ -287,6 +289,91 @@ static void lifetime_reads_the_whole_history(void)
     feat_matrix_free(one);
     feat_matrix_free(two);
     feat_matrix_free(both);
+    feat_spec_free(ls);
+}
+
+static long stat_of(json_t *st, const char *key)
+{
+    return (long)json_integer_value(json_object_get(st, key));
+}
+
+/* Family lifetime's weekly summary (features.history_cache): the events
+ * before the cut — the Monday at or before D - 90, 2024-02-26 for D =
+ * 2024-06-01 — come from vigil.usage_history, built once and reused; the
+ * matrix is the one read live, at D and at D + 106; nothing at or after D
+ * counts (H's purchase of 100 at D itself). */
+static void history_summary_equals_live(void)
+{
+    vg_error err;
+    int from = 0, to = 0;
+    CHECK(migrate_run(db, &from, &to, &err) == VG_OK);
+    testdb_exec(dsn,
+                "INSERT INTO src.customers VALUES ('H','H','2023-01-01',NULL,"
+                "'team',100,5,'en','smb',1,false,NULL,NULL);"
+                "INSERT INTO src.usage_events VALUES"
+                " ('H','2024-02-25 23:59:59+00','login',NULL,1)," /* summary */
+                " ('H','2024-02-26 00:00:00+00','login',NULL,2)," /* at cut */
+                " ('H','2024-05-01 00:00:00+00','report_run',NULL,4),"
+                " ('H','2024-06-01 00:00:00+00','login',NULL,100)," /* at D */
+                " ('H','2024-07-01 00:00:00+00','login',NULL,5);");
+    vg_config lc, lo;
+    cfg_defaults(&lc);
+    cfg_defaults(&lo);
+    CHECK(cfg_load_string(&lc,
+                          "{\"source\": {\"schema\": \"src\"}, \"features\": "
+                          "{\"families\": [\"lifetime\"]}}",
+                          "test", &err) == VG_OK);
+    CHECK(lc.feat_history_cache == 1); /* the default */
+    CHECK(cfg_load_string(&lo,
+                          "{\"source\": {\"schema\": \"src\"}, \"features\": "
+                          "{\"families\": [\"lifetime\"], \"history_cache\": "
+                          "false}}",
+                          "test", &err) == VG_OK);
+    feat_spec *ls = discover_or_die(db, &lc, D);
+    json_t *s1 = json_object(), *s2 = json_object();
+    feat_matrix *live = build(db, &lo, ls, &D, 1, 0, NULL);
+    feat_matrix *c1 = build(db, &lc, ls, &D, 1, 0, s1);
+    feat_matrix *c2 = build(db, &lc, ls, &D, 1, 0, s2);
+    CHECK_INT_EQ(1, stat_of(s1, "history_summaries_built"));
+    CHECK_INT_EQ(1, stat_of(s2, "history_summaries_reused"));
+    CHECK_INT_EQ(0, stat_of(s2, "history_summaries_built"));
+    /* the summary holds H's one event before the cut, nothing later */
+    CHECK(!strcmp(testdb_value(dsn, "SELECT cut::text FROM "
+                                    "vigil.usage_history_cuts"),
+                  "2024-02-26"));
+    CHECK(!strcmp(testdb_value(dsn, "SELECT quantity || ' ' || event_rows FROM "
+                                    "vigil.usage_history WHERE customer_id "
+                                    "= 'H'"),
+                  "1 1"));
+    long h = row_of(c1, "H", D);
+    CHECK(h >= 0);
+    CHECK_NEAR(val(c1, ls, h, "usage.events_total_lifetime"), 1 + 2 + 4, 1e-6);
+    CHECK_NEAR(val(c1, ls, h, "usage.event_rows_lifetime"), 3, 1e-6);
+    CHECK_NEAR(val(c1, ls, h, "usage.events_login_lifetime"), 3, 1e-6);
+    CHECK_NEAR(val(c1, ls, h, "usage.days_since_last_activity_lifetime"), 31,
+               1e-4);
+    CHECK(same_matrix(live, c1));
+    CHECK(same_matrix(live, c2));
+    CHECK(stream_same(db, &lc, ls, D, 1, c1, NULL));
+    CHECK(slices_same(db, &lc, ls, D, 3, c1, NULL));
+    /* D + 106: a second summary (cut 2024-06-17) now holds the purchase at
+     * D; still the live matrix */
+    int t2 = D + 106;
+    feat_matrix *live2 = build(db, &lo, ls, &t2, 1, 0, NULL);
+    feat_matrix *c3 = build(db, &lc, ls, &t2, 1, 0, NULL);
+    long h2 = row_of(c3, "H", t2);
+    CHECK_NEAR(val(c3, ls, h2, "usage.events_total_lifetime"), 112, 1e-6);
+    CHECK(same_matrix(live2, c3));
+    CHECK(!strcmp(testdb_value(dsn, "SELECT count(*) FROM "
+                                    "vigil.usage_history_cuts"),
+                  "2"));
+    feat_matrix_free(live);
+    feat_matrix_free(c1);
+    feat_matrix_free(c2);
+    feat_matrix_free(live2);
+    feat_matrix_free(c3);
+    json_decref(s1);
+    json_decref(s2);
     feat_spec_free(ls);
 }
 
@@ -465,6 +552,7 @@ int main(void)
         CHECK_CASE(rows_from_as_of_on_change_nothing),
         CHECK_CASE(multi_date_equals_single_date),
         CHECK_CASE(labels_use_the_horizon_window),
+        CHECK_CASE(history_summary_equals_live),
     };
     int rc = check_run("db_features", cases, sizeof cases / sizeof cases[0]);
     json_decref(stats);

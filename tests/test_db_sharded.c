@@ -223,8 +223,8 @@ static void aggregation_runs_on_the_shards(void)
 {
     json_t *plans = json_object();
     feat_matrix *me = build(dbc, &cfg, spec, D, plans, NULL);
-    const char *names[2] = {"usage", "users"};
-    for (int q = 0; q < 2; q++) {
+    const char *names[3] = {"usage", "users", "history"};
+    for (int q = 0; q < 3; q++) {
         const char *plan = json_string_value(json_object_get(plans, names[q]));
         CHECK(plan != NULL);
         if (!plan)
