@@ -15,18 +15,7 @@
 #include "cli.h"
 #include "testdb.h"
 
-static const char *SCHEMA_SQL =
-    "CREATE TABLE customers (customer_id text PRIMARY KEY, name text, "
-    " created_at timestamptz NOT NULL, canceled_at timestamptz, plan text, "
-    " mrr numeric, seats int, language text);"
-    "CREATE TABLE usage_events (customer_id text NOT NULL, occurred_at "
-    " timestamptz NOT NULL, event_type text NOT NULL, user_id text, "
-    " quantity double precision);"
-    "CREATE TABLE tickets (ticket_id text PRIMARY KEY, customer_id text, "
-    " created_at timestamptz NOT NULL, first_response_at timestamptz, "
-    " resolved_at timestamptz, status text, priority text, channel text, "
-    " subject text, body text, csat smallint, reopens int, escalated "
-    " boolean);"
+static const char *FIXTURE_SQL =
     /* 800 customers, a quarter per language: c1 en, c2 de, c3 fr, c4 es. */
     "INSERT INTO customers SELECT 'c' || g, 'Customer ' || g, "
     " '2025-01-01 00:00+00', NULL, 'pro', 100 + g, 5, "
@@ -139,7 +128,8 @@ static void other_spanish_issue_keeps_its_alert(void)
 int main(void)
 {
     dsn = testdb_fresh("vt_issues_alike");
-    testdb_exec(dsn, SCHEMA_SQL);
+    testdb_source_tables(dsn, "public", NULL);
+    testdb_exec(dsn, FIXTURE_SQL);
     CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
     snprintf(cfg, sizeof cfg, "/tmp/vt_alike_cfg.%d.json", (int)getpid());
     FILE *f = fopen(cfg, "w");
