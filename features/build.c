@@ -2034,13 +2034,6 @@ vg_code feat_write_csv_rows(const feat_matrix *m, FILE *out, vg_error *err)
     return VG_OK;
 }
 
-vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
-                       vg_error *err)
-{
-    feat_write_csv_header(s, m->ncols, out);
-    return feat_write_csv_rows(m, out, err);
-}
-
 /* ---- streaming
  * ----------------------------------------------------------------- */
 

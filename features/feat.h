@@ -140,10 +140,8 @@ const char *feat_stream_read_mode(const feat_stream *st);
 void feat_stream_cancel(feat_stream *st);
 void feat_stream_close(feat_stream *st);
 
-/* CSV with a header: customer_id, as_of, then one column per feature. */
-vg_code feat_write_csv(const feat_matrix *m, const feat_spec *s, FILE *out,
-                       vg_error *err);
-/* The same in pieces: the header once, then the rows of each chunk. */
+/* CSV in pieces, for the stream: the header once (customer_id, as_of, then
+ * one column per feature), then the rows of each chunk. */
 void feat_write_csv_header(const feat_spec *s, size_t ncols, FILE *out);
 vg_code feat_write_csv_rows(const feat_matrix *m, FILE *out, vg_error *err);
 
