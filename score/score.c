@@ -202,8 +202,9 @@ typedef struct scoring {
     const vg_config *cfg;
     const stored_model *sm;
     const feat_spec *spec;
-    const feat_matrix *m; /* the current chunk */
-    const char *d;        /* the as-of date, YYYY-MM-DD */
+    const feat_matrix *m;     /* the current chunk */
+    const char *d;            /* the as-of date, YYYY-MM-DD */
+    const score_guard *guard; /* NULL: none */
     double *prob;    /* per batch row: raw probability, then calibrated risk */
     double *typical; /* per column: the first chunk's median */
     int have_typical;
@@ -640,11 +641,15 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     S->t_setup += now_s() - t0;
     if (rc != VG_OK)
         goto cleanup;
-    /* The reader first: PostgreSQL aggregates while the old rows go. */
+    /* The reader first: PostgreSQL aggregates while the guard judges the
+     * date and the old rows go. The guard's verdict comes before the
+     * transaction: a refused date deletes and writes nothing. */
     if (pthread_create(&th, NULL, reader_main, &R) != 0)
         rc = vg_fail(err, VG_ENOMEM, "cannot start the reading thread");
     else
         started = 1;
+    if (rc == VG_OK && S->guard && S->guard->fn)
+        rc = S->guard->fn(S->guard->arg, db, err);
     if (rc == VG_OK)
         rc = db_begin(db, err);
     const char *p[1] = {S->d};
@@ -750,8 +755,8 @@ static json_t *score_summary(const scoring *S, json_t *stats)
 }
 
 vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
-                  int as_of, long long model_id, int quiet, json_t **summary,
-                  vg_error *err)
+                  int as_of, long long model_id, int quiet,
+                  const score_guard *guard, json_t **summary, vg_error *err)
 {
     stored_model *sm = NULL;
     feat_spec *spec = NULL;
@@ -759,6 +764,7 @@ vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
     date_format(as_of, d);
     scoring S = {.cfg = cfg,
                  .d = d,
+                 .guard = guard,
                  .nslices = cfg->score_slices > 0 ? cfg->score_slices : 1};
     *summary = NULL;
     json_t *stats = json_object();

@@ -110,12 +110,23 @@ vg_code cli_connect(cli *c, db_conn **db, int need_schema, vg_error *err)
     return rc;
 }
 
+/* Jobs whose body runs the freshness check itself, before it writes
+ * anything: score (and daily, which scores first) read every event for the
+ * date's features, and the check's own scan of the events runs beside
+ * that reading instead of before it. */
+static int guard_deferred(const char *job)
+{
+    return strcmp(job, "score") == 0 || strcmp(job, "daily") == 0;
+}
+
 /* The guard rail against a wrong date, in the one place every job passes
  * (inside its ledger row, so a refused scheduled run says why). Jobs that
  * read no source data as of a date (deliver) are not checked. A missing
  * source relation or column is kept in *missing, not raised here: the job
  * may fail for a reason that comes first (no model), and if it fails on
- * the source, *missing says what to create instead of the bare SQL. */
+ * the source, *missing says what to create instead of the bare SQL. The
+ * date after today is refused here for every job (no query); the scan of
+ * the source waits for the body of a deferring job (cli_date_guard). */
 static vg_code date_guard(cli *c, db_conn *db, const char *job, int as_of,
                           vg_error *missing, vg_error *err)
 {
@@ -127,14 +138,39 @@ static vg_code date_guard(cli *c, db_conn *db, const char *job, int as_of,
         vg_code rc = doctor_require(db, &c->cfg, missing);
         if (rc == VG_EDATA)
             return VG_OK; /* nothing to judge the date by */
-        if (rc == VG_OK && !c->force)
-            rc = fresh_check(db, c->cfg.source_schema, job, as_of, date_today(),
-                             err);
-        else if (rc != VG_OK)
+        if (rc != VG_OK) {
             *err = *missing;
-        return rc;
+            return rc;
+        }
+        if (c->force)
+            return VG_OK;
+        int today = date_today();
+        if (as_of > today || !guard_deferred(job))
+            return fresh_check(db, c->cfg.source_schema, job, as_of, today,
+                               err);
+        c->guard_pending = 1;
+        c->guard_job = job;
+        c->guard_as_of = as_of;
+        return VG_OK;
     }
     return VG_OK;
+}
+
+vg_code cli_date_guard(cli *c, db_conn *db, vg_error *err)
+{
+    if (!c->guard_pending)
+        return VG_OK;
+    c->guard_pending = 0;
+    double t0 = cli_now_s();
+    vg_code rc = fresh_check(db, c->cfg.source_schema, c->guard_job,
+                             c->guard_as_of, date_today(), err);
+    c->guard_seconds += cli_now_s() - t0;
+    return rc;
+}
+
+vg_code cli_date_guard_fn(void *arg, db_conn *db, vg_error *err)
+{
+    return cli_date_guard(arg, db, err);
 }
 
 /* What a command-line run does first: close the rows of runs whose
@@ -190,6 +226,8 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                    err);
     vg_error missing;
     vg_error_clear(&missing);
+    c->guard_pending = 0;
+    c->guard_seconds = 0;
     double tg = cli_now_s();
     if (rc == VG_OK)
         rc = date_guard(c, db, job, as_of, &missing, err);
@@ -199,6 +237,22 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
     if (rc == VG_OK)
         rc = body(c, db, arg, summary, err);
     int got = jobsig_stop(sig);
+    if (c->guard_pending && !got) {
+        /* The body stopped before its check (no model, say): a date the
+         * guard refuses is what the run reports, as when it ran first. */
+        vg_error ge;
+        vg_error_clear(&ge);
+        vg_code grc = cli_date_guard(c, db, &ge);
+        if (grc != VG_OK) {
+            if (rc == VG_OK) { /* a body that wrote without it: a bug */
+                json_decref(*summary);
+                *summary = NULL;
+            }
+            rc = grc;
+            *err = ge;
+        }
+    }
+    c->guard_pending = 0;
     const char *status = rc == VG_OK ? "ok" : "failed";
     if (got && rc == VG_OK) {
         log_warn(&c->log,
@@ -224,10 +278,12 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
         json_object_set_new(*summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));
         /* a job that reports its phases gets the freshness check's too:
-         * it scans the events before the job's own work starts */
+         * it scans the events, before the job's own work or (score) beside
+         * the reading of the features */
         json_t *ph = json_object_get(*summary, "phase_seconds");
         if (json_is_object(ph))
-            json_object_set_new(ph, "freshness_check", json_real(tg));
+            json_object_set_new(ph, "freshness_check",
+                                json_real(tg + c->guard_seconds));
         json_object_set_new(*summary, "cli_peak_rss_mb",
                             json_real(cli_peak_rss_mb()));
     }

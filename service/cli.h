@@ -33,6 +33,13 @@ typedef struct cli {
     /* --force of a job command: run even for a date after today or after
      * the newest source data (core/freshness.h). */
     int force;
+    /* The date guard's freshness check, when the job's body runs it itself
+     * (score, daily: beside the aggregation, see cli_date_guard): pending
+     * until it ran; its wall time, for phase_seconds. */
+    int guard_pending;
+    const char *guard_job;
+    int guard_as_of;
+    double guard_seconds;
 } cli;
 
 typedef int (*cmd_fn)(cli *c, int argc, char **argv, vg_error *err);
@@ -73,6 +80,17 @@ typedef vg_code (*cli_job_body)(cli *c, db_conn *db, void *arg,
 vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                     cli_job_body body, void *arg, json_t **summary,
                     vg_error *err);
+
+/* The freshness check of core/freshness.h for the running job, when
+ * cli_run_job left it to the body (score and daily): the body calls this
+ * (directly, or through score_run's guard) before it writes anything, so
+ * the check's scan of the source can run while the features are read. Does
+ * nothing once the check ran, under --force, or for other jobs. When the
+ * body fails without having called it, cli_run_job runs it then and a
+ * refusal is what the run reports. */
+vg_code cli_date_guard(cli *c, db_conn *db, vg_error *err);
+/* cli_date_guard in score_run's guard shape: arg is the cli. */
+vg_code cli_date_guard_fn(void *arg, db_conn *db, vg_error *err);
 
 /* Prints a job's summary for people (db is still open, for extra detail). */
 typedef void (*cli_print_fn)(db_conn *db, const json_t *summary);

@@ -26,14 +26,17 @@ static vg_code daily_body(cli *c, db_conn *db, void *arg, json_t **summary,
 {
     daily_arg *a = arg;
     json_t *out = json_object(), *s = NULL;
+    const score_guard guard = {cli_date_guard_fn, c};
     vg_code rc =
-        score_run(db, &c->cfg, &c->log, a->as_of, 0, c->quiet, &s, err);
+        score_run(db, &c->cfg, &c->log, a->as_of, 0, c->quiet, &guard, &s, err);
     if (rc == VG_ENOMODEL) {
         log_warn(&c->log, "daily: scoring skipped: %s", err->msg);
         json_object_set_new(out, "score",
                             json_pack("{s:s}", "skipped", err->msg));
         vg_error_clear(err);
-        rc = VG_OK;
+        /* scoring stopped before its date guard: the guard now, before
+         * topics and outreach write */
+        rc = cli_date_guard(c, db, err);
     } else if (rc == VG_OK) {
         json_object_set_new(out, "score", s);
         s = NULL;

@@ -642,8 +642,9 @@ static vg_code score_body(cli *c, db_conn *db, void *arg, json_t **summary,
                           vg_error *err)
 {
     score_arg *a = arg;
+    const score_guard guard = {cli_date_guard_fn, c};
     return score_run(db, &c->cfg, &c->log, a->as_of, a->model_id, c->quiet,
-                     summary, err);
+                     &guard, summary, err);
 }
 
 static void print_score(db_conn *db, const json_t *s)

@@ -152,6 +152,46 @@ static void result_rows_carry_their_run(void)
     CHECK_INT_EQ(num(sql), created);
 }
 
+/* The rows of one date in vigil.scores, summed up. */
+static const char *date_rows(const char *as_of)
+{
+    static char out[128];
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) || ' ' || coalesce(md5(string_agg(customer_id "
+             "|| churn_risk || tier || drivers::text || run_id, ',' ORDER BY "
+             "customer_id)), '-') FROM vigil.scores WHERE as_of = '%s'",
+             as_of);
+    snprintf(out, sizeof out, "%s", testdb_value(dsn, sql));
+    return out;
+}
+
+/* With a champion the freshness check of score and daily runs beside the
+ * reading of the features (cli_date_guard): a stale date is still refused
+ * before anything is written — a re-scored date keeps its rows untouched,
+ * a new date gets none, daily queues no tasks. */
+static void stale_date_refused_with_a_model_writes_nothing(void)
+{
+    char before[128];
+    snprintf(before, sizeof before, "%s", date_rows("2026-06-03"));
+    CHECK(strncmp(before, "0 ", 2) != 0);
+    long long tasks = num("SELECT count(*) FROM vigil.outreach_tasks");
+    const char *refused = "SELECT count(*) FROM vigil.job_runs WHERE status "
+                          "= 'failed' AND error LIKE '%latest source data%'";
+    long long refused_before = num(refused);
+    cli_result *r = cli_run(dsn, "score --as-of 2026-06-03");
+    CHECK_INT_EQ(r->status, 5);
+    CHECK(strstr(r->err, "is from 2026-05-31") != NULL);
+    CHECK_STR_EQ(date_rows("2026-06-03"), before);
+    r = cli_run(dsn, "daily --as-of 2026-06-04");
+    CHECK_INT_EQ(r->status, 5);
+    CHECK(strstr(r->err, "is from 2026-05-31") != NULL);
+    CHECK_STR_EQ(date_rows("2026-06-04"), "0 -");
+    CHECK_INT_EQ(num("SELECT count(*) FROM vigil.outreach_tasks"), tasks);
+    /* both refusals are failed runs in the ledger, with the reason */
+    CHECK_INT_EQ(num(refused), refused_before + 2);
+}
+
 /* runs list: newest first, as one JSON object. */
 static void runs_list_newest_first(void)
 {
@@ -332,6 +372,7 @@ int main(void)
         CHECK_CASE(date_past_newest_data_refused),
         CHECK_CASE(result_rows_carry_their_run),
         CHECK_CASE(runs_list_newest_first),
+        CHECK_CASE(stale_date_refused_with_a_model_writes_nothing),
         CHECK_CASE(undo_train_waits_for_its_scores),
         CHECK_CASE(undo_outreach_keeps_closed_tasks),
         CHECK_CASE(undo_train_restores_the_champion),
