@@ -1185,57 +1185,23 @@ cleanup:
 /* ---- history (family lifetime)
  * ------------------------------------------------------------- */
 
-/* Columns of the history query, in order. */
-enum { H_CUST, H_TYPE, H_ROWS, H_TOTAL, H_LAST, H_NCOLS };
-
-/* One (customer, event type) of the events before the first boundary. They
- * lie before every row's date (the first boundary is the earliest date minus
- * the longest window), so they count for every row of the customer. */
+/* One customer's history row, live or from the summary alike: usable rows,
+ * quantity, the last one's day, then the quantity of each of the spec's
+ * event types (NULL: none of that type). The events before the first
+ * boundary lie before every row's date (the first boundary is the earliest
+ * date minus the longest window), so they count for every row of the
+ * customer. */
 static vg_code on_history(void *ctx, int nf, char **f, vg_error *err)
 {
     build *B = ctx;
     const feat_spec *s = B->s;
     const feat_cols *c = &s->c;
-    if (nf != H_NCOLS)
+    if (nf != 4 + s->ntypes)
         return vg_fail(err, VG_EINTERNAL, "history: unexpected column count %d",
                        nf);
-    long ci = f[H_CUST] ? strmap_get(B->ids, f[H_CUST]) : -1;
-    if (ci < 0 || !f[H_TOTAL])
-        return VG_OK; /* unknown ids are counted by the usage query */
-    const cust *cu = &B->cs[ci];
-    int type = -1;
-    for (int t = 0; f[H_TYPE] && t < s->ntypes && type < 0; t++)
-        if (!strcmp(s->types[t], f[H_TYPE]))
-            type = t;
-    double rows = parse_num(f[H_ROWS]), total = parse_num(f[H_TOTAL]);
-    double last = parse_num(f[H_LAST]);
-    size_t ncols = B->m->ncols;
-    for (int r = 0; r < cu->nrows; r++) {
-        long row = cu->first_row + r;
-        float *x = &B->m->x[(size_t)row * ncols];
-        x[c->life_total] += (float)total;
-        x[c->life_count] += (float)rows;
-        if (type >= 0)
-            x[c->ev_type_life[type]] += (float)total;
-        if (isnan(B->last_act[row]) || last > B->last_act[row])
-            B->last_act[row] = last;
-    }
-    return VG_OK;
-}
-
-/* One customer's summary row: rows, quantity, last, then the quantity of
- * each of the spec's event types (NULL: none of that type). */
-static vg_code on_history_summary(void *ctx, int nf, char **f, vg_error *err)
-{
-    build *B = ctx;
-    const feat_spec *s = B->s;
-    const feat_cols *c = &s->c;
-    if (nf != 4 + s->ntypes)
-        return vg_fail(err, VG_EINTERNAL,
-                       "history summary: unexpected column count %d", nf);
     long ci = f[0] ? strmap_get(B->ids, f[0]) : -1;
     if (ci < 0)
-        return VG_OK;
+        return VG_OK; /* unknown ids are counted by the usage query */
     const cust *cu = &B->cs[ci];
     double rows = parse_num(f[1]), total = parse_num(f[2]),
            last = parse_num(f[3]);
@@ -1254,22 +1220,18 @@ static vg_code on_history_summary(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-/* Family lifetime's aggregate of the events before vigil.from, per
- * customer and type — usable rows, quantity and the last one — without the
- * per-interval expressions of the usage query (no buckets, no day masks, no
- * per-type filters). The same usable-row rule as the usage query's `ok`.
- * %1$s: the customer id, %2$s: the relation, then the filters, the group
- * key and the order. */
-static const char *history_sql =
-    "SELECT %s AS customer_id, event_type::text AS event_type, count(*) AS n, "
-    " sum(CASE WHEN quantity IS NULL THEN 1 ELSE quantity END) AS q, "
-    " date_part('epoch', max(occurred_at)) / 86400 AS last "
+/* Family lifetime's events: those before vigil.from, with the usage
+ * query's rule for a usable row (its `ok`), and each one's quantity. Read
+ * without the usage query's per-interval expressions (no buckets, no day
+ * masks). %s: the relation. */
+static const char *history_where =
     "FROM %s WHERE occurred_at < (SELECT "
     "current_setting('vigil.from')::timestamptz) "
     "AND occurred_at > '-infinity' AND customer_id IS NOT NULL "
     "AND event_type IS NOT NULL AND (quantity IS NULL OR NOT (quantity < 0 "
-    "OR quantity = 'NaN'::float8 OR quantity > 1e12)) %s%s "
-    "GROUP BY %s, event_type%s";
+    "OR quantity = 'NaN'::float8 OR quantity > 1e12)) ";
+#define HISTORY_Q "sum(CASE WHEN quantity IS NULL THEN 1 ELSE quantity END)"
+#define HISTORY_LAST "date_part('epoch', max(occurred_at)) / 86400"
 
 /* The summary of the week's cut, built unless it exists (one builder at a
  * time: a transaction-level advisory lock), on the side session `hs`. Only
@@ -1298,12 +1260,16 @@ static vg_code ensure_history(build *B, db_conn *hs, int *built, vg_error *err)
                      2, p, &r, err);
     if (rc != VG_OK || PQntuples(r) > 0)
         goto cleanup;
+    /* every event type, not only the spec's: the next spec may differ */
     strbuf_printf(&q, "INSERT INTO vigil.usage_history SELECT $1, $2::date, "
                       "customer_id, sum(n), sum(q), max(last), "
-                      "array_agg(event_type), array_agg(q) FROM (");
-    strbuf_printf(&q, history_sql, "customer_id::text", events, "", "",
-                  "customer_id", "");
-    strbuf_printf(&q, ") h GROUP BY customer_id");
+                      "array_agg(event_type), array_agg(q) FROM (SELECT "
+                      "customer_id::text AS customer_id, event_type::text AS "
+                      "event_type, count(*) AS n, " HISTORY_Q
+                      " AS q, " HISTORY_LAST " AS last ");
+    strbuf_printf(&q, history_where, events);
+    strbuf_printf(&q, "GROUP BY customer_id, event_type) h GROUP BY "
+                      "customer_id");
     rc = q.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
                   : db_exec(hs,
                             "INSERT INTO vigil.usage_history_cuts "
@@ -1385,7 +1351,7 @@ static vg_code read_history_cached(build *B, int *fallback, vg_error *err)
         rc = history_cursor(B, hs, q.s, err);
         hs = NULL; /* the cursor's now */
     } else if (rc == VG_OK) {
-        rc = db_copy_out(hs, q.s, on_history_summary, B, NULL, err);
+        rc = db_copy_out(hs, q.s, on_history, B, NULL, err);
     }
     db_close(hs);
     strbuf_free(&q);
@@ -1406,10 +1372,23 @@ static vg_code read_history(build *B, vg_error *err)
         goto done;
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
     strbuf q = {0};
-    if (events)
-        strbuf_printf(&q, history_sql, group_id(B), events,
+    /* the summary's shape, one row per customer, the spec's types picked
+     * with filters as in the usage query (so a sharded source still
+     * aggregates on its shards) */
+    if (events) {
+        strbuf_printf(&q, "SELECT %s, count(*), " HISTORY_Q ", " HISTORY_LAST,
+                      group_id(B));
+        for (int t = 0; t < B->s->ntypes; t++)
+            strbuf_printf(&q,
+                          ", " HISTORY_Q " FILTER (WHERE event_type::text = "
+                          "(SELECT current_setting('vigil.types')::json->>%d))",
+                          t);
+        strbuf_printf(&q, " ");
+        strbuf_printf(&q, history_where, events);
+        strbuf_printf(&q, "%s%s GROUP BY %s%s",
                       B->sampled ? sampled_filter : "", slice_filter(B),
                       group_key(B), stream_order(B));
+    }
     if (!events || q.failed)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
     if (rc == VG_OK) {
@@ -2127,7 +2106,7 @@ static vg_code history_cursor(build *B, db_conn *hs, const char *sql,
     }
     stream_cursor *c = &st->c[st->ncursors++];
     snprintf(c->name, sizeof c->name, "vigil_feat_history");
-    c->fn = on_history_summary;
+    c->fn = on_history;
     c->ctx = B;
     c->side = hs;
     if (!(c->cancel = PQgetCancel(db_pg(hs))))
