@@ -444,7 +444,11 @@ static int keep_row(const build *B, const char *id, int churner, int k, int y,
     return hash_unit(h) < rate;
 }
 
-static vg_code plan_rows(build *B, vg_error *err)
+/* The sampling rates for the negative rows (*rate) and the positive ones
+ * (*pos_rate): 1 unless the rows would exceed req->max_rows. *positives
+ * counts every positive row. */
+static void sampling_rates(build *B, double *rate, double *pos_rate,
+                           long *positives)
 {
     const feat_request *req = B->req;
     int H = req->horizon_days;
@@ -466,28 +470,117 @@ static vg_code plan_rows(build *B, vg_error *err)
                 sampled++;
         }
     }
+    *positives = pos + pos_keep;
+    *rate = *pos_rate = 1.0;
+    if (req->max_rows <= 0 ||
+        pos + pos_keep + keep + sampled <= req->max_rows || sampled == 0)
+        return;
     /* Positives may fill at most POS_SHARE of the rows, so the negatives
      * that the weights stand for are not left to a handful of customers. */
-    double rate = 1.0, pos_rate = 1.0;
-    if (req->max_rows > 0 && pos + pos_keep + keep + sampled > req->max_rows &&
-        sampled > 0) {
-        double pos_budget = POS_SHARE * (double)req->max_rows;
-        if ((double)pos > pos_budget)
-            pos_rate = pos_budget / (double)pos;
-        rate = ((double)req->max_rows - pos * pos_rate - (double)pos_keep -
-                (double)keep) /
-               (double)sampled;
-        if (rate < 0.01)
-            rate = 0.01; /* below this the weights get too noisy to learn */
-        if (rate > 1)
-            rate = 1;
+    double pos_budget = POS_SHARE * (double)req->max_rows;
+    if ((double)pos > pos_budget)
+        *pos_rate = pos_budget / (double)pos;
+    *rate = ((double)req->max_rows - pos * *pos_rate - (double)pos_keep -
+             (double)keep) /
+            (double)sampled;
+    if (*rate < 0.01)
+        *rate = 0.01; /* below this the weights get too noisy to learn */
+    if (*rate > 1)
+        *rate = 1;
+}
+
+/* The matrix's arrays and the build's per-row state for n rows, with what
+ * can be unknown set to NaN. */
+static vg_code alloc_rows(build *B, feat_matrix *m, size_t n, vg_error *err)
+{
+    size_t cap = n ? n : 1, ncols = feat_spec_ncols(B->s);
+    int H = B->req->horizon_days;
+    m->nrows = n;
+    m->ncols = ncols;
+    m->x = malloc(cap * ncols * sizeof *m->x);
+    m->ids = calloc(cap, sizeof *m->ids);
+    m->day = malloc(cap * sizeof *m->day);
+    m->date_index = malloc(cap * sizeof *m->date_index);
+    m->mrr = malloc(cap * sizeof *m->mrr);
+    if (H > 0)
+        m->label = malloc(cap * sizeof *m->label);
+    if (B->sampled)
+        m->weight = malloc(cap * sizeof *m->weight);
+    B->last_act = malloc(cap * sizeof *B->last_act);
+    B->weeks = calloc(cap * NWEEKS, sizeof *B->weeks);
+    int ntl = (B->s->families & FEAT_FAM_RECENCY) ? B->s->ntypes : 0;
+    if (ntl > 0)
+        B->type_last = malloc(cap * (size_t)ntl * sizeof *B->type_last);
+    if (!m->x || !m->ids || !m->day || !m->date_index || !m->mrr ||
+        (H > 0 && !m->label) || (B->sampled && !m->weight) || !B->last_act ||
+        !B->weeks || (ntl > 0 && !B->type_last))
+        return vg_fail(err, VG_ENOMEM,
+                       "out of memory for %zu rows x %zu features", n, ncols);
+    /* Counts start at zero (no activity is a true zero); what can be
+     * unknown is set to NaN explicitly where it is computed. */
+    memset(m->x, 0, cap * ncols * sizeof *m->x);
+    const feat_cols *fc = &B->s->c;
+    for (size_t r = 0; r < cap; r++) {
+        float *x = &m->x[r * ncols];
+        x[fc->t_frt_med] = x[fc->t_res_med] = x[fc->t_csat_mean] = NAN;
+        x[fc->t_csat_min] = x[fc->t_days_since] = NAN;
+        /* A share of no tickets is unknown, not zero. */
+        for (int t = 0; fc->t_topic0 >= 0 && t < B->s->ntopics; t++)
+            x[fc->t_topic0 + t] = NAN;
+        B->last_act[r] = NAN;
+        for (int t = 0; t < ntl; t++)
+            B->type_last[r * (size_t)ntl + (size_t)t] = NAN;
+        if (fc->t_csat_mean30 >= 0)
+            x[fc->t_csat_mean30] = x[fc->t_csat_change] = NAN;
     }
+    return VG_OK;
+}
+
+/* Row n of the matrix: customer ci at date index k (day t), its label y
+ * and weight w, and what is known of it without reading events. */
+static vg_code fill_row(build *B, size_t n, long ci, int k, int y, double w,
+                        vg_error *err)
+{
+    feat_matrix *m = B->m;
+    cust *c = &B->cs[ci];
+    int t = B->req->dates[k];
+    if (c->nrows == 0)
+        c->first_row = (long)n;
+    c->nrows++;
+    if (!(m->ids[n] = strdup(strmap_key(B->ids, ci))))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    m->day[n] = t;
+    m->date_index[n] = k;
+    if (m->label)
+        m->label[n] = (float)y;
+    if (m->weight)
+        m->weight[n] = (float)w;
+    float *row = &m->x[n * m->ncols];
+    const float *sv = &B->static_vals[(size_t)ci * (size_t)B->nstatic];
+    for (int j = 0; j < B->nstatic; j++)
+        row[B->static_cols[j]] =
+            B->static_is_date[j] ? sv[j] - (float)t : sv[j];
+    row[B->s->c.tenure] = (float)(t - c->created);
+    m->mrr[n] = sv[0];
+    return VG_OK;
+}
+
+/* The matrix's rows: every kept (customer, date), customers in id order,
+ * counted in a first pass and filled in a second. */
+static vg_code plan_rows(build *B, vg_error *err)
+{
+    const feat_request *req = B->req;
+    int H = req->horizon_days;
+    double rate, pos_rate;
+    long positives;
+    sampling_rates(B, &rate, &pos_rate, &positives);
     B->sampled = rate < 1.0 || pos_rate < 1.0;
     long *order = malloc((B->ncust ? B->ncust : 1) * sizeof *order);
     long *tmp = malloc((B->ncust ? B->ncust : 1) * sizeof *tmp);
     feat_matrix *m = calloc(1, sizeof *m);
     vg_code rc = VG_OK;
     if (!order || !tmp || !m) {
+        free(m);
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -497,18 +590,16 @@ static vg_code plan_rows(build *B, vg_error *err)
     /* Rows in customer-id order: the same data gives the same matrix whatever
      * the physical order of the customers table. */
     sort_idx(order, B->ncust, tmp, B->ids);
-
-    size_t cap = 0, n = 0, ncols = feat_spec_ncols(B->s);
-    for (int pass = 0; pass < 2; pass++) {
+    size_t n = 0;
+    for (int pass = 0; pass < 2 && rc == VG_OK; pass++) {
         n = 0;
-        for (size_t oi = 0; oi < B->ncust; oi++) {
+        for (size_t oi = 0; oi < B->ncust && rc == VG_OK; oi++) {
             long ci = order[oi];
             cust *c = &B->cs[ci];
             const char *id = strmap_key(B->ids, ci);
-            if (pass == 1)
-                c->nrows = 0;
+            c->nrows = 0;
             int churner = H > 0 && B->sampled && churns_ever(B, c);
-            for (int k = 0; k < req->ndates; k++) {
+            for (int k = 0; k < req->ndates && rc == VG_OK; k++) {
                 int t = req->dates[k];
                 if (!is_active(c, t))
                     continue;
@@ -516,85 +607,21 @@ static vg_code plan_rows(build *B, vg_error *err)
                 double w;
                 if (!keep_row(B, id, churner, k, y, rate, pos_rate, &w))
                     continue;
-                if (pass == 1) {
-                    if (c->nrows == 0)
-                        c->first_row = (long)n;
-                    c->nrows++;
-                    m->ids[n] = strdup(id);
-                    if (!m->ids[n]) {
-                        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-                        goto cleanup;
-                    }
-                    m->day[n] = t;
-                    m->date_index[n] = k;
-                    if (m->label)
-                        m->label[n] = (float)y;
-                    if (m->weight)
-                        m->weight[n] = (float)w;
-                    float *row = &m->x[n * ncols];
-                    const float *sv =
-                        &B->static_vals[(size_t)ci * (size_t)B->nstatic];
-                    for (int j = 0; j < B->nstatic; j++)
-                        row[B->static_cols[j]] =
-                            B->static_is_date[j] ? sv[j] - (float)t : sv[j];
-                    row[B->s->c.tenure] = (float)(t - c->created);
-                    m->mrr[n] = sv[0];
-                }
+                if (pass == 1)
+                    rc = fill_row(B, n, ci, k, y, w, err);
                 n++;
             }
         }
-        if (pass == 0) {
-            cap = n ? n : 1;
-            m->nrows = n;
-            m->ncols = ncols;
-            m->x = malloc(cap * ncols * sizeof *m->x);
-            m->ids = calloc(cap, sizeof *m->ids);
-            m->day = malloc(cap * sizeof *m->day);
-            m->date_index = malloc(cap * sizeof *m->date_index);
-            m->mrr = malloc(cap * sizeof *m->mrr);
-            if (H > 0)
-                m->label = malloc(cap * sizeof *m->label);
-            if (B->sampled)
-                m->weight = malloc(cap * sizeof *m->weight);
-            B->last_act = malloc(cap * sizeof *B->last_act);
-            B->weeks = calloc(cap * NWEEKS, sizeof *B->weeks);
-            int ntl = (B->s->families & FEAT_FAM_RECENCY) ? B->s->ntypes : 0;
-            if (ntl > 0)
-                B->type_last = malloc(cap * (size_t)ntl * sizeof *B->type_last);
-            if (!m->x || !m->ids || !m->day || !m->date_index || !m->mrr ||
-                (H > 0 && !m->label) || (B->sampled && !m->weight) ||
-                !B->last_act || !B->weeks || (ntl > 0 && !B->type_last)) {
-                rc = vg_fail(err, VG_ENOMEM,
-                             "out of memory for %zu rows x %zu features", n,
-                             ncols);
-                goto cleanup;
-            }
-            /* Counts start at zero (no activity is a true zero); what can be
-             * unknown is set to NaN explicitly where it is computed. */
-            memset(m->x, 0, cap * ncols * sizeof *m->x);
-            const feat_cols *fc = &B->s->c;
-            for (size_t r = 0; r < cap; r++) {
-                float *x = &m->x[r * ncols];
-                x[fc->t_frt_med] = x[fc->t_res_med] = x[fc->t_csat_mean] = NAN;
-                x[fc->t_csat_min] = x[fc->t_days_since] = NAN;
-                /* A share of no tickets is unknown, not zero. */
-                for (int t = 0; fc->t_topic0 >= 0 && t < B->s->ntopics; t++)
-                    x[fc->t_topic0 + t] = NAN;
-                B->last_act[r] = NAN;
-                for (int t = 0; t < ntl; t++)
-                    B->type_last[r * (size_t)ntl + (size_t)t] = NAN;
-                if (fc->t_csat_mean30 >= 0)
-                    x[fc->t_csat_mean30] = x[fc->t_csat_change] = NAN;
-            }
-        }
+        if (pass == 0 && rc == VG_OK)
+            rc = alloc_rows(B, m, n, err);
     }
-    if (B->stats && H > 0) {
-        json_t *o = json_pack("{s:I, s:I, s:f, s:f}", "positives",
-                              (json_int_t)(pos + pos_keep), "rows",
-                              (json_int_t)n, "negative_sampling_rate", rate,
-                              "positive_sampling_rate", pos_rate);
-        json_object_set_new(B->stats, "sampling", o);
-    }
+    if (rc == VG_OK && B->stats && H > 0)
+        json_object_set_new(B->stats, "sampling",
+                            json_pack("{s:I, s:I, s:f, s:f}", "positives",
+                                      (json_int_t)positives, "rows",
+                                      (json_int_t)n, "negative_sampling_rate",
+                                      rate, "positive_sampling_rate",
+                                      pos_rate));
 cleanup:
     free(order);
     free(tmp);
