@@ -294,9 +294,6 @@ static int candidate_grid(const vg_config *cfg, double rows, double pos,
 typedef struct selection {
     booster_params params; /* max_rounds = the chosen rounds, no stopping */
     int rounds;
-    int search_max_rounds, patience; /* the grid's, for choosing the rounds
-                                        again on the latest purged date */
-    int select_rounds;               /* what early stopping chose on t_s */
     double holdout_logloss;
     double kind_logloss[2]; /* best held-out log loss: [0] trees, [1] linear */
     booster *b;             /* the select-stage model (CV: the fold's model) */
@@ -460,9 +457,6 @@ static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
     int col = feat_spec_find(spec, "usage.days_since_last_activity");
     if (rc == VG_OK && col >= 0)
         rc = baseline_fit(col, ho, &out->base_cal, err);
-    out->search_max_rounds = out->params.max_rounds;
-    out->patience = out->params.early_stopping_rounds;
-    out->select_rounds = out->rounds;
     out->params.max_rounds = out->rounds;
     out->params.early_stopping_rounds = 0;
     free(raw);
@@ -700,79 +694,23 @@ cleanup:
     return rc;
 }
 
-/* The estimate's calibration. The rounds are chosen on the validation date
- * itself (stage_validate), so no map fitted on a model with other rounds
- * fits this one; instead its rows (one per customer) are split in two halves
- * by row parity and each half is calibrated by a map fitted on the other:
- * no row is scored by a map that saw its label. *ok = 0 (and VG_OK) when a
- * half is too small or has one class; the caller then uses `fallback`. */
-static vg_code crossfit_calibration(const double *raw, const double *yw,
-                                    size_t n, double *prob, int *ok,
-                                    vg_error *err)
-{
-    size_t half = n / 2 + 1;
-    double *buf = malloc(3 * half * sizeof *buf);
-    vg_code rc = VG_OK;
-    *ok = 0;
-    if (!buf)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
-    double *r = buf, *y = buf + half, *w = buf + 2 * half;
-    for (int h = 0; h < 2; h++) {
-        size_t k = 0;
-        calib *c = NULL;
-        vg_error e2;
-        for (size_t i = (size_t)h; i < n; i += 2, k++) {
-            r[k] = raw[i];
-            y[k] = yw[i];
-            w[k] = yw[n + i];
-        }
-        rc = calib_choose(r, y, w, k, &c, &e2);
-        if (rc == VG_EDATA) {
-            rc = VG_OK;
-            goto cleanup;
-        }
-        if (rc != VG_OK) {
-            rc = vg_fail(err, rc, "calibration: %s", e2.msg);
-            goto cleanup;
-        }
-        for (size_t i = (size_t)(1 - h); i < n; i += 2)
-            prob[i] = calib_apply(c, raw[i]);
-        calib_free(c);
-    }
-    *ok = 1;
-cleanup:
-    free(buf);
-    return rc;
-}
-
-/* Validate stage: the chosen settings refitted on t_k <= t_0 - H with early
- * stopping on t_0, the latest labelled date — the rounds the final model
- * uses. The select stage's rounds come from t_s, 2H or more before D: when
- * the churn mechanism moves between t_s and D (a price change, a season),
- * they are chosen where the scoring date's regime is barely in the data, and
- * stop far too early (10,000-customer price world: 33-35 trees where a plain
- * pipeline stopping on t_0 kept ~220). t_0 is still purged: every fit row
- * lies H or more before it. The estimate is measured on t_0 too, so it has
- * seen one choice (an integer); its calibration is cross-fitted
- * (crossfit_calibration). Its out-of-sample raw predictions on t_0
- * calibrate the final model. */
+/* Validate stage: the chosen settings refitted on t_k <= t_0 - H, calibrated
+ * with the select stage's map, measured on t_0. Its out-of-sample raw
+ * predictions on t_0 calibrate the final model. */
 static vg_code stage_validate(const vg_config *cfg, fit_state *st,
                               vg_error *err)
 {
     subset tr = {0};
     booster *b = NULL;
     double *raw = NULL, *yw = NULL;
-    int rounds = 0, crossfit = 0;
+    int rounds = 0;
     const subset *va = &st->va;
-    booster_params vp = st->sel.params;
-    vp.max_rounds = st->sel.search_max_rounds;
-    vp.early_stopping_rounds = st->sel.patience;
     vg_code rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
                              TRAIN_ROLE_FIT, &tr, err);
     double t0 = now_s(), c0 = cpu_s();
     if (rc == VG_OK)
-        rc = booster_train(&vp, tr.x, tr.y, tr.w, tr.n, va->x, va->y, va->w,
-                           va->n, tr.ncols, &b, &rounds, err);
+        rc = booster_train(&st->sel.params, tr.x, tr.y, tr.w, tr.n, NULL, NULL,
+                           NULL, 0, tr.ncols, &b, &rounds, err);
     double t1 = now_s(), c1 = cpu_s();
     if (rc == VG_OK)
         rc = predict_raw(b, va, &raw, err);
@@ -780,18 +718,9 @@ static vg_code stage_validate(const vg_config *cfg, fit_state *st,
         rc = alloc_predictions(st, va->n, err);
     if (rc == VG_OK)
         rc = subset_yw(va, &yw, err);
-    if (rc == VG_OK)
-        rc = crossfit_calibration(raw, yw, va->n, st->prob, &crossfit, err);
     if (rc != VG_OK)
         goto cleanup;
-    st->sel.rounds = rounds;
-    st->sel.params.max_rounds = rounds;
-    if (crossfit) {
-        memcpy(st->y, yw, va->n * sizeof *st->y);
-        memcpy(st->w, yw + va->n, va->n * sizeof *st->w);
-    } else {
-        put_predictions(st, 0, raw, st->sel.cal, va);
-    }
+    put_predictions(st, 0, raw, st->sel.cal, va);
     st->nva = va->n;
     metrics_summarize(st->prob, st->y, st->w, st->nva, &st->ms);
     if ((rc = calib_choose(raw, yw, yw + va->n, va->n, &st->final_cal, err)) !=
@@ -807,16 +736,10 @@ static vg_code stage_validate(const vg_config *cfg, fit_state *st,
         st->have_baseline = 1;
     if (rc != VG_OK)
         goto cleanup;
-    json_object_set_new(
-        st->plan_json, "validate",
-        json_pack("{s:o, s:o, s:f, s:f, s:i, s:i, s:s, s:s}", "fit",
-                  subset_json(&tr), "holdout", subset_json(va), "seconds",
-                  t1 - t0, "cpu_seconds", c1 - c0, "rounds", rounds,
-                  "select_rounds", st->sel.select_rounds, "rounds_chosen_on",
-                  "holdout (early stopping on the latest labelled date)",
-                  "estimate_calibration",
-                  crossfit ? "cross-fitted on two halves of the holdout"
-                           : "the select stage's map"));
+    json_object_set_new(st->plan_json, "validate",
+                        json_pack("{s:o, s:o, s:f, s:f}", "fit",
+                                  subset_json(&tr), "holdout", subset_json(va),
+                                  "seconds", t1 - t0, "cpu_seconds", c1 - c0));
     (void)cfg;
 cleanup:
     subset_free(&tr);
