@@ -782,20 +782,11 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The options before the command. Returns -1 to go on, else the exit
+ * status (0 after --help or --version, 2 on a usage error). */
+static int global_options(cli *c, int argc, char **argv, const char **level,
+                          const char **format)
 {
-    /* XGBoost's OpenMP threads spin while waiting by default, which starves
-     * PostgreSQL and everything else on a small machine; vigil's parallel
-     * sections are short, so waiting threads should sleep. */
-    setenv("OMP_WAIT_POLICY", "passive", 0);
-    cli c;
-    memset(&c, 0, sizeof c);
-    cfg_defaults(&c.cfg);
-    log_init(&c.log);
-    vg_error err;
-    vg_error_clear(&err);
-    const char *level = NULL, *format = NULL;
-
     static const struct option gopts[] = {
         {"dsn", required_argument, 0, 'd'},
         {"config", required_argument, 0, 'c'},
@@ -814,19 +805,19 @@ int main(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "+hq", gopts, NULL)) != -1) {
         switch (o) {
         case 'd':
-            c.dsn = optarg;
+            c->dsn = optarg;
             break;
         case 'c':
-            c.config_path = optarg;
+            c->config_path = optarg;
             break;
         case 'L':
-            level = optarg;
+            *level = optarg;
             break;
         case 'F':
-            format = optarg;
+            *format = optarg;
             break;
         case 'q':
-            c.quiet = 1;
+            c->quiet = 1;
             break;
         case 'h':
             usage(stdout);
@@ -835,10 +826,10 @@ int main(int argc, char **argv)
             printf("vigil %s\n", VIGIL_VERSION);
             return 0;
         case 'S':
-            c.scheduled_for = optarg;
+            c->scheduled_for = optarg;
             break;
         case 'R':
-            c.run_id = atoll(optarg);
+            c->run_id = atoll(optarg);
             break;
         default:
             usage(stderr);
@@ -849,6 +840,47 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    return -1;
+}
+
+/* The log's level and format: the config's, then --quiet, then the
+ * options. Returns 0, or 2 after a usage error. */
+static int log_options(cli *c, const char *level, const char *format)
+{
+    c->log.level = c->cfg.log_level;
+    if (c->quiet && c->log.level < LOG_LVL_WARN)
+        c->log.level = LOG_LVL_WARN; /* --quiet: only what needs attention */
+    c->log.json = c->cfg.log_json;
+    if (level && log_level_parse(level, &c->log.level) != 0) {
+        fprintf(stderr,
+                "vigil: --log-level must be debug, info, warn, error or off\n");
+        return 2;
+    }
+    if (format && strcmp(format, "text") && strcmp(format, "json")) {
+        fprintf(stderr, "vigil: --log-format must be text or json\n");
+        return 2;
+    }
+    if (format)
+        c->log.json = !strcmp(format, "json");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* XGBoost's OpenMP threads spin while waiting by default, which starves
+     * PostgreSQL and everything else on a small machine; vigil's parallel
+     * sections are short, so waiting threads should sleep. */
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    cli c;
+    memset(&c, 0, sizeof c);
+    cfg_defaults(&c.cfg);
+    log_init(&c.log);
+    vg_error err;
+    vg_error_clear(&err);
+    const char *level = NULL, *format = NULL;
+    int status = global_options(&c, argc, argv, &level, &format);
+    if (status >= 0)
+        return status;
     const char *name = argv[optind];
     const command *cmd = NULL;
     for (size_t i = 0; i < NCOMMANDS; i++)
@@ -873,23 +905,9 @@ int main(int argc, char **argv)
         cli_release(&c);
         return vg_code_exit_status(err.code);
     }
-    c.log.level = c.cfg.log_level;
-    if (c.quiet && c.log.level < LOG_LVL_WARN)
-        c.log.level = LOG_LVL_WARN; /* --quiet: only what needs attention */
-    c.log.json = c.cfg.log_json;
-    if (level && log_level_parse(level, &c.log.level) != 0) {
-        fprintf(stderr,
-                "vigil: --log-level must be debug, info, warn, error or off\n");
+    if ((status = log_options(&c, level, format)) != 0) {
         cli_release(&c);
-        return 2;
-    }
-    if (format) {
-        if (strcmp(format, "text") && strcmp(format, "json")) {
-            fprintf(stderr, "vigil: --log-format must be text or json\n");
-            cli_release(&c);
-            return 2;
-        }
-        c.log.json = !strcmp(format, "json");
+        return status;
     }
     optind = 1; /* getopt restarts for the command's own options */
     vg_code rc = cmd->fn(&c, sub_argc, sub_argv, &err);
