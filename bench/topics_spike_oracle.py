@@ -123,11 +123,14 @@ def words_main(world):
     total = np.zeros(ndays)
     cnt, inj = {}, {}  # item -> per-day tickets, per-day injected tickets
     spike_of = {}      # item -> per-spike per-day tickets of that spike
+    by_topic = {}      # notion -> truth topic -> per-day tickets
+    topic_days = {}    # truth topic -> per-day tickets
     for d, topic, text in rows:
         d = int(d)
         if d < 0 or d >= ndays:
             continue
         total[d] += 1
+        topic_days.setdefault(topic, np.zeros(ndays))[d] += 1
         items = set(tok.findall(text)) - CALENDAR
         items |= {c for w in items for c, p in prefixes if w.startswith(p)}
         for it in items:
@@ -137,6 +140,9 @@ def words_main(world):
                 inj[it] = np.zeros(ndays)
                 spike_of[it] = {}
             a[d] += 1
+            if it.startswith("~"):
+                by = by_topic.setdefault(it, {}).setdefault(topic, np.zeros(ndays))
+                by[d] += 1
             if topic in injected:
                 inj[it][d] += 1
                 sp = spike_of[it].setdefault(topic, np.zeros(ndays))
@@ -186,6 +192,19 @@ def words_main(world):
                     cells.append(f"{kind} {it} {oo:.0f}/{ee:.1f} ({k}d) {min(pc, 1):.1g}")
                 else:
                     cells.append(f"{kind} -")
+        # The spiked problem's notions in the 28 days before: coverage (its
+        # tickets carrying the notion) and purity (the notion's tickets
+        # that are the problem's): a word test sees the excess of the
+        # covered tickets against the noise of all the notion's tickets.
+        lo, hi = a0 - 28, a0
+        mine = topic_days[base_topic][lo:hi].sum()
+        notes = []
+        for nt, by in sorted(by_topic.items()):
+            own = by.get(base_topic, np.zeros(ndays))[lo:hi].sum()
+            alln = sum(v[lo:hi].sum() for v in by.values())
+            if own >= 0.2 * mine:
+                notes.append(f"{nt} cov {own / mine:.2f} pur {own / alln:.2f}")
+        print(f"  {world} {base_topic}: {mine / 28:.1f} tickets/day; " + "; ".join(notes))
         print(f"| {world} | {name} | {onset} | " + " | ".join(
             " / ".join(cells[2 * j:2 * j + 2]) for j in range(5)) + " |")
     # false alerts: runs of significant, unexplained days per item
@@ -204,7 +223,8 @@ def words_main(world):
                     print(f"  false {kind} {day0 + dt.timedelta(a)}: "
                           + ", ".join(sorted(now - prev)[:8]))
                 prev = now
-            print(f"false {world} {kind} thr={thr:g} alerts={runs} "
+            ntest = np.mean([(cache[a][4] & sel).sum() for a in range(first, last + 1)])
+            print(f"false {world} {kind} thr={thr:g} items={ntest:.0f} alerts={runs} "
                   f"per30={runs * 30 / (last - first + 1):.2f}")
 
 
