@@ -40,8 +40,7 @@ static const cfg_key keys[] = {
      "customer columns never used as features (e.g. ones updated at "
      "cancellation)",
      NULL, OFF(feat_exclude_n)},
-    {"features.history_cache", CFG_BOOL, OFF(feat_history_cache), 0, 0,
-     "true",
+    {"features.history_cache", CFG_BOOL, OFF(feat_history_cache), 0, 0, "true",
      "family lifetime: keep a weekly summary of the events before the "
      "windows in vigil.usage_history instead of reading the whole history "
      "on every run",

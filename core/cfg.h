@@ -42,7 +42,7 @@ typedef struct vg_config {
     int feat_exclude_n;   /* customer columns never used */
     char feat_exclude[CFG_MAX_LIST][CFG_STR];
     int feat_history_cache; /* lifetime: reuse vigil.usage_history */
-    int feat_families_n; /* optional feature families switched on */
+    int feat_families_n;    /* optional feature families switched on */
     char feat_families[CFG_MAX_LIST][CFG_STR];
 
     /* train.* */

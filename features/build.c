@@ -444,7 +444,11 @@ static int keep_row(const build *B, const char *id, int churner, int k, int y,
     return hash_unit(h) < rate;
 }
 
-static vg_code plan_rows(build *B, vg_error *err)
+/* The sampling rates for the negative rows (*rate) and the positive ones
+ * (*pos_rate): 1 unless the rows would exceed req->max_rows. *positives
+ * counts every positive row. */
+static void sampling_rates(build *B, double *rate, double *pos_rate,
+                           long *positives)
 {
     const feat_request *req = B->req;
     int H = req->horizon_days;
@@ -466,28 +470,117 @@ static vg_code plan_rows(build *B, vg_error *err)
                 sampled++;
         }
     }
+    *positives = pos + pos_keep;
+    *rate = *pos_rate = 1.0;
+    if (req->max_rows <= 0 ||
+        pos + pos_keep + keep + sampled <= req->max_rows || sampled == 0)
+        return;
     /* Positives may fill at most POS_SHARE of the rows, so the negatives
      * that the weights stand for are not left to a handful of customers. */
-    double rate = 1.0, pos_rate = 1.0;
-    if (req->max_rows > 0 && pos + pos_keep + keep + sampled > req->max_rows &&
-        sampled > 0) {
-        double pos_budget = POS_SHARE * (double)req->max_rows;
-        if ((double)pos > pos_budget)
-            pos_rate = pos_budget / (double)pos;
-        rate = ((double)req->max_rows - pos * pos_rate - (double)pos_keep -
-                (double)keep) /
-               (double)sampled;
-        if (rate < 0.01)
-            rate = 0.01; /* below this the weights get too noisy to learn */
-        if (rate > 1)
-            rate = 1;
+    double pos_budget = POS_SHARE * (double)req->max_rows;
+    if ((double)pos > pos_budget)
+        *pos_rate = pos_budget / (double)pos;
+    *rate = ((double)req->max_rows - pos * *pos_rate - (double)pos_keep -
+             (double)keep) /
+            (double)sampled;
+    if (*rate < 0.01)
+        *rate = 0.01; /* below this the weights get too noisy to learn */
+    if (*rate > 1)
+        *rate = 1;
+}
+
+/* The matrix's arrays and the build's per-row state for n rows, with what
+ * can be unknown set to NaN. */
+static vg_code alloc_rows(build *B, feat_matrix *m, size_t n, vg_error *err)
+{
+    size_t cap = n ? n : 1, ncols = feat_spec_ncols(B->s);
+    int H = B->req->horizon_days;
+    m->nrows = n;
+    m->ncols = ncols;
+    m->x = malloc(cap * ncols * sizeof *m->x);
+    m->ids = calloc(cap, sizeof *m->ids);
+    m->day = malloc(cap * sizeof *m->day);
+    m->date_index = malloc(cap * sizeof *m->date_index);
+    m->mrr = malloc(cap * sizeof *m->mrr);
+    if (H > 0)
+        m->label = malloc(cap * sizeof *m->label);
+    if (B->sampled)
+        m->weight = malloc(cap * sizeof *m->weight);
+    B->last_act = malloc(cap * sizeof *B->last_act);
+    B->weeks = calloc(cap * NWEEKS, sizeof *B->weeks);
+    int ntl = (B->s->families & FEAT_FAM_RECENCY) ? B->s->ntypes : 0;
+    if (ntl > 0)
+        B->type_last = malloc(cap * (size_t)ntl * sizeof *B->type_last);
+    if (!m->x || !m->ids || !m->day || !m->date_index || !m->mrr ||
+        (H > 0 && !m->label) || (B->sampled && !m->weight) || !B->last_act ||
+        !B->weeks || (ntl > 0 && !B->type_last))
+        return vg_fail(err, VG_ENOMEM,
+                       "out of memory for %zu rows x %zu features", n, ncols);
+    /* Counts start at zero (no activity is a true zero); what can be
+     * unknown is set to NaN explicitly where it is computed. */
+    memset(m->x, 0, cap * ncols * sizeof *m->x);
+    const feat_cols *fc = &B->s->c;
+    for (size_t r = 0; r < cap; r++) {
+        float *x = &m->x[r * ncols];
+        x[fc->t_frt_med] = x[fc->t_res_med] = x[fc->t_csat_mean] = NAN;
+        x[fc->t_csat_min] = x[fc->t_days_since] = NAN;
+        /* A share of no tickets is unknown, not zero. */
+        for (int t = 0; fc->t_topic0 >= 0 && t < B->s->ntopics; t++)
+            x[fc->t_topic0 + t] = NAN;
+        B->last_act[r] = NAN;
+        for (int t = 0; t < ntl; t++)
+            B->type_last[r * (size_t)ntl + (size_t)t] = NAN;
+        if (fc->t_csat_mean30 >= 0)
+            x[fc->t_csat_mean30] = x[fc->t_csat_change] = NAN;
     }
+    return VG_OK;
+}
+
+/* Row n of the matrix: customer ci at date index k (day t), its label y
+ * and weight w, and what is known of it without reading events. */
+static vg_code fill_row(build *B, size_t n, long ci, int k, int y, double w,
+                        vg_error *err)
+{
+    feat_matrix *m = B->m;
+    cust *c = &B->cs[ci];
+    int t = B->req->dates[k];
+    if (c->nrows == 0)
+        c->first_row = (long)n;
+    c->nrows++;
+    if (!(m->ids[n] = strdup(strmap_key(B->ids, ci))))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    m->day[n] = t;
+    m->date_index[n] = k;
+    if (m->label)
+        m->label[n] = (float)y;
+    if (m->weight)
+        m->weight[n] = (float)w;
+    float *row = &m->x[n * m->ncols];
+    const float *sv = &B->static_vals[(size_t)ci * (size_t)B->nstatic];
+    for (int j = 0; j < B->nstatic; j++)
+        row[B->static_cols[j]] =
+            B->static_is_date[j] ? sv[j] - (float)t : sv[j];
+    row[B->s->c.tenure] = (float)(t - c->created);
+    m->mrr[n] = sv[0];
+    return VG_OK;
+}
+
+/* The matrix's rows: every kept (customer, date), customers in id order,
+ * counted in a first pass and filled in a second. */
+static vg_code plan_rows(build *B, vg_error *err)
+{
+    const feat_request *req = B->req;
+    int H = req->horizon_days;
+    double rate, pos_rate;
+    long positives;
+    sampling_rates(B, &rate, &pos_rate, &positives);
     B->sampled = rate < 1.0 || pos_rate < 1.0;
     long *order = malloc((B->ncust ? B->ncust : 1) * sizeof *order);
     long *tmp = malloc((B->ncust ? B->ncust : 1) * sizeof *tmp);
     feat_matrix *m = calloc(1, sizeof *m);
     vg_code rc = VG_OK;
     if (!order || !tmp || !m) {
+        free(m);
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -497,18 +590,16 @@ static vg_code plan_rows(build *B, vg_error *err)
     /* Rows in customer-id order: the same data gives the same matrix whatever
      * the physical order of the customers table. */
     sort_idx(order, B->ncust, tmp, B->ids);
-
-    size_t cap = 0, n = 0, ncols = feat_spec_ncols(B->s);
-    for (int pass = 0; pass < 2; pass++) {
+    size_t n = 0;
+    for (int pass = 0; pass < 2 && rc == VG_OK; pass++) {
         n = 0;
-        for (size_t oi = 0; oi < B->ncust; oi++) {
+        for (size_t oi = 0; oi < B->ncust && rc == VG_OK; oi++) {
             long ci = order[oi];
             cust *c = &B->cs[ci];
             const char *id = strmap_key(B->ids, ci);
-            if (pass == 1)
-                c->nrows = 0;
+            c->nrows = 0;
             int churner = H > 0 && B->sampled && churns_ever(B, c);
-            for (int k = 0; k < req->ndates; k++) {
+            for (int k = 0; k < req->ndates && rc == VG_OK; k++) {
                 int t = req->dates[k];
                 if (!is_active(c, t))
                     continue;
@@ -516,85 +607,21 @@ static vg_code plan_rows(build *B, vg_error *err)
                 double w;
                 if (!keep_row(B, id, churner, k, y, rate, pos_rate, &w))
                     continue;
-                if (pass == 1) {
-                    if (c->nrows == 0)
-                        c->first_row = (long)n;
-                    c->nrows++;
-                    m->ids[n] = strdup(id);
-                    if (!m->ids[n]) {
-                        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-                        goto cleanup;
-                    }
-                    m->day[n] = t;
-                    m->date_index[n] = k;
-                    if (m->label)
-                        m->label[n] = (float)y;
-                    if (m->weight)
-                        m->weight[n] = (float)w;
-                    float *row = &m->x[n * ncols];
-                    const float *sv =
-                        &B->static_vals[(size_t)ci * (size_t)B->nstatic];
-                    for (int j = 0; j < B->nstatic; j++)
-                        row[B->static_cols[j]] =
-                            B->static_is_date[j] ? sv[j] - (float)t : sv[j];
-                    row[B->s->c.tenure] = (float)(t - c->created);
-                    m->mrr[n] = sv[0];
-                }
+                if (pass == 1)
+                    rc = fill_row(B, n, ci, k, y, w, err);
                 n++;
             }
         }
-        if (pass == 0) {
-            cap = n ? n : 1;
-            m->nrows = n;
-            m->ncols = ncols;
-            m->x = malloc(cap * ncols * sizeof *m->x);
-            m->ids = calloc(cap, sizeof *m->ids);
-            m->day = malloc(cap * sizeof *m->day);
-            m->date_index = malloc(cap * sizeof *m->date_index);
-            m->mrr = malloc(cap * sizeof *m->mrr);
-            if (H > 0)
-                m->label = malloc(cap * sizeof *m->label);
-            if (B->sampled)
-                m->weight = malloc(cap * sizeof *m->weight);
-            B->last_act = malloc(cap * sizeof *B->last_act);
-            B->weeks = calloc(cap * NWEEKS, sizeof *B->weeks);
-            int ntl = (B->s->families & FEAT_FAM_RECENCY) ? B->s->ntypes : 0;
-            if (ntl > 0)
-                B->type_last = malloc(cap * (size_t)ntl * sizeof *B->type_last);
-            if (!m->x || !m->ids || !m->day || !m->date_index || !m->mrr ||
-                (H > 0 && !m->label) || (B->sampled && !m->weight) ||
-                !B->last_act || !B->weeks || (ntl > 0 && !B->type_last)) {
-                rc = vg_fail(err, VG_ENOMEM,
-                             "out of memory for %zu rows x %zu features", n,
-                             ncols);
-                goto cleanup;
-            }
-            /* Counts start at zero (no activity is a true zero); what can be
-             * unknown is set to NaN explicitly where it is computed. */
-            memset(m->x, 0, cap * ncols * sizeof *m->x);
-            const feat_cols *fc = &B->s->c;
-            for (size_t r = 0; r < cap; r++) {
-                float *x = &m->x[r * ncols];
-                x[fc->t_frt_med] = x[fc->t_res_med] = x[fc->t_csat_mean] = NAN;
-                x[fc->t_csat_min] = x[fc->t_days_since] = NAN;
-                /* A share of no tickets is unknown, not zero. */
-                for (int t = 0; fc->t_topic0 >= 0 && t < B->s->ntopics; t++)
-                    x[fc->t_topic0 + t] = NAN;
-                B->last_act[r] = NAN;
-                for (int t = 0; t < ntl; t++)
-                    B->type_last[r * (size_t)ntl + (size_t)t] = NAN;
-                if (fc->t_csat_mean30 >= 0)
-                    x[fc->t_csat_mean30] = x[fc->t_csat_change] = NAN;
-            }
-        }
+        if (pass == 0 && rc == VG_OK)
+            rc = alloc_rows(B, m, n, err);
     }
-    if (B->stats && H > 0) {
-        json_t *o = json_pack("{s:I, s:I, s:f, s:f}", "positives",
-                              (json_int_t)(pos + pos_keep), "rows",
-                              (json_int_t)n, "negative_sampling_rate", rate,
-                              "positive_sampling_rate", pos_rate);
-        json_object_set_new(B->stats, "sampling", o);
-    }
+    if (rc == VG_OK && B->stats && H > 0)
+        json_object_set_new(B->stats, "sampling",
+                            json_pack("{s:I, s:I, s:f, s:f}", "positives",
+                                      (json_int_t)positives, "rows",
+                                      (json_int_t)n, "negative_sampling_rate",
+                                      rate, "positive_sampling_rate",
+                                      pos_rate));
 cleanup:
     free(order);
     free(tmp);
@@ -1185,57 +1212,23 @@ cleanup:
 /* ---- history (family lifetime)
  * ------------------------------------------------------------- */
 
-/* Columns of the history query, in order. */
-enum { H_CUST, H_TYPE, H_ROWS, H_TOTAL, H_LAST, H_NCOLS };
-
-/* One (customer, event type) of the events before the first boundary. They
- * lie before every row's date (the first boundary is the earliest date minus
- * the longest window), so they count for every row of the customer. */
+/* One customer's history row, live or from the summary alike: usable rows,
+ * quantity, the last one's day, then the quantity of each of the spec's
+ * event types (NULL: none of that type). The events before the first
+ * boundary lie before every row's date (the first boundary is the earliest
+ * date minus the longest window), so they count for every row of the
+ * customer. */
 static vg_code on_history(void *ctx, int nf, char **f, vg_error *err)
 {
     build *B = ctx;
     const feat_spec *s = B->s;
     const feat_cols *c = &s->c;
-    if (nf != H_NCOLS)
+    if (nf != 4 + s->ntypes)
         return vg_fail(err, VG_EINTERNAL, "history: unexpected column count %d",
                        nf);
-    long ci = f[H_CUST] ? strmap_get(B->ids, f[H_CUST]) : -1;
-    if (ci < 0 || !f[H_TOTAL])
-        return VG_OK; /* unknown ids are counted by the usage query */
-    const cust *cu = &B->cs[ci];
-    int type = -1;
-    for (int t = 0; f[H_TYPE] && t < s->ntypes && type < 0; t++)
-        if (!strcmp(s->types[t], f[H_TYPE]))
-            type = t;
-    double rows = parse_num(f[H_ROWS]), total = parse_num(f[H_TOTAL]);
-    double last = parse_num(f[H_LAST]);
-    size_t ncols = B->m->ncols;
-    for (int r = 0; r < cu->nrows; r++) {
-        long row = cu->first_row + r;
-        float *x = &B->m->x[(size_t)row * ncols];
-        x[c->life_total] += (float)total;
-        x[c->life_count] += (float)rows;
-        if (type >= 0)
-            x[c->ev_type_life[type]] += (float)total;
-        if (isnan(B->last_act[row]) || last > B->last_act[row])
-            B->last_act[row] = last;
-    }
-    return VG_OK;
-}
-
-/* One customer's summary row: rows, quantity, last, then the quantity of
- * each of the spec's event types (NULL: none of that type). */
-static vg_code on_history_summary(void *ctx, int nf, char **f, vg_error *err)
-{
-    build *B = ctx;
-    const feat_spec *s = B->s;
-    const feat_cols *c = &s->c;
-    if (nf != 4 + s->ntypes)
-        return vg_fail(err, VG_EINTERNAL,
-                       "history summary: unexpected column count %d", nf);
     long ci = f[0] ? strmap_get(B->ids, f[0]) : -1;
     if (ci < 0)
-        return VG_OK;
+        return VG_OK; /* unknown ids are counted by the usage query */
     const cust *cu = &B->cs[ci];
     double rows = parse_num(f[1]), total = parse_num(f[2]),
            last = parse_num(f[3]);
@@ -1254,22 +1247,18 @@ static vg_code on_history_summary(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-/* Family lifetime's aggregate of the events before vigil.from, per
- * customer and type — usable rows, quantity and the last one — without the
- * per-interval expressions of the usage query (no buckets, no day masks, no
- * per-type filters). The same usable-row rule as the usage query's `ok`.
- * %1$s: the customer id, %2$s: the relation, then the filters, the group
- * key and the order. */
-static const char *history_sql =
-    "SELECT %s AS customer_id, event_type::text AS event_type, count(*) AS n, "
-    " sum(CASE WHEN quantity IS NULL THEN 1 ELSE quantity END) AS q, "
-    " date_part('epoch', max(occurred_at)) / 86400 AS last "
+/* Family lifetime's events: those before vigil.from, with the usage
+ * query's rule for a usable row (its `ok`), and each one's quantity. Read
+ * without the usage query's per-interval expressions (no buckets, no day
+ * masks). %s: the relation. */
+static const char *history_where =
     "FROM %s WHERE occurred_at < (SELECT "
     "current_setting('vigil.from')::timestamptz) "
     "AND occurred_at > '-infinity' AND customer_id IS NOT NULL "
     "AND event_type IS NOT NULL AND (quantity IS NULL OR NOT (quantity < 0 "
-    "OR quantity = 'NaN'::float8 OR quantity > 1e12)) %s%s "
-    "GROUP BY %s, event_type%s";
+    "OR quantity = 'NaN'::float8 OR quantity > 1e12)) ";
+#define HISTORY_Q "sum(CASE WHEN quantity IS NULL THEN 1 ELSE quantity END)"
+#define HISTORY_LAST "date_part('epoch', max(occurred_at)) / 86400"
 
 /* The summary of the week's cut, built unless it exists (one builder at a
  * time: a transaction-level advisory lock), on the side session `hs`. Only
@@ -1298,12 +1287,16 @@ static vg_code ensure_history(build *B, db_conn *hs, int *built, vg_error *err)
                      2, p, &r, err);
     if (rc != VG_OK || PQntuples(r) > 0)
         goto cleanup;
+    /* every event type, not only the spec's: the next spec may differ */
     strbuf_printf(&q, "INSERT INTO vigil.usage_history SELECT $1, $2::date, "
                       "customer_id, sum(n), sum(q), max(last), "
-                      "array_agg(event_type), array_agg(q) FROM (");
-    strbuf_printf(&q, history_sql, "customer_id::text", events, "", "",
-                  "customer_id", "");
-    strbuf_printf(&q, ") h GROUP BY customer_id");
+                      "array_agg(event_type), array_agg(q) FROM (SELECT "
+                      "customer_id::text AS customer_id, event_type::text AS "
+                      "event_type, count(*) AS n, " HISTORY_Q
+                      " AS q, " HISTORY_LAST " AS last ");
+    strbuf_printf(&q, history_where, events);
+    strbuf_printf(&q, "GROUP BY customer_id, event_type) h GROUP BY "
+                      "customer_id");
     rc = q.failed ? vg_fail(err, VG_ENOMEM, "out of memory")
                   : db_exec(hs,
                             "INSERT INTO vigil.usage_history_cuts "
@@ -1385,7 +1378,7 @@ static vg_code read_history_cached(build *B, int *fallback, vg_error *err)
         rc = history_cursor(B, hs, q.s, err);
         hs = NULL; /* the cursor's now */
     } else if (rc == VG_OK) {
-        rc = db_copy_out(hs, q.s, on_history_summary, B, NULL, err);
+        rc = db_copy_out(hs, q.s, on_history, B, NULL, err);
     }
     db_close(hs);
     strbuf_free(&q);
@@ -1406,10 +1399,23 @@ static vg_code read_history(build *B, vg_error *err)
         goto done;
     char *events = db_qualify(B->db, B->cfg->source_schema, "usage_events");
     strbuf q = {0};
-    if (events)
-        strbuf_printf(&q, history_sql, group_id(B), events,
+    /* the summary's shape, one row per customer, the spec's types picked
+     * with filters as in the usage query (so a sharded source still
+     * aggregates on its shards) */
+    if (events) {
+        strbuf_printf(&q, "SELECT %s, count(*), " HISTORY_Q ", " HISTORY_LAST,
+                      group_id(B));
+        for (int t = 0; t < B->s->ntypes; t++)
+            strbuf_printf(&q,
+                          ", " HISTORY_Q " FILTER (WHERE event_type::text = "
+                          "(SELECT current_setting('vigil.types')::json->>%d))",
+                          t);
+        strbuf_printf(&q, " ");
+        strbuf_printf(&q, history_where, events);
+        strbuf_printf(&q, "%s%s GROUP BY %s%s",
                       B->sampled ? sampled_filter : "", slice_filter(B),
                       group_key(B), stream_order(B));
+    }
     if (!events || q.failed)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
     if (rc == VG_OK) {
@@ -1783,7 +1789,7 @@ static void finish_families(build *B, size_t r, float *x, double t,
     for (int k = 0; B->type_last && k < s->ntypes; k++) {
         double seen = t - tenure,
                tl = B->type_last[r * (size_t)s->ntypes + (size_t)k];
-        if (!isnan(tl) && tl > seen)
+        if (!isnan(tl) && tl > seen && tl >= t - FEAT_DAYS_SINCE_WINDOW)
             seen = tl;
         x[c->type_since[k]] = (float)fmin(t - seen, FEAT_DAYS_SINCE_CAP);
     }
@@ -1815,11 +1821,11 @@ static void finish_rows(build *B)
         x[c->seat_util30] = (seats > 0) ? (float)(x[c->users30] / seats) : NAN;
         double tenure = x[c->tenure];
         /* Days since the customer was last seen — last event, else signup —
-         * capped at 91: only the 90-day window is read, and beyond it the
-         * exact number adds nothing a model or a specialist can use. */
-        double seen = t - tenure;
-        if (!isnan(B->last_act[r]) && B->last_act[r] > seen)
-            seen = B->last_act[r];
+         * capped at 91: only the 90-day window counts (spec.h), and beyond
+         * it the exact number adds nothing a model or a specialist can use. */
+        double seen = t - tenure, last = B->last_act[r];
+        if (!isnan(last) && last > seen && last >= t - FEAT_DAYS_SINCE_WINDOW)
+            seen = last;
         x[c->days_since_activity] = (float)fmin(t - seen, FEAT_DAYS_SINCE_CAP);
         x[c->ratio30] = tenure >= 60 ? (float)((x[c->ev_total[1]] + 1.0) /
                                                (x[c->ev_total_prev30] + 1.0))
@@ -2127,7 +2133,7 @@ static vg_code history_cursor(build *B, db_conn *hs, const char *sql,
     }
     stream_cursor *c = &st->c[st->ncursors++];
     snprintf(c->name, sizeof c->name, "vigil_feat_history");
-    c->fn = on_history_summary;
+    c->fn = on_history;
     c->ctx = B;
     c->side = hs;
     if (!(c->cancel = PQgetCancel(db_pg(hs))))

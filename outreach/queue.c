@@ -609,18 +609,13 @@ static int owner_of(const spec *sp, int ns, json_t *owners, const char *cust,
     return i;
 }
 
-vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
-                        long *unassigned, vg_error *err)
+/* Tasks held by specialists who left (inactive or deleted) go back to the
+ * queue rather than waiting for someone who will not come; then the active
+ * specialists, with the tasks they hold now, in specialist_id order. *sp
+ * points into *rs, which the caller clears after freeing *sp's JSON. */
+static vg_code load_specialists(db_conn *db, PGresult **rs, spec **sp, int *ns,
+                                vg_error *err)
 {
-    PGresult *rs = NULL, *rt = NULL;
-    spec *sp = NULL;
-    int ns = 0;
-    json_t *done = json_array(), *left = json_array();
-    json_t *owners = json_object(); /* customer_id -> specialist index */
-    char *done_s = NULL, *left_s = NULL;
-    *assigned = *unassigned = 0;
-    /* Tasks held by specialists who left (inactive or deleted) go back to
-     * the queue rather than waiting for someone who will not come. */
     vg_code rc = db_run(
         db,
         "UPDATE vigil.outreach_tasks t SET status = 'open', assignee = NULL, "
@@ -640,131 +635,135 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
                      "'assigned') "
                      "FROM vigil.specialists s WHERE s.active "
                      "ORDER BY s.specialist_id",
-                     0, NULL, &rs, err);
+                     0, NULL, rs, err);
     if (rc != VG_OK)
-        goto cleanup;
-    ns = PQntuples(rs);
-    sp = calloc((size_t)(ns ? ns : 1), sizeof *sp);
-    if (!sp || !done || !left) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    for (int i = 0; i < ns; i++) {
-        sp[i].id = PQgetvalue(rs, i, 0);
+        return rc;
+    int n = PQntuples(*rs);
+    if (!(*sp = calloc((size_t)(n ? n : 1), sizeof **sp)))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    *ns = n;
+    for (int i = 0; i < n; i++) {
+        spec *s = &(*sp)[i];
+        s->id = PQgetvalue(*rs, i, 0);
         /* PostgreSQL's to_json wrote these: only memory can fail here. */
-        sp[i].languages = json_loads(PQgetvalue(rs, i, 1), 0, NULL);
-        sp[i].skills = json_loads(PQgetvalue(rs, i, 2), 0, NULL);
-        sp[i].capacity = atol(PQgetvalue(rs, i, 3));
-        sp[i].load = atol(PQgetvalue(rs, i, 4));
-        if (!sp[i].languages || !sp[i].skills) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
+        s->languages = json_loads(PQgetvalue(*rs, i, 1), 0, NULL);
+        s->skills = json_loads(PQgetvalue(*rs, i, 2), 0, NULL);
+        s->capacity = atol(PQgetvalue(*rs, i, 3));
+        s->load = atol(PQgetvalue(*rs, i, 4));
+        if (!s->languages || !s->skills)
+            return vg_fail(err, VG_ENOMEM, "out of memory");
     }
-    /* The customer's owner: whoever already holds one of their tasks (the
-     * earliest assigned). Joined once, not looked up per open task: with
-     * no index on customer_id that lookup scanned the table for every
-     * task, minutes at a million customers. */
-    rc = db_exec(db,
-                 "SELECT t.task_id, coalesce(t.reason->'customer'->>"
-                 "'language', ''), coalesce(t.reason->'skills', '[]')::text, "
-                 " t.customer_id, coalesce(o.assignee, '') "
-                 "FROM vigil.outreach_tasks t LEFT JOIN (SELECT DISTINCT ON "
-                 " (a.customer_id) a.customer_id, a.assignee FROM "
-                 " vigil.outreach_tasks a WHERE a.status = 'assigned' "
-                 " ORDER BY a.customer_id, a.assigned_at, a.task_id) o "
-                 " ON o.customer_id = t.customer_id "
-                 "WHERE t.status = 'open' "
-                 "ORDER BY t.priority DESC NULLS LAST, t.task_id",
-                 0, NULL, &rt, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    for (int t = 0; t < PQntuples(rt); t++) {
-        const char *id = PQgetvalue(rt, t, 0), *lang = PQgetvalue(rt, t, 1);
-        const char *cust = PQgetvalue(rt, t, 3);
-        json_t *skills = json_loads(PQgetvalue(rt, t, 2), 0, NULL);
-        if (!skills) { /* a jsonb value's text: only memory can fail */
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        int best = -1, speak = 0, able = 0;
-        int owner = owner_of(sp, ns, owners, cust, PQgetvalue(rt, t, 4), lang);
-        if (owner >= 0) {
-            /* One person per customer: their other tasks join the same
-             * conversation and do not count against capacity. */
-            json_array_append_new(
-                done, json_pack("{s:s, s:s, s:I, s:I, s:s}", "task_id", id,
-                                "assignee", sp[owner].id, "load_before",
-                                (json_int_t)sp[owner].load, "capacity",
-                                (json_int_t)sp[owner].capacity, "rule",
-                                "the customer's other tasks are theirs"));
-            (*assigned)++;
-            json_decref(skills);
+    return VG_OK;
+}
+
+/* The specialist for a task nobody owns: speaks its language (an unknown
+ * one is no reason to leave a task), has every skill it needs, is under
+ * capacity, with the lowest load/capacity; -1 when none. *speak and *able
+ * count who speaks the language and who also has the skills, for the
+ * reason a task is left. */
+static int pick_specialist(const spec *sp, int ns, const char *lang,
+                           json_t *skills, int *speak, int *able)
+{
+    int best = -1;
+    *speak = *able = 0;
+    for (int i = 0; i < ns; i++) {
+        if (*lang && !json_has(sp[i].languages, lang, 1))
             continue;
-        }
-        for (int i = 0; i < ns; i++) {
-            /* An unknown customer language is no reason to leave a task. */
-            if (*lang && !json_has(sp[i].languages, lang, 1))
-                continue;
-            speak++;
-            size_t k;
-            json_t *e;
-            int covers = 1;
-            json_array_foreach(skills, k, e) covers &=
-                json_has(sp[i].skills, json_string_value(e), 0);
-            if (!covers)
-                continue;
-            able++;
-            if (sp[i].load >= sp[i].capacity)
-                continue;
-            /* lowest load/capacity, compared as cross products (exact);
-             * equal ratios keep the earlier specialist_id */
-            if (best < 0 ||
-                sp[i].load * sp[best].capacity < sp[best].load * sp[i].capacity)
-                best = i;
-        }
-        int pushed;
-        if (best >= 0) {
-            pushed = json_array_append_new(
-                done,
-                json_pack("{s:s, s:s, s:I, s:I}", "task_id", id, "assignee",
-                          sp[best].id, "load_before", (json_int_t)sp[best].load,
-                          "capacity", (json_int_t)sp[best].capacity));
-            sp[best].load++;
-            (*assigned)++;
-            json_object_set_new(owners, cust, json_integer(best));
-        } else {
-            char why[512];
-            char *sk = json_dumps(skills, JSON_COMPACT);
-            if (ns == 0)
-                snprintf(why, sizeof why, "no active specialist");
-            else if (speak == 0)
-                snprintf(why, sizeof why, "no active specialist speaks '%s'",
-                         lang);
-            else if (able == 0)
-                snprintf(why, sizeof why,
-                         "no active specialist%s%s%s has the skills %s",
-                         *lang ? " speaking '" : "", lang, *lang ? "'" : "",
-                         sk ? sk : "?");
-            else
-                snprintf(why, sizeof why,
-                         "all %d specialists who could take it (language "
-                         "'%s', skills %s) are at their daily capacity",
-                         able, *lang ? lang : "any", sk ? sk : "?");
-            free(sk);
-            utf8_cut_invalid(why); /* the language may have been cut */
-            pushed = json_array_append_new(
-                left, json_pack("{s:s, s:s}", "task_id", id, "why", why));
-            (*unassigned)++;
-        }
-        json_decref(skills);
-        if (pushed != 0) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
+        (*speak)++;
+        size_t k;
+        json_t *e;
+        int covers = 1;
+        json_array_foreach(skills, k, e) covers &=
+            json_has(sp[i].skills, json_string_value(e), 0);
+        if (!covers)
+            continue;
+        (*able)++;
+        if (sp[i].load >= sp[i].capacity)
+            continue;
+        /* compared as cross products (exact); equal ratios keep the earlier
+         * specialist_id */
+        if (best < 0 ||
+            sp[i].load * sp[best].capacity < sp[best].load * sp[i].capacity)
+            best = i;
     }
-    done_s = json_dumps(done, JSON_COMPACT);
-    left_s = json_dumps(left, JSON_COMPACT);
+    return best;
+}
+
+/* Why a task was left, in words for the queue's reader. */
+static void why_left(char *why, size_t cap, int ns, int speak, int able,
+                     const char *lang, json_t *skills)
+{
+    char *sk = json_dumps(skills, JSON_COMPACT);
+    if (ns == 0)
+        snprintf(why, cap, "no active specialist");
+    else if (speak == 0)
+        snprintf(why, cap, "no active specialist speaks '%s'", lang);
+    else if (able == 0)
+        snprintf(why, cap, "no active specialist%s%s%s has the skills %s",
+                 *lang ? " speaking '" : "", lang, *lang ? "'" : "",
+                 sk ? sk : "?");
+    else
+        snprintf(why, cap,
+                 "all %d specialists who could take it (language "
+                 "'%s', skills %s) are at their daily capacity",
+                 able, *lang ? lang : "any", sk ? sk : "?");
+    free(sk);
+    utf8_cut_invalid(why); /* the language may have been cut */
+}
+
+/* Open task `t` of rt (see outreach_assign's query) goes to `done` with its
+ * specialist, or to `left` with the reason. */
+static vg_code assign_task(spec *sp, int ns, json_t *owners, PGresult *rt,
+                           int t, json_t *done, json_t *left, long *assigned,
+                           long *unassigned, vg_error *err)
+{
+    const char *id = PQgetvalue(rt, t, 0), *lang = PQgetvalue(rt, t, 1);
+    const char *cust = PQgetvalue(rt, t, 3);
+    json_t *skills = json_loads(PQgetvalue(rt, t, 2), 0, NULL);
+    if (!skills) /* a jsonb value's text: only memory can fail */
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    int pushed, speak = 0, able = 0, best;
+    int owner = owner_of(sp, ns, owners, cust, PQgetvalue(rt, t, 4), lang);
+    if (owner >= 0) {
+        /* One person per customer: their other tasks join the same
+         * conversation and do not count against capacity. */
+        pushed = json_array_append_new(
+            done,
+            json_pack("{s:s, s:s, s:I, s:I, s:s}", "task_id", id, "assignee",
+                      sp[owner].id, "load_before", (json_int_t)sp[owner].load,
+                      "capacity", (json_int_t)sp[owner].capacity, "rule",
+                      "the customer's other tasks are theirs"));
+        (*assigned)++;
+    } else if ((best = pick_specialist(sp, ns, lang, skills, &speak, &able)) >=
+               0) {
+        pushed = json_array_append_new(
+            done,
+            json_pack("{s:s, s:s, s:I, s:I}", "task_id", id, "assignee",
+                      sp[best].id, "load_before", (json_int_t)sp[best].load,
+                      "capacity", (json_int_t)sp[best].capacity));
+        sp[best].load++;
+        (*assigned)++;
+        if (json_object_set_new(owners, cust, json_integer(best)) != 0)
+            pushed = -1;
+    } else {
+        char why[512];
+        why_left(why, sizeof why, ns, speak, able, lang, skills);
+        pushed = json_array_append_new(
+            left, json_pack("{s:s, s:s}", "task_id", id, "why", why));
+        (*unassigned)++;
+    }
+    json_decref(skills);
+    return pushed == 0 ? VG_OK : vg_fail(err, VG_ENOMEM, "out of memory");
+}
+
+/* The run's decisions into the tasks: `done` assigned (with the rule that
+ * chose), `left` open with why (written only when it changed). */
+static vg_code write_assignments(db_conn *db, json_t *done, json_t *left,
+                                 const char *stamp, vg_error *err)
+{
+    char *done_s = json_dumps(done, JSON_COMPACT);
+    char *left_s = json_dumps(left, JSON_COMPACT);
+    vg_code rc = VG_OK;
     if (!done_s || !left_s) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
@@ -795,13 +794,50 @@ vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
                      " t.reason->>'unassigned' IS DISTINCT FROM x.why",
                      1, p2, NULL, err);
 cleanup:
+    free(done_s);
+    free(left_s);
+    return rc;
+}
+
+vg_code outreach_assign(db_conn *db, const char *stamp, long *assigned,
+                        long *unassigned, vg_error *err)
+{
+    PGresult *rs = NULL, *rt = NULL;
+    spec *sp = NULL;
+    int ns = 0;
+    json_t *done = json_array(), *left = json_array();
+    json_t *owners = json_object(); /* customer_id -> specialist index */
+    *assigned = *unassigned = 0;
+    vg_code rc = done && left && owners
+                     ? load_specialists(db, &rs, &sp, &ns, err)
+                     : vg_fail(err, VG_ENOMEM, "out of memory");
+    /* The customer's owner: whoever already holds one of their tasks (the
+     * earliest assigned). Joined once, not looked up per open task: with
+     * no index on customer_id that lookup scanned the table for every
+     * task, minutes at a million customers. */
+    if (rc == VG_OK)
+        rc = db_exec(db,
+                     "SELECT t.task_id, coalesce(t.reason->'customer'->>"
+                     "'language', ''), coalesce(t.reason->'skills', "
+                     "'[]')::text, t.customer_id, coalesce(o.assignee, '') "
+                     "FROM vigil.outreach_tasks t LEFT JOIN (SELECT DISTINCT "
+                     " ON (a.customer_id) a.customer_id, a.assignee FROM "
+                     " vigil.outreach_tasks a WHERE a.status = 'assigned' "
+                     " ORDER BY a.customer_id, a.assigned_at, a.task_id) o "
+                     " ON o.customer_id = t.customer_id "
+                     "WHERE t.status = 'open' "
+                     "ORDER BY t.priority DESC NULLS LAST, t.task_id",
+                     0, NULL, &rt, err);
+    for (int t = 0; rc == VG_OK && t < PQntuples(rt); t++)
+        rc = assign_task(sp, ns, owners, rt, t, done, left, assigned,
+                         unassigned, err);
+    if (rc == VG_OK)
+        rc = write_assignments(db, done, left, stamp, err);
     for (int i = 0; sp && i < ns; i++) {
         json_decref(sp[i].languages);
         json_decref(sp[i].skills);
     }
     free(sp);
-    free(done_s);
-    free(left_s);
     json_decref(done);
     json_decref(left);
     json_decref(owners);

@@ -8,6 +8,7 @@ pkgs=(build-essential cmake pkg-config git
       libgsl-dev libxgboost-dev libjansson-dev libev-dev libstemmer-dev tzdata
       libcurl4-openssl-dev  # webhook and Request Tracker deliveries
       libmicrohttpd-dev  # serve's HTTP endpoints
+      clang-format  # CTest format: the sources stay as clang-format writes them
       clang libclang-rt-dev  # scripts/fuzz.sh: libFuzzer (CTest fuzz_smoke)
       chromium)  # chromium: tests render `vigil report` headless (~20 s, 350 MB)
 
