@@ -5,9 +5,11 @@
 # selects (columns alert_id, source, topic_id, topic_ids, ticket_ids,
 # window_start, window_end, observed, expected: the alert as seen on the day
 # it is judged). It defines `a` (A_SQL) and `judged` (alert_id, truth,
-# precision, mixed): an alert's tickets are an issue alert's ticket_ids, or
-# the tickets of a topic alert's topics (its topic and the sibling topics it
-# lists) inside its window; the injected issue with the
+# precision, mixed): an alert's tickets are its ticket_ids (an issue
+# alert's tickets; a topic alert's topics' tickets in its window as they
+# were assigned that day), or, for a topic alert recorded without them (an
+# older vigil), the tickets of its topics (its topic and the sibling topics
+# it lists) inside its window as assigned now; the injected issue with the
 # most tickets among them explains the alert if those make up at least half
 # of its excess (observed - expected), else truth is NULL (a false alert);
 # precision is that issue's share of the alert's tickets; mixed: a second
@@ -17,13 +19,14 @@ judge_ctes() {
   cat <<SQL
 WITH a AS ($1),
 tk AS (SELECT a.alert_id, t.ticket_id FROM a JOIN tickets t
-         ON t.ticket_id = ANY(a.ticket_ids) WHERE a.source = 'terms'
+         ON t.ticket_id = ANY(a.ticket_ids)
+        WHERE a.source = 'terms' OR cardinality(a.ticket_ids) > 0
        UNION ALL
        SELECT a.alert_id, t.ticket_id FROM a
          JOIN vigil.ticket_topics tt ON tt.topic_id = a.topic_id
            OR tt.topic_id = ANY(coalesce(a.topic_ids, '{}'))
          JOIN tickets t USING (ticket_id)
-        WHERE a.source = 'topic'
+        WHERE a.source = 'topic' AND coalesce(cardinality(a.ticket_ids), 0) = 0
           AND t.created_at >= (a.window_start::text || ' 00:00+00')::timestamptz
           AND t.created_at < ((a.window_end + 1)::text || ' 00:00+00')::timestamptz),
 per AS (SELECT tk.alert_id, g.topic, count(*) AS n FROM tk

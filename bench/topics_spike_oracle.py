@@ -13,6 +13,19 @@ against their expectation and the p-value: the best a detector could do
 with these tickets, whatever its grouping.
 
     VIGIL_DSN=... bench/topics_spike_oracle.py [WORLD]
+    VIGIL_DSN=... /usr/bin/python3 bench/topics_spike_oracle.py --words [WORLD]
+
+--words (needs numpy and scipy: Debian's python3-scipy) counts by words
+instead of by the truth: every case-folded word of subject and body with
+at least MIN_BASE tickets in the baseline, and every notion of vigil's
+en/de/fr/es support vocabulary (topics/issues.c: a ticket carries
+"~password" when a word starts with passwort, contraseña, ...), each tested
+like a topic; Bonferroni over the items tested that day (x its count). Per
+spike and day after onset: the best item whose excess is mostly the
+spike's tickets (corrected p). Then false alerts: runs of days on which an
+item is significant at the threshold and its excess is NOT mostly injected
+tickets (any injected issue), per 30 replayed days (2026-09-02..11-01),
+for the words and the notions.
 """
 import math
 import os
@@ -56,7 +69,169 @@ def scan(counts, totals, a, base=28, w=3):
     return min(1.0, w * best), best_k, o_k, e_k
 
 
+VOCAB = {
+    "~login": "login logon anmeld einlogg connexion sesión sesion acceso acceder",
+    "~password": "password passwort kennwort contraseña",
+    "~export": "export", "~import": "import",
+    "~invoice": "invoice rechnung factur",
+    "~payment": "payment zahlung paiement pago",
+    "~refund": "refund erstatt rembours reembols",
+    "~slow": "slow langsam lent lento lenta",
+    "~certificate": "certificat zertifikat",
+    "~encoding": "encoding kodierung encodage codificac umlaut accent acent "
+                 "charact caract zeichen",
+    "~webhook": "webhook", "~permission": "permission berechtigung permiso droits",
+    "~invite": "invit einladung", "~notification": "notif benachrichtig",
+    "~report": "report bericht rapport informe",
+    "~timezone": "timezone zeitzone fuseau horari",
+    "~cancel": "cancel kündig résili", "~crash": "crash absturz abstürz bloque",
+    "~upgrade": "upgrade", "~sync": "sync synchron",
+}
+# Month and weekday names (and their short forms) burst with the calendar
+# ("since September 1"); vigil masks them too (topics/issues.c).
+CALENDAR = set("""january february march april may june july august september
+october november december monday tuesday wednesday thursday friday saturday
+sunday januar februar märz mai juni juli oktober dezember montag dienstag
+mittwoch donnerstag freitag samstag sonntag janvier février mars avril juin
+juillet août septembre octobre novembre décembre lundi mardi mercredi jeudi
+vendredi samedi dimanche enero febrero marzo abril mayo junio julio agosto
+septiembre setiembre octubre noviembre diciembre lunes martes miércoles
+jueves viernes sábado domingo jan feb mar apr jun jul aug sep sept oct nov
+dec okt dez""".split())
+MIN_BASE = 10
+FIRST, LAST = "2026-09-02", "2026-11-01"
+
+
+def words_main(world):
+    import datetime as dt
+    import re
+    import numpy as np
+    from scipy.stats import poisson
+    day0 = dt.date(2026, 7, 20)
+    ndays = (dt.date(2026, 11, 2) - day0).days
+    spikes = q("SELECT topic, spike_of, onset FROM vigil_demo_truth.emerging_issues "
+               "WHERE kind = 'spike' AND spike_of IS NOT NULL ORDER BY onset")
+    injected = {r[0] for r in q("SELECT topic FROM vigil_demo_truth.emerging_issues")}
+    rows = q(f"""SELECT (t.created_at AT TIME ZONE 'UTC')::date - DATE '{day0}',
+                   coalesce(g.topic, ''), translate(lower(coalesce(t.subject, '')
+                   || ' ' || left(coalesce(t.body, ''), 3000)), E'\\n\\r\\t', '   ')
+                 FROM tickets t LEFT JOIN vigil_demo_truth.ticket_topics g USING (ticket_id)
+                 WHERE t.created_at >= DATE '{day0}' AND t.created_at < DATE '2026-11-02'""")
+    tok = re.compile(r"[^\W\d_]{3,}")
+    prefixes = [(c, p) for c, ps in VOCAB.items() for p in ps.split()]
+    idx, names = {}, []
+    total = np.zeros(ndays)
+    cnt, inj = {}, {}  # item -> per-day tickets, per-day injected tickets
+    spike_of = {}      # item -> per-spike per-day tickets of that spike
+    by_topic = {}      # notion -> truth topic -> per-day tickets
+    topic_days = {}    # truth topic -> per-day tickets
+    for d, topic, text in rows:
+        d = int(d)
+        if d < 0 or d >= ndays:
+            continue
+        total[d] += 1
+        topic_days.setdefault(topic, np.zeros(ndays))[d] += 1
+        items = set(tok.findall(text)) - CALENDAR
+        items |= {c for w in items for c, p in prefixes if w.startswith(p)}
+        for it in items:
+            a = cnt.get(it)
+            if a is None:
+                a = cnt[it] = np.zeros(ndays)
+                inj[it] = np.zeros(ndays)
+                spike_of[it] = {}
+            a[d] += 1
+            if it.startswith("~"):
+                by = by_topic.setdefault(it, {}).setdefault(topic, np.zeros(ndays))
+                by[d] += 1
+            if topic in injected:
+                inj[it][d] += 1
+                sp = spike_of[it].setdefault(topic, np.zeros(ndays))
+                sp[d] += 1
+    items = [it for it in cnt]
+    C = np.array([cnt[it] for it in items])
+    I = np.array([inj[it] for it in items])
+    notion = np.array([it.startswith("~") for it in items])
+
+    def test(a):
+        """corrected-free scan p, its window, o, e and the tested mask at as_of a."""
+        b = C[:, a - 31:a - 3].sum(1)
+        tb = total[a - 31:a - 3].sum()
+        share = (b + 0.5) / (tb - b + 1.0)
+        best = np.ones(len(items))
+        bk = np.ones(len(items), dtype=int)
+        for k in (1, 2, 3):
+            o = C[:, a - k:a].sum(1)
+            e = share * (total[a - k:a].sum() - o)
+            p = poisson.sf(o - 1, e)
+            upd = p < best
+            best[upd], bk[upd] = p[upd], k
+        best = np.minimum(1.0, 3 * best)
+        tested = b >= MIN_BASE
+        o = np.array([C[i, a - bk[i]:a].sum() for i in range(len(items))])
+        e = share * (np.array([total[a - k:a].sum() for k in bk]) - o)
+        return best, bk, o, e, tested, b
+
+    first = (dt.date.fromisoformat(FIRST) - day0).days
+    last = (dt.date.fromisoformat(LAST) - day0).days
+    cache = {a: test(a) for a in range(first, last + 1)}
+    for name, base_topic, onset in spikes:
+        a0 = (dt.date.fromisoformat(onset) - day0).days
+        cells = []
+        for n in range(1, 6):
+            best, bk, o, e, tested, b = cache[a0 + n] if a0 + n in cache else test(a0 + n)
+            for kind, mask in (("word", tested & ~notion), ("notion", tested & notion)):
+                m = mask.sum()
+                cand = []
+                for i in np.nonzero(mask)[0]:
+                    sp = spike_of[items[i]].get(name)
+                    s_in = sp[a0 + n - bk[i]:a0 + n].sum() if sp is not None else 0
+                    if o[i] - e[i] > 0 and s_in >= (o[i] - e[i]) / 2:
+                        cand.append((best[i] * m, items[i], o[i], e[i], bk[i]))
+                if cand:
+                    pc, it, oo, ee, k = min(cand)
+                    cells.append(f"{kind} {it} {oo:.0f}/{ee:.1f} ({k}d) {min(pc, 1):.1g}")
+                else:
+                    cells.append(f"{kind} -")
+        # The spiked problem's notions in the 28 days before: coverage (its
+        # tickets carrying the notion) and purity (the notion's tickets
+        # that are the problem's): a word test sees the excess of the
+        # covered tickets against the noise of all the notion's tickets.
+        lo, hi = a0 - 28, a0
+        mine = topic_days[base_topic][lo:hi].sum()
+        notes = []
+        for nt, by in sorted(by_topic.items()):
+            own = by.get(base_topic, np.zeros(ndays))[lo:hi].sum()
+            alln = sum(v[lo:hi].sum() for v in by.values())
+            if own >= 0.2 * mine:
+                notes.append(f"{nt} cov {own / mine:.2f} pur {own / alln:.2f}")
+        print(f"  {world} {base_topic}: {mine / 28:.1f} tickets/day; " + "; ".join(notes))
+        print(f"| {world} | {name} | {onset} | " + " | ".join(
+            " / ".join(cells[2 * j:2 * j + 2]) for j in range(5)) + " |")
+    # false alerts: runs of significant, unexplained days per item
+    for thr in (1e-2, 3e-3, 1e-3, 1e-4, 1e-6):
+        for kind, sel in (("word", ~notion), ("notion", notion)):
+            runs, prev = 0, set()
+            for a in range(first, last + 1):
+                best, bk, o, e, tested, b = cache[a]
+                mask = tested & sel
+                m = mask.sum()
+                ii = np.array([I[i, a - bk[i]:a].sum() for i in range(len(items))])
+                hit = mask & (best * m <= thr) & (ii < (o - e) / 2)
+                now = {items[i] for i in np.nonzero(hit)[0]}
+                runs += len(now - prev)
+                if thr == 1e-2 and now - prev:
+                    print(f"  false {kind} {day0 + dt.timedelta(a)}: "
+                          + ", ".join(sorted(now - prev)[:8]))
+                prev = now
+            ntest = np.mean([(cache[a][4] & sel).sum() for a in range(first, last + 1)])
+            print(f"false {world} {kind} thr={thr:g} items={ntest:.0f} alerts={runs} "
+                  f"per30={runs * 30 / (last - first + 1):.2f}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--words":
+        words_main(sys.argv[2] if len(sys.argv) > 2 else "-")
+        return
     world = sys.argv[1] if len(sys.argv) > 1 else "-"
     spikes = q("SELECT topic, spike_of, onset FROM vigil_demo_truth.emerging_issues "
                "WHERE kind = 'spike' AND spike_of IS NOT NULL ORDER BY onset")

@@ -1789,7 +1789,7 @@ static void finish_families(build *B, size_t r, float *x, double t,
     for (int k = 0; B->type_last && k < s->ntypes; k++) {
         double seen = t - tenure,
                tl = B->type_last[r * (size_t)s->ntypes + (size_t)k];
-        if (!isnan(tl) && tl > seen)
+        if (!isnan(tl) && tl > seen && tl >= t - FEAT_DAYS_SINCE_WINDOW)
             seen = tl;
         x[c->type_since[k]] = (float)fmin(t - seen, FEAT_DAYS_SINCE_CAP);
     }
@@ -1821,11 +1821,11 @@ static void finish_rows(build *B)
         x[c->seat_util30] = (seats > 0) ? (float)(x[c->users30] / seats) : NAN;
         double tenure = x[c->tenure];
         /* Days since the customer was last seen — last event, else signup —
-         * capped at 91: only the 90-day window is read, and beyond it the
-         * exact number adds nothing a model or a specialist can use. */
-        double seen = t - tenure;
-        if (!isnan(B->last_act[r]) && B->last_act[r] > seen)
-            seen = B->last_act[r];
+         * capped at 91: only the 90-day window counts (spec.h), and beyond
+         * it the exact number adds nothing a model or a specialist can use. */
+        double seen = t - tenure, last = B->last_act[r];
+        if (!isnan(last) && last > seen && last >= t - FEAT_DAYS_SINCE_WINDOW)
+            seen = last;
         x[c->days_since_activity] = (float)fmin(t - seen, FEAT_DAYS_SINCE_CAP);
         x[c->ratio30] = tenure >= 60 ? (float)((x[c->ev_total[1]] + 1.0) /
                                                (x[c->ev_total_prev30] + 1.0))

@@ -6,7 +6,12 @@
 #include "feat.h"
 
 #define FEAT_NWIN 3 /* 7, 30, 90 days */
-/* days_since_last_activity is capped here: only the 90-day window is read */
+/* days_since_last_activity (and family recency's days since each type) is
+ * capped here: only the 90-day window before the date counts. Events older
+ * than that can be read for other reasons (an earlier date of the same
+ * request, the lifetime history, the history cache's week); they are
+ * ignored, so a row's value does not depend on what else was read. */
+#define FEAT_DAYS_SINCE_WINDOW 90.0
 #define FEAT_DAYS_SINCE_CAP 91.0
 
 typedef enum {

@@ -77,16 +77,10 @@ static const command cmd_init = {
 /* ---- demo ------------------------------------------------------------------
  */
 
-static int run_demo(cli *c, int argc, char **argv, vg_error *err)
+/* demo's options into d; --issue values into specs (DEMO_MAX_ISSUES). */
+static vg_code demo_parse(int argc, char **argv, demo_opts *d,
+                          const char **specs, int *json, vg_error *err)
 {
-    demo_opts d;
-    demo_opts_default(&d);
-    d.end_day = date_today();
-    d.schema = c->cfg.source_schema;
-    d.quiet = c->quiet;
-    int json = 0;
-    const char *specs[DEMO_MAX_ISSUES];
-    d.issue_specs = specs;
     static const struct option opts[] = {
         {"customers", required_argument, 0, 'n'},
         {"seed", required_argument, 0, 's'},
@@ -107,47 +101,47 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
         case 'n':
             rc = cli_parse_int_opt("--customers", optarg, 1, DEMO_MAX_CUSTOMERS,
                                    &v, err);
-            d.customers = v;
+            d->customers = v;
             break;
         case 's':
             rc = cli_parse_int_opt("--seed", optarg, 0, 2147483647, &v, err);
-            d.seed = (unsigned long)v;
+            d->seed = (unsigned long)v;
             break;
         case 'e':
-            if (date_parse(optarg, &d.end_day) != 0)
+            if (date_parse(optarg, &d->end_day) != 0)
                 rc =
                     vg_fail(err, VG_EUSAGE,
                             "--end '%s' is not a date: use YYYY-MM-DD", optarg);
             break;
         case 'h':
             rc = cli_parse_int_opt("--history-days", optarg, 120, 3650,
-                                   &d.history_days, err);
+                                   &d->history_days, err);
             break;
         case 'w':
-            d.world = optarg;
+            d->world = optarg;
             break;
         case 'i':
-            if (d.n_issue_specs >= DEMO_MAX_ISSUES)
+            if (d->n_issue_specs >= DEMO_MAX_ISSUES)
                 rc = vg_fail(err, VG_EUSAGE, "--issue: at most %d issues",
                              DEMO_MAX_ISSUES);
             else
-                specs[d.n_issue_specs++] = optarg;
+                specs[d->n_issue_specs++] = optarg;
             break;
         case 'r':
             rc = cli_parse_int_opt("--random-issues", optarg, 0,
-                                   DEMO_MAX_ISSUES, &d.random_issues, err);
+                                   DEMO_MAX_ISSUES, &d->random_issues, err);
             break;
         case 'P':
-            d.no_planted = 1;
+            d->no_planted = 1;
             break;
         case 'l':
-            rc = demo_parse_languages(optarg, d.lang_weight, err);
+            rc = demo_parse_languages(optarg, d->lang_weight, err);
             break;
         case 'd': {
             char *end;
-            d.dirty_share = strtod(optarg, &end);
-            if (end == optarg || *end || !(d.dirty_share >= 0) ||
-                d.dirty_share > 0.2)
+            d->dirty_share = strtod(optarg, &end);
+            if (end == optarg || *end || !(d->dirty_share >= 0) ||
+                d->dirty_share > 0.2)
                 rc = vg_fail(err, VG_EUSAGE,
                              "--dirty-share must be a number from 0 to 0.2 "
                              "(got '%s')",
@@ -155,7 +149,7 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
             break;
         }
         case 'j':
-            json = 1;
+            *json = 1;
             break;
         default:
             return vg_fail(err, VG_EUSAGE, "see `vigil demo --help`");
@@ -163,34 +157,55 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
+    return VG_OK;
+}
+
+/* What was loaded, for people or (json) as one JSON object. */
+static vg_code demo_print(const demo_opts *d, const demo_stats *st, int json,
+                          vg_error *err)
+{
+    char e[DATE_BUF];
+    date_format(d->end_day, e);
+    if (!json) {
+        printf("demo company loaded into schema %s (data up to %s): %ld "
+               "customers, %ld events, %ld tickets, %ld churned; %ld dirty "
+               "events and %ld dirty tickets injected\n",
+               d->schema, e, st->customers, st->events, st->tickets,
+               st->churned, st->dirty_events, st->dirty_tickets);
+        return VG_OK;
+    }
+    json_t *j = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "schema", d->schema, "end",
+        e, "customers", (json_int_t)st->customers, "events",
+        (json_int_t)st->events, "tickets", (json_int_t)st->tickets, "churned",
+        (json_int_t)st->churned, "dirty_events", (json_int_t)st->dirty_events,
+        "dirty_tickets", (json_int_t)st->dirty_tickets);
+    vg_code rc = cli_print_json(j, err);
+    json_decref(j);
+    return rc;
+}
+
+static int run_demo(cli *c, int argc, char **argv, vg_error *err)
+{
+    demo_opts d;
+    demo_opts_default(&d);
+    d.end_day = date_today();
+    d.schema = c->cfg.source_schema;
+    d.quiet = c->quiet;
+    int json = 0;
+    const char *specs[DEMO_MAX_ISSUES];
+    d.issue_specs = specs;
+    vg_code rc = demo_parse(argc, argv, &d, specs, &json, err);
+    if (rc != VG_OK)
+        return rc;
     db_conn *db = NULL;
     demo_stats st;
     memset(&st, 0, sizeof st);
     rc = db_connect(c->dsn, &db, err);
     if (rc == VG_OK)
         rc = demo_generate(db, &d, &st, err);
-    if (rc == VG_OK) {
-        char e[DATE_BUF];
-        date_format(d.end_day, e);
-        if (json) {
-            json_t *j = json_pack(
-                "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "schema", d.schema,
-                "end", e, "customers", (json_int_t)st.customers, "events",
-                (json_int_t)st.events, "tickets", (json_int_t)st.tickets,
-                "churned", (json_int_t)st.churned, "dirty_events",
-                (json_int_t)st.dirty_events, "dirty_tickets",
-                (json_int_t)st.dirty_tickets);
-            rc = cli_print_json(j, err);
-            json_decref(j);
-        } else {
-            printf("demo company loaded into schema %s (data up to %s): %ld "
-                   "customers, %ld events, "
-                   "%ld tickets, %ld churned; %ld dirty events and %ld dirty "
-                   "tickets injected\n",
-                   d.schema, e, st.customers, st.events, st.tickets, st.churned,
-                   st.dirty_events, st.dirty_tickets);
-        }
-    }
+    if (rc == VG_OK)
+        rc = demo_print(&d, &st, json, err);
     db_close(db);
     return rc;
 }
@@ -783,20 +798,11 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The options before the command. Returns -1 to go on, else the exit
+ * status (0 after --help or --version, 2 on a usage error). */
+static int global_options(cli *c, int argc, char **argv, const char **level,
+                          const char **format)
 {
-    /* XGBoost's OpenMP threads spin while waiting by default, which starves
-     * PostgreSQL and everything else on a small machine; vigil's parallel
-     * sections are short, so waiting threads should sleep. */
-    setenv("OMP_WAIT_POLICY", "passive", 0);
-    cli c;
-    memset(&c, 0, sizeof c);
-    cfg_defaults(&c.cfg);
-    log_init(&c.log);
-    vg_error err;
-    vg_error_clear(&err);
-    const char *level = NULL, *format = NULL;
-
     static const struct option gopts[] = {
         {"dsn", required_argument, 0, 'd'},
         {"config", required_argument, 0, 'c'},
@@ -815,19 +821,19 @@ int main(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "+hq", gopts, NULL)) != -1) {
         switch (o) {
         case 'd':
-            c.dsn = optarg;
+            c->dsn = optarg;
             break;
         case 'c':
-            c.config_path = optarg;
+            c->config_path = optarg;
             break;
         case 'L':
-            level = optarg;
+            *level = optarg;
             break;
         case 'F':
-            format = optarg;
+            *format = optarg;
             break;
         case 'q':
-            c.quiet = 1;
+            c->quiet = 1;
             break;
         case 'h':
             usage(stdout);
@@ -836,10 +842,10 @@ int main(int argc, char **argv)
             printf("vigil %s\n", VIGIL_VERSION);
             return 0;
         case 'S':
-            c.scheduled_for = optarg;
+            c->scheduled_for = optarg;
             break;
         case 'R':
-            c.run_id = atoll(optarg);
+            c->run_id = atoll(optarg);
             break;
         default:
             usage(stderr);
@@ -850,6 +856,47 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    return -1;
+}
+
+/* The log's level and format: the config's, then --quiet, then the
+ * options. Returns 0, or 2 after a usage error. */
+static int log_options(cli *c, const char *level, const char *format)
+{
+    c->log.level = c->cfg.log_level;
+    if (c->quiet && c->log.level < LOG_LVL_WARN)
+        c->log.level = LOG_LVL_WARN; /* --quiet: only what needs attention */
+    c->log.json = c->cfg.log_json;
+    if (level && log_level_parse(level, &c->log.level) != 0) {
+        fprintf(stderr,
+                "vigil: --log-level must be debug, info, warn, error or off\n");
+        return 2;
+    }
+    if (format && strcmp(format, "text") && strcmp(format, "json")) {
+        fprintf(stderr, "vigil: --log-format must be text or json\n");
+        return 2;
+    }
+    if (format)
+        c->log.json = !strcmp(format, "json");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* XGBoost's OpenMP threads spin while waiting by default, which starves
+     * PostgreSQL and everything else on a small machine; vigil's parallel
+     * sections are short, so waiting threads should sleep. */
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    cli c;
+    memset(&c, 0, sizeof c);
+    cfg_defaults(&c.cfg);
+    log_init(&c.log);
+    vg_error err;
+    vg_error_clear(&err);
+    const char *level = NULL, *format = NULL;
+    int status = global_options(&c, argc, argv, &level, &format);
+    if (status >= 0)
+        return status;
     const char *name = argv[optind];
     const command *cmd = NULL;
     for (size_t i = 0; i < NCOMMANDS; i++)
@@ -874,23 +921,9 @@ int main(int argc, char **argv)
         cli_release(&c);
         return vg_code_exit_status(err.code);
     }
-    c.log.level = c.cfg.log_level;
-    if (c.quiet && c.log.level < LOG_LVL_WARN)
-        c.log.level = LOG_LVL_WARN; /* --quiet: only what needs attention */
-    c.log.json = c.cfg.log_json;
-    if (level && log_level_parse(level, &c.log.level) != 0) {
-        fprintf(stderr,
-                "vigil: --log-level must be debug, info, warn, error or off\n");
+    if ((status = log_options(&c, level, format)) != 0) {
         cli_release(&c);
-        return 2;
-    }
-    if (format) {
-        if (strcmp(format, "text") && strcmp(format, "json")) {
-            fprintf(stderr, "vigil: --log-format must be text or json\n");
-            cli_release(&c);
-            return 2;
-        }
-        c.log.json = !strcmp(format, "json");
+        return status;
     }
     optind = 1; /* getopt restarts for the command's own options */
     vg_code rc = cmd->fn(&c, sub_argc, sub_argv, &err);

@@ -292,6 +292,57 @@ static void lifetime_reads_the_whole_history(void)
     feat_spec_free(ls);
 }
 
+/* Days since the last activity, and since each type's last event, count
+ * only the 90 days before the date, whatever else the build read: W's
+ * login 90.5 days before D is seen by a request that also holds D - 10, by
+ * family lifetime's history and by its weekly summary, yet W's row at D is
+ * 91 (the cap) every time, as when nothing older was read. */
+static void days_since_ignore_older_reads(void)
+{
+    vg_error err;
+    int from = 0, to = 0;
+    CHECK(migrate_run(db, &from, &to, &err) == VG_OK);
+    testdb_exec(dsn, "INSERT INTO src.customers VALUES ('W','W','2023-06-01',"
+                     "NULL,'team',100,5,'en','smb',1,false,NULL,NULL);"
+                     "INSERT INTO src.usage_events VALUES"
+                     " ('W','2024-03-02 12:00:00+00','login',NULL,NULL);");
+    const char *cfgs[3] = {"{\"source\": {\"schema\": \"src\"}, \"features\": "
+                           "{\"families\": [\"recency\"]}}",
+                           "{\"source\": {\"schema\": \"src\"}, \"features\": "
+                           "{\"families\": [\"recency\", \"lifetime\"], "
+                           "\"history_cache\": false}}",
+                           "{\"source\": {\"schema\": \"src\"}, \"features\": "
+                           "{\"families\": [\"recency\", \"lifetime\"]}}"};
+    int dates[2] = {D, D - 10};
+    for (int i = 0; i < 3; i++) {
+        vg_config rc;
+        cfg_defaults(&rc);
+        CHECK(cfg_load_string(&rc, cfgs[i], "test", &err) == VG_OK);
+        feat_spec *rs = discover_or_die(db, &rc, D);
+        for (int n = 1; n <= 2; n++) {
+            feat_matrix *mx = build(db, &rc, rs, dates, n, 0, NULL);
+            long w = row_of(mx, "W", D);
+            CHECK(w >= 0);
+            if (w < 0) {
+                feat_matrix_free(mx);
+                continue;
+            }
+            CHECK_NEAR(val(mx, rs, w, "usage.days_since_last_activity"), 91, 0);
+            CHECK_NEAR(val(mx, rs, w, "usage.days_since_login"), 91, 0);
+            if (i > 0) /* the lifetime one is not capped */
+                CHECK_NEAR(
+                    val(mx, rs, w, "usage.days_since_last_activity_lifetime"),
+                    90.5, 1e-4);
+            feat_matrix_free(mx);
+        }
+        feat_spec_free(rs);
+    }
+    testdb_exec(dsn, "DELETE FROM src.usage_events WHERE customer_id = 'W';"
+                     "DELETE FROM src.customers WHERE customer_id = 'W';"
+                     "DELETE FROM vigil.usage_history;"
+                     "DELETE FROM vigil.usage_history_cuts;");
+}
+
 static long stat_of(json_t *st, const char *key)
 {
     return (long)json_integer_value(json_object_get(st, key));
@@ -552,6 +603,7 @@ int main(void)
         CHECK_CASE(rows_from_as_of_on_change_nothing),
         CHECK_CASE(multi_date_equals_single_date),
         CHECK_CASE(labels_use_the_horizon_window),
+        CHECK_CASE(days_since_ignore_older_reads),
         CHECK_CASE(history_summary_equals_live),
     };
     int rc = check_run("db_features", cases, sizeof cases / sizeof cases[0]);

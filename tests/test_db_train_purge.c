@@ -195,6 +195,28 @@ static void summary_check(const char *dsn)
     CHECK(sf + 30 <= sh);
     CHECK(vf + 30 <= vh);
     CHECK(sh + 30 <= vh);
+    /* The final model's rounds are the ones early stopping chose in the
+     * select stage (its best candidate of the chosen kind), so the purge
+     * checked above (sf + 30 <= sh; time_leak in matrix_check, with the
+     * leaky plans failing) is the purge of the date the rounds come from. */
+    json_t *sel = json_object_get(p, "select");
+    const char *kind = json_string_value(
+        json_object_get(json_object_get(sel, "kind"), "chosen"));
+    json_t *c, *best = NULL;
+    size_t i;
+    json_array_foreach(json_object_get(sel, "candidates"), i, c)
+    {
+        if (kind &&
+            strcmp(json_string_value(json_object_get(c, "kind")), kind) == 0 &&
+            (!best ||
+             json_real_value(json_object_get(c, "holdout_logloss")) <
+                 json_real_value(json_object_get(best, "holdout_logloss"))))
+            best = c;
+    }
+    CHECK(best != NULL);
+    CHECK(json_integer_value(json_object_get(j, "best_rounds")) > 0);
+    CHECK_INT_EQ(json_integer_value(json_object_get(best, "best_rounds")),
+                 json_integer_value(json_object_get(j, "best_rounds")));
     CHECK_INT_EQ(vh, d - 30);
     CHECK_STR_EQ(json_string_value(
                      json_object_get(json_object_get(p, "final"), "last_date")),

@@ -108,6 +108,22 @@ static void sibling_sum_is_one_alert(void)
         "120|0");
 }
 
+/* The alert records the tickets behind it as its topics held them that
+ * day (the day's view too), so a later re-clustering that moves tickets
+ * between topics does not change what the alert was about. */
+static void alert_keeps_its_tickets(void)
+{
+    static const char *const views[] = {
+        "SELECT concat_ws('|', cardinality(ticket_ids), (SELECT count(*) "
+        " FROM unnest(ticket_ids) i WHERE i LIKE 'pw-%')) FROM "
+        " vigil.trend_alerts",
+        "SELECT concat_ws('|', cardinality(ticket_ids), (SELECT count(*) "
+        " FROM unnest(ticket_ids) i WHERE i LIKE 'pw-%')) FROM "
+        " vigil.trend_alert_days WHERE as_of = '2026-06-01'"};
+    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
+        CHECK_STR_EQ(testdb_value(dsn, views[i]), "120|120");
+}
+
 /* Alone, the busiest password topic is far from trend.max_p: only the sum
  * raised it (its figures are the sum's, not one topic's). */
 static void one_topic_alone_is_not_enough(void)
@@ -144,6 +160,7 @@ int main(void)
     static const check_case cases[] = {
         CHECK_CASE(sibling_sum_is_one_alert),
         CHECK_CASE(one_topic_alone_is_not_enough),
+        CHECK_CASE(alert_keeps_its_tickets),
     };
     int rc =
         check_run("db_trend_siblings", cases, sizeof cases / sizeof cases[0]);

@@ -118,14 +118,16 @@ static vg_code window_figures(db_conn *db, const char *tickets,
 }
 
 /* Raises (alert == 0) or updates an alert over [ws, as_of). */
-/* Languages, label (the topic's and a representative ticket's subject)
- * and, for an alert that took in sibling topics, customers and MRR over all
- * of its topics' tickets in its window. */
+/* Languages, label (the topic's and a representative ticket's subject),
+ * the tickets of its topics in its window as assigned today (ticket_ids:
+ * a later re-clustering moves tickets between topics, and a replay's
+ * judge must see what the alert saw) and, for an alert that took in
+ * sibling topics, customers and MRR over all of them. */
 static vg_code refresh_alert(db_conn *db, const char *tickets,
                              const char *customers, long long alert,
                              const char *day, vg_error *err)
 {
-    size_t cap = 2400 + 2 * strlen(tickets) + 2 * strlen(customers);
+    size_t cap = 3000 + 2 * strlen(tickets) + 2 * strlen(customers);
     char *sql = malloc(cap);
     if (!sql)
         return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
@@ -152,6 +154,8 @@ static vg_code refresh_alert(db_conn *db, const char *tickets,
         "  ($2 || ' 00:00:00+00')::timestamptz AND (c.canceled_at IS NULL "
         "  OR c.canceled_at >= ($2 || ' 00:00:00+00')::timestamptz)) ELSE "
         "  x.mrr_at_risk END, "
+        " ticket_ids = (SELECT coalesce(array_agg(ticket_id ORDER BY "
+        "  ticket_id), '{}') FROM w), "
         " label = (SELECT tp.label FROM vigil.topics tp WHERE tp.topic_id = "
         "  x.topic_id) || coalesce(' — \"' || (SELECT left(t.subject, 120) "
         "  FROM %s t WHERE t.ticket_id = x.sample_ticket_ids[1]) || '\"', '') "
