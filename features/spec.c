@@ -839,6 +839,120 @@ json_t *feat_spec_to_json(const feat_spec *s)
                      "topics", topics, "families", fams);
 }
 
+/* A stored model's lists, read back one at a time. Each fails with
+ * VG_EMODEL on a shape this vigil never writes (a hand-edited or corrupt
+ * row), so the message says to retrain rather than crash. */
+static vg_code read_types(feat_spec *s, const json_t *types, vg_error *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(types, i, v)
+    {
+        if (!json_is_string(v))
+            return vg_fail(err, VG_EMODEL, "model feature list is malformed");
+        s->types[s->ntypes] = strdup(json_string_value(v));
+        if (!s->types[s->ntypes++])
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    return VG_OK;
+}
+
+static vg_code read_attr(attr_def *ad, const json_t *v, vg_error *err)
+{
+    const char *column = NULL, *prefix = NULL, *kind = NULL;
+    json_t *lv = NULL, *lvv;
+    size_t l;
+    if (json_unpack((json_t *)v, "{s:s, s:s, s:s, s:o}", "column", &column,
+                    "prefix", &prefix, "kind", &kind, "levels", &lv) != 0 ||
+        !json_is_array(lv))
+        return vg_fail(err, VG_EMODEL, "model attribute list is malformed");
+    ad->column = strdup(column);
+    ad->prefix = strdup(prefix);
+    ad->kind = ATTR_NUMERIC;
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(kind, kind_names[k]))
+            ad->kind = (attr_kind)k;
+    ad->levels = calloc(json_array_size(lv) + 1, sizeof *ad->levels);
+    if (!ad->column || !ad->prefix || !ad->levels)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    json_array_foreach(lv, l, lvv)
+    {
+        ad->levels[ad->nlevels] =
+            strdup(json_is_string(lvv) ? json_string_value(lvv) : "");
+        if (!ad->levels[ad->nlevels++])
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    return VG_OK;
+}
+
+/* Models stored before feature families have none. */
+static vg_code read_families(feat_spec *s, const json_t *fams, vg_error *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(fams, i, v)
+    {
+        unsigned bit = json_is_string(v) ? family_bit(json_string_value(v)) : 0;
+        if (!bit)
+            return vg_fail(err, VG_EMODEL,
+                           "model uses feature family '%s', which this vigil "
+                           "does not compute: retrain with `vigil train`",
+                           json_is_string(v) ? json_string_value(v) : "?");
+        s->families |= bit;
+    }
+    return VG_OK;
+}
+
+/* Models stored before topic features have no "topics": none. */
+static vg_code read_topics(feat_spec *s, const json_t *topics, vg_error *err)
+{
+    size_t i;
+    json_t *v;
+    if (!json_is_array(topics) || json_array_size(topics) == 0)
+        return VG_OK;
+    s->topic_ids = calloc(json_array_size(topics), sizeof *s->topic_ids);
+    s->topic_labels = calloc(json_array_size(topics), sizeof *s->topic_labels);
+    if (!s->topic_ids || !s->topic_labels)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    json_array_foreach(topics, i, v)
+    {
+        json_int_t id = 0;
+        const char *label = NULL;
+        if (json_unpack(v, "{s:I, s:s}", "id", &id, "label", &label) != 0)
+            return vg_fail(err, VG_EMODEL, "model topic list is malformed");
+        s->topic_ids[s->ntopics] = (long long)id;
+        s->topic_labels[s->ntopics] = strdup(label);
+        if (!s->topic_labels[s->ntopics++])
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    return VG_OK;
+}
+
+/* The stored names must match the layout this vigil produces: a model
+ * trained by an older or newer vigil with other columns is refused. */
+static vg_code check_columns(const feat_spec *s, const json_t *cols,
+                             vg_error *err)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(cols) != s->ncols)
+        return vg_fail(err, VG_EMODEL,
+                       "model has %zu features, this vigil lays out %zu: "
+                       "retrain with `vigil train`",
+                       json_array_size(cols), s->ncols);
+    json_array_foreach(cols, i, v)
+    {
+        if (!json_is_string(v) ||
+            strcmp(json_string_value(v), s->names[i]) != 0)
+            return vg_fail(err, VG_EMODEL,
+                           "model feature %zu is '%s', expected '%s': retrain "
+                           "with `vigil train`",
+                           i, json_is_string(v) ? json_string_value(v) : "?",
+                           s->names[i]);
+    }
+    return VG_OK;
+}
+
 vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
 {
     *out = NULL;
@@ -849,6 +963,8 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
         return vg_fail(err, VG_EMODEL, "model feature list is malformed");
     feat_spec *s = calloc(1, sizeof *s);
     vg_code rc = VG_OK;
+    size_t i;
+    json_t *v;
     if (!s)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     s->types = calloc(json_array_size(types) + 1, sizeof *s->types);
@@ -857,106 +973,21 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    size_t i;
-    json_t *v;
-    json_array_foreach(types, i, v)
-    {
-        if (!json_is_string(v)) {
-            rc = vg_fail(err, VG_EMODEL, "model feature list is malformed");
-            goto cleanup;
-        }
-        s->types[s->ntypes++] = strdup(json_string_value(v));
-    }
+    rc = read_types(s, types, err);
     json_array_foreach(attrs, i, v)
     {
-        const char *column = NULL, *prefix = NULL, *kind = NULL;
-        json_t *lv = NULL;
-        if (json_unpack(v, "{s:s, s:s, s:s, s:o}", "column", &column, "prefix",
-                        &prefix, "kind", &kind, "levels", &lv) != 0 ||
-            !json_is_array(lv)) {
-            rc = vg_fail(err, VG_EMODEL, "model attribute list is malformed");
-            goto cleanup;
-        }
-        attr_def *ad = &s->attrs[s->nattrs++];
-        ad->column = strdup(column);
-        ad->prefix = strdup(prefix);
-        ad->kind = ATTR_NUMERIC;
-        for (int k = 0; k < 4; k++)
-            if (!strcmp(kind, kind_names[k]))
-                ad->kind = (attr_kind)k;
-        ad->levels = calloc(json_array_size(lv) + 1, sizeof *ad->levels);
-        if (!ad->levels) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        size_t l;
-        json_t *lvv;
-        json_array_foreach(lv, l, lvv) ad->levels[ad->nlevels++] =
-            strdup(json_is_string(lvv) ? json_string_value(lvv) : "");
+        if (rc != VG_OK)
+            break;
+        rc = read_attr(&s->attrs[s->nattrs++], v, err);
     }
-    /* Models stored before feature families have none. */
-    json_t *fams = json_object_get(j, "families");
-    json_array_foreach(fams, i, v)
-    {
-        unsigned bit = json_is_string(v) ? family_bit(json_string_value(v)) : 0;
-        if (!bit) {
-            rc = vg_fail(err, VG_EMODEL,
-                         "model uses feature family '%s', which this vigil "
-                         "does not compute: retrain with `vigil train`",
-                         json_is_string(v) ? json_string_value(v) : "?");
-            goto cleanup;
-        }
-        s->families |= bit;
-    }
-    /* Models stored before topic features have no "topics": none. */
-    json_t *topics = json_object_get(j, "topics");
-    if (json_is_array(topics) && json_array_size(topics) > 0) {
-        s->topic_ids = calloc(json_array_size(topics), sizeof *s->topic_ids);
-        s->topic_labels =
-            calloc(json_array_size(topics), sizeof *s->topic_labels);
-        if (!s->topic_ids || !s->topic_labels) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        json_array_foreach(topics, i, v)
-        {
-            json_int_t id = 0;
-            const char *label = NULL;
-            if (json_unpack(v, "{s:I, s:s}", "id", &id, "label", &label) != 0) {
-                rc = vg_fail(err, VG_EMODEL, "model topic list is malformed");
-                goto cleanup;
-            }
-            s->topic_ids[s->ntopics] = (long long)id;
-            s->topic_labels[s->ntopics] = strdup(label);
-            if (!s->topic_labels[s->ntopics++]) {
-                rc = vg_fail(err, VG_ENOMEM, "out of memory");
-                goto cleanup;
-            }
-        }
-    }
-    rc = feat_spec_layout(s, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    /* The stored names must match the layout this vigil produces. */
-    if (json_array_size(cols) != s->ncols) {
-        rc = vg_fail(err, VG_EMODEL,
-                     "model has %zu features, this vigil lays out %zu: retrain "
-                     "with `vigil train`",
-                     json_array_size(cols), s->ncols);
-        goto cleanup;
-    }
-    json_array_foreach(cols, i, v)
-    {
-        if (!json_is_string(v) ||
-            strcmp(json_string_value(v), s->names[i]) != 0) {
-            rc = vg_fail(err, VG_EMODEL,
-                         "model feature %zu is '%s', expected '%s': retrain "
-                         "with `vigil train`",
-                         i, json_is_string(v) ? json_string_value(v) : "?",
-                         s->names[i]);
-            goto cleanup;
-        }
-    }
+    if (rc == VG_OK)
+        rc = read_families(s, json_object_get(j, "families"), err);
+    if (rc == VG_OK)
+        rc = read_topics(s, json_object_get(j, "topics"), err);
+    if (rc == VG_OK)
+        rc = feat_spec_layout(s, err);
+    if (rc == VG_OK)
+        rc = check_columns(s, cols, err);
 cleanup:
     if (rc == VG_OK)
         *out = s;
