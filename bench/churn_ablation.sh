@@ -98,7 +98,9 @@ config() {
   shift
   local list=""
   for f in "$@"; do list="$list${list:+, }\"$f\""; done
-  echo "{\"features\": {\"families\": [$list]}${SEED:+, \"train\": {\"seed\": $SEED}}}" >"$cfgdir/$name.json"
+  local train=""
+  [ -n "${SEED:-}" ] && train=", \"train\": {\"seed\": $SEED}"
+  echo "{\"features\": {\"families\": [$list]}$train}" >"$cfgdir/$name.json"
 }
 config all $ALL
 config none
