@@ -254,15 +254,7 @@ static int linear_grid(const vg_config *cfg, booster_params *c)
  * learning rate, shallow trees and more rounds (each tree then moves the
  * model little, so early stopping has a fine grain and noise is averaged);
  * with many, a higher rate keeps the training budget. min_child_weight grows
- * with the rows so leaves stay supported by a similar share of the data.
- * The middle row (a few thousand churned rows: weekly dates of a company of
- * ~10,000 customers) learns at 0.05, not 0.1: its fit holds 16 weekly dates
- * whose rows are near-copies of each other (a churner is a positive at ~4 of
- * them), and at 0.1 its held-out loss turned after eta x trees of ~3.5 where
- * a plain pipeline on monthly dates turns at ~11 (docs/BENCHMARKS.md, issue
- * 9, "Fifth session"); smaller steps and a patience of 5.0 in eta x trees
- * (100 rounds) let a later, lower minimum be found. Its cost stays small:
- * ~200k customers have tens of thousands of churned rows (the last row). */
+ * with the rows so leaves stay supported by a similar share of the data. */
 static int candidate_grid(const vg_config *cfg, double rows, double pos,
                           booster_params *c)
 {
@@ -272,7 +264,7 @@ static int candidate_grid(const vg_config *cfg, double rows, double pos,
         double lambda[2];
     } scale[] = {
         {500, 0.05, 1000, 50, {2, 3}, {5, 10}},
-        {5000, 0.05, 1000, 100, {3, 5}, {2, 5}},
+        {5000, 0.1, 500, 30, {3, 5}, {2, 5}},
         {INFINITY, 0.2, 300, 20, {4, 6}, {2, 5}},
     };
     int s = 0;
