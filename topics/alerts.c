@@ -15,6 +15,12 @@
 #define SAMPLES 5
 #define LEAD_TERMS 3    /* a topic's terms that say what it is about */
 #define LEAD_CONCEPTS 4 /* support notions kept from them */
+/* One alert per issue (same_issue): an alert resolved this many days ago
+ * may still take in a topic of its issue; the days of counts its window
+ * must leave before it; how surely the topic rose on its days. */
+#define RECENT_DAYS 7
+#define MIN_PRE_DAYS 7
+#define SAME_DAYS_P 1e-3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -601,6 +607,17 @@ static vg_code add_topic(db_conn *db, long long alert, long long topic,
         2, p, NULL, err);
 }
 
+/* A topic alert of the last days (open, or resolved lately): a topic
+ * rising on its days and about what its tickets are about is its issue
+ * (same_issue). */
+typedef struct recent_alert {
+    long long id, lead;
+    int ws;     /* window_start, days since the epoch */
+    int open;   /* else resolved lately */
+    char **ids; /* its tickets, as it last recorded them */
+    size_t nids;
+} recent_alert;
+
 typedef struct alert_ctx {
     db_conn *db;
     const vg_log *lg;
@@ -610,7 +627,63 @@ typedef struct alert_ctx {
     double max_p; /* trend.max_p */
     const issue_day *issues;
     int raised, updated, resolved, deferred;
+    recent_alert *recent; /* loaded when first needed, dropped after a
+                             raise (recent_free) */
+    size_t nrecent;
+    int have_recent;
 } alert_ctx;
+
+static void recent_free(alert_ctx *x)
+{
+    for (size_t i = 0; i < x->nrecent; i++) {
+        for (size_t k = 0; k < x->recent[i].nids; k++)
+            free(x->recent[i].ids[k]);
+        free(x->recent[i].ids);
+    }
+    free(x->recent);
+    x->recent = NULL;
+    x->nrecent = 0;
+    x->have_recent = 0;
+}
+
+/* Topic alerts open, or resolved in the last RECENT_DAYS, whose window
+ * began at least MIN_PRE_DAYS into the day's counts (so a topic's rise
+ * since then can be told from its level before). */
+static vg_code load_recent(alert_ctx *x, int nd, vg_error *err)
+{
+    char day[DATE_BUF];
+    date_format(x->as_of, day);
+    const db_param p[3] = {DB_TEXT(day), DB_INT(RECENT_DAYS),
+                           DB_INT(nd - MIN_PRE_DAYS)};
+    PGresult *r = NULL;
+    vg_code rc = db_exec_params(
+        x->db,
+        "SELECT alert_id, topic_id, window_start - DATE '1970-01-01', "
+        " (status = 'open')::int, coalesce(ticket_ids, '{}') "
+        "FROM vigil.trend_alerts WHERE source = 'topic' AND topic_id IS NOT "
+        " NULL AND (status = 'open' OR resolved_on >= $1::date - $2::int) "
+        " AND window_start >= $1::date - $3::int ORDER BY alert_id",
+        3, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r);
+    x->recent = calloc(n + 1, sizeof *x->recent);
+    if (!x->recent)
+        rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    for (size_t i = 0; rc == VG_OK && i < n; i++) {
+        recent_alert *a = &x->recent[i];
+        x->nrecent = i + 1;
+        a->id = atoll(PQgetvalue(r, (int)i, 0));
+        a->lead = atoll(PQgetvalue(r, (int)i, 1));
+        a->ws = atoi(PQgetvalue(r, (int)i, 2));
+        a->open = atoi(PQgetvalue(r, (int)i, 3));
+        if (issues_split_array(PQgetvalue(r, (int)i, 4), &a->ids, &a->nids))
+            rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    }
+    PQclear(r);
+    x->have_recent = rc == VG_OK;
+    return rc;
+}
 
 /* A topic with an open alert: still elevated (update it) or resolved. An
  * alert over several topics is judged on their sum. */
@@ -646,6 +719,98 @@ static vg_code join_topic(alert_ctx *x, topic_table *T, size_t j,
     return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
 }
 
+/* Whether topic i rose on the days from index from on (against its share
+ * of the days before): it moved with an alert that began then. */
+static int rose_since(const topic_table *T, size_t i, int from)
+{
+    const int *c = T->counts + i * (size_t)T->nd;
+    double cb = 0, tb = 0, cd = 0, td = 0;
+    for (int d = 0; d < T->nd; d++) {
+        if (d < from) {
+            cb += c[d];
+            tb += T->totals[d];
+        } else {
+            cd += c[d];
+            td += T->totals[d];
+        }
+    }
+    double e = (cb + 0.5) / (tb - cb + 1.0) * (td - cd);
+    return td - cd > 0 &&
+           trend_tail((int)cd, e, T->res[i].dispersion) <= SAME_DAYS_P;
+}
+
+/* A recent topic alert that topic i's rise belongs to (one alert per
+ * issue; *lead: its lead topic's row): i rose on the alert's days (rose_since
+ * its window start) and most of i's tickets of those days and most of the
+ * alert's tickets say the same thing, which few other tickets of those days say
+ * (issues_shared_term: a word, error code or support notion — an English
+ * topic about duplicate charges and a four-language invoice topic share
+ * "~invoice" in nearly every ticket, a billing problem split over two
+ * topics). *into: the alert (0: none), *reopen: it was resolved. */
+static vg_code same_issue(alert_ctx *x, const topic_table *T, size_t i,
+                          long long *into, int *reopen, size_t *lead,
+                          vg_error *err)
+{
+    *into = 0;
+    *reopen = 0;
+    vg_code rc = x->have_recent ? VG_OK : load_recent(x, T->nd, err);
+    for (size_t k = 0; rc == VG_OK && k < x->nrecent && !*into; k++) {
+        const recent_alert *a = &x->recent[k];
+        long j = topic_index(T, a->lead);
+        int from = a->ws - (x->as_of - T->nd);
+        /* Its lead must be followed (in the model) and, when resolved,
+         * free to lead it again (no newer open alert of its own). */
+        if (j < 0 || (size_t)j == i || (!a->open && T->tp[j].open_alert) ||
+            (a->open && T->tp[j].open_alert != a->id) || from < MIN_PRE_DAYS ||
+            from >= T->nd || !rose_since(T, i, from))
+            continue;
+        int oom = 0;
+        const char *term = issues_shared_term(x->issues, a->ids, a->nids,
+                                              T->tp[i].id, from, &oom);
+        if (oom)
+            rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+        if (!term)
+            continue;
+        *into = a->id;
+        *reopen = !a->open;
+        *lead = (size_t)j;
+        log_info(x->lg,
+                 "trend alert %lld takes in topic %lld: the same issue "
+                 "(\"%s\" in most tickets of both, rising on the same days)",
+                 a->id, T->tp[i].id, term);
+    }
+    return rc;
+}
+
+/* Opens resolved alert `into` again with topic i in it: its issue is back
+ * (or was never gone, only quieter in its first topic). Today's figures
+ * are the topic's; from tomorrow the alert is followed on its topics'
+ * sum. */
+static vg_code reopen_alert(alert_ctx *x, topic_table *T, size_t i, size_t lead,
+                            long long into, vg_error *err)
+{
+    char day[DATE_BUF], pv[32];
+    date_format(x->as_of, day);
+    snprintf(pv, sizeof pv, "%.6g", T->res[i].p_value);
+    const db_param p[4] = {DB_INT(into), DB_INT(T->tp[i].id), DB_TEXT(day),
+                           DB_TEXT(pv)};
+    vg_code rc = db_exec_params(
+        x->db,
+        "UPDATE vigil.trend_alerts SET status = 'open', resolved_on = NULL, "
+        " updated_on = $3::date, window_end = $3::date - 1, "
+        " p_value = least(p_value, $4::float8), topic_ids = "
+        " array_append(coalesce(topic_ids, '{}'), $2::bigint) "
+        "WHERE alert_id = $1::bigint AND NOT ($2::bigint = "
+        " ANY(coalesce(topic_ids, '{}')))",
+        4, p, NULL, err);
+    if (rc != VG_OK)
+        return rc;
+    T->tp[i].part_of = into;
+    T->tp[lead].open_alert = into; /* open again: siblings may join it */
+    rc = refresh_alert(x->db, x->tickets, x->customers, into, day, err);
+    return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
+}
+
 /* A significant topic without an alert: part of an issue alert of today
  * that holds at least half of its excess tickets, or of a sibling topic's
  * open alert (listed there: one alert per issue), else a new alert. */
@@ -665,11 +830,19 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
                 into = T->tp[j].open_alert ? T->tp[j].open_alert
                                            : T->tp[j].part_of;
     }
-    if (!into && r->p_value > x->max_p)
-        return VG_OK; /* not strong enough to raise (trend.max_p) */
+    int reopen = 0;
+    size_t lead = 0;
+    vg_code rc = VG_OK;
+    if (!into)
+        rc = same_issue(x, T, i, &into, &reopen, &lead, err);
+    /* Opening a resolved alert again is raising one: trend.max_p. */
+    if (rc != VG_OK || ((!into || reopen) && r->p_value > x->max_p))
+        return rc; /* not strong enough to raise (trend.max_p) */
     if (into) {
         x->deferred++;
-        return join_topic(x, T, i, into, err);
+        recent_free(x); /* it changed: read it again when needed */
+        return reopen ? reopen_alert(x, T, i, lead, into, err)
+                      : join_topic(x, T, i, into, err);
     }
     x->raised++;
     log_info(x->lg,
@@ -677,6 +850,8 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
              "expected, p = %.2g",
              trend_kind_name(r->kind), t->id, r->observed, x->o->window_days,
              r->expected, r->p_value);
+    /* Today's new alert is a recent alert for the topics after it. */
+    recent_free(x);
     return upsert_alert(x->db, x->tickets, x->customers, t, r,
                         T->counts + i * (size_t)T->nd, T->nd,
                         x->as_of - x->o->window_days, x->as_of, NULL, 0,
@@ -734,6 +909,7 @@ static vg_code raise_unit(alert_ctx *x, topic_table *T, size_t u, vg_error *err)
     free(t->members);
     t->members = ids.s; /* the buffer now belongs to the topic row */
     x->raised++;
+    recent_free(x);
     log_info(x->lg,
              "trend alert (%s): %zu sibling topics led by %lld, %d tickets "
              "in %d days, %.1f expected, p = %.2g",
@@ -846,8 +1022,13 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
     char day[DATE_BUF], start[DATE_BUF];
     date_format(as_of, day);
     date_format(as_of - T.nd, start);
-    alert_ctx x = {db,   lg, &o, tickets, customers, as_of, cfg->trend_max_p,
-                   NULL, 0,  0,  0,       0};
+    alert_ctx x = {.db = db,
+                   .lg = lg,
+                   .o = &o,
+                   .tickets = tickets,
+                   .customers = customers,
+                   .as_of = as_of,
+                   .max_p = cfg->trend_max_p};
     issue_day *issues = NULL;
     issue_counts ic = {0};
     vg_code rc = topics_alerts_rewind(db, day, err);
@@ -870,6 +1051,7 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
         rc = resolve_orphans(&x, model_id, err);
     if (rc == VG_OK)
         rc = summary(&x, &ic, stats, err);
+    recent_free(&x);
     issue_day_free(issues);
     table_free(&T);
     return rc;

@@ -101,6 +101,13 @@ const char *issues_concept(const char *word)
     return i >= 0 ? vocab[i].concept : NULL;
 }
 
+/* issues_shared_term: the fewest tickets on each side, the share of
+ * each side's tickets that must carry the term, and how many times more
+ * often than the other tickets of those days. */
+#define SHARED_MIN_TICKETS 5
+#define SHARED_MIN_SHARE 0.5
+#define SHARED_MIN_LIFT 3.0
+
 /* ---- the tickets ----------------------------------------------------------
  */
 
@@ -1492,5 +1499,67 @@ long long issues_explain(const issue_day *d, long long topic_id, int *tickets)
             best = d->alert[i];
         }
     }
+    return best;
+}
+
+/* Marks the tickets of an alert (ids) 1 and topic_id's tickets of day
+ * from_day on, not among them, 2; counts each set's tickets per term and
+ * the rest of those days' tickets (0). */
+static void shared_counts(const issue_day *d, char *const *ids, size_t nids,
+                          long long topic_id, int from_day, uint8_t *set,
+                          uint32_t *cnt, size_t *n)
+{
+    for (size_t k = 0; k < nids; k++) {
+        long s = strmap_get(d->ticket_ix, ids[k]);
+        if (s >= 0)
+            set[d->doc_of[s]] = 1;
+    }
+    for (size_t k = 0; k < d->n; k++) {
+        if (d->docs[k].day < from_day)
+            continue;
+        if (!set[k] && d->meta[k].topic_id == topic_id)
+            set[k] = 2;
+        n[set[k]]++;
+        for (size_t j = 0; j < d->meta[k].n; j++)
+            cnt[(size_t)d->terms[d->meta[k].off + j] * 3 + set[k]]++;
+    }
+}
+
+const char *issues_shared_term(const issue_day *d, char *const *ids,
+                               size_t nids, long long topic_id, int from_day,
+                               int *oom)
+{
+    *oom = 0;
+    if (!d || !d->ticket_ix || d->n == 0)
+        return NULL;
+    uint8_t *set = calloc(d->n, 1);
+    uint32_t *cnt = calloc(d->nsurface * 3 + 1, sizeof *cnt);
+    size_t n[3] = {0, 0, 0};
+    const char *best = NULL;
+    double best_share = 0;
+    if (!set || !cnt) {
+        *oom = 1;
+        goto cleanup;
+    }
+    shared_counts(d, ids, nids, topic_id, from_day, set, cnt, n);
+    /* Too few tickets on either side say nothing of what they share. */
+    if (n[1] < SHARED_MIN_TICKETS || n[2] < SHARED_MIN_TICKETS)
+        goto cleanup;
+    for (size_t t = 0; t < d->nsurface; t++) {
+        double a = (double)cnt[t * 3 + 1] / (double)n[1];
+        double b = (double)cnt[t * 3 + 2] / (double)n[2];
+        double o = n[0] ? (double)cnt[t * 3] / (double)n[0] : 0;
+        double lo = a < b ? a : b;
+        /* Most tickets of both say it, few others do: what they are
+         * about, not how support tickets are written. */
+        if (lo >= SHARED_MIN_SHARE && o * SHARED_MIN_LIFT <= lo &&
+            lo > best_share) {
+            best_share = lo;
+            best = d->surface[t];
+        }
+    }
+cleanup:
+    free(set);
+    free(cnt);
     return best;
 }
