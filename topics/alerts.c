@@ -783,32 +783,55 @@ static vg_code same_issue(alert_ctx *x, const topic_table *T, size_t i,
 }
 
 /* Opens resolved alert `into` again with topic i in it: its issue is back
- * (or was never gone, only quieter in its first topic). Today's figures
- * are the topic's; from tomorrow the alert is followed on its topics'
- * sum. */
+ * (or never left, only moved to another topic). Its window keeps its
+ * start; today's figures are those of its topics together (their rates
+ * summed); from tomorrow it is followed on their sum (add_units). */
 static vg_code reopen_alert(alert_ctx *x, topic_table *T, size_t i, size_t lead,
                             long long into, vg_error *err)
 {
-    char day[DATE_BUF], pv[32];
+    char day[DATE_BUF];
     date_format(x->as_of, day);
-    snprintf(pv, sizeof pv, "%.6g", T->res[i].p_value);
-    const db_param p[4] = {DB_INT(into), DB_INT(T->tp[i].id), DB_TEXT(day),
-                           DB_TEXT(pv)};
+    const db_param p[3] = {DB_INT(into), DB_INT(T->tp[i].id), DB_TEXT(day)};
+    PGresult *r = NULL;
     vg_code rc = db_exec_params(
         x->db,
         "UPDATE vigil.trend_alerts SET status = 'open', resolved_on = NULL, "
-        " updated_on = $3::date, window_end = $3::date - 1, "
-        " p_value = least(p_value, $4::float8), topic_ids = "
-        " array_append(coalesce(topic_ids, '{}'), $2::bigint) "
-        "WHERE alert_id = $1::bigint AND NOT ($2::bigint = "
-        " ANY(coalesce(topic_ids, '{}')))",
-        4, p, NULL, err);
+        " topic_ids = array_append(coalesce(topic_ids, '{}'), $2::bigint) "
+        "WHERE alert_id = $1::bigint AND status = 'resolved' "
+        "RETURNING window_start - DATE '1970-01-01', kind, '{' || "
+        " concat_ws(',', topic_id, array_to_string(topic_ids, ',')) || '}'",
+        3, p, &r, err);
+    if (rc == VG_OK && PQntuples(r) != 1)
+        rc = vg_fail(err, VG_EINTERNAL, "alerts: alert %lld is not resolved",
+                     into);
+    topic_row *l = &T->tp[lead];
+    char *members = rc == VG_OK ? strdup(PQgetvalue(r, 0, 2)) : NULL;
+    if (rc == VG_OK && !members)
+        rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    if (rc == VG_OK) {
+        l->open_alert = into;
+        l->window_start = atoi(PQgetvalue(r, 0, 0));
+        snprintf(l->kind, sizeof l->kind, "%s", PQgetvalue(r, 0, 1));
+        free(l->members);
+        l->members = members;
+        T->tp[i].part_of = into;
+    }
+    PQclear(r);
     if (rc != VG_OK)
         return rc;
-    T->tp[i].part_of = into;
-    T->tp[lead].open_alert = into; /* open again: siblings may join it */
-    rc = refresh_alert(x->db, x->tickets, x->customers, into, day, err);
-    return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
+    trend_result tr = T->res[i];
+    tr.rate = T->res[lead].rate + T->res[i].rate;
+    for (const char *q = l->members + 1; *q;) {
+        long k = topic_index(T, atoll(q));
+        if (k >= 0 && (size_t)k != lead && (size_t)k != i)
+            tr.rate += T->res[k].rate;
+        q += strcspn(q, ",}");
+        q += *q != '\0';
+    }
+    long long id = into;
+    return upsert_alert(x->db, x->tickets, x->customers, l, &tr,
+                        T->counts + i * (size_t)T->nd, T->nd, l->window_start,
+                        x->as_of, NULL, 0, &id, err);
 }
 
 /* A significant topic without an alert: part of an issue alert of today
