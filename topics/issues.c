@@ -1503,11 +1503,13 @@ long long issues_explain(const issue_day *d, long long topic_id, int *tickets)
 }
 
 /* Marks the tickets of an alert (ids) 1 and topic_id's tickets of day
- * from_day on, not among them, 2; counts each set's tickets per term and
- * the rest of those days' tickets (0). */
+ * from_day on, not among them, 2; counts each set's tickets per readable
+ * form of a term (sid: its index; a product name stems differently in
+ * each language but reads the same) and the rest of those days' tickets
+ * (0). last: per form, the last ticket counted (each ticket counts once). */
 static void shared_counts(const issue_day *d, char *const *ids, size_t nids,
-                          long long topic_id, int from_day, uint8_t *set,
-                          uint32_t *cnt, size_t *n)
+                          long long topic_id, int from_day, const long *sid,
+                          uint8_t *set, uint32_t *cnt, size_t *last, size_t *n)
 {
     for (size_t k = 0; k < nids; k++) {
         long s = strmap_get(d->ticket_ix, ids[k]);
@@ -1520,8 +1522,13 @@ static void shared_counts(const issue_day *d, char *const *ids, size_t nids,
         if (!set[k] && d->meta[k].topic_id == topic_id)
             set[k] = 2;
         n[set[k]]++;
-        for (size_t j = 0; j < d->meta[k].n; j++)
-            cnt[(size_t)d->terms[d->meta[k].off + j] * 3 + set[k]]++;
+        for (size_t j = 0; j < d->meta[k].n; j++) {
+            size_t f = (size_t)sid[d->terms[d->meta[k].off + j]];
+            if (last[f] == k + 1)
+                continue;
+            last[f] = k + 1;
+            cnt[f * 3 + set[k]]++;
+        }
     }
 }
 
@@ -1533,33 +1540,49 @@ const char *issues_shared_term(const issue_day *d, char *const *ids,
     if (!d || !d->ticket_ix || d->n == 0)
         return NULL;
     uint8_t *set = calloc(d->n, 1);
+    long *sid = malloc((d->nsurface + 1) * sizeof *sid);
+    strmap *forms = strmap_new(d->nsurface + 16);
     uint32_t *cnt = calloc(d->nsurface * 3 + 1, sizeof *cnt);
+    size_t *last = calloc(d->nsurface + 1, sizeof *last);
     size_t n[3] = {0, 0, 0};
     const char *best = NULL;
     double best_share = 0;
-    if (!set || !cnt) {
+    int bad = !set || !sid || !forms || !cnt || !last;
+    for (size_t t = 0; !bad && t < d->nsurface; t++)
+        bad = (sid[t] = strmap_put(forms, d->surface[t], NULL)) < 0;
+    if (bad) {
         *oom = 1;
         goto cleanup;
     }
-    shared_counts(d, ids, nids, topic_id, from_day, set, cnt, n);
+    shared_counts(d, ids, nids, topic_id, from_day, sid, set, cnt, last, n);
     /* Too few tickets on either side say nothing of what they share. */
     if (n[1] < SHARED_MIN_TICKETS || n[2] < SHARED_MIN_TICKETS)
         goto cleanup;
-    for (size_t t = 0; t < d->nsurface; t++) {
-        double a = (double)cnt[t * 3 + 1] / (double)n[1];
-        double b = (double)cnt[t * 3 + 2] / (double)n[2];
-        double o = n[0] ? (double)cnt[t * 3] / (double)n[0] : 0;
+    for (size_t f = 0; f < strmap_size(forms); f++) {
+        double a = (double)cnt[f * 3 + 1] / (double)n[1];
+        double b = (double)cnt[f * 3 + 2] / (double)n[2];
+        double o = n[0] ? (double)cnt[f * 3] / (double)n[0] : 0;
         double lo = a < b ? a : b;
         /* Most tickets of both say it, few others do: what they are
          * about, not how support tickets are written. */
         if (lo >= SHARED_MIN_SHARE && o * SHARED_MIN_LIFT <= lo &&
             lo > best_share) {
             best_share = lo;
-            best = d->surface[t];
+            best = strmap_key(forms, (long)f);
         }
     }
+    /* The form's key belongs to the map freed below: return the term's
+     * own copy. */
+    for (size_t t = 0; best && t < d->nsurface; t++)
+        if (strcmp(d->surface[t], best) == 0) {
+            best = d->surface[t];
+            break;
+        }
 cleanup:
     free(set);
+    free(sid);
+    strmap_free(forms);
     free(cnt);
+    free(last);
     return best;
 }
