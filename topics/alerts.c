@@ -789,9 +789,7 @@ static vg_code same_issue(alert_ctx *x, const topic_table *T, size_t i,
 static vg_code reopen_alert(alert_ctx *x, topic_table *T, size_t i, size_t lead,
                             long long into, vg_error *err)
 {
-    char day[DATE_BUF];
-    date_format(x->as_of, day);
-    const db_param p[3] = {DB_INT(into), DB_INT(T->tp[i].id), DB_TEXT(day)};
+    const db_param p[2] = {DB_INT(into), DB_INT(T->tp[i].id)};
     PGresult *r = NULL;
     vg_code rc = db_exec_params(
         x->db,
@@ -800,7 +798,7 @@ static vg_code reopen_alert(alert_ctx *x, topic_table *T, size_t i, size_t lead,
         "WHERE alert_id = $1::bigint AND status = 'resolved' "
         "RETURNING window_start - DATE '1970-01-01', kind, '{' || "
         " concat_ws(',', topic_id, array_to_string(topic_ids, ',')) || '}'",
-        3, p, &r, err);
+        2, p, &r, err);
     if (rc == VG_OK && PQntuples(r) != 1)
         rc = vg_fail(err, VG_EINTERNAL, "alerts: alert %lld is not resolved",
                      into);
