@@ -1,14 +1,19 @@
-/* test_db_trend_merge.c — one alert per issue, against a real PostgreSQL:
- * a billing problem of the product "Ledgerly" shows up first in an English
- * topic about duplicate charges (refunds, x4 from May 29: its alert is
- * raised on May 30) and a day later in a German topic about wrong invoices
- * (x3 from May 29, significant on May 31). The two topics share no
+/* test_db_trend_merge.c — one alert per issue, against a real PostgreSQL.
+ * (1) A billing problem of the product "Ledgerly" shows up first in an
+ * English topic about duplicate charges (refunds, x4 from May 29: its alert
+ * is raised on May 30) and a day later in a German topic about wrong
+ * invoices (x3 from May 29, significant on May 31). The two topics share no
  * support notion in their labels and are in different languages, so no
  * sibling rule links them; what links them is that they rise on the same
  * days and nearly all their tickets name Ledgerly, which no other ticket
  * does: the German topic joins the English alert (one alert, de and en).
  * A Spanish dashboard topic rising x4 on the same days shares nothing with
- * them and keeps its own alert: rising together is not enough. */
+ * them and keeps its own alert: rising together is not enough.
+ * (2) "Paybox" totals go wrong: a burst on May 16-17 (alert raised, then
+ * resolved once the burst is over) while its German tickets keep rising
+ * (x1.5, then x3 from May 22); after the weekly re-clustering a topic of
+ * those tickets rises: it opens the resolved alert again rather than
+ * raising a second one about the same problem. */
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +52,38 @@ static const char *SCHEMA_SQL =
     "'1 day') d "
     " CROSS JOIN generate_series(1, round(per_day * CASE WHEN d >= "
     "'2026-05-29' THEN factor ELSE 1 END)::int) i $$; "
+    /* n more tickets a day of a problem from day a to day b. */
+    "CREATE FUNCTION burst(name text, lang int, subj text[], body text[], "
+    "n int, a date, b date) RETURNS void LANGUAGE sql AS $$ "
+    " INSERT INTO tickets (ticket_id, customer_id, created_at, subject, body) "
+    " SELECT name || '-' || d::date || '-x' || i, 'c' || (lang + 3 * "
+    "(abs(hashtext(name || d::text || 'x' || i)) % 200)), "
+    "  d + ((i * 89) % 1440) * interval '1 minute', pick(subj, name || "
+    "d::text || 'x' || i || 's'), "
+    "  pick(body, name || d::text || 'x' || i || 'a') || ' ' || pick(body, "
+    "name || d::text || 'x' || i || 'b') "
+    " FROM generate_series(a::timestamptz, b::timestamptz, interval '1 day') "
+    "d CROSS JOIN generate_series(1, n) i $$; "
+    "SELECT problem('pb-en', 1, ARRAY['Paybox shows wrong totals', 'Totals "
+    "in Paybox do not add up'], ARRAY['The totals in Paybox are wrong since "
+    "this morning.', 'Paybox adds up our numbers wrongly.', 'Which Paybox "
+    "totals can we trust?'], 8, 1); "
+    "SELECT burst('pb-en', 1, ARRAY['Paybox shows wrong totals', 'Totals in "
+    "Paybox do not add up'], ARRAY['The totals in Paybox are wrong since this "
+    "morning.', 'Paybox adds up our numbers wrongly.', 'Which Paybox totals "
+    "can we trust?'], 32, '2026-05-16', '2026-05-17'); "
+    "SELECT problem('pb-de', 2, ARRAY['Paybox Summen stimmen nicht', "
+    "'Falsche Summen in Paybox'], ARRAY['Die Summen in Paybox sind seit heute "
+    "falsch.', 'Paybox zählt unsere Zahlen falsch zusammen.', 'Welchen "
+    "Paybox Summen können wir trauen?'], 8, 1); "
+    "SELECT burst('pb-de', 2, ARRAY['Paybox Summen stimmen nicht', 'Falsche "
+    "Summen in Paybox'], ARRAY['Die Summen in Paybox sind seit heute "
+    "falsch.', 'Paybox zählt unsere Zahlen falsch zusammen.', 'Welchen Paybox "
+    "Summen können wir trauen?'], 4, '2026-05-16', '2026-05-21'); "
+    "SELECT burst('pb-de', 2, ARRAY['Paybox Summen stimmen nicht', 'Falsche "
+    "Summen in Paybox'], ARRAY['Die Summen in Paybox sind seit heute "
+    "falsch.', 'Paybox zählt unsere Zahlen falsch zusammen.', 'Welchen Paybox "
+    "Summen können wir trauen?'], 16, '2026-05-22', '2026-05-31'); "
     "SELECT problem('rf-en', 1, ARRAY['Charged twice for Ledgerly', "
     "'Duplicate Ledgerly charge'], ARRAY['Ledgerly charged our card twice "
     "this month.', 'We were billed twice by Ledgerly, please refund the "
@@ -78,11 +115,11 @@ static const char *SCHEMA_SQL =
 
 static const char *dsn;
 
-/* Two alerts: the Ledgerly problem and the Spanish dashboard. */
+/* Three alerts: Ledgerly, Paybox and the Spanish dashboard. */
 static void one_alert_per_issue(void)
 {
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts"),
-                 "2");
+                 "3");
     /* The Ledgerly alert: raised on May 30 for the English topic, the
      * German topic taken in, both languages, both problems' tickets and
      * nothing else. */
@@ -126,6 +163,27 @@ static void unrelated_rise_keeps_its_alert(void)
         "2026-05-30|0|es|0");
 }
 
+/* Paybox: one alert, resolved after the burst, open again (with the new
+ * topic listed) when the problem's German tickets rose, both languages. */
+static void resolved_alert_reopens(void)
+{
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.trend_alerts "
+                                   "WHERE EXISTS (SELECT 1 FROM "
+                                   "unnest(ticket_ids) i WHERE i LIKE 'pb-%')"),
+                 "1");
+    CHECK_STR_EQ(
+        testdb_value(
+            dsn, "SELECT concat_ws('|', min(d.as_of) FILTER (WHERE d.status = "
+                 "'resolved') < max(d.as_of) FILTER (WHERE d.status = 'open' "
+                 "AND cardinality(d.topic_ids) > 0), min(d.as_of) FILTER "
+                 "(WHERE cardinality(d.topic_ids) > 0) > min(d.as_of) FILTER "
+                 "(WHERE d.status = 'resolved'), max(array_to_string("
+                 "d.languages, ','))) FROM vigil.trend_alert_days d JOIN "
+                 "vigil.trend_alerts a USING (alert_id) WHERE EXISTS (SELECT 1 "
+                 "FROM unnest(a.ticket_ids) i WHERE i LIKE 'pb-%')"),
+        "t|t|de,en");
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_trend_merge");
@@ -139,7 +197,7 @@ int main(void)
         return 1;
     }
     fputs("{\"topics\": {\"k_min\": 4, \"k_max\": 12, \"window_days\": 40, "
-          "\"backfill_days\": 2}}",
+          "\"backfill_days\": 16}}",
           f);
     fclose(f);
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-01", cfg);
@@ -148,6 +206,7 @@ int main(void)
         CHECK_CASE(one_alert_per_issue),
         CHECK_CASE(joined_on_the_day),
         CHECK_CASE(unrelated_rise_keeps_its_alert),
+        CHECK_CASE(resolved_alert_reopens),
     };
     int rc = check_run("db_trend_merge", cases, sizeof cases / sizeof cases[0]);
     remove(cfg);
