@@ -15,9 +15,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 scripts/install-deps.sh
-cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/bench -j"$(nproc)" >/dev/null
-vigil="$root/build/bench/vigil"
+. bench/lib.sh
+vigil=$(bench_vigil)
 pgdir=${BENCH_PG_DIR:-/tmp/vigil-bench-pg}
 VIGIL_DSN=$(scripts/pg.sh start "$pgdir")
 export VIGIL_DSN

@@ -76,9 +76,8 @@ if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
   summary
   exit 0
 fi
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j2 >/dev/null
-vigil="$root/build/release/vigil"
+. bench/lib.sh
+vigil=$(bench_vigil)
 pgdir=${BENCH_PG_DIR:-/tmp/vigil-ablation-pg}
 VIGIL_DSN=$(scripts/pg.sh start "$pgdir")
 export VIGIL_DSN

@@ -47,9 +47,8 @@ shift || true
 SETS=${*:-"bank cdnow"}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j2 >/dev/null
-vigil="$root/build/release/vigil"
+. bench/lib.sh
+vigil=$(bench_vigil)
 py=/usr/bin/python3
 VIGIL_DSN=$(scripts/pg.sh start "${BENCH_PG_DIR:-/tmp/vigil-real-pg}")
 export VIGIL_DSN

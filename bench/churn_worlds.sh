@@ -61,9 +61,8 @@ if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
   summary
   exit 0
 fi
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j2 >/dev/null
-vigil="$root/build/release/vigil"
+. bench/lib.sh
+vigil=$(bench_vigil)
 VIGIL_DSN=$(scripts/pg.sh start "${BENCH_PG_DIR:-/tmp/vigil-churn-pg}")
 export VIGIL_DSN
 mkdir -p build/bench

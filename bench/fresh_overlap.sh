@@ -16,11 +16,8 @@ ROUNDS=${2:-2}
 AS_OF=${3:-2026-11-01}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-if [ -z "${VIGIL_BIN:-}" ]; then
-  cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build/bench -j2 --target vigil >/dev/null
-  VIGIL_BIN=$root/build/bench/vigil
-fi
+. bench/lib.sh
+VIGIL_BIN=$(bench_vigil)
 VIGIL_DSN=$(scripts/pg.sh dsn "$PGDIR")
 export VIGIL_DSN
 n=${BENCH_NICE:-5}

@@ -18,9 +18,8 @@ RUNS=${2:-3}
 END=2026-11-01
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j2 --target vigil >/dev/null
-vigil="$root/build/release/vigil"
+. bench/lib.sh
+vigil=$(bench_vigil)
 pgdir=${BENCH_PG_DIR:-/tmp/vigil-lifetime-pg}
 dsn=$(nice -n -10 scripts/pg.sh start "$pgdir")
 life="${dsn/dbname=vigil/dbname=vigil_life}"

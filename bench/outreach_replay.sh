@@ -14,7 +14,8 @@
 # before they canceled (within 30 days) over the MRR of all who canceled —
 # against ordering by churn risk alone with the same number of contacts per
 # day (each day's top customers by risk not contacted in the last 30 days).
-# Uses a private PostgreSQL under /tmp and a Release build in build/outreach-rel.
+# Uses a private PostgreSQL under /tmp; VIGIL_BIN picks the binary (default:
+# a Release build of this checkout).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,12 +24,8 @@ CAP=${2:-6}
 DAYS=30
 END=2026-11-01                       # demo data ends the day before
 START=$(date -u -d "$END - 60 days" +%F) # the replay: START .. START+29
-build=${VIGIL_BENCH_BUILD:-$root/build/outreach-rel}
-if [ ! -x "$build/vigil" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVIGIL_SANITIZE=OFF >/dev/null
-  cmake --build "$build" -j2 --target vigil >/dev/null
-fi
-BIN=$build/vigil
+. bench/lib.sh
+BIN=$(bench_vigil)
 pgdir=${VIGIL_BENCH_PG:-/tmp/vigil-outreach-bench-pg}
 mkdir -p "$pgdir"
 chmod 755 "$pgdir"

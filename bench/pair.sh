@@ -32,11 +32,8 @@ RUNS=${2:-3}
 AS_OF=${3:-2026-11-01}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-if [ -z "${VIGIL_BIN:-}" ]; then
-  cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build/bench -j2 --target vigil >/dev/null
-  VIGIL_BIN=$root/build/bench/vigil
-fi
+. bench/lib.sh
+VIGIL_BIN=$(bench_vigil)
 CASES=${BENCH_CASES:-rescore}
 for c in $CASES; do
   case $c in rescore | new) ;; *) echo "pair.sh: BENCH_CASES: '$c' is neither rescore nor new" >&2; exit 2 ;; esac

@@ -19,12 +19,8 @@ END=${BENCH_END:-2026-11-01}
 STEPS=${SCALE_STEPS:-pair train topics outreach}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-if [ -z "${VIGIL_BIN:-}" ]; then
-  cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build/bench -j2 >/dev/null
-  VIGIL_BIN=$root/build/bench/vigil
-fi
-mkdir -p build/bench
+. bench/lib.sh
+VIGIL_BIN=$(bench_vigil)
 pgdir=${BENCH_PG_DIR:-/tmp/vigil-scale-pg-$N}
 VIGIL_DSN=$(scripts/pg.sh start "$pgdir")
 export VIGIL_DSN

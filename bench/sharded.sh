@@ -19,7 +19,8 @@ RUNS=${2:-3}
 END=${BENCH_END:-2026-11-01}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-vigil=${VIGIL_BIN:-$root/build/release/vigil}
+. bench/lib.sh
+vigil=$(bench_vigil)
 export PGOPTIONS="-c client_min_messages=warning"
 SINGLE=$(scripts/pg.sh dsn "$single_dir")
 COORD=${SINGLE/dbname=vigil/dbname=coord}

@@ -11,7 +11,7 @@
 # the delay; false alerts per 30 replayed days; time per day and peak memory.
 # Environment: PGDIR (default /tmp/vigil-replay-pg), END (demo end date,
 # default 2026-11-01), BACKFILL=1 (one `--backfill DAYS` run instead of
-# a run per day), KEEP=1 keeps the database for inspection, BIN (a
+# a run per day), KEEP=1 keeps the database for inspection, VIGIL_BIN (a
 # vigil binary to use instead of building one), DEMO_ARGS (more options for
 # `vigil demo`, e.g. injected issues).
 set -euo pipefail
@@ -22,12 +22,8 @@ n=${1:-20000}
 days=${2:-75}
 end=${END:-2026-11-01}
 pgdir=${PGDIR:-/tmp/vigil-replay-pg}
-build=$root/build/release
-if [ -z "${BIN:-}" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target vigil >/dev/null
-fi
-bin=${BIN:-$build/vigil}
+. "$root/bench/lib.sh"
+bin=$(bench_vigil)
 mkdir -p "$pgdir"
 chmod 755 "$pgdir"
 dsn=$("$root/scripts/pg.sh" start "$pgdir")

@@ -14,7 +14,7 @@
 #
 #   bench/topics_worlds.sh [CUSTOMERS] [DAYS] [WORLDS]   20000, 60, "1 2 3 4"
 #
-# Environment: PGDIR (default /tmp/vigil-worlds-pg), END (2026-11-01), BIN (a
+# Environment: PGDIR (default /tmp/vigil-worlds-pg), END (2026-11-01), VIGIL_BIN (a
 # vigil binary instead of building the Release one), MAX_P (below), KEEP=1 keeps the
 # database. Run it with `nice` on a shared machine.
 set -euo pipefail
@@ -26,12 +26,8 @@ days=${2:-60}
 worlds=${3:-1 2 3 4}
 end=${END:-2026-11-01}
 pgdir=${PGDIR:-/tmp/vigil-worlds-pg}
-build=$root/build/release
-if [ -z "${BIN:-}" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j2 --target vigil >/dev/null
-fi
-bin=${BIN:-$build/vigil}
+. "$root/bench/lib.sh"
+bin=$(bench_vigil)
 mkdir -p "$pgdir"
 chmod 755 "$pgdir"
 dsn=$("$root/scripts/pg.sh" start "$pgdir")

@@ -1,0 +1,23 @@
+# shellcheck shell=bash
+# lib.sh — what the benchmark scripts share. Sourced, never run:
+#   . "$(dirname "$0")/lib.sh"
+#
+# bench_vigil prints the vigil binary a benchmark measures: VIGIL_BIN when
+# it is set (e.g. main's binary against a branch's, or an old build kept for
+# a paired run), otherwise a Release build of this checkout in build/release,
+# brought up to date first. Always Release and never sanitized: a figure
+# taken from an ASan build measures ASan. It also makes build/bench, where
+# every script writes its raw results.
+bench_vigil() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  mkdir -p "$root/build/bench"
+  if [ -n "${VIGIL_BIN:-}" ]; then
+    echo "$VIGIL_BIN"
+    return
+  fi
+  cmake -S "$root" -B "$root/build/release" -DCMAKE_BUILD_TYPE=Release \
+    -DVIGIL_SANITIZE=OFF >/dev/null
+  cmake --build "$root/build/release" -j2 --target vigil >/dev/null
+  echo "$root/build/release/vigil"
+}
