@@ -224,7 +224,7 @@ SELECT 'Judged again on each alert''s last open day (with the topics it took in 
   || count(*) FILTER (WHERE f.truth IS DISTINCT FROM b.truth) || ' alerts explained otherwise than when raised; wrong merges: '
   || count(*) FILTER (WHERE f.mixed) || '; grouping precision '
   || coalesce(round(avg(f.precision) FILTER (WHERE f.truth IS NOT NULL)::numeric, 3)::text, '-')
-  || '; alerts over several topics: ' || count(*) FILTER (WHERE f.topics > 1)
+  || '; topic alerts over several topics: ' || count(*) FILTER (WHERE f.topics > 1 AND b.source = 'topic')
   || '; recall (share of the issue''s tickets of the alert''s window that it holds, mean over explained alerts): '
   || coalesce(round(avg(f.recall) FILTER (WHERE b.truth IS NOT NULL)::numeric, 3)::text, '-') || '.'
 FROM bench.final f JOIN bench.alerts b USING (world, alert_id);

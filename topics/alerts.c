@@ -624,7 +624,7 @@ typedef struct alert_ctx {
     const trend_opts *o;
     const char *tickets, *customers;
     int as_of;
-    double max_p; /* trend.max_p */
+    double max_p; /* trend.max_p and trend.topic_max_p, the larger */
     const issue_day *issues;
     int raised, updated, resolved, deferred;
     recent_alert *recent; /* loaded when first needed, dropped after a
@@ -856,9 +856,9 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
     vg_code rc = VG_OK;
     if (!into)
         rc = same_issue(x, T, i, &into, &reopen, &lead, err);
-    /* Opening a resolved alert again is raising one: trend.max_p. */
+    /* Opening a resolved alert again is raising one: trend.topic_max_p. */
     if (rc != VG_OK || ((!into || reopen) && r->p_value > x->max_p))
-        return rc; /* not strong enough to raise (trend.max_p) */
+        return rc; /* not strong enough to raise (trend.topic_max_p) */
     if (into) {
         x->deferred++;
         recent_free(x); /* it changed: read it again when needed */
@@ -1049,7 +1049,9 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
                    .tickets = tickets,
                    .customers = customers,
                    .as_of = as_of,
-                   .max_p = cfg->trend_max_p};
+                   .max_p = cfg->trend_topic_max_p > cfg->trend_max_p
+                                ? cfg->trend_topic_max_p
+                                : cfg->trend_max_p};
     issue_day *issues = NULL;
     issue_counts ic = {0};
     vg_code rc = topics_alerts_rewind(db, day, err);
