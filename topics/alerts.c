@@ -40,6 +40,7 @@ vg_code topics_alerts_rewind(db_conn *db, const char *from, vg_error *err)
         " label = coalesce(d.label, a.label), key_terms = d.key_terms, "
         " languages = d.languages, topic_ids = d.topic_ids, "
         " ticket_ids = d.ticket_ids, strong_terms = d.strong_terms, "
+        " topic_id = coalesce(d.topic_id, a.topic_id), "
         " resolved_on = CASE WHEN d.status = 'resolved' THEN d.as_of END "
         "FROM (SELECT DISTINCT ON (alert_id) * FROM vigil.trend_alert_days "
         "      ORDER BY alert_id, as_of DESC) d "
@@ -758,10 +759,13 @@ static vg_code same_issue(alert_ctx *x, const topic_table *T, size_t i,
         const recent_alert *a = &x->recent[k];
         long j = topic_index(T, a->lead);
         int from = a->ws - (x->as_of - T->nd);
-        /* Its lead must be followed (in the model) and, when resolved,
-         * free to lead it again (no newer open alert of its own). */
-        if (j < 0 || (size_t)j == i || (!a->open && T->tp[j].open_alert) ||
-            (a->open && T->tp[j].open_alert != a->id) || from < MIN_PRE_DAYS ||
+        /* An open alert's lead is followed (in the model, its alert). A
+         * resolved one's lead leads it again when it is in the model and
+         * free (no newer open alert of its own); when a re-clustering
+         * took it away (or it is topic i), topic i leads it from now on. */
+        int gone = j < 0 || (size_t)j == i;
+        if ((a->open && (gone || T->tp[j].open_alert != a->id)) ||
+            (!a->open && !gone && T->tp[j].open_alert) || from < MIN_PRE_DAYS ||
             from >= T->nd || !rose_since(T, i, from))
             continue;
         int oom = 0;
@@ -773,7 +777,7 @@ static vg_code same_issue(alert_ctx *x, const topic_table *T, size_t i,
             continue;
         *into = a->id;
         *reopen = !a->open;
-        *lead = (size_t)j;
+        *lead = gone ? i : (size_t)j;
         log_info(x->lg,
                  "trend alert %lld takes in topic %lld: the same issue "
                  "(\"%s\" in most tickets of both, rising on the same days)",
@@ -789,16 +793,22 @@ static vg_code same_issue(alert_ctx *x, const topic_table *T, size_t i,
 static vg_code reopen_alert(alert_ctx *x, topic_table *T, size_t i, size_t lead,
                             long long into, vg_error *err)
 {
-    const db_param p[2] = {DB_INT(into), DB_INT(T->tp[i].id)};
+    const db_param p[3] = {DB_INT(into), DB_INT(T->tp[i].id),
+                           DB_TEXT(lead == i ? "t" : "f")};
     PGresult *r = NULL;
+    /* Topic i as the new lead ($3): the old lead is listed among the
+     * topics (the right-hand sides read the row as it was). */
     vg_code rc = db_exec_params(
         x->db,
         "UPDATE vigil.trend_alerts SET status = 'open', resolved_on = NULL, "
-        " topic_ids = array_append(coalesce(topic_ids, '{}'), $2::bigint) "
+        " topic_ids = CASE WHEN $3::boolean THEN array_remove(array_append("
+        "  coalesce(topic_ids, '{}'), topic_id), $2::bigint) ELSE "
+        "  array_append(coalesce(topic_ids, '{}'), $2::bigint) END, "
+        " topic_id = CASE WHEN $3::boolean THEN $2::bigint ELSE topic_id END "
         "WHERE alert_id = $1::bigint AND status = 'resolved' "
         "RETURNING window_start - DATE '1970-01-01', kind, '{' || "
         " concat_ws(',', topic_id, array_to_string(topic_ids, ',')) || '}'",
-        2, p, &r, err);
+        3, p, &r, err);
     if (rc == VG_OK && PQntuples(r) != 1)
         rc = vg_fail(err, VG_EINTERNAL, "alerts: alert %lld is not resolved",
                      into);
@@ -812,13 +822,14 @@ static vg_code reopen_alert(alert_ctx *x, topic_table *T, size_t i, size_t lead,
         snprintf(l->kind, sizeof l->kind, "%s", PQgetvalue(r, 0, 1));
         free(l->members);
         l->members = members;
-        T->tp[i].part_of = into;
+        if (lead != i)
+            T->tp[i].part_of = into;
     }
     PQclear(r);
     if (rc != VG_OK)
         return rc;
     trend_result tr = T->res[i];
-    tr.rate = T->res[lead].rate + T->res[i].rate;
+    tr.rate = T->res[i].rate + (lead != i ? T->res[lead].rate : 0);
     for (const char *q = l->members + 1; *q;) {
         long k = topic_index(T, atoll(q));
         if (k >= 0 && (size_t)k != lead && (size_t)k != i)

@@ -1076,12 +1076,12 @@ vg_code issues_save_day(db_conn *db, long long alert, const char *day,
         "INSERT INTO vigil.trend_alert_days (alert_id, as_of, kind, status, "
         " window_start, window_end, observed, expected, p_value, customers, "
         " mrr_at_risk, sample_ticket_ids, label, key_terms, languages, "
-        " topic_ids, ticket_ids, strong_terms) "
+        " topic_ids, ticket_ids, strong_terms, topic_id) "
         "SELECT alert_id, $2::date, kind, status, window_start, window_end, "
         " observed, expected, p_value, customers, mrr_at_risk, "
         " sample_ticket_ids, label, key_terms, languages, topic_ids, "
-        " ticket_ids, strong_terms FROM vigil.trend_alerts WHERE alert_id = "
-        " $1 "
+        " ticket_ids, strong_terms, topic_id FROM vigil.trend_alerts WHERE "
+        " alert_id = $1 "
         "ON CONFLICT (alert_id, as_of) DO UPDATE SET kind = EXCLUDED.kind, "
         " status = EXCLUDED.status, window_start = EXCLUDED.window_start, "
         " window_end = EXCLUDED.window_end, observed = EXCLUDED.observed, "
@@ -1091,7 +1091,7 @@ vg_code issues_save_day(db_conn *db, long long alert, const char *day,
         " label = EXCLUDED.label, key_terms = EXCLUDED.key_terms, "
         " languages = EXCLUDED.languages, topic_ids = EXCLUDED.topic_ids, "
         " ticket_ids = EXCLUDED.ticket_ids, "
-        " strong_terms = EXCLUDED.strong_terms",
+        " strong_terms = EXCLUDED.strong_terms, topic_id = EXCLUDED.topic_id",
         2, p, NULL, err);
 }
 
