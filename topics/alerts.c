@@ -914,13 +914,25 @@ static vg_code raise_unit(alert_ctx *x, topic_table *T, size_t u, vg_error *err)
     }
     if (!(into && sum >= 0.5 * (r->observed - r->expected)))
         into = 0;
-    if (!into && r->p_value > x->max_p)
-        return VG_OK;
+    /* A recent topic alert of the same issue (same_issue, by any of the
+     * sum's topics) takes them all in. */
+    int reopen = 0;
+    size_t by = 0, l = 0;
     vg_code rc = VG_OK;
+    for (size_t k = 0; rc == VG_OK && !into && k < n; k++) {
+        by = m[k];
+        rc = same_issue(x, T, by, &into, &reopen, &l, err);
+    }
+    if (rc != VG_OK || ((!into || reopen) && r->p_value > x->max_p))
+        return rc;
     if (into) {
         x->deferred++;
+        recent_free(x); /* it changed: read it again when needed */
+        if (reopen)
+            rc = reopen_alert(x, T, by, l, into, err);
         for (size_t k = 0; rc == VG_OK && k < n; k++)
-            rc = join_topic(x, T, m[k], into, err);
+            if (!(reopen && (m[k] == by || m[k] == l)))
+                rc = join_topic(x, T, m[k], into, err);
         return rc;
     }
     topic_row *t = &T->tp[lead];
