@@ -71,7 +71,7 @@ typedef struct vg_config {
     int trend_window_days, trend_baseline_days, trend_min_count, trend_new_days;
     double trend_min_ratio, trend_fdr, trend_resolve_ratio;
     int trend_min_customers, topics_backfill_days;
-    double trend_max_p;
+    double trend_max_p, trend_topic_max_p;
 
     /* schedule.* and http.* (used by `serve`) */
     char sched_timezone[CFG_STR];
