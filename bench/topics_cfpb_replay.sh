@@ -12,7 +12,7 @@
 #
 #   bench/topics_cfpb_replay.sh CSV [END] [DAYS]    END 2019-07-01, DAYS 90
 #
-# Environment: PGDIR (default /tmp/vigil-cfpb-pg), BIN (a vigil binary
+# Environment: PGDIR (default /tmp/vigil-cfpb-pg), VIGIL_BIN (a vigil binary
 # instead of building the Release one), KEEP=1 keeps the database.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,12 +20,8 @@ csv=${1:?usage: bench/topics_cfpb_replay.sh CSV [END] [DAYS]}
 end=${2:-2019-07-01}
 days=${3:-90}
 pgdir=${PGDIR:-/tmp/vigil-cfpb-pg}
-build=$root/build/release
-if [ -z "${BIN:-}" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j2 --target vigil >/dev/null
-fi
-bin=${BIN:-$build/vigil}
+. "$root/bench/lib.sh"
+bin=$(bench_vigil)
 mkdir -p "$pgdir"
 chmod 755 "$pgdir"
 dsn=$("$root/scripts/pg.sh" start "$pgdir")
