@@ -216,6 +216,47 @@ static vg_code parse_field(const parse_ctx *cx, int f, const char *s, size_t n,
     return VG_OK;
 }
 
+/* The five fields an @shortcut stands for (case-insensitive, whole word),
+ * or NULL when it is not one. */
+static const char *expand_shortcut(const char *text, size_t len)
+{
+    for (size_t i = 0; i < sizeof shortcuts / sizeof *shortcuts; i++) {
+        const char *nm = shortcuts[i].name;
+        size_t k = strlen(nm), j = 0;
+        while (j < k && j < len && upper(text[j]) == upper(nm[j]))
+            j++;
+        if (j == k && k == len)
+            return shortcuts[i].expansion;
+    }
+    return NULL;
+}
+
+/* Split on blanks; any byte that is not a blank belongs to a field, so stray
+ * characters are reported by the field parser. Returns the number of fields
+ * found and keeps the first F_COUNT + 2 of them (a count above F_COUNT + 1 is
+ * an error the caller reports). */
+static int split_fields(const char *p, const char *fs[F_COUNT + 2],
+                        size_t fn[F_COUNT + 2])
+{
+    int nf = 0;
+    while (*p) {
+        while (*p && is_space(*p))
+            p++;
+        if (!*p)
+            break;
+        const char *q = p;
+        while (*q && !is_space(*q))
+            q++;
+        if (nf <= F_COUNT + 1) {
+            fs[nf] = p;
+            fn[nf] = (size_t)(q - p);
+        }
+        nf++;
+        p = q;
+    }
+    return nf;
+}
+
 vg_code cron_parse(const char *text, cron_expr **out, vg_error *err)
 {
     vg_code rc = VG_OK;
@@ -254,47 +295,17 @@ vg_code cron_parse(const char *text, cron_expr **out, vg_error *err)
     e->text[len] = '\0';
 
     const char *fieldtext = e->text;
-    if (text[0] == '@') {
-        fieldtext = NULL;
-        for (size_t i = 0; i < sizeof shortcuts / sizeof *shortcuts; i++) {
-            const char *nm = shortcuts[i].name;
-            size_t k = strlen(nm);
-            size_t j = 0;
-            while (j < k && j < len && upper(text[j]) == upper(nm[j]))
-                j++;
-            if (j == k && k == len)
-                fieldtext = shortcuts[i].expansion;
-        }
-        if (!fieldtext) {
-            rc = vg_fail(err, VG_ECONFIG,
-                         "cron '%s': unknown shortcut (use @yearly, "
-                         "@annually, @monthly, @weekly, @daily, @midnight or "
-                         "@hourly)",
-                         quoted);
-            goto cleanup;
-        }
+    if (text[0] == '@' && !(fieldtext = expand_shortcut(text, len))) {
+        rc = vg_fail(err, VG_ECONFIG,
+                     "cron '%s': unknown shortcut (use @yearly, @annually, "
+                     "@monthly, @weekly, @daily, @midnight or @hourly)",
+                     quoted);
+        goto cleanup;
     }
 
-    /* Split on blanks; any byte that is not a blank belongs to a field, so
-     * stray characters are reported by the field parser. */
     const char *fs[F_COUNT + 2];
     size_t fn[F_COUNT + 2];
-    int nf = 0;
-    for (const char *p = fieldtext; *p;) {
-        while (*p && is_space(*p))
-            p++;
-        if (!*p)
-            break;
-        const char *q = p;
-        while (*q && !is_space(*q))
-            q++;
-        if (nf <= F_COUNT + 1) {
-            fs[nf] = p;
-            fn[nf] = (size_t)(q - p);
-        }
-        nf++;
-        p = q;
-    }
+    int nf = split_fields(fieldtext, fs, fn);
     if (nf != F_COUNT && nf != F_COUNT + 1) {
         rc = vg_fail(err, VG_ECONFIG,
                      "cron '%s': expected 5 fields (minute hour day-of-month "

@@ -310,6 +310,76 @@ tz_zone *tz_fixed(const char *name, long utoff)
     return z;
 }
 
+/* The transition times (4 or 8 bytes each, strictly increasing) and the
+ * local-time type each switches to; *p moves past both arrays. */
+static vg_code read_transitions(tz_zone *z, const unsigned char **pp,
+                                const tzif_header *h, size_t tsz,
+                                const char *zname, vg_error *err)
+{
+    const unsigned char *p = *pp;
+    for (size_t i = 0; i < h->timecnt; i++) {
+        z->times[i] = tsz == 8 ? be64(p + 8 * i) : (int32_t)be32(p + 4 * i);
+        if (i > 0 && z->times[i] <= z->times[i - 1])
+            return vg_fail(err, VG_ECONFIG,
+                           "time zone '%s': transitions are not in order",
+                           zname);
+    }
+    p += h->timecnt * tsz;
+    for (size_t i = 0; i < h->timecnt; i++) {
+        z->idx[i] = p[i];
+        if (p[i] >= h->typecnt)
+            return vg_fail(err, VG_ECONFIG,
+                           "time zone '%s': transition type out of range",
+                           zname);
+    }
+    *pp = p + h->timecnt;
+    return VG_OK;
+}
+
+/* The local-time types: UTC offset (bounded, so a hostile file cannot push
+ * dates out of range) and whether it is daylight saving time. */
+static vg_code read_types(tz_zone *z, const unsigned char **pp,
+                          const tzif_header *h, const char *zname,
+                          vg_error *err)
+{
+    const unsigned char *p = *pp;
+    for (size_t i = 0; i < h->typecnt; i++) {
+        int32_t off = (int32_t)be32(p + 6 * i);
+        if (off < TZ_OFF_MIN || off > TZ_OFF_MAX)
+            return vg_fail(err, VG_ECONFIG,
+                           "time zone '%s': UTC offset %ld out of range", zname,
+                           (long)off);
+        z->offs[i] = off;
+        z->dst[i] = p[6 * i + 4] != 0;
+    }
+    *pp = p + h->typecnt * 6;
+    return VG_OK;
+}
+
+/* Version 2+: "\n<POSIX TZ string>\n" for times after the last transition.
+ * An empty or unparsable footer falls back to the last transition's type,
+ * as tzcode does. */
+static void read_footer(tz_zone *z, const unsigned char *p,
+                        const unsigned char *end)
+{
+    if (p >= end || *p != '\n')
+        return;
+    const unsigned char *q = p + 1;
+    while (q < end && *q != '\n')
+        q++;
+    size_t n = (size_t)(q - p - 1);
+    if (q >= end || n == 0 || n >= 128)
+        return;
+    char tzs[128];
+    tz_rule r;
+    memcpy(tzs, p + 1, n);
+    tzs[n] = '\0';
+    if (parse_posix_tz(tzs, &r) == 0 && r.std_off >= TZ_OFF_MIN &&
+        r.std_off <= TZ_OFF_MAX && r.dst_off >= TZ_OFF_MIN &&
+        r.dst_off <= TZ_OFF_MAX)
+        z->rule = r;
+}
+
 vg_code tz_from_tzif(const char *name, const unsigned char *data, size_t len,
                      tz_zone **out, vg_error *err)
 {
@@ -364,57 +434,12 @@ vg_code tz_from_tzif(const char *name, const unsigned char *data, size_t len,
         rc = vg_fail(err, VG_ENOMEM, "time zone '%s': out of memory", zname);
         goto cleanup;
     }
-    for (size_t i = 0; i < h.timecnt; i++) {
-        z->times[i] = tsz == 8 ? be64(p + 8 * i) : (int32_t)be32(p + 4 * i);
-        if (i > 0 && z->times[i] <= z->times[i - 1]) {
-            rc = vg_fail(err, VG_ECONFIG,
-                         "time zone '%s': transitions are not in order", zname);
-            goto cleanup;
-        }
-    }
-    p += h.timecnt * tsz;
-    for (size_t i = 0; i < h.timecnt; i++) {
-        z->idx[i] = p[i];
-        if (p[i] >= h.typecnt) {
-            rc = vg_fail(err, VG_ECONFIG,
-                         "time zone '%s': transition type out of range", zname);
-            goto cleanup;
-        }
-    }
-    p += h.timecnt;
-    for (size_t i = 0; i < h.typecnt; i++) {
-        int32_t off = (int32_t)be32(p + 6 * i);
-        if (off < TZ_OFF_MIN || off > TZ_OFF_MAX) {
-            rc = vg_fail(err, VG_ECONFIG,
-                         "time zone '%s': UTC offset %ld out of range", zname,
-                         (long)off);
-            goto cleanup;
-        }
-        z->offs[i] = off;
-        z->dst[i] = p[6 * i + 4] != 0;
-    }
-    p += h.typecnt * 6 + h.charcnt + h.leapcnt * (tsz + 4) + h.isstdcnt +
-         h.isutcnt;
-
-    /* Version 2+: "\n<POSIX TZ string>\n" for times after the last
-     * transition. An empty or unparsable footer falls back to the last
-     * transition's type, as tzcode does. */
-    if (h.version >= 2 && p < end && *p == '\n') {
-        const unsigned char *q = p + 1;
-        while (q < end && *q != '\n')
-            q++;
-        size_t n = (size_t)(q - p - 1);
-        if (q < end && n > 0 && n < 128) {
-            char tzs[128];
-            memcpy(tzs, p + 1, n);
-            tzs[n] = '\0';
-            tz_rule r;
-            if (parse_posix_tz(tzs, &r) == 0 && r.std_off >= TZ_OFF_MIN &&
-                r.std_off <= TZ_OFF_MAX && r.dst_off >= TZ_OFF_MIN &&
-                r.dst_off <= TZ_OFF_MAX)
-                z->rule = r;
-        }
-    }
+    if ((rc = read_transitions(z, &p, &h, tsz, zname, err)) != VG_OK ||
+        (rc = read_types(z, &p, &h, zname, err)) != VG_OK)
+        goto cleanup;
+    p += h.charcnt + h.leapcnt * (tsz + 4) + h.isstdcnt + h.isutcnt;
+    if (h.version >= 2)
+        read_footer(z, p, end);
     *out = z;
     z = NULL;
 

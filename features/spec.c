@@ -285,11 +285,11 @@ static void layout_lifetime(layout *L)
                            "usage.events_per_30d_lifetime");
 }
 
-vg_code feat_spec_layout(feat_spec *s, vg_error *err)
+/* Columns that exist only with a family, or per event type, start at -1
+ * (absent); the per-type index arrays are sized for this spec's types. */
+static vg_code layout_reset(feat_spec *s, vg_error *err)
 {
-    layout L = {s, 0, 0};
     feat_cols *c = &s->c;
-    char phrase[512];
     s->ncols = 0;
     free(c->ev_type);
     free(c->ev_type_prev30);
@@ -314,45 +314,51 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
     c->users_prev30 = c->users_ratio = -1;
     c->t_count_prev30 = c->t_csat_mean30 = c->t_csat_change = -1;
     c->anniv_year = c->anniv_month = -1;
+    return VG_OK;
+}
 
+/* The core usage columns, then the usage families, then per event type. */
+static void layout_usage(layout *L)
+{
+    feat_spec *s = L->s;
+    feat_cols *c = &s->c;
+    char phrase[512];
     for (int w = 0; w < FEAT_NWIN; w++) {
         snprintf(phrase, sizeof phrase, "product events in the last %d days",
                  feat_windows[w]);
         c->ev_total[w] =
-            add_col(&L, phrase, "usage.events_total_%dd", feat_windows[w]);
+            add_col(L, phrase, "usage.events_total_%dd", feat_windows[w]);
     }
-    c->ev_total_prev30 =
-        add_col(&L, "product events in the 30 days before that",
-                "usage.events_total_prev30d");
+    c->ev_total_prev30 = add_col(L, "product events in the 30 days before that",
+                                 "usage.events_total_prev30d");
     for (int w = 0; w < FEAT_NWIN; w++) {
         snprintf(phrase, sizeof phrase, "active days in the last %d days",
                  feat_windows[w]);
         c->act_days[w] =
-            add_col(&L, phrase, "usage.active_days_%dd", feat_windows[w]);
+            add_col(L, phrase, "usage.active_days_%dd", feat_windows[w]);
     }
-    c->act_days_prev30 = add_col(&L, "active days in the 30 days before that",
+    c->act_days_prev30 = add_col(L, "active days in the 30 days before that",
                                  "usage.active_days_prev30d");
-    c->users7 =
-        add_col(&L, "active users in the last 7 days", "usage.users_7d");
+    c->users7 = add_col(L, "active users in the last 7 days", "usage.users_7d");
     c->users30 =
-        add_col(&L, "active users in the last 30 days", "usage.users_30d");
-    c->seat_util30 = add_col(&L, "share of paid seats used in the last 30 days",
+        add_col(L, "active users in the last 30 days", "usage.users_30d");
+    c->seat_util30 = add_col(L, "share of paid seats used in the last 30 days",
                              "usage.seat_utilisation_30d");
-    c->slope12w = add_col(&L, "weekly activity trend over 12 weeks",
+    c->slope12w = add_col(L, "weekly activity trend over 12 weeks",
                           "usage.trend_slope_12w");
     c->ratio30 = add_col(
-        &L, "activity in the last 30 days compared with the 30 days before",
+        L, "activity in the last 30 days compared with the 30 days before",
         "usage.ratio_30d_prev30d");
     c->days_since_activity =
-        add_col(&L, "last product activity", "usage.days_since_last_activity");
+        add_col(L, "last product activity", "usage.days_since_last_activity");
     if (s->families & FEAT_FAM_LONG)
-        layout_long(&L);
+        layout_long(L);
     if (s->families & FEAT_FAM_LIFETIME)
-        layout_lifetime(&L);
+        layout_lifetime(L);
     if (s->families & FEAT_FAM_USERS) {
-        c->users_prev30 = add_col(&L, "active users in the 30 days before that",
+        c->users_prev30 = add_col(L, "active users in the 30 days before that",
                                   "usage.users_prev30d");
-        c->users_ratio = add_col(&L,
+        c->users_ratio = add_col(L,
                                  "active users in the last 30 days compared "
                                  "with the 30 days before",
                                  "usage.ratio_users_30d_prev30d");
@@ -363,57 +369,70 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
             feat_humanise(s->types[t], human, sizeof human);
             snprintf(phrase, sizeof phrase, "\"%s\" events in the last %d days",
                      human, feat_windows[w]);
-            c->ev_type[t * FEAT_NWIN + w] =
-                add_col(&L, phrase, "usage.events_%s_%dd", s->types[t],
-                        feat_windows[w]);
+            c->ev_type[t * FEAT_NWIN + w] = add_col(
+                L, phrase, "usage.events_%s_%dd", s->types[t], feat_windows[w]);
         }
     for (int t = 0; t < s->ntypes; t++)
-        layout_type(&L, t);
-    c->tenure = add_col(&L, "time as a customer", "account.tenure_days");
-    c->mrr = add_col(&L, "monthly recurring revenue", "account.mrr");
-    c->seats = add_col(&L, "paid seats", "account.seats");
-    if (s->families & FEAT_FAM_TENURE) {
-        c->anniv_year = add_col(&L, "next yearly anniversary of the signup",
+        layout_type(L, t);
+}
+
+static void layout_account(layout *L)
+{
+    feat_cols *c = &L->s->c;
+    c->tenure = add_col(L, "time as a customer", "account.tenure_days");
+    c->mrr = add_col(L, "monthly recurring revenue", "account.mrr");
+    c->seats = add_col(L, "paid seats", "account.seats");
+    if (L->s->families & FEAT_FAM_TENURE) {
+        c->anniv_year = add_col(L, "next yearly anniversary of the signup",
                                 "account.days_to_anniversary");
-        c->anniv_month = add_col(&L, "next monthly anniversary of the signup",
+        c->anniv_month = add_col(L, "next monthly anniversary of the signup",
                                  "account.days_to_monthly_anniversary");
     }
+}
+
+/* Ticket columns: the core ones, family ticket_trends, then one share per
+ * known topic. */
+static void layout_tickets(layout *L)
+{
+    feat_spec *s = L->s;
+    feat_cols *c = &s->c;
+    char phrase[512];
     c->t_count30 =
-        add_col(&L, "support tickets in the last 30 days", "tickets.count_30d");
+        add_col(L, "support tickets in the last 30 days", "tickets.count_30d");
     c->t_count90 =
-        add_col(&L, "support tickets in the last 90 days", "tickets.count_90d");
+        add_col(L, "support tickets in the last 90 days", "tickets.count_90d");
     for (int p = 0; p < 4; p++) {
         snprintf(phrase, sizeof phrase,
                  "%s-priority tickets in the last 90 days", feat_priorities[p]);
         c->t_prio90[p] =
-            add_col(&L, phrase, "tickets.%s_90d", feat_priorities[p]);
+            add_col(L, phrase, "tickets.%s_90d", feat_priorities[p]);
     }
-    c->t_open = add_col(&L, "open support tickets", "tickets.open");
-    c->t_awaiting = add_col(&L, "tickets still waiting for a first response",
+    c->t_open = add_col(L, "open support tickets", "tickets.open");
+    c->t_awaiting = add_col(L, "tickets still waiting for a first response",
                             "tickets.awaiting_response");
-    c->t_frt_med = add_col(&L, "median time to a first reply (90 days)",
+    c->t_frt_med = add_col(L, "median time to a first reply (90 days)",
                            "tickets.median_first_response_hours_90d");
-    c->t_res_med = add_col(&L, "median time to resolve a ticket (90 days)",
+    c->t_res_med = add_col(L, "median time to resolve a ticket (90 days)",
                            "tickets.median_resolution_hours_90d");
     c->t_reopens =
-        add_col(&L, "ticket reopens (90 days)", "tickets.reopens_90d");
+        add_col(L, "ticket reopens (90 days)", "tickets.reopens_90d");
     c->t_escal =
-        add_col(&L, "escalated tickets (90 days)", "tickets.escalations_90d");
-    c->t_csat_mean = add_col(&L, "average satisfaction rating (90 days)",
+        add_col(L, "escalated tickets (90 days)", "tickets.escalations_90d");
+    c->t_csat_mean = add_col(L, "average satisfaction rating (90 days)",
                              "tickets.csat_mean_90d");
-    c->t_csat_min = add_col(&L, "lowest satisfaction rating (90 days)",
+    c->t_csat_min = add_col(L, "lowest satisfaction rating (90 days)",
                             "tickets.csat_min_90d");
     c->t_csat_n =
-        add_col(&L, "rated tickets (90 days)", "tickets.csat_count_90d");
+        add_col(L, "rated tickets (90 days)", "tickets.csat_count_90d");
     c->t_days_since =
-        add_col(&L, "last support ticket", "tickets.days_since_last_ticket");
+        add_col(L, "last support ticket", "tickets.days_since_last_ticket");
     if (s->families & FEAT_FAM_TICKET_TRENDS) {
-        c->t_count_prev30 = add_col(&L, "support tickets in the 30 days before",
+        c->t_count_prev30 = add_col(L, "support tickets in the 30 days before",
                                     "tickets.count_prev30d");
-        c->t_csat_mean30 = add_col(&L, "average satisfaction rating (30 days)",
+        c->t_csat_mean30 = add_col(L, "average satisfaction rating (30 days)",
                                    "tickets.csat_mean_30d");
         c->t_csat_change =
-            add_col(&L,
+            add_col(L,
                     "change in average satisfaction: last 30 days against the "
                     "60 before",
                     "tickets.csat_change_30d");
@@ -423,49 +442,54 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         snprintf(phrase, sizeof phrase,
                  "share of support tickets about \"%s\" (90 days)",
                  s->topic_labels[t]);
-        int col = add_col(&L, phrase, "tickets.topic_share_%lld_90d",
-                          s->topic_ids[t]);
+        int col =
+            add_col(L, phrase, "tickets.topic_share_%lld_90d", s->topic_ids[t]);
         if (t == 0)
             c->t_topic0 = col;
     }
+}
 
-    for (int a = 0; a < s->nattrs; a++) {
-        attr_def *ad = &s->attrs[a];
-        char human[256];
-        feat_humanise(ad->column, human, sizeof human);
-        switch (ad->kind) {
-        case ATTR_NUMERIC:
-        case ATTR_BOOLEAN:
-            snprintf(phrase, sizeof phrase, "%s", human);
-            ad->col = add_col(&L, phrase, "%s", ad->prefix);
-            if (ad->col >= 0 && ad->kind == ATTR_BOOLEAN)
-                s->info[ad->col].unit = FEAT_UNIT_YESNO;
-            break;
-        case ATTR_DATE:
-            snprintf(phrase, sizeof phrase, "%s", human);
-            ad->col = add_col(&L, phrase, "%s_days_from_as_of", ad->prefix);
-            if (ad->col >= 0)
-                s->info[ad->col].unit = FEAT_UNIT_DAYS_UNTIL;
-            break;
-        case ATTR_CATEGORICAL:
-            ad->col = (int)s->ncols;
-            for (int l = 0; l < ad->nlevels; l++) {
-                snprintf(phrase, sizeof phrase, "%s is %s", human,
-                         ad->levels[l]);
-                int col =
-                    add_col(&L, phrase, "%s=%s", ad->prefix, ad->levels[l]);
-                if (col >= 0)
-                    s->info[col].is_indicator = 1;
-            }
-            snprintf(phrase, sizeof phrase, "%s is a less common value", human);
-            int col = add_col(&L, phrase, "%s=other", ad->prefix);
+/* One column per numeric, boolean or date attribute of customers; one
+ * indicator per kept level of a categorical one, plus "other". */
+static void layout_attr(layout *L, attr_def *ad)
+{
+    feat_spec *s = L->s;
+    char human[256], phrase[512];
+    int col;
+    feat_humanise(ad->column, human, sizeof human);
+    switch (ad->kind) {
+    case ATTR_NUMERIC:
+    case ATTR_BOOLEAN:
+        ad->col = add_col(L, human, "%s", ad->prefix);
+        if (ad->col >= 0 && ad->kind == ATTR_BOOLEAN)
+            s->info[ad->col].unit = FEAT_UNIT_YESNO;
+        break;
+    case ATTR_DATE:
+        ad->col = add_col(L, human, "%s_days_from_as_of", ad->prefix);
+        if (ad->col >= 0)
+            s->info[ad->col].unit = FEAT_UNIT_DAYS_UNTIL;
+        break;
+    case ATTR_CATEGORICAL:
+        ad->col = (int)s->ncols;
+        for (int l = 0; l < ad->nlevels; l++) {
+            snprintf(phrase, sizeof phrase, "%s is %s", human, ad->levels[l]);
+            col = add_col(L, phrase, "%s=%s", ad->prefix, ad->levels[l]);
             if (col >= 0)
                 s->info[col].is_indicator = 1;
-            break;
         }
+        snprintf(phrase, sizeof phrase, "%s is a less common value", human);
+        col = add_col(L, phrase, "%s=other", ad->prefix);
+        if (col >= 0)
+            s->info[col].is_indicator = 1;
+        break;
     }
-    if (L.oom)
-        return vg_fail(err, VG_ENOMEM, "out of memory laying out features");
+}
+
+/* What the reasons need beside each column: its words, the column it is
+ * compared with ("30 days before that"), and the cap of a capped recency. */
+static void layout_link(feat_spec *s)
+{
+    feat_cols *c = &s->c;
     for (size_t i = 0; i < s->ncols; i++) {
         s->info[i].name = s->names[i];
         s->info[i].phrase = s->phrases[i];
@@ -481,6 +505,24 @@ vg_code feat_spec_layout(feat_spec *s, vg_error *err)
         if (c->type_since[t] >= 0)
             s->info[c->type_since[t]].cap = FEAT_DAYS_SINCE_CAP;
     }
+}
+
+/* The column order is part of a trained model (its feature names), so the
+ * steps below run in a fixed order: usage, account, tickets, attributes. */
+vg_code feat_spec_layout(feat_spec *s, vg_error *err)
+{
+    layout L = {s, 0, 0};
+    vg_code rc = layout_reset(s, err);
+    if (rc != VG_OK)
+        return rc;
+    layout_usage(&L);
+    layout_account(&L);
+    layout_tickets(&L);
+    for (int a = 0; a < s->nattrs; a++)
+        layout_attr(&L, &s->attrs[a]);
+    if (L.oom)
+        return vg_fail(err, VG_ENOMEM, "out of memory laying out features");
+    layout_link(s);
     return VG_OK;
 }
 
@@ -797,6 +839,120 @@ json_t *feat_spec_to_json(const feat_spec *s)
                      "topics", topics, "families", fams);
 }
 
+/* A stored model's lists, read back one at a time. Each fails with
+ * VG_EMODEL on a shape this vigil never writes (a hand-edited or corrupt
+ * row), so the message says to retrain rather than crash. */
+static vg_code read_types(feat_spec *s, const json_t *types, vg_error *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(types, i, v)
+    {
+        if (!json_is_string(v))
+            return vg_fail(err, VG_EMODEL, "model feature list is malformed");
+        s->types[s->ntypes] = strdup(json_string_value(v));
+        if (!s->types[s->ntypes++])
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    return VG_OK;
+}
+
+static vg_code read_attr(attr_def *ad, const json_t *v, vg_error *err)
+{
+    const char *column = NULL, *prefix = NULL, *kind = NULL;
+    json_t *lv = NULL, *lvv;
+    size_t l;
+    if (json_unpack((json_t *)v, "{s:s, s:s, s:s, s:o}", "column", &column,
+                    "prefix", &prefix, "kind", &kind, "levels", &lv) != 0 ||
+        !json_is_array(lv))
+        return vg_fail(err, VG_EMODEL, "model attribute list is malformed");
+    ad->column = strdup(column);
+    ad->prefix = strdup(prefix);
+    ad->kind = ATTR_NUMERIC;
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(kind, kind_names[k]))
+            ad->kind = (attr_kind)k;
+    ad->levels = calloc(json_array_size(lv) + 1, sizeof *ad->levels);
+    if (!ad->column || !ad->prefix || !ad->levels)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    json_array_foreach(lv, l, lvv)
+    {
+        ad->levels[ad->nlevels] =
+            strdup(json_is_string(lvv) ? json_string_value(lvv) : "");
+        if (!ad->levels[ad->nlevels++])
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    return VG_OK;
+}
+
+/* Models stored before feature families have none. */
+static vg_code read_families(feat_spec *s, const json_t *fams, vg_error *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(fams, i, v)
+    {
+        unsigned bit = json_is_string(v) ? family_bit(json_string_value(v)) : 0;
+        if (!bit)
+            return vg_fail(err, VG_EMODEL,
+                           "model uses feature family '%s', which this vigil "
+                           "does not compute: retrain with `vigil train`",
+                           json_is_string(v) ? json_string_value(v) : "?");
+        s->families |= bit;
+    }
+    return VG_OK;
+}
+
+/* Models stored before topic features have no "topics": none. */
+static vg_code read_topics(feat_spec *s, const json_t *topics, vg_error *err)
+{
+    size_t i;
+    json_t *v;
+    if (!json_is_array(topics) || json_array_size(topics) == 0)
+        return VG_OK;
+    s->topic_ids = calloc(json_array_size(topics), sizeof *s->topic_ids);
+    s->topic_labels = calloc(json_array_size(topics), sizeof *s->topic_labels);
+    if (!s->topic_ids || !s->topic_labels)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    json_array_foreach(topics, i, v)
+    {
+        json_int_t id = 0;
+        const char *label = NULL;
+        if (json_unpack(v, "{s:I, s:s}", "id", &id, "label", &label) != 0)
+            return vg_fail(err, VG_EMODEL, "model topic list is malformed");
+        s->topic_ids[s->ntopics] = (long long)id;
+        s->topic_labels[s->ntopics] = strdup(label);
+        if (!s->topic_labels[s->ntopics++])
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    return VG_OK;
+}
+
+/* The stored names must match the layout this vigil produces: a model
+ * trained by an older or newer vigil with other columns is refused. */
+static vg_code check_columns(const feat_spec *s, const json_t *cols,
+                             vg_error *err)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(cols) != s->ncols)
+        return vg_fail(err, VG_EMODEL,
+                       "model has %zu features, this vigil lays out %zu: "
+                       "retrain with `vigil train`",
+                       json_array_size(cols), s->ncols);
+    json_array_foreach(cols, i, v)
+    {
+        if (!json_is_string(v) ||
+            strcmp(json_string_value(v), s->names[i]) != 0)
+            return vg_fail(err, VG_EMODEL,
+                           "model feature %zu is '%s', expected '%s': retrain "
+                           "with `vigil train`",
+                           i, json_is_string(v) ? json_string_value(v) : "?",
+                           s->names[i]);
+    }
+    return VG_OK;
+}
+
 vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
 {
     *out = NULL;
@@ -807,6 +963,8 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
         return vg_fail(err, VG_EMODEL, "model feature list is malformed");
     feat_spec *s = calloc(1, sizeof *s);
     vg_code rc = VG_OK;
+    size_t i;
+    json_t *v;
     if (!s)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     s->types = calloc(json_array_size(types) + 1, sizeof *s->types);
@@ -815,106 +973,21 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    size_t i;
-    json_t *v;
-    json_array_foreach(types, i, v)
-    {
-        if (!json_is_string(v)) {
-            rc = vg_fail(err, VG_EMODEL, "model feature list is malformed");
-            goto cleanup;
-        }
-        s->types[s->ntypes++] = strdup(json_string_value(v));
-    }
+    rc = read_types(s, types, err);
     json_array_foreach(attrs, i, v)
     {
-        const char *column = NULL, *prefix = NULL, *kind = NULL;
-        json_t *lv = NULL;
-        if (json_unpack(v, "{s:s, s:s, s:s, s:o}", "column", &column, "prefix",
-                        &prefix, "kind", &kind, "levels", &lv) != 0 ||
-            !json_is_array(lv)) {
-            rc = vg_fail(err, VG_EMODEL, "model attribute list is malformed");
-            goto cleanup;
-        }
-        attr_def *ad = &s->attrs[s->nattrs++];
-        ad->column = strdup(column);
-        ad->prefix = strdup(prefix);
-        ad->kind = ATTR_NUMERIC;
-        for (int k = 0; k < 4; k++)
-            if (!strcmp(kind, kind_names[k]))
-                ad->kind = (attr_kind)k;
-        ad->levels = calloc(json_array_size(lv) + 1, sizeof *ad->levels);
-        if (!ad->levels) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        size_t l;
-        json_t *lvv;
-        json_array_foreach(lv, l, lvv) ad->levels[ad->nlevels++] =
-            strdup(json_is_string(lvv) ? json_string_value(lvv) : "");
+        if (rc != VG_OK)
+            break;
+        rc = read_attr(&s->attrs[s->nattrs++], v, err);
     }
-    /* Models stored before feature families have none. */
-    json_t *fams = json_object_get(j, "families");
-    json_array_foreach(fams, i, v)
-    {
-        unsigned bit = json_is_string(v) ? family_bit(json_string_value(v)) : 0;
-        if (!bit) {
-            rc = vg_fail(err, VG_EMODEL,
-                         "model uses feature family '%s', which this vigil "
-                         "does not compute: retrain with `vigil train`",
-                         json_is_string(v) ? json_string_value(v) : "?");
-            goto cleanup;
-        }
-        s->families |= bit;
-    }
-    /* Models stored before topic features have no "topics": none. */
-    json_t *topics = json_object_get(j, "topics");
-    if (json_is_array(topics) && json_array_size(topics) > 0) {
-        s->topic_ids = calloc(json_array_size(topics), sizeof *s->topic_ids);
-        s->topic_labels =
-            calloc(json_array_size(topics), sizeof *s->topic_labels);
-        if (!s->topic_ids || !s->topic_labels) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        json_array_foreach(topics, i, v)
-        {
-            json_int_t id = 0;
-            const char *label = NULL;
-            if (json_unpack(v, "{s:I, s:s}", "id", &id, "label", &label) != 0) {
-                rc = vg_fail(err, VG_EMODEL, "model topic list is malformed");
-                goto cleanup;
-            }
-            s->topic_ids[s->ntopics] = (long long)id;
-            s->topic_labels[s->ntopics] = strdup(label);
-            if (!s->topic_labels[s->ntopics++]) {
-                rc = vg_fail(err, VG_ENOMEM, "out of memory");
-                goto cleanup;
-            }
-        }
-    }
-    rc = feat_spec_layout(s, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    /* The stored names must match the layout this vigil produces. */
-    if (json_array_size(cols) != s->ncols) {
-        rc = vg_fail(err, VG_EMODEL,
-                     "model has %zu features, this vigil lays out %zu: retrain "
-                     "with `vigil train`",
-                     json_array_size(cols), s->ncols);
-        goto cleanup;
-    }
-    json_array_foreach(cols, i, v)
-    {
-        if (!json_is_string(v) ||
-            strcmp(json_string_value(v), s->names[i]) != 0) {
-            rc = vg_fail(err, VG_EMODEL,
-                         "model feature %zu is '%s', expected '%s': retrain "
-                         "with `vigil train`",
-                         i, json_is_string(v) ? json_string_value(v) : "?",
-                         s->names[i]);
-            goto cleanup;
-        }
-    }
+    if (rc == VG_OK)
+        rc = read_families(s, json_object_get(j, "families"), err);
+    if (rc == VG_OK)
+        rc = read_topics(s, json_object_get(j, "topics"), err);
+    if (rc == VG_OK)
+        rc = feat_spec_layout(s, err);
+    if (rc == VG_OK)
+        rc = check_columns(s, cols, err);
 cleanup:
     if (rc == VG_OK)
         *out = s;

@@ -425,53 +425,14 @@ static void render_sql(const char *tmpl, int param, char *out, size_t n)
 
 /* Upsert one playbook's tasks. Counts: created, updated (the duplicates a
  * re-run would have made), cooling (fired but inside the cooldown). */
-static vg_code run_playbook(db_conn *db, const vg_config *cfg,
-                            const outreach_playbook *pb, const char *d,
-                            const char *stamp, long counts[3], vg_error *err)
+/* Candidates with an open task refresh it (ON CONFLICT on the partial
+ * unique index); others create one unless a done/dismissed task of the
+ * same key closed within the cooldown. xmax = 0 marks inserted rows. */
+static void upsert_sql(char *sql, size_t n, const char *trig, int stamp_i,
+                       int skills_i, const char *title, const char *body)
 {
-    params p;
-    memset(&p, 0, sizeof p);
-    param_add(&p, DB_TEXT(d));                /* $1 */
-    param_add(&p, DB_TEXT(pb->name));         /* $2 */
-    param_add(&p, DB_FLOAT(pb->weight));      /* $3 */
-    param_add(&p, DB_INT(pb->due_in_hours));  /* $4 */
-    param_add(&p, DB_INT(pb->cooldown_days)); /* $5 */
-    param_add(&p, DB_TEXT(pb->title));        /* $6 */
-    param_add(&p, DB_TEXT(pb->body));         /* $7 */
-    char skills_json[1024];
-    {
-        json_t *a = json_array();
-        int bad = !a;
-        for (int i = 0; !bad && i < pb->nskills; i++)
-            bad = json_array_append_new(a, json_string(pb->skills[i])) != 0;
-        char *s = bad ? NULL : json_dumps(a, JSON_COMPACT);
-        json_decref(a);
-        if (!s)
-            return vg_fail(err, VG_ENOMEM, "out of memory");
-        snprintf(skills_json, sizeof skills_json, "%s", s);
-        free(s);
-    }
-    char *sql = malloc(6 * SQL_MAX);
-    char *trig = malloc(SQL_MAX), *title = malloc(SQL_MAX / 2),
-         *body = malloc(SQL_MAX / 2);
-    PGresult *r = NULL;
-    vg_code rc = VG_OK;
-    if (!sql || !trig || !title || !body) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    if ((rc = trigger_sql(db, cfg, pb, &p, trig, SQL_MAX, err)) != VG_OK)
-        goto cleanup;
-    int stamp_i = p.n + 1, skills_i = p.n + 2;
-    param_add(&p, DB_TEXT(stamp));
-    param_add(&p, DB_TEXT(skills_json));
-    render_sql(pb->title, 6, title, SQL_MAX / 2);
-    render_sql(pb->body, 7, body, SQL_MAX / 2);
-    /* Candidates with an open task refresh it (ON CONFLICT on the partial
-     * unique index); others create one unless a done/dismissed task of the
-     * same key closed within the cooldown. xmax = 0 marks inserted rows. */
     snprintf(
-        sql, 6 * SQL_MAX,
+        sql, n,
         "WITH open_t AS (SELECT customer_id, task_id, reason FROM "
         " vigil.outreach_tasks WHERE playbook = $2 AND status IN ('open', "
         "'assigned')), "
@@ -520,6 +481,58 @@ static vg_code run_playbook(db_conn *db, const vg_config *cfg,
         " (SELECT count(*) FROM c WHERE c.open_id IS NULL AND c.fires AND "
         "  c.cooling)",
         trig, stamp_i, stamp_i, skills_i, title, body);
+}
+
+/* The playbook's skills as a JSON array, for the task's reason. */
+static vg_code skills_json(const outreach_playbook *pb, char *out, size_t n,
+                           vg_error *err)
+{
+    json_t *a = json_array();
+    int bad = !a;
+    for (int i = 0; !bad && i < pb->nskills; i++)
+        bad = json_array_append_new(a, json_string(pb->skills[i])) != 0;
+    char *s = bad ? NULL : json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    if (!s)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    snprintf(out, n, "%s", s);
+    free(s);
+    return VG_OK;
+}
+
+static vg_code run_playbook(db_conn *db, const vg_config *cfg,
+                            const outreach_playbook *pb, const char *d,
+                            const char *stamp, long counts[3], vg_error *err)
+{
+    params p;
+    memset(&p, 0, sizeof p);
+    param_add(&p, DB_TEXT(d));                /* $1 */
+    param_add(&p, DB_TEXT(pb->name));         /* $2 */
+    param_add(&p, DB_FLOAT(pb->weight));      /* $3 */
+    param_add(&p, DB_INT(pb->due_in_hours));  /* $4 */
+    param_add(&p, DB_INT(pb->cooldown_days)); /* $5 */
+    param_add(&p, DB_TEXT(pb->title));        /* $6 */
+    param_add(&p, DB_TEXT(pb->body));         /* $7 */
+    char skills[1024];
+    vg_code rc = skills_json(pb, skills, sizeof skills, err);
+    if (rc != VG_OK)
+        return rc;
+    char *sql = malloc(6 * SQL_MAX);
+    char *trig = malloc(SQL_MAX), *title = malloc(SQL_MAX / 2),
+         *body = malloc(SQL_MAX / 2);
+    PGresult *r = NULL;
+    if (!sql || !trig || !title || !body) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = trigger_sql(db, cfg, pb, &p, trig, SQL_MAX, err)) != VG_OK)
+        goto cleanup;
+    int stamp_i = p.n + 1, skills_i = p.n + 2;
+    param_add(&p, DB_TEXT(stamp));
+    param_add(&p, DB_TEXT(skills));
+    render_sql(pb->title, 6, title, SQL_MAX / 2);
+    render_sql(pb->body, 7, body, SQL_MAX / 2);
+    upsert_sql(sql, 6 * SQL_MAX, trig, stamp_i, skills_i, title, body);
     rc = db_exec_params(db, sql, p.n, p.v, &r, err);
     if (rc == VG_OK) {
         for (int i = 0; i < 3; i++)
@@ -889,18 +902,104 @@ static vg_code auto_close(db_conn *db, const outreach_config *oc, const char *d,
     return rc;
 }
 
+/* What one run did, for its summary and its log line. */
+typedef struct run_tally {
+    long created, updated, cooling, closed, assigned, unassigned, queued, open;
+} run_tally;
+
+/* One run at a time: a second run waits, then sees the first's tasks; the
+ * unique index would stop duplicates anyway, the lock keeps the assignment's
+ * load counts exact. UTC makes every ::date cut at 00:00 UTC, as the
+ * contract's as-of rule says. created_at (stamp): the run's time when it
+ * runs for today, else the as-of date's midnight (a replay reproduces
+ * history). */
+static vg_code lock_and_stamp(db_conn *db, const char *d, char *stamp, size_t n,
+                              vg_error *err)
+{
+    const char *p[1] = {d};
+    PGresult *r = NULL;
+    vg_code rc = db_run(db,
+                        "SELECT pg_advisory_xact_lock(" OUTREACH_LOCK_KEY
+                        "); SET LOCAL TimeZone = 'UTC'",
+                        err);
+    if (rc == VG_OK)
+        rc = db_exec(db,
+                     "SELECT CASE WHEN $1::date = (now() AT TIME ZONE "
+                     "'UTC')::date THEN now() ELSE $1::date::timestamptz END",
+                     1, p, &r, err);
+    if (rc == VG_OK)
+        snprintf(stamp, n, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+/* Every playbook in turn; per playbook its counts go into per. */
+static vg_code run_playbooks(db_conn *db, const vg_config *cfg,
+                             const outreach_config *oc, const vg_log *lg,
+                             const char *d, const char *stamp, json_t *per,
+                             run_tally *t, vg_error *err)
+{
+    for (int i = 0; i < oc->nplaybooks; i++) {
+        long c[3] = {0, 0, 0};
+        const outreach_playbook *pb = &oc->playbooks[i];
+        vg_code rc = run_playbook(db, cfg, pb, d, stamp, c, err);
+        if (rc != VG_OK)
+            return rc;
+        t->created += c[0];
+        t->updated += c[1];
+        t->cooling += c[2];
+        if (json_object_set_new(
+                per, pb->name,
+                json_pack("{s:s, s:I, s:I, s:I, s:I}", "trigger",
+                          outreach_trigger_name(pb->trigger), "created",
+                          (json_int_t)c[0], "updated", (json_int_t)c[1],
+                          "cooldown", (json_int_t)c[2], "auto_closed",
+                          (json_int_t)0)) != 0)
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+        log_debug(lg, "playbook %s: %ld created, %ld updated, %ld cooling",
+                  pb->name, c[0], c[1], c[2]);
+    }
+    return VG_OK;
+}
+
+static vg_code count_open(db_conn *db, long *open, vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = db_exec(db,
+                         "SELECT count(*) FROM vigil.outreach_tasks WHERE "
+                         "status IN ('open', 'assigned')",
+                         0, NULL, &r, err);
+    if (rc == VG_OK)
+        *open = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+static json_t *run_summary(const outreach_config *oc, const char *d,
+                           const char *score_as_of, const run_tally *t,
+                           json_t *per)
+{
+    return json_pack(
+        "{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:b}",
+        "as_of", d, "score_as_of", *score_as_of ? score_as_of : NULL, "created",
+        (json_int_t)t->created, "updated", (json_int_t)t->updated,
+        "skipped_duplicates", (json_int_t)t->updated, "cooldown",
+        (json_int_t)t->cooling, "auto_closed", (json_int_t)t->closed,
+        "assigned", (json_int_t)t->assigned, "unassigned",
+        (json_int_t)t->unassigned, "open", (json_int_t)t->open,
+        "deliveries_queued", (json_int_t)t->queued, "playbooks", per,
+        "default_playbooks", oc->defaulted);
+}
+
 vg_code outreach_run(db_conn *db, const vg_config *cfg,
                      const outreach_config *oc, const deliver_config *dc,
                      const vg_log *lg, int as_of, json_t **summary,
                      vg_error *err)
 {
     char d[DATE_BUF], score_as_of[DATE_BUF + 4] = "", stamp[64] = "";
+    run_tally t = {0, 0, 0, 0, 0, 0, 0, 0};
     date_format(as_of, d);
-    const char *p[1] = {d};
-    PGresult *r = NULL;
     json_t *per = json_object();
-    long created = 0, updated = 0, cooling = 0, closed = 0, assigned = 0,
-         unassigned = 0, queued = 0, open = 0;
     if (!per)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     vg_code rc = outreach_check_columns(db, cfg, oc, err);
@@ -908,25 +1007,7 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
         rc = db_begin(db, err);
     if (rc != VG_OK)
         goto cleanup;
-    /* One run at a time: a second run waits, then sees the first's tasks;
-     * the unique index would stop duplicates anyway, the lock keeps the
-     * assignment's load counts exact. UTC makes every ::date cut at 00:00
-     * UTC, as the contract's as-of rule says. */
-    rc = db_run(db,
-                "SELECT pg_advisory_xact_lock(" OUTREACH_LOCK_KEY
-                "); SET LOCAL TimeZone = 'UTC'",
-                err);
-    /* created_at: the run's time when it runs for today, else the as-of
-     * date's midnight (a replay reproduces history). */
-    if (rc == VG_OK)
-        rc = db_exec(db,
-                     "SELECT CASE WHEN $1::date = (now() AT TIME ZONE "
-                     "'UTC')::date THEN now() ELSE $1::date::timestamptz END",
-                     1, p, &r, err);
-    if (rc == VG_OK)
-        snprintf(stamp, sizeof stamp, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    r = NULL;
+    rc = lock_and_stamp(db, d, stamp, sizeof stamp, err);
     if (rc == VG_OK)
         rc = make_base(db, cfg, d, score_as_of, sizeof score_as_of, err);
     if (rc == VG_OK && strcmp(score_as_of, d) != 0)
@@ -934,58 +1015,23 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
                  "no scores for %s (latest: %s): tier and health triggers "
                  "only refresh open tasks; run `vigil score --as-of %s` first",
                  d, *score_as_of ? score_as_of : "none", d);
-    for (int i = 0; rc == VG_OK && i < oc->nplaybooks; i++) {
-        long c[3] = {0, 0, 0};
-        const outreach_playbook *pb = &oc->playbooks[i];
-        rc = run_playbook(db, cfg, pb, d, stamp, c, err);
-        if (rc != VG_OK)
-            break;
-        created += c[0];
-        updated += c[1];
-        cooling += c[2];
-        if (json_object_set_new(
-                per, pb->name,
-                json_pack("{s:s, s:I, s:I, s:I, s:I}", "trigger",
-                          outreach_trigger_name(pb->trigger), "created",
-                          (json_int_t)c[0], "updated", (json_int_t)c[1],
-                          "cooldown", (json_int_t)c[2], "auto_closed",
-                          (json_int_t)0)) != 0) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            break;
-        }
-        log_debug(lg, "playbook %s: %ld created, %ld updated, %ld cooling",
-                  pb->name, c[0], c[1], c[2]);
-    }
     if (rc == VG_OK)
-        rc = auto_close(db, oc, d, stamp, per, &closed, err);
+        rc = run_playbooks(db, cfg, oc, lg, d, stamp, per, &t, err);
     if (rc == VG_OK)
-        rc = outreach_assign(db, stamp, &assigned, &unassigned, err);
+        rc = auto_close(db, oc, d, stamp, per, &t.closed, err);
     if (rc == VG_OK)
-        rc = deliver_enqueue(db, dc, &queued, err);
+        rc = outreach_assign(db, stamp, &t.assigned, &t.unassigned, err);
     if (rc == VG_OK)
-        rc = db_exec(db,
-                     "SELECT count(*) FROM vigil.outreach_tasks WHERE status "
-                     "IN ('open', 'assigned')",
-                     0, NULL, &r, err);
+        rc = deliver_enqueue(db, dc, &t.queued, err);
     if (rc == VG_OK)
-        open = atol(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    r = NULL;
+        rc = count_open(db, &t.open, err);
     if (rc == VG_OK)
         rc = db_commit(db, err);
     if (rc != VG_OK) {
         db_rollback(db);
         goto cleanup;
     }
-    *summary = json_pack(
-        "{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:b}",
-        "as_of", d, "score_as_of", *score_as_of ? score_as_of : NULL, "created",
-        (json_int_t)created, "updated", (json_int_t)updated,
-        "skipped_duplicates", (json_int_t)updated, "cooldown",
-        (json_int_t)cooling, "auto_closed", (json_int_t)closed, "assigned",
-        (json_int_t)assigned, "unassigned", (json_int_t)unassigned, "open",
-        (json_int_t)open, "deliveries_queued", (json_int_t)queued, "playbooks",
-        per, "default_playbooks", oc->defaulted);
+    *summary = run_summary(oc, d, score_as_of, &t, per);
     if (!*summary) {
         /* The tasks are committed; only the report of them is lost. */
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
@@ -994,7 +1040,8 @@ vg_code outreach_run(db_conn *db, const vg_config *cfg,
     log_info(lg,
              "outreach %s: %ld created, %ld refreshed, %ld in cooldown, %ld "
              "auto-closed, %ld assigned, %ld left unassigned, %ld open",
-             d, created, updated, cooling, closed, assigned, unassigned, open);
+             d, t.created, t.updated, t.cooling, t.closed, t.assigned,
+             t.unassigned, t.open);
 cleanup:
     json_decref(per);
     return rc;

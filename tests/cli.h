@@ -5,6 +5,7 @@
 #define VG_TEST_CLI_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,32 @@ static inline void slurp(const char *path, char *buf, size_t n)
     buf[k] = '\0';
     if (f)
         fclose(f);
+}
+
+/* Write a config file for `--config`: /tmp/vt_<tag>.<pid>.json (path, n
+ * bytes) holding the printf-formatted text. A test that cannot write its
+ * config stops at once: every check after it would fail for the wrong
+ * reason. */
+static inline void cli_config(char *path, size_t n, const char *tag,
+                              const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static inline void cli_config(char *path, size_t n, const char *tag,
+                              const char *fmt, ...)
+{
+    snprintf(path, n, "/tmp/vt_%s.%d.json", tag, (int)getpid());
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    if (fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
 }
 
 /* Run `$VIGIL_BIN args` with VIGIL_DSN=dsn; args are shell words. */

@@ -124,17 +124,12 @@ static void receiver(int lfd)
 static void write_config(int to_port, const char *path, int attempts,
                          const char *format)
 {
-    FILE *f = fopen(cfg_path, "w");
-    if (!f) {
-        perror(cfg_path);
-        exit(1);
-    }
-    fprintf(f,
-            "{\"notify\": {\"webhook\": {\"url\": \"http://127.0.0.1:%d%s\", "
-            "\"format\": \"%s\", \"max_attempts\": %d, \"backoff_seconds\": "
-            "0.05, \"timeout_seconds\": 2}}}",
-            to_port, path, format, attempts);
-    fclose(f);
+    cli_config(cfg_path, sizeof cfg_path, "notify",
+               "{\"notify\": {\"webhook\": {\"url\": "
+               "\"http://127.0.0.1:%d%s\", \"format\": \"%s\", "
+               "\"max_attempts\": %d, \"backoff_seconds\": 0.05, "
+               "\"timeout_seconds\": 2}}}",
+               to_port, path, format, attempts);
 }
 
 static json_t *deliver(const char *dsn, const char *extra)
@@ -305,8 +300,6 @@ static void new_webhook_has_no_backlog(void)
 int main(void)
 {
     dsn = testdb_fresh("vt_notify");
-    snprintf(cfg_path, sizeof cfg_path, "/tmp/vt_notify_%d.json",
-             (int)getpid());
     snprintf(log_path, sizeof log_path, "/tmp/vt_notify_%d.log", (int)getpid());
     remove(log_path);
     int lfd = listen_any(&port);

@@ -279,14 +279,8 @@ int main(void)
                      ->status,
                  0);
     testdb_exec(dsn, corpus);
-    snprintf(cfg, sizeof cfg, "/tmp/vigil-dirty-%d.json", (int)getpid());
-    FILE *f = fopen(cfg, "w");
-    if (!f) {
-        perror(cfg);
-        return 1;
-    }
-    fputs("{\"source\": {\"schema\": \"dirty\"}}\n", f);
-    fclose(f);
+    cli_config(cfg, sizeof cfg, "dirty", "%s",
+               "{\"source\": {\"schema\": \"dirty\"}}\n");
 
     static const check_case cases[] = {
         CHECK_CASE(features_never_write_infinity),

@@ -466,6 +466,49 @@ static void a_model_keeps_its_families(void)
     feat_spec_free(old);
 }
 
+/* A stored spec that this vigil did not write the way it reads it (edited
+ * by hand, damaged, or from another version) is refused with the model's
+ * own error and a message naming the part, never read half-way. */
+static void a_damaged_model_spec_is_refused(void)
+{
+    static const struct {
+        const char *what, *msg;
+    } cases[] = {
+        {"type", "feature list is malformed"},
+        {"attribute", "attribute list is malformed"},
+        {"topic", "topic list is malformed"},
+        {"renamed column", "expected"},
+        {"missing column", "this vigil lays out"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        vg_error err;
+        feat_spec *back = NULL;
+        json_t *j = feat_spec_to_json(spec);
+        json_t *cols = json_object_get(j, "columns");
+        size_t last = json_array_size(cols) - 1;
+        if (k == 0)
+            json_array_append_new(json_object_get(j, "event_types"),
+                                  json_integer(7));
+        else if (k == 1)
+            json_array_append_new(json_object_get(j, "attributes"),
+                                  json_pack("{s:s}", "column", "plan"));
+        else if (k == 2)
+            json_object_set_new(j, "topics",
+                                json_pack("[{s:s}]", "label", "x"));
+        else if (k == 3)
+            json_array_set_new(cols, last, json_string("usage.crystal_ball"));
+        else
+            json_array_remove(cols, last);
+        CHECK(feat_spec_from_json(j, &back, &err) == VG_EMODEL);
+        CHECK(back == NULL);
+        if (!strstr(err.msg, cases[k].msg))
+            fprintf(stderr, "%s: '%s' lacks '%s'\n", cases[k].what, err.msg,
+                    cases[k].msg);
+        CHECK(strstr(err.msg, cases[k].msg) != NULL);
+        json_decref(j);
+    }
+}
+
 static void unknown_values_are_nan(void)
 {
     /* E: no tickets, a short tenure */
@@ -676,6 +719,7 @@ int main(void)
         CHECK_CASE(family_values),
         CHECK_CASE(lifetime_reads_the_whole_history),
         CHECK_CASE(a_model_keeps_its_families),
+        CHECK_CASE(a_damaged_model_spec_is_refused),
         CHECK_CASE(unknown_values_are_nan),
         CHECK_CASE(dirty_rows_counted_by_reason),
         CHECK_CASE(rows_from_as_of_on_change_nothing),

@@ -165,15 +165,10 @@ static void resolved_alert_closes(void)
 int main(void)
 {
     dsn = testdb_fresh("vt_outreach_issue");
-    snprintf(cfg_path, sizeof cfg_path, "/tmp/vt_outreach_issue_%d.json",
-             (int)getpid());
-    FILE *f = fopen(cfg_path, "w");
-    if (!f)
-        return 1;
-    fputs("{\"outreach\": {\"playbooks\": [{\"name\": \"alert\", \"trigger\": "
-          "{\"type\": \"trend_alert\"}, \"cooldown_days\": 1}]}}",
-          f);
-    fclose(f);
+    cli_config(cfg_path, sizeof cfg_path, "outreach_issue", "%s",
+               "{\"outreach\": {\"playbooks\": [{\"name\": \"alert\", "
+               "\"trigger\": {\"type\": \"trend_alert\"}, \"cooldown_days\": "
+               "1}]}}");
     setup();
     static const check_case cases[] = {
         {"first_run_contacts_affected", first_run_contacts_affected},

@@ -121,25 +121,18 @@ static void no_scores_for_the_date_warns(void)
 int main(void)
 {
     dsn = testdb_fresh("vt_outreach_triggers");
-    snprintf(cfg_path, sizeof cfg_path, "/tmp/vt_outreach_trig_%d.json",
-             (int)getpid());
-    FILE *f = fopen(cfg_path, "w");
-    if (!f) {
-        perror(cfg_path);
-        return 1;
-    }
-    fputs("{\"outreach\": {\"playbooks\": ["
-          "{\"name\": \"drop\", \"trigger\": {\"type\": \"health_drop\", "
-          " \"points\": 20, \"days\": 7}},"
-          "{\"name\": \"alert\", \"trigger\": {\"type\": \"trend_alert\"}},"
-          "{\"name\": \"stale\", \"trigger\": {\"type\": \"stale_ticket\", "
-          " \"hours\": 48}},"
-          "{\"name\": \"renewal\", \"trigger\": {\"type\": \"date_within\", "
-          " \"column\": \"renewal_date\", \"days\": 30}, \"task\": "
-          " {\"title\": \"Renewal of {customer_name}: {trigger}\"}}"
-          "]}}",
-          f);
-    fclose(f);
+    cli_config(
+        cfg_path, sizeof cfg_path, "outreach_trig", "%s",
+        "{\"outreach\": {\"playbooks\": ["
+        "{\"name\": \"drop\", \"trigger\": {\"type\": \"health_drop\", "
+        " \"points\": 20, \"days\": 7}},"
+        "{\"name\": \"alert\", \"trigger\": {\"type\": \"trend_alert\"}},"
+        "{\"name\": \"stale\", \"trigger\": {\"type\": \"stale_ticket\", "
+        " \"hours\": 48}},"
+        "{\"name\": \"renewal\", \"trigger\": {\"type\": \"date_within\", "
+        " \"column\": \"renewal_date\", \"days\": 30}, \"task\": "
+        " {\"title\": \"Renewal of {customer_name}: {trigger}\"}}"
+        "]}}");
     cli_result *r = cli_run(dsn, "init");
     CHECK_INT_EQ(r->status, 0);
     testdb_source_tables(dsn, "public", ", renewal_date date");

@@ -365,10 +365,8 @@ static void usage_and_config_errors(void)
     CHECK(strstr(r->err, "YYYY-MM-DD") != NULL);
     r = cli_run(dsn, "frobnicate");
     CHECK_INT_EQ(r->status, 2);
-    snprintf(path, sizeof path, "/tmp/vigil-cfg-%d.json", (int)getpid());
-    FILE *f = fopen(path, "w");
-    fputs("{\"score\": {\"drivers\": 3, \"tiers\": {\"critcal\": 0.5}}}", f);
-    fclose(f);
+    cli_config(path, sizeof path, "pipeline", "%s",
+               "{\"score\": {\"drivers\": 3, \"tiers\": {\"critcal\": 0.5}}}");
     snprintf(cmd, sizeof cmd, "--config %s score", path);
     r = cli_run(dsn, cmd);
     CHECK_INT_EQ(r->status, 3);

@@ -83,14 +83,7 @@ static void role_never_writes_outside_its_schema(void)
 static void empty_token_refused(void)
 {
     char cfg[64], args[128];
-    snprintf(cfg, sizeof cfg, "/tmp/vigil-priv-%d.json", (int)getpid());
-    FILE *f = fopen(cfg, "w");
-    if (!f) {
-        perror(cfg);
-        exit(1);
-    }
-    fputs("{\"http\": {\"token\": \"\"}}", f);
-    fclose(f);
+    cli_config(cfg, sizeof cfg, "priv", "%s", "{\"http\": {\"token\": \"\"}}");
     snprintf(args, sizeof args, "--config %s serve", cfg);
     cli_result *r = cli_run(lp, args);
     CHECK_INT_EQ(r->status, 3);

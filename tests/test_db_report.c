@@ -495,12 +495,8 @@ static void unreadable_source_costs_its_section(void)
     cli_result *r;
     json_t *j;
     /* source tables that cannot be read cost their section, not the report */
-    FILE *f = fopen(cfg, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs("{\"source\": {\"schema\": \"no_such_schema\"}}\n", f);
-        fclose(f);
-    }
+    cli_config(cfg, sizeof cfg, "report", "%s",
+               "{\"source\": {\"schema\": \"no_such_schema\"}}\n");
     snprintf(cmd, sizeof cmd,
              "--quiet --log-level error --config %s report --as-of " D
              " --out %s --json",
@@ -526,7 +522,6 @@ int main(void)
     dsn = testdb_fresh("vt_report");
     snprintf(out, sizeof out, "/tmp/vt_report_%d.html", (int)getpid());
     snprintf(out2, sizeof out2, "/tmp/vt_report_%d_b.html", (int)getpid());
-    snprintf(cfg, sizeof cfg, "/tmp/vt_report_%d.json", (int)getpid());
     static const check_case cases[] = {
         CHECK_CASE(help_and_usage_errors),
         CHECK_CASE(init_schema),

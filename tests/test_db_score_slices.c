@@ -35,15 +35,10 @@ static const char *scores_md5(const char *what)
 static json_t *score_read(int n, const char *how)
 {
     char path[64], args[256];
-    snprintf(path, sizeof path, "/tmp/vigil-slices-%d.json", (int)getpid());
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return NULL;
-    fprintf(f,
-            "{\"score\": {\"slices\": %d}, \"features\": "
-            "{\"stream_read\": \"%s\"}}\n",
-            n, how);
-    fclose(f);
+    cli_config(path, sizeof path, "slices",
+               "{\"score\": {\"slices\": %d}, \"features\": "
+               "{\"stream_read\": \"%s\"}}\n",
+               n, how);
     snprintf(args, sizeof args,
              "--config %s --quiet score --as-of " D " --json", path);
     cli_result *r = cli_run(dsn, args);
