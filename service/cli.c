@@ -287,8 +287,8 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
         json_object_set_new(*summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));
         /* a job that reports its phases gets the freshness check's too:
-         * it scans the events, before the job's own work or (score) beside
-         * the reading of the features */
+         * a scan of the events before the job's own work, or (score) the
+         * verdict from what its reading counted */
         json_t *ph = json_object_get(*summary, "phase_seconds");
         if (json_is_object(ph))
             json_object_set_new(ph, "freshness_check",

@@ -34,9 +34,10 @@ typedef struct cli {
     /* --force of a job command: run even for a date after today or after
      * the newest source data (core/freshness.h). */
     int force;
-    /* The date guard's freshness check, when the job's body runs it itself
-     * (score, daily: beside the aggregation, see cli_date_guard): pending
-     * until it ran; its wall time, for phase_seconds. */
+    /* The date guard's freshness check, when the job's body has it judged
+     * itself (score, daily: from what their reading counted, see
+     * cli_date_guard_fn): pending until it ran; its wall time, for
+     * phase_seconds. */
     int guard_pending;
     const char *guard_job;
     int guard_as_of;
