@@ -11,6 +11,10 @@
 #                                          none, no-FAMILY, only-FAMILY)
 #   REFERENCE=1                            also bench/churn_reference.py on
 #                                          each world (same data and dates)
+#   SEED=7                                 train.seed for every configuration
+#                                          (default vigil's); files and table
+#                                          named N-seed7: a second draw of the
+#                                          same pairs, to see the noise
 #
 # Prints a Markdown table of mean realised ROC AUC per configuration and
 # world, and each family's worth: AUC(all) − AUC(all but that family),
@@ -22,6 +26,8 @@
 # the JSON files without running anything.
 set -euo pipefail
 N=${1:-3000}
+# the files' tag: customers, and the seed when it is not vigil's default
+TAG=$N${SEED:+-seed$SEED}
 WORLDS=${WORLDS:-"saas onboarding support price champion seasonal silent"}
 ALL="long_windows type_trends recency users ticket_trends tenure lifetime"
 FAMILIES=${FAMILIES:-$ALL}
@@ -30,7 +36,7 @@ FROM=2026-08-02
 TO=2026-10-01
 H=30
 summary() {
-  /usr/bin/python3 - "$N" "$WORLDS" "$configs" <<'PY'
+  /usr/bin/python3 - "$TAG" "$WORLDS" "$configs" <<'PY'
 import json, os, statistics, sys
 n, worlds, configs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 def dates(w, c):
@@ -91,7 +97,9 @@ config() {
   shift
   local list=""
   for f in "$@"; do list="$list${list:+, }\"$f\""; done
-  echo "{\"features\": {\"families\": [$list]}}" >"$cfgdir/$name.json"
+  local train=""
+  [ -n "${SEED:-}" ] && train=", \"train\": {\"seed\": $SEED}"
+  echo "{\"features\": {\"families\": [$list]}$train}" >"$cfgdir/$name.json"
 }
 config all $ALL
 config none
@@ -108,10 +116,10 @@ for w in $WORLDS; do
   for c in $configs; do echo "$c"; done |
     xargs -P "${JOBS:-1}" -I{} sh -c "\"$vigil\" --quiet --config \"$cfgdir/{}.json\" \
       backtest --from $FROM --to $TO --every 30 --horizon $H --json \
-      >build/bench/ablation-$w-$N-{}.json"
+      >build/bench/ablation-$w-$TAG-{}.json"
   if [ "${REFERENCE:-0}" = 1 ]; then
     /usr/bin/python3 bench/churn_reference.py "$VIGIL_DSN" "$H" $FROM 2026-09-01 $TO \
-      >"build/bench/ablation-$w-$N-ref.json"
+      >"build/bench/ablation-$w-$TAG-ref.json"
   fi
 done
 rm -rf "$cfgdir"

@@ -13,7 +13,9 @@
 # python3-pandas and python3-sklearn (Debian).
 #
 # FAMILIES='["lifetime"]' sets features.families (default: vigil's own);
-# REFERENCE=0 reuses the cdnow reference of an earlier run.
+# REFERENCE=0 reuses the references of an earlier run (same data);
+# OUT=DIR writes the figures there instead of build/bench (two runs side by
+# side, each with its own BENCH_PG_DIR).
 # FOLDS="0 1" limits the bank set to some of its five folds (each is one
 # `train` with 5-fold CV inside: about two CPU-minutes; 22 minutes under a load of 45).
 #
@@ -52,7 +54,7 @@ vigil=$(bench_vigil)
 py=/usr/bin/python3
 VIGIL_DSN=$(scripts/pg.sh start "${BENCH_PG_DIR:-/tmp/vigil-real-pg}")
 export VIGIL_DSN
-out=build/bench
+out=${OUT:-build/bench}
 mkdir -p "$out"
 "$vigil" --quiet init >/dev/null
 sql() { psql "$VIGIL_DSN" -qX -v ON_ERROR_STOP=1 "$@"; }
@@ -103,7 +105,9 @@ bank() {
       NULL::text AS user_id, NULL::double precision AS quantity WHERE false"
   empty_relations bank
   echo "{\"source\": {\"schema\": \"bank\"}$fams}" >"$cfg"
-  $py bench/churn_real.py bank-reference "$csv" >"$out/real-bank-ref.json"
+  if [ "${REFERENCE:-1}" != 0 ] || [ ! -s "$out/real-bank-ref.json" ]; then
+    $py bench/churn_real.py bank-reference "$csv" >"$out/real-bank-ref.json"
+  fi
   : >"$out/real-bank.json.lines"
   for f in ${FOLDS:-0 1 2 3 4}; do
     sql -c "UPDATE bank.current SET fold = $f" -c "TRUNCATE vigil.models CASCADE"

@@ -2553,10 +2553,15 @@ void feat_stream_close(feat_stream *st)
     if (!st)
         return;
     /* Closed, so the next stream of the transaction (another slice) can
-     * use the names; in a failed transaction this fails and changes nothing. */
+     * use the names; in a failed transaction this fails and changes nothing.
+     * A reader on a side session of its own (the history summary's COPY)
+     * is no cursor of the reading session: a CLOSE for it there would fail
+     * and abort the transaction the next slice reads in. */
     for (int k = 0; k < st->ncursors && !st->use_copy; k++) {
         char q[64];
         vg_error ignored;
+        if (st->c[k].side)
+            continue;
         snprintf(q, sizeof q, "CLOSE %s", st->c[k].name);
         db_run(st->B.db, q, &ignored);
     }

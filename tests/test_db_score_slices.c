@@ -148,6 +148,46 @@ static void model_without_typical_still_scores(void)
     json_decref(j);
 }
 
+/* A model with family lifetime reads the history summary on a side
+ * session of its own: with cursors and several slices, closing one slice's
+ * stream must not send CLOSE for that side session's reader on the reading
+ * session (the transaction aborted and score exited 4 before). */
+static void lifetime_cursor_slices_same_scores(void)
+{
+    char path[64], args[256], md5_copy[64];
+    cli_config(path, sizeof path, "slices_life", "%s",
+               "{\"features\": {\"families\": [\"lifetime\"]}}\n");
+    snprintf(args, sizeof args,
+             "--config %s --quiet --log-level warn train --as-of " D, path);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    static const struct {
+        int slices;
+        const char *how;
+    } runs[] = {{1, "copy"}, {3, "cursor"}, {3, "copy"}};
+    for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+        cli_config(path, sizeof path, "slices_life",
+                   "{\"features\": {\"families\": [\"lifetime\"], "
+                   "\"stream_read\": \"%s\"}, \"score\": {\"slices\": %d}}\n",
+                   runs[k].how, runs[k].slices);
+        snprintf(args, sizeof args,
+                 "--config %s --quiet score --as-of " D " --json", path);
+        cli_result *r = cli_run(dsn, args);
+        if (r->status != 0)
+            fprintf(stderr, "%d slices, %s: %s\n", runs[k].slices, runs[k].how,
+                    r->err);
+        CHECK_INT_EQ(r->status, 0);
+        if (k == 0)
+            snprintf(md5_copy, sizeof md5_copy, "%s", scores_md5(EVERYTHING));
+        else
+            CHECK_STR_EQ(scores_md5(EVERYTHING), md5_copy);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT features->'families' ? 'lifetime' "
+                                   "FROM vigil.models ORDER BY model_id DESC "
+                                   "LIMIT 1"),
+                 "t");
+    remove(path);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_score_slices");
@@ -160,6 +200,7 @@ int main(void)
         CHECK_CASE(cursors_same_scores),
         CHECK_CASE(more_slices_than_chunks_same_scores),
         CHECK_CASE(model_without_typical_still_scores),
+        CHECK_CASE(lifetime_cursor_slices_same_scores),
     };
     int rc = check_run("db_score_slices", cases, sizeof cases / sizeof *cases);
     free(skipped_one);
