@@ -131,6 +131,11 @@ static const cfg_key keys[] = {
      "largest p-value that raises an alert (open ones are followed "
      "regardless)",
      NULL, 0},
+    {"trend.topic_max_p", CFG_DOUBLE, OFF(trend_topic_max_p), 1e-30, 1,
+     "0.0001",
+     "largest p-value that raises a topic alert (a spike of an existing "
+     "topic or of sibling topics; the larger of this and trend.max_p)",
+     NULL, 0},
     {"topics.backfill_days", CFG_INT, OFF(topics_backfill_days), 0, 365, "60",
      "days of alert history the first topics run builds (0: none)", NULL, 0},
     {"schedule.timezone", CFG_STRING, OFF(sched_timezone), 0, 0, "\"UTC\"",
@@ -237,6 +242,7 @@ void cfg_defaults(vg_config *c)
     c->trend_new_days = 14;
     c->trend_min_customers = 5;
     c->trend_max_p = 1e-6;
+    c->trend_topic_max_p = 1e-4;
     c->topics_backfill_days = 60;
     snprintf(c->sched_timezone, CFG_STR, "UTC");
     snprintf(c->sched_daily, CFG_STR, "0 3 * * *");

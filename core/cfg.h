@@ -14,12 +14,13 @@
 #define CFG_STR 256
 #define CFG_MAX_LIST 32
 /* The optional feature families (features/spec.c computes them) and the ones
- * on by default: only those that helped across the demo worlds in
- * bench/churn_ablation.sh (docs/BENCHMARKS.md, "Feature families:
- * ablation"); none has shown that yet. */
+ * on by default: only those that helped across the demo worlds and the real
+ * data in bench/churn_ablation.sh and bench/churn_real.sh, hurting none by
+ * more than the paired noise (docs/BENCHMARKS.md, "Feature families:
+ * ablation", "Sixth session"): lifetime alone so far. */
 #define CFG_FEAT_FAMILIES                                                      \
     "long_windows|type_trends|recency|users|ticket_trends|tenure|lifetime"
-#define CFG_FEAT_FAMILIES_DEFAULT "[]"
+#define CFG_FEAT_FAMILIES_DEFAULT "[\"lifetime\"]"
 /* features.stream_read, in the order of its choices */
 enum { CFG_STREAM_READ_AUTO, CFG_STREAM_READ_COPY, CFG_STREAM_READ_CURSOR };
 
@@ -70,7 +71,7 @@ typedef struct vg_config {
     int trend_window_days, trend_baseline_days, trend_min_count, trend_new_days;
     double trend_min_ratio, trend_fdr, trend_resolve_ratio;
     int trend_min_customers, topics_backfill_days;
-    double trend_max_p;
+    double trend_max_p, trend_topic_max_p;
 
     /* schedule.* and http.* (used by `serve`) */
     char sched_timezone[CFG_STR];

@@ -226,8 +226,9 @@ static void next_day_updates_raises_none(void)
                  "5");
 }
 
-/* trend.max_p above every p-value of the fixtures: the same days replayed
- * raise no alert at all (the default, 1e-6, raised all five). */
+/* trend.max_p and trend.topic_max_p (topic alerts take the larger) below
+ * every p-value of the fixtures: the same days replayed raise no alert at
+ * all (the defaults raised all five). */
 static void strict_max_p_raises_nothing(void)
 {
     char strict[64], args[320];
@@ -238,7 +239,8 @@ static void strict_max_p_raises_nothing(void)
     if (!f)
         return;
     fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 8, \"window_days\": 40, "
-          "\"backfill_days\": 4}, \"trend\": {\"max_p\": 1e-30}}",
+          "\"backfill_days\": 4}, \"trend\": {\"max_p\": 1e-30, "
+          "\"topic_max_p\": 1e-30}}",
           f);
     fclose(f);
     static const char *const replay[] = {"2026-05-28", "2026-05-29",

@@ -47,6 +47,20 @@ static json_t *score_read(int n, const char *how)
     return r->status == 0 ? cli_json(r) : NULL;
 }
 
+/* The summary's skipped-row counts as text, for comparing runs. The
+ * history summary's counters say whether a run built the week's summary or
+ * reused it: work done, not rows skipped, and different by design between
+ * the first run and the next. */
+static char *skipped_rows(json_t *j)
+{
+    json_t *sk = json_deep_copy(json_object_get(j, "skipped"));
+    json_object_del(sk, "history_summaries_built");
+    json_object_del(sk, "history_summaries_reused");
+    char *text = json_dumps(sk, JSON_SORT_KEYS);
+    json_decref(sk);
+    return text;
+}
+
 static json_t *score_with(int n)
 {
     return score_read(n, "auto");
@@ -77,7 +91,7 @@ static void one_slice(void)
     CHECK_STR_EQ(json_string_value(json_object_get(j, "read")), "copy");
     scored_one = json_integer_value(json_object_get(j, "scored"));
     CHECK(scored_one > 500);
-    skipped_one = json_dumps(json_object_get(j, "skipped"), JSON_SORT_KEYS);
+    skipped_one = skipped_rows(j);
     /* the demo's dirty rows are there to be counted */
     CHECK(json_integer_value(json_object_get(
               json_object_get(json_object_get(j, "skipped"), "usage_events"),
@@ -96,7 +110,7 @@ static void same_as_one_read(int n, const char *how)
         return;
     CHECK_INT_EQ(json_integer_value(json_object_get(j, "slices")), n);
     CHECK_INT_EQ(json_integer_value(json_object_get(j, "scored")), scored_one);
-    char *sk = json_dumps(json_object_get(j, "skipped"), JSON_SORT_KEYS);
+    char *sk = skipped_rows(j);
     CHECK_STR_EQ(sk, skipped_one);
     free(sk);
     CHECK_STR_EQ(scores_md5(EVERYTHING), md5_one);

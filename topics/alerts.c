@@ -15,6 +15,12 @@
 #define SAMPLES 5
 #define LEAD_TERMS 3    /* a topic's terms that say what it is about */
 #define LEAD_CONCEPTS 4 /* support notions kept from them */
+/* One alert per issue (same_issue): an alert resolved this many days ago
+ * may still take in a topic of its issue; the days of counts its window
+ * must leave before it; how surely the topic rose on its days. */
+#define RECENT_DAYS 7
+#define MIN_PRE_DAYS 7
+#define SAME_DAYS_P 1e-3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -34,6 +40,7 @@ vg_code topics_alerts_rewind(db_conn *db, const char *from, vg_error *err)
         " label = coalesce(d.label, a.label), key_terms = d.key_terms, "
         " languages = d.languages, topic_ids = d.topic_ids, "
         " ticket_ids = d.ticket_ids, strong_terms = d.strong_terms, "
+        " topic_id = coalesce(d.topic_id, a.topic_id), "
         " resolved_on = CASE WHEN d.status = 'resolved' THEN d.as_of END "
         "FROM (SELECT DISTINCT ON (alert_id) * FROM vigil.trend_alert_days "
         "      ORDER BY alert_id, as_of DESC) d "
@@ -601,16 +608,83 @@ static vg_code add_topic(db_conn *db, long long alert, long long topic,
         2, p, NULL, err);
 }
 
+/* A topic alert of the last days (open, or resolved lately): a topic
+ * rising on its days and about what its tickets are about is its issue
+ * (same_issue). */
+typedef struct recent_alert {
+    long long id, lead;
+    int ws;     /* window_start, days since the epoch */
+    int open;   /* else resolved lately */
+    char **ids; /* its tickets, as it last recorded them */
+    size_t nids;
+} recent_alert;
+
 typedef struct alert_ctx {
     db_conn *db;
     const vg_log *lg;
     const trend_opts *o;
     const char *tickets, *customers;
     int as_of;
-    double max_p; /* trend.max_p */
+    double max_p; /* trend.max_p and trend.topic_max_p, the larger */
     const issue_day *issues;
     int raised, updated, resolved, deferred;
+    recent_alert *recent; /* loaded when first needed, dropped after a
+                             raise (recent_free) */
+    size_t nrecent;
+    int have_recent;
 } alert_ctx;
+
+static void recent_free(alert_ctx *x)
+{
+    for (size_t i = 0; i < x->nrecent; i++) {
+        for (size_t k = 0; k < x->recent[i].nids; k++)
+            free(x->recent[i].ids[k]);
+        free(x->recent[i].ids);
+    }
+    free(x->recent);
+    x->recent = NULL;
+    x->nrecent = 0;
+    x->have_recent = 0;
+}
+
+/* Topic alerts open, or resolved in the last RECENT_DAYS, whose window
+ * began at least MIN_PRE_DAYS into the day's counts (so a topic's rise
+ * since then can be told from its level before). */
+static vg_code load_recent(alert_ctx *x, int nd, vg_error *err)
+{
+    char day[DATE_BUF];
+    date_format(x->as_of, day);
+    const db_param p[3] = {DB_TEXT(day), DB_INT(RECENT_DAYS),
+                           DB_INT(nd - MIN_PRE_DAYS)};
+    PGresult *r = NULL;
+    vg_code rc = db_exec_params(
+        x->db,
+        "SELECT alert_id, topic_id, window_start - DATE '1970-01-01', "
+        " (status = 'open')::int, coalesce(ticket_ids, '{}') "
+        "FROM vigil.trend_alerts WHERE source = 'topic' AND topic_id IS NOT "
+        " NULL AND (status = 'open' OR resolved_on >= $1::date - $2::int) "
+        " AND window_start >= $1::date - $3::int ORDER BY alert_id",
+        3, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r);
+    x->recent = calloc(n + 1, sizeof *x->recent);
+    if (!x->recent)
+        rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    for (size_t i = 0; rc == VG_OK && i < n; i++) {
+        recent_alert *a = &x->recent[i];
+        x->nrecent = i + 1;
+        a->id = atoll(PQgetvalue(r, (int)i, 0));
+        a->lead = atoll(PQgetvalue(r, (int)i, 1));
+        a->ws = atoi(PQgetvalue(r, (int)i, 2));
+        a->open = atoi(PQgetvalue(r, (int)i, 3));
+        if (issues_split_array(PQgetvalue(r, (int)i, 4), &a->ids, &a->nids))
+            rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    }
+    PQclear(r);
+    x->have_recent = rc == VG_OK;
+    return rc;
+}
 
 /* A topic with an open alert: still elevated (update it) or resolved. An
  * alert over several topics is judged on their sum. */
@@ -646,6 +720,129 @@ static vg_code join_topic(alert_ctx *x, topic_table *T, size_t j,
     return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
 }
 
+/* Whether topic i rose on the days from index from on (against its share
+ * of the days before): it moved with an alert that began then. */
+static int rose_since(const topic_table *T, size_t i, int from)
+{
+    const int *c = T->counts + i * (size_t)T->nd;
+    double cb = 0, tb = 0, cd = 0, td = 0;
+    for (int d = 0; d < T->nd; d++) {
+        if (d < from) {
+            cb += c[d];
+            tb += T->totals[d];
+        } else {
+            cd += c[d];
+            td += T->totals[d];
+        }
+    }
+    double e = (cb + 0.5) / (tb - cb + 1.0) * (td - cd);
+    return td - cd > 0 &&
+           trend_tail((int)cd, e, T->res[i].dispersion) <= SAME_DAYS_P;
+}
+
+/* A recent topic alert that topic i's rise belongs to (one alert per
+ * issue; *lead: its lead topic's row): i rose on the alert's days (rose_since
+ * its window start) and most of i's tickets of those days and most of the
+ * alert's tickets say the same thing, which few other tickets of those days say
+ * (issues_shared_term: a word, error code or support notion — an English
+ * topic about duplicate charges and a four-language invoice topic share
+ * "~invoice" in nearly every ticket, a billing problem split over two
+ * topics). *into: the alert (0: none), *reopen: it was resolved. */
+static vg_code same_issue(alert_ctx *x, const topic_table *T, size_t i,
+                          long long *into, int *reopen, size_t *lead,
+                          vg_error *err)
+{
+    *into = 0;
+    *reopen = 0;
+    vg_code rc = x->have_recent ? VG_OK : load_recent(x, T->nd, err);
+    for (size_t k = 0; rc == VG_OK && k < x->nrecent && !*into; k++) {
+        const recent_alert *a = &x->recent[k];
+        long j = topic_index(T, a->lead);
+        int from = a->ws - (x->as_of - T->nd);
+        /* An open alert's lead is followed (in the model, its alert). A
+         * resolved one's lead leads it again when it is in the model and
+         * free (no newer open alert of its own); when a re-clustering
+         * took it away (or it is topic i), topic i leads it from now on. */
+        int gone = j < 0 || (size_t)j == i;
+        if ((a->open && (gone || T->tp[j].open_alert != a->id)) ||
+            (!a->open && !gone && T->tp[j].open_alert) || from < MIN_PRE_DAYS ||
+            from >= T->nd || !rose_since(T, i, from))
+            continue;
+        int oom = 0;
+        const char *term = issues_shared_term(x->issues, a->ids, a->nids,
+                                              T->tp[i].id, from, &oom);
+        if (oom)
+            rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+        if (!term)
+            continue;
+        *into = a->id;
+        *reopen = !a->open;
+        *lead = gone ? i : (size_t)j;
+        log_info(x->lg,
+                 "trend alert %lld takes in topic %lld: the same issue "
+                 "(\"%s\" in most tickets of both, rising on the same days)",
+                 a->id, T->tp[i].id, term);
+    }
+    return rc;
+}
+
+/* Opens resolved alert `into` again with topic i in it: its issue is back
+ * (or never left, only moved to another topic). Its window keeps its
+ * start; today's figures are those of its topics together (their rates
+ * summed); from tomorrow it is followed on their sum (add_units). */
+static vg_code reopen_alert(alert_ctx *x, topic_table *T, size_t i, size_t lead,
+                            long long into, vg_error *err)
+{
+    const db_param p[3] = {DB_INT(into), DB_INT(T->tp[i].id),
+                           DB_TEXT(lead == i ? "t" : "f")};
+    PGresult *r = NULL;
+    /* Topic i as the new lead ($3): the old lead is listed among the
+     * topics (the right-hand sides read the row as it was). */
+    vg_code rc = db_exec_params(
+        x->db,
+        "UPDATE vigil.trend_alerts SET status = 'open', resolved_on = NULL, "
+        " topic_ids = CASE WHEN $3::boolean THEN array_remove(array_append("
+        "  coalesce(topic_ids, '{}'), topic_id), $2::bigint) ELSE "
+        "  array_append(coalesce(topic_ids, '{}'), $2::bigint) END, "
+        " topic_id = CASE WHEN $3::boolean THEN $2::bigint ELSE topic_id END "
+        "WHERE alert_id = $1::bigint AND status = 'resolved' "
+        "RETURNING window_start - DATE '1970-01-01', kind, '{' || "
+        " concat_ws(',', topic_id, array_to_string(topic_ids, ',')) || '}'",
+        3, p, &r, err);
+    if (rc == VG_OK && PQntuples(r) != 1)
+        rc = vg_fail(err, VG_EINTERNAL, "alerts: alert %lld is not resolved",
+                     into);
+    topic_row *l = &T->tp[lead];
+    char *members = rc == VG_OK ? strdup(PQgetvalue(r, 0, 2)) : NULL;
+    if (rc == VG_OK && !members)
+        rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    if (rc == VG_OK) {
+        l->open_alert = into;
+        l->window_start = atoi(PQgetvalue(r, 0, 0));
+        snprintf(l->kind, sizeof l->kind, "%s", PQgetvalue(r, 0, 1));
+        free(l->members);
+        l->members = members;
+        if (lead != i)
+            T->tp[i].part_of = into;
+    }
+    PQclear(r);
+    if (rc != VG_OK)
+        return rc;
+    trend_result tr = T->res[i];
+    tr.rate = T->res[i].rate + (lead != i ? T->res[lead].rate : 0);
+    for (const char *q = l->members + 1; *q;) {
+        long k = topic_index(T, atoll(q));
+        if (k >= 0 && (size_t)k != lead && (size_t)k != i)
+            tr.rate += T->res[k].rate;
+        q += strcspn(q, ",}");
+        q += *q != '\0';
+    }
+    long long id = into;
+    return upsert_alert(x->db, x->tickets, x->customers, l, &tr,
+                        T->counts + i * (size_t)T->nd, T->nd, l->window_start,
+                        x->as_of, NULL, 0, &id, err);
+}
+
 /* A significant topic without an alert: part of an issue alert of today
  * that holds at least half of its excess tickets, or of a sibling topic's
  * open alert (listed there: one alert per issue), else a new alert. */
@@ -665,11 +862,19 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
                 into = T->tp[j].open_alert ? T->tp[j].open_alert
                                            : T->tp[j].part_of;
     }
-    if (!into && r->p_value > x->max_p)
-        return VG_OK; /* not strong enough to raise (trend.max_p) */
+    int reopen = 0;
+    size_t lead = 0;
+    vg_code rc = VG_OK;
+    if (!into)
+        rc = same_issue(x, T, i, &into, &reopen, &lead, err);
+    /* Opening a resolved alert again is raising one: trend.topic_max_p. */
+    if (rc != VG_OK || ((!into || reopen) && r->p_value > x->max_p))
+        return rc; /* not strong enough to raise (trend.topic_max_p) */
     if (into) {
         x->deferred++;
-        return join_topic(x, T, i, into, err);
+        recent_free(x); /* it changed: read it again when needed */
+        return reopen ? reopen_alert(x, T, i, lead, into, err)
+                      : join_topic(x, T, i, into, err);
     }
     x->raised++;
     log_info(x->lg,
@@ -677,6 +882,8 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
              "expected, p = %.2g",
              trend_kind_name(r->kind), t->id, r->observed, x->o->window_days,
              r->expected, r->p_value);
+    /* Today's new alert is a recent alert for the topics after it. */
+    recent_free(x);
     return upsert_alert(x->db, x->tickets, x->customers, t, r,
                         T->counts + i * (size_t)T->nd, T->nd,
                         x->as_of - x->o->window_days, x->as_of, NULL, 0,
@@ -707,13 +914,25 @@ static vg_code raise_unit(alert_ctx *x, topic_table *T, size_t u, vg_error *err)
     }
     if (!(into && sum >= 0.5 * (r->observed - r->expected)))
         into = 0;
-    if (!into && r->p_value > x->max_p)
-        return VG_OK;
+    /* A recent topic alert of the same issue (same_issue, by any of the
+     * sum's topics) takes them all in. */
+    int reopen = 0;
+    size_t by = 0, l = 0;
     vg_code rc = VG_OK;
+    for (size_t k = 0; rc == VG_OK && !into && k < n; k++) {
+        by = m[k];
+        rc = same_issue(x, T, by, &into, &reopen, &l, err);
+    }
+    if (rc != VG_OK || ((!into || reopen) && r->p_value > x->max_p))
+        return rc;
     if (into) {
         x->deferred++;
+        recent_free(x); /* it changed: read it again when needed */
+        if (reopen)
+            rc = reopen_alert(x, T, by, l, into, err);
         for (size_t k = 0; rc == VG_OK && k < n; k++)
-            rc = join_topic(x, T, m[k], into, err);
+            if (!(reopen && (m[k] == by || m[k] == l)))
+                rc = join_topic(x, T, m[k], into, err);
         return rc;
     }
     topic_row *t = &T->tp[lead];
@@ -734,6 +953,7 @@ static vg_code raise_unit(alert_ctx *x, topic_table *T, size_t u, vg_error *err)
     free(t->members);
     t->members = ids.s; /* the buffer now belongs to the topic row */
     x->raised++;
+    recent_free(x);
     log_info(x->lg,
              "trend alert (%s): %zu sibling topics led by %lld, %d tickets "
              "in %d days, %.1f expected, p = %.2g",
@@ -846,8 +1066,15 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
     char day[DATE_BUF], start[DATE_BUF];
     date_format(as_of, day);
     date_format(as_of - T.nd, start);
-    alert_ctx x = {db,   lg, &o, tickets, customers, as_of, cfg->trend_max_p,
-                   NULL, 0,  0,  0,       0};
+    alert_ctx x = {.db = db,
+                   .lg = lg,
+                   .o = &o,
+                   .tickets = tickets,
+                   .customers = customers,
+                   .as_of = as_of,
+                   .max_p = cfg->trend_topic_max_p > cfg->trend_max_p
+                                ? cfg->trend_topic_max_p
+                                : cfg->trend_max_p};
     issue_day *issues = NULL;
     issue_counts ic = {0};
     vg_code rc = topics_alerts_rewind(db, day, err);
@@ -870,6 +1097,7 @@ vg_code topics_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
         rc = resolve_orphans(&x, model_id, err);
     if (rc == VG_OK)
         rc = summary(&x, &ic, stats, err);
+    recent_free(&x);
     issue_day_free(issues);
     table_free(&T);
     return rc;

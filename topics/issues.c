@@ -101,6 +101,13 @@ const char *issues_concept(const char *word)
     return i >= 0 ? vocab[i].concept : NULL;
 }
 
+/* issues_shared_term: the fewest tickets on each side, the share of
+ * each side's tickets that must carry the term, and how many times more
+ * often than the other tickets of those days. */
+#define SHARED_MIN_TICKETS 5
+#define SHARED_MIN_SHARE 0.5
+#define SHARED_MIN_LIFT 3.0
+
 /* ---- the tickets ----------------------------------------------------------
  */
 
@@ -1069,12 +1076,12 @@ vg_code issues_save_day(db_conn *db, long long alert, const char *day,
         "INSERT INTO vigil.trend_alert_days (alert_id, as_of, kind, status, "
         " window_start, window_end, observed, expected, p_value, customers, "
         " mrr_at_risk, sample_ticket_ids, label, key_terms, languages, "
-        " topic_ids, ticket_ids, strong_terms) "
+        " topic_ids, ticket_ids, strong_terms, topic_id) "
         "SELECT alert_id, $2::date, kind, status, window_start, window_end, "
         " observed, expected, p_value, customers, mrr_at_risk, "
         " sample_ticket_ids, label, key_terms, languages, topic_ids, "
-        " ticket_ids, strong_terms FROM vigil.trend_alerts WHERE alert_id = "
-        " $1 "
+        " ticket_ids, strong_terms, topic_id FROM vigil.trend_alerts WHERE "
+        " alert_id = $1 "
         "ON CONFLICT (alert_id, as_of) DO UPDATE SET kind = EXCLUDED.kind, "
         " status = EXCLUDED.status, window_start = EXCLUDED.window_start, "
         " window_end = EXCLUDED.window_end, observed = EXCLUDED.observed, "
@@ -1084,7 +1091,7 @@ vg_code issues_save_day(db_conn *db, long long alert, const char *day,
         " label = EXCLUDED.label, key_terms = EXCLUDED.key_terms, "
         " languages = EXCLUDED.languages, topic_ids = EXCLUDED.topic_ids, "
         " ticket_ids = EXCLUDED.ticket_ids, "
-        " strong_terms = EXCLUDED.strong_terms",
+        " strong_terms = EXCLUDED.strong_terms, topic_id = EXCLUDED.topic_id",
         2, p, NULL, err);
 }
 
@@ -1492,5 +1499,90 @@ long long issues_explain(const issue_day *d, long long topic_id, int *tickets)
             best = d->alert[i];
         }
     }
+    return best;
+}
+
+/* Marks the tickets of an alert (ids) 1 and topic_id's tickets of day
+ * from_day on, not among them, 2; counts each set's tickets per readable
+ * form of a term (sid: its index; a product name stems differently in
+ * each language but reads the same) and the rest of those days' tickets
+ * (0). last: per form, the last ticket counted (each ticket counts once). */
+static void shared_counts(const issue_day *d, char *const *ids, size_t nids,
+                          long long topic_id, int from_day, const long *sid,
+                          uint8_t *set, uint32_t *cnt, size_t *last, size_t *n)
+{
+    for (size_t k = 0; k < nids; k++) {
+        long s = strmap_get(d->ticket_ix, ids[k]);
+        if (s >= 0)
+            set[d->doc_of[s]] = 1;
+    }
+    for (size_t k = 0; k < d->n; k++) {
+        if (d->docs[k].day < from_day)
+            continue;
+        if (!set[k] && d->meta[k].topic_id == topic_id)
+            set[k] = 2;
+        n[set[k]]++;
+        for (size_t j = 0; j < d->meta[k].n; j++) {
+            size_t f = (size_t)sid[d->terms[d->meta[k].off + j]];
+            if (last[f] == k + 1)
+                continue;
+            last[f] = k + 1;
+            cnt[f * 3 + set[k]]++;
+        }
+    }
+}
+
+const char *issues_shared_term(const issue_day *d, char *const *ids,
+                               size_t nids, long long topic_id, int from_day,
+                               int *oom)
+{
+    *oom = 0;
+    if (!d || !d->ticket_ix || d->n == 0)
+        return NULL;
+    uint8_t *set = calloc(d->n, 1);
+    long *sid = malloc((d->nsurface + 1) * sizeof *sid);
+    strmap *forms = strmap_new(d->nsurface + 16);
+    uint32_t *cnt = calloc(d->nsurface * 3 + 1, sizeof *cnt);
+    size_t *last = calloc(d->nsurface + 1, sizeof *last);
+    size_t n[3] = {0, 0, 0};
+    const char *best = NULL;
+    double best_share = 0;
+    int bad = !set || !sid || !forms || !cnt || !last;
+    for (size_t t = 0; !bad && t < d->nsurface; t++)
+        bad = (sid[t] = strmap_put(forms, d->surface[t], NULL)) < 0;
+    if (bad) {
+        *oom = 1;
+        goto cleanup;
+    }
+    shared_counts(d, ids, nids, topic_id, from_day, sid, set, cnt, last, n);
+    /* Too few tickets on either side say nothing of what they share. */
+    if (n[1] < SHARED_MIN_TICKETS || n[2] < SHARED_MIN_TICKETS)
+        goto cleanup;
+    for (size_t f = 0; f < strmap_size(forms); f++) {
+        double a = (double)cnt[f * 3 + 1] / (double)n[1];
+        double b = (double)cnt[f * 3 + 2] / (double)n[2];
+        double o = n[0] ? (double)cnt[f * 3] / (double)n[0] : 0;
+        double lo = a < b ? a : b;
+        /* Most tickets of both say it, few others do: what they are
+         * about, not how support tickets are written. */
+        if (lo >= SHARED_MIN_SHARE && o * SHARED_MIN_LIFT <= lo &&
+            lo > best_share) {
+            best_share = lo;
+            best = strmap_key(forms, (long)f);
+        }
+    }
+    /* The form's key belongs to the map freed below: return the term's
+     * own copy. */
+    for (size_t t = 0; best && t < d->nsurface; t++)
+        if (strcmp(d->surface[t], best) == 0) {
+            best = d->surface[t];
+            break;
+        }
+cleanup:
+    free(set);
+    free(sid);
+    strmap_free(forms);
+    free(cnt);
+    free(last);
     return best;
 }

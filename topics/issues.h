@@ -41,6 +41,17 @@ vg_code issues_alerts(db_conn *db, const vg_config *cfg, const vg_log *lg,
  * window tickets: its id (0: none) and how many (*tickets). */
 long long issues_explain(const issue_day *d, long long topic_id, int *tickets);
 
+/* What an alert's tickets (ids) and topic_id's tickets of the days from
+ * from_day (0 = the oldest of the day's baseline and window) have in
+ * common: a term (word, phrase, error code or support notion such as
+ * "~invoice") in at least half of each side's tickets (5 or more each) and
+ * at most a third as often among the other tickets of those days; the
+ * most shared such term's readable form (owned by d), or NULL. *oom is set
+ * when memory ran out (then NULL). */
+const char *issues_shared_term(const issue_day *d, char *const *ids,
+                               size_t nids, long long topic_id, int from_day,
+                               int *oom);
+
 void issue_day_free(issue_day *d);
 
 /* The support-vocabulary notion of a case-folded word ("~export" for
