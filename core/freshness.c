@@ -11,7 +11,7 @@
 
 /* Days of rows looked at before the as-of date, and the fewest days with
  * data in them for a judgement. */
-#define WINDOW_DAYS 90
+#define WINDOW_DAYS FRESH_WINDOW_DAYS
 #define MIN_DAYS 7
 
 static vg_code newest_day(db_conn *db, const char *schema, int tickets_only,
@@ -46,11 +46,11 @@ cleanup:
     return rc;
 }
 
-/* What the days from window_from on look like: the newest day whose rows
- * (events plus tickets) reach 10% of the median day — a handful of stray rows
- * with dirty timestamps must not count as data, a quiet weekend may fall below
- * it and only lengthens the quiet spells — how many such days there are, and
- * the longest run between two of them (3 for a source that is empty on
+/* What the days of a window look like: the newest day whose activity
+ * reaches 10% of the median day with any — a handful of stray rows with
+ * dirty timestamps must not count as data, a quiet weekend may fall below
+ * it and only lengthens the quiet spells — how many such days there are,
+ * and the longest run between two of them (3 for a source that is empty on
  * weekends). */
 typedef struct day_scan {
     int latest; /* -1: none */
@@ -64,8 +64,38 @@ static int cmp_long(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* day_scan of n days from `from`, count[i] the activity of day from + i. */
+static vg_code judge_days(int from, const long *count, int n, day_scan *out,
+                          vg_error *err)
+{
+    out->latest = -1;
+    out->ndays = out->max_gap = 0;
+    long *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    if (!v)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (count[i] > 0)
+            v[k++] = count[i];
+    if (k > 0) {
+        qsort(v, (size_t)k, sizeof *v, cmp_long);
+        double floor_n = 0.10 * (double)v[k / 2];
+        for (int i = 0, prev = -1; i < n; i++) {
+            if (count[i] <= 0 || (double)count[i] < floor_n)
+                continue;
+            int day = from + i;
+            if (prev >= 0 && day - prev > out->max_gap)
+                out->max_gap = day - prev;
+            prev = out->latest = day;
+            out->ndays++;
+        }
+    }
+    free(v);
+    return VG_OK;
+}
+
 /* Rows from window_from up to (not including) day `until` (-1: no limit but
- * the database's clock); only tickets when tickets_only. */
+ * the database's clock), counted per day; only tickets when tickets_only. */
 static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
                          int window_from, int until, day_scan *out,
                          vg_error *err)
@@ -121,24 +151,26 @@ static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
     int rows = PQntuples(r);
     if (rows == 0)
         goto cleanup;
-    if (!(n = malloc((size_t)rows * sizeof *n))) {
+    /* Dense from the first day with rows to the last: the days between
+     * count 0. */
+    int first, last;
+    if (date_parse(PQgetvalue(r, 0, 0), &first) != 0 ||
+        date_parse(PQgetvalue(r, rows - 1, 0), &last) != 0 || last < first) {
+        rc = vg_fail(err, VG_EINTERNAL, "unexpected day '%s'",
+                     PQgetvalue(r, 0, 0));
+        goto cleanup;
+    }
+    if (!(n = calloc((size_t)(last - first + 1), sizeof *n))) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    for (int i = 0; i < rows; i++)
-        n[i] = atol(PQgetvalue(r, i, 1));
-    qsort(n, (size_t)rows, sizeof *n, cmp_long);
-    double floor_n = 0.10 * (double)n[rows / 2];
-    for (int i = 0, prev = -1; i < rows; i++) {
+    for (int i = 0; i < rows; i++) {
         int day;
-        if (atol(PQgetvalue(r, i, 1)) < floor_n ||
-            date_parse(PQgetvalue(r, i, 0), &day) != 0)
-            continue;
-        if (prev >= 0 && day - prev > out->max_gap)
-            out->max_gap = day - prev;
-        prev = out->latest = day;
-        out->ndays++;
+        if (date_parse(PQgetvalue(r, i, 0), &day) == 0 && day >= first &&
+            day <= last)
+            n[day - first] += atol(PQgetvalue(r, i, 1));
     }
+    rc = judge_days(first, n, last - first + 1, out, err);
 cleanup:
     PQclear(r);
     free(n);
@@ -158,41 +190,26 @@ vg_code fresh_latest_day(db_conn *db, const char *schema, int until, int *day,
     return rc;
 }
 
-vg_code fresh_check(db_conn *db, const char *schema, const char *job, int as_of,
-                    int today, vg_error *err)
+/* The verdict on a day_scan of the days before as_of (sc: what the window
+ * showed; its newest data, or the newest row at all when the window had
+ * none, is fetched from db only then). */
+static vg_code verdict(db_conn *db, const char *schema, const char *job,
+                       int as_of, int tickets_only, const day_scan *sc,
+                       vg_error *err)
 {
-    char d[DATE_BUF], t[DATE_BUF], l[DATE_BUF], n[DATE_BUF];
-    date_format(as_of, d);
-    date_format(today, t);
-    if (as_of > today)
-        return vg_fail(err, VG_EUSAGE,
-                       "--as-of %s is after today (%s, UTC): its results "
-                       "would look current but describe nothing real; use "
-                       "--as-of %s or earlier, or add --force if you mean it",
-                       d, t, t);
-    day_scan sc;
+    char d[DATE_BUF], l[DATE_BUF], n[DATE_BUF];
     int latest = -1;
-    /* Rows after as_of cannot make data for as_of fresh: they are not read
-     * (the run of D reads rows before D; a row on D itself still counts,
-     * as before). */
-    int upto = as_of < today ? as_of : today;
-    /* topics reads tickets only: their days are what its date needs (and
-     * scanning every usage event was most of a topics run's database time
-     * at 100,000 customers). */
-    int tickets_only = strcmp(job, "topics") == 0;
-    vg_code rc = scan_days(db, schema, tickets_only, upto - WINDOW_DAYS,
-                           upto + 1, &sc, err);
-    if (rc == VG_OK && sc.latest < 0)
-        rc = newest_day(db, schema, tickets_only, &latest, err);
-    if (rc != VG_OK)
+    date_format(as_of, d);
+    if (sc->latest < 0 &&
+        newest_day(db, schema, tickets_only, &latest, err) != VG_OK)
         return vg_wrap(err, "checking how recent %s's data is: ", schema);
-    if (sc.latest >= 0) {
+    if (sc->latest >= 0) {
         /* Too few days to know what normal looks like: no verdict. */
-        if (sc.ndays < MIN_DAYS)
+        if (sc->ndays < MIN_DAYS)
             return VG_OK;
-        latest = sc.latest;
+        latest = sc->latest;
         /* A source that is quiet on weekends may end on a Friday. */
-        int allowed = sc.max_gap > 1 ? sc.max_gap : 1;
+        int allowed = sc->max_gap > 1 ? sc->max_gap : 1;
         if (as_of - latest <= allowed)
             return VG_OK;
     } else if (latest < 0) {
@@ -209,4 +226,46 @@ vg_code fresh_check(db_conn *db, const char *schema, const char *job, int as_of,
         tickets_only ? "tickets" : "usage events and tickets", schema, l,
         as_of - latest, d, job,
         tickets_only ? "days without tickets" : "customers going quiet", n);
+}
+
+static vg_code after_today(int as_of, int today, vg_error *err)
+{
+    char d[DATE_BUF], t[DATE_BUF];
+    date_format(as_of, d);
+    date_format(today, t);
+    return vg_fail(err, VG_EUSAGE,
+                   "--as-of %s is after today (%s, UTC): its results "
+                   "would look current but describe nothing real; use "
+                   "--as-of %s or earlier, or add --force if you mean it",
+                   d, t, t);
+}
+
+vg_code fresh_check(db_conn *db, const char *schema, const char *job, int as_of,
+                    int today, vg_error *err)
+{
+    if (as_of > today)
+        return after_today(as_of, today, err);
+    day_scan sc;
+    /* Rows after as_of cannot make data for as_of fresh: they are not read
+     * (the run of D reads rows before D; a row on D itself still counts,
+     * as before). */
+    int upto = as_of < today ? as_of : today;
+    /* topics reads tickets only: their days are what its date needs (and
+     * scanning every usage event was most of a topics run's database time
+     * at 100,000 customers). */
+    int tickets_only = strcmp(job, "topics") == 0;
+    if (scan_days(db, schema, tickets_only, upto - WINDOW_DAYS, upto + 1, &sc,
+                  err) != VG_OK)
+        return vg_wrap(err, "checking how recent %s's data is: ", schema);
+    return verdict(db, schema, job, as_of, tickets_only, &sc, err);
+}
+
+vg_code fresh_judge(db_conn *db, const char *schema, const char *job, int as_of,
+                    int today, const fresh_days *days, vg_error *err)
+{
+    if (as_of > today)
+        return after_today(as_of, today, err);
+    day_scan sc;
+    vg_code rc = judge_days(days->from, days->count, days->n, &sc, err);
+    return rc == VG_OK ? verdict(db, schema, job, as_of, 0, &sc, err) : rc;
 }

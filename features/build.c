@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/date.h"
+#include "core/freshness.h"
 #include "core/util.h"
 #include "spec.h"
 
@@ -95,8 +96,14 @@ typedef struct build {
     uint64_t *winmask; /* ndates x 2 (7d, 30d) x nwords */
 
     int slice, nslices; /* streaming one hash slice of the customers */
-    int hist_cut;       /* lifetime: the history before this day is read
-                           from vigil.usage_history, -1: live or none */
+    /* Streaming: activity per day of [act_from, act_from + act_n) — per
+     * day, customers with a usable event plus tickets opened — for the
+     * freshness verdict of a job that reads the source anyway
+     * (feat_stream_activity); NULL when not counted. */
+    long *act;
+    int act_from, act_n;
+    int hist_cut; /* lifetime: the history before this day is read
+                     from vigil.usage_history, -1: live or none */
 
     feat_matrix *m;
     double *last_act;  /* per row */
@@ -913,6 +920,24 @@ enum {
     U_TYPE0
 };
 
+/* One usage row's active days (bit d % 64 of the days' numbering from the
+ * first boundary, see usage_inner; an interval is shorter than 64 days, so
+ * each bit is one day of it) added to the activity per day: one customer
+ * per day, whoever it is (unknown and inactive ones too: it is the source's
+ * activity, as the freshness check's own scan counted it). */
+static void count_active_days(build *B, int b, uint64_t mask)
+{
+    int s = B->bounds[b - 1], e = B->bounds[b];
+    int ds = (s - B->bounds[0] + 1) % 64;
+    while (mask) {
+        int j = __builtin_ctzll(mask);
+        mask &= mask - 1;
+        int day = s + (j - ds + 64) % 64;
+        if (day < e && day >= B->act_from && day < B->act_from + B->act_n)
+            B->act[day - B->act_from]++;
+    }
+}
+
 static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
 {
     build *B = ctx;
@@ -930,6 +955,8 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     }
     int b = atoi(f[U_B]);
     B->e_inf_time += atol(f[U_INFTIME]);
+    if (B->act && b >= 1 && b < B->nb && f[U_DAYS])
+        count_active_days(B, b, (uint64_t)strtoll(f[U_DAYS], NULL, 10));
     if (b >= B->nb) {
         B->e_after += n;
         B->e_future += atol(f[U_FUTURE]);
@@ -1609,6 +1636,11 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
     if (nf != 10)
         return vg_fail(err, VG_EINTERNAL, "tickets: unexpected column count %d",
                        nf);
+    if (B->act && f[1]) {
+        double c = floor(parse_num(f[1]));
+        if (c >= B->act_from && c < B->act_from + B->act_n)
+            B->act[(int)c - B->act_from]++;
+    }
     if (!f[0]) {
         B->t_null_cust++;
         return VG_OK;
@@ -2344,6 +2376,7 @@ static void free_build(build *B)
     free(B->last_act);
     free(B->weeks);
     free(B->type_last);
+    free(B->act);
 }
 
 /* COPY on side sessions (parallel plans) unless configured otherwise or
@@ -2364,6 +2397,13 @@ static vg_code choose_read(feat_stream *st, vg_error *err)
         !(st->cancel = PQgetCancel(db_pg(st->B.db))))
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
     return rc;
+}
+
+const long *feat_stream_activity(const feat_stream *st, int *from, int *n)
+{
+    *from = st->B.act_from;
+    *n = st->B.act_n;
+    return st->B.act;
 }
 
 const char *feat_stream_read_mode(const feat_stream *st)
@@ -2439,6 +2479,16 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
         rc = read_customers(B, err);
     if (rc == VG_OK)
         rc = make_bounds(B, err);
+    if (rc == VG_OK) {
+        /* The windows reach at least this far back (feat_windows). */
+        B->act_n = FRESH_WINDOW_DAYS;
+        B->act_from = req->dates[0] - FRESH_WINDOW_DAYS;
+        if (B->bounds[0] > B->act_from)
+            rc = vg_fail(err, VG_EINTERNAL, "windows shorter than %d days",
+                         FRESH_WINDOW_DAYS);
+        else if (!(B->act = calloc((size_t)B->act_n, sizeof *B->act)))
+            rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    }
     if (rc == VG_OK)
         rc = publish_params(B, err);
     if (rc == VG_OK)

@@ -133,6 +133,13 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
                                size_t chunk, json_t *stats, feat_stream **out,
                                vg_error *err);
 vg_code feat_stream_next(feat_stream *st, feat_matrix **out, vg_error *err);
+/* The source's activity per day over the FRESH_WINDOW_DAYS days before
+ * the stream's date (core/freshness.h): per day, customers with a usable
+ * usage event that day (the active-days mask the usage query computes
+ * anyway) plus tickets opened that day, every customer id counted, known or
+ * not. Complete once feat_stream_next has returned the end; for a slice,
+ * that slice's share. *n days from day *from; owned by the stream. */
+const long *feat_stream_activity(const feat_stream *st, int *from, int *n);
 /* "copy" or "cursor": how this stream reads its queries. */
 const char *feat_stream_read_mode(const feat_stream *st);
 /* From another thread: cancel the queries a feat_stream_next may be waiting

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core/date.h"
+#include "core/freshness.h"
 #include "drivers.h"
 #include "features/feat.h"
 #include "core/util.h"
@@ -465,6 +466,10 @@ typedef struct reader {
     const vg_log *lg;
     int as_of, quiet, nslices;
     json_t *stats; /* the slices' skipped-row counts, added up */
+    /* the source's activity per day before as_of (feat_stream_activity),
+     * the slices' added up: what the date's freshness is judged by */
+    long act[FRESH_WINDOW_DAYS];
+    int act_from, act_read;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     feat_matrix *slot; /* the chunk handed over; NULL when taken */
@@ -522,6 +527,14 @@ static vg_code read_slice(reader *R, int k, vg_error *err)
         if (!reader_put(R, m))
             rc = vg_fail(err, VG_ECANCELED, "scoring stopped");
     reader_publish(R, NULL);
+    if (rc == VG_OK) {
+        int from, n;
+        const long *a = feat_stream_activity(fs, &from, &n);
+        for (int i = 0; i < n && i < FRESH_WINDOW_DAYS; i++)
+            R->act[i] += a[i];
+        R->act_from = from;
+        R->act_read = k == R->nslices - 1;
+    }
     feat_stream_close(fs);
     if (rc == VG_OK)
         json_add_counts(R->stats, st);
@@ -641,15 +654,14 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     S->t_setup += now_s() - t0;
     if (rc != VG_OK)
         goto cleanup;
-    /* The reader first: PostgreSQL aggregates while the guard judges the
-     * date and the old rows go. The guard's verdict comes before the
-     * transaction: a refused date deletes and writes nothing. */
+    /* The reader first: PostgreSQL aggregates while the old rows go. The
+     * guard judges the date by what the reading counted, once it has read
+     * everything, before the COMMIT: a refused date rolls back, so it
+     * deletes and writes nothing. */
     if (pthread_create(&th, NULL, reader_main, &R) != 0)
         rc = vg_fail(err, VG_ENOMEM, "cannot start the reading thread");
     else
         started = 1;
-    if (rc == VG_OK && S->guard && S->guard->fn)
-        rc = S->guard->fn(S->guard->arg, db, err);
     if (rc == VG_OK)
         rc = db_begin(db, err);
     const char *p[1] = {S->d};
@@ -704,6 +716,13 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     pthread_mutex_destroy(&W.mu);
     if (started)
         pthread_join(th, NULL);
+    if (rc == VG_OK && S->guard && S->guard->fn) {
+        if (!R.act_read)
+            rc = vg_fail(err, VG_EINTERNAL, "the features were not all read");
+        fresh_days days = {R.act_from, FRESH_WINDOW_DAYS, R.act};
+        if (rc == VG_OK)
+            rc = S->guard->fn(S->guard->arg, db, &days, err);
+    }
     if (rc != VG_OK) {
         db_rollback(db); /* the rollback reports nothing */
         goto cleanup;

@@ -7,22 +7,26 @@
 
 #include "core/cfg.h"
 #include "core/db.h"
+#include "core/freshness.h"
 #include "core/log.h"
 
 /* A check that must pass before anything is written (the date guard of
- * core/freshness.h): fn(arg, db, err) runs on db, the run's own connection,
- * once the features are being read on the reading session, so its scan of
- * the source runs beside the aggregation instead of before it. */
+ * core/freshness.h): fn(arg, db, days, err) runs on db, the run's own
+ * connection, inside its transaction once every feature has been read and
+ * written, before the COMMIT; days is the source's activity per day as the
+ * reading counted it (feat_stream_activity), so the date is judged without
+ * a scan of its own. A failure rolls the run back. */
 typedef struct score_guard {
-    vg_code (*fn)(void *arg, db_conn *db, vg_error *err);
+    vg_code (*fn)(void *arg, db_conn *db, const fresh_days *days,
+                  vg_error *err);
     void *arg;
 } score_guard;
 
 /* Score as of `as_of` with the champion (or model_id if > 0), replacing that
  * date's rows in vigil.scores in one transaction. guard (NULL: none) is
- * called before the transaction begins: when it fails the reading stops and
- * nothing is deleted or written. *summary (caller owns) is the contract's
- * score summary plus what was skipped. */
+ * called before it commits: when it fails nothing is deleted or written.
+ * *summary (caller owns) is the contract's score summary plus what was
+ * skipped. */
 vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,
                   int as_of, long long model_id, int quiet,
                   const score_guard *guard, json_t **summary, vg_error *err);

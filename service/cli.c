@@ -110,10 +110,10 @@ vg_code cli_connect(cli *c, db_conn **db, int need_schema, vg_error *err)
     return rc;
 }
 
-/* Jobs whose body runs the freshness check itself, before it writes
- * anything: score (and daily, which scores first) read every event for the
- * date's features, and the check's own scan of the events runs beside
- * that reading instead of before it. */
+/* Jobs whose body judges the date itself, before it commits anything:
+ * score (and daily, which scores first) read every event of the window for
+ * the date's features, and judge the date by the activity that reading
+ * counted instead of a scan of their own (cli_date_guard_fn). */
 static int guard_deferred(const char *job)
 {
     return strcmp(job, "score") == 0 || strcmp(job, "daily") == 0;
@@ -168,9 +168,18 @@ vg_code cli_date_guard(cli *c, db_conn *db, vg_error *err)
     return rc;
 }
 
-vg_code cli_date_guard_fn(void *arg, db_conn *db, vg_error *err)
+vg_code cli_date_guard_fn(void *arg, db_conn *db, const fresh_days *days,
+                          vg_error *err)
 {
-    return cli_date_guard(arg, db, err);
+    cli *c = arg;
+    if (!c->guard_pending)
+        return VG_OK;
+    c->guard_pending = 0;
+    double t0 = cli_now_s();
+    vg_code rc = fresh_judge(db, c->cfg.source_schema, c->guard_job,
+                             c->guard_as_of, date_today(), days, err);
+    c->guard_seconds += cli_now_s() - t0;
+    return rc;
 }
 
 /* What a command-line run does first: close the rows of runs whose
@@ -278,8 +287,8 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
         json_object_set_new(*summary, "elapsed_seconds",
                             json_real(cli_now_s() - t0));
         /* a job that reports its phases gets the freshness check's too:
-         * it scans the events, before the job's own work or (score) beside
-         * the reading of the features */
+         * a scan of the events before the job's own work, or (score) the
+         * verdict from what its reading counted */
         json_t *ph = json_object_get(*summary, "phase_seconds");
         if (json_is_object(ph))
             json_object_set_new(ph, "freshness_check",

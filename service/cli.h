@@ -8,6 +8,7 @@
 #include "core/cfg.h"
 #include "core/db.h"
 #include "core/err.h"
+#include "core/freshness.h"
 #include "core/log.h"
 #include "deliver/config.h"
 #include "outreach/playbook.h"
@@ -33,9 +34,10 @@ typedef struct cli {
     /* --force of a job command: run even for a date after today or after
      * the newest source data (core/freshness.h). */
     int force;
-    /* The date guard's freshness check, when the job's body runs it itself
-     * (score, daily: beside the aggregation, see cli_date_guard): pending
-     * until it ran; its wall time, for phase_seconds. */
+    /* The date guard's freshness check, when the job's body has it judged
+     * itself (score, daily: from what their reading counted, see
+     * cli_date_guard_fn): pending until it ran; its wall time, for
+     * phase_seconds. */
     int guard_pending;
     const char *guard_job;
     int guard_as_of;
@@ -82,15 +84,18 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                     vg_error *err);
 
 /* The freshness check of core/freshness.h for the running job, when
- * cli_run_job left it to the body (score and daily): the body calls this
- * (directly, or through score_run's guard) before it writes anything, so
- * the check's scan of the source can run while the features are read. Does
- * nothing once the check ran, under --force, or for other jobs. When the
- * body fails without having called it, cli_run_job runs it then and a
- * refusal is what the run reports. */
+ * cli_run_job left it to the body (score and daily): the body has it judged
+ * through score_run's guard (cli_date_guard_fn, from what its reading
+ * counted) before it commits anything, or calls this (a scan of the source)
+ * when it did not score. Does nothing once the check ran, under --force,
+ * or for other jobs. When the body fails without a verdict, cli_run_job
+ * runs this then and a refusal is what the run reports. */
 vg_code cli_date_guard(cli *c, db_conn *db, vg_error *err);
-/* cli_date_guard in score_run's guard shape: arg is the cli. */
-vg_code cli_date_guard_fn(void *arg, db_conn *db, vg_error *err);
+/* The same verdict in score_run's guard shape (arg is the cli), judged by
+ * the activity per day score's own reading counted (fresh_judge): no scan
+ * of its own. */
+vg_code cli_date_guard_fn(void *arg, db_conn *db, const fresh_days *days,
+                          vg_error *err);
 
 /* Prints a job's summary for people (db is still open, for extra detail). */
 typedef void (*cli_print_fn)(db_conn *db, const json_t *summary);

@@ -7,6 +7,7 @@
 #include "core/cfg.h"
 #include "core/date.h"
 #include "core/db.h"
+#include "core/freshness.h"
 #include "core/migrate.h"
 #include "features/feat.h"
 #include "featcheck.h"
@@ -612,6 +613,82 @@ static void labels_use_the_horizon_window(void)
     feat_matrix_free(ml);
 }
 
+/* The activity per day a stream counts for the freshness verdict, summed
+ * over `nslices` hash slices read in chunks of `chunk` customers, as
+ * "MM-DD:n" for each day with any, oldest first; "" on error. */
+static const char *activity(const vg_config *c, const feat_spec *sp,
+                            int nslices, size_t chunk)
+{
+    static char out[512];
+    long sum[FRESH_WINDOW_DAYS] = {0};
+    int from = 0, ok = 1;
+    feat_request req = {&D, 1, 0, 0, -1, 1, 1, NULL};
+    vg_error err;
+    out[0] = '\0';
+    if (db_begin(db, &err) != VG_OK)
+        return out;
+    for (int k = 0; ok && k < nslices; k++) {
+        feat_stream *fs = NULL;
+        feat_matrix *fm = NULL;
+        json_t *st = json_object();
+        ok = feat_stream_open_slice(db, c, sp, &req, k, nslices, NULL, chunk,
+                                    st, &fs, &err) == VG_OK;
+        while (ok && (ok = feat_stream_next(fs, &fm, &err) == VG_OK) && fm)
+            feat_matrix_free(fm);
+        int n = 0;
+        const long *act = ok ? feat_stream_activity(fs, &from, &n) : NULL;
+        ok = ok && n == FRESH_WINDOW_DAYS && from == D - FRESH_WINDOW_DAYS;
+        for (int i = 0; ok && i < n; i++)
+            sum[i] += act[i];
+        if (!ok)
+            fprintf(stderr, "activity: %s\n", err.msg);
+        feat_stream_close(fs);
+        json_decref(st);
+    }
+    db_rollback(db);
+    size_t len = 0;
+    for (int i = 0; ok && i < FRESH_WINDOW_DAYS; i++) {
+        char d[DATE_BUF];
+        if (!sum[i])
+            continue;
+        date_format(from + i, d);
+        len += (size_t)snprintf(out + len, sizeof out - len, "%s%s:%ld",
+                                len ? " " : "", d + 5, sum[i]);
+    }
+    return out;
+}
+
+/* What score judges a date's freshness by (core/freshness.h fresh_judge):
+ * per day of the 90 before D, customers with a usable event that day
+ * (A's two events on 05-31 count once; E, the unknown ZZZ and the NULL id
+ * on 05-30; not A's NULL-type and negative rows, nor 03-01, nor D itself)
+ * plus tickets opened (t2 on 05-30; t4 without and t5 with an unknown
+ * customer on 05-01) — the same whichever windows the spec has, however
+ * the stream is sliced or chunked or read. */
+static void activity_per_day_for_the_freshness_verdict(void)
+{
+    const char *want = "04-01:1 04-15:1 05-01:2 05-02:1 05-10:1 05-20:1 "
+                       "05-24:1 05-25:1 05-30:4 05-31:1";
+    CHECK_STR_EQ(activity(&cfg, spec, 1, 1000), want);
+    CHECK_STR_EQ(activity(&cfg, spec, 1, 1), want);
+    CHECK_STR_EQ(activity(&cfg, spec, 3, 1), want);
+    vg_config cur = cfg;
+    cur.feat_stream_read = CFG_STREAM_READ_CURSOR;
+    CHECK_STR_EQ(activity(&cur, spec, 2, 1), want);
+    /* no optional family: the windows start 90 days before D */
+    vg_config plain;
+    vg_error err;
+    cfg_defaults(&plain);
+    CHECK(cfg_load_string(&plain,
+                          "{\"source\": {\"schema\": \"src\"}, "
+                          "\"features\": {\"families\": []}}",
+                          "test", &err) == VG_OK);
+    feat_spec *ps = discover_or_die(db, &plain, D);
+    CHECK_STR_EQ(activity(&plain, ps, 1, 1000), want);
+    CHECK_STR_EQ(activity(&plain, ps, 2, 1), want);
+    feat_spec_free(ps);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_features");
@@ -636,6 +713,7 @@ int main(void)
     static const check_case cases[] = {
         CHECK_CASE(spec_discovers_types_and_attributes),
         CHECK_CASE(streamed_build_equals_whole),
+        CHECK_CASE(activity_per_day_for_the_freshness_verdict),
         CHECK_CASE(usage_and_account_values),
         CHECK_CASE(ticket_values),
         CHECK_CASE(family_values),
