@@ -92,8 +92,16 @@ PY
 # one, even rounds the base): the first re-score after `--pg-only` finds
 # vigil.scores' pages pushed out of the cache by the events, the second
 # finds them warm.
+# PostgreSQL alone on *the same* aggregation: `features` lays out the
+# config's families, `score` the champion's, so --pg-only gets a config
+# holding the champion's families (a model trained before a default changed
+# keeps its own).
+fams=$(psql "$VIGIL_DSN" -AtXc "SELECT coalesce(features->'families', '[]')
+  FROM vigil.models WHERE is_champion ORDER BY model_id DESC LIMIT 1")
+echo "{\"features\": {\"families\": ${fams:-[]}}}" >"$tmp/pg_only.json"
 for i in $(seq "$RUNS"); do
-  run pg_only "$VIGIL_BIN" features --as-of "$AS_OF" --pg-only
+  run pg_only "$VIGIL_BIN" --config "$tmp/pg_only.json" features \
+    --as-of "$AS_OF" --pg-only
   for c in $CASES; do
     if [ -n "${BASE_BIN:-}" ] && [ $((i % 2)) -eq 0 ]; then
       run "score_base_$c" "$BASE_BIN" score --as-of "$AS_OF"

@@ -881,12 +881,28 @@ static int log_options(cli *c, const char *level, const char *format)
     return 0;
 }
 
+/* XGBoost's OpenMP threads spin while they wait by default (policy
+ * "active"): between prediction batches and boosting rounds they burn the
+ * cores PostgreSQL is aggregating on — 14% of score's CPU at a million
+ * customers, 3-4x the CPU of a backtest on a busy machine
+ * (docs/BENCHMARKS.md, issue 9 and 13, sixth session). libgomp reads the
+ * policy once, when it is loaded, before main, so setting it here would
+ * change nothing for this process: vigil sets it and executes itself again,
+ * once (the variable, now set, ends the loop). A policy already in the
+ * environment is the operator's choice and kept. */
+static void openmp_threads_sleep(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") != NULL ||
+        setenv("OMP_WAIT_POLICY", "passive", 0) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* No /proc (or the binary was replaced): run on as we are; spinning
+     * costs CPU, never results. */
+}
+
 int main(int argc, char **argv)
 {
-    /* XGBoost's OpenMP threads spin while waiting by default, which starves
-     * PostgreSQL and everything else on a small machine; vigil's parallel
-     * sections are short, so waiting threads should sleep. */
-    setenv("OMP_WAIT_POLICY", "passive", 0);
+    openmp_threads_sleep(argv);
     cli c;
     memset(&c, 0, sizeof c);
     cfg_defaults(&c.cfg);

@@ -292,6 +292,30 @@ static void serve_starts_listening(void)
     CHECK(port > 0);
 }
 
+/* The running vigil was executed with OpenMP's waiting threads asleep
+ * (service/main.c): /proc shows the environment a process was executed
+ * with, so a setenv after libgomp loaded would not show here. */
+static void openmp_threads_sleep_when_waiting(void)
+{
+    char path[64], env[65536];
+    const char *mine = getenv("OMP_WAIT_POLICY");
+    char want[128];
+    snprintf(want, sizeof want, "OMP_WAIT_POLICY=%s", mine ? mine : "passive");
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    size_t n = fread(env, 1, sizeof env - 1, f);
+    fclose(f);
+    int found = 0;
+    env[n] = '\0';
+    for (size_t i = 0; i < n; i += strlen(env + i) + 1)
+        if (strcmp(env + i, want) == 0)
+            found = 1;
+    CHECK(found);
+}
+
 static void bearer_token_required(void)
 {
     /* ---- the token ------------------------------------------------------ */
@@ -583,6 +607,7 @@ int main(void)
         CHECK_CASE(parser_accepts_and_rejects),
         CHECK_CASE(init_and_seed),
         CHECK_CASE(serve_starts_listening),
+        CHECK_CASE(openmp_threads_sleep_when_waiting),
         CHECK_CASE(bearer_token_required),
         CHECK_CASE(unknown_path_and_method),
         CHECK_CASE(healthz_shape),
