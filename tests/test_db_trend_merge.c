@@ -21,17 +21,8 @@
 #include "cli.h"
 #include "testdb.h"
 
+/* After testdb_source_tables: the customers, and a ticket maker. */
 static const char *SCHEMA_SQL =
-    "CREATE TABLE customers (customer_id text PRIMARY KEY, name text, "
-    "created_at timestamptz NOT NULL, canceled_at timestamptz, plan text, mrr "
-    "numeric, seats int, language text); "
-    "CREATE TABLE usage_events (customer_id text NOT NULL, occurred_at "
-    "timestamptz NOT NULL, event_type text NOT NULL, user_id text, quantity "
-    "double precision); "
-    "CREATE TABLE tickets (ticket_id text PRIMARY KEY, customer_id text, "
-    "created_at timestamptz NOT NULL, first_response_at timestamptz, "
-    "resolved_at timestamptz, status text, priority text, channel text, "
-    "subject text, body text, csat smallint, reopens int, escalated boolean); "
     "INSERT INTO customers SELECT 'c' || g, 'Customer ' || g, '2025-01-01 "
     "00:00+00', NULL, 'pro', 100 + g, 5, (ARRAY['en','de','es'])[1 + (g - 1) % "
     "3] FROM generate_series(1, 600) g; "
@@ -187,6 +178,7 @@ static void resolved_alert_reopens(void)
 int main(void)
 {
     dsn = testdb_fresh("vt_trend_merge");
+    testdb_source_tables(dsn, "public", NULL);
     testdb_exec(dsn, SCHEMA_SQL);
     CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
     char cfg[64], args[256];
