@@ -262,16 +262,9 @@ int main(void)
     testdb_source_tables(dsn, "public", NULL);
     testdb_exec(dsn, FIXTURE_SQL);
     CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
-    snprintf(cfg, sizeof cfg, "/tmp/vt_issues_cfg.%d.json", (int)getpid());
-    FILE *f = fopen(cfg, "w");
-    if (!f) {
-        perror(cfg);
-        return 1;
-    }
-    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 8, \"window_days\": 40, "
-          "\"backfill_days\": 4}}",
-          f);
-    fclose(f);
+    cli_config(cfg, sizeof cfg, "issues_cfg", "%s",
+               "{\"topics\": {\"k_min\": 2, \"k_max\": 8, \"window_days\": 40, "
+               "\"backfill_days\": 4}}");
 
     static const check_case cases[] = {
         CHECK_CASE(first_run_backfills_history),

@@ -131,16 +131,9 @@ int main(void)
     testdb_source_tables(dsn, "public", NULL);
     testdb_exec(dsn, FIXTURE_SQL);
     CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
-    snprintf(cfg, sizeof cfg, "/tmp/vt_alike_cfg.%d.json", (int)getpid());
-    FILE *f = fopen(cfg, "w");
-    if (!f) {
-        perror(cfg);
-        return 1;
-    }
-    fputs("{\"topics\": {\"k_min\": 2, \"k_max\": 8, \"window_days\": 40, "
-          "\"backfill_days\": 12}}",
-          f);
-    fclose(f);
+    cli_config(cfg, sizeof cfg, "alike_cfg", "%s",
+               "{\"topics\": {\"k_min\": 2, \"k_max\": 8, \"window_days\": 40, "
+               "\"backfill_days\": 12}}");
     char args[256];
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-01", cfg);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);

@@ -139,16 +139,10 @@ int main(void)
     testdb_exec(dsn, SCHEMA_SQL);
     CHECK_INT_EQ(cli_run(dsn, "init")->status, 0);
     char cfg[64], args[256];
-    snprintf(cfg, sizeof cfg, "/tmp/vt_siblings_cfg.%d.json", (int)getpid());
-    FILE *f = fopen(cfg, "w");
-    if (!f) {
-        perror(cfg);
-        return 1;
-    }
-    fputs("{\"topics\": {\"k_min\": 4, \"k_max\": 12, \"window_days\": 40, "
-          "\"backfill_days\": 2}, \"trend\": {\"topic_max_p\": 1e-6}}",
-          f);
-    fclose(f);
+    cli_config(
+        cfg, sizeof cfg, "siblings_cfg", "%s",
+        "{\"topics\": {\"k_min\": 4, \"k_max\": 12, \"window_days\": 40, "
+        "\"backfill_days\": 2}, \"trend\": {\"topic_max_p\": 1e-6}}");
     snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-01", cfg);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     static const check_case cases[] = {
