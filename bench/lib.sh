@@ -21,3 +21,17 @@ bench_vigil() {
   cmake --build "$root/build/release" -j2 --target vigil >/dev/null
   echo "$root/build/release/vigil"
 }
+
+# bench_pg DIR starts (or finds running) the private PostgreSQL of DIR and
+# sets VIGIL_DSN and dsn to it; unless KEEP=1 it is stopped when the script
+# exits. Not in a subshell: the EXIT trap must be the caller's.
+bench_pg() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  mkdir -p "$1"
+  chmod 755 "$1"
+  dsn=$("$root/scripts/pg.sh" start "$1")
+  export VIGIL_DSN=$dsn
+  # shellcheck disable=SC2064 # the directory is fixed now, on purpose
+  [ "${KEEP:-0}" = 1 ] || trap "'$root/scripts/pg.sh' stop '$1' >/dev/null 2>&1 || true" EXIT
+}

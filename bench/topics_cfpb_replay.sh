@@ -22,10 +22,7 @@ days=${3:-90}
 pgdir=${PGDIR:-/tmp/vigil-cfpb-pg}
 . "$root/bench/lib.sh"
 bin=$(bench_vigil)
-mkdir -p "$pgdir"
-chmod 755 "$pgdir"
-dsn=$("$root/scripts/pg.sh" start "$pgdir")
-[ "${KEEP:-0}" = 1 ] || trap '"$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true' EXIT
+bench_pg "$pgdir"
 export VIGIL_DSN=$dsn PGTZ=UTC
 cfg=$pgdir/cfpb.json
 # trend.max_p 1: every alert the tests pass, to read every threshold off one run.

@@ -24,10 +24,7 @@ end=${END:-2026-11-01}
 pgdir=${PGDIR:-/tmp/vigil-replay-pg}
 . "$root/bench/lib.sh"
 bin=$(bench_vigil)
-mkdir -p "$pgdir"
-chmod 755 "$pgdir"
-dsn=$("$root/scripts/pg.sh" start "$pgdir")
-[ "${KEEP:-0}" = 1 ] || trap '"$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true' EXIT
+bench_pg "$pgdir"
 export VIGIL_DSN=$dsn
 # Day by day as the daily runs would: no history built by the first run.
 cfg=$pgdir/replay.json

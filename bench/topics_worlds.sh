@@ -28,10 +28,7 @@ end=${END:-2026-11-01}
 pgdir=${PGDIR:-/tmp/vigil-worlds-pg}
 . "$root/bench/lib.sh"
 bin=$(bench_vigil)
-mkdir -p "$pgdir"
-chmod 755 "$pgdir"
-dsn=$("$root/scripts/pg.sh" start "$pgdir")
-[ "${KEEP:-0}" = 1 ] || trap '"$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true' EXIT
+bench_pg "$pgdir"
 export VIGIL_DSN=$dsn PGTZ=UTC
 cfg=$pgdir/worlds.json
 # MAX_P: trend.max_p for the run (1: every alert the tests pass, to draw
