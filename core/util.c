@@ -414,3 +414,109 @@ void json_add_counts(json_t *into, json_t *from)
         }
     }
 }
+
+/* ---- numbers as text ---------------------------------------------------- */
+
+/* The decimal digits of u (< 10^20), most significant first; the count. */
+static size_t put_digits(uint64_t u, char *out)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+size_t fmt_0f(double v, char *buf)
+{
+    /* rint rounds half to even in the default rounding mode, on the exact
+     * binary value: what glibc's "%.0f" prints */
+    if (!(fabs(v) < 1e18))
+        return (size_t)snprintf(buf, FMT_NUM_BUF, "%.0f", v);
+    double r = rint(v);
+    size_t k = 0;
+    if (signbit(r))
+        buf[k++] = '-'; /* "%.0f" of -0.4 is "-0" */
+    k += put_digits((uint64_t)fabs(r), buf + k);
+    buf[k] = '\0';
+    return k;
+}
+
+/* |v| * 10^p as a 17-digit integer rounded half to even, for v = m * 2^e
+ * (m < 2^53, -80 < e < 0, 0 <= p <= 21: m * 10^p < 2^123 fits). */
+static uint64_t scaled_round(uint64_t m, int e, int p)
+{
+    unsigned __int128 x = m;
+    for (int i = 0; i < p; i++)
+        x *= 10;
+    int s = -e;
+    unsigned __int128 q = x >> s, r = x - (q << s);
+    unsigned __int128 half = (unsigned __int128)1 << (s - 1);
+    if (r > half || (r == half && (q & 1)))
+        q++;
+    return (uint64_t)q;
+}
+
+size_t fmt_g17(double v, char *buf)
+{
+    double a = fabs(v);
+    /* Fixed notation only (what %g uses for exponents -4..16), and values
+     * whose binary exponent keeps the arithmetic in 128 bits; the rest (0,
+     * tiny, huge, not finite) through snprintf. */
+    if (!(a >= 1e-4 && a < 1e15))
+        return (size_t)snprintf(buf, FMT_NUM_BUF, "%.17g", v);
+    int E;
+    double f = frexp(a, &E); /* a = f * 2^E, f in [0.5, 1) */
+    uint64_t m = (uint64_t)ldexp(f, 53);
+    int e = E - 53;
+    int x10 = (int)floor(log10(a)); /* decimal exponent, maybe off by one */
+    uint64_t d = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        /* below 10^15 < 2^52, so e < 0; p <= 21 as x10 >= -5 */
+        d = scaled_round(m, e, 16 - x10);
+        if (d >= 100000000000000000ull) {
+            if (d == 100000000000000000ull) { /* rounded up to 10^17 */
+                d = 10000000000000000ull;
+                x10++;
+                break;
+            }
+            x10++;
+        } else if (d < 10000000000000000ull) {
+            x10--;
+        } else {
+            break;
+        }
+    }
+    if (d < 10000000000000000ull || d >= 100000000000000000ull || x10 < -4)
+        return (size_t)snprintf(buf, FMT_NUM_BUF, "%.17g", v);
+    char dig[24];
+    put_digits(d, dig); /* 17 digits */
+    int nd = 17;
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--; /* %g drops trailing zeros of the fraction */
+    size_t k = 0;
+    if (v < 0)
+        buf[k++] = '-';
+    if (x10 >= 0) {
+        for (int i = 0; i <= x10; i++)
+            buf[k++] = i < nd ? dig[i] : '0';
+        if (nd > x10 + 1) {
+            buf[k++] = '.';
+            for (int i = x10 + 1; i < nd; i++)
+                buf[k++] = dig[i];
+        }
+    } else {
+        buf[k++] = '0';
+        buf[k++] = '.';
+        for (int i = 0; i < -x10 - 1; i++)
+            buf[k++] = '0';
+        for (int i = 0; i < nd; i++)
+            buf[k++] = dig[i];
+    }
+    buf[k] = '\0';
+    return k;
+}

@@ -1,6 +1,8 @@
 /* test_units.c — pure helpers: calendar dates, health and tiers, the string
  * map (driver wording is in tests/test_drivers.c). */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "check.h"
 #include "core/cfg.h"
@@ -8,6 +10,87 @@
 #include "core/util.h"
 #include "score/score.h"
 #include "train/train.h"
+
+/* fmt_g17 and fmt_0f print what snprintf prints, on the values scoring
+ * writes (rounded to 3 and 4 decimals, risks, day counts), on halves
+ * (round half to even), on neighbours of powers of ten and on random bit
+ * patterns; one mismatch is reported with the value. */
+static int same_text(double v)
+{
+    char a[FMT_NUM_BUF], b[FMT_NUM_BUF];
+    size_t n = fmt_g17(v, a);
+    snprintf(b, sizeof b, "%.17g", v);
+    int ok = strcmp(a, b) == 0 && n == strlen(b);
+    n = fmt_0f(v, a);
+    snprintf(b, sizeof b, "%.0f", v);
+    ok = ok && strcmp(a, b) == 0 && n == strlen(b);
+    if (!ok)
+        fprintf(stderr, "number text differs for %a (%.17g)\n", v, v);
+    return ok;
+}
+
+static void check_number_text(void)
+{
+    int bad = 0;
+    uint64_t h = 12345;
+    const double fixed[] = {0,
+                            -0.0,
+                            0.5,
+                            1.5,
+                            2.5,
+                            -2.5,
+                            1e-4,
+                            1e-5,
+                            9e-5,
+                            0.0001,
+                            1e15,
+                            1e16,
+                            1e21,
+                            -1e21,
+                            0.1,
+                            0.7,
+                            60.384,
+                            0.6971,
+                            1.0,
+                            10.0,
+                            123.5,
+                            12345.5,
+                            NAN,
+                            INFINITY,
+                            -INFINITY,
+                            999999999999999.9,
+                            0.00099999999999999999};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        bad += !same_text(fixed[i]);
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        h = hash_mix(h + (uint64_t)i);
+        double u = hash_unit(h);
+        double v;
+        switch (i % 6) {
+        case 0: /* a value rounded to 3 decimals */
+            v = round((u * 2e6 - 1e6) * 1000) / 1000;
+            break;
+        case 1: /* an effect rounded to 4 decimals */
+            v = round((u * 4 - 2) * 10000) / 10000;
+            break;
+        case 2: /* a risk */
+            v = u;
+            break;
+        case 3: /* a half, to round to even */
+            v = (double)(int64_t)(h % 2000001) / 2 - 500000;
+            break;
+        case 4: /* around powers of ten */
+            v = nextafter(pow(10, (int)(h % 20) - 5), (h & 1) ? 0 : 1e30);
+            break;
+        default: { /* any bits */
+            memcpy(&v, &h, sizeof v);
+            break;
+        }
+        }
+        bad += !same_text(v);
+    }
+    CHECK_INT_EQ(bad, 0);
+}
 
 int main(void)
 {
@@ -161,5 +244,6 @@ int main(void)
         CHECK_INT_EQ(utf8_decode((const unsigned char *)enc, k, &cp), k);
         CHECK_INT_EQ(cp, cps[i]);
     }
+    check_number_text();
     return check_done("units");
 }
