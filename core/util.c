@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,4 +520,51 @@ size_t fmt_g17(double v, char *buf)
     }
     buf[k] = '\0';
     return k;
+}
+
+int parse_decimal(const char *s, double *out)
+{
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+    /* 10^k for k <= 27 is exact in x87's 64-bit significand (5^27 <
+     * 2^63), as is any 19-digit integer: m / 10^k is then one correctly
+     * rounded division. Rounding that to double gives strtod's double
+     * unless the extended result lies exactly halfway between two doubles
+     * (its 11 extra bits 0x400): only then could the true quotient round
+     * the other way, and strtod decides. */
+    static const long double p10[28] = {
+        1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    const char *p = s;
+    int neg = *p == '-';
+    p += neg;
+    uint64_t m = 0;
+    int nd = 0, frac = 0, dot = 0;
+    for (;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (++nd > 19)
+                return 0;
+            m = m * 10 + (uint64_t)(*p - '0');
+            frac += dot;
+        } else if (*p == '.' && !dot) {
+            dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (*p != '\0' || nd == 0 || frac > 27)
+        return 0;
+    long double q = (long double)m / p10[frac];
+    uint64_t mant;
+    memcpy(&mant, &q, sizeof mant); /* the significand's low 64 bits */
+    if ((mant & 0x7FF) == 0x400)
+        return 0;
+    double d = (double)q;
+    *out = neg ? -d : d;
+    return 1;
+#else
+    (void)s;
+    (void)out;
+    return 0;
+#endif
 }

@@ -203,8 +203,11 @@ static double parse_num(const char *f)
         v = v * 10 + (uint64_t)(*p++ - '0');
     if (*p == '\0' && p != f)
         return (double)v;
+    double d;
+    if (parse_decimal(f, &d))
+        return d;
     char *end;
-    double d = strtod(f, &end);
+    d = strtod(f, &end);
     return end == f ? NAN : d;
 }
 

@@ -92,6 +92,76 @@ static void check_number_text(void)
     CHECK_INT_EQ(bad, 0);
 }
 
+/* parse_decimal gives strtod's double whenever it answers, and answers
+ * for the forms PostgreSQL writes: float8's shortest digits of epoch
+ * days, numeric's fixed decimals, signs, leading zeros. */
+static void check_parse_decimal(void)
+{
+    int bad = 0, answered = 0;
+    uint64_t h = 777;
+    const char *fixed[] = {"0",
+                           "-0.0",
+                           ".5",
+                           "5.",
+                           "-",
+                           ".",
+                           "1e5",
+                           "12.50",
+                           "0.1",
+                           "abc",
+                           "1.2.3",
+                           "",
+                           "9999999999999999999",
+                           "99999999999999999999",
+                           "20393.541666666668",
+                           "-0.000000000000000000000000001"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        double d;
+        if (parse_decimal(fixed[i], &d)) {
+            char *end;
+            double r = strtod(fixed[i], &end);
+            bad += *end != '\0' || memcmp(&d, &r, sizeof d) != 0;
+        }
+    }
+    CHECK_INT_EQ(bad, 0);
+    double d;
+    CHECK(!parse_decimal("1e5", &d) && !parse_decimal("abc", &d) &&
+          !parse_decimal("", &d) && !parse_decimal("99999999999999999999", &d));
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        h = hash_mix(h + (uint64_t)i);
+        char s[64];
+        if (i % 2) { /* a day number as float8 prints it */
+            double v = (double)(h % 2000000000000ull) / 86400.0 / 1000.0;
+            snprintf(s, sizeof s, "%.*g", 15 + (int)(h % 3), v);
+        } else { /* any digits, any point, any sign */
+            int nd = 1 + (int)(h % 19),
+                dot = (int)((h >> 8) % (uint64_t)(nd + 1));
+            int k = 0;
+            if ((h >> 16) & 1)
+                s[k++] = '-';
+            uint64_t g = hash_mix(h);
+            for (int j = 0; j < nd; j++) {
+                if (j == dot)
+                    s[k++] = '.';
+                s[k++] = (char)('0' + g % 10);
+                g = g / 10 ? g / 10 : hash_mix(g + 1);
+            }
+            s[k] = '\0';
+        }
+        if (!parse_decimal(s, &d))
+            continue;
+        answered++;
+        char *end;
+        double r = strtod(s, &end);
+        if (*end != '\0' || memcmp(&d, &r, sizeof d) != 0) {
+            fprintf(stderr, "parse_decimal(%s) = %a, strtod %a\n", s, d, r);
+            bad++;
+        }
+    }
+    CHECK_INT_EQ(bad, 0);
+    CHECK(answered > 250000); /* it is the fast path, not the exception */
+}
+
 int main(void)
 {
     /* dates */
@@ -245,5 +315,6 @@ int main(void)
         CHECK_INT_EQ(cp, cps[i]);
     }
     check_number_text();
+    check_parse_decimal();
     return check_done("units");
 }
