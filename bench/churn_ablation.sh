@@ -132,6 +132,9 @@ done
 "$vigil" --quiet init >/dev/null
 for w in $WORLDS; do
   "$vigil" --quiet demo --world "$w" --customers "$N" --end "$END" >/dev/null
+  # family lifetime's weekly summary is keyed by schema and week, not by
+  # the data: the previous world's would be read as this one's
+  psql -q "$VIGIL_DSN" -c "TRUNCATE vigil.usage_history, vigil.usage_history_cuts"
   # backtest writes nothing, so configurations can run side by side
   for c in $configs; do echo "$c"; done |
     xargs -P "${JOBS:-1}" -I{} sh -c "\"$vigil\" --quiet --config \"$cfgdir/{}.json\" \
