@@ -228,7 +228,144 @@ def words_main(world):
                   f"per30={runs * 30 / (last - first + 1):.2f}")
 
 
+def spike_days(base_topic, name, onset):
+    """Days onset-40 .. onset+10: dates, weekdays, the problem's tickets by
+    the truth, all tickets."""
+    rows = q(f"""
+      WITH d AS (SELECT generate_series(DATE '{onset}' - 40, DATE '{onset}' + 10,
+                                        '1 day')::date AS day)
+      SELECT d.day, extract(isodow FROM d.day),
+        (SELECT count(*) FROM tickets t JOIN vigil_demo_truth.ticket_topics g
+           USING (ticket_id) WHERE g.topic IN ('{base_topic}', '{name}')
+           AND t.created_at >= d.day AND t.created_at < d.day + 1),
+        (SELECT count(*) FROM tickets t WHERE t.created_at >= d.day
+           AND t.created_at < d.day + 1)
+      FROM d ORDER BY d.day""")
+    return ([r[0] for r in rows], [int(float(r[1])) for r in rows],
+            [int(r[2]) for r in rows], [int(r[3]) for r in rows])
+
+
+def cusum_threshold(np, rng, e, budget, f=2.0, days=400000):
+    """Smallest CUSUM threshold h (rise to x f) whose false alarms under
+    Poisson(e, the baseline's weekday pattern cycled) stay at or below
+    budget per day; an alarm restarts the statistic (a new alert)."""
+    grid = np.arange(0.5, 20.0, 0.05)
+    s = np.zeros(grid.size)
+    alarms = np.zeros(grid.size)
+    lf = math.log(f)
+    e = np.asarray(e, float)
+    x = rng.poisson(np.resize(e, days))
+    ee = np.resize(e, days)
+    for t in range(days):
+        s = np.maximum(0.0, s + x[t] * lf - (f - 1.0) * ee[t])
+        hit = s >= grid
+        alarms += hit
+        s[hit] = 0.0
+    ok = alarms / days <= budget
+    return float(grid[np.argmax(ok)]) if ok.any() else float("inf")
+
+
+def cusum_main(world, tests_a_day=50):
+    """Per spike: the problem's baseline rate, its first two days, and what
+    the optimal sequential test for a x2 rise (Poisson CUSUM, threshold set
+    so that tests_a_day tests x 30 days give at most 1 false alert) sees:
+    the day it alarms on these tickets, and its chance to alarm within 2
+    days on a true x2 of the same baseline. Then the same chance for a flat
+    baseline of lambda tickets a day (the floor)."""
+    import numpy as np
+    rng = np.random.default_rng(7)
+    budget = 1.0 / (30.0 * tests_a_day)
+    lf = math.log(2.0)
+    spikes = q("SELECT topic, spike_of, onset FROM vigil_demo_truth.emerging_issues "
+               "WHERE kind = 'spike' AND spike_of IS NOT NULL ORDER BY onset")
+    for name, base_topic, onset in spikes:
+        days, dow, counts, totals = spike_days(base_topic, name, onset)
+        i0 = days.index(onset)
+        b, tb = sum(counts[i0 - 28:i0]), sum(totals[i0 - 28:i0])
+        share = (b + 0.5) / (tb - b + 1.0)
+        e = [share * (totals[i] - counts[i]) for i in range(len(days))]
+        lam = b / 28.0
+        h = cusum_threshold(np, rng, e[i0 - 28:i0], budget)
+        # On these tickets, from 28 days before onset.
+        st, first, pre = 0.0, None, 0
+        for i in range(i0 - 28, len(days)):
+            st = max(0.0, st + counts[i] * lf - e[i])
+            if st >= h:
+                if i < i0:
+                    pre += 1
+                elif first is None:
+                    first = i - i0 + 1
+                st = 0.0
+        # A true x2 of the same expectation, from S = 0 at onset.
+        sims = 100000
+        s = np.zeros(sims)
+        hit = np.zeros(sims, bool)
+        by = []
+        for k in range(5):
+            x = rng.poisson(2.0 * e[i0 + k], sims)
+            s = np.maximum(0.0, s + x * lf - e[i0 + k])
+            hit |= s >= h
+            by.append(hit.mean())
+        print(f"| {world} | {name} | {onset} "
+              f"({'Mon Tue Wed Thu Fri Sat Sun'.split()[dow[i0] - 1]}) | "
+              f"{lam:.1f} | {counts[i0]}/{e[i0]:.1f}, {counts[i0 + 1]}/{e[i0 + 1]:.1f} | "
+              f"{h:.2f} | {first if first else '>10'} | {pre} | "
+              f"{by[0]:.2f} / {by[1]:.2f} / {by[2]:.2f} |")
+    print()
+    print("| baseline tickets a day | CUSUM threshold h | CUSUM: P(alert "
+          "within 1 day) | within 2 days | within 3 days | scan: threshold "
+          "| P(alert within 1 day) | within 2 days | within 3 days |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for lam in (3, 5, 7, 10, 15, 20, 30, 50):
+        h = cusum_threshold(np, rng, [lam], budget, days=200000)
+        s = np.zeros(100000)
+        hit = np.zeros(100000, bool)
+        by = []
+        for k in range(3):
+            s = np.maximum(0.0, s + rng.poisson(2.0 * lam, s.size) * lf - lam)
+            hit |= s >= h
+            by.append(hit.mean())
+        sc = scan_power(np, rng, lam, budget)
+        print(f"| {lam} | {h:.2f} | {by[0]:.2f} | {by[1]:.2f} | {by[2]:.2f} | "
+              f"{sc[0]:.1g} | {sc[1]:.2f} | {sc[2]:.2f} | {sc[3]:.2f} |")
+
+
+def scan_power(np, rng, lam, budget, days=200000, sims=100000):
+    """vigil's scan (the last 1, 2 and 3 days' sums, the smallest Poisson
+    tail) with its threshold set to the same false-alert budget (an alert
+    opens when the scan crosses it): the threshold, and the chance to
+    alert within 1, 2, 3 days of a x2 rise."""
+    from scipy.stats import poisson
+
+    def minp(x, mu):
+        c = np.cumsum(x[:, ::-1], axis=1)[:, :3]
+        p = poisson.sf(c - 1, mu * np.arange(1, 4))
+        return p.min(axis=1)
+
+    x = rng.poisson(lam, days + 2)
+    w = np.stack([x[2:], x[1:-1], x[:-2]], axis=1)[:, ::-1]
+    m = minp(w, lam)
+    best = 0.0
+    for c in np.logspace(-8, -2, 61):
+        hit = m <= c
+        onsets = hit[1:] & ~hit[:-1]
+        if onsets.mean() <= budget:
+            best = c
+    out = [best]
+    seq = np.concatenate([rng.poisson(lam, (sims, 3)),
+                          rng.poisson(2 * lam, (sims, 3))], axis=1)
+    hit = np.zeros(sims, bool)
+    for k in range(1, 4):
+        # day k after onset tests the 3 days ending with the k-th spike day
+        hit |= minp(seq[:, k:k + 3], lam) <= best
+        out.append(hit.mean())
+    return out
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--cusum":
+        cusum_main(sys.argv[2] if len(sys.argv) > 2 else "-")
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--words":
         words_main(sys.argv[2] if len(sys.argv) > 2 else "-")
         return

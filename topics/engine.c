@@ -355,32 +355,55 @@ static vg_code rewind_from(run *R, const char *from, vg_error *err)
 {
     const char *p[1] = {from};
     vg_code rc0 = topics_alerts_rewind(R->db, from, err);
+    /* Statistics first: after a backfill they still describe the tables
+     * before its last days; PostgreSQL then expects one row from each side
+     * of the restoring join below and nests the loops (75 s at 20,000
+     * customers instead of a fraction of a second). */
+    if (rc0 == VG_OK)
+        rc0 = db_run(R->db,
+                     "ANALYZE vigil.ticket_topics, vigil.ticket_topic_history",
+                     err);
     if (rc0 != VG_OK)
         return rc0;
     static const char *const steps[] = {
-        /* A ticket first assigned before that date goes back to its first
-         * topic (its topic existed then); later first assignments go. */
+        /* A ticket a later re-clustering moved goes back to the topic it
+         * had on the day before that date (the day's run counted it
+         * there: its first topic may be of a model long replaced). */
+        "UPDATE vigil.ticket_topics tt SET topic_id = h.topic_id, "
+        " similarity = h.similarity, model_id = h.model_id, "
+        " assigned_on = h.assigned_on "
+        "FROM vigil.ticket_topic_history h "
+        "WHERE h.replaced_on >= $1::date AND h.assigned_on < $1::date "
+        " AND tt.ticket_id = h.ticket_id AND tt.assigned_on >= $1::date",
+        /* Rows from before that history was kept: the first topic. */
         "UPDATE vigil.ticket_topics SET topic_id = first_topic_id, "
         " assigned_on = first_assigned_on, model_id = NULL "
         "WHERE assigned_on >= $1::date AND first_assigned_on < $1::date",
         "DELETE FROM vigil.ticket_topics WHERE assigned_on >= $1::date",
+        "DELETE FROM vigil.ticket_topic_history WHERE replaced_on >= $1::date",
         "DELETE FROM vigil.topic_models WHERE as_of >= $1::date",
         "UPDATE vigil.topics SET status = 'active', merged_into = NULL "
         "WHERE merged_into IN (SELECT topic_id FROM vigil.topics "
         "                      WHERE first_seen >= $1::date)",
-        "DELETE FROM vigil.topics WHERE first_seen >= $1::date"};
+        "DELETE FROM vigil.topics WHERE first_seen >= $1::date",
+        /* Topics of the model now latest are active again, with that
+         * model's labels (a later re-clustering relabelled them). */
+        "UPDATE vigil.topics t SET status = 'active', merged_into = NULL, "
+        " label = coalesce(c.label, t.label), "
+        " terms = coalesce(c.terms, t.terms), "
+        " surface_terms = coalesce(c.surface_terms, t.surface_terms), "
+        " sample_ticket_ids = coalesce(c.sample_ticket_ids, "
+        "  t.sample_ticket_ids), "
+        " size = CASE WHEN c.label IS NULL THEN t.size ELSE c.size END "
+        "FROM vigil.topic_centroids c WHERE c.topic_id = t.topic_id "
+        " AND c.model_id = (SELECT model_id FROM vigil.topic_models "
+        " WHERE as_of < $1::date ORDER BY as_of DESC LIMIT 1)"};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         vg_code rc = db_exec(R->db, steps[i], 1, p, NULL, err);
         if (rc != VG_OK)
             return rc;
     }
-    /* Topics of the model now latest are active again. */
-    return db_run(R->db,
-                  "UPDATE vigil.topics SET status = 'active', merged_into = "
-                  "NULL WHERE topic_id IN (SELECT topic_id FROM "
-                  "vigil.topic_centroids WHERE model_id = (SELECT model_id "
-                  "FROM vigil.topic_models ORDER BY as_of DESC LIMIT 1))",
-                  err);
+    return VG_OK;
 }
 
 /* Writes the ticket -> topic rows (topic -1 = none) through a temporary table
@@ -422,6 +445,18 @@ static vg_code write_assignments(run *R, const int *assign, const float *sim,
     if (rc != VG_OK)
         return rc;
     const db_param p[2] = {DB_INT(R->model_id), DB_TEXT(R->day)};
+    /* What a re-clustering replaces is kept for replays of earlier days. */
+    rc = db_exec_params(
+        R->db,
+        "INSERT INTO vigil.ticket_topic_history (ticket_id, topic_id, "
+        " similarity, model_id, assigned_on, replaced_on) "
+        "SELECT tt.ticket_id, tt.topic_id, tt.similarity, tt.model_id, "
+        " tt.assigned_on, $1::date FROM vigil.ticket_topics tt "
+        "JOIN vigil_tt_new n ON n.ticket_id = tt.ticket_id "
+        "WHERE tt.assigned_on < $1::date",
+        1, p + 1, NULL, err);
+    if (rc != VG_OK)
+        return rc;
     return db_exec_params(
         R->db,
         "INSERT INTO vigil.ticket_topics (ticket_id, topic_id, similarity, "
@@ -675,20 +710,24 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
             rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
             break;
         }
-        const db_param p[7] = {DB_INT(ids[t]),
+        const db_param p[8] = {DB_INT(ids[t]),
                                DB_TEXT(terms[t].label ? terms[t].label : ""),
                                DB_TEXT(a1.s),
                                DB_TEXT(a2.s),
                                DB_INT(terms[t].size),
                                DB_TEXT(a3.s),
-                               DB_TEXT(R->day)};
+                               DB_TEXT(R->day),
+                               DB_INT(R->model_id)};
         rc = db_exec_params(
             R->db,
+            "WITH c AS (UPDATE vigil.topic_centroids SET label = $2, "
+            "terms = $3, surface_terms = $4, sample_ticket_ids = $6 "
+            "WHERE model_id = $8 AND topic_id = $1) "
             "UPDATE vigil.topics SET label = $2, terms = $3, "
             "surface_terms = $4, size = $5, sample_ticket_ids = $6, "
             "status = 'active', merged_into = NULL, last_seen = $7, "
             "updated_at = now() WHERE topic_id = $1",
-            7, p, NULL, err);
+            8, p, NULL, err);
         strbuf_free(&a1);
         strbuf_free(&a2);
         strbuf_free(&a3);
@@ -851,6 +890,13 @@ static vg_code prune_models(run *R, json_t *sum, vg_error *err)
         json_object_set_new(sum, "models_pruned",
                             json_integer(atol(PQgetvalue(r, 0, 0))));
     PQclear(r);
+    /* Replaced assignments are only needed for the replays that stay
+     * exact: dates within the models kept. */
+    if (rc == VG_OK)
+        rc = db_exec_params(R->db,
+                            "DELETE FROM vigil.ticket_topic_history WHERE "
+                            "replaced_on < $1::date - $2::int",
+                            2, p, NULL, err);
     return rc;
 }
 
