@@ -1287,6 +1287,23 @@ static const char *history_where =
 #define HISTORY_Q "sum(CASE WHEN quantity IS NULL THEN 1 ELSE quantity END)"
 #define HISTORY_LAST "date_part('epoch', max(occurred_at)) / 86400"
 
+vg_code feat_history_forget(db_conn *db, const char *schema, vg_error *err)
+{
+    PGresult *r = NULL;
+    const char *p[1] = {schema};
+    vg_code rc = db_exec(db,
+                         "SELECT to_regclass('vigil.usage_history_cuts') IS "
+                         "NOT NULL",
+                         0, NULL, &r, err);
+    if (rc == VG_OK && PQgetvalue(r, 0, 0)[0] == 't') /* rows cascade */
+        rc = db_exec(db,
+                     "DELETE FROM vigil.usage_history_cuts WHERE "
+                     "source_schema = $1",
+                     1, p, NULL, err);
+    PQclear(r);
+    return rc;
+}
+
 /* The summary of the week's cut, built unless it exists (one builder at a
  * time: a transaction-level advisory lock), on the side session `hs`. Only
  * the four summaries used last are kept. */

@@ -352,17 +352,19 @@ static void judge_columns(doctor *d, int rel, json_t *jcols)
 
 /* One aggregate over the relation: rows, nulls per usable column, the date
  * range of its main timestamp, and the dirty-row rules that apply. */
-static vg_code read_stats(doctor *d, int rel, json_t *jr, json_t *jcols,
-                          vg_error *err)
+/* A dirty-row rule counts on this relation when the columns it reads are
+ * there. */
+static int rule_applies(const doctor *d, int rel, const dirty_rule *u)
 {
-    char *sql = malloc(SQL_CAP), *rq = NULL;
-    PGresult *r = NULL;
-    vg_code rc = VG_OK;
+    return u->rel == rel && d->usable[col_index(rel, u->needs[0])] &&
+           (!u->needs[1] || d->usable[col_index(rel, u->needs[1])]);
+}
+
+/* One scan of the relation: rows, each usable column's NULLs, the time
+ * column's range, each dirty-row rule's count, in that order. */
+static void stats_sql(const doctor *d, int rel, const char *rq, char *sql)
+{
     int t = col_index(rel, rel_time[rel]);
-    if (!sql || !(rq = db_qualify(d->db, d->cfg->source_schema, rels[rel]))) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
     size_t len = (size_t)snprintf(sql, SQL_CAP, "SELECT count(*)");
     for (size_t i = 0; i < NCOLS; i++)
         if (cols[i].rel == rel && d->usable[i])
@@ -375,14 +377,72 @@ static vg_code read_stats(doctor *d, int rel, json_t *jr, json_t *jcols,
             ", (min(%s::timestamptz))::date::text, (max(%s::timestamptz) "
             "FILTER (WHERE %s <= now()))::date::text",
             rel_time[rel], rel_time[rel], rel_time[rel]);
+    for (size_t k = 0; k < NRULES; k++)
+        if (rule_applies(d, rel, &rules[k]))
+            len += (size_t)snprintf(sql + len, SQL_CAP - len, ", %s",
+                                    rules[k].expr);
+    snprintf(sql + len, SQL_CAP - len, " FROM %s", rq);
+}
+
+/* The NULL share of each usable column from field *f on; a required
+ * column's NULLs are skipped rows, an optional one that is always empty
+ * costs the features it feeds. */
+static void report_nulls(doctor *d, int rel, long long n, PGresult *r, int *f,
+                         json_t *jcols)
+{
+    for (size_t i = 0; i < NCOLS; i++) {
+        if (cols[i].rel != rel || !d->usable[i])
+            continue;
+        long long nulls = atoll(PQgetvalue(r, 0, (*f)++));
+        double share = n ? (double)nulls / (double)n : 0;
+        json_object_set_new(json_object_get(jcols, cols[i].name), "null_share",
+                            json_real(share));
+        if (!n || !nulls)
+            continue;
+        if (cols[i].not_null)
+            finding(d, share > 0.05 ? DOCTOR_WARN : DOCTOR_NOTE, rel,
+                    cols[i].name,
+                    "%lld rows (%.2g%%) have no %s and will be skipped", nulls,
+                    100 * share, cols[i].name);
+        else if (nulls == n)
+            finding(d, !strcmp(cols[i].name, "mrr") ? DOCTOR_WARN : DOCTOR_NOTE,
+                    rel, cols[i].name,
+                    "%s is empty in every row: that costs %s", cols[i].name,
+                    cols[i].feeds);
+    }
+}
+
+/* Each dirty-row rule's count from field *f on. */
+static void report_dirty(doctor *d, int rel, long long n, PGresult *r, int *f,
+                         json_t *jr)
+{
+    json_t *dirty = json_object();
     for (size_t k = 0; k < NRULES; k++) {
         const dirty_rule *u = &rules[k];
-        if (u->rel != rel || !d->usable[col_index(rel, u->needs[0])] ||
-            (u->needs[1] && !d->usable[col_index(rel, u->needs[1])]))
+        if (!rule_applies(d, rel, u))
             continue;
-        len += (size_t)snprintf(sql + len, SQL_CAP - len, ", %s", u->expr);
+        long long c = atoll(PQgetvalue(r, 0, (*f)++));
+        json_object_set_new(dirty, u->name, json_integer(c));
+        if (c > 0)
+            finding(d, n && c * 20 > n ? DOCTOR_WARN : DOCTOR_NOTE, rel, NULL,
+                    "%lld rows (%.2g%%) are dirty: %s (counted and skipped or "
+                    "repaired by every job)",
+                    c, n ? 100.0 * (double)c / (double)n : 0.0, u->name);
     }
-    snprintf(sql + len, SQL_CAP - len, " FROM %s", rq);
+    json_object_set_new(jr, "dirty", dirty);
+}
+
+static vg_code read_stats(doctor *d, int rel, json_t *jr, json_t *jcols,
+                          vg_error *err)
+{
+    char *sql = malloc(SQL_CAP), *rq = NULL;
+    PGresult *r = NULL;
+    vg_code rc = VG_OK;
+    if (!sql || !(rq = db_qualify(d->db, d->cfg->source_schema, rels[rel]))) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    stats_sql(d, rel, rq, sql);
     vg_error e2;
     if (db_exec(d->db, sql, 0, NULL, &r, &e2) != VG_OK) {
         if (e2.code == VG_EDBDOWN)
@@ -400,49 +460,19 @@ static vg_code read_stats(doctor *d, int rel, json_t *jr, json_t *jcols,
                 "%s.%s has no rows%s", d->cfg->source_schema, rels[rel],
                 rel == 0 ? ": there is nobody to score"
                          : ": every feature from it will be zero");
-    for (size_t i = 0; i < NCOLS; i++) {
-        if (cols[i].rel != rel || !d->usable[i])
-            continue;
-        long long nulls = atoll(PQgetvalue(r, 0, f++));
-        double share = n ? (double)nulls / (double)n : 0;
-        json_object_set_new(json_object_get(jcols, cols[i].name), "null_share",
-                            json_real(share));
-        if (!n || !nulls)
-            continue;
-        if (cols[i].not_null)
-            finding(d, share > 0.05 ? DOCTOR_WARN : DOCTOR_NOTE, rel,
-                    cols[i].name,
-                    "%lld rows (%.2g%%) have no %s and will be skipped", nulls,
-                    100 * share, cols[i].name);
-        else if (nulls == n)
-            finding(d, !strcmp(cols[i].name, "mrr") ? DOCTOR_WARN : DOCTOR_NOTE,
-                    rel, cols[i].name,
-                    "%s is empty in every row: that costs %s", cols[i].name,
-                    cols[i].feeds);
-    }
-    if (d->usable[t]) {
-        const char *lo = PQgetvalue(r, 0, f), *hi = PQgetvalue(r, 0, f + 1);
-        json_object_set_new(
-            jr, "from", PQgetisnull(r, 0, f) ? json_null() : json_string(lo));
-        json_object_set_new(
-            jr, "to", PQgetisnull(r, 0, f + 1) ? json_null() : json_string(hi));
+    report_nulls(d, rel, n, r, &f, jcols);
+    if (d->usable[col_index(rel, rel_time[rel])]) {
+        json_object_set_new(jr, "from",
+                            PQgetisnull(r, 0, f)
+                                ? json_null()
+                                : json_string(PQgetvalue(r, 0, f)));
+        json_object_set_new(jr, "to",
+                            PQgetisnull(r, 0, f + 1)
+                                ? json_null()
+                                : json_string(PQgetvalue(r, 0, f + 1)));
         f += 2;
     }
-    json_t *dirty = json_object();
-    for (size_t k = 0; k < NRULES; k++) {
-        const dirty_rule *u = &rules[k];
-        if (u->rel != rel || !d->usable[col_index(rel, u->needs[0])] ||
-            (u->needs[1] && !d->usable[col_index(rel, u->needs[1])]))
-            continue;
-        long long c = atoll(PQgetvalue(r, 0, f++));
-        json_object_set_new(dirty, u->name, json_integer(c));
-        if (c > 0)
-            finding(d, n && c * 20 > n ? DOCTOR_WARN : DOCTOR_NOTE, rel, NULL,
-                    "%lld rows (%.2g%%) are dirty: %s (counted and skipped or "
-                    "repaired by every job)",
-                    c, n ? 100.0 * (double)c / (double)n : 0.0, u->name);
-    }
-    json_object_set_new(jr, "dirty", dirty);
+    report_dirty(d, rel, n, r, &f, jr);
 cleanup:
     PQclear(r);
     free(rq);

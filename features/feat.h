@@ -99,6 +99,13 @@ typedef struct feat_request {
     json_t *explain;
 } feat_request;
 
+/* Forget family lifetime's weekly summaries of `schema`'s events
+ * (vigil.usage_history): for whoever replaced that schema's data, as
+ * `vigil demo` does. A summary is never refreshed on its own (it is keyed by
+ * schema and week, not by the data), so it would describe the old events.
+ * Nothing to do when vigil's schema is not there yet. */
+vg_code feat_history_forget(db_conn *db, const char *schema, vg_error *err);
+
 /* Build the matrix for every customer active on each requested date.
  * Counts of skipped or repaired source rows are added to `stats` (a JSON
  * object, may be NULL). The caller owns *out (feat_matrix_free). */

@@ -204,98 +204,142 @@ static const char *exclusive_work(const char *job)
                                                                   : NULL;
 }
 
+/* Claim the run's row in vigil.job_runs (or adopt the one serve claimed)
+ * and, for score and daily, the date's exclusive lock. On failure nothing
+ * is held. */
+static vg_code claim_run(cli *c, db_conn *db, const char *job, const char *d,
+                         long long *run_id, vg_error *err)
+{
+    const char *excl = exclusive_work(job);
+    *run_id = c->run_id;
+    if (*run_id <= 0)
+        sweep_abandoned(c, db);
+    vg_code rc = excl ? jobrun_exclusive(db, excl, d, err) : VG_OK;
+    if (rc != VG_OK)
+        return rc;
+    rc = *run_id > 0 ? jobrun_attach(db, *run_id, job, d, err)
+                     : jobrun_start(db, job, d, c->scheduled_for, run_id, err);
+    if (rc != VG_OK && excl)
+        jobrun_exclusive_end(db, excl, d);
+    return rc;
+}
+
+/* The body stopped before its own freshness check (no model, say): a date
+ * the guard refuses is what the run reports, as when it ran first. */
+static vg_code late_guard(cli *c, db_conn *db, vg_code rc, json_t **summary,
+                          vg_error *err)
+{
+    vg_error ge;
+    vg_error_clear(&ge);
+    vg_code grc = cli_date_guard(c, db, &ge);
+    if (grc == VG_OK)
+        return rc;
+    if (rc == VG_OK) { /* a body that wrote without it: a bug */
+        json_decref(*summary);
+        *summary = NULL;
+    }
+    *err = ge;
+    return grc;
+}
+
+/* Session settings, the freshness guard, the body. Returns the signal that
+ * arrived meanwhile (0 if none) in *got and the guard's own time in *tg. */
+static vg_code run_body(cli *c, db_conn *db, const char *job, int as_of,
+                        long long run_id, cli_job_body body, void *arg,
+                        json_t **summary, vg_error *missing, int *got,
+                        double *tg, vg_error *err)
+{
+    /* serve stops its children itself and records their end */
+    jobsig *sig = c->run_id <= 0 ? jobsig_start(db) : NULL;
+    vg_code rc =
+        db_set_job(db, job, run_id,
+                   strcmp(job, "train") == 0 ? c->cfg.db_train_statement_timeout
+                                             : c->cfg.db_statement_timeout,
+                   err);
+    c->guard_pending = 0;
+    c->guard_seconds = 0;
+    double t0 = cli_now_s();
+    if (rc == VG_OK)
+        rc = date_guard(c, db, job, as_of, missing, err);
+    *tg = cli_now_s() - t0;
+    if (rc == VG_OK)
+        rc = jobrun_tag(db, run_id, err);
+    if (rc == VG_OK)
+        rc = body(c, db, arg, summary, err);
+    *got = jobsig_stop(sig);
+    if (c->guard_pending && !*got)
+        rc = late_guard(c, db, rc, summary, err);
+    c->guard_pending = 0;
+    return rc;
+}
+
+/* What the run ended as, given the signal that arrived and the guard's note
+ * of a missing relation. */
+static const char *settle_run(cli *c, db_conn *db, int got,
+                              const vg_error *missing, json_t **summary,
+                              vg_code *rc, vg_error *err)
+{
+    if (got && *rc == VG_OK) {
+        log_warn(&c->log,
+                 "%s arrived after the run's work was committed: "
+                 "recorded as done",
+                 got == SIGINT ? "SIGINT" : "SIGTERM");
+        return "ok";
+    }
+    if (got) {
+        /* Whatever error the interruption gave the body, the run was
+         * canceled and its transaction rolled back. */
+        db_rollback(db);
+        json_decref(*summary);
+        *summary = NULL;
+        *rc = vg_fail(err, VG_ECANCELED,
+                      "canceled by %s; nothing of this run was kept",
+                      got == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
+        return "canceled";
+    }
+    if ((*rc == VG_EDB || *rc == VG_EDATA) && missing->code != VG_OK) {
+        *err = *missing; /* what to create, rather than the SQL error */
+        *rc = missing->code;
+    }
+    return *rc == VG_OK ? "ok" : "failed";
+}
+
+/* Time, peak memory and (for a job that reports its phases) the freshness
+ * check's share: a scan of the events before the job's own work, or
+ * (score) the verdict from what its reading counted. */
+static void decorate_summary(cli *c, json_t *summary, double elapsed, double tg)
+{
+    if (!summary)
+        return;
+    json_object_set_new(summary, "elapsed_seconds", json_real(elapsed));
+    json_t *ph = json_object_get(summary, "phase_seconds");
+    if (json_is_object(ph))
+        json_object_set_new(ph, "freshness_check",
+                            json_real(tg + c->guard_seconds));
+    json_object_set_new(summary, "cli_peak_rss_mb",
+                        json_real(cli_peak_rss_mb()));
+}
+
 vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                     cli_job_body body, void *arg, json_t **summary,
                     vg_error *err)
 {
     char d[DATE_BUF];
     date_format(as_of, d);
-    long long run_id = c->run_id;
-    const char *excl = exclusive_work(job);
-    if (run_id <= 0)
-        sweep_abandoned(c, db);
-    vg_code rc = excl ? jobrun_exclusive(db, excl, d, err) : VG_OK;
+    long long run_id = 0;
+    vg_code rc = claim_run(c, db, job, d, &run_id, err);
     if (rc != VG_OK)
         return rc;
-    rc = run_id > 0 ? jobrun_attach(db, run_id, job, d, err)
-                    : jobrun_start(db, job, d, c->scheduled_for, &run_id, err);
-    if (rc != VG_OK) {
-        if (excl)
-            jobrun_exclusive_end(db, excl, d);
-        return rc;
-    }
     c->log.job = job;
-    double t0 = cli_now_s();
-    /* serve stops its children itself and records their end */
-    jobsig *sig = c->run_id <= 0 ? jobsig_start(db) : NULL;
-    rc =
-        db_set_job(db, job, run_id,
-                   strcmp(job, "train") == 0 ? c->cfg.db_train_statement_timeout
-                                             : c->cfg.db_statement_timeout,
-                   err);
+    double t0 = cli_now_s(), tg = 0;
+    int got = 0;
     vg_error missing;
     vg_error_clear(&missing);
-    c->guard_pending = 0;
-    c->guard_seconds = 0;
-    double tg = cli_now_s();
-    if (rc == VG_OK)
-        rc = date_guard(c, db, job, as_of, &missing, err);
-    tg = cli_now_s() - tg;
-    if (rc == VG_OK)
-        rc = jobrun_tag(db, run_id, err);
-    if (rc == VG_OK)
-        rc = body(c, db, arg, summary, err);
-    int got = jobsig_stop(sig);
-    if (c->guard_pending && !got) {
-        /* The body stopped before its check (no model, say): a date the
-         * guard refuses is what the run reports, as when it ran first. */
-        vg_error ge;
-        vg_error_clear(&ge);
-        vg_code grc = cli_date_guard(c, db, &ge);
-        if (grc != VG_OK) {
-            if (rc == VG_OK) { /* a body that wrote without it: a bug */
-                json_decref(*summary);
-                *summary = NULL;
-            }
-            rc = grc;
-            *err = ge;
-        }
-    }
-    c->guard_pending = 0;
-    const char *status = rc == VG_OK ? "ok" : "failed";
-    if (got && rc == VG_OK) {
-        log_warn(&c->log,
-                 "%s arrived after the run's work was committed: "
-                 "recorded as done",
-                 got == SIGINT ? "SIGINT" : "SIGTERM");
-    } else if (got) {
-        /* Whatever error the interruption gave the body, the run was
-         * canceled and its transaction rolled back. */
-        db_rollback(db);
-        json_decref(*summary);
-        *summary = NULL;
-        rc = vg_fail(err, VG_ECANCELED,
-                     "canceled by %s; nothing of this run was kept",
-                     got == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
-        status = "canceled";
-    } else if ((rc == VG_EDB || rc == VG_EDATA) && missing.code != VG_OK) {
-        *err = missing; /* what to create, rather than the SQL error */
-        rc = missing.code;
-    }
+    rc = run_body(c, db, job, as_of, run_id, body, arg, summary, &missing, &got,
+                  &tg, err);
+    const char *status = settle_run(c, db, got, &missing, summary, &rc, err);
     jobrun_tag(db, 0, NULL);
-    if (*summary) {
-        json_object_set_new(*summary, "elapsed_seconds",
-                            json_real(cli_now_s() - t0));
-        /* a job that reports its phases gets the freshness check's too:
-         * a scan of the events before the job's own work, or (score) the
-         * verdict from what its reading counted */
-        json_t *ph = json_object_get(*summary, "phase_seconds");
-        if (json_is_object(ph))
-            json_object_set_new(ph, "freshness_check",
-                                json_real(tg + c->guard_seconds));
-        json_object_set_new(*summary, "cli_peak_rss_mb",
-                            json_real(cli_peak_rss_mb()));
-    }
+    decorate_summary(c, *summary, cli_now_s() - t0, tg);
     vg_error e2;
     vg_error_clear(&e2);
     if (jobrun_finish(db, run_id, status, *summary,
@@ -304,8 +348,8 @@ vg_code cli_run_job(cli *c, db_conn *db, const char *job, int as_of,
                  e2.msg);
     if (c->run_id <= 0) /* serve holds the lease of the runs it claimed */
         jobrun_release(db, run_id);
-    if (excl)
-        jobrun_exclusive_end(db, excl, d);
+    if (exclusive_work(job))
+        jobrun_exclusive_end(db, exclusive_work(job), d);
     c->log.job = NULL;
     if (*summary)
         json_object_set_new(*summary, "run_id", json_integer(run_id));

@@ -204,6 +204,8 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
     rc = db_connect(c->dsn, &db, err);
     if (rc == VG_OK)
         rc = demo_generate(db, &d, &st, err);
+    if (rc == VG_OK) /* the summaries of the replaced events */
+        rc = feat_history_forget(db, d.schema, err);
     if (rc == VG_OK)
         rc = demo_print(&d, &st, json, err);
     db_close(db);

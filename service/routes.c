@@ -196,44 +196,86 @@ static void samples(FILE *f, const char *name, PGresult *r, int nlab,
     }
 }
 
+/* What /metrics exports: one query per family, its rows the samples (the
+ * leading columns are the labels, the last the value). A table, so that a
+ * new gauge is one entry. */
+typedef struct metric_def {
+    const char *name, *type, *help, *sql;
+    int nlabels;
+    const char *const *labels;
+} metric_def;
+
+static const char *const job_labels[] = {"job", "status"};
+static const char *const tier_labels[] = {"tier"};
+
+static const metric_def metric_defs[] = {
+    {"vigil_job_runs_total", "counter",
+     "runs (attempts) of each job in vigil.job_runs by status",
+     "SELECT job, status, count(*) FROM vigil.job_runs "
+     "GROUP BY 1, 2 ORDER BY 1, 2",
+     2, job_labels},
+    {"vigil_job_last_success_timestamp_seconds", "gauge",
+     "when the job last finished successfully (Unix time)",
+     "SELECT job, extract(epoch FROM max(finished_at))::float8 FROM "
+     "vigil.job_runs WHERE status = 'ok' GROUP BY job ORDER BY job",
+     1, job_labels},
+    {"vigil_job_last_duration_seconds", "gauge",
+     "duration of the job's most recently finished run",
+     "SELECT job, extract(epoch FROM finished_at - started_at)::float8 "
+     "FROM (SELECT DISTINCT ON (job) job, started_at, finished_at FROM "
+     "vigil.job_runs WHERE finished_at IS NOT NULL "
+     "ORDER BY job, finished_at DESC) x ORDER BY job",
+     1, job_labels},
+    {"vigil_job_running", "gauge", "runs of the job in progress (any instance)",
+     "SELECT job, count(*) FILTER (WHERE status = 'running') FROM "
+     "vigil.job_runs GROUP BY job ORDER BY job",
+     1, job_labels},
+    {"vigil_customers_by_tier", "gauge",
+     "customers per risk tier in the latest scores",
+     "SELECT t.tier, count(s.customer_id) FROM "
+     "unnest(" SCORE_TIERS_SQL ") WITH ORDINALITY t(tier, k) "
+     "CROSS JOIN (SELECT max(as_of) d FROM vigil.scores) m "
+     "LEFT JOIN vigil.scores s ON s.as_of = m.d AND s.tier = t.tier "
+     "GROUP BY t.k, t.tier ORDER BY t.k",
+     1, tier_labels},
+    {"vigil_scores_as_of_timestamp_seconds", "gauge",
+     "as-of date of the latest scores (Unix time, midnight UTC)",
+     "SELECT extract(epoch FROM max(as_of)::timestamp)::float8 FROM "
+     "vigil.scores",
+     0, NULL},
+    {"vigil_outreach_tasks_open", "gauge", "outreach tasks open or assigned",
+     "SELECT count(*) FROM vigil.outreach_tasks WHERE status IN "
+     "('open', 'assigned')",
+     0, NULL},
+    {"vigil_trend_alerts_open", "gauge", "trend alerts open",
+     "SELECT count(*) FROM vigil.trend_alerts WHERE status = 'open'", 0, NULL},
+};
+enum { NMETRICS = sizeof metric_defs / sizeof *metric_defs };
+
+/* The exposition text; the database's families only when every query
+ * answered (a scrape that half-worked would look like zeros). */
+static void metrics_write(FILE *f, int ok, PGresult *const *r)
+{
+    family(f, "vigil_up", "gauge", "1 while the vigil service answers");
+    fputs("vigil_up 1\n", f);
+    family(f, "vigil_database_up", "gauge",
+           "1 when the service could read the database for this scrape");
+    fprintf(f, "vigil_database_up %d\n", ok);
+    for (int i = 0; ok && i < NMETRICS; i++) {
+        const metric_def *m = &metric_defs[i];
+        family(f, m->name, m->type, m->help);
+        samples(f, m->name, r[i], m->nlabels, m->labels);
+    }
+}
+
 void routes_metrics(route_req *rq, http_reply *out)
 {
-    static const char *const sql[] = {
-        /* 0 */ "SELECT job, status, count(*) FROM vigil.job_runs "
-                "GROUP BY 1, 2 ORDER BY 1, 2",
-        /* 1 */
-        "SELECT job, extract(epoch FROM max(finished_at))::float8 FROM "
-        "vigil.job_runs WHERE status = 'ok' GROUP BY job ORDER BY job",
-        /* 2 */
-        "SELECT job, extract(epoch FROM finished_at - started_at)::float8 "
-        "FROM (SELECT DISTINCT ON (job) job, started_at, finished_at FROM "
-        "vigil.job_runs WHERE finished_at IS NOT NULL "
-        "ORDER BY job, finished_at DESC) x ORDER BY job",
-        /* 3 */
-        "SELECT job, count(*) FILTER (WHERE status = 'running') FROM "
-        "vigil.job_runs GROUP BY job ORDER BY job",
-        /* 4 */
-        "SELECT t.tier, count(s.customer_id) FROM "
-        "unnest(" SCORE_TIERS_SQL ") WITH ORDINALITY t(tier, k) "
-        "CROSS JOIN (SELECT max(as_of) d FROM vigil.scores) m "
-        "LEFT JOIN vigil.scores s ON s.as_of = m.d AND s.tier = t.tier "
-        "GROUP BY t.k, t.tier ORDER BY t.k",
-        /* 5 */
-        "SELECT extract(epoch FROM max(as_of)::timestamp)::float8 FROM "
-        "vigil.scores",
-        /* 6 */
-        "SELECT count(*) FROM vigil.outreach_tasks WHERE status IN "
-        "('open', 'assigned')",
-        /* 7 */
-        "SELECT count(*) FROM vigil.trend_alerts WHERE status = 'open'",
-    };
-    enum { NQ = sizeof sql / sizeof *sql };
-    PGresult *r[NQ] = {0};
+    PGresult *r[NMETRICS] = {0};
     vg_error err;
     vg_error_clear(&err);
     vg_code rc = VG_OK;
-    for (int i = 0; i < NQ && rc == VG_OK; i++)
-        rc = route_query(rq, sql[i], 0, NULL, &r[i], &err);
+    for (int i = 0; i < NMETRICS && rc == VG_OK; i++)
+        rc = route_query(rq, metric_defs[i].sql, 0, NULL, &r[i], &err);
     if (rc != VG_OK)
         log_warn(rq->log, "/metrics: %s", err.msg);
 
@@ -244,39 +286,7 @@ void routes_metrics(route_req *rq, http_reply *out)
         routes_error(out, 500, "out of memory");
         goto cleanup;
     }
-    int ok = rc == VG_OK;
-    family(f, "vigil_up", "gauge", "1 while the vigil service answers");
-    fputs("vigil_up 1\n", f);
-    family(f, "vigil_database_up", "gauge",
-           "1 when the service could read the database for this scrape");
-    fprintf(f, "vigil_database_up %d\n", ok);
-    if (ok) {
-        static const char *const jl[] = {"job", "status"};
-        family(f, "vigil_job_runs_total", "counter",
-               "runs (attempts) of each job in vigil.job_runs by status");
-        samples(f, "vigil_job_runs_total", r[0], 2, jl);
-        family(f, "vigil_job_last_success_timestamp_seconds", "gauge",
-               "when the job last finished successfully (Unix time)");
-        samples(f, "vigil_job_last_success_timestamp_seconds", r[1], 1, jl);
-        family(f, "vigil_job_last_duration_seconds", "gauge",
-               "duration of the job's most recently finished run");
-        samples(f, "vigil_job_last_duration_seconds", r[2], 1, jl);
-        family(f, "vigil_job_running", "gauge",
-               "runs of the job in progress (any instance)");
-        samples(f, "vigil_job_running", r[3], 1, jl);
-        static const char *const tl[] = {"tier"};
-        family(f, "vigil_customers_by_tier", "gauge",
-               "customers per risk tier in the latest scores");
-        samples(f, "vigil_customers_by_tier", r[4], 1, tl);
-        family(f, "vigil_scores_as_of_timestamp_seconds", "gauge",
-               "as-of date of the latest scores (Unix time, midnight UTC)");
-        samples(f, "vigil_scores_as_of_timestamp_seconds", r[5], 0, NULL);
-        family(f, "vigil_outreach_tasks_open", "gauge",
-               "outreach tasks open or assigned");
-        samples(f, "vigil_outreach_tasks_open", r[6], 0, NULL);
-        family(f, "vigil_trend_alerts_open", "gauge", "trend alerts open");
-        samples(f, "vigil_trend_alerts_open", r[7], 0, NULL);
-    }
+    metrics_write(f, rc == VG_OK, r);
     if (fclose(f) != 0 || !buf) {
         free(buf);
         routes_error(out, 500, "out of memory");
@@ -286,7 +296,7 @@ void routes_metrics(route_req *rq, http_reply *out)
     out->type = "text/plain; version=0.0.4; charset=utf-8";
     out->body = buf;
 cleanup:
-    for (int i = 0; i < NQ; i++)
+    for (int i = 0; i < NMETRICS; i++)
         PQclear(r[i]);
 }
 

@@ -993,6 +993,53 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* ---- entry --------------------------------------------------------------- */
 
+/* Each job's timers and child watchers, and its first firing time from its
+ * schedule (logged, so an operator sees when it will next run). */
+static void init_jobs(serve *sv)
+{
+    for (size_t i = 0; i < NJOBS; i++) {
+        job *j = &sv->jobs[i];
+        j->def = &job_defs[i];
+        j->sv = sv;
+        j->err_fd = -1;
+        ev_timer_init(&j->fire, fire_cb, 0, 0);
+        j->fire.data = j;
+        ev_timer_init(&j->retry, retry_cb, 0, 0);
+        j->retry.data = j;
+        ev_init(&j->child, child_exit);
+        j->child.data = j;
+        ev_init(&j->err_io, err_read);
+        j->err_io.data = j;
+        schedule_job(j);
+        if (sv->conf.expr[i]) {
+            char iso[32];
+            fmt_iso(j->next_at, iso);
+            log_info(&sv->log, "%s: schedule '%s' (%s), next run %s",
+                     j->def->name, cron_text(sv->conf.expr[i]),
+                     tz_name(sv->conf.zone), iso);
+        }
+    }
+}
+
+/* The loop's own watchers: the tick (reconnect, sweep, catch up), the timer
+ * that kills children still running after a stop, and the signals (TERM and
+ * INT stop, HUP reloads the config). */
+static void init_watchers(serve *sv)
+{
+    ev_timer_init(&sv->tick, tick_cb, 0, 0);
+    sv->tick.data = sv;
+    schedule_tick(sv, 0);
+    ev_timer_init(&sv->stop_kill, stop_kill_cb, 0, 0);
+    sv->stop_kill.data = sv;
+    ev_signal_init(&sv->sig_term, stop_cb, SIGTERM);
+    ev_signal_init(&sv->sig_int, stop_cb, SIGINT);
+    ev_signal_init(&sv->sig_hup, hup_cb, SIGHUP);
+    sv->sig_term.data = sv->sig_int.data = sv->sig_hup.data = sv;
+    ev_signal_start(sv->loop, &sv->sig_term);
+    ev_signal_start(sv->loop, &sv->sig_int);
+    ev_signal_start(sv->loop, &sv->sig_hup);
+}
+
 vg_code serve_run(const serve_opts *o, vg_error *err)
 {
     serve *sv = calloc(1, sizeof *sv);
@@ -1029,40 +1076,8 @@ vg_code serve_run(const serve_opts *o, vg_error *err)
                          &sv->http, err)) != VG_OK)
         goto cleanup;
 
-    for (size_t i = 0; i < NJOBS; i++) {
-        job *j = &sv->jobs[i];
-        j->def = &job_defs[i];
-        j->sv = sv;
-        j->err_fd = -1;
-        ev_timer_init(&j->fire, fire_cb, 0, 0);
-        j->fire.data = j;
-        ev_timer_init(&j->retry, retry_cb, 0, 0);
-        j->retry.data = j;
-        ev_init(&j->child, child_exit);
-        j->child.data = j;
-        ev_init(&j->err_io, err_read);
-        j->err_io.data = j;
-        schedule_job(j);
-        if (sv->conf.expr[i]) {
-            char iso[32];
-            fmt_iso(j->next_at, iso);
-            log_info(&sv->log, "%s: schedule '%s' (%s), next run %s",
-                     j->def->name, cron_text(sv->conf.expr[i]),
-                     tz_name(sv->conf.zone), iso);
-        }
-    }
-    ev_timer_init(&sv->tick, tick_cb, 0, 0);
-    sv->tick.data = sv;
-    schedule_tick(sv, 0);
-    ev_timer_init(&sv->stop_kill, stop_kill_cb, 0, 0);
-    sv->stop_kill.data = sv;
-    ev_signal_init(&sv->sig_term, stop_cb, SIGTERM);
-    ev_signal_init(&sv->sig_int, stop_cb, SIGINT);
-    ev_signal_init(&sv->sig_hup, hup_cb, SIGHUP);
-    sv->sig_term.data = sv->sig_int.data = sv->sig_hup.data = sv;
-    ev_signal_start(sv->loop, &sv->sig_term);
-    ev_signal_start(sv->loop, &sv->sig_int);
-    ev_signal_start(sv->loop, &sv->sig_hup);
+    init_jobs(sv);
+    init_watchers(sv);
     publish(sv);
     log_info(&sv->log, "vigil serve started (pid %d)", (int)getpid());
 

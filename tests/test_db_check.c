@@ -130,6 +130,78 @@ static cli_result *check_bad(void)
     return cli_run(dsn, args);
 }
 
+/* A relation's figure in a `check --json` report: relations.REL.dirty.NAME,
+ * or relations.REL.NAME when dirty is NULL; -1 when absent. */
+static long long rel_figure(json_t *rep, const char *rel, const char *dirty,
+                            const char *name)
+{
+    json_t *r = json_object_get(json_object_get(rep, "relations"), rel);
+    json_t *v = json_object_get(dirty ? json_object_get(r, dirty) : r, name);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/* The worked example with known dirty rows added beside it: each is
+ * counted under its own reason, on top of what the clean mapping has. */
+static void dirty_rows_counted_by_reason(void)
+{
+    cli_result *r = check_sample("2026-06-01", " --json");
+    json_t *clean = cli_json(r);
+    CHECK(clean != NULL);
+    testdb_exec(
+        dsn, "CREATE SCHEMA crm_dirty;"
+             "CREATE VIEW crm_dirty.customers AS SELECT * FROM crm.customers;"
+             "CREATE VIEW crm_dirty.usage_events AS "
+             " SELECT * FROM crm.usage_events UNION ALL "
+             " SELECT c, '2026-05-01'::timestamp, 'login', NULL, -2 "
+             "  FROM unnest(ARRAY['1','2','3']) c UNION ALL "
+             " SELECT '1', '2099-01-01'::timestamp, 'login', NULL, 1 "
+             "  FROM generate_series(1, 2);"
+             "CREATE VIEW crm_dirty.tickets AS "
+             " SELECT * FROM crm.tickets UNION ALL "
+             " SELECT 'd1', '1', '2026-05-02', NULL, '2026-05-01', "
+             "  'solved', 'low', 'email', 'broken', 'it broke', "
+             "  9::smallint, 0, false;");
+    check_write_file(cfg_bad, "{\"source\": {\"schema\": \"crm_dirty\"}}");
+    json_t *rep = cli_json(check_bad());
+    CHECK(rep != NULL);
+    if (rep && clean) {
+        static const struct {
+            const char *rel, *reason;
+            long long added;
+        } want[] = {
+            {"usage_events", "negative_quantity", 3},
+            {"usage_events", "future_timestamp", 2},
+            {"tickets", "csat_out_of_range", 1},
+            {"tickets", "resolved_before_created", 1},
+            {"tickets", "future_timestamp", 0},
+            {"customers", "duplicate_id", 0},
+        };
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            long long before =
+                rel_figure(clean, want[i].rel, "dirty", want[i].reason);
+            CHECK(before >= 0);
+            CHECK_INT_EQ(rel_figure(rep, want[i].rel, "dirty", want[i].reason),
+                         before + want[i].added);
+        }
+        CHECK_INT_EQ(rel_figure(rep, "usage_events", NULL, "rows"),
+                     rel_figure(clean, "usage_events", NULL, "rows") + 5);
+        CHECK(has_finding(rep, "are dirty: negative_quantity", NULL));
+        /* the future rows do not move the data's latest date */
+        CHECK_STR_EQ(json_string_value(json_object_get(
+                         json_object_get(json_object_get(rep, "relations"),
+                                         "usage_events"),
+                         "to")),
+                     json_string_value(json_object_get(
+                         json_object_get(json_object_get(clean, "relations"),
+                                         "usage_events"),
+                         "to")));
+    }
+    json_decref(clean);
+    json_decref(rep);
+    /* later cases look for the schema that has the missing relation */
+    testdb_exec(dsn, "DROP SCHEMA crm_dirty CASCADE");
+}
+
 /* A broken mapping: mrr as text, tickets without csat, no usage_events
  * in the schema (there is one in crm), a required column missing. */
 static void broken_mapping_says_how_to_fix(void)
@@ -270,6 +342,7 @@ int main(void)
     static const check_case cases[] = {
         CHECK_CASE(nothing_mapped_says_what_to_create),
         CHECK_CASE(worked_example_is_ready),
+        CHECK_CASE(dirty_rows_counted_by_reason),
         CHECK_CASE(date_after_data_warns),
         CHECK_CASE(broken_mapping_says_how_to_fix),
         CHECK_CASE(thin_mapping_is_not_ready),

@@ -202,6 +202,44 @@ static void lifetime_cursor_slices_same_scores(void)
     remove(path);
 }
 
+/* `features --as-of D --out FILE` with a config of its own; the CSV
+ * (caller frees). */
+static char *features_csv(const char *config)
+{
+    char cpath[64], out[64], args[256];
+    cli_config(cpath, sizeof cpath, "slices_feat", "%s", config);
+    snprintf(out, sizeof out, "/tmp/vt-slices-%d.csv", (int)getpid());
+    snprintf(args, sizeof args,
+             "--config %s --quiet features --as-of " D " --out %s", cpath, out);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    char *csv = check_read_file(out, NULL);
+    remove(out);
+    remove(cpath);
+    return csv;
+}
+
+/* `vigil demo` replaces the company: the week's lifetime summaries of the
+ * old events (built by the cases above) must not be read as the new
+ * company's. The matrix from the summary equals the one read live. */
+static void a_new_demo_forgets_the_history_summaries(void)
+{
+    CHECK(atoi(testdb_value(dsn, "SELECT count(*) FROM "
+                                 "vigil.usage_history_cuts")) > 0);
+    cli_result *r =
+        cli_run(dsn, "--quiet demo --customers 400 --seed 12 --end " D);
+    CHECK_INT_EQ(r->status, 0);
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.usage_history"),
+                 "0");
+    char *cached = features_csv("{\"features\": {\"families\": "
+                                "[\"lifetime\"]}}\n");
+    char *live = features_csv("{\"features\": {\"families\": "
+                              "[\"lifetime\"], \"history_cache\": false}}\n");
+    CHECK(cached && live && strlen(cached) > 1000);
+    CHECK(cached && live && strcmp(cached, live) == 0);
+    free(cached);
+    free(live);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_score_slices");
@@ -215,6 +253,7 @@ int main(void)
         CHECK_CASE(more_slices_than_chunks_same_scores),
         CHECK_CASE(model_without_typical_still_scores),
         CHECK_CASE(lifetime_cursor_slices_same_scores),
+        CHECK_CASE(a_new_demo_forgets_the_history_summaries),
     };
     int rc = check_run("db_score_slices", cases, sizeof cases / sizeof *cases);
     free(skipped_one);
