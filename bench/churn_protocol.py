@@ -20,6 +20,8 @@ ones). Each VARIANT is FEATURES:PROTOCOL[:OPTION=VALUE,...]:
                    ranking is what is measured)
   OPTION    step=30    days between observation dates (vigil protocol)
             lookback=N days of observation dates (vigil protocol)
+            reg=K      lambda and min_child_weight times K (vigil protocol):
+                       what weights of 1/K on every row would do
 
 For the dates 2026-08-02, 2026-09-01 and 2026-10-01 (30-day horizon) it
 prints the ROC AUC of each variant on the customers active at the date
@@ -101,7 +103,7 @@ def ref_protocol(data, d, kind):
     return xgb.train(p, xgb.DMatrix(x, y), r), r, cols
 
 
-def vigil_protocol(data, d, kind, step=7, lookback=180):
+def vigil_protocol(data, d, kind, step=7, lookback=180, reg=1):
     dates = [d - H - step * k for k in range(lookback // step + 1)]
     x, y, k, cols = data.stack(dates, kind)
     ts = next(i for i in range(1, len(dates)) if dates[i] + H <= dates[0])
@@ -115,7 +117,7 @@ def vigil_protocol(data, d, kind, step=7, lookback=180):
     mcw = min(max(rows / 20000, 1), 20)
     best = None
     for i in range(2):
-        p = params(eta, depth[i], mcw * (i + 1), lam[i], 64)
+        p = params(eta, depth[i], reg * mcw * (i + 1), reg * lam[i], 64)
         r, ll = early_stop(p, x[fit], y[fit], x[ho], y[ho], rounds, patience)
         if best is None or ll < best[2]:
             best = (p, r, ll)
