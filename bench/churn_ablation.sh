@@ -8,7 +8,10 @@
 #   FAMILIES="long_windows users"          families measured (default: all)
 #   JOBS=4                                 configurations run side by side
 #   CONFIGS="none only-lifetime all"       the configurations instead (all,
-#                                          none, no-FAMILY, only-FAMILY)
+#                                          none, no-FAMILY, only-FAMILY: the
+#                                          families always kept; auto-FAMILY:
+#                                          FAMILY with features.families_choice
+#                                          "auto", train keeps it or not)
 #   REFERENCE=1                            also bench/churn_reference.py on
 #                                          each world (same data and dates)
 #   SEED=7                                 train.seed for every configuration
@@ -71,6 +74,20 @@ for w in worlds:
         gap = mean(w, c, "estimated", "auc") - ma
         print(f"| {w} | {c} | {per} | {ma:.3f} | {gap:+.3f} | {mean(w, c, 'realised', 'brier'):.4f} | "
               + (f"{ra:.3f} | {ma - ra:+.3f} | {rb:.4f} |" if ref else "– | – | – |"))
+# What the automatic choice (auto-FAMILY) decided on each date: the select
+# stage's held-out log loss with and without the family.
+auto = [c for c in configs if c.startswith("auto-")]
+if auto:
+    print()
+    print("| world | configuration | date | kept | log loss with | without | paired difference (se) |")
+    print("|---|---|---|---|---|---|---|")
+for w in worlds:
+    for c in auto:
+        for d in dates(w, c):
+            for t in (d["training"].get("families") or {}).get("tried", []):
+                print(f"| {w} | {c} | {d['as_of']} | {'yes' if t['kept'] else 'no'} | "
+                      f"{t['logloss_with']:.5f} | {t['logloss_without']:.5f} | "
+                      f"{t['paired_difference']:+.5f} ({t['paired_se']:.5f}) |")
 PY
 }
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,6 +109,7 @@ mkdir -p build/bench
 cfgdir=$(mktemp -d /tmp/vigil-ablation-cfg.XXXX)
 
 # config NAME FAMILY... : a config file switching on exactly these families
+# (always kept; CHOICE=auto lets train choose)
 config() {
   local name=$1
   shift
@@ -99,7 +117,8 @@ config() {
   for f in "$@"; do list="$list${list:+, }\"$f\""; done
   local train=""
   [ -n "${SEED:-}" ] && train=", \"train\": {\"seed\": $SEED}"
-  echo "{\"features\": {\"families\": [$list]}$train}" >"$cfgdir/$name.json"
+  echo "{\"features\": {\"families\": [$list], \"families_choice\": \"${CHOICE:-always}\"}$train}" \
+    >"$cfgdir/$name.json"
 }
 config all $ALL
 config none
@@ -107,11 +126,15 @@ for f in $ALL; do
   # shellcheck disable=SC2086
   config "no-$f" $(echo $ALL | tr ' ' '\n' | grep -vx "$f")
   config "only-$f" "$f"
+  CHOICE=auto config "auto-$f" "$f"
 done
 
 "$vigil" --quiet init >/dev/null
 for w in $WORLDS; do
   "$vigil" --quiet demo --world "$w" --customers "$N" --end "$END" >/dev/null
+  # family lifetime's weekly summary is keyed by schema and week, not by
+  # the data: the previous world's would be read as this one's
+  psql -q "$VIGIL_DSN" -c "TRUNCATE vigil.usage_history, vigil.usage_history_cuts"
   # backtest writes nothing, so configurations can run side by side
   for c in $configs; do echo "$c"; done |
     xargs -P "${JOBS:-1}" -I{} sh -c "\"$vigil\" --quiet --config \"$cfgdir/{}.json\" \

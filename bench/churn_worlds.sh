@@ -70,6 +70,9 @@ mkdir -p build/bench
 for w in $WORLDS; do
   "$vigil" --quiet demo --world "$w" --customers "$N" "${seedopt[@]}" --end "$END" >/dev/null
   psql "$VIGIL_DSN" -qc "TRUNCATE vigil.models CASCADE" >/dev/null 2>&1 || true
+  # family lifetime's weekly summary is keyed by schema and week, not by
+  # the data: the previous world's would be read as this one's
+  psql "$VIGIL_DSN" -qc "TRUNCATE vigil.usage_history, vigil.usage_history_cuts"
   t0=$(date +%s.%N)
   "$vigil" --quiet backtest --from "$FROM" --to "$TO" --every 30 --horizon "$H" --json \
     >"build/bench/churn-$w-$tag.json"

@@ -5,7 +5,7 @@
 # same rounds. Records per run: wall time, the vigil process's CPU
 # (user+sys), the server's CPU (every backend and worker of the cluster,
 # from the postmaster's reaped children), peak RSS, load average and
-# score's phase_seconds.
+# score's phase_seconds and phase_cpu_seconds.
 #
 #   bench/pair.sh PGDIR [RUNS] [AS_OF]     default 3 rounds, 2026-11-01
 #
@@ -84,7 +84,8 @@ print(json.dumps({"run": label, "load": [float(l0), float(l1)],
                   "vigil_cpu": round(float(u) + float(s), 2),
                   "server_cpu": round(float(c1) - float(c0), 2),
                   "rss_mb": round(d.get("cli_peak_rss_mb", 0)),
-                  "phases": d.get("phase_seconds")}))
+                  "phases": d.get("phase_seconds"),
+                  "phase_cpu": d.get("phase_cpu_seconds")}))
 PY
 }
 
@@ -146,4 +147,9 @@ for k, v in ratios.items():
         print(f"  {k} phases (median s): " + ", ".join(
             f"{p} {statistics.median(x[p] for x in ph if p in x):.2f}"
             for p in ph[0]))
+    pc = [r["phase_cpu"] for r in rows if r["run"] == k and r.get("phase_cpu")]
+    if pc:
+        print(f"  {k} phases' CPU (median s): " + ", ".join(
+            f"{p} {statistics.median(x[p] for x in pc if p in x):.2f}"
+            for p in pc[0]))
 PY

@@ -50,6 +50,12 @@ static const cfg_key keys[] = {
      "optional feature families computed besides the core ones (README, "
      "\"Features\"); [] keeps the core only",
      CFG_FEAT_FAMILIES, OFF(feat_families_n)},
+    {"features.families_choice", CFG_CHOICE, OFF(feat_families_auto), 0, 0,
+     CFG_FEAT_FAMILIES_CHOICE_DEFAULT,
+     "always: train keeps every family of features.families; auto: train "
+     "keeps each one only where the model's purged held-out log loss is "
+     "lower with it",
+     "always|auto", 0},
     {"train.horizon_days", CFG_INT, OFF(train_horizon_days), 1, 730, "30",
      "churn horizon H in days", NULL, 0},
     {"train.lookback_days", CFG_INT, OFF(train_lookback_days), 0, 3650, "180",

@@ -21,6 +21,12 @@
 #define CFG_FEAT_FAMILIES                                                      \
     "long_windows|type_trends|recency|users|ticket_trends|tenure|lifetime"
 #define CFG_FEAT_FAMILIES_DEFAULT "[\"lifetime\"]"
+/* features.families_choice: "always" keeps every family listed; "auto" lets
+ * train keep each one only where the select stage's purged held-out loss
+ * is lower with it. "always" by default: "auto" lost on average on the
+ * demo worlds at 3,000 customers and was level at 10,000, for ~30 % more
+ * train CPU (docs/BENCHMARKS.md, "Seventh session"). */
+#define CFG_FEAT_FAMILIES_CHOICE_DEFAULT "\"always\""
 /* features.stream_read, in the order of its choices */
 enum { CFG_STREAM_READ_AUTO, CFG_STREAM_READ_COPY, CFG_STREAM_READ_CURSOR };
 
@@ -45,6 +51,7 @@ typedef struct vg_config {
     int feat_history_cache; /* lifetime: reuse vigil.usage_history */
     int feat_families_n;    /* optional feature families switched on */
     char feat_families[CFG_MAX_LIST][CFG_STR];
+    int feat_families_auto; /* families_choice: 0 always, 1 auto */
 
     /* train.* */
     int train_horizon_days;

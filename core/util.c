@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,4 +414,157 @@ void json_add_counts(json_t *into, json_t *from)
                                 json_integer(n + json_integer_value(v)));
         }
     }
+}
+
+/* ---- numbers as text ---------------------------------------------------- */
+
+/* The decimal digits of u (< 10^20), most significant first; the count. */
+static size_t put_digits(uint64_t u, char *out)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+size_t fmt_0f(double v, char *buf)
+{
+    /* rint rounds half to even in the default rounding mode, on the exact
+     * binary value: what glibc's "%.0f" prints */
+    if (!(fabs(v) < 1e18))
+        return (size_t)snprintf(buf, FMT_NUM_BUF, "%.0f", v);
+    double r = rint(v);
+    size_t k = 0;
+    if (signbit(r))
+        buf[k++] = '-'; /* "%.0f" of -0.4 is "-0" */
+    k += put_digits((uint64_t)fabs(r), buf + k);
+    buf[k] = '\0';
+    return k;
+}
+
+/* |v| * 10^p as a 17-digit integer rounded half to even, for v = m * 2^e
+ * (m < 2^53, -80 < e < 0, 0 <= p <= 21: m * 10^p < 2^123 fits). */
+static uint64_t scaled_round(uint64_t m, int e, int p)
+{
+    unsigned __int128 x = m;
+    for (int i = 0; i < p; i++)
+        x *= 10;
+    int s = -e;
+    unsigned __int128 q = x >> s, r = x - (q << s);
+    unsigned __int128 half = (unsigned __int128)1 << (s - 1);
+    if (r > half || (r == half && (q & 1)))
+        q++;
+    return (uint64_t)q;
+}
+
+size_t fmt_g17(double v, char *buf)
+{
+    double a = fabs(v);
+    /* Fixed notation only (what %g uses for exponents -4..16), and values
+     * whose binary exponent keeps the arithmetic in 128 bits; the rest (0,
+     * tiny, huge, not finite) through snprintf. */
+    if (!(a >= 1e-4 && a < 1e15))
+        return (size_t)snprintf(buf, FMT_NUM_BUF, "%.17g", v);
+    int E;
+    double f = frexp(a, &E); /* a = f * 2^E, f in [0.5, 1) */
+    uint64_t m = (uint64_t)ldexp(f, 53);
+    int e = E - 53;
+    int x10 = (int)floor(log10(a)); /* decimal exponent, maybe off by one */
+    uint64_t d = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        /* below 10^15 < 2^52, so e < 0; p <= 21 as x10 >= -5 */
+        d = scaled_round(m, e, 16 - x10);
+        if (d >= 100000000000000000ull) {
+            if (d == 100000000000000000ull) { /* rounded up to 10^17 */
+                d = 10000000000000000ull;
+                x10++;
+                break;
+            }
+            x10++;
+        } else if (d < 10000000000000000ull) {
+            x10--;
+        } else {
+            break;
+        }
+    }
+    if (d < 10000000000000000ull || d >= 100000000000000000ull || x10 < -4)
+        return (size_t)snprintf(buf, FMT_NUM_BUF, "%.17g", v);
+    char dig[24];
+    put_digits(d, dig); /* 17 digits */
+    int nd = 17;
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--; /* %g drops trailing zeros of the fraction */
+    size_t k = 0;
+    if (v < 0)
+        buf[k++] = '-';
+    if (x10 >= 0) {
+        for (int i = 0; i <= x10; i++)
+            buf[k++] = i < nd ? dig[i] : '0';
+        if (nd > x10 + 1) {
+            buf[k++] = '.';
+            for (int i = x10 + 1; i < nd; i++)
+                buf[k++] = dig[i];
+        }
+    } else {
+        buf[k++] = '0';
+        buf[k++] = '.';
+        for (int i = 0; i < -x10 - 1; i++)
+            buf[k++] = '0';
+        for (int i = 0; i < nd; i++)
+            buf[k++] = dig[i];
+    }
+    buf[k] = '\0';
+    return k;
+}
+
+int parse_decimal(const char *s, double *out)
+{
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+    /* 10^k for k <= 27 is exact in x87's 64-bit significand (5^27 <
+     * 2^63), as is any 19-digit integer: m / 10^k is then one correctly
+     * rounded division. Rounding that to double gives strtod's double
+     * unless the extended result lies exactly halfway between two doubles
+     * (its 11 extra bits 0x400): only then could the true quotient round
+     * the other way, and strtod decides. */
+    static const long double p10[28] = {
+        1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    const char *p = s;
+    int neg = *p == '-';
+    p += neg;
+    uint64_t m = 0;
+    int nd = 0, frac = 0, dot = 0;
+    for (;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (++nd > 19)
+                return 0;
+            m = m * 10 + (uint64_t)(*p - '0');
+            frac += dot;
+        } else if (*p == '.' && !dot) {
+            dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (*p != '\0' || nd == 0 || frac > 27)
+        return 0;
+    long double q = (long double)m / p10[frac];
+    uint64_t mant;
+    memcpy(&mant, &q, sizeof mant); /* the significand's low 64 bits */
+    if ((mant & 0x7FF) == 0x400)
+        return 0;
+    double d = (double)q;
+    *out = neg ? -d : d;
+    return 1;
+#else
+    (void)s;
+    (void)out;
+    return 0;
+#endif
 }

@@ -89,4 +89,22 @@ double median_float_inplace(float *v, size_t n);
 /* Median of v[0..n-1] (reorders v); NAN for n == 0. */
 double median_inplace(double *v, size_t n);
 
+/* ---- numbers as text -------------------------------------------------------
+ * The same characters as snprintf's "%.17g" and "%.0f" (round half to even,
+ * as glibc does), without printf: scoring writes millions of numbers and
+ * printf's exact decimal conversion was a visible share of its CPU. Exact
+ * integer arithmetic on the common ranges, snprintf itself on the rest.
+ * buf holds FMT_NUM_BUF bytes; the length written is returned. */
+#define FMT_NUM_BUF 320 /* "%.0f" of DBL_MAX has 309 digits */
+size_t fmt_g17(double v, char *buf);
+size_t fmt_0f(double v, char *buf);
+
+/* A decimal as PostgreSQL writes a float8 or numeric without exponent
+ * ("-20393.541666666668", "12.50"): 1 and the double strtod gives for it
+ * in *out, or 0 when s has another form or more than 19 digits, or when
+ * one rounding in extended precision cannot be proven to give strtod's
+ * result (then the caller uses strtod). Reading the features parses ten
+ * million of these per million customers. */
+int parse_decimal(const char *s, double *out);
+
 #endif

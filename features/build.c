@@ -11,6 +11,7 @@
  * summed across intervals, so a second aggregate per (customer, user) returns
  * the set of intervals each user was active in, as bitmasks. */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +68,16 @@ typedef struct cust {
     int nrows;
 } cust;
 
+/* The last id a query's rows looked up, and its index: the aggregated rows
+ * come grouped by customer, about a dozen in a row for one id, so most
+ * look-ups are a comparison instead of a hash. */
+typedef struct id_memo {
+    char id[64];
+    size_t len;
+    long ci;
+    int valid;
+} id_memo;
+
 typedef struct build {
     feat_stream *st; /* streaming: queries become cursors read in chunks */
     db_conn *db;
@@ -78,6 +89,7 @@ typedef struct build {
     progress prog;
 
     strmap *ids;
+    id_memo memo_usage, memo_users; /* valid while ids is */
     cust *cs;
     size_t ncust, capcust;
     int nstatic;
@@ -191,9 +203,45 @@ static double parse_num(const char *f)
         v = v * 10 + (uint64_t)(*p++ - '0');
     if (*p == '\0' && p != f)
         return (double)v;
+    double d;
+    if (parse_decimal(f, &d))
+        return d;
     char *end;
-    double d = strtod(f, &end);
+    d = strtod(f, &end);
     return end == f ? NAN : d;
+}
+
+/* A decimal integer as PostgreSQL writes an int8 (an optional '-', then
+ * digits), what strtoll gives for it; strtoll itself for anything else. */
+static long long parse_int(const char *f)
+{
+    int neg = *f == '-';
+    const char *p = f + neg;
+    uint64_t v = 0;
+    int n = 0;
+    while (*p >= '0' && *p <= '9' && n < 19) {
+        v = v * 10 + (uint64_t)(*p++ - '0');
+        n++;
+    }
+    if (*p != '\0' || n == 0 || v > (uint64_t)LLONG_MAX + neg)
+        return strtoll(f, NULL, 10); /* and its saturation */
+    return neg ? (long long)(0 - v) : (long long)v;
+}
+
+/* The index of customer `id` in this chunk's map (-1: not a customer). */
+static long lookup_id(build *B, id_memo *c, const char *id)
+{
+    size_t n = strlen(id);
+    if (c->valid && n == c->len && memcmp(id, c->id, n) == 0)
+        return c->ci;
+    long ci = strmap_get(B->ids, id);
+    c->valid = n < sizeof c->id;
+    if (c->valid) {
+        memcpy(c->id, id, n + 1);
+        c->len = n;
+        c->ci = ci;
+    }
+    return ci;
 }
 
 /* ---- customers
@@ -393,6 +441,10 @@ static void sort_idx(long *v, size_t n, long *tmp, const strmap *ids)
     size_t h = n / 2;
     sort_idx(v, h, tmp, ids);
     sort_idx(v + h, n - h, tmp, ids);
+    /* already in order (a stream's customers arrive sorted): the merge
+     * would change nothing */
+    if (cmp_ids(&v[h - 1], &v[h], (void *)ids) <= 0)
+        return;
     size_t i = 0, j = h, k = 0;
     while (i < h && j < n)
         tmp[k++] = cmp_ids(&v[i], &v[j], (void *)ids) <= 0 ? v[i++] : v[j++];
@@ -948,27 +1000,28 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     if (nf != U_TYPE0 + s->ntypes * (1 + recency) + lifetime || s->ntypes > 64)
         return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d",
                        nf);
-    long n = atol(f[U_N]);
+    long n = (long)parse_int(f[U_N]);
     if (!f[U_B]) {
         B->e_null_time += n;
         return VG_OK;
     }
-    int b = atoi(f[U_B]);
-    B->e_inf_time += atol(f[U_INFTIME]);
+    int b = (int)parse_int(f[U_B]);
+    B->e_inf_time += (long)parse_int(f[U_INFTIME]);
+    uint64_t days = f[U_DAYS] ? (uint64_t)parse_int(f[U_DAYS]) : 0;
     if (B->act && b >= 1 && b < B->nb && f[U_DAYS])
-        count_active_days(B, b, (uint64_t)strtoll(f[U_DAYS], NULL, 10));
+        count_active_days(B, b, days);
     if (b >= B->nb) {
         B->e_after += n;
-        B->e_future += atol(f[U_FUTURE]);
+        B->e_future += (long)parse_int(f[U_FUTURE]);
         return VG_OK;
     }
-    B->e_null_type += atol(f[U_NULLTYPE]);
-    B->e_bad_qty += atol(f[U_BADQ]);
+    B->e_null_type += (long)parse_int(f[U_NULLTYPE]);
+    B->e_bad_qty += (long)parse_int(f[U_BADQ]);
     if (!f[U_CUST]) {
         B->e_null_cust += n;
         return VG_OK;
     }
-    long ci = strmap_get(B->ids, f[U_CUST]);
+    long ci = lookup_id(B, &B->memo_usage, f[U_CUST]);
     if (ci < 0) {
         B->e_unknown += n;
         return VG_OK;
@@ -979,7 +1032,6 @@ static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
     if (cu->nrows == 0)
         return VG_OK;
     double total = parse_num(f[U_TOTAL]);
-    uint64_t days = f[U_DAYS] ? (uint64_t)strtoll(f[U_DAYS], NULL, 10) : 0;
     int ndays = __builtin_popcountll(days);
     double last = parse_num(f[U_LAST]);
     double nok = lifetime ? parse_num(f[nf - 1]) : 0;
@@ -1166,14 +1218,14 @@ static vg_code on_users(void *ctx, int nf, char **f, vg_error *err)
     if (nf != 1 + B->nwords)
         return vg_fail(err, VG_EINTERNAL, "users: unexpected column count %d",
                        nf);
-    long ci = f[0] ? strmap_get(B->ids, f[0]) : -1;
+    long ci = f[0] ? lookup_id(B, &B->memo_users, f[0]) : -1;
     if (ci < 0)
         return VG_OK; /* already counted by the usage query */
     const cust *cu = &B->cs[ci];
     uint64_t mask[64];
     int nw = B->nwords < 64 ? B->nwords : 64;
     for (int w = 0; w < nw; w++)
-        mask[w] = f[1 + w] ? (uint64_t)strtoll(f[1 + w], NULL, 10) : 0;
+        mask[w] = f[1 + w] ? (uint64_t)parse_int(f[1 + w]) : 0;
     const feat_cols *c = &B->s->c;
     size_t ncols = B->m->ncols;
     for (int r = 0; r < cu->nrows; r++) {
@@ -2373,8 +2425,9 @@ static vg_code reset_chunk(build *B, vg_error *err)
     free(B->type_last);
     B->type_last = NULL;
     strmap_free(B->ids);
+    B->memo_usage.valid = B->memo_users.valid = 0;
     B->ncust = 0;
-    if (!(B->ids = strmap_new(1024)))
+    if (!(B->ids = strmap_new(B->st ? B->st->chunk : 1024)))
         return vg_fail(err, VG_ENOMEM, "out of memory");
     return VG_OK;
 }

@@ -72,6 +72,15 @@ int feat_spec_find(const feat_spec *s, const char *name);
 json_t *feat_spec_to_json(const feat_spec *s);
 vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err);
 void feat_spec_free(feat_spec *s);
+/* The optional families (config key features.families) a spec computes:
+ * how many, and the i-th one's name in a fixed order. */
+int feat_spec_nfamilies(const feat_spec *s);
+const char *feat_spec_family(const feat_spec *s, int i);
+/* A copy of s without one of its families: the other columns keep their
+ * names (and order), the family's are left out. Match columns by name
+ * (feat_spec_find) to carry a matrix over. */
+vg_code feat_spec_without_family(const feat_spec *s, const char *family,
+                                 feat_spec **out, vg_error *err);
 
 typedef struct feat_matrix {
     size_t nrows, ncols;

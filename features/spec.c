@@ -953,7 +953,11 @@ static vg_code check_columns(const feat_spec *s, const json_t *cols,
     return VG_OK;
 }
 
-vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
+/* The spec a JSON object describes; with `check`, its stored column names
+ * must be those this vigil lays out (a stored model); without, they are
+ * laid out anew (a copy with other families). */
+static vg_code spec_parse(const json_t *j, int check, feat_spec **out,
+                          vg_error *err)
 {
     *out = NULL;
     json_t *types = json_object_get(j, "event_types");
@@ -986,12 +990,59 @@ vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
         rc = read_topics(s, json_object_get(j, "topics"), err);
     if (rc == VG_OK)
         rc = feat_spec_layout(s, err);
-    if (rc == VG_OK)
+    if (rc == VG_OK && check)
         rc = check_columns(s, cols, err);
 cleanup:
     if (rc == VG_OK)
         *out = s;
     else
         feat_spec_free(s);
+    return rc;
+}
+
+vg_code feat_spec_from_json(const json_t *j, feat_spec **out, vg_error *err)
+{
+    return spec_parse(j, 1, out, err);
+}
+
+int feat_spec_nfamilies(const feat_spec *s)
+{
+    int n = 0;
+    for (int i = 0; i < FEAT_NFAM; i++)
+        n += (s->families & (1u << i)) != 0;
+    return n;
+}
+
+const char *feat_spec_family(const feat_spec *s, int i)
+{
+    for (int f = 0; f < FEAT_NFAM; f++)
+        if ((s->families & (1u << f)) && i-- == 0)
+            return feat_family_names[f];
+    return NULL;
+}
+
+/* Through the JSON a model is stored as: the copy is laid out by the same
+ * code that lays out a stored model for `score`, so what train keeps is
+ * what score computes. */
+vg_code feat_spec_without_family(const feat_spec *s, const char *family,
+                                 feat_spec **out, vg_error *err)
+{
+    unsigned bit = family_bit(family);
+    *out = NULL;
+    if (!bit || !(s->families & bit))
+        return vg_fail(err, VG_EINTERNAL,
+                       "feature family '%s' is not in the spec", family);
+    json_t *j = feat_spec_to_json(s), *fams = json_array();
+    if (!j || !fams) {
+        json_decref(j);
+        json_decref(fams);
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < FEAT_NFAM; i++)
+        if ((s->families & ~bit) & (1u << i))
+            json_array_append_new(fams, json_string(feat_family_names[i]));
+    json_object_set_new(j, "families", fams);
+    vg_code rc = spec_parse(j, 0, out, err);
+    json_decref(j);
     return rc;
 }

@@ -15,12 +15,40 @@
 /* ---- numbers ---------------------------------------------------------------
  */
 
+/* s (len bytes) into buf[0..n), cut to fit like snprintf's "%s". */
+static void put_cut(char *buf, size_t n, const char *s, size_t len)
+{
+    if (n == 0)
+        return;
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+}
+
+/* a, then the number v as "%.0f" prints it, then b, cut to buf[0..n): the
+ * common shapes without printf ("45 days", "in 3 hours"). */
+static void put_0f(char *buf, size_t n, const char *a, double v, const char *b)
+{
+    char t[FMT_NUM_BUF + 64];
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + lb > 64) {
+        snprintf(buf, n, "%s%.0f%s", a, v, b);
+        return;
+    }
+    memcpy(t, a, la);
+    size_t k = la + fmt_0f(v, t + la);
+    memcpy(t + k, b, lb);
+    put_cut(buf, n, t, k + lb);
+}
+
 /* An integer with thousands separators: 12345 -> "12,345". */
 static void fmt_int(double v, char *buf, size_t n)
 {
-    char digits[64];
-    snprintf(digits, sizeof digits, "%.0f", fabs(v));
-    size_t len = strlen(digits), k = 0;
+    char digits[FMT_NUM_BUF];
+    size_t len = fmt_0f(fabs(v), digits), k = 0;
+    if (len > 63)
+        len = 63; /* as the 64-byte buffer this had cut it */
     char out[96];
     if (v < 0 && round(v) != 0)
         out[k++] = '-';
@@ -29,8 +57,7 @@ static void fmt_int(double v, char *buf, size_t n)
             out[k++] = ',';
         out[k++] = digits[i];
     }
-    out[k] = '\0';
-    snprintf(buf, n, "%s", out);
+    put_cut(buf, n, out, k);
 }
 
 /* A plain quantity: whole numbers and values of 10 or more without decimals,
@@ -50,7 +77,7 @@ static void fmt_1dp(double v, char *buf, size_t n)
 {
     double r = round(v * 10) / 10;
     if (fabs(r - round(r)) < 1e-9)
-        snprintf(buf, n, "%.0f", r);
+        put_0f(buf, n, "", r, "");
     else
         snprintf(buf, n, "%.1f", r);
 }
@@ -65,9 +92,9 @@ static void fmt_span(double days, char *buf, size_t n)
     else if (days < 1.5)
         snprintf(buf, n, "1 day");
     else if (days < 60)
-        snprintf(buf, n, "%.0f days", round(days));
+        put_0f(buf, n, "", round(days), " days");
     else if (days < 730) {
-        snprintf(buf, n, "%.0f months", round(days / 30.44));
+        put_0f(buf, n, "", round(days / 30.44), " months");
     } else {
         fmt_1dp(days / 365.25, y, sizeof y);
         snprintf(buf, n, "%s years", y);
@@ -112,15 +139,15 @@ void drivers_format_value(const feat_info *fi, double v, char *buf, size_t n)
         else if (v < 1.5)
             snprintf(buf, n, "1 hour");
         else if (v < 48)
-            snprintf(buf, n, "%.0f hours", round(v));
+            put_0f(buf, n, "", round(v), " hours");
         else
-            snprintf(buf, n, "%.0f days", round(v / 24));
+            put_0f(buf, n, "", round(v / 24), " days");
         return;
     case FEAT_UNIT_SHARE:
         if (v > 0 && v < 0.005)
             snprintf(buf, n, "under 1%%");
         else
-            snprintf(buf, n, "%.0f%%", round(v * 100));
+            put_0f(buf, n, "", round(v * 100), "%");
         return;
     case FEAT_UNIT_MONEY:
         fmt_int(round(v), a, sizeof a);
@@ -380,13 +407,10 @@ static int put_real(strbuf *b, double v)
 {
     if (!isfinite(v))
         return 0;
-    char buf[40];
-    int n = snprintf(buf, sizeof buf - 2, "%.17g", v);
-    if (n <= 0 || (size_t)n >= sizeof buf - 2)
-        return 0;
-    size_t len = (size_t)n;
-    char *e = strchr(buf, 'e');
-    if (!e && !strchr(buf, '.')) {
+    char buf[FMT_NUM_BUF + 2];
+    size_t len = fmt_g17(v, buf);
+    char *e = memchr(buf, 'e', len);
+    if (!e && !memchr(buf, '.', len)) {
         memcpy(buf + len, ".0", 3);
         len += 2;
     }
@@ -420,29 +444,32 @@ static int put_reason(strbuf *b, const feat_spec *spec, const float *x,
     const char *theme = drivers_theme_for(fi, v);
     if (!isnan(v) && !isfinite(round(v * 1000) / 1000))
         return -1;
-    strbuf_puts(b, "{\"feature\":");
-    if (!put_string(b, fi->name))
+    /* Keys in the order jsonb stores them (shorter first, then bytewise):
+     * the server's sort of each object's keys then finds them sorted. The
+     * stored value is the same in any order. */
+    strbuf_puts(b, fi->profile ? "{\"kind\":\"profile\",\"text\":"
+                               : "{\"kind\":\"behaviour\",\"text\":");
+    if (!put_string(b, text))
+        return 0;
+    strbuf_puts(b, ",\"theme\":");
+    if (!put_string(b, theme))
         return 0;
     strbuf_puts(b, ",\"value\":");
     if (isnan(v))
         strbuf_puts(b, "\"unknown\"");
     else
         put_real(b, round(v * 1000) / 1000);
-    strbuf_puts(b, ",\"effect\":");
-    if (!put_real(b, round(contrib[j] * 10000) / 10000))
-        return 0;
-    strbuf_puts(b, ",\"text\":");
-    if (!put_string(b, text))
-        return 0;
-    strbuf_puts(b, ",\"theme\":");
-    if (!put_string(b, theme))
-        return 0;
-    strbuf_puts(b, fi->profile ? ",\"kind\":\"profile\",\"direction\":"
-                               : ",\"kind\":\"behaviour\",\"direction\":");
-    put_string(b, drivers_direction(fi, v, prev, typ));
     strbuf_puts(b, ",\"action\":");
     if (!put_string(b, drivers_action(theme)))
         return 0;
+    strbuf_puts(b, ",\"effect\":");
+    if (!put_real(b, round(contrib[j] * 10000) / 10000))
+        return 0;
+    strbuf_puts(b, ",\"feature\":");
+    if (!put_string(b, fi->name))
+        return 0;
+    strbuf_puts(b, ",\"direction\":");
+    put_string(b, drivers_direction(fi, v, prev, typ));
     strbuf_putc(b, '}');
     return 1;
 }

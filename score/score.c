@@ -111,6 +111,15 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds of the calling thread: what each phase costs, which the
+ * machine's load distorts less than its wall time. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* One thread's share of a batch: contributions (when they come from the
  * model's own trees), calibrate, then word the drivers. */
 typedef struct word_job {
@@ -126,12 +135,14 @@ typedef struct word_job {
     char **drs;   /* out: drivers JSON per row (caller frees) */
     size_t from, to;
     int failed;
-    double t_contrib; /* seconds in the contributions */
+    double t_contrib;         /* seconds in the contributions */
+    double c_contrib, c_word; /* this thread's CPU seconds in each */
 } word_job;
 
 static void *word_rows(void *arg)
 {
     word_job *j = arg;
+    double c0 = cpu_s();
     if (j->b) {
         double t0 = now_s();
         vg_error e;
@@ -140,6 +151,9 @@ static void *word_rows(void *arg)
                              &e) != VG_OK)
             j->failed = 1;
         j->t_contrib = now_s() - t0;
+        double c1 = cpu_s();
+        j->c_contrib = c1 - c0;
+        c0 = c1;
         if (j->failed)
             return NULL;
     }
@@ -160,6 +174,7 @@ static void *word_rows(void *arg)
         if (!j->drs[i])
             j->failed = 1;
     }
+    j->c_word = cpu_s() - c0;
     return NULL;
 }
 
@@ -216,6 +231,11 @@ typedef struct scoring {
     double risk_sum;
     /* seconds spent per phase, for --json: where a run's time goes */
     double t_read, t_predict, t_contrib, t_word, t_copy;
+    /* CPU seconds per phase: the reading thread's (parse, merge), the
+     * main thread's share of the prediction (XGBoost's own threads not
+     * counted), both wording threads' contributions and wording, and the
+     * COPY's formatting plus its writing thread */
+    double c_read, c_predict, c_contrib, c_word, c_copy;
     /* before the first chunk: model, reading sessions, DELETE; and the
      * COMMIT */
     double t_setup, t_delete, t_commit;
@@ -254,9 +274,9 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
 {
     size_t nc = S->m->ncols;
     const float *x = &S->m->x[start * nc];
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     vg_code rc = booster_predict(S->sm->b, x, n, nc, S->prob, err);
-    double t1 = now_s();
+    double t1 = now_s(), c1 = cpu_s();
     /* Contributions from the model's own trees are read-only work per row:
      * the two wording threads compute their own rows' (the first call
      * checks them against XGBoost's, single-threaded). */
@@ -264,6 +284,8 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
     if (rc == VG_OK && !own)
         rc = booster_contribs(S->sm->b, x, n, nc, 0, S->contrib, err);
     double t2 = now_s();
+    S->c_predict += c1 - c0;
+    S->c_contrib += cpu_s() - c1;
     S->t_predict += t1 - t0;
     S->t_contrib += t2 - t1;
     if (rc != VG_OK)
@@ -271,11 +293,22 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
     word_job jobs[2];
     pthread_t th;
     for (int w = 0; w < 2; w++)
-        jobs[w] = (word_job){
-            S->cfg,  S->spec,    S->sm->cal,         own ? S->sm->b : NULL,
-            x,       S->contrib, S->typical,         nc,
-            S->prob, S->drs,     w == 0 ? 0 : n / 2, w == 0 ? n / 2 : n,
-            0,       0};
+        jobs[w] = (word_job){S->cfg,
+                             S->spec,
+                             S->sm->cal,
+                             own ? S->sm->b : NULL,
+                             x,
+                             S->contrib,
+                             S->typical,
+                             nc,
+                             S->prob,
+                             S->drs,
+                             w == 0 ? 0 : n / 2,
+                             w == 0 ? n / 2 : n,
+                             0,
+                             0,
+                             0,
+                             0};
     int threaded = pthread_create(&th, NULL, word_rows, &jobs[1]) == 0;
     word_rows(&jobs[0]);
     if (threaded)
@@ -285,6 +318,10 @@ static vg_code predict_batch(scoring *S, size_t start, size_t n, vg_error *err)
     /* the main thread's share of the contributions counts as theirs */
     S->t_contrib += jobs[0].t_contrib;
     S->t_word += now_s() - t2 - jobs[0].t_contrib;
+    for (int w = 0; w < 2; w++) {
+        S->c_contrib += jobs[w].c_contrib;
+        S->c_word += jobs[w].c_word;
+    }
     if (jobs[0].failed || jobs[1].failed)
         return vg_fail(err, VG_ENOMEM,
                        "out of memory wording drivers or computing "
@@ -307,6 +344,7 @@ typedef struct writer {
     int full, finish, busy;
     vg_code rc;
     vg_error err;
+    double cpu; /* the thread's CPU seconds, once it has ended */
 } writer;
 
 static void *writer_main(void *arg)
@@ -337,6 +375,7 @@ static void *writer_main(void *arg)
         }
         pthread_cond_broadcast(&W->cv);
     }
+    W->cpu = cpu_s();
     pthread_mutex_unlock(&W->mu);
     strbuf_free(&mine);
     return NULL;
@@ -383,12 +422,16 @@ static vg_code writer_finish(writer *W, pthread_t th, vg_error *err)
     return W->rc;
 }
 
-/* Rows [start, start+n) in COPY text form, handed to the writer. */
+/* Rows [start, start+n) in COPY text form, handed to the writer. Numbers
+ * without printf (fmt_g17 writes what "%.17g" does): a million rows' worth
+ * of printf was a visible share of a run's CPU. */
 static vg_code copy_batch(scoring *S, size_t start, size_t n, vg_error *err)
 {
-    char head[64], num[40];
+    char head[64], num[FMT_NUM_BUF];
     /* as_of and model_id are the same on every row */
     int hl = snprintf(head, sizeof head, "%s", S->d);
+    char mid[32];
+    int ml = snprintf(mid, sizeof mid, "\t%lld\t", S->sm->model_id);
     for (size_t i = 0; i < n; i++) {
         size_t r = start + i;
         double risk = S->prob[i];
@@ -399,9 +442,11 @@ static vg_code copy_batch(scoring *S, size_t start, size_t n, vg_error *err)
         strbuf_append(&S->rows, head, (size_t)hl);
         strbuf_putc(&S->rows, '\t');
         db_copy_escape(&S->rows, S->m->ids[r]);
-        int k = snprintf(num, sizeof num, "\t%lld\t%.17g\t%d\t",
-                         S->sm->model_id, risk, score_health(risk));
-        strbuf_append(&S->rows, num, (size_t)k);
+        strbuf_append(&S->rows, mid, (size_t)ml);
+        strbuf_append(&S->rows, num, fmt_g17(risk, num));
+        strbuf_putc(&S->rows, '\t');
+        strbuf_append(&S->rows, num, fmt_0f(score_health(risk), num));
+        strbuf_putc(&S->rows, '\t');
         strbuf_puts(&S->rows, tier_names[t]);
         strbuf_putc(&S->rows, '\t');
         db_copy_escape(&S->rows, S->drs[i]);
@@ -444,10 +489,11 @@ static vg_code score_chunk(scoring *S, vg_error *err)
         size_t n = S->m->nrows - start < SCORE_BATCH ? S->m->nrows - start
                                                      : SCORE_BATCH;
         rc = predict_batch(S, start, n, err);
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         if (rc == VG_OK)
             rc = copy_batch(S, start, n, err);
         S->t_copy += now_s() - t0;
+        S->c_copy += cpu_s() - c0;
     }
     return rc;
 }
@@ -478,6 +524,7 @@ typedef struct reader {
     int done, stop;
     vg_code rc;
     vg_error err;
+    double cpu; /* the thread's CPU seconds, once it is done */
 } reader;
 
 /* Hand a chunk over, waiting while the previous one is still untaken;
@@ -552,6 +599,7 @@ static void *reader_main(void *arg)
         rc = read_slice(R, k, &err);
     db_rollback(R->db); /* read only: nothing to keep */
     pthread_mutex_lock(&R->mu);
+    R->cpu = cpu_s();
     R->rc = rc;
     R->err = err;
     R->done = 1;
@@ -714,8 +762,10 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     strbuf_free(&W.slot);
     pthread_cond_destroy(&W.cv);
     pthread_mutex_destroy(&W.mu);
+    S->c_copy += W.cpu;
     if (started)
         pthread_join(th, NULL);
+    S->c_read = R.cpu;
     if (rc == VG_OK && S->guard && S->guard->fn) {
         if (!R.act_read)
             rc = vg_fail(err, VG_EINTERNAL, "the features were not all read");
@@ -760,17 +810,23 @@ static json_t *score_summary(const scoring *S, json_t *stats)
         "delete_previous", S->t_delete, "read_features", S->t_read, "predict",
         S->t_predict, "contributions", S->t_contrib, "drivers_wording",
         S->t_word, "copy_out", S->t_copy, "commit", S->t_commit);
-    if (!t) {
+    json_t *c =
+        json_pack("{s:f, s:f, s:f, s:f, s:f}", "read_features", S->c_read,
+                  "predict", S->c_predict, "contributions", S->c_contrib,
+                  "drivers_wording", S->c_word, "copy_out", S->c_copy);
+    if (!t || !c) {
         json_decref(tiers);
+        json_decref(t);
+        json_decref(c);
         return NULL;
     }
-    return json_pack("{s:s, s:I, s:I, s:o, s:f, s:s, s:O, s:o, s:i, s:s}",
-                     "as_of", S->d, "scored", (json_int_t)S->scored, "model_id",
-                     (json_int_t)S->sm->model_id, "tiers", tiers,
-                     "mean_churn_risk", mean, "drivers_method",
-                     "xgboost approximate contributions (Saabas)", "skipped",
-                     stats, "phase_seconds", t, "slices", S->nslices, "read",
-                     S->read_mode ? S->read_mode : "none");
+    return json_pack(
+        "{s:s, s:I, s:I, s:o, s:f, s:s, s:O, s:o, s:o, s:i, s:s}", "as_of",
+        S->d, "scored", (json_int_t)S->scored, "model_id",
+        (json_int_t)S->sm->model_id, "tiers", tiers, "mean_churn_risk", mean,
+        "drivers_method", "xgboost approximate contributions (Saabas)",
+        "skipped", stats, "phase_seconds", t, "phase_cpu_seconds", c, "slices",
+        S->nslices, "read", S->read_mode ? S->read_mode : "none");
 }
 
 vg_code score_run(db_conn *db, const vg_config *cfg, const vg_log *lg,

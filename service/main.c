@@ -536,6 +536,30 @@ static vg_code train_body(cli *c, db_conn *db, void *arg, json_t **summary,
     return train_run(db, &c->cfg, &c->log, arg, summary, err);
 }
 
+/* Which optional feature families the model uses; with the automatic
+ * choice, the held-out log loss with and without each one. */
+static void print_families(const json_t *f)
+{
+    json_t *tried = json_object_get(f, "tried"), *v;
+    size_t i;
+    if (!json_is_object(f) ||
+        (json_array_size(json_object_get(f, "kept")) +
+         json_array_size(json_object_get(f, "dropped"))) == 0)
+        return;
+    printf("  feature families (%s):",
+           json_string_value(json_object_get(f, "choice")));
+    json_array_foreach(json_object_get(f, "kept"), i, v)
+        printf(" %s kept", json_string_value(v));
+    json_array_foreach(json_object_get(f, "dropped"), i, v)
+        printf(" %s dropped", json_string_value(v));
+    printf("\n");
+    json_array_foreach(tried, i, v)
+        printf("    %s: held-out log loss %.5f with it, %.5f without\n",
+               json_string_value(json_object_get(v, "family")),
+               json_number_value(json_object_get(v, "logloss_with")),
+               json_number_value(json_object_get(v, "logloss_without")));
+}
+
 static void print_train(db_conn *db, const json_t *s)
 {
     json_t *m = json_object_get(s, "metrics"),
@@ -555,6 +579,7 @@ static void print_train(db_conn *db, const json_t *s)
                  "the trees on the held-out rows"
                : "trees (XGBoost): better than the linear model on the "
                  "held-out rows");
+    print_families(json_object_get(s, "families"));
     printf("  %-10s %8s %8s %8s %8s %8s\n", "", "ROC AUC", "PR AUC", "Brier",
            "log loss", "lift@10%");
     const json_t *rows[2] = {m, b};

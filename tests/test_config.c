@@ -88,6 +88,17 @@ int main(void)
           strstr(err.msg, "test.json"));
     CHECK(load(&c, "{\"features\": {\"families\": [\"users\", \"users\"]}}",
                &err) == VG_ECONFIG);
+    /* the families' choice: always or auto, a mistake names key and file */
+    CHECK(load(&c, "{\"features\": {\"families_choice\": \"auto\"}}", &err) ==
+          VG_OK);
+    CHECK_INT_EQ(c.feat_families_auto, 1);
+    CHECK(load(&c, "{\"features\": {\"families_choice\": \"always\"}}", &err) ==
+          VG_OK);
+    CHECK_INT_EQ(c.feat_families_auto, 0);
+    CHECK(load(&c, "{\"features\": {\"families_choice\": \"sometimes\"}}",
+               &err) == VG_ECONFIG);
+    CHECK(strstr(err.msg, "'features.families_choice'") &&
+          strstr(err.msg, "test.json"));
     /* ranges and cross-key rules */
     CHECK(load(&c, "{\"train\": {\"horizon_days\": 0}}", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "between") != NULL);

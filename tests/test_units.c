@@ -1,6 +1,8 @@
 /* test_units.c — pure helpers: calendar dates, health and tiers, the string
  * map (driver wording is in tests/test_drivers.c). */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "check.h"
 #include "core/cfg.h"
@@ -8,6 +10,157 @@
 #include "core/util.h"
 #include "score/score.h"
 #include "train/train.h"
+
+/* fmt_g17 and fmt_0f print what snprintf prints, on the values scoring
+ * writes (rounded to 3 and 4 decimals, risks, day counts), on halves
+ * (round half to even), on neighbours of powers of ten and on random bit
+ * patterns; one mismatch is reported with the value. */
+static int same_text(double v)
+{
+    char a[FMT_NUM_BUF], b[FMT_NUM_BUF];
+    size_t n = fmt_g17(v, a);
+    snprintf(b, sizeof b, "%.17g", v);
+    int ok = strcmp(a, b) == 0 && n == strlen(b);
+    n = fmt_0f(v, a);
+    snprintf(b, sizeof b, "%.0f", v);
+    ok = ok && strcmp(a, b) == 0 && n == strlen(b);
+    if (!ok)
+        fprintf(stderr, "number text differs for %a (%.17g)\n", v, v);
+    return ok;
+}
+
+static void check_number_text(void)
+{
+    int bad = 0;
+    uint64_t h = 12345;
+    const double fixed[] = {0,
+                            -0.0,
+                            0.5,
+                            1.5,
+                            2.5,
+                            -2.5,
+                            1e-4,
+                            1e-5,
+                            9e-5,
+                            0.0001,
+                            1e15,
+                            1e16,
+                            1e21,
+                            -1e21,
+                            0.1,
+                            0.7,
+                            60.384,
+                            0.6971,
+                            1.0,
+                            10.0,
+                            123.5,
+                            12345.5,
+                            NAN,
+                            INFINITY,
+                            -INFINITY,
+                            999999999999999.9,
+                            0.00099999999999999999};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        bad += !same_text(fixed[i]);
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        h = hash_mix(h + (uint64_t)i);
+        double u = hash_unit(h);
+        double v;
+        switch (i % 6) {
+        case 0: /* a value rounded to 3 decimals */
+            v = round((u * 2e6 - 1e6) * 1000) / 1000;
+            break;
+        case 1: /* an effect rounded to 4 decimals */
+            v = round((u * 4 - 2) * 10000) / 10000;
+            break;
+        case 2: /* a risk */
+            v = u;
+            break;
+        case 3: /* a half, to round to even */
+            v = (double)(int64_t)(h % 2000001) / 2 - 500000;
+            break;
+        case 4: /* around powers of ten */
+            v = nextafter(pow(10, (int)(h % 20) - 5), (h & 1) ? 0 : 1e30);
+            break;
+        default: { /* any bits */
+            memcpy(&v, &h, sizeof v);
+            break;
+        }
+        }
+        bad += !same_text(v);
+    }
+    CHECK_INT_EQ(bad, 0);
+}
+
+/* parse_decimal gives strtod's double whenever it answers, and answers
+ * for the forms PostgreSQL writes: float8's shortest digits of epoch
+ * days, numeric's fixed decimals, signs, leading zeros. */
+static void check_parse_decimal(void)
+{
+    int bad = 0, answered = 0;
+    uint64_t h = 777;
+    const char *fixed[] = {"0",
+                           "-0.0",
+                           ".5",
+                           "5.",
+                           "-",
+                           ".",
+                           "1e5",
+                           "12.50",
+                           "0.1",
+                           "abc",
+                           "1.2.3",
+                           "",
+                           "9999999999999999999",
+                           "99999999999999999999",
+                           "20393.541666666668",
+                           "-0.000000000000000000000000001"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        double d;
+        if (parse_decimal(fixed[i], &d)) {
+            char *end;
+            double r = strtod(fixed[i], &end);
+            bad += *end != '\0' || memcmp(&d, &r, sizeof d) != 0;
+        }
+    }
+    CHECK_INT_EQ(bad, 0);
+    double d;
+    CHECK(!parse_decimal("1e5", &d) && !parse_decimal("abc", &d) &&
+          !parse_decimal("", &d) && !parse_decimal("99999999999999999999", &d));
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        h = hash_mix(h + (uint64_t)i);
+        char s[64];
+        if (i % 2) { /* a day number as float8 prints it */
+            double v = (double)(h % 2000000000000ull) / 86400.0 / 1000.0;
+            snprintf(s, sizeof s, "%.*g", 15 + (int)(h % 3), v);
+        } else { /* any digits, any point, any sign */
+            int nd = 1 + (int)(h % 19),
+                dot = (int)((h >> 8) % (uint64_t)(nd + 1));
+            int k = 0;
+            if ((h >> 16) & 1)
+                s[k++] = '-';
+            uint64_t g = hash_mix(h);
+            for (int j = 0; j < nd; j++) {
+                if (j == dot)
+                    s[k++] = '.';
+                s[k++] = (char)('0' + g % 10);
+                g = g / 10 ? g / 10 : hash_mix(g + 1);
+            }
+            s[k] = '\0';
+        }
+        if (!parse_decimal(s, &d))
+            continue;
+        answered++;
+        char *end;
+        double r = strtod(s, &end);
+        if (*end != '\0' || memcmp(&d, &r, sizeof d) != 0) {
+            fprintf(stderr, "parse_decimal(%s) = %a, strtod %a\n", s, d, r);
+            bad++;
+        }
+    }
+    CHECK_INT_EQ(bad, 0);
+    CHECK(answered > 250000); /* it is the fast path, not the exception */
+}
 
 int main(void)
 {
@@ -161,5 +314,7 @@ int main(void)
         CHECK_INT_EQ(utf8_decode((const unsigned char *)enc, k, &cp), k);
         CHECK_INT_EQ(cp, cps[i]);
     }
+    check_number_text();
+    check_parse_decimal();
     return check_done("units");
 }

@@ -507,6 +507,7 @@ typedef struct fit_state {
     feat_spec *spec;
     feat_matrix *m;
     json_t *stats, *plan_json;
+    json_t *families; /* which optional families were kept, and why */
     double positives;
     train_plan plan;
     selection sel;
@@ -527,6 +528,7 @@ static void fit_state_free(fit_state *st)
     feat_matrix_free(st->m);
     json_decref(st->stats);
     json_decref(st->plan_json);
+    json_decref(st->families);
     selection_free(&st->sel);
     booster_free(st->final_b);
     calib_free(st->final_cal);
@@ -662,6 +664,244 @@ static vg_code not_enough_churn(const fit_state *st, const subset *tr,
                    subset_positives(ho), subset_positives(va), d0);
 }
 
+/* ---- the optional families -----------------------------------------------
+ * With features.families_choice "auto", each optional family of the spec is
+ * tried out in turn: the whole select stage (grid, both kinds, early
+ * stopping) is fitted again on the same purged rows without the family's
+ * columns, and the family is dropped when the held-out log loss is lower
+ * without it (within TRAIN_FAMILY_TIE it stays: it was configured, and on
+ * a tie it costs nothing). The matrix is not read again: the family's
+ * columns are left out of the rows already read, and the model stores the
+ * smaller spec, which `score` then lays out. */
+#define TRAIN_FAMILY_TIE 0.001
+
+/* For each column of `to`, its column in `from` (matched by name). */
+static vg_code column_map(const feat_spec *from, const feat_spec *to, int **map,
+                          vg_error *err)
+{
+    size_t n = feat_spec_ncols(to);
+    *map = malloc((n + 1) * sizeof **map);
+    if (!*map)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    for (size_t j = 0; j < n; j++) {
+        const char *name = feat_spec_info(to, j)->name;
+        if (((*map)[j] = feat_spec_find(from, name)) < 0)
+            return vg_fail(err, VG_EINTERNAL,
+                           "feature %s is missing from the full spec", name);
+    }
+    return VG_OK;
+}
+
+/* Rows of s with only the columns map[0..ncols) (in that order). */
+static vg_code subset_project(const subset *s, const int *map, size_t ncols,
+                              subset *out, vg_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->ncols = ncols;
+    out->x = malloc((s->n + 1) * ncols * sizeof *out->x);
+    out->y = malloc((s->n + 1) * sizeof *out->y);
+    out->w = malloc((s->n + 1) * sizeof *out->w);
+    if (!out->x || !out->y || !out->w) {
+        subset_free(out);
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < s->n; r++)
+        for (size_t j = 0; j < ncols; j++)
+            out->x[r * ncols + j] = s->x[r * s->ncols + (size_t)map[j]];
+    memcpy(out->y, s->y, s->n * sizeof *out->y);
+    memcpy(out->w, s->w, s->n * sizeof *out->w);
+    out->n = s->n;
+    out->first_day = s->first_day;
+    out->last_day = s->last_day;
+    return VG_OK;
+}
+
+/* The matrix keeps only the columns map[0..ncols), in place: row r's
+ * columns move to lower addresses than any value still to be read. */
+static void matrix_project(feat_matrix *m, const int *map, size_t ncols)
+{
+    for (size_t r = 0; r < m->nrows; r++)
+        for (size_t j = 0; j < ncols; j++)
+            m->x[r * ncols + j] = m->x[r * m->ncols + (size_t)map[j]];
+    m->ncols = ncols;
+}
+
+/* Held-out log loss of a against b on the same rows, paired: the weighted
+ * mean of the per-row differences (a - b) and its standard error. */
+static vg_code paired_logloss(booster *a, const subset *ha, booster *b,
+                              const subset *hb, double *diff, double *se,
+                              vg_error *err)
+{
+    double *pa = NULL, *pb = NULL;
+    vg_code rc = predict_raw(a, ha, &pa, err);
+    if (rc == VG_OK)
+        rc = predict_raw(b, hb, &pb, err);
+    double sw = 0, sd = 0, sw2 = 0;
+    for (size_t i = 0; rc == VG_OK && i < ha->n; i++) {
+        double y = ha->y[i], w = ha->w[i];
+        double d = metrics_logloss(&pa[i], &y, NULL, 1) -
+                   metrics_logloss(&pb[i], &y, NULL, 1);
+        sw += w;
+        sd += w * d;
+        pa[i] = d; /* kept for the spread */
+    }
+    *diff = sw > 0 ? sd / sw : NAN;
+    for (size_t i = 0; rc == VG_OK && i < ha->n; i++) {
+        double w = ha->w[i], e = pa[i] - *diff;
+        sw2 += w * w * e * e;
+    }
+    *se = sw > 0 ? sqrt(sw2) / sw : NAN;
+    free(pa);
+    free(pb);
+    return rc;
+}
+
+/* One family tried out: the select stage without it on the same rows.
+ * On a drop, st->spec, st->sel, *tr, *ho and st->va become the smaller
+ * ones (st->m is projected once, by the caller). */
+static vg_code try_without(const vg_config *cfg, const vg_log *lg,
+                           fit_state *st, const char *family, subset *tr,
+                           subset *ho, json_t *tried, vg_error *err)
+{
+    feat_spec *red = NULL;
+    int *map = NULL;
+    subset tr2 = {0}, ho2 = {0}, va2 = {0};
+    selection s2;
+    memset(&s2, 0, sizeof s2);
+    double diff = NAN, se = NAN, c0 = cpu_s();
+    vg_code rc = feat_spec_without_family(st->spec, family, &red, err);
+    if (rc == VG_OK)
+        rc = column_map(st->spec, red, &map, err);
+    size_t nc = red ? feat_spec_ncols(red) : 0;
+    if (rc == VG_OK)
+        rc = subset_project(tr, map, nc, &tr2, err);
+    if (rc == VG_OK)
+        rc = subset_project(ho, map, nc, &ho2, err);
+    if (rc == VG_OK) {
+        log_info(lg,
+                 "the select stage without family %s (%zu columns):", family,
+                 nc);
+        rc = select_fit(cfg, lg, red, &tr2, &ho2, &s2, err);
+    }
+    if (rc == VG_OK)
+        rc = paired_logloss(st->sel.b, ho, s2.b, &ho2, &diff, &se, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    double with = st->sel.holdout_logloss, without = s2.holdout_logloss;
+    int drop = without < with * (1 - TRAIN_FAMILY_TIE);
+    log_info(lg,
+             "family %s: held-out log loss %.5f with it, %.5f without "
+             "(paired difference %+.5f, standard error %.5f): %s",
+             family, with, without, diff, se, drop ? "dropped" : "kept");
+    json_array_append_new(
+        tried,
+        json_pack("{s:s, s:b, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:s, s:i, "
+                  "s:f}",
+                  "family", family, "kept", !drop, "logloss_with", with,
+                  "logloss_without", without, "paired_difference", diff,
+                  "paired_se", se, "columns_with",
+                  (int)feat_spec_ncols(st->spec), "columns_without", (int)nc,
+                  "kind_with", selection_kind(&st->sel), "kind_without",
+                  selection_kind(&s2), "rounds_without", s2.rounds,
+                  "cpu_seconds", cpu_s() - c0));
+    if (!drop)
+        goto cleanup;
+    if ((rc = subset_project(&st->va, map, nc, &va2, err)) != VG_OK)
+        goto cleanup;
+    /* the caller projects st->m with the composed map: keep it there */
+    selection_free(&st->sel);
+    st->sel = s2;
+    memset(&s2, 0, sizeof s2);
+    feat_spec_free(st->spec);
+    st->spec = red;
+    red = NULL;
+    subset_free(tr);
+    subset_free(ho);
+    subset_free(&st->va);
+    *tr = tr2;
+    *ho = ho2;
+    st->va = va2;
+    memset(&tr2, 0, sizeof tr2);
+    memset(&ho2, 0, sizeof ho2);
+cleanup:
+    selection_free(&s2);
+    subset_free(&tr2);
+    subset_free(&ho2);
+    feat_spec_free(red);
+    free(map);
+    return rc;
+}
+
+/* For each column of `to`, its index among the names `from` (a JSON array
+ * of the full spec's column names). */
+static vg_code column_map_names(const json_t *from, const feat_spec *to,
+                                int **map, vg_error *err)
+{
+    size_t n = feat_spec_ncols(to);
+    *map = malloc((n + 1) * sizeof **map);
+    if (!*map)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    for (size_t j = 0, k = 0; j < n; j++) {
+        const char *name = feat_spec_info(to, j)->name;
+        while (k < json_array_size(from) &&
+               strcmp(json_string_value(json_array_get(from, k)), name) != 0)
+            k++; /* the smaller spec keeps the full one's order */
+        if (k == json_array_size(from))
+            return vg_fail(err, VG_EINTERNAL,
+                           "feature %s is missing from the full spec", name);
+        (*map)[j] = (int)k++;
+    }
+    return VG_OK;
+}
+
+/* The families of the spec, and which ones train keeps; with "auto" and
+ * time validation (tr, ho non-NULL), each tried out on the select stage's
+ * rows. */
+static vg_code choose_families(const vg_config *cfg, const vg_log *lg,
+                               fit_state *st, subset *tr, subset *ho,
+                               vg_error *err)
+{
+    int *map = NULL;
+    json_t *full = feat_spec_to_json(st->spec), *tried = json_array(),
+           *kept = json_array(), *dropped = json_array();
+    int n = feat_spec_nfamilies(st->spec);
+    const char *names[32];
+    vg_code rc = VG_OK;
+    if (!full || !tried || !kept || !dropped || n > 32)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    for (int i = 0; rc == VG_OK && i < n; i++)
+        names[i] = feat_spec_family(st->spec, i);
+    for (int i = 0; rc == VG_OK && cfg->feat_families_auto && tr && i < n; i++)
+        rc = try_without(cfg, lg, st, names[i], tr, ho, tried, err);
+    const json_t *cols = json_object_get(full, "columns");
+    if (rc == VG_OK && feat_spec_ncols(st->spec) < json_array_size(cols) &&
+        (rc = column_map_names(cols, st->spec, &map, err)) == VG_OK)
+        matrix_project(st->m, map, feat_spec_ncols(st->spec));
+    for (int i = 0; rc == VG_OK && i < n; i++) {
+        int has = 0;
+        for (int k = 0; k < feat_spec_nfamilies(st->spec); k++)
+            has |= strcmp(feat_spec_family(st->spec, k), names[i]) == 0;
+        json_array_append_new(has ? kept : dropped, json_string(names[i]));
+    }
+    if (rc == VG_OK)
+        st->families = json_pack(
+            "{s:s, s:O, s:O, s:O, s:s}", "choice",
+            cfg->feat_families_auto ? "auto" : "always", "kept", kept,
+            "dropped", dropped, "tried", tried, "rule",
+            !cfg->feat_families_auto ? "every family listed is kept"
+            : tr ? "each family in turn: dropped when the select stage's "
+                   "purged held-out log loss is lower without it (by more "
+                   "than 0.1%)"
+                 : "kept: too few observation dates for a purged choice "
+                   "(cross-validation)");
+    json_decref(full);
+    json_decref(tried);
+    json_decref(kept);
+    json_decref(dropped);
+    free(map);
+    return rc;
+}
+
 /* Select stage: settings and rounds, chosen on t_s. */
 static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
                             fit_state *st, vg_error *err)
@@ -680,14 +920,16 @@ static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
         rc = not_enough_churn(st, &tr, &ho, &st->va, err);
         goto cleanup;
     }
-    if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err)) != VG_OK)
+    if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err)) !=
+            VG_OK ||
+        (rc = choose_families(cfg, lg, st, &tr, &ho, err)) != VG_OK)
         goto cleanup;
-    json_object_set_new(st->plan_json, "select",
-                        json_pack("{s:o, s:o, s:O, s:s, s:o}", "fit",
-                                  subset_json(&tr), "holdout", subset_json(&ho),
-                                  "candidates", st->sel.candidates, "split",
-                                  st->plan.grouped_select ? "customer" : "time",
-                                  "kind", kind_json(&st->sel)));
+    json_object_set_new(
+        st->plan_json, "select",
+        json_pack("{s:o, s:o, s:O, s:s, s:o, s:O}", "fit", subset_json(&tr),
+                  "holdout", subset_json(&ho), "candidates", st->sel.candidates,
+                  "split", st->plan.grouped_select ? "customer" : "time",
+                  "kind", kind_json(&st->sel), "families", st->families));
 cleanup:
     subset_free(&tr);
     subset_free(&ho);
@@ -907,7 +1149,9 @@ static vg_code fit_everything(db_conn *db, const vg_config *cfg,
                      "with a %d-day purge gap: cross-validating by customer "
                      "(lengthen --lookback for time validation)",
                      st->nd, o->horizon_days);
-        rc = fit_cv(cfg, lg, st, err);
+        rc = choose_families(cfg, lg, st, NULL, NULL, err);
+        if (rc == VG_OK)
+            rc = fit_cv(cfg, lg, st, err);
     } else if ((rc = stage_select(cfg, lg, st, err)) == VG_OK &&
                (rc = stage_validate(cfg, st, err)) == VG_OK) {
         rc = stage_final(st, err);
@@ -1117,6 +1361,7 @@ static json_t *params_json(const fit_state *st)
         "last_date", d0, "validation_plan", st->plan_json);
     json_object_set(p, "sampling", json_object_get(st->stats, "sampling"));
     json_object_set_new(p, "model_kind", json_string(selection_kind(&st->sel)));
+    json_object_set(p, "families", st->families);
     return p;
 }
 
@@ -1128,7 +1373,8 @@ static json_t *summary_json(const fit_state *st)
     date_format(st->o.as_of, asof);
     date_format(st->dates[0], d0);
     return json_pack(
-        "{s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:O, s:i, s:i, s:O, s:s}",
+        "{s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:O, s:i, s:i, s:O, s:s, "
+        "s:O}",
         "as_of", asof, "rows", (json_int_t)st->m->nrows, "positives",
         (json_int_t)st->positives, "features", (json_int_t)st->m->ncols,
         "validation", st->plan.purged ? "time" : "cv", "validation_date",
@@ -1137,7 +1383,7 @@ static json_t *summary_json(const fit_state *st)
         st->have_baseline ? metrics_summary_json(&st->mb) : json_null(),
         "validation_plan", st->plan_json, "observation_dates", st->nd,
         "best_rounds", st->sel.rounds, "skipped", st->stats, "model_kind",
-        selection_kind(&st->sel));
+        selection_kind(&st->sel), "families", st->families);
 }
 
 /* Each column's median over the customers of the latest observation date
@@ -1187,6 +1433,7 @@ static vg_code store_model(db_conn *db, const fit_state *st, const decision *d,
         (json_int_t)st->nva, "champion_logloss",
         isnan(d->champ_ll) ? json_null() : json_real(d->champ_ll), "model_kind",
         selection_kind(&st->sel));
+    json_object_set(mjs, "families", st->families);
     vg_code rc = db_begin(db, err);
     if (rc == VG_OK)
         rc = store_insert(db, st->o.as_of, st->o.horizon_days, features, params,
