@@ -373,20 +373,7 @@ def main():
     spikes = q("SELECT topic, spike_of, onset FROM vigil_demo_truth.emerging_issues "
                "WHERE kind = 'spike' AND spike_of IS NOT NULL ORDER BY onset")
     for name, base_topic, onset in spikes:
-        rows = q(f"""
-          WITH d AS (SELECT generate_series(DATE '{onset}' - 40, DATE '{onset}' + 10,
-                                            '1 day')::date AS day)
-          SELECT d.day, extract(isodow FROM d.day),
-            (SELECT count(*) FROM tickets t JOIN vigil_demo_truth.ticket_topics g
-               USING (ticket_id) WHERE g.topic IN ('{base_topic}', '{name}')
-               AND t.created_at >= d.day AND t.created_at < d.day + 1),
-            (SELECT count(*) FROM tickets t WHERE t.created_at >= d.day
-               AND t.created_at < d.day + 1)
-          FROM d ORDER BY d.day""")
-        days = [r[0] for r in rows]
-        dow = [int(float(r[1])) for r in rows]
-        counts = [int(r[2]) for r in rows]
-        totals = [int(r[3]) for r in rows]
+        days, dow, counts, totals = spike_days(base_topic, name, onset)
         i0 = days.index(onset)
         print(f"| {world} | {name} ({base_topic}) | {onset} "
               f"({'Mon Tue Wed Thu Fri Sat Sun'.split()[dow[i0] - 1]}) | "
