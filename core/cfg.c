@@ -62,6 +62,12 @@ static const cfg_key keys[] = {
      "span of observation dates before D - H", NULL, 0},
     {"train.step_days", CFG_INT, OFF(train_step_days), 1, 365, "7",
      "days between observation dates", NULL, 0},
+    {"train.step_choice", CFG_CHOICE, OFF(train_step_choice), 0, 0,
+     CFG_TRAIN_STEP_CHOICE_DEFAULT,
+     "fixed: train on every observation date; auto: train also tries about "
+     "monthly dates and keeps the step with the lower purged held-out log "
+     "loss; monthly: always the about monthly dates",
+     "fixed|auto|monthly", 0},
     {"train.max_rows", CFG_INT, OFF(train_max_rows), 1000, 50000000, "250000",
      "cap on training rows; negatives are sampled with weights above it", NULL,
      0},

@@ -27,6 +27,13 @@
  * demo worlds at 3,000 customers and was level at 10,000, for ~30 % more
  * train CPU (docs/BENCHMARKS.md, "Seventh session"). */
 #define CFG_FEAT_FAMILIES_CHOICE_DEFAULT "\"always\""
+/* train.step_choice: "fixed" trains on every observation date; "auto" lets
+ * train choose between them and an about monthly subset of them on the
+ * select stage's purged holdout; "monthly" always takes the subset
+ * (docs/BENCHMARKS.md, "Eighth session"). */
+#define CFG_TRAIN_STEP_CHOICE_DEFAULT "\"fixed\""
+/* train.step_choice, in the order of its choices */
+enum { CFG_STEP_FIXED, CFG_STEP_AUTO, CFG_STEP_MONTHLY };
 /* features.stream_read, in the order of its choices */
 enum { CFG_STREAM_READ_AUTO, CFG_STREAM_READ_COPY, CFG_STREAM_READ_CURSOR };
 
@@ -57,7 +64,8 @@ typedef struct vg_config {
     int train_horizon_days;
     int train_lookback_days;
     int train_step_days;
-    int train_max_rows; /* cap on rows XGBoost sees */
+    int train_step_choice; /* CFG_STEP_* */
+    int train_max_rows;    /* cap on rows XGBoost sees */
     int train_min_rows;
     int train_min_positives;
     int train_search; /* small hyper-parameter search */

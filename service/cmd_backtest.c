@@ -124,7 +124,7 @@ static vg_code one_date(db_conn *db, cli *c, const vg_log *quiet_log,
         const json_t *s = tm.summary;
         *out =
             json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:{s:O, s:O, s:O, s:O, "
-                      "s:O, s:O}}",
+                      "s:O, s:O, s:O}}",
                       "as_of", day, "customers", (json_int_t)real.n, "churned",
                       (json_int_t)real.positives, "realised",
                       figures_json(&real), "baseline", figures_json(&base),
@@ -134,7 +134,8 @@ static vg_code one_date(db_conn *db, cli *c, const vg_log *quiet_log,
                       json_object_get(s, "positives"), "best_rounds",
                       json_object_get(s, "best_rounds"), "model_kind",
                       json_object_get(s, "model_kind"), "families",
-                      json_object_get(s, "families"));
+                      json_object_get(s, "families"), "observation_step",
+                      json_object_get(s, "observation_step"));
     } else {
         vg_wrap(err, "backtest as of %s: ", day);
     }

@@ -575,6 +575,26 @@ static void print_families(const json_t *f)
                json_number_value(json_object_get(v, "logloss_without")));
 }
 
+/* With the automatic step choice: which observation dates the model was
+ * fitted on, and the held-out log loss of each candidate. */
+static void print_step(const json_t *st)
+{
+    json_t *c = json_object_get(st, "candidates"), *v;
+    size_t i;
+    if (json_array_size(c) == 0)
+        return;
+    printf("  observation dates (auto): %s kept (%d dates)\n",
+           json_integer_value(json_object_get(st, "every_nth")) > 1
+               ? "about monthly"
+               : "every one",
+           (int)json_integer_value(json_object_get(st, "observation_dates")));
+    json_array_foreach(c, i, v)
+        printf("    %d dates about %d days apart: held-out log loss %.5f\n",
+               (int)json_integer_value(json_object_get(v, "observation_dates")),
+               (int)json_integer_value(json_object_get(v, "days_apart")),
+               json_number_value(json_object_get(v, "holdout_logloss")));
+}
+
 static void print_train(db_conn *db, const json_t *s)
 {
     json_t *m = json_object_get(s, "metrics"),
@@ -594,6 +614,7 @@ static void print_train(db_conn *db, const json_t *s)
                  "the trees on the held-out rows"
                : "trees (XGBoost): better than the linear model on the "
                  "held-out rows");
+    print_step(json_object_get(s, "observation_step"));
     print_families(json_object_get(s, "families"));
     printf("  %-10s %8s %8s %8s %8s %8s\n", "", "ROC AUC", "PR AUC", "Brier",
            "log loss", "lift@10%");

@@ -130,15 +130,18 @@ static void subset_free(subset *s)
     memset(s, 0, sizeof *s);
 }
 
-static vg_code subset_take(const feat_matrix *m, const train_plan *p,
-                           train_stage st, train_role role, subset *s,
-                           vg_error *err)
+/* Rows of one role in one stage, of the dates k with keep[k] >= 0 (keep
+ * NULL: every date). */
+static vg_code subset_take_kept(const feat_matrix *m, const train_plan *p,
+                                train_stage st, train_role role,
+                                const int *keep, subset *s, vg_error *err)
 {
+#define KEPT(r) (!keep || keep[m->date_index[r]] >= 0)
     memset(s, 0, sizeof *s);
     s->ncols = m->ncols;
     size_t n = 0;
     for (size_t r = 0; r < m->nrows; r++)
-        n += train_row_role(p, m, r, st) == role;
+        n += KEPT(r) && train_row_role(p, m, r, st) == role;
     size_t cap = n ? n : 1;
     s->x = malloc(cap * m->ncols * sizeof *s->x);
     s->y = malloc(cap * sizeof *s->y);
@@ -149,7 +152,7 @@ static vg_code subset_take(const feat_matrix *m, const train_plan *p,
                        n);
     }
     for (size_t r = 0; r < m->nrows; r++) {
-        if (train_row_role(p, m, r, st) != role)
+        if (!KEPT(r) || train_row_role(p, m, r, st) != role)
             continue;
         memcpy(&s->x[s->n * m->ncols], &m->x[r * m->ncols],
                m->ncols * sizeof *s->x);
@@ -161,7 +164,15 @@ static vg_code subset_take(const feat_matrix *m, const train_plan *p,
             s->last_day = m->day[r];
         s->n++;
     }
+#undef KEPT
     return VG_OK;
+}
+
+static vg_code subset_take(const feat_matrix *m, const train_plan *p,
+                           train_stage st, train_role role, subset *s,
+                           vg_error *err)
+{
+    return subset_take_kept(m, p, st, role, NULL, s, err);
 }
 
 static double subset_positives(const subset *s)
@@ -508,6 +519,7 @@ typedef struct fit_state {
     feat_matrix *m;
     json_t *stats, *plan_json;
     json_t *families; /* which optional families were kept, and why */
+    json_t *step;     /* which observation step was kept, and why */
     double positives;
     train_plan plan;
     selection sel;
@@ -529,6 +541,7 @@ static void fit_state_free(fit_state *st)
     json_decref(st->stats);
     json_decref(st->plan_json);
     json_decref(st->families);
+    json_decref(st->step);
     selection_free(&st->sel);
     booster_free(st->final_b);
     calib_free(st->final_cal);
@@ -902,6 +915,220 @@ static vg_code choose_families(const vg_config *cfg, const vg_log *lg,
     return rc;
 }
 
+/* ---- the observation step ------------------------------------------------
+ * Neighbouring weekly dates repeat most customers with nearly the same
+ * features and label, so the trees see each churner four or five times and
+ * fit the fitted dates' mechanism closely. Where that mechanism still holds
+ * at the scoring date this costs nothing; where it has changed since (the
+ * demo's price world after its price window) about monthly dates did better
+ * and elsewhere slightly worse (docs/BENCHMARKS.md, "Seventh session").
+ * With train.step_choice "auto", train decides per company: the select
+ * stage is fitted a second time on an about monthly subset of the same
+ * dates and judged on the same holdout rows (t_s), and the subset is kept
+ * when its held-out log loss is lower by more than TRAIN_STEP_TIE (on a
+ * tie, every date: more rows). The subset is t_0, t_s and about every
+ * f-th of the select stage's fitted dates (f about TRAIN_SPARSE_DAYS /
+ * step, spread from the first fitted date to the oldest): its own plan has
+ * the same t_s and a select fit
+ * within the weekly one's, so both candidates' fitted rows lie at least H
+ * before the rows that judge them, and no feature is read again. */
+#define TRAIN_STEP_TIE 0.001
+#define TRAIN_SPARSE_DAYS 30
+
+/* keep[k]: date k's index among the sparse dates, or -1. Returns their
+ * count. The select stage's fitted dates F..nd-1 are thinned to about one
+ * in f, spread evenly from F to the oldest (both kept: the oldest date is
+ * as much history as the weekly candidate sees). */
+static int sparse_dates(const train_plan *p, int nd, int f, int *keep)
+{
+    int from = p->select_fit_from, span = nd - 1 - from;
+    int cnt = span > 0 ? (span + f - 1) / f + 1 : 1, n = 0;
+    for (int k = 0; k < nd; k++)
+        keep[k] = -1;
+    keep[0] = n++;
+    keep[p->select_holdout] = n++;
+    for (int j = 0; j < cnt; j++)
+        keep[from + (cnt > 1 ? (j * span + (cnt - 1) / 2) / (cnt - 1) : 0)] =
+            n++;
+    return n;
+}
+
+/* The matrix keeps only the rows of dates k with keep[k] >= 0, in place and
+ * in order, date_index renumbered to keep[k]. */
+static void matrix_keep_dates(feat_matrix *m, const int *keep)
+{
+    size_t o = 0;
+    for (size_t r = 0; r < m->nrows; r++) {
+        int k = keep[m->date_index[r]];
+        if (k < 0) {
+            free(m->ids[r]);
+            continue;
+        }
+        if (o != r) {
+            memmove(&m->x[o * m->ncols], &m->x[r * m->ncols],
+                    m->ncols * sizeof *m->x);
+            m->ids[o] = m->ids[r];
+            m->day[o] = m->day[r];
+            if (m->label)
+                m->label[o] = m->label[r];
+            if (m->weight)
+                m->weight[o] = m->weight[r];
+            if (m->mrr)
+                m->mrr[o] = m->mrr[r];
+        }
+        m->date_index[o++] = k;
+    }
+    m->nrows = o;
+}
+
+static json_t *step_candidate_json(int every, int step, int nd,
+                                   const subset *tr, const subset *ho,
+                                   const selection *s)
+{
+    return json_pack("{s:i, s:i, s:i, s:o, s:o, s:f, s:s, s:i}", "every_nth",
+                     every, "days_apart", every * step, "observation_dates", nd,
+                     "fit", subset_json(tr), "holdout", subset_json(ho),
+                     "holdout_logloss", s->holdout_logloss, "kind",
+                     selection_kind(s), "rounds", s->rounds);
+}
+
+/* The step not tried: why, for the summary. */
+static const char *const step_choice_name[] = {"fixed", "auto", "monthly"};
+
+static vg_code step_not_tried(fit_state *st, int choice, const char *why,
+                              vg_error *err)
+{
+    st->step =
+        json_pack("{s:s, s:i, s:i, s:i, s:s}", "choice",
+                  step_choice_name[choice], "step_days", st->o.step_days,
+                  "every_nth", 1, "observation_dates", st->nd, "rule", why);
+    return st->step ? VG_OK : vg_fail(err, VG_ENOMEM, "out of memory");
+}
+
+/* The sparse dates won: the matrix, dates, plan, request and selection
+ * become theirs (st->va, the rows of t_0, is unchanged). */
+static void adopt_sparse(fit_state *st, const int *keep, int **sd, int n,
+                         const train_plan *sp, selection *s2, subset *tr,
+                         subset *tr2)
+{
+    matrix_keep_dates(st->m, keep);
+    free(st->dates);
+    st->dates = *sd;
+    *sd = NULL;
+    st->nd = n;
+    st->req.dates = st->dates;
+    st->req.ndates = n;
+    st->plan = *sp;
+    selection_free(&st->sel);
+    st->sel = *s2;
+    memset(s2, 0, sizeof *s2);
+    subset_free(tr);
+    *tr = *tr2;
+    memset(tr2, 0, sizeof *tr2);
+    st->positives = 0;
+    for (size_t r = 0; r < st->m->nrows; r++)
+        st->positives += st->m->label[r];
+}
+
+/* With train.step_choice "auto" and time validation: every observation date
+ * or the about monthly subset, chosen on the select stage's holdout `ho`. */
+static vg_code choose_step(const vg_config *cfg, const vg_log *lg,
+                           fit_state *st, subset *tr, const subset *ho,
+                           vg_error *err)
+{
+    int step = st->o.step_days, f = (TRAIN_SPARSE_DAYS + step / 2) / step;
+    if (cfg->train_step_choice == CFG_STEP_FIXED)
+        return step_not_tried(st, CFG_STEP_FIXED, "every observation date",
+                              err);
+    if (f < 2)
+        return step_not_tried(st, cfg->train_step_choice,
+                              "not tried: the step is already about monthly",
+                              err);
+    if (st->plan.grouped_select)
+        return step_not_tried(st, cfg->train_step_choice,
+                              "not tried: too few observation dates for a "
+                              "purged choice between steps",
+                              err);
+    int *keep = malloc((size_t)st->nd * sizeof *keep),
+        *sd = malloc((size_t)st->nd * sizeof *sd);
+    subset tr2 = {0};
+    selection s2;
+    memset(&s2, 0, sizeof s2);
+    train_plan sp;
+    double diff = NAN, se = NAN, c0 = cpu_s();
+    vg_code rc = keep && sd ? VG_OK : vg_fail(err, VG_ENOMEM, "out of memory");
+    int n = rc == VG_OK ? sparse_dates(&st->plan, st->nd, f, keep) : 0;
+    for (int k = 0; rc == VG_OK && k < st->nd; k++)
+        if (keep[k] >= 0)
+            sd[keep[k]] = st->dates[k];
+    if (rc == VG_OK) {
+        train_plan_make(sd, n, st->o.horizon_days, st->plan.seed, &sp);
+        if (sp.select_holdout != 1 || sp.select_fit_from != 2)
+            rc = vg_fail(err, VG_EINTERNAL,
+                         "the about monthly dates do not keep the select "
+                         "stage's holdout");
+    }
+    if (rc == VG_OK)
+        rc = subset_take_kept(st->m, &st->plan, TRAIN_STAGE_SELECT,
+                              TRAIN_ROLE_FIT, keep, &tr2, err);
+    if (rc == VG_OK && subset_positives(&tr2) == 0) {
+        rc = step_not_tried(st, cfg->train_step_choice,
+                            "not tried: no churn on the fitted rows of the "
+                            "about monthly dates",
+                            err);
+        goto cleanup;
+    }
+    if (rc == VG_OK) {
+        log_info(lg,
+                 "the select stage on %d observation dates (every %d-th, "
+                 "about monthly):",
+                 n, f);
+        rc = select_fit(cfg, lg, st->spec, &tr2, ho, &s2, err);
+    }
+    if (rc == VG_OK)
+        rc = paired_logloss(s2.b, ho, st->sel.b, ho, &diff, &se, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    double every = st->sel.holdout_logloss, sparse = s2.holdout_logloss;
+    int forced = cfg->train_step_choice == CFG_STEP_MONTHLY,
+        won = forced || sparse < every * (1 - TRAIN_STEP_TIE);
+    log_info(lg,
+             "observation step: held-out log loss %.5f on every date, %.5f "
+             "on every %d-th (paired difference %+.5f, standard error "
+             "%.5f): %s",
+             every, sparse, f, diff, se,
+             won ? "about monthly dates kept" : "every date kept");
+    json_t *cands = json_array();
+    json_array_append_new(
+        cands, step_candidate_json(1, step, st->nd, tr, ho, &st->sel));
+    json_array_append_new(cands,
+                          step_candidate_json(f, step, n, &tr2, ho, &s2));
+    st->step = json_pack(
+        "{s:s, s:i, s:i, s:i, s:o, s:f, s:f, s:f, s:s}", "choice",
+        forced ? "monthly" : "auto", "step_days", step, "every_nth",
+        won ? f : 1, "observation_dates", won ? n : st->nd, "candidates", cands,
+        "paired_difference", diff, "paired_se", se, "cpu_seconds", cpu_s() - c0,
+        "rule",
+        forced ? "about monthly dates (the same t_0 and t_s, the select "
+                 "stage's fitted dates thinned), whatever the losses"
+               : "every observation date, or about monthly ones (the same "
+                 "t_0 and t_s, the select stage's fitted dates thinned): "
+                 "the about monthly ones when the select stage's purged "
+                 "held-out log loss is lower with them (by more than 0.1%)");
+    if (!st->step) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (won)
+        adopt_sparse(st, keep, &sd, n, &sp, &s2, tr, &tr2);
+cleanup:
+    free(keep);
+    free(sd);
+    subset_free(&tr2);
+    selection_free(&s2);
+    return rc;
+}
+
 /* Select stage: settings and rounds, chosen on t_s. */
 static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
                             fit_state *st, vg_error *err)
@@ -922,14 +1149,16 @@ static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
     }
     if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err)) !=
             VG_OK ||
+        (rc = choose_step(cfg, lg, st, &tr, &ho, err)) != VG_OK ||
         (rc = choose_families(cfg, lg, st, &tr, &ho, err)) != VG_OK)
         goto cleanup;
-    json_object_set_new(
-        st->plan_json, "select",
-        json_pack("{s:o, s:o, s:O, s:s, s:o, s:O}", "fit", subset_json(&tr),
-                  "holdout", subset_json(&ho), "candidates", st->sel.candidates,
-                  "split", st->plan.grouped_select ? "customer" : "time",
-                  "kind", kind_json(&st->sel), "families", st->families));
+    json_object_set_new(st->plan_json, "select",
+                        json_pack("{s:o, s:o, s:O, s:s, s:o, s:O, s:O}", "fit",
+                                  subset_json(&tr), "holdout", subset_json(&ho),
+                                  "candidates", st->sel.candidates, "split",
+                                  st->plan.grouped_select ? "customer" : "time",
+                                  "kind", kind_json(&st->sel), "families",
+                                  st->families, "step", st->step));
 cleanup:
     subset_free(&tr);
     subset_free(&ho);
@@ -1151,6 +1380,13 @@ static vg_code fit_everything(db_conn *db, const vg_config *cfg,
                      st->nd, o->horizon_days);
         rc = choose_families(cfg, lg, st, NULL, NULL, err);
         if (rc == VG_OK)
+            rc = step_not_tried(st, cfg->train_step_choice,
+                                cfg->train_step_choice != CFG_STEP_FIXED
+                                    ? "not tried: too few observation dates "
+                                      "for a purged choice (cross-validation)"
+                                    : "every observation date",
+                                err);
+        if (rc == VG_OK)
             rc = fit_cv(cfg, lg, st, err);
     } else if ((rc = stage_select(cfg, lg, st, err)) == VG_OK &&
                (rc = stage_validate(cfg, st, err)) == VG_OK) {
@@ -1362,6 +1598,7 @@ static json_t *params_json(const fit_state *st)
     json_object_set(p, "sampling", json_object_get(st->stats, "sampling"));
     json_object_set_new(p, "model_kind", json_string(selection_kind(&st->sel)));
     json_object_set(p, "families", st->families);
+    json_object_set(p, "observation_step", st->step);
     return p;
 }
 
@@ -1374,7 +1611,7 @@ static json_t *summary_json(const fit_state *st)
     date_format(st->dates[0], d0);
     return json_pack(
         "{s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:O, s:i, s:i, s:O, s:s, "
-        "s:O}",
+        "s:O, s:O}",
         "as_of", asof, "rows", (json_int_t)st->m->nrows, "positives",
         (json_int_t)st->positives, "features", (json_int_t)st->m->ncols,
         "validation", st->plan.purged ? "time" : "cv", "validation_date",
@@ -1383,7 +1620,8 @@ static json_t *summary_json(const fit_state *st)
         st->have_baseline ? metrics_summary_json(&st->mb) : json_null(),
         "validation_plan", st->plan_json, "observation_dates", st->nd,
         "best_rounds", st->sel.rounds, "skipped", st->stats, "model_kind",
-        selection_kind(&st->sel), "families", st->families);
+        selection_kind(&st->sel), "families", st->families, "observation_step",
+        st->step);
 }
 
 /* Each column's median over the customers of the latest observation date
@@ -1434,6 +1672,7 @@ static vg_code store_model(db_conn *db, const fit_state *st, const decision *d,
         isnan(d->champ_ll) ? json_null() : json_real(d->champ_ll), "model_kind",
         selection_kind(&st->sel));
     json_object_set(mjs, "families", st->families);
+    json_object_set(mjs, "observation_step", st->step);
     vg_code rc = db_begin(db, err);
     if (rc == VG_OK)
         rc = store_insert(db, st->o.as_of, st->o.horizon_days, features, params,

@@ -1,0 +1,235 @@
+/* test_db_train_step.c — train.step_choice "auto": train fits the select
+ * stage a second time on about monthly observation dates (a subset of the
+ * weekly ones) and keeps the step whose held-out log loss on the select
+ * stage's purged holdout is lower. Checked: both candidates are judged on
+ * the same holdout rows, each fitted on dates at least the horizon before
+ * them; the about monthly candidate keeps the newest date t_0, the holdout
+ * t_s and the oldest date; the step kept follows the recorded losses and
+ * the rule; the stored model records the choice in its params and metrics
+ * and is fitted on the kept dates only; "fixed" tries nothing and is the
+ * same model as auto when auto keeps every date. Two as-of dates, so that
+ * (in this fixture) one keeps every date and the other the monthly ones:
+ * a choice that always kept one step would fail. */
+#include <math.h>
+
+#include "check.h"
+#include "cli.h"
+#include "testdb.h"
+
+static const char *dsn;
+static char cfg_auto[256], cfg_fixed[256];
+
+/* 2000 customers signed up 400-700 days before 2025-06-01, churning about
+ * 3% a month, by a hash. A login every 3 days while a customer, every 12
+ * days in the last 45 days before a cancellation (the signal), and four
+ * noise event types, each on about 3% of days. Until 2025-01-01 customers
+ * with an odd id also churned after a burst of "n1" events — a mechanism
+ * that then stops, as a price increase's does. */
+static void fixture(void)
+{
+    testdb_source_tables(dsn, "public", NULL);
+    testdb_exec(
+        dsn,
+        "INSERT INTO customers (customer_id, name, created_at, canceled_at) "
+        "SELECT 'c' || i, 'Customer ' || i, c, "
+        "  CASE WHEN t < timestamptz '2025-07-01' THEN t END "
+        "FROM (SELECT i, c, c + interval '1 day' * ceil(30 * "
+        "  ln(((hashtext('u' || i)::bigint & 1048575) + 0.5) / 1048576.0) "
+        "  / ln(0.97)) AS t "
+        "  FROM (SELECT i, timestamptz '2025-06-01 00:00Z' - interval '1 day' "
+        "      * (400 + (i * 37) % 300) AS c "
+        "    FROM generate_series(1, 2000) i) a) b;"
+        "INSERT INTO usage_events SELECT customer_id, d, 'login', "
+        "  customer_id || '-u', 1 FROM customers, "
+        "  generate_series(created_at + interval '3 hours', "
+        "    least(coalesce(canceled_at, '2025-06-01'), '2025-06-01'), "
+        "    interval '3 days') d "
+        "  WHERE canceled_at IS NULL OR d < canceled_at - interval '45 days' "
+        "    OR extract(day FROM canceled_at - d)::int % 12 = 0;"
+        "INSERT INTO usage_events SELECT customer_id, d + interval '5 hours', "
+        "  n, customer_id || '-u', 1 FROM customers, "
+        "  generate_series(created_at, least(coalesce(canceled_at, "
+        "    '2025-06-01'), '2025-06-01'), interval '1 day') d, "
+        "  unnest(ARRAY['n1', 'n2', 'n3', 'n4']) n "
+        "  WHERE (hashtext(customer_id || n || d::text)::bigint & 1023) < 31;"
+        "INSERT INTO usage_events SELECT customer_id, canceled_at - "
+        "  interval '1 day' * k, 'n1', customer_id || '-u', 1 "
+        "  FROM customers, generate_series(5, 25) k "
+        "  WHERE canceled_at < '2025-01-01' "
+        "    AND substr(customer_id, 2)::int % 2 = 1;");
+}
+
+static json_t *train(const char *cfg, const char *as_of)
+{
+    char args[512];
+    snprintf(args, sizeof args, "--quiet --config %s train --as-of %s --json",
+             cfg, as_of);
+    cli_result *r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    if (r->status != 0)
+        fprintf(stderr, "%s\n", r->err);
+    return cli_json(r);
+}
+
+static double num(const json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+static const char *str(const json_t *o, const char *a, const char *b)
+{
+    const char *s =
+        json_string_value(json_object_get(json_object_get(o, a), b));
+    return s ? s : "";
+}
+
+static int days_between(const char *from, const char *to)
+{
+    char q[128];
+    snprintf(q, sizeof q, "SELECT date '%s' - date '%s'",
+             *to ? to : "1970-01-01", *from ? from : "1970-01-01");
+    return atoi(testdb_value(dsn, q));
+}
+
+/* The checks every auto run must pass; returns every_nth (1 or 4). */
+static int check_auto_run(const json_t *j)
+{
+    const json_t *st = json_object_get(j, "observation_step"),
+                 *c = json_object_get(st, "candidates");
+    CHECK_STR_EQ(json_string_value(json_object_get(st, "choice")), "auto");
+    CHECK_INT_EQ(json_array_size(c), 2);
+    if (json_array_size(c) != 2)
+        return 0;
+    const json_t *every = json_array_get(c, 0), *monthly = json_array_get(c, 1);
+    const json_t *sel =
+        json_object_get(json_object_get(j, "validation_plan"), "select");
+    fprintf(stderr,
+            "as of %s: held-out log loss every date %.5f (%d dates), about "
+            "monthly %.5f (%d dates): every %d-th kept\n",
+            json_string_value(json_object_get(j, "as_of")),
+            num(every, "holdout_logloss"), (int)num(every, "observation_dates"),
+            num(monthly, "holdout_logloss"),
+            (int)num(monthly, "observation_dates"), (int)num(st, "every_nth"));
+    /* the same holdout rows: the select stage's t_s */
+    CHECK(json_equal(json_object_get(every, "holdout"),
+                     json_object_get(monthly, "holdout")));
+    CHECK(json_equal(json_object_get(every, "holdout"),
+                     json_object_get(sel, "holdout")));
+    /* purged: every fitted row at least the horizon (30) before them */
+    const char *ho = str(every, "holdout", "first_date");
+    CHECK_STR_EQ(ho, str(every, "holdout", "last_date"));
+    CHECK(days_between(str(every, "fit", "last_date"), ho) >= 30);
+    CHECK(days_between(str(monthly, "fit", "last_date"), ho) >= 30);
+    /* the monthly dates are a subset reaching as far back: fewer rows,
+     * the same oldest date, 26 weekly dates thinned to 7 */
+    CHECK_INT_EQ((int)num(every, "observation_dates"), 26);
+    CHECK_INT_EQ((int)num(monthly, "observation_dates"), 7);
+    CHECK_STR_EQ(str(every, "fit", "first_date"),
+                 str(monthly, "fit", "first_date"));
+    CHECK(json_integer_value(
+              json_object_get(json_object_get(monthly, "fit"), "rows")) <
+          json_integer_value(
+              json_object_get(json_object_get(every, "fit"), "rows")) /
+              3);
+    /* the rule: monthly only when lower by more than 0.1 % */
+    int won = num(monthly, "holdout_logloss") <
+              num(every, "holdout_logloss") * (1 - 0.001);
+    int nth = (int)num(st, "every_nth");
+    CHECK_INT_EQ(nth, won ? 4 : 1);
+    CHECK_INT_EQ((int)num(j, "observation_dates"), won ? 7 : 26);
+    CHECK_INT_EQ((int)num(st, "observation_dates"), won ? 7 : 26);
+    /* the select stage the model went on with is the winner's */
+    CHECK(json_equal(json_object_get(sel, "fit"),
+                     json_object_get(won ? monthly : every, "fit")));
+    /* the estimate's date t_0 was not part of the choice, and the validate
+     * stage measures on it, fitted at least the horizon before */
+    const json_t *va =
+        json_object_get(json_object_get(j, "validation_plan"), "validate");
+    CHECK(days_between(ho, str(va, "holdout", "first_date")) >= 30);
+    CHECK(days_between(str(va, "fit", "last_date"),
+                       str(va, "holdout", "first_date")) >= 30);
+    return nth;
+}
+
+/* The stored model says which step it was fitted with and why. */
+static void check_stored(int nth)
+{
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT format('%%s %%s %%s %%s', "
+             "params->'observation_step'->>'every_nth', "
+             "params->>'observation_dates', "
+             "metrics->'observation_step'->>'every_nth', "
+             "jsonb_array_length(metrics->'observation_step'->'candidates')) "
+             "FROM vigil.models ORDER BY model_id DESC LIMIT 1");
+    char want[64];
+    snprintf(want, sizeof want, "%d %d %d 2", nth, nth > 1 ? 7 : 26, nth);
+    CHECK_STR_EQ(testdb_value(dsn, q), want);
+}
+
+static int kept[2];
+
+static void choice_on_purged_rows_recorded(void)
+{
+    static const char *dates[2] = {"2025-03-01", "2025-06-01"};
+    for (int i = 0; i < 2; i++) {
+        json_t *j = train(cfg_auto, dates[i]);
+        kept[i] = check_auto_run(j);
+        check_stored(kept[i]);
+        /* the final model was fitted on the kept dates only */
+        json_t *fixed = train(cfg_fixed, dates[i]);
+        long rows_auto = (long)json_integer_value(json_object_get(j, "rows")),
+             rows_fixed =
+                 (long)json_integer_value(json_object_get(fixed, "rows"));
+        const json_t *a = json_object_get(j, "metrics"),
+                     *b = json_object_get(fixed, "metrics");
+        if (kept[i] == 1) {
+            /* every date kept: the same model as "fixed" */
+            CHECK_INT_EQ(rows_auto, rows_fixed);
+            CHECK(fabs(num(a, "logloss") - num(b, "logloss")) < 1e-9);
+            CHECK(fabs(num(a, "auc") - num(b, "auc")) < 1e-9);
+        } else {
+            CHECK(rows_auto < rows_fixed / 3);
+            CHECK_STR_EQ(str(json_object_get(j, "validation_plan"), "final",
+                             "first_date"),
+                         str(json_object_get(fixed, "validation_plan"), "final",
+                             "first_date"));
+            /* t_0's rows, the estimate's, are the same in both */
+            CHECK(json_equal(
+                json_object_get(
+                    json_object_get(json_object_get(j, "validation_plan"),
+                                    "validate"),
+                    "holdout"),
+                json_object_get(
+                    json_object_get(json_object_get(fixed, "validation_plan"),
+                                    "validate"),
+                    "holdout")));
+        }
+        /* "fixed" tries nothing */
+        const json_t *fs = json_object_get(fixed, "observation_step");
+        CHECK_STR_EQ(json_string_value(json_object_get(fs, "choice")), "fixed");
+        CHECK_INT_EQ(json_array_size(json_object_get(fs, "candidates")), 0);
+        json_decref(j);
+        json_decref(fixed);
+    }
+    /* both outcomes happen in this fixture */
+    CHECK(kept[0] != kept[1]);
+}
+
+int main(void)
+{
+    dsn = testdb_fresh("vt_train_step");
+    CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
+    fixture();
+    cli_config(cfg_auto, sizeof cfg_auto, "step_auto", "%s",
+               "{\"features\": {\"families\": []}, "
+               "\"train\": {\"step_choice\": \"auto\"}}\n");
+    cli_config(cfg_fixed, sizeof cfg_fixed, "step_fixed", "%s",
+               "{\"features\": {\"families\": []}, "
+               "\"train\": {\"step_choice\": \"fixed\"}}\n");
+    static const check_case cases[] = {
+        CHECK_CASE(choice_on_purged_rows_recorded),
+    };
+    return check_run("test_db_train_step", cases,
+                     sizeof cases / sizeof cases[0]);
+}
