@@ -990,105 +990,144 @@ static void count_active_days(build *B, int b, uint64_t mask)
     }
 }
 
-static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
+/* One usage row's figures (one customer, one interval), parsed once and
+ * then added to every observation row of the customer. */
+typedef struct usage_iv {
+    int b;         /* interval index */
+    uint64_t days; /* active-day bitmap */
+    int ndays;     /* its popcount */
+    double total;  /* events */
+    double last;   /* last event's day */
+    double nok;    /* usable events (family lifetime) */
+    double tq[64]; /* events per type */
+    double tl[64]; /* last event per type (family recency) */
+} usage_iv;
+
+/* The dirty-row accounting: a row is usable when it has a time inside the
+ * windows, a customer the build knows, and events. Returns the customer's
+ * index, or -1 with the row counted under its reason. */
+static long usage_customer(build *B, char **f, usage_iv *iv)
 {
-    build *B = ctx;
-    const feat_spec *s = B->s;
-    const feat_cols *c = &s->c;
-    int recency = (s->families & FEAT_FAM_RECENCY) != 0;
-    int lifetime = (s->families & FEAT_FAM_LIFETIME) != 0;
-    if (nf != U_TYPE0 + s->ntypes * (1 + recency) + lifetime || s->ntypes > 64)
-        return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d",
-                       nf);
     long n = (long)parse_int(f[U_N]);
     if (!f[U_B]) {
         B->e_null_time += n;
-        return VG_OK;
+        return -1;
     }
-    int b = (int)parse_int(f[U_B]);
+    iv->b = (int)parse_int(f[U_B]);
     B->e_inf_time += (long)parse_int(f[U_INFTIME]);
-    uint64_t days = f[U_DAYS] ? (uint64_t)parse_int(f[U_DAYS]) : 0;
-    if (B->act && b >= 1 && b < B->nb && f[U_DAYS])
-        count_active_days(B, b, days);
-    if (b >= B->nb) {
+    iv->days = f[U_DAYS] ? (uint64_t)parse_int(f[U_DAYS]) : 0;
+    if (B->act && iv->b >= 1 && iv->b < B->nb && f[U_DAYS])
+        count_active_days(B, iv->b, iv->days);
+    if (iv->b >= B->nb) {
         B->e_after += n;
         B->e_future += (long)parse_int(f[U_FUTURE]);
-        return VG_OK;
+        return -1;
     }
     B->e_null_type += (long)parse_int(f[U_NULLTYPE]);
     B->e_bad_qty += (long)parse_int(f[U_BADQ]);
     if (!f[U_CUST]) {
         B->e_null_cust += n;
-        return VG_OK;
+        return -1;
     }
     long ci = lookup_id(B, &B->memo_usage, f[U_CUST]);
-    if (ci < 0) {
+    if (ci < 0)
         B->e_unknown += n;
-        return VG_OK;
-    }
-    if (!f[U_TOTAL])
-        return VG_OK; /* only skipped rows in this interval */
-    const cust *cu = &B->cs[ci];
-    if (cu->nrows == 0)
-        return VG_OK;
-    double total = parse_num(f[U_TOTAL]);
-    int ndays = __builtin_popcountll(days);
-    double last = parse_num(f[U_LAST]);
-    double nok = lifetime ? parse_num(f[nf - 1]) : 0;
-    size_t ncols = B->m->ncols;
-    /* per type: events, and the last one (family recency) */
-    double tq[64], tl[64];
+    /* no total: only skipped rows in this interval */
+    return ci < 0 || !f[U_TOTAL] || B->cs[ci].nrows == 0 ? -1 : ci;
+}
+
+static void usage_parse(const feat_spec *s, int nf, char **f, usage_iv *iv)
+{
+    int recency = (s->families & FEAT_FAM_RECENCY) != 0;
+    int lifetime = (s->families & FEAT_FAM_LIFETIME) != 0;
+    iv->total = parse_num(f[U_TOTAL]);
+    iv->ndays = __builtin_popcountll(iv->days);
+    iv->last = parse_num(f[U_LAST]);
+    iv->nok = lifetime ? parse_num(f[nf - 1]) : 0;
     for (int t = 0; t < s->ntypes && t < 64; t++) {
-        tq[t] = f[U_TYPE0 + t] ? parse_num(f[U_TYPE0 + t]) : 0;
-        tl[t] = recency ? parse_num(f[U_TYPE0 + s->ntypes + t]) : NAN;
+        iv->tq[t] = f[U_TYPE0 + t] ? parse_num(f[U_TYPE0 + t]) : 0;
+        iv->tl[t] = recency ? parse_num(f[U_TYPE0 + s->ntypes + t]) : NAN;
     }
+}
+
+/* An interval that ends before the row's date (it starts before it):
+ * recency and the lifetime sums, which do not depend on the windows. */
+static void usage_before(build *B, long row, float *x, const usage_iv *iv)
+{
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    if (isnan(B->last_act[row]) || iv->last > B->last_act[row])
+        B->last_act[row] = iv->last;
+    for (int t = 0; (s->families & FEAT_FAM_RECENCY) && t < s->ntypes; t++) {
+        double *tlr =
+            &B->type_last[(size_t)row * (size_t)s->ntypes + (size_t)t];
+        if (!isnan(iv->tl[t]) && (isnan(*tlr) || iv->tl[t] > *tlr))
+            *tlr = iv->tl[t];
+    }
+    if (s->families & FEAT_FAM_LIFETIME) {
+        x[c->life_total] += (float)iv->total;
+        x[c->life_count] += (float)iv->nok;
+        for (int t = 0; t < s->ntypes; t++)
+            x[c->ev_type_life[t]] += (float)iv->tq[t];
+    }
+}
+
+/* The windows (bitmask wm) the interval falls in, for one row. */
+static void usage_windows(build *B, long row, float *x, uint32_t wm,
+                          const usage_iv *iv)
+{
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    for (int w = 0; w < FEAT_NWIN; w++) {
+        if (!(wm & (1u << w)))
+            continue;
+        x[c->ev_total[w]] += (float)iv->total;
+        x[c->act_days[w]] += (float)iv->ndays;
+        for (int t = 0; t < s->ntypes; t++)
+            x[c->ev_type[t * FEAT_NWIN + w]] += (float)iv->tq[t];
+    }
+    if (wm & (1u << W_PREV30)) {
+        x[c->ev_total_prev30] += (float)iv->total;
+        x[c->act_days_prev30] += (float)iv->ndays;
+        for (int t = 0; c->ev_type_prev30[0] >= 0 && t < s->ntypes; t++)
+            x[c->ev_type_prev30[t]] += (float)iv->tq[t];
+    }
+    for (int w = 0; c->ev_total_long[0] >= 0 && w < 2; w++)
+        if (wm & (1u << (W_LONG0 + w))) {
+            x[c->ev_total_long[w]] += (float)iv->total;
+            x[c->act_days_long[w]] += (float)iv->ndays;
+        }
+    for (int j = 0; j < NWEEKS; j++)
+        if (wm & (1u << (W_WEEK0 + j)))
+            B->weeks[(size_t)row * NWEEKS + (size_t)j] += (float)iv->total;
+}
+
+static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    const feat_spec *s = B->s;
+    int recency = (s->families & FEAT_FAM_RECENCY) != 0;
+    int lifetime = (s->families & FEAT_FAM_LIFETIME) != 0;
+    if (nf != U_TYPE0 + s->ntypes * (1 + recency) + lifetime || s->ntypes > 64)
+        return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d",
+                       nf);
+    usage_iv iv;
+    long ci = usage_customer(B, f, &iv);
+    if (ci < 0)
+        return VG_OK;
+    usage_parse(s, nf, f, &iv);
+    const cust *cu = &B->cs[ci];
     for (int r = 0; r < cu->nrows; r++) {
         long row = cu->first_row + r;
         int k = B->m->date_index[row];
         uint32_t wm =
-            B->contrib[(size_t)b * (size_t)B->req->ndates + (size_t)k];
-        float *x = &B->m->x[(size_t)row * ncols];
+            B->contrib[(size_t)iv.b * (size_t)B->req->ndates + (size_t)k];
+        float *x = &B->m->x[(size_t)row * B->m->ncols];
         /* An interval ends at or before t exactly when it starts before t. */
-        if (b == 0 || B->bounds[b - 1] < B->m->day[row]) {
-            if (isnan(B->last_act[row]) || last > B->last_act[row])
-                B->last_act[row] = last;
-            for (int t = 0; recency && t < s->ntypes; t++) {
-                double *tlr =
-                    &B->type_last[(size_t)row * (size_t)s->ntypes + (size_t)t];
-                if (!isnan(tl[t]) && (isnan(*tlr) || tl[t] > *tlr))
-                    *tlr = tl[t];
-            }
-            if (lifetime) {
-                x[c->life_total] += (float)total;
-                x[c->life_count] += (float)nok;
-                for (int t = 0; t < s->ntypes; t++)
-                    x[c->ev_type_life[t]] += (float)tq[t];
-            }
-        }
-        if (!wm)
-            continue;
-        for (int w = 0; w < FEAT_NWIN; w++) {
-            if (!(wm & (1u << w)))
-                continue;
-            x[c->ev_total[w]] += (float)total;
-            x[c->act_days[w]] += (float)ndays;
-            for (int t = 0; t < s->ntypes; t++)
-                x[c->ev_type[t * FEAT_NWIN + w]] += (float)tq[t];
-        }
-        if (wm & (1u << W_PREV30)) {
-            x[c->ev_total_prev30] += (float)total;
-            x[c->act_days_prev30] += (float)ndays;
-            for (int t = 0; c->ev_type_prev30[0] >= 0 && t < s->ntypes; t++)
-                x[c->ev_type_prev30[t]] += (float)tq[t];
-        }
-        for (int w = 0; c->ev_total_long[0] >= 0 && w < 2; w++)
-            if (wm & (1u << (W_LONG0 + w))) {
-                x[c->ev_total_long[w]] += (float)total;
-                x[c->act_days_long[w]] += (float)ndays;
-            }
-        for (int j = 0; j < NWEEKS; j++)
-            if (wm & (1u << (W_WEEK0 + j)))
-                B->weeks[(size_t)row * NWEEKS + (size_t)j] += (float)total;
+        if (iv.b == 0 || B->bounds[iv.b - 1] < B->m->day[row])
+            usage_before(B, row, x, &iv);
+        if (wm)
+            usage_windows(B, row, x, wm, &iv);
     }
     return VG_OK;
 }
