@@ -1628,6 +1628,101 @@ struct feat_stream {
     PGcancel *cancel; /* cursors: stops the reading session's FETCH */
 };
 
+/* One row's ticket tallies that are not features themselves: the CSAT sums
+ * become means, the topic counts shares, the response times a median. */
+typedef struct tk_row {
+    double last;                      /* latest ticket before t */
+    double csat_sum, csat_min;        /* resolved in the last 90 days */
+    double csat30_sum, csat_prev_sum; /* family ticket_trends */
+    int csat_n, csat30_n, csat_prev_n;
+    int topic_n; /* tickets whose topic was known at t */
+    size_t nfrt; /* first-response times in A->tmp */
+} tk_row;
+
+static void csat_add(tk_row *R, double csat, int in30)
+{
+    R->csat_sum += csat;
+    R->csat_n++;
+    if (in30) {
+        R->csat30_sum += csat;
+        R->csat30_n++;
+    } else {
+        R->csat_prev_sum += csat;
+        R->csat_prev_n++;
+    }
+    if (isnan(R->csat_min) || csat < R->csat_min)
+        R->csat_min = csat;
+}
+
+/* One ticket created before the row's date t. */
+static void ticket_add(tk_acc *A, float *x, double t, const tk *k, tk_row *R)
+{
+    const feat_cols *c = &A->B->s->c;
+    if (isnan(R->last) || k->created > R->last)
+        R->last = k->created;
+    int in90 = k->created >= t - 90, in30 = k->created >= t - 30;
+    int resolved_before = !isnan(k->resolved) && k->resolved < t;
+    int responded_before = !isnan(k->first_resp) && k->first_resp < t;
+    if (!resolved_before)
+        x[c->t_open] += 1;
+    if (!responded_before && !resolved_before)
+        x[c->t_awaiting] += 1;
+    if (in90) {
+        x[c->t_count90] += 1;
+        /* Topics count only once a topics run for a date <= t gave them: a
+         * later run read tickets t must not see. */
+        if (c->t_topic0 >= 0 && k->topic_known <= t) {
+            R->topic_n++;
+            if (k->topic >= 0)
+                x[c->t_topic0 + k->topic] += 1;
+        }
+        if (k->prio >= 0)
+            x[c->t_prio90[k->prio]] += 1;
+        if (responded_before)
+            A->tmp[R->nfrt++] = (k->first_resp - k->created) * 24;
+    }
+    if (in30)
+        x[c->t_count30] += 1;
+    else if (c->t_count_prev30 >= 0 && k->created >= t - 60)
+        x[c->t_count_prev30] += 1;
+    /* Ratings, reopens and escalations carry no timestamp of their own:
+     * they count once the ticket is resolved, never earlier. */
+    if (resolved_before && k->resolved >= t - 90) {
+        x[c->t_reopens] += (float)k->reopens;
+        x[c->t_escal] += (float)k->escalated;
+        if (!isnan(k->csat))
+            csat_add(R, k->csat, k->resolved >= t - 30);
+    }
+}
+
+/* The features that need every ticket of the row first. */
+static void ticket_finish(tk_acc *A, float *x, double t, const tk_row *R)
+{
+    const feat_cols *c = &A->B->s->c;
+    x[c->t_frt_med] = (float)median_inplace(A->tmp, R->nfrt);
+    size_t nres = 0;
+    for (size_t i = 0; i < A->n; i++) {
+        const tk *k = &A->v[i];
+        if (k->created < t && !isnan(k->resolved) && k->resolved < t &&
+            k->resolved >= t - 90)
+            A->tmp[nres++] = (k->resolved - k->created) * 24;
+    }
+    x[c->t_res_med] = (float)median_inplace(A->tmp, nres);
+    x[c->t_csat_n] = (float)R->csat_n;
+    x[c->t_csat_mean] = R->csat_n ? (float)(R->csat_sum / R->csat_n) : NAN;
+    x[c->t_csat_min] = (float)R->csat_min;
+    x[c->t_days_since] = isnan(R->last) ? NAN : (float)(t - R->last);
+    if (c->t_csat_mean30 >= 0) {
+        double m30 = R->csat30_n ? R->csat30_sum / R->csat30_n : NAN;
+        double mprev = R->csat_prev_n ? R->csat_prev_sum / R->csat_prev_n : NAN;
+        x[c->t_csat_mean30] = (float)m30;
+        x[c->t_csat_change] = (float)(m30 - mprev); /* NaN if either is */
+    }
+    for (int i = 0; c->t_topic0 >= 0 && i < A->B->s->ntopics; i++)
+        x[c->t_topic0 + i] =
+            R->topic_n ? x[c->t_topic0 + i] / (float)R->topic_n : NAN;
+}
+
 static vg_code flush_customer(tk_acc *A, vg_error *err)
 {
     build *B = A->B;
@@ -1635,7 +1730,6 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
         return VG_OK;
     const cust *cu = &B->cs[A->cur_ci];
     const feat_cols *c = &B->s->c;
-    size_t ncols = B->m->ncols;
     if (A->tmpcap < A->n) {
         double *nt = realloc(A->tmp, A->n * 2 * sizeof *nt);
         if (!nt)
@@ -1646,85 +1740,14 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
     for (int r = 0; r < cu->nrows; r++) {
         long row = cu->first_row + r;
         double t = B->m->day[row];
-        float *x = &B->m->x[(size_t)row * ncols];
-        double last = NAN, csat_sum = 0, csat_min = NAN;
-        double csat30_sum = 0, csat_prev_sum = 0; /* family ticket_trends */
-        int csat_n = 0, topic_n = 0, csat30_n = 0, csat_prev_n = 0;
+        float *x = &B->m->x[(size_t)row * B->m->ncols];
+        tk_row R = {.last = NAN, .csat_min = NAN};
         for (int i = 0; c->t_topic0 >= 0 && i < B->s->ntopics; i++)
             x[c->t_topic0 + i] = 0; /* counted below, then divided */
-        size_t nfrt = 0, nres = 0;
-        for (size_t i = 0; i < A->n; i++) {
-            const tk *k = &A->v[i];
-            if (!(k->created < t))
-                continue;
-            if (isnan(last) || k->created > last)
-                last = k->created;
-            int in90 = k->created >= t - 90, in30 = k->created >= t - 30;
-            int resolved_before = !isnan(k->resolved) && k->resolved < t;
-            int responded_before = !isnan(k->first_resp) && k->first_resp < t;
-            if (!resolved_before)
-                x[c->t_open] += 1;
-            if (!responded_before && !resolved_before)
-                x[c->t_awaiting] += 1;
-            if (in90) {
-                x[c->t_count90] += 1;
-                /* Topics count only once a topics run for a date <= t gave
-                 * them: a later run read tickets t must not see. */
-                if (c->t_topic0 >= 0 && k->topic_known <= t) {
-                    topic_n++;
-                    if (k->topic >= 0)
-                        x[c->t_topic0 + k->topic] += 1;
-                }
-                if (k->prio >= 0)
-                    x[c->t_prio90[k->prio]] += 1;
-                if (responded_before)
-                    A->tmp[nfrt++] = (k->first_resp - k->created) * 24;
-            }
-            if (in30)
-                x[c->t_count30] += 1;
-            else if (c->t_count_prev30 >= 0 && k->created >= t - 60)
-                x[c->t_count_prev30] += 1;
-            /* Ratings, reopens and escalations carry no timestamp of their own:
-             * they count once the ticket is resolved, never earlier. */
-            if (resolved_before && k->resolved >= t - 90) {
-                x[c->t_reopens] += (float)k->reopens;
-                x[c->t_escal] += (float)k->escalated;
-                if (!isnan(k->csat)) {
-                    csat_sum += k->csat;
-                    csat_n++;
-                    if (k->resolved >= t - 30) {
-                        csat30_sum += k->csat;
-                        csat30_n++;
-                    } else {
-                        csat_prev_sum += k->csat;
-                        csat_prev_n++;
-                    }
-                    if (isnan(csat_min) || k->csat < csat_min)
-                        csat_min = k->csat;
-                }
-            }
-        }
-        x[c->t_frt_med] = (float)median_inplace(A->tmp, nfrt);
-        for (size_t i = 0; i < A->n; i++) {
-            const tk *k = &A->v[i];
-            if (k->created < t && !isnan(k->resolved) && k->resolved < t &&
-                k->resolved >= t - 90)
-                A->tmp[nres++] = (k->resolved - k->created) * 24;
-        }
-        x[c->t_res_med] = (float)median_inplace(A->tmp, nres);
-        x[c->t_csat_n] = (float)csat_n;
-        x[c->t_csat_mean] = csat_n ? (float)(csat_sum / csat_n) : NAN;
-        x[c->t_csat_min] = (float)csat_min;
-        x[c->t_days_since] = isnan(last) ? NAN : (float)(t - last);
-        if (c->t_csat_mean30 >= 0) {
-            double m30 = csat30_n ? csat30_sum / csat30_n : NAN;
-            double mprev = csat_prev_n ? csat_prev_sum / csat_prev_n : NAN;
-            x[c->t_csat_mean30] = (float)m30;
-            x[c->t_csat_change] = (float)(m30 - mprev); /* NaN if either is */
-        }
-        for (int i = 0; c->t_topic0 >= 0 && i < B->s->ntopics; i++)
-            x[c->t_topic0 + i] =
-                topic_n ? x[c->t_topic0 + i] / (float)topic_n : NAN;
+        for (size_t i = 0; i < A->n; i++)
+            if (A->v[i].created < t)
+                ticket_add(A, x, t, &A->v[i], &R);
+        ticket_finish(A, x, t, &R);
     }
     return VG_OK;
 }
