@@ -258,81 +258,72 @@ static float feat_float(build *B, double v)
     return (float)v;
 }
 
-static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
+/* The dirty-row accounting for a customer row: returns 0 (counted under its
+ * reason) when the row names nobody or has no usable creation time. */
+static int customer_usable(build *B, char **f, double *created)
 {
-    build *B = ctx;
-    const feat_spec *s = B->s;
-    if (nf < 5 + s->nattrs)
-        return vg_fail(err, VG_EINTERNAL,
-                       "customers: unexpected column count %d", nf);
     if (!f[0]) {
         B->c_null_id++;
-        return VG_OK;
+        return 0;
     }
     if (!*f[0]) {
         B->c_empty_id++; /* names nobody a specialist could call */
-        return VG_OK;
+        return 0;
     }
-    double created = parse_num(f[1]);
-    if (isnan(created)) {
+    *created = parse_num(f[1]);
+    if (isnan(*created)) {
         B->c_null_created++;
-        return VG_OK;
+        return 0;
     }
-    if (isinf(created)) {
+    if (isinf(*created)) {
         B->c_inf_created++;
-        return VG_OK;
+        return 0;
     }
-    if (created < 0)
+    if (*created < 0)
         B->c_old_created++; /* before 1970: kept, but flagged in the stats */
-    int added = 0;
-    long idx = strmap_put(B->ids, f[0], &added);
-    if (idx < 0)
-        return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
-    if (!added) {
-        B->c_dup++; /* a view may repeat an id; the first row wins */
-        return VG_OK;
-    }
-    if ((size_t)idx >= B->capcust) {
-        size_t nc = B->capcust ? B->capcust * 2 : 1024;
-        cust *ncs = realloc(B->cs, nc * sizeof *ncs);
-        float *nsv =
-            realloc(B->static_vals,
-                    nc * (size_t)(B->nstatic ? B->nstatic : 1) * sizeof *nsv);
-        if (ncs)
-            B->cs = ncs;
-        if (nsv)
-            B->static_vals = nsv;
-        if (!ncs || !nsv)
-            return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
-        B->capcust = nc;
-    }
-    B->ncust = (size_t)idx + 1;
-    cust *c = &B->cs[idx];
-    c->created = created;
-    c->canceled = parse_num(f[2]);
-    if (!isnan(c->canceled) && c->canceled >= B->visible_limit)
-        c->canceled = NAN; /* not known yet at the latest date asked for */
-    if (!isnan(c->canceled) && c->canceled < c->created) {
-        B->c_cancel_before++;
-        c->canceled = c->created; /* never active: counted, not guessed */
-    }
-    c->first_row = -1;
-    c->nrows = 0;
+    return 1;
+}
 
+/* Room for customer idx in the per-customer arrays. */
+static vg_code customer_grow(build *B, long idx, vg_error *err)
+{
+    if ((size_t)idx < B->capcust)
+        return VG_OK;
+    size_t nc = B->capcust ? B->capcust * 2 : 1024;
+    cust *ncs = realloc(B->cs, nc * sizeof *ncs);
+    float *nsv =
+        realloc(B->static_vals,
+                nc * (size_t)(B->nstatic ? B->nstatic : 1) * sizeof *nsv);
+    if (ncs)
+        B->cs = ncs;
+    if (nsv)
+        B->static_vals = nsv;
+    if (!ncs || !nsv)
+        return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
+    B->capcust = nc;
+    return VG_OK;
+}
+
+/* A negative MRR or seat count is counted and read as unknown. */
+static double non_negative(const char *v, long *bad)
+{
+    double x = parse_num(v);
+    if (!isnan(x) && x < 0) {
+        (*bad)++;
+        return NAN;
+    }
+    return x;
+}
+
+/* The features that do not change with the date: MRR, seats, attributes
+ * (a categorical one one-hot, its last level "other"). */
+static void customer_statics(build *B, long idx, char **f)
+{
+    const feat_spec *s = B->s;
     float *sv = &B->static_vals[(size_t)idx * (size_t)B->nstatic];
     int k = 0;
-    double mrr = parse_num(f[3]);
-    if (!isnan(mrr) && mrr < 0) {
-        B->c_bad_mrr++;
-        mrr = NAN;
-    }
-    sv[k++] = feat_float(B, mrr);
-    double seats = parse_num(f[4]);
-    if (!isnan(seats) && seats < 0) {
-        B->c_bad_seats++;
-        seats = NAN;
-    }
-    sv[k++] = feat_float(B, seats);
+    sv[k++] = feat_float(B, non_negative(f[3], &B->c_bad_mrr));
+    sv[k++] = feat_float(B, non_negative(f[4], &B->c_bad_seats));
     for (int a = 0; a < s->nattrs; a++) {
         const attr_def *ad = &s->attrs[a];
         const char *v = f[5 + a];
@@ -350,6 +341,41 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
             sv[k + (hit >= 0 ? hit : ad->nlevels)] = 1.0f;
         k += ad->nlevels + 1;
     }
+}
+
+static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    if (nf < 5 + B->s->nattrs)
+        return vg_fail(err, VG_EINTERNAL,
+                       "customers: unexpected column count %d", nf);
+    double created = NAN;
+    if (!customer_usable(B, f, &created))
+        return VG_OK;
+    int added = 0;
+    long idx = strmap_put(B->ids, f[0], &added);
+    if (idx < 0)
+        return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
+    if (!added) {
+        B->c_dup++; /* a view may repeat an id; the first row wins */
+        return VG_OK;
+    }
+    vg_code rc = customer_grow(B, idx, err);
+    if (rc != VG_OK)
+        return rc;
+    B->ncust = (size_t)idx + 1;
+    cust *c = &B->cs[idx];
+    c->created = created;
+    c->canceled = parse_num(f[2]);
+    if (!isnan(c->canceled) && c->canceled >= B->visible_limit)
+        c->canceled = NAN; /* not known yet at the latest date asked for */
+    if (!isnan(c->canceled) && c->canceled < c->created) {
+        B->c_cancel_before++;
+        c->canceled = c->created; /* never active: counted, not guessed */
+    }
+    c->first_row = -1;
+    c->nrows = 0;
+    customer_statics(B, idx, f);
     return VG_OK;
 }
 
