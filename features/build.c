@@ -1856,24 +1856,13 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-static vg_code read_tickets(build *B, vg_error *err)
+/* Dirty-row counts come from one small aggregate; tickets are few. */
+static vg_code ticket_dirty_counts(build *B, const char *tickets,
+                                   const char *maxd, vg_error *err)
 {
-    char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
-    char sql[4096];
-    tk_acc local = {B, NULL, -1, NULL, 0, 0, NULL, 0};
-    tk_acc *stream_tk = B->st ? &B->st->tk : NULL;
+    char sql[2048];
     PGresult *r = NULL;
-    vg_code rc = VG_OK;
-    if (!tickets)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
-    int maxt = B->req->dates[0];
-    for (int k = 1; k < B->req->ndates; k++)
-        if (B->req->dates[k] > maxt)
-            maxt = B->req->dates[k];
-    char maxd[DATE_BUF];
-    date_format(maxt, maxd);
     const char *p[1] = {maxd};
-    /* Dirty-row counts come from one small aggregate; tickets are few. */
     snprintf(sql, sizeof sql,
              "SELECT count(*) FILTER (WHERE created_at IS NULL), "
              " count(*) FILTER (WHERE csat IS NOT NULL AND csat NOT BETWEEN 1 "
@@ -1889,11 +1878,9 @@ static vg_code read_tickets(build *B, vg_error *err)
              "true) AND coalesce(isfinite(resolved_at), true))) "
              "FROM %s WHERE true%s",
              tickets, slice_filter(B));
-    rc = db_exec(B->db, sql, 1, p, &r, err);
-    if (rc != VG_OK) {
-        vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
-        goto cleanup;
-    }
+    vg_code rc = db_exec(B->db, sql, 1, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
     B->t_null_created = atol(PQgetvalue(r, 0, 0));
     B->t_bad_csat = atol(PQgetvalue(r, 0, 1));
     B->t_bad_resolved = atol(PQgetvalue(r, 0, 2));
@@ -1901,16 +1888,19 @@ static vg_code read_tickets(build *B, vg_error *err)
     B->t_dup = atol(PQgetvalue(r, 0, 4));
     B->t_after = atol(PQgetvalue(r, 0, 5));
     B->t_inf_time = atol(PQgetvalue(r, 0, 6));
+    PQclear(r);
+    return VG_OK;
+}
 
-    rc = set_param(B, "vigil.until", maxd, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    /* DISTINCT ON drops repeated ticket ids (a view may repeat them). Each
-     * ticket's first topic and the day it became known come along when the
-     * spec has topic features. */
+/* DISTINCT ON drops repeated ticket ids (a view may repeat them). Each
+ * ticket's first topic and the day it became known come along when the spec
+ * has topic features. */
+static void ticket_sql(const build *B, const char *tickets, char *sql,
+                       size_t size)
+{
     const int topics = B->s->c.t_topic0 >= 0;
     snprintf(
-        sql, sizeof sql,
+        sql, size,
         "SELECT customer_id, c, f, r, priority, csat, reopens, escalated, "
         " %s FROM ("
         " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE "
@@ -1932,6 +1922,29 @@ static vg_code read_tickets(build *B, vg_error *err)
         topics ? "LEFT JOIN vigil.ticket_topics tt ON tt.ticket_id = "
                  "t.ticket_id "
                : "");
+}
+
+static vg_code read_tickets(build *B, vg_error *err)
+{
+    char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
+    char sql[4096];
+    tk_acc local = {B, NULL, -1, NULL, 0, 0, NULL, 0};
+    tk_acc *stream_tk = B->st ? &B->st->tk : NULL;
+    vg_code rc = VG_OK;
+    if (!tickets)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    int maxt = B->req->dates[0];
+    for (int k = 1; k < B->req->ndates; k++)
+        if (B->req->dates[k] > maxt)
+            maxt = B->req->dates[k];
+    char maxd[DATE_BUF];
+    date_format(maxt, maxd);
+    rc = ticket_dirty_counts(B, tickets, maxd, err);
+    if (rc == VG_OK)
+        rc = set_param(B, "vigil.until", maxd, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    ticket_sql(B, tickets, sql, sizeof sql);
     if (stream_tk) {
         *stream_tk = local; /* read later, chunk by chunk */
         rc = run_query(B, "tickets", sql, on_ticket, stream_tk, NULL, err);
@@ -1940,10 +1953,9 @@ static vg_code read_tickets(build *B, vg_error *err)
         if (rc == VG_OK)
             rc = flush_customer(&local, err);
     }
+cleanup:
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
-cleanup:
-    PQclear(r);
     free(local.cur);
     free(local.v);
     free(local.tmp);
