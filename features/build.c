@@ -1856,6 +1856,16 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
+/* The latest observation date asked for. */
+static int latest_date(const feat_request *req)
+{
+    int maxt = req->dates[0];
+    for (int k = 1; k < req->ndates; k++)
+        if (req->dates[k] > maxt)
+            maxt = req->dates[k];
+    return maxt;
+}
+
 /* Dirty-row counts come from one small aggregate; tickets are few. */
 static vg_code ticket_dirty_counts(build *B, const char *tickets,
                                    const char *maxd, vg_error *err)
@@ -1933,12 +1943,8 @@ static vg_code read_tickets(build *B, vg_error *err)
     vg_code rc = VG_OK;
     if (!tickets)
         return vg_fail(err, VG_ENOMEM, "out of memory");
-    int maxt = B->req->dates[0];
-    for (int k = 1; k < B->req->ndates; k++)
-        if (B->req->dates[k] > maxt)
-            maxt = B->req->dates[k];
     char maxd[DATE_BUF];
-    date_format(maxt, maxd);
+    date_format(latest_date(B->req), maxd);
     rc = ticket_dirty_counts(B, tickets, maxd, err);
     if (rc == VG_OK)
         rc = set_param(B, "vigil.until", maxd, err);
@@ -2115,33 +2121,55 @@ static void put_stats(build *B)
                         "infinite_timestamp", json_integer(B->t_inf_time));
 }
 
+static void free_build(build *B)
+{
+    feat_matrix_free(B->m);
+    strmap_free(B->ids);
+    free(B->cs);
+    free(B->static_cols);
+    free(B->static_is_date);
+    free(B->static_vals);
+    free(B->bounds);
+    free(B->contrib);
+    free(B->winmask);
+    free(B->last_act);
+    free(B->weeks);
+    free(B->type_last);
+    free(B->act);
+}
+
+/* What every build starts from (B zeroed): its inputs, the progress line,
+ * the id map, and the latest day a cancellation may be known at. */
+static vg_code build_init(build *B, db_conn *db, const vg_config *cfg,
+                          const feat_spec *spec, const feat_request *req,
+                          const vg_log *lg, json_t *stats, vg_error *err)
+{
+    B->db = db;
+    B->cfg = cfg;
+    B->s = spec;
+    B->req = req;
+    B->lg = lg;
+    B->stats = stats;
+    progress_init(&B->prog, req->quiet);
+    B->visible_limit =
+        latest_date(req) + (req->horizon_days > 0 ? req->horizon_days : 0);
+    if (!(B->ids = strmap_new(1024)))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return VG_OK;
+}
+
 vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
                    const feat_request *req, const vg_log *lg, feat_matrix **out,
                    json_t *stats, vg_error *err)
 {
     build B;
     memset(&B, 0, sizeof B);
-    B.db = db;
-    B.cfg = cfg;
-    B.s = spec;
-    B.req = req;
-    B.lg = lg;
-    B.stats = stats;
     *out = NULL;
-    progress_init(&B.prog, req->quiet);
-    vg_code rc = VG_OK;
     if (req->ndates <= 0)
         return vg_fail(err, VG_EUSAGE, "no observation dates");
-    int maxt = req->dates[0];
-    for (int k = 1; k < req->ndates; k++)
-        if (req->dates[k] > maxt)
-            maxt = req->dates[k];
-    B.visible_limit = maxt + (req->horizon_days > 0 ? req->horizon_days : 0);
-    B.ids = strmap_new(1024);
-    if (!B.ids) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    vg_code rc = build_init(&B, db, cfg, spec, req, lg, stats, err);
+    if (rc != VG_OK)
         goto cleanup;
-    }
     progress_update(&B.prog, "features: reading customers");
     if ((rc = read_customers(&B, err)) != VG_OK)
         goto cleanup;
@@ -2173,18 +2201,7 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
     B.m = NULL;
 cleanup:
     progress_done(&B.prog);
-    feat_matrix_free(B.m);
-    strmap_free(B.ids);
-    free(B.cs);
-    free(B.static_cols);
-    free(B.static_is_date);
-    free(B.static_vals);
-    free(B.bounds);
-    free(B.contrib);
-    free(B.winmask);
-    free(B.last_act);
-    free(B.weeks);
-    free(B.type_last);
+    free_build(&B);
     return rc;
 }
 
@@ -2532,23 +2549,6 @@ static vg_code reset_chunk(build *B, vg_error *err)
     return VG_OK;
 }
 
-static void free_build(build *B)
-{
-    feat_matrix_free(B->m);
-    strmap_free(B->ids);
-    free(B->cs);
-    free(B->static_cols);
-    free(B->static_is_date);
-    free(B->static_vals);
-    free(B->bounds);
-    free(B->contrib);
-    free(B->winmask);
-    free(B->last_act);
-    free(B->weeks);
-    free(B->type_last);
-    free(B->act);
-}
-
 /* COPY on side sessions (parallel plans) unless configured otherwise or
  * the source is sharded: a coordinator's sessions would each open their
  * own remote transactions on the shards, which share no snapshot, while one
@@ -2615,23 +2615,12 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
         return vg_fail(err, VG_ENOMEM, "out of memory");
     build *B = &st->B;
     B->st = st;
-    B->db = db;
-    B->cfg = cfg;
-    B->s = spec;
-    B->req = req;
-    B->lg = lg;
-    B->stats = stats;
     B->slice = slice;
     B->nslices = nslices;
     st->chunk = chunk ? chunk : 1;
     st->tk.B = B;
     st->tk.cur_ci = -1;
-    progress_init(&B->prog, req->quiet);
-    B->visible_limit =
-        req->dates[0] + (req->horizon_days > 0 ? req->horizon_days : 0);
-    vg_code rc = VG_OK;
-    if (!(B->ids = strmap_new(1024)))
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    vg_code rc = build_init(B, db, cfg, spec, req, lg, stats, err);
     if (rc == VG_OK && nslices > 1) {
         char v[16];
         snprintf(v, sizeof v, "%d", nslices);
