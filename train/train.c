@@ -295,8 +295,8 @@ static int candidate_grid(const vg_config *cfg, double rows, double pos,
         c[i].max_rounds = scale[s].rounds;
         c[i].early_stopping_rounds = scale[s].patience;
         c[i].max_depth = scale[s].depth[i];
-        c[i].lambda = 4 * scale[s].lambda[i]; /* experiment: reg=4 */
-        c[i].min_child_weight = 4 * mcw * (i + 1);
+        c[i].lambda = scale[s].lambda[i];
+        c[i].min_child_weight = mcw * (i + 1);
     }
     return n + linear_grid(cfg, c + n);
 }
