@@ -11,7 +11,11 @@
 #                                          none, no-FAMILY, only-FAMILY: the
 #                                          families always kept; auto-FAMILY:
 #                                          FAMILY with features.families_choice
-#                                          "auto", train keeps it or not)
+#                                          "auto", train keeps it or not;
+#                                          step-auto, step-monthly: the
+#                                          default families with
+#                                          train.step_choice "auto" or
+#                                          "monthly")
 #   REFERENCE=1                            also bench/churn_reference.py on
 #                                          each world (same data and dates)
 #   SEED=7                                 train.seed for every configuration
@@ -88,6 +92,25 @@ for w in worlds:
                 print(f"| {w} | {c} | {d['as_of']} | {'yes' if t['kept'] else 'no'} | "
                       f"{t['logloss_with']:.5f} | {t['logloss_without']:.5f} | "
                       f"{t['paired_difference']:+.5f} ({t['paired_se']:.5f}) |")
+# What the automatic step choice (step-auto) decided on each date: the
+# select stage's held-out log loss on every date and on about monthly ones.
+step = [c for c in configs if c.startswith("step-")]
+if step:
+    print()
+    print("| world | configuration | date | kept | dates (every / monthly) | log loss every | monthly | paired difference monthly − every (se) |")
+    print("|---|---|---|---|---|---|---|---|")
+for w in worlds:
+    for c in step:
+        for d in dates(w, c):
+            s = d["training"].get("observation_step") or {}
+            cs = s.get("candidates", [])
+            if len(cs) != 2:
+                print(f"| {w} | {c} | {d['as_of']} | every | – | – | – | {s.get('rule', '')} |")
+                continue
+            print(f"| {w} | {c} | {d['as_of']} | {'monthly' if s['every_nth'] > 1 else 'every'} | "
+                  f"{cs[0]['observation_dates']} / {cs[1]['observation_dates']} | "
+                  f"{cs[0]['holdout_logloss']:.5f} | {cs[1]['holdout_logloss']:.5f} | "
+                  f"{s['paired_difference']:+.5f} ({s['paired_se']:.5f}) |")
 PY
 }
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,13 +138,15 @@ config() {
   shift
   local list=""
   for f in "$@"; do list="$list${list:+, }\"$f\""; done
-  local train=""
-  [ -n "${SEED:-}" ] && train=", \"train\": {\"seed\": $SEED}"
-  echo "{\"features\": {\"families\": [$list], \"families_choice\": \"${CHOICE:-always}\"}$train}" \
+  local train="\"step_choice\": \"${STEP:-fixed}\""
+  [ -n "${SEED:-}" ] && train="$train, \"seed\": $SEED"
+  echo "{\"features\": {\"families\": [$list], \"families_choice\": \"${CHOICE:-always}\"}, \"train\": {$train}}" \
     >"$cfgdir/$name.json"
 }
 config all $ALL
 config none
+STEP=auto config step-auto lifetime
+STEP=monthly config step-monthly lifetime
 for f in $ALL; do
   # shellcheck disable=SC2086
   config "no-$f" $(echo $ALL | tr ' ' '\n' | grep -vx "$f")
