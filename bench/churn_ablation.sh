@@ -138,9 +138,12 @@ config() {
   shift
   local list=""
   for f in "$@"; do list="$list${list:+, }\"$f\""; done
-  local train="\"step_choice\": \"${STEP:-fixed}\""
-  [ -n "${SEED:-}" ] && train="$train, \"seed\": $SEED"
-  echo "{\"features\": {\"families\": [$list], \"families_choice\": \"${CHOICE:-always}\"}, \"train\": {$train}}" \
+  # train.* only when set: a binary from before step_choice still runs
+  local train=""
+  [ -n "${STEP:-}" ] && train="\"step_choice\": \"$STEP\""
+  [ -n "${SEED:-}" ] && train="$train${train:+, }\"seed\": $SEED"
+  [ -n "$train" ] && train=", \"train\": {$train}"
+  echo "{\"features\": {\"families\": [$list], \"families_choice\": \"${CHOICE:-always}\"}$train}" \
     >"$cfgdir/$name.json"
 }
 config all $ALL
