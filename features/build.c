@@ -379,10 +379,11 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-static vg_code read_customers(build *B, vg_error *err)
+/* The static column map: mrr, seats, then the attributes' columns in order
+ * (a categorical attribute one per level and one for "other"). */
+static vg_code map_statics(build *B, vg_error *err)
 {
     const feat_spec *s = B->s;
-    /* static column map: mrr, seats, then attribute columns in order */
     B->nstatic = 2;
     for (int a = 0; a < s->nattrs; a++)
         B->nstatic +=
@@ -402,41 +403,55 @@ static vg_code read_customers(build *B, vg_error *err)
             B->static_cols[k++] = ad->col + l;
         }
     }
+    return VG_OK;
+}
 
-    char *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
-    if (!customers)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
-    strbuf sql = {0};
+/* The customers query: the contract's columns, then each attribute cast to
+ * what on_customer parses. */
+static void customers_sql(build *B, const char *customers, strbuf *sql)
+{
+    const feat_spec *s = B->s;
     strbuf_puts(
-        &sql,
+        sql,
         "SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
         "date_part('epoch', canceled_at) / 86400, mrr::text, seats::float8");
     for (int a = 0; a < s->nattrs; a++) {
         char *col = db_quote_ident(B->db, s->attrs[a].column);
         if (!col) {
-            sql.failed = 1;
-            break;
+            sql->failed = 1;
+            return;
         }
         switch (s->attrs[a].kind) {
         case ATTR_NUMERIC: /* as text: numeric may exceed float8's range */
-            strbuf_printf(&sql, ", %s::text", col);
+            strbuf_printf(sql, ", %s::text", col);
             break;
         case ATTR_BOOLEAN:
-            strbuf_printf(&sql, ", %s::int", col);
+            strbuf_printf(sql, ", %s::int", col);
             break;
         case ATTR_DATE:
-            strbuf_printf(&sql, ", date_part('epoch', %s::timestamptz) / 86400",
+            strbuf_printf(sql, ", date_part('epoch', %s::timestamptz) / 86400",
                           col);
             break;
         case ATTR_CATEGORICAL:
-            strbuf_printf(&sql, ", %s::text", col);
+            strbuf_printf(sql, ", %s::text", col);
             break;
         }
         free(col);
     }
-    strbuf_printf(&sql, " FROM %s WHERE true%s%s", customers, slice_filter(B),
+    strbuf_printf(sql, " FROM %s WHERE true%s%s", customers, slice_filter(B),
                   stream_order(B));
-    vg_code rc = VG_OK;
+}
+
+static vg_code read_customers(build *B, vg_error *err)
+{
+    vg_code rc = map_statics(B, err);
+    if (rc != VG_OK)
+        return rc;
+    char *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
+    if (!customers)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    strbuf sql = {0};
+    customers_sql(B, customers, &sql);
     if (sql.failed) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
     } else {
