@@ -258,81 +258,72 @@ static float feat_float(build *B, double v)
     return (float)v;
 }
 
-static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
+/* The dirty-row accounting for a customer row: returns 0 (counted under its
+ * reason) when the row names nobody or has no usable creation time. */
+static int customer_usable(build *B, char **f, double *created)
 {
-    build *B = ctx;
-    const feat_spec *s = B->s;
-    if (nf < 5 + s->nattrs)
-        return vg_fail(err, VG_EINTERNAL,
-                       "customers: unexpected column count %d", nf);
     if (!f[0]) {
         B->c_null_id++;
-        return VG_OK;
+        return 0;
     }
     if (!*f[0]) {
         B->c_empty_id++; /* names nobody a specialist could call */
-        return VG_OK;
+        return 0;
     }
-    double created = parse_num(f[1]);
-    if (isnan(created)) {
+    *created = parse_num(f[1]);
+    if (isnan(*created)) {
         B->c_null_created++;
-        return VG_OK;
+        return 0;
     }
-    if (isinf(created)) {
+    if (isinf(*created)) {
         B->c_inf_created++;
-        return VG_OK;
+        return 0;
     }
-    if (created < 0)
+    if (*created < 0)
         B->c_old_created++; /* before 1970: kept, but flagged in the stats */
-    int added = 0;
-    long idx = strmap_put(B->ids, f[0], &added);
-    if (idx < 0)
-        return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
-    if (!added) {
-        B->c_dup++; /* a view may repeat an id; the first row wins */
-        return VG_OK;
-    }
-    if ((size_t)idx >= B->capcust) {
-        size_t nc = B->capcust ? B->capcust * 2 : 1024;
-        cust *ncs = realloc(B->cs, nc * sizeof *ncs);
-        float *nsv =
-            realloc(B->static_vals,
-                    nc * (size_t)(B->nstatic ? B->nstatic : 1) * sizeof *nsv);
-        if (ncs)
-            B->cs = ncs;
-        if (nsv)
-            B->static_vals = nsv;
-        if (!ncs || !nsv)
-            return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
-        B->capcust = nc;
-    }
-    B->ncust = (size_t)idx + 1;
-    cust *c = &B->cs[idx];
-    c->created = created;
-    c->canceled = parse_num(f[2]);
-    if (!isnan(c->canceled) && c->canceled >= B->visible_limit)
-        c->canceled = NAN; /* not known yet at the latest date asked for */
-    if (!isnan(c->canceled) && c->canceled < c->created) {
-        B->c_cancel_before++;
-        c->canceled = c->created; /* never active: counted, not guessed */
-    }
-    c->first_row = -1;
-    c->nrows = 0;
+    return 1;
+}
 
+/* Room for customer idx in the per-customer arrays. */
+static vg_code customer_grow(build *B, long idx, vg_error *err)
+{
+    if ((size_t)idx < B->capcust)
+        return VG_OK;
+    size_t nc = B->capcust ? B->capcust * 2 : 1024;
+    cust *ncs = realloc(B->cs, nc * sizeof *ncs);
+    float *nsv =
+        realloc(B->static_vals,
+                nc * (size_t)(B->nstatic ? B->nstatic : 1) * sizeof *nsv);
+    if (ncs)
+        B->cs = ncs;
+    if (nsv)
+        B->static_vals = nsv;
+    if (!ncs || !nsv)
+        return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
+    B->capcust = nc;
+    return VG_OK;
+}
+
+/* A negative MRR or seat count is counted and read as unknown. */
+static double non_negative(const char *v, long *bad)
+{
+    double x = parse_num(v);
+    if (!isnan(x) && x < 0) {
+        (*bad)++;
+        return NAN;
+    }
+    return x;
+}
+
+/* The features that do not change with the date: MRR, seats, attributes
+ * (a categorical one one-hot, its last level "other"). */
+static void customer_statics(build *B, long idx, char **f)
+{
+    const feat_spec *s = B->s;
     float *sv = &B->static_vals[(size_t)idx * (size_t)B->nstatic];
     int k = 0;
-    double mrr = parse_num(f[3]);
-    if (!isnan(mrr) && mrr < 0) {
-        B->c_bad_mrr++;
-        mrr = NAN;
-    }
-    sv[k++] = feat_float(B, mrr);
-    double seats = parse_num(f[4]);
-    if (!isnan(seats) && seats < 0) {
-        B->c_bad_seats++;
-        seats = NAN;
-    }
-    sv[k++] = feat_float(B, seats);
+    sv[k++] = feat_float(B, non_negative(f[3], &B->c_bad_mrr));
+    sv[k++] = feat_float(B, non_negative(f[4], &B->c_bad_seats));
     for (int a = 0; a < s->nattrs; a++) {
         const attr_def *ad = &s->attrs[a];
         const char *v = f[5 + a];
@@ -350,6 +341,41 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
             sv[k + (hit >= 0 ? hit : ad->nlevels)] = 1.0f;
         k += ad->nlevels + 1;
     }
+}
+
+static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    if (nf < 5 + B->s->nattrs)
+        return vg_fail(err, VG_EINTERNAL,
+                       "customers: unexpected column count %d", nf);
+    double created = NAN;
+    if (!customer_usable(B, f, &created))
+        return VG_OK;
+    int added = 0;
+    long idx = strmap_put(B->ids, f[0], &added);
+    if (idx < 0)
+        return vg_fail(err, VG_ENOMEM, "out of memory reading customers");
+    if (!added) {
+        B->c_dup++; /* a view may repeat an id; the first row wins */
+        return VG_OK;
+    }
+    vg_code rc = customer_grow(B, idx, err);
+    if (rc != VG_OK)
+        return rc;
+    B->ncust = (size_t)idx + 1;
+    cust *c = &B->cs[idx];
+    c->created = created;
+    c->canceled = parse_num(f[2]);
+    if (!isnan(c->canceled) && c->canceled >= B->visible_limit)
+        c->canceled = NAN; /* not known yet at the latest date asked for */
+    if (!isnan(c->canceled) && c->canceled < c->created) {
+        B->c_cancel_before++;
+        c->canceled = c->created; /* never active: counted, not guessed */
+    }
+    c->first_row = -1;
+    c->nrows = 0;
+    customer_statics(B, idx, f);
     return VG_OK;
 }
 
@@ -990,105 +1016,144 @@ static void count_active_days(build *B, int b, uint64_t mask)
     }
 }
 
-static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
+/* One usage row's figures (one customer, one interval), parsed once and
+ * then added to every observation row of the customer. */
+typedef struct usage_iv {
+    int b;         /* interval index */
+    uint64_t days; /* active-day bitmap */
+    int ndays;     /* its popcount */
+    double total;  /* events */
+    double last;   /* last event's day */
+    double nok;    /* usable events (family lifetime) */
+    double tq[64]; /* events per type */
+    double tl[64]; /* last event per type (family recency) */
+} usage_iv;
+
+/* The dirty-row accounting: a row is usable when it has a time inside the
+ * windows, a customer the build knows, and events. Returns the customer's
+ * index, or -1 with the row counted under its reason. */
+static long usage_customer(build *B, char **f, usage_iv *iv)
 {
-    build *B = ctx;
-    const feat_spec *s = B->s;
-    const feat_cols *c = &s->c;
-    int recency = (s->families & FEAT_FAM_RECENCY) != 0;
-    int lifetime = (s->families & FEAT_FAM_LIFETIME) != 0;
-    if (nf != U_TYPE0 + s->ntypes * (1 + recency) + lifetime || s->ntypes > 64)
-        return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d",
-                       nf);
     long n = (long)parse_int(f[U_N]);
     if (!f[U_B]) {
         B->e_null_time += n;
-        return VG_OK;
+        return -1;
     }
-    int b = (int)parse_int(f[U_B]);
+    iv->b = (int)parse_int(f[U_B]);
     B->e_inf_time += (long)parse_int(f[U_INFTIME]);
-    uint64_t days = f[U_DAYS] ? (uint64_t)parse_int(f[U_DAYS]) : 0;
-    if (B->act && b >= 1 && b < B->nb && f[U_DAYS])
-        count_active_days(B, b, days);
-    if (b >= B->nb) {
+    iv->days = f[U_DAYS] ? (uint64_t)parse_int(f[U_DAYS]) : 0;
+    if (B->act && iv->b >= 1 && iv->b < B->nb && f[U_DAYS])
+        count_active_days(B, iv->b, iv->days);
+    if (iv->b >= B->nb) {
         B->e_after += n;
         B->e_future += (long)parse_int(f[U_FUTURE]);
-        return VG_OK;
+        return -1;
     }
     B->e_null_type += (long)parse_int(f[U_NULLTYPE]);
     B->e_bad_qty += (long)parse_int(f[U_BADQ]);
     if (!f[U_CUST]) {
         B->e_null_cust += n;
-        return VG_OK;
+        return -1;
     }
     long ci = lookup_id(B, &B->memo_usage, f[U_CUST]);
-    if (ci < 0) {
+    if (ci < 0)
         B->e_unknown += n;
-        return VG_OK;
-    }
-    if (!f[U_TOTAL])
-        return VG_OK; /* only skipped rows in this interval */
-    const cust *cu = &B->cs[ci];
-    if (cu->nrows == 0)
-        return VG_OK;
-    double total = parse_num(f[U_TOTAL]);
-    int ndays = __builtin_popcountll(days);
-    double last = parse_num(f[U_LAST]);
-    double nok = lifetime ? parse_num(f[nf - 1]) : 0;
-    size_t ncols = B->m->ncols;
-    /* per type: events, and the last one (family recency) */
-    double tq[64], tl[64];
+    /* no total: only skipped rows in this interval */
+    return ci < 0 || !f[U_TOTAL] || B->cs[ci].nrows == 0 ? -1 : ci;
+}
+
+static void usage_parse(const feat_spec *s, int nf, char **f, usage_iv *iv)
+{
+    int recency = (s->families & FEAT_FAM_RECENCY) != 0;
+    int lifetime = (s->families & FEAT_FAM_LIFETIME) != 0;
+    iv->total = parse_num(f[U_TOTAL]);
+    iv->ndays = __builtin_popcountll(iv->days);
+    iv->last = parse_num(f[U_LAST]);
+    iv->nok = lifetime ? parse_num(f[nf - 1]) : 0;
     for (int t = 0; t < s->ntypes && t < 64; t++) {
-        tq[t] = f[U_TYPE0 + t] ? parse_num(f[U_TYPE0 + t]) : 0;
-        tl[t] = recency ? parse_num(f[U_TYPE0 + s->ntypes + t]) : NAN;
+        iv->tq[t] = f[U_TYPE0 + t] ? parse_num(f[U_TYPE0 + t]) : 0;
+        iv->tl[t] = recency ? parse_num(f[U_TYPE0 + s->ntypes + t]) : NAN;
     }
+}
+
+/* An interval that ends before the row's date (it starts before it):
+ * recency and the lifetime sums, which do not depend on the windows. */
+static void usage_before(build *B, long row, float *x, const usage_iv *iv)
+{
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    if (isnan(B->last_act[row]) || iv->last > B->last_act[row])
+        B->last_act[row] = iv->last;
+    for (int t = 0; (s->families & FEAT_FAM_RECENCY) && t < s->ntypes; t++) {
+        double *tlr =
+            &B->type_last[(size_t)row * (size_t)s->ntypes + (size_t)t];
+        if (!isnan(iv->tl[t]) && (isnan(*tlr) || iv->tl[t] > *tlr))
+            *tlr = iv->tl[t];
+    }
+    if (s->families & FEAT_FAM_LIFETIME) {
+        x[c->life_total] += (float)iv->total;
+        x[c->life_count] += (float)iv->nok;
+        for (int t = 0; t < s->ntypes; t++)
+            x[c->ev_type_life[t]] += (float)iv->tq[t];
+    }
+}
+
+/* The windows (bitmask wm) the interval falls in, for one row. */
+static void usage_windows(build *B, long row, float *x, uint32_t wm,
+                          const usage_iv *iv)
+{
+    const feat_spec *s = B->s;
+    const feat_cols *c = &s->c;
+    for (int w = 0; w < FEAT_NWIN; w++) {
+        if (!(wm & (1u << w)))
+            continue;
+        x[c->ev_total[w]] += (float)iv->total;
+        x[c->act_days[w]] += (float)iv->ndays;
+        for (int t = 0; t < s->ntypes; t++)
+            x[c->ev_type[t * FEAT_NWIN + w]] += (float)iv->tq[t];
+    }
+    if (wm & (1u << W_PREV30)) {
+        x[c->ev_total_prev30] += (float)iv->total;
+        x[c->act_days_prev30] += (float)iv->ndays;
+        for (int t = 0; c->ev_type_prev30[0] >= 0 && t < s->ntypes; t++)
+            x[c->ev_type_prev30[t]] += (float)iv->tq[t];
+    }
+    for (int w = 0; c->ev_total_long[0] >= 0 && w < 2; w++)
+        if (wm & (1u << (W_LONG0 + w))) {
+            x[c->ev_total_long[w]] += (float)iv->total;
+            x[c->act_days_long[w]] += (float)iv->ndays;
+        }
+    for (int j = 0; j < NWEEKS; j++)
+        if (wm & (1u << (W_WEEK0 + j)))
+            B->weeks[(size_t)row * NWEEKS + (size_t)j] += (float)iv->total;
+}
+
+static vg_code on_usage(void *ctx, int nf, char **f, vg_error *err)
+{
+    build *B = ctx;
+    const feat_spec *s = B->s;
+    int recency = (s->families & FEAT_FAM_RECENCY) != 0;
+    int lifetime = (s->families & FEAT_FAM_LIFETIME) != 0;
+    if (nf != U_TYPE0 + s->ntypes * (1 + recency) + lifetime || s->ntypes > 64)
+        return vg_fail(err, VG_EINTERNAL, "usage: unexpected column count %d",
+                       nf);
+    usage_iv iv;
+    long ci = usage_customer(B, f, &iv);
+    if (ci < 0)
+        return VG_OK;
+    usage_parse(s, nf, f, &iv);
+    const cust *cu = &B->cs[ci];
     for (int r = 0; r < cu->nrows; r++) {
         long row = cu->first_row + r;
         int k = B->m->date_index[row];
         uint32_t wm =
-            B->contrib[(size_t)b * (size_t)B->req->ndates + (size_t)k];
-        float *x = &B->m->x[(size_t)row * ncols];
+            B->contrib[(size_t)iv.b * (size_t)B->req->ndates + (size_t)k];
+        float *x = &B->m->x[(size_t)row * B->m->ncols];
         /* An interval ends at or before t exactly when it starts before t. */
-        if (b == 0 || B->bounds[b - 1] < B->m->day[row]) {
-            if (isnan(B->last_act[row]) || last > B->last_act[row])
-                B->last_act[row] = last;
-            for (int t = 0; recency && t < s->ntypes; t++) {
-                double *tlr =
-                    &B->type_last[(size_t)row * (size_t)s->ntypes + (size_t)t];
-                if (!isnan(tl[t]) && (isnan(*tlr) || tl[t] > *tlr))
-                    *tlr = tl[t];
-            }
-            if (lifetime) {
-                x[c->life_total] += (float)total;
-                x[c->life_count] += (float)nok;
-                for (int t = 0; t < s->ntypes; t++)
-                    x[c->ev_type_life[t]] += (float)tq[t];
-            }
-        }
-        if (!wm)
-            continue;
-        for (int w = 0; w < FEAT_NWIN; w++) {
-            if (!(wm & (1u << w)))
-                continue;
-            x[c->ev_total[w]] += (float)total;
-            x[c->act_days[w]] += (float)ndays;
-            for (int t = 0; t < s->ntypes; t++)
-                x[c->ev_type[t * FEAT_NWIN + w]] += (float)tq[t];
-        }
-        if (wm & (1u << W_PREV30)) {
-            x[c->ev_total_prev30] += (float)total;
-            x[c->act_days_prev30] += (float)ndays;
-            for (int t = 0; c->ev_type_prev30[0] >= 0 && t < s->ntypes; t++)
-                x[c->ev_type_prev30[t]] += (float)tq[t];
-        }
-        for (int w = 0; c->ev_total_long[0] >= 0 && w < 2; w++)
-            if (wm & (1u << (W_LONG0 + w))) {
-                x[c->ev_total_long[w]] += (float)total;
-                x[c->act_days_long[w]] += (float)ndays;
-            }
-        for (int j = 0; j < NWEEKS; j++)
-            if (wm & (1u << (W_WEEK0 + j)))
-                B->weeks[(size_t)row * NWEEKS + (size_t)j] += (float)total;
+        if (iv.b == 0 || B->bounds[iv.b - 1] < B->m->day[row])
+            usage_before(B, row, x, &iv);
+        if (wm)
+            usage_windows(B, row, x, wm, &iv);
     }
     return VG_OK;
 }
@@ -1589,6 +1654,101 @@ struct feat_stream {
     PGcancel *cancel; /* cursors: stops the reading session's FETCH */
 };
 
+/* One row's ticket tallies that are not features themselves: the CSAT sums
+ * become means, the topic counts shares, the response times a median. */
+typedef struct tk_row {
+    double last;                      /* latest ticket before t */
+    double csat_sum, csat_min;        /* resolved in the last 90 days */
+    double csat30_sum, csat_prev_sum; /* family ticket_trends */
+    int csat_n, csat30_n, csat_prev_n;
+    int topic_n; /* tickets whose topic was known at t */
+    size_t nfrt; /* first-response times in A->tmp */
+} tk_row;
+
+static void csat_add(tk_row *R, double csat, int in30)
+{
+    R->csat_sum += csat;
+    R->csat_n++;
+    if (in30) {
+        R->csat30_sum += csat;
+        R->csat30_n++;
+    } else {
+        R->csat_prev_sum += csat;
+        R->csat_prev_n++;
+    }
+    if (isnan(R->csat_min) || csat < R->csat_min)
+        R->csat_min = csat;
+}
+
+/* One ticket created before the row's date t. */
+static void ticket_add(tk_acc *A, float *x, double t, const tk *k, tk_row *R)
+{
+    const feat_cols *c = &A->B->s->c;
+    if (isnan(R->last) || k->created > R->last)
+        R->last = k->created;
+    int in90 = k->created >= t - 90, in30 = k->created >= t - 30;
+    int resolved_before = !isnan(k->resolved) && k->resolved < t;
+    int responded_before = !isnan(k->first_resp) && k->first_resp < t;
+    if (!resolved_before)
+        x[c->t_open] += 1;
+    if (!responded_before && !resolved_before)
+        x[c->t_awaiting] += 1;
+    if (in90) {
+        x[c->t_count90] += 1;
+        /* Topics count only once a topics run for a date <= t gave them: a
+         * later run read tickets t must not see. */
+        if (c->t_topic0 >= 0 && k->topic_known <= t) {
+            R->topic_n++;
+            if (k->topic >= 0)
+                x[c->t_topic0 + k->topic] += 1;
+        }
+        if (k->prio >= 0)
+            x[c->t_prio90[k->prio]] += 1;
+        if (responded_before)
+            A->tmp[R->nfrt++] = (k->first_resp - k->created) * 24;
+    }
+    if (in30)
+        x[c->t_count30] += 1;
+    else if (c->t_count_prev30 >= 0 && k->created >= t - 60)
+        x[c->t_count_prev30] += 1;
+    /* Ratings, reopens and escalations carry no timestamp of their own:
+     * they count once the ticket is resolved, never earlier. */
+    if (resolved_before && k->resolved >= t - 90) {
+        x[c->t_reopens] += (float)k->reopens;
+        x[c->t_escal] += (float)k->escalated;
+        if (!isnan(k->csat))
+            csat_add(R, k->csat, k->resolved >= t - 30);
+    }
+}
+
+/* The features that need every ticket of the row first. */
+static void ticket_finish(tk_acc *A, float *x, double t, const tk_row *R)
+{
+    const feat_cols *c = &A->B->s->c;
+    x[c->t_frt_med] = (float)median_inplace(A->tmp, R->nfrt);
+    size_t nres = 0;
+    for (size_t i = 0; i < A->n; i++) {
+        const tk *k = &A->v[i];
+        if (k->created < t && !isnan(k->resolved) && k->resolved < t &&
+            k->resolved >= t - 90)
+            A->tmp[nres++] = (k->resolved - k->created) * 24;
+    }
+    x[c->t_res_med] = (float)median_inplace(A->tmp, nres);
+    x[c->t_csat_n] = (float)R->csat_n;
+    x[c->t_csat_mean] = R->csat_n ? (float)(R->csat_sum / R->csat_n) : NAN;
+    x[c->t_csat_min] = (float)R->csat_min;
+    x[c->t_days_since] = isnan(R->last) ? NAN : (float)(t - R->last);
+    if (c->t_csat_mean30 >= 0) {
+        double m30 = R->csat30_n ? R->csat30_sum / R->csat30_n : NAN;
+        double mprev = R->csat_prev_n ? R->csat_prev_sum / R->csat_prev_n : NAN;
+        x[c->t_csat_mean30] = (float)m30;
+        x[c->t_csat_change] = (float)(m30 - mprev); /* NaN if either is */
+    }
+    for (int i = 0; c->t_topic0 >= 0 && i < A->B->s->ntopics; i++)
+        x[c->t_topic0 + i] =
+            R->topic_n ? x[c->t_topic0 + i] / (float)R->topic_n : NAN;
+}
+
 static vg_code flush_customer(tk_acc *A, vg_error *err)
 {
     build *B = A->B;
@@ -1596,7 +1756,6 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
         return VG_OK;
     const cust *cu = &B->cs[A->cur_ci];
     const feat_cols *c = &B->s->c;
-    size_t ncols = B->m->ncols;
     if (A->tmpcap < A->n) {
         double *nt = realloc(A->tmp, A->n * 2 * sizeof *nt);
         if (!nt)
@@ -1607,85 +1766,14 @@ static vg_code flush_customer(tk_acc *A, vg_error *err)
     for (int r = 0; r < cu->nrows; r++) {
         long row = cu->first_row + r;
         double t = B->m->day[row];
-        float *x = &B->m->x[(size_t)row * ncols];
-        double last = NAN, csat_sum = 0, csat_min = NAN;
-        double csat30_sum = 0, csat_prev_sum = 0; /* family ticket_trends */
-        int csat_n = 0, topic_n = 0, csat30_n = 0, csat_prev_n = 0;
+        float *x = &B->m->x[(size_t)row * B->m->ncols];
+        tk_row R = {.last = NAN, .csat_min = NAN};
         for (int i = 0; c->t_topic0 >= 0 && i < B->s->ntopics; i++)
             x[c->t_topic0 + i] = 0; /* counted below, then divided */
-        size_t nfrt = 0, nres = 0;
-        for (size_t i = 0; i < A->n; i++) {
-            const tk *k = &A->v[i];
-            if (!(k->created < t))
-                continue;
-            if (isnan(last) || k->created > last)
-                last = k->created;
-            int in90 = k->created >= t - 90, in30 = k->created >= t - 30;
-            int resolved_before = !isnan(k->resolved) && k->resolved < t;
-            int responded_before = !isnan(k->first_resp) && k->first_resp < t;
-            if (!resolved_before)
-                x[c->t_open] += 1;
-            if (!responded_before && !resolved_before)
-                x[c->t_awaiting] += 1;
-            if (in90) {
-                x[c->t_count90] += 1;
-                /* Topics count only once a topics run for a date <= t gave
-                 * them: a later run read tickets t must not see. */
-                if (c->t_topic0 >= 0 && k->topic_known <= t) {
-                    topic_n++;
-                    if (k->topic >= 0)
-                        x[c->t_topic0 + k->topic] += 1;
-                }
-                if (k->prio >= 0)
-                    x[c->t_prio90[k->prio]] += 1;
-                if (responded_before)
-                    A->tmp[nfrt++] = (k->first_resp - k->created) * 24;
-            }
-            if (in30)
-                x[c->t_count30] += 1;
-            else if (c->t_count_prev30 >= 0 && k->created >= t - 60)
-                x[c->t_count_prev30] += 1;
-            /* Ratings, reopens and escalations carry no timestamp of their own:
-             * they count once the ticket is resolved, never earlier. */
-            if (resolved_before && k->resolved >= t - 90) {
-                x[c->t_reopens] += (float)k->reopens;
-                x[c->t_escal] += (float)k->escalated;
-                if (!isnan(k->csat)) {
-                    csat_sum += k->csat;
-                    csat_n++;
-                    if (k->resolved >= t - 30) {
-                        csat30_sum += k->csat;
-                        csat30_n++;
-                    } else {
-                        csat_prev_sum += k->csat;
-                        csat_prev_n++;
-                    }
-                    if (isnan(csat_min) || k->csat < csat_min)
-                        csat_min = k->csat;
-                }
-            }
-        }
-        x[c->t_frt_med] = (float)median_inplace(A->tmp, nfrt);
-        for (size_t i = 0; i < A->n; i++) {
-            const tk *k = &A->v[i];
-            if (k->created < t && !isnan(k->resolved) && k->resolved < t &&
-                k->resolved >= t - 90)
-                A->tmp[nres++] = (k->resolved - k->created) * 24;
-        }
-        x[c->t_res_med] = (float)median_inplace(A->tmp, nres);
-        x[c->t_csat_n] = (float)csat_n;
-        x[c->t_csat_mean] = csat_n ? (float)(csat_sum / csat_n) : NAN;
-        x[c->t_csat_min] = (float)csat_min;
-        x[c->t_days_since] = isnan(last) ? NAN : (float)(t - last);
-        if (c->t_csat_mean30 >= 0) {
-            double m30 = csat30_n ? csat30_sum / csat30_n : NAN;
-            double mprev = csat_prev_n ? csat_prev_sum / csat_prev_n : NAN;
-            x[c->t_csat_mean30] = (float)m30;
-            x[c->t_csat_change] = (float)(m30 - mprev); /* NaN if either is */
-        }
-        for (int i = 0; c->t_topic0 >= 0 && i < B->s->ntopics; i++)
-            x[c->t_topic0 + i] =
-                topic_n ? x[c->t_topic0 + i] / (float)topic_n : NAN;
+        for (size_t i = 0; i < A->n; i++)
+            if (A->v[i].created < t)
+                ticket_add(A, x, t, &A->v[i], &R);
+        ticket_finish(A, x, t, &R);
     }
     return VG_OK;
 }
@@ -1768,24 +1856,23 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-static vg_code read_tickets(build *B, vg_error *err)
+/* The latest observation date asked for. */
+static int latest_date(const feat_request *req)
 {
-    char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
-    char sql[4096];
-    tk_acc local = {B, NULL, -1, NULL, 0, 0, NULL, 0};
-    tk_acc *stream_tk = B->st ? &B->st->tk : NULL;
+    int maxt = req->dates[0];
+    for (int k = 1; k < req->ndates; k++)
+        if (req->dates[k] > maxt)
+            maxt = req->dates[k];
+    return maxt;
+}
+
+/* Dirty-row counts come from one small aggregate; tickets are few. */
+static vg_code ticket_dirty_counts(build *B, const char *tickets,
+                                   const char *maxd, vg_error *err)
+{
+    char sql[2048];
     PGresult *r = NULL;
-    vg_code rc = VG_OK;
-    if (!tickets)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
-    int maxt = B->req->dates[0];
-    for (int k = 1; k < B->req->ndates; k++)
-        if (B->req->dates[k] > maxt)
-            maxt = B->req->dates[k];
-    char maxd[DATE_BUF];
-    date_format(maxt, maxd);
     const char *p[1] = {maxd};
-    /* Dirty-row counts come from one small aggregate; tickets are few. */
     snprintf(sql, sizeof sql,
              "SELECT count(*) FILTER (WHERE created_at IS NULL), "
              " count(*) FILTER (WHERE csat IS NOT NULL AND csat NOT BETWEEN 1 "
@@ -1801,11 +1888,9 @@ static vg_code read_tickets(build *B, vg_error *err)
              "true) AND coalesce(isfinite(resolved_at), true))) "
              "FROM %s WHERE true%s",
              tickets, slice_filter(B));
-    rc = db_exec(B->db, sql, 1, p, &r, err);
-    if (rc != VG_OK) {
-        vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
-        goto cleanup;
-    }
+    vg_code rc = db_exec(B->db, sql, 1, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
     B->t_null_created = atol(PQgetvalue(r, 0, 0));
     B->t_bad_csat = atol(PQgetvalue(r, 0, 1));
     B->t_bad_resolved = atol(PQgetvalue(r, 0, 2));
@@ -1813,16 +1898,19 @@ static vg_code read_tickets(build *B, vg_error *err)
     B->t_dup = atol(PQgetvalue(r, 0, 4));
     B->t_after = atol(PQgetvalue(r, 0, 5));
     B->t_inf_time = atol(PQgetvalue(r, 0, 6));
+    PQclear(r);
+    return VG_OK;
+}
 
-    rc = set_param(B, "vigil.until", maxd, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    /* DISTINCT ON drops repeated ticket ids (a view may repeat them). Each
-     * ticket's first topic and the day it became known come along when the
-     * spec has topic features. */
+/* DISTINCT ON drops repeated ticket ids (a view may repeat them). Each
+ * ticket's first topic and the day it became known come along when the spec
+ * has topic features. */
+static void ticket_sql(const build *B, const char *tickets, char *sql,
+                       size_t size)
+{
     const int topics = B->s->c.t_topic0 >= 0;
     snprintf(
-        sql, sizeof sql,
+        sql, size,
         "SELECT customer_id, c, f, r, priority, csat, reopens, escalated, "
         " %s FROM ("
         " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE "
@@ -1844,6 +1932,25 @@ static vg_code read_tickets(build *B, vg_error *err)
         topics ? "LEFT JOIN vigil.ticket_topics tt ON tt.ticket_id = "
                  "t.ticket_id "
                : "");
+}
+
+static vg_code read_tickets(build *B, vg_error *err)
+{
+    char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
+    char sql[4096];
+    tk_acc local = {B, NULL, -1, NULL, 0, 0, NULL, 0};
+    tk_acc *stream_tk = B->st ? &B->st->tk : NULL;
+    vg_code rc = VG_OK;
+    if (!tickets)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    char maxd[DATE_BUF];
+    date_format(latest_date(B->req), maxd);
+    rc = ticket_dirty_counts(B, tickets, maxd, err);
+    if (rc == VG_OK)
+        rc = set_param(B, "vigil.until", maxd, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    ticket_sql(B, tickets, sql, sizeof sql);
     if (stream_tk) {
         *stream_tk = local; /* read later, chunk by chunk */
         rc = run_query(B, "tickets", sql, on_ticket, stream_tk, NULL, err);
@@ -1852,10 +1959,9 @@ static vg_code read_tickets(build *B, vg_error *err)
         if (rc == VG_OK)
             rc = flush_customer(&local, err);
     }
+cleanup:
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
-cleanup:
-    PQclear(r);
     free(local.cur);
     free(local.v);
     free(local.tmp);
@@ -2015,33 +2121,55 @@ static void put_stats(build *B)
                         "infinite_timestamp", json_integer(B->t_inf_time));
 }
 
+static void free_build(build *B)
+{
+    feat_matrix_free(B->m);
+    strmap_free(B->ids);
+    free(B->cs);
+    free(B->static_cols);
+    free(B->static_is_date);
+    free(B->static_vals);
+    free(B->bounds);
+    free(B->contrib);
+    free(B->winmask);
+    free(B->last_act);
+    free(B->weeks);
+    free(B->type_last);
+    free(B->act);
+}
+
+/* What every build starts from (B zeroed): its inputs, the progress line,
+ * the id map, and the latest day a cancellation may be known at. */
+static vg_code build_init(build *B, db_conn *db, const vg_config *cfg,
+                          const feat_spec *spec, const feat_request *req,
+                          const vg_log *lg, json_t *stats, vg_error *err)
+{
+    B->db = db;
+    B->cfg = cfg;
+    B->s = spec;
+    B->req = req;
+    B->lg = lg;
+    B->stats = stats;
+    progress_init(&B->prog, req->quiet);
+    B->visible_limit =
+        latest_date(req) + (req->horizon_days > 0 ? req->horizon_days : 0);
+    if (!(B->ids = strmap_new(1024)))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return VG_OK;
+}
+
 vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
                    const feat_request *req, const vg_log *lg, feat_matrix **out,
                    json_t *stats, vg_error *err)
 {
     build B;
     memset(&B, 0, sizeof B);
-    B.db = db;
-    B.cfg = cfg;
-    B.s = spec;
-    B.req = req;
-    B.lg = lg;
-    B.stats = stats;
     *out = NULL;
-    progress_init(&B.prog, req->quiet);
-    vg_code rc = VG_OK;
     if (req->ndates <= 0)
         return vg_fail(err, VG_EUSAGE, "no observation dates");
-    int maxt = req->dates[0];
-    for (int k = 1; k < req->ndates; k++)
-        if (req->dates[k] > maxt)
-            maxt = req->dates[k];
-    B.visible_limit = maxt + (req->horizon_days > 0 ? req->horizon_days : 0);
-    B.ids = strmap_new(1024);
-    if (!B.ids) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    vg_code rc = build_init(&B, db, cfg, spec, req, lg, stats, err);
+    if (rc != VG_OK)
         goto cleanup;
-    }
     progress_update(&B.prog, "features: reading customers");
     if ((rc = read_customers(&B, err)) != VG_OK)
         goto cleanup;
@@ -2073,18 +2201,7 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
     B.m = NULL;
 cleanup:
     progress_done(&B.prog);
-    feat_matrix_free(B.m);
-    strmap_free(B.ids);
-    free(B.cs);
-    free(B.static_cols);
-    free(B.static_is_date);
-    free(B.static_vals);
-    free(B.bounds);
-    free(B.contrib);
-    free(B.winmask);
-    free(B.last_act);
-    free(B.weeks);
-    free(B.type_last);
+    free_build(&B);
     return rc;
 }
 
@@ -2432,23 +2549,6 @@ static vg_code reset_chunk(build *B, vg_error *err)
     return VG_OK;
 }
 
-static void free_build(build *B)
-{
-    feat_matrix_free(B->m);
-    strmap_free(B->ids);
-    free(B->cs);
-    free(B->static_cols);
-    free(B->static_is_date);
-    free(B->static_vals);
-    free(B->bounds);
-    free(B->contrib);
-    free(B->winmask);
-    free(B->last_act);
-    free(B->weeks);
-    free(B->type_last);
-    free(B->act);
-}
-
 /* COPY on side sessions (parallel plans) unless configured otherwise or
  * the source is sharded: a coordinator's sessions would each open their
  * own remote transactions on the shards, which share no snapshot, while one
@@ -2515,23 +2615,12 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
         return vg_fail(err, VG_ENOMEM, "out of memory");
     build *B = &st->B;
     B->st = st;
-    B->db = db;
-    B->cfg = cfg;
-    B->s = spec;
-    B->req = req;
-    B->lg = lg;
-    B->stats = stats;
     B->slice = slice;
     B->nslices = nslices;
     st->chunk = chunk ? chunk : 1;
     st->tk.B = B;
     st->tk.cur_ci = -1;
-    progress_init(&B->prog, req->quiet);
-    B->visible_limit =
-        req->dates[0] + (req->horizon_days > 0 ? req->horizon_days : 0);
-    vg_code rc = VG_OK;
-    if (!(B->ids = strmap_new(1024)))
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    vg_code rc = build_init(B, db, cfg, spec, req, lg, stats, err);
     if (rc == VG_OK && nslices > 1) {
         char v[16];
         snprintf(v, sizeof v, "%d", nslices);
