@@ -20,6 +20,76 @@ static void targets_json(const deliver_config *dc, char *out, size_t n)
              dc->rt_url[0] ? "\"rt\"" : "");
 }
 
+/* A target seen for the first time records the newest task and alert it
+ * will not get: the backlog stays in vigil (tasks inserted by this very
+ * transaction, an outreach run's, are new and do go). $1: the targets. */
+static const char cutoff_sql[] =
+    "WITH x AS (SELECT pg_current_xact_id()::text::bigint % 4294967296 "
+    " AS me) "
+    "INSERT INTO vigil.delivery_targets (target, task_cutoff, "
+    " alert_cutoff) "
+    "SELECT tg, (SELECT coalesce(max(task_id), 0) FROM "
+    "  vigil.outreach_tasks, x WHERE xmin::text::bigint <> x.me), "
+    " (SELECT coalesce(max(alert_id), 0) FROM vigil.trend_alerts, x "
+    "  WHERE xmin::text::bigint <> x.me) "
+    "FROM jsonb_array_elements_text($1::jsonb) tg "
+    "ON CONFLICT (target) DO NOTHING";
+
+/* Keys: vigil-task-ID (webhook), vigil-rt-task-ID (the RT ticket),
+ * vigil-alert-ID (webhook), vigil-rt-close-ID (resolve the RT ticket of a
+ * task closed in vigil). The payload is what the receiver gets. $1: the
+ * targets, $2: whether alerts go to the webhook. */
+static const char enqueue_sql[] =
+    "WITH tg AS (SELECT jsonb_array_elements_text($1::jsonb) AS target), "
+    "t AS (INSERT INTO vigil.deliveries (target, kind, ref_id, "
+    " idempotency_key, payload) "
+    " SELECT tg.target, 'task', t.task_id, CASE tg.target WHEN 'webhook' "
+    "  THEN 'vigil-task-' ELSE 'vigil-rt-task-' END || t.task_id, "
+    "  jsonb_build_object('event', 'task.created', 'idempotency_key', "
+    "  CASE tg.target WHEN 'webhook' THEN 'vigil-task-' ELSE "
+    "  'vigil-rt-task-' END || t.task_id, 'task', jsonb_build_object("
+    "  'task_id', t.task_id, 'customer_id', t.customer_id, "
+    "  'customer_name', t.reason->'customer'->>'name', 'playbook', "
+    "  t.playbook, 'title', t.title, 'body', t.body, 'priority', "
+    "  t.priority, 'created_at', t.created_at, 'due_at', t.due_at, "
+    "  'assignee', t.assignee, 'status', t.status, 'reason', t.reason)) "
+    " FROM vigil.outreach_tasks t CROSS JOIN tg "
+    " JOIN vigil.delivery_targets dt ON dt.target = tg.target "
+    " WHERE t.status IN ('open', 'assigned') AND t.task_id > "
+    "  dt.task_cutoff "
+    " ORDER BY t.task_id, tg.target "
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1), "
+    "a AS (INSERT INTO vigil.deliveries (target, kind, ref_id, "
+    " idempotency_key, payload) "
+    " SELECT 'webhook', 'alert', a.alert_id, 'vigil-alert-' || "
+    "a.alert_id, "
+    "  jsonb_build_object('event', 'alert.opened', 'idempotency_key', "
+    "  'vigil-alert-' || a.alert_id, 'alert', to_jsonb(a) || "
+    "  jsonb_build_object('label', coalesce(to_jsonb(a)->>'label', "
+    "  tp.label), 'terms', coalesce(to_jsonb(a)->'terms', "
+    "  to_jsonb(tp.terms)))) "
+    " FROM vigil.trend_alerts a LEFT JOIN vigil.topics tp ON tp.topic_id "
+    "  = a.topic_id "
+    " WHERE a.status = 'open' AND $2::boolean AND $1::jsonb ? 'webhook' "
+    "  AND a.alert_id > (SELECT alert_cutoff FROM vigil.delivery_targets "
+    "  WHERE target = 'webhook') "
+    " ORDER BY a.alert_id "
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1), "
+    "c AS (INSERT INTO vigil.deliveries (target, kind, ref_id, "
+    " idempotency_key, payload) "
+    " SELECT 'rt', 'task', t.task_id, 'vigil-rt-close-' || t.task_id, "
+    "  jsonb_build_object('action', 'close', 'rt_ticket_id', "
+    "  t.rt_ticket_id, 'status', CASE t.status WHEN 'done' THEN "
+    "  'resolved' ELSE 'rejected' END) "
+    " FROM vigil.outreach_tasks t "
+    " WHERE t.status IN ('done', 'dismissed') AND t.rt_ticket_id IS NOT "
+    "  NULL AND t.outcome_note IS DISTINCT FROM 'closed in Request "
+    "Tracker' AND $1::jsonb ? 'rt' "
+    " ORDER BY t.task_id "
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1) "
+    "SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM a) + "
+    " (SELECT count(*) FROM c)";
+
 vg_code deliver_enqueue(db_conn *db, const deliver_config *dc, long *queued,
                         vg_error *err)
 {
@@ -28,79 +98,10 @@ vg_code deliver_enqueue(db_conn *db, const deliver_config *dc, long *queued,
     *queued = 0;
     targets_json(dc, targets, sizeof targets);
     const char *p[2] = {targets, dc->alerts ? "t" : "f"};
-    /* A target seen for the first time records the newest task and alert
-     * it will not get: the backlog stays in vigil (tasks inserted by this
-     * very transaction, an outreach run's, are new and do go). */
-    vg_code rc0 = db_exec(
-        db,
-        "WITH x AS (SELECT pg_current_xact_id()::text::bigint % 4294967296 "
-        " AS me) "
-        "INSERT INTO vigil.delivery_targets (target, task_cutoff, "
-        " alert_cutoff) "
-        "SELECT tg, (SELECT coalesce(max(task_id), 0) FROM "
-        "  vigil.outreach_tasks, x WHERE xmin::text::bigint <> x.me), "
-        " (SELECT coalesce(max(alert_id), 0) FROM vigil.trend_alerts, x "
-        "  WHERE xmin::text::bigint <> x.me) "
-        "FROM jsonb_array_elements_text($1::jsonb) tg "
-        "ON CONFLICT (target) DO NOTHING",
-        1, p, NULL, err);
-    if (rc0 != VG_OK)
-        return rc0;
-    /* Keys: vigil-task-ID (webhook), vigil-rt-task-ID (the RT ticket),
-     * vigil-alert-ID (webhook), vigil-rt-close-ID (resolve the RT ticket of
-     * a task closed in vigil). The payload is what the receiver gets. */
-    vg_code rc = db_exec(
-        db,
-        "WITH tg AS (SELECT jsonb_array_elements_text($1::jsonb) AS target), "
-        "t AS (INSERT INTO vigil.deliveries (target, kind, ref_id, "
-        " idempotency_key, payload) "
-        " SELECT tg.target, 'task', t.task_id, CASE tg.target WHEN 'webhook' "
-        "  THEN 'vigil-task-' ELSE 'vigil-rt-task-' END || t.task_id, "
-        "  jsonb_build_object('event', 'task.created', 'idempotency_key', "
-        "  CASE tg.target WHEN 'webhook' THEN 'vigil-task-' ELSE "
-        "  'vigil-rt-task-' END || t.task_id, 'task', jsonb_build_object("
-        "  'task_id', t.task_id, 'customer_id', t.customer_id, "
-        "  'customer_name', t.reason->'customer'->>'name', 'playbook', "
-        "  t.playbook, 'title', t.title, 'body', t.body, 'priority', "
-        "  t.priority, 'created_at', t.created_at, 'due_at', t.due_at, "
-        "  'assignee', t.assignee, 'status', t.status, 'reason', t.reason)) "
-        " FROM vigil.outreach_tasks t CROSS JOIN tg "
-        " JOIN vigil.delivery_targets dt ON dt.target = tg.target "
-        " WHERE t.status IN ('open', 'assigned') AND t.task_id > "
-        "  dt.task_cutoff "
-        " ORDER BY t.task_id, tg.target "
-        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1), "
-        "a AS (INSERT INTO vigil.deliveries (target, kind, ref_id, "
-        " idempotency_key, payload) "
-        " SELECT 'webhook', 'alert', a.alert_id, 'vigil-alert-' || "
-        "a.alert_id, "
-        "  jsonb_build_object('event', 'alert.opened', 'idempotency_key', "
-        "  'vigil-alert-' || a.alert_id, 'alert', to_jsonb(a) || "
-        "  jsonb_build_object('label', coalesce(to_jsonb(a)->>'label', "
-        "  tp.label), 'terms', coalesce(to_jsonb(a)->'terms', "
-        "  to_jsonb(tp.terms)))) "
-        " FROM vigil.trend_alerts a LEFT JOIN vigil.topics tp ON tp.topic_id "
-        "  = a.topic_id "
-        " WHERE a.status = 'open' AND $2::boolean AND $1::jsonb ? 'webhook' "
-        "  AND a.alert_id > (SELECT alert_cutoff FROM vigil.delivery_targets "
-        "  WHERE target = 'webhook') "
-        " ORDER BY a.alert_id "
-        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1), "
-        "c AS (INSERT INTO vigil.deliveries (target, kind, ref_id, "
-        " idempotency_key, payload) "
-        " SELECT 'rt', 'task', t.task_id, 'vigil-rt-close-' || t.task_id, "
-        "  jsonb_build_object('action', 'close', 'rt_ticket_id', "
-        "  t.rt_ticket_id, 'status', CASE t.status WHEN 'done' THEN "
-        "  'resolved' ELSE 'rejected' END) "
-        " FROM vigil.outreach_tasks t "
-        " WHERE t.status IN ('done', 'dismissed') AND t.rt_ticket_id IS NOT "
-        "  NULL AND t.outcome_note IS DISTINCT FROM 'closed in Request "
-        "Tracker' AND $1::jsonb ? 'rt' "
-        " ORDER BY t.task_id "
-        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1) "
-        "SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM a) + "
-        " (SELECT count(*) FROM c)",
-        2, p, &r, err);
+    vg_code rc = db_exec(db, cutoff_sql, 1, p, NULL, err);
+    if (rc != VG_OK)
+        return rc;
+    rc = db_exec(db, enqueue_sql, 2, p, &r, err);
     if (rc == VG_OK)
         *queued = atol(PQgetvalue(r, 0, 0));
     PQclear(r);

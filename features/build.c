@@ -379,10 +379,11 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-static vg_code read_customers(build *B, vg_error *err)
+/* The static column map: mrr, seats, then the attributes' columns in order
+ * (a categorical attribute one per level and one for "other"). */
+static vg_code map_statics(build *B, vg_error *err)
 {
     const feat_spec *s = B->s;
-    /* static column map: mrr, seats, then attribute columns in order */
     B->nstatic = 2;
     for (int a = 0; a < s->nattrs; a++)
         B->nstatic +=
@@ -402,41 +403,55 @@ static vg_code read_customers(build *B, vg_error *err)
             B->static_cols[k++] = ad->col + l;
         }
     }
+    return VG_OK;
+}
 
-    char *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
-    if (!customers)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
-    strbuf sql = {0};
+/* The customers query: the contract's columns, then each attribute cast to
+ * what on_customer parses. */
+static void customers_sql(build *B, const char *customers, strbuf *sql)
+{
+    const feat_spec *s = B->s;
     strbuf_puts(
-        &sql,
+        sql,
         "SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
         "date_part('epoch', canceled_at) / 86400, mrr::text, seats::float8");
     for (int a = 0; a < s->nattrs; a++) {
         char *col = db_quote_ident(B->db, s->attrs[a].column);
         if (!col) {
-            sql.failed = 1;
-            break;
+            sql->failed = 1;
+            return;
         }
         switch (s->attrs[a].kind) {
         case ATTR_NUMERIC: /* as text: numeric may exceed float8's range */
-            strbuf_printf(&sql, ", %s::text", col);
+            strbuf_printf(sql, ", %s::text", col);
             break;
         case ATTR_BOOLEAN:
-            strbuf_printf(&sql, ", %s::int", col);
+            strbuf_printf(sql, ", %s::int", col);
             break;
         case ATTR_DATE:
-            strbuf_printf(&sql, ", date_part('epoch', %s::timestamptz) / 86400",
+            strbuf_printf(sql, ", date_part('epoch', %s::timestamptz) / 86400",
                           col);
             break;
         case ATTR_CATEGORICAL:
-            strbuf_printf(&sql, ", %s::text", col);
+            strbuf_printf(sql, ", %s::text", col);
             break;
         }
         free(col);
     }
-    strbuf_printf(&sql, " FROM %s WHERE true%s%s", customers, slice_filter(B),
+    strbuf_printf(sql, " FROM %s WHERE true%s%s", customers, slice_filter(B),
                   stream_order(B));
-    vg_code rc = VG_OK;
+}
+
+static vg_code read_customers(build *B, vg_error *err)
+{
+    vg_code rc = map_statics(B, err);
+    if (rc != VG_OK)
+        return rc;
+    char *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
+    if (!customers)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    strbuf sql = {0};
+    customers_sql(B, customers, &sql);
     if (sql.failed) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
     } else {
@@ -1786,6 +1801,59 @@ static int prio_index(const char *p)
     return -1;
 }
 
+/* A ticket row as the features read it. Repairs (counted in the stats
+ * query): impossible values become unknown. */
+static void ticket_parse(const feat_spec *s, char **f, tk *k)
+{
+    k->created = parse_num(f[1]);
+    k->first_resp = parse_num(f[2]);
+    k->resolved = parse_num(f[3]);
+    k->prio = prio_index(f[4]);
+    k->csat = parse_num(f[5]);
+    k->reopens = f[6] ? parse_num(f[6]) : 0;
+    k->escalated = f[7] && (f[7][0] == 't');
+    k->topic = -1;
+    k->topic_known = f[9] ? parse_num(f[9]) : NAN;
+    if (f[8]) {
+        long long id = atoll(f[8]);
+        for (int i = 0; i < s->ntopics; i++)
+            if (s->topic_ids[i] == id)
+                k->topic = i;
+    }
+    if (!isnan(k->csat) && (k->csat < 1 || k->csat > 5))
+        k->csat = NAN;
+    if (!isnan(k->resolved) && k->resolved < k->created)
+        k->resolved = NAN;
+    if (!isnan(k->first_resp) && k->first_resp < k->created)
+        k->first_resp = NAN;
+    if (isnan(k->reopens) || k->reopens < 0)
+        k->reopens = 0;
+}
+
+/* Tickets arrive ordered by customer: a new customer's first ticket
+ * finishes the previous customer's rows. */
+static vg_code ticket_customer(tk_acc *A, const char *id, vg_error *err)
+{
+    build *B = A->B;
+    if (A->cur && strcmp(A->cur, id) == 0) {
+        if (A->cur_ci < 0)
+            B->t_unknown++;
+        return VG_OK;
+    }
+    vg_code rc = flush_customer(A, err);
+    if (rc != VG_OK)
+        return rc;
+    free(A->cur);
+    A->cur = strdup(id);
+    if (!A->cur)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    A->cur_ci = strmap_get(B->ids, id);
+    A->n = 0;
+    if (A->cur_ci < 0)
+        B->t_unknown++;
+    return VG_OK;
+}
+
 static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
 {
     tk_acc *A = ctx;
@@ -1802,21 +1870,9 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
         B->t_null_cust++;
         return VG_OK;
     }
-    if (!A->cur || strcmp(A->cur, f[0]) != 0) {
-        vg_code rc = flush_customer(A, err);
-        if (rc != VG_OK)
-            return rc;
-        free(A->cur);
-        A->cur = strdup(f[0]);
-        if (!A->cur)
-            return vg_fail(err, VG_ENOMEM, "out of memory");
-        A->cur_ci = strmap_get(B->ids, f[0]);
-        A->n = 0;
-        if (A->cur_ci < 0)
-            B->t_unknown++;
-    } else if (A->cur_ci < 0) {
-        B->t_unknown++;
-    }
+    vg_code rc = ticket_customer(A, f[0], err);
+    if (rc != VG_OK)
+        return rc;
     if (A->cur_ci < 0 || B->cs[A->cur_ci].nrows == 0)
         return VG_OK;
     if (A->n == A->cap) {
@@ -1827,53 +1883,27 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
         A->v = nv;
         A->cap = nc;
     }
-    tk *k = &A->v[A->n++];
-    k->created = parse_num(f[1]);
-    k->first_resp = parse_num(f[2]);
-    k->resolved = parse_num(f[3]);
-    k->prio = prio_index(f[4]);
-    k->csat = parse_num(f[5]);
-    k->reopens = f[6] ? parse_num(f[6]) : 0;
-    k->escalated = f[7] && (f[7][0] == 't');
-    k->topic = -1;
-    k->topic_known = f[9] ? parse_num(f[9]) : NAN;
-    if (f[8]) {
-        long long id = atoll(f[8]);
-        for (int i = 0; i < B->s->ntopics; i++)
-            if (B->s->topic_ids[i] == id)
-                k->topic = i;
-    }
-    /* Repairs (counted in the stats query): impossible values become unknown.
-     */
-    if (!isnan(k->csat) && (k->csat < 1 || k->csat > 5))
-        k->csat = NAN;
-    if (!isnan(k->resolved) && k->resolved < k->created)
-        k->resolved = NAN;
-    if (!isnan(k->first_resp) && k->first_resp < k->created)
-        k->first_resp = NAN;
-    if (isnan(k->reopens) || k->reopens < 0)
-        k->reopens = 0;
+    ticket_parse(B->s, f, &A->v[A->n++]);
     return VG_OK;
 }
 
-static vg_code read_tickets(build *B, vg_error *err)
+/* The latest observation date asked for. */
+static int latest_date(const feat_request *req)
 {
-    char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
-    char sql[4096];
-    tk_acc local = {B, NULL, -1, NULL, 0, 0, NULL, 0};
-    tk_acc *stream_tk = B->st ? &B->st->tk : NULL;
+    int maxt = req->dates[0];
+    for (int k = 1; k < req->ndates; k++)
+        if (req->dates[k] > maxt)
+            maxt = req->dates[k];
+    return maxt;
+}
+
+/* Dirty-row counts come from one small aggregate; tickets are few. */
+static vg_code ticket_dirty_counts(build *B, const char *tickets,
+                                   const char *maxd, vg_error *err)
+{
+    char sql[2048];
     PGresult *r = NULL;
-    vg_code rc = VG_OK;
-    if (!tickets)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
-    int maxt = B->req->dates[0];
-    for (int k = 1; k < B->req->ndates; k++)
-        if (B->req->dates[k] > maxt)
-            maxt = B->req->dates[k];
-    char maxd[DATE_BUF];
-    date_format(maxt, maxd);
     const char *p[1] = {maxd};
-    /* Dirty-row counts come from one small aggregate; tickets are few. */
     snprintf(sql, sizeof sql,
              "SELECT count(*) FILTER (WHERE created_at IS NULL), "
              " count(*) FILTER (WHERE csat IS NOT NULL AND csat NOT BETWEEN 1 "
@@ -1889,11 +1919,9 @@ static vg_code read_tickets(build *B, vg_error *err)
              "true) AND coalesce(isfinite(resolved_at), true))) "
              "FROM %s WHERE true%s",
              tickets, slice_filter(B));
-    rc = db_exec(B->db, sql, 1, p, &r, err);
-    if (rc != VG_OK) {
-        vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
-        goto cleanup;
-    }
+    vg_code rc = db_exec(B->db, sql, 1, p, &r, err);
+    if (rc != VG_OK)
+        return rc;
     B->t_null_created = atol(PQgetvalue(r, 0, 0));
     B->t_bad_csat = atol(PQgetvalue(r, 0, 1));
     B->t_bad_resolved = atol(PQgetvalue(r, 0, 2));
@@ -1901,16 +1929,19 @@ static vg_code read_tickets(build *B, vg_error *err)
     B->t_dup = atol(PQgetvalue(r, 0, 4));
     B->t_after = atol(PQgetvalue(r, 0, 5));
     B->t_inf_time = atol(PQgetvalue(r, 0, 6));
+    PQclear(r);
+    return VG_OK;
+}
 
-    rc = set_param(B, "vigil.until", maxd, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    /* DISTINCT ON drops repeated ticket ids (a view may repeat them). Each
-     * ticket's first topic and the day it became known come along when the
-     * spec has topic features. */
+/* DISTINCT ON drops repeated ticket ids (a view may repeat them). Each
+ * ticket's first topic and the day it became known come along when the spec
+ * has topic features. */
+static void ticket_sql(const build *B, const char *tickets, char *sql,
+                       size_t size)
+{
     const int topics = B->s->c.t_topic0 >= 0;
     snprintf(
-        sql, sizeof sql,
+        sql, size,
         "SELECT customer_id, c, f, r, priority, csat, reopens, escalated, "
         " %s FROM ("
         " SELECT DISTINCT ON (ticket_id) ticket_id, customer_id::text COLLATE "
@@ -1932,6 +1963,25 @@ static vg_code read_tickets(build *B, vg_error *err)
         topics ? "LEFT JOIN vigil.ticket_topics tt ON tt.ticket_id = "
                  "t.ticket_id "
                : "");
+}
+
+static vg_code read_tickets(build *B, vg_error *err)
+{
+    char *tickets = db_qualify(B->db, B->cfg->source_schema, "tickets");
+    char sql[4096];
+    tk_acc local = {B, NULL, -1, NULL, 0, 0, NULL, 0};
+    tk_acc *stream_tk = B->st ? &B->st->tk : NULL;
+    vg_code rc = VG_OK;
+    if (!tickets)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    char maxd[DATE_BUF];
+    date_format(latest_date(B->req), maxd);
+    rc = ticket_dirty_counts(B, tickets, maxd, err);
+    if (rc == VG_OK)
+        rc = set_param(B, "vigil.until", maxd, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    ticket_sql(B, tickets, sql, sizeof sql);
     if (stream_tk) {
         *stream_tk = local; /* read later, chunk by chunk */
         rc = run_query(B, "tickets", sql, on_ticket, stream_tk, NULL, err);
@@ -1940,10 +1990,9 @@ static vg_code read_tickets(build *B, vg_error *err)
         if (rc == VG_OK)
             rc = flush_customer(&local, err);
     }
+cleanup:
     if (rc != VG_OK)
         vg_wrap(err, "reading %s.tickets: ", B->cfg->source_schema);
-cleanup:
-    PQclear(r);
     free(local.cur);
     free(local.v);
     free(local.tmp);
@@ -2103,33 +2152,55 @@ static void put_stats(build *B)
                         "infinite_timestamp", json_integer(B->t_inf_time));
 }
 
+static void free_build(build *B)
+{
+    feat_matrix_free(B->m);
+    strmap_free(B->ids);
+    free(B->cs);
+    free(B->static_cols);
+    free(B->static_is_date);
+    free(B->static_vals);
+    free(B->bounds);
+    free(B->contrib);
+    free(B->winmask);
+    free(B->last_act);
+    free(B->weeks);
+    free(B->type_last);
+    free(B->act);
+}
+
+/* What every build starts from (B zeroed): its inputs, the progress line,
+ * the id map, and the latest day a cancellation may be known at. */
+static vg_code build_init(build *B, db_conn *db, const vg_config *cfg,
+                          const feat_spec *spec, const feat_request *req,
+                          const vg_log *lg, json_t *stats, vg_error *err)
+{
+    B->db = db;
+    B->cfg = cfg;
+    B->s = spec;
+    B->req = req;
+    B->lg = lg;
+    B->stats = stats;
+    progress_init(&B->prog, req->quiet);
+    B->visible_limit =
+        latest_date(req) + (req->horizon_days > 0 ? req->horizon_days : 0);
+    if (!(B->ids = strmap_new(1024)))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return VG_OK;
+}
+
 vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
                    const feat_request *req, const vg_log *lg, feat_matrix **out,
                    json_t *stats, vg_error *err)
 {
     build B;
     memset(&B, 0, sizeof B);
-    B.db = db;
-    B.cfg = cfg;
-    B.s = spec;
-    B.req = req;
-    B.lg = lg;
-    B.stats = stats;
     *out = NULL;
-    progress_init(&B.prog, req->quiet);
-    vg_code rc = VG_OK;
     if (req->ndates <= 0)
         return vg_fail(err, VG_EUSAGE, "no observation dates");
-    int maxt = req->dates[0];
-    for (int k = 1; k < req->ndates; k++)
-        if (req->dates[k] > maxt)
-            maxt = req->dates[k];
-    B.visible_limit = maxt + (req->horizon_days > 0 ? req->horizon_days : 0);
-    B.ids = strmap_new(1024);
-    if (!B.ids) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    vg_code rc = build_init(&B, db, cfg, spec, req, lg, stats, err);
+    if (rc != VG_OK)
         goto cleanup;
-    }
     progress_update(&B.prog, "features: reading customers");
     if ((rc = read_customers(&B, err)) != VG_OK)
         goto cleanup;
@@ -2161,18 +2232,7 @@ vg_code feat_build(db_conn *db, const vg_config *cfg, const feat_spec *spec,
     B.m = NULL;
 cleanup:
     progress_done(&B.prog);
-    feat_matrix_free(B.m);
-    strmap_free(B.ids);
-    free(B.cs);
-    free(B.static_cols);
-    free(B.static_is_date);
-    free(B.static_vals);
-    free(B.bounds);
-    free(B.contrib);
-    free(B.winmask);
-    free(B.last_act);
-    free(B.weeks);
-    free(B.type_last);
+    free_build(&B);
     return rc;
 }
 
@@ -2520,23 +2580,6 @@ static vg_code reset_chunk(build *B, vg_error *err)
     return VG_OK;
 }
 
-static void free_build(build *B)
-{
-    feat_matrix_free(B->m);
-    strmap_free(B->ids);
-    free(B->cs);
-    free(B->static_cols);
-    free(B->static_is_date);
-    free(B->static_vals);
-    free(B->bounds);
-    free(B->contrib);
-    free(B->winmask);
-    free(B->last_act);
-    free(B->weeks);
-    free(B->type_last);
-    free(B->act);
-}
-
 /* COPY on side sessions (parallel plans) unless configured otherwise or
  * the source is sharded: a coordinator's sessions would each open their
  * own remote transactions on the shards, which share no snapshot, while one
@@ -2603,23 +2646,12 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
         return vg_fail(err, VG_ENOMEM, "out of memory");
     build *B = &st->B;
     B->st = st;
-    B->db = db;
-    B->cfg = cfg;
-    B->s = spec;
-    B->req = req;
-    B->lg = lg;
-    B->stats = stats;
     B->slice = slice;
     B->nslices = nslices;
     st->chunk = chunk ? chunk : 1;
     st->tk.B = B;
     st->tk.cur_ci = -1;
-    progress_init(&B->prog, req->quiet);
-    B->visible_limit =
-        req->dates[0] + (req->horizon_days > 0 ? req->horizon_days : 0);
-    vg_code rc = VG_OK;
-    if (!(B->ids = strmap_new(1024)))
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    vg_code rc = build_init(B, db, cfg, spec, req, lg, stats, err);
     if (rc == VG_OK && nslices > 1) {
         char v[16];
         snprintf(v, sizeof v, "%d", nslices);

@@ -703,45 +703,78 @@ static unsigned family_bit(const char *name)
     return 0;
 }
 
-vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
-                           feat_spec **out, vg_error *err)
+static vg_code parse_families(const vg_config *cfg, feat_spec *s, vg_error *err)
 {
-    char asof[DATE_BUF];
-    date_format(as_of_day, asof);
-    feat_spec *s = calloc(1, sizeof *s);
-    char *customers = db_qualify(db, cfg->source_schema, "customers");
-    PGresult *r = NULL;
-    vg_code rc = VG_OK;
-    *out = NULL;
-    if (!s || !customers) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
     for (int i = 0; i < cfg->feat_families_n; i++) {
         unsigned bit = family_bit(cfg->feat_families[i]);
-        if (!bit) {
-            rc = vg_fail(err, VG_ECONFIG,
-                         "config key 'features.families': unknown family "
-                         "'%s'",
-                         cfg->feat_families[i]);
-            goto cleanup;
-        }
+        if (!bit)
+            return vg_fail(err, VG_ECONFIG,
+                           "config key 'features.families': unknown family "
+                           "'%s'",
+                           cfg->feat_families[i]);
         s->families |= bit;
     }
-    rc = discover_types(db, cfg, asof, s, err);
-    if (rc != VG_OK)
-        goto cleanup;
+    return VG_OK;
+}
 
+/* What a customers column becomes, from its SQL type; 0 when it is not a
+ * feature (arrays, json, ...). */
+static int attr_kind_of(const char *type, attr_kind *kind)
+{
+    if (!strcmp(type, "smallint") || !strcmp(type, "integer") ||
+        !strcmp(type, "bigint") || !strcmp(type, "numeric") ||
+        !strcmp(type, "real") || !strcmp(type, "double precision"))
+        *kind = ATTR_NUMERIC;
+    else if (!strcmp(type, "boolean"))
+        *kind = ATTR_BOOLEAN;
+    else if (!strcmp(type, "date") || !strncmp(type, "timestamp", 9))
+        *kind = ATTR_DATE;
+    else if (!strcmp(type, "text") || !strcmp(type, "character varying") ||
+             !strcmp(type, "character"))
+        *kind = ATTR_CATEGORICAL;
+    else
+        return 0;
+    return 1;
+}
+
+/* One customers column as an attribute: its name, feature prefix and, for a
+ * categorical one, its levels as of the date. */
+static vg_code add_attr(db_conn *db, const vg_config *cfg,
+                        const char *customers, const char *asof,
+                        const char *col, attr_kind kind, feat_spec *s,
+                        vg_error *err)
+{
+    attr_def *ad = &s->attrs[s->nattrs++];
+    ad->column = strdup(col);
+    size_t n = strlen(col) + 16;
+    ad->prefix = malloc(n);
+    if (!ad->column || !ad->prefix)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    int account = !strcmp(col, "plan") || !strcmp(col, "language");
+    snprintf(ad->prefix, n, "%s.%s", account ? "account" : "attr", col);
+    ad->kind = kind;
+    if (kind == ATTR_CATEGORICAL)
+        return discover_levels(db, cfg, customers, asof, ad, err);
+    return VG_OK;
+}
+
+/* The attributes: every column of the customers relation that is not
+ * excluded and has a type a feature can come from. */
+static vg_code discover_attrs(db_conn *db, const vg_config *cfg,
+                              const char *customers, const char *asof,
+                              feat_spec *s, vg_error *err)
+{
+    PGresult *r = NULL;
     /* information_schema sees tables and views alike. */
     const char *p[1] = {cfg->source_schema};
-    rc =
+    vg_code rc =
         db_exec(db,
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_schema = $1 AND table_name = 'customers' ORDER BY "
                 "ordinal_position",
                 1, p, &r, err);
     if (rc != VG_OK)
-        goto cleanup;
+        return rc;
     if (PQntuples(r) == 0) {
         rc = vg_fail(
             err, VG_EDATA,
@@ -755,46 +788,37 @@ vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *col = PQgetvalue(r, i, 0), *type = PQgetvalue(r, i, 1);
-        if (is_excluded(cfg, col))
-            continue;
+    for (int i = 0; i < PQntuples(r) && rc == VG_OK; i++) {
+        const char *col = PQgetvalue(r, i, 0);
         attr_kind kind;
-        if (!strcmp(type, "smallint") || !strcmp(type, "integer") ||
-            !strcmp(type, "bigint") || !strcmp(type, "numeric") ||
-            !strcmp(type, "real") || !strcmp(type, "double precision"))
-            kind = ATTR_NUMERIC;
-        else if (!strcmp(type, "boolean"))
-            kind = ATTR_BOOLEAN;
-        else if (!strcmp(type, "date") || !strncmp(type, "timestamp", 9))
-            kind = ATTR_DATE;
-        else if (!strcmp(type, "text") || !strcmp(type, "character varying") ||
-                 !strcmp(type, "character"))
-            kind = ATTR_CATEGORICAL;
-        else
-            continue; /* arrays, json, ...: not a feature */
-        attr_def *ad = &s->attrs[s->nattrs++];
-        ad->column = strdup(col);
-        size_t n = strlen(col) + 16;
-        ad->prefix = malloc(n);
-        if (!ad->column || !ad->prefix) {
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        int account = !strcmp(col, "plan") || !strcmp(col, "language");
-        snprintf(ad->prefix, n, "%s.%s", account ? "account" : "attr", col);
-        ad->kind = kind;
-        if (kind == ATTR_CATEGORICAL) {
-            rc = discover_levels(db, cfg, customers, asof, ad, err);
-            if (rc != VG_OK)
-                goto cleanup;
-        }
+        if (!is_excluded(cfg, col) && attr_kind_of(PQgetvalue(r, i, 1), &kind))
+            rc = add_attr(db, cfg, customers, asof, col, kind, s, err);
     }
-    if ((rc = discover_topics(db, cfg, asof, s, err)) != VG_OK)
+cleanup:
+    PQclear(r);
+    return rc;
+}
+
+vg_code feat_spec_discover(db_conn *db, const vg_config *cfg, int as_of_day,
+                           feat_spec **out, vg_error *err)
+{
+    char asof[DATE_BUF];
+    date_format(as_of_day, asof);
+    feat_spec *s = calloc(1, sizeof *s);
+    char *customers = db_qualify(db, cfg->source_schema, "customers");
+    vg_code rc = VG_OK;
+    *out = NULL;
+    if (!s || !customers) {
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = parse_families(cfg, s, err)) != VG_OK ||
+        (rc = discover_types(db, cfg, asof, s, err)) != VG_OK ||
+        (rc = discover_attrs(db, cfg, customers, asof, s, err)) != VG_OK ||
+        (rc = discover_topics(db, cfg, asof, s, err)) != VG_OK)
         goto cleanup;
     rc = feat_spec_layout(s, err);
 cleanup:
-    PQclear(r);
     free(customers);
     if (rc == VG_OK)
         *out = s;
