@@ -379,10 +379,11 @@ static vg_code on_customer(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-static vg_code read_customers(build *B, vg_error *err)
+/* The static column map: mrr, seats, then the attributes' columns in order
+ * (a categorical attribute one per level and one for "other"). */
+static vg_code map_statics(build *B, vg_error *err)
 {
     const feat_spec *s = B->s;
-    /* static column map: mrr, seats, then attribute columns in order */
     B->nstatic = 2;
     for (int a = 0; a < s->nattrs; a++)
         B->nstatic +=
@@ -402,41 +403,55 @@ static vg_code read_customers(build *B, vg_error *err)
             B->static_cols[k++] = ad->col + l;
         }
     }
+    return VG_OK;
+}
 
-    char *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
-    if (!customers)
-        return vg_fail(err, VG_ENOMEM, "out of memory");
-    strbuf sql = {0};
+/* The customers query: the contract's columns, then each attribute cast to
+ * what on_customer parses. */
+static void customers_sql(build *B, const char *customers, strbuf *sql)
+{
+    const feat_spec *s = B->s;
     strbuf_puts(
-        &sql,
+        sql,
         "SELECT customer_id::text, date_part('epoch', created_at) / 86400, "
         "date_part('epoch', canceled_at) / 86400, mrr::text, seats::float8");
     for (int a = 0; a < s->nattrs; a++) {
         char *col = db_quote_ident(B->db, s->attrs[a].column);
         if (!col) {
-            sql.failed = 1;
-            break;
+            sql->failed = 1;
+            return;
         }
         switch (s->attrs[a].kind) {
         case ATTR_NUMERIC: /* as text: numeric may exceed float8's range */
-            strbuf_printf(&sql, ", %s::text", col);
+            strbuf_printf(sql, ", %s::text", col);
             break;
         case ATTR_BOOLEAN:
-            strbuf_printf(&sql, ", %s::int", col);
+            strbuf_printf(sql, ", %s::int", col);
             break;
         case ATTR_DATE:
-            strbuf_printf(&sql, ", date_part('epoch', %s::timestamptz) / 86400",
+            strbuf_printf(sql, ", date_part('epoch', %s::timestamptz) / 86400",
                           col);
             break;
         case ATTR_CATEGORICAL:
-            strbuf_printf(&sql, ", %s::text", col);
+            strbuf_printf(sql, ", %s::text", col);
             break;
         }
         free(col);
     }
-    strbuf_printf(&sql, " FROM %s WHERE true%s%s", customers, slice_filter(B),
+    strbuf_printf(sql, " FROM %s WHERE true%s%s", customers, slice_filter(B),
                   stream_order(B));
-    vg_code rc = VG_OK;
+}
+
+static vg_code read_customers(build *B, vg_error *err)
+{
+    vg_code rc = map_statics(B, err);
+    if (rc != VG_OK)
+        return rc;
+    char *customers = db_qualify(B->db, B->cfg->source_schema, "customers");
+    if (!customers)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    strbuf sql = {0};
+    customers_sql(B, customers, &sql);
     if (sql.failed) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
     } else {
@@ -1786,6 +1801,59 @@ static int prio_index(const char *p)
     return -1;
 }
 
+/* A ticket row as the features read it. Repairs (counted in the stats
+ * query): impossible values become unknown. */
+static void ticket_parse(const feat_spec *s, char **f, tk *k)
+{
+    k->created = parse_num(f[1]);
+    k->first_resp = parse_num(f[2]);
+    k->resolved = parse_num(f[3]);
+    k->prio = prio_index(f[4]);
+    k->csat = parse_num(f[5]);
+    k->reopens = f[6] ? parse_num(f[6]) : 0;
+    k->escalated = f[7] && (f[7][0] == 't');
+    k->topic = -1;
+    k->topic_known = f[9] ? parse_num(f[9]) : NAN;
+    if (f[8]) {
+        long long id = atoll(f[8]);
+        for (int i = 0; i < s->ntopics; i++)
+            if (s->topic_ids[i] == id)
+                k->topic = i;
+    }
+    if (!isnan(k->csat) && (k->csat < 1 || k->csat > 5))
+        k->csat = NAN;
+    if (!isnan(k->resolved) && k->resolved < k->created)
+        k->resolved = NAN;
+    if (!isnan(k->first_resp) && k->first_resp < k->created)
+        k->first_resp = NAN;
+    if (isnan(k->reopens) || k->reopens < 0)
+        k->reopens = 0;
+}
+
+/* Tickets arrive ordered by customer: a new customer's first ticket
+ * finishes the previous customer's rows. */
+static vg_code ticket_customer(tk_acc *A, const char *id, vg_error *err)
+{
+    build *B = A->B;
+    if (A->cur && strcmp(A->cur, id) == 0) {
+        if (A->cur_ci < 0)
+            B->t_unknown++;
+        return VG_OK;
+    }
+    vg_code rc = flush_customer(A, err);
+    if (rc != VG_OK)
+        return rc;
+    free(A->cur);
+    A->cur = strdup(id);
+    if (!A->cur)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    A->cur_ci = strmap_get(B->ids, id);
+    A->n = 0;
+    if (A->cur_ci < 0)
+        B->t_unknown++;
+    return VG_OK;
+}
+
 static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
 {
     tk_acc *A = ctx;
@@ -1802,21 +1870,9 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
         B->t_null_cust++;
         return VG_OK;
     }
-    if (!A->cur || strcmp(A->cur, f[0]) != 0) {
-        vg_code rc = flush_customer(A, err);
-        if (rc != VG_OK)
-            return rc;
-        free(A->cur);
-        A->cur = strdup(f[0]);
-        if (!A->cur)
-            return vg_fail(err, VG_ENOMEM, "out of memory");
-        A->cur_ci = strmap_get(B->ids, f[0]);
-        A->n = 0;
-        if (A->cur_ci < 0)
-            B->t_unknown++;
-    } else if (A->cur_ci < 0) {
-        B->t_unknown++;
-    }
+    vg_code rc = ticket_customer(A, f[0], err);
+    if (rc != VG_OK)
+        return rc;
     if (A->cur_ci < 0 || B->cs[A->cur_ci].nrows == 0)
         return VG_OK;
     if (A->n == A->cap) {
@@ -1827,32 +1883,7 @@ static vg_code on_ticket(void *ctx, int nf, char **f, vg_error *err)
         A->v = nv;
         A->cap = nc;
     }
-    tk *k = &A->v[A->n++];
-    k->created = parse_num(f[1]);
-    k->first_resp = parse_num(f[2]);
-    k->resolved = parse_num(f[3]);
-    k->prio = prio_index(f[4]);
-    k->csat = parse_num(f[5]);
-    k->reopens = f[6] ? parse_num(f[6]) : 0;
-    k->escalated = f[7] && (f[7][0] == 't');
-    k->topic = -1;
-    k->topic_known = f[9] ? parse_num(f[9]) : NAN;
-    if (f[8]) {
-        long long id = atoll(f[8]);
-        for (int i = 0; i < B->s->ntopics; i++)
-            if (B->s->topic_ids[i] == id)
-                k->topic = i;
-    }
-    /* Repairs (counted in the stats query): impossible values become unknown.
-     */
-    if (!isnan(k->csat) && (k->csat < 1 || k->csat > 5))
-        k->csat = NAN;
-    if (!isnan(k->resolved) && k->resolved < k->created)
-        k->resolved = NAN;
-    if (!isnan(k->first_resp) && k->first_resp < k->created)
-        k->first_resp = NAN;
-    if (isnan(k->reopens) || k->reopens < 0)
-        k->reopens = 0;
+    ticket_parse(B->s, f, &A->v[A->n++]);
     return VG_OK;
 }
 
