@@ -110,7 +110,7 @@ bank() {
   fi
   : >"$out/real-bank.json.lines"
   for f in ${FOLDS:-0 1 2 3 4}; do
-    sql -c "UPDATE bank.current SET fold = $f" -c "TRUNCATE vigil.models CASCADE"
+    sql -c "UPDATE bank.current SET fold = $f" -c "TRUNCATE vigil.models, vigil.scores"
     "$vigil" --quiet --config "$cfg" train --as-of $asof --horizon 30 --lookback 0 \
       --json >"$out/real-bank-train-$f.json"
     "$vigil" --quiet --config "$cfg" score --as-of $asof --json >/dev/null

@@ -69,7 +69,7 @@ mkdir -p build/bench
 "$vigil" --quiet init >/dev/null
 for w in $WORLDS; do
   "$vigil" --quiet demo --world "$w" --customers "$N" "${seedopt[@]}" --end "$END" >/dev/null
-  psql "$VIGIL_DSN" -qc "TRUNCATE vigil.models CASCADE" >/dev/null 2>&1 || true
+  psql "$VIGIL_DSN" -qc "TRUNCATE vigil.models, vigil.scores" >/dev/null 2>&1 || true
   # family lifetime's weekly summary is keyed by schema and week, not by
   # the data: the previous world's would be read as this one's
   psql "$VIGIL_DSN" -qc "TRUNCATE vigil.usage_history, vigil.usage_history_cuts"

@@ -38,7 +38,7 @@ q() { psql "$dsn" -XAtqc "$1"; }
 "$bin" --quiet demo --customers "$n" --end "$end" ${DEMO_ARGS:-} >/dev/null
 q "TRUNCATE vigil.trend_alert_days, vigil.ticket_topics, vigil.topic_links,
    vigil.topic_centroids, vigil.topic_vocab, vigil.topic_models,
-   vigil.trend_alerts, vigil.topics CASCADE"
+   vigil.trend_alerts, vigil.topics, vigil.ticket_topic_history CASCADE"
 first=$(date -u -d "$end - $days days" +%F)
 # What an alert is about is judged on the day it is raised, with that day's
 # topic assignments (bench/topics_judge.sh).

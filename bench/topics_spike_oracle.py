@@ -14,6 +14,16 @@ with these tickets, whatever its grouping.
 
     VIGIL_DSN=... bench/topics_spike_oracle.py [WORLD]
     VIGIL_DSN=... /usr/bin/python3 bench/topics_spike_oracle.py --words [WORLD]
+    VIGIL_DSN=... /usr/bin/python3 bench/topics_spike_oracle.py --grouping [WORLD]
+
+--grouping (same database after a `vigil topics` backfill) shows where
+each spike's tickets sat in vigil's own topics on the days after onset (the
+assignment valid that day, from vigil.ticket_topics and
+vigil.ticket_topic_history), in its sums of sibling topics and in the
+tickets carrying its support notion: coverage (the problem's tickets held)
+and purity (the share that are the problem's), the scan's p; and how pure
+a unit holding all of the problem's tickets would have to be to reach
+trend.topic_max_p. Optional scipy: the negative binomial p as well.
 
 --words (needs numpy and scipy: Debian's python3-scipy) counts by words
 instead of by the truth: every case-folded word of subject and body with
@@ -362,9 +372,204 @@ def scan_power(np, rng, lam, budget, days=200000, sims=100000):
     return out
 
 
+def notions_of(words):
+    """vigil's support notions of a list of case-folded words (issues.c)."""
+    out = []
+    for w in words:
+        for c, ps in VOCAB.items():
+            if c not in out and any(w.startswith(x) for x in ps.split()):
+                out.append(c)
+    return out
+
+
+def grouping_main(world, max_p=1e-4):
+    """Where a spike's tickets sat in vigil's topics and notions on the
+    days after onset (the assignment valid that day, from
+    vigil.ticket_topics and vigil.ticket_topic_history, the model of that
+    day and its labels), and how pure a unit holding all of them would
+    have to be for the scan to reach max_p (trend.topic_max_p)."""
+    import datetime as dt
+    import re
+    tok = re.compile(r"[^\W\d_]{3,}")
+    spikes = q("SELECT topic, spike_of, onset FROM vigil_demo_truth.emerging_issues "
+               "WHERE kind = 'spike' AND spike_of IS NOT NULL ORDER BY onset")
+    for name, base_topic, onset in spikes:
+        mine = (name, base_topic)
+        o0 = dt.date.fromisoformat(onset)
+        print(f"\n## world {world}: {name} ({base_topic}), onset {onset}")
+        for n in (1, 2):
+            a = o0 + dt.timedelta(n)
+            lo = a - dt.timedelta(31)
+            model = q(f"SELECT model_id, as_of FROM vigil.topic_models WHERE as_of <= '{a}' "
+                      "ORDER BY as_of DESC LIMIT 1")
+            if not model:
+                print("no topic model on", a)
+                continue
+            mid = model[0][0]
+            labels = {int(r[0]): (r[1], r[2]) for r in q(
+                f"SELECT topic_id, label, array_to_string(surface_terms[1:3], '|') "
+                f"FROM vigil.topic_centroids WHERE model_id = {mid}")}
+            rows = q(f"""
+              SELECT '{a}'::date - (t.created_at AT TIME ZONE 'UTC')::date,
+                coalesce(g.topic, ''), coalesce(g.language, ''),
+                coalesce(h.topic_id, CASE WHEN c.assigned_on <= '{a}' THEN c.topic_id END, 0),
+                translate(lower(coalesce(t.subject, '')), E'\\n\\r\\t', '   '),
+                translate(lower(coalesce(t.subject, '') || ' ' || left(coalesce(t.body, ''), 3000)),
+                          E'\\n\\r\\t', '   ')
+              FROM tickets t LEFT JOIN vigil_demo_truth.ticket_topics g USING (ticket_id)
+              LEFT JOIN vigil.ticket_topics c USING (ticket_id)
+              LEFT JOIN LATERAL (SELECT h.topic_id FROM vigil.ticket_topic_history h
+                 WHERE h.ticket_id = t.ticket_id AND h.assigned_on <= '{a}'
+                   AND h.replaced_on > '{a}' ORDER BY h.assigned_on DESC LIMIT 1) h ON true
+              WHERE t.created_at >= '{lo}' AND t.created_at < '{a}'""")
+            recs = []
+            for ago, truth, lang, tid, subj, text in rows:
+                words = set(tok.findall(text)) - CALENDAR
+                recs.append((31 - int(ago), truth in mine, lang, int(tid), subj,
+                             words, set(notions_of(words)), set(notions_of(tok.findall(subj)))))
+            totals = [0] * 31
+            for r in recs:
+                totals[r[0]] += 1
+
+            def days(sel):
+                c = [0] * 31
+                for r in recs:
+                    if sel(r):
+                        c[r[0]] += 1
+                return c
+
+            def line(what, sel):
+                c = days(sel)
+                pc = days(lambda r: sel(r) and r[1])
+                p, k, o, e = scan(c, totals, 31)
+                base, pb = sum(c[:28]), sum(pc[:28])
+                allp = sum(days(lambda r: r[1])[:28])
+                win = sum(c[31 - k:])
+                pw = sum(pc[31 - k:])
+                print(f"| {what} | {base} | {pb / allp if allp else 0:.2f} | "
+                      f"{pb / base if base else 0:.2f} | {win} ({pw}) | {o}/{e:.1f} ({k}d) | {p:.1g} |")
+
+            print(f"\n### as of {a} (model {mid} of {model[0][1]}), the {onset} onset "
+                  f"{'day' if n == 1 else 'and the day after'} tested\n")
+            print("| tickets counted | baseline (28 d) | coverage | purity | last days (problem's) | scan | p |")
+            print("|---|---|---|---|---|---|---|")
+            line("the problem, by the truth", lambda r: r[1])
+            byt = {}
+            for r in recs:
+                if r[1] and r[0] < 28:
+                    byt[r[3]] = byt.get(r[3], 0) + 1
+            allp = sum(byt.values())
+            for tid, k in sorted(byt.items(), key=lambda x: -x[1]):
+                if k < 0.05 * allp:
+                    continue
+                lab, st = labels.get(tid, ("(no topic)", ""))
+                nts = notions_of(w for s in st.split("|") for w in s.split())
+                line(f"topic {tid} `{lab}` {' '.join(nts)}", lambda r, t=tid: r[3] == t)
+            # vigil's sums of sibling topics: the topics whose first three
+            # label terms carry a notion (alerts.c add_units)
+            lead = {}
+            for tid, (lab, st) in labels.items():
+                for c in notions_of(w for s in st.split("|") for w in s.split())[:4]:
+                    lead.setdefault(c, set()).add(tid)
+            pn = {}
+            for r in recs:
+                if r[1] and r[0] < 28:
+                    for c in r[5 + 1]:
+                        pn[c] = pn.get(c, 0) + 1
+            for c in sorted(pn, key=lambda x: -pn[x]):
+                if pn[c] < 0.5 * allp:
+                    continue
+                m = lead.get(c, set())
+                if len(m) >= 2:
+                    line(f"sum of the {len(m)} topics led by {c}", lambda r, m=m: r[3] in m)
+                    # the scan over subsets (a spatial scan, Kulldorff-style):
+                    # the j topics of the notion with the smallest p of
+                    # their own, summed, j = 1 .. |m|; the best, times |m|
+                    own = sorted(m, key=lambda t: scan(days(lambda r, t=t: r[3] == t),
+                                                       totals, 31)[0])
+                    best = None
+                    for j in range(1, len(own) + 1):
+                        sel = set(own[:j])
+                        res = scan(days(lambda r, sel=sel: r[3] in sel), totals, 31)
+                        if best is None or res[0] < best[0][0]:
+                            best = (res, j, sel)
+                    (pp, k, o, e), j, sel = best
+                    pur = sum(1 for r in recs if r[0] < 28 and r[3] in sel and r[1]) / max(
+                        1, sum(1 for r in recs if r[0] < 28 and r[3] in sel))
+                    print(f"| the {j} of them that rose most (subset scan, x{len(m)}) | | | "
+                          f"{pur:.2f} | | {o}/{e:.1f} ({k}d) | {min(1.0, pp * len(m)):.1g} |")
+                line(f"tickets carrying {c}", lambda r, c=c: c in r[6])
+                line(f"tickets carrying {c} and no other notion",
+                     lambda r, c=c: r[6] == {c})
+                line(f"subject carrying {c}, no other notion in the ticket",
+                     lambda r, c=c: c in r[7] and r[6] == {c})
+            # the purity a unit holding every one of the problem's tickets
+            # would need: background at its expectation added to both sides;
+            # Poisson, and the negative binomial with vigil's dispersion
+            # (trend.c: the median over the model's topics with >= 20
+            # baseline tickets of their Pearson chi-square / (days - 1))
+            ratios = []
+            for tid in labels:
+                ct = days(lambda r, t=tid: r[3] == t)
+                b, tb = sum(ct[:28]), sum(totals[:28])
+                if b < 20:
+                    continue
+                x2 = sum((ct[d] - b / tb * totals[d]) ** 2 / (b / tb * totals[d])
+                         for d in range(28) if totals[d] > 0)
+                ratios.append(x2 / 27)
+            ratios.sort()
+            phi = max(1.0, ratios[len(ratios) // 2] if len(ratios) % 2 else
+                      (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2) if ratios else 1.0
+            c = days(lambda r: r[1])
+            p, k, o, e = scan(c, totals, 31)
+            need = []
+            try:
+                from scipy.stats import nbinom
+            except ImportError:
+                nbinom = None
+            for pur in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3):
+                bg = e * (1 - pur) / pur
+                x, mu = round(o + bg), e + bg
+                cell = f"{pur:.1f}: {min(1.0, 3 * poisson_tail(x, mu)):.1g}"
+                if nbinom is not None and phi > 1:
+                    cell += f" ({min(1.0, 3 * nbinom.sf(x - 1, mu / (phi - 1), 1 / phi)):.1g})"
+                need.append(cell)
+            print(f"\nA unit with all the problem's tickets ({o} against {e:.1f} over {k} days) "
+                  f"at purity π (others at their expectation), p Poisson (negative binomial, "
+                  f"dispersion {phi:.2f}): " + ", ".join(need)
+                  + f" (trend.topic_max_p {max_p:g})")
+            if n == 1:
+                # the words the problem's tickets share, per language: those in
+                # at least 30 % of its baseline tickets of that language, with
+                # the share of all tickets carrying the word that are its own
+                print("\nWords in >= 30 % of the problem's baseline tickets, per language "
+                      "(coverage / purity):")
+                for lang in sorted({r[2] for r in recs if r[1]}):
+                    own = [r for r in recs if r[1] and r[2] == lang and r[0] < 28]
+                    cnt = {}
+                    for r in own:
+                        for w in r[5]:
+                            cnt[w] = cnt.get(w, 0) + 1
+                    cells = []
+                    for w, k in sorted(cnt.items(), key=lambda x: -x[1])[:8]:
+                        if k < 0.3 * len(own):
+                            break
+                        tot = sum(1 for r in recs if r[0] < 28 and w in r[5])
+                        cells.append(f"{w} {k / len(own):.2f}/{k / tot:.2f}")
+                    subj = {}
+                    for r in own:
+                        s = re.sub(r"^(re|aw|fw|wg|tr|rv|urgent|dringend|urgente?)\s*:\s*", "", r[4])
+                        s = " ".join(tok.findall(s)[:4])
+                        subj[s] = subj.get(s, 0) + 1
+                    print(f"- {lang} ({len(own)} tickets, {len(subj)} subjects): " + ", ".join(cells))
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--cusum":
         cusum_main(sys.argv[2] if len(sys.argv) > 2 else "-")
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--grouping":
+        grouping_main(sys.argv[2] if len(sys.argv) > 2 else "-")
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--words":
         words_main(sys.argv[2] if len(sys.argv) > 2 else "-")

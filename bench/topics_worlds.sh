@@ -83,9 +83,11 @@ for w in $worlds; do
   "$bin" --quiet init >/dev/null
   # shellcheck disable=SC2086 # args is a list of options
   "$bin" --quiet demo --customers "$n" --end "$end" $args >/dev/null
+  # The replaced assignments too: they name topics of the previous world,
+  # and a later `--replay` on the kept database would restore them.
   q "TRUNCATE vigil.trend_alert_days, vigil.ticket_topics, vigil.topic_links,
      vigil.topic_centroids, vigil.topic_vocab, vigil.topic_models,
-     vigil.trend_alerts, vigil.topics CASCADE"
+     vigil.trend_alerts, vigil.topics, vigil.ticket_topic_history CASCADE"
   out=$( { /usr/bin/time -f '%e %U %S %M' "$bin" --quiet --config "$cfg" topics --as-of "$end" --backfill "$days" --json >/dev/null; } 2>&1 | tail -1)
   read -r el us sy kb <<<"$out"
   q "INSERT INTO bench.runs VALUES ($w, '$args', (SELECT count(*) FROM tickets),

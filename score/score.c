@@ -680,6 +680,28 @@ static vg_code score_chunks(db_conn *db, const vg_log *lg, scoring *S,
     return VG_OK;
 }
 
+/* The model row, locked FOR KEY SHARE until the COMMIT, in place of a
+ * foreign key checked on every row (migration 012): a model delete waits
+ * for this run and then sees its scores (and is refused), and a model
+ * deleted before the lock was granted stops the run before it writes. */
+static vg_code lock_model(db_conn *db, long long model_id, vg_error *err)
+{
+    PGresult *r = NULL;
+    const db_param p[1] = {DB_INT(model_id)};
+    vg_code rc = db_exec_params(db,
+                                "SELECT 1 FROM vigil.models WHERE model_id = "
+                                "$1 FOR KEY SHARE",
+                                1, p, &r, err);
+    if (rc == VG_OK && PQntuples(r) == 0)
+        rc = vg_fail(err, VG_ENOMODEL,
+                     "model %lld was deleted while this run was starting "
+                     "(`vigil runs undo` of its training?): nothing was "
+                     "written; score again, with the champion or --model",
+                     model_id);
+    PQclear(r);
+    return rc;
+}
+
 /* Replace the date's rows in vigil.scores in one transaction: the old rows
  * go, then the chunks the reader builds on its own session are predicted,
  * worded and COPYed one by one; readers of vigil.scores see one run whole. */
@@ -712,6 +734,8 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
         started = 1;
     if (rc == VG_OK)
         rc = db_begin(db, err);
+    if (rc == VG_OK)
+        rc = lock_model(db, S->sm->model_id, err);
     const char *p[1] = {S->d};
     t0 = now_s();
     if (rc == VG_OK)

@@ -240,7 +240,16 @@ static vg_code undo_check(db_conn *db, int id, vg_error *err)
     PQclear(r);
     if (rc != VG_OK)
         return rc;
-    /* Scores of other runs may use a model this run trained. */
+    /* Scores of other runs may use a model this run trained. No foreign
+     * key guards them (migration 012): a score run in flight holds its
+     * model row FOR KEY SHARE, so this lock waits for it to finish, and the
+     * query below, a new statement, sees the scores it wrote. */
+    rc = db_exec_params(db,
+                        "SELECT 1 FROM vigil.models WHERE run_id = $1 "
+                        "FOR UPDATE",
+                        1, p, NULL, err);
+    if (rc != VG_OK)
+        return rc;
     /* An aggregate without GROUP BY: exactly one row. */
     rc = db_exec_params(
         db,

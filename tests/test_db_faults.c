@@ -143,7 +143,8 @@ static int wait_held(const job_def *j, pid_t child, char *pid, char *run_id)
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT pid || ' ' || split_part(application_name, '/', 3) FROM "
-             "pg_stat_activity WHERE application_name LIKE 'vigil/%s/%%' AND "
+             "pg_stat_activity WHERE datname = current_database() AND "
+             "application_name LIKE 'vigil/%s/%%' AND "
              "wait_event_type = 'Lock' AND wait_event = 'advisory'",
              j->job);
     double end = sv_now() + 300;

@@ -57,6 +57,7 @@ static int score_waiting(const char *dsn)
 {
     return sv_wait_sql(dsn,
                        "SELECT count(*) FROM pg_stat_activity WHERE "
+                       "datname = current_database() AND "
                        "application_name LIKE 'vigil/score/%' AND "
                        "wait_event_type = 'Lock'",
                        "1", 120);
