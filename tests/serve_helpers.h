@@ -111,6 +111,36 @@ static inline int sv_port(const char *log)
     return p ? atoi(p + 6) : 0;
 }
 
+/* `vigil --quiet args...` (VIGIL_BIN, at most 12 arguments, NULL-ended)
+ * in the background against dsn: stdout to /dev/null, stderr to errlog. */
+static inline pid_t sv_spawn(const char *dsn, const char *errlog,
+                             const char *const *args)
+{
+    const char *bin = getenv("VIGIL_BIN");
+    pid_t pid = fork();
+    if (pid == 0) {
+        const char *argv[16] = {bin, "--quiet"};
+        int n = 2;
+        for (; args[n - 2] && n < 15; n++)
+            argv[n] = args[n - 2];
+        argv[n] = NULL;
+        setenv("VIGIL_DSN", dsn, 1);
+        if (!freopen("/dev/null", "w", stdout) || !freopen(errlog, "w", stderr))
+            _exit(126);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* A child's exit status, or 128 + the signal that killed it. */
+static inline int sv_wait_exit(pid_t pid)
+{
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* Send a signal and wait for the exit; the exit status, or -1 for a kill,
  * -2 on timeout (then SIGKILLed). */
 static inline int sv_stop(pid_t pid, int sig, double timeout_s)

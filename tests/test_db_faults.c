@@ -40,32 +40,15 @@ static char errlog[64];
 /* `vigil --quiet args` in the background, stderr to errlog. */
 static pid_t spawn(const char *args)
 {
-    const char *bin = getenv("VIGIL_BIN");
     char buf[256];
-    snprintf(buf, sizeof buf, "--quiet %s", args);
-    char *argv[16];
+    snprintf(buf, sizeof buf, "%s", args);
+    const char *argv[13];
     int n = 0;
-    argv[n++] = (char *)bin;
-    for (char *s = NULL, *w = strtok_r(buf, " ", &s); w && n < 15;
+    for (char *s = NULL, *w = strtok_r(buf, " ", &s); w && n < 12;
          w = strtok_r(NULL, " ", &s))
         argv[n++] = w;
     argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        setenv("VIGIL_DSN", dsn, 1);
-        if (!freopen("/dev/null", "w", stdout) || !freopen(errlog, "w", stderr))
-            _exit(126);
-        execv(bin, argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return sv_spawn(dsn, errlog, argv);
 }
 
 static void set_mode(const char *table, const char *mode)
@@ -211,7 +194,7 @@ static void matrix_case(const job_def *j, fault f)
                      pid[0] ? pid : "0");
             CHECK_STR_EQ(testdb_value(dsn, sql), "true");
         }
-        st = wait_exit(child);
+        st = sv_wait_exit(child);
         PQclear(PQexec(h, "SELECT pg_advisory_unlock(" KEY ")"));
         PQfinish(h);
         if (f == F_KILL9) {

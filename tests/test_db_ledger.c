@@ -10,32 +10,7 @@
 
 #define AS_OF "2025-06-01"
 
-/* `vigil args...` in the background, stdout and stderr to files. */
-static pid_t spawn(const char *dsn, const char *cfg, const char *sub,
-                   const char *errlog)
-{
-    const char *bin = getenv("VIGIL_BIN");
-    pid_t pid = fork();
-    if (pid == 0) {
-        setenv("VIGIL_DSN", dsn, 1);
-        if (!freopen("/dev/null", "w", stdout) || !freopen(errlog, "w", stderr))
-            _exit(126);
-        if (cfg)
-            execl(bin, bin, "--quiet", "--config", cfg, sub, "--as-of", AS_OF,
-                  (char *)NULL);
-        else
-            execl(bin, bin, "--quiet", sub, "--as-of", AS_OF, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+static const char *const score_args[] = {"score", "--as-of", AS_OF, NULL};
 
 /* Holds score inside its transaction: every row written to vigil.scores
  * waits for advisory lock 4242 while the holder connection has it. */
@@ -72,10 +47,10 @@ static void stop_inside(const char *dsn, int sig, const char *want_err)
     char errlog[64];
     snprintf(errlog, sizeof errlog, "/tmp/vigil-ledger-%d.err", (int)getpid());
     PGconn *h = hold(dsn);
-    pid_t pid = spawn(dsn, NULL, "score", errlog);
+    pid_t pid = sv_spawn(dsn, errlog, score_args);
     CHECK(score_waiting(dsn));
     kill(pid, sig);
-    int st = wait_exit(pid);
+    int st = sv_wait_exit(pid);
     release(h);
     CHECK_INT_EQ(st, 10);
     const char *e = sv_log(errlog);
@@ -95,10 +70,10 @@ static void kill9_then_sweep(const char *dsn)
     char errlog[64];
     snprintf(errlog, sizeof errlog, "/tmp/vigil-ledger-%d.err", (int)getpid());
     PGconn *h = hold(dsn);
-    pid_t pid = spawn(dsn, NULL, "score", errlog);
+    pid_t pid = sv_spawn(dsn, errlog, score_args);
     CHECK(score_waiting(dsn));
     kill(pid, SIGKILL);
-    wait_exit(pid);
+    sv_wait_exit(pid);
     release(h);
     /* the backend notices its client is gone at its next read: wait for
      * the session lock to go with it */
@@ -126,7 +101,7 @@ static void two_scores(const char *dsn)
     char errlog[64];
     snprintf(errlog, sizeof errlog, "/tmp/vigil-ledger-%d.err", (int)getpid());
     PGconn *h = hold(dsn);
-    pid_t pid = spawn(dsn, NULL, "score", errlog);
+    pid_t pid = sv_spawn(dsn, errlog, score_args);
     CHECK(score_waiting(dsn));
     cli_result *r = cli_run(dsn, "--quiet score --as-of " AS_OF);
     CHECK_INT_EQ(r->status, 11);
@@ -135,7 +110,7 @@ static void two_scores(const char *dsn)
     r = cli_run(dsn, "--quiet daily --as-of " AS_OF);
     CHECK_INT_EQ(r->status, 11);
     release(h);
-    CHECK_INT_EQ(wait_exit(pid), 0);
+    CHECK_INT_EQ(sv_wait_exit(pid), 0);
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.job_runs "
                                    "WHERE status = 'running'"),
                  "0");

@@ -21,33 +21,6 @@ static long long num(const char *sql)
     return atoll(testdb_value(dsn, sql));
 }
 
-/* `vigil --quiet args...` in the background, stderr to errlog. */
-static pid_t spawn(const char *errlog, const char *const *args)
-{
-    const char *bin = getenv("VIGIL_BIN");
-    pid_t pid = fork();
-    if (pid == 0) {
-        setenv("VIGIL_DSN", dsn, 1);
-        if (!freopen("/dev/null", "w", stdout) || !freopen(errlog, "w", stderr))
-            _exit(126);
-        const char *argv[16] = {bin, "--quiet"};
-        int n = 2;
-        for (; args[n - 2] && n < 15; n++)
-            argv[n] = args[n - 2];
-        argv[n] = NULL;
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* Scores whose model is not in vigil.models. */
 static long long orphans(void)
 {
@@ -88,16 +61,16 @@ static void undo_waits_for_a_score_in_flight(void)
     PQclear(PQexec(h, "SELECT pg_advisory_lock(" KEY ")"));
     testdb_exec(dsn, "ALTER TABLE vigil.scores ENABLE TRIGGER vt_wait");
     const char *score[] = {"score", "--as-of", AS_OF, NULL};
-    pid_t sp = spawn(errlog, score);
+    pid_t sp = sv_spawn(dsn, errlog, score);
     CHECK(waiting("COPY vigil.scores%"));
     const char *undo[] = {"runs", "undo", id, NULL};
-    pid_t up = spawn(undolog, undo);
+    pid_t up = sv_spawn(dsn, undolog, undo);
     /* the undo waits for the score run's lock on the model row */
     CHECK(waiting("%FROM vigil.models WHERE run_id%FOR UPDATE%"));
     PQclear(PQexec(h, "SELECT pg_advisory_unlock(" KEY ")"));
     PQfinish(h);
-    CHECK_INT_EQ(wait_exit(sp), 0);
-    CHECK_INT_EQ(wait_exit(up), 2);
+    CHECK_INT_EQ(sv_wait_exit(sp), 0);
+    CHECK_INT_EQ(sv_wait_exit(up), 2);
     const char *e = sv_log(undolog);
     CHECK(strstr(e, "has scored customers on " AS_OF) != NULL);
     CHECK(strstr(e, "undo those score runs first") != NULL);
@@ -137,13 +110,13 @@ static void score_stops_when_its_model_went(void)
     CHECK_INT_EQ(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
     const char *score[] = {"score", "--as-of", AS_OF, "--model", mid, NULL};
-    pid_t sp = spawn(errlog, score);
+    pid_t sp = sv_spawn(dsn, errlog, score);
     CHECK(waiting("%FROM vigil.models WHERE model_id%FOR KEY SHARE%"));
     r = PQexec(d, "COMMIT");
     CHECK_INT_EQ(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
     PQfinish(d);
-    CHECK_INT_EQ(wait_exit(sp), 6);
+    CHECK_INT_EQ(sv_wait_exit(sp), 6);
     const char *e = sv_log(errlog);
     char want[128];
     snprintf(want, sizeof want, "model %lld was deleted while this run",
