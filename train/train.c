@@ -1030,6 +1030,30 @@ static void adopt_sparse(fit_state *st, const int *keep, int **sd, int n,
         st->positives += st->m->label[r];
 }
 
+/* What choose_step decided, with both candidates, for the summary. */
+static json_t *step_summary(const fit_state *st, int forced, int won, int f,
+                            int n, const subset *tr, const subset *tr2,
+                            const subset *ho, const selection *s2, double diff,
+                            double se, double cpu)
+{
+    int step = st->o.step_days;
+    json_t *cands = json_array();
+    json_array_append_new(
+        cands, step_candidate_json(1, step, st->nd, tr, ho, &st->sel));
+    json_array_append_new(cands, step_candidate_json(f, step, n, tr2, ho, s2));
+    return json_pack(
+        "{s:s, s:i, s:i, s:i, s:o, s:f, s:f, s:f, s:s}", "choice",
+        forced ? "monthly" : "auto", "step_days", step, "every_nth",
+        won ? f : 1, "observation_dates", won ? n : st->nd, "candidates", cands,
+        "paired_difference", diff, "paired_se", se, "cpu_seconds", cpu, "rule",
+        forced ? "about monthly dates (the same t_0 and t_s, the select "
+                 "stage's fitted dates thinned), whatever the losses"
+               : "every observation date, or about monthly ones (the same "
+                 "t_0 and t_s, the select stage's fitted dates thinned): "
+                 "the about monthly ones when the select stage's purged "
+                 "held-out log loss is lower with them (by more than 0.1%)");
+}
+
 /* With train.step_choice "auto" and time validation: every observation date
  * or the about monthly subset, chosen on the select stage's holdout `ho`. */
 static vg_code choose_step(const vg_config *cfg, const vg_log *lg,
@@ -1098,23 +1122,8 @@ static vg_code choose_step(const vg_config *cfg, const vg_log *lg,
              "%.5f): %s",
              every, sparse, f, diff, se,
              won ? "about monthly dates kept" : "every date kept");
-    json_t *cands = json_array();
-    json_array_append_new(
-        cands, step_candidate_json(1, step, st->nd, tr, ho, &st->sel));
-    json_array_append_new(cands,
-                          step_candidate_json(f, step, n, &tr2, ho, &s2));
-    st->step = json_pack(
-        "{s:s, s:i, s:i, s:i, s:o, s:f, s:f, s:f, s:s}", "choice",
-        forced ? "monthly" : "auto", "step_days", step, "every_nth",
-        won ? f : 1, "observation_dates", won ? n : st->nd, "candidates", cands,
-        "paired_difference", diff, "paired_se", se, "cpu_seconds", cpu_s() - c0,
-        "rule",
-        forced ? "about monthly dates (the same t_0 and t_s, the select "
-                 "stage's fitted dates thinned), whatever the losses"
-               : "every observation date, or about monthly ones (the same "
-                 "t_0 and t_s, the select stage's fitted dates thinned): "
-                 "the about monthly ones when the select stage's purged "
-                 "held-out log loss is lower with them (by more than 0.1%)");
+    st->step = step_summary(st, forced, won, f, n, tr, &tr2, ho, &s2, diff, se,
+                            cpu_s() - c0);
     if (!st->step) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
