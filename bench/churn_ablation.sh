@@ -12,10 +12,10 @@
 #                                          families always kept; auto-FAMILY:
 #                                          FAMILY with features.families_choice
 #                                          "auto", train keeps it or not;
-#                                          step-auto, step-monthly: the
-#                                          default families with
-#                                          train.step_choice "auto" or
-#                                          "monthly")
+#                                          step-auto, step-monthly,
+#                                          step-blend: the default families
+#                                          with train.step_choice "auto",
+#                                          "monthly" or "blend")
 #   REFERENCE=1                            also bench/churn_reference.py on
 #                                          each world (same data and dates)
 #   SEED=7                                 train.seed for every configuration
@@ -150,6 +150,7 @@ config all $ALL
 config none
 STEP=auto config step-auto lifetime
 STEP=monthly config step-monthly lifetime
+STEP=blend config step-blend lifetime
 for f in $ALL; do
   # shellcheck disable=SC2086
   config "no-$f" $(echo $ALL | tr ' ' '\n' | grep -vx "$f")

@@ -66,8 +66,9 @@ static const cfg_key keys[] = {
      CFG_TRAIN_STEP_CHOICE_DEFAULT,
      "fixed: train on every observation date; auto: train also tries about "
      "monthly dates and keeps the step with the lower purged held-out log "
-     "loss; monthly: always the about monthly dates",
-     "fixed|auto|monthly", 0},
+     "loss; monthly: always the about monthly dates; blend: both, scoring "
+     "with the mean of their margins",
+     "fixed|auto|monthly|blend", 0},
     {"train.max_rows", CFG_INT, OFF(train_max_rows), 1000, 50000000, "250000",
      "cap on training rows; negatives are sampled with weights above it", NULL,
      0},

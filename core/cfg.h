@@ -30,10 +30,11 @@
 /* train.step_choice: "fixed" trains on every observation date; "auto" lets
  * train choose between them and an about monthly subset of them on the
  * select stage's purged holdout; "monthly" always takes the subset
- * (docs/BENCHMARKS.md, "Eighth session"). */
+ * (docs/BENCHMARKS.md, "Eighth session"); "blend" fits both and scores
+ * with the mean of their margins ("Ninth session"). */
 #define CFG_TRAIN_STEP_CHOICE_DEFAULT "\"fixed\""
 /* train.step_choice, in the order of its choices */
-enum { CFG_STEP_FIXED, CFG_STEP_AUTO, CFG_STEP_MONTHLY };
+enum { CFG_STEP_FIXED, CFG_STEP_AUTO, CFG_STEP_MONTHLY, CFG_STEP_BLEND };
 /* features.stream_read, in the order of its choices */
 enum { CFG_STREAM_READ_AUTO, CFG_STREAM_READ_COPY, CFG_STREAM_READ_CURSOR };
 

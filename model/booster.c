@@ -981,3 +981,151 @@ void booster_free(booster *b)
     lininput_free(b->tf);
     free(b);
 }
+
+/* ---- blending two tree models --------------------------------------------
+ * The mean of two models' margins is itself a tree ensemble: both models'
+ * used trees, every leaf value halved, and an intercept halfway between
+ * theirs in log-odds. So a blend is one ordinary model — saved, loaded,
+ * scored and explained by the same calls and the same stored format. */
+
+/* The model as parsed JSON (XGBoost's "json" format). */
+static vg_code booster_json(booster *b, json_t **out, vg_error *err)
+{
+    bst_ulong n = 0;
+    const char *raw = NULL;
+    json_error_t je;
+    if (XGBoosterSaveModelToBuffer(b->h, "{\"format\": \"json\"}", &n, &raw) !=
+        0)
+        return booster_xgb_fail(err, "reading the model's trees");
+    *out = json_loadb(raw, (size_t)n, 0, &je);
+    return *out ? VG_OK
+                : vg_fail(err, VG_EMODEL, "booster: the model's JSON: %s",
+                          je.text);
+}
+
+static json_t *booster_json_at(json_t *j, const char *const *path)
+{
+    for (; j && *path; path++)
+        j = json_object_get(j, *path);
+    return j;
+}
+
+/* The intercept in log-odds (base_score is a probability, as a string). */
+static double booster_json_base_logit(json_t *j)
+{
+    static const char *const path[] = {"learner", "learner_model_param",
+                                       "base_score", NULL};
+    const char *s = json_string_value(booster_json_at(j, path));
+    double p = s ? strtod(s, NULL) : 0.5;
+    if (!(p > 0 && p < 1))
+        p = 0.5;
+    return log(p / (1 - p));
+}
+
+/* Halves tree t's leaf values (split_conditions of leaves) and node
+ * weights, and numbers it `id`. */
+static int booster_json_halve_tree(json_t *t, int id)
+{
+    json_t *left = json_object_get(t, "left_children"),
+           *cond = json_object_get(t, "split_conditions"),
+           *bw = json_object_get(t, "base_weights");
+    if (!json_is_array(left) || !json_is_array(cond) ||
+        json_array_size(left) != json_array_size(cond))
+        return -1;
+    for (size_t i = 0; i < json_array_size(left); i++)
+        if (json_integer_value(json_array_get(left, i)) == -1 &&
+            json_array_set_new(
+                cond, i,
+                json_real(json_number_value(json_array_get(cond, i)) * 0.5)))
+            return -1;
+    for (size_t i = 0; json_is_array(bw) && i < json_array_size(bw); i++)
+        if (json_array_set_new(
+                bw, i,
+                json_real(json_number_value(json_array_get(bw, i)) * 0.5)))
+            return -1;
+    return json_object_set_new(t, "id", json_integer(id));
+}
+
+/* Appends the first `used` trees of src's model to `trees`, halved. */
+static int booster_json_take_trees(json_t *src, int used, json_t *trees)
+{
+    static const char *const path[] = {"learner", "gradient_booster", "model",
+                                       "trees", NULL};
+    json_t *from = booster_json_at(src, path);
+    if (!json_is_array(from) || json_array_size(from) < (size_t)used)
+        return -1;
+    for (int i = 0; i < used; i++) {
+        json_t *t = json_deep_copy(json_array_get(from, (size_t)i));
+        if (!t || booster_json_halve_tree(t, (int)json_array_size(trees)) ||
+            json_array_append_new(trees, t))
+            return -1;
+    }
+    return 0;
+}
+
+/* a's document made into the blend of a's and b's used trees. */
+static int booster_json_merge(json_t *ja, int ua, json_t *jb, int ub)
+{
+    static const char *const model_path[] = {"learner", "gradient_booster",
+                                             "model", NULL};
+    static const char *const param_path[] = {"learner", "learner_model_param",
+                                             NULL};
+    json_t *model = booster_json_at(ja, model_path),
+           *lp = booster_json_at(ja, param_path), *trees = json_array(),
+           *info = json_array(),
+           *gp = json_object_get(model, "gbtree_model_param");
+    double z =
+        0.5 * (booster_json_base_logit(ja) + booster_json_base_logit(jb));
+    char num[32];
+    int bad = !trees || !info || !json_is_object(gp) || !json_is_object(lp) ||
+              booster_json_take_trees(ja, ua, trees) ||
+              booster_json_take_trees(jb, ub, trees);
+    for (size_t i = 0; !bad && i < json_array_size(trees); i++)
+        bad = json_array_append_new(info, json_integer(0));
+    snprintf(num, sizeof num, "%zu", json_array_size(trees));
+    bad = bad || json_object_set_new(gp, "num_trees", json_string(num));
+    snprintf(num, sizeof num, "%.9g", 1 / (1 + exp(-z)));
+    bad = bad || json_object_set_new(lp, "base_score", json_string(num));
+    json_object_del(model, "iteration_indptr"); /* XGBoost 2: rebuilt */
+    bad = bad || json_object_set(model, "trees", trees) ||
+          json_object_set(model, "tree_info", info);
+    json_decref(trees);
+    json_decref(info);
+    return bad ? -1 : 0;
+}
+
+vg_code booster_blend(booster *a, booster *b, booster **out, vg_error *err)
+{
+    json_t *ja = NULL, *jb = NULL;
+    char *text = NULL;
+    *out = NULL;
+    if (a->tf || b->tf || a->ncols != b->ncols)
+        return vg_fail(err, VG_EINTERNAL,
+                       "booster: only two tree models on the same columns "
+                       "can be blended");
+    vg_code rc = booster_json(a, &ja, err);
+    if (rc == VG_OK)
+        rc = booster_json(b, &jb, err);
+    if (rc == VG_OK &&
+        booster_json_merge(ja, a->best_rounds, jb, b->best_rounds) != 0)
+        rc = vg_fail(err, VG_EMODEL,
+                     "booster: the models' trees are not in the expected "
+                     "form; cannot blend them");
+    if (rc == VG_OK && !(text = json_dumps(ja, JSON_COMPACT)))
+        rc = vg_fail(err, VG_ENOMEM, "booster: out of memory");
+    if (rc == VG_OK)
+        rc = booster_load((const unsigned char *)text, strlen(text),
+                          a->best_rounds + b->best_rounds, out, err);
+    if (rc == VG_OK) {
+        (*out)->nthread = a->nthread;
+        rc = booster_set_attrs(*out, (*out)->best_rounds, err);
+    }
+    if (rc != VG_OK) {
+        booster_free(*out);
+        *out = NULL;
+    }
+    free(text);
+    json_decref(ja);
+    json_decref(jb);
+    return rc;
+}

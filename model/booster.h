@@ -125,6 +125,14 @@ vg_code booster_set_groups(booster *b, const booster_group *g, size_t ng,
                            vg_error *err);
 size_t booster_ngroups(const booster *b);
 
+/* The blend of two tree models on the same columns: one model whose margin
+ * is the mean of theirs (each one's used trees with halved leaf values, the
+ * intercept halfway in log-odds), so it is saved, loaded, scored and
+ * explained like any other. Its best round count is every tree. VG_EINTERNAL
+ * for a linear model. The indicator runs are not carried over (set them on
+ * the blend). */
+vg_code booster_blend(booster *a, booster *b, booster **out, vg_error *err);
+
 void booster_free(booster *b);
 
 #endif

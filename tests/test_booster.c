@@ -647,6 +647,85 @@ static void test_errors(const dataset *tr, const dataset *va)
     CHECK_INT_EQ(booster_load(junk, 0, 0, &b, &err), VG_EMODEL);
 }
 
+/* Two tree models (one stopped early, with unused trees) blended: the
+ * margin is the mean of theirs to float precision, it survives save/load,
+ * contributions still sum to it, and a linear model is refused. */
+static void test_blend(const dataset *tr, const dataset *va, const dataset *te)
+{
+    booster_params p, q;
+    int ba = 0, bb = 0;
+    vg_error err = {0};
+    booster *a, *b, *m = NULL, *m2 = NULL, *lin = NULL, *bad = NULL;
+    double *pa = calloc(te->n, sizeof *pa), *pb = calloc(te->n, sizeof *pb),
+           *pm = calloc(te->n, sizeof *pm), *pm2 = calloc(te->n, sizeof *pm2);
+    float *c = calloc(te->n * (NCOLS + 1), sizeof *c);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    booster_params_default(&p);
+    booster_params_default(&q);
+    q.max_depth = 2;
+    q.eta = 0.3;
+    q.early_stopping_rounds = 0;
+    q.max_rounds = 17;
+    a = train(&p, tr, va, &ba);
+    b = train(&q, tr, va, &bb);
+    if (!a || !b || !pa || !pb || !pm || !pm2 || !c)
+        goto cleanup;
+    CHECK_INT_EQ(booster_blend(a, b, &m, &err), VG_OK);
+    if (!m)
+        goto cleanup;
+    CHECK_INT_EQ(booster_best_rounds(m), ba + bb);
+    CHECK_INT_EQ(booster_total_rounds(m), ba + bb);
+    CHECK_INT_EQ(booster_predict(a, te->x, te->n, NCOLS, pa, &err), VG_OK);
+    CHECK_INT_EQ(booster_predict(b, te->x, te->n, NCOLS, pb, &err), VG_OK);
+    CHECK_INT_EQ(booster_predict(m, te->x, te->n, NCOLS, pm, &err), VG_OK);
+    double worst = 0;
+    for (size_t i = 0; i < te->n; i++) {
+        double za = log(pa[i] / (1 - pa[i])), zb = log(pb[i] / (1 - pb[i]));
+        double d = fabs(log(pm[i] / (1 - pm[i])) - 0.5 * (za + zb));
+        worst = d > worst ? d : worst;
+    }
+    fprintf(stderr, "blend: %d + %d trees, worst margin error %.2g\n", ba, bb,
+            worst);
+    CHECK(worst < 1e-4);
+    CHECK_INT_EQ(booster_save(m, &buf, &len, &err), VG_OK);
+    CHECK_INT_EQ(booster_load(buf, len, 0, &m2, &err), VG_OK);
+    if (m2) {
+        CHECK_INT_EQ(booster_best_rounds(m2), ba + bb);
+        CHECK_INT_EQ(booster_predict(m2, te->x, te->n, NCOLS, pm2, &err),
+                     VG_OK);
+        CHECK(memcmp(pm, pm2, te->n * sizeof *pm) == 0);
+    }
+    CHECK_INT_EQ(booster_contribs(m, te->x, te->n, NCOLS, 0, c, &err), VG_OK);
+    double worst_sum = 0;
+    for (size_t i = 0; i < te->n; i++) {
+        double sum = 0;
+        for (int j = 0; j <= NCOLS; j++)
+            sum += c[i * (NCOLS + 1) + (size_t)j];
+        double d = fabs(sum - log(pm[i] / (1 - pm[i])));
+        worst_sum = d > worst_sum ? d : worst_sum;
+    }
+    CHECK(worst_sum < 1e-3);
+    booster_params_default_linear(&p);
+    lin = train(&p, tr, va, &ba);
+    if (lin) {
+        CHECK_INT_EQ(booster_blend(a, lin, &bad, &err), VG_EINTERNAL);
+        CHECK(bad == NULL);
+    }
+cleanup:
+    free(buf);
+    free(pa);
+    free(pb);
+    free(pm);
+    free(pm2);
+    free(c);
+    booster_free(a);
+    booster_free(b);
+    booster_free(m);
+    booster_free(m2);
+    booster_free(lin);
+}
+
 static void test_params_json(void)
 {
     booster_params p;
@@ -690,6 +769,7 @@ int main(void)
     test_determinism_and_weights(&tr, &va, &te);
     test_blocks(r, &tr, &va);
     test_errors(&tr, &va);
+    test_blend(&tr, &va, &te);
     dataset_free(&tr);
     dataset_free(&va);
     dataset_free(&te);

@@ -520,6 +520,12 @@ typedef struct fit_state {
     json_t *stats, *plan_json;
     json_t *families; /* which optional families were kept, and why */
     json_t *step;     /* which observation step was kept, and why */
+    struct {          /* train.step_choice "blend", when it blended */
+        int on;
+        int *keep; /* per date: kept by the about monthly candidate (>= 0) */
+        booster_params params; /* that candidate's settings and rounds */
+        int rounds;
+    } blend;
     double positives;
     train_plan plan;
     selection sel;
@@ -542,6 +548,7 @@ static void fit_state_free(fit_state *st)
     json_decref(st->plan_json);
     json_decref(st->families);
     json_decref(st->step);
+    free(st->blend.keep);
     selection_free(&st->sel);
     booster_free(st->final_b);
     calib_free(st->final_cal);
@@ -993,7 +1000,8 @@ static json_t *step_candidate_json(int every, int step, int nd,
 }
 
 /* The step not tried: why, for the summary. */
-static const char *const step_choice_name[] = {"fixed", "auto", "monthly"};
+static const char *const step_choice_name[] = {"fixed", "auto", "monthly",
+                                               "blend"};
 
 static vg_code step_not_tried(fit_state *st, int choice, const char *why,
                               vg_error *err)
@@ -1054,87 +1062,208 @@ static json_t *step_summary(const fit_state *st, int forced, int won, int f,
                  "held-out log loss is lower with them (by more than 0.1%)");
 }
 
+/* The select stage fitted again on the about monthly subset of the dates
+ * (every f-th of its fitted dates, t_0 and t_s kept), judged on the same
+ * holdout `ho`. */
+typedef struct sparse_fit {
+    int *keep, *sd;  /* per date its index among the subset, or -1; its dates */
+    int n, f;        /* dates in the subset; every f-th */
+    train_plan sp;   /* the subset's own plan */
+    subset tr;       /* its select-stage fitted rows */
+    selection s;     /* its select stage */
+    double diff, se; /* paired held-out log loss: subset - every date */
+    double c0;       /* CPU time at the start */
+} sparse_fit;
+
+static void sparse_fit_free(sparse_fit *x)
+{
+    free(x->keep);
+    free(x->sd);
+    subset_free(&x->tr);
+    selection_free(&x->s);
+    memset(x, 0, sizeof *x);
+}
+
+/* Fits x->s; when the subset cannot be tried, *why says why and x->s.b
+ * stays NULL. */
+static vg_code sparse_fit_run(const vg_config *cfg, const vg_log *lg,
+                              const fit_state *st, const subset *ho,
+                              sparse_fit *x, const char **why, vg_error *err)
+{
+    int step = st->o.step_days;
+    memset(x, 0, sizeof *x);
+    x->c0 = cpu_s();
+    x->diff = x->se = NAN;
+    x->f = (TRAIN_SPARSE_DAYS + step / 2) / step;
+    *why = NULL;
+    if (x->f < 2) {
+        *why = "not tried: the step is already about monthly";
+        return VG_OK;
+    }
+    if (st->plan.grouped_select) {
+        *why = "not tried: too few observation dates for a purged choice "
+               "between steps";
+        return VG_OK;
+    }
+    x->keep = malloc((size_t)st->nd * sizeof *x->keep);
+    x->sd = malloc((size_t)st->nd * sizeof *x->sd);
+    if (!x->keep || !x->sd)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    x->n = sparse_dates(&st->plan, st->nd, x->f, x->keep);
+    for (int k = 0; k < st->nd; k++)
+        if (x->keep[k] >= 0)
+            x->sd[x->keep[k]] = st->dates[k];
+    train_plan_make(x->sd, x->n, st->o.horizon_days, st->plan.seed, &x->sp);
+    if (x->sp.select_holdout != 1 || x->sp.select_fit_from != 2)
+        return vg_fail(err, VG_EINTERNAL,
+                       "the about monthly dates do not keep the select "
+                       "stage's holdout");
+    vg_code rc = subset_take_kept(st->m, &st->plan, TRAIN_STAGE_SELECT,
+                                  TRAIN_ROLE_FIT, x->keep, &x->tr, err);
+    if (rc != VG_OK)
+        return rc;
+    if (subset_positives(&x->tr) == 0) {
+        *why = "not tried: no churn on the fitted rows of the about monthly "
+               "dates";
+        return VG_OK;
+    }
+    log_info(lg,
+             "the select stage on %d observation dates (every %d-th, about "
+             "monthly):",
+             x->n, x->f);
+    rc = select_fit(cfg, lg, st->spec, &x->tr, ho, &x->s, err);
+    if (rc == VG_OK)
+        rc = paired_logloss(x->s.b, ho, st->sel.b, ho, &x->diff, &x->se, err);
+    return rc;
+}
+
 /* With train.step_choice "auto" and time validation: every observation date
- * or the about monthly subset, chosen on the select stage's holdout `ho`. */
+ * or the about monthly subset, chosen on the select stage's holdout `ho`.
+ * "blend" is decided after the families (blend_step). */
 static vg_code choose_step(const vg_config *cfg, const vg_log *lg,
                            fit_state *st, subset *tr, const subset *ho,
                            vg_error *err)
 {
-    int step = st->o.step_days, f = (TRAIN_SPARSE_DAYS + step / 2) / step;
     if (cfg->train_step_choice == CFG_STEP_FIXED)
         return step_not_tried(st, CFG_STEP_FIXED, "every observation date",
                               err);
-    if (f < 2)
-        return step_not_tried(st, cfg->train_step_choice,
-                              "not tried: the step is already about monthly",
-                              err);
-    if (st->plan.grouped_select)
-        return step_not_tried(st, cfg->train_step_choice,
-                              "not tried: too few observation dates for a "
-                              "purged choice between steps",
-                              err);
-    int *keep = malloc((size_t)st->nd * sizeof *keep),
-        *sd = malloc((size_t)st->nd * sizeof *sd);
-    subset tr2 = {0};
-    selection s2;
-    memset(&s2, 0, sizeof s2);
-    train_plan sp;
-    double diff = NAN, se = NAN, c0 = cpu_s();
-    vg_code rc = keep && sd ? VG_OK : vg_fail(err, VG_ENOMEM, "out of memory");
-    int n = rc == VG_OK ? sparse_dates(&st->plan, st->nd, f, keep) : 0;
-    for (int k = 0; rc == VG_OK && k < st->nd; k++)
-        if (keep[k] >= 0)
-            sd[keep[k]] = st->dates[k];
-    if (rc == VG_OK) {
-        train_plan_make(sd, n, st->o.horizon_days, st->plan.seed, &sp);
-        if (sp.select_holdout != 1 || sp.select_fit_from != 2)
-            rc = vg_fail(err, VG_EINTERNAL,
-                         "the about monthly dates do not keep the select "
-                         "stage's holdout");
+    if (cfg->train_step_choice == CFG_STEP_BLEND)
+        return VG_OK;
+    sparse_fit x;
+    const char *why = NULL;
+    vg_code rc = sparse_fit_run(cfg, lg, st, ho, &x, &why, err);
+    if (rc != VG_OK || why) {
+        if (rc == VG_OK)
+            rc = step_not_tried(st, cfg->train_step_choice, why, err);
+        sparse_fit_free(&x);
+        return rc;
     }
-    if (rc == VG_OK)
-        rc = subset_take_kept(st->m, &st->plan, TRAIN_STAGE_SELECT,
-                              TRAIN_ROLE_FIT, keep, &tr2, err);
-    if (rc == VG_OK && subset_positives(&tr2) == 0) {
-        rc = step_not_tried(st, cfg->train_step_choice,
-                            "not tried: no churn on the fitted rows of the "
-                            "about monthly dates",
-                            err);
-        goto cleanup;
-    }
-    if (rc == VG_OK) {
-        log_info(lg,
-                 "the select stage on %d observation dates (every %d-th, "
-                 "about monthly):",
-                 n, f);
-        rc = select_fit(cfg, lg, st->spec, &tr2, ho, &s2, err);
-    }
-    if (rc == VG_OK)
-        rc = paired_logloss(s2.b, ho, st->sel.b, ho, &diff, &se, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    double every = st->sel.holdout_logloss, sparse = s2.holdout_logloss;
+    double every = st->sel.holdout_logloss, sparse = x.s.holdout_logloss;
     int forced = cfg->train_step_choice == CFG_STEP_MONTHLY,
         won = forced || sparse < every * (1 - TRAIN_STEP_TIE);
     log_info(lg,
              "observation step: held-out log loss %.5f on every date, %.5f "
              "on every %d-th (paired difference %+.5f, standard error "
              "%.5f): %s",
-             every, sparse, f, diff, se,
+             every, sparse, x.f, x.diff, x.se,
              won ? "about monthly dates kept" : "every date kept");
-    st->step = step_summary(st, forced, won, f, n, tr, &tr2, ho, &s2, diff, se,
-                            cpu_s() - c0);
-    if (!st->step) {
+    st->step = step_summary(st, forced, won, x.f, x.n, tr, &x.tr, ho, &x.s,
+                            x.diff, x.se, cpu_s() - x.c0);
+    if (!st->step)
+        rc = vg_fail(err, VG_ENOMEM, "out of memory");
+    else if (won)
+        adopt_sparse(st, x.keep, &x.sd, x.n, &x.sp, &x.s, tr, &x.tr);
+    sparse_fit_free(&x);
+    return rc;
+}
+
+/* The blend's summary: both candidates, their losses and the blend's. */
+static json_t *blend_summary(const fit_state *st, const sparse_fit *x,
+                             const subset *tr, const subset *ho,
+                             const selection *every, double blend_ll,
+                             double diff, double se)
+{
+    int step = st->o.step_days;
+    json_t *cands = json_array();
+    json_array_append_new(cands,
+                          step_candidate_json(1, step, st->nd, tr, ho, every));
+    json_array_append_new(
+        cands, step_candidate_json(x->f, step, x->n, &x->tr, ho, &x->s));
+    json_t *p = booster_params_json(&x->s.params);
+    return json_pack(
+        "{s:s, s:i, s:s, s:i, s:i, s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:o, "
+        "s:i, s:f, s:s}",
+        "choice", "blend", "step_days", step, "model", "blend", "every_nth",
+        x->f, "observation_dates", x->n, "candidates", cands,
+        "paired_difference", x->diff, "paired_se", x->se, "blend_logloss",
+        blend_ll, "blend_paired_difference", diff, "blend_paired_se", se,
+        "every_date_logloss", every->holdout_logloss, "monthly_xgboost", p,
+        "monthly_rounds", x->s.rounds, "cpu_seconds", cpu_s() - x->c0, "rule",
+        "both: a model on every observation date and one on the about "
+        "monthly ones (the same t_0 and t_s), scored by the mean of their "
+        "margins; calibrated on the blend");
+}
+
+/* With train.step_choice "blend" and time validation: the about monthly
+ * candidate is fitted on the select stage's rows (after the families, so
+ * on the same columns) and the select model becomes the blend of both —
+ * trees only; a linear candidate keeps every date. The validate and final
+ * stages then fit both and blend them the same way (st->blend). */
+static vg_code blend_step(const vg_config *cfg, const vg_log *lg, fit_state *st,
+                          const subset *tr, const subset *ho, vg_error *err)
+{
+    if (cfg->train_step_choice != CFG_STEP_BLEND)
+        return VG_OK;
+    sparse_fit x;
+    const char *why = NULL;
+    booster *bb = NULL;
+    calib *cal = NULL;
+    double *raw = NULL, *yw = NULL, diff = NAN, se = NAN;
+    vg_code rc = sparse_fit_run(cfg, lg, st, ho, &x, &why, err);
+    if (rc == VG_OK && !why && (st->sel.params.linear || x.s.params.linear))
+        why = "not blended: a linear model was chosen (every observation "
+              "date kept)";
+    if (rc != VG_OK || why) {
+        if (rc == VG_OK)
+            rc = step_not_tried(st, CFG_STEP_BLEND, why, err);
+        goto cleanup;
+    }
+    if ((rc = booster_blend(st->sel.b, x.s.b, &bb, err)) != VG_OK ||
+        (rc = predict_raw(bb, ho, &raw, err)) != VG_OK ||
+        (rc = subset_yw(ho, &yw, err)) != VG_OK ||
+        (rc = paired_logloss(bb, ho, st->sel.b, ho, &diff, &se, err)) != VG_OK)
+        goto cleanup;
+    if ((rc = calib_choose(raw, yw, yw + ho->n, ho->n, &cal, err)) != VG_OK) {
+        vg_wrap(err, "calibration of the blend: ");
+        goto cleanup;
+    }
+    double ll = metrics_logloss(raw, yw, yw + ho->n, ho->n);
+    log_info(lg,
+             "observation step: held-out log loss %.5f on every date, %.5f "
+             "on every %d-th, %.5f blended (paired difference to every date "
+             "%+.5f, standard error %.5f): the blend is the model",
+             st->sel.holdout_logloss, x.s.holdout_logloss, x.f, ll, diff, se);
+    if (!(st->step = blend_summary(st, &x, tr, ho, &st->sel, ll, diff, se))) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    if (won)
-        adopt_sparse(st, keep, &sd, n, &sp, &s2, tr, &tr2);
+    booster_free(st->sel.b);
+    st->sel.b = bb;
+    bb = NULL;
+    calib_free(st->sel.cal);
+    st->sel.cal = cal;
+    cal = NULL;
+    st->blend.on = 1;
+    st->blend.keep = x.keep;
+    x.keep = NULL;
+    st->blend.params = x.s.params;
+    st->blend.rounds = x.s.rounds;
 cleanup:
-    free(keep);
-    free(sd);
-    subset_free(&tr2);
-    selection_free(&s2);
+    booster_free(bb);
+    calib_free(cal);
+    free(raw);
+    free(yw);
+    sparse_fit_free(&x);
     return rc;
 }
 
@@ -1159,7 +1288,8 @@ static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
     if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err)) !=
             VG_OK ||
         (rc = choose_step(cfg, lg, st, &tr, &ho, err)) != VG_OK ||
-        (rc = choose_families(cfg, lg, st, &tr, &ho, err)) != VG_OK)
+        (rc = choose_families(cfg, lg, st, &tr, &ho, err)) != VG_OK ||
+        (rc = blend_step(cfg, lg, st, &tr, &ho, err)) != VG_OK)
         goto cleanup;
     json_object_set_new(st->plan_json, "select",
                         json_pack("{s:o, s:o, s:O, s:s, s:o, s:O, s:O}", "fit",
@@ -1171,6 +1301,41 @@ static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
 cleanup:
     subset_free(&tr);
     subset_free(&ho);
+    return rc;
+}
+
+/* With the blend: the about monthly candidate fitted on this stage's rows
+ * of its dates, and *b (the every-date model) replaced by the blend of the
+ * two. *fit describes the candidate's rows (new reference). */
+static vg_code blend_refit(fit_state *st, train_stage stage, booster **b,
+                           json_t **fit, vg_error *err)
+{
+    subset tr = {0};
+    booster *b2 = NULL, *bb = NULL;
+    int rounds = 0;
+    *fit = NULL;
+    if (!st->blend.on)
+        return VG_OK;
+    vg_code rc = subset_take_kept(st->m, &st->plan, stage, TRAIN_ROLE_FIT,
+                                  st->blend.keep, &tr, err);
+    if (rc == VG_OK && tr.n == 0)
+        rc = vg_fail(err, VG_EINTERNAL,
+                     "the blend's about monthly dates have "
+                     "no rows");
+    if (rc == VG_OK)
+        rc = booster_train(&st->blend.params, tr.x, tr.y, tr.w, tr.n, NULL,
+                           NULL, NULL, 0, tr.ncols, &b2, &rounds, err);
+    if (rc == VG_OK)
+        rc = booster_blend(*b, b2, &bb, err);
+    if (rc == VG_OK) {
+        *fit = subset_json(&tr);
+        booster_free(*b);
+        *b = bb;
+        bb = NULL;
+    }
+    booster_free(b2);
+    booster_free(bb);
+    subset_free(&tr);
     return rc;
 }
 
@@ -1188,9 +1353,12 @@ static vg_code stage_validate(const vg_config *cfg, fit_state *st,
     vg_code rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
                              TRAIN_ROLE_FIT, &tr, err);
     double t0 = now_s(), c0 = cpu_s();
+    json_t *bfit = NULL;
     if (rc == VG_OK)
         rc = booster_train(&st->sel.params, tr.x, tr.y, tr.w, tr.n, NULL, NULL,
                            NULL, 0, tr.ncols, &b, &rounds, err);
+    if (rc == VG_OK)
+        rc = blend_refit(st, TRAIN_STAGE_VALIDATE, &b, &bfit, err);
     double t1 = now_s(), c1 = cpu_s();
     if (rc == VG_OK)
         rc = predict_raw(b, va, &raw, err);
@@ -1216,12 +1384,15 @@ static vg_code stage_validate(const vg_config *cfg, fit_state *st,
         st->have_baseline = 1;
     if (rc != VG_OK)
         goto cleanup;
-    json_object_set_new(st->plan_json, "validate",
-                        json_pack("{s:o, s:o, s:f, s:f}", "fit",
-                                  subset_json(&tr), "holdout", subset_json(va),
-                                  "seconds", t1 - t0, "cpu_seconds", c1 - c0));
+    json_t *vj =
+        json_pack("{s:o, s:o, s:f, s:f}", "fit", subset_json(&tr), "holdout",
+                  subset_json(va), "seconds", t1 - t0, "cpu_seconds", c1 - c0);
+    if (bfit)
+        json_object_set(vj, "blend_fit", bfit);
+    json_object_set_new(st->plan_json, "validate", vj);
     (void)cfg;
 cleanup:
+    json_decref(bfit);
     subset_free(&tr);
     booster_free(b);
     free(raw);
@@ -1235,23 +1406,27 @@ static vg_code stage_final(fit_state *st, vg_error *err)
     const feat_matrix *m = st->m;
     int rounds = 0;
     double t0 = now_s(), c0 = cpu_s();
+    json_t *bfit = NULL;
     vg_code rc = booster_train(&st->sel.params, m->x, m->label, m->weight,
                                m->nrows, NULL, NULL, NULL, 0, m->ncols,
                                &st->final_b, &rounds, err);
+    if (rc == VG_OK)
+        rc = blend_refit(st, TRAIN_STAGE_FINAL, &st->final_b, &bfit, err);
     double t1 = now_s(), c1 = cpu_s();
     if (rc != VG_OK)
         return rc;
     char a[DATE_BUF], b[DATE_BUF];
     date_format(st->dates[st->nd - 1], a);
     date_format(st->dates[0], b);
-    json_object_set_new(
-        st->plan_json, "final",
-        json_pack("{s:s, s:s, s:I, s:f, s:s, s:f, s:f}", "first_date", a,
-                  "last_date", b, "rows", (json_int_t)m->nrows, "churned",
-                  st->positives, "calibration",
-                  "fitted on the validate stage's out-of-sample predictions "
-                  "on the validation date",
-                  "seconds", t1 - t0, "cpu_seconds", c1 - c0));
+    json_t *fj = json_pack(
+        "{s:s, s:s, s:I, s:f, s:s, s:f, s:f}", "first_date", a, "last_date", b,
+        "rows", (json_int_t)m->nrows, "churned", st->positives, "calibration",
+        "fitted on the validate stage's out-of-sample predictions on the "
+        "validation date",
+        "seconds", t1 - t0, "cpu_seconds", c1 - c0);
+    if (bfit)
+        json_object_set_new(fj, "blend_fit", bfit);
+    json_object_set_new(st->plan_json, "final", fj);
     return VG_OK;
 }
 
