@@ -9,15 +9,23 @@
  * and is fitted on the kept dates only; "fixed" tries nothing and is the
  * same model as auto when auto keeps every date. Two as-of dates, so that
  * (in this fixture) one keeps every date and the other the monthly ones:
- * a choice that always kept one step would fail. */
+ * a choice that always kept one step would fail.
+ * "blend": both candidates fitted, the model the mean of their margins —
+ * recorded in the stored params and metrics, fitted on both date sets in
+ * every stage, stored as one model whose trees are both candidates' (so
+ * score uses the blend), and a backtest of a date measures what train +
+ * score of that date measure outside. */
 #include <math.h>
 
 #include "check.h"
 #include "cli.h"
+#include "core/db.h"
+#include "model/metrics.h"
+#include "model/store.h"
 #include "testdb.h"
 
 static const char *dsn;
-static char cfg_auto[256], cfg_fixed[256];
+static char cfg_auto[256], cfg_fixed[256], cfg_blend[256];
 
 /* 2000 customers signed up 400-700 days before 2025-06-01, churning about
  * 3% a month, by a hash. A login every 3 days while a customer, every 12
@@ -216,6 +224,127 @@ static void choice_on_purged_rows_recorded(void)
     CHECK(kept[0] != kept[1]);
 }
 
+#define BLEND_DAY "2025-05-01"
+
+/* ROC AUC of vigil.scores at BLEND_DAY against the cancellations in
+ * [BLEND_DAY, BLEND_DAY + 30), computed here from the tables. */
+static double outside_auc(void)
+{
+    PGconn *c = PQconnectdb(dsn);
+    PGresult *r =
+        PQexec(c, "SET TIME ZONE 'UTC'; SELECT s.churn_risk, (c.canceled_at >= "
+                  "date '" BLEND_DAY "' AND c.canceled_at < date '" BLEND_DAY
+                  "' + 30)::int FROM vigil.scores s JOIN customers c USING "
+                  "(customer_id) WHERE s.as_of = '" BLEND_DAY "'");
+    int n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+    double *p = malloc((size_t)(n + 1) * sizeof *p),
+           *y = malloc((size_t)(n + 1) * sizeof *y);
+    for (int i = 0; i < n; i++) {
+        p[i] = atof(PQgetvalue(r, i, 0));
+        y[i] = atoi(PQgetvalue(r, i, 1));
+    }
+    CHECK(n > 1000);
+    double auc = metrics_roc_auc(p, y, NULL, (size_t)n);
+    free(p);
+    free(y);
+    PQclear(r);
+    PQfinish(c);
+    return auc;
+}
+
+/* The stored model's trees: every-date rounds + about monthly rounds. */
+static int stored_rounds(long long id)
+{
+    db_conn *db = NULL;
+    stored_model *sm = NULL;
+    vg_error err = {0};
+    int n = -1;
+    CHECK_INT_EQ(db_connect(dsn, &db, &err), VG_OK);
+    if (db)
+        CHECK_INT_EQ(store_load(db, id, 30, &sm, &err), VG_OK);
+    if (sm) {
+        CHECK_INT_EQ(booster_best_rounds(sm->b), booster_total_rounds(sm->b));
+        n = booster_total_rounds(sm->b);
+    }
+    store_model_free(sm);
+    db_close(db);
+    return n;
+}
+
+static void blend_scored_end_to_end(void)
+{
+    json_t *j = train(cfg_blend, BLEND_DAY);
+    const json_t *st = json_object_get(j, "observation_step"),
+                 *plan = json_object_get(j, "validation_plan");
+    CHECK_STR_EQ(json_string_value(json_object_get(st, "choice")), "blend");
+    CHECK_STR_EQ(json_string_value(json_object_get(st, "model")), "blend");
+    CHECK_INT_EQ(json_array_size(json_object_get(st, "candidates")), 2);
+    CHECK(isfinite(num(st, "blend_logloss")) &&
+          isfinite(num(st, "blend_paired_se")));
+    int monthly = (int)num(st, "monthly_rounds");
+    CHECK(monthly > 0);
+    /* both date sets in the validate and final stages: the about monthly
+     * one about a quarter of the weekly rows, from the same oldest date */
+    for (int k = 0; k < 2; k++) {
+        const json_t *sg = json_object_get(plan, k ? "final" : "validate");
+        const json_t *bf = json_object_get(sg, "blend_fit");
+        const json_t *wf = k ? sg : json_object_get(sg, "fit");
+        CHECK(bf != NULL);
+        CHECK(num(bf, "rows") > 0 && num(bf, "rows") < num(wf, "rows") / 3);
+        CHECK_STR_EQ(json_string_value(json_object_get(bf, "first_date")),
+                     json_string_value(json_object_get(wf, "first_date")));
+        CHECK_STR_EQ(json_string_value(json_object_get(bf, "last_date")),
+                     json_string_value(json_object_get(wf, "last_date")));
+    }
+    long long id =
+        (long long)json_integer_value(json_object_get(j, "model_id"));
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT format('%%s %%s %%s', "
+             "params->'observation_step'->>'choice', "
+             "metrics->'observation_step'->>'model', "
+             "params->'observation_step'->>'monthly_rounds') "
+             "FROM vigil.models WHERE model_id = %lld",
+             id);
+    char want[64];
+    snprintf(want, sizeof want, "blend blend %d", monthly);
+    CHECK_STR_EQ(testdb_value(dsn, q), want);
+    /* the stored model is the blend: both candidates' trees, every one
+     * used (params.best_rounds, which store_load applies, says so) */
+    int every = (int)num(json_array_get(json_object_get(st, "candidates"), 0),
+                         "rounds");
+    CHECK_INT_EQ(stored_rounds(id), every + monthly);
+    CHECK_INT_EQ((int)num(j, "best_rounds"), every + monthly);
+    /* score with it, and the backtest of the day measures the same */
+    char args[512];
+    snprintf(args, sizeof args,
+             "--quiet score --as-of " BLEND_DAY " --model %lld", id);
+    CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
+    double auc = outside_auc();
+    snprintf(args, sizeof args,
+             "--quiet --config %s backtest --from " BLEND_DAY " --to " BLEND_DAY
+             " --json",
+             cfg_blend);
+    cli_result *r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    json_t *bt = cli_json(r);
+    const json_t *d = json_array_get(json_object_get(bt, "dates"), 0);
+    double real = json_number_value(
+        json_object_get(json_object_get(d, "realised"), "auc"));
+    fprintf(stderr,
+            "blend as of " BLEND_DAY ": AUC %.6f outside, %.6f in "
+            "the backtest\n",
+            auc, real);
+    CHECK(fabs(real - auc) < 1e-12);
+    /* and it is not the every-date model: "fixed" scores differently */
+    json_t *f = train(cfg_fixed, BLEND_DAY);
+    CHECK(fabs(num(json_object_get(f, "metrics"), "logloss") -
+               num(json_object_get(j, "metrics"), "logloss")) > 1e-9);
+    json_decref(f);
+    json_decref(bt);
+    json_decref(j);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_train_step");
@@ -227,8 +356,12 @@ int main(void)
     cli_config(cfg_fixed, sizeof cfg_fixed, "step_fixed", "%s",
                "{\"features\": {\"families\": []}, "
                "\"train\": {\"step_choice\": \"fixed\"}}\n");
+    cli_config(cfg_blend, sizeof cfg_blend, "step_blend", "%s",
+               "{\"features\": {\"families\": []}, "
+               "\"train\": {\"step_choice\": \"blend\"}}\n");
     static const check_case cases[] = {
         CHECK_CASE(choice_on_purged_rows_recorded),
+        CHECK_CASE(blend_scored_end_to_end),
     };
     return check_run("test_db_train_step", cases,
                      sizeof cases / sizeof cases[0]);

@@ -1766,6 +1766,14 @@ static json_t *model_metrics_json(const fit_state *st)
     return metrics;
 }
 
+/* Trees the stored model uses: the chosen rounds, or with the blend both
+ * candidates' (its best round count is every tree; store_load and older
+ * vigil take params.best_rounds as the rounds to use). */
+static int model_rounds(const fit_state *st)
+{
+    return st->sel.rounds + (st->blend.on ? st->blend.rounds : 0);
+}
+
 /* The params column: how the stored model was made. */
 static json_t *params_json(const fit_state *st)
 {
@@ -1774,7 +1782,7 @@ static json_t *params_json(const fit_state *st)
     date_format(st->dates[st->nd - 1], dn);
     json_t *p = json_pack(
         "{s:o, s:i, s:o, s:i, s:i, s:i, s:i, s:s, s:s, s:O}", "xgboost",
-        booster_params_json(&st->sel.params), "best_rounds", st->sel.rounds,
+        booster_params_json(&st->sel.params), "best_rounds", model_rounds(st),
         "calibration", calib_to_json(st->final_cal), "horizon_days",
         st->o.horizon_days, "lookback_days", st->o.lookback_days, "step_days",
         st->o.step_days, "observation_dates", st->nd, "first_date", dn,
@@ -1803,7 +1811,7 @@ static json_t *summary_json(const fit_state *st)
         "baseline",
         st->have_baseline ? metrics_summary_json(&st->mb) : json_null(),
         "validation_plan", st->plan_json, "observation_dates", st->nd,
-        "best_rounds", st->sel.rounds, "skipped", st->stats, "model_kind",
+        "best_rounds", model_rounds(st), "skipped", st->stats, "model_kind",
         selection_kind(&st->sel), "families", st->families, "observation_step",
         st->step);
 }
