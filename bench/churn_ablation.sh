@@ -15,7 +15,9 @@
 #                                          step-auto, step-monthly,
 #                                          step-blend: the default families
 #                                          with train.step_choice "auto",
-#                                          "monthly" or "blend")
+#                                          "monthly" or "blend"; recency-90:
+#                                          the default families with
+#                                          train.recency_half_life_days 90)
 #   REFERENCE=1                            also bench/churn_reference.py on
 #                                          each world (same data and dates)
 #   SEED=7                                 train.seed for every configuration
@@ -141,6 +143,7 @@ config() {
   # train.* only when set: a binary from before step_choice still runs
   local train=""
   [ -n "${STEP:-}" ] && train="\"step_choice\": \"$STEP\""
+  [ -n "${RECENCY:-}" ] && train="$train${train:+, }\"recency_half_life_days\": $RECENCY"
   [ -n "${SEED:-}" ] && train="$train${train:+, }\"seed\": $SEED"
   [ -n "$train" ] && train=", \"train\": {$train}"
   echo "{\"features\": {\"families\": [$list], \"families_choice\": \"${CHOICE:-always}\"}$train}" \
@@ -151,6 +154,7 @@ config none
 STEP=auto config step-auto lifetime
 STEP=monthly config step-monthly lifetime
 STEP=blend config step-blend lifetime
+RECENCY=90 config recency-90 lifetime
 for f in $ALL; do
   # shellcheck disable=SC2086
   config "no-$f" $(echo $ALL | tr ' ' '\n' | grep -vx "$f")

@@ -69,6 +69,11 @@ static const cfg_key keys[] = {
      "loss; monthly: always the about monthly dates; blend: both, scoring "
      "with the mean of their margins",
      "fixed|auto|monthly|blend", 0},
+    {"train.recency_half_life_days", CFG_INT, OFF(train_recency_half_life), 0,
+     3650, "0",
+     "observation dates weigh half as much per this many days before the "
+     "newest fitted one (0: every date the same)",
+     NULL, 0},
     {"train.max_rows", CFG_INT, OFF(train_max_rows), 1000, 50000000, "250000",
      "cap on training rows; negatives are sampled with weights above it", NULL,
      0},

@@ -130,8 +130,29 @@ static void subset_free(subset *s)
     memset(s, 0, sizeof *s);
 }
 
+/* With a recency half-life: row weights w[i] (observation days day[i])
+ * times 2^-(age / half_life), rescaled so their sum is unchanged (what
+ * min_child_weight and the penalties are set against stays the same). Only
+ * the relative weight of the dates changes. */
+static void recency_weigh(int half_life, const int *day, float *w, size_t n)
+{
+    if (half_life <= 0 || n == 0)
+        return;
+    int newest = day[0];
+    for (size_t i = 1; i < n; i++)
+        newest = day[i] > newest ? day[i] : newest;
+    double before = 0, after = 0;
+    for (size_t i = 0; i < n; i++) {
+        before += w[i];
+        w[i] = (float)(w[i] * exp2(-(double)(newest - day[i]) / half_life));
+        after += w[i];
+    }
+    for (size_t i = 0; after > 0 && i < n; i++)
+        w[i] = (float)(w[i] * (before / after));
+}
+
 /* Rows of one role in one stage, of the dates k with keep[k] >= 0 (keep
- * NULL: every date). */
+ * NULL: every date); fitted rows weighted by recency (p->half_life). */
 static vg_code subset_take_kept(const feat_matrix *m, const train_plan *p,
                                 train_stage st, train_role role,
                                 const int *keep, subset *s, vg_error *err)
@@ -146,8 +167,10 @@ static vg_code subset_take_kept(const feat_matrix *m, const train_plan *p,
     s->x = malloc(cap * m->ncols * sizeof *s->x);
     s->y = malloc(cap * sizeof *s->y);
     s->w = malloc(cap * sizeof *s->w);
-    if (!s->x || !s->y || !s->w) {
+    int *day = malloc(cap * sizeof *day);
+    if (!s->x || !s->y || !s->w || !day) {
         subset_free(s);
+        free(day);
         return vg_fail(err, VG_ENOMEM, "out of memory for %zu training rows",
                        n);
     }
@@ -158,6 +181,7 @@ static vg_code subset_take_kept(const feat_matrix *m, const train_plan *p,
                m->ncols * sizeof *s->x);
         s->y[s->n] = m->label[r];
         s->w[s->n] = m->weight ? m->weight[r] : 1.0f;
+        day[s->n] = m->day[r];
         if (s->n == 0 || m->day[r] < s->first_day)
             s->first_day = m->day[r];
         if (s->n == 0 || m->day[r] > s->last_day)
@@ -165,6 +189,9 @@ static vg_code subset_take_kept(const feat_matrix *m, const train_plan *p,
         s->n++;
     }
 #undef KEPT
+    if (role == TRAIN_ROLE_FIT)
+        recency_weigh(p->half_life, day, s->w, s->n);
+    free(day);
     return VG_OK;
 }
 
@@ -1114,6 +1141,7 @@ static vg_code sparse_fit_run(const vg_config *cfg, const vg_log *lg,
         if (x->keep[k] >= 0)
             x->sd[x->keep[k]] = st->dates[k];
     train_plan_make(x->sd, x->n, st->o.horizon_days, st->plan.seed, &x->sp);
+    x->sp.half_life = st->plan.half_life;
     if (x->sp.select_holdout != 1 || x->sp.select_fit_from != 2)
         return vg_fail(err, VG_EINTERNAL,
                        "the about monthly dates do not keep the select "
@@ -1407,9 +1435,19 @@ static vg_code stage_final(fit_state *st, vg_error *err)
     int rounds = 0;
     double t0 = now_s(), c0 = cpu_s();
     json_t *bfit = NULL;
-    vg_code rc = booster_train(&st->sel.params, m->x, m->label, m->weight,
-                               m->nrows, NULL, NULL, NULL, 0, m->ncols,
-                               &st->final_b, &rounds, err);
+    float *w = NULL;
+    vg_code rc = VG_OK;
+    if (st->plan.half_life > 0) {
+        if (!(w = malloc((m->nrows + 1) * sizeof *w)))
+            return vg_fail(err, VG_ENOMEM, "out of memory");
+        for (size_t r = 0; r < m->nrows; r++)
+            w[r] = m->weight ? m->weight[r] : 1.0f;
+        recency_weigh(st->plan.half_life, m->day, w, m->nrows);
+    }
+    rc = booster_train(&st->sel.params, m->x, m->label, w ? w : m->weight,
+                       m->nrows, NULL, NULL, NULL, 0, m->ncols, &st->final_b,
+                       &rounds, err);
+    free(w);
     if (rc == VG_OK)
         rc = blend_refit(st, TRAIN_STAGE_FINAL, &st->final_b, &bfit, err);
     double t1 = now_s(), c1 = cpu_s();
@@ -1553,6 +1591,9 @@ static vg_code fit_everything(db_conn *db, const vg_config *cfg,
         return rc;
     train_plan_make(st->dates, st->nd, o->horizon_days,
                     (unsigned)cfg->train_seed, &st->plan);
+    st->plan.half_life = cfg->train_recency_half_life;
+    json_object_set_new(st->plan_json, "recency_half_life_days",
+                        json_integer(st->plan.half_life));
     json_object_set_new(st->plan_json, "purge_gap_days",
                         json_integer(o->horizon_days));
     if (!st->plan.purged) {

@@ -68,6 +68,7 @@ typedef struct train_plan {
     int select_fit_from; /* first date index fitted in the select stage */
     int fold;            /* CV: fold validated (select holds out fold+1) */
     unsigned seed;
+    int half_life; /* recency weighting of fitted rows, days (0: none) */
 } train_plan;
 
 /* Plan for `dates` (newest first). Falls back to CV when purging leaves no
