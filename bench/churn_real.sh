@@ -13,6 +13,7 @@
 # python3-pandas and python3-sklearn (Debian).
 #
 # FAMILIES='["lifetime"]' sets features.families (default: vigil's own);
+# TRAIN='{"step_choice": "blend"}' sets train.* keys;
 # REFERENCE=0 reuses the references of an earlier run (same data);
 # OUT=DIR writes the figures there instead of build/bench (two runs side by
 # side, each with its own BENCH_PG_DIR).
@@ -62,6 +63,8 @@ sql() { psql "$VIGIL_DSN" -qX -v ON_ERROR_STOP=1 "$@"; }
 # vigil's default.
 fams=""
 [ -n "${FAMILIES:-}" ] && fams=", \"features\": {\"families\": $FAMILIES}"
+# TRAIN='{"step_choice": "blend"}' (a JSON object) sets the train.* keys.
+[ -n "${TRAIN:-}" ] && fams="$fams, \"train\": $TRAIN"
 
 # The relations vigil needs but these sets do not have: typed and empty.
 empty_relations() {
