@@ -25,7 +25,7 @@
 #include "testdb.h"
 
 static const char *dsn;
-static char cfg_auto[256], cfg_fixed[256], cfg_blend[256];
+static char cfg_auto[256], cfg_fixed[256], cfg_blend[256], cfg_recency[256];
 
 /* 2000 customers signed up 400-700 days before 2025-06-01, churning about
  * 3% a month, by a hash. A login every 3 days while a customer, every 12
@@ -345,6 +345,27 @@ static void blend_scored_end_to_end(void)
     json_decref(j);
 }
 
+/* train.recency_half_life_days: the same rows and dates, the half-life
+ * recorded in the plan, the estimate's rows (t_0) unchanged, and a
+ * different model (the fitted rows are weighted). */
+static void recency_weighting_recorded(void)
+{
+    json_t *r = train(cfg_recency, "2025-06-01"),
+           *f = train(cfg_fixed, "2025-06-01");
+    const json_t *pr = json_object_get(r, "validation_plan"),
+                 *pf = json_object_get(f, "validation_plan");
+    CHECK_INT_EQ((int)num(pr, "recency_half_life_days"), 30);
+    CHECK_INT_EQ((int)num(pf, "recency_half_life_days"), 0);
+    CHECK_INT_EQ((long)num(r, "rows"), (long)num(f, "rows"));
+    CHECK(json_equal(
+        json_object_get(json_object_get(pr, "validate"), "holdout"),
+        json_object_get(json_object_get(pf, "validate"), "holdout")));
+    CHECK(fabs(num(json_object_get(r, "metrics"), "logloss") -
+               num(json_object_get(f, "metrics"), "logloss")) > 1e-9);
+    json_decref(r);
+    json_decref(f);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_train_step");
@@ -359,9 +380,13 @@ int main(void)
     cli_config(cfg_blend, sizeof cfg_blend, "step_blend", "%s",
                "{\"features\": {\"families\": []}, "
                "\"train\": {\"step_choice\": \"blend\"}}\n");
+    cli_config(cfg_recency, sizeof cfg_recency, "step_recency", "%s",
+               "{\"features\": {\"families\": []}, "
+               "\"train\": {\"recency_half_life_days\": 30}}\n");
     static const check_case cases[] = {
         CHECK_CASE(choice_on_purged_rows_recorded),
         CHECK_CASE(blend_scored_end_to_end),
+        CHECK_CASE(recency_weighting_recorded),
     };
     return check_run("test_db_train_step", cases,
                      sizeof cases / sizeof cases[0]);
