@@ -272,6 +272,75 @@ typedef struct tasks_args {
     int json, force;
 } tasks_args;
 
+/* One option of `vigil tasks`, already recognised by getopt_long. */
+static vg_code tasks_set_option(tasks_args *a, int o, const char *arg,
+                                vg_error *err)
+{
+    int lim = 0;
+    vg_code rc = VG_OK;
+    switch (o) {
+    case 's':
+        a->f.status = arg;
+        break;
+    case 'A':
+        a->f.assignee = arg;
+        break;
+    case 'p':
+        a->f.playbook = arg;
+        break;
+    case 'c':
+        a->f.customer = arg;
+        break;
+    case 'l':
+        rc = cli_parse_int_opt("--limit", arg, 1, 1000000, &lim, err);
+        a->f.limit = lim;
+        break;
+    case 'S':
+        a->specialist = arg;
+        break;
+    case 'o':
+        a->outcome = arg;
+        break;
+    case 'n':
+        a->note = arg;
+        break;
+    case 't':
+        a->at = arg;
+        break;
+    case 'F':
+        a->format = arg;
+        break;
+    case 'a':
+        a->as_of_s = arg;
+        break;
+    case 'f':
+        a->force = 1;
+        break;
+    case 'j':
+        a->json = 1;
+        break;
+    default:
+        rc = vg_fail(err, VG_EUSAGE, "see `vigil tasks --help`");
+    }
+    return rc;
+}
+
+/* The values getopt cannot check: --status and --format take a word from a
+ * fixed list. */
+static vg_code tasks_check(const tasks_args *a, vg_error *err)
+{
+    const char *st = a->f.status;
+    if (st && strcmp(st, "open") && strcmp(st, "assigned") &&
+        strcmp(st, "done") && strcmp(st, "dismissed") && strcmp(st, "active") &&
+        strcmp(st, "all"))
+        return vg_fail(err, VG_EUSAGE,
+                       "--status must be open, assigned, done, dismissed, "
+                       "active or all");
+    if (a->format && strcmp(a->format, "table") && strcmp(a->format, "csv"))
+        return vg_fail(err, VG_EUSAGE, "--format must be table or csv");
+    return VG_OK;
+}
+
 static vg_code tasks_parse(int argc, char **argv, tasks_args *a, vg_error *err)
 {
     static const struct option opts[] = {
@@ -289,8 +358,7 @@ static vg_code tasks_parse(int argc, char **argv, tasks_args *a, vg_error *err)
         {"force", no_argument, 0, 'f'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
-    int o, lim = 0;
-    vg_code rc = VG_OK;
+    int o;
     a->action = argv[1];
     /* Options follow the action: parse argv from the action on. 0 makes
      * glibc start over: main's scan stopped at the first non-option ('+'),
@@ -299,64 +367,12 @@ static vg_code tasks_parse(int argc, char **argv, tasks_args *a, vg_error *err)
     char **sub_argv = argv + 1;
     optind = 0;
     while ((o = getopt_long(sub_argc, sub_argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 's':
-            a->f.status = optarg;
-            break;
-        case 'A':
-            a->f.assignee = optarg;
-            break;
-        case 'p':
-            a->f.playbook = optarg;
-            break;
-        case 'c':
-            a->f.customer = optarg;
-            break;
-        case 'l':
-            rc = cli_parse_int_opt("--limit", optarg, 1, 1000000, &lim, err);
-            a->f.limit = lim;
-            break;
-        case 'S':
-            a->specialist = optarg;
-            break;
-        case 'o':
-            a->outcome = optarg;
-            break;
-        case 'n':
-            a->note = optarg;
-            break;
-        case 't':
-            a->at = optarg;
-            break;
-        case 'F':
-            a->format = optarg;
-            break;
-        case 'a':
-            a->as_of_s = optarg;
-            break;
-        case 'f':
-            a->force = 1;
-            break;
-        case 'j':
-            a->json = 1;
-            break;
-        default:
-            return vg_fail(err, VG_EUSAGE, "see `vigil tasks --help`");
-        }
+        vg_code rc = tasks_set_option(a, o, optarg, err);
         if (rc != VG_OK)
             return rc;
     }
     a->id_s = optind < sub_argc ? sub_argv[optind] : NULL;
-    const char *st = a->f.status;
-    if (st && strcmp(st, "open") && strcmp(st, "assigned") &&
-        strcmp(st, "done") && strcmp(st, "dismissed") && strcmp(st, "active") &&
-        strcmp(st, "all"))
-        return vg_fail(err, VG_EUSAGE,
-                       "--status must be open, assigned, done, dismissed, "
-                       "active or all");
-    if (a->format && strcmp(a->format, "table") && strcmp(a->format, "csv"))
-        return vg_fail(err, VG_EUSAGE, "--format must be table or csv");
-    return VG_OK;
+    return tasks_check(a, err);
 }
 
 /* list: the rows, a total and a notice when the limit cut the list. */
