@@ -418,6 +418,70 @@ static vg_code tasks_print_list(db_conn *db, const tasks_args *a, json_t *res,
     return VG_OK;
 }
 
+/* What each action needs beyond its options: a known action, a task id
+ * (all but list and report), an as-of date (report), --specialist (claim)
+ * and --outcome (done). Checked before connecting. */
+static vg_code tasks_check_action(const tasks_args *a, long long *id,
+                                  int *as_of, vg_error *err)
+{
+    const char *action = a->action;
+    vg_code rc = VG_OK;
+    if (!strcmp(action, "list"))
+        return VG_OK;
+    if (!strcmp(action, "report"))
+        return cli_parse_as_of(a->as_of_s, as_of, err);
+    if (strcmp(action, "claim") && strcmp(action, "done") &&
+        strcmp(action, "dismiss") && strcmp(action, "show"))
+        return vg_fail(err, VG_EUSAGE,
+                       "unknown action '%s': list, show, claim, done, "
+                       "dismiss or report",
+                       action);
+    if ((rc = parse_id(a->id_s, id, err)) != VG_OK)
+        return rc;
+    if (!strcmp(action, "claim") && !a->specialist)
+        return vg_fail(err, VG_EUSAGE, "claim needs --specialist ID");
+    if (!strcmp(action, "done") && !a->outcome)
+        return vg_fail(err, VG_EUSAGE, "done needs --outcome, one of: %s",
+                       tasks_outcomes());
+    return VG_OK;
+}
+
+static vg_code tasks_do(db_conn *db, const cli *c, const tasks_args *a,
+                        long long id, int as_of, json_t **res, vg_error *err)
+{
+    const char *action = a->action;
+    if (!strcmp(action, "list"))
+        return tasks_list(db, &a->f, res, err);
+    if (!strcmp(action, "report"))
+        return tasks_report(db, &c->cfg, as_of, res, err);
+    if (!strcmp(action, "show"))
+        return tasks_show(db, id, res, err);
+    if (!strcmp(action, "claim"))
+        return tasks_claim(db, id, a->specialist, a->force, res, err);
+    return tasks_close(db, id, !strcmp(action, "done") ? "done" : "dismissed",
+                       a->outcome ? a->outcome : "not_needed", a->note, a->at,
+                       res, err);
+}
+
+static vg_code tasks_print(db_conn *db, const cli *c, const tasks_args *a,
+                           json_t *res, vg_error *err)
+{
+    const char *warning = jstr(res, "warning", NULL);
+    if (warning)
+        fprintf(stderr, "vigil tasks: warning: %s\n", warning);
+    if (!strcmp(a->action, "list"))
+        return tasks_print_list(db, a, res, err);
+    if (a->json)
+        return cli_print_json(res, err);
+    if (!strcmp(a->action, "report"))
+        print_report(res, c->cfg.train_horizon_days);
+    else if (!strcmp(a->action, "show"))
+        print_task_full(res);
+    else
+        print_task_line(res);
+    return VG_OK;
+}
+
 static int run_tasks(cli *c, int argc, char **argv, vg_error *err)
 {
     if (argc < 2)
@@ -426,65 +490,20 @@ static int run_tasks(cli *c, int argc, char **argv, vg_error *err)
                        "report (see `vigil tasks --help`)");
     tasks_args a;
     memset(&a, 0, sizeof a);
-    vg_code rc = tasks_parse(argc, argv, &a, err);
-    if (rc != VG_OK)
-        return rc;
-    const char *action = a.action;
     long long id = 0;
     int as_of = 0;
-    int is_list = !strcmp(action, "list"),
-        is_report = !strcmp(action, "report"),
-        is_show = !strcmp(action, "show");
-    if (is_report && (rc = cli_parse_as_of(a.as_of_s, &as_of, err)) != VG_OK)
+    vg_code rc = tasks_parse(argc, argv, &a, err);
+    if (rc == VG_OK)
+        rc = tasks_check_action(&a, &id, &as_of, err);
+    if (rc != VG_OK)
         return rc;
-    if (!is_list && !is_report) {
-        if (strcmp(action, "claim") && strcmp(action, "done") &&
-            strcmp(action, "dismiss") && !is_show)
-            return vg_fail(err, VG_EUSAGE,
-                           "unknown action '%s': list, show, claim, done, "
-                           "dismiss or report",
-                           action);
-        if ((rc = parse_id(a.id_s, &id, err)) != VG_OK)
-            return rc;
-        if (!strcmp(action, "claim") && !a.specialist)
-            return vg_fail(err, VG_EUSAGE, "claim needs --specialist ID");
-        if (!strcmp(action, "done") && !a.outcome)
-            return vg_fail(err, VG_EUSAGE, "done needs --outcome, one of: %s",
-                           tasks_outcomes());
-    }
     db_conn *db = NULL;
     json_t *res = NULL;
     rc = cli_connect(c, &db, 1, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    if (is_list)
-        rc = tasks_list(db, &a.f, &res, err);
-    else if (is_report)
-        rc = tasks_report(db, &c->cfg, as_of, &res, err);
-    else if (is_show)
-        rc = tasks_show(db, id, &res, err);
-    else if (!strcmp(action, "claim"))
-        rc = tasks_claim(db, id, a.specialist, a.force, &res, err);
-    else
-        rc = tasks_close(db, id, !strcmp(action, "done") ? "done" : "dismissed",
-                         a.outcome ? a.outcome : "not_needed", a.note, a.at,
-                         &res, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    const char *warning = jstr(res, "warning", NULL);
-    if (warning)
-        fprintf(stderr, "vigil tasks: warning: %s\n", warning);
-    if (is_list)
-        rc = tasks_print_list(db, &a, res, err);
-    else if (a.json)
-        rc = cli_print_json(res, err);
-    else if (is_report)
-        print_report(res, c->cfg.train_horizon_days);
-    else if (is_show)
-        print_task_full(res);
-    else
-        print_task_line(res);
-cleanup:
+    if (rc == VG_OK)
+        rc = tasks_do(db, c, &a, id, as_of, &res, err);
+    if (rc == VG_OK)
+        rc = tasks_print(db, c, &a, res, err);
     json_decref(res);
     db_close(db);
     return rc;
