@@ -1368,8 +1368,9 @@ static vg_code blend_refit(fit_state *st, train_stage stage, booster **b,
 }
 
 /* Validate stage: the chosen settings refitted on t_k <= t_0 - H, calibrated
- * with the select stage's map, measured on t_0. Its out-of-sample raw
- * predictions on t_0 calibrate the final model. */
+ * with the select stage's map, measured on t_0 (with the blend: both
+ * candidates refitted and blended). Its out-of-sample raw predictions on
+ * t_0 calibrate the final model. */
 static vg_code stage_validate(const vg_config *cfg, fit_state *st,
                               vg_error *err)
 {
@@ -1428,7 +1429,8 @@ cleanup:
     return rc;
 }
 
-/* Final stage: every labelled row, the chosen settings and rounds. */
+/* Final stage: every labelled row, the chosen settings and rounds (with the
+ * blend, the about monthly candidate on its dates too, and their blend). */
 static vg_code stage_final(fit_state *st, vg_error *err)
 {
     const feat_matrix *m = st->m;
