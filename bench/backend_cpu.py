@@ -13,7 +13,9 @@ table they worked on, and the long-lived processes (checkpointer,
 walwriter, background writer, ...). A process seen only once it started
 counts from zero; one alive before counts from the first sample. A
 process's last 0.1 s before it exits can be lost; the postmaster's reaped
-children's total is printed beside for comparison.
+children's total is printed beside for comparison (it also holds the
+sampling's own short psql sessions, one a second, which the per-process
+list leaves out when they end between two polls).
 """
 import json, os, subprocess, sys, time
 
