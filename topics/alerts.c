@@ -260,6 +260,69 @@ static vg_code refresh_alert(db_conn *db, const win_src *src,
 static vg_code add_topic(db_conn *db, long long alert, long long topic,
                          vg_error *err);
 
+/* A kind is set when the alert is raised; sustained growth later upgrades
+ * a new topic or a spike to 'emerging', nothing else changes it. */
+static const char *alert_kind(const topic_row *t, const trend_result *tr)
+{
+    const char *kind = trend_kind_name(tr->kind);
+    if (t->kind[0])
+        kind = tr->significant && tr->kind == TREND_EMERGING ? "emerging"
+                                                             : t->kind;
+    return kind;
+}
+
+/* The alert's details as JSON text: today's test and the daily counts it
+ * saw; NULL when out of memory. */
+static char *alert_details(const trend_result *tr, const int *daily, int ndays)
+{
+    json_t *det =
+        json_pack("{s:{s:i, s:f, s:f}, s:f, s:i, s:[]}", "recent", "observed",
+                  tr->observed, "expected", tr->expected, "p_value",
+                  tr->p_value, "dispersion", tr->dispersion, "baseline_tickets",
+                  tr->baseline, "daily_counts");
+    /* A failed json_pack leaves det NULL: every call below accepts NULL and
+     * json_dumps then returns NULL, reported as out of memory. */
+    json_t *arr = json_object_get(det, "daily_counts");
+    for (int i = 0; i < ndays; i++)
+        json_array_append_new(arr, json_integer(daily[i]));
+    char *ds = json_dumps(det, JSON_COMPACT);
+    json_decref(det);
+    return ds;
+}
+
+/* Raises topic t's alert from the 12 parameters of upsert_alert, listing
+ * the topics join[0..njoin) besides t; *al is its id. */
+static vg_code insert_alert(db_conn *db, const db_param pr[12],
+                            const topic_row *t, const long long *join,
+                            size_t njoin, long long *al, vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = db_exec_params(
+        db,
+        "INSERT INTO vigil.trend_alerts (topic_id, detected_at, "
+        " window_start, window_end, observed, expected, p_value, "
+        " customers, mrr_at_risk, sample_ticket_ids, status, kind, "
+        " details, updated_on, label, terms) "
+        "SELECT $1, ($12 || ' 00:00:00+00')::timestamptz, $2::date, "
+        " $3::date, $4, $5, $6, $7, $8::numeric, $9::text[], 'open', $10, "
+        " $11::jsonb, $12::date, t.label, t.surface_terms "
+        "FROM vigil.topics t WHERE t.topic_id = $1 RETURNING alert_id",
+        12, pr, &r, err);
+    /* The topic row may be gone (a concurrent clean-up): say so
+     * rather than read a row that is not there. */
+    if (rc == VG_OK && PQntuples(r) != 1)
+        rc = vg_fail(err, VG_EDATA,
+                     "alerts: topic %lld has no row in vigil.topics; "
+                     "rerun `vigil topics --refit`",
+                     t->id);
+    if (rc == VG_OK)
+        *al = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    for (size_t k = 0; rc == VG_OK && k < njoin; k++)
+        rc = add_topic(db, *al, join[k], err);
+    return rc;
+}
+
 /* Raises (t->open_alert == 0) or updates the alert of topic t and the
  * topics of t->members over [ws_day, as_of); a raised alert lists the
  * topics join[0..njoin) besides t (siblings summed). */
@@ -284,25 +347,8 @@ static vg_code upsert_alert(db_conn *db, const win_src *src,
      * a long window): the alert says the strongest evidence of the day. */
     if (tr->p_value < p)
         p = tr->p_value;
-    /* A kind is set when the alert is raised; sustained growth later
-     * upgrades a new topic or a spike to 'emerging', nothing else changes
-     * it. */
-    const char *kind = trend_kind_name(tr->kind);
-    if (t->kind[0])
-        kind = tr->significant && tr->kind == TREND_EMERGING ? "emerging"
-                                                             : t->kind;
-    json_t *det =
-        json_pack("{s:{s:i, s:f, s:f}, s:f, s:i, s:[]}", "recent", "observed",
-                  tr->observed, "expected", tr->expected, "p_value",
-                  tr->p_value, "dispersion", tr->dispersion, "baseline_tickets",
-                  tr->baseline, "daily_counts");
-    /* A failed json_pack leaves det NULL: every call below accepts NULL and
-     * json_dumps then returns NULL, reported as out of memory. */
-    json_t *arr = json_object_get(det, "daily_counts");
-    for (int i = 0; i < ndays; i++)
-        json_array_append_new(arr, json_integer(daily[i]));
-    char *ds = json_dumps(det, JSON_COMPACT);
-    json_decref(det);
+    const char *kind = alert_kind(t, tr);
+    char *ds = alert_details(tr, daily, ndays);
     char ex[32], pv[32];
     /* Rounded as stored before (6 places), not the exact double. */
     snprintf(ex, sizeof ex, "%.6f", expected);
@@ -312,32 +358,10 @@ static vg_code upsert_alert(db_conn *db, const win_src *src,
                        DB_INT(w.observed),  DB_TEXT(ex),    DB_TEXT(pv),
                        DB_INT(w.customers), DB_TEXT(w.mrr), DB_TEXT(w.samples),
                        DB_TEXT(kind),       DB_TEXT(ds),    DB_TEXT(day)};
-    PGresult *r = NULL;
     if (!ds) {
         rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
     } else if (t->open_alert == 0) {
-        rc = db_exec_params(
-            db,
-            "INSERT INTO vigil.trend_alerts (topic_id, detected_at, "
-            " window_start, window_end, observed, expected, p_value, "
-            " customers, mrr_at_risk, sample_ticket_ids, status, kind, "
-            " details, updated_on, label, terms) "
-            "SELECT $1, ($12 || ' 00:00:00+00')::timestamptz, $2::date, "
-            " $3::date, $4, $5, $6, $7, $8::numeric, $9::text[], 'open', $10, "
-            " $11::jsonb, $12::date, t.label, t.surface_terms "
-            "FROM vigil.topics t WHERE t.topic_id = $1 RETURNING alert_id",
-            12, pr, &r, err);
-        /* The topic row may be gone (a concurrent clean-up): say so
-         * rather than read a row that is not there. */
-        if (rc == VG_OK && PQntuples(r) != 1)
-            rc = vg_fail(err, VG_EDATA,
-                         "alerts: topic %lld has no row in vigil.topics; "
-                         "rerun `vigil topics --refit`",
-                         t->id);
-        if (rc == VG_OK)
-            al = atoll(PQgetvalue(r, 0, 0));
-        for (size_t k = 0; rc == VG_OK && k < njoin; k++)
-            rc = add_topic(db, al, join[k], err);
+        rc = insert_alert(db, pr, t, join, njoin, &al, err);
     } else {
         pr[0] = DB_INT(al);
         rc = db_exec_params(
@@ -352,7 +376,6 @@ static vg_code upsert_alert(db_conn *db, const win_src *src,
             " AND t.topic_id = a.topic_id",
             12, pr, NULL, err);
     }
-    PQclear(r);
     if (rc == VG_OK)
         rc = refresh_alert(db, src, customers, al, day, err);
     if (rc == VG_OK)
