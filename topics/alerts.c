@@ -203,9 +203,10 @@ static vg_code window_figures(db_conn *db, const char *tickets,
  * a later re-clustering moves tickets between topics, and a replay's
  * judge must see what the alert saw) and, for an alert that took in
  * sibling topics, customers and MRR over all of them. */
-static vg_code refresh_alert(db_conn *db, const win_src *src,
-                             const char *customers, long long alert,
-                             const char *day, vg_error *err)
+/* Where alert's tickets are read (win_for) by its stored window start:
+ * for callers that have not just written it. */
+static vg_code stored_window(db_conn *db, const win_src *src, long long alert,
+                             const char **tickets, vg_error *err)
 {
     PGresult *r0 = NULL;
     const db_param p0[1] = {DB_INT(alert)};
@@ -215,9 +216,23 @@ static vg_code refresh_alert(db_conn *db, const win_src *src,
                                  1, p0, &r0, err);
     if (rc0 != VG_OK)
         return rc0;
-    const char *tickets =
-        win_for(src, PQntuples(r0) == 1 ? PQgetvalue(r0, 0, 0) : "");
+    *tickets = win_for(src, PQntuples(r0) == 1 ? PQgetvalue(r0, 0, 0) : "");
     PQclear(r0);
+    return VG_OK;
+}
+
+/* ws is the alert's window start when the caller has just written it
+ * (saves a round trip per alert), NULL to read it. */
+static vg_code refresh_alert(db_conn *db, const win_src *src,
+                             const char *customers, long long alert,
+                             const char *ws, const char *day, vg_error *err)
+{
+    const char *tickets = ws ? win_for(src, ws) : NULL;
+    if (!ws) {
+        vg_code rc0 = stored_window(db, src, alert, &tickets, err);
+        if (rc0 != VG_OK)
+            return rc0;
+    }
     size_t cap = 3000 + 2 * strlen(tickets) + 2 * strlen(customers);
     char *sql = malloc(cap);
     if (!sql)
@@ -358,12 +373,15 @@ static vg_code upsert_alert(db_conn *db, const win_src *src,
                        DB_INT(w.observed),  DB_TEXT(ex),    DB_TEXT(pv),
                        DB_INT(w.customers), DB_TEXT(w.mrr), DB_TEXT(w.samples),
                        DB_TEXT(kind),       DB_TEXT(ds),    DB_TEXT(day)};
+    int written = 0; /* the row's window start is now ws */
     if (!ds) {
         rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
     } else if (t->open_alert == 0) {
         rc = insert_alert(db, pr, t, join, njoin, &al, err);
+        written = 1;
     } else {
         pr[0] = DB_INT(al);
+        PGresult *r = NULL;
         rc = db_exec_params(
             db,
             "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
@@ -373,11 +391,14 @@ static vg_code upsert_alert(db_conn *db, const win_src *src,
             " $11::jsonb, updated_on = $12::date, label = t.label, "
             " terms = t.surface_terms "
             "FROM vigil.topics t WHERE a.alert_id = $1 "
-            " AND t.topic_id = a.topic_id",
-            12, pr, NULL, err);
+            " AND t.topic_id = a.topic_id RETURNING a.alert_id",
+            12, pr, &r, err);
+        written = rc == VG_OK && PQntuples(r) == 1;
+        PQclear(r);
     }
     if (rc == VG_OK)
-        rc = refresh_alert(db, src, customers, al, day, err);
+        rc = refresh_alert(db, src, customers, al, written ? ws : NULL, day,
+                           err);
     if (rc == VG_OK)
         rc = issues_save_day(db, al, day, err);
     if (rc == VG_OK)
@@ -821,7 +842,7 @@ static vg_code join_topic(alert_ctx *x, topic_table *T, size_t j,
     T->tp[j].part_of = into;
     vg_code rc = add_topic(x->db, into, T->tp[j].id, err);
     if (rc == VG_OK)
-        rc = refresh_alert(x->db, &x->src, x->customers, into, day, err);
+        rc = refresh_alert(x->db, &x->src, x->customers, into, NULL, day, err);
     return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
 }
 
