@@ -338,6 +338,29 @@ static vg_code insert_alert(db_conn *db, const db_param pr[12],
     return rc;
 }
 
+/* Updates an open alert (its id in pr[0]) from the 12 parameters of
+ * upsert_alert and its topic's current label and terms; *written says
+ * whether the row was there to update. */
+static vg_code update_alert(db_conn *db, const db_param pr[12], int *written,
+                            vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = db_exec_params(
+        db,
+        "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
+        " window_end = $3::date, observed = $4, expected = $5, "
+        " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
+        " sample_ticket_ids = $9::text[], kind = $10, details = "
+        " $11::jsonb, updated_on = $12::date, label = t.label, "
+        " terms = t.surface_terms "
+        "FROM vigil.topics t WHERE a.alert_id = $1 "
+        " AND t.topic_id = a.topic_id RETURNING a.alert_id",
+        12, pr, &r, err);
+    *written = rc == VG_OK && PQntuples(r) == 1;
+    PQclear(r);
+    return rc;
+}
+
 /* Raises (t->open_alert == 0) or updates the alert of topic t and the
  * topics of t->members over [ws_day, as_of); a raised alert lists the
  * topics join[0..njoin) besides t (siblings summed). */
@@ -381,20 +404,7 @@ static vg_code upsert_alert(db_conn *db, const win_src *src,
         written = 1;
     } else {
         pr[0] = DB_INT(al);
-        PGresult *r = NULL;
-        rc = db_exec_params(
-            db,
-            "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
-            " window_end = $3::date, observed = $4, expected = $5, "
-            " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
-            " sample_ticket_ids = $9::text[], kind = $10, details = "
-            " $11::jsonb, updated_on = $12::date, label = t.label, "
-            " terms = t.surface_terms "
-            "FROM vigil.topics t WHERE a.alert_id = $1 "
-            " AND t.topic_id = a.topic_id RETURNING a.alert_id",
-            12, pr, &r, err);
-        written = rc == VG_OK && PQntuples(r) == 1;
-        PQclear(r);
+        rc = update_alert(db, pr, &written, err);
     }
     if (rc == VG_OK)
         rc = refresh_alert(db, src, customers, al, written ? ws : NULL, day,
