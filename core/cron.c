@@ -257,6 +257,56 @@ static int split_fields(const char *p, const char *fs[F_COUNT + 2],
     return nf;
 }
 
+/* Trim surrounding blanks (and a trailing newline, as a config file's
+ * value may carry one): *text moves to the first character kept, the
+ * result is the length kept. */
+static size_t trimmed(const char **text)
+{
+    const char *t = *text;
+    size_t len = strlen(t);
+    while (len > 0 &&
+           (is_space(t[len - 1]) || t[len - 1] == '\n' || t[len - 1] == '\r'))
+        len--;
+    while (len > 0 && is_space(*t)) {
+        t++;
+        len--;
+    }
+    *text = t;
+    return len;
+}
+
+/* Fill e's bit sets from the five (or six, a second leading) fields of
+ * fieldtext: the expression itself, or what its @shortcut stands for. */
+static vg_code parse_fields(const parse_ctx *cx, const char *fieldtext,
+                            cron_expr *e)
+{
+    const char *fs[F_COUNT + 2];
+    size_t fn[F_COUNT + 2];
+    vg_code rc = VG_OK;
+    int nf = split_fields(fieldtext, fs, fn);
+    if (nf != F_COUNT && nf != F_COUNT + 1)
+        return vg_fail(cx->err, VG_ECONFIG,
+                       "cron '%s': expected 5 fields (minute hour "
+                       "day-of-month month day-of-week), or 6 with a leading "
+                       "second, found %d",
+                       cx->quoted, nf);
+    int skip = nf - F_COUNT; /* 1 when a seconds field leads */
+    if (skip &&
+        (rc = parse_field(cx, F_SEC, fs[0], fn[0], &e->bits[F_SEC])) != VG_OK)
+        return rc;
+    if (!skip)
+        e->bits[F_SEC] = 1; /* second 0 */
+    for (int f = 0; f < F_COUNT; f++)
+        if ((rc = parse_field(cx, f, fs[f + skip], fn[f + skip],
+                              &e->bits[f])) != VG_OK)
+            return rc;
+    e->dom_star = fs[F_DOM + skip][0] == '*';
+    e->dow_star = fs[F_DOW + skip][0] == '*';
+    if (e->bits[F_DOW] & (1u << 7))
+        e->bits[F_DOW] = (e->bits[F_DOW] | 1u) & 0x7f; /* 7 is Sunday too */
+    return VG_OK;
+}
+
 vg_code cron_parse(const char *text, cron_expr **out, vg_error *err)
 {
     vg_code rc = VG_OK;
@@ -268,14 +318,7 @@ vg_code cron_parse(const char *text, cron_expr **out, vg_error *err)
         rc = vg_fail(err, VG_ECONFIG, "cron: no expression");
         goto cleanup;
     }
-    size_t len = strlen(text);
-    while (len > 0 && (is_space(text[len - 1]) || text[len - 1] == '\n' ||
-                       text[len - 1] == '\r'))
-        len--;
-    while (len > 0 && is_space(*text)) {
-        text++;
-        len--;
-    }
+    size_t len = trimmed(&text);
     clean(quoted, sizeof quoted, text, len);
     if (len == 0) {
         rc = vg_fail(err, VG_ECONFIG, "cron '': empty expression");
@@ -302,32 +345,9 @@ vg_code cron_parse(const char *text, cron_expr **out, vg_error *err)
                      quoted);
         goto cleanup;
     }
-
-    const char *fs[F_COUNT + 2];
-    size_t fn[F_COUNT + 2];
-    int nf = split_fields(fieldtext, fs, fn);
-    if (nf != F_COUNT && nf != F_COUNT + 1) {
-        rc = vg_fail(err, VG_ECONFIG,
-                     "cron '%s': expected 5 fields (minute hour day-of-month "
-                     "month day-of-week), or 6 with a leading second, found %d",
-                     quoted, nf);
-        goto cleanup;
-    }
     parse_ctx cx = {quoted, err};
-    int skip = nf - F_COUNT; /* 1 when a seconds field leads */
-    if (skip &&
-        (rc = parse_field(&cx, F_SEC, fs[0], fn[0], &e->bits[F_SEC])) != VG_OK)
+    if ((rc = parse_fields(&cx, fieldtext, e)) != VG_OK)
         goto cleanup;
-    if (!skip)
-        e->bits[F_SEC] = 1; /* second 0 */
-    for (int f = 0; f < F_COUNT; f++)
-        if ((rc = parse_field(&cx, f, fs[f + skip], fn[f + skip],
-                              &e->bits[f])) != VG_OK)
-            goto cleanup;
-    e->dom_star = fs[F_DOM + skip][0] == '*';
-    e->dow_star = fs[F_DOW + skip][0] == '*';
-    if (e->bits[F_DOW] & (1u << 7))
-        e->bits[F_DOW] = (e->bits[F_DOW] | 1u) & 0x7f; /* 7 is Sunday too */
     *out = e;
     e = NULL;
 

@@ -279,6 +279,45 @@ vg_code db_exec(db_conn *db, const char *sql, int nparams,
 /* Statements with at most this many parameters convert on the stack. */
 #define STACK_PARAMS 16
 
+/* libpq's arrays for PQexecParams from typed parameters: numbers as text
+ * in nums, bytes in binary format with their length. */
+static vg_code bind_params(const db_param *params, size_t n, const char **vals,
+                           int *lens, int *fmts, char (*nums)[NUM_TEXT],
+                           vg_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const db_param *p = &params[i];
+        lens[i] = 0;
+        fmts[i] = 0;
+        switch (p->kind) {
+        case DB_P_NULL:
+            vals[i] = NULL;
+            break;
+        case DB_P_TEXT:
+            vals[i] = p->s;
+            break;
+        case DB_P_INT:
+            snprintf(nums[i], NUM_TEXT, "%lld", p->i);
+            vals[i] = nums[i];
+            break;
+        case DB_P_FLOAT:
+            snprintf(nums[i], NUM_TEXT, "%.17g", p->f);
+            vals[i] = nums[i];
+            break;
+        case DB_P_BYTES:
+            if (p->len > INT_MAX)
+                return vg_fail(err, VG_EINTERNAL,
+                               "parameter %zu is too large (%zu bytes)", i + 1,
+                               p->len);
+            vals[i] = p->s;
+            lens[i] = (int)p->len;
+            fmts[i] = 1;
+            break;
+        }
+    }
+    return VG_OK;
+}
+
 static vg_code exec_typed(db_conn *db, const char *sql, int nparams,
                           const db_param *params, int result_format,
                           PGresult **res, vg_error *err)
@@ -305,38 +344,8 @@ static vg_code exec_typed(db_conn *db, const char *sql, int nparams,
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    for (size_t i = 0; i < n; i++) {
-        const db_param *p = &params[i];
-        lens[i] = 0;
-        fmts[i] = 0;
-        switch (p->kind) {
-        case DB_P_NULL:
-            vals[i] = NULL;
-            break;
-        case DB_P_TEXT:
-            vals[i] = p->s;
-            break;
-        case DB_P_INT:
-            snprintf(nums[i], NUM_TEXT, "%lld", p->i);
-            vals[i] = nums[i];
-            break;
-        case DB_P_FLOAT:
-            snprintf(nums[i], NUM_TEXT, "%.17g", p->f);
-            vals[i] = nums[i];
-            break;
-        case DB_P_BYTES:
-            if (p->len > INT_MAX) {
-                rc = vg_fail(err, VG_EINTERNAL,
-                             "parameter %zu is too large (%zu bytes)", i + 1,
-                             p->len);
-                goto cleanup;
-            }
-            vals[i] = p->s;
-            lens[i] = (int)p->len;
-            fmts[i] = 1;
-            break;
-        }
-    }
+    if ((rc = bind_params(params, n, vals, lens, fmts, nums, err)) != VG_OK)
+        goto cleanup;
     PGresult *r = PQexecParams(db->pg, sql, nparams, NULL, vals, lens, fmts,
                                result_format);
     rc = exec_finish(db, r, res, err);

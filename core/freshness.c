@@ -96,26 +96,11 @@ static vg_code judge_days(int from, const long *count, int n, day_scan *out,
 
 /* Rows from window_from up to (not including) day `until` (-1: no limit but
  * the database's clock), counted per day; only tickets when tickets_only. */
-static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
-                         int window_from, int until, day_scan *out,
-                         vg_error *err)
+/* The per-day count of both tables' rows in [$1, $2), as "date, count"
+ * rows ordered by day. ev and tk are the tables' qualified names. */
+static void scan_days_sql(const char *ev, const char *tk, int tickets_only,
+                          char *sql, size_t n)
 {
-    char *ev = db_qualify(db, schema, "usage_events");
-    char *tk = db_qualify(db, schema, "tickets");
-    char sql[2048], from[DATE_BUF], to[DATE_BUF] = "infinity";
-    PGresult *r = NULL;
-    long *n = NULL;
-    vg_code rc = VG_OK;
-    date_format(window_from, from);
-    if (until >= 0)
-        date_format(until, to);
-    const char *p[2] = {from, to};
-    out->latest = -1;
-    out->ndays = out->max_gap = 0;
-    if (!ev || !tk) {
-        rc = vg_fail(err, VG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
     /* Bounded above too: a replay of an old date must not count (and scan)
      * every event since, which made the check the costliest part of a
      * replayed `topics` day. */
@@ -136,7 +121,7 @@ static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
                  "  < ($2::date)::timestamp AT TIME ZONE 'UTC' AND "
                  "  occurred_at <= now() UNION ALL",
                  ev);
-    snprintf(sql, sizeof sql,
+    snprintf(sql, n,
              "SELECT (d AT TIME ZONE 'UTC')::date::text, count(*) FROM (%s"
              " SELECT date_bin('1 day', created_at, "
              "  ($1::date)::timestamp AT TIME ZONE 'UTC') AS d "
@@ -146,31 +131,62 @@ static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
              "  created_at <= now()) x "
              "GROUP BY d ORDER BY d",
              events, tk);
-    if ((rc = db_exec(db, sql, 2, p, &r, err)) != VG_OK)
-        goto cleanup;
-    int rows = PQntuples(r);
-    if (rows == 0)
-        goto cleanup;
-    /* Dense from the first day with rows to the last: the days between
-     * count 0. */
-    int first, last;
-    if (date_parse(PQgetvalue(r, 0, 0), &first) != 0 ||
-        date_parse(PQgetvalue(r, rows - 1, 0), &last) != 0 || last < first) {
-        rc = vg_fail(err, VG_EINTERNAL, "unexpected day '%s'",
-                     PQgetvalue(r, 0, 0));
-        goto cleanup;
+}
+
+/* The query's rows (at least one) as a dense array of counts from the first
+ * day with rows to the last: the days between count 0. The caller frees
+ * *counts. */
+static vg_code dense_days(const PGresult *r, int *first, long **counts,
+                          int *ndays, vg_error *err)
+{
+    int rows = PQntuples(r), last;
+    if (date_parse(PQgetvalue(r, 0, 0), first) != 0 ||
+        date_parse(PQgetvalue(r, rows - 1, 0), &last) != 0 || last < *first)
+        return vg_fail(err, VG_EINTERNAL, "unexpected day '%s'",
+                       PQgetvalue(r, 0, 0));
+    *ndays = last - *first + 1;
+    long *n = calloc((size_t)*ndays, sizeof *n);
+    if (!n)
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    for (int i = 0; i < rows; i++) {
+        int day;
+        if (date_parse(PQgetvalue(r, i, 0), &day) == 0 && day >= *first &&
+            day <= last)
+            n[day - *first] += atol(PQgetvalue(r, i, 1));
     }
-    if (!(n = calloc((size_t)(last - first + 1), sizeof *n))) {
+    *counts = n;
+    return VG_OK;
+}
+
+static vg_code scan_days(db_conn *db, const char *schema, int tickets_only,
+                         int window_from, int until, day_scan *out,
+                         vg_error *err)
+{
+    char *ev = db_qualify(db, schema, "usage_events");
+    char *tk = db_qualify(db, schema, "tickets");
+    char sql[2048], from[DATE_BUF], to[DATE_BUF] = "infinity";
+    PGresult *r = NULL;
+    long *n = NULL;
+    int first = 0, ndays = 0;
+    vg_code rc = VG_OK;
+    date_format(window_from, from);
+    if (until >= 0)
+        date_format(until, to);
+    const char *p[2] = {from, to};
+    out->latest = -1;
+    out->ndays = out->max_gap = 0;
+    if (!ev || !tk) {
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    for (int i = 0; i < rows; i++) {
-        int day;
-        if (date_parse(PQgetvalue(r, i, 0), &day) == 0 && day >= first &&
-            day <= last)
-            n[day - first] += atol(PQgetvalue(r, i, 1));
-    }
-    rc = judge_days(first, n, last - first + 1, out, err);
+    scan_days_sql(ev, tk, tickets_only, sql, sizeof sql);
+    if ((rc = db_exec(db, sql, 2, p, &r, err)) != VG_OK)
+        goto cleanup;
+    if (PQntuples(r) == 0)
+        goto cleanup;
+    if ((rc = dense_days(r, &first, &n, &ndays, err)) != VG_OK)
+        goto cleanup;
+    rc = judge_days(first, n, ndays, out, err);
 cleanup:
     PQclear(r);
     free(n);

@@ -42,29 +42,36 @@ static void id_text(json_t *id, char *out, size_t n)
         out[0] = '\0';
 }
 
-vg_code deliver_rt_ensure_ticket(const deliver_config *dc, long long task_id,
-                                 const char *subject, const char *content,
-                                 deliver_attempt *a, vg_error *err)
+/* RT's TicketSQL takes string values in single quotes; a quote or a
+ * backslash in the queue's name is escaped so it cannot end the value. */
+static void ticketsql_quote(const char *s, char *out, size_t n)
 {
-    char up[300], url[1024], q[700], idbuf[32];
+    size_t k = 0;
+    for (const char *c = s; *c && k + 3 < n; c++) {
+        if (*c == '\'' || *c == '\\')
+            out[k++] = '\\';
+        out[k++] = *c;
+    }
+    out[k] = '\0';
+}
+
+/* Look for the task's ticket. Sets *found when the search answered (a
+ * ticket, or a failure recorded in a); leaves it 0 only when RT said
+ * clearly that there is none, which is the one case a create may follow.
+ * Within the queue: task ids are unique per vigil database, and a second
+ * vigil database may share the RT instance with a queue of its own. */
+static vg_code rt_search(const deliver_config *dc, const char *up,
+                         long long task_id, deliver_attempt *a, int *found,
+                         vg_error *err)
+{
+    char queue[300], q[700], url[1024];
     deliver_http_response r;
     memset(&r, 0, sizeof r);
-    json_t *j = NULL, *req = NULL;
-    char *esc = NULL, *body = NULL;
+    json_t *j = NULL;
+    char *esc = NULL;
     vg_code rc = VG_OK;
-    memset(a, 0, sizeof *a);
-    userpwd(dc, up, sizeof up);
-    /* Search first: a create whose answer was lost must not run twice.
-     * Within the queue: task ids are unique per vigil database, and a second
-     * vigil database may share the RT instance with a queue of its own. */
-    char queue[300];
-    size_t k = 0;
-    for (const char *c = dc->rt_queue; *c && k + 3 < sizeof queue; c++) {
-        if (*c == '\'' || *c == '\\')
-            queue[k++] = '\\';
-        queue[k++] = *c;
-    }
-    queue[k] = '\0';
+    *found = 1;
+    ticketsql_quote(dc->rt_queue, queue, sizeof queue);
     snprintf(q, sizeof q, "Queue = '%s' AND CF.{%s} = '%lld'", queue,
              dc->rt_task_field, task_id);
     esc = deliver_http_escape(q);
@@ -77,28 +84,43 @@ vg_code deliver_rt_ensure_ticket(const deliver_config *dc, long long task_id,
                               dc->timeout_seconds, &r, err);
     if (rc != VG_OK)
         goto cleanup;
-    if (r.status != 200) {
-        failed(a, "RT search", &r);
-        goto cleanup;
-    }
-    j = json_loads(r.body ? r.body : "", 0, NULL);
+    j = r.status == 200 ? json_loads(r.body ? r.body : "", 0, NULL) : NULL;
     if (!j) {
-        /* A 200 that is not JSON (a proxy's page) does not say "no ticket":
-         * creating one now could make a second ticket for the task. */
+        /* Not a 200, or a 200 that is not JSON (a proxy's page): neither
+         * says "no ticket", and creating one now could make a second. */
         failed(a, "RT search", &r);
         goto cleanup;
     }
     json_t *items = json_object_get(j, "items");
-    if (json_array_size(items) > 0) {
-        id_text(json_object_get(json_array_get(items, 0), "id"), a->external_id,
-                sizeof a->external_id);
-        a->ok = a->external_id[0] != '\0';
-        a->status = r.status;
-        if (!a->ok)
-            snprintf(a->error, sizeof a->error, "RT search: no ticket id");
+    if (json_array_size(items) == 0) {
+        *found = 0;
         goto cleanup;
     }
+    id_text(json_object_get(json_array_get(items, 0), "id"), a->external_id,
+            sizeof a->external_id);
+    a->ok = a->external_id[0] != '\0';
+    a->status = r.status;
+    if (!a->ok)
+        snprintf(a->error, sizeof a->error, "RT search: no ticket id");
+cleanup:
     deliver_http_response_free(&r);
+    json_decref(j);
+    free(esc);
+    return rc;
+}
+
+/* Create the task's ticket, its task id in the custom field the search
+ * looks at. */
+static vg_code rt_create(const deliver_config *dc, const char *up,
+                         long long task_id, const char *subject,
+                         const char *content, deliver_attempt *a, vg_error *err)
+{
+    char url[1024], idbuf[32];
+    deliver_http_response r;
+    memset(&r, 0, sizeof r);
+    json_t *req = NULL, *j = NULL;
+    char *body = NULL;
+    vg_code rc = VG_OK;
     snprintf(idbuf, sizeof idbuf, "%lld", task_id);
     req = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "Queue", dc->rt_queue,
                     "Subject", subject, "Content", content, "ContentType",
@@ -113,7 +135,6 @@ vg_code deliver_rt_ensure_ticket(const deliver_config *dc, long long task_id,
                               dc->timeout_seconds, &r, err);
     if (rc != VG_OK)
         goto cleanup;
-    json_decref(j);
     j = json_loads(r.body ? r.body : "", 0, NULL);
     id_text(json_object_get(j, "id"), a->external_id, sizeof a->external_id);
     if (r.status != 201 || !a->external_id[0]) {
@@ -126,9 +147,23 @@ cleanup:
     deliver_http_response_free(&r);
     json_decref(j);
     json_decref(req);
-    free(esc);
     free(body);
     return rc;
+}
+
+vg_code deliver_rt_ensure_ticket(const deliver_config *dc, long long task_id,
+                                 const char *subject, const char *content,
+                                 deliver_attempt *a, vg_error *err)
+{
+    char up[300];
+    int found = 1;
+    memset(a, 0, sizeof *a);
+    userpwd(dc, up, sizeof up);
+    /* Search first: a create whose answer was lost must not run twice. */
+    vg_code rc = rt_search(dc, up, task_id, a, &found, err);
+    if (rc != VG_OK || found)
+        return rc;
+    return rt_create(dc, up, task_id, subject, content, a, err);
 }
 
 vg_code deliver_rt_get_ticket(const deliver_config *dc, const char *ticket_id,

@@ -290,56 +290,59 @@ static int valid_name(const char *s)
     return 1;
 }
 
-static vg_code parse_trigger(ctx *c, json_t *t, const char *base,
-                             outreach_playbook *p)
+/* The trigger's "type": one of the trigger names, and the defaults that
+ * depend on it (a renewal window is not a health window). */
+static vg_code trigger_type(ctx *c, json_t *t, const char *base,
+                            outreach_playbook *p)
 {
-    static const char *const allowed[] = {
-        "type",     "tiers",        "points",    "days",
-        "hours",    "max_age_days", "escalated", "priorities",
-        "max_csat", "column",       NULL};
-    char path[512], type[32] = "";
-    if (!json_is_object(t))
-        return bad(c, base, "must be an object with a \"type\"");
-    vg_code rc = only_keys(c, t, base, allowed);
-    if (rc == VG_OK)
-        rc = get_str(c, t, base, "type", type, sizeof type, 0);
-    if (rc != VG_OK)
-        return rc;
-    join(path, sizeof path, base, "type");
     static const outreach_trigger all[] = {
         OUTREACH_TIER_ENTERED, OUTREACH_HEALTH_DROP, OUTREACH_TREND_ALERT,
         OUTREACH_STALE_TICKET, OUTREACH_LOW_CSAT,    OUTREACH_DATE_WITHIN};
-    int found = 0;
+    char path[512], type[32] = "";
+    vg_code rc = get_str(c, t, base, "type", type, sizeof type, 0);
+    if (rc != VG_OK)
+        return rc;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(type, outreach_trigger_name(all[i])) == 0) {
             p->trigger = all[i];
-            found = 1;
+            if (p->trigger == OUTREACH_DATE_WITHIN)
+                p->days = 30;
+            return VG_OK;
         }
-    if (!found)
-        return bad(c, path,
-                   "must be one of tier_entered, health_drop, trend_alert, "
-                   "stale_ticket, low_csat, date_within");
-    /* Per-trigger defaults: a renewal window is not a health window. */
-    if (p->trigger == OUTREACH_DATE_WITHIN)
-        p->days = 30;
-    char tiers[OUTREACH_MAX_LIST][OUTREACH_NAME];
+    join(path, sizeof path, base, "type");
+    return bad(c, path,
+               "must be one of tier_entered, health_drop, trend_alert, "
+               "stale_ticket, low_csat, date_within");
+}
+
+/* "tiers": at least one tier name, kept as a mask of tier ranks. */
+static vg_code trigger_tiers(ctx *c, json_t *t, const char *base,
+                             outreach_playbook *p)
+{
+    char tiers[OUTREACH_MAX_LIST][OUTREACH_NAME], path[512];
     int ntiers = -1;
-    if ((rc = get_list(c, t, base, "tiers", tiers, &ntiers)) != VG_OK)
+    vg_code rc = get_list(c, t, base, "tiers", tiers, &ntiers);
+    if (rc != VG_OK || ntiers < 0)
         return rc;
-    if (ntiers >= 0) {
-        join(path, sizeof path, base, "tiers");
-        if (ntiers == 0)
-            return bad(c, path, "must name at least one tier");
-        p->tiers_mask = 0;
-        for (int i = 0; i < ntiers; i++) {
-            int r = score_tier_rank(tiers[i]);
-            if (r < 0)
-                return bad(
-                    c, path,
-                    "items must be one of: " SCORE_TIERS(TIER_ITEM_, ", "));
-            p->tiers_mask |= 1 << r;
-        }
+    join(path, sizeof path, base, "tiers");
+    if (ntiers == 0)
+        return bad(c, path, "must name at least one tier");
+    p->tiers_mask = 0;
+    for (int i = 0; i < ntiers; i++) {
+        int r = score_tier_rank(tiers[i]);
+        if (r < 0)
+            return bad(c, path,
+                       "items must be one of: " SCORE_TIERS(TIER_ITEM_, ", "));
+        p->tiers_mask |= 1 << r;
     }
+    return VG_OK;
+}
+
+/* The trigger's numbers, flags and lists, each within its range. */
+static vg_code trigger_values(ctx *c, json_t *t, const char *base,
+                              outreach_playbook *p)
+{
+    vg_code rc;
     if ((rc = get_int(c, t, base, "points", 1, 100, &p->points)) != VG_OK ||
         (rc = get_int(c, t, base, "days", 1, 3650, &p->days)) != VG_OK ||
         (rc = get_int(c, t, base, "hours", 1, 24 * 365, &p->hours)) != VG_OK ||
@@ -348,9 +351,29 @@ static vg_code parse_trigger(ctx *c, json_t *t, const char *base,
         (rc = get_bool(c, t, base, "escalated", &p->escalated)) != VG_OK ||
         (rc = get_list(c, t, base, "priorities", p->priorities,
                        &p->npriorities)) != VG_OK ||
-        (rc = get_int(c, t, base, "max_csat", 1, 5, &p->max_csat)) != VG_OK ||
-        (rc = get_str(c, t, base, "column", p->column, sizeof p->column, 0)) !=
-            VG_OK)
+        (rc = get_int(c, t, base, "max_csat", 1, 5, &p->max_csat)) != VG_OK)
+        return rc;
+    return get_str(c, t, base, "column", p->column, sizeof p->column, 0);
+}
+
+static vg_code parse_trigger(ctx *c, json_t *t, const char *base,
+                             outreach_playbook *p)
+{
+    static const char *const allowed[] = {
+        "type",     "tiers",        "points",    "days",
+        "hours",    "max_age_days", "escalated", "priorities",
+        "max_csat", "column",       NULL};
+    char path[512];
+    if (!json_is_object(t))
+        return bad(c, base, "must be an object with a \"type\"");
+    vg_code rc = only_keys(c, t, base, allowed);
+    if (rc == VG_OK)
+        rc = trigger_type(c, t, base, p);
+    if (rc == VG_OK)
+        rc = trigger_tiers(c, t, base, p);
+    if (rc == VG_OK)
+        rc = trigger_values(c, t, base, p);
+    if (rc != VG_OK)
         return rc;
     if (p->trigger == OUTREACH_DATE_WITHIN && !p->column[0]) {
         join(path, sizeof path, base, "column");

@@ -442,6 +442,50 @@ static void tier_table(rctx *x, PGresult *r, const char **labels, int nd)
     html_raw(h, "</table>\n");
 }
 
+/* The tiers' chart and table for nd score dates (r: the date, the tiers'
+ * counts, the mean risk): one bar of shares for a single date, stacked bars
+ * over time otherwise. */
+static vg_code tiers_chart(rctx *x, PGresult *r, int nd, vg_error *err)
+{
+    html_buf *h = x->h;
+    double *v = calloc((size_t)nd * NTIERS, sizeof *v);
+    const char **labels = calloc((size_t)nd, sizeof *labels);
+    if (!v || !labels) {
+        free(v);
+        free(labels);
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < nd; i++) {
+        labels[i] = PQgetvalue(r, i, 0);
+        for (int t = 0; t < NTIERS; t++)
+            v[i * NTIERS + t] = num(r, i, 1 + t);
+    }
+    html_printf(h,
+                "<p>Share of scored customers in each tier on the last "
+                "%d score dates up to ",
+                nd);
+    html_text(h, x->d);
+    html_raw(h, ".</p>\n");
+    if (nd == 1) {
+        /* one date: one bar with shares reads; a lone column does not */
+        char lab[NTIERS][48];
+        const char *labp[NTIERS];
+        for (int t = 0; t < NTIERS; t++) {
+            fmt_grouped(v[t], lab[t], sizeof lab[t]);
+            labp[t] = lab[t];
+        }
+        svg_share_bar(h, "tiers", "Customers per tier", NTIERS, tier_names,
+                      tier_colors, v, labp);
+    } else {
+        svg_stacked_bars(h, "Customers per tier by score date", (size_t)nd,
+                         labels, NTIERS, tier_names, tier_colors, v);
+    }
+    tier_table(x, r, labels, nd);
+    free(v);
+    free(labels);
+    return VG_OK;
+}
+
 static vg_code sec_tiers(rctx *x, vg_error *err)
 {
     html_buf *h = x->h;
@@ -477,43 +521,9 @@ static vg_code sec_tiers(rctx *x, vg_error *err)
         html_raw(h, "</code>");
         html_raw(h, x->model_id ? "" : " after <code>vigil train</code>");
         html_raw(h, ".</p>\n");
-    } else {
-        double *v = calloc((size_t)nd * NTIERS, sizeof *v);
-        const char **labels = calloc((size_t)nd, sizeof *labels);
-        if (!v || !labels) {
-            free(v);
-            free(labels);
-            PQclear(r);
-            return vg_fail(err, VG_ENOMEM, "out of memory");
-        }
-        for (int i = 0; i < nd; i++) {
-            labels[i] = PQgetvalue(r, i, 0);
-            for (int t = 0; t < NTIERS; t++)
-                v[i * NTIERS + t] = num(r, i, 1 + t);
-        }
-        html_printf(h,
-                    "<p>Share of scored customers in each tier on the last "
-                    "%d score dates up to ",
-                    nd);
-        html_text(h, x->d);
-        html_raw(h, ".</p>\n");
-        if (nd == 1) {
-            /* one date: one bar with shares reads; a lone column does not */
-            char lab[NTIERS][48];
-            const char *labp[NTIERS];
-            for (int t = 0; t < NTIERS; t++) {
-                fmt_grouped(v[t], lab[t], sizeof lab[t]);
-                labp[t] = lab[t];
-            }
-            svg_share_bar(h, "tiers", "Customers per tier", NTIERS, tier_names,
-                          tier_colors, v, labp);
-        } else {
-            svg_stacked_bars(h, "Customers per tier by score date", (size_t)nd,
-                             labels, NTIERS, tier_names, tier_colors, v);
-        }
-        tier_table(x, r, labels, nd);
-        free(v);
-        free(labels);
+    } else if ((rc = tiers_chart(x, r, nd, err)) != VG_OK) {
+        PQclear(r);
+        return rc;
     }
     PQclear(r);
     html_raw(h, "</section>\n");
@@ -522,6 +532,29 @@ static vg_code sec_tiers(rctx *x, vg_error *err)
 }
 
 /* ---- calibration curve from the model's stored table -------------------- */
+
+/* The calibration table's rows: each risk bin's bounds, rows, mean
+ * prediction and observed churn rate. */
+static void calibration_rows(html_buf *h, const json_t *tab, size_t n,
+                             const double *pred, const double *obs,
+                             const double *rows)
+{
+    html_raw(h, "<table class=\"calibration\">\n<tr><th>predicted risk "
+                "bin</th><th class=\"num\">rows</th><th class=\"num\">mean "
+                "predicted</th><th class=\"num\">observed</th></tr>\n");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(tab, i);
+        const json_t *lo = json_object_get(e, "lo"),
+                     *hi = json_object_get(e, "hi");
+        char g[32];
+        fmt_grouped(rows[i], g, sizeof g);
+        html_printf(h, "<tr><td>%.2f–%.2f</td><td class=\"num\">%s</td>",
+                    json_number_value(lo), json_number_value(hi), g);
+        num_td(h, "%.4f", pred[i]);
+        num_td(h, "%.4f", obs[i]);
+        html_raw(h, "</tr>\n");
+    }
+}
 
 static vg_code sec_calibration(rctx *x, vg_error *err)
 {
@@ -576,21 +609,7 @@ static vg_code sec_calibration(rctx *x, vg_error *err)
                 x->model_id);
     svg_calibration(h, "Predicted churn risk against observed churn rate", n,
                     pred, obs, rows);
-    html_raw(h, "<table class=\"calibration\">\n<tr><th>predicted risk "
-                "bin</th><th class=\"num\">rows</th><th class=\"num\">mean "
-                "predicted</th><th class=\"num\">observed</th></tr>\n");
-    for (size_t i = 0; i < n; i++) {
-        const json_t *e = json_array_get(tab, i);
-        const json_t *lo = json_object_get(e, "lo"),
-                     *hi = json_object_get(e, "hi");
-        char g[32];
-        fmt_grouped(rows[i], g, sizeof g);
-        html_printf(h, "<tr><td>%.2f–%.2f</td><td class=\"num\">%s</td>",
-                    json_number_value(lo), json_number_value(hi), g);
-        num_td(h, "%.4f", pred[i]);
-        num_td(h, "%.4f", obs[i]);
-        html_raw(h, "</tr>\n");
-    }
+    calibration_rows(h, tab, n, pred, obs, rows);
     html_raw(h, "</table>\n</section>\n");
     free(pred);
     free(obs);
@@ -1001,6 +1020,30 @@ static void topic_table(rctx *x, PGresult *r, double *counts,
     html_raw(h, "</table>\n");
 }
 
+/* Tickets per topic and day over the trend window ($1 the date, $2 the
+ * days): the $3 busiest topics and every topic with an open alert ($4),
+ * busiest first. %s is the source's tickets table. */
+static const char TOPIC_TRENDS_SQL[] =
+    "WITH w AS (SELECT tt.topic_id, "
+    "  (tk.created_at AT TIME ZONE 'UTC')::date - ($1::date - $2::int) "
+    "  AS d "
+    " FROM vigil.ticket_topics tt JOIN %s tk "
+    "  ON tk.ticket_id::text = tt.ticket_id "
+    " WHERE tt.topic_id IS NOT NULL "
+    "  AND tk.created_at >= ($1::date - $2::int)::timestamptz "
+    "  AND tk.created_at < $1::date::timestamptz), "
+    "n AS (SELECT topic_id, count(*) AS total, "
+    "  row_number() OVER (ORDER BY count(*) DESC, topic_id) AS rk "
+    " FROM w GROUP BY topic_id), "
+    "top AS (SELECT * FROM n "
+    " WHERE rk <= $3::int OR topic_id = ANY ($4::bigint[])) "
+    "SELECT top.topic_id, t.label, array_to_string(t.terms[1:6], ', '), "
+    " top.total, w.d, count(*) "
+    "FROM top JOIN w USING (topic_id) "
+    "LEFT JOIN vigil.topics t ON t.topic_id = top.topic_id "
+    "GROUP BY top.rk, top.topic_id, t.label, t.terms, top.total, w.d "
+    "ORDER BY top.rk, w.d";
+
 static vg_code sec_topics(rctx *x, const char *alert_ids, vg_error *err)
 {
     html_buf *h = x->h;
@@ -1015,26 +1058,7 @@ static vg_code sec_topics(rctx *x, const char *alert_ids, vg_error *err)
     }
     const db_param p[4] = {DB_TEXT(x->d), DB_INT(x->o->trend_days),
                            DB_INT(x->o->top_topics), DB_TEXT(alert_ids)};
-    const char *fmt =
-        "WITH w AS (SELECT tt.topic_id, "
-        "  (tk.created_at AT TIME ZONE 'UTC')::date - ($1::date - $2::int) "
-        "  AS d "
-        " FROM vigil.ticket_topics tt JOIN %s tk "
-        "  ON tk.ticket_id::text = tt.ticket_id "
-        " WHERE tt.topic_id IS NOT NULL "
-        "  AND tk.created_at >= ($1::date - $2::int)::timestamptz "
-        "  AND tk.created_at < $1::date::timestamptz), "
-        "n AS (SELECT topic_id, count(*) AS total, "
-        "  row_number() OVER (ORDER BY count(*) DESC, topic_id) AS rk "
-        " FROM w GROUP BY topic_id), "
-        "top AS (SELECT * FROM n "
-        " WHERE rk <= $3::int OR topic_id = ANY ($4::bigint[])) "
-        "SELECT top.topic_id, t.label, array_to_string(t.terms[1:6], ', '), "
-        " top.total, w.d, count(*) "
-        "FROM top JOIN w USING (topic_id) "
-        "LEFT JOIN vigil.topics t ON t.topic_id = top.topic_id "
-        "GROUP BY top.rk, top.topic_id, t.label, t.terms, top.total, w.d "
-        "ORDER BY top.rk, w.d";
+    const char *fmt = TOPIC_TRENDS_SQL;
     size_t need = strlen(fmt) + strlen(x->tickets_tbl) + 1;
     char *q = malloc(need);
     if (!q)

@@ -272,6 +272,75 @@ typedef struct tasks_args {
     int json, force;
 } tasks_args;
 
+/* One option of `vigil tasks`, already recognised by getopt_long. */
+static vg_code tasks_set_option(tasks_args *a, int o, const char *arg,
+                                vg_error *err)
+{
+    int lim = 0;
+    vg_code rc = VG_OK;
+    switch (o) {
+    case 's':
+        a->f.status = arg;
+        break;
+    case 'A':
+        a->f.assignee = arg;
+        break;
+    case 'p':
+        a->f.playbook = arg;
+        break;
+    case 'c':
+        a->f.customer = arg;
+        break;
+    case 'l':
+        rc = cli_parse_int_opt("--limit", arg, 1, 1000000, &lim, err);
+        a->f.limit = lim;
+        break;
+    case 'S':
+        a->specialist = arg;
+        break;
+    case 'o':
+        a->outcome = arg;
+        break;
+    case 'n':
+        a->note = arg;
+        break;
+    case 't':
+        a->at = arg;
+        break;
+    case 'F':
+        a->format = arg;
+        break;
+    case 'a':
+        a->as_of_s = arg;
+        break;
+    case 'f':
+        a->force = 1;
+        break;
+    case 'j':
+        a->json = 1;
+        break;
+    default:
+        rc = vg_fail(err, VG_EUSAGE, "see `vigil tasks --help`");
+    }
+    return rc;
+}
+
+/* The values getopt cannot check: --status and --format take a word from a
+ * fixed list. */
+static vg_code tasks_check(const tasks_args *a, vg_error *err)
+{
+    const char *st = a->f.status;
+    if (st && strcmp(st, "open") && strcmp(st, "assigned") &&
+        strcmp(st, "done") && strcmp(st, "dismissed") && strcmp(st, "active") &&
+        strcmp(st, "all"))
+        return vg_fail(err, VG_EUSAGE,
+                       "--status must be open, assigned, done, dismissed, "
+                       "active or all");
+    if (a->format && strcmp(a->format, "table") && strcmp(a->format, "csv"))
+        return vg_fail(err, VG_EUSAGE, "--format must be table or csv");
+    return VG_OK;
+}
+
 static vg_code tasks_parse(int argc, char **argv, tasks_args *a, vg_error *err)
 {
     static const struct option opts[] = {
@@ -289,8 +358,7 @@ static vg_code tasks_parse(int argc, char **argv, tasks_args *a, vg_error *err)
         {"force", no_argument, 0, 'f'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
-    int o, lim = 0;
-    vg_code rc = VG_OK;
+    int o;
     a->action = argv[1];
     /* Options follow the action: parse argv from the action on. 0 makes
      * glibc start over: main's scan stopped at the first non-option ('+'),
@@ -299,64 +367,12 @@ static vg_code tasks_parse(int argc, char **argv, tasks_args *a, vg_error *err)
     char **sub_argv = argv + 1;
     optind = 0;
     while ((o = getopt_long(sub_argc, sub_argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 's':
-            a->f.status = optarg;
-            break;
-        case 'A':
-            a->f.assignee = optarg;
-            break;
-        case 'p':
-            a->f.playbook = optarg;
-            break;
-        case 'c':
-            a->f.customer = optarg;
-            break;
-        case 'l':
-            rc = cli_parse_int_opt("--limit", optarg, 1, 1000000, &lim, err);
-            a->f.limit = lim;
-            break;
-        case 'S':
-            a->specialist = optarg;
-            break;
-        case 'o':
-            a->outcome = optarg;
-            break;
-        case 'n':
-            a->note = optarg;
-            break;
-        case 't':
-            a->at = optarg;
-            break;
-        case 'F':
-            a->format = optarg;
-            break;
-        case 'a':
-            a->as_of_s = optarg;
-            break;
-        case 'f':
-            a->force = 1;
-            break;
-        case 'j':
-            a->json = 1;
-            break;
-        default:
-            return vg_fail(err, VG_EUSAGE, "see `vigil tasks --help`");
-        }
+        vg_code rc = tasks_set_option(a, o, optarg, err);
         if (rc != VG_OK)
             return rc;
     }
     a->id_s = optind < sub_argc ? sub_argv[optind] : NULL;
-    const char *st = a->f.status;
-    if (st && strcmp(st, "open") && strcmp(st, "assigned") &&
-        strcmp(st, "done") && strcmp(st, "dismissed") && strcmp(st, "active") &&
-        strcmp(st, "all"))
-        return vg_fail(err, VG_EUSAGE,
-                       "--status must be open, assigned, done, dismissed, "
-                       "active or all");
-    if (a->format && strcmp(a->format, "table") && strcmp(a->format, "csv"))
-        return vg_fail(err, VG_EUSAGE, "--format must be table or csv");
-    return VG_OK;
+    return tasks_check(a, err);
 }
 
 /* list: the rows, a total and a notice when the limit cut the list. */
@@ -402,6 +418,70 @@ static vg_code tasks_print_list(db_conn *db, const tasks_args *a, json_t *res,
     return VG_OK;
 }
 
+/* What each action needs beyond its options: a known action, a task id
+ * (all but list and report), an as-of date (report), --specialist (claim)
+ * and --outcome (done). Checked before connecting. */
+static vg_code tasks_check_action(const tasks_args *a, long long *id,
+                                  int *as_of, vg_error *err)
+{
+    const char *action = a->action;
+    vg_code rc = VG_OK;
+    if (!strcmp(action, "list"))
+        return VG_OK;
+    if (!strcmp(action, "report"))
+        return cli_parse_as_of(a->as_of_s, as_of, err);
+    if (strcmp(action, "claim") && strcmp(action, "done") &&
+        strcmp(action, "dismiss") && strcmp(action, "show"))
+        return vg_fail(err, VG_EUSAGE,
+                       "unknown action '%s': list, show, claim, done, "
+                       "dismiss or report",
+                       action);
+    if ((rc = parse_id(a->id_s, id, err)) != VG_OK)
+        return rc;
+    if (!strcmp(action, "claim") && !a->specialist)
+        return vg_fail(err, VG_EUSAGE, "claim needs --specialist ID");
+    if (!strcmp(action, "done") && !a->outcome)
+        return vg_fail(err, VG_EUSAGE, "done needs --outcome, one of: %s",
+                       tasks_outcomes());
+    return VG_OK;
+}
+
+static vg_code tasks_do(db_conn *db, const cli *c, const tasks_args *a,
+                        long long id, int as_of, json_t **res, vg_error *err)
+{
+    const char *action = a->action;
+    if (!strcmp(action, "list"))
+        return tasks_list(db, &a->f, res, err);
+    if (!strcmp(action, "report"))
+        return tasks_report(db, &c->cfg, as_of, res, err);
+    if (!strcmp(action, "show"))
+        return tasks_show(db, id, res, err);
+    if (!strcmp(action, "claim"))
+        return tasks_claim(db, id, a->specialist, a->force, res, err);
+    return tasks_close(db, id, !strcmp(action, "done") ? "done" : "dismissed",
+                       a->outcome ? a->outcome : "not_needed", a->note, a->at,
+                       res, err);
+}
+
+static vg_code tasks_print(db_conn *db, const cli *c, const tasks_args *a,
+                           json_t *res, vg_error *err)
+{
+    const char *warning = jstr(res, "warning", NULL);
+    if (warning)
+        fprintf(stderr, "vigil tasks: warning: %s\n", warning);
+    if (!strcmp(a->action, "list"))
+        return tasks_print_list(db, a, res, err);
+    if (a->json)
+        return cli_print_json(res, err);
+    if (!strcmp(a->action, "report"))
+        print_report(res, c->cfg.train_horizon_days);
+    else if (!strcmp(a->action, "show"))
+        print_task_full(res);
+    else
+        print_task_line(res);
+    return VG_OK;
+}
+
 static int run_tasks(cli *c, int argc, char **argv, vg_error *err)
 {
     if (argc < 2)
@@ -410,65 +490,20 @@ static int run_tasks(cli *c, int argc, char **argv, vg_error *err)
                        "report (see `vigil tasks --help`)");
     tasks_args a;
     memset(&a, 0, sizeof a);
-    vg_code rc = tasks_parse(argc, argv, &a, err);
-    if (rc != VG_OK)
-        return rc;
-    const char *action = a.action;
     long long id = 0;
     int as_of = 0;
-    int is_list = !strcmp(action, "list"),
-        is_report = !strcmp(action, "report"),
-        is_show = !strcmp(action, "show");
-    if (is_report && (rc = cli_parse_as_of(a.as_of_s, &as_of, err)) != VG_OK)
+    vg_code rc = tasks_parse(argc, argv, &a, err);
+    if (rc == VG_OK)
+        rc = tasks_check_action(&a, &id, &as_of, err);
+    if (rc != VG_OK)
         return rc;
-    if (!is_list && !is_report) {
-        if (strcmp(action, "claim") && strcmp(action, "done") &&
-            strcmp(action, "dismiss") && !is_show)
-            return vg_fail(err, VG_EUSAGE,
-                           "unknown action '%s': list, show, claim, done, "
-                           "dismiss or report",
-                           action);
-        if ((rc = parse_id(a.id_s, &id, err)) != VG_OK)
-            return rc;
-        if (!strcmp(action, "claim") && !a.specialist)
-            return vg_fail(err, VG_EUSAGE, "claim needs --specialist ID");
-        if (!strcmp(action, "done") && !a.outcome)
-            return vg_fail(err, VG_EUSAGE, "done needs --outcome, one of: %s",
-                           tasks_outcomes());
-    }
     db_conn *db = NULL;
     json_t *res = NULL;
     rc = cli_connect(c, &db, 1, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    if (is_list)
-        rc = tasks_list(db, &a.f, &res, err);
-    else if (is_report)
-        rc = tasks_report(db, &c->cfg, as_of, &res, err);
-    else if (is_show)
-        rc = tasks_show(db, id, &res, err);
-    else if (!strcmp(action, "claim"))
-        rc = tasks_claim(db, id, a.specialist, a.force, &res, err);
-    else
-        rc = tasks_close(db, id, !strcmp(action, "done") ? "done" : "dismissed",
-                         a.outcome ? a.outcome : "not_needed", a.note, a.at,
-                         &res, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    const char *warning = jstr(res, "warning", NULL);
-    if (warning)
-        fprintf(stderr, "vigil tasks: warning: %s\n", warning);
-    if (is_list)
-        rc = tasks_print_list(db, &a, res, err);
-    else if (a.json)
-        rc = cli_print_json(res, err);
-    else if (is_report)
-        print_report(res, c->cfg.train_horizon_days);
-    else if (is_show)
-        print_task_full(res);
-    else
-        print_task_line(res);
-cleanup:
+    if (rc == VG_OK)
+        rc = tasks_do(db, c, &a, id, as_of, &res, err);
+    if (rc == VG_OK)
+        rc = tasks_print(db, c, &a, res, err);
     json_decref(res);
     db_close(db);
     return rc;

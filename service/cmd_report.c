@@ -36,12 +36,37 @@ static void print_report(json_t *s)
     }
 }
 
-static int run_report(cli *c, int argc, char **argv, vg_error *err)
+/* One option of `vigil report`, already recognised by getopt_long. */
+static vg_code report_set_option(report_opts *o, const char **as_of_s,
+                                 int *json, int opt, const char *arg,
+                                 vg_error *err)
 {
-    const char *as_of_s = NULL;
-    int json = 0;
-    report_opts o;
-    report_opts_default(&o);
+    switch (opt) {
+    case 'a':
+        *as_of_s = arg;
+        return VG_OK;
+    case 'o':
+        o->out_path = arg;
+        return VG_OK;
+    case 'j':
+        *json = 1;
+        return VG_OK;
+    case 'n':
+        return cli_parse_int_opt("--dates", arg, 1, 366, &o->score_dates, err);
+    case 't':
+        return cli_parse_int_opt("--top", arg, 1, 1000, &o->top_customers, err);
+    case 'd':
+        return cli_parse_int_opt("--days", arg, 1, 366, &o->trend_days, err);
+    case 'k':
+        return cli_parse_int_opt("--topics", arg, 1, 100, &o->top_topics, err);
+    default:
+        return vg_fail(err, VG_EUSAGE, "see `vigil report --help`");
+    }
+}
+
+static vg_code report_parse(int argc, char **argv, report_opts *o, int *json,
+                            vg_error *err)
+{
     static const struct option opts[] = {{"as-of", required_argument, 0, 'a'},
                                          {"out", required_argument, 0, 'o'},
                                          {"json", no_argument, 0, 'j'},
@@ -50,50 +75,31 @@ static int run_report(cli *c, int argc, char **argv, vg_error *err)
                                          {"days", required_argument, 0, 'd'},
                                          {"topics", required_argument, 0, 'k'},
                                          {0, 0, 0, 0}};
+    const char *as_of_s = NULL;
     int opt;
     vg_code rc = VG_OK;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'a':
-            as_of_s = optarg;
-            break;
-        case 'o':
-            o.out_path = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'n':
-            rc = cli_parse_int_opt("--dates", optarg, 1, 366, &o.score_dates,
-                                   err);
-            break;
-        case 't':
-            rc = cli_parse_int_opt("--top", optarg, 1, 1000, &o.top_customers,
-                                   err);
-            break;
-        case 'd':
-            rc =
-                cli_parse_int_opt("--days", optarg, 1, 366, &o.trend_days, err);
-            break;
-        case 'k':
-            rc = cli_parse_int_opt("--topics", optarg, 1, 100, &o.top_topics,
-                                   err);
-            break;
-        default:
-            return vg_fail(err, VG_EUSAGE, "see `vigil report --help`");
-        }
-        if (rc != VG_OK)
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        if ((rc = report_set_option(o, &as_of_s, json, opt, optarg, err)) !=
+            VG_OK)
             return rc;
-    }
     if (optind < argc)
         return vg_fail(err, VG_EUSAGE,
                        "unexpected argument '%s' (see `vigil report --help`)",
                        argv[optind]);
-    if (!o.out_path || !*o.out_path)
+    if (!o->out_path || !*o->out_path)
         return vg_fail(
             err, VG_EUSAGE,
             "--out FILE.html is required: where to write the report");
-    if ((rc = cli_parse_as_of(as_of_s, &o.as_of, err)) != VG_OK)
+    return cli_parse_as_of(as_of_s, &o->as_of, err);
+}
+
+static int run_report(cli *c, int argc, char **argv, vg_error *err)
+{
+    int json = 0;
+    report_opts o;
+    report_opts_default(&o);
+    vg_code rc = report_parse(argc, argv, &o, &json, err);
+    if (rc != VG_OK)
         return rc;
     db_conn *db = NULL;
     json_t *summary = NULL;

@@ -48,6 +48,44 @@ typedef struct spec_args {
     int json, all, is_list, is_add, is_deact;
 } spec_args;
 
+/* One option of `vigil specialists`, already recognised by getopt_long. */
+static vg_code spec_set_option(spec_args *a, int o, const char *arg,
+                               vg_error *err)
+{
+    int cap = 0;
+    vg_code rc = VG_OK;
+    switch (o) {
+    case 'n':
+        a->f.name = arg;
+        break;
+    case 'e':
+        a->f.email = arg;
+        break;
+    case 'l':
+        a->f.languages = arg;
+        break;
+    case 's':
+        a->f.skills = arg;
+        break;
+    case 'c':
+        rc = cli_parse_int_opt("--capacity", arg, 0, 100000, &cap, err);
+        a->f.capacity = cap;
+        break;
+    case 'a':
+        a->f.active = 1;
+        break;
+    case 'A':
+        a->all = 1;
+        break;
+    case 'j':
+        a->json = 1;
+        break;
+    default:
+        rc = vg_fail(err, VG_EUSAGE, "see `vigil specialists --help`");
+    }
+    return rc;
+}
+
 static vg_code spec_parse(int argc, char **argv, spec_args *a, vg_error *err)
 {
     if (argc < 2)
@@ -66,39 +104,10 @@ static vg_code spec_parse(int argc, char **argv, spec_args *a, vg_error *err)
         {"all", no_argument, 0, 'A'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
-    int o, cap = 0;
-    vg_code rc = VG_OK;
+    int o;
     optind = 0; /* options follow the action (see cmd_tasks) */
     while ((o = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 'n':
-            a->f.name = optarg;
-            break;
-        case 'e':
-            a->f.email = optarg;
-            break;
-        case 'l':
-            a->f.languages = optarg;
-            break;
-        case 's':
-            a->f.skills = optarg;
-            break;
-        case 'c':
-            rc = cli_parse_int_opt("--capacity", optarg, 0, 100000, &cap, err);
-            a->f.capacity = cap;
-            break;
-        case 'a':
-            a->f.active = 1;
-            break;
-        case 'A':
-            a->all = 1;
-            break;
-        case 'j':
-            a->json = 1;
-            break;
-        default:
-            return vg_fail(err, VG_EUSAGE, "see `vigil specialists --help`");
-        }
+        vg_code rc = spec_set_option(a, o, optarg, err);
         if (rc != VG_OK)
             return rc;
     }

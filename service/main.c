@@ -78,6 +78,77 @@ static const command cmd_init = {
  */
 
 /* demo's options into d; --issue values into specs (DEMO_MAX_ISSUES). */
+/* --dirty-share: the share of rows made dirty on purpose, at most 0.2 so
+ * the demo stays a company worth scoring. */
+static vg_code demo_dirty_share(const char *arg, double *out, vg_error *err)
+{
+    char *end;
+    *out = strtod(arg, &end);
+    if (end == arg || *end || !(*out >= 0) || *out > 0.2)
+        return vg_fail(err, VG_EUSAGE,
+                       "--dirty-share must be a number from 0 to 0.2 "
+                       "(got '%s')",
+                       arg);
+    return VG_OK;
+}
+
+/* One option of `vigil demo`, already recognised by getopt_long. */
+static vg_code demo_set_option(demo_opts *d, const char **specs, int *json,
+                               int o, char *arg, vg_error *err)
+{
+    int v = 0;
+    vg_code rc = VG_OK;
+    switch (o) {
+    case 'n':
+        rc = cli_parse_int_opt("--customers", arg, 1, DEMO_MAX_CUSTOMERS, &v,
+                               err);
+        d->customers = v;
+        break;
+    case 's':
+        rc = cli_parse_int_opt("--seed", arg, 0, 2147483647, &v, err);
+        d->seed = (unsigned long)v;
+        break;
+    case 'e':
+        if (date_parse(arg, &d->end_day) != 0)
+            rc = vg_fail(err, VG_EUSAGE,
+                         "--end '%s' is not a date: use YYYY-MM-DD", arg);
+        break;
+    case 'h':
+        rc = cli_parse_int_opt("--history-days", arg, 120, 3650,
+                               &d->history_days, err);
+        break;
+    case 'w':
+        d->world = arg;
+        break;
+    case 'i':
+        if (d->n_issue_specs >= DEMO_MAX_ISSUES)
+            rc = vg_fail(err, VG_EUSAGE, "--issue: at most %d issues",
+                         DEMO_MAX_ISSUES);
+        else
+            specs[d->n_issue_specs++] = arg;
+        break;
+    case 'r':
+        rc = cli_parse_int_opt("--random-issues", arg, 0, DEMO_MAX_ISSUES,
+                               &d->random_issues, err);
+        break;
+    case 'P':
+        d->no_planted = 1;
+        break;
+    case 'l':
+        rc = demo_parse_languages(arg, d->lang_weight, err);
+        break;
+    case 'd':
+        rc = demo_dirty_share(arg, &d->dirty_share, err);
+        break;
+    case 'j':
+        *json = 1;
+        break;
+    default:
+        rc = vg_fail(err, VG_EUSAGE, "see `vigil demo --help`");
+    }
+    return rc;
+}
+
 static vg_code demo_parse(int argc, char **argv, demo_opts *d,
                           const char **specs, int *json, vg_error *err)
 {
@@ -94,66 +165,9 @@ static vg_code demo_parse(int argc, char **argv, demo_opts *d,
         {"languages", required_argument, 0, 'l'},
         {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0}};
-    int o, v = 0;
-    vg_code rc = VG_OK;
+    int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 'n':
-            rc = cli_parse_int_opt("--customers", optarg, 1, DEMO_MAX_CUSTOMERS,
-                                   &v, err);
-            d->customers = v;
-            break;
-        case 's':
-            rc = cli_parse_int_opt("--seed", optarg, 0, 2147483647, &v, err);
-            d->seed = (unsigned long)v;
-            break;
-        case 'e':
-            if (date_parse(optarg, &d->end_day) != 0)
-                rc =
-                    vg_fail(err, VG_EUSAGE,
-                            "--end '%s' is not a date: use YYYY-MM-DD", optarg);
-            break;
-        case 'h':
-            rc = cli_parse_int_opt("--history-days", optarg, 120, 3650,
-                                   &d->history_days, err);
-            break;
-        case 'w':
-            d->world = optarg;
-            break;
-        case 'i':
-            if (d->n_issue_specs >= DEMO_MAX_ISSUES)
-                rc = vg_fail(err, VG_EUSAGE, "--issue: at most %d issues",
-                             DEMO_MAX_ISSUES);
-            else
-                specs[d->n_issue_specs++] = optarg;
-            break;
-        case 'r':
-            rc = cli_parse_int_opt("--random-issues", optarg, 0,
-                                   DEMO_MAX_ISSUES, &d->random_issues, err);
-            break;
-        case 'P':
-            d->no_planted = 1;
-            break;
-        case 'l':
-            rc = demo_parse_languages(optarg, d->lang_weight, err);
-            break;
-        case 'd': {
-            char *end;
-            d->dirty_share = strtod(optarg, &end);
-            if (end == optarg || *end || !(d->dirty_share >= 0) ||
-                d->dirty_share > 0.2)
-                rc = vg_fail(err, VG_EUSAGE,
-                             "--dirty-share must be a number from 0 to 0.2 "
-                             "(got '%s')",
-                             optarg);
-            break;
-        }
-        case 'j':
-            *json = 1;
-            break;
-        default:
-            return vg_fail(err, VG_EUSAGE, "see `vigil demo --help`");
-        }
+        vg_code rc = demo_set_option(d, specs, json, o, optarg, err);
         if (rc != VG_OK)
             return rc;
     }

@@ -429,20 +429,13 @@ static int flush_pending(job *j)
     return 1;
 }
 
-static void child_exit(struct ev_loop *loop, ev_child *w, int revents)
+/* The pending verdict on a finished run from its wait status: ok,
+ * canceled, failed and to be retried (a database that was unavailable, with
+ * attempts left: exponential back-off up to RETRY_CAP_S), or failed for
+ * good; logged once here. */
+static void judge_exit(job *j, int st, double secs)
 {
-    job *j = w->data;
     serve *sv = j->sv;
-    ev_child_stop(loop, w);
-    if (j->err_fd >= 0)
-        err_read(loop, &j->err_io, 0);
-    if (j->err_fd >= 0) {
-        ev_io_stop(loop, &j->err_io);
-        close(j->err_fd);
-        j->err_fd = -1;
-    }
-    int st = w->rstatus;
-    double secs = ev_time() - j->started;
     int max_attempts = 1 + sv->conf.cfg.serve_max_retries;
     j->p_retry_in = -1;
     j->p_error[0] = '\0';
@@ -485,6 +478,21 @@ static void child_exit(struct ev_loop *loop, ev_child *w, int revents)
         log_error(&sv->log, "%s: run %lld failed after %.1f s: %s",
                   j->def->name, j->run_id, secs, j->p_error);
     }
+}
+
+static void child_exit(struct ev_loop *loop, ev_child *w, int revents)
+{
+    job *j = w->data;
+    serve *sv = j->sv;
+    ev_child_stop(loop, w);
+    if (j->err_fd >= 0)
+        err_read(loop, &j->err_io, 0);
+    if (j->err_fd >= 0) {
+        ev_io_stop(loop, &j->err_io);
+        close(j->err_fd);
+        j->err_fd = -1;
+    }
+    judge_exit(j, w->rstatus, ev_time() - j->started);
     j->pid = 0;
     j->pending = 1;
     flush_pending(j);
