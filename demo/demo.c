@@ -24,39 +24,36 @@ void demo_opts_default(demo_opts *o)
     o->dirty_share = 0.002;
 }
 
-static vg_code check_opts(const demo_opts *o, vg_error *err)
+vg_code demo_opts_check(const demo_opts *o, vg_error *err)
 {
     if (!o->schema || !*o->schema)
-        return vg_fail(err, VG_EUSAGE, "demo: empty schema name");
+        return vg_fail(err, VG_EUSAGE, "empty schema name");
     if (!demo_world_find(o->world ? o->world : "saas"))
-        return vg_fail(err, VG_EUSAGE, "demo: unknown world '%s' (one of %s)",
+        return vg_fail(err, VG_EUSAGE, "unknown world '%s' (one of %s)",
                        o->world, DEMO_WORLDS);
     if (!strcmp(o->schema, TRUTH) || !strcmp(o->schema, "vigil") ||
         !strncmp(o->schema, "pg_", 3) ||
         !strcmp(o->schema, "information_schema"))
         return vg_fail(err, VG_EUSAGE,
-                       "demo: schema \"%s\" is reserved; choose another",
-                       o->schema);
+                       "schema \"%s\" is reserved; choose another", o->schema);
     if (o->customers < 1 || o->customers > DEMO_MAX_CUSTOMERS)
-        return vg_fail(err, VG_EUSAGE,
-                       "demo: customers must be between 1 and %d",
+        return vg_fail(err, VG_EUSAGE, "customers must be between 1 and %d",
                        DEMO_MAX_CUSTOMERS);
     if (o->history_days < 30 || o->history_days > 3650)
         return vg_fail(err, VG_EUSAGE,
-                       "demo: history must be between 30 and 3650 days");
+                       "history must be between 30 and 3650 days");
     if (o->end_day < demo_day_from_civil(1980, 1, 1) ||
         o->end_day > demo_day_from_civil(2200, 1, 1))
         return vg_fail(err, VG_EUSAGE,
-                       "demo: end date must be between 1980 and 2200");
+                       "end date must be between 1980 and 2200");
     /* Signups reach back up to three years (or a year before a longer
      * window); all of it must stay after 1970, where timestamps are >= 0. */
     if (o->end_day - o->history_days - 4 * 365 < 0)
         return vg_fail(err, VG_EUSAGE,
-                       "demo: end date too early for %d days of history",
+                       "end date too early for %d days of history",
                        o->history_days);
     if (!(o->dirty_share >= 0 && o->dirty_share <= 0.2))
-        return vg_fail(err, VG_EUSAGE,
-                       "demo: dirty share must be between 0 and 0.2");
+        return vg_fail(err, VG_EUSAGE, "dirty share must be between 0 and 0.2");
     return VG_OK;
 }
 
@@ -711,7 +708,7 @@ vg_code demo_generate(db_conn *db, const demo_opts *o, demo_stats *st,
     names n = {0};
     run *r = NULL;
     char sql[1024];
-    vg_code rc = check_opts(o, err);
+    vg_code rc = demo_opts_check(o, err);
     if (rc != VG_OK)
         goto cleanup;
     if ((rc = run_new(db, o, &r, &n, err)) != VG_OK)
