@@ -24,39 +24,36 @@ void demo_opts_default(demo_opts *o)
     o->dirty_share = 0.002;
 }
 
-static vg_code check_opts(const demo_opts *o, vg_error *err)
+vg_code demo_opts_check(const demo_opts *o, vg_error *err)
 {
     if (!o->schema || !*o->schema)
-        return vg_fail(err, VG_EUSAGE, "demo: empty schema name");
+        return vg_fail(err, VG_EUSAGE, "empty schema name");
     if (!demo_world_find(o->world ? o->world : "saas"))
-        return vg_fail(err, VG_EUSAGE, "demo: unknown world '%s' (one of %s)",
+        return vg_fail(err, VG_EUSAGE, "unknown world '%s' (one of %s)",
                        o->world, DEMO_WORLDS);
     if (!strcmp(o->schema, TRUTH) || !strcmp(o->schema, "vigil") ||
         !strncmp(o->schema, "pg_", 3) ||
         !strcmp(o->schema, "information_schema"))
         return vg_fail(err, VG_EUSAGE,
-                       "demo: schema \"%s\" is reserved; choose another",
-                       o->schema);
+                       "schema \"%s\" is reserved; choose another", o->schema);
     if (o->customers < 1 || o->customers > DEMO_MAX_CUSTOMERS)
-        return vg_fail(err, VG_EUSAGE,
-                       "demo: customers must be between 1 and %d",
+        return vg_fail(err, VG_EUSAGE, "customers must be between 1 and %d",
                        DEMO_MAX_CUSTOMERS);
     if (o->history_days < 30 || o->history_days > 3650)
         return vg_fail(err, VG_EUSAGE,
-                       "demo: history must be between 30 and 3650 days");
+                       "history must be between 30 and 3650 days");
     if (o->end_day < demo_day_from_civil(1980, 1, 1) ||
         o->end_day > demo_day_from_civil(2200, 1, 1))
         return vg_fail(err, VG_EUSAGE,
-                       "demo: end date must be between 1980 and 2200");
+                       "end date must be between 1980 and 2200");
     /* Signups reach back up to three years (or a year before a longer
      * window); all of it must stay after 1970, where timestamps are >= 0. */
     if (o->end_day - o->history_days - 4 * 365 < 0)
         return vg_fail(err, VG_EUSAGE,
-                       "demo: end date too early for %d days of history",
+                       "end date too early for %d days of history",
                        o->history_days);
     if (!(o->dirty_share >= 0 && o->dirty_share <= 0.2))
-        return vg_fail(err, VG_EUSAGE,
-                       "demo: dirty share must be between 0 and 0.2");
+        return vg_fail(err, VG_EUSAGE, "dirty share must be between 0 and 0.2");
     return VG_OK;
 }
 
@@ -575,26 +572,17 @@ cleanup:
     return rc;
 }
 
-vg_code demo_generate(db_conn *db, const demo_opts *o, demo_stats *st,
-                      vg_error *err)
+/* The run's state: the simulation's context from the options, its
+ * buffers, and the quoted table names. run_free frees it even half made. */
+static vg_code run_new(db_conn *db, const demo_opts *o, run **out, names *n,
+                       vg_error *err)
 {
-    names n = {0};
-    run *r = NULL;
-    demo_ctx *x = NULL;
-    int in_tx = 0;
-    char sql[1024];
-    vg_code rc = check_opts(o, err);
-    if (rc != VG_OK)
-        goto cleanup;
-
-    r = calloc(1, sizeof *r);
-    if (!r) {
-        rc = vg_fail(err, VG_ENOMEM, "demo: out of memory");
-        goto cleanup;
-    }
+    run *r = *out = calloc(1, sizeof *r);
+    if (!r)
+        return vg_fail(err, VG_ENOMEM, "demo: out of memory");
     r->db = db;
     r->o = o;
-    x = &r->x;
+    demo_ctx *x = &r->x;
     x->world = demo_world_find(o->world ? o->world : "saas");
     x->seed = o->seed;
     x->n = o->customers;
@@ -605,72 +593,129 @@ vg_code demo_generate(db_conn *db, const demo_opts *o, demo_stats *st,
     x->csv_onset = o->end_day - 21;
     x->sso_onset = o->end_day - 60;
     x->sso_days = 10;
-    if ((rc = setup_issues(o, x, err)) != VG_OK)
-        goto cleanup;
+    vg_code rc = setup_issues(o, x, err);
+    if (rc != VG_OK)
+        return rc;
     x->ev_rate = calloc((size_t)o->history_days, sizeof *x->ev_rate);
     x->tickets = calloc(DEMO_MAX_TICKETS, sizeof *x->tickets);
-    n.schema = db_quote_ident(db, o->schema);
-    n.customers = db_qualify(db, o->schema, "customers");
-    n.events = db_qualify(db, o->schema, "usage_events");
-    n.tickets = db_qualify(db, o->schema, "tickets");
-    if (!x->ev_rate || !x->tickets || !n.schema || !n.customers || !n.events ||
-        !n.tickets) {
-        rc = vg_fail(err, VG_ENOMEM, "demo: out of memory");
-        goto cleanup;
-    }
+    n->schema = db_quote_ident(db, o->schema);
+    n->customers = db_qualify(db, o->schema, "customers");
+    n->events = db_qualify(db, o->schema, "usage_events");
+    n->tickets = db_qualify(db, o->schema, "tickets");
+    if (!x->ev_rate || !x->tickets || !n->schema || !n->customers ||
+        !n->events || !n->tickets)
+        return vg_fail(err, VG_ENOMEM, "demo: out of memory");
     progress_init(&r->prog, o->quiet);
-    demo_prepare(x);
+    return VG_OK;
+}
 
-    if ((rc = db_begin(db, err)) != VG_OK)
-        goto cleanup;
-    in_tx = 1;
-    if ((rc = guard_existing(db, o->schema, err)) != VG_OK)
-        goto cleanup;
-    if ((rc = create_tables(db, &n, o, err)) != VG_OK) {
-        vg_wrap(err, "demo: creating tables: ");
-        goto cleanup;
-    }
+static void run_free(run *r)
+{
+    if (!r)
+        return;
+    progress_done(&r->prog);
+    free(r->x.ev_rate);
+    free(r->x.tickets);
+    strbuf_free(&r->subject);
+    strbuf_free(&r->body);
+    free(r);
+}
 
-    /* FREEZE: the tables are new in this transaction, so rows can be
-     * written frozen and nobody pays for hint bits later. */
+/* Every table's rows, one COPY pass over the customers each. FREEZE: the
+ * tables are new in this transaction, so rows can be written frozen and
+ * nobody pays for hint bits later. */
+static vg_code copy_all(run *r, const names *n, vg_error *err)
+{
+    char sql[1024];
     snprintf(sql, sizeof sql,
              "COPY %s (customer_id, name, created_at, canceled_at, plan, mrr,"
              " seats, language, industry, region, is_enterprise,"
              " employee_count, renewal_date) FROM STDIN WITH (FREEZE)",
-             n.customers);
-    if ((rc = pass(r, 1, "customers", sql, row_customer, err)) != VG_OK)
-        goto cleanup;
+             n->customers);
+    vg_code rc = pass(r, 1, "customers", sql, row_customer, err);
+    if (rc != VG_OK)
+        return rc;
     if ((rc = pass(r, 2, "customer truth",
                    "COPY " TRUTH ".customer_truth FROM STDIN WITH (FREEZE)",
                    row_customer_truth, err)) != VG_OK)
-        goto cleanup;
+        return rc;
     snprintf(sql, sizeof sql,
              "COPY %s (customer_id, occurred_at, event_type, user_id,"
              " quantity) FROM STDIN WITH (FREEZE)",
-             n.events);
+             n->events);
     if ((rc = pass(r, 3, "usage_events", sql, rows_events, err)) != VG_OK)
-        goto cleanup;
+        return rc;
     snprintf(sql, sizeof sql,
              "COPY %s (ticket_id, customer_id, created_at, first_response_at,"
              " resolved_at, status, priority, channel, subject, body, csat,"
              " reopens, escalated) FROM STDIN WITH (FREEZE)",
-             n.tickets);
+             n->tickets);
     if ((rc = pass(r, 4, "tickets", sql, rows_tickets, err)) != VG_OK)
-        goto cleanup;
+        return rc;
     if ((rc = pass(r, 5, "ticket truth",
                    "COPY " TRUTH ".ticket_topics FROM STDIN WITH (FREEZE)",
                    rows_ticket_topics, err)) != VG_OK)
-        goto cleanup;
-    if ((rc = load_truth_tail(r, err)) != VG_OK) {
+        return rc;
+    if ((rc = load_truth_tail(r, err)) != VG_OK)
         vg_wrap(err, "demo: loading " TRUTH ": ");
-        goto cleanup;
+    return rc;
+}
+
+/* The company in one transaction: nothing of a failed run is left, and an
+ * existing schema that is not the demo's is refused before anything is
+ * dropped. */
+static vg_code write_company(run *r, const names *n, vg_error *err)
+{
+    db_conn *db = r->db;
+    vg_code rc = db_begin(db, err);
+    if (rc != VG_OK)
+        return rc;
+    if ((rc = guard_existing(db, r->o->schema, err)) != VG_OK)
+        goto rollback;
+    if ((rc = create_tables(db, n, r->o, err)) != VG_OK) {
+        vg_wrap(err, "demo: creating tables: ");
+        goto rollback;
     }
+    if ((rc = copy_all(r, n, err)) != VG_OK)
+        goto rollback;
     progress_update(&r->prog, "demo: committing");
     if ((rc = db_commit(db, err)) != VG_OK) {
         vg_wrap(err, "demo: ");
-        goto cleanup;
+        goto rollback;
     }
-    in_tx = 0;
+    return VG_OK;
+rollback:
+    db_rollback(db);
+    return rc;
+}
+
+static void fill_stats(const run *r, demo_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->customers = r->o->customers;
+    st->events = r->ev.rows;
+    st->tickets = r->tk_rows;
+    st->churned = r->churned;
+    for (int k = 0; k < DEMO_NDIRTY_EV; k++)
+        st->dirty_events += r->ev.dirty[k];
+    for (int k = 0; k < DEMO_NDIRTY_TK; k++)
+        st->dirty_tickets += r->tk_dirty[k];
+}
+
+vg_code demo_generate(db_conn *db, const demo_opts *o, demo_stats *st,
+                      vg_error *err)
+{
+    names n = {0};
+    run *r = NULL;
+    char sql[1024];
+    vg_code rc = demo_opts_check(o, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    if ((rc = run_new(db, o, &r, &n, err)) != VG_OK)
+        goto cleanup;
+    demo_prepare(&r->x);
+    if ((rc = write_company(r, &n, err)) != VG_OK)
+        goto cleanup;
 
     progress_update(&r->prog, "demo: analyzing");
     snprintf(sql, sizeof sql,
@@ -681,29 +726,10 @@ vg_code demo_generate(db_conn *db, const demo_opts *o, demo_stats *st,
         vg_wrap(err, "demo: analyzing: ");
         goto cleanup;
     }
-
-    if (st) {
-        memset(st, 0, sizeof *st);
-        st->customers = o->customers;
-        st->events = r->ev.rows;
-        st->tickets = r->tk_rows;
-        st->churned = r->churned;
-        for (int k = 0; k < DEMO_NDIRTY_EV; k++)
-            st->dirty_events += r->ev.dirty[k];
-        for (int k = 0; k < DEMO_NDIRTY_TK; k++)
-            st->dirty_tickets += r->tk_dirty[k];
-    }
+    if (st)
+        fill_stats(r, st);
 cleanup:
-    if (in_tx)
-        db_rollback(db);
-    if (r) {
-        progress_done(&r->prog);
-        free(r->x.ev_rate);
-        free(r->x.tickets);
-        strbuf_free(&r->subject);
-        strbuf_free(&r->body);
-        free(r);
-    }
+    run_free(r);
     names_free(&n);
     return rc;
 }

@@ -49,6 +49,11 @@ void demo_opts_default(demo_opts *o);
  * normalised to sum 1. */
 vg_code demo_parse_languages(const char *s, double w[4], vg_error *err);
 
+/* The checks demo_generate makes of o before it touches the database (a
+ * known world, a schema it may replace, sizes and dates in range), for a
+ * caller that wants to refuse bad options before connecting. */
+vg_code demo_opts_check(const demo_opts *o, vg_error *err);
+
 typedef struct demo_stats {
     long customers, events, tickets, churned, dirty_events, dirty_tickets;
 } demo_stats;

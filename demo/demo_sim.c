@@ -209,7 +209,9 @@ static double log_uniform(demo_rng *r, double lo, double hi)
     return exp(log(lo) + demo_rng_unif(r) * (log(hi) - log(lo)));
 }
 
-static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
+/* The customer's language, and from it where it sits and its time zone:
+ * business hours (and so every timestamp) follow the customer's clock. */
+static void pick_locale(const demo_ctx *x, demo_cust *c, demo_rng *r)
 {
     double u = demo_rng_unif(r);
     c->lang = u < x->lang_cut[DEMO_EN]   ? DEMO_EN
@@ -248,8 +250,14 @@ static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
                            : (int)demo_rng_range(r, 8, 10) * 3600;
         break;
     }
+}
 
-    u = demo_rng_unif(r);
+/* Plan, seats, head count and what the customer pays: the plan sets the
+ * scale of all of them, and a discount (or a negotiated enterprise price)
+ * moves the price off list, which the price world relies on. */
+static void pick_plan(demo_cust *c, demo_rng *r)
+{
+    double u = demo_rng_unif(r);
     c->plan = u < 0.42   ? PLAN_STARTER
               : u < 0.72 ? PLAN_TEAM
               : u < 0.91 ? PLAN_BUSINESS
@@ -288,8 +296,12 @@ static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
     if (c->mrr_cents > 2000000)
         c->mrr_cents = 2000000 - demo_rng_range(r, 0, 9999);
     c->is_enterprise = c->plan == PLAN_ENTERPRISE || c->employees >= 1000;
-    c->industry = demo_rng_pick(r, industry_weight, DEMO_NINDUSTRY);
+}
 
+/* Which product parts the customer uses (bigger plans use more of them,
+ * which shapes its tickets) and how many of its seats are in use. */
+static void pick_usage(demo_cust *c, demo_rng *r)
+{
     static const double p_api[] = {0.05, 0.25, 0.55, 0.8},
                         p_int[] = {0.2, 0.45, 0.7, 0.9},
                         p_sso[] = {0, 0.05, 0.35, 0.75},
@@ -302,10 +314,13 @@ static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
     c->n_users = (int)(c->seats * adoption + 0.5);
     if (c->n_users < 1)
         c->n_users = 1;
+}
 
-    /* 40% signed up before the window (up to three years before its end; a
-     * few of them leave before the window opens); the rest at a rate growing
-     * ~80% across the window, as a growing company's would. */
+/* 40% signed up before the window (up to three years before its end; a
+ * few of them leave before the window opens); the rest at a rate growing
+ * ~80% across the window, as a growing company's would. */
+static void pick_signup(const demo_ctx *x, demo_cust *c, demo_rng *r)
+{
     int e = x->end_day, w = x->window_start;
     if (demo_rng_chance(r, 0.4)) {
         int lo = e - 3 * 365;
@@ -322,7 +337,12 @@ static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
     c->created_ts =
         (int64_t)c->created_day * 86400 + business_second(r, c->tz_offset);
     c->renewal_day = demo_anniversary(c->created_day, e);
+}
 
+/* Company and contact names in the customer's language, so outreach and
+ * ticket text read like that country's. */
+static void pick_names(demo_cust *c, demo_rng *r)
+{
     int L = c->lang;
     const char *noun = demo_rng_word(r, name_noun);
     snprintf(c->name, sizeof c->name, "%s %s", demo_rng_word(r, name_adj),
@@ -342,6 +362,18 @@ static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
              demo_rng_word(r, firsts[L]));
     snprintf(c->contact_last, sizeof c->contact_last, "%s",
              demo_rng_word(r, lasts[L]));
+}
+
+/* The customer's attributes, all from its ST_ATTR stream in a fixed order
+ * (each part draws after the one before it). */
+static void attributes(const demo_ctx *x, demo_cust *c, demo_rng *r)
+{
+    pick_locale(x, c, r);
+    pick_plan(c, r);
+    c->industry = demo_rng_pick(r, industry_weight, DEMO_NINDUSTRY);
+    pick_usage(c, r);
+    pick_signup(x, c, r);
+    pick_names(c, r);
 
     /* Exports are what broke; German customers export to Excel with umlauts,
      * which is why the bug hits them first. */
@@ -634,7 +666,34 @@ static void dirty_tickets(const demo_ctx *x, demo_cust *c)
     }
 }
 
-void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
+/* One customer's simulation: its streams, the traits drawn once before its
+ * first day, and the state carried from day to day. */
+typedef struct sim {
+    const demo_ctx *x;
+    demo_cust *c;
+    demo_rng r;  /* ST_SIM: traits, engagement, ticket counts, churn */
+    demo_rng rt; /* ST_TICKET: the details of each ticket */
+    demo_rng ri[DEMO_MAX_ISSUES]; /* ST_ISSUE + k */
+    int hit[DEMO_MAX_ISSUES];     /* the customer is hit by injected issue k */
+    int start;                    /* first simulated day */
+    double tscale, fragility;
+    /* Engagement: log-level xs follows a mean-reverting walk towards a mean
+     * mu0 that drifts (down for most of the customers who will leave). */
+    double mu0, drift, xs;
+    int stalled; /* onboarding stalls at stall_level */
+    double stall_level;
+    int cd; /* usage collapses on day cd (maybe after the end) ... */
+    double coll_depth, coll_tau;
+    int coll_perm; /* ... for good, or recovering over coll_tau days */
+    world_state ws;
+    double h_decline, h_collapse, h_frustration;
+    double ema, frust; /* 30-day engagement average; support frustration */
+    int cancel_ticket_day;
+} sim;
+
+/* A clean customer with its attributes: every field the simulation does not
+ * set starts as "never" (-1) or zero. */
+static void sim_reset(const demo_ctx *x, long idx, demo_cust *c)
 {
     memset(c, 0, sizeof *c);
     c->idx = idx;
@@ -648,171 +707,238 @@ void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
     demo_rng r;
     demo_rng_seed(&r, x->seed, (uint64_t)idx, ST_ATTR);
     attributes(x, c, &r);
+}
 
-    demo_rng rt;
-    demo_rng_seed(&r, x->seed, (uint64_t)idx, ST_SIM);
-    demo_rng_seed(&rt, x->seed, (uint64_t)idx, ST_TICKET);
+/* The traits drawn once from ST_SIM before the first day, in this order:
+ * how busy and how fragile the customer is, its engagement walk, a stalled
+ * onboarding, and when its usage collapses. */
+static void sim_traits(sim *m)
+{
+    const demo_ctx *x = m->x;
+    demo_cust *c = m->c;
+    const demo_world *wo = x->world;
+    double level = exp(0.45 * demo_rng_normal(&m->r));
+    c->ev_base = K_EVENTS * pow(c->n_users, 0.55) * level;
+    m->tscale = pow(c->n_users, 0.3);
+    m->fragility = plan_hazard[c->plan] * industry_hazard[c->industry] *
+                   exp(0.35 * demo_rng_normal(&m->r));
+
+    const double theta = 0.06, sigma = 0.09;
+    m->mu0 = 0.15 * demo_rng_normal(&m->r);
+    m->drift = -0.0005 + 0.0012 * demo_rng_normal(&m->r);
+    m->xs = m->mu0 + sigma / sqrt(2 * theta) * demo_rng_normal(&m->r);
+    m->stalled =
+        c->created_day >= m->start && demo_rng_chance(&m->r, wo->stall_share);
+    m->ws = (world_state){0, -1};
+    {
+        demo_rng rw;
+        demo_rng_seed(&rw, x->seed, (uint64_t)c->idx, ST_WORLD);
+        double per_seat = c->mrr_cents / 100.0 / (c->seats > 0 ? c->seats : 1);
+        m->ws.full_price = c->plan != PLAN_ENTERPRISE && per_seat >= 39;
+        if (wo->champion > 0 && c->n_users >= 3)
+            m->ws.champion_day = m->start + geometric(&rw, 0.0015);
+    }
+    m->stall_level = 0.1 + 0.35 * demo_rng_unif(&m->r);
+    m->cd = m->start + geometric(&m->r, 0.00045);
+    m->coll_depth = 0.02 + 0.18 * demo_rng_unif(&m->r);
+    m->coll_perm = demo_rng_chance(&m->r, 0.55);
+    m->coll_tau = 10 + 50 * demo_rng_unif(&m->r);
+    if (m->cd < x->end_day)
+        c->collapse_day = m->cd;
+
+    /* Fragile customers (small plans, churny industries) react more to
+     * every cause; the base hazard scales fully, the others dampened. */
+    m->h_decline = wo->decline * H_DECLINE * pow(m->fragility, 0.7);
+    m->h_collapse = wo->collapse * H_COLLAPSE * sqrt(m->fragility);
+    m->h_frustration = wo->frustration * H_FRUSTRATION * sqrt(m->fragility);
+}
+
+/* Whether each injected issue hits this customer, from the issue's own
+ * stream, so adding an issue moves nothing else. */
+static void sim_issue_hits(sim *m)
+{
+    const demo_ctx *x = m->x;
+    for (int k = 0; k < x->nissues; k++) {
+        const demo_issue *is = &x->issues[k];
+        demo_rng_seed(&m->ri[k], x->seed, (uint64_t)m->c->idx,
+                      ST_ISSUE + (uint64_t)k);
+        m->hit[k] =
+            (is->lang_mask & (1 << m->c->lang)) &&
+            (is->spike_of >= 0 || demo_rng_chance(&m->ri[k], is->p_affected));
+    }
+}
+
+/* Engagement on day t: one step of the walk, dampened by a stalled
+ * onboarding, a usage collapse, the planted issues and the world; sets the
+ * day's expected events and returns the world's extra hazard. *coll is the
+ * collapse factor (the churn hazard reads it). */
+static double sim_engagement(sim *m, int t, double *coll)
+{
+    const demo_ctx *x = m->x;
+    demo_cust *c = m->c;
+    const double theta = 0.06, sigma = 0.09;
+    int age = t - c->created_day;
+    double mu = m->mu0 + m->drift * (t - m->start);
+    mu = mu < -2.5 ? -2.5 : mu > 0.6 ? 0.6 : mu;
+    m->xs += theta * (mu - m->xs) + sigma * demo_rng_fastnorm(&m->r);
+    double stallf = 1;
+    if (m->stalled && age >= 10) {
+        stallf = 1 - (age - 10) / 15.0;
+        if (stallf < m->stall_level)
+            stallf = m->stall_level;
+    }
+    *coll = 1;
+    if (t >= m->cd)
+        *coll = m->coll_perm
+                    ? m->coll_depth
+                    : m->coll_depth + (1 - m->coll_depth) *
+                                          (1 - exp(-(t - m->cd) / m->coll_tau));
+    double issue = 1;
+    if (c->csv_affected && t >= x->csv_onset)
+        issue *= 0.9;
+    if (c->sso_affected && t >= x->sso_onset && t < x->sso_onset + x->sso_days)
+        issue *= 0.45;
+    double usage = 1;
+    double h_world = world_hazard(x, &m->ws, c, t, stallf, &usage);
+    double rel = exp(m->xs) * stallf * *coll * issue * usage;
+    m->ema += (rel - m->ema) / 30;
+    double ramp = age < 28 ? 0.25 + 0.75 * age / 28.0 : 1;
+    double intent = 1;
+    if (c->decision_day >= 0)
+        intent = 0.08 + 0.92 * exp(-(t - c->decision_day) / 18.0);
+    if (t >= x->window_start)
+        c->ev_rate[t - x->window_start] =
+            (float)(c->ev_base * rel * ramp * intent);
+    return h_world;
+}
+
+/* The tickets of day s->day: ordinary ones at a rate that rises with
+ * disengagement, a collapse, onboarding and a decision to leave; then the
+ * planted issues', the injected issues' and a planned cancel request. */
+static void sim_tickets(sim *m, const day_state *s)
+{
+    const demo_ctx *x = m->x;
+    demo_cust *c = m->c;
+    int t = s->day;
+    const int csv0 = x->csv_onset, sso0 = x->sso_onset,
+              sso1 = x->sso_onset + x->sso_days;
+    double wd = demo_weekday(t) >= 5 ? 0.25 : 1.12;
+    double lam =
+        K_TICKETS * m->tscale * wd *
+        (1 + 2 * x->world->ticket_decline * s->decline + 5 * s->near_collapse +
+         1.2 * s->onboarding + 2.5 * s->leaving);
+    int n = demo_rng_poisson(&m->r, lam);
+    for (int i = 0; i < n; i++)
+        raise_ticket(x, c, &m->rt, s, -1, &m->frust);
+    if (c->csv_affected && t >= csv0) {
+        double g = (t - csv0 + 1) / 21.0;
+        n = demo_rng_poisson(&m->r, 0.010 * (g > 1 ? 1 : g) * wd);
+        for (int i = 0; i < n; i++)
+            raise_ticket(x, c, &m->rt, s, TP_CSV_BROKEN, &m->frust);
+    }
+    if (c->sso_affected && t >= sso0 && t < sso1) {
+        n = demo_rng_poisson(&m->r, 0.03 * exp(-(t - sso0) / 4.0));
+        for (int i = 0; i < n; i++)
+            raise_ticket(x, c, &m->rt, s, TP_SSO_OUTAGE, &m->frust);
+    }
+    if (x->nissues > 0 && t >= x->window_start)
+        issue_tickets(x, c, m->ri, m->hit, s, lam, wd, &m->frust);
+    if (t == m->cancel_ticket_day)
+        raise_ticket(x, c, &m->rt, s, TP_CANCEL, &m->frust);
+    m->frust *= 0.98851; /* half-life of 60 days */
+}
+
+/* The recorded cause of a decision drawn from hazard part k (0 base,
+ * 1 decline, 2 collapse, 3 frustration, 4 the world's mechanism). */
+static int churn_cause(const sim *m, int k, int t, int age)
+{
+    const demo_world *wo = m->x->world;
+    return k == 4                    ? (wo->onboarding > 0 ? CAUSE_ONBOARDING
+                                        : wo->champion > 0 ? CAUSE_DISENGAGEMENT
+                                                           : CAUSE_BUDGET)
+           : k == 0                  ? CAUSE_BUDGET
+           : k == 2                  ? CAUSE_COLLAPSE
+           : k == 3                  ? CAUSE_SUPPORT
+           : m->stalled && age < 180 ? CAUSE_ONBOARDING
+           : t > m->cd               ? CAUSE_COLLAPSE
+                                     : CAUSE_DISENGAGEMENT;
+}
+
+/* After a decision on day t: the cancellation follows later (on the renewal
+ * date for annual contracts), maybe announced by a cancel ticket first. */
+static void plan_cancel(sim *m, int t)
+{
+    demo_cust *c = m->c;
+    int cancel;
+    if (c->annual) /* contracts end on the renewal date */
+        cancel = demo_anniversary(c->created_day, t + 14);
+    else
+        cancel = t + (int)demo_rng_range(&m->r, 10, 40);
+    c->cancel_plan_day = cancel;
+    if (demo_rng_chance(&m->r, 0.3))
+        m->cancel_ticket_day =
+            t + (int)demo_rng_range(&m->r, 0,
+                                    cancel - t > 30 ? 30 : cancel - t - 1);
+    if (cancel < m->x->end_day) {
+        c->canceled_day = cancel;
+        c->canceled_ts =
+            (int64_t)cancel * 86400 + business_second(&m->r, c->tz_offset);
+        if (c->canceled_ts <= c->created_ts)
+            c->canceled_ts = c->created_ts + 3600;
+    }
+}
+
+/* Churn: a hazard made of separable causes, so the cause of each decision
+ * can be recorded; the cancellation itself follows later. */
+static void sim_churn(sim *m, const day_state *s, double coll, double h_world)
+{
+    demo_cust *c = m->c;
+    int t = s->day;
+    if (c->decision_day >= 0 || s->age < 14)
+        return;
+    double h[5];
+    h[0] = m->x->world->base * H_BASE * m->fragility;
+    h[1] = m->h_decline * s->decline * s->decline;
+    h[2] = (t > m->cd && coll < 0.5) ? m->h_collapse : 0;
+    h[3] = m->h_frustration * (m->frust > 3 ? 1 : m->frust / 3);
+    h[4] = h_world * m->fragility;
+    if (demo_rng_unif(&m->r) < h[0] + h[1] + h[2] + h[3] + h[4]) {
+        int k = demo_rng_pick(&m->r, h, h[4] > 0 ? 5 : 4);
+        c->cause = churn_cause(m, k, t, s->age);
+        c->decision_day = t;
+        plan_cancel(m, t);
+    }
+}
+
+void demo_sim_customer(const demo_ctx *x, long idx, demo_cust *c)
+{
+    sim_reset(x, idx, c);
+    sim m = {.x = x, .c = c};
+    demo_rng_seed(&m.r, x->seed, (uint64_t)idx, ST_SIM);
+    demo_rng_seed(&m.rt, x->seed, (uint64_t)idx, ST_TICKET);
     const int E = x->end_day, W = x->window_start;
     c->first_day = c->created_day > W ? c->created_day : W;
     c->end_day = E;
     /* Older customers are simulated from a year before the window, unseen,
      * so the window opens on a settled population (some already declining,
      * some already gone) instead of everyone starting healthy. */
-    int start = c->created_day > W - 365 ? c->created_day : W - 365;
-
-    double level = exp(0.45 * demo_rng_normal(&r));
-    c->ev_base = K_EVENTS * pow(c->n_users, 0.55) * level;
-    double tscale = pow(c->n_users, 0.3);
-    double fragility = plan_hazard[c->plan] * industry_hazard[c->industry] *
-                       exp(0.35 * demo_rng_normal(&r));
-
-    /* Engagement: log-level x follows a mean-reverting walk towards a mean
-     * that drifts (down for most of the customers who will leave). */
-    const double theta = 0.06, sigma = 0.09;
-    double mu0 = 0.15 * demo_rng_normal(&r);
-    double drift = -0.0005 + 0.0012 * demo_rng_normal(&r);
-    double xs = mu0 + sigma / sqrt(2 * theta) * demo_rng_normal(&r);
-    const demo_world *wo = x->world;
-    int stalled =
-        c->created_day >= start && demo_rng_chance(&r, wo->stall_share);
-    world_state ws = {0, -1};
-    {
-        demo_rng rw;
-        demo_rng_seed(&rw, x->seed, (uint64_t)idx, ST_WORLD);
-        double per_seat = c->mrr_cents / 100.0 / (c->seats > 0 ? c->seats : 1);
-        ws.full_price = c->plan != PLAN_ENTERPRISE && per_seat >= 39;
-        if (wo->champion > 0 && c->n_users >= 3)
-            ws.champion_day = start + geometric(&rw, 0.0015);
-    }
-    double stall_level = 0.1 + 0.35 * demo_rng_unif(&r);
-    int cd = start + geometric(&r, 0.00045);
-    double coll_depth = 0.02 + 0.18 * demo_rng_unif(&r);
-    int coll_perm = demo_rng_chance(&r, 0.55);
-    double coll_tau = 10 + 50 * demo_rng_unif(&r);
-    if (cd < E)
-        c->collapse_day = cd;
-
-    /* Fragile customers (small plans, churny industries) react more to
-     * every cause; the base hazard scales fully, the others dampened. */
-    const double h_decline = wo->decline * H_DECLINE * pow(fragility, 0.7),
-                 h_collapse = wo->collapse * H_COLLAPSE * sqrt(fragility),
-                 h_frustration =
-                     wo->frustration * H_FRUSTRATION * sqrt(fragility);
-    double ema = 1.0, frust = 0;
-    int cancel_ticket_day = -1;
-    const int csv0 = x->csv_onset, sso0 = x->sso_onset,
-              sso1 = x->sso_onset + x->sso_days;
-    demo_rng ri[DEMO_MAX_ISSUES];
-    int hit[DEMO_MAX_ISSUES];
-    for (int k = 0; k < x->nissues; k++) {
-        const demo_issue *is = &x->issues[k];
-        demo_rng_seed(&ri[k], x->seed, (uint64_t)idx, ST_ISSUE + (uint64_t)k);
-        hit[k] = (is->lang_mask & (1 << c->lang)) &&
-                 (is->spike_of >= 0 || demo_rng_chance(&ri[k], is->p_affected));
-    }
-    for (int t = start; t < E; t++) {
-        int age = t - c->created_day;
-        double mu = mu0 + drift * (t - start);
-        mu = mu < -2.5 ? -2.5 : mu > 0.6 ? 0.6 : mu;
-        xs += theta * (mu - xs) + sigma * demo_rng_fastnorm(&r);
-        double stallf = 1;
-        if (stalled && age >= 10) {
-            stallf = 1 - (age - 10) / 15.0;
-            if (stallf < stall_level)
-                stallf = stall_level;
-        }
-        double coll = 1;
-        if (t >= cd)
-            coll = coll_perm ? coll_depth
-                             : coll_depth + (1 - coll_depth) *
-                                                (1 - exp(-(t - cd) / coll_tau));
-        double issue = 1;
-        if (c->csv_affected && t >= csv0)
-            issue *= 0.9;
-        if (c->sso_affected && t >= sso0 && t < sso1)
-            issue *= 0.45;
-        double usage = 1;
-        double h_world = world_hazard(x, &ws, c, t, stallf, &usage);
-        double rel = exp(xs) * stallf * coll * issue * usage;
-        ema += (rel - ema) / 30;
-        double ramp = age < 28 ? 0.25 + 0.75 * age / 28.0 : 1;
-        double intent = 1;
-        if (c->decision_day >= 0)
-            intent = 0.08 + 0.92 * exp(-(t - c->decision_day) / 18.0);
-        if (t >= W)
-            c->ev_rate[t - W] = (float)(c->ev_base * rel * ramp * intent);
-
-        day_state s = {.day = t, .age = age};
-        s.decline = (0.85 - ema) / 0.85;
+    m.start = c->created_day > W - 365 ? c->created_day : W - 365;
+    sim_traits(&m);
+    m.ema = 1.0;
+    m.frust = 0;
+    m.cancel_ticket_day = -1;
+    sim_issue_hits(&m);
+    for (int t = m.start; t < E; t++) {
+        double coll;
+        double h_world = sim_engagement(&m, t, &coll);
+        day_state s = {.day = t, .age = t - c->created_day};
+        s.decline = (0.85 - m.ema) / 0.85;
         s.decline = s.decline < 0 ? 0 : s.decline > 1 ? 1 : s.decline;
-        s.near_collapse = t >= cd - 7 && t <= cd + 14;
-        s.onboarding = age < 45;
+        s.near_collapse = t >= m.cd - 7 && t <= m.cd + 14;
+        s.onboarding = s.age < 45;
         s.leaving = c->decision_day >= 0;
-        double wd = demo_weekday(t) >= 5 ? 0.25 : 1.12;
-        double lam =
-            K_TICKETS * tscale * wd *
-            (1 + 2 * wo->ticket_decline * s.decline + 5 * s.near_collapse +
-             1.2 * s.onboarding + 2.5 * s.leaving);
-        int n = demo_rng_poisson(&r, lam);
-        for (int i = 0; i < n; i++)
-            raise_ticket(x, c, &rt, &s, -1, &frust);
-        if (c->csv_affected && t >= csv0) {
-            double g = (t - csv0 + 1) / 21.0;
-            n = demo_rng_poisson(&r, 0.010 * (g > 1 ? 1 : g) * wd);
-            for (int i = 0; i < n; i++)
-                raise_ticket(x, c, &rt, &s, TP_CSV_BROKEN, &frust);
-        }
-        if (c->sso_affected && t >= sso0 && t < sso1) {
-            n = demo_rng_poisson(&r, 0.03 * exp(-(t - sso0) / 4.0));
-            for (int i = 0; i < n; i++)
-                raise_ticket(x, c, &rt, &s, TP_SSO_OUTAGE, &frust);
-        }
-        if (x->nissues > 0 && t >= W)
-            issue_tickets(x, c, ri, hit, &s, lam, wd, &frust);
-        if (t == cancel_ticket_day)
-            raise_ticket(x, c, &rt, &s, TP_CANCEL, &frust);
-        frust *= 0.98851; /* half-life of 60 days */
-
-        /* Churn: a hazard made of separable causes, so the cause of each
-         * decision can be recorded; the cancellation itself follows later. */
-        if (c->decision_day < 0 && age >= 14) {
-            double h[5];
-            h[0] = wo->base * H_BASE * fragility;
-            h[1] = h_decline * s.decline * s.decline;
-            h[2] = (t > cd && coll < 0.5) ? h_collapse : 0;
-            h[3] = h_frustration * (frust > 3 ? 1 : frust / 3);
-            h[4] = h_world * fragility;
-            if (demo_rng_unif(&r) < h[0] + h[1] + h[2] + h[3] + h[4]) {
-                int k = demo_rng_pick(&r, h, h[4] > 0 ? 5 : 4);
-                c->cause = k == 4   ? (wo->onboarding > 0 ? CAUSE_ONBOARDING
-                                       : wo->champion > 0 ? CAUSE_DISENGAGEMENT
-                                                          : CAUSE_BUDGET)
-                           : k == 0 ? CAUSE_BUDGET
-                           : k == 2 ? CAUSE_COLLAPSE
-                           : k == 3 ? CAUSE_SUPPORT
-                           : stalled && age < 180 ? CAUSE_ONBOARDING
-                           : t > cd               ? CAUSE_COLLAPSE
-                                                  : CAUSE_DISENGAGEMENT;
-                c->decision_day = t;
-                int cancel;
-                if (c->annual) /* contracts end on the renewal date */
-                    cancel = demo_anniversary(c->created_day, t + 14);
-                else
-                    cancel = t + (int)demo_rng_range(&r, 10, 40);
-                c->cancel_plan_day = cancel;
-                if (demo_rng_chance(&r, 0.3))
-                    cancel_ticket_day =
-                        t + (int)demo_rng_range(
-                                &r, 0, cancel - t > 30 ? 30 : cancel - t - 1);
-                if (cancel < E) {
-                    c->canceled_day = cancel;
-                    c->canceled_ts = (int64_t)cancel * 86400 +
-                                     business_second(&r, c->tz_offset);
-                    if (c->canceled_ts <= c->created_ts)
-                        c->canceled_ts = c->created_ts + 3600;
-                }
-            }
-        }
+        sim_tickets(&m, &s);
+        sim_churn(&m, &s, coll, h_world);
         if (c->canceled_day >= 0 && t >= c->canceled_day) {
             c->end_day = t + 1;
             break;

@@ -513,6 +513,152 @@ static void put_huge_log(strbuf *b, demo_rng *r, const demo_ticket *t)
                       demo_rng_range(r, 1, 12), demo_rng_range(r, 1990, 2024));
 }
 
+/* The phrases ticket t is written from: an injected new issue speaks its
+ * own words (demo_issues.c), three subjects and three bodies in matching
+ * order like the phrasebook, filled into *own; every other topic uses the
+ * phrasebook. */
+static const demo_phrase *ticket_phrases(const demo_ctx *x,
+                                         const demo_ticket *t, fill_ctx *f,
+                                         demo_phrase *own)
+{
+    const int L = t->lang;
+    if (t->topic != TP_INJECTED)
+        return &demo_phrasebook[t->topic][L];
+    f->issue = &x->issues[(int)t->issue];
+    for (int k = 0; k < 3; k++) {
+        own->subject[k] = demo_issue_subject(f->issue, L, k);
+        own->body[k] = demo_issue_body(f->issue, L, k);
+    }
+    return own;
+}
+
+/* The subject: a reply ("Re: ") or an urgent prefix now and then, one of
+ * the topic's subjects, and rarely a typo. Sets *quoted (the ticket
+ * answers a mail of ours) and returns the subject's index. */
+static int put_subject(strbuf *subject, const demo_phrase *ph, fill_ctx *f,
+                       demo_rng *r, int *quoted)
+{
+    const demo_ticket *t = f->t;
+    const int L = t->lang;
+    *quoted = t->channel == 0 && demo_rng_chance(r, 0.15);
+    if (*quoted) {
+        static const char *const re[DEMO_NLANG] = {
+            "Re: ", "AW: ", "RE : ", "RE: "};
+        strbuf_puts(subject, re[L]);
+    } else if (t->priority == PRIO_URGENT && t->topic != TP_SSO_OUTAGE &&
+               demo_rng_chance(r, 0.3)) {
+        static const char *const urgent[DEMO_NLANG] = {
+            "URGENT: ", "DRINGEND: ", "URGENT : ", "URGENTE: "};
+        strbuf_puts(subject, urgent[L]);
+    }
+    int nsub = 0;
+    while (ph->subject[nsub])
+        nsub++;
+    int si = (int)demo_rng_range(r, 0, nsub - 1);
+    fill(subject, ph->subject[si], f, r);
+    if (demo_rng_chance(r, 0.03))
+        add_typos(subject, r, 0);
+    return si;
+}
+
+/* A chat transcript: the customer's message and the agent's first reply. */
+static void put_chat(strbuf *out, const char *tpl, fill_ctx *f, demo_rng *r)
+{
+    const demo_cust *c = f->c;
+    const int L = f->t->lang;
+    int sod = (int)(f->t->created % 86400);
+    int reply = sod + (int)demo_rng_range(r, 40, 300);
+    strbuf_printf(out, "Chat transcript\n[%02d:%02d] %s: ", sod / 3600,
+                  sod / 60 % 60, c->contact_first);
+    fill(out, tpl, f, r);
+    strbuf_printf(out, "\n[%02d:%02d] %s (Lumio): ", reply / 3600 % 24,
+                  reply / 60 % 60, demo_rng_word(r, agents));
+    strbuf_puts(out, L == DEMO_DE   ? "Danke, ich schaue mir das an."
+                     : L == DEMO_FR ? "Merci, je regarde cela."
+                     : L == DEMO_ES ? "Gracias, lo reviso ahora."
+                                    : "Thanks, let me look into that.");
+}
+
+/* An email's signature block: sign-off and name, maybe a title, the
+ * company, a phone number, a mobile footer or a legal disclaimer. */
+static void put_signature(strbuf *out, const demo_cust *c, int L, demo_rng *r)
+{
+    strbuf_printf(out, "\n\n%s\n%s %s", demo_rng_word(r, signoffs[L]),
+                  c->contact_first, c->contact_last);
+    if (demo_rng_chance(r, 0.4))
+        strbuf_printf(out, "\n%s", demo_rng_word(r, titles[L]));
+    if (demo_rng_chance(r, 0.5))
+        strbuf_printf(out, "\n%s", c->name);
+    if (demo_rng_chance(r, 0.2))
+        strbuf_printf(out, "\n+%ld %ld %ld", demo_rng_range(r, 1, 99),
+                      demo_rng_range(r, 10, 999),
+                      demo_rng_range(r, 100000, 9999999));
+    if (demo_rng_chance(r, 0.08))
+        strbuf_printf(out, "\n\n%s", mobile_footer[L]);
+    if (demo_rng_chance(r, 0.05))
+        strbuf_printf(out, "\n\n%s", disclaimer[L]);
+}
+
+/* An email or web form: the message wrapped in what people write around
+ * it (a follow-up line, greeting, closing, signature, the quoted mail it
+ * answers), each only sometimes. */
+static void put_email(strbuf *out, const char *tpl, int quoted, fill_ctx *f,
+                      demo_rng *r)
+{
+    const demo_cust *c = f->c;
+    const demo_ticket *t = f->t;
+    const int L = t->lang;
+    if (quoted && demo_rng_chance(r, 0.6)) {
+        strbuf_puts(out, followup[L]);
+        strbuf_puts(out, "\n\n");
+    }
+    if (demo_rng_chance(r, 0.7)) {
+        strbuf_puts(out, demo_rng_word(r, greetings[L]));
+        strbuf_puts(out, "\n\n");
+    }
+    fill(out, tpl, f, r);
+    if (demo_rng_chance(r, 0.2))
+        strbuf_printf(out, "\n\nCustomer ID: %s", c->id);
+    if (demo_rng_chance(r, 0.6)) {
+        strbuf_puts(out, "\n\n");
+        strbuf_puts(out, demo_rng_word(r, closings[L]));
+    }
+    if (t->channel == 0 && demo_rng_chance(r, 0.8))
+        put_signature(out, c, L, r);
+    if (quoted) {
+        strbuf_puts(out, "\n\n");
+        put_quote_header(out, t, L, r);
+        strbuf_printf(out, quoted_text[L], demo_rng_word(r, agents));
+    }
+}
+
+/* The body as plain text in the ticket's channel's form. */
+static void put_body_text(strbuf *out, const char *tpl, int quoted, fill_ctx *f,
+                          demo_rng *r)
+{
+    const demo_cust *c = f->c;
+    switch (f->t->channel) {
+    case 1: /* chat */
+        put_chat(out, tpl, f, r);
+        break;
+    case 2: { /* phone: the agent's call notes */
+        static const char *const notes[DEMO_NLANG] = {
+            "Call notes: ", "Telefonnotiz: ", "Note d'appel : ",
+            "Nota de llamada: "};
+        strbuf_printf(out, "%s%s %s - ", notes[f->t->lang], c->contact_first,
+                      c->contact_last);
+        fill(out, tpl, f, r);
+        break;
+    }
+    case 3: /* social: a public post */
+        strbuf_puts(out, "@lumio_app ");
+        fill(out, tpl, f, r);
+        break;
+    default: /* email and web form */
+        put_email(out, tpl, quoted, f, r);
+    }
+}
+
 void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
                       const demo_ticket *t, strbuf *subject, strbuf *body)
 {
@@ -523,44 +669,13 @@ void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
     make_domain(c, f.domain, sizeof f.domain);
     person_email(&r, &f, c->contact_first, c->contact_last, f.email,
                  sizeof f.email);
-    const int L = t->lang;
-    /* An injected new issue speaks its own words (demo_issues.c): three
-     * subjects and three bodies in matching order, like the phrasebook. */
     demo_phrase own = {{NULL}, {NULL}};
-    const demo_phrase *ph = &own;
-    if (t->topic == TP_INJECTED) {
-        f.issue = &x->issues[(int)t->issue];
-        for (int k = 0; k < 3; k++) {
-            own.subject[k] = demo_issue_subject(f.issue, L, k);
-            own.body[k] = demo_issue_body(f.issue, L, k);
-        }
-    } else {
-        ph = &demo_phrasebook[t->topic][L];
-    }
+    const demo_phrase *ph = ticket_phrases(x, t, &f, &own);
 
     strbuf_reset(subject);
     strbuf_reset(body);
-    int quoted = t->channel == 0 && demo_rng_chance(&r, 0.15);
-    if (quoted) {
-        static const char *const re[DEMO_NLANG] = {
-            "Re: ", "AW: ", "RE : ", "RE: "};
-        strbuf_puts(subject, re[L]);
-    } else if (t->priority == PRIO_URGENT && t->topic != TP_SSO_OUTAGE &&
-               demo_rng_chance(&r, 0.3)) {
-        static const char *const urgent[DEMO_NLANG] = {
-            "URGENT: ", "DRINGEND: ", "URGENT : ", "URGENTE: "};
-        strbuf_puts(subject, urgent[L]);
-    }
-    int nsub = 0, nbody = 0;
-    while (ph->subject[nsub])
-        nsub++;
-    while (ph->body[nbody])
-        nbody++;
-    int si = (int)demo_rng_range(&r, 0, nsub - 1);
-    fill(subject, ph->subject[si], &f, &r);
-    if (demo_rng_chance(&r, 0.03))
-        add_typos(subject, &r, 0);
-
+    int quoted;
+    int si = put_subject(subject, ph, &f, &r, &quoted);
     if (t->dirty == DT_EMPTY_BODY)
         return;
 
@@ -572,77 +687,13 @@ void demo_ticket_text(const demo_ctx *x, const demo_cust *c,
         out = &text;
     /* Subjects and bodies are listed in matching order; most writers keep
      * to one story, some do not. */
+    int nbody = 0;
+    while (ph->body[nbody])
+        nbody++;
     int bi = si < nbody && demo_rng_chance(&r, 0.7)
                  ? si
                  : (int)demo_rng_range(&r, 0, nbody - 1);
-    const char *tpl = ph->body[bi];
-    switch (t->channel) {
-    case 1: { /* chat */
-        int sod = (int)(t->created % 86400);
-        int reply = sod + (int)demo_rng_range(&r, 40, 300);
-        strbuf_printf(out, "Chat transcript\n[%02d:%02d] %s: ", sod / 3600,
-                      sod / 60 % 60, c->contact_first);
-        fill(out, tpl, &f, &r);
-        strbuf_printf(out, "\n[%02d:%02d] %s (Lumio): ", reply / 3600 % 24,
-                      reply / 60 % 60, demo_rng_word(&r, agents));
-        strbuf_puts(out, L == DEMO_DE   ? "Danke, ich schaue mir das an."
-                         : L == DEMO_FR ? "Merci, je regarde cela."
-                         : L == DEMO_ES ? "Gracias, lo reviso ahora."
-                                        : "Thanks, let me look into that.");
-        break;
-    }
-    case 2: { /* phone: the agent's call notes */
-        static const char *const notes[DEMO_NLANG] = {
-            "Call notes: ", "Telefonnotiz: ", "Note d'appel : ",
-            "Nota de llamada: "};
-        strbuf_printf(out, "%s%s %s - ", notes[L], c->contact_first,
-                      c->contact_last);
-        fill(out, tpl, &f, &r);
-        break;
-    }
-    case 3: /* social: a public post */
-        strbuf_puts(out, "@lumio_app ");
-        fill(out, tpl, &f, &r);
-        break;
-    default: { /* email and web form */
-        if (quoted && demo_rng_chance(&r, 0.6)) {
-            strbuf_puts(out, followup[L]);
-            strbuf_puts(out, "\n\n");
-        }
-        if (demo_rng_chance(&r, 0.7)) {
-            strbuf_puts(out, demo_rng_word(&r, greetings[L]));
-            strbuf_puts(out, "\n\n");
-        }
-        fill(out, tpl, &f, &r);
-        if (demo_rng_chance(&r, 0.2))
-            strbuf_printf(out, "\n\nCustomer ID: %s", c->id);
-        if (demo_rng_chance(&r, 0.6)) {
-            strbuf_puts(out, "\n\n");
-            strbuf_puts(out, demo_rng_word(&r, closings[L]));
-        }
-        if (t->channel == 0 && demo_rng_chance(&r, 0.8)) {
-            strbuf_printf(out, "\n\n%s\n%s %s", demo_rng_word(&r, signoffs[L]),
-                          c->contact_first, c->contact_last);
-            if (demo_rng_chance(&r, 0.4))
-                strbuf_printf(out, "\n%s", demo_rng_word(&r, titles[L]));
-            if (demo_rng_chance(&r, 0.5))
-                strbuf_printf(out, "\n%s", c->name);
-            if (demo_rng_chance(&r, 0.2))
-                strbuf_printf(out, "\n+%ld %ld %ld", demo_rng_range(&r, 1, 99),
-                              demo_rng_range(&r, 10, 999),
-                              demo_rng_range(&r, 100000, 9999999));
-            if (demo_rng_chance(&r, 0.08))
-                strbuf_printf(out, "\n\n%s", mobile_footer[L]);
-            if (demo_rng_chance(&r, 0.05))
-                strbuf_printf(out, "\n\n%s", disclaimer[L]);
-        }
-        if (quoted) {
-            strbuf_puts(out, "\n\n");
-            put_quote_header(out, t, L, &r);
-            strbuf_printf(out, quoted_text[L], demo_rng_word(&r, agents));
-        }
-    }
-    }
+    put_body_text(out, ph->body[bi], quoted, &f, &r);
     if (demo_rng_chance(&r, 0.12))
         add_typos(out, &r, 0);
     if (html) {

@@ -225,6 +225,8 @@ static int run_demo(cli *c, int argc, char **argv, vg_error *err)
     const char *specs[DEMO_MAX_ISSUES];
     d.issue_specs = specs;
     vg_code rc = demo_parse(argc, argv, &d, specs, &json, err);
+    if (rc == VG_OK) /* a typo in --world is reported before connecting */
+        rc = demo_opts_check(&d, err);
     if (rc != VG_OK)
         return rc;
     db_conn *db = NULL;

@@ -2,6 +2,7 @@
  * churn, emerging issue, dirty rows against their truth, and the table guard.
  */
 #include "check.h"
+#include "cli.h"
 #include "testdb.h"
 
 #include "core/db.h"
@@ -394,6 +395,13 @@ static void check_guard(db_conn *db, const char *dsn)
     CHECK_INT_EQ(demo_generate(db, &o, NULL, &err), VG_EUSAGE);
     /* a failed run leaves the previous demo in place */
     CHECK_INT_EQ(qlong(dsn, "SELECT count(*) FROM " S ".customers"), N);
+    /* the command refuses a bad --world before it connects: with no
+     * database to reach, the error is the world's, not the connection's */
+    cli_result *r = cli_run("host=/nonexistent-vigil-socket dbname=none",
+                            "demo --world nope --customers 10");
+    CHECK_INT_EQ(r->status, 2);
+    CHECK(strstr(r->err, "unknown world 'nope'") != NULL);
+    CHECK(strstr(r->err, "connect") == NULL);
 }
 
 /* Injected issues: a German-only new issue in its own words, a spike of an

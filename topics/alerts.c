@@ -203,9 +203,10 @@ static vg_code window_figures(db_conn *db, const char *tickets,
  * a later re-clustering moves tickets between topics, and a replay's
  * judge must see what the alert saw) and, for an alert that took in
  * sibling topics, customers and MRR over all of them. */
-static vg_code refresh_alert(db_conn *db, const win_src *src,
-                             const char *customers, long long alert,
-                             const char *day, vg_error *err)
+/* Where alert's tickets are read (win_for) by its stored window start:
+ * for callers that have not just written it. */
+static vg_code stored_window(db_conn *db, const win_src *src, long long alert,
+                             const char **tickets, vg_error *err)
 {
     PGresult *r0 = NULL;
     const db_param p0[1] = {DB_INT(alert)};
@@ -215,9 +216,23 @@ static vg_code refresh_alert(db_conn *db, const win_src *src,
                                  1, p0, &r0, err);
     if (rc0 != VG_OK)
         return rc0;
-    const char *tickets =
-        win_for(src, PQntuples(r0) == 1 ? PQgetvalue(r0, 0, 0) : "");
+    *tickets = win_for(src, PQntuples(r0) == 1 ? PQgetvalue(r0, 0, 0) : "");
     PQclear(r0);
+    return VG_OK;
+}
+
+/* ws is the alert's window start when the caller has just written it
+ * (saves a round trip per alert), NULL to read it. */
+static vg_code refresh_alert(db_conn *db, const win_src *src,
+                             const char *customers, long long alert,
+                             const char *ws, const char *day, vg_error *err)
+{
+    const char *tickets = ws ? win_for(src, ws) : NULL;
+    if (!ws) {
+        vg_code rc0 = stored_window(db, src, alert, &tickets, err);
+        if (rc0 != VG_OK)
+            return rc0;
+    }
     size_t cap = 3000 + 2 * strlen(tickets) + 2 * strlen(customers);
     char *sql = malloc(cap);
     if (!sql)
@@ -260,6 +275,92 @@ static vg_code refresh_alert(db_conn *db, const win_src *src,
 static vg_code add_topic(db_conn *db, long long alert, long long topic,
                          vg_error *err);
 
+/* A kind is set when the alert is raised; sustained growth later upgrades
+ * a new topic or a spike to 'emerging', nothing else changes it. */
+static const char *alert_kind(const topic_row *t, const trend_result *tr)
+{
+    const char *kind = trend_kind_name(tr->kind);
+    if (t->kind[0])
+        kind = tr->significant && tr->kind == TREND_EMERGING ? "emerging"
+                                                             : t->kind;
+    return kind;
+}
+
+/* The alert's details as JSON text: today's test and the daily counts it
+ * saw; NULL when out of memory. */
+static char *alert_details(const trend_result *tr, const int *daily, int ndays)
+{
+    json_t *det =
+        json_pack("{s:{s:i, s:f, s:f}, s:f, s:i, s:[]}", "recent", "observed",
+                  tr->observed, "expected", tr->expected, "p_value",
+                  tr->p_value, "dispersion", tr->dispersion, "baseline_tickets",
+                  tr->baseline, "daily_counts");
+    /* A failed json_pack leaves det NULL: every call below accepts NULL and
+     * json_dumps then returns NULL, reported as out of memory. */
+    json_t *arr = json_object_get(det, "daily_counts");
+    for (int i = 0; i < ndays; i++)
+        json_array_append_new(arr, json_integer(daily[i]));
+    char *ds = json_dumps(det, JSON_COMPACT);
+    json_decref(det);
+    return ds;
+}
+
+/* Raises topic t's alert from the 12 parameters of upsert_alert, listing
+ * the topics join[0..njoin) besides t; *al is its id. */
+static vg_code insert_alert(db_conn *db, const db_param pr[12],
+                            const topic_row *t, const long long *join,
+                            size_t njoin, long long *al, vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = db_exec_params(
+        db,
+        "INSERT INTO vigil.trend_alerts (topic_id, detected_at, "
+        " window_start, window_end, observed, expected, p_value, "
+        " customers, mrr_at_risk, sample_ticket_ids, status, kind, "
+        " details, updated_on, label, terms) "
+        "SELECT $1, ($12 || ' 00:00:00+00')::timestamptz, $2::date, "
+        " $3::date, $4, $5, $6, $7, $8::numeric, $9::text[], 'open', $10, "
+        " $11::jsonb, $12::date, t.label, t.surface_terms "
+        "FROM vigil.topics t WHERE t.topic_id = $1 RETURNING alert_id",
+        12, pr, &r, err);
+    /* The topic row may be gone (a concurrent clean-up): say so
+     * rather than read a row that is not there. */
+    if (rc == VG_OK && PQntuples(r) != 1)
+        rc = vg_fail(err, VG_EDATA,
+                     "alerts: topic %lld has no row in vigil.topics; "
+                     "rerun `vigil topics --refit`",
+                     t->id);
+    if (rc == VG_OK)
+        *al = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    for (size_t k = 0; rc == VG_OK && k < njoin; k++)
+        rc = add_topic(db, *al, join[k], err);
+    return rc;
+}
+
+/* Updates an open alert (its id in pr[0]) from the 12 parameters of
+ * upsert_alert and its topic's current label and terms; *written says
+ * whether the row was there to update. */
+static vg_code update_alert(db_conn *db, const db_param pr[12], int *written,
+                            vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = db_exec_params(
+        db,
+        "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
+        " window_end = $3::date, observed = $4, expected = $5, "
+        " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
+        " sample_ticket_ids = $9::text[], kind = $10, details = "
+        " $11::jsonb, updated_on = $12::date, label = t.label, "
+        " terms = t.surface_terms "
+        "FROM vigil.topics t WHERE a.alert_id = $1 "
+        " AND t.topic_id = a.topic_id RETURNING a.alert_id",
+        12, pr, &r, err);
+    *written = rc == VG_OK && PQntuples(r) == 1;
+    PQclear(r);
+    return rc;
+}
+
 /* Raises (t->open_alert == 0) or updates the alert of topic t and the
  * topics of t->members over [ws_day, as_of); a raised alert lists the
  * topics join[0..njoin) besides t (siblings summed). */
@@ -284,25 +385,8 @@ static vg_code upsert_alert(db_conn *db, const win_src *src,
      * a long window): the alert says the strongest evidence of the day. */
     if (tr->p_value < p)
         p = tr->p_value;
-    /* A kind is set when the alert is raised; sustained growth later
-     * upgrades a new topic or a spike to 'emerging', nothing else changes
-     * it. */
-    const char *kind = trend_kind_name(tr->kind);
-    if (t->kind[0])
-        kind = tr->significant && tr->kind == TREND_EMERGING ? "emerging"
-                                                             : t->kind;
-    json_t *det =
-        json_pack("{s:{s:i, s:f, s:f}, s:f, s:i, s:[]}", "recent", "observed",
-                  tr->observed, "expected", tr->expected, "p_value",
-                  tr->p_value, "dispersion", tr->dispersion, "baseline_tickets",
-                  tr->baseline, "daily_counts");
-    /* A failed json_pack leaves det NULL: every call below accepts NULL and
-     * json_dumps then returns NULL, reported as out of memory. */
-    json_t *arr = json_object_get(det, "daily_counts");
-    for (int i = 0; i < ndays; i++)
-        json_array_append_new(arr, json_integer(daily[i]));
-    char *ds = json_dumps(det, JSON_COMPACT);
-    json_decref(det);
+    const char *kind = alert_kind(t, tr);
+    char *ds = alert_details(tr, daily, ndays);
     char ex[32], pv[32];
     /* Rounded as stored before (6 places), not the exact double. */
     snprintf(ex, sizeof ex, "%.6f", expected);
@@ -312,49 +396,19 @@ static vg_code upsert_alert(db_conn *db, const win_src *src,
                        DB_INT(w.observed),  DB_TEXT(ex),    DB_TEXT(pv),
                        DB_INT(w.customers), DB_TEXT(w.mrr), DB_TEXT(w.samples),
                        DB_TEXT(kind),       DB_TEXT(ds),    DB_TEXT(day)};
-    PGresult *r = NULL;
+    int written = 0; /* the row's window start is now ws */
     if (!ds) {
         rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
     } else if (t->open_alert == 0) {
-        rc = db_exec_params(
-            db,
-            "INSERT INTO vigil.trend_alerts (topic_id, detected_at, "
-            " window_start, window_end, observed, expected, p_value, "
-            " customers, mrr_at_risk, sample_ticket_ids, status, kind, "
-            " details, updated_on, label, terms) "
-            "SELECT $1, ($12 || ' 00:00:00+00')::timestamptz, $2::date, "
-            " $3::date, $4, $5, $6, $7, $8::numeric, $9::text[], 'open', $10, "
-            " $11::jsonb, $12::date, t.label, t.surface_terms "
-            "FROM vigil.topics t WHERE t.topic_id = $1 RETURNING alert_id",
-            12, pr, &r, err);
-        /* The topic row may be gone (a concurrent clean-up): say so
-         * rather than read a row that is not there. */
-        if (rc == VG_OK && PQntuples(r) != 1)
-            rc = vg_fail(err, VG_EDATA,
-                         "alerts: topic %lld has no row in vigil.topics; "
-                         "rerun `vigil topics --refit`",
-                         t->id);
-        if (rc == VG_OK)
-            al = atoll(PQgetvalue(r, 0, 0));
-        for (size_t k = 0; rc == VG_OK && k < njoin; k++)
-            rc = add_topic(db, al, join[k], err);
+        rc = insert_alert(db, pr, t, join, njoin, &al, err);
+        written = 1;
     } else {
         pr[0] = DB_INT(al);
-        rc = db_exec_params(
-            db,
-            "UPDATE vigil.trend_alerts a SET window_start = $2::date, "
-            " window_end = $3::date, observed = $4, expected = $5, "
-            " p_value = $6, customers = $7, mrr_at_risk = $8::numeric, "
-            " sample_ticket_ids = $9::text[], kind = $10, details = "
-            " $11::jsonb, updated_on = $12::date, label = t.label, "
-            " terms = t.surface_terms "
-            "FROM vigil.topics t WHERE a.alert_id = $1 "
-            " AND t.topic_id = a.topic_id",
-            12, pr, NULL, err);
+        rc = update_alert(db, pr, &written, err);
     }
-    PQclear(r);
     if (rc == VG_OK)
-        rc = refresh_alert(db, src, customers, al, day, err);
+        rc = refresh_alert(db, src, customers, al, written ? ws : NULL, day,
+                           err);
     if (rc == VG_OK)
         rc = issues_save_day(db, al, day, err);
     if (rc == VG_OK)
@@ -798,7 +852,7 @@ static vg_code join_topic(alert_ctx *x, topic_table *T, size_t j,
     T->tp[j].part_of = into;
     vg_code rc = add_topic(x->db, into, T->tp[j].id, err);
     if (rc == VG_OK)
-        rc = refresh_alert(x->db, &x->src, x->customers, into, day, err);
+        rc = refresh_alert(x->db, &x->src, x->customers, into, NULL, day, err);
     return rc == VG_OK ? issues_save_day(x->db, into, day, err) : rc;
 }
 

@@ -267,6 +267,131 @@ static double seed_try(km_job *job, size_t n, size_t pick, const double *in,
     return total;
 }
 
+/* Puts row r of X into centroid column c (cent is dim x kp, column-major). */
+static void put_centre(const topic_csr *X, size_t r, int kp, int c, float *cent)
+{
+    for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+        cent[(size_t)X->col[e] * (size_t)kp + (size_t)c] = X->val[e];
+}
+
+/* A row drawn with probability proportional to its distance: the first
+ * of the nseed rows where the running sum passes target. */
+static size_t draw_by_distance(const double *dist, size_t nseed, double target)
+{
+    double cum = 0;
+    for (size_t j = 0; j < nseed; j++) {
+        cum += dist[j];
+        if (cum > target && dist[j] > 0)
+            return j;
+    }
+    return nseed - 1;
+}
+
+/* Greedy k-means++ (as scikit-learn's) on the chord distance 2(1 - cos),
+ * drawn along the first nseed rows of ord: each step draws 2 + ln(k)
+ * candidates by distance and keeps the one that leaves the least total
+ * distance. Fills cent (job->cent, zeroed first). */
+static void seed_centres(km_job *job, size_t nseed, uint64_t seed, float *cent)
+{
+    const topic_csr *X = job->X;
+    km_ws *ws = job->ws;
+    int k = job->k;
+    memset(cent, 0, job->dim * (size_t)job->kp * sizeof *cent);
+    uint64_t st = hash_mix(seed ^ 0x5eedULL);
+    int trials = 2 + (int)log((double)k);
+    double *dist = ws->dist, *tmp = ws->tmp, *bt = ws->tmp2;
+    for (size_t j = 0; j < nseed; j++)
+        dist[j] = 1.0;
+    size_t pick = (size_t)(rng_unit(&st) * (double)nseed);
+    if (pick >= nseed)
+        pick = nseed - 1;
+    double total = seed_try(job, nseed, pick, dist, tmp);
+    double *sw = dist;
+    dist = tmp;
+    tmp = sw;
+    for (int c = 0;; c++) {
+        put_centre(X, job->ord[pick], job->kp, c, cent);
+        if (c + 1 == k)
+            break;
+        if (total <= 1e-12) {
+            pick = (pick + 1) % nseed; /* all remaining rows coincide */
+            continue;
+        }
+        double bestpot = INFINITY;
+        size_t bestpick = pick;
+        for (int l = 0; l < trials; l++) {
+            size_t p = draw_by_distance(dist, nseed, rng_unit(&st) * total);
+            double pot = seed_try(job, nseed, p, dist, tmp);
+            if (pot < bestpot) {
+                bestpot = pot;
+                bestpick = p;
+                sw = bt;
+                bt = tmp;
+                tmp = sw;
+            }
+        }
+        pick = bestpick;
+        total = bestpot;
+        sw = dist;
+        dist = bt;
+        bt = sw;
+    }
+}
+
+/* Restarts every empty cluster (ws->nrm[c] == 0) at the worst-fitting
+ * document, so k clusters survive. */
+static void restart_empty(const km_job *job, size_t n, int64_t *sum)
+{
+    const topic_csr *X = job->X;
+    km_ws *ws = job->ws;
+    double *best = job->best;
+    for (int c = 0; c < job->k; c++) {
+        if (ws->nrm[c] > 0)
+            continue;
+        size_t w = 0;
+        for (size_t j = 1; j < n; j++)
+            if (best[j] < best[w])
+                w = j;
+        best[w] = 2.0; /* not picked twice */
+        size_t r = job->ord[w];
+        int64_t *row = sum + (size_t)c * job->dim;
+        for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
+            row[X->col[e]] = (int64_t)((double)X->val[e] * SUM_SCALE);
+        ws->nrm[c] = 1.0;
+    }
+}
+
+/* Update step: the nt parts' centroid sums added up (in integers, so the
+ * result does not depend on the number of threads) and normalised into
+ * unit centroids. */
+static void update_centres(km_job *job, size_t n, int nt, float *cent)
+{
+    km_ws *ws = job->ws;
+    size_t dim = job->dim;
+    int k = job->k;
+    int64_t *sum = ws->sum[0];
+    for (int t = 1; t < nt; t++)
+        for (size_t x = 0; x < dim * (size_t)k; x++)
+            sum[x] += ws->sum[t][x];
+    for (int c = 0; c < k; c++) {
+        double nr = 0;
+        const int64_t *row = sum + (size_t)c * dim;
+        for (size_t x = 0; x < dim; x++) {
+            double v = (double)row[x] / SUM_SCALE;
+            nr += v * v;
+        }
+        ws->nrm[c] = nr;
+    }
+    restart_empty(job, n, sum);
+    for (int c = 0; c < k; c++)
+        ws->nrm[c] = ws->nrm[c] > 0 ? 1.0 / sqrt(ws->nrm[c]) : 0;
+    for (size_t x = 0; x < dim; x++)
+        for (int c = 0; c < k; c++)
+            cent[x * (size_t)job->kp + (size_t)c] =
+                (float)((double)sum[(size_t)c * dim + x] / SUM_SCALE *
+                        ws->nrm[c]);
+}
+
 /* One spherical k-means run over rows ord[0..n) (canonical order).
  * Starts from init (dim * pad_k(k), column-major) when given, else from
  * k-means++ drawn along the first nseed rows. cent (dim * pad_k(k)) receives
@@ -291,66 +416,10 @@ static double kmeans_run(const topic_csr *X, const size_t *ord, size_t n, int k,
                   .asg = asg,
                   .best = best,
                   .ws = ws};
-    if (init) {
+    if (init)
         memcpy(cent, init, dim * (size_t)kp * sizeof *cent);
-    } else {
-        memset(cent, 0, dim * (size_t)kp * sizeof *cent);
-        if (nseed == 0 || nseed > n)
-            nseed = n;
-        uint64_t st = hash_mix(seed ^ 0x5eedULL);
-        /* Greedy k-means++ (as scikit-learn's) on the chord distance
-         * 2(1 - cos), drawn along ord: each step draws 2 + ln(k)
-         * candidates by distance and keeps the one that leaves the least
-         * total distance. */
-        int trials = 2 + (int)log((double)k);
-        double *dist = ws->dist, *tmp = ws->tmp, *bt = ws->tmp2;
-        for (size_t j = 0; j < nseed; j++)
-            dist[j] = 1.0;
-        size_t pick = (size_t)(rng_unit(&st) * (double)nseed);
-        if (pick >= nseed)
-            pick = nseed - 1;
-        double total = seed_try(&job, nseed, pick, dist, tmp);
-        double *sw = dist;
-        dist = tmp;
-        tmp = sw;
-        for (int c = 0;; c++) {
-            size_t r = ord[pick];
-            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
-                cent[(size_t)X->col[e] * (size_t)kp + (size_t)c] = X->val[e];
-            if (c + 1 == k)
-                break;
-            if (total <= 1e-12) {
-                pick = (pick + 1) % nseed; /* all remaining rows coincide */
-                continue;
-            }
-            double bestpot = INFINITY;
-            size_t bestpick = pick;
-            for (int l = 0; l < trials; l++) {
-                double target = rng_unit(&st) * total, cum = 0;
-                size_t p = nseed - 1;
-                for (size_t j = 0; j < nseed; j++) {
-                    cum += dist[j];
-                    if (cum > target && dist[j] > 0) {
-                        p = j;
-                        break;
-                    }
-                }
-                double pot = seed_try(&job, nseed, p, dist, tmp);
-                if (pot < bestpot) {
-                    bestpot = pot;
-                    bestpick = p;
-                    sw = bt;
-                    bt = tmp;
-                    tmp = sw;
-                }
-            }
-            pick = bestpick;
-            total = bestpot;
-            sw = dist;
-            dist = bt;
-            bt = sw;
-        }
-    }
+    else
+        seed_centres(&job, nseed == 0 || nseed > n ? n : nseed, seed, cent);
     int64_t obj = 0;
     for (int it = 0; it < max_iter; it++) {
         job.first = it == 0;
@@ -365,41 +434,7 @@ static double kmeans_run(const topic_csr *X, const size_t *ord, size_t n, int k,
             break;
         if (it + 1 == max_iter)
             break;
-        int64_t *sum = ws->sum[0];
-        for (int t = 1; t < nt; t++)
-            for (size_t x = 0; x < dim * (size_t)k; x++)
-                sum[x] += ws->sum[t][x];
-        for (int c = 0; c < k; c++) {
-            double nr = 0;
-            const int64_t *row = sum + (size_t)c * dim;
-            for (size_t x = 0; x < dim; x++) {
-                double v = (double)row[x] / SUM_SCALE;
-                nr += v * v;
-            }
-            ws->nrm[c] = nr;
-        }
-        for (int c = 0; c < k; c++) {
-            if (ws->nrm[c] > 0)
-                continue;
-            /* Empty cluster: restart it at the worst-fitting document. */
-            size_t w = 0;
-            for (size_t j = 1; j < n; j++)
-                if (best[j] < best[w])
-                    w = j;
-            best[w] = 2.0; /* not picked twice */
-            size_t r = ord[w];
-            int64_t *row = sum + (size_t)c * dim;
-            for (size_t e = X->rowptr[r]; e < X->rowptr[r + 1]; e++)
-                row[X->col[e]] = (int64_t)((double)X->val[e] * SUM_SCALE);
-            ws->nrm[c] = 1.0;
-        }
-        for (int c = 0; c < k; c++)
-            ws->nrm[c] = ws->nrm[c] > 0 ? 1.0 / sqrt(ws->nrm[c]) : 0;
-        for (size_t x = 0; x < dim; x++)
-            for (int c = 0; c < k; c++)
-                cent[x * (size_t)kp + (size_t)c] =
-                    (float)((double)sum[(size_t)c * dim + x] / SUM_SCALE *
-                            ws->nrm[c]);
+        update_centres(&job, n, nt, cent);
     }
     return (double)obj / OBJ_SCALE;
 }

@@ -406,6 +406,18 @@ static vg_code rewind_from(run *R, const char *from, vg_error *err)
     return VG_OK;
 }
 
+/* Ends a COPY begun with db_copy_in_begin: committed when rc is VG_OK,
+ * aborted otherwise; returns the first failure. */
+static vg_code copy_end(db_copy_in **ci, vg_code rc, vg_error *err)
+{
+    if (*ci) {
+        vg_code rc2 = db_copy_in_end(*ci, rc != VG_OK, err);
+        rc = rc == VG_OK ? rc2 : rc;
+        *ci = NULL;
+    }
+    return rc;
+}
+
 /* Writes the ticket -> topic rows (topic -1 = none) through a temporary table
  * and one upsert. */
 static vg_code write_assignments(run *R, const int *assign, const float *sim,
@@ -437,12 +449,7 @@ static vg_code write_assignments(run *R, const int *assign, const float *sim,
         db_copy_field_fmt(ci, "%.6g", (double)sim[i]);
         rc = db_copy_row_end(ci, err);
     }
-    if (ci) {
-        vg_code rc2 = db_copy_in_end(ci, rc != VG_OK, err);
-        if (rc == VG_OK)
-            rc = rc2;
-    }
-    if (rc != VG_OK)
+    if ((rc = copy_end(&ci, rc, err)) != VG_OK)
         return rc;
     const db_param p[2] = {DB_INT(R->model_id), DB_TEXT(R->day)};
     /* What a re-clustering replaces is kept for replays of earlier days. */
@@ -603,21 +610,15 @@ static int text_array(strbuf *b, const char *const *s, size_t n)
     return strbuf_printf(b, "}");
 }
 
-static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
-                           const long long *ids, const topic_terms *terms,
-                           const int *assign, const float *sim, vg_error *err)
+/* Row numbers of the best few tickets per topic (highest similarity first,
+ * SIZE_MAX where a topic has fewer), as its representative samples; NULL
+ * when out of memory. */
+static size_t *best_samples(const run *R, int k, const int *assign,
+                            const float *sim)
 {
-    int k = topic_model_k(m);
-    size_t dim = topic_vocab_size(v);
-    vg_code rc = VG_OK;
-    db_copy_in *ci = NULL;
-    float *c = malloc(dim * sizeof *c + 1);
-    /* Best few tickets per topic, as representative samples. */
     size_t *best = malloc(((size_t)k * SAMPLES + 1) * sizeof *best);
-    if (!c || !best) {
-        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-        goto cleanup;
-    }
+    if (!best)
+        return NULL;
     for (size_t i = 0; i < (size_t)k * SAMPLES; i++)
         best[i] = SIZE_MAX;
     for (size_t i = 0; i < R->ids.n; i++) {
@@ -633,12 +634,18 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
             }
         }
     }
+    return best;
+}
 
-    rc = db_copy_in_begin(R->db,
-                          "COPY vigil.topic_vocab (model_id, col, term, "
-                          "surface, df) FROM STDIN",
-                          &ci, err);
-    for (size_t j = 0; rc == VG_OK && j < dim; j++) {
+/* The model's vocabulary, so a later day can assign tickets to it. */
+static vg_code copy_vocab(run *R, const topic_vocab *v, vg_error *err)
+{
+    db_copy_in *ci = NULL;
+    vg_code rc = db_copy_in_begin(R->db,
+                                  "COPY vigil.topic_vocab (model_id, col, "
+                                  "term, surface, df) FROM STDIN",
+                                  &ci, err);
+    for (size_t j = 0; rc == VG_OK && j < topic_vocab_size(v); j++) {
         db_copy_field_fmt(ci, "%lld", R->model_id);
         db_copy_field_fmt(ci, "%zu", j);
         db_copy_field(ci, topic_vocab_term(v, j));
@@ -646,31 +653,43 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
         db_copy_field_fmt(ci, "%zu", topic_vocab_df(v, j));
         rc = db_copy_row_end(ci, err);
     }
-    if (ci) {
-        vg_code rc2 = db_copy_in_end(ci, rc != VG_OK, err);
-        rc = rc == VG_OK ? rc2 : rc;
-        ci = NULL;
+    return copy_end(&ci, rc, err);
+}
+
+/* A centroid's non-zero entries as two Postgres array literals (columns
+ * and values): centroids are sparse over a large vocabulary. Non-zero when
+ * out of memory. */
+static int sparse_arrays(const float *c, size_t dim, strbuf *cols, strbuf *vals)
+{
+    int bad = strbuf_printf(cols, "{") || strbuf_printf(vals, "{");
+    int first = 1;
+    for (size_t j = 0; j < dim && !bad; j++) {
+        if (c[j] == 0)
+            continue;
+        bad = strbuf_printf(cols, "%s%zu", first ? "" : ",", j) ||
+              strbuf_printf(vals, "%s%.9g", first ? "" : ",", (double)c[j]);
+        first = 0;
     }
-    if (rc == VG_OK)
-        rc = db_copy_in_begin(R->db,
-                              "COPY vigil.topic_centroids (model_id, topic_id, "
-                              "size, cols, vals) FROM STDIN",
-                              &ci, err);
-    for (int t = 0; rc == VG_OK && t < k; t++) {
+    return bad || strbuf_printf(cols, "}") || strbuf_printf(vals, "}");
+}
+
+/* The model's centroids, from which later days assign new tickets. */
+static vg_code copy_centroids(run *R, size_t dim, const topic_model *m,
+                              const long long *ids, const topic_terms *terms,
+                              vg_error *err)
+{
+    db_copy_in *ci = NULL;
+    float *c = malloc(dim * sizeof *c + 1);
+    if (!c)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    vg_code rc = db_copy_in_begin(R->db,
+                                  "COPY vigil.topic_centroids (model_id, "
+                                  "topic_id, size, cols, vals) FROM STDIN",
+                                  &ci, err);
+    for (int t = 0; rc == VG_OK && t < topic_model_k(m); t++) {
         topic_model_centroid(m, t, c);
         strbuf cols = {0}, vals = {0};
-        int bad = strbuf_printf(&cols, "{") || strbuf_printf(&vals, "{");
-        int first = 1;
-        for (size_t j = 0; j < dim && !bad; j++) {
-            if (c[j] == 0)
-                continue;
-            bad =
-                strbuf_printf(&cols, "%s%zu", first ? "" : ",", j) ||
-                strbuf_printf(&vals, "%s%.9g", first ? "" : ",", (double)c[j]);
-            first = 0;
-        }
-        bad = bad || strbuf_printf(&cols, "}") || strbuf_printf(&vals, "}");
-        if (bad) {
+        if (sparse_arrays(c, dim, &cols, &vals)) {
             strbuf_free(&cols);
             strbuf_free(&vals);
             rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
@@ -685,55 +704,71 @@ static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
         strbuf_free(&vals);
         rc = db_copy_row_end(ci, err);
     }
-    if (ci) {
-        vg_code rc2 = db_copy_in_end(ci, rc != VG_OK, err);
-        rc = rc == VG_OK ? rc2 : rc;
-        ci = NULL;
-    }
-    /* Labels, terms (stems and readable words), size, samples. */
-    for (int t = 0; rc == VG_OK && t < k; t++) {
-        const char *tv[TOP_TERMS], *sv[TOP_TERMS], *smp[SAMPLES];
-        size_t nt = terms[t].n < TOP_TERMS ? terms[t].n : TOP_TERMS, ns = 0;
-        for (size_t j = 0; j < nt; j++) {
-            tv[j] = topic_vocab_term(v, terms[t].col[j]);
-            sv[j] = topic_vocab_surface(v, terms[t].col[j]);
-        }
-        for (int j = 0; j < SAMPLES; j++)
-            if (best[(size_t)t * SAMPLES + (size_t)j] != SIZE_MAX)
-                smp[ns++] = R->ids.v[best[(size_t)t * SAMPLES + (size_t)j]];
-        strbuf a1 = {0}, a2 = {0}, a3 = {0};
-        if (text_array(&a1, tv, nt) || text_array(&a2, sv, nt) ||
-            text_array(&a3, smp, ns)) {
-            strbuf_free(&a1);
-            strbuf_free(&a2);
-            strbuf_free(&a3);
-            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-            break;
-        }
-        const db_param p[8] = {DB_INT(ids[t]),
-                               DB_TEXT(terms[t].label ? terms[t].label : ""),
-                               DB_TEXT(a1.s),
-                               DB_TEXT(a2.s),
-                               DB_INT(terms[t].size),
-                               DB_TEXT(a3.s),
-                               DB_TEXT(R->day),
-                               DB_INT(R->model_id)};
-        rc = db_exec_params(
-            R->db,
-            "WITH c AS (UPDATE vigil.topic_centroids SET label = $2, "
-            "terms = $3, surface_terms = $4, sample_ticket_ids = $6 "
-            "WHERE model_id = $8 AND topic_id = $1) "
-            "UPDATE vigil.topics SET label = $2, terms = $3, "
-            "surface_terms = $4, size = $5, sample_ticket_ids = $6, "
-            "status = 'active', merged_into = NULL, last_seen = $7, "
-            "updated_at = now() WHERE topic_id = $1",
-            8, p, NULL, err);
-        strbuf_free(&a1);
-        strbuf_free(&a2);
-        strbuf_free(&a3);
-    }
-cleanup:
     free(c);
+    return copy_end(&ci, rc, err);
+}
+
+/* What a person reads about topic `id`: label, terms (stems and readable
+ * words), size and sample tickets (best, SAMPLES row numbers), on both its
+ * centroid row and the topic itself. */
+static vg_code describe_topic(run *R, const topic_vocab *v, long long id,
+                              const topic_terms *tt, const size_t *best,
+                              vg_error *err)
+{
+    const char *tv[TOP_TERMS], *sv[TOP_TERMS], *smp[SAMPLES];
+    size_t nt = tt->n < TOP_TERMS ? tt->n : TOP_TERMS, ns = 0;
+    for (size_t j = 0; j < nt; j++) {
+        tv[j] = topic_vocab_term(v, tt->col[j]);
+        sv[j] = topic_vocab_surface(v, tt->col[j]);
+    }
+    for (int j = 0; j < SAMPLES; j++)
+        if (best[j] != SIZE_MAX)
+            smp[ns++] = R->ids.v[best[j]];
+    strbuf a1 = {0}, a2 = {0}, a3 = {0};
+    vg_code rc;
+    if (text_array(&a1, tv, nt) || text_array(&a2, sv, nt) ||
+        text_array(&a3, smp, ns)) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    const db_param p[8] = {
+        DB_INT(id),       DB_TEXT(tt->label ? tt->label : ""),
+        DB_TEXT(a1.s),    DB_TEXT(a2.s),
+        DB_INT(tt->size), DB_TEXT(a3.s),
+        DB_TEXT(R->day),  DB_INT(R->model_id)};
+    rc = db_exec_params(
+        R->db,
+        "WITH c AS (UPDATE vigil.topic_centroids SET label = $2, "
+        "terms = $3, surface_terms = $4, sample_ticket_ids = $6 "
+        "WHERE model_id = $8 AND topic_id = $1) "
+        "UPDATE vigil.topics SET label = $2, terms = $3, "
+        "surface_terms = $4, size = $5, sample_ticket_ids = $6, "
+        "status = 'active', merged_into = NULL, last_seen = $7, "
+        "updated_at = now() WHERE topic_id = $1",
+        8, p, NULL, err);
+cleanup:
+    strbuf_free(&a1);
+    strbuf_free(&a2);
+    strbuf_free(&a3);
+    return rc;
+}
+
+/* A refitted model in full: vocabulary, centroids, and each topic's
+ * description (ids[t] is topic t's stable id). */
+static vg_code write_model(run *R, const topic_vocab *v, const topic_model *m,
+                           const long long *ids, const topic_terms *terms,
+                           const int *assign, const float *sim, vg_error *err)
+{
+    int k = topic_model_k(m);
+    size_t *best = best_samples(R, k, assign, sim);
+    if (!best)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    vg_code rc = copy_vocab(R, v, err);
+    if (rc == VG_OK)
+        rc = copy_centroids(R, topic_vocab_size(v), m, ids, terms, err);
+    for (int t = 0; rc == VG_OK && t < k; t++)
+        rc = describe_topic(R, v, ids[t], &terms[t], best + (size_t)t * SAMPLES,
+                            err);
     free(best);
     return rc;
 }
@@ -746,107 +781,168 @@ cleanup:
  * extra topics; then every ticket is assigned again. Noise stays noise:
  * unrelated outliers do not form cohesive groups. */
 #define RESIDUAL_COHESION 0.3
-static vg_code add_residual_topics(run *R, const topic_csr *X, topic_model **m,
-                                   int *assign, float *sim, int *added,
-                                   vg_error *err)
+
+/* The outliers' own clustering and the centroids that grow from it. */
+typedef struct outliers {
+    size_t n;         /* outliers with words */
+    int min_size;     /* smallest group kept */
+    size_t *idx;      /* outlier j is row idx[j] of the tickets */
+    const char **sid; /* ... with this ticket id */
+    topic_csr Y;      /* ... and these rows */
+    topic_model *sm;  /* their clustering */
+    int *sa;          /* outlier j's group, */
+    float *ss;        /* ... and similarity to it */
+    size_t k0, kk;    /* the model's topics; rows of comb in use */
+    size_t dim;       /* columns of the vocabulary */
+    float *comb;      /* the model's centroids, then the kept groups' */
+    size_t *cs;       /* each group's size */
+} outliers;
+
+static void outliers_free(outliers *S)
 {
-    *added = 0;
-    size_t n = X->nrows, nout = 0;
-    int min_size = R->cfg->trend_min_count > 5 ? R->cfg->trend_min_count : 5;
-    for (size_t i = 0; i < n; i++)
-        nout += assign[i] < 0 && X->rowptr[i + 1] > X->rowptr[i];
-    if (nout < (size_t)min_size * 2)
-        return VG_OK;
-    vg_code rc = VG_OK;
-    size_t *idx = malloc(nout * sizeof *idx);
-    const char **sid = malloc(nout * sizeof *sid);
-    int *sa = malloc(nout * sizeof *sa);
-    float *ss = malloc(nout * sizeof *ss), *comb = NULL;
-    size_t *cs = NULL;
-    topic_csr Y = {0};
-    topic_model *sm = NULL, *nm = NULL;
-    size_t nnz = 0, k0 = (size_t)topic_model_k(*m), dim = X->ncols;
-    Y.rowptr = calloc(nout + 1, sizeof *Y.rowptr);
-    if (!idx || !sid || !sa || !ss || !Y.rowptr)
-        goto oom;
+    topic_csr_free(&S->Y);
+    topic_model_free(S->sm);
+    free(S->idx);
+    free(S->sid);
+    free(S->sa);
+    free(S->ss);
+    free(S->comb);
+    free(S->cs);
+}
+
+/* The outliers' rows of X as a matrix of their own, in ticket order. */
+static vg_code outlier_rows(run *R, const topic_csr *X, const int *assign,
+                            outliers *S, vg_error *err)
+{
+    size_t n = X->nrows, nout = S->n, nnz = 0;
+    S->idx = malloc(nout * sizeof *S->idx);
+    S->sid = malloc(nout * sizeof *S->sid);
+    S->sa = malloc(nout * sizeof *S->sa);
+    S->ss = malloc(nout * sizeof *S->ss);
+    S->Y.rowptr = calloc(nout + 1, sizeof *S->Y.rowptr);
+    if (!S->idx || !S->sid || !S->sa || !S->ss || !S->Y.rowptr)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
     for (size_t i = 0, j = 0; i < n; i++)
         if (assign[i] < 0 && X->rowptr[i + 1] > X->rowptr[i]) {
-            idx[j] = i;
-            sid[j++] = R->ids.v[i];
+            S->idx[j] = i;
+            S->sid[j++] = R->ids.v[i];
             nnz += X->rowptr[i + 1] - X->rowptr[i];
         }
-    Y.nrows = nout;
-    Y.ncols = dim;
-    Y.col = malloc((nnz + 1) * sizeof *Y.col);
-    Y.val = malloc((nnz + 1) * sizeof *Y.val);
-    if (!Y.col || !Y.val)
-        goto oom;
+    topic_csr *Y = &S->Y;
+    Y->nrows = nout;
+    Y->ncols = X->ncols;
+    Y->col = malloc((nnz + 1) * sizeof *Y->col);
+    Y->val = malloc((nnz + 1) * sizeof *Y->val);
+    if (!Y->col || !Y->val)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
     for (size_t j = 0, w = 0; j < nout; j++) {
-        for (size_t e = X->rowptr[idx[j]]; e < X->rowptr[idx[j] + 1]; e++) {
-            Y.col[w] = X->col[e];
-            Y.val[w++] = X->val[e];
+        for (size_t e = X->rowptr[S->idx[j]]; e < X->rowptr[S->idx[j] + 1];
+             e++) {
+            Y->col[w] = X->col[e];
+            Y->val[w++] = X->val[e];
         }
-        Y.rowptr[j + 1] = w;
+        Y->rowptr[j + 1] = w;
     }
+    return VG_OK;
+}
+
+/* Clusters the outliers into 2..8 groups of at least min_size; S->sm
+ * stays NULL when there are too few outliers for two groups. */
+static vg_code cluster_outliers(run *R, outliers *S, vg_error *err)
+{
     topic_kmeans_opts ko;
     topic_kmeans_opts_default(&ko);
     ko.k_min = 2;
-    ko.k_max = (int)(nout / (size_t)min_size);
+    ko.k_max = (int)(S->n / (size_t)S->min_size);
     ko.k_max = ko.k_max > 8 ? 8 : ko.k_max;
     ko.outlier_budget = 0.9;
     ko.seed = (uint64_t)R->cfg->topics_seed;
     ko.threads = R->cfg->topics_threads;
     if (ko.k_max < 2)
-        goto cleanup;
-    if ((rc = topic_kmeans(&Y, sid, &ko, &sm, sa, ss, err)) != VG_OK)
-        goto cleanup;
-    int ks = topic_model_k(sm);
-    comb = malloc(((k0 + (size_t)ks) * dim + 1) * sizeof *comb);
-    if (!comb)
-        goto oom;
-    for (size_t c = 0; c < k0; c++)
-        topic_model_centroid(*m, (int)c, comb + c * dim);
-    /* Kept groups; groups whose centroids are alike are one issue the
-     * automatic k happened to split, so they are pooled (size-weighted). */
-    size_t kk = k0;
-    cs = calloc((size_t)ks + 1, sizeof *cs);
-    if (!cs)
-        goto oom;
-    for (int c = 0; c < ks; c++) {
-        double tot = 0;
-        for (size_t j = 0; j < nout; j++)
-            if (sa[j] == c) {
-                cs[c]++;
-                tot += ss[j];
-            }
-        if (cs[c] < (size_t)min_size || tot / (double)cs[c] < RESIDUAL_COHESION)
-            continue;
-        float *row = comb + kk * dim;
-        topic_model_centroid(sm, c, row);
-        int pooled = 0;
-        for (size_t e = k0; e < kk && !pooled; e++) {
-            double dot = 0, ne = 0;
-            for (size_t t = 0; t < dim; t++) {
-                dot += (double)comb[e * dim + t] * row[t];
-                ne += (double)comb[e * dim + t] * comb[e * dim + t];
-            }
-            if (ne > 0 && dot / sqrt(ne) >= RESIDUAL_COHESION) {
-                /* Unnormalised sums weigh groups by size; the model
-                 * normalises centroids when it is built. */
-                for (size_t t = 0; t < dim; t++)
-                    comb[e * dim + t] += (float)cs[c] * row[t];
-                pooled = 1;
-            }
+        return VG_OK;
+    return topic_kmeans(&S->Y, S->sid, &ko, &S->sm, S->sa, S->ss, err);
+}
+
+/* Adds the group centroid `row` (weighted by its size) to the first kept
+ * group it is alike: the automatic k happened to split one issue. Returns
+ * whether it was pooled. */
+static int pool_group(outliers *S, const float *row, size_t size)
+{
+    size_t dim = S->dim;
+    float *comb = S->comb;
+    for (size_t e = S->k0; e < S->kk; e++) {
+        double dot = 0, ne = 0;
+        for (size_t t = 0; t < dim; t++) {
+            dot += (double)comb[e * dim + t] * row[t];
+            ne += (double)comb[e * dim + t] * comb[e * dim + t];
         }
-        if (!pooled) {
+        if (ne > 0 && dot / sqrt(ne) >= RESIDUAL_COHESION) {
+            /* Unnormalised sums weigh groups by size; the model
+             * normalises centroids when it is built. */
             for (size_t t = 0; t < dim; t++)
-                row[t] *= (float)cs[c];
-            kk++;
+                comb[e * dim + t] += (float)size * row[t];
+            return 1;
         }
     }
-    if (kk == k0)
+    return 0;
+}
+
+/* The model's centroids followed by the groups big and cohesive enough to
+ * be topics (alike groups pooled); S->kk counts the rows. */
+static vg_code keep_groups(const topic_model *m, outliers *S, vg_error *err)
+{
+    int ks = topic_model_k(S->sm);
+    size_t dim = S->dim;
+    S->comb = malloc(((S->k0 + (size_t)ks) * dim + 1) * sizeof *S->comb);
+    S->cs = calloc((size_t)ks + 1, sizeof *S->cs);
+    if (!S->comb || !S->cs)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    for (size_t c = 0; c < S->k0; c++)
+        topic_model_centroid(m, (int)c, S->comb + c * dim);
+    S->kk = S->k0;
+    for (int c = 0; c < ks; c++) {
+        double tot = 0;
+        for (size_t j = 0; j < S->n; j++)
+            if (S->sa[j] == c) {
+                S->cs[c]++;
+                tot += S->ss[j];
+            }
+        if (S->cs[c] < (size_t)S->min_size ||
+            tot / (double)S->cs[c] < RESIDUAL_COHESION)
+            continue;
+        float *row = S->comb + S->kk * dim;
+        topic_model_centroid(S->sm, c, row);
+        if (!pool_group(S, row, S->cs[c])) {
+            for (size_t t = 0; t < dim; t++)
+                row[t] *= (float)S->cs[c];
+            S->kk++;
+        }
+    }
+    return VG_OK;
+}
+
+static vg_code add_residual_topics(run *R, const topic_csr *X, topic_model **m,
+                                   int *assign, float *sim, int *added,
+                                   vg_error *err)
+{
+    *added = 0;
+    outliers S = {0};
+    S.min_size = R->cfg->trend_min_count > 5 ? R->cfg->trend_min_count : 5;
+    for (size_t i = 0; i < X->nrows; i++)
+        S.n += assign[i] < 0 && X->rowptr[i + 1] > X->rowptr[i];
+    if (S.n < (size_t)S.min_size * 2)
+        return VG_OK;
+    S.k0 = (size_t)topic_model_k(*m);
+    S.dim = X->ncols;
+    topic_model *nm = NULL;
+    vg_code rc = outlier_rows(R, X, assign, &S, err);
+    if (rc == VG_OK)
+        rc = cluster_outliers(R, &S, err);
+    if (rc != VG_OK || !S.sm)
         goto cleanup;
-    rc = topic_model_from_centroids(comb, (int)kk, dim,
+    if ((rc = keep_groups(*m, &S, err)) != VG_OK || S.kk == S.k0)
+        goto cleanup;
+    rc = topic_model_from_centroids(S.comb, (int)S.kk, S.dim,
                                     topic_model_threshold(*m), &nm, err);
     if (rc == VG_OK)
         rc = topic_model_assign(nm, X, assign, sim, err);
@@ -855,20 +951,10 @@ static vg_code add_residual_topics(run *R, const topic_csr *X, topic_model **m,
     topic_model_free(*m);
     *m = nm;
     nm = NULL;
-    *added = (int)(kk - k0);
-    goto cleanup;
-oom:
-    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    *added = (int)(S.kk - S.k0);
 cleanup:
-    topic_csr_free(&Y);
-    topic_model_free(sm);
     topic_model_free(nm);
-    free(idx);
-    free(sid);
-    free(sa);
-    free(ss);
-    free(comb);
-    free(cs);
+    outliers_free(&S);
     return rc;
 }
 
@@ -1067,11 +1153,9 @@ static vg_code check_later(run *R, vg_error *err)
     return rc;
 }
 
-static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
-                       const topics_opts *o, issue_cache *cache,
-                       json_t **summary, vg_error *err)
+/* Settings that cannot work together, refused before anything is read. */
+static vg_code check_settings(const vg_config *cfg, vg_error *err)
 {
-    *summary = NULL;
     if (cfg->topics_k_min > cfg->topics_k_max)
         return vg_fail(err, VG_ECONFIG,
                        "topics.k_min (%d) is above topics.k_max (%d)%s%s",
@@ -1087,31 +1171,138 @@ static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
                        cfg->topics_window_days, cfg->trend_baseline_days,
                        cfg->trend_window_days, cfg->path[0] ? " in " : "",
                        cfg->path);
+    return VG_OK;
+}
+
+/* The run's state for one day: names, dates, one text pipe per thread and
+ * an empty corpus. run_close frees what this made, even after a failure. */
+static vg_code run_open(run *R, db_conn *db, const vg_config *cfg,
+                        const vg_log *lg, const topics_opts *o, vg_error *err)
+{
+    memset(R, 0, sizeof *R);
+    R->db = db;
+    R->cfg = cfg;
+    R->lg = lg;
+    R->o = o;
+    R->links = json_object();
+    date_format(o->as_of, R->day);
+    date_format(o->as_of - cfg->topics_window_days, R->from);
+    progress_init(&R->prog, o->quiet);
+    R->tickets = db_qualify(db, cfg->source_schema, "tickets");
+    R->customers = db_qualify(db, cfg->source_schema, "customers");
+    R->npipes = cfg->topics_threads > 0 ? cfg->topics_threads : 1;
+    R->pipes = calloc((size_t)R->npipes, sizeof *R->pipes);
+    if (!R->tickets || !R->customers || !R->pipes || !R->links)
+        return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+    vg_code rc = VG_OK;
+    for (int i = 0; rc == VG_OK && i < R->npipes; i++)
+        rc = text_pipe_new(NULL, &R->pipes[i], err);
+    if (rc == VG_OK)
+        rc = topic_corpus_new(&R->corpus, err);
+    return rc;
+}
+
+static void run_close(run *R)
+{
+    progress_done(&R->prog);
+    json_decref(R->links);
+    if (R->pipes)
+        for (int i = 0; i < R->npipes; i++)
+            text_pipe_free(R->pipes[i]);
+    free(R->pipes);
+    topic_corpus_free(R->corpus);
+    sv_free(&R->ids);
+    sv_free(&R->bsub);
+    sv_free(&R->bbody);
+    sv_free(&R->blang);
+    free(R->tickets);
+    free(R->customers);
+}
+
+/* The day's topics: a full re-clustering when the latest model is
+ * topics.refit_days old (or one is asked for), otherwise the window's new
+ * tickets assigned to the latest model. */
+static vg_code fit_day(run *R, loaded *L, json_t *sum, vg_error *err)
+{
+    const topics_opts *o = R->o;
+    vg_code rc = load_model(R, L, err);
+    if (rc != VG_OK)
+        return rc;
+    int stale =
+        !L->model_id || o->as_of - L->as_of >= R->cfg->topics_refit_days;
+    R->refit = !o->incremental && (o->refit || o->k > 0 || stale);
+    if (o->incremental && !L->model_id)
+        return vg_fail(err, VG_EDATA,
+                       "no topic model on or before %s yet: run `vigil topics "
+                       "--as-of %s` without --incremental first",
+                       R->day, R->day);
+    if (!R->refit) {
+        R->model_id = L->model_id;
+        return extend(R, L, err);
+    }
+    if (L->model_id && L->as_of == o->as_of) {
+        /* Refitting a date again: start from the model before it. */
+        loaded_free(L);
+        if ((rc = rewind_from(R, R->day, err)) != VG_OK ||
+            (rc = load_model(R, L, err)) != VG_OK)
+            return rc;
+    }
+    log_info(R->lg, "refitting on tickets from %s to %s", R->from, R->day);
+    return refit(R, L, sum, err);
+}
+
+/* The summary of a day that ran: what was read, assigned and skipped, the
+ * model, and the alerts' own summary merged in. */
+static void day_summary(run *R, json_t *sum, json_t *alerts)
+{
+    PGresult *r = NULL;
+    const db_param p[1] = {DB_INT(R->model_id)};
+    long topics = 0;
+    if (db_exec_params(
+            R->db,
+            "SELECT count(*) FROM vigil.topic_centroids WHERE model_id = "
+            "$1",
+            1, p, &r, NULL) == VG_OK)
+        topics = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    json_object_set_new(sum, "as_of", json_string(R->day));
+    json_object_set_new(sum, "topics", json_integer(topics));
+    json_object_set_new(sum, "assigned", json_integer(R->assigned));
+    json_object_set_new(sum, "unassigned", json_integer(R->unassigned));
+    json_object_set_new(sum, "tickets_read",
+                        json_integer((json_int_t)R->ids.n));
+    json_object_set_new(sum, "refit", json_boolean(R->refit));
+    json_object_set_new(sum, "model_id", json_integer(R->model_id));
+    json_object_set_new(sum, "window_start", json_string(R->from));
+    if (R->refit)
+        json_object_set(sum, "links", R->links);
+    json_object_set_new(
+        sum, "dirty",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "empty_text",
+                  (json_int_t)R->empty, "body_truncated",
+                  (json_int_t)R->truncated, "unknown_customer",
+                  (json_int_t)R->unknown_customer, "null_or_empty_ticket_id",
+                  (json_int_t)R->null_id, "duplicate_ticket_id",
+                  (json_int_t)R->dup_id, "invalid_utf8",
+                  (json_int_t)R->bad_utf8));
+    json_object_update(sum, alerts);
+}
+
+/* One day in one transaction: topics, then trend alerts, then commit. */
+static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
+                       const topics_opts *o, issue_cache *cache,
+                       json_t **summary, vg_error *err)
+{
+    *summary = NULL;
+    vg_code rc = check_settings(cfg, err);
+    if (rc != VG_OK)
+        return rc;
     run R;
-    memset(&R, 0, sizeof R);
-    R.db = db;
-    R.cfg = cfg;
-    R.lg = lg;
-    R.o = o;
-    R.links = json_object();
-    date_format(o->as_of, R.day);
-    date_format(o->as_of - cfg->topics_window_days, R.from);
-    progress_init(&R.prog, o->quiet);
     loaded L = {0};
     json_t *sum = json_object();
-    vg_code rc = VG_OK;
-    R.tickets = db_qualify(db, cfg->source_schema, "tickets");
-    R.customers = db_qualify(db, cfg->source_schema, "customers");
-    R.npipes = cfg->topics_threads > 0 ? cfg->topics_threads : 1;
-    R.pipes = calloc((size_t)R.npipes, sizeof *R.pipes);
-    if (!R.tickets || !R.customers || !R.pipes || !sum || !R.links) {
+    rc = run_open(&R, db, cfg, lg, o, err);
+    if (rc == VG_OK && !sum)
         rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-        goto cleanup;
-    }
-    for (int i = 0; rc == VG_OK && i < R.npipes; i++)
-        rc = text_pipe_new(NULL, &R.pipes[i], err);
-    if (rc == VG_OK)
-        rc = topic_corpus_new(&R.corpus, err);
     if (rc != VG_OK)
         goto cleanup;
 
@@ -1132,32 +1323,7 @@ static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
         sum = NULL;
         goto cleanup;
     }
-    if ((rc = load_model(&R, &L, err)) != VG_OK)
-        goto rollback;
-    int stale = !L.model_id || o->as_of - L.as_of >= cfg->topics_refit_days;
-    R.refit = !o->incremental && (o->refit || o->k > 0 || stale);
-    if (o->incremental && !L.model_id) {
-        rc = vg_fail(err, VG_EDATA,
-                     "no topic model on or before %s yet: run `vigil topics "
-                     "--as-of %s` without --incremental first",
-                     R.day, R.day);
-        goto rollback;
-    }
-    if (R.refit) {
-        if (L.model_id && L.as_of == o->as_of) {
-            /* Refitting a date again: start from the model before it. */
-            loaded_free(&L);
-            if ((rc = rewind_from(&R, R.day, err)) != VG_OK ||
-                (rc = load_model(&R, &L, err)) != VG_OK)
-                goto rollback;
-        }
-        log_info(lg, "refitting on tickets from %s to %s", R.from, R.day);
-        rc = refit(&R, &L, sum, err);
-    } else {
-        R.model_id = L.model_id;
-        rc = extend(&R, &L, err);
-    }
-    if (rc != VG_OK)
+    if ((rc = fit_day(&R, &L, sum, err)) != VG_OK)
         goto rollback;
     progress_update(&R.prog, "topics: trend alerts");
     json_t *alerts = NULL;
@@ -1170,36 +1336,7 @@ static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
         goto cleanup;
     }
     progress_done(&R.prog);
-
-    PGresult *r = NULL;
-    const db_param p[1] = {DB_INT(R.model_id)};
-    long topics = 0;
-    if (db_exec_params(
-            db,
-            "SELECT count(*) FROM vigil.topic_centroids WHERE model_id = "
-            "$1",
-            1, p, &r, NULL) == VG_OK)
-        topics = atol(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    json_object_set_new(sum, "as_of", json_string(R.day));
-    json_object_set_new(sum, "topics", json_integer(topics));
-    json_object_set_new(sum, "assigned", json_integer(R.assigned));
-    json_object_set_new(sum, "unassigned", json_integer(R.unassigned));
-    json_object_set_new(sum, "tickets_read", json_integer((json_int_t)R.ids.n));
-    json_object_set_new(sum, "refit", json_boolean(R.refit));
-    json_object_set_new(sum, "model_id", json_integer(R.model_id));
-    json_object_set_new(sum, "window_start", json_string(R.from));
-    if (R.refit)
-        json_object_set(sum, "links", R.links);
-    json_object_set_new(
-        sum, "dirty",
-        json_pack(
-            "{s:I, s:I, s:I, s:I, s:I, s:I}", "empty_text", (json_int_t)R.empty,
-            "body_truncated", (json_int_t)R.truncated, "unknown_customer",
-            (json_int_t)R.unknown_customer, "null_or_empty_ticket_id",
-            (json_int_t)R.null_id, "duplicate_ticket_id", (json_int_t)R.dup_id,
-            "invalid_utf8", (json_int_t)R.bad_utf8));
-    json_object_update(sum, alerts);
+    day_summary(&R, sum, alerts);
     json_decref(alerts);
     *summary = sum;
     sum = NULL;
@@ -1207,21 +1344,9 @@ static vg_code run_day(db_conn *db, const vg_config *cfg, const vg_log *lg,
 rollback:
     db_rollback(db);
 cleanup:
-    progress_done(&R.prog);
     loaded_free(&L);
     json_decref(sum);
-    json_decref(R.links);
-    if (R.pipes)
-        for (int i = 0; i < R.npipes; i++)
-            text_pipe_free(R.pipes[i]);
-    free(R.pipes);
-    topic_corpus_free(R.corpus);
-    sv_free(&R.ids);
-    sv_free(&R.bsub);
-    sv_free(&R.bbody);
-    sv_free(&R.blang);
-    free(R.tickets);
-    free(R.customers);
+    run_close(&R);
     return rc;
 }
 

@@ -1158,97 +1158,15 @@ static int strong_array(const issue_day *d, const burst_group *g,
     return bad || strbuf_putc(out, '}');
 }
 
-/* Raises (a == NULL) or updates the alert of issue g as of day. Customers
- * and MRR at risk come from the issue's tickets, in SQL. */
-static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
-                      const open_alert *a, int as_of, const burst_opts *bo,
-                      const char *tickets, const char *customers, long long *id,
-                      vg_error *err)
+/* The SQL that raises (update 0) or updates an issue's alert: $7 (all its
+ * tickets) gives customers and MRR at risk; samples are $16. NULL when out
+ * of memory. */
+static char *upsert_sql(int update, const char *tickets, const char *customers)
 {
-    int window_days = bo->window_days;
-    char ws[DATE_BUF], we[DATE_BUF], day[DATE_BUF];
-    /* An update covers the alert's whole window, from its first detection
-     * (as far back as the tickets read reach) to as_of - 1. */
-    int first = as_of - d->ndays, ws_day = as_of - window_days;
-    if (a)
-        ws_day = a->window_start > first ? a->window_start : first;
-    date_format(ws_day, ws);
-    date_format(as_of - 1, we);
-    date_format(as_of, day);
-    alert_arrays arr = {0};
-    uint32_t *ranked = NULL;
-    size_t nr = 0, *idx = NULL, nidx = 0;
-    char *label = NULL;
-    double others = 0;
-    burst_group anch = {0};
-    vg_code rc = VG_OK;
-    if (strong_array(d, g, a, &arr.strong)) {
-        arrays_free(&arr);
-        return vg_fail(err, VG_ENOMEM, "issues: out of memory");
-    }
-    if (a && a->nstrong) {
-        if ((rc = anchored(d, bo, g, a, &anch, err)) != VG_OK) {
-            arrays_free(&arr);
-            return rc;
-        }
-        g = &anch;
-    }
-    rc = burst_members(g, d->docs, d->n, d->ndays, ws_day - first, &idx, &nidx,
-                       &others, err);
-    if (rc != VG_OK) {
-        burst_group_clear(&anch);
-        arrays_free(&arr);
-        return rc;
-    }
-    burst_group span = *g; /* borrows g's terms; only idx is ours */
-    span.docs = idx;
-    span.ndocs = nidx;
-    span.observed = (int)nidx;
-    span.expected = g->rate * others;
-    span.p_value = trend_tail(span.observed, span.expected, g->dispersion);
-    if (a)
-        g = &span;
-    if (ranked_terms(d, g, &ranked, &nr) ||
-        !(label = make_label(d, g, ranked, nr)) ||
-        build_arrays(d, g, ranked, nr, a ? (const char *const *)a->keys : NULL,
-                     a ? a->nkeys : 0, &arr)) {
-        rc = vg_fail(err, VG_ENOMEM, "issues: out of memory");
-        goto cleanup;
-    }
-    char ex[32], pv[32], det[160];
-    /* Rounded as stored before (6 places), not the exact double. */
-    snprintf(ex, sizeof ex, "%.6f", g->expected);
-    snprintf(pv, sizeof pv, "%.6g", g->p_value);
-    snprintf(det, sizeof det,
-             "{\"baseline_tickets\": %d, \"rate\": %.9g, \"terms_tested\": "
-             "%zu}",
-             g->baseline, g->rate, g->nterms);
-    long long aid = a ? a->id : 0;
-    const char *kind = a ? a->kind : g->is_new ? "new" : "spike";
-    const db_param p[17] = {DB_INT(aid),
-                            DB_TEXT(ws),
-                            DB_TEXT(we),
-                            DB_INT(g->observed),
-                            DB_TEXT(ex),
-                            DB_TEXT(pv),
-                            DB_TEXT(strbuf_str(&arr.tickets)),
-                            DB_TEXT(day),
-                            DB_TEXT(kind),
-                            DB_TEXT(label),
-                            DB_TEXT(strbuf_str(&arr.terms)),
-                            DB_TEXT(strbuf_str(&arr.key)),
-                            DB_TEXT(strbuf_str(&arr.langs)),
-                            DB_TEXT(strbuf_str(&arr.topics)),
-                            DB_TEXT(det),
-                            DB_TEXT(strbuf_str(&arr.samples)),
-                            DB_TEXT(strbuf_str(&arr.strong))};
     size_t cap = 3072 + 2 * strlen(tickets) + strlen(customers);
     char *sql = malloc(cap);
-    if (!sql) {
-        rc = vg_fail(err, VG_ENOMEM, "issues: out of memory");
-        goto cleanup;
-    }
-    /* $7 (all tickets) gives customers and MRR; samples are $16. */
+    if (!sql)
+        return NULL;
     snprintf(sql, cap,
              "WITH cu AS (SELECT DISTINCT t.customer_id FROM %s t "
              " WHERE t.ticket_id = ANY($7::text[]) AND t.customer_id IS NOT "
@@ -1261,28 +1179,75 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
              "  ($8 || ' 00:00:00+00')::timestamptz)) AS mrr) "
              "%s",
              tickets, customers,
-             a ? "UPDATE vigil.trend_alerts SET window_start = $2::date, "
-                 " window_end = $3::date, observed = $4, expected = $5, "
-                 " p_value = $6, ticket_ids = $7::text[], updated_on = "
-                 " $8::date, kind = $9, label = $10, terms = $11::text[], "
-                 " key_terms = $12::text[], languages = $13::text[], "
-                 " topic_ids = $14::bigint[], details = $15::jsonb, "
-                 " sample_ticket_ids = $16::text[], customers = fig.n, "
-                 " mrr_at_risk = fig.mrr, strong_terms = $17::text[] "
-                 "FROM fig WHERE alert_id = $1::bigint RETURNING alert_id"
-               : "INSERT INTO vigil.trend_alerts (source, topic_id, "
-                 " detected_at, window_start, window_end, observed, "
-                 " expected, p_value, ticket_ids, updated_on, status, kind, "
-                 " label, terms, key_terms, languages, topic_ids, details, "
-                 " sample_ticket_ids, customers, mrr_at_risk, strong_terms) "
-                 "SELECT 'terms', NULL, ($8 || ' 00:00:00+00')::timestamptz, "
-                 " $2::date, $3::date, $4, $5, $6, $7::text[], $8::date, "
-                 " 'open', $9, $10, $11::text[], $12::text[], $13::text[], "
-                 " $14::bigint[], $15::jsonb, $16::text[], fig.n, fig.mrr, "
-                 " $17::text[] FROM fig WHERE $1::bigint = 0 "
-                 "RETURNING alert_id");
+             update
+                 ? "UPDATE vigil.trend_alerts SET window_start = $2::date, "
+                   " window_end = $3::date, observed = $4, expected = $5, "
+                   " p_value = $6, ticket_ids = $7::text[], updated_on = "
+                   " $8::date, kind = $9, label = $10, terms = $11::text[], "
+                   " key_terms = $12::text[], languages = $13::text[], "
+                   " topic_ids = $14::bigint[], details = $15::jsonb, "
+                   " sample_ticket_ids = $16::text[], customers = fig.n, "
+                   " mrr_at_risk = fig.mrr, strong_terms = $17::text[] "
+                   "FROM fig WHERE alert_id = $1::bigint RETURNING alert_id"
+                 : "INSERT INTO vigil.trend_alerts (source, topic_id, "
+                   " detected_at, window_start, window_end, observed, "
+                   " expected, p_value, ticket_ids, updated_on, status, kind, "
+                   " label, terms, key_terms, languages, topic_ids, details, "
+                   " sample_ticket_ids, customers, mrr_at_risk, strong_terms) "
+                   "SELECT 'terms', NULL, ($8 || ' 00:00:00+00')::timestamptz, "
+                   " $2::date, $3::date, $4, $5, $6, $7::text[], $8::date, "
+                   " 'open', $9, $10, $11::text[], $12::text[], $13::text[], "
+                   " $14::bigint[], $15::jsonb, $16::text[], fig.n, fig.mrr, "
+                   " $17::text[] FROM fig WHERE $1::bigint = 0 "
+                   "RETURNING alert_id");
+    return sql;
+}
+
+/* An alert's window start and end, and the day it is written for. */
+typedef struct alert_dates {
+    char ws[DATE_BUF], we[DATE_BUF], day[DATE_BUF];
+} alert_dates;
+
+/* Writes the alert row of group g (raised when a is NULL, else a's row
+ * updated) and its day's copy; *id is its alert id. */
+static vg_code write_alert(db_conn *db, const burst_group *g,
+                           const open_alert *a, const alert_arrays *arr,
+                           const char *label, const alert_dates *dt,
+                           const char *tickets, const char *customers,
+                           long long *id, vg_error *err)
+{
+    char ex[32], pv[32], det[160];
+    /* Rounded as stored before (6 places), not the exact double. */
+    snprintf(ex, sizeof ex, "%.6f", g->expected);
+    snprintf(pv, sizeof pv, "%.6g", g->p_value);
+    snprintf(det, sizeof det,
+             "{\"baseline_tickets\": %d, \"rate\": %.9g, \"terms_tested\": "
+             "%zu}",
+             g->baseline, g->rate, g->nterms);
+    long long aid = a ? a->id : 0;
+    const char *kind = a ? a->kind : g->is_new ? "new" : "spike";
+    const db_param p[17] = {DB_INT(aid),
+                            DB_TEXT(dt->ws),
+                            DB_TEXT(dt->we),
+                            DB_INT(g->observed),
+                            DB_TEXT(ex),
+                            DB_TEXT(pv),
+                            DB_TEXT(strbuf_str(&arr->tickets)),
+                            DB_TEXT(dt->day),
+                            DB_TEXT(kind),
+                            DB_TEXT(label),
+                            DB_TEXT(strbuf_str(&arr->terms)),
+                            DB_TEXT(strbuf_str(&arr->key)),
+                            DB_TEXT(strbuf_str(&arr->langs)),
+                            DB_TEXT(strbuf_str(&arr->topics)),
+                            DB_TEXT(det),
+                            DB_TEXT(strbuf_str(&arr->samples)),
+                            DB_TEXT(strbuf_str(&arr->strong))};
+    char *sql = upsert_sql(a != NULL, tickets, customers);
+    if (!sql)
+        return vg_fail(err, VG_ENOMEM, "issues: out of memory");
     PGresult *r = NULL;
-    rc = db_exec_params(db, sql, 17, p, &r, err);
+    vg_code rc = db_exec_params(db, sql, 17, p, &r, err);
     free(sql);
     if (rc == VG_OK && PQntuples(r) != 1)
         rc = vg_fail(err, VG_EINTERNAL, "issues: alert %lld vanished", aid);
@@ -1290,12 +1255,91 @@ static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
         *id = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
     if (rc == VG_OK)
-        rc = issues_save_day(db, *id, day, err);
+        rc = issues_save_day(db, *id, dt->day, err);
+    return rc;
+}
+
+/* What an open alert's update describes, and what that owns. */
+typedef struct alert_window {
+    burst_group anch; /* g with the alert's strong words (anchored) */
+    burst_group span; /* ... over the whole window; borrows anch's or g's
+                         terms, its docs are idx */
+    size_t *idx, nidx;
+} alert_window;
+
+/* The group to describe: a new alert describes g as it burst; an open
+ * alert's tickets are picked by the words that made it and counted over
+ * its whole window, from day `from` of the days read. */
+static vg_code window_group(const issue_day *d, const burst_opts *bo,
+                            const burst_group *g, const open_alert *a, int from,
+                            alert_window *w, const burst_group **out,
+                            vg_error *err)
+{
+    vg_code rc;
+    *out = g;
+    if (a && a->nstrong) {
+        if ((rc = anchored(d, bo, g, a, &w->anch, err)) != VG_OK)
+            return rc;
+        g = &w->anch;
+    }
+    double others = 0;
+    rc = burst_members(g, d->docs, d->n, d->ndays, from, &w->idx, &w->nidx,
+                       &others, err);
+    if (rc != VG_OK)
+        return rc;
+    w->span = *g;
+    w->span.docs = w->idx;
+    w->span.ndocs = w->nidx;
+    w->span.observed = (int)w->nidx;
+    w->span.expected = g->rate * others;
+    w->span.p_value =
+        trend_tail(w->span.observed, w->span.expected, g->dispersion);
+    if (a)
+        *out = &w->span;
+    return VG_OK;
+}
+
+/* Raises (a == NULL) or updates the alert of issue g as of day. Customers
+ * and MRR at risk come from the issue's tickets, in SQL. */
+static vg_code upsert(db_conn *db, const issue_day *d, const burst_group *g,
+                      const open_alert *a, int as_of, const burst_opts *bo,
+                      const char *tickets, const char *customers, long long *id,
+                      vg_error *err)
+{
+    alert_dates dt;
+    /* An update covers the alert's whole window, from its first detection
+     * (as far back as the tickets read reach) to as_of - 1. */
+    int first = as_of - d->ndays, ws_day = as_of - bo->window_days;
+    if (a)
+        ws_day = a->window_start > first ? a->window_start : first;
+    date_format(ws_day, dt.ws);
+    date_format(as_of - 1, dt.we);
+    date_format(as_of, dt.day);
+    alert_arrays arr = {0};
+    alert_window w = {0};
+    uint32_t *ranked = NULL;
+    size_t nr = 0;
+    char *label = NULL;
+    vg_code rc = VG_OK;
+    if (strong_array(d, g, a, &arr.strong)) {
+        rc = vg_fail(err, VG_ENOMEM, "issues: out of memory");
+        goto cleanup;
+    }
+    if ((rc = window_group(d, bo, g, a, ws_day - first, &w, &g, err)) != VG_OK)
+        goto cleanup;
+    if (ranked_terms(d, g, &ranked, &nr) ||
+        !(label = make_label(d, g, ranked, nr)) ||
+        build_arrays(d, g, ranked, nr, a ? (const char *const *)a->keys : NULL,
+                     a ? a->nkeys : 0, &arr)) {
+        rc = vg_fail(err, VG_ENOMEM, "issues: out of memory");
+        goto cleanup;
+    }
+    rc = write_alert(db, g, a, &arr, label, &dt, tickets, customers, id, err);
 cleanup:
     free(label);
     free(ranked);
-    free(idx);
-    burst_group_clear(&anch);
+    free(w.idx);
+    burst_group_clear(&w.anch);
     arrays_free(&arr);
     return rc;
 }

@@ -395,6 +395,32 @@ void topic_vocab_free(topic_vocab *v)
     free(v);
 }
 
+/* Room for n terms in v; non-zero when out of memory. */
+static int vocab_alloc(topic_vocab *v, size_t n)
+{
+    v->terms = strmap_new(n + 1);
+    v->surface = calloc(n + 1, sizeof *v->surface);
+    v->df = malloc((n + 1) * sizeof *v->df);
+    v->idf = malloc((n + 1) * sizeof *v->idf);
+    v->bigram = malloc(n + 1);
+    return !v->terms || !v->surface || !v->df || !v->idf || !v->bigram;
+}
+
+/* Column i: the term (in sorted order), its document frequency, smoothed
+ * idf over v->ndocs, and its readable form; non-zero when out of memory. */
+static int vocab_add(topic_vocab *v, size_t i, const char *term, uint32_t df,
+                     const char *surface)
+{
+    if (strmap_put(v->terms, term, NULL) < 0)
+        return -1;
+    v->n = i + 1;
+    v->df[i] = df;
+    v->idf[i] = log((1.0 + (double)v->ndocs) / (1.0 + (double)df)) + 1.0;
+    v->bigram[i] = strchr(term, ' ') != NULL;
+    v->surface[i] = strdup(surface);
+    return v->surface[i] == NULL;
+}
+
 vg_code topic_vocab_restore(const char *const *terms,
                             const char *const *surface, const uint32_t *df,
                             size_t n, size_t ndocs, topic_vocab **out,
@@ -402,14 +428,7 @@ vg_code topic_vocab_restore(const char *const *terms,
 {
     *out = NULL;
     topic_vocab *v = calloc(1, sizeof *v);
-    if (!v)
-        goto oom;
-    v->terms = strmap_new(n + 1);
-    v->surface = calloc(n + 1, sizeof *v->surface);
-    v->df = malloc((n + 1) * sizeof *v->df);
-    v->idf = malloc((n + 1) * sizeof *v->idf);
-    v->bigram = malloc(n + 1);
-    if (!v->terms || !v->surface || !v->df || !v->idf || !v->bigram)
+    if (!v || vocab_alloc(v, n))
         goto oom;
     v->ndocs = ndocs;
     for (size_t i = 0; i < n; i++) {
@@ -420,14 +439,8 @@ vg_code topic_vocab_restore(const char *const *terms,
                            "%zu ('%s')",
                            i, terms[i]);
         }
-        if (strmap_put(v->terms, terms[i], NULL) < 0)
-            goto oom;
-        v->n = i + 1;
-        v->df[i] = df[i];
-        v->idf[i] = log((1.0 + (double)ndocs) / (1.0 + (double)df[i])) + 1.0;
-        v->bigram[i] = strchr(terms[i], ' ') != NULL;
-        v->surface[i] = strdup(surface && surface[i] ? surface[i] : terms[i]);
-        if (!v->surface[i])
+        if (vocab_add(v, i, terms[i], df[i],
+                      surface && surface[i] ? surface[i] : terms[i]))
             goto oom;
     }
     *out = v;
@@ -437,40 +450,37 @@ oom:
     return vg_fail(err, VG_ENOMEM, "topics: out of memory");
 }
 
-vg_code topic_vocab_build(const topic_corpus *c, const topic_vocab_opts *opts,
-                          topic_vocab **out, vg_error *err)
+/* The terms kept, into cs, sorted by term: those in at least o->min_df
+ * documents (raised to min_df_ratio of them) and at most max_df_ratio, the
+ * o->max_terms most frequent of them. Returns how many. */
+static size_t pick_terms(const topic_corpus *c, topic_vocab_opts *o, cand *cs)
 {
-    vg_code rc = VG_OK;
-    topic_vocab_opts o;
-    if (opts)
-        o = *opts;
-    else
-        topic_vocab_opts_default(&o);
-    *out = NULL;
-    size_t nt = strmap_size(c->terms), nsurf = strmap_size(c->surf);
-    cand *cs = malloc((nt + 1) * sizeof *cs);
-    long *best = malloc((nt + 1) * sizeof *best); /* best surface id per term */
-    topic_vocab *v = calloc(1, sizeof *v);
-    if (!cs || !best || !v)
-        goto oom;
-    double maxdf = o.max_df_ratio * (double)c->ndocs;
-    if (o.min_df_ratio > 0) {
-        double r = floor(o.min_df_ratio * (double)c->ndocs);
-        if (r > (double)o.min_df)
-            o.min_df = (size_t)r;
+    size_t nt = strmap_size(c->terms);
+    double maxdf = o->max_df_ratio * (double)c->ndocs;
+    if (o->min_df_ratio > 0) {
+        double r = floor(o->min_df_ratio * (double)c->ndocs);
+        if (r > (double)o->min_df)
+            o->min_df = (size_t)r;
     }
     size_t nc = 0;
-    for (size_t t = 0; t < nt; t++) {
-        best[t] = -1;
-        if (c->df[t] >= o.min_df && (double)c->df[t] <= maxdf + 1e-9)
+    for (size_t t = 0; t < nt; t++)
+        if (c->df[t] >= o->min_df && (double)c->df[t] <= maxdf + 1e-9)
             cs[nc++] =
                 (cand){strmap_key(c->terms, (long)t), c->total[t], (uint32_t)t};
-    }
     qsort(cs, nc, sizeof *cs, cmp_freq);
-    if (o.max_terms && nc > o.max_terms)
-        nc = o.max_terms;
+    if (o->max_terms && nc > o->max_terms)
+        nc = o->max_terms;
     qsort(cs, nc, sizeof *cs, cmp_term);
-    /* Most frequent word per stem; ties by the word so it is order-free. */
+    return nc;
+}
+
+/* Most frequent word per stem (best[term] a surface id, -1 for none); ties
+ * by the word so it is order-free. */
+static void best_surfaces(const topic_corpus *c, long *best)
+{
+    size_t nt = strmap_size(c->terms), nsurf = strmap_size(c->surf);
+    for (size_t t = 0; t < nt; t++)
+        best[t] = -1;
     for (size_t s = 0; s < nsurf; s++) {
         const char *key = strmap_key(c->surf, (long)s);
         const char *sep = strchr(key, '\x1f');
@@ -487,53 +497,66 @@ vg_code topic_vocab_build(const topic_corpus *c, const topic_vocab_opts *opts,
              strcmp(key, strmap_key(c->surf, b)) < 0))
             best[t] = (long)s;
     }
-    v->terms = strmap_new(nc + 1);
-    v->surface = calloc(nc + 1, sizeof *v->surface);
-    v->df = malloc((nc + 1) * sizeof *v->df);
-    v->idf = malloc((nc + 1) * sizeof *v->idf);
-    v->bigram = malloc(nc + 1);
-    if (!v->terms || !v->surface || !v->df || !v->idf || !v->bigram)
+}
+
+/* A term's readable form into buf (512 bytes): the best word of each of
+ * its (one or two) stems, the stem itself where no word was seen. */
+static void readable(const topic_corpus *c, const long *best, const char *term,
+                     char buf[512])
+{
+    size_t w = 0;
+    const char *part = term;
+    for (int k = 0; k < 2 && part; k++) {
+        const char *e = strchr(part, ' ');
+        size_t lp = e ? (size_t)(e - part) : strlen(part);
+        char stem[256];
+        if (lp >= sizeof stem)
+            lp = sizeof stem - 1;
+        memcpy(stem, part, lp);
+        stem[lp] = '\0';
+        long t = strmap_get(c->terms, stem);
+        const char *word = stem;
+        size_t lw = lp;
+        if (t >= 0 && best[t] >= 0) {
+            word = strchr(strmap_key(c->surf, best[t]), '\x1f') + 1;
+            lw = strlen(word);
+        }
+        if (w + lw + 2 < 512) {
+            if (w)
+                buf[w++] = ' ';
+            memcpy(buf + w, word, lw);
+            w += lw;
+        }
+        part = e ? e + 1 : NULL;
+    }
+    buf[w] = '\0';
+}
+
+vg_code topic_vocab_build(const topic_corpus *c, const topic_vocab_opts *opts,
+                          topic_vocab **out, vg_error *err)
+{
+    vg_code rc = VG_OK;
+    topic_vocab_opts o;
+    if (opts)
+        o = *opts;
+    else
+        topic_vocab_opts_default(&o);
+    *out = NULL;
+    size_t nt = strmap_size(c->terms);
+    cand *cs = malloc((nt + 1) * sizeof *cs);
+    long *best = malloc((nt + 1) * sizeof *best); /* best surface id per term */
+    topic_vocab *v = calloc(1, sizeof *v);
+    if (!cs || !best || !v)
+        goto oom;
+    size_t nc = pick_terms(c, &o, cs);
+    best_surfaces(c, best);
+    if (vocab_alloc(v, nc))
         goto oom;
     v->ndocs = c->ndocs;
     for (size_t i = 0; i < nc; i++) {
-        if (strmap_put(v->terms, cs[i].term, NULL) < 0)
-            goto oom;
-        v->n = i + 1;
-        uint32_t df = c->df[cs[i].id];
-        v->df[i] = df;
-        v->idf[i] = log((1.0 + (double)c->ndocs) / (1.0 + (double)df)) + 1.0;
-        const char *sp = strchr(cs[i].term, ' ');
-        v->bigram[i] = sp != NULL;
-        /* Readable form: best word per part. */
         char buf[512];
-        size_t w = 0;
-        const char *part = cs[i].term;
-        for (int k = 0; k < 2 && part; k++) {
-            const char *e = strchr(part, ' ');
-            size_t lp = e ? (size_t)(e - part) : strlen(part);
-            char stem[256];
-            if (lp >= sizeof stem)
-                lp = sizeof stem - 1;
-            memcpy(stem, part, lp);
-            stem[lp] = '\0';
-            long t = strmap_get(c->terms, stem);
-            const char *word = stem;
-            size_t lw = lp;
-            if (t >= 0 && best[t] >= 0) {
-                word = strchr(strmap_key(c->surf, best[t]), '\x1f') + 1;
-                lw = strlen(word);
-            }
-            if (w + lw + 2 < sizeof buf) {
-                if (w)
-                    buf[w++] = ' ';
-                memcpy(buf + w, word, lw);
-                w += lw;
-            }
-            part = e ? e + 1 : NULL;
-        }
-        buf[w] = '\0';
-        v->surface[i] = strdup(buf);
-        if (!v->surface[i])
+        readable(c, best, cs[i].term, buf);
+        if (vocab_add(v, i, cs[i].term, c->df[cs[i].id], buf))
             goto oom;
     }
     *out = v;

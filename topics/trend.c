@@ -122,6 +122,119 @@ vg_code trend_bh(const double *p, size_t n, double *q, vg_error *err)
     return VG_OK;
 }
 
+/* What trend_test works with: the window, all tickets' totals, and per
+ * topic its working values. */
+typedef struct trend_ws {
+    size_t w, nb; /* window days; baseline days before it */
+    double tot_base, tot_win, tot_prev; /* ... and the window before */
+    double phi;                         /* the common dispersion */
+    double *x2s;        /* per topic: baseline chi-square, -1 when too small */
+    double *ratio;      /* scratch for the median, then the previous window's
+                           observed / expected */
+    double *lift;       /* the scan's lift */
+    double *p, *q;      /* p- and q-values of the nt topics tested, */
+    size_t *tested, nt; /* ... which are these */
+} trend_ws;
+
+static double sum_days(const int *c, size_t from, size_t to)
+{
+    double s = 0;
+    for (size_t d = from; d < to; d++)
+        s += c[d];
+    return s;
+}
+
+/* Overdispersion from the baseline: per topic with volume, Pearson
+ * chi-square over its degrees of freedom; the median across topics. */
+static void common_dispersion(const int *counts, const int *totals,
+                              size_t ntopics, size_t ndays, trend_ws *s)
+{
+    size_t nb = s->nb, nr = 0;
+    for (size_t t = 0; t < ntopics; t++) {
+        const int *c = counts + t * ndays;
+        s->x2s[t] = -1;
+        double b = sum_days(c, 0, nb);
+        if (b < 20 || s->tot_base <= 0 || nb < 2)
+            continue;
+        double share = b / s->tot_base, x2 = 0;
+        for (size_t d = 0; d < nb; d++) {
+            double e = share * totals[d];
+            if (e > 0)
+                x2 += (c[d] - e) * (c[d] - e) / e;
+        }
+        s->x2s[t] = x2;
+        s->ratio[nr++] = x2 / (double)(nb - 1);
+    }
+    s->phi = nr ? median_inplace(s->ratio, nr) : 1.0;
+    if (!(s->phi >= 1.0))
+        s->phi = 1.0;
+}
+
+/* Topic t's counts c against the other tickets: its result but for
+ * significance and kind; a topic seen in the window joins the tested. */
+static void test_topic(const trend_opts *opts, const int *c, const int *totals,
+                       size_t ndays, size_t t, trend_ws *s, trend_result *r)
+{
+    size_t nb = s->nb, w = s->w;
+    memset(r, 0, sizeof *r);
+    double b = sum_days(c, 0, nb), o = sum_days(c, nb, ndays),
+           prev = sum_days(c, nb >= w ? nb - w : 0, nb);
+    /* The topic's rate relative to every OTHER ticket, so its own spike
+     * does not inflate the volume it is compared with; half a ticket of
+     * prior keeps a topic with no history finite. */
+    double share = (b + 0.5) / (s->tot_base - b + 1.0);
+    r->observed = (int)o;
+    r->baseline = (int)b;
+    r->expected = share * (s->tot_win - o);
+    r->rate = share;
+    /* A topic noisier than most keeps its own dispersion, shrunk
+     * towards the common one (PRIOR_DF pseudo-days of it); never below
+     * the common one, so a calm-looking baseline cannot make a topic
+     * more alarm-prone than the rest. */
+    double phit = s->phi;
+    if (s->x2s[t] >= 0) {
+        double own =
+            (s->x2s[t] + PRIOR_DF * s->phi) / ((double)(nb - 1) + PRIOR_DF);
+        phit = own > s->phi ? own : s->phi;
+    }
+    r->dispersion = phit;
+    r->p_value =
+        scan_tail(c, totals, ndays, w, share, phit, &r->scan_days, &s->lift[t]);
+    r->elevated =
+        r->expected > 0 && o / r->expected >= opts->resolve_ratio && o > 0;
+    if (o > 0) {
+        s->p[s->nt] = r->p_value;
+        s->tested[s->nt++] = t;
+    }
+    /* Previous window's ratio, for 'emerging'. */
+    double eprev = share * (s->tot_prev - prev);
+    s->ratio[t] = eprev > 0 ? prev / eprev : 0;
+}
+
+/* The tested topics that pass the false discovery rate, the minimum count
+ * and the minimum lift: significant, and new, emerging or a spike. */
+static void classify(const trend_opts *opts, const int *age_days,
+                     const trend_ws *s, trend_result *out)
+{
+    for (size_t i = 0; i < s->nt; i++) {
+        size_t t = s->tested[i];
+        trend_result *r = &out[t];
+        double whole = r->expected > 0 ? r->observed / r->expected : INFINITY;
+        if (s->q[i] > opts->fdr || r->observed < opts->min_count ||
+            s->lift[t] < opts->min_ratio)
+            continue;
+        r->significant = 1;
+        int age = age_days ? age_days[t] : 1 << 30;
+        double little = r->observed * 0.1 > 2 ? r->observed * 0.1 : 2;
+        if (age < opts->new_days && r->baseline <= little)
+            r->kind = TREND_NEW;
+        else if (s->ratio[t] >= opts->resolve_ratio && whole > s->ratio[t])
+            r->kind = TREND_EMERGING;
+        else
+            r->kind = TREND_SPIKE;
+    }
+}
+
 vg_code trend_test(const trend_opts *opts, const int *counts, const int *totals,
                    size_t ntopics, size_t ndays, const int *age_days,
                    trend_result *out, vg_error *err)
@@ -132,118 +245,33 @@ vg_code trend_test(const trend_opts *opts, const int *counts, const int *totals,
                        "trend: %zu days cannot hold a %zu-day window and a "
                        "baseline",
                        ndays, w);
-    const size_t nb = ndays - w; /* baseline days */
+    trend_ws s = {.w = w, .nb = ndays - w};
     vg_code rc = VG_OK;
-    double *ratio = malloc((ntopics + 1) * sizeof *ratio);
-    double *p = calloc(ntopics + 1, sizeof *p);
-    double *q = malloc((ntopics + 1) * sizeof *q);
-    size_t *tested = malloc((ntopics + 1) * sizeof *tested);
-    double *x2s = malloc((ntopics + 1) * sizeof *x2s);
-    double *lift = malloc((ntopics + 1) * sizeof *lift);
-    if (!ratio || !p || !q || !tested || !x2s || !lift) {
+    s.ratio = malloc((ntopics + 1) * sizeof *s.ratio);
+    s.p = calloc(ntopics + 1, sizeof *s.p);
+    s.q = malloc((ntopics + 1) * sizeof *s.q);
+    s.tested = malloc((ntopics + 1) * sizeof *s.tested);
+    s.x2s = malloc((ntopics + 1) * sizeof *s.x2s);
+    s.lift = malloc((ntopics + 1) * sizeof *s.lift);
+    if (!s.ratio || !s.p || !s.q || !s.tested || !s.x2s || !s.lift) {
         rc = vg_fail(err, VG_ENOMEM, "trend: out of memory");
         goto cleanup;
     }
-    double tot_base = 0, tot_win = 0, tot_prev = 0;
-    for (size_t d = 0; d < nb; d++)
-        tot_base += totals[d];
-    for (size_t d = nb; d < ndays; d++)
-        tot_win += totals[d];
-    for (size_t d = nb >= w ? nb - w : 0; d < nb; d++)
-        tot_prev += totals[d];
-
-    /* Overdispersion from the baseline: per topic with volume, Pearson
-     * chi-square over its degrees of freedom; the median across topics. */
-    size_t nr = 0;
-    for (size_t t = 0; t < ntopics; t++) {
-        const int *c = counts + t * ndays;
-        double b = 0;
-        x2s[t] = -1;
-        for (size_t d = 0; d < nb; d++)
-            b += c[d];
-        if (b < 20 || tot_base <= 0 || nb < 2)
-            continue;
-        double share = b / tot_base, x2 = 0;
-        for (size_t d = 0; d < nb; d++) {
-            double e = share * totals[d];
-            if (e > 0)
-                x2 += (c[d] - e) * (c[d] - e) / e;
-        }
-        x2s[t] = x2;
-        ratio[nr++] = x2 / (double)(nb - 1);
-    }
-    double phi = nr ? median_inplace(ratio, nr) : 1.0;
-    if (!(phi >= 1.0))
-        phi = 1.0;
-
-    size_t nt = 0;
-    for (size_t t = 0; t < ntopics; t++) {
-        const int *c = counts + t * ndays;
-        trend_result *r = &out[t];
-        memset(r, 0, sizeof *r);
-        double b = 0, o = 0, prev = 0;
-        for (size_t d = 0; d < nb; d++)
-            b += c[d];
-        for (size_t d = nb; d < ndays; d++)
-            o += c[d];
-        for (size_t d = nb >= w ? nb - w : 0; d < nb; d++)
-            prev += c[d];
-        /* The topic's rate relative to every OTHER ticket, so its own spike
-         * does not inflate the volume it is compared with; half a ticket of
-         * prior keeps a topic with no history finite. */
-        double share = (b + 0.5) / (tot_base - b + 1.0);
-        r->observed = (int)o;
-        r->baseline = (int)b;
-        r->expected = share * (tot_win - o);
-        r->rate = share;
-        /* A topic noisier than most keeps its own dispersion, shrunk
-         * towards the common one (PRIOR_DF pseudo-days of it); never below
-         * the common one, so a calm-looking baseline cannot make a topic
-         * more alarm-prone than the rest. */
-        double phit = phi;
-        if (x2s[t] >= 0) {
-            double own =
-                (x2s[t] + PRIOR_DF * phi) / ((double)(nb - 1) + PRIOR_DF);
-            phit = own > phi ? own : phi;
-        }
-        r->dispersion = phit;
-        r->p_value = scan_tail(c, totals, ndays, w, share, phit, &r->scan_days,
-                               &lift[t]);
-        r->elevated =
-            r->expected > 0 && o / r->expected >= opts->resolve_ratio && o > 0;
-        if (o > 0) {
-            p[nt] = r->p_value;
-            tested[nt++] = t;
-        }
-        /* Previous window's ratio, for 'emerging'. */
-        double eprev = share * (tot_prev - prev);
-        ratio[t] = eprev > 0 ? prev / eprev : 0;
-    }
-    if ((rc = trend_bh(p, nt, q, err)) != VG_OK)
+    s.tot_base = sum_days(totals, 0, s.nb);
+    s.tot_win = sum_days(totals, s.nb, ndays);
+    s.tot_prev = sum_days(totals, s.nb >= w ? s.nb - w : 0, s.nb);
+    common_dispersion(counts, totals, ntopics, ndays, &s);
+    for (size_t t = 0; t < ntopics; t++)
+        test_topic(opts, counts + t * ndays, totals, ndays, t, &s, &out[t]);
+    if ((rc = trend_bh(s.p, s.nt, s.q, err)) != VG_OK)
         goto cleanup;
-    for (size_t i = 0; i < nt; i++) {
-        trend_result *r = &out[tested[i]];
-        double whole = r->expected > 0 ? r->observed / r->expected : INFINITY;
-        if (q[i] > opts->fdr || r->observed < opts->min_count ||
-            lift[tested[i]] < opts->min_ratio)
-            continue;
-        r->significant = 1;
-        int age = age_days ? age_days[tested[i]] : 1 << 30;
-        double little = r->observed * 0.1 > 2 ? r->observed * 0.1 : 2;
-        if (age < opts->new_days && r->baseline <= little)
-            r->kind = TREND_NEW;
-        else if (ratio[tested[i]] >= opts->resolve_ratio &&
-                 whole > ratio[tested[i]])
-            r->kind = TREND_EMERGING;
-        else
-            r->kind = TREND_SPIKE;
-    }
+    classify(opts, age_days, &s, out);
 cleanup:
-    free(ratio);
-    free(p);
-    free(q);
-    free(tested);
-    free(x2s);
-    free(lift);
+    free(s.ratio);
+    free(s.p);
+    free(s.q);
+    free(s.tested);
+    free(s.x2s);
+    free(s.lift);
     return rc;
 }
