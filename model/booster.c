@@ -354,6 +354,67 @@ static vg_code booster_set_attrs(booster *b, int best, vg_error *err)
     return bad ? booster_xgb_fail(err, "recording the input transform") : VG_OK;
 }
 
+/* The parameters, rows and columns present, labels 0 or 1 and weights
+ * finite and not negative, each failure named; y_valid NULL: no
+ * validation rows. */
+static vg_code check_train_inputs(const booster_params *p, const float *x_train,
+                                  const float *y_train, const float *w_train,
+                                  size_t n_train, const float *y_valid,
+                                  const float *w_valid, size_t n_valid,
+                                  size_t ncols, vg_error *err)
+{
+    vg_code rc = booster_check_params(p, err);
+    if (rc != VG_OK)
+        return rc;
+    if (n_train == 0 || ncols == 0 || !x_train || !y_train)
+        return vg_fail(err, VG_EDATA, "booster: no training rows or columns");
+    rc = booster_check_rows("training", y_train, w_train, n_train, err);
+    if (rc == VG_OK && y_valid)
+        rc = booster_check_rows("validation", y_valid, w_valid, n_valid, err);
+    return rc;
+}
+
+/* Up to p->max_rounds rounds of boosting on dm[0]. With a validation
+ * matrix (dm[1]) each round is evaluated on it: *best is the round count of
+ * the lowest loss (a gain below p->min_gain does not count), the loop stops
+ * after p->early_stopping_rounds without one, and a linear model keeps a
+ * snapshot of its best round (its rounds cannot be cut afterwards, trees'
+ * can). *rounds is the number of rounds run. */
+static vg_code boost_rounds(booster *b, const booster_params *p,
+                            DMatrixHandle dm[2], int has_valid, int *rounds,
+                            int *best, unsigned char **snap, size_t *snap_len,
+                            vg_error *err)
+{
+    double best_loss = INFINITY;
+    vg_code rc = VG_OK;
+    for (int it = 0; it < p->max_rounds; it++) {
+        const char *names[] = {"valid"}, *res = NULL;
+        double loss = NAN;
+
+        if (XGBoosterUpdateOneIter(b->h, it, dm[0]) != 0)
+            return booster_xgb_fail(err, "training");
+        *rounds = it + 1;
+        if (!has_valid)
+            continue;
+        if (XGBoosterEvalOneIter(b->h, it, &dm[1], names, 1, &res) != 0)
+            return booster_xgb_fail(err, "evaluating");
+        rc = booster_parse_eval(res, &loss, err);
+        if (rc != VG_OK)
+            return rc;
+        if (loss < best_loss * (1.0 - p->min_gain)) {
+            best_loss = loss;
+            *best = *rounds;
+            if (p->linear &&
+                (rc = booster_snapshot(b->h, snap, snap_len, err)) != VG_OK)
+                return rc;
+        } else if (p->early_stopping_rounds > 0 &&
+                   *rounds - *best >= p->early_stopping_rounds) {
+            break;
+        }
+    }
+    return VG_OK;
+}
+
 vg_code booster_train(const booster_params *p, const float *x_train,
                       const float *y_train, const float *w_train,
                       size_t n_train, const float *x_valid,
@@ -365,21 +426,13 @@ vg_code booster_train(const booster_params *p, const float *x_train,
     DMatrixHandle dm[2] = {NULL, NULL};
     booster *b = NULL;
     int has_valid = x_valid && y_valid && n_valid > 0, rounds = 0, best = 0;
-    double best_loss = INFINITY;
     float *z[2] = {NULL, NULL};
     unsigned char *snap = NULL;
     size_t snap_len = 0;
 
-    rc = booster_check_params(p, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    if (n_train == 0 || ncols == 0 || !x_train || !y_train) {
-        rc = vg_fail(err, VG_EDATA, "booster: no training rows or columns");
-        goto cleanup;
-    }
-    rc = booster_check_rows("training", y_train, w_train, n_train, err);
-    if (rc == VG_OK && has_valid)
-        rc = booster_check_rows("validation", y_valid, w_valid, n_valid, err);
+    rc = check_train_inputs(p, x_train, y_train, w_train, n_train,
+                            has_valid ? y_valid : NULL, w_valid, n_valid, ncols,
+                            err);
     if (rc != VG_OK)
         goto cleanup;
     b = calloc(1, sizeof *b);
@@ -414,35 +467,10 @@ vg_code booster_train(const booster_params *p, const float *x_train,
                    : booster_set_params(b->h, p, err);
     if (rc != VG_OK)
         goto cleanup;
-    for (int it = 0; it < p->max_rounds; it++) {
-        const char *names[] = {"valid"}, *res = NULL;
-        double loss = NAN;
-
-        if (XGBoosterUpdateOneIter(b->h, it, dm[0]) != 0) {
-            rc = booster_xgb_fail(err, "training");
-            goto cleanup;
-        }
-        rounds = it + 1;
-        if (!has_valid)
-            continue;
-        if (XGBoosterEvalOneIter(b->h, it, &dm[1], names, 1, &res) != 0) {
-            rc = booster_xgb_fail(err, "evaluating");
-            goto cleanup;
-        }
-        rc = booster_parse_eval(res, &loss, err);
-        if (rc != VG_OK)
-            goto cleanup;
-        if (loss < best_loss * (1.0 - p->min_gain)) {
-            best_loss = loss;
-            best = rounds;
-            if (p->linear &&
-                (rc = booster_snapshot(b->h, &snap, &snap_len, err)) != VG_OK)
-                goto cleanup;
-        } else if (p->early_stopping_rounds > 0 &&
-                   rounds - best >= p->early_stopping_rounds) {
-            break;
-        }
-    }
+    rc = boost_rounds(b, p, dm, has_valid, &rounds, &best, &snap, &snap_len,
+                      err);
+    if (rc != VG_OK)
+        goto cleanup;
     if (!has_valid)
         best = rounds;
     if (p->linear && best < rounds) {
