@@ -345,6 +345,8 @@ typedef struct writer {
     vg_code rc;
     vg_error err;
     double cpu; /* the thread's CPU seconds, once it has ended */
+    pthread_t th;
+    int running; /* th was started (and must be stopped) */
 } writer;
 
 static void *writer_main(void *arg)
@@ -407,7 +409,7 @@ static vg_code writer_put(writer *W, strbuf *b, vg_error *err)
 
 /* Wait until everything handed over was sent (or failed), then stop the
  * thread; its error, if any. */
-static vg_code writer_finish(writer *W, pthread_t th, vg_error *err)
+static vg_code writer_finish(writer *W, vg_error *err)
 {
     pthread_mutex_lock(&W->mu);
     while ((W->full || W->busy) && W->rc == VG_OK)
@@ -416,7 +418,7 @@ static vg_code writer_finish(writer *W, pthread_t th, vg_error *err)
     W->full = 0; /* after a failure nothing more is sent */
     pthread_cond_broadcast(&W->cv);
     pthread_mutex_unlock(&W->mu);
-    pthread_join(th, NULL);
+    pthread_join(W->th, NULL);
     if (W->rc != VG_OK)
         *err = W->err;
     return W->rc;
@@ -705,6 +707,53 @@ static vg_code lock_model(db_conn *db, long long model_id, vg_error *err)
 /* Replace the date's rows in vigil.scores in one transaction: the old rows
  * go, then the chunks the reader builds on its own session are predicted,
  * worded and COPYed one by one; readers of vigil.scores see one run whole. */
+/* Start the COPY into vigil.scores on db and the thread that feeds it. */
+static vg_code writer_start(db_conn *db, writer *W, vg_error *err)
+{
+    vg_code rc = db_copy_in_begin(db,
+                                  "COPY vigil.scores (as_of, customer_id, "
+                                  "model_id, churn_risk, health, "
+                                  "tier, drivers) FROM STDIN",
+                                  &W->cp, err);
+    if (rc != VG_OK)
+        return rc;
+    if (pthread_create(&W->th, NULL, writer_main, W) != 0)
+        return vg_fail(err, VG_ENOMEM, "cannot start the writing thread");
+    W->running = 1;
+    return VG_OK;
+}
+
+/* Stop the writer's thread and end its COPY, abandoned when rc (the run's
+ * result so far, its error in err) is a failure. The first error wins: the
+ * run's, then the thread's, then the COPY's end. */
+static vg_code writer_end(writer *W, vg_code rc, vg_error *err)
+{
+    vg_error e2 = {0};
+    vg_code rc2;
+    if (W->running && (rc2 = writer_finish(W, &e2)) != VG_OK && rc == VG_OK) {
+        rc = rc2;
+        *err = e2;
+    }
+    if (W->cp && (rc2 = db_copy_in_end(W->cp, rc != VG_OK, &e2)) != VG_OK &&
+        rc == VG_OK) {
+        rc = rc2;
+        *err = e2;
+    }
+    return rc;
+}
+
+/* The freshness guard's verdict on the date, from the activity the reading
+ * counted (all of it read by now); no guard: nothing to judge. */
+static vg_code judge_reading(db_conn *db, scoring *S, reader *R, vg_error *err)
+{
+    if (!S->guard || !S->guard->fn)
+        return VG_OK;
+    if (!R->act_read)
+        return vg_fail(err, VG_EINTERNAL, "the features were not all read");
+    fresh_days days = {R->act_from, FRESH_WINDOW_DAYS, R->act};
+    return S->guard->fn(S->guard->arg, db, &days, err);
+}
+
 static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
                             int as_of, int quiet, json_t *stats, vg_error *err)
 {
@@ -743,44 +792,17 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
                      p, NULL, err);
     S->t_delete = now_s() - t0;
     writer W = {0};
-    pthread_t wth;
-    int writing = 0;
     pthread_mutex_init(&W.mu, NULL);
     pthread_cond_init(&W.cv, NULL);
     if (rc == VG_OK)
-        rc = db_copy_in_begin(db,
-                              "COPY vigil.scores (as_of, customer_id, "
-                              "model_id, churn_risk, health, "
-                              "tier, drivers) FROM STDIN",
-                              &W.cp, err);
-    if (rc == VG_OK) {
-        if (pthread_create(&wth, NULL, writer_main, &W) != 0)
-            rc = vg_fail(err, VG_ENOMEM, "cannot start the writing thread");
-        else
-            writing = 1;
-    }
+        rc = writer_start(db, &W, err);
     S->w = &W;
     if (rc == VG_OK)
         rc = score_chunks(db, lg, S, &R, err);
     if (rc != VG_OK && started)
         reader_stop(&R);
     t0 = now_s();
-    if (writing) {
-        vg_error e2 = {0};
-        vg_code rc2 = writer_finish(&W, wth, &e2);
-        if (rc == VG_OK && rc2 != VG_OK) {
-            rc = rc2;
-            *err = e2;
-        }
-    }
-    if (W.cp) {
-        vg_error e2 = {0};
-        vg_code rc2 = db_copy_in_end(W.cp, rc != VG_OK, &e2);
-        if (rc == VG_OK && rc2 != VG_OK) {
-            rc = rc2;
-            *err = e2;
-        }
-    }
+    rc = writer_end(&W, rc, err);
     S->t_copy += now_s() - t0;
     S->w = NULL;
     strbuf_free(&W.slot);
@@ -790,13 +812,8 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     if (started)
         pthread_join(th, NULL);
     S->c_read = R.cpu;
-    if (rc == VG_OK && S->guard && S->guard->fn) {
-        if (!R.act_read)
-            rc = vg_fail(err, VG_EINTERNAL, "the features were not all read");
-        fresh_days days = {R.act_from, FRESH_WINDOW_DAYS, R.act};
-        if (rc == VG_OK)
-            rc = S->guard->fn(S->guard->arg, db, &days, err);
-    }
+    if (rc == VG_OK)
+        rc = judge_reading(db, S, &R, err);
     if (rc != VG_OK) {
         db_rollback(db); /* the rollback reports nothing */
         goto cleanup;
