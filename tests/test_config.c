@@ -14,7 +14,7 @@ static vg_code load(vg_config *c, const char *json, vg_error *err)
     return cfg_load_string(c, json, "test.json", err);
 }
 
-int main(void)
+static void test_defaults(void)
 {
     vg_config c;
     vg_error err;
@@ -27,6 +27,12 @@ int main(void)
     CHECK_STR_EQ(c.sched_daily, "0 3 * * *");
     CHECK_STR_EQ(c.http_listen, "127.0.0.1:8470");
     CHECK_STR_EQ(c.http_token, "");
+}
+
+static void test_overrides(void)
+{
+    vg_config c;
+    vg_error err;
 
     CHECK(load(&c,
                "{\"source\": {\"schema\": \"crm\"}, \"train\": "
@@ -46,6 +52,12 @@ int main(void)
     CHECK_INT_EQ(c.feat_exclude_n, 2);
     CHECK_STR_EQ(c.feat_exclude[1], "churn_reason");
     CHECK_STR_EQ(c.http_token, "s3cret");
+}
+
+static void test_unknown_keys(void)
+{
+    vg_config c;
+    vg_error err;
 
     /* unknown keys, at the top and nested: the message names key and file */
     CHECK(load(&c, "{\"trian\": {}}", &err) == VG_ECONFIG);
@@ -63,6 +75,13 @@ int main(void)
     CHECK(strstr(err.msg, "did you mean 'score.tiers.critical'?") != NULL);
     CHECK(load(&c, "{\"zebra\": 1}", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "did you mean") == NULL);
+}
+
+static void test_wrong_types(void)
+{
+    vg_config c;
+    vg_error err;
+
     /* wrong types */
     CHECK(load(&c, "{\"train\": {\"horizon_days\": \"30\"}}", &err) ==
           VG_ECONFIG);
@@ -75,6 +94,13 @@ int main(void)
     CHECK(strstr(err.msg, "'log.level'") != NULL);
     CHECK(load(&c, "{\"source\": {\"schema\": \"\"}}", &err) == VG_ECONFIG);
     CHECK(load(&c, "{\"features\": {\"exclude\": [1]}}", &err) == VG_ECONFIG);
+}
+
+static void test_families(void)
+{
+    vg_config c;
+    vg_error err;
+
     /* feature families: only known names, each once */
     CHECK(load(&c, "{\"features\": {\"families\": [\"users\", \"tenure\"]}}",
                &err) == VG_OK);
@@ -99,6 +125,13 @@ int main(void)
                &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "'features.families_choice'") &&
           strstr(err.msg, "test.json"));
+}
+
+static void test_ranges_and_syntax(void)
+{
+    vg_config c;
+    vg_error err;
+
     /* ranges and cross-key rules */
     CHECK(load(&c, "{\"train\": {\"horizon_days\": 0}}", &err) == VG_ECONFIG);
     CHECK(strstr(err.msg, "between") != NULL);
@@ -111,6 +144,12 @@ int main(void)
     CHECK(load(&c, "[1]", &err) == VG_ECONFIG);
     CHECK(load(&c, "{\"train\": {\"step_days\": 7, \"step_days\": 8}}", &err) ==
           VG_ECONFIG);
+}
+
+static void test_from_file(void)
+{
+    vg_config c;
+    vg_error err;
 
     /* from a file: a missing file names the path */
     cfg_defaults(&c);
@@ -119,14 +158,18 @@ int main(void)
     char path[] = "/tmp/vigil-cfg-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs("{\"train\": {\"lookback_days\": 90}}", f);
-    fclose(f);
+    close(fd);
+    check_write_file(path, "{\"train\": {\"lookback_days\": 90}}");
     cfg_defaults(&c);
     CHECK(cfg_load(&c, path, &err) == VG_OK);
     CHECK_INT_EQ(c.train_lookback_days, 90);
     CHECK_STR_EQ(c.path, path);
     unlink(path);
+}
+
+static void test_deliver_keys(void)
+{
+    vg_error err;
 
     /* deliver/'s own key table: defaults, types, choices, cross-key rules */
     deliver_config dc;
@@ -161,25 +204,25 @@ int main(void)
         CHECK(strstr(err.msg, "d.json") != NULL);
         json_decref(j);
     }
+}
 
+static void test_every_command_checks_every_section(void)
+{
     /* Every command checks every section of the file before it does
      * anything: a bad playbook or delivery key stops `score` too (exit 3,
      * naming the key and the file), and a missing file says so. */
     char bpath[] = "/tmp/vigil-cfg-XXXXXX";
-    fd = mkstemp(bpath);
-    f = fdopen(fd, "w");
-    fputs("{\"outreach\": {\"playbooks\": [{\"name\": \"x\", "
-          "\"trigger\": {\"kind\": \"nope\"}}]}}",
-          f);
-    fclose(f);
+    int fd = mkstemp(bpath);
+    CHECK(fd >= 0);
+    close(fd);
+    check_write_file(bpath, "{\"outreach\": {\"playbooks\": [{\"name\": "
+                            "\"x\", \"trigger\": {\"kind\": \"nope\"}}]}}");
     char args[256];
     snprintf(args, sizeof args, "--config %s score", bpath);
     cli_result *r = cli_run("host=/nonexistent", args);
     CHECK_INT_EQ(r->status, 3);
     CHECK(strstr(r->err, bpath) != NULL && strstr(r->err, "outreach") != NULL);
-    f = fopen(bpath, "w");
-    fputs("{\"rt\": {\"url\": \"http://rt.local\"}}", f);
-    fclose(f);
+    check_write_file(bpath, "{\"rt\": {\"url\": \"http://rt.local\"}}");
     r = cli_run("host=/nonexistent", args);
     CHECK_INT_EQ(r->status, 3);
     CHECK(strstr(r->err, "'rt.user'") != NULL);
@@ -187,5 +230,20 @@ int main(void)
     r = cli_run("host=/nonexistent", "--config /nonexistent/nope.json score");
     CHECK_INT_EQ(r->status, 3);
     CHECK(strstr(r->err, "cannot read the configuration file") != NULL);
-    return check_done("config");
+}
+
+int main(void)
+{
+    static const check_case cases[] = {
+        CHECK_CASE(test_defaults),
+        CHECK_CASE(test_overrides),
+        CHECK_CASE(test_unknown_keys),
+        CHECK_CASE(test_wrong_types),
+        CHECK_CASE(test_families),
+        CHECK_CASE(test_ranges_and_syntax),
+        CHECK_CASE(test_from_file),
+        CHECK_CASE(test_deliver_keys),
+        CHECK_CASE(test_every_command_checks_every_section),
+    };
+    return check_run("config", cases, sizeof cases / sizeof cases[0]);
 }

@@ -29,7 +29,7 @@ static int same_text(double v)
     return ok;
 }
 
-static void check_number_text(void)
+static void test_number_text(void)
 {
     int bad = 0;
     uint64_t h = 12345;
@@ -95,7 +95,7 @@ static void check_number_text(void)
 /* parse_decimal gives strtod's double whenever it answers, and answers
  * for the forms PostgreSQL writes: float8's shortest digits of epoch
  * days, numeric's fixed decimals, signs, leading zeros. */
-static void check_parse_decimal(void)
+static void test_parse_decimal(void)
 {
     int bad = 0, answered = 0;
     uint64_t h = 777;
@@ -162,7 +162,7 @@ static void check_parse_decimal(void)
     CHECK(answered > 250000); /* it is the fast path, not the exception */
 }
 
-int main(void)
+static void test_dates(void)
 {
     /* dates */
     int d;
@@ -180,7 +180,10 @@ int main(void)
         date_to_ymd(day, &y, &m, &dd);
         CHECK_INT_EQ(date_from_ymd(y, m, dd), day);
     }
+}
 
+static void test_observation_dates(void)
+{
     /* observation dates t_k = D - H - k*step while t_k >= D - H - lookback */
     int *dates = NULL;
     int n = train_observation_dates(1000, 30, 180, 7, &dates);
@@ -191,7 +194,10 @@ int main(void)
     n = train_observation_dates(1000, 30, 0, 7, &dates);
     CHECK_INT_EQ(n, 1);
     free(dates);
+}
 
+static void test_health_and_tiers(void)
+{
     /* health and tiers */
     vg_config cfg;
     cfg_defaults(&cfg);
@@ -215,9 +221,10 @@ int main(void)
     CHECK_STR_EQ(score_tier_name(-1), "?");
     CHECK_STR_EQ(SCORE_TIERS_SQL,
                  "ARRAY['healthy','watch','at_risk','critical']");
+}
 
-    /* driver wording: tests/test_drivers.c */
-
+static void test_string_map(void)
+{
     /* string map: dense indices, growth, lookups */
     strmap *m = strmap_new(4);
     int added = 0;
@@ -232,7 +239,10 @@ int main(void)
     CHECK_INT_EQ(strmap_get(m, "nope"), -1);
     CHECK_STR_EQ(strmap_key(m, 7), "C000007");
     strmap_free(m);
+}
 
+static void test_medians(void)
+{
     double v[5] = {5, 1, 3, 2, 4};
     CHECK_NEAR(median_inplace(v, 5), 3, 0);
     CHECK_NEAR(median_inplace(v, 4), 2.5, 0);
@@ -252,7 +262,10 @@ int main(void)
     float single = 4;
     CHECK_NEAR(median_float_inplace(&single, 1), 4, 0);
     CHECK(isnan(median_float_inplace(&single, 0)));
+}
 
+static void test_strbuf(void)
+{
     /* strbuf: empty reads as "", appends grow past any first capacity */
     strbuf sb = {0};
     CHECK_STR_EQ(strbuf_str(&sb), "");
@@ -275,7 +288,10 @@ int main(void)
     sb.failed = 1;
     strbuf_puts(&sb, "lost");
     CHECK(sb.s == NULL && sb.len == 0);
+}
 
+static void test_utf8(void)
+{
     /* utf8_decode: valid 1..4-byte sequences, and every invalid form gives
      * U+FFFD consuming one byte */
     uint32_t cp;
@@ -314,7 +330,20 @@ int main(void)
         CHECK_INT_EQ(utf8_decode((const unsigned char *)enc, k, &cp), k);
         CHECK_INT_EQ(cp, cps[i]);
     }
-    check_number_text();
-    check_parse_decimal();
-    return check_done("units");
+}
+
+int main(void)
+{
+    static const check_case cases[] = {
+        CHECK_CASE(test_dates),
+        CHECK_CASE(test_observation_dates),
+        CHECK_CASE(test_health_and_tiers),
+        CHECK_CASE(test_string_map),
+        CHECK_CASE(test_medians),
+        CHECK_CASE(test_strbuf),
+        CHECK_CASE(test_utf8),
+        CHECK_CASE(test_number_text),
+        CHECK_CASE(test_parse_decimal),
+    };
+    return check_run("units", cases, sizeof cases / sizeof cases[0]);
 }
