@@ -81,9 +81,11 @@ static const burst_group *find_term(const burst_group *g, size_t n,
     return NULL;
 }
 
-int main(void)
+/* One corpus, rebuilt by each case (6000 tickets: too big for the stack). */
+static corpus c;
+
+static void test_noise_alone_raises_nothing(void)
 {
-    static corpus c;
     burst_opts o;
     burst_opts_default(&o);
     burst_group *g = NULL;
@@ -96,6 +98,14 @@ int main(void)
         CHECK_INT_EQ((long)ng, 0);
         burst_groups_free(g, ng);
     }
+}
+
+static void test_new_issue_across_languages(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
+    burst_group *g = NULL;
+    size_t ng = 0;
 
     /* A new issue: 8 tickets of 8 customers over the 3 window days, words
      * 100 (an error code) and 101 never seen before, plus common words.
@@ -127,6 +137,14 @@ int main(void)
         burst_group_clear(&e);
     }
     burst_groups_free(g, ng);
+}
+
+static void test_few_customers_are_no_issue(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
+    burst_group *g = NULL;
+    size_t ng = 0;
 
     /* The same 8 tickets from 3 customers: not an issue of many. */
     background(&c, 7);
@@ -137,6 +155,14 @@ int main(void)
     CHECK(burst_find(&o, c.docs, c.n, ND, &g, &ng, NULL) == VG_OK);
     CHECK_INT_EQ((long)ng, 0);
     burst_groups_free(g, ng);
+}
+
+static void test_two_issues_stay_two(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
+    burst_group *g = NULL;
+    size_t ng = 0;
 
     /* Two unrelated new issues in the same days stay two. */
     background(&c, 9);
@@ -150,6 +176,14 @@ int main(void)
     CHECK(find_term(g, ng, 200) != find_term(g, ng, 300));
     CHECK(find_term(g, ng, 200) == find_term(g, ng, 201));
     burst_groups_free(g, ng);
+}
+
+static void test_shared_word_links_two_issues(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
+    burst_group *g = NULL;
+    size_t ng = 0;
 
     /* ... and a word that bursts only as a part of both (in as many of
      * each one's tickets as a hub of them) is no third issue; they are
@@ -164,6 +198,14 @@ int main(void)
     CHECK_INT_EQ((long)ng, 1);
     CHECK(find_term(g, ng, 200) == find_term(g, ng, 999));
     burst_groups_free(g, ng);
+}
+
+static void test_daily_word_tripling_is_a_spike(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
+    burst_group *g = NULL;
+    size_t ng = 0;
 
     /* A word used every day (term 50, ~4 a weekday) tripling in the window
      * is a spike, not new. */
@@ -180,12 +222,19 @@ int main(void)
     burst_groups_free(g, ng);
     o.new_only = 0;
     CHECK(burst_find(&o, c.docs, c.n, ND, &g, &ng, NULL) == VG_OK);
-    x = find_term(g, ng, 50);
+    const burst_group *x = find_term(g, ng, 50);
     CHECK(x != NULL);
     if (x)
         CHECK(!x->is_new);
     burst_groups_free(g, ng);
-    o.new_only = 1;
+}
+
+static void test_one_day_burst_is_new(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
+    burst_group *g = NULL;
+    size_t ng = 0;
 
     /* A one-day burst: 20 tickets of 15 customers on the first window day
      * (then nothing), with never-seen words (400, 401) and a word the
@@ -206,7 +255,7 @@ int main(void)
     }
     CHECK(burst_find(&o, c.docs, c.n, ND, &g, &ng, NULL) == VG_OK);
     CHECK_INT_EQ((long)ng, 1);
-    x = find_term(g, ng, 400);
+    const burst_group *x = find_term(g, ng, 400);
     CHECK(x != NULL);
     if (x) {
         CHECK(x->is_new);
@@ -219,6 +268,14 @@ int main(void)
                 CHECK(x->term_lift[j] < BURST_STRONG_LIFT);
     }
     burst_groups_free(g, ng);
+}
+
+static void test_slow_start_is_new(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
+    burst_group *g = NULL;
+    size_t ng = 0;
 
     /* A new issue that starts slowly: two tickets a day on the three days
      * before the window (in the baseline now), then 8 in the window. Its
@@ -230,7 +287,7 @@ int main(void)
         add(&c, day, 900 + (uint32_t)i, t, 3);
     }
     CHECK(burst_find(&o, c.docs, c.n, ND, &g, &ng, NULL) == VG_OK);
-    x = find_term(g, ng, 500);
+    const burst_group *x = find_term(g, ng, 500);
     CHECK(x != NULL);
     if (x) {
         CHECK(x->is_new);
@@ -238,6 +295,12 @@ int main(void)
         CHECK_INT_EQ(x->baseline, 6);
     }
     burst_groups_free(g, ng);
+}
+
+static void test_month_old_issue_by_its_anchor(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
 
     /* An issue running for a month: its own word (300) is in its baseline
      * now, so no term is strong today and "two of its words" also picks
@@ -262,7 +325,32 @@ int main(void)
     CHECK_INT_EQ(e.observed, 6);
     CHECK_INT_EQ(e.baseline, 56);
     burst_group_clear(&e);
+}
 
+static void test_too_few_days_refused(void)
+{
+    burst_opts o;
+    burst_opts_default(&o);
+    burst_group *g = NULL;
+    size_t ng = 0;
+
+    background(&c, 3);
     CHECK(burst_find(&o, c.docs, c.n, 3, &g, &ng, NULL) != VG_OK);
-    return check_done("topics_burst");
+}
+
+int main(void)
+{
+    static const check_case cases[] = {
+        CHECK_CASE(test_noise_alone_raises_nothing),
+        CHECK_CASE(test_new_issue_across_languages),
+        CHECK_CASE(test_few_customers_are_no_issue),
+        CHECK_CASE(test_two_issues_stay_two),
+        CHECK_CASE(test_shared_word_links_two_issues),
+        CHECK_CASE(test_daily_word_tripling_is_a_spike),
+        CHECK_CASE(test_one_day_burst_is_new),
+        CHECK_CASE(test_slow_start_is_new),
+        CHECK_CASE(test_month_old_issue_by_its_anchor),
+        CHECK_CASE(test_too_few_days_refused),
+    };
+    return check_run("topics_burst", cases, sizeof cases / sizeof cases[0]);
 }
