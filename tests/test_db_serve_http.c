@@ -38,6 +38,155 @@ typedef struct prom_family {
     int help, samples;
 } prom_family;
 
+/* What prom_parse has read so far: the families and the series seen. */
+typedef struct prom_doc {
+    prom_family *fam;
+    int nfam, maxfam;
+    char (*series)[256];
+    int nseries, maxser;
+} prom_doc;
+
+static prom_family *prom_find(prom_doc *d, const char *name)
+{
+    for (int i = 0; i < d->nfam; i++)
+        if (!strcmp(d->fam[i].name, name))
+            return &d->fam[i];
+    return NULL;
+}
+
+/* A "# HELP" or "# TYPE" line: at most one of each per family, both before
+ * its samples; other comments are ignored. */
+static int prom_meta(prom_doc *d, const char *line, int lineno)
+{
+    char kw[8], name[200], rest[600];
+    rest[0] = '\0';
+    if (sscanf(line, "# %7s %199s %599[^\n]", kw, name, rest) < 2)
+        return 0; /* a plain comment */
+    if (strcmp(kw, "HELP") && strcmp(kw, "TYPE"))
+        return 0;
+    if (!metric_name_ok(name, strlen(name))) {
+        fprintf(stderr, "prom %d: bad name in %s\n", lineno, line);
+        return -1;
+    }
+    prom_family *f = prom_find(d, name);
+    if (!f) {
+        if (d->nfam == d->maxfam)
+            return -1;
+        f = &d->fam[d->nfam++];
+        memset(f, 0, sizeof *f);
+        snprintf(f->name, sizeof f->name, "%.*s", (int)sizeof f->name - 1,
+                 name);
+    }
+    if (f->samples) {
+        fprintf(stderr, "prom %d: %s after samples\n", lineno, kw);
+        return -1;
+    }
+    if (!strcmp(kw, "HELP")) {
+        if (f->help++) {
+            fprintf(stderr, "prom %d: second HELP\n", lineno);
+            return -1;
+        }
+        return 0;
+    }
+    if (f->type[0] || (strcmp(rest, "counter") && strcmp(rest, "gauge") &&
+                       strcmp(rest, "histogram") && strcmp(rest, "summary") &&
+                       strcmp(rest, "untyped"))) {
+        fprintf(stderr, "prom %d: bad TYPE %s\n", lineno, line);
+        return -1;
+    }
+    snprintf(f->type, sizeof f->type, "%.*s", (int)sizeof f->type - 1, rest);
+    return 0;
+}
+
+/* The label list that starts at line[*i] == '{': names valid, values quoted
+ * with only \\, \" and \n escaped. Leaves *i on the closing brace. */
+static int prom_labels(const char *line, size_t *i, int lineno)
+{
+    size_t k = *i + 1;
+    while (line[k] != '}') {
+        size_t s = k;
+        while (line[k] && line[k] != '=')
+            k++;
+        if (!metric_name_ok(line + s, k - s) || line[k + 1] != '"') {
+            fprintf(stderr, "prom %d: bad label: %s\n", lineno, line);
+            return -1;
+        }
+        k += 2;
+        while (line[k] && line[k] != '"') {
+            if (line[k] == '\\') {
+                if (line[k + 1] != '\\' && line[k + 1] != '"' &&
+                    line[k + 1] != 'n') {
+                    fprintf(stderr, "prom %d: bad escape\n", lineno);
+                    return -1;
+                }
+                k++;
+            }
+            k++;
+        }
+        if (line[k] != '"')
+            return -1;
+        k++;
+        if (line[k] == ',')
+            k++;
+        else if (line[k] != '}') {
+            fprintf(stderr, "prom %d: bad label list\n", lineno);
+            return -1;
+        }
+    }
+    *i = k;
+    return 0;
+}
+
+/* A sample line: name [{labels}] value [timestamp], of a family declared
+ * with a TYPE just before (families contiguous), its series not seen yet. */
+static int prom_sample(prom_doc *d, const char *line, int lineno)
+{
+    size_t i = 0;
+    while (line[i] && line[i] != '{' && line[i] != ' ')
+        i++;
+    if (!metric_name_ok(line, i)) {
+        fprintf(stderr, "prom %d: bad sample name: %s\n", lineno, line);
+        return -1;
+    }
+    char name[128], key[256];
+    snprintf(name, sizeof name, "%.*s", (int)i, line);
+    if (line[i] == '{') {
+        if (prom_labels(line, &i, lineno) != 0)
+            return -1;
+        i++;
+    }
+    /* the series: the exact text before the value */
+    snprintf(key, sizeof key, "%.*s", (int)i, line);
+    if (line[i] != ' ') {
+        fprintf(stderr, "prom %d: no value: %s\n", lineno, line);
+        return -1;
+    }
+    char val[64], ts[64], extra[8];
+    int k = sscanf(line + i, " %63s %63s %7s", val, ts, extra);
+    if (k < 1 || k > 2 || !value_ok(val)) {
+        fprintf(stderr, "prom %d: bad value: %s\n", lineno, line);
+        return -1;
+    }
+    prom_family *f = prom_find(d, name);
+    if (!f || !f->type[0]) {
+        fprintf(stderr, "prom %d: sample without TYPE: %s\n", lineno, line);
+        return -1;
+    }
+    if (f != &d->fam[d->nfam - 1]) {
+        fprintf(stderr, "prom %d: family %s not contiguous\n", lineno, name);
+        return -1;
+    }
+    f->samples++;
+    for (int m = 0; m < d->nseries; m++)
+        if (!strcmp(d->series[m], key)) {
+            fprintf(stderr, "prom %d: duplicate series %s\n", lineno, key);
+            return -1;
+        }
+    if (d->nseries < d->maxser)
+        snprintf(d->series[d->nseries++], 256, "%s", key);
+    return 0;
+}
+
 /* 0 when every line is well formed: HELP/TYPE comments before a family's
  * samples, TYPE known, samples of a family contiguous, label syntax and
  * escapes valid, values numbers, no duplicate series. Counts families and
@@ -45,154 +194,33 @@ typedef struct prom_family {
 static int prom_parse(const char *text, prom_family *fam, int *nfam, int maxfam,
                       char series[][256], int *nseries, int maxser)
 {
-    *nfam = 0;
-    *nseries = 0;
+    prom_doc d = {fam, 0, maxfam, series, 0, maxser};
     char line[4096];
     const char *p = text;
-    int lineno = 0;
-    while (*p) {
+    int lineno = 0, rc = 0;
+    while (*p && rc == 0) {
         const char *nl = strchr(p, '\n');
         if (!nl) {
             fprintf(stderr, "prom: last line without newline\n");
-            return -1;
+            rc = -1;
+            break;
         }
         size_t n = (size_t)(nl - p);
-        if (n >= sizeof line)
-            return -1;
+        if (n >= sizeof line) {
+            rc = -1;
+            break;
+        }
         memcpy(line, p, n);
         line[n] = '\0';
         p = nl + 1;
         lineno++;
-        if (n == 0)
-            continue;
-        if (line[0] == '#') {
-            char kw[8], name[200], rest[600];
-            rest[0] = '\0';
-            if (sscanf(line, "# %7s %199s %599[^\n]", kw, name, rest) < 2)
-                continue; /* a plain comment */
-            if (strcmp(kw, "HELP") && strcmp(kw, "TYPE"))
-                continue;
-            if (!metric_name_ok(name, strlen(name))) {
-                fprintf(stderr, "prom %d: bad name in %s\n", lineno, line);
-                return -1;
-            }
-            prom_family *f = NULL;
-            for (int i = 0; i < *nfam; i++)
-                if (!strcmp(fam[i].name, name))
-                    f = &fam[i];
-            if (!f) {
-                if (*nfam == maxfam)
-                    return -1;
-                f = &fam[(*nfam)++];
-                memset(f, 0, sizeof *f);
-                snprintf(f->name, sizeof f->name, "%.*s",
-                         (int)sizeof f->name - 1, name);
-            }
-            if (f->samples) {
-                fprintf(stderr, "prom %d: %s after samples\n", lineno, kw);
-                return -1;
-            }
-            if (!strcmp(kw, "TYPE")) {
-                if (f->type[0] ||
-                    (strcmp(rest, "counter") && strcmp(rest, "gauge") &&
-                     strcmp(rest, "histogram") && strcmp(rest, "summary") &&
-                     strcmp(rest, "untyped"))) {
-                    fprintf(stderr, "prom %d: bad TYPE %s\n", lineno, line);
-                    return -1;
-                }
-                snprintf(f->type, sizeof f->type, "%.*s",
-                         (int)sizeof f->type - 1, rest);
-            } else {
-                if (f->help++) {
-                    fprintf(stderr, "prom %d: second HELP\n", lineno);
-                    return -1;
-                }
-            }
-            continue;
-        }
-        /* sample: name [{labels}] value [timestamp] */
-        size_t i = 0;
-        while (line[i] && line[i] != '{' && line[i] != ' ')
-            i++;
-        if (!metric_name_ok(line, i)) {
-            fprintf(stderr, "prom %d: bad sample name: %s\n", lineno, line);
-            return -1;
-        }
-        char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)i, line);
-        char key[256];
-        size_t kl = (size_t)snprintf(key, sizeof key, "%s", name);
-        if (line[i] == '{') {
-            i++;
-            while (line[i] != '}') {
-                size_t s = i;
-                while (line[i] && line[i] != '=')
-                    i++;
-                if (!metric_name_ok(line + s, i - s) || line[i + 1] != '"') {
-                    fprintf(stderr, "prom %d: bad label: %s\n", lineno, line);
-                    return -1;
-                }
-                i += 2;
-                while (line[i] && line[i] != '"') {
-                    if (line[i] == '\\') {
-                        if (line[i + 1] != '\\' && line[i + 1] != '"' &&
-                            line[i + 1] != 'n') {
-                            fprintf(stderr, "prom %d: bad escape\n", lineno);
-                            return -1;
-                        }
-                        i++;
-                    }
-                    i++;
-                }
-                if (line[i] != '"')
-                    return -1;
-                i++;
-                if (line[i] == ',')
-                    i++;
-                else if (line[i] != '}') {
-                    fprintf(stderr, "prom %d: bad label list\n", lineno);
-                    return -1;
-                }
-            }
-            kl +=
-                (size_t)snprintf(key + kl, sizeof key - kl, "%.*s",
-                                 (int)(i - strlen(name)), line + strlen(name));
-            i++;
-        }
-        if (line[i] != ' ') {
-            fprintf(stderr, "prom %d: no value: %s\n", lineno, line);
-            return -1;
-        }
-        char val[64], ts[64], extra[8];
-        int k = sscanf(line + i, " %63s %63s %7s", val, ts, extra);
-        if (k < 1 || k > 2 || !value_ok(val)) {
-            fprintf(stderr, "prom %d: bad value: %s\n", lineno, line);
-            return -1;
-        }
-        prom_family *f = NULL;
-        for (int m = 0; m < *nfam; m++)
-            if (!strcmp(fam[m].name, name))
-                f = &fam[m];
-        if (!f || !f->type[0]) {
-            fprintf(stderr, "prom %d: sample without TYPE: %s\n", lineno, line);
-            return -1;
-        }
-        /* contiguous: the family must be the last one declared */
-        if (f != &fam[*nfam - 1]) {
-            fprintf(stderr, "prom %d: family %s not contiguous\n", lineno,
-                    name);
-            return -1;
-        }
-        f->samples++;
-        for (int m = 0; m < *nseries; m++)
-            if (!strcmp(series[m], key)) {
-                fprintf(stderr, "prom %d: duplicate series %s\n", lineno, key);
-                return -1;
-            }
-        if (*nseries < maxser)
-            snprintf(series[(*nseries)++], 256, "%s", key);
+        if (n > 0)
+            rc = line[0] == '#' ? prom_meta(&d, line, lineno)
+                                : prom_sample(&d, line, lineno);
     }
-    return 0;
+    *nfam = d.nfam;
+    *nseries = d.nseries;
+    return rc;
 }
 
 /* A sample's value, or NAN. `series` is the exact text before the value. */
