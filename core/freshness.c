@@ -206,6 +206,26 @@ vg_code fresh_latest_day(db_conn *db, const char *schema, int until, int *day,
     return rc;
 }
 
+/* Nothing in the window before as_of, but newer rows exist: the date lies
+ * before the data (or in a gap of more than the window), where every
+ * customer would look silent. */
+static vg_code before_data(const char *schema, const char *job, int as_of,
+                           int tickets_only, int latest, vg_error *err)
+{
+    char d[DATE_BUF], l[DATE_BUF];
+    date_format(as_of, d);
+    date_format(latest, l);
+    return vg_fail(err, VG_EDATA,
+                   "there is no source data (%s in schema %s) in the %d days "
+                   "before %s, only later (the newest is from %s): `vigil %s` "
+                   "would %s; use an --as-of within the data, or add --force "
+                   "if you mean it",
+                   tickets_only ? "tickets" : "usage events and tickets",
+                   schema, WINDOW_DAYS, d, l, job,
+                   tickets_only ? "find no tickets"
+                                : "read every customer as silent");
+}
+
 /* The verdict on a day_scan of the days before as_of (sc: what the window
  * showed; its newest data, or the newest row at all when the window had
  * none, is fetched from db only then). */
@@ -230,6 +250,8 @@ static vg_code verdict(db_conn *db, const char *schema, const char *job,
             return VG_OK;
     } else if (latest < 0) {
         return VG_OK; /* no data at all: the job itself says what is wrong */
+    } else if (latest >= as_of) {
+        return before_data(schema, job, as_of, tickets_only, latest, err);
     }
     date_format(latest, l);
     date_format(latest + 1, n);

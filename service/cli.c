@@ -2,6 +2,7 @@
  * output, and the vigil.job_runs row around every job. */
 #include "service/cli.h"
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,15 @@ vg_code cli_parse_as_of(const char *s, int *day, vg_error *err)
     if (date_parse(s, day) != 0)
         return vg_fail(err, VG_EUSAGE,
                        "--as-of '%s' is not a date: use YYYY-MM-DD", s);
+    return VG_OK;
+}
+
+vg_code cli_no_operands(const char *cmd, int argc, char **argv, vg_error *err)
+{
+    if (optind < argc)
+        return vg_fail(err, VG_EUSAGE,
+                       "unexpected argument '%s' (see `vigil %s --help`)",
+                       argv[optind], cmd);
     return VG_OK;
 }
 

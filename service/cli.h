@@ -69,6 +69,9 @@ double cli_now_s(void);
 double cli_peak_rss_mb(void);
 /* --as-of (NULL: today, UTC) into a day number. */
 vg_code cli_parse_as_of(const char *s, int *day, vg_error *err);
+/* After getopt_long: an operand left over (a typo, a value without its
+ * option) is a usage error naming it, not something silently ignored. */
+vg_code cli_no_operands(const char *cmd, int argc, char **argv, vg_error *err);
 vg_code cli_parse_int_opt(const char *name, const char *s, int lo, int hi,
                           int *out, vg_error *err);
 /* Connects; need_schema also checks that `vigil init` has run. */

@@ -67,6 +67,8 @@ static vg_code parse(cli *c, int argc, char **argv, backtest_opts *b,
     }
     if (rc != VG_OK)
         return rc;
+    if ((rc = cli_no_operands("backtest", argc, argv, err)) != VG_OK)
+        return rc;
     if (!from || !to)
         return vg_fail(err, VG_EUSAGE,
                        "backtest needs --from and --to (YYYY-MM-DD)");

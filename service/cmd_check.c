@@ -122,7 +122,9 @@ static int run_check(cli *c, int argc, char **argv, vg_error *err)
             return vg_fail(err, VG_EUSAGE, "see `vigil check --help`");
     }
     int as_of;
-    vg_code rc = cli_parse_as_of(as_of_s, &as_of, err);
+    vg_code rc = cli_no_operands("check", argc, argv, err);
+    if (rc == VG_OK)
+        rc = cli_parse_as_of(as_of_s, &as_of, err);
     if (rc != VG_OK)
         return rc;
     db_conn *db = NULL;

@@ -187,6 +187,11 @@ static int run_customer(cli *c, int argc, char **argv, vg_error *err)
         return vg_fail(
             err, VG_EUSAGE,
             "which customer? vigil customer ID [--as-of D] [--json]");
+    if (optind + 1 < argc)
+        return vg_fail(err, VG_EUSAGE,
+                       "unexpected argument '%s': one customer at a time "
+                       "(see `vigil customer --help`)",
+                       argv[optind + 1]);
     int as_of = 0;
     if ((rc = cli_parse_as_of(as_of_s, &as_of, err)) != VG_OK)
         return rc;

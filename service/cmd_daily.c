@@ -123,7 +123,9 @@ static int run_daily(cli *c, int argc, char **argv, vg_error *err)
         else
             return vg_fail(err, VG_EUSAGE, "see `vigil daily --help`");
     }
-    vg_code rc = cli_parse_as_of(as_of_s, &a.as_of, err);
+    vg_code rc = cli_no_operands("daily", argc, argv, err);
+    if (rc == VG_OK)
+        rc = cli_parse_as_of(as_of_s, &a.as_of, err);
     if (rc != VG_OK)
         return rc;
     return cli_job_command(c, "daily", a.as_of, daily_body, &a, json,

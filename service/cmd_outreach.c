@@ -65,7 +65,9 @@ static int run_outreach(cli *c, int argc, char **argv, vg_error *err)
             return vg_fail(err, VG_EUSAGE, "see `vigil outreach --help`");
     }
     outreach_arg a = {0};
-    vg_code rc = cli_parse_as_of(as_of_s, &a.as_of, err);
+    vg_code rc = cli_no_operands("outreach", argc, argv, err);
+    if (rc == VG_OK)
+        rc = cli_parse_as_of(as_of_s, &a.as_of, err);
     if (rc == VG_OK)
         rc = cli_job_command(c, "outreach", a.as_of, outreach_body, &a, json,
                              print_outreach, err);
@@ -372,6 +374,13 @@ static vg_code tasks_parse(int argc, char **argv, tasks_args *a, vg_error *err)
             return rc;
     }
     a->id_s = optind < sub_argc ? sub_argv[optind] : NULL;
+    /* list and report take no task id; the other actions one */
+    int first_extra =
+        optind + (strcmp(a->action, "list") && strcmp(a->action, "report"));
+    if (first_extra < sub_argc)
+        return vg_fail(err, VG_EUSAGE,
+                       "unexpected argument '%s' (see `vigil tasks --help`)",
+                       sub_argv[first_extra]);
     return tasks_check(a, err);
 }
 
@@ -614,6 +623,8 @@ static int run_deliver(cli *c, int argc, char **argv, vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
+    if ((rc = cli_no_operands("deliver", argc, argv, err)) != VG_OK)
+        return rc;
     if (!deliver_configured(&c->dc))
         rc = vg_fail(err, VG_ECONFIG,
                      "%s: nothing to deliver to: set notify.webhook.url or "

@@ -82,10 +82,8 @@ static vg_code report_parse(int argc, char **argv, report_opts *o, int *json,
         if ((rc = report_set_option(o, &as_of_s, json, opt, optarg, err)) !=
             VG_OK)
             return rc;
-    if (optind < argc)
-        return vg_fail(err, VG_EUSAGE,
-                       "unexpected argument '%s' (see `vigil report --help`)",
-                       argv[optind]);
+    if ((rc = cli_no_operands("report", argc, argv, err)) != VG_OK)
+        return rc;
     if (!o->out_path || !*o->out_path)
         return vg_fail(
             err, VG_EUSAGE,

@@ -9,8 +9,10 @@
 static int run_serve(cli *c, int argc, char **argv, vg_error *err)
 {
     static const struct option opts[] = {{0, 0, 0, 0}};
-    if (getopt_long(argc, argv, "", opts, NULL) != -1 || optind < argc)
+    if (getopt_long(argc, argv, "", opts, NULL) != -1)
         return vg_fail(err, VG_EUSAGE, "see `vigil serve --help`");
+    if (cli_no_operands("serve", argc, argv, err) != VG_OK)
+        return VG_EUSAGE;
     serve_opts o = {c->dsn, c->config_path, c->log, NULL};
     return serve_run(&o, err);
 }

@@ -113,6 +113,13 @@ static vg_code spec_parse(int argc, char **argv, spec_args *a, vg_error *err)
     }
     a->id = optind < argc - 1 ? argv[1 + optind] : NULL;
     a->is_list = !strcmp(a->action, "list");
+    /* list takes no specialist id; the other actions one */
+    int first_extra = optind + !a->is_list;
+    if (first_extra < argc - 1)
+        return vg_fail(
+            err, VG_EUSAGE,
+            "unexpected argument '%s' (see `vigil specialists --help`)",
+            argv[1 + first_extra]);
     a->is_add = !strcmp(a->action, "add");
     a->is_deact = !strcmp(a->action, "deactivate");
     if (!a->is_list && !a->is_add && !a->is_deact &&

@@ -124,7 +124,8 @@ static int run_topics(cli *c, int argc, char **argv, vg_error *err)
         return vg_fail(err, VG_EUSAGE,
                        "--incremental cannot be combined "
                        "with --refit, --k or --backfill");
-    if ((rc = cli_parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
+    if ((rc = cli_no_operands("topics", argc, argv, err)) != VG_OK ||
+        (rc = cli_parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
         return rc;
     return cli_job_command(c, "topics", t.as_of, topics_body, &t, json,
                            print_topics, err);

@@ -43,7 +43,9 @@ static int run_init(cli *c, int argc, char **argv, vg_error *err)
             return vg_fail(err, VG_EUSAGE, "see `vigil init --help`");
     }
     db_conn *db = NULL;
-    vg_code rc = cli_connect(c, &db, 0, err);
+    vg_code rc = cli_no_operands("init", argc, argv, err);
+    if (rc == VG_OK)
+        rc = cli_connect(c, &db, 0, err);
     int from = 0, to = 0;
     if (rc == VG_OK)
         rc = migrate_run(db, &from, &to, err);
@@ -171,7 +173,7 @@ static vg_code demo_parse(int argc, char **argv, demo_opts *d,
         if (rc != VG_OK)
             return rc;
     }
-    return VG_OK;
+    return cli_no_operands("demo", argc, argv, err);
 }
 
 /* What was loaded, for people or (json) as one JSON object. */
@@ -346,7 +348,8 @@ static vg_code features_parse(int argc, char **argv, features_args *a,
     if (a->pg_only && a->explain)
         return vg_fail(err, VG_EUSAGE,
                        "--pg-only and --explain do not go together: use one");
-    return cli_parse_as_of(as_of_s, &a->as_of, err);
+    vg_code rc = cli_no_operands("features", argc, argv, err);
+    return rc == VG_OK ? cli_parse_as_of(as_of_s, &a->as_of, err) : rc;
 }
 
 /* The matrix as the feature stream reads it, chunk by chunk, written as CSV
@@ -695,7 +698,8 @@ static int run_train(cli *c, int argc, char **argv, vg_error *err)
         if (rc != VG_OK)
             return rc;
     }
-    if ((rc = cli_parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
+    if ((rc = cli_no_operands("train", argc, argv, err)) != VG_OK ||
+        (rc = cli_parse_as_of(as_of_s, &t.as_of, err)) != VG_OK)
         return rc;
     return cli_job_command(c, "train", t.as_of, train_body, &t, json,
                            print_train, err);
@@ -805,7 +809,8 @@ static int run_score(cli *c, int argc, char **argv, vg_error *err)
             return rc;
     }
     score_arg a = {0, model};
-    if ((rc = cli_parse_as_of(as_of_s, &a.as_of, err)) != VG_OK)
+    if ((rc = cli_no_operands("score", argc, argv, err)) != VG_OK ||
+        (rc = cli_parse_as_of(as_of_s, &a.as_of, err)) != VG_OK)
         return rc;
     return cli_job_command(c, "score", a.as_of, score_body, &a, json,
                            print_score, err);
@@ -827,6 +832,8 @@ static const command cmd_score = {
 
 static int run_config_keys(cli *c, int argc, char **argv, vg_error *err)
 {
+    if (cli_no_operands("config-keys", argc, argv, err) != VG_OK)
+        return VG_EUSAGE;
     cfg_print_keys(stdout);
     outreach_print_keys(stdout);
     deliver_print_keys(stdout);

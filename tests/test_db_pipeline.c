@@ -381,6 +381,46 @@ static void usage_and_config_errors(void)
     }
 }
 
+/* A word left over after the options (a typo, a value without its option)
+ * is a usage error naming it, before anything runs: once it was ignored,
+ * and `score --as-of D typo` scored D. (`serve` is left out: run without
+ * the check it would not return.) */
+static void stray_operands_refused(void)
+{
+    const char *cmds[] = {
+        "init",
+        "demo",
+        "check",
+        "features --as-of " D,
+        "train --as-of " D,
+        "score --as-of 2025-06-02",
+        "topics --as-of " D,
+        "outreach --as-of " D,
+        "daily --as-of " D,
+        "report --out /dev/null",
+        "backtest --from 2025-04-01 --to 2025-04-01",
+        "deliver",
+        "config-keys",
+        "customer C1",
+        "tasks list",
+        "tasks show 1",
+        "specialists list",
+        "specialists deactivate nobody",
+    };
+    char cmd[256];
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        snprintf(cmd, sizeof cmd, "%s stray", cmds[i]);
+        cli_result *r = cli_run(dsn, cmd);
+        CHECK_INT_EQ(r->status, 2);
+        if (!strstr(r->err, "unexpected argument 'stray'"))
+            fprintf(stderr, "`vigil %s`: %s\n", cmd, r->err);
+        CHECK(strstr(r->err, "unexpected argument 'stray'") != NULL);
+    }
+    CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.scores "
+                                   "WHERE as_of = '2025-06-02'"),
+                 "0");
+}
+
 static void json_logs_one_object_per_line(void)
 {
     cli_result *r;
@@ -432,6 +472,7 @@ int main(void)
         CHECK_CASE(features_count_matches_and_modes_exclude),
         CHECK_CASE(backtest_with_later_model_refused),
         CHECK_CASE(usage_and_config_errors),
+        CHECK_CASE(stray_operands_refused),
         CHECK_CASE(json_logs_one_object_per_line),
         CHECK_CASE(unreachable_database_exits_4),
     };

@@ -100,6 +100,24 @@ static void weekend_gap_passes_the_guard(void)
     remove(cfg2);
 }
 
+/* A date before the source's data (nothing in the guard's window, rows only
+ * later, here wk's of the case above): refused with exit 5, saying the data
+ * lies after the date, not that days are missing. */
+static void date_before_the_data_refused(void)
+{
+    char cfg2[128], args[512];
+    snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-b.json",
+             (int)getpid());
+    check_write_file(cfg2, "{\"source\": {\"schema\": \"wk\"}}");
+    snprintf(args, sizeof args, "--config %s score --as-of 2025-06-01", cfg2);
+    cli_result *r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 5);
+    CHECK(strstr(r->err, "in the 90 days before 2025-06-01, only later (the "
+                         "newest is from 2026-05-29)") != NULL);
+    CHECK(strstr(r->err, "days before 2025-06-01: ") == NULL);
+    remove(cfg2);
+}
+
 /* A date after today: refused with exit 2 before anything is written. */
 static void date_after_today_refused(void)
 {
@@ -368,6 +386,7 @@ int main(void)
         CHECK_CASE(without_schema_says_run_init),
         CHECK_CASE(missing_relations_say_what_to_create),
         CHECK_CASE(weekend_gap_passes_the_guard),
+        CHECK_CASE(date_before_the_data_refused),
         CHECK_CASE(date_after_today_refused),
         CHECK_CASE(date_past_newest_data_refused),
         CHECK_CASE(result_rows_carry_their_run),
