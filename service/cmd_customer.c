@@ -32,11 +32,14 @@ static void print_profile(const json_t *all)
         return;
     }
     printf(" — %s\n", js(c, "name", "no name on record"));
+    /* Not active and no cancellation before the date: it came later. */
+    const char *canceled = js(c, "canceled_at", NULL);
+    const char *status = json_is_true(json_object_get(c, "active")) ? ""
+                         : canceled ? ", canceled "
+                                    : ", which is after this date";
     printf("  plan %s, MRR %.0f, language %s, customer since %.10s%s%.10s\n",
            js(c, "plan", "unknown"), jn(c, "mrr"), js(c, "language", "unknown"),
-           js(c, "created_at", "?"),
-           json_is_true(json_object_get(c, "active")) ? "" : ", canceled ",
-           js(c, "canceled_at", ""));
+           js(c, "created_at", "?"), status, canceled ? canceled : "");
 }
 
 static void print_scores(const json_t *scores)

@@ -100,6 +100,12 @@ static void check_customer(const char *dsn)
     CHECK(strstr(r->err, "no customer 'NO-SUCH-ID'") != NULL);
     r = cli_run(dsn, "customer --help");
     CHECK(r->status == 0 && strstr(r->out, "--as-of"));
+    /* before the customer began: not "canceled", which it never was */
+    snprintf(args, sizeof args, "customer %s --as-of 2000-01-01", id);
+    r = cli_run(dsn, args);
+    CHECK_INT_EQ(r->status, 0);
+    CHECK(strstr(r->out, "which is after this date") != NULL);
+    CHECK(strstr(r->out, "canceled") == NULL);
 }
 
 static void check_specialists(const char *dsn)
