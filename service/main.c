@@ -832,6 +832,9 @@ static const command cmd_score = {
 
 static int run_config_keys(cli *c, int argc, char **argv, vg_error *err)
 {
+    static const struct option opts[] = {{0, 0, 0, 0}};
+    if (getopt_long(argc, argv, "", opts, NULL) != -1)
+        return vg_fail(err, VG_EUSAGE, "see `vigil config-keys --help`");
     if (cli_no_operands("config-keys", argc, argv, err) != VG_OK)
         return VG_EUSAGE;
     cfg_print_keys(stdout);
