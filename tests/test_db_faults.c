@@ -146,103 +146,102 @@ static int wait_held(const job_def *j, pid_t child, char *pid, char *run_id)
     return 0;
 }
 
-static void matrix_case(const job_def *j, fault f)
+/* The fault as an SQL error inside the job: exit 4, the run failed. */
+static void fault_by_sql_error(const job_def *j, char *run_id, size_t n)
 {
-    /* outreach only writes tasks that are not open already: start it from
-     * none, so that it has something to write when the fault hits */
-    if (strcmp(j->job, "outreach") == 0)
-        testdb_exec(dsn, "DELETE FROM vigil.outreach_tasks");
-    char before[4096], after[4096];
-    snapshot(before, sizeof before);
-    char pid[32] = "", run_id[32] = "";
-    int st;
-    if (f == F_SQLERROR) {
-        set_mode(j->table, "error");
-        char args[256];
-        snprintf(args, sizeof args, "--quiet %s", j->args);
-        cli_result *r = cli_run(dsn, args);
-        st = r->status;
-        CHECK(strstr(r->err, "vt_fault: injected") != NULL);
-        char sql[128];
+    set_mode(j->table, "error");
+    char args[256], sql[128];
+    snprintf(args, sizeof args, "--quiet %s", j->args);
+    cli_result *r = cli_run(dsn, args);
+    CHECK(strstr(r->err, "vt_fault: injected") != NULL);
+    snprintf(sql, sizeof sql,
+             "SELECT max(run_id) FROM vigil.job_runs WHERE job = '%s'", j->job);
+    snprintf(run_id, n, "%s", testdb_value(dsn, sql));
+    CHECK_INT_EQ(r->status, 4);
+    CHECK(strncmp(run_status(run_id), "failed:", 7) == 0);
+}
+
+/* How a job that held the fault's lock ended: SIGTERM is a cancel (exit
+ * 10), a kill -9 leaves its backend to notice the client is gone (taking the
+ * run's lease with it), a terminated backend is a lost connection (4). */
+static void check_held_exit(const job_def *j, fault f, int st,
+                            const char *run_id)
+{
+    if (f == F_KILL9) {
+        char sql[256];
         snprintf(sql, sizeof sql,
-                 "SELECT max(run_id) FROM vigil.job_runs WHERE job = '%s'",
-                 j->job);
-        snprintf(run_id, sizeof run_id, "%s", testdb_value(dsn, sql));
-        CHECK_INT_EQ(st, 4);
-        CHECK(strncmp(run_status(run_id), "failed:", 7) == 0);
+                 "SELECT count(*) FROM pg_stat_activity WHERE "
+                 "application_name = 'vigil/%s/%s'",
+                 j->job, run_id);
+        CHECK(sv_wait_sql(dsn, sql, "0", 120));
+        CHECK_INT_EQ(st, 128 + SIGKILL);
+    } else if (f == F_SIGTERM) {
+        CHECK_INT_EQ(st, 10);
+        CHECK(strncmp(run_status(run_id), "canceled:", 9) == 0);
     } else {
-        set_mode(j->table, "wait");
-        PGconn *h = PQconnectdb(dsn);
-        PQclear(PQexec(h, "SELECT pg_advisory_lock(" KEY ")"));
-        pid_t child = spawn(j->args);
-        int held = wait_held(j, child, pid, run_id);
-        CHECK(held);
-        if (!held) {
-            kill(child, SIGKILL);
-            waitpid(child, NULL, 0);
-            PQfinish(h);
-            set_mode(j->table, "off");
-            return;
-        }
-        if (f == F_SIGTERM)
-            kill(child, SIGTERM);
-        else if (f == F_KILL9)
-            kill(child, SIGKILL);
-        else {
-            char sql[128];
-            snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%s)::text",
-                     pid[0] ? pid : "0");
-            CHECK_STR_EQ(testdb_value(dsn, sql), "true");
-        }
-        st = sv_wait_exit(child);
-        PQclear(PQexec(h, "SELECT pg_advisory_unlock(" KEY ")"));
+        CHECK_INT_EQ(st, 4); /* a lost connection */
+    }
+}
+
+/* The fault delivered while the job waits on the trigger's advisory lock,
+ * at the moment it writes its table. 0 when the job never got there. */
+static int fault_while_held(const job_def *j, fault f, char *run_id)
+{
+    char pid[32] = "";
+    set_mode(j->table, "wait");
+    PGconn *h = PQconnectdb(dsn);
+    PQclear(PQexec(h, "SELECT pg_advisory_lock(" KEY ")"));
+    pid_t child = spawn(j->args);
+    int held = wait_held(j, child, pid, run_id);
+    CHECK(held);
+    if (!held) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
         PQfinish(h);
-        if (f == F_KILL9) {
-            /* its backend notices the client is gone at its next read,
-             * taking the run's lease with it */
-            char sql[256];
-            snprintf(sql, sizeof sql,
-                     "SELECT count(*) FROM pg_stat_activity WHERE "
-                     "application_name = 'vigil/%s/%s'",
-                     j->job, run_id);
-            CHECK(sv_wait_sql(dsn, sql, "0", 120));
-            CHECK_INT_EQ(st, 128 + SIGKILL);
-        } else if (f == F_SIGTERM) {
-            CHECK_INT_EQ(st, 10);
-            CHECK(strncmp(run_status(run_id), "canceled:", 9) == 0);
-        } else {
-            CHECK_INT_EQ(st, 4); /* a lost connection */
-        }
+        return 0;
     }
-    set_mode(j->table, "off");
-    if (!run_id[0])
-        snprintf(run_id, sizeof run_id, "0");
-    if (f == F_SIGTERM || f == F_TERMINATE) {
-        /* it ends on one line saying what happened (after a lost
-         * connection, a warning that the ledger could not be written may
-         * precede it) */
-        const char *e = sv_log(errlog);
-        const char *last = e;
-        for (const char *p = e; *p && p[1]; p++)
-            if (*p == '\n')
-                last = p + 1;
-        char want[64];
-        snprintf(want, sizeof want, "vigil %s: ", j->job);
-        CHECK(strncmp(last, want, strlen(want)) == 0);
-        CHECK(strchr(last, '\n') == last + strlen(last) - 1);
-        CHECK(strstr(last, f == F_SIGTERM ? "canceled by SIGTERM"
-                                          : "connection") != NULL);
-        if (strncmp(last, want, strlen(want)) != 0)
-            fprintf(stderr, "stderr of the %s job: %s\n", j->job, e);
+    if (f == F_SIGTERM)
+        kill(child, SIGTERM);
+    else if (f == F_KILL9)
+        kill(child, SIGKILL);
+    else {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%s)::text",
+                 pid[0] ? pid : "0");
+        CHECK_STR_EQ(testdb_value(dsn, sql), "true");
     }
+    int st = sv_wait_exit(child);
+    PQclear(PQexec(h, "SELECT pg_advisory_unlock(" KEY ")"));
+    PQfinish(h);
+    check_held_exit(j, f, st, run_id);
+    return 1;
+}
 
-    /* nothing of the run visible, nothing lost */
-    CHECK_INT_EQ(rows_of_run(run_id), 0);
-    snapshot(after, sizeof after);
-    CHECK_STR_EQ(after, before);
+/* A canceled or disconnected job ends on one line saying what happened
+ * (after a lost connection, a warning that the ledger could not be written
+ * may precede it). */
+static void check_last_line(const job_def *j, fault f)
+{
+    const char *e = sv_log(errlog);
+    const char *last = e;
+    for (const char *p = e; *p && p[1]; p++)
+        if (*p == '\n')
+            last = p + 1;
+    char want[64];
+    snprintf(want, sizeof want, "vigil %s: ", j->job);
+    CHECK(strncmp(last, want, strlen(want)) == 0);
+    CHECK(strchr(last, '\n') == last + strlen(last) - 1);
+    CHECK(strstr(last, f == F_SIGTERM ? "canceled by SIGTERM" : "connection") !=
+          NULL);
+    if (strncmp(last, want, strlen(want)) != 0)
+        fprintf(stderr, "stderr of the %s job: %s\n", j->job, e);
+}
 
-    /* the next run succeeds, writes its results, and leaves no stale row */
-    char args[256];
+/* The next run succeeds, writes its results, and leaves no stale row; the
+ * faulted run is closed (abandoned when nothing could say goodbye). */
+static void check_next_run(const job_def *j, fault f, const char *run_id)
+{
+    char args[256], sql[256];
     snprintf(args, sizeof args, "--quiet %s", j->args);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
     CHECK_STR_EQ(testdb_value(dsn, "SELECT count(*) FROM vigil.job_runs WHERE "
@@ -253,13 +252,38 @@ static void matrix_case(const job_def *j, fault f)
         CHECK(strncmp(s, "failed:abandoned", 16) == 0);
     else
         CHECK(strncmp(s, "running", 7) != 0);
-    char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT count(*) > 0 FROM vigil.%s WHERE run_id = (SELECT "
              "max(run_id) FROM vigil.job_runs WHERE job = '%s' AND status = "
              "'ok')",
              j->table, j->job);
     CHECK_STR_EQ(testdb_value(dsn, sql), "t");
+}
+
+static void matrix_case(const job_def *j, fault f)
+{
+    /* outreach only writes tasks that are not open already: start it from
+     * none, so that it has something to write when the fault hits */
+    if (strcmp(j->job, "outreach") == 0)
+        testdb_exec(dsn, "DELETE FROM vigil.outreach_tasks");
+    char before[4096], after[4096], run_id[32] = "";
+    snapshot(before, sizeof before);
+    if (f == F_SQLERROR) {
+        fault_by_sql_error(j, run_id, sizeof run_id);
+    } else if (!fault_while_held(j, f, run_id)) {
+        set_mode(j->table, "off");
+        return;
+    }
+    set_mode(j->table, "off");
+    if (!run_id[0])
+        snprintf(run_id, sizeof run_id, "0");
+    if (f == F_SIGTERM || f == F_TERMINATE)
+        check_last_line(j, f);
+    /* nothing of the run visible, nothing lost */
+    CHECK_INT_EQ(rows_of_run(run_id), 0);
+    snapshot(after, sizeof after);
+    CHECK_STR_EQ(after, before);
+    check_next_run(j, f, run_id);
 }
 
 #define CASE(jn, fn, J, F)                                                     \
