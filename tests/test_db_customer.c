@@ -18,55 +18,57 @@ static json_int_t jint(const json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
-static const char *q(const char *dsn, const char *sql)
+static const char *dsn;
+
+static const char *q(const char *sql)
 {
     return testdb_value(dsn, sql);
 }
 
-static void check_reasons(const char *dsn)
+static void check_reasons(void)
 {
     /* every stored reason carries the new fields */
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.scores s, "
-                        "jsonb_array_elements(s.drivers) d WHERE NOT (d ? "
-                        "'theme' AND d ? 'kind' AND d ? 'direction' AND d ? "
-                        "'action' AND d ? 'feature' AND d ? 'effect')"),
+    CHECK_STR_EQ(q("SELECT count(*) FROM vigil.scores s, "
+                   "jsonb_array_elements(s.drivers) d WHERE NOT (d ? "
+                   "'theme' AND d ? 'kind' AND d ? 'direction' AND d ? "
+                   "'action' AND d ? 'feature' AND d ? 'effect')"),
                  "0");
-    CHECK(atoi(q(dsn, "SELECT count(*) FROM vigil.scores s, "
-                      "jsonb_array_elements(s.drivers) d")) > 100);
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.scores s, "
-                        "jsonb_array_elements(s.drivers) d WHERE d->>'theme' "
-                        "NOT IN ('adoption', 'support_friction', "
-                        "'satisfaction', 'onboarding', 'commercial')"),
+    CHECK(atoi(q("SELECT count(*) FROM vigil.scores s, "
+                 "jsonb_array_elements(s.drivers) d")) > 100);
+    CHECK_STR_EQ(q("SELECT count(*) FROM vigil.scores s, "
+                   "jsonb_array_elements(s.drivers) d WHERE d->>'theme' "
+                   "NOT IN ('adoption', 'support_friction', "
+                   "'satisfaction', 'onboarding', 'commercial')"),
                  "0");
     /* only warning signs or facts: never "better than typical" */
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.scores s, "
-                        "jsonb_array_elements(s.drivers) d WHERE "
-                        "d->>'direction' NOT IN ('worse', 'fact')"),
+    CHECK_STR_EQ(q("SELECT count(*) FROM vigil.scores s, "
+                   "jsonb_array_elements(s.drivers) d WHERE "
+                   "d->>'direction' NOT IN ('worse', 'fact')"),
                  "0");
     /* words, not column names; whole units, not "0.45 days" */
-    CHECK_STR_EQ(q(dsn, "SELECT coalesce(string_agg(DISTINCT d->>'text', ' | "
-                        "'), '') FROM vigil.scores s, "
-                        "jsonb_array_elements(s.drivers) d WHERE d->>'text' "
-                        "LIKE '%\\_%' OR d->>'text' ~ "
-                        "'[0-9]\\.[0-9]+ (days|hours)'"),
+    CHECK_STR_EQ(q("SELECT coalesce(string_agg(DISTINCT d->>'text', ' | "
+                   "'), '') FROM vigil.scores s, "
+                   "jsonb_array_elements(s.drivers) d WHERE d->>'text' "
+                   "LIKE '%\\_%' OR d->>'text' ~ "
+                   "'[0-9]\\.[0-9]+ (days|hours)'"),
                  "");
     /* profile facts are marked apart from behaviour */
-    CHECK(atoi(q(dsn, "SELECT count(*) FROM vigil.scores s, "
-                      "jsonb_array_elements(s.drivers) d WHERE d->>'kind' = "
-                      "'behaviour'")) > 0);
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.scores s, "
-                        "jsonb_array_elements(s.drivers) d WHERE d->>'kind' "
-                        "= 'behaviour' AND (d->>'feature' LIKE 'attr.%' OR "
-                        "d->>'feature' LIKE 'account.%')"),
+    CHECK(atoi(q("SELECT count(*) FROM vigil.scores s, "
+                 "jsonb_array_elements(s.drivers) d WHERE d->>'kind' = "
+                 "'behaviour'")) > 0);
+    CHECK_STR_EQ(q("SELECT count(*) FROM vigil.scores s, "
+                   "jsonb_array_elements(s.drivers) d WHERE d->>'kind' "
+                   "= 'behaviour' AND (d->>'feature' LIKE 'attr.%' OR "
+                   "d->>'feature' LIKE 'account.%')"),
                  "0");
 }
 
-static void check_customer(const char *dsn)
+static void check_customer(void)
 {
     char id[64], args[256];
     snprintf(id, sizeof id, "%s",
-             q(dsn, "SELECT customer_id FROM vigil.scores WHERE as_of = '" D
-                    "' ORDER BY churn_risk DESC, customer_id LIMIT 1"));
+             q("SELECT customer_id FROM vigil.scores WHERE as_of = '" D
+               "' ORDER BY churn_risk DESC, customer_id LIMIT 1"));
     snprintf(args, sizeof args, "customer %s --as-of " D " --json", id);
     cli_result *r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 0);
@@ -108,7 +110,7 @@ static void check_customer(const char *dsn)
     CHECK(strstr(r->out, "canceled") == NULL);
 }
 
-static void check_specialists(const char *dsn)
+static void check_specialists(void)
 {
     cli_result *r = cli_run(dsn, "specialists add ana --name Ana --email "
                                  "ana@example.com --languages EN,es "
@@ -150,7 +152,7 @@ static void check_specialists(const char *dsn)
     "SELECT task_id FROM vigil.outreach_tasks WHERE playbook = 'manual' "      \
     "ORDER BY task_id"
 
-static void manual_tasks(const char *dsn)
+static void manual_tasks(void)
 {
     testdb_exec(dsn,
                 "INSERT INTO vigil.outreach_tasks (customer_id, created_at, "
@@ -163,17 +165,17 @@ static void manual_tasks(const char *dsn)
                 " AND c.created_at < '" D "' ORDER BY customer_id LIMIT 3");
 }
 
-static void check_tasks(const char *dsn)
+static void task_list_and_show(void)
 {
     cli_result *r = cli_run(dsn, "--quiet outreach --as-of " D " --json");
     CHECK_INT_EQ(r->status, 0);
-    long total = atol(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks "
-                             "WHERE status IN ('open', 'assigned')"));
+    long total = atol(q("SELECT count(*) FROM vigil.outreach_tasks "
+                        "WHERE status IN ('open', 'assigned')"));
     CHECK(total >= 3);
     /* one owner per customer */
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM (SELECT customer_id FROM "
-                        "vigil.outreach_tasks WHERE status = 'assigned' "
-                        "GROUP BY 1 HAVING count(DISTINCT assignee) > 1) x"),
+    CHECK_STR_EQ(q("SELECT count(*) FROM (SELECT customer_id FROM "
+                   "vigil.outreach_tasks WHERE status = 'assigned' "
+                   "GROUP BY 1 HAVING count(DISTINCT assignee) > 1) x"),
                  "0");
     /* a total and the "more" notice */
     r = cli_run(dsn, "tasks list --limit 1 --json");
@@ -196,9 +198,9 @@ static void check_tasks(const char *dsn)
     /* a task whose customer has another active task shows it */
     char id[32], args[256];
     snprintf(id, sizeof id, "%s",
-             q(dsn, "SELECT min(task_id) FROM vigil.outreach_tasks t WHERE "
-                    "(SELECT count(*) FROM vigil.outreach_tasks o WHERE "
-                    "o.customer_id = t.customer_id) > 1"));
+             q("SELECT min(task_id) FROM vigil.outreach_tasks t WHERE "
+               "(SELECT count(*) FROM vigil.outreach_tasks o WHERE "
+               "o.customer_id = t.customer_id) > 1"));
     if (*id) {
         snprintf(args, sizeof args, "tasks show %s --json", id);
         r = cli_run(dsn, args);
@@ -209,25 +211,36 @@ static void check_tasks(const char *dsn)
     }
     r = cli_run(dsn, "tasks show 999999");
     CHECK(r->status == 2 && strstr(r->err, "no task 999999"));
+}
 
+static void claim_across_languages_warns(void)
+{
+    cli_result *r;
+    char id[32], args[256];
     /* claiming across languages: kept, with a warning naming both */
     testdb_exec(dsn, "UPDATE vigil.outreach_tasks SET reason = reason || "
                      "'{\"customer\": {\"language\": \"fr\"}}' WHERE task_id "
                      "= (SELECT min(task_id) FROM vigil.outreach_tasks)");
     snprintf(id, sizeof id, "%s",
-             q(dsn, "SELECT min(task_id) FROM vigil.outreach_tasks"));
+             q("SELECT min(task_id) FROM vigil.outreach_tasks"));
     snprintf(args, sizeof args, "tasks claim %s --specialist bo --force", id);
     r = cli_run(dsn, args);
     CHECK_INT_EQ(r->status, 0);
     CHECK(strstr(r->err, "warning") && strstr(r->err, "'fr'") &&
           strstr(r->err, "de"));
+}
 
+static void saves_confirmed_a_horizon_later(void)
+{
+    cli_result *r;
+    json_t *j;
+    char args[256];
     /* saves: claimed vs confirmed a horizon (30 days) later */
-    manual_tasks(dsn);
+    manual_tasks();
     char a[32], b[32], c[32];
-    snprintf(a, sizeof a, "%s", q(dsn, PICK " LIMIT 1"));
-    snprintf(b, sizeof b, "%s", q(dsn, PICK " LIMIT 1 OFFSET 1"));
-    snprintf(c, sizeof c, "%s", q(dsn, PICK " LIMIT 1 OFFSET 2"));
+    snprintf(a, sizeof a, "%s", q(PICK " LIMIT 1"));
+    snprintf(b, sizeof b, "%s", q(PICK " LIMIT 1 OFFSET 1"));
+    snprintf(c, sizeof c, "%s", q(PICK " LIMIT 1 OFFSET 2"));
     snprintf(args, sizeof args, "tasks done %s --outcome saved --at 2025-06-02",
              a);
     CHECK_INT_EQ(cli_run(dsn, args)->status, 0);
@@ -266,18 +279,23 @@ static void check_tasks(const char *dsn)
     r = cli_run(dsn, "tasks report --as-of 2025-08-01");
     CHECK(strstr(r->out, "saved as claimed by specialists: 3") &&
           strstr(r->out, "confirmed (still a customer 30 days"));
+}
 
+static void deactivating_releases_tasks(void)
+{
+    cli_result *r;
+    json_t *j;
     /* deactivating gives the person's tasks back to the queue */
-    long held = atol(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks WHERE "
-                            "assignee = 'bo' AND status = 'assigned'"));
+    long held = atol(q("SELECT count(*) FROM vigil.outreach_tasks WHERE "
+                       "assignee = 'bo' AND status = 'assigned'"));
     CHECK(held >= 1);
     r = cli_run(dsn, "specialists deactivate bo --json");
     j = cli_json(r);
     CHECK_INT_EQ(jint(j, "released_tasks"), held);
     CHECK(json_is_false(json_object_get(j, "active")));
     json_decref(j);
-    CHECK_STR_EQ(q(dsn, "SELECT count(*) FROM vigil.outreach_tasks WHERE "
-                        "assignee = 'bo' AND status = 'assigned'"),
+    CHECK_STR_EQ(q("SELECT count(*) FROM vigil.outreach_tasks WHERE "
+                   "assignee = 'bo' AND status = 'assigned'"),
                  "0");
     r = cli_run(dsn, "specialists list --json");
     j = cli_json(r);
@@ -287,7 +305,7 @@ static void check_tasks(const char *dsn)
 
 int main(void)
 {
-    const char *dsn = testdb_fresh("vt_customer");
+    dsn = testdb_fresh("vt_customer");
     cli_result *r = cli_run(dsn, "--quiet init");
     CHECK_INT_EQ(r->status, 0);
     r = cli_run(dsn, "--quiet demo --customers 400 --seed 5 --end " D);
@@ -298,9 +316,14 @@ int main(void)
     CHECK_INT_EQ(r->status, 0);
     r = cli_run(dsn, "--quiet score --as-of " D);
     CHECK_INT_EQ(r->status, 0);
-    check_reasons(dsn);
-    check_customer(dsn);
-    check_specialists(dsn);
-    check_tasks(dsn);
-    return check_done("db_customer");
+    static const check_case cases[] = {
+        CHECK_CASE(check_reasons),
+        CHECK_CASE(check_customer),
+        CHECK_CASE(check_specialists),
+        CHECK_CASE(task_list_and_show),
+        CHECK_CASE(claim_across_languages_warns),
+        CHECK_CASE(saves_confirmed_a_horizon_later),
+        CHECK_CASE(deactivating_releases_tasks),
+    };
+    return check_run("db_customer", cases, sizeof cases / sizeof cases[0]);
 }
