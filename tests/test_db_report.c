@@ -296,21 +296,18 @@ static void empty_vigil_says_what_to_run(void)
     }
 }
 
-static void demo_company_every_section(void)
+/* The demo company: a model as of D-14, scores at D-14, D-7, D and one
+ * after D that the report must not show; topics and a hostile customer. */
+static void load_company(void)
 {
-    json_t *sec;
-    char *html;
-    char cmd[1024];
-    cli_result *r;
-    json_t *j;
-    /* the demo company: a model as of D-14, scores at D-14, D-7, D and one
-     * after D that the report must not show */
-    r = cli_run(dsn, "--quiet demo --customers 300 --seed 11 --end " D);
+    char cmd[256];
+    cli_result *r = cli_run(dsn, "--quiet demo --customers 300 --seed 11 "
+                                 "--end " D);
     CHECK_INT_EQ(r->status, 0);
     r = cli_run(dsn,
                 "--quiet --log-level error train --as-of " D_M14 " --json");
     CHECK_INT_EQ(r->status, 0);
-    j = cli_json(r);
+    json_t *j = cli_json(r);
     model = j ? jint(j, "model_id") : 0;
     CHECK(model > 0);
     json_decref(j);
@@ -323,15 +320,13 @@ static void demo_company_every_section(void)
     }
     seed_topics(dsn);
     seed_hostile_customer(dsn);
+}
 
-    snprintf(cmd, sizeof cmd, "--quiet report --as-of " D " --out %s --json",
-             out);
-    r = cli_run(dsn, cmd);
-    CHECK_INT_EQ(r->status, 0);
-    j = cli_json(r);
-    CHECK(j != NULL);
-    sec = json_object_get(j, "sections");
-    json_t *rows = json_object_get(j, "rows");
+/* --json: every section has data, each with the rows of D and before. */
+static void check_summary(const json_t *j)
+{
+    const json_t *sec = json_object_get(j, "sections");
+    const json_t *rows = json_object_get(j, "rows");
     for (size_t i = 0; i < 6; i++)
         CHECK_STR_EQ(jstr(sec, names[i]), "data");
     CHECK_INT_EQ(jint(rows, "tiers"), 3); /* D-14, D-7, D; not D+7 */
@@ -346,56 +341,85 @@ static void demo_company_every_section(void)
     CHECK_STR_EQ(jstr(sec, "movers"), "data");
     CHECK_STR_EQ(jstr(sec, "queue"), "empty");
     CHECK(jint(rows, "movers") >= 1 && jint(rows, "movers") <= 10);
+}
+
+/* Hostile strings appear only escaped, and the page links to nothing
+ * outside itself. */
+static void check_escaped_and_self_contained(const char *html)
+{
+    CHECK(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    CHECK(strstr(html, "&lt;img src=x onerror=alert(2)&gt;"));
+    CHECK(strstr(html, "&lt;/td&gt;&lt;script&gt;alert(3)"));
+    CHECK(strstr(html, "billing &quot;invoices&quot; &amp; refunds"));
+    CHECK(strstr(html, "&lt;b&gt;bold&lt;/b&gt;, x&amp;y"));
+    CHECK(!contains_ci(html, "<script"));
+    CHECK(!contains_ci(html, "<img"));
+    CHECK(!contains_ci(html, "http://") && !contains_ci(html, "https://"));
+    /* (escaped text may say src=, an attribute would be src=") */
+    CHECK(!contains_ci(html, "src=\"") && !contains_ci(html, "url("));
+    CHECK(!contains_ci(html, "@import") && !contains_ci(html, "<link"));
+}
+
+/* As of D: nothing dated after it; the alerts open at D, the topics with
+ * tickets before it. */
+static void check_as_of(const char *html)
+{
+    CHECK(no_date_after(html, D));
+    CHECK(strstr(html, ">" D_M14 "<") && strstr(html, ">" D_M7 "<"));
+    CHECK(strstr(html, "id=\"alert-701\"") != NULL);
+    CHECK(strstr(html, "id=\"alert-702\"") == NULL); /* detected after D */
+    CHECK(strstr(html, "id=\"alert-703\"") == NULL); /* resolved before */
+    CHECK(strstr(html, "id=\"alert-704\"") != NULL); /* open at D */
+    CHECK(strstr(html, "<tr id=\"topic-9001\" data-tickets=\"3\">"));
+    CHECK(strstr(html, "<tr id=\"topic-9002\" data-tickets=\"40\">"));
+    CHECK(strstr(html, "topic-9003\"") == NULL);
+    CHECK_INT_EQ(count(html, "<rect class=\"alert-window\""), 10 + 6);
+    /* sparklines say which days they show */
+    CHECK(strstr(html, "class=\"tick\">2025-05-02</text>") != NULL);
+    CHECK(strstr(html, "class=\"tick\">2025-05-31</text>") != NULL);
+}
+
+/* What a support lead reads first: MRR at risk, then the customers (the
+ * hostile big account first), then the model in plain words. */
+static void check_lead_order(const char *html)
+{
+    char want[64];
+    CHECK(strstr(html, "12,346") != NULL); /* MRR at risk, grouped */
+    snprintf(want, sizeof want, "Model <b>#%lld</b>", (long long)model);
+    CHECK(strstr(html, want) != NULL);
+    const char *rev = strstr(html, "<section id=\"revenue\">");
+    const char *cus = strstr(html, "<section id=\"customers\">");
+    const char *cal = strstr(html, "<section id=\"calibration\">");
+    CHECK(rev && cus && cal && rev < cus && cus < cal);
+    CHECK(strstr(html, "monthly recurring revenue is at risk") != NULL);
+    CHECK(strstr(html, "Model quality in plain words") != NULL);
+    const char *first = cus ? strstr(cus, "<td class=\"num\">1</td>") : NULL;
+    CHECK(first && strstr(first, "&lt;img src=x") &&
+          strstr(first, "&lt;img src=x") < strstr(first, "</tr>"));
+    CHECK(strstr(html, "Next step:") != NULL);
+    CHECK(strstr(html, "since " D_M7) != NULL); /* movers: a week back */
+}
+
+static void demo_company_every_section(void)
+{
+    char cmd[1024];
+    load_company();
+    snprintf(cmd, sizeof cmd, "--quiet report --as-of " D " --out %s --json",
+             out);
+    cli_result *r = cli_run(dsn, cmd);
+    CHECK_INT_EQ(r->status, 0);
+    json_t *j = cli_json(r);
+    CHECK(j != NULL);
+    check_summary(j);
     size_t len = 0;
-    html = check_read_file(out, &len);
+    char *html = check_read_file(out, &len);
     CHECK(html != NULL);
     CHECK_INT_EQ(jint(j, "bytes"), (json_int_t)len);
     json_decref(j);
     if (html) {
-        /* hostile strings appear only escaped */
-        CHECK(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
-        CHECK(strstr(html, "&lt;img src=x onerror=alert(2)&gt;"));
-        CHECK(strstr(html, "&lt;/td&gt;&lt;script&gt;alert(3)"));
-        CHECK(strstr(html, "billing &quot;invoices&quot; &amp; refunds"));
-        CHECK(strstr(html, "&lt;b&gt;bold&lt;/b&gt;, x&amp;y"));
-        CHECK(!contains_ci(html, "<script"));
-        CHECK(!contains_ci(html, "<img"));
-        /* self-contained: no links to anything outside the page */
-        CHECK(!contains_ci(html, "http://") && !contains_ci(html, "https://"));
-        /* (escaped text may say src=, an attribute would be src=") */
-        CHECK(!contains_ci(html, "src=\"") && !contains_ci(html, "url("));
-        CHECK(!contains_ci(html, "@import") && !contains_ci(html, "<link"));
-        /* as-of: nothing dated after D */
-        CHECK(no_date_after(html, D));
-        CHECK(strstr(html, ">" D_M14 "<") && strstr(html, ">" D_M7 "<"));
-        CHECK(strstr(html, "id=\"alert-701\"") != NULL);
-        CHECK(strstr(html, "id=\"alert-702\"") == NULL); /* detected after D */
-        CHECK(strstr(html, "id=\"alert-703\"") == NULL); /* resolved before */
-        CHECK(strstr(html, "id=\"alert-704\"") != NULL); /* open at D */
-        CHECK(strstr(html, "<tr id=\"topic-9001\" data-tickets=\"3\">"));
-        CHECK(strstr(html, "<tr id=\"topic-9002\" data-tickets=\"40\">"));
-        CHECK(strstr(html, "topic-9003\"") == NULL);
-        CHECK(strstr(html, "12,346") != NULL); /* MRR at risk, grouped */
-        CHECK_INT_EQ(count(html, "<rect class=\"alert-window\""), 10 + 6);
-        snprintf(cmd, sizeof cmd, "Model <b>#%lld</b>", (long long)model);
-        CHECK(strstr(html, cmd) != NULL);
-        /* MRR at risk comes first, before the customers and the model */
-        const char *rev = strstr(html, "<section id=\"revenue\">");
-        const char *cus = strstr(html, "<section id=\"customers\">");
-        const char *cal = strstr(html, "<section id=\"calibration\">");
-        CHECK(rev && cus && cal && rev < cus && cus < cal);
-        CHECK(strstr(html, "monthly recurring revenue is at risk") != NULL);
-        CHECK(strstr(html, "Model quality in plain words") != NULL);
-        /* customers by revenue at risk: the hostile big account is first */
-        const char *first =
-            cus ? strstr(cus, "<td class=\"num\">1</td>") : NULL;
-        CHECK(first && strstr(first, "&lt;img src=x") &&
-              strstr(first, "&lt;img src=x") < strstr(first, "</tr>"));
-        CHECK(strstr(html, "Next step:") != NULL);
-        CHECK(strstr(html, "since " D_M7) != NULL); /* movers: a week back */
-        /* sparklines say which days they show */
-        CHECK(strstr(html, "class=\"tick\">2025-05-02</text>") != NULL);
-        CHECK(strstr(html, "class=\"tick\">2025-05-31</text>") != NULL);
+        check_escaped_and_self_contained(html);
+        check_as_of(html);
+        check_lead_order(html);
     }
     free(html);
 }
