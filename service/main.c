@@ -876,7 +876,9 @@ static void usage(FILE *out)
                  "variables. `vigil COMMAND --help` describes a command. Exit "
                  "status: 0 success,\n"
                  "2 usage, 3 config, 4 database, 5 not enough data, 6 no "
-                 "model, 7 file, 9 model.\n");
+                 "model, 7 file, 8 out of\nmemory, 9 model, 10 canceled, 11 "
+                 "a run for that date is in progress, 12 check\nfound "
+                 "warnings only, 1 anything else.\n");
 }
 
 static int wants_help(int argc, char **argv)
