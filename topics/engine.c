@@ -266,10 +266,10 @@ static vg_code on_vocab(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-/* The latest model fitted for a date <= as_of, or model_id 0 when none. */
-static vg_code load_model(run *R, loaded *L, vg_error *err)
+/* The row of the latest model fitted for a date <= R->day into L (model_id,
+ * as_of, threshold) and *ndocs; L->model_id stays 0 when there is none. */
+static vg_code load_model_row(run *R, loaded *L, size_t *ndocs, vg_error *err)
 {
-    memset(L, 0, sizeof *L);
     PGresult *r = NULL;
     const char *p[1] = {R->day};
     vg_code rc = db_exec(R->db,
@@ -277,24 +277,26 @@ static vg_code load_model(run *R, loaded *L, vg_error *err)
                          "n_docs, threshold FROM vigil.topic_models "
                          "WHERE as_of <= $1::date ORDER BY as_of DESC LIMIT 1",
                          1, p, &r, err);
-    if (rc != VG_OK || PQntuples(r) == 0) {
-        PQclear(r);
-        return rc;
+    if (rc == VG_OK && PQntuples(r) > 0) {
+        L->model_id = atoll(PQgetvalue(r, 0, 0));
+        L->as_of = atoi(PQgetvalue(r, 0, 1));
+        *ndocs = (size_t)atol(PQgetvalue(r, 0, 2));
+        L->threshold = atof(PQgetvalue(r, 0, 3));
     }
-    L->model_id = atoll(PQgetvalue(r, 0, 0));
-    L->as_of = atoi(PQgetvalue(r, 0, 1));
-    size_t ndocs = (size_t)atol(PQgetvalue(r, 0, 2));
-    L->threshold = atof(PQgetvalue(r, 0, 3));
     PQclear(r);
-    r = NULL;
+    return rc;
+}
 
+/* L's vocabulary, in column order, as the model's fit left it. */
+static vg_code load_vocab(run *R, loaded *L, size_t ndocs, vg_error *err)
+{
     vocab_rows vr = {0};
     char q[256];
     snprintf(q, sizeof q,
              "SELECT term, surface, df FROM vigil.topic_vocab WHERE model_id "
              "= %lld ORDER BY col",
              L->model_id);
-    rc = db_copy_out(R->db, q, on_vocab, &vr, NULL, err);
+    vg_code rc = db_copy_out(R->db, q, on_vocab, &vr, NULL, err);
     if (rc == VG_OK)
         rc = topic_vocab_restore((const char *const *)vr.term.v,
                                  (const char *const *)vr.surface.v, vr.df, vr.n,
@@ -302,50 +304,72 @@ static vg_code load_model(run *R, loaded *L, vg_error *err)
     sv_free(&vr.term);
     sv_free(&vr.surface);
     free(vr.df);
-    if (rc != VG_OK)
-        goto fail;
+    return rc;
+}
 
-    const db_param p2[1] = {DB_INT(L->model_id)};
-    rc =
+/* Centroid i of L (dim columns) from its sparse cols/vals arrays; columns
+ * outside the vocabulary are dropped. */
+static vg_code put_centroid(loaded *L, int i, size_t dim, const char *cols_s,
+                            const char *vals_s, vg_error *err)
+{
+    double *cols = NULL, *vals = NULL;
+    long nc = parse_array(cols_s, &cols);
+    long nv = parse_array(vals_s, &vals);
+    vg_code rc = VG_OK;
+    if (nc < 0 || nv != nc)
+        rc = vg_fail(err, VG_EDATA,
+                     "topics: centroid of topic %lld in model %lld is "
+                     "damaged",
+                     L->topic_ids[i], L->model_id);
+    for (long j = 0; rc == VG_OK && j < nc; j++)
+        if (cols[j] >= 0 && (size_t)cols[j] < dim)
+            L->cent[(size_t)i * dim + (size_t)cols[j]] = (float)vals[j];
+    free(cols);
+    free(vals);
+    return rc;
+}
+
+/* L's topic ids and dense centroids over its vocabulary's columns. */
+static vg_code load_centroids(run *R, loaded *L, vg_error *err)
+{
+    PGresult *r = NULL;
+    const db_param p[1] = {DB_INT(L->model_id)};
+    vg_code rc =
         db_exec_params(R->db,
                        "SELECT topic_id, cols, vals FROM vigil.topic_centroids "
                        "WHERE model_id = $1 ORDER BY topic_id",
-                       1, p2, &r, err);
+                       1, p, &r, err);
     if (rc != VG_OK)
-        goto fail;
+        goto cleanup;
     size_t dim = topic_vocab_size(L->vocab);
     L->k = PQntuples(r);
     L->topic_ids = calloc((size_t)L->k + 1, sizeof *L->topic_ids);
     L->cent = calloc((size_t)L->k * dim + 1, sizeof *L->cent);
     if (!L->topic_ids || !L->cent) {
         rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-        goto fail;
+        goto cleanup;
     }
-    for (int i = 0; i < L->k; i++) {
+    for (int i = 0; rc == VG_OK && i < L->k; i++) {
         L->topic_ids[i] = atoll(PQgetvalue(r, i, 0));
-        double *cols = NULL, *vals = NULL;
-        long nc = parse_array(PQgetvalue(r, i, 1), &cols);
-        long nv = parse_array(PQgetvalue(r, i, 2), &vals);
-        if (nc < 0 || nv != nc) {
-            free(cols);
-            free(vals);
-            rc = vg_fail(err, VG_EDATA,
-                         "topics: centroid of topic %lld in model %lld is "
-                         "damaged",
-                         L->topic_ids[i], L->model_id);
-            goto fail;
-        }
-        for (long j = 0; j < nc; j++)
-            if (cols[j] >= 0 && (size_t)cols[j] < dim)
-                L->cent[(size_t)i * dim + (size_t)cols[j]] = (float)vals[j];
-        free(cols);
-        free(vals);
+        rc = put_centroid(L, i, dim, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                          err);
     }
+cleanup:
     PQclear(r);
-    return VG_OK;
-fail:
-    PQclear(r);
-    loaded_free(L);
+    return rc;
+}
+
+/* The latest model fitted for a date <= as_of, or model_id 0 when none. */
+static vg_code load_model(run *R, loaded *L, vg_error *err)
+{
+    memset(L, 0, sizeof *L);
+    size_t ndocs = 0;
+    vg_code rc = load_model_row(R, L, &ndocs, err);
+    if (rc != VG_OK || L->model_id == 0)
+        return rc;
+    if ((rc = load_vocab(R, L, ndocs, err)) != VG_OK ||
+        (rc = load_centroids(R, L, err)) != VG_OK)
+        loaded_free(L);
     return rc;
 }
 
