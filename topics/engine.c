@@ -523,51 +523,99 @@ static const char *link_name(topic_link_kind k)
     return n[k];
 }
 
+/* How the new model's k topics relate to prev's: by centroid similarity
+ * when there is a previous model, otherwise every topic is new. */
+static vg_code link_topics(run *R, const loaded *prev, const topic_vocab *v,
+                           const topic_model *m, topic_link **links,
+                           size_t *nlinks, vg_error *err)
+{
+    int k = topic_model_k(m);
+    size_t dim = topic_vocab_size(v);
+    if (!(prev->model_id && prev->k > 0 && k > 0)) {
+        *links = calloc((size_t)k + 1, sizeof **links);
+        if (!*links)
+            return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        for (int c = 0; c < k; c++)
+            (*links)[(*nlinks)++] = (topic_link){TOPIC_LINK_NEW, -1, c, 0};
+        return VG_OK;
+    }
+    vg_code rc = VG_OK;
+    float *new_c = malloc((size_t)k * dim * sizeof *new_c + 1);
+    float *old_c = calloc((size_t)prev->k * dim + 1, sizeof *old_c);
+    if (!new_c || !old_c) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    for (int c = 0; c < k; c++)
+        topic_model_centroid(m, c, new_c + (size_t)c * dim);
+    /* Old centroids projected onto the new vocabulary's columns. */
+    size_t odim = topic_vocab_size(prev->vocab);
+    for (size_t j = 0; j < odim; j++) {
+        long col = topic_vocab_find(v, topic_vocab_term(prev->vocab, j));
+        if (col < 0)
+            continue;
+        for (int o = 0; o < prev->k; o++)
+            old_c[(size_t)o * dim + (size_t)col] =
+                prev->cent[(size_t)o * odim + j];
+    }
+    rc = topic_match(old_c, prev->k, new_c, k, dim,
+                     R->cfg->topics_match_threshold, links, nlinks, err);
+cleanup:
+    free(new_c);
+    free(old_c);
+    return rc;
+}
+
+/* Records link l of the new model (ids already given) and marks a merged or
+ * gone old topic; counts the link's kind in R->links. */
+static vg_code write_link(run *R, const loaded *prev, const topic_link *l,
+                          const long long *ids, vg_error *err)
+{
+    long long old_id = l->old_topic >= 0 ? prev->topic_ids[l->old_topic] : 0,
+              new_id = l->new_topic >= 0 ? ids[l->new_topic] : 0;
+    char s[32];
+    snprintf(s, sizeof s, "%.4f", l->sim);
+    const db_param p[5] = {DB_INT(R->model_id), DB_TEXT(link_name(l->kind)),
+                           old_id ? DB_INT(old_id) : DB_NULL,
+                           new_id ? DB_INT(new_id) : DB_NULL, DB_TEXT(s)};
+    vg_code rc = db_exec_params(R->db,
+                                "INSERT INTO vigil.topic_links (model_id, "
+                                "kind, old_topic_id, new_topic_id, similarity) "
+                                "VALUES ($1, $2, $3, $4, $5)",
+                                5, p, NULL, err);
+    if (rc == VG_OK && l->kind == TOPIC_LINK_MERGE) {
+        const db_param q[2] = {DB_INT(old_id), DB_INT(new_id)};
+        rc = db_exec_params(R->db,
+                            "UPDATE vigil.topics SET status = 'merged', "
+                            "merged_into = $2, updated_at = now() "
+                            "WHERE topic_id = $1",
+                            2, q, NULL, err);
+    } else if (rc == VG_OK && l->kind == TOPIC_LINK_GONE) {
+        const db_param q[1] = {DB_INT(old_id)};
+        rc = db_exec_params(R->db,
+                            "UPDATE vigil.topics SET status = 'gone', "
+                            "updated_at = now() WHERE topic_id = $1",
+                            1, q, NULL, err);
+    }
+    json_t *cnt = json_object_get(R->links, link_name(l->kind));
+    json_object_set_new(R->links, link_name(l->kind),
+                        json_integer(json_integer_value(cnt) + 1));
+    return rc;
+}
+
 /* Gives each new topic an id: a match keeps the old id, a split or a new
  * topic gets a fresh one; merged and gone old topics are marked. */
 static vg_code assign_ids(run *R, const loaded *prev, const topic_vocab *v,
                           const topic_model *m, long long *ids, vg_error *err)
 {
     int k = topic_model_k(m);
-    size_t dim = topic_vocab_size(v);
-    vg_code rc = VG_OK;
-    float *new_c = NULL, *old_c = NULL;
     topic_link *links = NULL;
     size_t nlinks = 0;
     for (int c = 0; c < k; c++)
         ids[c] = 0;
-    if (prev->model_id && prev->k > 0 && k > 0) {
-        new_c = malloc((size_t)k * dim * sizeof *new_c + 1);
-        old_c = calloc((size_t)prev->k * dim + 1, sizeof *old_c);
-        if (!new_c || !old_c) {
-            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-            goto cleanup;
-        }
-        for (int c = 0; c < k; c++)
-            topic_model_centroid(m, c, new_c + (size_t)c * dim);
-        /* Old centroids projected onto the new vocabulary's columns. */
-        size_t odim = topic_vocab_size(prev->vocab);
-        for (size_t j = 0; j < odim; j++) {
-            long col = topic_vocab_find(v, topic_vocab_term(prev->vocab, j));
-            if (col < 0)
-                continue;
-            for (int o = 0; o < prev->k; o++)
-                old_c[(size_t)o * dim + (size_t)col] =
-                    prev->cent[(size_t)o * odim + j];
-        }
-        rc = topic_match(old_c, prev->k, new_c, k, dim,
-                         R->cfg->topics_match_threshold, &links, &nlinks, err);
-        if (rc != VG_OK)
-            goto cleanup;
-    } else {
-        links = calloc((size_t)k + 1, sizeof *links);
-        if (!links) {
-            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-            goto cleanup;
-        }
-        for (int c = 0; c < k; c++)
-            links[nlinks++] = (topic_link){TOPIC_LINK_NEW, -1, c, 0};
-    }
+    vg_code rc = link_topics(R, prev, v, m, &links, &nlinks, err);
+    if (rc != VG_OK)
+        goto cleanup;
     /* Matches first (they fix ids), then fresh ids, then merges/gone. */
     for (size_t i = 0; i < nlinks; i++)
         if (links[i].kind == TOPIC_LINK_MATCH)
@@ -577,42 +625,9 @@ static vg_code assign_ids(run *R, const loaded *prev, const topic_vocab *v,
              links[i].kind == TOPIC_LINK_NEW) &&
             ids[links[i].new_topic] == 0)
             rc = insert_topic(R, &ids[links[i].new_topic], err);
-    for (size_t i = 0; rc == VG_OK && i < nlinks; i++) {
-        topic_link *l = &links[i];
-        long long old_id =
-                      l->old_topic >= 0 ? prev->topic_ids[l->old_topic] : 0,
-                  new_id = l->new_topic >= 0 ? ids[l->new_topic] : 0;
-        char s[32];
-        snprintf(s, sizeof s, "%.4f", l->sim);
-        const db_param p[5] = {DB_INT(R->model_id), DB_TEXT(link_name(l->kind)),
-                               old_id ? DB_INT(old_id) : DB_NULL,
-                               new_id ? DB_INT(new_id) : DB_NULL, DB_TEXT(s)};
-        rc = db_exec_params(R->db,
-                            "INSERT INTO vigil.topic_links (model_id, kind, "
-                            "old_topic_id, new_topic_id, similarity) VALUES "
-                            "($1, $2, $3, $4, $5)",
-                            5, p, NULL, err);
-        if (rc == VG_OK && l->kind == TOPIC_LINK_MERGE) {
-            const db_param q[2] = {DB_INT(old_id), DB_INT(new_id)};
-            rc = db_exec_params(R->db,
-                                "UPDATE vigil.topics SET status = 'merged', "
-                                "merged_into = $2, updated_at = now() "
-                                "WHERE topic_id = $1",
-                                2, q, NULL, err);
-        } else if (rc == VG_OK && l->kind == TOPIC_LINK_GONE) {
-            const db_param q[1] = {DB_INT(old_id)};
-            rc = db_exec_params(R->db,
-                                "UPDATE vigil.topics SET status = 'gone', "
-                                "updated_at = now() WHERE topic_id = $1",
-                                1, q, NULL, err);
-        }
-        json_t *cnt = json_object_get(R->links, link_name(l->kind));
-        json_object_set_new(R->links, link_name(l->kind),
-                            json_integer(json_integer_value(cnt) + 1));
-    }
+    for (size_t i = 0; rc == VG_OK && i < nlinks; i++)
+        rc = write_link(R, prev, &links[i], ids, err);
 cleanup:
-    free(new_c);
-    free(old_c);
     free(links);
     return rc;
 }
