@@ -1025,16 +1025,74 @@ static vg_code prune_models(run *R, json_t *sum, vg_error *err)
     return rc;
 }
 
-static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
+/* k-means options from the settings; --k overrides topics.k. */
+static void kmeans_opts(const run *R, topic_kmeans_opts *ko)
 {
     const vg_config *cfg = R->cfg;
+    topic_kmeans_opts_default(ko);
+    ko->k = R->o->k > 0 ? R->o->k : cfg->topics_k;
+    ko->k_min = cfg->topics_k_min;
+    ko->k_max = cfg->topics_k_max;
+    ko->outlier_budget = cfg->topics_outlier_budget;
+    ko->seed = (uint64_t)cfg->topics_seed;
+    ko->threads = cfg->topics_threads;
+}
+
+/* The model row, first: links and centroids refer to it (R->model_id). Its
+ * params are the options it was fitted with. */
+static vg_code insert_model(run *R, const topic_kmeans_opts *ko,
+                            const topic_model *m, vg_error *err)
+{
+    const vg_config *cfg = R->cfg;
+    json_t *params = json_pack(
+        "{s:i, s:i, s:i, s:f, s:i, s:f}", "k", ko->k, "k_min", ko->k_min,
+        "k_max", ko->k_max, "outlier_budget", ko->outlier_budget, "seed",
+        cfg->topics_seed, "match_threshold", cfg->topics_match_threshold);
+    char *ps = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(params);
+    char th[32];
+    snprintf(th, sizeof th, "%.9g", topic_model_threshold(m));
+    const db_param p[4] = {DB_TEXT(R->day), DB_INT(R->ids.n), DB_TEXT(th),
+                           DB_TEXT(ps)};
+    PGresult *r = NULL;
+    vg_code rc = db_exec_params(
+        R->db,
+        "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
+        "params) VALUES ($1::date, $2, $3, $4::jsonb) "
+        "RETURNING model_id",
+        4, p, &r, err);
+    free(ps);
+    if (rc == VG_OK)
+        R->model_id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+/* Clusters the window's tickets (rows of X) into *m, then adds residual
+ * topics for groups among the outliers; assign and sim hold a row each. */
+static vg_code fit_model(run *R, const topic_csr *X,
+                         const topic_kmeans_opts *ko, topic_model **m,
+                         int *assign, float *sim, double *sil, int *residual,
+                         vg_error *err)
+{
+    vg_code rc =
+        topic_kmeans(X, (const char *const *)R->ids.v, ko, m, assign, sim, err);
+    if (rc != VG_OK)
+        return rc;
+    *sil = topic_model_silhouette(*m);
+    return add_residual_topics(R, X, m, assign, sim, residual, err);
+}
+
+static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
+{
     topic_vocab *v = NULL;
     topic_model *m = NULL;
     topic_csr X = {0}, C = {0};
     topic_terms *terms = NULL;
-    int *assign = NULL, k = 0;
+    int *assign = NULL, k = 0, residual = 0;
     float *sim = NULL;
     long long *ids = NULL;
+    double sil = NAN;
     vg_code rc = read_tickets(R, 0, err);
     if (rc != VG_OK)
         goto cleanup;
@@ -1049,50 +1107,15 @@ static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
         goto cleanup;
     }
     topic_kmeans_opts ko;
-    topic_kmeans_opts_default(&ko);
-    ko.k = R->o->k > 0 ? R->o->k : cfg->topics_k;
-    ko.k_min = cfg->topics_k_min;
-    ko.k_max = cfg->topics_k_max;
-    ko.outlier_budget = cfg->topics_outlier_budget;
-    ko.seed = (uint64_t)cfg->topics_seed;
-    ko.threads = cfg->topics_threads;
-    rc = topic_kmeans(&X, (const char *const *)R->ids.v, &ko, &m, assign, sim,
-                      err);
-    if (rc != VG_OK)
-        goto cleanup;
-    double sil = topic_model_silhouette(m);
-    int residual = 0;
-    if ((rc = add_residual_topics(R, &X, &m, assign, sim, &residual, err)) !=
+    kmeans_opts(R, &ko);
+    if ((rc = fit_model(R, &X, &ko, &m, assign, sim, &sil, &residual, err)) !=
         VG_OK)
         goto cleanup;
     k = topic_model_k(m);
     if ((rc = topic_counts(R->corpus, v, &C, err)) != VG_OK ||
-        (rc = topic_ctfidf(&C, v, assign, k, TOP_TERMS, &terms, err)) != VG_OK)
-        goto cleanup;
-
-    /* The model row first: links and centroids refer to it. */
-    json_t *params = json_pack(
-        "{s:i, s:i, s:i, s:f, s:i, s:f}", "k", ko.k, "k_min", ko.k_min, "k_max",
-        ko.k_max, "outlier_budget", ko.outlier_budget, "seed", cfg->topics_seed,
-        "match_threshold", cfg->topics_match_threshold);
-    char *ps = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(params);
-    char th[32];
-    snprintf(th, sizeof th, "%.9g", topic_model_threshold(m));
-    const db_param p[4] = {DB_TEXT(R->day), DB_INT(R->ids.n), DB_TEXT(th),
-                           DB_TEXT(ps)};
-    PGresult *r = NULL;
-    rc = db_exec_params(
-        R->db,
-        "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
-        "params) VALUES ($1::date, $2, $3, $4::jsonb) "
-        "RETURNING model_id",
-        4, p, &r, err);
-    free(ps);
-    if (rc == VG_OK)
-        R->model_id = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    if (rc != VG_OK)
+        (rc = topic_ctfidf(&C, v, assign, k, TOP_TERMS, &terms, err)) !=
+            VG_OK ||
+        (rc = insert_model(R, &ko, m, err)) != VG_OK)
         goto cleanup;
     ids = calloc((size_t)k + 1, sizeof *ids);
     if (!ids) {
