@@ -809,6 +809,61 @@ static double outlier_threshold(const topic_kmeans_opts *o, const double *sims,
     return thr;
 }
 
+/* Fits f->n non-empty rows of X (canonical order ord) into m: chooses k
+ * unless o->k fixes it, keeps the best restart, numbers the topics by size
+ * and sets the outlier threshold; bestasg and bestsim (f->n each) receive
+ * each row's topic and similarity. f's copy of the rows and its scratch are
+ * allocated here; the caller frees them, even when this fails. */
+static vg_code fit_canon(km_fit *f, const topic_csr *X, const size_t *ord,
+                         const topic_kmeans_opts *o, int kmax, topic_model *m,
+                         int *bestasg, double *bestsim, vg_error *err)
+{
+    size_t n = f->n, dim = X->ncols;
+    vg_code rc = VG_OK;
+    float *initc = NULL;
+    if (copy_canon(X, ord, n, &f->Y, &f->iden) ||
+        ws_alloc(&f->ws, o->threads, n, dim, kmax))
+        goto oom;
+    size_t kpmax = (size_t)pad_k(kmax);
+    f->cent = malloc(dim * kpmax * sizeof *f->cent);
+    initc = malloc(dim * kpmax * sizeof *initc);
+    m->cent = malloc(dim * kpmax * sizeof *m->cent);
+    if (!f->cent || !initc || !m->cent)
+        goto oom;
+    f->ms = o->select_sample && o->select_sample < n ? o->select_sample : n;
+    int k = kmax;
+    if (o->k <= 0 &&
+        (rc = select_k(f, o, kmax, &k, &m->silhouette, err)) != VG_OK)
+        goto cleanup;
+    double obj = fit_restarts(f, o, k, initc, m->cent, bestasg, bestsim);
+    m->k = k;
+    m->kp = pad_k(k);
+    m->objective = obj / (double)n;
+    if ((rc = renumber_by_size(m, n, bestasg, f->cent, err)) != VG_OK)
+        goto cleanup;
+    m->threshold = outlier_threshold(o, bestsim, f->best, n);
+    goto cleanup;
+oom:
+    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory in k-means");
+cleanup:
+    free(initc);
+    return rc;
+}
+
+/* Hands the fit's topics and similarities (canonical order) back to the
+ * caller's rows; a row below the outlier threshold stays unassigned. */
+static void put_rows(const topic_model *m, const size_t *ord, size_t n,
+                     const int *bestasg, const double *bestsim, int *assign,
+                     float *sim)
+{
+    for (size_t j = 0; j < n; j++) {
+        size_t r = ord[j];
+        assign[r] = bestsim[j] < m->threshold ? -1 : bestasg[j];
+        if (sim)
+            sim[r] = (float)bestsim[j];
+    }
+}
+
 vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
                      const topic_kmeans_opts *opts, topic_model **model,
                      int *assign, float *sim, vg_error *err)
@@ -829,55 +884,29 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
     int *bestasg = malloc((nrows + 1) * sizeof *bestasg);
     f.best = malloc((nrows + 1) * sizeof *f.best);
     double *bestsim = malloc((nrows + 1) * sizeof *bestsim);
-    float *initc = NULL;
     topic_model *m = calloc(1, sizeof *m);
     if (!keys || !ord || (!ids && !numid) || !f.asg || !bestasg || !f.best ||
         !bestsim || !m)
         goto oom;
     m->dim = dim;
     m->silhouette = NAN;
-    size_t n = canon_order(X, ids, keys, numid, ord, assign, sim);
+    f.n = canon_order(X, ids, keys, numid, ord, assign, sim);
     int kmax = o.k > 0 ? o.k : o.k_max;
     if (kmax < 1)
         kmax = 1;
-    if ((size_t)kmax > n)
-        kmax = (int)n;
-    if (n == 0 || dim == 0) {
+    if ((size_t)kmax > f.n)
+        kmax = (int)f.n;
+    if (f.n == 0 || dim == 0) {
         m->k = 0;
         m->cent = calloc(1, sizeof *m->cent);
         if (!m->cent)
             goto oom;
-        goto done;
+    } else {
+        rc = fit_canon(&f, X, ord, &o, kmax, m, bestasg, bestsim, err);
+        if (rc != VG_OK)
+            goto cleanup;
+        put_rows(m, ord, f.n, bestasg, bestsim, assign, sim);
     }
-    if (copy_canon(X, ord, n, &f.Y, &f.iden) ||
-        ws_alloc(&f.ws, o.threads, n, dim, kmax))
-        goto oom;
-    size_t kpmax = (size_t)pad_k(kmax);
-    f.cent = malloc(dim * kpmax * sizeof *f.cent);
-    initc = malloc(dim * kpmax * sizeof *initc);
-    m->cent = malloc(dim * kpmax * sizeof *m->cent);
-    if (!f.cent || !initc || !m->cent)
-        goto oom;
-    f.n = n;
-    f.ms = o.select_sample && o.select_sample < n ? o.select_sample : n;
-    int k = kmax;
-    if (o.k <= 0 &&
-        (rc = select_k(&f, &o, kmax, &k, &m->silhouette, err)) != VG_OK)
-        goto cleanup;
-    double obj = fit_restarts(&f, &o, k, initc, m->cent, bestasg, bestsim);
-    m->k = k;
-    m->kp = pad_k(k);
-    m->objective = obj / (double)n;
-    if ((rc = renumber_by_size(m, n, bestasg, f.cent, err)) != VG_OK)
-        goto cleanup;
-    m->threshold = outlier_threshold(&o, bestsim, f.best, n);
-    for (size_t j = 0; j < n; j++) {
-        size_t r = ord[j];
-        assign[r] = bestsim[j] < m->threshold ? -1 : bestasg[j];
-        if (sim)
-            sim[r] = (float)bestsim[j];
-    }
-done:
     *model = m;
     m = NULL;
     goto cleanup;
@@ -893,7 +922,6 @@ cleanup:
     free(f.best);
     free(bestsim);
     free(f.cent);
-    free(initc);
     ws_free(&f.ws);
     topic_csr_free(&f.Y);
     free(f.iden);
