@@ -138,6 +138,79 @@ static int office_second(demo_rng *r, int tz)
     return (int)(s < 0 ? s + 86400 : s);
 }
 
+/* The people's sessions of one day: a login (mostly), then actions a few
+ * minutes apart, each session kept inside the day and the customer's life. */
+static vg_code emit_sessions(ev_state *s, int day, double base, vg_error *err)
+{
+    const demo_ctx *x = s->x;
+    const demo_cust *c = s->c;
+    demo_rng *r = &s->r;
+    const int64_t lo = c->created_ts;
+    const int64_t hi = c->canceled_ts >= 0 ? c->canceled_ts : INT64_MAX;
+    int64_t d0 = (int64_t)day * 86400, d1 = d0 + 86400;
+    int age = day - c->created_day;
+    /* Fewer distinct people show up when engagement sags. */
+    double share = base / c->ev_base;
+    share = share > 1 ? 1 : share;
+    int active = (int)(c->n_users * pow(share, 0.7) + 0.5);
+    active = active < 1 ? 1 : active;
+    /* Human actions inside a session, by type (login is always first). */
+    double action_w[EV_NTYPES] = {0, 48, 24, 12, 0, 3, 0};
+    action_w[EV_INVITE] = age < 45 ? 15 : 2;
+    action_w[EV_EXPORT] = c->csv_affected && day >= x->csv_onset ? 3 : 12;
+
+    vg_code rc = VG_OK;
+    int weekend = demo_weekday(day) >= 5;
+    int sessions =
+        demo_rng_poisson(r, base * (weekend ? 0.22 : 1.0) * 0.78 / 2.4);
+    for (int k = 0; k < sessions && rc == VG_OK; k++) {
+        double u = demo_rng_unif(r);
+        ev_row e = {.user = 1 + (int)(active * u * u)};
+        e.ts = d0 + office_second(r, c->tz_offset);
+        int first = 1;
+        do {
+            e.type = first && demo_rng_chance(r, 0.8)
+                         ? EV_LOGIN
+                         : demo_rng_pick(r, action_w, EV_NTYPES);
+            if (!first)
+                e.ts += demo_rng_range(r, 15, 900);
+            first = 0;
+            if (e.ts > lo && e.ts < hi && e.ts < d1 && e.ts >= d0)
+                rc = emit(s, &e, err);
+        } while (rc == VG_OK && demo_rng_chance(r, 0.615));
+    }
+    return rc;
+}
+
+/* Machine traffic of one day, at any hour: API calls (with a quantity) or
+ * integration syncs (type EV_SYNC). */
+static vg_code emit_machine(ev_state *s, int day, double base, int type,
+                            vg_error *err)
+{
+    const demo_cust *c = s->c;
+    demo_rng *r = &s->r;
+    const int64_t lo = c->created_ts;
+    const int64_t hi = c->canceled_ts >= 0 ? c->canceled_ts : INT64_MAX;
+    int64_t d0 = (int64_t)day * 86400;
+    int weekend = demo_weekday(day) >= 5, api = type == EV_API;
+    double quiet = api ? 0.6 : 0.7, rate = api ? 0.22 : 0.12;
+    int n = demo_rng_poisson(r, base * (weekend ? quiet : 1.0) * rate);
+    vg_code rc = VG_OK;
+    for (int k = 0; k < n && rc == VG_OK; k++) {
+        ev_row e = {.type = type};
+        if (api) {
+            e.user = 1 + (int)demo_rng_range(r, 0, 1);
+            e.has_quantity = 1;
+        }
+        e.ts = d0 + demo_rng_range(r, 0, 86399);
+        if (api)
+            e.quantity = (long)exp(demo_rng_unif(r) * log(1000.0));
+        if (e.ts > lo && e.ts < hi)
+            rc = emit(s, &e, err);
+    }
+    return rc;
+}
+
 vg_code demo_emit_events(const demo_ctx *x, const demo_cust *c, db_copy_in *cp,
                          demo_event_counts *counts, vg_error *err)
 {
@@ -145,74 +218,25 @@ vg_code demo_emit_events(const demo_ctx *x, const demo_cust *c, db_copy_in *cp,
     int rank = demo_forced_rank(x, c->idx);
     s.forced = rank >= 0 ? rank % DEMO_NDIRTY_EV : -1;
     demo_rng_seed(&s.r, x->seed, (uint64_t)c->idx, ST_EVENTS);
-    demo_rng *r = &s.r;
     vg_code rc = VG_OK;
     const int W = x->window_start;
-    const int64_t lo = c->created_ts;
-    const int64_t hi = c->canceled_ts >= 0 ? c->canceled_ts : INT64_MAX;
-    /* Human actions inside a session, by type (login is always first). */
-    double action_w[EV_NTYPES] = {0, 48, 24, 12, 0, 3, 0};
 
-    for (int day = c->first_day; day < c->end_day; day++) {
+    for (int day = c->first_day; day < c->end_day && rc == VG_OK; day++) {
         double base = c->ev_rate[day - W];
         if (base <= 0)
             continue;
-        int weekend = demo_weekday(day) >= 5;
-        int64_t d0 = (int64_t)day * 86400, d1 = d0 + 86400;
-        int age = day - c->created_day;
-        /* Fewer distinct people show up when engagement sags. */
-        double share = base / c->ev_base;
-        share = share > 1 ? 1 : share;
-        int active = (int)(c->n_users * pow(share, 0.7) + 0.5);
-        active = active < 1 ? 1 : active;
-        action_w[EV_INVITE] = age < 45 ? 15 : 2;
-        action_w[EV_EXPORT] = c->csv_affected && day >= x->csv_onset ? 3 : 12;
-
-        int sessions =
-            demo_rng_poisson(r, base * (weekend ? 0.22 : 1.0) * 0.78 / 2.4);
-        for (int k = 0; k < sessions && rc == VG_OK; k++) {
-            double u = demo_rng_unif(r);
-            ev_row e = {.user = 1 + (int)(active * u * u)};
-            e.ts = d0 + office_second(r, c->tz_offset);
-            int first = 1;
-            do {
-                e.type = first && demo_rng_chance(r, 0.8)
-                             ? EV_LOGIN
-                             : demo_rng_pick(r, action_w, EV_NTYPES);
-                if (!first)
-                    e.ts += demo_rng_range(r, 15, 900);
-                first = 0;
-                if (e.ts > lo && e.ts < hi && e.ts < d1 && e.ts >= d0)
-                    rc = emit(&s, &e, err);
-            } while (rc == VG_OK && demo_rng_chance(r, 0.615));
-        }
-        if (c->has_api && rc == VG_OK) {
-            int n = demo_rng_poisson(r, base * (weekend ? 0.6 : 1.0) * 0.22);
-            for (int k = 0; k < n && rc == VG_OK; k++) {
-                ev_row e = {.type = EV_API,
-                            .user = 1 + (int)demo_rng_range(r, 0, 1),
-                            .has_quantity = 1};
-                e.ts = d0 + demo_rng_range(r, 0, 86399);
-                e.quantity = (long)exp(demo_rng_unif(r) * log(1000.0));
-                if (e.ts > lo && e.ts < hi)
-                    rc = emit(&s, &e, err);
-            }
-        }
-        if (c->has_integration && rc == VG_OK) {
-            int n = demo_rng_poisson(r, base * (weekend ? 0.7 : 1.0) * 0.12);
-            for (int k = 0; k < n && rc == VG_OK; k++) {
-                ev_row e = {.type = EV_SYNC};
-                e.ts = d0 + demo_rng_range(r, 0, 86399);
-                if (e.ts > lo && e.ts < hi)
-                    rc = emit(&s, &e, err);
-            }
-        }
-        if (rc != VG_OK)
-            return rc;
+        rc = emit_sessions(&s, day, base, err);
+        if (c->has_api && rc == VG_OK)
+            rc = emit_machine(&s, day, base, EV_API, err);
+        if (c->has_integration && rc == VG_OK)
+            rc = emit_machine(&s, day, base, EV_SYNC, err);
     }
+    if (rc != VG_OK)
+        return rc;
     /* A customer too quiet to have any event still carries its forced dirty
      * row, attached to a synthetic login right after signup. */
     if (s.forced >= 0) {
+        const int64_t hi = c->canceled_ts >= 0 ? c->canceled_ts : INT64_MAX;
         int64_t w0 = (int64_t)W * 86400;
         ev_row e = {.type = EV_LOGIN,
                     .user = 1,

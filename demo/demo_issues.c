@@ -193,104 +193,141 @@ static vg_code parse_number(const char *key, const char *v, double lo,
     return VG_OK;
 }
 
-/* One key=value of a spec. */
-static vg_code parse_pair(const char *key, const char *v, int end_day,
-                          int history_days, demo_issue *is, vg_error *err)
+/* name=: the truth key of the issue's tickets, so it must not collide with
+ * a topic the demo already writes (nor the two planted issues). */
+static vg_code parse_name(const char *v, demo_issue *is, vg_error *err)
 {
-    double d = 0;
-    vg_code rc = VG_OK;
-    if (!strcmp(key, "name")) {
-        size_t n = strlen(v);
-        int ok = n > 0 && n < sizeof is->name;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = islower((unsigned char)v[i]) || isdigit((unsigned char)v[i]) ||
-                 v[i] == '_';
-        if (!ok || base_topic(v) >= 0 || !strcmp(v, "csv_export_broken") ||
-            !strcmp(v, "sso_outage"))
+    size_t n = strlen(v);
+    int ok = n > 0 && n < sizeof is->name;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = islower((unsigned char)v[i]) || isdigit((unsigned char)v[i]) ||
+             v[i] == '_';
+    if (!ok || base_topic(v) >= 0 || !strcmp(v, "csv_export_broken") ||
+        !strcmp(v, "sso_outage"))
+        return vg_fail(err, VG_EUSAGE,
+                       "--issue: name '%s' must be 1-39 of a-z, 0-9 and _ "
+                       "and not a topic of the demo",
+                       v);
+    snprintf(is->name, sizeof is->name, "%s", v);
+    return VG_OK;
+}
+
+/* onset=: a date or -DAYS before --end, inside the generated history. */
+static vg_code parse_onset(const char *v, int end_day, int history_days,
+                           demo_issue *is, vg_error *err)
+{
+    int day;
+    if (v[0] == '-') {
+        double d = 0;
+        vg_code rc = parse_number("onset", v + 1, 1, history_days - 1, &d, err);
+        if (rc != VG_OK)
+            return rc;
+        day = end_day - (int)d;
+    } else if (date_parse(v, &day) != 0) {
+        return vg_fail(err, VG_EUSAGE,
+                       "--issue: onset '%s' is not a date (YYYY-MM-DD) "
+                       "nor -DAYS before the end",
+                       v);
+    }
+    if (day <= end_day - history_days || day >= end_day)
+        return vg_fail(err, VG_EUSAGE,
+                       "--issue: onset %s is outside the generated "
+                       "history (the %d days before --end)",
+                       v, history_days);
+    is->onset = day;
+    return VG_OK;
+}
+
+/* langs=: 'all' or language codes joined by ':'. */
+static vg_code parse_langs(const char *v, demo_issue *is, vg_error *err)
+{
+    is->lang_mask = 0;
+    if (!strcmp(v, "all")) {
+        is->lang_mask = (1 << DEMO_NLANG) - 1;
+        return VG_OK;
+    }
+    const char *p = v;
+    do {
+        size_t n = strcspn(p, ":");
+        int L = lang_index(p, n);
+        if (L < 0)
             return vg_fail(err, VG_EUSAGE,
-                           "--issue: name '%s' must be 1-39 of a-z, 0-9 and _ "
-                           "and not a topic of the demo",
+                           "--issue: langs '%s' must be 'all' or codes "
+                           "of en, de, fr, es joined by ':'",
                            v);
-        snprintf(is->name, sizeof is->name, "%s", v);
-    } else if (!strcmp(key, "onset")) {
-        int day;
-        if (v[0] == '-') {
-            if ((rc = parse_number(key, v + 1, 1, history_days - 1, &d, err)) !=
-                VG_OK)
-                return rc;
-            day = end_day - (int)d;
-        } else if (date_parse(v, &day) != 0) {
-            return vg_fail(err, VG_EUSAGE,
-                           "--issue: onset '%s' is not a date (YYYY-MM-DD) "
-                           "nor -DAYS before the end",
-                           v);
-        }
-        if (day <= end_day - history_days || day >= end_day)
-            return vg_fail(err, VG_EUSAGE,
-                           "--issue: onset %s is outside the generated "
-                           "history (the %d days before --end)",
-                           v, history_days);
-        is->onset = day;
-    } else if (!strcmp(key, "shape")) {
-        is->shape = -1;
-        for (int i = 0; i < 3; i++)
-            if (!strcmp(v, shape_name[i]))
-                is->shape = i;
-        if (is->shape < 0)
-            return vg_fail(err, VG_EUSAGE,
-                           "--issue: shape '%s' must be step, ramp or burst",
-                           v);
-    } else if (!strcmp(key, "size")) {
-        rc = parse_number(key, v, 1, 100000, &is->size, err);
-    } else if (!strcmp(key, "customers")) {
-        rc = parse_number(key, v, 1, 1000000, &d, err);
-        is->customers = (long)d;
-    } else if (!strcmp(key, "days")) {
-        rc = parse_number(key, v, 1, 365, &d, err);
-        is->days = (int)d;
-    } else if (!strcmp(key, "factor")) {
-        rc = parse_number(key, v, 1.1, 50, &is->factor, err);
-    } else if (!strcmp(key, "spike")) {
+        is->lang_mask |= 1 << L;
+        p += n;
+    } while (*p++ == ':');
+    return VG_OK;
+}
+
+/* feature= and code=: copied into is's fixed-size field of cap bytes. */
+static vg_code parse_text(const char *key, const char *v, char *out, size_t cap,
+                          vg_error *err)
+{
+    if (!*v || strlen(v) >= cap)
+        return vg_fail(err, VG_EUSAGE, "--issue: %s must be 1-%zu bytes", key,
+                       cap - 1);
+    snprintf(out, cap, "%s", v);
+    return VG_OK;
+}
+
+/* shape= and spike=: a name from a fixed list. */
+static vg_code parse_choice(const char *key, const char *v, demo_issue *is,
+                            vg_error *err)
+{
+    if (!strcmp(key, "spike")) {
         if ((is->spike_of = base_topic(v)) < 0)
             return vg_fail(err, VG_EUSAGE,
                            "--issue: spike '%s' is not a topic of the demo "
                            "(e.g. billing_invoice, password_reset, "
                            "webhook_failures)",
                            v);
-    } else if (!strcmp(key, "langs")) {
-        is->lang_mask = 0;
-        if (!strcmp(v, "all")) {
-            is->lang_mask = (1 << DEMO_NLANG) - 1;
-            return VG_OK;
-        }
-        const char *p = v;
-        do {
-            size_t n = strcspn(p, ":");
-            int L = lang_index(p, n);
-            if (L < 0)
-                return vg_fail(err, VG_EUSAGE,
-                               "--issue: langs '%s' must be 'all' or codes "
-                               "of en, de, fr, es joined by ':'",
-                               v);
-            is->lang_mask |= 1 << L;
-            p += n;
-        } while (*p++ == ':');
-    } else if (!strcmp(key, "feature")) {
-        if (!*v || strlen(v) >= sizeof is->feature)
-            return vg_fail(err, VG_EUSAGE,
-                           "--issue: feature must be 1-31 "
-                           "bytes");
-        snprintf(is->feature, sizeof is->feature, "%s", v);
-    } else if (!strcmp(key, "code")) {
-        if (!*v || strlen(v) >= sizeof is->code)
-            return vg_fail(err, VG_EUSAGE, "--issue: code must be 1-15 bytes");
-        snprintf(is->code, sizeof is->code, "%s", v);
-    } else {
+        return VG_OK;
+    }
+    is->shape = -1;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(v, shape_name[i]))
+            is->shape = i;
+    if (is->shape < 0)
+        return vg_fail(err, VG_EUSAGE,
+                       "--issue: shape '%s' must be step, ramp or burst", v);
+    return VG_OK;
+}
+
+/* One key=value of a spec. */
+static vg_code parse_pair(const char *key, const char *v, int end_day,
+                          int history_days, demo_issue *is, vg_error *err)
+{
+    double d = 0;
+    vg_code rc = VG_OK;
+    if (!strcmp(key, "name"))
+        rc = parse_name(v, is, err);
+    else if (!strcmp(key, "onset"))
+        rc = parse_onset(v, end_day, history_days, is, err);
+    else if (!strcmp(key, "shape") || !strcmp(key, "spike"))
+        rc = parse_choice(key, v, is, err);
+    else if (!strcmp(key, "size"))
+        rc = parse_number(key, v, 1, 100000, &is->size, err);
+    else if (!strcmp(key, "customers")) {
+        rc = parse_number(key, v, 1, 1000000, &d, err);
+        is->customers = (long)d;
+    } else if (!strcmp(key, "days")) {
+        rc = parse_number(key, v, 1, 365, &d, err);
+        is->days = (int)d;
+    } else if (!strcmp(key, "factor"))
+        rc = parse_number(key, v, 1.1, 50, &is->factor, err);
+    else if (!strcmp(key, "langs"))
+        rc = parse_langs(v, is, err);
+    else if (!strcmp(key, "feature"))
+        rc = parse_text(key, v, is->feature, sizeof is->feature, err);
+    else if (!strcmp(key, "code"))
+        rc = parse_text(key, v, is->code, sizeof is->code, err);
+    else
         return vg_fail(err, VG_EUSAGE,
                        "--issue: unknown key '%s' (name, onset, shape, size, "
                        "customers, days, langs, spike, factor, feature, code)",
                        key);
-    }
     return rc;
 }
 

@@ -440,18 +440,35 @@ static int pick_topic(const demo_cust *c, const day_state *s, demo_rng *r)
     return demo_rng_pick(r, w, DEMO_NBASE_TOPIC);
 }
 
-/* Adds one ticket raised on s->day; returns its "badness" (how much it adds
- * to the customer's frustration) or -1 when there was no room for it. */
-static double add_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
-                         const day_state *s, int topic)
+/* What the helpdesk made of one ticket, gathered while it is simulated. */
+typedef struct ticket_fate {
+    double bad;      /* what it adds to the customer's frustration */
+    double resp_h;   /* hours to the first response; 0 when never answered */
+    double res_days; /* days to resolution; 1e6 for a bug never fixed */
+    int reopens, escalated, auto_closed;
+    int64_t resp, resolved; /* timestamps; -1 for none */
+} ticket_fate;
+
+/* Severity of a topic; an injected new issue is a product bug and counts as
+ * a middling one. */
+static int topic_severity(int topic)
+{
+    return topic < DEMO_NTOPIC ? topic_info[topic].severity : 1;
+}
+
+/* Takes the next ticket slot of c for s->day and draws its time, topic (when
+ * topic < 0), language, priority and channel; NULL when there is no room or
+ * no moment left on the day (before creation or after cancelation). */
+static demo_ticket *open_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
+                                const day_state *s, int topic)
 {
     if (c->ntickets >= DEMO_MAX_TICKETS)
-        return -1;
+        return NULL;
     int64_t hi =
         c->canceled_ts >= 0 ? c->canceled_ts : (int64_t)x->end_day * 86400;
     int64_t created = stamp_on_day(r, s->day, c->tz_offset, c->created_ts, hi);
     if (created < 0)
-        return -1;
+        return NULL;
     demo_ticket *t = &c->tickets[c->ntickets];
     memset(t, 0, sizeof *t);
     t->seq = c->ntickets++;
@@ -466,103 +483,135 @@ static double add_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
     if (c->lang != DEMO_EN && demo_rng_chance(r, 0.18))
         t->lang = DEMO_EN;
 
-    /* An injected new issue is a product bug: severe, slow to fix. */
-    int sev = topic < DEMO_NTOPIC ? topic_info[topic].severity : 1;
-    int prio = demo_rng_pick(r, prio_weight[sev], 4);
+    int prio = demo_rng_pick(r, prio_weight[topic_severity(topic)], 4);
     if (c->is_enterprise && prio < PRIO_URGENT && demo_rng_chance(r, 0.2))
         prio++;
     t->priority = (signed char)prio;
     double chw[5] = {55, 24, 9 + 10 * c->is_enterprise, 3, 9};
     t->channel = (signed char)demo_rng_pick(r, chw, 5);
+    return t;
+}
 
-    double bad = 0;
-    int64_t end_ts = (int64_t)x->end_day * 86400;
-    /* First response: lognormal around the priority's target; a weekend
-     * ticket waits for Monday; a few are never answered. */
+/* First response: lognormal around the priority's target; a weekend ticket
+ * waits for Monday; a few are never answered. */
+static void first_response(ticket_fate *tf, demo_rng *r, const day_state *s,
+                           const demo_ticket *t)
+{
+    int prio = t->priority;
     double never = prio == PRIO_LOW ? 0.08 : prio == PRIO_NORMAL ? 0.03 : 0.01;
-    int64_t resp = -1;
-    double resp_h = 0;
+    tf->resp = -1;
+    tf->resp_h = 0;
     if (!demo_rng_chance(r, never)) {
-        resp_h = resp_hours[prio] * exp(0.9 * demo_rng_normal(r));
+        tf->resp_h = resp_hours[prio] * exp(0.9 * demo_rng_normal(r));
         int wd = demo_weekday(s->day);
         if (wd >= 5 && prio < PRIO_URGENT)
-            resp_h += (7 - wd) * 24 - 12 + 10 * demo_rng_unif(r);
-        resp = created + 60 + (int64_t)(resp_h * 3600);
+            tf->resp_h += (7 - wd) * 24 - 12 + 10 * demo_rng_unif(r);
+        tf->resp = t->created + 60 + (int64_t)(tf->resp_h * 3600);
     } else {
-        bad += 0.7;
+        tf->bad += 0.7;
     }
-    if (resp_h > 24)
-        bad += 0.5;
+    if (tf->resp_h > 24)
+        tf->bad += 0.5;
+}
 
-    /* Resolution: product bugs wait for a fix (the CSV bug is not fixed by the
-     * end of the data), the SSO outage ends after sso_days. */
-    double res_days =
+/* Resolution: product bugs wait for a fix (the CSV bug is not fixed by the
+ * end of the data), the SSO outage ends after sso_days. */
+static void resolution(ticket_fate *tf, const demo_ctx *x, const demo_cust *c,
+                       demo_rng *r, const day_state *s, const demo_ticket *t)
+{
+    int topic = t->topic, sev = topic_severity(topic);
+    tf->res_days =
         (topic < DEMO_NTOPIC ? topic_info[topic].resolve_days : 6.0) *
         exp(0.9 * demo_rng_normal(r));
-    int reopens = 0;
+    tf->reopens = 0;
     if (demo_rng_chance(r, 0.07 + 0.08 * sev))
-        reopens = demo_rng_chance(r, 0.2) ? 2 : 1;
-    res_days *= 1 + reopens * (0.5 + demo_rng_unif(r));
-    int escalated =
-        demo_rng_chance(r, 0.03 + 0.12 * (prio == PRIO_URGENT) + 0.04 * sev +
-                               0.04 * c->is_enterprise + 0.1 * (res_days > 7));
+        tf->reopens = demo_rng_chance(r, 0.2) ? 2 : 1;
+    tf->res_days *= 1 + tf->reopens * (0.5 + demo_rng_unif(r));
+    tf->escalated = demo_rng_chance(
+        r, 0.03 + 0.12 * (t->priority == PRIO_URGENT) + 0.04 * sev +
+               0.04 * c->is_enterprise + 0.1 * (tf->res_days > 7));
     if (topic == TP_CSV_BROKEN && demo_rng_chance(r, 0.75))
-        res_days = 1e6;
+        tf->res_days = 1e6;
     if (topic == TP_SSO_OUTAGE)
-        res_days = (x->sso_onset + x->sso_days - s->day) + demo_rng_unif(r) * 2;
-    int64_t resolved = -1;
-    int auto_closed = 0;
-    if (resp >= 0) {
-        double sec = res_days * 86400;
+        tf->res_days =
+            (x->sso_onset + x->sso_days - s->day) + demo_rng_unif(r) * 2;
+    tf->resolved = -1;
+    tf->auto_closed = 0;
+    if (tf->resp >= 0) {
+        double sec = tf->res_days * 86400;
         if (sec < 1e9) {
-            resolved = created + 300 + (int64_t)sec;
-            if (resolved <= resp)
-                resolved = resp + 60 + (int64_t)(demo_rng_unif(r) * 3600);
+            tf->resolved = t->created + 300 + (int64_t)sec;
+            if (tf->resolved <= tf->resp)
+                tf->resolved =
+                    tf->resp + 60 + (int64_t)(demo_rng_unif(r) * 3600);
         }
     } else if (demo_rng_chance(r, 0.7)) {
         /* Unanswered tickets are mostly closed by the helpdesk's janitor. */
-        resolved = created + demo_rng_range(r, 14, 30) * 86400;
-        auto_closed = 1;
+        tf->resolved = t->created + demo_rng_range(r, 14, 30) * 86400;
+        tf->auto_closed = 1;
     }
-    if (res_days > 7)
-        bad += 0.5;
-    bad += 0.5 * reopens + 0.6 * escalated;
-    if (resp >= end_ts)
-        resp = -1;
-    if (resolved >= end_ts)
-        resolved = -1;
-    t->first_response = resp;
-    t->resolved = resolved;
-    t->reopens = (signed char)reopens;
-    if (reopens == 0 && demo_rng_chance(r, 0.3))
-        t->reopens = -1;
-    t->escalated = (signed char)escalated;
-    if (!escalated && demo_rng_chance(r, 0.3))
-        t->escalated = -1;
+    if (tf->res_days > 7)
+        tf->bad += 0.5;
+    tf->bad += 0.5 * tf->reopens + 0.6 * tf->escalated;
+}
 
-    /* Satisfaction: asked after resolution, answered by under half; unhappy
-     * customers answer more often. */
+/* Writes the fate into t as the export shows it: nothing after the end of
+ * the data, and a zero reopen or escalation count often left blank (-1). */
+static void record_fate(demo_ticket *t, const ticket_fate *tf, demo_rng *r,
+                        int64_t end_ts)
+{
+    t->first_response = tf->resp >= end_ts ? -1 : tf->resp;
+    t->resolved = tf->resolved >= end_ts ? -1 : tf->resolved;
+    t->reopens = (signed char)tf->reopens;
+    if (tf->reopens == 0 && demo_rng_chance(r, 0.3))
+        t->reopens = -1;
+    t->escalated = (signed char)tf->escalated;
+    if (!tf->escalated && demo_rng_chance(r, 0.3))
+        t->escalated = -1;
+}
+
+/* Satisfaction: asked after resolution, answered by under half; unhappy
+ * customers answer more often. */
+static void ask_csat(demo_ticket *t, ticket_fate *tf, demo_rng *r,
+                     const day_state *s)
+{
     t->csat = -1;
-    if (resolved >= 0 && !auto_closed) {
-        double mood = 4.4 - 1.4 * s->decline - 0.6 * (resp_h > 24) -
-                      0.7 * reopens - 0.6 * escalated - 0.5 * (res_days > 5) -
-                      0.5 * (topic >= TP_CSV_BROKEN) - 0.6 * s->leaving +
-                      0.9 * demo_rng_normal(r);
-        int score = (int)floor(mood + 0.5);
-        score = score < 1 ? 1 : score > 5 ? 5 : score;
-        if (demo_rng_chance(r, score <= 2 ? 0.6 : 0.4)) {
-            t->csat = (signed char)score;
-            if (score <= 2)
-                bad += score == 1 ? 1.5 : 1.0;
-        }
+    if (t->resolved < 0 || tf->auto_closed)
+        return;
+    double mood = 4.4 - 1.4 * s->decline - 0.6 * (tf->resp_h > 24) -
+                  0.7 * tf->reopens - 0.6 * tf->escalated -
+                  0.5 * (tf->res_days > 5) - 0.5 * (t->topic >= TP_CSV_BROKEN) -
+                  0.6 * s->leaving + 0.9 * demo_rng_normal(r);
+    int score = (int)floor(mood + 0.5);
+    score = score < 1 ? 1 : score > 5 ? 5 : score;
+    if (demo_rng_chance(r, score <= 2 ? 0.6 : 0.4)) {
+        t->csat = (signed char)score;
+        if (score <= 2)
+            tf->bad += score == 1 ? 1.5 : 1.0;
     }
-    if (resolved >= 0)
-        t->status = (end_ts - resolved > 4 * 86400) ? ST_CLOSED : ST_SOLVED;
-    else if (resp < 0)
+}
+
+/* Adds one ticket raised on s->day; returns its "badness" (how much it adds
+ * to the customer's frustration) or -1 when there was no room for it. */
+static double add_ticket(const demo_ctx *x, demo_cust *c, demo_rng *r,
+                         const day_state *s, int topic)
+{
+    demo_ticket *t = open_ticket(x, c, r, s, topic);
+    if (!t)
+        return -1;
+    int64_t end_ts = (int64_t)x->end_day * 86400;
+    ticket_fate tf = {0};
+    first_response(&tf, r, s, t);
+    resolution(&tf, x, c, r, s, t);
+    record_fate(t, &tf, r, end_ts);
+    ask_csat(t, &tf, r, s);
+    if (t->resolved >= 0)
+        t->status = (end_ts - t->resolved > 4 * 86400) ? ST_CLOSED : ST_SOLVED;
+    else if (t->first_response < 0)
         t->status = ST_OPEN;
     else
         t->status = demo_rng_chance(r, 0.6) ? ST_PENDING : ST_OPEN;
-    return bad;
+    return tf.bad;
 }
 
 /* Raises a ticket; one from before the window only leaves its mark on the

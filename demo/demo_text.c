@@ -287,10 +287,156 @@ static void put_date(strbuf *b, int day, int lang)
     }
 }
 
-static void fill(strbuf *out, const char *tpl, fill_ctx *f, demo_rng *r)
+/* Placeholders that stand for a number, an id or a moment: fresh draws,
+ * except {seats}, {amount} and {file}, which follow the customer and the
+ * ticket. Returns 1 when key was one of them. */
+static int put_number(strbuf *out, const char *key, const fill_ctx *f,
+                      demo_rng *r)
+{
+    const demo_cust *c = f->c;
+    if (!strcmp(key, "n"))
+        strbuf_printf(out, "%ld",
+                      (long)exp(log(5.0) + demo_rng_unif(r) * log(500.0)));
+    else if (!strcmp(key, "pct"))
+        strbuf_printf(out, "%ld", demo_rng_range(r, 3, 97));
+    else if (!strcmp(key, "secs"))
+        strbuf_printf(out, "%ld", demo_rng_range(r, 8, 90));
+    else if (!strcmp(key, "ms"))
+        strbuf_printf(out, "%ld", demo_rng_range(r, 12, 95) * 100);
+    else if (!strcmp(key, "seats"))
+        strbuf_printf(out, "%d", c->seats);
+    else if (!strcmp(key, "inv"))
+        strbuf_printf(out, "INV-%ld", demo_rng_range(r, 10000, 99999));
+    else if (!strcmp(key, "ord"))
+        strbuf_printf(out, "%ld", demo_rng_range(r, 1000, 99999));
+    else if (!strcmp(key, "version"))
+        strbuf_printf(out, "%ld.%ld.%ld", demo_rng_range(r, 3, 5),
+                      demo_rng_range(r, 0, 12), demo_rng_range(r, 0, 9));
+    else if (!strcmp(key, "date"))
+        put_date(out, f->t->day - (int)demo_rng_range(r, 1, 12), f->lang);
+    else if (!strcmp(key, "time"))
+        strbuf_printf(out, "%02ld:%02ld", demo_rng_range(r, 8, 18),
+                      demo_rng_range(r, 0, 59));
+    else if (!strcmp(key, "amount"))
+        put_money(out,
+                  (long)(c->mrr_cents * (1 + demo_rng_unif(r))) / 100 * 100 +
+                      demo_rng_range(r, 0, 99),
+                  f->lang);
+    else if (!strcmp(key, "file")) {
+        static const char *const base[] = {"export", "report", "customers",
+                                           "data", NULL};
+        int y, m, d;
+        demo_civil(f->t->day, &y, &m, &d);
+        strbuf_printf(out, "%s_%04d-%02d-%02d.csv", demo_rng_word(r, base), y,
+                      m, d);
+    } else
+        return 0;
+    return 1;
+}
+
+/* An error code in one of the three shapes support sees pasted. */
+static void put_code(strbuf *out, demo_rng *r)
+{
+    switch (demo_rng_range(r, 0, 2)) {
+    case 0:
+        strbuf_printf(out, "ERR-%ld", demo_rng_range(r, 1000, 9999));
+        break;
+    case 1:
+        strbuf_printf(out, "req_%08lx",
+                      (unsigned long)(demo_rng_u64(r) & 0xffffffff));
+        break;
+    default:
+        strbuf_printf(out, "E%ld", demo_rng_range(r, 100, 999));
+    }
+}
+
+/* Placeholders for addresses, links and error codes. Returns 1 when key was
+ * one of them. */
+static int put_address(strbuf *out, const char *key, const fill_ctx *f,
+                       demo_rng *r)
+{
+    if (!strcmp(key, "email"))
+        strbuf_puts(out, f->email);
+    else if (!strcmp(key, "user")) {
+        /* A colleague of the writer, at the same company domain. */
+        static const char *const given[] = {"Max",  "Lea",  "Paul", "Nina",
+                                            "Omar", "Eva",  "Luca", "Marta",
+                                            "Jan",  "Ines", NULL};
+        static const char *const family[] = {"Keller", "Roux", "Vega",  "Park",
+                                             "Novak",  "Lund", "Costa", "Weber",
+                                             "Ortiz",  NULL};
+        char e[160];
+        person_email(r, f, demo_rng_word(r, given), demo_rng_word(r, family), e,
+                     sizeof e);
+        strbuf_puts(out, e);
+    } else if (!strcmp(key, "url"))
+        strbuf_printf(out, "https://app.lumio.example/%s/%ld",
+                      demo_rng_chance(r, 0.5) ? "dashboards" : "reports",
+                      demo_rng_range(r, 100, 99999));
+    else if (!strcmp(key, "hook"))
+        strbuf_printf(out, "https://hooks.%s/lumio/events", f->domain);
+    else if (!strcmp(key, "code"))
+        put_code(out, r);
+    else if (!strcmp(key, "http")) {
+        static const char *const codes[] = {"500", "502", "503",
+                                            "401", "404", NULL};
+        strbuf_puts(out, demo_rng_word(r, codes));
+    } else
+        return 0;
+    return 1;
+}
+
+/* Placeholders naming something of the customer's (sticky: see PK_*), the
+ * plan above theirs, the umlaut word, or the injected issue's vocabulary.
+ * Returns 1 when key was one of them. */
+static int put_name(strbuf *out, const char *key, fill_ctx *f, demo_rng *r)
 {
     const demo_cust *c = f->c;
     const int L = f->lang;
+    if (!strcmp(key, "integ"))
+        strbuf_puts(out, sticky(f, r, PK_INTEG, integrations));
+    else if (!strcmp(key, "idp"))
+        strbuf_puts(out, sticky(f, r, PK_IDP, idps));
+    else if (!strcmp(key, "browser"))
+        strbuf_puts(out, sticky(f, r, PK_BROWSER, browsers));
+    else if (!strcmp(key, "device"))
+        strbuf_puts(out, sticky(f, r, PK_DEVICE, devices));
+    else if (!strcmp(key, "report"))
+        strbuf_puts(out, sticky(f, r, PK_REPORT, reports[L]));
+    else if (!strcmp(key, "feature"))
+        strbuf_puts(out, sticky(f, r, PK_FEATURE, features[L]));
+    else if (!strcmp(key, "tz"))
+        strbuf_puts(out, sticky(f, r, PK_TZ, tz_names[c->region]));
+    else if (!strcmp(key, "plan")) {
+        int next =
+            c->plan + 1 > PLAN_ENTERPRISE ? PLAN_ENTERPRISE : c->plan + 1;
+        static const char *const cap[DEMO_NPLAN] = {"Starter", "Team",
+                                                    "Business", "Enterprise"};
+        strbuf_puts(out, cap[next]);
+    } else if (!strcmp(key, "word") || !strcmp(key, "mojibake")) {
+        /* Both placeholders of one template must name the same word, so
+         * the choice is a function of the ticket, not a fresh draw. */
+        int k = (int)((f->t->seq + c->idx) % 8);
+        if (L == DEMO_DE)
+            k = k % 5;
+        strbuf_puts(out, umlaut_words[k][key[0] == 'm']);
+    } else if (f->issue && !strcmp(key, "feat"))
+        strbuf_puts(out, f->issue->feature);
+    else if (f->issue && !strcmp(key, "ecode"))
+        strbuf_puts(out, f->issue->code);
+    else if (f->issue && !strcmp(key, "obj"))
+        strbuf_puts(out, demo_issue_object(f->issue, L));
+    else if (f->issue && !strcmp(key, "sym"))
+        strbuf_puts(out, demo_issue_symptom(f->issue, L));
+    else
+        return 0;
+    return 1;
+}
+
+/* Copies tpl to out with each {key} replaced; an unknown key (or an issue
+ * key when the ticket has no injected issue) stays as written. */
+static void fill(strbuf *out, const char *tpl, fill_ctx *f, demo_rng *r)
+{
     const char *p = tpl;
     while (*p) {
         const char *open = strchr(p, '{');
@@ -307,114 +453,8 @@ static void fill(strbuf *out, const char *tpl, fill_ctx *f, demo_rng *r)
         char key[16];
         snprintf(key, sizeof key, "%.*s", (int)(close - open - 1), open + 1);
         p = close + 1;
-        if (!strcmp(key, "n"))
-            strbuf_printf(out, "%ld",
-                          (long)exp(log(5.0) + demo_rng_unif(r) * log(500.0)));
-        else if (!strcmp(key, "pct"))
-            strbuf_printf(out, "%ld", demo_rng_range(r, 3, 97));
-        else if (!strcmp(key, "secs"))
-            strbuf_printf(out, "%ld", demo_rng_range(r, 8, 90));
-        else if (!strcmp(key, "ms"))
-            strbuf_printf(out, "%ld", demo_rng_range(r, 12, 95) * 100);
-        else if (!strcmp(key, "seats"))
-            strbuf_printf(out, "%d", c->seats);
-        else if (!strcmp(key, "inv"))
-            strbuf_printf(out, "INV-%ld", demo_rng_range(r, 10000, 99999));
-        else if (!strcmp(key, "ord"))
-            strbuf_printf(out, "%ld", demo_rng_range(r, 1000, 99999));
-        else if (!strcmp(key, "email"))
-            strbuf_puts(out, f->email);
-        else if (!strcmp(key, "user")) {
-            /* A colleague of the writer, at the same company domain. */
-            static const char *const given[] = {"Max",  "Lea",  "Paul", "Nina",
-                                                "Omar", "Eva",  "Luca", "Marta",
-                                                "Jan",  "Ines", NULL};
-            static const char *const family[] = {
-                "Keller", "Roux",  "Vega",  "Park",  "Novak",
-                "Lund",   "Costa", "Weber", "Ortiz", NULL};
-            char e[160];
-            person_email(r, f, demo_rng_word(r, given),
-                         demo_rng_word(r, family), e, sizeof e);
-            strbuf_puts(out, e);
-        } else if (!strcmp(key, "url"))
-            strbuf_printf(out, "https://app.lumio.example/%s/%ld",
-                          demo_rng_chance(r, 0.5) ? "dashboards" : "reports",
-                          demo_rng_range(r, 100, 99999));
-        else if (!strcmp(key, "hook"))
-            strbuf_printf(out, "https://hooks.%s/lumio/events", f->domain);
-        else if (!strcmp(key, "code")) {
-            switch (demo_rng_range(r, 0, 2)) {
-            case 0:
-                strbuf_printf(out, "ERR-%ld", demo_rng_range(r, 1000, 9999));
-                break;
-            case 1:
-                strbuf_printf(out, "req_%08lx",
-                              (unsigned long)(demo_rng_u64(r) & 0xffffffff));
-                break;
-            default:
-                strbuf_printf(out, "E%ld", demo_rng_range(r, 100, 999));
-            }
-        } else if (!strcmp(key, "http")) {
-            static const char *const codes[] = {"500", "502", "503",
-                                                "401", "404", NULL};
-            strbuf_puts(out, demo_rng_word(r, codes));
-        } else if (!strcmp(key, "version"))
-            strbuf_printf(out, "%ld.%ld.%ld", demo_rng_range(r, 3, 5),
-                          demo_rng_range(r, 0, 12), demo_rng_range(r, 0, 9));
-        else if (!strcmp(key, "integ"))
-            strbuf_puts(out, sticky(f, r, PK_INTEG, integrations));
-        else if (!strcmp(key, "idp"))
-            strbuf_puts(out, sticky(f, r, PK_IDP, idps));
-        else if (!strcmp(key, "browser"))
-            strbuf_puts(out, sticky(f, r, PK_BROWSER, browsers));
-        else if (!strcmp(key, "device"))
-            strbuf_puts(out, sticky(f, r, PK_DEVICE, devices));
-        else if (!strcmp(key, "report"))
-            strbuf_puts(out, sticky(f, r, PK_REPORT, reports[L]));
-        else if (!strcmp(key, "feature"))
-            strbuf_puts(out, sticky(f, r, PK_FEATURE, features[L]));
-        else if (!strcmp(key, "tz"))
-            strbuf_puts(out, sticky(f, r, PK_TZ, tz_names[c->region]));
-        else if (!strcmp(key, "date"))
-            put_date(out, f->t->day - (int)demo_rng_range(r, 1, 12), L);
-        else if (!strcmp(key, "time"))
-            strbuf_printf(out, "%02ld:%02ld", demo_rng_range(r, 8, 18),
-                          demo_rng_range(r, 0, 59));
-        else if (!strcmp(key, "amount"))
-            put_money(out,
-                      (long)(c->mrr_cents * (1 + demo_rng_unif(r))) / 100 *
-                              100 +
-                          demo_rng_range(r, 0, 99),
-                      L);
-        else if (!strcmp(key, "file")) {
-            static const char *const base[] = {"export", "report", "customers",
-                                               "data", NULL};
-            int y, m, d;
-            demo_civil(f->t->day, &y, &m, &d);
-            strbuf_printf(out, "%s_%04d-%02d-%02d.csv", demo_rng_word(r, base),
-                          y, m, d);
-        } else if (!strcmp(key, "plan")) {
-            int next =
-                c->plan + 1 > PLAN_ENTERPRISE ? PLAN_ENTERPRISE : c->plan + 1;
-            static const char *const cap[DEMO_NPLAN] = {
-                "Starter", "Team", "Business", "Enterprise"};
-            strbuf_puts(out, cap[next]);
-        } else if (!strcmp(key, "word") || !strcmp(key, "mojibake")) {
-            /* Both placeholders of one template must name the same word, so
-             * the choice is a function of the ticket, not a fresh draw. */
-            int k = (int)((f->t->seq + c->idx) % 8);
-            if (L == DEMO_DE)
-                k = k % 5;
-            strbuf_puts(out, umlaut_words[k][key[0] == 'm']);
-        } else if (f->issue && !strcmp(key, "feat"))
-            strbuf_puts(out, f->issue->feature);
-        else if (f->issue && !strcmp(key, "ecode"))
-            strbuf_puts(out, f->issue->code);
-        else if (f->issue && !strcmp(key, "obj"))
-            strbuf_puts(out, demo_issue_object(f->issue, L));
-        else if (f->issue && !strcmp(key, "sym"))
-            strbuf_puts(out, demo_issue_symptom(f->issue, L));
-        else
+        if (!put_number(out, key, f, r) && !put_address(out, key, f, r) &&
+            !put_name(out, key, f, r))
             strbuf_append(out, open, (size_t)(close - open + 1));
     }
 }

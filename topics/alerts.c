@@ -479,13 +479,15 @@ static int lead_concepts(topic_row *t, const char *terms)
     return rc;
 }
 
-/* The model's topics, their age and their open alert. */
-static vg_code load_topics(db_conn *db, long long model_id, const char *day,
-                           topic_table *T, vg_error *err)
+/* One row per topic of the model: id, age in days, its open alert (id,
+ * window start, kind), the distinct words of its surface terms, the open
+ * alert that follows it among other topics, its lead surface terms, and its
+ * id with its alert's topic ids ("{id,...}"). */
+static vg_code query_topics(db_conn *db, long long model_id, const char *day,
+                            PGresult **r, vg_error *err)
 {
-    PGresult *r = NULL;
     const db_param p[2] = {DB_INT(model_id), DB_TEXT(day)};
-    vg_code rc = db_exec_params(
+    return db_exec_params(
         db,
         "SELECT c.topic_id, $2::date - coalesce(t.first_seen, "
         " $2::date), a.alert_id, "
@@ -507,7 +509,55 @@ static vg_code load_topics(db_conn *db, long long model_id, const char *day,
                         "LEFT JOIN vigil.trend_alerts a ON a.topic_id = "
                         " c.topic_id AND a.status = 'open' "
                         "WHERE c.model_id = $1 ORDER BY c.topic_id",
-        2, p, &r, err);
+        2, p, r, err);
+}
+
+/* Replaces each of t's words that names a support notion by the notion, so
+ * that topics in other languages share it. Returns -1 when out of memory. */
+static int words_to_concepts(topic_row *t)
+{
+    for (size_t j = 0; j < t->nwords; j++) {
+        const char *c = issues_concept(t->words[j]);
+        if (!c)
+            continue;
+        char *w = strdup(c);
+        if (!w)
+            return -1;
+        free(t->words[j]);
+        t->words[j] = w;
+    }
+    return 0;
+}
+
+/* Topic i of T from row i of query_topics' result. Returns -1 when out of
+ * memory. */
+static int read_topic(topic_table *T, const PGresult *r, size_t i)
+{
+    topic_row *t = &T->tp[i];
+    int row = (int)i;
+    t->id = atoll(PQgetvalue(r, row, 0));
+    t->age = T->age[i] = atoi(PQgetvalue(r, row, 1));
+    if (!PQgetisnull(r, row, 2)) {
+        t->open_alert = atoll(PQgetvalue(r, row, 2));
+        t->window_start = atoi(PQgetvalue(r, row, 3));
+        snprintf(t->kind, sizeof t->kind, "%s", PQgetvalue(r, row, 4));
+    }
+    if (!PQgetisnull(r, row, 6))
+        t->part_of = atoll(PQgetvalue(r, row, 6));
+    t->unit = -1;
+    if (!(t->members = strdup(PQgetvalue(r, row, 8))) ||
+        lead_concepts(t, PQgetvalue(r, row, 7)) ||
+        issues_split_array(PQgetvalue(r, row, 5), &t->words, &t->nwords))
+        return -1;
+    return words_to_concepts(t);
+}
+
+/* The model's topics, their age and their open alert. */
+static vg_code load_topics(db_conn *db, long long model_id, const char *day,
+                           topic_table *T, vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = query_topics(db, model_id, day, &r, err);
     if (rc != VG_OK)
         return rc;
     size_t nt = (size_t)PQntuples(r);
@@ -517,46 +567,12 @@ static vg_code load_topics(db_conn *db, long long model_id, const char *day,
     T->totals = calloc((size_t)T->nd, sizeof *T->totals);
     T->age = calloc(nt + 1, sizeof *T->age);
     T->res = calloc(nt + 1, sizeof *T->res);
-    if (!T->tp || !T->counts || !T->totals || !T->age || !T->res) {
-        PQclear(r);
-        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
-    }
-    for (size_t i = 0; i < nt; i++) {
-        topic_row *t = &T->tp[i];
-        t->id = atoll(PQgetvalue(r, (int)i, 0));
-        t->age = T->age[i] = atoi(PQgetvalue(r, (int)i, 1));
-        if (!PQgetisnull(r, (int)i, 2)) {
-            t->open_alert = atoll(PQgetvalue(r, (int)i, 2));
-            t->window_start = atoi(PQgetvalue(r, (int)i, 3));
-            snprintf(t->kind, sizeof t->kind, "%s", PQgetvalue(r, (int)i, 4));
-        }
-        if (!PQgetisnull(r, (int)i, 6))
-            t->part_of = atoll(PQgetvalue(r, (int)i, 6));
-        t->unit = -1;
-        if (!(t->members = strdup(PQgetvalue(r, (int)i, 8))) ||
-            lead_concepts(t, PQgetvalue(r, (int)i, 7))) {
-            PQclear(r);
-            return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
-        }
-        if (issues_split_array(PQgetvalue(r, (int)i, 5), &t->words,
-                               &t->nwords)) {
-            PQclear(r);
-            return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
-        }
-        for (size_t j = 0; j < t->nwords; j++) {
-            const char *c = issues_concept(t->words[j]);
-            char *w = c ? strdup(c) : NULL;
-            if (c && !w) {
-                PQclear(r);
-                return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
-            }
-            if (w) {
-                free(t->words[j]);
-                t->words[j] = w;
-            }
-        }
-    }
+    int bad = !T->tp || !T->counts || !T->totals || !T->age || !T->res;
+    for (size_t i = 0; !bad && i < nt; i++)
+        bad = read_topic(T, r, i) != 0;
     PQclear(r);
+    if (bad)
+        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
     return VG_OK;
 }
 

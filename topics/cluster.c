@@ -809,6 +809,61 @@ static double outlier_threshold(const topic_kmeans_opts *o, const double *sims,
     return thr;
 }
 
+/* Fits f->n non-empty rows of X (canonical order ord) into m: chooses k
+ * unless o->k fixes it, keeps the best restart, numbers the topics by size
+ * and sets the outlier threshold; bestasg and bestsim (f->n each) receive
+ * each row's topic and similarity. f's copy of the rows and its scratch are
+ * allocated here; the caller frees them, even when this fails. */
+static vg_code fit_canon(km_fit *f, const topic_csr *X, const size_t *ord,
+                         const topic_kmeans_opts *o, int kmax, topic_model *m,
+                         int *bestasg, double *bestsim, vg_error *err)
+{
+    size_t n = f->n, dim = X->ncols;
+    vg_code rc = VG_OK;
+    float *initc = NULL;
+    if (copy_canon(X, ord, n, &f->Y, &f->iden) ||
+        ws_alloc(&f->ws, o->threads, n, dim, kmax))
+        goto oom;
+    size_t kpmax = (size_t)pad_k(kmax);
+    f->cent = malloc(dim * kpmax * sizeof *f->cent);
+    initc = malloc(dim * kpmax * sizeof *initc);
+    m->cent = malloc(dim * kpmax * sizeof *m->cent);
+    if (!f->cent || !initc || !m->cent)
+        goto oom;
+    f->ms = o->select_sample && o->select_sample < n ? o->select_sample : n;
+    int k = kmax;
+    if (o->k <= 0 &&
+        (rc = select_k(f, o, kmax, &k, &m->silhouette, err)) != VG_OK)
+        goto cleanup;
+    double obj = fit_restarts(f, o, k, initc, m->cent, bestasg, bestsim);
+    m->k = k;
+    m->kp = pad_k(k);
+    m->objective = obj / (double)n;
+    if ((rc = renumber_by_size(m, n, bestasg, f->cent, err)) != VG_OK)
+        goto cleanup;
+    m->threshold = outlier_threshold(o, bestsim, f->best, n);
+    goto cleanup;
+oom:
+    rc = vg_fail(err, VG_ENOMEM, "topics: out of memory in k-means");
+cleanup:
+    free(initc);
+    return rc;
+}
+
+/* Hands the fit's topics and similarities (canonical order) back to the
+ * caller's rows; a row below the outlier threshold stays unassigned. */
+static void put_rows(const topic_model *m, const size_t *ord, size_t n,
+                     const int *bestasg, const double *bestsim, int *assign,
+                     float *sim)
+{
+    for (size_t j = 0; j < n; j++) {
+        size_t r = ord[j];
+        assign[r] = bestsim[j] < m->threshold ? -1 : bestasg[j];
+        if (sim)
+            sim[r] = (float)bestsim[j];
+    }
+}
+
 vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
                      const topic_kmeans_opts *opts, topic_model **model,
                      int *assign, float *sim, vg_error *err)
@@ -829,55 +884,29 @@ vg_code topic_kmeans(const topic_csr *X, const char *const *ids,
     int *bestasg = malloc((nrows + 1) * sizeof *bestasg);
     f.best = malloc((nrows + 1) * sizeof *f.best);
     double *bestsim = malloc((nrows + 1) * sizeof *bestsim);
-    float *initc = NULL;
     topic_model *m = calloc(1, sizeof *m);
     if (!keys || !ord || (!ids && !numid) || !f.asg || !bestasg || !f.best ||
         !bestsim || !m)
         goto oom;
     m->dim = dim;
     m->silhouette = NAN;
-    size_t n = canon_order(X, ids, keys, numid, ord, assign, sim);
+    f.n = canon_order(X, ids, keys, numid, ord, assign, sim);
     int kmax = o.k > 0 ? o.k : o.k_max;
     if (kmax < 1)
         kmax = 1;
-    if ((size_t)kmax > n)
-        kmax = (int)n;
-    if (n == 0 || dim == 0) {
+    if ((size_t)kmax > f.n)
+        kmax = (int)f.n;
+    if (f.n == 0 || dim == 0) {
         m->k = 0;
         m->cent = calloc(1, sizeof *m->cent);
         if (!m->cent)
             goto oom;
-        goto done;
+    } else {
+        rc = fit_canon(&f, X, ord, &o, kmax, m, bestasg, bestsim, err);
+        if (rc != VG_OK)
+            goto cleanup;
+        put_rows(m, ord, f.n, bestasg, bestsim, assign, sim);
     }
-    if (copy_canon(X, ord, n, &f.Y, &f.iden) ||
-        ws_alloc(&f.ws, o.threads, n, dim, kmax))
-        goto oom;
-    size_t kpmax = (size_t)pad_k(kmax);
-    f.cent = malloc(dim * kpmax * sizeof *f.cent);
-    initc = malloc(dim * kpmax * sizeof *initc);
-    m->cent = malloc(dim * kpmax * sizeof *m->cent);
-    if (!f.cent || !initc || !m->cent)
-        goto oom;
-    f.n = n;
-    f.ms = o.select_sample && o.select_sample < n ? o.select_sample : n;
-    int k = kmax;
-    if (o.k <= 0 &&
-        (rc = select_k(&f, &o, kmax, &k, &m->silhouette, err)) != VG_OK)
-        goto cleanup;
-    double obj = fit_restarts(&f, &o, k, initc, m->cent, bestasg, bestsim);
-    m->k = k;
-    m->kp = pad_k(k);
-    m->objective = obj / (double)n;
-    if ((rc = renumber_by_size(m, n, bestasg, f.cent, err)) != VG_OK)
-        goto cleanup;
-    m->threshold = outlier_threshold(&o, bestsim, f.best, n);
-    for (size_t j = 0; j < n; j++) {
-        size_t r = ord[j];
-        assign[r] = bestsim[j] < m->threshold ? -1 : bestasg[j];
-        if (sim)
-            sim[r] = (float)bestsim[j];
-    }
-done:
     *model = m;
     m = NULL;
     goto cleanup;
@@ -893,7 +922,6 @@ cleanup:
     free(f.best);
     free(bestsim);
     free(f.cent);
-    free(initc);
     ws_free(&f.ws);
     topic_csr_free(&f.Y);
     free(f.iden);
@@ -1145,6 +1173,69 @@ static double cosine(const float *a, const float *b, size_t dim)
     return na > 0 && nb > 0 ? d / sqrt(na * nb) : 0;
 }
 
+/* Fills S (ko x kn) with the cosine of every old and new centroid and ps
+ * with the pairs at or above threshold, most similar first (cmp_pair);
+ * returns how many pairs. */
+static size_t similar_pairs(const float *old_c, size_t ko, const float *new_c,
+                            size_t kn, size_t dim, double threshold, double *S,
+                            pairsim *ps)
+{
+    size_t np = 0;
+    for (size_t o = 0; o < ko; o++)
+        for (size_t n = 0; n < kn; n++) {
+            double s = cosine(old_c + o * dim, new_c + n * dim, dim);
+            S[o * kn + n] = s;
+            if (s >= threshold)
+                ps[np++] = (pairsim){s, (int)o, (int)n};
+        }
+    qsort(ps, np, sizeof *ps, cmp_pair);
+    return np;
+}
+
+/* Index of the largest of count values v[0], v[stride], ... that is at
+ * least threshold (the first on ties), or -1. */
+static int best_partner(const double *v, size_t count, size_t stride,
+                        double threshold)
+{
+    int b = -1;
+    for (size_t i = 0; i < count; i++)
+        if (v[i * stride] >= threshold &&
+            (b < 0 || v[i * stride] > v[(size_t)b * stride]))
+            b = (int)i;
+    return b;
+}
+
+/* After the one-to-one matches: an unmatched topic close to an already
+ * matched one on the other side is the extra half of a split (new) or a
+ * merge (old). om and nm hold the partner, -1 for none; a half is marked
+ * -2. Returns nl with the links appended to L. */
+static size_t split_merge(const double *S, size_t ko, size_t kn,
+                          double threshold, int *om, int *nm, topic_link *L,
+                          size_t nl)
+{
+    for (size_t n = 0; n < kn; n++) {
+        if (nm[n] >= 0)
+            continue;
+        int bo = best_partner(S + n, ko, kn, threshold);
+        if (bo >= 0) {
+            L[nl++] = (topic_link){TOPIC_LINK_SPLIT, bo, (int)n,
+                                   S[(size_t)bo * kn + n]};
+            nm[n] = -2;
+        }
+    }
+    for (size_t o = 0; o < ko; o++) {
+        if (om[o] >= 0)
+            continue;
+        int bn = best_partner(S + o * kn, kn, 1, threshold);
+        if (bn >= 0) {
+            L[nl++] = (topic_link){TOPIC_LINK_MERGE, (int)o, bn,
+                                   S[o * kn + (size_t)bn]};
+            om[o] = -2;
+        }
+    }
+    return nl;
+}
+
 vg_code topic_match(const float *old_c, int k_old, const float *new_c,
                     int k_new, size_t dim, double threshold, topic_link **links,
                     size_t *nlinks, vg_error *err)
@@ -1159,59 +1250,24 @@ vg_code topic_match(const float *old_c, int k_old, const float *new_c,
     int *om = malloc((ko + 1) * sizeof *om),
         *nm = malloc((kn + 1) * sizeof *nm);
     topic_link *L = malloc((ko + kn + 1) * sizeof *L);
-    size_t np = 0, nl = 0;
+    size_t nl = 0;
     if (!S || !ps || !om || !nm || !L) {
         rc = vg_fail(err, VG_ENOMEM, "topics: out of memory in matching");
         goto cleanup;
     }
-    for (size_t o = 0; o < ko; o++)
-        for (size_t n = 0; n < kn; n++) {
-            double s = cosine(old_c + o * dim, new_c + n * dim, dim);
-            S[o * kn + n] = s;
-            if (s >= threshold)
-                ps[np++] = (pairsim){s, (int)o, (int)n};
-        }
-    qsort(ps, np, sizeof *ps, cmp_pair);
+    size_t np = similar_pairs(old_c, ko, new_c, kn, dim, threshold, S, ps);
     for (size_t o = 0; o < ko; o++)
         om[o] = -1;
     for (size_t n = 0; n < kn; n++)
         nm[n] = -1;
+    /* Greedy: the most similar pair of two still unmatched topics first. */
     for (size_t i = 0; i < np; i++)
         if (om[ps[i].o] < 0 && nm[ps[i].n] < 0) {
             om[ps[i].o] = ps[i].n;
             nm[ps[i].n] = ps[i].o;
             L[nl++] = (topic_link){TOPIC_LINK_MATCH, ps[i].o, ps[i].n, ps[i].s};
         }
-    /* An unmatched topic close to an already matched one on the other side
-     * is the extra half of a split or a merge. */
-    for (size_t n = 0; n < kn; n++) {
-        if (nm[n] >= 0)
-            continue;
-        int bo = -1;
-        for (size_t o = 0; o < ko; o++)
-            if (S[o * kn + n] >= threshold &&
-                (bo < 0 || S[o * kn + n] > S[(size_t)bo * kn + n]))
-                bo = (int)o;
-        if (bo >= 0) {
-            L[nl++] = (topic_link){TOPIC_LINK_SPLIT, bo, (int)n,
-                                   S[(size_t)bo * kn + n]};
-            nm[n] = -2;
-        }
-    }
-    for (size_t o = 0; o < ko; o++) {
-        if (om[o] >= 0)
-            continue;
-        int bn = -1;
-        for (size_t n = 0; n < kn; n++)
-            if (S[o * kn + n] >= threshold &&
-                (bn < 0 || S[o * kn + n] > S[o * kn + (size_t)bn]))
-                bn = (int)n;
-        if (bn >= 0) {
-            L[nl++] = (topic_link){TOPIC_LINK_MERGE, (int)o, bn,
-                                   S[o * kn + (size_t)bn]};
-            om[o] = -2;
-        }
-    }
+    nl = split_merge(S, ko, kn, threshold, om, nm, L, nl);
     for (size_t n = 0; n < kn; n++)
         if (nm[n] == -1)
             L[nl++] = (topic_link){TOPIC_LINK_NEW, -1, (int)n, 0};

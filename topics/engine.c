@@ -266,10 +266,10 @@ static vg_code on_vocab(void *ctx, int nf, char **f, vg_error *err)
     return VG_OK;
 }
 
-/* The latest model fitted for a date <= as_of, or model_id 0 when none. */
-static vg_code load_model(run *R, loaded *L, vg_error *err)
+/* The row of the latest model fitted for a date <= R->day into L (model_id,
+ * as_of, threshold) and *ndocs; L->model_id stays 0 when there is none. */
+static vg_code load_model_row(run *R, loaded *L, size_t *ndocs, vg_error *err)
 {
-    memset(L, 0, sizeof *L);
     PGresult *r = NULL;
     const char *p[1] = {R->day};
     vg_code rc = db_exec(R->db,
@@ -277,24 +277,26 @@ static vg_code load_model(run *R, loaded *L, vg_error *err)
                          "n_docs, threshold FROM vigil.topic_models "
                          "WHERE as_of <= $1::date ORDER BY as_of DESC LIMIT 1",
                          1, p, &r, err);
-    if (rc != VG_OK || PQntuples(r) == 0) {
-        PQclear(r);
-        return rc;
+    if (rc == VG_OK && PQntuples(r) > 0) {
+        L->model_id = atoll(PQgetvalue(r, 0, 0));
+        L->as_of = atoi(PQgetvalue(r, 0, 1));
+        *ndocs = (size_t)atol(PQgetvalue(r, 0, 2));
+        L->threshold = atof(PQgetvalue(r, 0, 3));
     }
-    L->model_id = atoll(PQgetvalue(r, 0, 0));
-    L->as_of = atoi(PQgetvalue(r, 0, 1));
-    size_t ndocs = (size_t)atol(PQgetvalue(r, 0, 2));
-    L->threshold = atof(PQgetvalue(r, 0, 3));
     PQclear(r);
-    r = NULL;
+    return rc;
+}
 
+/* L's vocabulary, in column order, as the model's fit left it. */
+static vg_code load_vocab(run *R, loaded *L, size_t ndocs, vg_error *err)
+{
     vocab_rows vr = {0};
     char q[256];
     snprintf(q, sizeof q,
              "SELECT term, surface, df FROM vigil.topic_vocab WHERE model_id "
              "= %lld ORDER BY col",
              L->model_id);
-    rc = db_copy_out(R->db, q, on_vocab, &vr, NULL, err);
+    vg_code rc = db_copy_out(R->db, q, on_vocab, &vr, NULL, err);
     if (rc == VG_OK)
         rc = topic_vocab_restore((const char *const *)vr.term.v,
                                  (const char *const *)vr.surface.v, vr.df, vr.n,
@@ -302,50 +304,72 @@ static vg_code load_model(run *R, loaded *L, vg_error *err)
     sv_free(&vr.term);
     sv_free(&vr.surface);
     free(vr.df);
-    if (rc != VG_OK)
-        goto fail;
+    return rc;
+}
 
-    const db_param p2[1] = {DB_INT(L->model_id)};
-    rc =
+/* Centroid i of L (dim columns) from its sparse cols/vals arrays; columns
+ * outside the vocabulary are dropped. */
+static vg_code put_centroid(loaded *L, int i, size_t dim, const char *cols_s,
+                            const char *vals_s, vg_error *err)
+{
+    double *cols = NULL, *vals = NULL;
+    long nc = parse_array(cols_s, &cols);
+    long nv = parse_array(vals_s, &vals);
+    vg_code rc = VG_OK;
+    if (nc < 0 || nv != nc)
+        rc = vg_fail(err, VG_EDATA,
+                     "topics: centroid of topic %lld in model %lld is "
+                     "damaged",
+                     L->topic_ids[i], L->model_id);
+    for (long j = 0; rc == VG_OK && j < nc; j++)
+        if (cols[j] >= 0 && (size_t)cols[j] < dim)
+            L->cent[(size_t)i * dim + (size_t)cols[j]] = (float)vals[j];
+    free(cols);
+    free(vals);
+    return rc;
+}
+
+/* L's topic ids and dense centroids over its vocabulary's columns. */
+static vg_code load_centroids(run *R, loaded *L, vg_error *err)
+{
+    PGresult *r = NULL;
+    const db_param p[1] = {DB_INT(L->model_id)};
+    vg_code rc =
         db_exec_params(R->db,
                        "SELECT topic_id, cols, vals FROM vigil.topic_centroids "
                        "WHERE model_id = $1 ORDER BY topic_id",
-                       1, p2, &r, err);
+                       1, p, &r, err);
     if (rc != VG_OK)
-        goto fail;
+        goto cleanup;
     size_t dim = topic_vocab_size(L->vocab);
     L->k = PQntuples(r);
     L->topic_ids = calloc((size_t)L->k + 1, sizeof *L->topic_ids);
     L->cent = calloc((size_t)L->k * dim + 1, sizeof *L->cent);
     if (!L->topic_ids || !L->cent) {
         rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-        goto fail;
+        goto cleanup;
     }
-    for (int i = 0; i < L->k; i++) {
+    for (int i = 0; rc == VG_OK && i < L->k; i++) {
         L->topic_ids[i] = atoll(PQgetvalue(r, i, 0));
-        double *cols = NULL, *vals = NULL;
-        long nc = parse_array(PQgetvalue(r, i, 1), &cols);
-        long nv = parse_array(PQgetvalue(r, i, 2), &vals);
-        if (nc < 0 || nv != nc) {
-            free(cols);
-            free(vals);
-            rc = vg_fail(err, VG_EDATA,
-                         "topics: centroid of topic %lld in model %lld is "
-                         "damaged",
-                         L->topic_ids[i], L->model_id);
-            goto fail;
-        }
-        for (long j = 0; j < nc; j++)
-            if (cols[j] >= 0 && (size_t)cols[j] < dim)
-                L->cent[(size_t)i * dim + (size_t)cols[j]] = (float)vals[j];
-        free(cols);
-        free(vals);
+        rc = put_centroid(L, i, dim, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                          err);
     }
+cleanup:
     PQclear(r);
-    return VG_OK;
-fail:
-    PQclear(r);
-    loaded_free(L);
+    return rc;
+}
+
+/* The latest model fitted for a date <= as_of, or model_id 0 when none. */
+static vg_code load_model(run *R, loaded *L, vg_error *err)
+{
+    memset(L, 0, sizeof *L);
+    size_t ndocs = 0;
+    vg_code rc = load_model_row(R, L, &ndocs, err);
+    if (rc != VG_OK || L->model_id == 0)
+        return rc;
+    if ((rc = load_vocab(R, L, ndocs, err)) != VG_OK ||
+        (rc = load_centroids(R, L, err)) != VG_OK)
+        loaded_free(L);
     return rc;
 }
 
@@ -499,51 +523,99 @@ static const char *link_name(topic_link_kind k)
     return n[k];
 }
 
+/* How the new model's k topics relate to prev's: by centroid similarity
+ * when there is a previous model, otherwise every topic is new. */
+static vg_code link_topics(run *R, const loaded *prev, const topic_vocab *v,
+                           const topic_model *m, topic_link **links,
+                           size_t *nlinks, vg_error *err)
+{
+    int k = topic_model_k(m);
+    size_t dim = topic_vocab_size(v);
+    if (!(prev->model_id && prev->k > 0 && k > 0)) {
+        *links = calloc((size_t)k + 1, sizeof **links);
+        if (!*links)
+            return vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        for (int c = 0; c < k; c++)
+            (*links)[(*nlinks)++] = (topic_link){TOPIC_LINK_NEW, -1, c, 0};
+        return VG_OK;
+    }
+    vg_code rc = VG_OK;
+    float *new_c = malloc((size_t)k * dim * sizeof *new_c + 1);
+    float *old_c = calloc((size_t)prev->k * dim + 1, sizeof *old_c);
+    if (!new_c || !old_c) {
+        rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
+        goto cleanup;
+    }
+    for (int c = 0; c < k; c++)
+        topic_model_centroid(m, c, new_c + (size_t)c * dim);
+    /* Old centroids projected onto the new vocabulary's columns. */
+    size_t odim = topic_vocab_size(prev->vocab);
+    for (size_t j = 0; j < odim; j++) {
+        long col = topic_vocab_find(v, topic_vocab_term(prev->vocab, j));
+        if (col < 0)
+            continue;
+        for (int o = 0; o < prev->k; o++)
+            old_c[(size_t)o * dim + (size_t)col] =
+                prev->cent[(size_t)o * odim + j];
+    }
+    rc = topic_match(old_c, prev->k, new_c, k, dim,
+                     R->cfg->topics_match_threshold, links, nlinks, err);
+cleanup:
+    free(new_c);
+    free(old_c);
+    return rc;
+}
+
+/* Records link l of the new model (ids already given) and marks a merged or
+ * gone old topic; counts the link's kind in R->links. */
+static vg_code write_link(run *R, const loaded *prev, const topic_link *l,
+                          const long long *ids, vg_error *err)
+{
+    long long old_id = l->old_topic >= 0 ? prev->topic_ids[l->old_topic] : 0,
+              new_id = l->new_topic >= 0 ? ids[l->new_topic] : 0;
+    char s[32];
+    snprintf(s, sizeof s, "%.4f", l->sim);
+    const db_param p[5] = {DB_INT(R->model_id), DB_TEXT(link_name(l->kind)),
+                           old_id ? DB_INT(old_id) : DB_NULL,
+                           new_id ? DB_INT(new_id) : DB_NULL, DB_TEXT(s)};
+    vg_code rc = db_exec_params(R->db,
+                                "INSERT INTO vigil.topic_links (model_id, "
+                                "kind, old_topic_id, new_topic_id, similarity) "
+                                "VALUES ($1, $2, $3, $4, $5)",
+                                5, p, NULL, err);
+    if (rc == VG_OK && l->kind == TOPIC_LINK_MERGE) {
+        const db_param q[2] = {DB_INT(old_id), DB_INT(new_id)};
+        rc = db_exec_params(R->db,
+                            "UPDATE vigil.topics SET status = 'merged', "
+                            "merged_into = $2, updated_at = now() "
+                            "WHERE topic_id = $1",
+                            2, q, NULL, err);
+    } else if (rc == VG_OK && l->kind == TOPIC_LINK_GONE) {
+        const db_param q[1] = {DB_INT(old_id)};
+        rc = db_exec_params(R->db,
+                            "UPDATE vigil.topics SET status = 'gone', "
+                            "updated_at = now() WHERE topic_id = $1",
+                            1, q, NULL, err);
+    }
+    json_t *cnt = json_object_get(R->links, link_name(l->kind));
+    json_object_set_new(R->links, link_name(l->kind),
+                        json_integer(json_integer_value(cnt) + 1));
+    return rc;
+}
+
 /* Gives each new topic an id: a match keeps the old id, a split or a new
  * topic gets a fresh one; merged and gone old topics are marked. */
 static vg_code assign_ids(run *R, const loaded *prev, const topic_vocab *v,
                           const topic_model *m, long long *ids, vg_error *err)
 {
     int k = topic_model_k(m);
-    size_t dim = topic_vocab_size(v);
-    vg_code rc = VG_OK;
-    float *new_c = NULL, *old_c = NULL;
     topic_link *links = NULL;
     size_t nlinks = 0;
     for (int c = 0; c < k; c++)
         ids[c] = 0;
-    if (prev->model_id && prev->k > 0 && k > 0) {
-        new_c = malloc((size_t)k * dim * sizeof *new_c + 1);
-        old_c = calloc((size_t)prev->k * dim + 1, sizeof *old_c);
-        if (!new_c || !old_c) {
-            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-            goto cleanup;
-        }
-        for (int c = 0; c < k; c++)
-            topic_model_centroid(m, c, new_c + (size_t)c * dim);
-        /* Old centroids projected onto the new vocabulary's columns. */
-        size_t odim = topic_vocab_size(prev->vocab);
-        for (size_t j = 0; j < odim; j++) {
-            long col = topic_vocab_find(v, topic_vocab_term(prev->vocab, j));
-            if (col < 0)
-                continue;
-            for (int o = 0; o < prev->k; o++)
-                old_c[(size_t)o * dim + (size_t)col] =
-                    prev->cent[(size_t)o * odim + j];
-        }
-        rc = topic_match(old_c, prev->k, new_c, k, dim,
-                         R->cfg->topics_match_threshold, &links, &nlinks, err);
-        if (rc != VG_OK)
-            goto cleanup;
-    } else {
-        links = calloc((size_t)k + 1, sizeof *links);
-        if (!links) {
-            rc = vg_fail(err, VG_ENOMEM, "topics: out of memory");
-            goto cleanup;
-        }
-        for (int c = 0; c < k; c++)
-            links[nlinks++] = (topic_link){TOPIC_LINK_NEW, -1, c, 0};
-    }
+    vg_code rc = link_topics(R, prev, v, m, &links, &nlinks, err);
+    if (rc != VG_OK)
+        goto cleanup;
     /* Matches first (they fix ids), then fresh ids, then merges/gone. */
     for (size_t i = 0; i < nlinks; i++)
         if (links[i].kind == TOPIC_LINK_MATCH)
@@ -553,42 +625,9 @@ static vg_code assign_ids(run *R, const loaded *prev, const topic_vocab *v,
              links[i].kind == TOPIC_LINK_NEW) &&
             ids[links[i].new_topic] == 0)
             rc = insert_topic(R, &ids[links[i].new_topic], err);
-    for (size_t i = 0; rc == VG_OK && i < nlinks; i++) {
-        topic_link *l = &links[i];
-        long long old_id =
-                      l->old_topic >= 0 ? prev->topic_ids[l->old_topic] : 0,
-                  new_id = l->new_topic >= 0 ? ids[l->new_topic] : 0;
-        char s[32];
-        snprintf(s, sizeof s, "%.4f", l->sim);
-        const db_param p[5] = {DB_INT(R->model_id), DB_TEXT(link_name(l->kind)),
-                               old_id ? DB_INT(old_id) : DB_NULL,
-                               new_id ? DB_INT(new_id) : DB_NULL, DB_TEXT(s)};
-        rc = db_exec_params(R->db,
-                            "INSERT INTO vigil.topic_links (model_id, kind, "
-                            "old_topic_id, new_topic_id, similarity) VALUES "
-                            "($1, $2, $3, $4, $5)",
-                            5, p, NULL, err);
-        if (rc == VG_OK && l->kind == TOPIC_LINK_MERGE) {
-            const db_param q[2] = {DB_INT(old_id), DB_INT(new_id)};
-            rc = db_exec_params(R->db,
-                                "UPDATE vigil.topics SET status = 'merged', "
-                                "merged_into = $2, updated_at = now() "
-                                "WHERE topic_id = $1",
-                                2, q, NULL, err);
-        } else if (rc == VG_OK && l->kind == TOPIC_LINK_GONE) {
-            const db_param q[1] = {DB_INT(old_id)};
-            rc = db_exec_params(R->db,
-                                "UPDATE vigil.topics SET status = 'gone', "
-                                "updated_at = now() WHERE topic_id = $1",
-                                1, q, NULL, err);
-        }
-        json_t *cnt = json_object_get(R->links, link_name(l->kind));
-        json_object_set_new(R->links, link_name(l->kind),
-                            json_integer(json_integer_value(cnt) + 1));
-    }
+    for (size_t i = 0; rc == VG_OK && i < nlinks; i++)
+        rc = write_link(R, prev, &links[i], ids, err);
 cleanup:
-    free(new_c);
-    free(old_c);
     free(links);
     return rc;
 }
@@ -986,16 +1025,74 @@ static vg_code prune_models(run *R, json_t *sum, vg_error *err)
     return rc;
 }
 
-static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
+/* k-means options from the settings; --k overrides topics.k. */
+static void kmeans_opts(const run *R, topic_kmeans_opts *ko)
 {
     const vg_config *cfg = R->cfg;
+    topic_kmeans_opts_default(ko);
+    ko->k = R->o->k > 0 ? R->o->k : cfg->topics_k;
+    ko->k_min = cfg->topics_k_min;
+    ko->k_max = cfg->topics_k_max;
+    ko->outlier_budget = cfg->topics_outlier_budget;
+    ko->seed = (uint64_t)cfg->topics_seed;
+    ko->threads = cfg->topics_threads;
+}
+
+/* The model row, first: links and centroids refer to it (R->model_id). Its
+ * params are the options it was fitted with. */
+static vg_code insert_model(run *R, const topic_kmeans_opts *ko,
+                            const topic_model *m, vg_error *err)
+{
+    const vg_config *cfg = R->cfg;
+    json_t *params = json_pack(
+        "{s:i, s:i, s:i, s:f, s:i, s:f}", "k", ko->k, "k_min", ko->k_min,
+        "k_max", ko->k_max, "outlier_budget", ko->outlier_budget, "seed",
+        cfg->topics_seed, "match_threshold", cfg->topics_match_threshold);
+    char *ps = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(params);
+    char th[32];
+    snprintf(th, sizeof th, "%.9g", topic_model_threshold(m));
+    const db_param p[4] = {DB_TEXT(R->day), DB_INT(R->ids.n), DB_TEXT(th),
+                           DB_TEXT(ps)};
+    PGresult *r = NULL;
+    vg_code rc = db_exec_params(
+        R->db,
+        "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
+        "params) VALUES ($1::date, $2, $3, $4::jsonb) "
+        "RETURNING model_id",
+        4, p, &r, err);
+    free(ps);
+    if (rc == VG_OK)
+        R->model_id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+/* Clusters the window's tickets (rows of X) into *m, then adds residual
+ * topics for groups among the outliers; assign and sim hold a row each. */
+static vg_code fit_model(run *R, const topic_csr *X,
+                         const topic_kmeans_opts *ko, topic_model **m,
+                         int *assign, float *sim, double *sil, int *residual,
+                         vg_error *err)
+{
+    vg_code rc =
+        topic_kmeans(X, (const char *const *)R->ids.v, ko, m, assign, sim, err);
+    if (rc != VG_OK)
+        return rc;
+    *sil = topic_model_silhouette(*m);
+    return add_residual_topics(R, X, m, assign, sim, residual, err);
+}
+
+static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
+{
     topic_vocab *v = NULL;
     topic_model *m = NULL;
     topic_csr X = {0}, C = {0};
     topic_terms *terms = NULL;
-    int *assign = NULL, k = 0;
+    int *assign = NULL, k = 0, residual = 0;
     float *sim = NULL;
     long long *ids = NULL;
+    double sil = NAN;
     vg_code rc = read_tickets(R, 0, err);
     if (rc != VG_OK)
         goto cleanup;
@@ -1010,50 +1107,15 @@ static vg_code refit(run *R, const loaded *prev, json_t *sum, vg_error *err)
         goto cleanup;
     }
     topic_kmeans_opts ko;
-    topic_kmeans_opts_default(&ko);
-    ko.k = R->o->k > 0 ? R->o->k : cfg->topics_k;
-    ko.k_min = cfg->topics_k_min;
-    ko.k_max = cfg->topics_k_max;
-    ko.outlier_budget = cfg->topics_outlier_budget;
-    ko.seed = (uint64_t)cfg->topics_seed;
-    ko.threads = cfg->topics_threads;
-    rc = topic_kmeans(&X, (const char *const *)R->ids.v, &ko, &m, assign, sim,
-                      err);
-    if (rc != VG_OK)
-        goto cleanup;
-    double sil = topic_model_silhouette(m);
-    int residual = 0;
-    if ((rc = add_residual_topics(R, &X, &m, assign, sim, &residual, err)) !=
+    kmeans_opts(R, &ko);
+    if ((rc = fit_model(R, &X, &ko, &m, assign, sim, &sil, &residual, err)) !=
         VG_OK)
         goto cleanup;
     k = topic_model_k(m);
     if ((rc = topic_counts(R->corpus, v, &C, err)) != VG_OK ||
-        (rc = topic_ctfidf(&C, v, assign, k, TOP_TERMS, &terms, err)) != VG_OK)
-        goto cleanup;
-
-    /* The model row first: links and centroids refer to it. */
-    json_t *params = json_pack(
-        "{s:i, s:i, s:i, s:f, s:i, s:f}", "k", ko.k, "k_min", ko.k_min, "k_max",
-        ko.k_max, "outlier_budget", ko.outlier_budget, "seed", cfg->topics_seed,
-        "match_threshold", cfg->topics_match_threshold);
-    char *ps = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(params);
-    char th[32];
-    snprintf(th, sizeof th, "%.9g", topic_model_threshold(m));
-    const db_param p[4] = {DB_TEXT(R->day), DB_INT(R->ids.n), DB_TEXT(th),
-                           DB_TEXT(ps)};
-    PGresult *r = NULL;
-    rc = db_exec_params(
-        R->db,
-        "INSERT INTO vigil.topic_models (as_of, n_docs, threshold, "
-        "params) VALUES ($1::date, $2, $3, $4::jsonb) "
-        "RETURNING model_id",
-        4, p, &r, err);
-    free(ps);
-    if (rc == VG_OK)
-        R->model_id = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    if (rc != VG_OK)
+        (rc = topic_ctfidf(&C, v, assign, k, TOP_TERMS, &terms, err)) !=
+            VG_OK ||
+        (rc = insert_model(R, &ko, m, err)) != VG_OK)
         goto cleanup;
     ids = calloc((size_t)k + 1, sizeof *ids);
     if (!ids) {

@@ -989,34 +989,89 @@ static int prepare(text_pipe *p, const char *subject, const char *body)
     return 0;
 }
 
+/* The language of a ticket that names none: the one whose stopwords its
+ * words hit most, English unless another has strictly more. */
+static int guess_lang(const text_pipe *p)
+{
+    size_t hits[NLANG] = {0};
+    char w[48];
+    for (size_t i = 0; i < p->nraw; i++) {
+        const rawtok *t = &p->raw[i];
+        if (t->mask || t->len >= sizeof w)
+            continue;
+        memcpy(w, raw_text(p, t), t->len);
+        w[t->len] = '\0';
+        for (int k = 0; k < NLANG; k++)
+            hits[k] += strmap_get(p->stop[k], w) >= 0;
+    }
+    int l = LANG_EN;
+    for (int k = 1; k < NLANG; k++)
+        if (hits[k] > hits[l])
+            l = k;
+    return l;
+}
+
+/* A unigram about to be pushed: its term and the surface it was read as
+ * (NULL for a mask). stem may be the stemmer's buffer, valid until its next
+ * call. */
+typedef struct unigram {
+    const char *stem, *surf;
+    size_t slen, surflen;
+} unigram;
+
+/* The unigram of raw token t in language l: a mask or kept code as it is, a
+ * word stemmed (w, of 48 bytes, then holds its surface). Returns 1 for a
+ * term, 0 for a stopword or a word that stems to nothing, -1 when the
+ * stemmer is out of memory. */
+static int unigram_of(text_pipe *p, const rawtok *t, int l, char *w, unigram *u)
+{
+    if (t->mask) {
+        u->stem = raw_text(p, t);
+        u->slen = t->off >= MASK_OFF ? strlen(u->stem) : t->len;
+        u->surf = t->off < MASK_OFF ? u->stem : NULL;
+        u->surflen = t->off < MASK_OFF ? u->slen : 0;
+        return 1;
+    }
+    memcpy(w, raw_text(p, t), t->len);
+    w[t->len] = '\0';
+    if (strmap_get(p->stop[l], w) >= 0)
+        return 0;
+    const sb_symbol *st =
+        sb_stemmer_stem(p->stem[l], (const sb_symbol *)w, (int)t->len);
+    if (!st)
+        return -1;
+    u->stem = (const char *)st;
+    u->slen = (size_t)sb_stemmer_length(p->stem[l]);
+    u->surf = w;
+    u->surflen = t->len;
+    return u->slen > 0;
+}
+
+/* The bigram of the unigrams at out->tok[prev] and out->tok[cur], unless
+ * either is 64 bytes or longer. Returns -1 when out of memory. */
+static int push_bigram(text_toklist *out, size_t prev, size_t cur)
+{
+    /* Copy both parts first: tl_push may move out->buf. */
+    char pair[2 * 64 + 2];
+    size_t la = strlen(out->buf + out->tok[prev]);
+    size_t lb = strlen(out->buf + out->tok[cur]);
+    if (la >= 64 || lb >= 64)
+        return 0;
+    memcpy(pair, out->buf + out->tok[prev], la);
+    memcpy(pair + la + 1, out->buf + out->tok[cur], lb);
+    return tl_push(out, pair, la, pair + la + 1, lb, NULL, 0);
+}
+
 vg_code text_tokens(text_pipe *p, const char *subject, const char *body,
                     const char *lang, text_toklist *out, vg_error *err)
 {
-    vg_code rc = VG_OK;
     out->n = 0;
     out->len = 0;
-    if (prepare(p, subject, body) != 0) {
-        rc = vg_fail(err, VG_ENOMEM, "text: out of memory");
-        goto cleanup;
-    }
+    if (prepare(p, subject, body) != 0)
+        return vg_fail(err, VG_ENOMEM, "text: out of memory");
     int l = parse_lang(lang);
-    if (l < 0) {
-        size_t hits[NLANG] = {0};
-        char w[48];
-        for (size_t i = 0; i < p->nraw; i++) {
-            const rawtok *t = &p->raw[i];
-            if (t->mask || t->len >= sizeof w)
-                continue;
-            memcpy(w, raw_text(p, t), t->len);
-            w[t->len] = '\0';
-            for (int k = 0; k < NLANG; k++)
-                hits[k] += strmap_get(p->stop[k], w) >= 0;
-        }
-        l = LANG_EN;
-        for (int k = 1; k < NLANG; k++)
-            if (hits[k] > hits[l])
-                l = k;
-    }
+    if (l < 0)
+        l = guess_lang(p);
     memcpy(out->lang, lang_code[l], 3);
     size_t prev = SIZE_MAX; /* index in out of the previous kept unigram */
     int brk = 1;
@@ -1024,58 +1079,23 @@ vg_code text_tokens(text_pipe *p, const char *subject, const char *body,
     for (size_t i = 0; i < p->nraw; i++) {
         const rawtok *t = &p->raw[i];
         brk |= t->brk;
-        const char *stem, *surf = NULL;
-        size_t slen, surflen = 0;
-        if (t->mask) {
-            stem = raw_text(p, t);
-            slen = t->off >= MASK_OFF ? strlen(stem) : t->len;
-            if (t->off < MASK_OFF) {
-                surf = stem;
-                surflen = slen;
-            }
-        } else {
-            memcpy(w, raw_text(p, t), t->len);
-            w[t->len] = '\0';
-            if (strmap_get(p->stop[l], w) >= 0)
-                continue;
-            const sb_symbol *st =
-                sb_stemmer_stem(p->stem[l], (const sb_symbol *)w, (int)t->len);
-            if (!st) {
-                rc = vg_fail(err, VG_ENOMEM, "text: out of memory (stemmer)");
-                goto cleanup;
-            }
-            stem = (const char *)st;
-            slen = (size_t)sb_stemmer_length(p->stem[l]);
-            surf = w;
-            surflen = t->len;
-            if (slen == 0)
-                continue;
-        }
+        unigram u;
+        int kept = unigram_of(p, t, l, w, &u);
+        if (kept < 0)
+            return vg_fail(err, VG_ENOMEM, "text: out of memory (stemmer)");
+        if (!kept)
+            continue;
         /* The stem buffer belongs to the stemmer; copy before the next call. */
-        if (tl_push(out, stem, slen, NULL, 0, surf, surflen) != 0) {
-            rc = vg_fail(err, VG_ENOMEM, "text: out of memory");
-            goto cleanup;
-        }
+        if (tl_push(out, u.stem, u.slen, NULL, 0, u.surf, u.surflen) != 0)
+            return vg_fail(err, VG_ENOMEM, "text: out of memory");
         size_t cur = out->n - 1;
-        if (p->opts.bigrams && !brk && prev != SIZE_MAX) {
-            /* Copy both parts first: tl_push may move out->buf. */
-            char pair[2 * 64 + 2];
-            size_t la = strlen(out->buf + out->tok[prev]);
-            size_t lb = strlen(out->buf + out->tok[cur]);
-            if (la < 64 && lb < 64) {
-                memcpy(pair, out->buf + out->tok[prev], la);
-                memcpy(pair + la + 1, out->buf + out->tok[cur], lb);
-                if (tl_push(out, pair, la, pair + la + 1, lb, NULL, 0) != 0) {
-                    rc = vg_fail(err, VG_ENOMEM, "text: out of memory");
-                    goto cleanup;
-                }
-            }
-        }
+        if (p->opts.bigrams && !brk && prev != SIZE_MAX &&
+            push_bigram(out, prev, cur) != 0)
+            return vg_fail(err, VG_ENOMEM, "text: out of memory");
         prev = cur;
         brk = 0;
     }
-cleanup:
-    return rc;
+    return VG_OK;
 }
 
 int text_is_stopword(const char *word)
