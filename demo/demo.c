@@ -24,6 +24,35 @@ void demo_opts_default(demo_opts *o)
     o->dirty_share = 0.002;
 }
 
+/* The injected issues: at most DEMO_MAX_ISSUES, every --issue spec valid,
+ * no two (random ones included) with one name. */
+static vg_code issues_check(const demo_opts *o, vg_error *err)
+{
+    demo_issue is[DEMO_MAX_ISSUES];
+    int n = 0;
+    if (o->n_issue_specs < 0 || o->random_issues < 0 ||
+        o->n_issue_specs + o->random_issues > DEMO_MAX_ISSUES)
+        return vg_fail(err, VG_EUSAGE,
+                       "at most %d injected issues (--issue and "
+                       "--random-issues together)",
+                       DEMO_MAX_ISSUES);
+    for (int i = 0; i < o->n_issue_specs; i++) {
+        vg_code rc = demo_issue_parse(o->issue_specs[i], o->end_day,
+                                      o->history_days, &is[n++], err);
+        if (rc != VG_OK)
+            return rc;
+    }
+    for (int i = 0; i < o->random_issues; i++)
+        demo_issue_random(o->seed, i, o->end_day, &is[n++]);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(is[i].name, is[j].name))
+                return vg_fail(err, VG_EUSAGE,
+                               "two injected issues are named '%s'",
+                               is[i].name);
+    return VG_OK;
+}
+
 vg_code demo_opts_check(const demo_opts *o, vg_error *err)
 {
     if (!o->schema || !*o->schema)
@@ -54,7 +83,7 @@ vg_code demo_opts_check(const demo_opts *o, vg_error *err)
                        o->history_days);
     if (!(o->dirty_share >= 0 && o->dirty_share <= 0.2))
         return vg_fail(err, VG_EUSAGE, "dirty share must be between 0 and 0.2");
-    return VG_OK;
+    return issues_check(o, err);
 }
 
 vg_code demo_parse_languages(const char *s, double w[4], vg_error *err)
@@ -107,12 +136,7 @@ static vg_code setup_issues(const demo_opts *o, demo_ctx *x, vg_error *err)
     }
     x->lang_cut[DEMO_NLANG - 1] = 1.0;
     x->no_planted = o->no_planted;
-    if (o->n_issue_specs < 0 || o->random_issues < 0 ||
-        o->n_issue_specs + o->random_issues > DEMO_MAX_ISSUES)
-        return vg_fail(err, VG_EUSAGE,
-                       "demo: at most %d injected issues (--issue and "
-                       "--random-issues together)",
-                       DEMO_MAX_ISSUES);
+    /* demo_opts_check has checked the specs, their number and names */
     x->nissues = 0;
     for (int i = 0; i < o->n_issue_specs; i++) {
         vg_code rc =
@@ -123,12 +147,6 @@ static vg_code setup_issues(const demo_opts *o, demo_ctx *x, vg_error *err)
     }
     for (int i = 0; i < o->random_issues; i++)
         demo_issue_random(o->seed, i, o->end_day, &x->issues[x->nissues++]);
-    for (int i = 0; i < x->nissues; i++)
-        for (int j = 0; j < i; j++)
-            if (!strcmp(x->issues[i].name, x->issues[j].name))
-                return vg_fail(err, VG_EUSAGE,
-                               "demo: two injected issues are named '%s'",
-                               x->issues[i].name);
     demo_issues_prepare(x->issues, x->nissues, o->seed, o->customers, share);
     return VG_OK;
 }

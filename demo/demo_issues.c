@@ -7,6 +7,7 @@
 #include "demo/demo_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,23 @@ static vg_code parse_number(const char *key, const char *v, double lo,
     return VG_OK;
 }
 
+/* Counts (customers, days): a fraction would be cut silently, so it is
+ * refused like any other bad value. */
+static vg_code parse_whole(const char *key, const char *v, long lo, long hi,
+                           long *out, vg_error *err)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || errno || n < lo || n > hi)
+        return vg_fail(err, VG_EUSAGE,
+                       "--issue: %s must be a whole number from %ld to %ld "
+                       "(got '%s')",
+                       key, lo, hi, v);
+    *out = n;
+    return VG_OK;
+}
+
 /* name=: the truth key of the issue's tickets, so it must not collide with
  * a topic the demo already writes (nor the two planted issues). */
 static vg_code parse_name(const char *v, demo_issue *is, vg_error *err)
@@ -218,8 +236,8 @@ static vg_code parse_onset(const char *v, int end_day, int history_days,
 {
     int day;
     if (v[0] == '-') {
-        double d = 0;
-        vg_code rc = parse_number("onset", v + 1, 1, history_days - 1, &d, err);
+        long d = 0;
+        vg_code rc = parse_whole("onset", v + 1, 1, history_days - 1, &d, err);
         if (rc != VG_OK)
             return rc;
         day = end_day - (int)d;
@@ -299,7 +317,7 @@ static vg_code parse_choice(const char *key, const char *v, demo_issue *is,
 static vg_code parse_pair(const char *key, const char *v, int end_day,
                           int history_days, demo_issue *is, vg_error *err)
 {
-    double d = 0;
+    long n = 0;
     vg_code rc = VG_OK;
     if (!strcmp(key, "name"))
         rc = parse_name(v, is, err);
@@ -310,11 +328,11 @@ static vg_code parse_pair(const char *key, const char *v, int end_day,
     else if (!strcmp(key, "size"))
         rc = parse_number(key, v, 1, 100000, &is->size, err);
     else if (!strcmp(key, "customers")) {
-        rc = parse_number(key, v, 1, 1000000, &d, err);
-        is->customers = (long)d;
+        rc = parse_whole(key, v, 1, 1000000, &n, err);
+        is->customers = n;
     } else if (!strcmp(key, "days")) {
-        rc = parse_number(key, v, 1, 365, &d, err);
-        is->days = (int)d;
+        rc = parse_whole(key, v, 1, 365, &n, err);
+        is->days = (int)n;
     } else if (!strcmp(key, "factor"))
         rc = parse_number(key, v, 1.1, 50, &is->factor, err);
     else if (!strcmp(key, "langs"))

@@ -402,6 +402,15 @@ static void check_guard(db_conn *db, const char *dsn)
     CHECK_INT_EQ(r->status, 2);
     CHECK(strstr(r->err, "unknown world 'nope'") != NULL);
     CHECK(strstr(r->err, "connect") == NULL);
+    /* ... and so a bad --issue, or two issues of one name */
+    r = cli_run("host=/nonexistent-vigil-socket dbname=none",
+                "demo --issue name=a,days=1.5");
+    CHECK_INT_EQ(r->status, 2);
+    CHECK(strstr(r->err, "days must be a whole number") != NULL);
+    r = cli_run("host=/nonexistent-vigil-socket dbname=none",
+                "demo --issue name=a --issue name=a");
+    CHECK_INT_EQ(r->status, 2);
+    CHECK(strstr(r->err, "two injected issues are named 'a'") != NULL);
 }
 
 /* Injected issues: a German-only new issue in its own words, a spike of an
