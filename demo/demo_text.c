@@ -289,7 +289,12 @@ static void put_date(strbuf *b, int day, int lang)
 
 /* Placeholders that stand for a number, an id or a moment: fresh draws,
  * except {seats}, {amount} and {file}, which follow the customer and the
- * ticket. Returns 1 when key was one of them. */
+ * ticket. Returns 1 when key was one of them.
+ * Here and below, two draws never share one expression: C leaves the order
+ * of arguments (and of the operands of +) open, and gcc and clang choose
+ * differently, so the same seed wrote different tickets. The draws are
+ * sequenced in the order gcc used, which keeps every demo company as it
+ * was. */
 static int put_number(strbuf *out, const char *key, const fill_ctx *f,
                       demo_rng *r)
 {
@@ -309,20 +314,19 @@ static int put_number(strbuf *out, const char *key, const fill_ctx *f,
         strbuf_printf(out, "INV-%ld", demo_rng_range(r, 10000, 99999));
     else if (!strcmp(key, "ord"))
         strbuf_printf(out, "%ld", demo_rng_range(r, 1000, 99999));
-    else if (!strcmp(key, "version"))
-        strbuf_printf(out, "%ld.%ld.%ld", demo_rng_range(r, 3, 5),
-                      demo_rng_range(r, 0, 12), demo_rng_range(r, 0, 9));
-    else if (!strcmp(key, "date"))
+    else if (!strcmp(key, "version")) {
+        long patch = demo_rng_range(r, 0, 9), minor = demo_rng_range(r, 0, 12);
+        strbuf_printf(out, "%ld.%ld.%ld", demo_rng_range(r, 3, 5), minor,
+                      patch);
+    } else if (!strcmp(key, "date"))
         put_date(out, f->t->day - (int)demo_rng_range(r, 1, 12), f->lang);
-    else if (!strcmp(key, "time"))
-        strbuf_printf(out, "%02ld:%02ld", demo_rng_range(r, 8, 18),
-                      demo_rng_range(r, 0, 59));
-    else if (!strcmp(key, "amount"))
-        put_money(out,
-                  (long)(c->mrr_cents * (1 + demo_rng_unif(r))) / 100 * 100 +
-                      demo_rng_range(r, 0, 99),
-                  f->lang);
-    else if (!strcmp(key, "file")) {
+    else if (!strcmp(key, "time")) {
+        long minute = demo_rng_range(r, 0, 59);
+        strbuf_printf(out, "%02ld:%02ld", demo_rng_range(r, 8, 18), minute);
+    } else if (!strcmp(key, "amount")) {
+        long whole = (long)(c->mrr_cents * (1 + demo_rng_unif(r))) / 100 * 100;
+        put_money(out, whole + demo_rng_range(r, 0, 99), f->lang);
+    } else if (!strcmp(key, "file")) {
         static const char *const base[] = {"export", "report", "customers",
                                            "data", NULL};
         int y, m, d;
@@ -366,14 +370,14 @@ static int put_address(strbuf *out, const char *key, const fill_ctx *f,
                                              "Novak",  "Lund", "Costa", "Weber",
                                              "Ortiz",  NULL};
         char e[160];
-        person_email(r, f, demo_rng_word(r, given), demo_rng_word(r, family), e,
-                     sizeof e);
+        const char *last = demo_rng_word(r, family);
+        person_email(r, f, demo_rng_word(r, given), last, e, sizeof e);
         strbuf_puts(out, e);
-    } else if (!strcmp(key, "url"))
+    } else if (!strcmp(key, "url")) {
+        long id = demo_rng_range(r, 100, 99999);
         strbuf_printf(out, "https://app.lumio.example/%s/%ld",
-                      demo_rng_chance(r, 0.5) ? "dashboards" : "reports",
-                      demo_rng_range(r, 100, 99999));
-    else if (!strcmp(key, "hook"))
+                      demo_rng_chance(r, 0.5) ? "dashboards" : "reports", id);
+    } else if (!strcmp(key, "hook"))
         strbuf_printf(out, "https://hooks.%s/lumio/events", f->domain);
     else if (!strcmp(key, "code"))
         put_code(out, r);
@@ -537,20 +541,23 @@ static void put_quote_header(strbuf *b, const demo_ticket *t, int L,
 /* The pasted import log that makes a body several megabytes long. */
 static void put_huge_log(strbuf *b, demo_rng *r, const demo_ticket *t)
 {
-    size_t target = b->len + (size_t)demo_rng_range(r, 2, 4) * 1000000 +
-                    (size_t)demo_rng_range(r, 0, 999999);
+    size_t target = b->len + (size_t)demo_rng_range(r, 2, 4) * 1000000;
+    target += (size_t)demo_rng_range(r, 0, 999999);
     int y, m, d;
     demo_civil(t->day, &y, &m, &d);
     strbuf_puts(b, "\n\n--- import log (full) ---\n");
-    for (long row = 2; b->len < target && !b->failed; row++)
+    for (long row = 2; b->len < target && !b->failed; row++) {
+        long year = demo_rng_range(r, 1990, 2024);
+        long month = demo_rng_range(r, 1, 12), day = demo_rng_range(r, 1, 31);
+        long worker = demo_rng_range(r, 1, 8);
         strbuf_printf(b,
                       "%04d-%02d-%02d 09:%02ld:%02ld.%03ld ERROR "
                       "[import-worker-%ld] row %ld: value \"%ld/%ld/%ld\" "
                       "could not be parsed as date (column 'signup_date'), "
                       "row skipped\n",
                       y, m, d, row / 3600 % 60, row / 60 % 60, row % 1000,
-                      demo_rng_range(r, 1, 8), row, demo_rng_range(r, 1, 31),
-                      demo_rng_range(r, 1, 12), demo_rng_range(r, 1990, 2024));
+                      worker, row, day, month, year);
+    }
 }
 
 /* The phrases ticket t is written from: an injected new issue speaks its
@@ -629,10 +636,12 @@ static void put_signature(strbuf *out, const demo_cust *c, int L, demo_rng *r)
         strbuf_printf(out, "\n%s", demo_rng_word(r, titles[L]));
     if (demo_rng_chance(r, 0.5))
         strbuf_printf(out, "\n%s", c->name);
-    if (demo_rng_chance(r, 0.2))
-        strbuf_printf(out, "\n+%ld %ld %ld", demo_rng_range(r, 1, 99),
-                      demo_rng_range(r, 10, 999),
-                      demo_rng_range(r, 100000, 9999999));
+    if (demo_rng_chance(r, 0.2)) {
+        long line = demo_rng_range(r, 100000, 9999999);
+        long area = demo_rng_range(r, 10, 999);
+        strbuf_printf(out, "\n+%ld %ld %ld", demo_rng_range(r, 1, 99), area,
+                      line);
+    }
     if (demo_rng_chance(r, 0.08))
         strbuf_printf(out, "\n\n%s", mobile_footer[L]);
     if (demo_rng_chance(r, 0.05))
