@@ -1421,7 +1421,7 @@ static vg_code bag_selection(int k, selection *s, const subset *tr,
 
 /* What train.bag did, for the summary, params and metrics. */
 static vg_code bag_record(fit_state *st, const vg_config *cfg, int k,
-                          const char *rule, json_t *select, double c0,
+                          const char *rule, json_t *select, double cpu,
                           vg_error *err)
 {
     json_t *seeds = json_array();
@@ -1433,7 +1433,7 @@ static vg_code bag_record(fit_state *st, const vg_config *cfg, int k,
         json_pack("{s:i, s:i, s:o, s:s, s:o, s:i, s:f}", "boosters", k,
                   "requested", cfg->train_bag, "seeds", seeds, "rule", rule,
                   "select", select ? select : json_null(), "rounds_each",
-                  st->sel.rounds, "cpu_seconds", cpu_s() - c0);
+                  st->sel.rounds, "cpu_seconds", cpu);
     return st->bag_json ? VG_OK : vg_fail(err, VG_ENOMEM, "out of memory");
 }
 
@@ -1452,7 +1452,7 @@ static vg_code bag_step(const vg_config *cfg, const vg_log *lg, fit_state *st,
                               ? "one model (train.bag 1)"
                               : "not bagged: a linear model was chosen (its "
                                 "fit draws nothing)",
-                          NULL, c0, err);
+                          NULL, cpu_s() - c0, err);
     vg_code rc = VG_OK;
     if (st->blend.on)
         rc = subset_take_kept(st->m, &st->plan, TRAIN_STAGE_SELECT,
@@ -1473,7 +1473,7 @@ static vg_code bag_step(const vg_config *cfg, const vg_log *lg, fit_state *st,
                         "different seeds, in the select stage (its "
                         "calibration), the validate stage (the estimate) and "
                         "the final model",
-                        info, c0, err);
+                        info, cpu_s() - c0, err);
         info = NULL;
     }
     json_decref(info);
@@ -1655,16 +1655,20 @@ static vg_code stage_final(fit_state *st, vg_error *err)
 }
 
 /* Cross-validation: a fold's (or the final) selection bagged on its rows
- * with train.bag seeds (trees only; *info NULL when not bagged). */
+ * with train.bag seeds (trees only; *info NULL when not bagged); the CPU
+ * it took is added to *cpu. */
 static vg_code cv_bag(const vg_config *cfg, selection *s, const subset *tr,
-                      const subset *ho, json_t **info, vg_error *err)
+                      const subset *ho, json_t **info, double *cpu,
+                      vg_error *err)
 {
     json_t *j = NULL;
+    double c0 = cpu_s();
     if (info)
         *info = NULL;
     if (cfg->train_bag == 1 || s->params.linear)
         return VG_OK;
     vg_code rc = bag_selection(cfg->train_bag, s, tr, NULL, NULL, ho, &j, err);
+    *cpu += cpu_s() - c0;
     if (rc == VG_OK && info)
         *info = j;
     else
@@ -1681,7 +1685,7 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
     subset tr = {0}, ho = {0}, va = {0};
     selection s;
     memset(&s, 0, sizeof s);
-    double *raw = NULL, c0 = cpu_s();
+    double *raw = NULL, bag_cpu = 0;
     json_t *info = NULL;
     vg_code rc = alloc_predictions(st, st->m->nrows, err);
     for (int f = 0; rc == VG_OK && f < 5; f++) {
@@ -1701,7 +1705,7 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
             break;
         }
         if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &s, err)) != VG_OK ||
-            (rc = cv_bag(cfg, &s, &tr, &ho, NULL, err)) != VG_OK ||
+            (rc = cv_bag(cfg, &s, &tr, &ho, NULL, &bag_cpu, err)) != VG_OK ||
             (rc = predict_raw(s.b, &va, &raw, err)) != VG_OK)
             break;
         put_predictions(st, st->nva, raw, s.cal, &va);
@@ -1723,7 +1727,7 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
         if (rc == VG_OK)
             rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err);
         if (rc == VG_OK)
-            rc = cv_bag(cfg, &st->sel, &tr, &ho, &info, err);
+            rc = cv_bag(cfg, &st->sel, &tr, &ho, &info, &bag_cpu, err);
         if (rc == VG_OK)
             rc = bag_record(st, cfg, info ? cfg->train_bag : 1,
                             info ? "cross-validation: each fold's model and "
@@ -1733,7 +1737,7 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
                                 ? "one model (train.bag 1)"
                                 : "not bagged: a linear model was chosen (its "
                                   "fit draws nothing)",
-                            info, c0, err);
+                            info, bag_cpu, err);
         info = NULL;
     }
     if (rc == VG_OK) {
