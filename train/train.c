@@ -1676,6 +1676,27 @@ static vg_code cv_bag(const vg_config *cfg, selection *s, const subset *tr,
     return rc;
 }
 
+/* Cross-validation's final selection bagged, and what bagging did (the
+ * folds' bagging took bag_cpu CPU-seconds before it). */
+static vg_code cv_bag_final(const vg_config *cfg, fit_state *st,
+                            const subset *tr, const subset *ho, double bag_cpu,
+                            vg_error *err)
+{
+    json_t *info = NULL;
+    vg_code rc = cv_bag(cfg, &st->sel, tr, ho, &info, &bag_cpu, err);
+    if (rc != VG_OK)
+        return rc;
+    return bag_record(st, cfg, info ? cfg->train_bag : 1,
+                      info ? "cross-validation: each fold's model and the "
+                             "final one the mean of the margins of models "
+                             "fitted with different seeds"
+                      : cfg->train_bag == 1
+                          ? "one model (train.bag 1)"
+                          : "not bagged: a linear model was chosen (its fit "
+                            "draws nothing)",
+                      info, bag_cpu, err);
+}
+
 /* Too few dates to purge by time: 5-fold CV grouped by customer (a customer's
  * rows of every date stay in one fold, so no label window is shared). The
  * final model fits four folds and makes its choices on the fifth. */
@@ -1686,7 +1707,6 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
     selection s;
     memset(&s, 0, sizeof s);
     double *raw = NULL, bag_cpu = 0;
-    json_t *info = NULL;
     vg_code rc = alloc_predictions(st, st->m->nrows, err);
     for (int f = 0; rc == VG_OK && f < 5; f++) {
         st->plan.fold = f;
@@ -1727,18 +1747,7 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
         if (rc == VG_OK)
             rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err);
         if (rc == VG_OK)
-            rc = cv_bag(cfg, &st->sel, &tr, &ho, &info, &bag_cpu, err);
-        if (rc == VG_OK)
-            rc = bag_record(st, cfg, info ? cfg->train_bag : 1,
-                            info ? "cross-validation: each fold's model and "
-                                   "the final one the mean of the margins of "
-                                   "models fitted with different seeds"
-                            : cfg->train_bag == 1
-                                ? "one model (train.bag 1)"
-                                : "not bagged: a linear model was chosen (its "
-                                  "fit draws nothing)",
-                            info, bag_cpu, err);
-        info = NULL;
+            rc = cv_bag_final(cfg, st, &tr, &ho, bag_cpu, err);
     }
     if (rc == VG_OK) {
         metrics_summarize(st->prob, st->y, st->w, st->nva, &st->ms);
