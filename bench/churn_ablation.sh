@@ -17,7 +17,9 @@
 #                                          with train.step_choice "auto",
 #                                          "monthly" or "blend"; recency-90:
 #                                          the default families with
-#                                          train.recency_half_life_days 90)
+#                                          train.recency_half_life_days 90;
+#                                          bag-3, bag-5: the default families
+#                                          with train.bag 3 or 5)
 #   REFERENCE=1                            also bench/churn_reference.py on
 #                                          each world (same data and dates)
 #   SEED=7                                 train.seed for every configuration
@@ -144,6 +146,7 @@ config() {
   local train=""
   [ -n "${STEP:-}" ] && train="\"step_choice\": \"$STEP\""
   [ -n "${RECENCY:-}" ] && train="$train${train:+, }\"recency_half_life_days\": $RECENCY"
+  [ -n "${BAG:-}" ] && train="$train${train:+, }\"bag\": $BAG"
   [ -n "${SEED:-}" ] && train="$train${train:+, }\"seed\": $SEED"
   [ -n "$train" ] && train=", \"train\": {$train}"
   echo "{\"features\": {\"families\": [$list], \"families_choice\": \"${CHOICE:-always}\"}$train}" \
@@ -155,6 +158,8 @@ STEP=auto config step-auto lifetime
 STEP=monthly config step-monthly lifetime
 STEP=blend config step-blend lifetime
 RECENCY=90 config recency-90 lifetime
+BAG=3 config bag-3 lifetime
+BAG=5 config bag-5 lifetime
 for f in $ALL; do
   # shellcheck disable=SC2086
   config "no-$f" $(echo $ALL | tr ' ' '\n' | grep -vx "$f")

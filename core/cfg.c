@@ -74,6 +74,11 @@ static const cfg_key keys[] = {
      "observation dates weigh half as much per this many days before the "
      "newest fitted one (0: every date the same)",
      NULL, 0},
+    {"train.bag", CFG_INT, OFF(train_bag), 1, 8, "1",
+     "tree models fitted with different seeds (their rows and columns "
+     "subsampled differently) and scored by the mean of their margins, in "
+     "the validate and final stages and for the select stage's calibration",
+     NULL, 0},
     {"train.max_rows", CFG_INT, OFF(train_max_rows), 1000, 50000000, "250000",
      "cap on training rows; negatives are sampled with weights above it", NULL,
      0},
@@ -231,6 +236,7 @@ void cfg_defaults(vg_config *c)
     c->train_horizon_days = 30;
     c->train_lookback_days = 180;
     c->train_step_days = 7;
+    c->train_bag = 1;
     c->train_max_rows = 250000;
     c->train_min_rows = 200;
     c->train_min_positives = 10;

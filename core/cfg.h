@@ -67,7 +67,8 @@ typedef struct vg_config {
     int train_step_days;
     int train_step_choice;       /* CFG_STEP_* */
     int train_recency_half_life; /* days; 0 = every date weighs the same */
-    int train_max_rows;          /* cap on rows XGBoost sees */
+    int train_bag;      /* tree models averaged, each with its own seed */
+    int train_max_rows; /* cap on rows XGBoost sees */
     int train_min_rows;
     int train_min_positives;
     int train_search; /* small hyper-parameter search */

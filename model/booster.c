@@ -1010,11 +1010,12 @@ void booster_free(booster *b)
     free(b);
 }
 
-/* ---- blending two tree models --------------------------------------------
- * The mean of two models' margins is itself a tree ensemble: both models'
- * used trees, every leaf value halved, and an intercept halfway between
- * theirs in log-odds. So a blend is one ordinary model — saved, loaded,
- * scored and explained by the same calls and the same stored format. */
+/* ---- blending tree models -------------------------------------------------
+ * A weighted mean of models' margins is itself a tree ensemble: every
+ * model's used trees, each leaf value times its model's weight, and an
+ * intercept that is the weighted mean of theirs in log-odds. So a blend is
+ * one ordinary model — saved, loaded, scored and explained by the same
+ * calls and the same stored format. */
 
 /* The model as parsed JSON (XGBoost's "json" format). */
 static vg_code booster_json(booster *b, json_t **out, vg_error *err)
@@ -1050,9 +1051,9 @@ static double booster_json_base_logit(json_t *j)
     return log(p / (1 - p));
 }
 
-/* Halves tree t's leaf values (split_conditions of leaves) and node
- * weights, and numbers it `id`. */
-static int booster_json_halve_tree(json_t *t, int id)
+/* Scales tree t's leaf values (split_conditions of leaves) and node
+ * weights by f, and numbers it `id`. */
+static int booster_json_scale_tree(json_t *t, int id, double f)
 {
     json_t *left = json_object_get(t, "left_children"),
            *cond = json_object_get(t, "split_conditions"),
@@ -1064,18 +1065,18 @@ static int booster_json_halve_tree(json_t *t, int id)
         if (json_integer_value(json_array_get(left, i)) == -1 &&
             json_array_set_new(
                 cond, i,
-                json_real(json_number_value(json_array_get(cond, i)) * 0.5)))
+                json_real(json_number_value(json_array_get(cond, i)) * f)))
             return -1;
     for (size_t i = 0; json_is_array(bw) && i < json_array_size(bw); i++)
         if (json_array_set_new(
-                bw, i,
-                json_real(json_number_value(json_array_get(bw, i)) * 0.5)))
+                bw, i, json_real(json_number_value(json_array_get(bw, i)) * f)))
             return -1;
     return json_object_set_new(t, "id", json_integer(id));
 }
 
-/* Appends the first `used` trees of src's model to `trees`, halved. */
-static int booster_json_take_trees(json_t *src, int used, json_t *trees)
+/* Appends the first `used` trees of src's model to `trees`, scaled by f. */
+static int booster_json_take_trees(json_t *src, int used, double f,
+                                   json_t *trees)
 {
     static const char *const path[] = {"learner", "gradient_booster", "model",
                                        "trees", NULL};
@@ -1084,30 +1085,33 @@ static int booster_json_take_trees(json_t *src, int used, json_t *trees)
         return -1;
     for (int i = 0; i < used; i++) {
         json_t *t = json_deep_copy(json_array_get(from, (size_t)i));
-        if (!t || booster_json_halve_tree(t, (int)json_array_size(trees)) ||
+        if (!t || booster_json_scale_tree(t, (int)json_array_size(trees), f) ||
             json_array_append_new(trees, t))
             return -1;
     }
     return 0;
 }
 
-/* a's document made into the blend of a's and b's used trees. */
-static int booster_json_merge(json_t *ja, int ua, json_t *jb, int ub)
+/* j[0]'s document made into the blend of the n models' used trees (model
+ * i: u[i] trees, weight w[i]). */
+static int booster_json_merge(json_t *const *j, const int *u, const double *w,
+                              int n)
 {
     static const char *const model_path[] = {"learner", "gradient_booster",
                                              "model", NULL};
     static const char *const param_path[] = {"learner", "learner_model_param",
                                              NULL};
-    json_t *model = booster_json_at(ja, model_path),
-           *lp = booster_json_at(ja, param_path), *trees = json_array(),
+    json_t *model = booster_json_at(j[0], model_path),
+           *lp = booster_json_at(j[0], param_path), *trees = json_array(),
            *info = json_array(),
            *gp = json_object_get(model, "gbtree_model_param");
-    double z =
-        0.5 * (booster_json_base_logit(ja) + booster_json_base_logit(jb));
+    double z = 0;
     char num[32];
-    int bad = !trees || !info || !json_is_object(gp) || !json_is_object(lp) ||
-              booster_json_take_trees(ja, ua, trees) ||
-              booster_json_take_trees(jb, ub, trees);
+    int bad = !trees || !info || !json_is_object(gp) || !json_is_object(lp);
+    for (int i = 0; !bad && i < n; i++) {
+        z += w[i] * booster_json_base_logit(j[i]);
+        bad = booster_json_take_trees(j[i], u[i], w[i], trees);
+    }
     for (size_t i = 0; !bad && i < json_array_size(trees); i++)
         bad = json_array_append_new(info, json_integer(0));
     snprintf(num, sizeof num, "%zu", json_array_size(trees));
@@ -1122,30 +1126,66 @@ static int booster_json_merge(json_t *ja, int ua, json_t *jb, int ub)
     return bad ? -1 : 0;
 }
 
-vg_code booster_blend(booster *a, booster *b, booster **out, vg_error *err)
+static vg_code booster_blend_check(booster *const *bs, const double *w, int n,
+                                   vg_error *err)
 {
-    json_t *ja = NULL, *jb = NULL;
-    char *text = NULL;
-    *out = NULL;
-    if (a->tf || b->tf || a->ncols != b->ncols)
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        if (bs[i]->tf || bs[i]->ncols != bs[0]->ncols)
+            return vg_fail(err, VG_EINTERNAL,
+                           "booster: only tree models on the same columns "
+                           "can be blended");
+        sum += w ? w[i] : 1.0 / n;
+    }
+    if (n < 1 || n > BOOSTER_BLEND_MAX || fabs(sum - 1) > 1e-9)
         return vg_fail(err, VG_EINTERNAL,
-                       "booster: only two tree models on the same columns "
-                       "can be blended");
-    vg_code rc = booster_json(a, &ja, err);
-    if (rc == VG_OK)
-        rc = booster_json(b, &jb, err);
-    if (rc == VG_OK &&
-        booster_json_merge(ja, a->best_rounds, jb, b->best_rounds) != 0)
+                       "booster: a blend takes 1 to %d models whose weights "
+                       "sum to 1",
+                       BOOSTER_BLEND_MAX);
+    return VG_OK;
+}
+
+/* The models as JSON documents, their used trees and weights, merged into
+ * the first document and printed. */
+static vg_code booster_blend_text(booster *const *bs, const double *w, int n,
+                                  char **text, int *rounds, vg_error *err)
+{
+    json_t *j[BOOSTER_BLEND_MAX] = {NULL};
+    int u[BOOSTER_BLEND_MAX];
+    double wt[BOOSTER_BLEND_MAX];
+    vg_code rc = VG_OK;
+    *rounds = 0;
+    for (int i = 0; rc == VG_OK && i < n; i++) {
+        u[i] = bs[i]->best_rounds;
+        wt[i] = w ? w[i] : 1.0 / n;
+        *rounds += u[i];
+        rc = booster_json(bs[i], &j[i], err);
+    }
+    if (rc == VG_OK && booster_json_merge(j, u, wt, n) != 0)
         rc = vg_fail(err, VG_EMODEL,
                      "booster: the models' trees are not in the expected "
                      "form; cannot blend them");
-    if (rc == VG_OK && !(text = json_dumps(ja, JSON_COMPACT)))
+    if (rc == VG_OK && !(*text = json_dumps(j[0], JSON_COMPACT)))
         rc = vg_fail(err, VG_ENOMEM, "booster: out of memory");
+    for (int i = 0; i < n; i++)
+        json_decref(j[i]);
+    return rc;
+}
+
+vg_code booster_blend_n(booster *const *bs, const double *w, int n,
+                        booster **out, vg_error *err)
+{
+    char *text = NULL;
+    int rounds = 0;
+    *out = NULL;
+    vg_code rc = booster_blend_check(bs, w, n, err);
     if (rc == VG_OK)
-        rc = booster_load((const unsigned char *)text, strlen(text),
-                          a->best_rounds + b->best_rounds, out, err);
+        rc = booster_blend_text(bs, w, n, &text, &rounds, err);
+    if (rc == VG_OK)
+        rc = booster_load((const unsigned char *)text, strlen(text), rounds,
+                          out, err);
     if (rc == VG_OK) {
-        (*out)->nthread = a->nthread;
+        (*out)->nthread = bs[0]->nthread;
         rc = booster_set_attrs(*out, (*out)->best_rounds, err);
     }
     if (rc != VG_OK) {
@@ -1153,7 +1193,11 @@ vg_code booster_blend(booster *a, booster *b, booster **out, vg_error *err)
         *out = NULL;
     }
     free(text);
-    json_decref(ja);
-    json_decref(jb);
     return rc;
+}
+
+vg_code booster_blend(booster *a, booster *b, booster **out, vg_error *err)
+{
+    booster *const bs[2] = {a, b};
+    return booster_blend_n(bs, NULL, 2, out, err);
 }

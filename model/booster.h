@@ -133,6 +133,16 @@ size_t booster_ngroups(const booster *b);
  * the blend). */
 vg_code booster_blend(booster *a, booster *b, booster **out, vg_error *err);
 
+/* Most models one blend takes. */
+#define BOOSTER_BLEND_MAX 32
+
+/* The same for n tree models (1..BOOSTER_BLEND_MAX) with weights w summing
+ * to 1 (NULL: 1/n each): the margin is sum w[i] x margin_i — model i's used
+ * trees with leaf values times w[i], the intercept the weighted mean of
+ * theirs in log-odds. booster_blend(a, b) is {a, b} with NULL. */
+vg_code booster_blend_n(booster *const *bs, const double *w, int n,
+                        booster **out, vg_error *err);
+
 void booster_free(booster *b);
 
 #endif

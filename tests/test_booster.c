@@ -726,6 +726,78 @@ cleanup:
     booster_free(lin);
 }
 
+/* K models of one setting, seeds apart (so their subsampled rows and
+ * columns differ), blended with equal and with unequal weights: the margin
+ * is the weighted mean of theirs (what train.bag stores); one model alone
+ * predicts as itself; weights that do not sum to 1 are refused. */
+static void test_blend_n(const dataset *tr, const dataset *va,
+                         const dataset *te)
+{
+    enum { K = 3 };
+    booster_params p;
+    booster *b[K] = {NULL}, *m = NULL, *w = NULL, *one = NULL, *bad = NULL;
+    int used[K] = {0};
+    vg_error err = {0};
+    double *pr[K], *pm = calloc(te->n, sizeof *pm),
+                   *pw = calloc(te->n, sizeof *pw),
+                   *po = calloc(te->n, sizeof *po);
+    static const double wt[K] = {0.5, 0.3, 0.2}, off[K] = {0.5, 0.3, 0.3};
+    booster_params_default(&p);
+    for (int k = 0; k < K; k++) {
+        pr[k] = calloc(te->n, sizeof *pr[k]);
+        p.seed = 42 + 1000003UL * (unsigned long)k;
+        b[k] = train(&p, tr, va, &used[k]);
+        if (b[k] && pr[k])
+            CHECK_INT_EQ(
+                booster_predict(b[k], te->x, te->n, NCOLS, pr[k], &err), VG_OK);
+    }
+    if (!b[0] || !b[1] || !b[2] || !pr[0] || !pr[1] || !pr[2] || !pm || !pw ||
+        !po)
+        goto cleanup;
+    CHECK(memcmp(pr[0], pr[1], te->n * sizeof *pm) != 0); /* seeds differ */
+    CHECK_INT_EQ(booster_blend_n(b, NULL, K, &m, &err), VG_OK);
+    CHECK_INT_EQ(booster_blend_n(b, wt, K, &w, &err), VG_OK);
+    CHECK_INT_EQ(booster_blend_n(b, NULL, 1, &one, &err), VG_OK);
+    CHECK_INT_EQ(booster_blend_n(b, off, K, &bad, &err), VG_EINTERNAL);
+    CHECK(bad == NULL);
+    if (!m || !w || !one)
+        goto cleanup;
+    CHECK_INT_EQ(booster_best_rounds(m), used[0] + used[1] + used[2]);
+    CHECK_INT_EQ(booster_predict(m, te->x, te->n, NCOLS, pm, &err), VG_OK);
+    CHECK_INT_EQ(booster_predict(w, te->x, te->n, NCOLS, pw, &err), VG_OK);
+    CHECK_INT_EQ(booster_predict(one, te->x, te->n, NCOLS, po, &err), VG_OK);
+    double worst = 0, worst_w = 0, worst_one = 0;
+    for (size_t i = 0; i < te->n; i++) {
+        double mean = 0, wmean = 0;
+        for (int k = 0; k < K; k++) {
+            double z = log(pr[k][i] / (1 - pr[k][i]));
+            mean += z / K;
+            wmean += wt[k] * z;
+        }
+        worst = fmax(worst, fabs(log(pm[i] / (1 - pm[i])) - mean));
+        worst_w = fmax(worst_w, fabs(log(pw[i] / (1 - pw[i])) - wmean));
+        worst_one = fmax(worst_one, fabs(po[i] - pr[0][i]));
+    }
+    fprintf(stderr,
+            "blend of %d: worst margin error %.2g (equal weights), %.2g "
+            "(0.5/0.3/0.2); one model %.2g\n",
+            K, worst, worst_w, worst_one);
+    CHECK(worst < 1e-4);
+    CHECK(worst_w < 1e-4);
+    CHECK(worst_one < 1e-6);
+cleanup:
+    for (int k = 0; k < K; k++) {
+        booster_free(b[k]);
+        free(pr[k]);
+    }
+    booster_free(m);
+    booster_free(w);
+    booster_free(one);
+    free(pm);
+    free(pw);
+    free(po);
+}
+
 static void test_params_json(void)
 {
     booster_params p;
@@ -770,6 +842,7 @@ int main(void)
     test_blocks(r, &tr, &va);
     test_errors(&tr, &va);
     test_blend(&tr, &va, &te);
+    test_blend_n(&tr, &va, &te);
     dataset_free(&tr);
     dataset_free(&va);
     dataset_free(&te);

@@ -14,7 +14,9 @@
  * recorded in the stored params and metrics, fitted on both date sets in
  * every stage, stored as one model whose trees are both candidates' (so
  * score uses the blend), and a backtest of a date measures what train +
- * score of that date measure outside. */
+ * score of that date measure outside.
+ * "bag" (train.bag): the models of the select (after the search), validate
+ * and final stages each the mean of seeds; recorded, one stored model. */
 #include <math.h>
 
 #include "check.h"
@@ -25,7 +27,8 @@
 #include "testdb.h"
 
 static const char *dsn;
-static char cfg_auto[256], cfg_fixed[256], cfg_blend[256], cfg_recency[256];
+static char cfg_auto[256], cfg_fixed[256], cfg_blend[256], cfg_recency[256],
+    cfg_bag[256];
 
 /* 2000 customers signed up 400-700 days before 2025-06-01, churning about
  * 3% a month, by a hash. A login every 3 days while a customer, every 12
@@ -175,11 +178,13 @@ static void check_stored(int nth)
     CHECK_STR_EQ(testdb_value(dsn, q), want);
 }
 
+static int stored_rounds(long long id);
 static int kept[2];
 /* "fixed" as of 2025-06-01 (from the first case): what the recency case
  * compares with, without training it again. */
 static double fixed_logloss = NAN;
 static long fixed_rows;
+static int fixed_rounds;
 static json_t *fixed_t0;
 
 static void choice_on_purged_rows_recorded(void)
@@ -223,6 +228,15 @@ static void choice_on_purged_rows_recorded(void)
         CHECK_STR_EQ(json_string_value(json_object_get(fs, "choice")), "fixed");
         CHECK_INT_EQ(json_array_size(json_object_get(fs, "candidates")), 0);
         if (i == 1) {
+            /* train.bag 1 (the default): one model, as before the key */
+            const json_t *bag = json_object_get(fixed, "bag");
+            CHECK_INT_EQ((int)num(bag, "boosters"), 1);
+            CHECK(json_is_null(json_object_get(bag, "select")));
+            fixed_rounds = (int)num(fixed, "best_rounds");
+            CHECK_INT_EQ((int)num(bag, "rounds_each"), fixed_rounds);
+            CHECK_INT_EQ(stored_rounds(json_integer_value(
+                             json_object_get(fixed, "model_id"))),
+                         fixed_rounds);
             fixed_logloss = num(b, "logloss");
             fixed_rows = rows_fixed;
             fixed_t0 = json_incref(json_object_get(
@@ -370,6 +384,46 @@ static void recency_weighting_recorded(void)
     json_decref(fixed_t0);
 }
 
+/* train.bag 3: the search is not bagged (the same settings and rounds as
+ * one model), the select model is (its held-out loss against one seed's
+ * recorded), the estimate is measured on the same rows t_0 by another
+ * model, and the stored model is one model holding the three seeds' trees,
+ * its bag recorded in params and metrics. */
+static void bag_recorded(void)
+{
+    json_t *j = train(cfg_bag, "2025-06-01");
+    const json_t *bag = json_object_get(j, "bag"),
+                 *sel = json_object_get(bag, "select"),
+                 *seeds = json_object_get(bag, "seeds"),
+                 *pr = json_object_get(j, "validation_plan");
+    CHECK_INT_EQ((int)num(bag, "boosters"), 3);
+    CHECK_INT_EQ(json_array_size(seeds), 3);
+    CHECK(json_integer_value(json_array_get(seeds, 0)) == 42);
+    CHECK(json_integer_value(json_array_get(seeds, 1)) !=
+          json_integer_value(json_array_get(seeds, 2)));
+    CHECK(isfinite(num(sel, "bag_logloss")) && num(sel, "paired_se") > 0);
+    CHECK_INT_EQ((int)num(bag, "rounds_each"), fixed_rounds);
+    CHECK_INT_EQ((int)num(j, "best_rounds"), 3 * fixed_rounds);
+    CHECK_INT_EQ((long)num(j, "rows"), fixed_rows);
+    CHECK(json_equal(
+        json_object_get(json_object_get(pr, "validate"), "holdout"), fixed_t0));
+    CHECK(fabs(num(json_object_get(j, "metrics"), "logloss") - fixed_logloss) >
+          1e-9);
+    long long id =
+        (long long)json_integer_value(json_object_get(j, "model_id"));
+    CHECK_INT_EQ(stored_rounds(id), 3 * fixed_rounds);
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT format('%%s %%s %%s', params->'bag'->>'boosters', "
+             "metrics->'bag'->>'boosters', params->>'best_rounds') "
+             "FROM vigil.models WHERE model_id = %lld",
+             id);
+    char want[64];
+    snprintf(want, sizeof want, "3 3 %d", 3 * fixed_rounds);
+    CHECK_STR_EQ(testdb_value(dsn, q), want);
+    json_decref(j);
+}
+
 int main(void)
 {
     dsn = testdb_fresh("vt_train_step");
@@ -387,9 +441,13 @@ int main(void)
     cli_config(cfg_recency, sizeof cfg_recency, "step_recency", "%s",
                "{\"features\": {\"families\": []}, "
                "\"train\": {\"recency_half_life_days\": 30}}\n");
+    cli_config(cfg_bag, sizeof cfg_bag, "step_bag", "%s",
+               "{\"features\": {\"families\": []}, "
+               "\"train\": {\"bag\": 3}}\n");
     static const check_case cases[] = {
         CHECK_CASE(choice_on_purged_rows_recorded),
         CHECK_CASE(blend_scored_end_to_end),
+        CHECK_CASE(bag_recorded),
         CHECK_CASE(recency_weighting_recorded),
     };
     return check_run("test_db_train_step", cases,

@@ -547,6 +547,8 @@ typedef struct fit_state {
     json_t *stats, *plan_json;
     json_t *families; /* which optional families were kept, and why */
     json_t *step;     /* which observation step was kept, and why */
+    json_t *bag_json; /* train.bag: how many models, and what it did */
+    int bag;          /* models averaged per candidate (1: no bagging) */
     struct {          /* train.step_choice "blend", when it blended */
         int on;
         int *keep; /* per date: kept by the about monthly candidate (>= 0) */
@@ -575,6 +577,7 @@ static void fit_state_free(fit_state *st)
     json_decref(st->plan_json);
     json_decref(st->families);
     json_decref(st->step);
+    json_decref(st->bag_json);
     free(st->blend.keep);
     selection_free(&st->sel);
     booster_free(st->final_b);
@@ -1295,6 +1298,189 @@ cleanup:
     return rc;
 }
 
+/* ---- bagging by seeds ----------------------------------------------------
+ * With train.bag K > 1, the models whose figures are reported and the one
+ * that scores are each the mean of K tree models' margins: the same rows,
+ * settings and rounds, seeds that differ, so each one subsamples other rows
+ * and columns (subsample, colsample_bytree); what one draw fits by chance
+ * the others mostly do not, and the mean keeps what they share. The search,
+ * the kind, the families and the step are chosen with one seed: bagging
+ * every candidate would multiply the search's cost by K to compare
+ * settings that the seeds do not change. The chosen select model is then
+ * bagged on its own rows, so that the calibration fitted on t_s — the map
+ * the estimate on t_0 is calibrated with — is the bag's, as are the
+ * validate model (the estimate, the final calibration's rows) and the final
+ * one. A linear model is not bagged: its fit draws nothing. */
+#define TRAIN_BAG_SEED_STRIDE 1000003UL
+
+typedef struct bag {
+    booster *b[BOOSTER_BLEND_MAX];
+    double w[BOOSTER_BLEND_MAX];
+    int n;
+} bag;
+
+static void bag_free(bag *g)
+{
+    for (int i = 0; i < g->n; i++)
+        booster_free(g->b[i]);
+    g->n = 0;
+}
+
+/* Seed k's settings: p's seed moved by k strides (k = 0: p itself). */
+static unsigned long bag_seed(const booster_params *p, int k)
+{
+    return p->seed + (unsigned long)k * TRAIN_BAG_SEED_STRIDE;
+}
+
+/* Seeds from..to-1 of p fitted on the rows (x, y, w, n) without early
+ * stopping (p holds the chosen rounds) into g, each weighing `weight`. */
+static vg_code bag_fit_seeds(bag *g, const booster_params *p, const float *x,
+                             const float *y, const float *w, size_t n,
+                             size_t ncols, int from, int to, double weight,
+                             vg_error *err)
+{
+    for (int k = from; k < to; k++) {
+        booster_params q = *p;
+        int rounds = 0;
+        q.seed = bag_seed(p, k);
+        if (g->n == BOOSTER_BLEND_MAX)
+            return vg_fail(err, VG_EINTERNAL, "too many models in a bag");
+        vg_code rc = booster_train(&q, x, y, w, n, NULL, NULL, NULL, 0, ncols,
+                                   &g->b[g->n], &rounds, err);
+        if (rc != VG_OK)
+            return rc;
+        g->w[g->n++] = weight;
+    }
+    return VG_OK;
+}
+
+/* g's models as one: the only one itself, else their blend; g is emptied. */
+static vg_code bag_finish(bag *g, booster **out, vg_error *err)
+{
+    *out = NULL;
+    if (g->n == 1) {
+        *out = g->b[0];
+        g->n = 0;
+        return VG_OK;
+    }
+    vg_code rc = booster_blend_n(g->b, g->w, g->n, out, err);
+    bag_free(g);
+    return rc;
+}
+
+/* s->b (seed 0; with the blend, already the mean of both candidates) joined
+ * by seeds 1..k-1 of its settings on tr and, with the blend, of p2 on tr2;
+ * every candidate's seeds weigh the same. s->b and s->cal become the bag's,
+ * recalibrated on ho. *info: the bag's held-out log loss against the one
+ * seed's, paired on ho (new reference). */
+static vg_code bag_selection(int k, selection *s, const subset *tr,
+                             const booster_params *p2, const subset *tr2,
+                             const subset *ho, json_t **info, vg_error *err)
+{
+    bag g;
+    memset(&g, 0, sizeof g);
+    booster *bb = NULL;
+    calib *cal = NULL;
+    double *raw = NULL, *yw = NULL, diff = NAN, se = NAN;
+    int m = tr2 ? 2 : 1;
+    g.b[0] = s->b; /* borrowed: taken out again before g is freed */
+    g.w[0] = 1.0 / k;
+    g.n = 1;
+    vg_code rc = bag_fit_seeds(&g, &s->params, tr->x, tr->y, tr->w, tr->n,
+                               tr->ncols, 1, k, 1.0 / (m * k), err);
+    if (rc == VG_OK && tr2)
+        rc = bag_fit_seeds(&g, p2, tr2->x, tr2->y, tr2->w, tr2->n, tr2->ncols,
+                           1, k, 1.0 / (m * k), err);
+    if (rc == VG_OK)
+        rc = booster_blend_n(g.b, g.w, g.n, &bb, err);
+    g.b[0] = NULL;
+    if (rc == VG_OK)
+        rc = paired_logloss(bb, ho, s->b, ho, &diff, &se, err);
+    if (rc == VG_OK && (rc = predict_raw(bb, ho, &raw, err)) == VG_OK &&
+        (rc = subset_yw(ho, &yw, err)) == VG_OK &&
+        (rc = calib_choose(raw, yw, yw + ho->n, ho->n, &cal, err)) != VG_OK)
+        vg_wrap(err, "calibration of the bag: ");
+    if (rc == VG_OK) {
+        *info = json_pack("{s:f, s:f, s:f}", "bag_logloss",
+                          metrics_logloss(raw, yw, yw + ho->n, ho->n),
+                          "paired_difference", diff, "paired_se", se);
+        booster_free(s->b);
+        s->b = bb;
+        bb = NULL;
+        calib_free(s->cal);
+        s->cal = cal;
+        cal = NULL;
+    }
+    bag_free(&g);
+    booster_free(bb);
+    calib_free(cal);
+    free(raw);
+    free(yw);
+    return rc;
+}
+
+/* What train.bag did, for the summary, params and metrics. */
+static vg_code bag_record(fit_state *st, const vg_config *cfg, int k,
+                          const char *rule, json_t *select, double cpu,
+                          vg_error *err)
+{
+    json_t *seeds = json_array();
+    for (int i = 0; seeds && i < k; i++)
+        json_array_append_new(
+            seeds, json_integer((json_int_t)bag_seed(&st->sel.params, i)));
+    st->bag = k;
+    st->bag_json =
+        json_pack("{s:i, s:i, s:o, s:s, s:o, s:i, s:f}", "boosters", k,
+                  "requested", cfg->train_bag, "seeds", seeds, "rule", rule,
+                  "select", select ? select : json_null(), "rounds_each",
+                  st->sel.rounds, "cpu_seconds", cpu);
+    return st->bag_json ? VG_OK : vg_fail(err, VG_ENOMEM, "out of memory");
+}
+
+/* With time validation, after the step: the select model bagged (with the
+ * blend, both candidates' seeds) on the select stage's rows. */
+static vg_code bag_step(const vg_config *cfg, const vg_log *lg, fit_state *st,
+                        const subset *tr, const subset *ho, vg_error *err)
+{
+    subset tr2 = {0};
+    json_t *info = NULL;
+    double c0 = cpu_s();
+    int k = st->sel.params.linear ? 1 : cfg->train_bag;
+    if (k == 1)
+        return bag_record(st, cfg, 1,
+                          cfg->train_bag == 1
+                              ? "one model (train.bag 1)"
+                              : "not bagged: a linear model was chosen (its "
+                                "fit draws nothing)",
+                          NULL, cpu_s() - c0, err);
+    vg_code rc = VG_OK;
+    if (st->blend.on)
+        rc = subset_take_kept(st->m, &st->plan, TRAIN_STAGE_SELECT,
+                              TRAIN_ROLE_FIT, st->blend.keep, &tr2, err);
+    if (rc == VG_OK)
+        rc = bag_selection(k, &st->sel, tr,
+                           st->blend.on ? &st->blend.params : NULL,
+                           st->blend.on ? &tr2 : NULL, ho, &info, err);
+    if (rc == VG_OK) {
+        log_info(lg,
+                 "bag of %d seeds: held-out log loss %.5f (paired difference "
+                 "to one seed %+.5f, standard error %.5f)",
+                 k, json_number_value(json_object_get(info, "bag_logloss")),
+                 json_number_value(json_object_get(info, "paired_difference")),
+                 json_number_value(json_object_get(info, "paired_se")));
+        rc = bag_record(st, cfg, k,
+                        "the mean of the margins of models fitted with "
+                        "different seeds, in the select stage (its "
+                        "calibration), the validate stage (the estimate) and "
+                        "the final model",
+                        info, cpu_s() - c0, err);
+        info = NULL;
+    }
+    json_decref(info);
+    subset_free(&tr2);
+    return rc;
+}
+
 /* Select stage: settings and rounds, chosen on t_s. */
 static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
                             fit_state *st, vg_error *err)
@@ -1317,7 +1503,8 @@ static vg_code stage_select(const vg_config *cfg, const vg_log *lg,
             VG_OK ||
         (rc = choose_step(cfg, lg, st, &tr, &ho, err)) != VG_OK ||
         (rc = choose_families(cfg, lg, st, &tr, &ho, err)) != VG_OK ||
-        (rc = blend_step(cfg, lg, st, &tr, &ho, err)) != VG_OK)
+        (rc = blend_step(cfg, lg, st, &tr, &ho, err)) != VG_OK ||
+        (rc = bag_step(cfg, lg, st, &tr, &ho, err)) != VG_OK)
         goto cleanup;
     json_object_set_new(st->plan_json, "select",
                         json_pack("{s:o, s:o, s:O, s:s, s:o, s:O, s:O}", "fit",
@@ -1332,38 +1519,42 @@ cleanup:
     return rc;
 }
 
-/* With the blend: the about monthly candidate fitted on this stage's rows
- * of its dates, and *b (the every-date model) replaced by the blend of the
- * two. *fit describes the candidate's rows (new reference). */
-static vg_code blend_refit(fit_state *st, train_stage stage, booster **b,
-                           json_t **fit, vg_error *err)
+/* The stage's model on its fitted rows (x, y, w, n): st->bag seeds of the
+ * chosen settings and, with the blend, as many of the about monthly
+ * candidate on its dates' rows of the stage — the mean of all their margins
+ * (one model: itself). *bfit describes the about monthly rows (new
+ * reference; NULL without the blend). */
+static vg_code stage_model(fit_state *st, train_stage stage, const float *x,
+                           const float *y, const float *w, size_t n,
+                           booster **out, json_t **bfit, vg_error *err)
 {
-    subset tr = {0};
-    booster *b2 = NULL, *bb = NULL;
-    int rounds = 0;
-    *fit = NULL;
-    if (!st->blend.on)
-        return VG_OK;
-    vg_code rc = subset_take_kept(st->m, &st->plan, stage, TRAIN_ROLE_FIT,
-                                  st->blend.keep, &tr, err);
-    if (rc == VG_OK && tr.n == 0)
-        rc = vg_fail(err, VG_EINTERNAL,
-                     "the blend's about monthly dates have "
-                     "no rows");
-    if (rc == VG_OK)
-        rc = booster_train(&st->blend.params, tr.x, tr.y, tr.w, tr.n, NULL,
-                           NULL, NULL, 0, tr.ncols, &b2, &rounds, err);
-    if (rc == VG_OK)
-        rc = booster_blend(*b, b2, &bb, err);
-    if (rc == VG_OK) {
-        *fit = subset_json(&tr);
-        booster_free(*b);
-        *b = bb;
-        bb = NULL;
+    subset tr2 = {0};
+    bag g;
+    memset(&g, 0, sizeof g);
+    int k = st->bag > 0 ? st->bag : 1, m = st->blend.on ? 2 : 1;
+    *bfit = NULL;
+    vg_code rc = bag_fit_seeds(&g, &st->sel.params, x, y, w, n, st->m->ncols, 0,
+                               k, 1.0 / (m * k), err);
+    if (rc == VG_OK && st->blend.on) {
+        rc = subset_take_kept(st->m, &st->plan, stage, TRAIN_ROLE_FIT,
+                              st->blend.keep, &tr2, err);
+        if (rc == VG_OK && tr2.n == 0)
+            rc = vg_fail(err, VG_EINTERNAL,
+                         "the blend's about monthly dates have no rows");
+        if (rc == VG_OK)
+            rc = bag_fit_seeds(&g, &st->blend.params, tr2.x, tr2.y, tr2.w,
+                               tr2.n, tr2.ncols, 0, k, 1.0 / (m * k), err);
+        if (rc == VG_OK)
+            *bfit = subset_json(&tr2);
     }
-    booster_free(b2);
-    booster_free(bb);
-    subset_free(&tr);
+    if (rc == VG_OK)
+        rc = bag_finish(&g, out, err);
+    bag_free(&g);
+    subset_free(&tr2);
+    if (rc != VG_OK) {
+        json_decref(*bfit);
+        *bfit = NULL;
+    }
     return rc;
 }
 
@@ -1377,17 +1568,14 @@ static vg_code stage_validate(const vg_config *cfg, fit_state *st,
     subset tr = {0};
     booster *b = NULL;
     double *raw = NULL, *yw = NULL;
-    int rounds = 0;
     const subset *va = &st->va;
     vg_code rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
                              TRAIN_ROLE_FIT, &tr, err);
     double t0 = now_s(), c0 = cpu_s();
     json_t *bfit = NULL;
     if (rc == VG_OK)
-        rc = booster_train(&st->sel.params, tr.x, tr.y, tr.w, tr.n, NULL, NULL,
-                           NULL, 0, tr.ncols, &b, &rounds, err);
-    if (rc == VG_OK)
-        rc = blend_refit(st, TRAIN_STAGE_VALIDATE, &b, &bfit, err);
+        rc = stage_model(st, TRAIN_STAGE_VALIDATE, tr.x, tr.y, tr.w, tr.n, &b,
+                         &bfit, err);
     double t1 = now_s(), c1 = cpu_s();
     if (rc == VG_OK)
         rc = predict_raw(b, va, &raw, err);
@@ -1434,7 +1622,6 @@ cleanup:
 static vg_code stage_final(fit_state *st, vg_error *err)
 {
     const feat_matrix *m = st->m;
-    int rounds = 0;
     double t0 = now_s(), c0 = cpu_s();
     json_t *bfit = NULL;
     float *w = NULL;
@@ -1446,12 +1633,9 @@ static vg_code stage_final(fit_state *st, vg_error *err)
             w[r] = m->weight ? m->weight[r] : 1.0f;
         recency_weigh(st->plan.half_life, m->day, w, m->nrows);
     }
-    rc = booster_train(&st->sel.params, m->x, m->label, w ? w : m->weight,
-                       m->nrows, NULL, NULL, NULL, 0, m->ncols, &st->final_b,
-                       &rounds, err);
+    rc = stage_model(st, TRAIN_STAGE_FINAL, m->x, m->label, w ? w : m->weight,
+                     m->nrows, &st->final_b, &bfit, err);
     free(w);
-    if (rc == VG_OK)
-        rc = blend_refit(st, TRAIN_STAGE_FINAL, &st->final_b, &bfit, err);
     double t1 = now_s(), c1 = cpu_s();
     if (rc != VG_OK)
         return rc;
@@ -1470,6 +1654,49 @@ static vg_code stage_final(fit_state *st, vg_error *err)
     return VG_OK;
 }
 
+/* Cross-validation: a fold's (or the final) selection bagged on its rows
+ * with train.bag seeds (trees only; *info NULL when not bagged); the CPU
+ * it took is added to *cpu. */
+static vg_code cv_bag(const vg_config *cfg, selection *s, const subset *tr,
+                      const subset *ho, json_t **info, double *cpu,
+                      vg_error *err)
+{
+    json_t *j = NULL;
+    double c0 = cpu_s();
+    if (info)
+        *info = NULL;
+    if (cfg->train_bag == 1 || s->params.linear)
+        return VG_OK;
+    vg_code rc = bag_selection(cfg->train_bag, s, tr, NULL, NULL, ho, &j, err);
+    *cpu += cpu_s() - c0;
+    if (rc == VG_OK && info)
+        *info = j;
+    else
+        json_decref(j);
+    return rc;
+}
+
+/* Cross-validation's final selection bagged, and what bagging did (the
+ * folds' bagging took bag_cpu CPU-seconds before it). */
+static vg_code cv_bag_final(const vg_config *cfg, fit_state *st,
+                            const subset *tr, const subset *ho, double bag_cpu,
+                            vg_error *err)
+{
+    json_t *info = NULL;
+    vg_code rc = cv_bag(cfg, &st->sel, tr, ho, &info, &bag_cpu, err);
+    if (rc != VG_OK)
+        return rc;
+    return bag_record(st, cfg, info ? cfg->train_bag : 1,
+                      info ? "cross-validation: each fold's model and the "
+                             "final one the mean of the margins of models "
+                             "fitted with different seeds"
+                      : cfg->train_bag == 1
+                          ? "one model (train.bag 1)"
+                          : "not bagged: a linear model was chosen (its fit "
+                            "draws nothing)",
+                      info, bag_cpu, err);
+}
+
 /* Too few dates to purge by time: 5-fold CV grouped by customer (a customer's
  * rows of every date stay in one fold, so no label window is shared). The
  * final model fits four folds and makes its choices on the fifth. */
@@ -1479,7 +1706,7 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
     subset tr = {0}, ho = {0}, va = {0};
     selection s;
     memset(&s, 0, sizeof s);
-    double *raw = NULL;
+    double *raw = NULL, bag_cpu = 0;
     vg_code rc = alloc_predictions(st, st->m->nrows, err);
     for (int f = 0; rc == VG_OK && f < 5; f++) {
         st->plan.fold = f;
@@ -1498,6 +1725,7 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
             break;
         }
         if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &s, err)) != VG_OK ||
+            (rc = cv_bag(cfg, &s, &tr, &ho, NULL, &bag_cpu, err)) != VG_OK ||
             (rc = predict_raw(s.b, &va, &raw, err)) != VG_OK)
             break;
         put_predictions(st, st->nva, raw, s.cal, &va);
@@ -1518,6 +1746,8 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
                              TRAIN_ROLE_HOLDOUT, &ho, err);
         if (rc == VG_OK)
             rc = select_fit(cfg, lg, st->spec, &tr, &ho, &st->sel, err);
+        if (rc == VG_OK)
+            rc = cv_bag_final(cfg, st, &tr, &ho, bag_cpu, err);
     }
     if (rc == VG_OK) {
         metrics_summarize(st->prob, st->y, st->w, st->nva, &st->ms);
@@ -1814,7 +2044,8 @@ static json_t *model_metrics_json(const fit_state *st)
  * vigil take params.best_rounds as the rounds to use). */
 static int model_rounds(const fit_state *st)
 {
-    return st->sel.rounds + (st->blend.on ? st->blend.rounds : 0);
+    return (st->sel.rounds + (st->blend.on ? st->blend.rounds : 0)) *
+           (st->bag > 0 ? st->bag : 1);
 }
 
 /* The params column: how the stored model was made. */
@@ -1834,6 +2065,7 @@ static json_t *params_json(const fit_state *st)
     json_object_set_new(p, "model_kind", json_string(selection_kind(&st->sel)));
     json_object_set(p, "families", st->families);
     json_object_set(p, "observation_step", st->step);
+    json_object_set(p, "bag", st->bag_json);
     return p;
 }
 
@@ -1844,7 +2076,7 @@ static json_t *summary_json(const fit_state *st)
     char asof[DATE_BUF], d0[DATE_BUF];
     date_format(st->o.as_of, asof);
     date_format(st->dates[0], d0);
-    return json_pack(
+    json_t *s = json_pack(
         "{s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:O, s:i, s:i, s:O, s:s, "
         "s:O, s:O}",
         "as_of", asof, "rows", (json_int_t)st->m->nrows, "positives",
@@ -1857,6 +2089,9 @@ static json_t *summary_json(const fit_state *st)
         "best_rounds", model_rounds(st), "skipped", st->stats, "model_kind",
         selection_kind(&st->sel), "families", st->families, "observation_step",
         st->step);
+    if (s)
+        json_object_set(s, "bag", st->bag_json);
+    return s;
 }
 
 /* Each column's median over the customers of the latest observation date
@@ -1908,6 +2143,7 @@ static vg_code store_model(db_conn *db, const fit_state *st, const decision *d,
         selection_kind(&st->sel));
     json_object_set(mjs, "families", st->families);
     json_object_set(mjs, "observation_step", st->step);
+    json_object_set(mjs, "bag", st->bag_json);
     vg_code rc = db_begin(db, err);
     if (rc == VG_OK)
         rc = store_insert(db, st->o.as_of, st->o.horizon_days, features, params,
