@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -816,6 +817,84 @@ void db_copy_escape(strbuf *b, const char *v)
     }
     *w = '\0';
     b->len = (size_t)(w - b->s);
+}
+
+/* Binary COPY: every integer in network byte order. */
+static void put_be(strbuf *b, uint64_t v, int bytes)
+{
+    char t[8];
+    for (int i = 0; i < bytes; i++)
+        t[i] = (char)(v >> (8 * (bytes - 1 - i)));
+    strbuf_append(b, t, (size_t)bytes);
+}
+
+void db_copy_bin_header(strbuf *b)
+{
+    /* signature, flags (no OIDs), header extension length */
+    strbuf_append(b, "PGCOPY\n\377\r\n\0", 11);
+    put_be(b, 0, 4);
+    put_be(b, 0, 4);
+}
+
+void db_copy_bin_trailer(strbuf *b)
+{
+    put_be(b, 0xffff, 2); /* a field count of -1 */
+}
+
+void db_copy_bin_row(strbuf *b, int nfields)
+{
+    put_be(b, (uint64_t)nfields, 2);
+}
+
+void db_copy_bin_int2(strbuf *b, int v)
+{
+    put_be(b, 2, 4);
+    put_be(b, (uint16_t)v, 2);
+}
+
+void db_copy_bin_int8(strbuf *b, long long v)
+{
+    put_be(b, 8, 4);
+    put_be(b, (uint64_t)v, 8);
+}
+
+void db_copy_bin_float8(strbuf *b, double v)
+{
+    /* the double's own bits: the value the server stores is this one, as
+     * it was from the 17 significant digits of the text form */
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    put_be(b, 8, 4);
+    put_be(b, u, 8);
+}
+
+void db_copy_bin_date(strbuf *b, int day)
+{
+    /* PostgreSQL counts days from 2000-01-01, 10,957 days after 1970's */
+    put_be(b, 4, 4);
+    put_be(b, (uint32_t)(day - 10957), 4);
+}
+
+static void bin_bytes(strbuf *b, const char *prefix, size_t np, const char *s)
+{
+    size_t n = strlen(s);
+    if (n + np > INT32_MAX) {
+        b->failed = 1;
+        return;
+    }
+    put_be(b, n + np, 4);
+    strbuf_append(b, prefix, np);
+    strbuf_append(b, s, n);
+}
+
+void db_copy_bin_text(strbuf *b, const char *s)
+{
+    bin_bytes(b, "", 0, s);
+}
+
+void db_copy_bin_jsonb(strbuf *b, const char *json)
+{
+    bin_bytes(b, "\1", 1, json); /* jsonb's binary form: version 1, text */
 }
 
 void db_copy_field(db_copy_in *c, const char *v)

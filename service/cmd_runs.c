@@ -94,8 +94,16 @@ typedef struct undo_step {
 } undo_step;
 
 static const undo_step undo_steps[] = {
-    {"scores", "WITH d AS (DELETE FROM vigil.scores WHERE run_id = $1 "
-               "RETURNING 1) SELECT count(*) FROM d"},
+    /* A run scores one date, its vigil.job_runs.as_of: the primary key's
+     * leading column finds its rows (no index on run_id, migration 013).
+     * A run without a date (none writes scores today) is looked for in
+     * every date. */
+    {"scores",
+     "WITH j AS (SELECT as_of FROM vigil.job_runs WHERE run_id = $1), "
+     "d AS (DELETE FROM vigil.scores WHERE run_id = $1 AND as_of >= "
+     " coalesce((SELECT as_of FROM j), '-infinity') AND as_of <= "
+     " coalesce((SELECT as_of FROM j), 'infinity') RETURNING 1) "
+     "SELECT count(*) FROM d"},
     /* Deliveries not sent yet of the tasks and alerts about to go; what
      * was delivered stays delivered and is counted below. */
     {"deliveries_dropped",
