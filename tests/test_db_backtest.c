@@ -7,40 +7,11 @@
 
 #include "check.h"
 #include "cli.h"
-#include "model/metrics.h"
+#include "outside_eval.h"
 #include "testdb.h"
 
 #define END "2025-06-01"
 #define DAY "2025-04-20"
-
-/* ROC AUC and Brier of vigil.scores at DAY against the cancellations in
- * [DAY, DAY + 30), computed here from the tables. */
-static void outside_eval(const char *dsn, double *auc, double *brier,
-                         long *rows, long *churned)
-{
-    PGconn *c = PQconnectdb(dsn);
-    PGresult *r = PQexec(
-        c, "SET TIME ZONE 'UTC'; SELECT s.churn_risk, "
-           "(c.canceled_at >= date '" DAY "' AND c.canceled_at < date '" DAY
-           "' + 30)::int FROM vigil.scores s JOIN customers c USING "
-           "(customer_id) WHERE s.as_of = '" DAY "'");
-    int n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
-    double *p = malloc((size_t)(n + 1) * sizeof *p),
-           *y = malloc((size_t)(n + 1) * sizeof *y);
-    *churned = 0;
-    for (int i = 0; i < n; i++) {
-        p[i] = atof(PQgetvalue(r, i, 0));
-        y[i] = atoi(PQgetvalue(r, i, 1));
-        *churned += y[i] > 0;
-    }
-    *rows = n;
-    *auc = metrics_roc_auc(p, y, NULL, (size_t)n);
-    *brier = metrics_brier(p, y, NULL, (size_t)n);
-    free(p);
-    free(y);
-    PQclear(r);
-    PQfinish(c);
-}
 
 static double num(const json_t *o, const char *a, const char *k)
 {
@@ -131,7 +102,7 @@ int main(void)
     json_decref(j);
     r = cli_run(dsn, cmd);
     CHECK_INT_EQ(r->status, 0);
-    outside_eval(dsn, &auc, &brier, &rows, &churned);
+    outside_eval(dsn, DAY, 30, &auc, &brier, &rows, &churned);
     CHECK(rows > 300 && churned > 3);
 
     snprintf(models, sizeof models, "%s",

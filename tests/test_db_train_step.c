@@ -24,6 +24,7 @@
 #include "core/db.h"
 #include "model/metrics.h"
 #include "model/store.h"
+#include "outside_eval.h"
 #include "testdb.h"
 
 static const char *dsn;
@@ -254,28 +255,13 @@ static void choice_on_purged_rows_recorded(void)
 #define BLEND_DAY "2025-05-01"
 
 /* ROC AUC of vigil.scores at BLEND_DAY against the cancellations in
- * [BLEND_DAY, BLEND_DAY + 30), computed here from the tables. */
+ * [BLEND_DAY, BLEND_DAY + 30), computed outside vigil. */
 static double outside_auc(void)
 {
-    PGconn *c = PQconnectdb(dsn);
-    PGresult *r =
-        PQexec(c, "SET TIME ZONE 'UTC'; SELECT s.churn_risk, (c.canceled_at >= "
-                  "date '" BLEND_DAY "' AND c.canceled_at < date '" BLEND_DAY
-                  "' + 30)::int FROM vigil.scores s JOIN customers c USING "
-                  "(customer_id) WHERE s.as_of = '" BLEND_DAY "'");
-    int n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
-    double *p = malloc((size_t)(n + 1) * sizeof *p),
-           *y = malloc((size_t)(n + 1) * sizeof *y);
-    for (int i = 0; i < n; i++) {
-        p[i] = atof(PQgetvalue(r, i, 0));
-        y[i] = atoi(PQgetvalue(r, i, 1));
-    }
-    CHECK(n > 1000);
-    double auc = metrics_roc_auc(p, y, NULL, (size_t)n);
-    free(p);
-    free(y);
-    PQclear(r);
-    PQfinish(c);
+    double auc, brier;
+    long rows, churned;
+    outside_eval(dsn, BLEND_DAY, 30, &auc, &brier, &rows, &churned);
+    CHECK(rows > 1000);
     return auc;
 }
 
