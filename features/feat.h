@@ -53,6 +53,10 @@ typedef struct feat_info {
     int profile;       /* a fact about the account, not its behaviour */
     const char *theme; /* adoption | support_friction | satisfaction |
                           onboarding | commercial */
+    /* Another column stating the same fact over another span (the capped
+     * and the whole-history "last product activity"), or -1: a customer's
+     * reasons name a fact once, not once per column that measures it. */
+    int same_fact;
 } feat_info;
 
 /* Apply the wording table to fi (by fi->name): unit, direction, theme. */

@@ -343,8 +343,12 @@ static int pick_reasons(const feat_spec *spec, const float *x,
         const char *dir =
             drivers_direction(fi, x[j], prev, typical ? typical[j] : NAN);
         /* better or typical: the model's interaction, not advice */
-        if (strcmp(dir, "worse") == 0 || strcmp(dir, "fact") == 0)
+        if (strcmp(dir, "worse") == 0 || strcmp(dir, "fact") == 0) {
             picked[np++] = j;
+            /* the same fact in other words is not a second reason */
+            if (fi->same_fact >= 0 && (size_t)fi->same_fact < ncols)
+                seen[fi->same_fact] = 1;
+        }
     }
     if (seen != seen_small)
         free(seen);

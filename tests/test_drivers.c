@@ -16,7 +16,7 @@ static feat_info worded(const char *name, const char *phrase, int prev,
 {
     feat_info fi = {
         name, phrase, prev, 0, cap, FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN,
-        0,    NULL};
+        0,    NULL,   -1};
     feat_word(&fi);
     return fi;
 }
@@ -142,7 +142,8 @@ static void check_texts(void)
                        FEAT_UNIT_DAYS_UNTIL,
                        FEAT_WORSE_UNKNOWN,
                        0,
-                       NULL};
+                       NULL,
+                       -1};
     feat_word(&renew);
     CHECK_INT_EQ(renew.profile, 1);
     drivers_text(&renew, 18, NAN, 120, t, sizeof t);
@@ -150,8 +151,8 @@ static void check_texts(void)
     drivers_text(&renew, -3, NAN, 120, t, sizeof t);
     CHECK_STR_EQ(t, "renewal date: 3 days ago");
 
-    feat_info ind = {"account.plan=starter", "plan is starter",  -1, 1,   0,
-                     FEAT_UNIT_NUMBER,       FEAT_WORSE_UNKNOWN, 0,  NULL};
+    feat_info ind = {"account.plan=starter", "plan is starter",  -1, 1,    0,
+                     FEAT_UNIT_NUMBER,       FEAT_WORSE_UNKNOWN, 0,  NULL, -1};
     feat_word(&ind);
     drivers_text(&ind, 1, NAN, NAN, t, sizeof t);
     CHECK_STR_EQ(t, "plan is starter");
@@ -268,6 +269,57 @@ static void check_rows(void)
     feat_spec_free(s);
 }
 
+/* "Last product activity" is measured twice with family lifetime: capped
+ * at 91 days over the windows, and over the whole history. When both push
+ * the risk up they are one fact, so it is one reason, and the next reason
+ * takes the freed place. */
+static void check_same_fact(void)
+{
+    feat_spec *s = calloc(1, sizeof *s);
+    s->families = FEAT_FAM_LIFETIME;
+    vg_error err;
+    CHECK(feat_spec_layout(s, &err) == VG_OK);
+    size_t nc = feat_spec_ncols(s);
+    int since = feat_spec_find(s, "usage.days_since_last_activity");
+    int life = feat_spec_find(s, "usage.days_since_last_activity_lifetime");
+    int cnt = feat_spec_find(s, "tickets.count_30d");
+    CHECK(since >= 0 && life >= 0 && cnt >= 0);
+    float *x = calloc(nc, sizeof *x), *contrib = calloc(nc + 1, sizeof *x);
+    double *typ = calloc(nc, sizeof *typ);
+    for (size_t j = 0; j < nc; j++)
+        typ[j] = NAN;
+    x[since] = 60, typ[since] = 5, contrib[since] = 0.6f;
+    x[life] = 60, typ[life] = 5, contrib[life] = 0.5f;
+    x[cnt] = 6, typ[cnt] = 0, contrib[cnt] = 0.2f;
+    json_t *d = drivers_for_row(s, x, contrib, nc, typ, 2);
+    CHECK_INT_EQ(json_array_size(d), 2);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(d, 0), "feature")),
+        "usage.days_since_last_activity");
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(d, 1), "feature")),
+        "tickets.count_30d");
+    json_decref(d);
+    /* the stronger of the two is the one kept */
+    contrib[life] = 0.9f;
+    d = drivers_for_row(s, x, contrib, nc, typ, 3);
+    CHECK_INT_EQ(json_array_size(d), 2);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(d, 0), "feature")),
+        "usage.days_since_last_activity_lifetime");
+    json_decref(d);
+    /* without the family the capped column stands alone */
+    feat_spec *core = calloc(1, sizeof *core);
+    CHECK(feat_spec_layout(core, &err) == VG_OK);
+    int cs = feat_spec_find(core, "usage.days_since_last_activity");
+    CHECK(cs >= 0 && feat_spec_info(core, (size_t)cs)->same_fact == -1);
+    feat_spec_free(core);
+    free(x);
+    free(contrib);
+    free(typ);
+    feat_spec_free(s);
+}
+
 /* What score stores: the drivers as JSON text, numbers written the way
  * jansson writes them (jsonb keeps a number's digits, so stored scores do
  * not change), and a reason whose name is not UTF-8 left out whole. */
@@ -336,6 +388,7 @@ int main(void)
     check_units();
     check_texts();
     check_rows();
+    check_same_fact();
     check_row_text();
     return check_done("drivers");
 }
