@@ -230,6 +230,20 @@ static void column_list(int rel, char *buf, size_t n)
                                  cols[i].name, cols[i].type);
 }
 
+/* What to do when a company has no such data at all: vigil can run
+ * without a helpdesk or without product events (an empty view), not
+ * without customers. */
+static const char *no_data_hint(int rel)
+{
+    static const char *const hint[3] = {
+        "",
+        "; no product events at all? an empty view will do (docs/MAPPING.md, "
+        "\"Without a helpdesk or product events\")",
+        "; no helpdesk? an empty view will do (docs/MAPPING.md, \"Without a "
+        "helpdesk or product events\")"};
+    return hint[rel];
+}
+
 /* A missing relation: where else a relation of that name exists, if
  * anywhere, is the likeliest fix. */
 static vg_code missing_relation(doctor *d, int rel, vg_error *err)
@@ -270,9 +284,9 @@ static vg_code missing_relation(doctor *d, int rel, vg_error *err)
                  PQgetvalue(r, 0, 0), rels[rel]);
     finding(d, DOCTOR_ERROR, rel, NULL,
             "there is no relation %s.%s: create a view %s.%s with columns %s "
-            "(docs/MAPPING.md shows how)%s",
+            "(docs/MAPPING.md shows how)%s%s",
             d->cfg->source_schema, rels[rel], d->cfg->source_schema, rels[rel],
-            list, elsewhere);
+            list, elsewhere, no_data_hint(rel));
     PQclear(r);
     return VG_OK;
 }
@@ -458,8 +472,12 @@ static vg_code read_stats(doctor *d, int rel, json_t *jr, json_t *jcols,
     if (n == 0)
         finding(d, rel == 0 ? DOCTOR_ERROR : DOCTOR_WARN, rel, NULL,
                 "%s.%s has no rows%s", d->cfg->source_schema, rels[rel],
-                rel == 0 ? ": there is nobody to score"
-                         : ": every feature from it will be zero");
+                rel == 0   ? ": there is nobody to score"
+                : rel == 1 ? ": the model learns from the accounts and "
+                             "tickets alone (fine if there are no product "
+                             "events)"
+                           : ": the model learns from the accounts and usage "
+                             "alone (fine if there is no helpdesk)");
     report_nulls(d, rel, n, r, &f, jcols);
     if (d->usable[col_index(rel, rel_time[rel])]) {
         json_object_set_new(jr, "from",
@@ -646,9 +664,9 @@ vg_code doctor_require(db_conn *db, const vg_config *cfg, vg_error *err)
         return vg_fail(err, VG_EDATA,
                        "there is no relation %s.%s: create a view %s.%s with "
                        "columns %s (docs/MAPPING.md shows how; `vigil check` "
-                       "checks a mapping)",
+                       "checks a mapping)%s",
                        cfg->source_schema, rels[rel], cfg->source_schema,
-                       rels[rel], list);
+                       rels[rel], list, no_data_hint(rel));
     }
     /* Only the columns no row can do without: a job that never reads an
      * optional one (outreach and channel) must not fail for it. */

@@ -228,6 +228,8 @@ static void broken_mapping_says_how_to_fix(void)
                           "mrr::numeric AS mrr"));
         CHECK(has_finding(rep, "there is no relation crm_bad.usage_events",
                           "schema crm has a usage_events"));
+        CHECK(has_finding(rep, "there is no relation crm_bad.usage_events",
+                          "no product events at all? an empty view will do"));
         CHECK_INT_EQ(json_integer_value(json_object_get(rep, "errors")), 3);
         json_decref(rep);
     }
@@ -268,6 +270,30 @@ static void empty_mrr_alone_warns(void)
     cli_result *r = check_bad();
     CHECK_INT_EQ(r->status, 12);
     CHECK(strstr(r->err, "ready with warnings") != NULL);
+}
+
+/* A company without a helpdesk maps tickets as an empty view
+ * (docs/MAPPING.md): a warning that says so, not an error. */
+static void no_helpdesk_is_a_warning(void)
+{
+    testdb_exec(dsn, "CREATE OR REPLACE VIEW crm_bad.tickets AS SELECT "
+                     " NULL::text AS ticket_id, NULL::text AS customer_id, "
+                     " NULL::timestamptz AS created_at, "
+                     " NULL::timestamptz AS first_response_at, "
+                     " NULL::timestamptz AS resolved_at, NULL::text AS status, "
+                     " NULL::text AS priority, NULL::text AS channel, "
+                     " NULL::text AS subject, NULL::text AS body, "
+                     " NULL::smallint AS csat, NULL::integer AS reopens, "
+                     " NULL::boolean AS escalated WHERE false");
+    cli_result *r = check_bad();
+    CHECK_INT_EQ(r->status, 12);
+    json_t *rep = cli_json(r);
+    CHECK(rep && has_finding(rep, "crm_bad.tickets has no rows",
+                             "fine if there is no helpdesk"));
+    json_decref(rep);
+    testdb_exec(dsn, "DROP VIEW crm_bad.tickets;"
+                     "CREATE VIEW crm_bad.tickets AS SELECT * FROM "
+                     " crm.tickets");
 }
 
 /* A serve config on the crm schema with one date_within playbook on
@@ -347,6 +373,7 @@ int main(void)
         CHECK_CASE(broken_mapping_says_how_to_fix),
         CHECK_CASE(thin_mapping_is_not_ready),
         CHECK_CASE(empty_mrr_alone_warns),
+        CHECK_CASE(no_helpdesk_is_a_warning),
         CHECK_CASE(serve_refuses_misspelt_column),
         CHECK_CASE(reload_rejects_misspelt_column),
     };
