@@ -186,6 +186,12 @@ static const char *const numeric_types[] = {
 static const char *const text_types[] = {"text", "character varying",
                                          "character", NULL};
 
+static int id_type_ok(const char *column, const char *t)
+{
+    return !strcmp(column, "user_id") || in_list(t, text_types) ||
+           !strcmp(t, "USER-DEFINED");
+}
+
 /* Is a column of SQL type `t` usable as kind k? Adds a note for types that
  * work with a caveat. */
 static int type_usable(doctor *d, size_t i, const char *t)
@@ -193,7 +199,11 @@ static int type_usable(doctor *d, size_t i, const char *t)
     const contract_col *c = &cols[i];
     switch (c->kind) {
     case K_ID:
-        return 1; /* read as text, whatever it is */
+        /* Customer and ticket ids are compared across the three relations
+         * and with vigil's own tables (text): an integer id in one view
+         * fails the first join with it (topics, outreach), long after train
+         * and score worked. A user id is only counted: any type. */
+        return id_type_ok(c->name, t);
     case K_TEXT:
         return in_list(t, text_types) || !strcmp(t, "USER-DEFINED") ||
                (strcmp(c->name, "subject") && strcmp(c->name, "body"));
@@ -633,12 +643,14 @@ static vg_code read_freshness(doctor *d, vg_error *err)
     return VG_OK;
 }
 
-vg_code doctor_require(db_conn *db, const vg_config *cfg, vg_error *err)
+vg_code doctor_require(db_conn *db, const vg_config *cfg, vg_error *missing,
+                       vg_error *err)
 {
     PGresult *r = NULL;
     const char *p[1] = {cfg->source_schema};
+    vg_error_clear(missing);
     vg_code rc = db_exec(db,
-                         "SELECT table_name, column_name FROM "
+                         "SELECT table_name, column_name, data_type FROM "
                          "information_schema.columns WHERE table_schema = $1 "
                          "AND table_name IN ('customers', 'usage_events', "
                          "'tickets')",
@@ -648,36 +660,50 @@ vg_code doctor_require(db_conn *db, const vg_config *cfg, vg_error *err)
     int have_rel[3] = {0, 0, 0}, have_col[NCOLS];
     memset(have_col, 0, sizeof have_col);
     for (int k = 0; k < PQntuples(r); k++)
-        for (int rel = 0; rel < 3; rel++)
-            if (!strcmp(PQgetvalue(r, k, 0), rels[rel])) {
-                have_rel[rel] = 1;
-                int i = col_index(rel, PQgetvalue(r, k, 1));
-                if (i >= 0)
-                    have_col[i] = 1;
+        for (int rel = 0; rel < 3; rel++) {
+            if (strcmp(PQgetvalue(r, k, 0), rels[rel]))
+                continue;
+            have_rel[rel] = 1;
+            int i = col_index(rel, PQgetvalue(r, k, 1));
+            if (i < 0)
+                continue;
+            have_col[i] = 1;
+            if (cols[i].kind == K_ID &&
+                !id_type_ok(cols[i].name, PQgetvalue(r, k, 2))) {
+                rc = vg_fail(err, VG_EDATA,
+                             "%s.%s.%s is %s: vigil compares ids as text; "
+                             "cast it in the view (%s::text AS %s)",
+                             cfg->source_schema, rels[rel], cols[i].name,
+                             PQgetvalue(r, k, 2), cols[i].name, cols[i].name);
+                PQclear(r);
+                return rc;
             }
+        }
     PQclear(r);
     for (int rel = 0; rel < 3; rel++) {
         if (have_rel[rel])
             continue;
         char list[1024];
         column_list(rel, list, sizeof list);
-        return vg_fail(err, VG_EDATA,
-                       "there is no relation %s.%s: create a view %s.%s with "
-                       "columns %s (docs/MAPPING.md shows how; `vigil check` "
-                       "checks a mapping)%s",
-                       cfg->source_schema, rels[rel], cfg->source_schema,
-                       rels[rel], list, no_data_hint(rel));
+        vg_fail(missing, VG_EDATA,
+                "there is no relation %s.%s: create a view %s.%s with "
+                "columns %s (docs/MAPPING.md shows how; `vigil check` "
+                "checks a mapping)%s",
+                cfg->source_schema, rels[rel], cfg->source_schema, rels[rel],
+                list, no_data_hint(rel));
+        return VG_OK;
     }
     /* Only the columns no row can do without: a job that never reads an
      * optional one (outreach and channel) must not fail for it. */
     for (size_t i = 0; i < NCOLS; i++)
-        if (cols[i].not_null && !have_col[i])
-            return vg_fail(
-                err, VG_EDATA,
-                "%s.%s has no column %s (%s): map it in the view; vigil "
-                "needs it for %s (`vigil check` lists every gap)",
-                cfg->source_schema, rels[cols[i].rel], cols[i].name,
-                cols[i].type, cols[i].feeds);
+        if (cols[i].not_null && !have_col[i]) {
+            vg_fail(missing, VG_EDATA,
+                    "%s.%s has no column %s (%s): map it in the view; vigil "
+                    "needs it for %s (`vigil check` lists every gap)",
+                    cfg->source_schema, rels[cols[i].rel], cols[i].name,
+                    cols[i].type, cols[i].feeds);
+            return VG_OK;
+        }
     return VG_OK;
 }
 

@@ -30,9 +30,17 @@ vg_code doctor_run(db_conn *db, const vg_config *cfg, int as_of,
                    json_t **report, doctor_level *worst, vg_error *err);
 
 /* The cheap part of the check, for every job before it reads the source:
- * the three relations exist with the columns no row can do without.
- * VG_EDATA with what to create ("create a view crm.tickets with columns
- * ...", "crm.tickets has no column created_at ...") otherwise. */
-vg_code doctor_require(db_conn *db, const vg_config *cfg, vg_error *err);
+ * the three relations exist with the columns no row can do without, and
+ * customer and ticket ids are text.
+ * - Something missing: VG_OK, with *missing set to VG_EDATA and what to
+ *   create ("create a view crm.tickets with columns ...", "crm.tickets has
+ *   no column created_at ..."); the caller may let the job fail first for a
+ *   reason that comes before it (no model), then say this.
+ * - An id of another type: VG_EDATA in *err with the cast to write. Every
+ *   job refuses it: train and score would work and topics and outreach
+ *   fail later, on the first join with vigil's own tables.
+ * - Otherwise VG_OK with *missing cleared, or the database's error. */
+vg_code doctor_require(db_conn *db, const vg_config *cfg, vg_error *missing,
+                       vg_error *err);
 
 #endif

@@ -145,13 +145,11 @@ static vg_code date_guard(cli *c, db_conn *db, const char *job, int as_of,
     for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++) {
         if (strcmp(job, dated[i]))
             continue;
-        vg_code rc = doctor_require(db, &c->cfg, missing);
-        if (rc == VG_EDATA)
-            return VG_OK; /* nothing to judge the date by */
-        if (rc != VG_OK) {
-            *err = *missing;
+        vg_code rc = doctor_require(db, &c->cfg, missing, err);
+        if (rc != VG_OK)
             return rc;
-        }
+        if (missing->code != VG_OK)
+            return VG_OK; /* nothing to judge the date by */
         if (c->force)
             return VG_OK;
         int today = date_today();

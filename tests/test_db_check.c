@@ -296,6 +296,27 @@ static void no_helpdesk_is_a_warning(void)
                      " crm.tickets");
 }
 
+/* An integer customer id would fail the first join with vigil's own
+ * tables (topics, outreach) after train and score had worked: check calls
+ * it an error, with the cast to write (db_runs: every job refuses it). */
+static void integer_ids_are_refused(void)
+{
+    testdb_exec(dsn, "DROP VIEW crm_bad.customers;"
+                     "CREATE VIEW crm_bad.customers AS SELECT "
+                     " hashtext(customer_id) AS customer_id, name, created_at, "
+                     " canceled_at, plan, mrr, seats, language "
+                     " FROM crm.customers");
+    cli_result *r = check_bad();
+    CHECK_INT_EQ(r->status, 5);
+    json_t *rep = cli_json(r);
+    CHECK(rep && has_finding(rep, "crm_bad.customers.customer_id is integer",
+                             "customer_id::text AS customer_id"));
+    json_decref(rep);
+    testdb_exec(dsn, "DROP VIEW crm_bad.customers;"
+                     "CREATE VIEW crm_bad.customers AS SELECT * FROM "
+                     " crm.customers");
+}
+
 /* A serve config on the crm schema with one date_within playbook on
  * `column`. */
 static void write_serve_config(const char *path, const char *column)
@@ -374,6 +395,7 @@ int main(void)
         CHECK_CASE(thin_mapping_is_not_ready),
         CHECK_CASE(empty_mrr_alone_warns),
         CHECK_CASE(no_helpdesk_is_a_warning),
+        CHECK_CASE(integer_ids_are_refused),
         CHECK_CASE(serve_refuses_misspelt_column),
         CHECK_CASE(reload_rejects_misspelt_column),
     };

@@ -74,6 +74,39 @@ static void missing_relations_say_what_to_create(void)
     remove(cfg2);
 }
 
+/* Integer customer ids: train and score would work, topics and outreach
+ * fail on their first join with vigil's own (text) tables, so every job
+ * refuses the mapping up front and names the cast. */
+static void integer_ids_refused_by_every_job(void)
+{
+    char cfg2[128], args[512];
+    snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-i.json",
+             (int)getpid());
+    check_write_file(cfg2, "{\"source\": {\"schema\": \"crm_int\"}}");
+    testdb_exec(dsn, "CREATE SCHEMA crm_int;"
+                     "CREATE VIEW crm_int.customers AS SELECT "
+                     " hashtext(customer_id) AS customer_id, name, created_at, "
+                     " canceled_at, plan, mrr, seats, language "
+                     " FROM public.customers;"
+                     "CREATE VIEW crm_int.usage_events AS SELECT * FROM "
+                     " public.usage_events;"
+                     "CREATE VIEW crm_int.tickets AS SELECT * FROM "
+                     " public.tickets");
+    static const char *const jobs[] = {"train", "outreach"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "--config %s %s --as-of 2026-06-01", cfg2,
+                 jobs[i]);
+        cli_result *r = cli_run(dsn, args);
+        CHECK_INT_EQ(r->status, 5);
+        CHECK(strstr(r->err,
+                     "crm_int.customers.customer_id is integer: "
+                     "vigil compares ids as text; cast it in the "
+                     "view (customer_id::text AS customer_id)") != NULL);
+    }
+    testdb_exec(dsn, "DROP SCHEMA crm_int CASCADE");
+    remove(cfg2);
+}
+
 /* A source that is quiet on weekends (weekday rows up to Friday
  * 2026-05-29): Monday's run passes the guard (and stops later, for want of a
  * model: exit 6), Tuesday's is refused naming the Friday. */
@@ -385,6 +418,7 @@ int main(void)
     static const check_case cases[] = {
         CHECK_CASE(without_schema_says_run_init),
         CHECK_CASE(missing_relations_say_what_to_create),
+        CHECK_CASE(integer_ids_refused_by_every_job),
         CHECK_CASE(weekend_gap_passes_the_guard),
         CHECK_CASE(date_before_the_data_refused),
         CHECK_CASE(date_after_today_refused),
