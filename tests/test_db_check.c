@@ -272,28 +272,37 @@ static void empty_mrr_alone_warns(void)
     CHECK(strstr(r->err, "ready with warnings") != NULL);
 }
 
+/* One change to crm_bad's mapping: `setup` it, check it (exit `status`
+ * and a finding with both a and b), then `restore` the mapping. */
+static void mapping_change_finds(const char *setup, int status, const char *a,
+                                 const char *b, const char *restore)
+{
+    testdb_exec(dsn, setup);
+    cli_result *r = check_bad();
+    CHECK_INT_EQ(r->status, status);
+    json_t *rep = cli_json(r);
+    CHECK(rep && has_finding(rep, a, b));
+    json_decref(rep);
+    testdb_exec(dsn, restore);
+}
+
 /* A company without a helpdesk maps tickets as an empty view
  * (docs/MAPPING.md): a warning that says so, not an error. */
 static void no_helpdesk_is_a_warning(void)
 {
-    testdb_exec(dsn, "CREATE OR REPLACE VIEW crm_bad.tickets AS SELECT "
-                     " NULL::text AS ticket_id, NULL::text AS customer_id, "
-                     " NULL::timestamptz AS created_at, "
-                     " NULL::timestamptz AS first_response_at, "
-                     " NULL::timestamptz AS resolved_at, NULL::text AS status, "
-                     " NULL::text AS priority, NULL::text AS channel, "
-                     " NULL::text AS subject, NULL::text AS body, "
-                     " NULL::smallint AS csat, NULL::integer AS reopens, "
-                     " NULL::boolean AS escalated WHERE false");
-    cli_result *r = check_bad();
-    CHECK_INT_EQ(r->status, 12);
-    json_t *rep = cli_json(r);
-    CHECK(rep && has_finding(rep, "crm_bad.tickets has no rows",
-                             "fine if there is no helpdesk"));
-    json_decref(rep);
-    testdb_exec(dsn, "DROP VIEW crm_bad.tickets;"
-                     "CREATE VIEW crm_bad.tickets AS SELECT * FROM "
-                     " crm.tickets");
+    mapping_change_finds(
+        "CREATE OR REPLACE VIEW crm_bad.tickets AS SELECT "
+        " NULL::text AS ticket_id, NULL::text AS customer_id, "
+        " NULL::timestamptz AS created_at, "
+        " NULL::timestamptz AS first_response_at, "
+        " NULL::timestamptz AS resolved_at, NULL::text AS status, "
+        " NULL::text AS priority, NULL::text AS channel, "
+        " NULL::text AS subject, NULL::text AS body, "
+        " NULL::smallint AS csat, NULL::integer AS reopens, "
+        " NULL::boolean AS escalated WHERE false",
+        12, "crm_bad.tickets has no rows", "fine if there is no helpdesk",
+        "DROP VIEW crm_bad.tickets;"
+        "CREATE VIEW crm_bad.tickets AS SELECT * FROM crm.tickets");
 }
 
 /* An integer customer id would fail the first join with vigil's own
@@ -301,20 +310,15 @@ static void no_helpdesk_is_a_warning(void)
  * it an error, with the cast to write (db_runs: every job refuses it). */
 static void integer_ids_are_refused(void)
 {
-    testdb_exec(dsn, "DROP VIEW crm_bad.customers;"
-                     "CREATE VIEW crm_bad.customers AS SELECT "
-                     " hashtext(customer_id) AS customer_id, name, created_at, "
-                     " canceled_at, plan, mrr, seats, language "
-                     " FROM crm.customers");
-    cli_result *r = check_bad();
-    CHECK_INT_EQ(r->status, 5);
-    json_t *rep = cli_json(r);
-    CHECK(rep && has_finding(rep, "crm_bad.customers.customer_id is integer",
-                             "customer_id::text AS customer_id"));
-    json_decref(rep);
-    testdb_exec(dsn, "DROP VIEW crm_bad.customers;"
-                     "CREATE VIEW crm_bad.customers AS SELECT * FROM "
-                     " crm.customers");
+    mapping_change_finds(
+        "DROP VIEW crm_bad.customers;"
+        "CREATE VIEW crm_bad.customers AS SELECT "
+        " hashtext(customer_id) AS customer_id, name, created_at, "
+        " canceled_at, plan, mrr, seats, language FROM crm.customers",
+        5, "crm_bad.customers.customer_id is integer",
+        "customer_id::text AS customer_id",
+        "DROP VIEW crm_bad.customers;"
+        "CREATE VIEW crm_bad.customers AS SELECT * FROM crm.customers");
 }
 
 /* A serve config on the crm schema with one date_within playbook on
