@@ -57,6 +57,11 @@ typedef struct feat_info {
      * and the whole-history "last product activity"), or -1: a customer's
      * reasons name a fact once, not once per column that measures it. */
     int same_fact;
+    /* For a recency that counts from the signup when nothing happened
+     * since: the tenure column, else -1. Equal to the tenure, the value
+     * means "never", which a reason must say: "3 weeks ago" reads as a
+     * customer who once used the product. */
+    int since_signup;
 } feat_info;
 
 /* Apply the wording table to fi (by fi->name): unit, direction, theme. */

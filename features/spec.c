@@ -214,7 +214,7 @@ static int add_col(layout *L, const char *phrase, const char *name_fmt, ...)
         L->oom = 1;
     s->info[i] =
         (feat_info){NULL, NULL, -1, 0, 0, FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN,
-                    0,    NULL, -1};
+                    0,    NULL, -1, -1};
     return (int)i;
 }
 
@@ -499,16 +499,20 @@ static void layout_link(feat_spec *s)
     s->info[c->ev_total[1]].prev = c->ev_total_prev30;
     s->info[c->act_days[1]].prev = c->act_days_prev30;
     s->info[c->days_since_activity].cap = FEAT_DAYS_SINCE_CAP;
+    s->info[c->days_since_activity].since_signup = c->tenure;
     if (c->life_since >= 0) {
         s->info[c->days_since_activity].same_fact = c->life_since;
         s->info[c->life_since].same_fact = c->days_since_activity;
+        s->info[c->life_since].since_signup = c->tenure;
     }
     s->info[c->users30].prev = c->users_prev30;
     s->info[c->t_count30].prev = c->t_count_prev30;
     for (int t = 0; t < s->ntypes; t++) {
         s->info[c->ev_type[t * FEAT_NWIN + 1]].prev = c->ev_type_prev30[t];
-        if (c->type_since[t] >= 0)
+        if (c->type_since[t] >= 0) {
             s->info[c->type_since[t]].cap = FEAT_DAYS_SINCE_CAP;
+            s->info[c->type_since[t]].since_signup = c->tenure;
+        }
     }
 }
 

@@ -433,6 +433,32 @@ static int put_real(strbuf *b, double v)
     return 1;
 }
 
+/* A recency that equals the tenure counts from the signup: nothing ever
+ * happened. "last product activity" becomes "no product activity since
+ * signing up 3 weeks ago" (and 'last "export" event' 'no "export" event
+ * ...'); the whole-history qualifier says nothing then. 0 when the reason
+ * is not such a one. */
+static int never_text(const feat_info *fi, const float *x, double v, double typ,
+                      char *buf, size_t n)
+{
+    if (fi->since_signup < 0 || isnan(v) ||
+        !(fabs(v - x[fi->since_signup]) < 1e-3) ||
+        strncmp(fi->phrase, "last ", 5) != 0)
+        return 0;
+    const char *what = fi->phrase + 5, *cut = strstr(what, " (whole history)");
+    int len = cut ? (int)(cut - what) : (int)strlen(what);
+    char a[96], b[96];
+    drivers_format_value(fi, v, a, sizeof a);
+    if (isnan(typ)) {
+        snprintf(buf, n, "no %.*s since signing up %s", len, what, a);
+        return 1;
+    }
+    drivers_format_value(fi, typ, b, sizeof b);
+    snprintf(buf, n, "no %.*s since signing up %s (typical customer: %s)", len,
+             what, a, b);
+    return 1;
+}
+
 /* One reason as a JSON object; 0 when one of its texts is not UTF-8 or its
  * effect not finite (left out, as a JSON encoder would refuse it), -1 when
  * its value is not finite. */
@@ -444,7 +470,8 @@ static int put_reason(strbuf *b, const feat_spec *spec, const float *x,
     double prev = fi->prev >= 0 ? x[fi->prev] : NAN;
     double typ = typical ? typical[j] : NAN;
     char text[512];
-    drivers_text(fi, v, prev, typ, text, sizeof text);
+    if (!never_text(fi, x, v, typ, text, sizeof text))
+        drivers_text(fi, v, prev, typ, text, sizeof text);
     const char *theme = drivers_theme_for(fi, v);
     if (!isnan(v) && !isfinite(round(v * 1000) / 1000))
         return -1;

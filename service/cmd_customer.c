@@ -85,8 +85,10 @@ static void print_tickets(const json_t *t)
 {
     size_t i;
     json_t *e;
-    printf("\nsupport: %lld tickets in the 90 days before this date\n",
-           (long long)json_integer_value(json_object_get(t, "tickets_90d")));
+    long long n =
+        (long long)json_integer_value(json_object_get(t, "tickets_90d"));
+    printf("\nsupport: %lld ticket%s in the 90 days before this date\n", n,
+           n == 1 ? "" : "s");
     json_t *topics = json_object_get(t, "topics");
     if (json_array_size(topics) > 0) {
         printf("  topics:");

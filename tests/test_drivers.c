@@ -16,7 +16,7 @@ static feat_info worded(const char *name, const char *phrase, int prev,
 {
     feat_info fi = {
         name, phrase, prev, 0, cap, FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN,
-        0,    NULL,   -1};
+        0,    NULL,   -1,   -1};
     feat_word(&fi);
     return fi;
 }
@@ -143,6 +143,7 @@ static void check_texts(void)
                        FEAT_WORSE_UNKNOWN,
                        0,
                        NULL,
+                       -1,
                        -1};
     feat_word(&renew);
     CHECK_INT_EQ(renew.profile, 1);
@@ -151,8 +152,17 @@ static void check_texts(void)
     drivers_text(&renew, -3, NAN, 120, t, sizeof t);
     CHECK_STR_EQ(t, "renewal date: 3 days ago");
 
-    feat_info ind = {"account.plan=starter", "plan is starter",  -1, 1,    0,
-                     FEAT_UNIT_NUMBER,       FEAT_WORSE_UNKNOWN, 0,  NULL, -1};
+    feat_info ind = {"account.plan=starter",
+                     "plan is starter",
+                     -1,
+                     1,
+                     0,
+                     FEAT_UNIT_NUMBER,
+                     FEAT_WORSE_UNKNOWN,
+                     0,
+                     NULL,
+                     -1,
+                     -1};
     feat_word(&ind);
     drivers_text(&ind, 1, NAN, NAN, t, sizeof t);
     CHECK_STR_EQ(t, "plan is starter");
@@ -320,6 +330,54 @@ static void check_same_fact(void)
     feat_spec_free(s);
 }
 
+/* A recency counts from the signup when nothing happened since: equal to
+ * the tenure it means "never", and the reason says so (with or without
+ * the whole-history qualifier); one event since makes it a last activity
+ * again. */
+static void never_active_says_so(void)
+{
+    feat_spec *s = calloc(1, sizeof *s);
+    s->families = FEAT_FAM_LIFETIME;
+    vg_error err;
+    CHECK(feat_spec_layout(s, &err) == VG_OK);
+    size_t nc = feat_spec_ncols(s);
+    int since = feat_spec_find(s, "usage.days_since_last_activity");
+    int life = feat_spec_find(s, "usage.days_since_last_activity_lifetime");
+    int ten = feat_spec_find(s, "account.tenure_days");
+    CHECK(since >= 0 && life >= 0 && ten >= 0);
+    float *x = calloc(nc, sizeof *x), *contrib = calloc(nc + 1, sizeof *x);
+    double *typ = calloc(nc, sizeof *typ);
+    for (size_t j = 0; j < nc; j++)
+        typ[j] = NAN;
+    x[ten] = 40, x[since] = 40, x[life] = 40;
+    typ[since] = typ[life] = 5;
+    contrib[since] = 0.6f;
+    json_t *d = drivers_for_row(s, x, contrib, nc, typ, 1);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(d, 0), "text")),
+        "no product activity since signing up 40 days ago (typical "
+        "customer: 5 days ago)");
+    json_decref(d);
+    contrib[since] = 0, contrib[life] = 0.6f;
+    d = drivers_for_row(s, x, contrib, nc, typ, 1);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(d, 0), "text")),
+        "no product activity since signing up 40 days ago (typical "
+        "customer: 5 days ago)");
+    json_decref(d);
+    x[life] = 12;
+    d = drivers_for_row(s, x, contrib, nc, typ, 1);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(d, 0), "text")),
+        "last product activity (whole history): 12 days ago (typical "
+        "customer: 5 days ago)");
+    json_decref(d);
+    free(x);
+    free(contrib);
+    free(typ);
+    feat_spec_free(s);
+}
+
 /* What score stores: the drivers as JSON text, numbers written the way
  * jansson writes them (jsonb keeps a number's digits, so stored scores do
  * not change), and a reason whose name is not UTF-8 left out whole. */
@@ -389,6 +447,7 @@ int main(void)
     check_texts();
     check_rows();
     check_same_fact();
+    never_active_says_so();
     check_row_text();
     return check_done("drivers");
 }
