@@ -62,7 +62,14 @@ typedef struct feat_info {
      * means "never", which a reason must say: "3 weeks ago" reads as a
      * customer who once used the product. */
     int since_signup;
+    /* What "never" means for this column (a recency equal to the tenure,
+     * or a whole-history count of 0): FEAT_NEVER_ACTIVE, the customer never
+     * used the product; FEAT_NEVER_TYPE, never one event type, which the
+     * first implies. A customer's reasons say "never active" once. */
+    int never_scope;
 } feat_info;
+
+enum { FEAT_NEVER_NONE = 0, FEAT_NEVER_ACTIVE = 1, FEAT_NEVER_TYPE = 2 };
 
 /* Apply the wording table to fi (by fi->name): unit, direction, theme. */
 void feat_word(feat_info *fi);

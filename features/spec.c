@@ -212,9 +212,11 @@ static int add_col(layout *L, const char *phrase, const char *name_fmt, ...)
     s->phrases[i] = strdup(phrase);
     if (!s->names[i] || !s->phrases[i])
         L->oom = 1;
-    s->info[i] =
-        (feat_info){NULL, NULL, -1, 0, 0, FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN,
-                    0,    NULL, -1, -1};
+    s->info[i] = (feat_info){.prev = -1,
+                             .unit = FEAT_UNIT_NUMBER,
+                             .worse = FEAT_WORSE_UNKNOWN,
+                             .same_fact = -1,
+                             .since_signup = -1};
     return (int)i;
 }
 
@@ -486,6 +488,15 @@ static void layout_attr(layout *L, attr_def *ad)
     }
 }
 
+/* Column col says "never" (scope) when it equals the tenure (a recency
+ * counting from the signup) or, for a count, when it is 0. */
+static void link_never(feat_spec *s, int col, int recency, int scope)
+{
+    s->info[col].never_scope = scope;
+    if (recency)
+        s->info[col].since_signup = s->c.tenure;
+}
+
 /* What the reasons need beside each column: its words, the column it is
  * compared with ("30 days before that"), and the cap of a capped recency. */
 static void layout_link(feat_spec *s)
@@ -499,11 +510,14 @@ static void layout_link(feat_spec *s)
     s->info[c->ev_total[1]].prev = c->ev_total_prev30;
     s->info[c->act_days[1]].prev = c->act_days_prev30;
     s->info[c->days_since_activity].cap = FEAT_DAYS_SINCE_CAP;
-    s->info[c->days_since_activity].since_signup = c->tenure;
+    link_never(s, c->days_since_activity, 1, FEAT_NEVER_ACTIVE);
     if (c->life_since >= 0) {
         s->info[c->days_since_activity].same_fact = c->life_since;
         s->info[c->life_since].same_fact = c->days_since_activity;
-        s->info[c->life_since].since_signup = c->tenure;
+        link_never(s, c->life_since, 1, FEAT_NEVER_ACTIVE);
+        link_never(s, c->life_total, 0, FEAT_NEVER_ACTIVE);
+        link_never(s, c->life_count, 0, FEAT_NEVER_ACTIVE);
+        link_never(s, c->life_rate, 0, FEAT_NEVER_ACTIVE);
     }
     s->info[c->users30].prev = c->users_prev30;
     s->info[c->t_count30].prev = c->t_count_prev30;
@@ -511,8 +525,10 @@ static void layout_link(feat_spec *s)
         s->info[c->ev_type[t * FEAT_NWIN + 1]].prev = c->ev_type_prev30[t];
         if (c->type_since[t] >= 0) {
             s->info[c->type_since[t]].cap = FEAT_DAYS_SINCE_CAP;
-            s->info[c->type_since[t]].since_signup = c->tenure;
+            link_never(s, c->type_since[t], 1, FEAT_NEVER_TYPE);
         }
+        if (c->ev_type_life[t] >= 0)
+            link_never(s, c->ev_type_life[t], 0, FEAT_NEVER_TYPE);
     }
 }
 

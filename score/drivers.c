@@ -301,6 +301,15 @@ const char *drivers_theme_for(const feat_info *fi, double value)
 
 #define DRIVERS_MAX 16
 
+/* Does this value say "never" (fi->never_scope): a recency that counts
+ * from the signup and equals the tenure, or a whole-history count of 0? */
+static int says_never(const feat_info *fi, const float *x, double v)
+{
+    if (fi->since_signup >= 0)
+        return !isnan(v) && fabs(v - x[fi->since_signup]) < 1e-3;
+    return fi->never_scope != FEAT_NEVER_NONE && v == 0;
+}
+
 /* The columns of a row's reasons, strongest first, into picked[0..k)
  * (k <= DRIVERS_MAX); their count, -1 when out of memory. */
 static int pick_reasons(const feat_spec *spec, const float *x,
@@ -323,6 +332,7 @@ static int pick_reasons(const feat_spec *spec, const float *x,
         return -1;
     if (seen == seen_small)
         memset(seen, 0, ncols);
+    int never_said = 0;
     while (np < k) {
         long best = -1;
         for (size_t j = 0; j < ncols; j++) {
@@ -339,12 +349,16 @@ static int pick_reasons(const feat_spec *spec, const float *x,
         size_t j = (size_t)best;
         seen[j] = 1;
         const feat_info *fi = feat_spec_info(spec, j);
+        int never = says_never(fi, x, x[j]);
+        if (never && never_said)
+            continue; /* "never active" is one reason, however measured */
         double prev = fi->prev >= 0 ? x[fi->prev] : NAN;
         const char *dir =
             drivers_direction(fi, x[j], prev, typical ? typical[j] : NAN);
         /* better or typical: the model's interaction, not advice */
         if (strcmp(dir, "worse") == 0 || strcmp(dir, "fact") == 0) {
             picked[np++] = j;
+            never_said |= never && fi->never_scope == FEAT_NEVER_ACTIVE;
             /* the same fact in other words is not a second reason */
             if (fi->same_fact >= 0 && (size_t)fi->same_fact < ncols)
                 seen[fi->same_fact] = 1;
@@ -441,8 +455,7 @@ static int put_real(strbuf *b, double v)
 static int never_text(const feat_info *fi, const float *x, double v, double typ,
                       char *buf, size_t n)
 {
-    if (fi->since_signup < 0 || isnan(v) ||
-        !(fabs(v - x[fi->since_signup]) < 1e-3) ||
+    if (fi->since_signup < 0 || !says_never(fi, x, v) ||
         strncmp(fi->phrase, "last ", 5) != 0)
         return 0;
     const char *what = fi->phrase + 5, *cut = strstr(what, " (whole history)");

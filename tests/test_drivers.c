@@ -14,9 +14,12 @@
 static feat_info worded(const char *name, const char *phrase, int prev,
                         double cap)
 {
-    feat_info fi = {
-        name, phrase, prev, 0, cap, FEAT_UNIT_NUMBER, FEAT_WORSE_UNKNOWN,
-        0,    NULL,   -1,   -1};
+    feat_info fi = {.name = name,
+                    .phrase = phrase,
+                    .prev = prev,
+                    .cap = cap,
+                    .same_fact = -1,
+                    .since_signup = -1};
     feat_word(&fi);
     return fi;
 }
@@ -134,17 +137,12 @@ static void check_texts(void)
     CHECK_STR_EQ(drivers_direction(&frt, 1.1, NAN, 6.2), "better");
     CHECK_STR_EQ(drivers_direction(&frt, 30, NAN, 6.2), "worse");
 
-    feat_info renew = {"attr.renewal_date_days_from_as_of",
-                       "renewal date",
-                       -1,
-                       0,
-                       0,
-                       FEAT_UNIT_DAYS_UNTIL,
-                       FEAT_WORSE_UNKNOWN,
-                       0,
-                       NULL,
-                       -1,
-                       -1};
+    feat_info renew = {.name = "attr.renewal_date_days_from_as_of",
+                       .phrase = "renewal date",
+                       .prev = -1,
+                       .unit = FEAT_UNIT_DAYS_UNTIL,
+                       .same_fact = -1,
+                       .since_signup = -1};
     feat_word(&renew);
     CHECK_INT_EQ(renew.profile, 1);
     drivers_text(&renew, 18, NAN, 120, t, sizeof t);
@@ -152,17 +150,12 @@ static void check_texts(void)
     drivers_text(&renew, -3, NAN, 120, t, sizeof t);
     CHECK_STR_EQ(t, "renewal date: 3 days ago");
 
-    feat_info ind = {"account.plan=starter",
-                     "plan is starter",
-                     -1,
-                     1,
-                     0,
-                     FEAT_UNIT_NUMBER,
-                     FEAT_WORSE_UNKNOWN,
-                     0,
-                     NULL,
-                     -1,
-                     -1};
+    feat_info ind = {.name = "account.plan=starter",
+                     .phrase = "plan is starter",
+                     .prev = -1,
+                     .is_indicator = 1,
+                     .same_fact = -1,
+                     .since_signup = -1};
     feat_word(&ind);
     drivers_text(&ind, 1, NAN, NAN, t, sizeof t);
     CHECK_STR_EQ(t, "plan is starter");
@@ -338,6 +331,9 @@ static void never_active_says_so(void)
 {
     feat_spec *s = calloc(1, sizeof *s);
     s->families = FEAT_FAM_LIFETIME;
+    s->ntypes = 1;
+    s->types = calloc(1, sizeof *s->types);
+    s->types[0] = strdup("export");
     vg_error err;
     CHECK(feat_spec_layout(s, &err) == VG_OK);
     size_t nc = feat_spec_ncols(s);
@@ -365,6 +361,22 @@ static void never_active_says_so(void)
         "no product activity since signing up 40 days ago (typical "
         "customer: 5 days ago)");
     json_decref(d);
+    /* never active, measured by a zero count too: one reason */
+    int total = feat_spec_find(s, "usage.events_total_lifetime");
+    int cnt = feat_spec_find(s, "tickets.count_30d");
+    CHECK(total >= 0 && cnt >= 0);
+    int exports = feat_spec_find(s, "usage.events_export_lifetime");
+    CHECK(exports >= 0);
+    x[total] = 0, typ[total] = 57, contrib[total] = 0.5f;
+    x[exports] = 0, typ[exports] = 9, contrib[exports] = 0.4f;
+    x[cnt] = 6, typ[cnt] = 0, contrib[cnt] = 0.2f;
+    d = drivers_for_row(s, x, contrib, nc, typ, 3);
+    CHECK_INT_EQ(json_array_size(d), 2);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(d, 1), "feature")),
+        "tickets.count_30d");
+    json_decref(d);
+    contrib[total] = contrib[cnt] = contrib[exports] = 0;
     x[life] = 12;
     d = drivers_for_row(s, x, contrib, nc, typ, 1);
     CHECK_STR_EQ(
