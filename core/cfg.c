@@ -397,6 +397,30 @@ static const char *closest_key(const cfg_key *t, size_t n, const char *path,
     return best;
 }
 
+/* A string key (CFG_STRING, or CFG_STRNULL when not null): a string that
+ * fits CFG_STR, non-empty unless the key may be empty. */
+static vg_code set_string(char *base, const cfg_key *k, json_t *v,
+                          const char *origin, vg_error *err)
+{
+    if (!json_is_string(v))
+        return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be a string", origin,
+                       k->name);
+    const char *s = json_string_value(v);
+    if (strlen(s) >= CFG_STR || (k->type == CFG_STRING && !*s))
+        return vg_fail(err, VG_ECONFIG,
+                       "%s: key '%s' must be a non-empty string under %d bytes",
+                       origin, k->name, CFG_STR);
+    /* An empty token would silently turn authentication off. */
+    if (!*s && strcmp(k->name, "http.token") == 0)
+        return vg_fail(err, VG_ECONFIG,
+                       "%s: key 'http.token' is empty: set a secret "
+                       "(e.g. from `openssl rand -hex 32`), or null to "
+                       "serve without authentication",
+                       origin);
+    snprintf(base, CFG_STR, "%s", s);
+    return VG_OK;
+}
+
 /* Index of `s` in "a|b|c", or -1. */
 static int choice_index(const char *choices, const char *s)
 {
@@ -496,26 +520,8 @@ static vg_code set_key(char *obj, const cfg_key *k, json_t *v,
             return VG_OK;
         }
         /* fall through */
-    case CFG_STRING: {
-        if (!json_is_string(v))
-            return vg_fail(err, VG_ECONFIG, "%s: key '%s' must be a string",
-                           origin, k->name);
-        const char *s = json_string_value(v);
-        if (strlen(s) >= CFG_STR || (k->type == CFG_STRING && !*s))
-            return vg_fail(
-                err, VG_ECONFIG,
-                "%s: key '%s' must be a non-empty string under %d bytes",
-                origin, k->name, CFG_STR);
-        /* An empty token would silently turn authentication off. */
-        if (!*s && strcmp(k->name, "http.token") == 0)
-            return vg_fail(err, VG_ECONFIG,
-                           "%s: key 'http.token' is empty: set a secret "
-                           "(e.g. from `openssl rand -hex 32`), or null to "
-                           "serve without authentication",
-                           origin);
-        snprintf(base, CFG_STR, "%s", s);
-        return VG_OK;
-    }
+    case CFG_STRING:
+        return set_string(base, k, v, origin, err);
     case CFG_LEVEL: {
         log_level lvl;
         if (!json_is_string(v) ||

@@ -129,6 +129,35 @@ static size_t span(const char *s, size_t n, const char *stops)
     return i;
 }
 
+/* The step after '/' in an item, kept apart from the range it steps: all of
+ * s[0, n) must be digits, from 1 to the field's width. */
+static vg_code parse_step(const parse_ctx *cx, int f, const char *s, size_t n,
+                          int *step)
+{
+    char tok[48];
+    size_t j = 0;
+    long x = 0;
+    int digits = 0;
+    while (j < n && s[j] >= '0' && s[j] <= '9') {
+        if (x <= 1000)
+            x = x * 10 + (s[j] - '0');
+        j++;
+        digits++;
+    }
+    clean(tok, sizeof tok, s, n);
+    if (!digits || j != n)
+        return vg_fail(cx->err, VG_ECONFIG,
+                       "cron '%s': %s step '%s' is not a number", cx->quoted,
+                       fields[f].name, tok);
+    int max_step = fields[f].hi - fields[f].lo + 1;
+    if (x < 1 || x > max_step)
+        return vg_fail(cx->err, VG_ECONFIG,
+                       "cron '%s': %s step %s is out of range 1-%d", cx->quoted,
+                       fields[f].name, tok, max_step);
+    *step = (int)x;
+    return VG_OK;
+}
+
 /* One list item: `*`, `a`, `a-b`, each with optional `/step`. */
 static vg_code parse_item(const parse_ctx *cx, int f, const char *s, size_t n,
                           uint64_t *bits)
@@ -164,27 +193,9 @@ static vg_code parse_item(const parse_ctx *cx, int f, const char *s, size_t n,
         }
     }
     if (i < n && s[i] == '/') {
-        size_t j = i + 1;
-        long x = 0;
-        int digits = 0;
-        while (j < n && s[j] >= '0' && s[j] <= '9') {
-            if (x <= 1000)
-                x = x * 10 + (s[j] - '0');
-            j++;
-            digits++;
-        }
-        clean(tok, sizeof tok, s + i + 1, n - i - 1);
-        if (!digits || j != n)
-            return vg_fail(cx->err, VG_ECONFIG,
-                           "cron '%s': %s step '%s' is not a number",
-                           cx->quoted, fields[f].name, tok);
-        int max_step = fields[f].hi - fields[f].lo + 1;
-        if (x < 1 || x > max_step)
-            return vg_fail(cx->err, VG_ECONFIG,
-                           "cron '%s': %s step %s is out of range 1-%d",
-                           cx->quoted, fields[f].name, tok, max_step);
-        step = (int)x;
-        i = j;
+        if ((rc = parse_step(cx, f, s + i + 1, n - i - 1, &step)) != VG_OK)
+            return rc;
+        i = n;
     }
     if (i != n) {
         clean(tok, sizeof tok, s, n);

@@ -356,6 +356,39 @@ static vg_code read_types(tz_zone *z, const unsigned char **pp,
     return VG_OK;
 }
 
+/* The header that describes the data to read, and where that data starts
+ * (*p) with its time size (*tsz): a version-2+ file's 64-bit block, which
+ * covers all of time, else the 32-bit one. Leap-second zones are refused. */
+static vg_code tzif_locate(const unsigned char *data, size_t len,
+                           const char *zname, tzif_header *h,
+                           const unsigned char **p, size_t *tsz, vg_error *err)
+{
+    size_t body = tzif_header_parse(data, len, 4, h);
+    if (!body || body > len - 44)
+        return vg_fail(err, VG_ECONFIG,
+                       "time zone '%s': not a TZif file or truncated", zname);
+    const unsigned char *q = data + 44;
+    const unsigned char *end = data + len;
+    *tsz = 4;
+    if (h->version >= 2) {
+        /* Skip the 32-bit block; the 64-bit one covers all of time. */
+        q += body;
+        body = tzif_header_parse(q, (size_t)(end - q), 8, h);
+        if (!body || body > (size_t)(end - q) - 44)
+            return vg_fail(err, VG_ECONFIG,
+                           "time zone '%s': truncated TZif version-2 data",
+                           zname);
+        q += 44;
+        *tsz = 8;
+    }
+    if (h->leapcnt)
+        return vg_fail(err, VG_ECONFIG,
+                       "time zone '%s': leap-second zones are not supported",
+                       zname);
+    *p = q;
+    return VG_OK;
+}
+
 /* Version 2+: "\n<POSIX TZ string>\n" for times after the last transition.
  * An empty or unparsable footer falls back to the last transition's type,
  * as tzcode does. */
@@ -390,33 +423,9 @@ vg_code tz_from_tzif(const char *name, const unsigned char *data, size_t len,
 
     tzif_header h;
     size_t tsz = 4;
-    size_t body = tzif_header_parse(data, len, 4, &h);
-    if (!body || body > len - 44) {
-        rc = vg_fail(err, VG_ECONFIG,
-                     "time zone '%s': not a TZif file or truncated", zname);
+    const unsigned char *p = NULL, *end = data + len;
+    if ((rc = tzif_locate(data, len, zname, &h, &p, &tsz, err)) != VG_OK)
         goto cleanup;
-    }
-    const unsigned char *p = data + 44;
-    const unsigned char *end = data + len;
-    if (h.version >= 2) {
-        /* Skip the 32-bit block; the 64-bit one covers all of time. */
-        p += body;
-        body = tzif_header_parse(p, (size_t)(end - p), 8, &h);
-        if (!body || body > (size_t)(end - p) - 44) {
-            rc =
-                vg_fail(err, VG_ECONFIG,
-                        "time zone '%s': truncated TZif version-2 data", zname);
-            goto cleanup;
-        }
-        p += 44;
-        tsz = 8;
-    }
-    if (h.leapcnt) {
-        rc = vg_fail(err, VG_ECONFIG,
-                     "time zone '%s': leap-second zones are not supported",
-                     zname);
-        goto cleanup;
-    }
 
     z = calloc(1, sizeof *z);
     if (!z) {

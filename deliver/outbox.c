@@ -264,6 +264,25 @@ static vg_code record(db_conn *db, const char *id, const char *target,
     return rc;
 }
 
+/* Counts a recorded attempt in the run's stats and says what became of it:
+ * a give-up is a warning (someone must look), a retry only information. */
+static void tally(const vg_log *lg, deliver_stats *st, const deliver_attempt *a,
+                  int give_up, const char *key, int attempts, double delay)
+{
+    if (a->ok) {
+        st->delivered++;
+        log_debug(lg, "delivered %s (attempt %d)", key, attempts);
+    } else if (give_up) {
+        st->gave_up++;
+        log_warn(lg, "gave up delivering %s after %d attempts: %s", key,
+                 attempts, a->error);
+    } else {
+        st->retried++;
+        log_info(lg, "delivery %s failed (attempt %d, retry in %.1f s): %s",
+                 key, attempts, delay, a->error);
+    }
+}
+
 /* One due row: lock, send, record. Sets *none when nothing was due. */
 static vg_code deliver_one(db_conn *db, const deliver_config *dc,
                            const vg_log *lg, const char *targets, int *none,
@@ -313,18 +332,7 @@ static vg_code deliver_one(db_conn *db, const deliver_config *dc,
         rc = db_commit(db, err);
     if (rc != VG_OK)
         goto cleanup;
-    if (a.ok) {
-        st->delivered++;
-        log_debug(lg, "delivered %s (attempt %d)", key, attempts);
-    } else if (give_up) {
-        st->gave_up++;
-        log_warn(lg, "gave up delivering %s after %d attempts: %s", key,
-                 attempts, a.error);
-    } else {
-        st->retried++;
-        log_info(lg, "delivery %s failed (attempt %d, retry in %.1f s): %s",
-                 key, attempts, delay, a.error);
-    }
+    tally(lg, st, &a, give_up, key, attempts, delay);
 cleanup:
     if (rc != VG_OK)
         db_rollback(db);

@@ -2580,6 +2580,34 @@ static vg_code reset_chunk(build *B, vg_error *err)
     return VG_OK;
 }
 
+/* The slice this stream reads, published to the session so the queries
+ * keep only its customers. */
+static vg_code set_slice_params(build *B, int slice, int nslices, vg_error *err)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", nslices);
+    vg_code rc = set_param(B, "vigil.nslices", v, err);
+    snprintf(v, sizeof v, "%d", slice);
+    if (rc == VG_OK)
+        rc = set_param(B, "vigil.slice", v, err);
+    return rc;
+}
+
+/* The per-day activity counts of the FRESH_WINDOW_DAYS before `day`, which
+ * the freshness guard judges the date by. The windows reach at least this
+ * far back (feat_windows). */
+static vg_code activity_days(build *B, int day, vg_error *err)
+{
+    B->act_n = FRESH_WINDOW_DAYS;
+    B->act_from = day - FRESH_WINDOW_DAYS;
+    if (B->bounds[0] > B->act_from)
+        return vg_fail(err, VG_EINTERNAL, "windows shorter than %d days",
+                       FRESH_WINDOW_DAYS);
+    if (!(B->act = calloc((size_t)B->act_n, sizeof *B->act)))
+        return vg_fail(err, VG_ENOMEM, "out of memory");
+    return VG_OK;
+}
+
 /* COPY on side sessions (parallel plans) unless configured otherwise or
  * the source is sharded: a coordinator's sessions would each open their
  * own remote transactions on the shards, which share no snapshot, while one
@@ -2652,14 +2680,8 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
     st->tk.B = B;
     st->tk.cur_ci = -1;
     vg_code rc = build_init(B, db, cfg, spec, req, lg, stats, err);
-    if (rc == VG_OK && nslices > 1) {
-        char v[16];
-        snprintf(v, sizeof v, "%d", nslices);
-        rc = set_param(B, "vigil.nslices", v, err);
-        snprintf(v, sizeof v, "%d", slice);
-        if (rc == VG_OK)
-            rc = set_param(B, "vigil.slice", v, err);
-    }
+    if (rc == VG_OK && nslices > 1)
+        rc = set_slice_params(B, slice, nslices, err);
     if (rc == VG_OK)
         rc = choose_read(st, err);
     /* Cursors are planned for all their rows, like the COPY they replace. */
@@ -2669,16 +2691,8 @@ vg_code feat_stream_open_slice(db_conn *db, const vg_config *cfg,
         rc = read_customers(B, err);
     if (rc == VG_OK)
         rc = make_bounds(B, err);
-    if (rc == VG_OK) {
-        /* The windows reach at least this far back (feat_windows). */
-        B->act_n = FRESH_WINDOW_DAYS;
-        B->act_from = req->dates[0] - FRESH_WINDOW_DAYS;
-        if (B->bounds[0] > B->act_from)
-            rc = vg_fail(err, VG_EINTERNAL, "windows shorter than %d days",
-                         FRESH_WINDOW_DAYS);
-        else if (!(B->act = calloc((size_t)B->act_n, sizeof *B->act)))
-            rc = vg_fail(err, VG_ENOMEM, "out of memory");
-    }
+    if (rc == VG_OK)
+        rc = activity_days(B, req->dates[0], err);
     if (rc == VG_OK)
         rc = publish_params(B, err);
     if (rc == VG_OK)

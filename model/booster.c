@@ -415,6 +415,62 @@ static vg_code boost_rounds(booster *b, const booster_params *p,
     return VG_OK;
 }
 
+/* The XGBoost booster over dm[0] (and dm[1] with a validation set), with
+ * p's parameters for its kind. Both matrices are registered so XGBoost
+ * caches their predictions and each evaluation only adds the newest tree. */
+static vg_code booster_open(booster *b, const booster_params *p,
+                            DMatrixHandle dm[2], int has_valid, vg_error *err)
+{
+    if (XGBoosterCreate(dm, has_valid ? 2 : 1, &b->h) != 0)
+        return booster_xgb_fail(err, "creating the booster");
+    return p->linear ? booster_set_linear_params(b->h, p, err)
+                     : booster_set_params(b->h, p, err);
+}
+
+/* Makes `best` of `rounds` the model's round count: a linear model past its
+ * best is restored from the snapshot of that round (its rounds cannot be cut
+ * at prediction time, trees' can), and the count is stored as an attribute so
+ * a saved model keeps it. */
+static vg_code booster_settle(booster *b, int linear, int rounds, int best,
+                              const unsigned char *snap, size_t snap_len,
+                              vg_error *err)
+{
+    vg_code rc;
+    if (linear && best < rounds) {
+        if ((rc = booster_restore(b, snap, snap_len, err)) != VG_OK)
+            return rc;
+        rounds = best;
+    }
+    if ((rc = booster_set_attrs(b, best, err)) != VG_OK)
+        return rc;
+    b->best_rounds = best;
+    b->total_rounds = rounds;
+    return VG_OK;
+}
+
+/* Creates the booster on dm, boosts it and settles its round count into
+ * *best (every round without a validation set). The snapshot of a linear
+ * model's best round is needed only here, so it lives and dies here. */
+static vg_code booster_fit(booster *b, const booster_params *p,
+                           DMatrixHandle dm[2], int has_valid, int *best,
+                           vg_error *err)
+{
+    unsigned char *snap = NULL;
+    size_t snap_len = 0;
+    int rounds = 0;
+    vg_code rc = booster_open(b, p, dm, has_valid, err);
+    if (rc == VG_OK)
+        rc = boost_rounds(b, p, dm, has_valid, &rounds, best, &snap, &snap_len,
+                          err);
+    if (rc == VG_OK) {
+        if (!has_valid)
+            *best = rounds;
+        rc = booster_settle(b, p->linear, rounds, *best, snap, snap_len, err);
+    }
+    free(snap);
+    return rc;
+}
+
 vg_code booster_train(const booster_params *p, const float *x_train,
                       const float *y_train, const float *w_train,
                       size_t n_train, const float *x_valid,
@@ -425,10 +481,8 @@ vg_code booster_train(const booster_params *p, const float *x_train,
     vg_code rc;
     DMatrixHandle dm[2] = {NULL, NULL};
     booster *b = NULL;
-    int has_valid = x_valid && y_valid && n_valid > 0, rounds = 0, best = 0;
+    int has_valid = x_valid && y_valid && n_valid > 0, best = 0;
     float *z[2] = {NULL, NULL};
-    unsigned char *snap = NULL;
-    size_t snap_len = 0;
 
     rc = check_train_inputs(p, x_train, y_train, w_train, n_train,
                             has_valid ? y_valid : NULL, w_valid, n_valid, ncols,
@@ -457,31 +511,8 @@ vg_code booster_train(const booster_params *p, const float *x_train,
                              p->nthread, &dm[1], err);
     if (rc != VG_OK)
         goto cleanup;
-    /* Both matrices are registered so XGBoost caches their predictions and
-     * each evaluation only adds the newest tree. */
-    if (XGBoosterCreate(dm, has_valid ? 2 : 1, &b->h) != 0) {
-        rc = booster_xgb_fail(err, "creating the booster");
+    if ((rc = booster_fit(b, p, dm, has_valid, &best, err)) != VG_OK)
         goto cleanup;
-    }
-    rc = p->linear ? booster_set_linear_params(b->h, p, err)
-                   : booster_set_params(b->h, p, err);
-    if (rc != VG_OK)
-        goto cleanup;
-    rc = boost_rounds(b, p, dm, has_valid, &rounds, &best, &snap, &snap_len,
-                      err);
-    if (rc != VG_OK)
-        goto cleanup;
-    if (!has_valid)
-        best = rounds;
-    if (p->linear && best < rounds) {
-        if ((rc = booster_restore(b, snap, snap_len, err)) != VG_OK)
-            goto cleanup;
-        rounds = best;
-    }
-    if ((rc = booster_set_attrs(b, best, err)) != VG_OK)
-        goto cleanup;
-    b->best_rounds = best;
-    b->total_rounds = rounds;
     *out = b;
     b = NULL;
     if (best_rounds)
@@ -494,7 +525,6 @@ cleanup:
     booster_free(b);
     free(z[0]);
     free(z[1]);
-    free(snap);
     return rc;
 }
 
@@ -554,6 +584,41 @@ static void booster_fold(const booster *b, const float *x, size_t nrows,
         }
 }
 
+/* Predicts one block of m rows (`in`, already transformed) into `dst`,
+ * checking the shape XGBoost returns, since `dst` is sized by it. A fresh
+ * matrix per call: XGBoost caches predictions per DMatrix and would hand back
+ * stale results for a reused one. */
+static vg_code booster_dm_block(booster *b, const float *in, size_t m,
+                                size_t ncols, const char *cfg, int type,
+                                float *dst, vg_error *err)
+{
+    DMatrixHandle d = NULL;
+    size_t width = type == 0 ? 1 : ncols + 1;
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *res = NULL;
+    vg_code rc = booster_dmatrix(in, NULL, NULL, m, ncols, b->nthread, &d, err);
+    if (rc != VG_OK)
+        goto cleanup;
+    if (XGBoosterPredictFromDMatrix(b->h, d, cfg, &shape, &dim, &res) != 0) {
+        rc = booster_xgb_fail(err, "predicting");
+        goto cleanup;
+    }
+    if (dim != (type == 0 ? 1u : 2u) || shape[0] != m ||
+        (type != 0 && shape[1] != width)) {
+        rc = vg_fail(err, VG_EMODEL,
+                     "xgboost returned an unexpected prediction shape "
+                     "(%llu dimensions)",
+                     (unsigned long long)dim);
+        goto cleanup;
+    }
+    memcpy(dst, res, m * width * sizeof *dst);
+cleanup:
+    if (d)
+        XGDMatrixFree(d);
+    return rc;
+}
+
 /* type: 0 probabilities (width 1), 2 exact SHAP, 3 approximate
  * contributions (width ncols + 1), through a DMatrix per block. A linear
  * model's block is transformed first. */
@@ -561,7 +626,6 @@ static vg_code booster_dm_run(booster *b, const float *x, size_t nrows,
                               size_t ncols, int type, float *out, vg_error *err)
 {
     vg_code rc = VG_OK;
-    DMatrixHandle d = NULL;
     size_t width = type == 0 ? 1 : ncols + 1;
     float *z = NULL;
     char cfg[160];
@@ -585,41 +649,20 @@ static vg_code booster_dm_run(booster *b, const float *x, size_t nrows,
     for (size_t r0 = 0; r0 < nrows; r0 += BOOSTER_BLOCK_ROWS) {
         size_t m =
             nrows - r0 < BOOSTER_BLOCK_ROWS ? nrows - r0 : BOOSTER_BLOCK_ROWS;
-        const bst_ulong *shape = NULL;
-        bst_ulong dim = 0;
-        const float *res = NULL, *in = x + r0 * ncols;
+        const float *in = x + r0 * ncols;
 
         if (z) {
             lininput_apply(b->tf, in, m, ncols, z);
             booster_unseen_to_mean(b, in, m, z);
             in = z;
         }
-        /* A fresh matrix per call: XGBoost caches predictions per DMatrix
-         * and would hand back stale results for a reused one. */
-        rc = booster_dmatrix(in, NULL, NULL, m, ncols, b->nthread, &d, err);
+        rc =
+            booster_dm_block(b, in, m, ncols, cfg, type, out + r0 * width, err);
         if (rc != VG_OK)
             goto cleanup;
-        if (XGBoosterPredictFromDMatrix(b->h, d, cfg, &shape, &dim, &res) !=
-            0) {
-            rc = booster_xgb_fail(err, "predicting");
-            goto cleanup;
-        }
-        if (dim != (type == 0 ? 1u : 2u) || shape[0] != m ||
-            (type != 0 && shape[1] != width)) {
-            rc = vg_fail(err, VG_EMODEL,
-                         "xgboost returned an unexpected prediction shape "
-                         "(%llu dimensions)",
-                         (unsigned long long)dim);
-            goto cleanup;
-        }
-        memcpy(out + r0 * width, res, m * width * sizeof *out);
-        XGDMatrixFree(d);
-        d = NULL;
     }
 
 cleanup:
-    if (d)
-        XGDMatrixFree(d);
     free(z);
     return rc;
 }
@@ -904,6 +947,27 @@ cleanup:
     return rc;
 }
 
+/* The parts a loaded model keeps in attributes besides its trees: a linear
+ * model's input transform and the feature groups. Either may be absent (a
+ * trees model, an older model); a damaged transform is an error, since
+ * predictions without it would be silently wrong. */
+static vg_code booster_load_parts(booster *b, vg_error *err)
+{
+    const char *attr = NULL;
+    int found = 0;
+    if (XGBoosterGetAttr(b->h, BOOSTER_LINEAR_ATTR, &attr, &found) != 0)
+        return booster_xgb_fail(err, "reading the loaded model");
+    if (found && attr && !(b->tf = lininput_parse(attr, b->ncols)))
+        return vg_fail(err, VG_EMODEL,
+                       "booster: the linear model's input transform is "
+                       "damaged; train again");
+    if (XGBoosterGetAttr(b->h, BOOSTER_GROUPS_ATTR, &attr, &found) != 0)
+        return booster_xgb_fail(err, "reading the loaded model");
+    if (found && attr)
+        return booster_parse_groups(b, attr, err);
+    return VG_OK;
+}
+
 vg_code booster_load(const unsigned char *buf, size_t len, int best_rounds,
                      booster **out, vg_error *err)
 {
@@ -940,21 +1004,7 @@ vg_code booster_load(const unsigned char *buf, size_t len, int best_rounds,
         goto cleanup;
     }
     b->ncols = (size_t)nfeat;
-    if (XGBoosterGetAttr(b->h, BOOSTER_LINEAR_ATTR, &attr, &found) != 0) {
-        rc = booster_xgb_fail(err, "reading the loaded model");
-        goto cleanup;
-    }
-    if (found && attr && !(b->tf = lininput_parse(attr, b->ncols))) {
-        rc = vg_fail(err, VG_EMODEL,
-                     "booster: the linear model's input transform is "
-                     "damaged; train again");
-        goto cleanup;
-    }
-    if (XGBoosterGetAttr(b->h, BOOSTER_GROUPS_ATTR, &attr, &found) != 0) {
-        rc = booster_xgb_fail(err, "reading the loaded model");
-        goto cleanup;
-    }
-    if (found && attr && (rc = booster_parse_groups(b, attr, err)) != VG_OK)
+    if ((rc = booster_load_parts(b, err)) != VG_OK)
         goto cleanup;
     if (XGBoosterGetAttr(b->h, BOOSTER_BEST_ATTR, &attr, &found) != 0) {
         rc = booster_xgb_fail(err, "reading the loaded model");

@@ -117,6 +117,30 @@ static double calib_platt_loss(const double *f, const double *label,
     return loss;
 }
 
+/* The gradient g = {d/da, d/db} and Hessian h = {aa, ab, bb} of Platt's
+ * loss at (a, b), for one Newton step of calib_fit_platt. */
+static void calib_platt_derivs(const double *f, const double *label,
+                               const double *w, size_t n, double tp, double tn,
+                               double a, double b, double g[2], double h[3])
+{
+    double g1 = 0.0, g2 = 0.0, h11 = 0.0, h12 = 0.0, h22 = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0, t = label[i] >= 0.5 ? tp : tn;
+        double p = calib_sigmoid(a * f[i] + b), d = wi * (p - t);
+        double hi = wi * p * (1.0 - p);
+        g1 += d * f[i];
+        g2 += d;
+        h11 += hi * f[i] * f[i];
+        h12 += hi * f[i];
+        h22 += hi;
+    }
+    g[0] = g1;
+    g[1] = g2;
+    h[0] = h11;
+    h[1] = h12;
+    h[2] = h22;
+}
+
 /* Newton's method with backtracking (Lin, Lin & Weng 2007, "A note on Platt's
  * probabilistic outputs"). The 2x2 system is solved in closed form: GSL's
  * solvers would report a singular matrix through its default error handler,
@@ -141,17 +165,9 @@ static vg_code calib_fit_platt(const double *raw, const double *label,
     /* Start at the identity map: the raw score already is a probability. */
     loss = calib_platt_loss(f, label, w, n, tp, tn, a, b);
     for (int it = 0; it < CALIB_MAX_NEWTON; it++) {
-        double g1 = 0.0, g2 = 0.0, h11 = 0.0, h12 = 0.0, h22 = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double wi = w ? w[i] : 1.0, t = label[i] >= 0.5 ? tp : tn;
-            double p = calib_sigmoid(a * f[i] + b), d = wi * (p - t);
-            double h = wi * p * (1.0 - p);
-            g1 += d * f[i];
-            g2 += d;
-            h11 += h * f[i] * f[i];
-            h12 += h * f[i];
-            h22 += h;
-        }
+        double g[2], hs[3];
+        calib_platt_derivs(f, label, w, n, tp, tn, a, b, g, hs);
+        double g1 = g[0], g2 = g[1], h11 = hs[0], h12 = hs[1], h22 = hs[2];
         if (fabs(g1) <= 1e-10 * total && fabs(g2) <= 1e-10 * total)
             break;
         /* A tiny ridge keeps the system solvable when every f is equal. */

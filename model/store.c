@@ -88,6 +88,36 @@ static json_t *parse_json(const char *s)
     return json_loads(s, 0, &je);
 }
 
+/* Fills `m` from store_load's row: the metadata, the JSON columns, the
+ * booster (cut at its best round) and its calibration. Each failure names the
+ * model, since a caller may load several. */
+static vg_code store_model_from_row(const PGresult *r, stored_model *m,
+                                    vg_error *err)
+{
+    m->model_id = atoll(PQgetvalue(r, 0, 0));
+    m->as_of = atoi(PQgetvalue(r, 0, 1));
+    m->horizon_days = atoi(PQgetvalue(r, 0, 2));
+    m->features = parse_json(PQgetvalue(r, 0, 3));
+    m->params = parse_json(PQgetvalue(r, 0, 4));
+    m->metrics = parse_json(PQgetvalue(r, 0, 5));
+    if (!m->features || !m->params || !m->metrics)
+        return vg_fail(err, VG_EMODEL, "model %lld: stored JSON is unreadable",
+                       m->model_id);
+    int best =
+        (int)json_integer_value(json_object_get(m->params, "best_rounds"));
+    vg_code rc = booster_load((const unsigned char *)PQgetvalue(r, 0, 6),
+                              (size_t)PQgetlength(r, 0, 6), best, &m->b, err);
+    if (rc != VG_OK) {
+        vg_wrap(err, "model %lld: ", m->model_id);
+        return rc;
+    }
+    rc = calib_from_json(json_object_get(m->params, "calibration"), &m->cal,
+                         err);
+    if (rc != VG_OK)
+        vg_wrap(err, "model %lld calibration: ", m->model_id);
+    return rc;
+}
+
 vg_code store_load(db_conn *db, long long model_id, int horizon,
                    stored_model **out, vg_error *err)
 {
@@ -124,29 +154,7 @@ vg_code store_load(db_conn *db, long long model_id, int horizon,
         rc = vg_fail(err, VG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    m->model_id = atoll(PQgetvalue(r, 0, 0));
-    m->as_of = atoi(PQgetvalue(r, 0, 1));
-    m->horizon_days = atoi(PQgetvalue(r, 0, 2));
-    m->features = parse_json(PQgetvalue(r, 0, 3));
-    m->params = parse_json(PQgetvalue(r, 0, 4));
-    m->metrics = parse_json(PQgetvalue(r, 0, 5));
-    if (!m->features || !m->params || !m->metrics) {
-        rc = vg_fail(err, VG_EMODEL, "model %lld: stored JSON is unreadable",
-                     m->model_id);
-        goto cleanup;
-    }
-    int best =
-        (int)json_integer_value(json_object_get(m->params, "best_rounds"));
-    rc = booster_load((const unsigned char *)PQgetvalue(r, 0, 6),
-                      (size_t)PQgetlength(r, 0, 6), best, &m->b, err);
-    if (rc != VG_OK) {
-        vg_wrap(err, "model %lld: ", m->model_id);
-        goto cleanup;
-    }
-    rc = calib_from_json(json_object_get(m->params, "calibration"), &m->cal,
-                         err);
-    if (rc != VG_OK)
-        vg_wrap(err, "model %lld calibration: ", m->model_id);
+    rc = store_model_from_row(r, m, err);
 cleanup:
     PQclear(r);
     if (rc == VG_OK)

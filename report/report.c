@@ -1360,10 +1360,13 @@ static void queue_outcomes(rctx *x, PGresult *r)
     html_raw(h, "</table>\n");
 }
 
-static vg_code sec_queue(rctx *x, vg_error *err)
+/* The queue's counts as of D, one row: open, unassigned and overdue tasks,
+ * those closed in 90 days, and the saves claimed, confirmed (the customer
+ * still there a horizon later), lost and pending, with their MRR. *r stays
+ * NULL when the query failed softly (try_query). */
+static vg_code queue_counts(rctx *x, const db_param p[2], PGresult **r,
+                            vg_error *err)
 {
-    html_buf *h = x->h;
-    section_open(x, "queue", "Outreach queue: load and outcomes");
     const char *fmt =
         "SELECT count(*) FILTER (WHERE NOT closed), "
         " count(*) FILTER (WHERE NOT closed AND (assignee IS NULL OR "
@@ -1389,10 +1392,18 @@ static vg_code sec_queue(rctx *x, vg_error *err)
     if (!q)
         return vg_fail(err, VG_ENOMEM, "out of memory");
     snprintf(q, need, fmt, x->customers_tbl);
+    vg_code rc = try_query(x, q, 2, p, r, err);
+    free(q);
+    return rc;
+}
+
+static vg_code sec_queue(rctx *x, vg_error *err)
+{
+    html_buf *h = x->h;
+    section_open(x, "queue", "Outreach queue: load and outcomes");
     const db_param p[2] = {DB_TEXT(x->d), DB_INT(x->horizon)};
     PGresult *r = NULL, *load = NULL;
-    vg_code rc = try_query(x, q, 2, p, &r, err);
-    free(q);
+    vg_code rc = queue_counts(x, p, &r, err);
     if (rc == VG_OK && r)
         rc = try_query(
             x,

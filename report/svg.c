@@ -43,16 +43,12 @@ static void pct_tick(html_buf *b, double x, double y, double v)
                 x, y + 4, v * 100);
 }
 
-void svg_stacked_bars(html_buf *b, const char *title, size_t nbars,
-                      const char *const *bar_labels, size_t nseries,
-                      const char *const *series_names,
-                      const char *const *colors, const double *values)
+/* The series' legend along the top, from x = left: a swatch and its name,
+ * spaced by the name's length. */
+static void legend(html_buf *b, double left, size_t nseries,
+                   const char *const *series_names, const char *const *colors)
 {
-    const double W = 720, H = 280, L = 48, R = 12, T = 34, B = 46;
-    const double pw = W - L - R, ph = H - T - B;
-    open_svg(b, "tiers", W, H, title);
-    /* legend along the top */
-    double lx = L;
+    double lx = left;
     for (size_t s = 0; s < nseries; s++) {
         html_printf(b,
                     "<rect x=\"%.1f\" y=\"8\" width=\"12\" height=\"12\" "
@@ -62,6 +58,12 @@ void svg_stacked_bars(html_buf *b, const char *title, size_t nbars,
         html_raw(b, "</text>\n");
         lx += 24 + 8.0 * (double)strlen(series_names[s]);
     }
+}
+
+/* Grid lines at 0, 25, 50, 75 and 100% of a plot of pw x ph at (L, T), with
+ * their share labels left of the plot. */
+static void share_grid(html_buf *b, double L, double T, double pw, double ph)
+{
     for (int t = 0; t <= 4; t++) {
         double y = T + ph - ph * t / 4.0;
         html_printf(b,
@@ -70,6 +72,49 @@ void svg_stacked_bars(html_buf *b, const char *title, size_t nbars,
                     L, y, L + pw, y);
         pct_tick(b, L - 6, y, t / 4.0);
     }
+}
+
+/* The calibration plot's square grid (six lines each way, up to m on both
+ * axes, from the origin (x0, y0) over P) with its ticks and axis titles, in
+ * a chart S wide and high. */
+static void calib_axes(html_buf *b, double x0, double y0, double P, double m,
+                       double S)
+{
+    for (int t = 0; t <= 5; t++) {
+        double f = t / 5.0, v = m * f;
+        html_printf(b,
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                    "class=\"grid\"/>\n"
+                    "<line x1=\"%.1f\" y1=\"16\" x2=\"%.1f\" y2=\"%.1f\" "
+                    "class=\"grid\"/>\n",
+                    x0, y0 - P * f, x0 + P, y0 - P * f, x0 + P * f, x0 + P * f,
+                    y0);
+        html_printf(b,
+                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                    "class=\"tick\">%.3g</text>\n"
+                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                    "class=\"tick\">%.3g</text>\n",
+                    x0 - 6, y0 - P * f + 4, v, x0 + P * f, y0 + 16, v);
+    }
+    html_printf(b,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                "class=\"axis\">predicted churn risk</text>\n"
+                "<text transform=\"translate(14 %.1f) rotate(-90)\" "
+                "text-anchor=\"middle\" class=\"axis\">observed churn "
+                "rate</text>\n",
+                x0 + P / 2, S - 6, 16 + P / 2);
+}
+
+void svg_stacked_bars(html_buf *b, const char *title, size_t nbars,
+                      const char *const *bar_labels, size_t nseries,
+                      const char *const *series_names,
+                      const char *const *colors, const double *values)
+{
+    const double W = 720, H = 280, L = 48, R = 12, T = 34, B = 46;
+    const double pw = W - L - R, ph = H - T - B;
+    open_svg(b, "tiers", W, H, title);
+    legend(b, L, nseries, series_names, colors);
+    share_grid(b, L, T, pw, ph);
     if (nbars == 0) {
         html_raw(b, "</svg>\n");
         return;
@@ -131,29 +176,7 @@ void svg_calibration(html_buf *b, const char *title, size_t n,
     double m = svg_nice_max(hi > 1 ? 1 : hi);
     open_svg(b, "calibration", S, S, title);
     const double x0 = M, y0 = 16 + P; /* plot origin */
-    for (int t = 0; t <= 5; t++) {
-        double f = t / 5.0, v = m * f;
-        html_printf(b,
-                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                    "class=\"grid\"/>\n"
-                    "<line x1=\"%.1f\" y1=\"16\" x2=\"%.1f\" y2=\"%.1f\" "
-                    "class=\"grid\"/>\n",
-                    x0, y0 - P * f, x0 + P, y0 - P * f, x0 + P * f, x0 + P * f,
-                    y0);
-        html_printf(b,
-                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                    "class=\"tick\">%.3g</text>\n"
-                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                    "class=\"tick\">%.3g</text>\n",
-                    x0 - 6, y0 - P * f + 4, v, x0 + P * f, y0 + 16, v);
-    }
-    html_printf(b,
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                "class=\"axis\">predicted churn risk</text>\n"
-                "<text transform=\"translate(14 %.1f) rotate(-90)\" "
-                "text-anchor=\"middle\" class=\"axis\">observed churn "
-                "rate</text>\n",
-                x0 + P / 2, S - 6, 16 + P / 2);
+    calib_axes(b, x0, y0, P, m, S);
     html_printf(b,
                 "<line class=\"diagonal\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                 "y2=\"%.1f\"><title>perfect calibration</title></line>\n",

@@ -754,6 +754,50 @@ static vg_code writer_end(writer *W, vg_code rc, vg_error *err)
     return rc;
 }
 
+/* Opens the date's transaction: the model row locked (lock_model: a model
+ * delete waits for this run) and the date's old scores deleted, all undone
+ * by the rollback if the date is refused later. */
+static vg_code clear_date(db_conn *db, scoring *S, vg_error *err)
+{
+    vg_code rc = db_begin(db, err);
+    if (rc == VG_OK)
+        rc = lock_model(db, S->sm->model_id, err);
+    const char *p[1] = {S->d};
+    double t0 = now_s();
+    if (rc == VG_OK)
+        rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1,
+                     p, NULL, err);
+    S->t_delete = now_s() - t0;
+    return rc;
+}
+
+/* The COPY writer's whole life: started when all before went well (`rc`),
+ * fed by score_chunks, and always ended, so a failure anywhere ends its COPY
+ * and stops the reader (when `started`) instead of leaving either waiting. */
+static vg_code write_chunks(db_conn *db, const vg_log *lg, scoring *S,
+                            reader *R, int started, vg_code rc, vg_error *err)
+{
+    writer W = {0};
+    pthread_mutex_init(&W.mu, NULL);
+    pthread_cond_init(&W.cv, NULL);
+    if (rc == VG_OK)
+        rc = writer_start(db, &W, err);
+    S->w = &W;
+    if (rc == VG_OK)
+        rc = score_chunks(db, lg, S, R, err);
+    if (rc != VG_OK && started)
+        reader_stop(R);
+    double t0 = now_s();
+    rc = writer_end(&W, rc, err);
+    S->t_copy += now_s() - t0;
+    S->w = NULL;
+    strbuf_free(&W.slot);
+    pthread_cond_destroy(&W.cv);
+    pthread_mutex_destroy(&W.mu);
+    S->c_copy += W.cpu;
+    return rc;
+}
+
 /* The freshness guard's verdict on the date, from the activity the reading
  * counted (all of it read by now); no guard: nothing to judge. */
 static vg_code judge_reading(db_conn *db, scoring *S, reader *R, vg_error *err)
@@ -794,33 +838,8 @@ static vg_code write_scores(db_conn *db, const vg_log *lg, scoring *S,
     else
         started = 1;
     if (rc == VG_OK)
-        rc = db_begin(db, err);
-    if (rc == VG_OK)
-        rc = lock_model(db, S->sm->model_id, err);
-    const char *p[1] = {S->d};
-    t0 = now_s();
-    if (rc == VG_OK)
-        rc = db_exec(db, "DELETE FROM vigil.scores WHERE as_of = $1::date", 1,
-                     p, NULL, err);
-    S->t_delete = now_s() - t0;
-    writer W = {0};
-    pthread_mutex_init(&W.mu, NULL);
-    pthread_cond_init(&W.cv, NULL);
-    if (rc == VG_OK)
-        rc = writer_start(db, &W, err);
-    S->w = &W;
-    if (rc == VG_OK)
-        rc = score_chunks(db, lg, S, &R, err);
-    if (rc != VG_OK && started)
-        reader_stop(&R);
-    t0 = now_s();
-    rc = writer_end(&W, rc, err);
-    S->t_copy += now_s() - t0;
-    S->w = NULL;
-    strbuf_free(&W.slot);
-    pthread_cond_destroy(&W.cv);
-    pthread_mutex_destroy(&W.mu);
-    S->c_copy += W.cpu;
+        rc = clear_date(db, S, err);
+    rc = write_chunks(db, lg, S, &R, started, rc, err);
     if (started)
         pthread_join(th, NULL);
     S->c_read = R.cpu;

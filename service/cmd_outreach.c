@@ -518,6 +518,19 @@ static int run_tasks(cli *c, int argc, char **argv, vg_error *err)
     return rc;
 }
 
+/* deliver's --wait: seconds to wait for answers, up to a day. */
+static vg_code parse_wait(const char *arg, double *wait, vg_error *err)
+{
+    char *end;
+    *wait = strtod(arg, &end);
+    if (end == arg || *end || !(*wait >= 0 && *wait <= 86400))
+        return vg_fail(err, VG_EUSAGE,
+                       "--wait must be seconds from 0 to 86400 (got "
+                       "'%s')",
+                       arg);
+    return VG_OK;
+}
+
 /* ---- deliver ---------------------------------------------------------------
  */
 
@@ -595,16 +608,9 @@ static int run_deliver(cli *c, int argc, char **argv, vg_error *err)
             rc = cli_parse_int_opt("--limit", optarg, 1, 100000000, &lim, err);
             a.limit = lim;
             break;
-        case 'w': {
-            char *end;
-            a.wait = strtod(optarg, &end);
-            if (end == optarg || *end || !(a.wait >= 0 && a.wait <= 86400))
-                rc = vg_fail(err, VG_EUSAGE,
-                             "--wait must be seconds from 0 to 86400 (got "
-                             "'%s')",
-                             optarg);
+        case 'w':
+            rc = parse_wait(optarg, &a.wait, err);
             break;
-        }
         case 'a':
             rc = cli_parse_as_of(optarg, &as_of, err);
             break;

@@ -14,6 +14,33 @@
 /* ---- list ----------------------------------------------------------------
  */
 
+/* One row of runs_list (its columns 0-9, NULL for SQL NULL) as JSON. */
+static json_t *run_json(const char *const v[10])
+{
+    return json_pack("{s:I, s:s, s:s?, s:s, s:i, s:s, s:o, s:b, s:s?, s:s?}",
+                     "run_id", (json_int_t)atoll(v[0]), "job", v[1], "as_of",
+                     v[2], "status", v[3], "attempt", atoi(v[4]), "started_at",
+                     v[5], "seconds",
+                     v[6] ? json_real(atof(v[6])) : json_null(), "scheduled",
+                     v[7][0] == 't', "error", v[8], "undone_at", v[9]);
+}
+
+/* One row of runs_list as a line of the table, under its header when it is
+ * the first. */
+static void print_run(const char *const v[10], int first)
+{
+    if (first)
+        printf("%-8s %-9s %-10s %-9s %-20s %8s  %s\n", "RUN", "JOB", "AS OF",
+               "STATUS", "STARTED (UTC)", "SECONDS", "NOTE");
+    char secs[32] = "-";
+    if (v[6])
+        snprintf(secs, sizeof secs, "%.1f", atof(v[6]));
+    printf("%-8s %-9s %-10s %-9s %-20s %8s  %s%s%.80s\n", v[0], v[1],
+           v[2] ? v[2] : "-", v[3], v[5], secs,
+           v[7][0] == 't' ? "scheduled " : "", v[9] ? "undone " : "",
+           v[8] ? v[8] : "");
+}
+
 static vg_code runs_list(cli *c, const char *job, int limit, int json,
                          vg_error *err)
 {
@@ -42,26 +69,10 @@ static vg_code runs_list(cli *c, const char *job, int limit, int json,
         const char *v[10];
         for (int k = 0; k < 10; k++)
             v[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
-        if (json) {
-            json_t *o = json_pack(
-                "{s:I, s:s, s:s?, s:s, s:i, s:s, s:o, s:b, s:s?, s:s?}",
-                "run_id", (json_int_t)atoll(v[0]), "job", v[1], "as_of", v[2],
-                "status", v[3], "attempt", atoi(v[4]), "started_at", v[5],
-                "seconds", v[6] ? json_real(atof(v[6])) : json_null(),
-                "scheduled", v[7][0] == 't', "error", v[8], "undone_at", v[9]);
-            json_array_append_new(arr, o);
-            continue;
-        }
-        if (i == 0)
-            printf("%-8s %-9s %-10s %-9s %-20s %8s  %s\n", "RUN", "JOB",
-                   "AS OF", "STATUS", "STARTED (UTC)", "SECONDS", "NOTE");
-        char secs[32] = "-";
-        if (v[6])
-            snprintf(secs, sizeof secs, "%.1f", atof(v[6]));
-        printf("%-8s %-9s %-10s %-9s %-20s %8s  %s%s%.80s\n", v[0], v[1],
-               v[2] ? v[2] : "-", v[3], v[5], secs,
-               v[7][0] == 't' ? "scheduled " : "", v[9] ? "undone " : "",
-               v[8] ? v[8] : "");
+        if (json)
+            json_array_append_new(arr, run_json(v));
+        else
+            print_run(v, i == 0);
     }
     if (json) {
         json_t *o = json_pack("{s:o, s:I, s:i}", "runs", arr, "total",
@@ -197,6 +208,60 @@ static const char *later_dependents(const char *job)
     return "{}";
 }
 
+/* A run is undone newest first: refused while a later run of a job that
+ * builds on this one's results (later_dependents) still stands. */
+static vg_code undo_no_later(db_conn *db, int id, const char *job,
+                             vg_error *err)
+{
+    PGresult *r = NULL;
+    const db_param p2[2] = {DB_INT(id), DB_TEXT(later_dependents(job))};
+    vg_code rc = db_exec_params(
+        db,
+        "SELECT run_id, job, coalesce(as_of::text, '-') FROM "
+        "vigil.job_runs WHERE run_id > $1 AND status IN ('ok', "
+        "'running') AND job = ANY($2::text[]) AND NOT coalesce(stats "
+        "? 'undone_at', false) ORDER BY run_id DESC LIMIT 1",
+        2, p2, &r, err);
+    if (rc == VG_OK && PQntuples(r) > 0)
+        rc = vg_fail(err, VG_EUSAGE,
+                     "run %s (%s for %s) came after run %d and builds on its "
+                     "results: undo the later runs first, newest first",
+                     PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+                     PQgetvalue(r, 0, 2), id);
+    PQclear(r);
+    return rc;
+}
+
+/* Scores of other runs may use a model this run trained. No foreign key
+ * guards them (migration 012): a score run in flight holds its model row FOR
+ * KEY SHARE, so this lock waits for it to finish, and the query below, a new
+ * statement, sees the scores it wrote. */
+static vg_code undo_no_scores(db_conn *db, int id, vg_error *err)
+{
+    PGresult *r = NULL;
+    const db_param p[1] = {DB_INT(id)};
+    vg_code rc = db_exec_params(db,
+                                "SELECT 1 FROM vigil.models WHERE run_id = $1 "
+                                "FOR UPDATE",
+                                1, p, NULL, err);
+    if (rc != VG_OK)
+        return rc;
+    /* An aggregate without GROUP BY: exactly one row. */
+    rc = db_exec_params(
+        db,
+        "SELECT string_agg(DISTINCT s.as_of::text, ', ') FROM "
+        "vigil.scores s JOIN vigil.models m USING (model_id) WHERE "
+        "m.run_id = $1 AND s.run_id IS DISTINCT FROM $1",
+        1, p, &r, err);
+    if (rc == VG_OK && !PQgetisnull(r, 0, 0))
+        rc = vg_fail(err, VG_EUSAGE,
+                     "the model run %d trained has scored customers on %s: "
+                     "undo those score runs first",
+                     id, PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
 /* Refuse what cannot or need not be undone, with what to do instead. */
 static vg_code undo_check(db_conn *db, int id, vg_error *err)
 {
@@ -231,46 +296,9 @@ static vg_code undo_check(db_conn *db, int id, vg_error *err)
                        "run %d is %s: only a finished run (ok) wrote results; "
                        "a failed or canceled run rolled its work back",
                        id, status);
-    const db_param p2[2] = {DB_INT(id), DB_TEXT(later_dependents(job))};
-    rc = db_exec_params(
-        db,
-        "SELECT run_id, job, coalesce(as_of::text, '-') FROM "
-        "vigil.job_runs WHERE run_id > $1 AND status IN ('ok', "
-        "'running') AND job = ANY($2::text[]) AND NOT coalesce(stats "
-        "? 'undone_at', false) ORDER BY run_id DESC LIMIT 1",
-        2, p2, &r, err);
-    if (rc == VG_OK && PQntuples(r) > 0)
-        rc = vg_fail(err, VG_EUSAGE,
-                     "run %s (%s for %s) came after run %d and builds on its "
-                     "results: undo the later runs first, newest first",
-                     PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-                     PQgetvalue(r, 0, 2), id);
-    PQclear(r);
-    if (rc != VG_OK)
-        return rc;
-    /* Scores of other runs may use a model this run trained. No foreign
-     * key guards them (migration 012): a score run in flight holds its
-     * model row FOR KEY SHARE, so this lock waits for it to finish, and the
-     * query below, a new statement, sees the scores it wrote. */
-    rc = db_exec_params(db,
-                        "SELECT 1 FROM vigil.models WHERE run_id = $1 "
-                        "FOR UPDATE",
-                        1, p, NULL, err);
-    if (rc != VG_OK)
-        return rc;
-    /* An aggregate without GROUP BY: exactly one row. */
-    rc = db_exec_params(
-        db,
-        "SELECT string_agg(DISTINCT s.as_of::text, ', ') FROM "
-        "vigil.scores s JOIN vigil.models m USING (model_id) WHERE "
-        "m.run_id = $1 AND s.run_id IS DISTINCT FROM $1",
-        1, p, &r, err);
-    if (rc == VG_OK && !PQgetisnull(r, 0, 0))
-        rc = vg_fail(err, VG_EUSAGE,
-                     "the model run %d trained has scored customers on %s: "
-                     "undo those score runs first",
-                     id, PQgetvalue(r, 0, 0));
-    PQclear(r);
+    rc = undo_no_later(db, id, job, err);
+    if (rc == VG_OK)
+        rc = undo_no_scores(db, id, err);
     return rc;
 }
 

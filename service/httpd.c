@@ -313,6 +313,36 @@ static void *refresh_loop(void *arg)
     }
 }
 
+/* Queues `rep` (its body handed to MHD, which frees it) with the headers
+ * every answer carries; an answer without a body becomes a plain 500. *ok
+ * is MHD's verdict on the queueing. Returns -1, and nothing is queued, when
+ * even the response cannot be made (out of memory). */
+static int send_reply(struct MHD_Connection *conn, http_reply *rep,
+                      int unauthorized, enum MHD_Result *ok)
+{
+    if (!rep->body) {
+        rep->status = 500;
+        rep->type = "text/plain";
+        rep->body = strdup("out of memory\n");
+        if (!rep->body)
+            return -1;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        strlen(rep->body), rep->body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(rep->body);
+        return -1;
+    }
+    MHD_add_response_header(r, "Content-Type", rep->type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (unauthorized)
+        MHD_add_response_header(r, "WWW-Authenticate",
+                                "Bearer realm=\"vigil\"");
+    *ok = MHD_queue_response(conn, (unsigned)rep->status, r);
+    MHD_destroy_response(r);
+    return 0;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                               const char *url, const char *method,
                               const char *version, const char *upload,
@@ -355,26 +385,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                          "busy: too many database requests queued; retry in "
                          "a second");
     }
-    if (!rep.body) {
-        rep.status = 500;
-        rep.type = "text/plain";
-        rep.body = strdup("out of memory\n");
-        if (!rep.body)
-            return MHD_NO;
-    }
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        strlen(rep.body), rep.body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(rep.body);
+    enum MHD_Result ok;
+    if (send_reply(conn, &rep, unauthorized, &ok) != 0)
         return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", rep.type);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    if (unauthorized)
-        MHD_add_response_header(r, "WWW-Authenticate",
-                                "Bearer realm=\"vigil\"");
-    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)rep.status, r);
-    MHD_destroy_response(r);
     log_debug(&s->o.log, "http %s %s %d %.1f ms", method, url, rep.status,
               mono_ms() - t0);
     return ok;

@@ -674,18 +674,13 @@ static int unit_push(topic_table *T, const size_t *idx, size_t n,
     return 0;
 }
 
-/* The units to test besides the topics: each open alert over several
- * topics (followed on their sum) and each support notion that leads two or
- * more topics (one problem split over languages or sub-topics: its spike
- * is tested on the sum, against the sum's baseline). Their summed rows are
- * appended to counts; their age is 'old' (a spike, not a new topic). */
-static vg_code add_units(topic_table *T, vg_error *err)
+/* add_units' first kind: each open alert over several topics (its
+ * `members` text array, duplicates and unknown ids left out), so the alert
+ * keeps being followed on the sum it was raised for. `idx` has room for
+ * every topic. Returns -1 out of memory. */
+static int alert_units(topic_table *T, size_t *idx, size_t *cap)
 {
-    size_t cap = 0, *idx = malloc((T->nt + 1) * sizeof *idx);
-    vg_code rc = VG_OK;
-    if (!idx)
-        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
-    for (size_t i = 0; rc == VG_OK && i < T->nt; i++) {
+    for (size_t i = 0; i < T->nt; i++) {
         topic_row *t = &T->tp[i];
         size_t n = 0;
         for (const char *p = t->members + 1; t->open_alert && *p;) {
@@ -701,11 +696,19 @@ static vg_code add_units(topic_table *T, vg_error *err)
         if (n < 2)
             continue;
         t->unit = (long)(T->nt + T->nu);
-        if (unit_push(T, idx, n, t->open_alert, &cap))
-            rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+        if (unit_push(T, idx, n, t->open_alert, cap))
+            return -1;
     }
-    for (size_t i = 0; rc == VG_OK && i < T->nt; i++)
-        for (size_t c = 0; rc == VG_OK && c < LEAD_CONCEPTS; c++) {
+    return 0;
+}
+
+/* add_units' second kind: each support notion that leads two or more
+ * topics, once, from the first topic that leads with it. Returns -1 out of
+ * memory. */
+static int concept_units(topic_table *T, size_t *idx, size_t *cap)
+{
+    for (size_t i = 0; i < T->nt; i++)
+        for (size_t c = 0; c < LEAD_CONCEPTS; c++) {
             const char *cn = T->tp[i].concepts[c];
             int first = cn != NULL;
             /* Each notion once: from the first topic that leads with it. */
@@ -721,12 +724,28 @@ static vg_code add_units(topic_table *T, vg_error *err)
                         idx[n++] = j;
                         break;
                     }
-            if (n >= 2 && unit_push(T, idx, n, 0, &cap))
-                rc = vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+            if (n >= 2 && unit_push(T, idx, n, 0, cap))
+                return -1;
         }
+    return 0;
+}
+
+/* The units to test besides the topics: each open alert over several
+ * topics (followed on their sum) and each support notion that leads two or
+ * more topics (one problem split over languages or sub-topics: its spike
+ * is tested on the sum, against the sum's baseline). Their summed rows are
+ * appended to counts; their age is 'old' (a spike, not a new topic). */
+static vg_code add_units(topic_table *T, vg_error *err)
+{
+    size_t cap = 0, *idx = malloc((T->nt + 1) * sizeof *idx);
+    if (!idx)
+        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    int bad = alert_units(T, idx, &cap) || concept_units(T, idx, &cap);
     free(idx);
-    if (rc != VG_OK || T->nu == 0)
-        return rc;
+    if (bad)
+        return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
+    if (T->nu == 0)
+        return VG_OK;
     size_t rows = T->nt + T->nu, nd = (size_t)T->nd;
     int *counts = realloc(T->counts, rows * nd * sizeof *counts);
     if (counts)
@@ -1042,6 +1061,54 @@ static vg_code raise_topic(alert_ctx *x, topic_table *T, size_t i,
                         &t->open_alert, err);
 }
 
+/* The issue that explains a sum of topics (units), if one issue holds
+ * at least half the sum's excess tickets: then the sum is that issue's, not
+ * a new alert. Also moves *lead to the member with the most tickets. */
+static long long unit_issue(alert_ctx *x, const topic_table *T, const size_t *m,
+                            size_t n, const trend_result *r, size_t *lead)
+{
+    int held = 0, sum = 0;
+    long long into = 0;
+    for (size_t k = 0; k < n; k++) {
+        long long a = issues_explain(x->issues, T->tp[m[k]].id, &held);
+        if (a && (!into || a == into)) {
+            into = a;
+            sum += held;
+        }
+        if (T->res[m[k]].observed > T->res[*lead].observed)
+            *lead = m[k];
+    }
+    return into && sum >= 0.5 * (r->observed - r->expected) ? into : 0;
+}
+
+/* The sum's members for its alert: the other topics' ids in *join (for the
+ * alert's rows) and all ids, the lead first, as the lead's `members` text
+ * array. Returns -1 out of memory, with nothing allocated. */
+static int unit_members(topic_table *T, const size_t *m, size_t n, size_t lead,
+                        long long **join_out, size_t *nj_out)
+{
+    topic_row *t = &T->tp[lead];
+    long long *join = malloc((n + 1) * sizeof *join);
+    strbuf ids = {0};
+    int bad = !join || strbuf_printf(&ids, "{%lld", t->id);
+    size_t nj = 0;
+    for (size_t k = 0; !bad && k < n; k++)
+        if (m[k] != lead) {
+            join[nj++] = T->tp[m[k]].id;
+            bad = strbuf_printf(&ids, ",%lld", T->tp[m[k]].id);
+        }
+    if (bad || strbuf_putc(&ids, '}')) {
+        free(join);
+        strbuf_free(&ids);
+        return -1;
+    }
+    free(t->members);
+    t->members = ids.s; /* the buffer now belongs to the topic row */
+    *join_out = join;
+    *nj_out = nj;
+    return 0;
+}
+
 /* A significant sum of topics sharing a support notion, none of them in
  * an alert yet: part of today's issue alert that holds half of its excess,
  * else one alert led by its busiest topic and listing the others. */
@@ -1053,19 +1120,7 @@ static vg_code raise_unit(alert_ctx *x, topic_table *T, size_t u, vg_error *err)
     for (size_t k = 0; k < n; k++)
         if (T->tp[m[k]].open_alert || T->tp[m[k]].part_of)
             return VG_OK; /* part of an alert already: one per issue */
-    int held = 0, sum = 0;
-    long long into = 0;
-    for (size_t k = 0; k < n; k++) {
-        long long a = issues_explain(x->issues, T->tp[m[k]].id, &held);
-        if (a && (!into || a == into)) {
-            into = a;
-            sum += held;
-        }
-        if (T->res[m[k]].observed > T->res[lead].observed)
-            lead = m[k];
-    }
-    if (!(into && sum >= 0.5 * (r->observed - r->expected)))
-        into = 0;
+    long long into = unit_issue(x, T, m, n, r, &lead);
     /* A recent topic alert of the same issue (same_issue, by any of the
      * sum's topics) takes them all in. */
     int reopen = 0;
@@ -1088,22 +1143,10 @@ static vg_code raise_unit(alert_ctx *x, topic_table *T, size_t u, vg_error *err)
         return rc;
     }
     topic_row *t = &T->tp[lead];
-    long long *join = malloc((n + 1) * sizeof *join);
-    strbuf ids = {0};
-    int bad = !join || strbuf_printf(&ids, "{%lld", t->id);
+    long long *join = NULL;
     size_t nj = 0;
-    for (size_t k = 0; !bad && k < n; k++)
-        if (m[k] != lead) {
-            join[nj++] = T->tp[m[k]].id;
-            bad = strbuf_printf(&ids, ",%lld", T->tp[m[k]].id);
-        }
-    if (bad || strbuf_putc(&ids, '}')) {
-        free(join);
-        strbuf_free(&ids);
+    if (unit_members(T, m, n, lead, &join, &nj) != 0)
         return vg_fail(err, VG_ENOMEM, "alerts: out of memory");
-    }
-    free(t->members);
-    t->members = ids.s; /* the buffer now belongs to the topic row */
     x->raised++;
     recent_free(x);
     log_info(x->lg,

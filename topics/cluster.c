@@ -1014,6 +1014,31 @@ static int cmp_scored(const void *a, const void *b)
     return (x->col > y->col) - (x->col < y->col);
 }
 
+/* c-TF-IDF's sums, each topic's documents as one: per topic its size, its
+ * term counts (tf, topic-major) and words; per term its count over all
+ * topics (f). Returns the words of all topics; unassigned rows count nowhere.
+ */
+static double class_sums(const topic_csr *counts, const int *assign, int k,
+                         topic_terms *t, double *tf, double *f, double *words)
+{
+    size_t dim = counts->ncols;
+    double all = 0;
+    for (size_t r = 0; r < counts->nrows; r++) {
+        int c = assign[r];
+        if (c < 0 || c >= k)
+            continue;
+        t[c].size++;
+        for (size_t e = counts->rowptr[r]; e < counts->rowptr[r + 1]; e++) {
+            double x = counts->val[e];
+            tf[(size_t)c * dim + counts->col[e]] += x;
+            f[counts->col[e]] += x;
+            words[c] += x;
+            all += x;
+        }
+    }
+    return all;
+}
+
 /* Whether unigram u is one of the words of bigram b (stems). */
 static int bigram_has(const char *b, const char *u)
 {
@@ -1092,20 +1117,7 @@ vg_code topic_ctfidf(const topic_csr *counts, const topic_vocab *v,
     scored *sc = malloc((dim + 1) * sizeof *sc);
     if (!t || !tf || !f || !words || !sc)
         goto oom;
-    double all = 0;
-    for (size_t r = 0; r < counts->nrows; r++) {
-        int c = assign[r];
-        if (c < 0 || c >= k)
-            continue;
-        t[c].size++;
-        for (size_t e = counts->rowptr[r]; e < counts->rowptr[r + 1]; e++) {
-            double x = counts->val[e];
-            tf[(size_t)c * dim + counts->col[e]] += x;
-            f[counts->col[e]] += x;
-            words[c] += x;
-            all += x;
-        }
-    }
+    double all = class_sums(counts, assign, k, t, tf, f, words);
     double A = k > 0 ? all / k : 0;
     for (int c = 0; c < k; c++) {
         size_t n = 0;

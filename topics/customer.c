@@ -7,6 +7,21 @@
 
 #include "core/date.h"
 
+/* Whether `topics` has run here (its tables exist): the customer's tickets
+ * are listed with or without their topics. */
+static vg_code topic_tables_exist(db_conn *db, int *have, vg_error *err)
+{
+    PGresult *r = NULL;
+    vg_code rc = db_exec(db,
+                         "SELECT to_regclass('vigil.ticket_topics') IS NOT "
+                         "NULL AND to_regclass('vigil.topics') IS NOT NULL",
+                         0, NULL, &r, err);
+    /* A SELECT without FROM: exactly one row. */
+    *have = rc == VG_OK && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return rc;
+}
+
 vg_code topics_customer_tickets(db_conn *db, const vg_config *cfg,
                                 const char *customer_id, int as_of, int n,
                                 json_t **out, vg_error *err)
@@ -15,14 +30,8 @@ vg_code topics_customer_tickets(db_conn *db, const vg_config *cfg,
     date_format(as_of, d);
     *out = NULL;
     PGresult *r = NULL;
-    vg_code rc = db_exec(db,
-                         "SELECT to_regclass('vigil.ticket_topics') IS NOT "
-                         "NULL AND to_regclass('vigil.topics') IS NOT NULL",
-                         0, NULL, &r, err);
-    /* A SELECT without FROM: exactly one row. */
-    int have = rc == VG_OK && PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
-    r = NULL;
+    int have = 0;
+    vg_code rc = topic_tables_exist(db, &have, err);
     if (rc != VG_OK)
         return rc;
     char *tickets = db_qualify(db, cfg->source_schema, "tickets");

@@ -497,6 +497,32 @@ static int is_block_tag(const char *name)
     return 0;
 }
 
+/* A tag's name from s[i] up to `end`, lowercased, letters and digits only,
+ * at most 15 characters (longer names match no tag html_strip knows). */
+static void tag_name(const char *s, size_t i, size_t end, char name[16])
+{
+    size_t k = 0;
+    while (i < end && k + 1 < 16 &&
+           ((ascii_lower((unsigned char)s[i]) >= 'a' &&
+             ascii_lower((unsigned char)s[i]) <= 'z') ||
+            (s[i] >= '0' && s[i] <= '9')))
+        name[k++] = (char)ascii_lower((unsigned char)s[i++]);
+    name[k] = '\0';
+}
+
+/* Past a <script> or <style> element whose opening tag ends at r: their
+ * content is code, not words, so all of it up to the closing tag goes (to the
+ * end when it is not closed). Returns where reading goes on. */
+static size_t skip_raw_text(const char *s, size_t r, size_t n, const char *name)
+{
+    const char *close = name[1] == 'c' ? "</script" : "</style";
+    size_t e = find_ci(s + r, n - r, close);
+    if (e == SIZE_MAX)
+        return n;
+    const char *g = memchr(s + r + e, '>', n - r - e);
+    return g ? (size_t)(g - s) + 1 : n;
+}
+
 /* Strips tags and decodes entities in place; never lengthens the text.
  * A '<' only starts a tag when a letter, '/' or '!' follows and a '>' closes
  * it within 2 kB, so "a < b" in plain text survives. */
@@ -528,24 +554,11 @@ static size_t html_strip(char *s, size_t n)
             if (closing)
                 i++;
             char name[16];
-            size_t k = 0;
-            while (i < end && k + 1 < sizeof name &&
-                   ((ascii_lower((unsigned char)s[i]) >= 'a' &&
-                     ascii_lower((unsigned char)s[i]) <= 'z') ||
-                    (s[i] >= '0' && s[i] <= '9')))
-                name[k++] = (char)ascii_lower((unsigned char)s[i++]);
-            name[k] = '\0';
+            tag_name(s, i, end, name);
             r = end;
             if (!closing &&
                 (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)) {
-                const char *close = name[1] == 'c' ? "</script" : "</style";
-                size_t e = find_ci(s + r, n - r, close);
-                if (e == SIZE_MAX) {
-                    r = n;
-                } else {
-                    const char *g = memchr(s + r + e, '>', n - r - e);
-                    r = g ? (size_t)(g - s) + 1 : n;
-                }
+                r = skip_raw_text(s, r, n, name);
                 continue;
             }
             if (strcmp(name, "blockquote") == 0)
@@ -826,6 +839,40 @@ static int scan_piece(text_pipe *p, const char *base, size_t a, size_t b,
     return 0;
 }
 
+/* One token s[a, b) that is neither a URL nor an e-mail, in pieces: runs of
+ * word characters and joiners; '.'/',' only join digits, other punctuation
+ * splits. Each piece goes to scan_piece (offsets into p->scratch). */
+static int scan_pieces(text_pipe *p, const char *s, size_t a, size_t b,
+                       size_t base_off, int *brk)
+{
+    size_t i = a;
+    while (i < b) {
+        size_t j = i;
+        while (j < b) {
+            uint32_t c;
+            size_t k = utf8_decode((const unsigned char *)s + j, b - j, &c);
+            int keep =
+                is_word_cp(c) || c == '-' || c == '_' || (c == '#' && j == i);
+            if (!keep && (c == '.' || c == ',') && j > i && j + 1 < b &&
+                s[j - 1] >= '0' && s[j - 1] <= '9' && s[j + 1] >= '0' &&
+                s[j + 1] <= '9')
+                keep = 1;
+            if (!keep)
+                break;
+            j += k;
+        }
+        if (j > i) {
+            if (scan_piece(p, p->scratch, base_off + i, base_off + j, brk) != 0)
+                return -1;
+            i = j;
+        } else {
+            uint32_t c;
+            i += utf8_decode((const unsigned char *)s + i, b - i, &c);
+        }
+    }
+    return 0;
+}
+
 /* Splits cleaned text into raw tokens (words and masks). */
 static int scan(text_pipe *p, const char *s, size_t n, size_t base_off)
 {
@@ -870,34 +917,8 @@ static int scan(text_pipe *p, const char *s, size_t n, size_t base_off)
             brk = end_brk;
             continue;
         }
-        /* Pieces: runs of word characters and joiners; '.'/',' only join
-         * digits, other punctuation splits. */
-        size_t i = a;
-        while (i < b) {
-            size_t j = i;
-            while (j < b) {
-                uint32_t c;
-                size_t k = utf8_decode((const unsigned char *)s + j, b - j, &c);
-                int keep = is_word_cp(c) || c == '-' || c == '_' ||
-                           (c == '#' && j == i);
-                if (!keep && (c == '.' || c == ',') && j > i && j + 1 < b &&
-                    s[j - 1] >= '0' && s[j - 1] <= '9' && s[j + 1] >= '0' &&
-                    s[j + 1] <= '9')
-                    keep = 1;
-                if (!keep)
-                    break;
-                j += k;
-            }
-            if (j > i) {
-                if (scan_piece(p, p->scratch, base_off + i, base_off + j,
-                               &brk) != 0)
-                    return -1;
-                i = j;
-            } else {
-                uint32_t c;
-                i += utf8_decode((const unsigned char *)s + i, b - i, &c);
-            }
-        }
+        if (scan_pieces(p, s, a, b, base_off, &brk) != 0)
+            return -1;
         brk |= end_brk;
     }
     return 0;

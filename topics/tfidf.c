@@ -134,6 +134,32 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Counts one surface form `s` of term `t` (the word as written, for the
+ * labels). Surface counts are per unigram only, which keeps them small; a
+ * pair too long for the key is not counted. Returns -1 out of memory. */
+static int count_surface(topic_corpus *c, const char *t, const char *s)
+{
+    char key[256];
+    size_t lt = strlen(t), ls = strlen(s);
+    if (lt + ls + 2 > sizeof key)
+        return 0;
+    memcpy(key, t, lt);
+    key[lt] = '\x1f';
+    memcpy(key + lt + 1, s, ls + 1);
+    int added = 0;
+    long sid = strmap_put(c->surf, key, &added);
+    if (sid < 0)
+        return -1;
+    if (added) {
+        if (grow((void **)&c->surfcnt, &c->scap, (size_t)sid + 1,
+                 sizeof *c->surfcnt))
+            return -1;
+        c->surfcnt[sid] = 0;
+    }
+    c->surfcnt[sid]++;
+    return 0;
+}
+
 /* qsort's callback per comparison dominates on the short arrays of one
  * ticket: those are insertion-sorted inline. */
 static void sort_u32(uint32_t *a, size_t n)
@@ -163,28 +189,8 @@ vg_code topic_corpus_add(topic_corpus *c, const text_toklist *toks,
             goto oom;
         c->scratch[i] = (uint32_t)id;
         const char *s = text_toklist_surface(toks, i);
-        if (s) {
-            /* Surface counts are per unigram only, which keeps them small. */
-            char key[256];
-            const char *t = text_toklist_get(toks, i);
-            size_t lt = strlen(t), ls = strlen(s);
-            if (lt + ls + 2 <= sizeof key) {
-                memcpy(key, t, lt);
-                key[lt] = '\x1f';
-                memcpy(key + lt + 1, s, ls + 1);
-                int added = 0;
-                long sid = strmap_put(c->surf, key, &added);
-                if (sid < 0)
-                    goto oom;
-                if (added) {
-                    if (grow((void **)&c->surfcnt, &c->scap, (size_t)sid + 1,
-                             sizeof *c->surfcnt))
-                        goto oom;
-                    c->surfcnt[sid] = 0;
-                }
-                c->surfcnt[sid]++;
-            }
-        }
+        if (s && count_surface(c, text_toklist_get(toks, i), s))
+            goto oom;
     }
     sort_u32(c->scratch, n);
     size_t distinct = 0;

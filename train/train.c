@@ -419,6 +419,72 @@ static void keep_kind(selection *out, booster *kb[2], booster_params kp[2],
     kb[!k] = NULL;
 }
 
+/* An empty selection whose every kind is still to beat: log losses start at
+ * infinity so the first candidate of each kind is kept. */
+static void selection_start(selection *out)
+{
+    memset(out, 0, sizeof *out);
+    out->holdout_logloss = INFINITY;
+    out->kind_logloss[0] = out->kind_logloss[1] = INFINITY;
+    out->candidates = json_array();
+}
+
+/* The rows a candidate fits: all of `tr`, except that linear candidates on a
+ * large set fit the stride sample (TRAIN_LINEAR_SELECT_ROWS), drawn once into
+ * `lin_rows` and shared by every linear candidate. */
+static vg_code candidate_rows(const subset *tr, int linear, subset *lin_rows,
+                              const subset **fit, vg_error *err)
+{
+    *fit = tr;
+    if (!linear || tr->n <= TRAIN_LINEAR_SELECT_ROWS)
+        return VG_OK;
+    vg_code rc = lin_rows->x ? VG_OK
+                             : subset_stride(tr, TRAIN_LINEAR_SELECT_ROWS,
+                                             lin_rows, err);
+    if (rc == VG_OK)
+        *fit = lin_rows;
+    return rc;
+}
+
+/* One candidate's record in the stored metrics: its parameters, how it did
+ * on the holdout ({log loss, AUC}), the rows it saw and what it cost ({wall,
+ * CPU} seconds), so a reader can see why the chosen one won. */
+static json_t *candidate_json(const booster_params *p, int best,
+                              const double score[2], size_t rows,
+                              const double took[2])
+{
+    json_t *cj = booster_params_json(p);
+    json_object_set_new(cj, "kind",
+                        json_string(p->linear ? "linear" : "trees"));
+    json_object_set_new(cj, "best_rounds", json_integer(best));
+    json_object_set_new(cj, "holdout_logloss", json_real(score[0]));
+    json_object_set_new(cj, "holdout_auc", json_real(score[1]));
+    json_object_set_new(cj, "rows", json_integer((json_int_t)rows));
+    json_object_set_new(cj, "seconds", json_real(took[0]));
+    json_object_set_new(cj, "cpu_seconds", json_real(took[1]));
+    return cj;
+}
+
+/* After the kind is kept: the chosen model's raw scores on `ho` (into `raw`)
+ * fit its calibration, and the baseline gets its own map on the same rows,
+ * so both are judged on data neither was trained on. */
+static vg_code calibrate_choice(const vg_log *lg, const feat_spec *spec,
+                                const subset *ho, double *raw, const double *yw,
+                                selection *out, vg_error *err)
+{
+    log_info(lg, "chosen: %s (held-out log loss trees %.5f, linear %.5f)",
+             out->params.linear ? "linear" : "trees", out->kind_logloss[0],
+             out->kind_logloss[1]);
+    vg_code rc = booster_predict(out->b, ho->x, ho->n, ho->ncols, raw, err);
+    if (rc == VG_OK && (rc = calib_choose(raw, yw, yw + ho->n, ho->n, &out->cal,
+                                          err)) != VG_OK)
+        vg_wrap(err, "calibration: ");
+    int col = feat_spec_find(spec, "usage.days_since_last_activity");
+    if (rc == VG_OK && col >= 0)
+        rc = baseline_fit(col, ho, &out->base_cal, err);
+    return rc;
+}
+
 /* Try the grid — trees and the linear model — on `tr` with early stopping on
  * `ho`; keep the lowest held-out log loss of each kind, then the better kind
  * (keep_kind); calibrate it (and the baseline) on `ho`. */
@@ -432,23 +498,16 @@ static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
     subset lin_rows = {0};
     int ncand = candidate_grid(cfg, (double)tr->n, subset_positives(tr), grid);
     double *raw = malloc((ho->n + 1) * sizeof *raw), *yw = NULL;
-    memset(out, 0, sizeof *out);
     memset(kp, 0, sizeof kp);
-    out->holdout_logloss = INFINITY;
-    out->kind_logloss[0] = out->kind_logloss[1] = INFINITY;
-    out->candidates = json_array();
+    selection_start(out);
     vg_code rc = raw ? subset_yw(ho, &yw, err)
                      : vg_fail(err, VG_ENOMEM, "out of memory");
     for (int i = 0; rc == VG_OK && i < ncand; i++) {
         booster *b = NULL;
         int best = 0, k = grid[i].linear;
         const subset *fit = tr;
-        if (k && tr->n > TRAIN_LINEAR_SELECT_ROWS) {
-            if (!lin_rows.x && (rc = subset_stride(tr, TRAIN_LINEAR_SELECT_ROWS,
-                                                   &lin_rows, err)) != VG_OK)
-                break;
-            fit = &lin_rows;
-        }
+        if ((rc = candidate_rows(tr, k, &lin_rows, &fit, err)) != VG_OK)
+            break;
         double t0 = now_s(), c0 = cpu_s();
         rc = booster_train(&grid[i], fit->x, fit->y, fit->w, fit->n, ho->x,
                            ho->y, ho->w, ho->n, fit->ncols, &b, &best, err);
@@ -462,15 +521,10 @@ static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
         double ll = metrics_logloss(raw, yw, yw + ho->n, ho->n);
         double auc = metrics_roc_auc(raw, yw, yw + ho->n, ho->n);
         candidate_log(lg, i, &grid[i], best, ll, auc);
-        json_t *cj = booster_params_json(&grid[i]);
-        json_object_set_new(cj, "kind", json_string(k ? "linear" : "trees"));
-        json_object_set_new(cj, "best_rounds", json_integer(best));
-        json_object_set_new(cj, "holdout_logloss", json_real(ll));
-        json_object_set_new(cj, "holdout_auc", json_real(auc));
-        json_object_set_new(cj, "rows", json_integer((json_int_t)fit->n));
-        json_object_set_new(cj, "seconds", json_real(t1 - t0));
-        json_object_set_new(cj, "cpu_seconds", json_real(c1 - c0));
-        json_array_append_new(out->candidates, cj);
+        double score[2] = {ll, auc}, took[2] = {t1 - t0, c1 - c0};
+        json_array_append_new(
+            out->candidates,
+            candidate_json(&grid[i], best, score, fit->n, took));
         if (ll < out->kind_logloss[k]) {
             booster_free(kb[k]);
             kb[k] = b;
@@ -481,20 +535,10 @@ static vg_code select_fit(const vg_config *cfg, const vg_log *lg,
             booster_free(b);
         }
     }
-    if (rc == VG_OK)
+    if (rc == VG_OK) {
         keep_kind(out, kb, kp, kr);
-    if (rc == VG_OK)
-        log_info(lg, "chosen: %s (held-out log loss trees %.5f, linear %.5f)",
-                 out->params.linear ? "linear" : "trees", out->kind_logloss[0],
-                 out->kind_logloss[1]);
-    if (rc == VG_OK)
-        rc = booster_predict(out->b, ho->x, ho->n, ho->ncols, raw, err);
-    if (rc == VG_OK && (rc = calib_choose(raw, yw, yw + ho->n, ho->n, &out->cal,
-                                          err)) != VG_OK)
-        vg_wrap(err, "calibration: ");
-    int col = feat_spec_find(spec, "usage.days_since_last_activity");
-    if (rc == VG_OK && col >= 0)
-        rc = baseline_fit(col, ho, &out->base_cal, err);
+        rc = calibrate_choice(lg, spec, ho, raw, yw, out, err);
+    }
     out->params.max_rounds = out->rounds;
     out->params.early_stopping_rounds = 0;
     free(raw);
@@ -806,6 +850,36 @@ static vg_code paired_logloss(booster *a, const subset *ha, booster *b,
     return rc;
 }
 
+/* Decides whether `family` goes — only when the select stage without it
+ * (`s2`, `nc` columns) beats the current one by more than TRAIN_FAMILY_TIE —
+ * and records the evidence (paired = {difference, standard error}) in the log
+ * and in `tried`, so the stored metrics say why each family stayed. Returns
+ * 1 to drop. */
+static int family_verdict(const vg_log *lg, const fit_state *st,
+                          const char *family, const selection *s2, size_t nc,
+                          const double paired[2], double cpu, json_t *tried)
+{
+    double with = st->sel.holdout_logloss, without = s2->holdout_logloss;
+    double diff = paired[0], se = paired[1];
+    int drop = without < with * (1 - TRAIN_FAMILY_TIE);
+    log_info(lg,
+             "family %s: held-out log loss %.5f with it, %.5f without "
+             "(paired difference %+.5f, standard error %.5f): %s",
+             family, with, without, diff, se, drop ? "dropped" : "kept");
+    json_array_append_new(
+        tried,
+        json_pack("{s:s, s:b, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:s, s:i, "
+                  "s:f}",
+                  "family", family, "kept", !drop, "logloss_with", with,
+                  "logloss_without", without, "paired_difference", diff,
+                  "paired_se", se, "columns_with",
+                  (int)feat_spec_ncols(st->spec), "columns_without", (int)nc,
+                  "kind_with", selection_kind(&st->sel), "kind_without",
+                  selection_kind(s2), "rounds_without", s2->rounds,
+                  "cpu_seconds", cpu));
+    return drop;
+}
+
 /* One family tried out: the select stage without it on the same rows.
  * On a drop, st->spec, st->sel, *tr, *ho and st->va become the smaller
  * ones (st->m is projected once, by the caller). */
@@ -837,24 +911,8 @@ static vg_code try_without(const vg_config *cfg, const vg_log *lg,
         rc = paired_logloss(st->sel.b, ho, s2.b, &ho2, &diff, &se, err);
     if (rc != VG_OK)
         goto cleanup;
-    double with = st->sel.holdout_logloss, without = s2.holdout_logloss;
-    int drop = without < with * (1 - TRAIN_FAMILY_TIE);
-    log_info(lg,
-             "family %s: held-out log loss %.5f with it, %.5f without "
-             "(paired difference %+.5f, standard error %.5f): %s",
-             family, with, without, diff, se, drop ? "dropped" : "kept");
-    json_array_append_new(
-        tried,
-        json_pack("{s:s, s:b, s:f, s:f, s:f, s:f, s:i, s:i, s:s, s:s, s:i, "
-                  "s:f}",
-                  "family", family, "kept", !drop, "logloss_with", with,
-                  "logloss_without", without, "paired_difference", diff,
-                  "paired_se", se, "columns_with",
-                  (int)feat_spec_ncols(st->spec), "columns_without", (int)nc,
-                  "kind_with", selection_kind(&st->sel), "kind_without",
-                  selection_kind(&s2), "rounds_without", s2.rounds,
-                  "cpu_seconds", cpu_s() - c0));
-    if (!drop)
+    double paired[2] = {diff, se};
+    if (!family_verdict(lg, st, family, &s2, nc, paired, cpu_s() - c0, tried))
         goto cleanup;
     if ((rc = subset_project(&st->va, map, nc, &va2, err)) != VG_OK)
         goto cleanup;
@@ -1697,46 +1755,58 @@ static vg_code cv_bag_final(const vg_config *cfg, fit_state *st,
                       info, bag_cpu, err);
 }
 
+/* One fold of fit_cv: select on the fold's fit and holdout rows, bag, and
+ * put the calibrated predictions of its validate rows after the earlier
+ * folds' — the rows of every fold together make the out-of-fold metrics. */
+static vg_code cv_fold(const vg_config *cfg, const vg_log *lg, fit_state *st,
+                       int f, double *bag_cpu, vg_error *err)
+{
+    subset tr = {0}, ho = {0}, va = {0};
+    selection s;
+    memset(&s, 0, sizeof s);
+    double *raw = NULL;
+    vg_code rc;
+    st->plan.fold = f;
+    if ((rc = subset_take(st->m, &st->plan, TRAIN_STAGE_SELECT, TRAIN_ROLE_FIT,
+                          &tr, err)) != VG_OK ||
+        (rc = subset_take(st->m, &st->plan, TRAIN_STAGE_SELECT,
+                          TRAIN_ROLE_HOLDOUT, &ho, err)) != VG_OK ||
+        (rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
+                          TRAIN_ROLE_HOLDOUT, &va, err)) != VG_OK)
+        goto cleanup;
+    if (subset_positives(&tr) == 0 || subset_positives(&ho) == 0) {
+        rc = vg_fail(err, VG_EDATA,
+                     "cross-validation fold %d has no churned customers: "
+                     "too few positives for 5-fold CV",
+                     f);
+        goto cleanup;
+    }
+    if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &s, err)) != VG_OK ||
+        (rc = cv_bag(cfg, &s, &tr, &ho, NULL, bag_cpu, err)) != VG_OK ||
+        (rc = predict_raw(s.b, &va, &raw, err)) != VG_OK)
+        goto cleanup;
+    put_predictions(st, st->nva, raw, s.cal, &va);
+    st->nva += va.n;
+cleanup:
+    free(raw);
+    selection_free(&s);
+    subset_free(&tr);
+    subset_free(&ho);
+    subset_free(&va);
+    return rc;
+}
+
 /* Too few dates to purge by time: 5-fold CV grouped by customer (a customer's
  * rows of every date stay in one fold, so no label window is shared). The
  * final model fits four folds and makes its choices on the fifth. */
 static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
                       vg_error *err)
 {
-    subset tr = {0}, ho = {0}, va = {0};
-    selection s;
-    memset(&s, 0, sizeof s);
-    double *raw = NULL, bag_cpu = 0;
+    subset tr = {0}, ho = {0};
+    double bag_cpu = 0;
     vg_code rc = alloc_predictions(st, st->m->nrows, err);
-    for (int f = 0; rc == VG_OK && f < 5; f++) {
-        st->plan.fold = f;
-        if ((rc = subset_take(st->m, &st->plan, TRAIN_STAGE_SELECT,
-                              TRAIN_ROLE_FIT, &tr, err)) != VG_OK ||
-            (rc = subset_take(st->m, &st->plan, TRAIN_STAGE_SELECT,
-                              TRAIN_ROLE_HOLDOUT, &ho, err)) != VG_OK ||
-            (rc = subset_take(st->m, &st->plan, TRAIN_STAGE_VALIDATE,
-                              TRAIN_ROLE_HOLDOUT, &va, err)) != VG_OK)
-            break;
-        if (subset_positives(&tr) == 0 || subset_positives(&ho) == 0) {
-            rc = vg_fail(err, VG_EDATA,
-                         "cross-validation fold %d has no churned customers: "
-                         "too few positives for 5-fold CV",
-                         f);
-            break;
-        }
-        if ((rc = select_fit(cfg, lg, st->spec, &tr, &ho, &s, err)) != VG_OK ||
-            (rc = cv_bag(cfg, &s, &tr, &ho, NULL, &bag_cpu, err)) != VG_OK ||
-            (rc = predict_raw(s.b, &va, &raw, err)) != VG_OK)
-            break;
-        put_predictions(st, st->nva, raw, s.cal, &va);
-        st->nva += va.n;
-        free(raw);
-        raw = NULL;
-        selection_free(&s);
-        subset_free(&tr);
-        subset_free(&ho);
-        subset_free(&va);
-    }
+    for (int f = 0; rc == VG_OK && f < 5; f++)
+        rc = cv_fold(cfg, lg, st, f, &bag_cpu, err);
     if (rc == VG_OK) {
         st->plan.fold = 4;
         rc = subset_take(st->m, &st->plan, TRAIN_STAGE_FINAL, TRAIN_ROLE_FIT,
@@ -1765,11 +1835,8 @@ static vg_code fit_cv(const vg_config *cfg, const vg_log *lg, fit_state *st,
                       "final_holdout", subset_json(&ho), "candidates",
                       st->sel.candidates, "kind", kind_json(&st->sel)));
     }
-    free(raw);
-    selection_free(&s);
     subset_free(&tr);
     subset_free(&ho);
-    subset_free(&va);
     return rc;
 }
 
@@ -1879,6 +1946,37 @@ static json_t *calibration_json(const double *prob, const double *y,
  * the champion's own features: when its feature list differs, the same
  * request (same dates, same deterministic sample) is extracted again with
  * its list. NAN (and no error) when there is no champion for this horizon. */
+/* Whether two feature specs have the same columns: only then can the
+ * champion be scored on the matrix already built for the new model. */
+static int same_columns(const feat_spec *x, const feat_spec *y)
+{
+    json_t *a = feat_spec_to_json(x), *b = feat_spec_to_json(y);
+    int same = json_equal(json_object_get(a, "columns"),
+                          json_object_get(b, "columns"));
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
+/* A stored model's log loss on `v`, through its own calibration: the same
+ * measure the new model is judged by, so the two compare fairly. */
+static vg_code stored_logloss(const stored_model *sm, const subset *v,
+                              double *ll, vg_error *err)
+{
+    double *prob = NULL, *yw = NULL;
+    vg_code rc;
+    if ((rc = predict_raw(sm->b, v, &prob, err)) != VG_OK ||
+        (rc = subset_yw(v, &yw, err)) != VG_OK)
+        goto cleanup;
+    for (size_t i = 0; i < v->n; i++)
+        prob[i] = calib_apply(sm->cal, prob[i]);
+    *ll = metrics_logloss(prob, yw, yw + v->n, v->n);
+cleanup:
+    free(prob);
+    free(yw);
+    return rc;
+}
+
 /* A database error while reading the champion: nobody knows whether the
  * new model is better, so the run fails rather than promote it. */
 static int champion_unknown(vg_code rc)
@@ -1906,7 +2004,6 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
     feat_spec *cspec = NULL;
     feat_matrix *cm = NULL;
     subset cva = {0};
-    double *prob = NULL, *yw = NULL;
     *ll = NAN;
     *champ_id = 0;
     vg_error e2;
@@ -1936,13 +2033,8 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
                  sm->model_id, e2.msg);
         goto cleanup;
     }
-    json_t *a = feat_spec_to_json(st->spec), *b = feat_spec_to_json(cspec);
-    int same = json_equal(json_object_get(a, "columns"),
-                          json_object_get(b, "columns"));
-    json_decref(a);
-    json_decref(b);
     const subset *v = &st->va;
-    if (!same) {
+    if (!same_columns(st->spec, cspec)) {
         log_info(lg, "the champion uses other features: extracting them for "
                      "the comparison");
         if ((rc = feat_build(db, cfg, cspec, &st->req, lg, &cm, NULL, err)) !=
@@ -1952,15 +2044,8 @@ static vg_code champion_logloss(db_conn *db, const vg_config *cfg,
             goto cleanup;
         v = &cva;
     }
-    if ((rc = predict_raw(sm->b, v, &prob, err)) != VG_OK ||
-        (rc = subset_yw(v, &yw, err)) != VG_OK)
-        goto cleanup;
-    for (size_t i = 0; i < v->n; i++)
-        prob[i] = calib_apply(sm->cal, prob[i]);
-    *ll = metrics_logloss(prob, yw, yw + v->n, v->n);
+    rc = stored_logloss(sm, v, ll, err);
 cleanup:
-    free(prob);
-    free(yw);
     subset_free(&cva);
     feat_matrix_free(cm);
     feat_spec_free(cspec);
