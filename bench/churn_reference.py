@@ -2,14 +2,17 @@
 """churn_reference.py — the plain pandas + python-xgboost churn pipeline that
 vigil's backtest is compared with (bench/churn_worlds.sh).
 
-    churn_reference.py DSN HORIZON DATE [DATE ...]
+    churn_reference.py [--predictions DIR] DSN HORIZON DATE [DATE ...]
 
 For each DATE d: 6 monthly observation dates d-H-30k (k = 0..5), hand-written
 features (events in 7/30/90 days, active days, days since the last event,
 tickets and CSAT in 90 days, tenure, MRR, seats, plan), early stopping on the
 latest date, a refit on all six with the chosen rounds, then ROC AUC and Brier
 on the customers active at d against churn in [d, d+H). One JSON line per
-date. Reads the source tables with psql; writes nothing."""
+date. Reads the source tables with psql; writes nothing to it. With
+--predictions DIR it also writes DIR/ref-DATE.csv (customer_id, p, y: each
+scored customer's predicted probability and label), for paired comparisons
+(bench/churn_standing.py); the JSON lines are the same with or without it."""
 import io
 import json
 import subprocess
@@ -71,7 +74,7 @@ PARAMS = {"objective": "binary:logistic", "eval_metric": "logloss", "eta": 0.05,
           "tree_method": "hist", "nthread": 2, "seed": 1}
 
 
-def one_date(cust, ev, tk, d, horizon):
+def one_date(cust, ev, tk, d, horizon, pred_csv=None):
     obs = [d - horizon - 30 * k for k in range(6)]
     parts = [features(cust, ev, tk, t, horizon) for t in obs]
     xv, yv = parts[0]
@@ -86,17 +89,24 @@ def one_date(cust, ev, tk, d, horizon):
     final = xgb.train(PARAMS, xgb.DMatrix(xa, ya), rounds)
     xs, ys = features(cust, ev, tk, d, horizon)
     p = final.predict(xgb.DMatrix(xs))
+    if pred_csv:
+        pd.DataFrame({"customer_id": xs.index, "p": p, "y": ys.values}).to_csv(
+            pred_csv, index=False, float_format="%.9g")
     return {"as_of_day": d, "customers": len(ys), "churned": int(ys.sum()),
             "rounds": rounds, "auc": roc_auc_score(ys, p),
             "brier": brier_score_loss(ys, p)}
 
 
 def main():
-    dsn, horizon = sys.argv[1], int(sys.argv[2])
+    args, pred_dir = sys.argv[1:], None
+    if args[:1] == ["--predictions"]:
+        pred_dir, args = args[1], args[2:]
+    dsn, horizon = args[0], int(args[1])
     cust, ev, tk = load(dsn)
-    for s in sys.argv[3:]:
+    for s in args[2:]:
         d = int((np.datetime64(s) - np.datetime64("1970-01-01")).astype(int))
-        r = one_date(cust, ev, tk, d, horizon)
+        r = one_date(cust, ev, tk, d, horizon,
+                     pred_dir and f"{pred_dir}/ref-{s}.csv")
         r["as_of"] = s
         print(json.dumps(r), flush=True)
 
