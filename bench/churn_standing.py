@@ -9,8 +9,12 @@ bench/churn_standing.sh.
         customer_id, p, y
     churn_standing.py compare NAME DIR GROUP [GROUP ...]
         for each GROUP (a date, or a fold): DIR/vigil-GROUP.csv against
-        DIR/ref-GROUP.csv (both customer_id, p, y), joined on customer_id;
-        one JSON object on stdout (see below)
+        DIR/REF-GROUP.csv (both customer_id, p, y; REF=ref unless the
+        environment sets REF, e.g. REF=lr), joined on customer_id; one JSON
+        object on stdout (see below). A GROUP SUB/G reads DIR/SUB/vigil-G.csv:
+        several worlds' dates pooled into one mean (each date one group)
+    churn_standing.py table FILE.json [FILE.json ...]
+        compare's results as a Markdown table, one row per file
 
 compare: per group, each pipeline's ROC AUC and Brier on its own rows and
 on the rows both scored (the paired set; a label disagreement on a shared
@@ -80,8 +84,10 @@ def metrics(d):
 
 
 def load_group(path, g):
-    v = pd.read_csv(f"{path}/vigil-{g}.csv", dtype={"customer_id": str})
-    r = pd.read_csv(f"{path}/ref-{g}.csv", dtype={"customer_id": str})
+    sub, name = os.path.split(g)
+    ref = os.environ.get("REF", "ref")
+    v = pd.read_csv(os.path.join(path, sub, f"vigil-{name}.csv"), dtype={"customer_id": str})
+    r = pd.read_csv(os.path.join(path, sub, f"{ref}-{name}.csv"), dtype={"customer_id": str})
     j = v.merge(r, on="customer_id", suffixes=("_v", "_r"))
     if (j.y_v != j.y_r).any():
         sys.exit(f"churn_standing.py: {g}: the two label the same customer differently")
@@ -134,12 +140,31 @@ def compare(name, path, groups):
     print(json.dumps(out))
 
 
+def table(files):
+    print("| set | vigil AUC | reference AUC | vigil − reference | 95 % interval | "
+          "share ≥ +0.01 | share ≥ 0 | vigil Brier | reference Brier | "
+          "Brier difference (95 % interval) | groups: customers, churned |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for f in files:
+        x = json.load(open(f))
+        a, b = x["auc_boot"], x["brier_boot"]
+        g = "; ".join(f"{r['group']}: {r['paired']['rows']}, {r['paired']['churned']}"
+                      for r in x["groups"])
+        print(f"| {x['name']} | {x['vigil_auc']:.4f} | {x['ref_auc']:.4f} | "
+              f"{x['auc_diff']:+.4f} | {a['lo95']:+.4f} … {a['hi95']:+.4f} | "
+              f"{a['share_ge_0.01']:.3f} | {a['share_ge_0']:.3f} | {x['vigil_brier']:.4f} | "
+              f"{x['ref_brier']:.4f} | {x['brier_diff']:+.5f} ({b['lo95']:+.5f} … "
+              f"{b['hi95']:+.5f}) | {g} |")
+
+
 def main():
     a = sys.argv[1:]
     if a[:1] == ["vigil-dump"] and len(a) == 5:
         vigil_dump(a[1], a[2], a[3], a[4])
     elif a[:1] == ["compare"] and len(a) >= 4:
         compare(a[1], a[2], a[3:])
+    elif a[:1] == ["table"] and len(a) >= 2:
+        table(a[1:])
     else:
         sys.exit(__doc__)
 
