@@ -28,7 +28,9 @@ def query(dsn, sql):
     out = subprocess.run(["psql", dsn, "-qAt", "-c",
                           f"COPY ({sql}) TO STDOUT WITH CSV HEADER"],
                          check=True, capture_output=True, text=True).stdout
-    return pd.read_csv(io.StringIO(out))
+    # ids stay text: cdnow's "00005" must not become 5 (the predictions
+    # are joined with vigil's on the id)
+    return pd.read_csv(io.StringIO(out), dtype={"customer_id": str})
 
 
 DAY = "(({c}) AT TIME ZONE 'UTC')::date - date '1970-01-01'"

@@ -7,6 +7,8 @@
 #   SUMMARY_ONLY=1                         print the tables of finished worlds
 #   OUT=DIR                                figures there (default build/bench/standing)
 #   BOOT=2000 SEED=20261207                bootstrap replicates and seed
+#   DEMO_SEED=S                            another draw of each world (`demo
+#                                          --seed S`); its files W-N-sS
 #
 # Per world, in its own database of one private PostgreSQL (BENCH_PG_DIR,
 # default /tmp/vigil-standing-pg; worlds can run as separate invocations
@@ -23,6 +25,12 @@
 # standing.json}. Needs python3-xgboost, python3-pandas, python3-sklearn.
 set -euo pipefail
 N=${1:-10000}
+seedopt=()
+tag=$N
+if [ -n "${DEMO_SEED:-}" ]; then
+  seedopt=(--seed "$DEMO_SEED")
+  tag=$N-s$DEMO_SEED
+fi
 WORLDS=${WORLDS:-"saas onboarding support price champion seasonal silent"}
 DATES="2026-08-02 2026-09-01 2026-10-01"
 H=30
@@ -31,7 +39,8 @@ cd "$root"
 out=${OUT:-build/bench/standing}
 py=/usr/bin/python3
 summary() {
-  $py - "$out" "$N" $WORLDS <<'PY'
+  # shellcheck disable=SC2086 # the worlds are words
+  $py - "$out" "$tag" $WORLDS <<'PY'
 import json, os, sys
 out, n, worlds = sys.argv[1], sys.argv[2], sys.argv[3:]
 s = {w: json.load(open(f"{out}/{w}-{n}/standing.json")) for w in worlds
@@ -61,14 +70,14 @@ fi
 vigil=$(bench_vigil)
 base=$(scripts/pg.sh start "${BENCH_PG_DIR:-/tmp/vigil-standing-pg}")
 for w in $WORLDS; do
-  dir=$out/$w-$N
+  dir=$out/$w-$tag
   mkdir -p "$dir"
-  db=standing_${w}_$N
+  db=standing_${w}_${tag/-/_}
   psql "$base" -qX -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
   VIGIL_DSN=${base/dbname=vigil/dbname=$db}
   export VIGIL_DSN
   "$vigil" --quiet init >/dev/null
-  "$vigil" --quiet demo --world "$w" --customers "$N" --end 2026-11-01 >/dev/null
+  "$vigil" --quiet demo --world "$w" --customers "$N" "${seedopt[@]}" --end 2026-11-01 >/dev/null
   for d in $DATES; do
     "$vigil" --quiet train --as-of "$d" --horizon $H --json >"$dir/train-$d.json"
     id=$($py -c "import json,sys; print(json.load(sys.stdin)['model_id'])" <"$dir/train-$d.json")
