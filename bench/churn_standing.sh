@@ -9,6 +9,11 @@
 #   BOOT=2000 SEED=20261207                bootstrap replicates and seed
 #   DEMO_SEED=S                            another draw of each world (`demo
 #                                          --seed S`); its files W-N-sS
+#   TRAIN_SEED=S                           vigil's train.seed S instead of its
+#                                          default, on the database and the
+#                                          reference predictions of a finished
+#                                          run without it (reused: no demo, no
+#                                          reference); files W-N[-sD]-tS
 #
 # Per world, in its own database of one private PostgreSQL (BENCH_PG_DIR,
 # default /tmp/vigil-standing-pg; worlds can run as separate invocations
@@ -62,6 +67,10 @@ for w, x in s.items():
               f"{p['auc_diff']:+.4f} | {p['vigil']['brier']:.4f} | {p['ref']['brier']:.4f} | {p['vigil_only']} vigil, {p['ref_only']} reference |")
 PY
 }
+base_tag=$tag
+if [ -n "${TRAIN_SEED:-}" ]; then
+  tag=$tag-t$TRAIN_SEED
+fi
 if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
   summary
   exit 0
@@ -72,20 +81,30 @@ base=$(scripts/pg.sh start "${BENCH_PG_DIR:-/tmp/vigil-standing-pg}")
 for w in $WORLDS; do
   dir=$out/$w-$tag
   mkdir -p "$dir"
-  db=standing_${w}_${tag/-/_}
-  psql "$base" -qX -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  db=standing_${w}_${base_tag/-/_}
   VIGIL_DSN=${base/dbname=vigil/dbname=$db}
   export VIGIL_DSN
-  "$vigil" --quiet init >/dev/null
-  "$vigil" --quiet demo --world "$w" --customers "$N" "${seedopt[@]}" --end 2026-11-01 >/dev/null
+  cfg=()
+  if [ -n "${TRAIN_SEED:-}" ]; then
+    echo "{\"train\": {\"seed\": $TRAIN_SEED}}" >"$dir/config.json"
+    cfg=(--config "$dir/config.json")
+  else
+    psql "$base" -qX -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    "$vigil" --quiet init >/dev/null
+    "$vigil" --quiet demo --world "$w" --customers "$N" "${seedopt[@]}" --end 2026-11-01 >/dev/null
+  fi
   for d in $DATES; do
-    "$vigil" --quiet train --as-of "$d" --horizon $H --json >"$dir/train-$d.json"
+    "$vigil" --quiet "${cfg[@]}" train --as-of "$d" --horizon $H --json >"$dir/train-$d.json"
     id=$($py -c "import json,sys; print(json.load(sys.stdin)['model_id'])" <"$dir/train-$d.json")
-    "$vigil" --quiet score --as-of "$d" --model "$id" >/dev/null
+    "$vigil" --quiet "${cfg[@]}" score --as-of "$d" --model "$id" >/dev/null
     $py bench/churn_standing.py vigil-dump "$VIGIL_DSN" $H "$d" "$dir/vigil-$d.csv"
   done
-  # shellcheck disable=SC2086 # the dates are words
-  $py bench/churn_reference.py --predictions "$dir" "$VIGIL_DSN" $H $DATES >"$dir/ref.json"
+  if [ -n "${TRAIN_SEED:-}" ]; then
+    cp "$out/$w-$base_tag"/ref-*.csv "$out/$w-$base_tag/ref.json" "$dir/"
+  else
+    # shellcheck disable=SC2086 # the dates are words
+    $py bench/churn_reference.py --predictions "$dir" "$VIGIL_DSN" $H $DATES >"$dir/ref.json"
+  fi
   # shellcheck disable=SC2086
   $py bench/churn_standing.py compare "$w" "$dir" $DATES >"$dir/standing.json"
 done
