@@ -27,7 +27,9 @@ Brier difference. Reported: the percentile 95 % interval, the share of
 replicates with a difference ≥ +0.01 and ≥ 0, and the bootstrap standard
 error. The AUC is the Mann–Whitney one with ties counted half, weighted by
 the draw, so the unweighted value equals scikit-learn's roc_auc_score
-(checked on every group)."""
+(checked on every group). CLUSTER=1 draws customers instead of
+customer-dates: a customer scored at several dates is drawn once with one
+weight for all of them (a check on the independence of the dates)."""
 import io
 import json
 import os
@@ -93,6 +95,7 @@ def load_group(path, g):
         sys.exit(f"churn_standing.py: {g}: the two label the same customer differently")
     y = j.y_v.to_numpy(float)
     grp = Group(y, j.p_v.to_numpy(float), j.p_r.to_numpy(float))
+    grp.keys = (sub + "/" + j.customer_id).to_numpy()
     one = np.ones(len(y))
     pv, pr = metrics(j.rename(columns={"p_v": "p", "y_v": "y"})), \
         metrics(j.rename(columns={"p_r": "p", "y_r": "y"}).drop(columns="y_v"))
@@ -119,18 +122,29 @@ def summarise(x):
 def compare(name, path, groups):
     boot = int(os.environ.get("BOOT", 2000))
     seed = int(os.environ.get("SEED", 20261207))
+    cluster = os.environ.get("CLUSTER", "0") == "1"
     rows, grps = zip(*(load_group(path, g) for g in groups))
+    # CLUSTER=1: a customer is drawn once for all the groups it is in (its
+    # dates are not independent draws), the weight its rows share
+    keys, inv = np.unique(np.concatenate([g.keys for g in grps]), return_inverse=True)
+    at = np.cumsum([0] + [len(g.y) for g in grps])
     rng = np.random.default_rng(seed)
     da, db = np.zeros(boot), np.zeros(boot)
     for i in range(boot):
-        for gr in grps:
+        if cluster:
+            wu = np.bincount(rng.integers(0, len(keys), len(keys)), minlength=len(keys))
+        for k, gr in enumerate(grps):
             n = len(gr.y)
-            w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+            if cluster:
+                w = wu[inv[at[k]:at[k + 1]]].astype(float)
+            else:
+                w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
             a, b = gr.diff(w)
             da[i] += a / len(grps)
             db[i] += b / len(grps)
     mean = lambda k: float(np.mean([r["paired"][k] for r in rows]))
     out = {"name": name, "groups": list(rows), "bootstrap": boot, "seed": seed,
+           "cluster": cluster,
            "auc_diff": mean("auc_diff"), "brier_diff": mean("brier_diff"),
            "vigil_auc": float(np.mean([r["paired"]["vigil"]["auc"] for r in rows])),
            "ref_auc": float(np.mean([r["paired"]["ref"]["auc"] for r in rows])),
