@@ -14,6 +14,10 @@
 #                                          reference predictions of a finished
 #                                          run without it (reused: no demo, no
 #                                          reference); files W-N[-sD]-tS
+#   REF_SEED=S                             the reference's xgboost seed S instead
+#                                          of 1, against vigil's predictions of
+#                                          a finished run (reused, like
+#                                          TRAIN_SEED); files W-N[-sD]-rS
 #
 # Per world, in its own database of one private PostgreSQL (BENCH_PG_DIR,
 # default /tmp/vigil-standing-pg; worlds can run as separate invocations
@@ -70,6 +74,8 @@ PY
 base_tag=$tag
 if [ -n "${TRAIN_SEED:-}" ]; then
   tag=$tag-t$TRAIN_SEED
+elif [ -n "${REF_SEED:-}" ]; then
+  tag=$tag-r$REF_SEED
 fi
 if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
   summary
@@ -85,6 +91,15 @@ for w in $WORLDS; do
   VIGIL_DSN=${base/dbname=vigil/dbname=$db}
   export VIGIL_DSN
   cfg=()
+  if [ -n "${REF_SEED:-}" ] && [ -z "${TRAIN_SEED:-}" ]; then
+    cp "$out/$w-$base_tag"/vigil-*.csv "$dir/"
+    # shellcheck disable=SC2086 # the dates are words
+    $py bench/churn_reference.py --predictions "$dir" --seed "$REF_SEED" "$VIGIL_DSN" $H $DATES \
+      >"$dir/ref.json"
+    # shellcheck disable=SC2086
+    $py bench/churn_standing.py compare "$w" "$dir" $DATES >"$dir/standing.json"
+    continue
+  fi
   if [ -n "${TRAIN_SEED:-}" ]; then
     echo "{\"train\": {\"seed\": $TRAIN_SEED}}" >"$dir/config.json"
     cfg=(--config "$dir/config.json")
