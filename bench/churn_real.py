@@ -9,10 +9,13 @@ outside evaluation of vigil on the attribute-only set.
         per fold: scikit-learn logistic regression (standardised numbers,
         one-hot categories) and plain xgboost (early stopping on a
         stratified fifth of the training folds, then a refit with the
-        chosen rounds) trained on the other four folds; one JSON line each
-    churn_real.py bank-eval DSN OUT.csv FOLD AS_OF
+        chosen rounds) trained on the other four folds; one JSON line each;
+        with PRED_DIR also PRED_DIR/{lr,xgb}-foldF.csv (customer_id, p, y)
+    churn_real.py bank-eval DSN OUT.csv FOLD AS_OF [PRED_DIR]
         vigil's churn_risk (vigil.scores as of AS_OF) for the customers of
-        FOLD against Exited: one JSON line
+        FOLD against Exited: one JSON line; with PRED_DIR also
+        PRED_DIR/vigil-foldF.csv (customer_id, p, y), for
+        bench/churn_standing.py compare
     churn_real.py cdnow-prepare CDNOW_master.txt OUT.csv
         the purchase log as CSV (customer_id, day, cds, dollars)
 
@@ -59,7 +62,14 @@ def bank_prepare(src, out):
     d[cols].to_csv(out, index=False)
 
 
-def bank_reference(path):
+def write_pred(pred_dir, name, ids, p, y):
+    if pred_dir:
+        pd.DataFrame({"customer_id": ids.astype(str).values, "p": p,
+                      "y": y.values}).to_csv(f"{pred_dir}/{name}.csv",
+                                             index=False, float_format="%.9g")
+
+
+def bank_reference(path, pred_dir=None):
     d = pd.read_csv(path)
     xgb_params = {"objective": "binary:logistic", "eval_metric": "logloss",
                   "eta": 0.05, "max_depth": 4, "subsample": 0.8,
@@ -87,6 +97,8 @@ def bank_reference(path):
         rounds = bst.best_iteration + 1
         full = xgb.train(xgb_params, xgb.DMatrix(mat(tr), tr.exited), rounds)
         p_x = full.predict(xgb.DMatrix(mat(te)))
+        write_pred(pred_dir, f"lr-fold{f}", te.customer_id, p_lr, te.exited)
+        write_pred(pred_dir, f"xgb-fold{f}", te.customer_id, p_x, te.exited)
         print(json.dumps({
             "fold": f, "customers": len(te), "churned": int(te.exited.sum()),
             "logreg": {"auc": roc_auc_score(te.exited, p_lr),
@@ -103,7 +115,7 @@ def query(dsn, sql):
     return pd.read_csv(io.StringIO(out))
 
 
-def bank_eval(dsn, path, fold, as_of):
+def bank_eval(dsn, path, fold, as_of, pred_dir=None):
     d = pd.read_csv(path)
     te = d[d.fold == int(fold)].copy()
     te["customer_id"] = te.customer_id.astype(str)
@@ -113,6 +125,8 @@ def bank_eval(dsn, path, fold, as_of):
     m = te.merge(s, on="customer_id", how="left")
     missing = int(m.churn_risk.isna().sum())
     m = m.dropna(subset=["churn_risk"])
+    write_pred(pred_dir, f"vigil-fold{fold}", m.customer_id, m.churn_risk.values,
+               m.exited)
     print(json.dumps({"fold": int(fold), "customers": len(m),
                       "unscored": missing, "churned": int(m.exited.sum()),
                       "auc": roc_auc_score(m.exited, m.churn_risk),

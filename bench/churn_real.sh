@@ -17,6 +17,13 @@
 # REFERENCE=0 reuses the references of an earlier run (same data);
 # OUT=DIR writes the figures there instead of build/bench (two runs side by
 # side, each with its own BENCH_PG_DIR).
+# STANDING=1 also keeps every customer's prediction (vigil's and the
+# references') and runs bench/churn_standing.py compare on them: a paired
+# bootstrap of vigil − reference (bank: the mean over the folds, customers
+# resampled within each fold, against logistic regression and against plain
+# xgboost, and the five folds pooled into one ranking; cdnow: `train` +
+# `score` at the three backtest dates, the mean over the dates). Files
+# $OUT/real-*-pred/, $OUT/real-*-standing*.json.
 # FOLDS="0 1" limits the bank set to some of its five folds (each is one
 # `train` with 5-fold CV inside: about two CPU-minutes; 22 minutes under a load of 45).
 #
@@ -108,8 +115,14 @@ bank() {
       NULL::text AS user_id, NULL::double precision AS quantity WHERE false"
   empty_relations bank
   echo "{\"source\": {\"schema\": \"bank\"}$fams}" >"$cfg"
-  if [ "${REFERENCE:-1}" != 0 ] || [ ! -s "$out/real-bank-ref.json" ]; then
-    $py bench/churn_real.py bank-reference "$csv" >"$out/real-bank-ref.json"
+  local pred=""
+  if [ "${STANDING:-0}" = 1 ]; then
+    pred=$out/real-bank-pred
+    mkdir -p "$pred"
+  fi
+  if [ "${REFERENCE:-1}" != 0 ] || [ ! -s "$out/real-bank-ref.json" ] || [ -n "$pred" ]; then
+    # shellcheck disable=SC2086 # no argument without STANDING
+    $py bench/churn_real.py bank-reference "$csv" $pred >"$out/real-bank-ref.json"
   fi
   : >"$out/real-bank.json.lines"
   for f in ${FOLDS:-0 1 2 3 4}; do
@@ -117,7 +130,8 @@ bank() {
     "$vigil" --quiet --config "$cfg" train --as-of $asof --horizon 30 --lookback 0 \
       --json >"$out/real-bank-train-$f.json"
     "$vigil" --quiet --config "$cfg" score --as-of $asof --json >/dev/null
-    $py bench/churn_real.py bank-eval "$VIGIL_DSN" "$csv" $f $asof |
+    # shellcheck disable=SC2086 # no argument without STANDING
+    $py bench/churn_real.py bank-eval "$VIGIL_DSN" "$csv" $f $asof $pred |
       $py -c "
 import json, sys
 r = json.load(sys.stdin); t = json.load(open('$out/real-bank-train-$f.json'))
@@ -130,6 +144,7 @@ for k in ('trees', 'linear'):
 print(json.dumps(r))" \
       >>"$out/real-bank.json.lines"
   done
+  [ -z "$pred" ] || bank_standing "$pred"
   $py - "$out" <<'PY'
 import json, statistics as st, sys
 o = sys.argv[1]
@@ -153,6 +168,43 @@ for x in sorted(v, key=lambda x: x["fold"]):
           f"{x['trees_cv_auc']:.4f} | {x['linear_cv_auc']:.4f} | {x['trees_cv_logloss']:.4f} | {x['linear_cv_logloss']:.4f} |")
 PY
 }
+
+# The paired bootstrap on bank's folds, against both references, by fold
+# and pooled.
+bank_standing() {
+  local pred=$1 groups=() files f r
+  for f in ${FOLDS:-0 1 2 3 4}; do groups+=("fold$f"); done
+  for r in vigil lr xgb; do
+    files=("${groups[@]/#/$pred/$r-}")
+    awk 'FNR > 1 || NR == 1' "${files[@]/%/.csv}" >"$pred/$r-pooled.csv"
+  done
+  for r in lr xgb; do
+    REF=$r $py bench/churn_standing.py compare "bank, vigil − $r, mean of folds" "$pred" "${groups[@]}" \
+      >"$out/real-bank-standing-$r.json"
+    REF=$r $py bench/churn_standing.py compare "bank, vigil − $r, folds pooled" "$pred" pooled \
+      >"$out/real-bank-standing-$r-pooled.json"
+  done
+  $py bench/churn_standing.py table "$out"/real-bank-standing-{lr,lr-pooled,xgb,xgb-pooled}.json
+}
+
+# cdnow's paired bootstrap: train + score at the backtest's dates (what
+# backtest does, kept), against the reference's predictions (written by
+# cdnow's reference run) on the same customers.
+cdnow_standing() {
+  local cfg=$1 pred=$out/real-cdnow-pred d id
+  for d in $CDNOW_DATES; do
+    "$vigil" --quiet --config "$cfg" train --as-of "$d" --horizon 90 --json >"$pred/train-$d.json"
+    id=$($py -c "import json,sys; print(json.load(sys.stdin)['model_id'])" <"$pred/train-$d.json")
+    "$vigil" --quiet --config "$cfg" score --as-of "$d" --model "$id" >/dev/null
+    PGOPTIONS="-c search_path=cdnow" $py bench/churn_standing.py vigil-dump "$VIGIL_DSN" 90 "$d" \
+      "$pred/vigil-$d.csv"
+  done
+  # shellcheck disable=SC2086
+  $py bench/churn_standing.py compare "cdnow, vigil − reference" "$pred" $CDNOW_DATES \
+    >"$out/real-cdnow-standing.json"
+  $py bench/churn_standing.py table "$out/real-cdnow-standing.json"
+}
+CDNOW_DATES="1998-01-31 1998-03-02 1998-04-01"
 
 cdnow() {
   local csv=$out/real-cdnow.csv cfg=$out/real-cdnow-config.json
@@ -187,10 +239,17 @@ cdnow() {
     --every 30 --horizon 90 --json >"$out/real-cdnow.json"
   # churn_reference.py reads public's relations: point a session at cdnow.
   # REFERENCE=0 keeps the reference figures of an earlier run (same data).
-  if [ "${REFERENCE:-1}" != 0 ] || [ ! -s "$out/real-cdnow-ref.json" ]; then
-    PGOPTIONS="-c search_path=cdnow" $py bench/churn_reference.py "$VIGIL_DSN" 90 \
+  # With STANDING=1 it also keeps its predictions (always run then).
+  local refopt=()
+  if [ "${STANDING:-0}" = 1 ]; then
+    refopt=(--predictions "$out/real-cdnow-pred")
+    mkdir -p "$out/real-cdnow-pred"
+  fi
+  if [ "${REFERENCE:-1}" != 0 ] || [ ! -s "$out/real-cdnow-ref.json" ] || [ -n "${refopt[*]}" ]; then
+    PGOPTIONS="-c search_path=cdnow" $py bench/churn_reference.py "${refopt[@]}" "$VIGIL_DSN" 90 \
       1998-01-31 1998-03-02 1998-04-01 >"$out/real-cdnow-ref.json"
   fi
+  [ "${STANDING:-0}" != 1 ] || cdnow_standing "$cfg"
   $py - "$out" <<'PY'
 import json, statistics as st, sys
 o = sys.argv[1]
