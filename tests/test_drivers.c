@@ -272,122 +272,135 @@ static void check_rows(void)
     feat_spec_free(s);
 }
 
+/* One row of a spec with family lifetime (and event types), every value
+ * 0 with no effect and no typical value until a case sets them. */
+typedef struct row_fixture {
+    feat_spec *s;
+    size_t nc;
+    float *x, *contrib;
+    double *typ;
+} row_fixture;
+
+static row_fixture fixture_open(const char *event_type)
+{
+    row_fixture f = {calloc(1, sizeof *f.s), 0, NULL, NULL, NULL};
+    f.s->families = FEAT_FAM_LIFETIME;
+    if (event_type) {
+        f.s->ntypes = 1;
+        f.s->types = calloc(1, sizeof *f.s->types);
+        f.s->types[0] = strdup(event_type);
+    }
+    vg_error err;
+    CHECK(feat_spec_layout(f.s, &err) == VG_OK);
+    f.nc = feat_spec_ncols(f.s);
+    f.x = calloc(f.nc, sizeof *f.x);
+    f.contrib = calloc(f.nc + 1, sizeof *f.contrib);
+    f.typ = calloc(f.nc, sizeof *f.typ);
+    for (size_t j = 0; j < f.nc; j++)
+        f.typ[j] = NAN;
+    return f;
+}
+
+static void fixture_close(row_fixture *f)
+{
+    free(f->x);
+    free(f->contrib);
+    free(f->typ);
+    feat_spec_free(f->s);
+}
+
+/* The column named `name`, which the case needs: a failed check if absent
+ * (and column 0, so the case goes on without writing out of bounds). */
+static size_t col(const row_fixture *f, const char *name)
+{
+    int j = feat_spec_find(f->s, name);
+    CHECK(j >= 0);
+    return j >= 0 ? (size_t)j : 0;
+}
+
+/* Field `key` of the row's i-th reason (k reasons asked for), and how many
+ * reasons there were. */
+static const char *reason(const row_fixture *f, int k, size_t i,
+                          const char *key, size_t *n, json_t **keep)
+{
+    json_decref(*keep);
+    *keep = drivers_for_row(f->s, f->x, f->contrib, f->nc, f->typ, k);
+    *n = json_array_size(*keep);
+    return json_string_value(json_object_get(json_array_get(*keep, i), key));
+}
+
 /* "Last product activity" is measured twice with family lifetime: capped
  * at 91 days over the windows, and over the whole history. When both push
  * the risk up they are one fact, so it is one reason, and the next reason
  * takes the freed place. */
 static void check_same_fact(void)
 {
-    feat_spec *s = calloc(1, sizeof *s);
-    s->families = FEAT_FAM_LIFETIME;
-    vg_error err;
-    CHECK(feat_spec_layout(s, &err) == VG_OK);
-    size_t nc = feat_spec_ncols(s);
-    int since = feat_spec_find(s, "usage.days_since_last_activity");
-    int life = feat_spec_find(s, "usage.days_since_last_activity_lifetime");
-    int cnt = feat_spec_find(s, "tickets.count_30d");
-    CHECK(since >= 0 && life >= 0 && cnt >= 0);
-    float *x = calloc(nc, sizeof *x), *contrib = calloc(nc + 1, sizeof *x);
-    double *typ = calloc(nc, sizeof *typ);
-    for (size_t j = 0; j < nc; j++)
-        typ[j] = NAN;
-    x[since] = 60, typ[since] = 5, contrib[since] = 0.6f;
-    x[life] = 60, typ[life] = 5, contrib[life] = 0.5f;
-    x[cnt] = 6, typ[cnt] = 0, contrib[cnt] = 0.2f;
-    json_t *d = drivers_for_row(s, x, contrib, nc, typ, 2);
-    CHECK_INT_EQ(json_array_size(d), 2);
-    CHECK_STR_EQ(
-        json_string_value(json_object_get(json_array_get(d, 0), "feature")),
-        "usage.days_since_last_activity");
-    CHECK_STR_EQ(
-        json_string_value(json_object_get(json_array_get(d, 1), "feature")),
-        "tickets.count_30d");
-    json_decref(d);
+    row_fixture f = fixture_open(NULL);
+    size_t since = col(&f, "usage.days_since_last_activity");
+    size_t life = col(&f, "usage.days_since_last_activity_lifetime");
+    size_t cnt = col(&f, "tickets.count_30d");
+    f.x[since] = 60, f.typ[since] = 5, f.contrib[since] = 0.6f;
+    f.x[life] = 60, f.typ[life] = 5, f.contrib[life] = 0.5f;
+    f.x[cnt] = 6, f.typ[cnt] = 0, f.contrib[cnt] = 0.2f;
+    json_t *d = NULL;
+    size_t n;
+    CHECK_STR_EQ(reason(&f, 2, 0, "feature", &n, &d),
+                 "usage.days_since_last_activity");
+    CHECK_STR_EQ(reason(&f, 2, 1, "feature", &n, &d), "tickets.count_30d");
+    CHECK_INT_EQ(n, 2);
     /* the stronger of the two is the one kept */
-    contrib[life] = 0.9f;
-    d = drivers_for_row(s, x, contrib, nc, typ, 3);
-    CHECK_INT_EQ(json_array_size(d), 2);
-    CHECK_STR_EQ(
-        json_string_value(json_object_get(json_array_get(d, 0), "feature")),
-        "usage.days_since_last_activity_lifetime");
+    f.contrib[life] = 0.9f;
+    CHECK_STR_EQ(reason(&f, 3, 0, "feature", &n, &d),
+                 "usage.days_since_last_activity_lifetime");
+    CHECK_INT_EQ(n, 2);
     json_decref(d);
+    fixture_close(&f);
     /* without the family the capped column stands alone */
     feat_spec *core = calloc(1, sizeof *core);
+    vg_error err;
     CHECK(feat_spec_layout(core, &err) == VG_OK);
     int cs = feat_spec_find(core, "usage.days_since_last_activity");
     CHECK(cs >= 0 && feat_spec_info(core, (size_t)cs)->same_fact == -1);
     feat_spec_free(core);
-    free(x);
-    free(contrib);
-    free(typ);
-    feat_spec_free(s);
 }
 
 /* A recency counts from the signup when nothing happened since: equal to
  * the tenure it means "never", and the reason says so (with or without
- * the whole-history qualifier); one event since makes it a last activity
- * again. */
+ * the whole-history qualifier); the whole history's zero counts say the
+ * same and are not a second reason; one event since makes it a last
+ * activity again. */
 static void never_active_says_so(void)
 {
-    feat_spec *s = calloc(1, sizeof *s);
-    s->families = FEAT_FAM_LIFETIME;
-    s->ntypes = 1;
-    s->types = calloc(1, sizeof *s->types);
-    s->types[0] = strdup("export");
-    vg_error err;
-    CHECK(feat_spec_layout(s, &err) == VG_OK);
-    size_t nc = feat_spec_ncols(s);
-    int since = feat_spec_find(s, "usage.days_since_last_activity");
-    int life = feat_spec_find(s, "usage.days_since_last_activity_lifetime");
-    int ten = feat_spec_find(s, "account.tenure_days");
-    CHECK(since >= 0 && life >= 0 && ten >= 0);
-    float *x = calloc(nc, sizeof *x), *contrib = calloc(nc + 1, sizeof *x);
-    double *typ = calloc(nc, sizeof *typ);
-    for (size_t j = 0; j < nc; j++)
-        typ[j] = NAN;
-    x[ten] = 40, x[since] = 40, x[life] = 40;
-    typ[since] = typ[life] = 5;
-    contrib[since] = 0.6f;
-    json_t *d = drivers_for_row(s, x, contrib, nc, typ, 1);
-    CHECK_STR_EQ(
-        json_string_value(json_object_get(json_array_get(d, 0), "text")),
-        "no product activity since signing up 40 days ago (typical "
-        "customer: 5 days ago)");
+    row_fixture f = fixture_open("export");
+    size_t since = col(&f, "usage.days_since_last_activity");
+    size_t life = col(&f, "usage.days_since_last_activity_lifetime");
+    size_t ten = col(&f, "account.tenure_days");
+    f.x[ten] = 40, f.x[since] = 40, f.x[life] = 40;
+    f.typ[since] = f.typ[life] = 5;
+    f.contrib[since] = 0.6f;
+    json_t *d = NULL;
+    size_t n;
+    const char *never = "no product activity since signing up 40 days ago "
+                        "(typical customer: 5 days ago)";
+    CHECK_STR_EQ(reason(&f, 1, 0, "text", &n, &d), never);
+    f.contrib[since] = 0, f.contrib[life] = 0.6f;
+    CHECK_STR_EQ(reason(&f, 1, 0, "text", &n, &d), never);
+    /* never active, measured by zero counts too: one reason */
+    size_t total = col(&f, "usage.events_total_lifetime");
+    size_t exports = col(&f, "usage.events_export_lifetime");
+    size_t cnt = col(&f, "tickets.count_30d");
+    f.typ[total] = 57, f.contrib[total] = 0.5f;
+    f.typ[exports] = 9, f.contrib[exports] = 0.4f;
+    f.x[cnt] = 6, f.typ[cnt] = 0, f.contrib[cnt] = 0.2f;
+    CHECK_STR_EQ(reason(&f, 3, 1, "feature", &n, &d), "tickets.count_30d");
+    CHECK_INT_EQ(n, 2);
+    f.contrib[total] = f.contrib[cnt] = f.contrib[exports] = 0;
+    f.x[life] = 12;
+    CHECK_STR_EQ(reason(&f, 1, 0, "text", &n, &d),
+                 "last product activity (whole history): 12 days ago "
+                 "(typical customer: 5 days ago)");
     json_decref(d);
-    contrib[since] = 0, contrib[life] = 0.6f;
-    d = drivers_for_row(s, x, contrib, nc, typ, 1);
-    CHECK_STR_EQ(
-        json_string_value(json_object_get(json_array_get(d, 0), "text")),
-        "no product activity since signing up 40 days ago (typical "
-        "customer: 5 days ago)");
-    json_decref(d);
-    /* never active, measured by a zero count too: one reason */
-    int total = feat_spec_find(s, "usage.events_total_lifetime");
-    int cnt = feat_spec_find(s, "tickets.count_30d");
-    CHECK(total >= 0 && cnt >= 0);
-    int exports = feat_spec_find(s, "usage.events_export_lifetime");
-    CHECK(exports >= 0);
-    x[total] = 0, typ[total] = 57, contrib[total] = 0.5f;
-    x[exports] = 0, typ[exports] = 9, contrib[exports] = 0.4f;
-    x[cnt] = 6, typ[cnt] = 0, contrib[cnt] = 0.2f;
-    d = drivers_for_row(s, x, contrib, nc, typ, 3);
-    CHECK_INT_EQ(json_array_size(d), 2);
-    CHECK_STR_EQ(
-        json_string_value(json_object_get(json_array_get(d, 1), "feature")),
-        "tickets.count_30d");
-    json_decref(d);
-    contrib[total] = contrib[cnt] = contrib[exports] = 0;
-    x[life] = 12;
-    d = drivers_for_row(s, x, contrib, nc, typ, 1);
-    CHECK_STR_EQ(
-        json_string_value(json_object_get(json_array_get(d, 0), "text")),
-        "last product activity (whole history): 12 days ago (typical "
-        "customer: 5 days ago)");
-    json_decref(d);
-    free(x);
-    free(contrib);
-    free(typ);
-    feat_spec_free(s);
+    fixture_close(&f);
 }
 
 /* What score stores: the drivers as JSON text, numbers written the way
