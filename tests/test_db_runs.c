@@ -58,20 +58,29 @@ static void without_schema_says_run_init(void)
     CHECK_INT_EQ(cli_run(dsn, "--quiet init")->status, 0);
 }
 
+/* `vigil --config <a config reading source schema `schema`> <job_args>`:
+ * the config is written for the run and removed after it. */
+static cli_result *run_on_schema(const char *schema, const char *job_args)
+{
+    char path[128], text[128], args[512];
+    snprintf(path, sizeof path, "/tmp/vigil-test-runs-%d-%s.json",
+             (int)getpid(), schema);
+    snprintf(text, sizeof text, "{\"source\": {\"schema\": \"%s\"}}", schema);
+    check_write_file(path, text);
+    snprintf(args, sizeof args, "--config %s %s", path, job_args);
+    cli_result *r = cli_run(dsn, args);
+    remove(path);
+    return r;
+}
+
 /* A job on a schema without the relations says what to create. */
 static void missing_relations_say_what_to_create(void)
 {
-    char cfg2[128], args[512];
-    snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-b.json",
-             (int)getpid());
-    check_write_file(cfg2, "{\"source\": {\"schema\": \"crm\"}}");
-    snprintf(args, sizeof args, "--config %s train --as-of 2026-06-01", cfg2);
-    cli_result *r = cli_run(dsn, args);
+    cli_result *r = run_on_schema("crm", "train --as-of 2026-06-01");
     CHECK_INT_EQ(r->status, 5);
     CHECK(strstr(r->err,
                  "there is no relation crm.customers: create a view "
                  "crm.customers with columns customer_id text") != NULL);
-    remove(cfg2);
 }
 
 /* Integer customer ids: train and score would work, topics and outreach
@@ -79,10 +88,6 @@ static void missing_relations_say_what_to_create(void)
  * refuses the mapping up front and names the cast. */
 static void integer_ids_refused_by_every_job(void)
 {
-    char cfg2[128], args[512];
-    snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-i.json",
-             (int)getpid());
-    check_write_file(cfg2, "{\"source\": {\"schema\": \"crm_int\"}}");
     testdb_exec(dsn, "CREATE SCHEMA crm_int;"
                      "CREATE VIEW crm_int.customers AS SELECT "
                      " hashtext(customer_id) AS customer_id, name, created_at, "
@@ -92,11 +97,10 @@ static void integer_ids_refused_by_every_job(void)
                      " public.usage_events;"
                      "CREATE VIEW crm_int.tickets AS SELECT * FROM "
                      " public.tickets");
-    static const char *const jobs[] = {"train", "outreach"};
+    static const char *const jobs[] = {"train --as-of 2026-06-01",
+                                       "outreach --as-of 2026-06-01"};
     for (size_t i = 0; i < 2; i++) {
-        snprintf(args, sizeof args, "--config %s %s --as-of 2026-06-01", cfg2,
-                 jobs[i]);
-        cli_result *r = cli_run(dsn, args);
+        cli_result *r = run_on_schema("crm_int", jobs[i]);
         CHECK_INT_EQ(r->status, 5);
         CHECK(strstr(r->err,
                      "crm_int.customers.customer_id is integer: "
@@ -104,7 +108,6 @@ static void integer_ids_refused_by_every_job(void)
                      "view (customer_id::text AS customer_id)") != NULL);
     }
     testdb_exec(dsn, "DROP SCHEMA crm_int CASCADE");
-    remove(cfg2);
 }
 
 /* A source that is quiet on weekends (weekday rows up to Friday
@@ -112,7 +115,6 @@ static void integer_ids_refused_by_every_job(void)
  * model: exit 6), Tuesday's is refused naming the Friday. */
 static void weekend_gap_passes_the_guard(void)
 {
-    char cfg2[128], args[512];
     testdb_source_tables(dsn, "wk", NULL);
     testdb_exec(dsn,
                 "INSERT INTO wk.customers VALUES ('W1', 'w', '2026-01-01', "
@@ -121,16 +123,10 @@ static void weekend_gap_passes_the_guard(void)
                 " '10 hours', 'login', 'u', NULL FROM generate_series("
                 " '2026-03-02'::timestamptz, '2026-05-29', '1 day') d "
                 " WHERE extract(isodow FROM d) < 6");
-    snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-c.json",
-             (int)getpid());
-    check_write_file(cfg2, "{\"source\": {\"schema\": \"wk\"}}");
-    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-01", cfg2);
-    CHECK_INT_EQ(cli_run(dsn, args)->status, 6);
-    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-02", cfg2);
-    cli_result *r = cli_run(dsn, args);
+    CHECK_INT_EQ(run_on_schema("wk", "score --as-of 2026-06-01")->status, 6);
+    cli_result *r = run_on_schema("wk", "score --as-of 2026-06-02");
     CHECK_INT_EQ(r->status, 5);
     CHECK(strstr(r->err, "is from 2026-05-29, 4 days before") != NULL);
-    remove(cfg2);
 }
 
 /* A date before the source's data (nothing in the guard's window, rows only
@@ -138,17 +134,11 @@ static void weekend_gap_passes_the_guard(void)
  * lies after the date, not that days are missing. */
 static void date_before_the_data_refused(void)
 {
-    char cfg2[128], args[512];
-    snprintf(cfg2, sizeof cfg2, "/tmp/vigil-test-runs-%d-b.json",
-             (int)getpid());
-    check_write_file(cfg2, "{\"source\": {\"schema\": \"wk\"}}");
-    snprintf(args, sizeof args, "--config %s score --as-of 2025-06-01", cfg2);
-    cli_result *r = cli_run(dsn, args);
+    cli_result *r = run_on_schema("wk", "score --as-of 2025-06-01");
     CHECK_INT_EQ(r->status, 5);
     CHECK(strstr(r->err, "in the 90 days before 2025-06-01, only later (the "
                          "newest is from 2026-05-29)") != NULL);
     CHECK(strstr(r->err, "days before 2025-06-01: ") == NULL);
-    remove(cfg2);
 }
 
 /* A date after today: refused with exit 2 before anything is written. */
@@ -378,7 +368,6 @@ static void what_cannot_be_undone_says_why(void)
  * model: exit 6). Last: its refusal is a failed run in the ledger. */
 static void topics_judged_by_its_tickets(void)
 {
-    char cfg3[128], args[512];
     testdb_source_tables(dsn, "tk", NULL);
     testdb_exec(dsn,
                 "INSERT INTO tk.customers VALUES ('W1', 'w', '2026-01-01', "
@@ -391,16 +380,10 @@ static void topics_judged_by_its_tickets(void)
                 " interval '9 hours', 'login', 'cannot log in' FROM "
                 " generate_series('2026-03-02'::timestamptz, '2026-05-29', "
                 " '1 day') d WHERE extract(isodow FROM d) < 6");
-    snprintf(cfg3, sizeof cfg3, "/tmp/vigil-test-runs-%d-d.json",
-             (int)getpid());
-    check_write_file(cfg3, "{\"source\": {\"schema\": \"tk\"}}");
-    snprintf(args, sizeof args, "--config %s topics --as-of 2026-06-03", cfg3);
-    cli_result *r = cli_run(dsn, args);
+    cli_result *r = run_on_schema("tk", "topics --as-of 2026-06-03");
     CHECK_INT_EQ(r->status, 5);
     CHECK(strstr(r->err, "(tickets in schema tk) is from 2026-05-29") != NULL);
-    snprintf(args, sizeof args, "--config %s score --as-of 2026-06-03", cfg3);
-    CHECK_INT_EQ(cli_run(dsn, args)->status, 6);
-    remove(cfg3);
+    CHECK_INT_EQ(run_on_schema("tk", "score --as-of 2026-06-03")->status, 6);
 }
 
 int main(void)
