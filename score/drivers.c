@@ -190,6 +190,11 @@ static int same_value(const feat_info *fi, double a, double b)
     return strcmp(x, y) == 0;
 }
 
+/* Within this share of the reference a value is no warning sign: a
+ * specialist does not call "41 hours (typical customer: 40 hours)" or
+ * "active days fell from 20 to 19" a reason to call a customer. */
+#define DRIVERS_NEAR 0.10
+
 const char *drivers_direction(const feat_info *fi, double value, double prev,
                               double typical)
 {
@@ -197,7 +202,8 @@ const char *drivers_direction(const feat_info *fi, double value, double prev,
     if (fi->is_indicator || fi->worse == FEAT_WORSE_UNKNOWN || isnan(value) ||
         isnan(ref))
         return "fact";
-    if (same_value(fi, value, ref))
+    if (same_value(fi, value, ref) ||
+        fabs(value - ref) <= DRIVERS_NEAR * fabs(ref))
         return "typical";
     return (value - ref) * (double)fi->worse > 0 ? "worse" : "better";
 }

@@ -136,6 +136,14 @@ static void check_texts(void)
                     "(typical customer: 6 hours)");
     CHECK_STR_EQ(drivers_direction(&frt, 1.1, NAN, 6.2), "better");
     CHECK_STR_EQ(drivers_direction(&frt, 30, NAN, 6.2), "worse");
+    /* within a tenth of the reference is no warning sign, though the
+     * rounded values differ ("41 hours", typical "40 hours"); the words
+     * of a change stay exact ("fell from 20 to 19") */
+    CHECK_STR_EQ(drivers_direction(&frt, 41, NAN, 40), "typical");
+    CHECK_STR_EQ(drivers_direction(&frt, 45, NAN, 40), "worse");
+    CHECK_STR_EQ(drivers_direction(&act, 19, 20, NAN), "typical");
+    drivers_text(&act, 19, 20, NAN, t, sizeof t);
+    CHECK_STR_EQ(t, "active days in the last 30 days fell from 20 to 19");
 
     feat_info renew = {.name = "attr.renewal_date_days_from_as_of",
                        .phrase = "renewal date",
