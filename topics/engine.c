@@ -1309,7 +1309,12 @@ static vg_code fit_day(run *R, loaded *L, json_t *sum, vg_error *err)
             (rc = load_model(R, L, err)) != VG_OK)
             return rc;
     }
-    log_info(R->lg, "refitting on tickets from %s to %s", R->from, R->day);
+    /* A day of a history backfill (backfill < 0) refits every week: its
+     * line would repeat ten times before the day the user asked for. */
+    if (o->backfill < 0)
+        log_debug(R->lg, "refitting on tickets from %s to %s", R->from, R->day);
+    else
+        log_info(R->lg, "refitting on tickets from %s to %s", R->from, R->day);
     return refit(R, L, sum, err);
 }
 
