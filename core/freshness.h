@@ -1,5 +1,6 @@
 /* freshness.h — the guard rail against a wrong date: a job for a day after
- * today, or more than a day after the newest source data, would write
+ * today, or further after the newest source data than its usual quiet
+ * spells (a weekend, for a source quiet on weekends), would write
  * results (scores for 2027, tasks dated 9999) that look current but describe
  * nothing real. */
 #ifndef VG_FRESHNESS_H

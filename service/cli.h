@@ -110,9 +110,9 @@ typedef void (*cli_print_fn)(db_conn *db, const json_t *summary);
         "force", no_argument, 0, 'F'                                           \
     }
 #define CLI_FORCE_HELP                                                         \
-    "--force runs even for a date after today or more than a day after the "   \
-    "newest\nsource data (refused otherwise: such results look current but "   \
-    "describe nothing).\n"
+    "--force runs even for a date after today or further after the newest "    \
+    "source\ndata than its usual quiet spells (refused otherwise: such "       \
+    "results look\ncurrent but describe nothing).\n"
 
 /* What every job command does once its options are parsed: connect (schema
  * required), run body inside a vigil.job_runs row, print the summary as one

@@ -867,7 +867,7 @@ static void usage(FILE *out)
             "             [--quiet] COMMAND [options]\n\n"
             "--quiet turns off progress and informational logs (progress is "
             "shown only on\n"
-            "a terminal anyway).\n\n"
+            "a terminal anyway). --version prints the version.\n\n"
             "vigil scores churn risk from your PostgreSQL data. Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
