@@ -17,7 +17,10 @@ cmake --build "$build" -j"$(nproc)"
 
 pgdir=$(mktemp -d /tmp/vigil-test-pg.XXXXXX)
 chmod 755 "$pgdir"
-cleanup() { scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
+# An absolute path: the suite runs from the build directory, where a relative
+# scripts/pg.sh is not found, and the server, its directory removed, would
+# only stop at its next lock-file check (an immediate shutdown).
+cleanup() { "$root/scripts/pg.sh" stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
 trap cleanup EXIT
 VIGIL_TEST_DSN=$(scripts/pg.sh start "$pgdir")
 export VIGIL_TEST_DSN
